@@ -1,0 +1,11 @@
+file(REMOVE_RECURSE
+  "CMakeFiles/avt_synth.dir/synth/placeholder_synth.c.o"
+  "CMakeFiles/avt_synth.dir/synth/placeholder_synth.c.o.d"
+  "libavt_synth.a"
+  "libavt_synth.pdb"
+)
+
+# Per-language clean rules from dependency scanning.
+foreach(lang C)
+  include(CMakeFiles/avt_synth.dir/cmake_clean_${lang}.cmake OPTIONAL)
+endforeach()

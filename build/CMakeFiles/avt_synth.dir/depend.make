@@ -1,0 +1,2 @@
+# Empty dependencies file for avt_synth.
+# This may be replaced when dependencies are built.

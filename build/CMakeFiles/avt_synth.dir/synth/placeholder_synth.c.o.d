@@ -1,0 +1,2 @@
+CMakeFiles/avt_synth.dir/synth/placeholder_synth.c.o: \
+ /work/main/synth/placeholder_synth.c /usr/include/stdc-predef.h

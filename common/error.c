@@ -1,0 +1,53 @@
+/* avtruth common: status names and the caller-owned error record. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "avtruth/common.h"
+
+const char *avt_status_name(int status)
+{
+    switch (status) {
+#define AVT_X_NAME(name, value, msg) \
+    case (value): return "AVT_" #name;
+        AVT_STATUS_MAP(AVT_X_NAME)
+#undef AVT_X_NAME
+    }
+    return "AVT_UNKNOWN";
+}
+
+const char *avt_status_message(int status)
+{
+    switch (status) {
+#define AVT_X_MSG(name, value, msg) \
+    case (value): return msg;
+        AVT_STATUS_MAP(AVT_X_MSG)
+#undef AVT_X_MSG
+    }
+    return "unknown status";
+}
+
+int avt_err(avt_error *err, int code, const char *fmt, ...)
+{
+    if (!err) return code;
+    err->code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int avt_err_prefix(avt_error *err, const char *fmt, ...)
+{
+    if (!err) return AVT_INVAL;
+    char prefix[AVT_ERROR_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    char old[AVT_ERROR_MAX];
+    memcpy(old, err->msg, sizeof old);
+    snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+    return err->code;
+}

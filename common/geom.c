@@ -1,0 +1,149 @@
+/* avtruth geometry: rigid 4x4 transforms, quaternions and pose interpolation. */
+#include <math.h>
+
+#include "avtruth/geom.h"
+
+avt_tf avt_tf_identity(void)
+{
+    avt_tf t = {{1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1}};
+    return t;
+}
+
+avt_tf avt_tf_mul(const avt_tf *a, const avt_tf *b)
+{
+    avt_tf c;
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) {
+            double s = 0;
+            for (int k = 0; k < 4; k++) s += a->m[4 * i + k] * b->m[4 * k + j];
+            c.m[4 * i + j] = s;
+        }
+    return c;
+}
+
+avt_tf avt_tf_inv(const avt_tf *a)
+{
+    avt_tf r = avt_tf_identity();
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++) r.m[4 * i + j] = a->m[4 * j + i];
+    for (int i = 0; i < 3; i++) {
+        double s = 0;
+        for (int k = 0; k < 3; k++) s += r.m[4 * i + k] * a->m[4 * k + 3];
+        r.m[4 * i + 3] = -s;
+    }
+    return r;
+}
+
+void avt_tf_apply(const avt_tf *t, const double p[3], double out[3])
+{
+    for (int i = 0; i < 3; i++)
+        out[i] = t->m[4 * i] * p[0] + t->m[4 * i + 1] * p[1] + t->m[4 * i + 2] * p[2] + t->m[4 * i + 3];
+}
+
+void avt_tf_rotate(const avt_tf *t, const double v[3], double out[3])
+{
+    for (int i = 0; i < 3; i++)
+        out[i] = t->m[4 * i] * v[0] + t->m[4 * i + 1] * v[1] + t->m[4 * i + 2] * v[2];
+}
+
+avt_tf avt_tf_from_qt(const double qin[4], const double t[3])
+{
+    double n = sqrt(qin[0] * qin[0] + qin[1] * qin[1] + qin[2] * qin[2] + qin[3] * qin[3]);
+    double w = qin[0] / n, x = qin[1] / n, y = qin[2] / n, z = qin[3] / n;
+    avt_tf r = {{1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w), t[0],
+                 2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w), t[1],
+                 2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y), t[2],
+                 0, 0, 0, 1}};
+    return r;
+}
+
+void avt_tf_to_q(const avt_tf *t, double q[4])
+{
+    const double *m = t->m;
+    double r00 = m[0], r11 = m[5], r22 = m[10], tr = r00 + r11 + r22;
+    double w, x, y, z;
+    if (tr > 0) {
+        double s = sqrt(tr + 1.0) * 2;
+        w = 0.25 * s;
+        x = (m[9] - m[6]) / s;
+        y = (m[2] - m[8]) / s;
+        z = (m[4] - m[1]) / s;
+    } else if (r00 > r11 && r00 > r22) {
+        double s = sqrt(1.0 + r00 - r11 - r22) * 2;
+        w = (m[9] - m[6]) / s;
+        x = 0.25 * s;
+        y = (m[1] + m[4]) / s;
+        z = (m[2] + m[8]) / s;
+    } else if (r11 > r22) {
+        double s = sqrt(1.0 + r11 - r00 - r22) * 2;
+        w = (m[2] - m[8]) / s;
+        x = (m[1] + m[4]) / s;
+        y = 0.25 * s;
+        z = (m[6] + m[9]) / s;
+    } else {
+        double s = sqrt(1.0 + r22 - r00 - r11) * 2;
+        w = (m[4] - m[1]) / s;
+        x = (m[2] + m[8]) / s;
+        y = (m[6] + m[9]) / s;
+        z = 0.25 * s;
+    }
+    double sg = w < 0 ? -1 : 1, n = sqrt(w * w + x * x + y * y + z * z);
+    q[0] = sg * w / n;
+    q[1] = sg * x / n;
+    q[2] = sg * y / n;
+    q[3] = sg * z / n;
+}
+
+avt_tf avt_tf_from_yaw(double yaw, const double t[3])
+{
+    double c = cos(yaw), s = sin(yaw);
+    avt_tf r = {{c, -s, 0, t[0], s, c, 0, t[1], 0, 0, 1, t[2], 0, 0, 0, 1}};
+    return r;
+}
+
+double avt_tf_rigid_error(const avt_tf *t)
+{
+    const double *m = t->m;
+    double e = 0;
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++) {
+            double s = 0;
+            for (int k = 0; k < 3; k++) s += m[4 * k + i] * m[4 * k + j];
+            double d = fabs(s - (i == j));
+            if (!(d <= e)) e = d; /* NaN propagates as a failure */
+        }
+    double det = m[0] * (m[5] * m[10] - m[6] * m[9]) - m[1] * (m[4] * m[10] - m[6] * m[8]) +
+                 m[2] * (m[4] * m[9] - m[5] * m[8]);
+    double dd = fabs(det - 1);
+    if (!(dd <= e)) e = dd;
+    double row = fabs(m[12]) + fabs(m[13]) + fabs(m[14]) + fabs(m[15] - 1);
+    if (!(row <= e)) e = row;
+    for (int i = 0; i < 16; i++)
+        if (!isfinite(m[i])) return INFINITY;
+    return e;
+}
+
+avt_tf avt_tf_interp(const avt_tf *a, const avt_tf *b, double s)
+{
+    double qa[4], qb[4], q[4];
+    avt_tf_to_q(a, qa);
+    avt_tf_to_q(b, qb);
+    double d = qa[0] * qb[0] + qa[1] * qb[1] + qa[2] * qb[2] + qa[3] * qb[3];
+    if (d < 0) {
+        d = -d;
+        for (int i = 0; i < 4; i++) qb[i] = -qb[i];
+    }
+    double wa, wb;
+    if (d > 0.9999995) { /* nearly equal: linear is exact to double precision */
+        wa = 1 - s;
+        wb = s;
+    } else {
+        double th = acos(d), sn = sin(th);
+        wa = sin((1 - s) * th) / sn;
+        wb = sin(s * th) / sn;
+    }
+    for (int i = 0; i < 4; i++) q[i] = wa * qa[i] + wb * qb[i];
+    double t[3];
+    for (int i = 0; i < 3; i++) t[i] = (1 - s) * a->m[4 * i + 3] + s * b->m[4 * i + 3];
+    return avt_tf_from_qt(q, t);
+}

@@ -1,0 +1,112 @@
+/* avtruth common: growable buffers, strict number parsing, whole-file reads, paths, clocks. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "avtruth/common.h"
+
+int avt_grow(void **buf, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap) return AVT_OK;
+    size_t ncap = *cap ? *cap : 64;
+    while (ncap < need) {
+        if (ncap > SIZE_MAX / 2) return AVT_NOMEM;
+        ncap *= 2;
+    }
+    size_t bytes;
+    if (!avt_mul_size(ncap, elem, &bytes)) return AVT_NOMEM;
+    void *p = realloc(*buf, bytes);
+    if (!p) return AVT_NOMEM;
+    *buf = p;
+    *cap = ncap;
+    return AVT_OK;
+}
+
+int avt_parse_double(const char *s, double *out)
+{
+    if (!s || !*s) return 0;
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end != '\0' || !isfinite(v)) return 0;
+    *out = v;
+    return 1;
+}
+
+int avt_parse_int64(const char *s, int64_t *out)
+{
+    if (!s || !*s) return 0;
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end != '\0') return 0;
+    *out = (int64_t)v;
+    return 1;
+}
+
+int avt_read_file(const char *path, size_t max_bytes, char **data, size_t *len, avt_error *err)
+{
+    *data = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return avt_err(err, AVT_IO, "%s: cannot open: %s", path, strerror(errno));
+    char *buf = NULL;
+    size_t cap = 0, n = 0;
+    int rc = AVT_OK;
+    for (;;) {
+        if (avt_grow((void **)&buf, &cap, n + 65537, 1) != AVT_OK) {
+            rc = avt_err(err, AVT_NOMEM, "%s: out of memory after %zu bytes", path, n);
+            goto out;
+        }
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (n > max_bytes) {
+            rc = avt_err(err, AVT_FORMAT, "%s: larger than the %zu-byte limit", path, max_bytes);
+            goto out;
+        }
+        if (got == 0) break;
+    }
+    if (ferror(f)) {
+        rc = avt_err(err, AVT_IO, "%s: read error: %s", path, strerror(errno));
+        goto out;
+    }
+    buf[n] = '\0';
+    *data = buf;
+    *len = n;
+    buf = NULL;
+out:
+    free(buf);
+    fclose(f);
+    return rc;
+}
+
+int avt_path_join(char *out, size_t n, const char *dir, const char *name)
+{
+    int w = (dir && *dir) ? snprintf(out, n, "%s/%s", dir, name) : snprintf(out, n, "%s", name);
+    return (w < 0 || (size_t)w >= n) ? AVT_INVAL : AVT_OK;
+}
+
+int64_t avt_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+void avt_format_utc(int64_t t_ns, char *out, size_t n)
+{
+    int64_t sec = t_ns / 1000000000LL, frac = t_ns % 1000000000LL;
+    if (frac < 0) {
+        frac += 1000000000LL;
+        sec -= 1;
+    }
+    time_t tt = (time_t)sec;
+    struct tm tmv;
+    gmtime_r(&tt, &tmv);
+    char date[40];
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tmv);
+    snprintf(out, n, "%s.%09lldZ", date, (long long)frac);
+}

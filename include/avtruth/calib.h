@@ -1,0 +1,46 @@
+/* avtruth calibration: the rig (LiDAR mounting and cameras) and its loaders.
+ * The project's own calib.yaml format is documented in docs/drive-log.md. */
+#ifndef AVTRUTH_CALIB_H
+#define AVTRUTH_CALIB_H
+
+#include <stddef.h>
+
+#include "avtruth/common.h"
+#include "avtruth/geom.h"
+
+#define AVT_NAME_MAX 64
+#define AVT_MAX_DIST 14
+
+enum avt_camera_model { AVT_CAM_PINHOLE = 0, AVT_CAM_FISHEYE = 1 };
+
+typedef struct avt_camera {
+    char name[AVT_NAME_MAX];
+    int model;                 /* enum avt_camera_model */
+    char distortion_model[32]; /* "radtan" (OpenCV k1 k2 p1 p2 [k3 [k4 k5 k6 [s1..s4 [tx ty]]]]),
+                                  "equidistant" (fisheye k1..k4), "none" */
+    unsigned width, height;
+    double K[9];               /* row-major 3x3 */
+    double dist[AVT_MAX_DIST];
+    int n_dist;
+    avt_tf lidar_T_cam;        /* camera (OpenCV axes: x right, y down, z forward) -> LiDAR */
+} avt_camera;
+
+typedef struct avt_rig {
+    char lidar_model[32];
+    avt_tf lidar_T_ego;        /* ego -> LiDAR */
+    avt_camera *cameras;
+    size_t n_cameras;
+    char source[512];          /* what file and format it came from */
+} avt_rig;
+
+/* Loads and validates the project's calib.yaml (libyaml). Errors name the file, the key and
+ * the value. Caller frees with avt_rig_free. */
+int avt_rig_load_yaml(const char *path, avt_rig *rig, avt_error *err);
+/* Writes rig as calib.yaml (used by the synthetic generator and tests). */
+int avt_rig_save_yaml(const char *path, const avt_rig *rig, avt_error *err);
+/* Validates finite values, focal lengths > 0, rigid transforms, image size, principal point
+ * inside the image; what names the source for messages. */
+int avt_rig_validate(const avt_rig *rig, const char *what, avt_error *err);
+void avt_rig_free(avt_rig *rig);
+
+#endif

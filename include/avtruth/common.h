@@ -1,0 +1,151 @@
+/* avtruth common: status codes, the caller-owned error record, a bounded byte cursor.
+ *
+ * Every library function returns an int status (0 = success, negative = error) and, on
+ * error, fills a caller-owned avt_error whose message names the file, the packet or line
+ * and the offending value. No global error state: everything here is thread-safe. */
+#ifndef AVTRUTH_COMMON_H
+#define AVTRUTH_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One table generates the status enum, its names and its default messages. */
+#define AVT_STATUS_MAP(X)                                   \
+    X(OK, 0, "success")                                     \
+    X(IO, -1, "input/output error")                         \
+    X(FORMAT, -2, "malformed input")                        \
+    X(NOMEM, -3, "out of memory")                           \
+    X(INVAL, -4, "invalid argument")                        \
+    X(UNSUPPORTED, -5, "unsupported input")                 \
+    X(TRUNCATED, -6, "truncated input")                     \
+    X(NOTFOUND, -7, "not found")                            \
+    X(HDF5, -8, "HDF5 library error")                       \
+    X(MISMATCH, -9, "consistency check failed")
+
+enum avt_status {
+#define AVT_X_ENUM(name, value, msg) AVT_##name = (value),
+    AVT_STATUS_MAP(AVT_X_ENUM)
+#undef AVT_X_ENUM
+};
+
+/* Returns the symbolic name ("AVT_FORMAT") and default message of a status; never NULL. */
+const char *avt_status_name(int status);
+const char *avt_status_message(int status);
+
+#define AVT_ERROR_MAX 1024
+typedef struct avt_error {
+    int code;                  /* the status last set, AVT_OK if none */
+    char msg[AVT_ERROR_MAX];   /* "file: packet N: what is wrong (value)" */
+} avt_error;
+
+/* Sets err (if not NULL) to code and a printf-style message; returns code so that callers
+ * can write `return avt_err(err, AVT_FORMAT, "%s: line %d: ...", ...)`. */
+int avt_err(avt_error *err, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Prepends "prefix: " to an existing message (keeps the code). Returns err->code. */
+int avt_err_prefix(avt_error *err, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Bounded reader over untrusted bytes with explicit-endian getters. A read past the end
+ * sets `bad` and returns 0, so parsers check `cur.bad` once after a group of reads. */
+typedef struct avt_cursor {
+    const uint8_t *p;
+    size_t len;
+    size_t pos;
+    int bad;
+} avt_cursor;
+
+static inline avt_cursor avt_cursor_make(const void *p, size_t len)
+{
+    avt_cursor c = {(const uint8_t *)p, len, 0, 0};
+    return c;
+}
+static inline size_t avt_cursor_left(const avt_cursor *c) { return c->bad ? 0 : c->len - c->pos; }
+static inline int avt_cursor_need(avt_cursor *c, size_t n)
+{
+    if (c->bad || c->len - c->pos < n) {
+        c->bad = 1;
+        return 0;
+    }
+    return 1;
+}
+static inline uint8_t avt_get_u8(avt_cursor *c)
+{
+    if (!avt_cursor_need(c, 1)) return 0;
+    return c->p[c->pos++];
+}
+static inline uint16_t avt_get_le16(avt_cursor *c)
+{
+    if (!avt_cursor_need(c, 2)) return 0;
+    const uint8_t *b = c->p + c->pos;
+    c->pos += 2;
+    return (uint16_t)(b[0] | (b[1] << 8));
+}
+static inline uint16_t avt_get_be16(avt_cursor *c)
+{
+    if (!avt_cursor_need(c, 2)) return 0;
+    const uint8_t *b = c->p + c->pos;
+    c->pos += 2;
+    return (uint16_t)((b[0] << 8) | b[1]);
+}
+static inline uint32_t avt_get_le32(avt_cursor *c)
+{
+    if (!avt_cursor_need(c, 4)) return 0;
+    const uint8_t *b = c->p + c->pos;
+    c->pos += 4;
+    return (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 24);
+}
+static inline uint32_t avt_get_be32(avt_cursor *c)
+{
+    if (!avt_cursor_need(c, 4)) return 0;
+    const uint8_t *b = c->p + c->pos;
+    c->pos += 4;
+    return ((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) | ((uint32_t)b[2] << 8) | (uint32_t)b[3];
+}
+static inline uint64_t avt_get_le64(avt_cursor *c)
+{
+    uint64_t lo = avt_get_le32(c);
+    uint64_t hi = avt_get_le32(c);
+    return lo | (hi << 32);
+}
+static inline void avt_cursor_skip(avt_cursor *c, size_t n)
+{
+    if (avt_cursor_need(c, n)) c->pos += n;
+}
+
+/* Overflow-checked size arithmetic: return 0 on overflow, 1 otherwise. */
+static inline int avt_mul_size(size_t a, size_t b, size_t *out)
+{
+    if (a && b > SIZE_MAX / a) return 0;
+    *out = a * b;
+    return 1;
+}
+
+/* Grows *buf (element size elem) so that it holds at least need elements; *cap is updated.
+ * Returns AVT_OK or AVT_NOMEM (buffer left unchanged). */
+int avt_grow(void **buf, size_t *cap, size_t need, size_t elem);
+
+/* Strict number parsing: the whole string must be a finite number. Return 1 on success. */
+int avt_parse_double(const char *s, double *out);
+int avt_parse_int64(const char *s, int64_t *out);
+
+/* Reads a whole file into a malloc'ed buffer (NUL-terminated, len excludes the NUL).
+ * max_bytes guards against absurd inputs. Caller frees *data. */
+int avt_read_file(const char *path, size_t max_bytes, char **data, size_t *len, avt_error *err);
+
+/* Joins dir and name into out (size n); returns AVT_INVAL if it does not fit. */
+int avt_path_join(char *out, size_t n, const char *dir, const char *name);
+
+/* Current wall-clock time as int64 nanoseconds since the epoch (UTC). */
+int64_t avt_now_ns(void);
+/* Formats t_ns as "2026-11-28T01:23:45.123456789Z" into out (n >= 32). */
+void avt_format_utc(int64_t t_ns, char *out, size_t n);
+
+#endif

@@ -1,0 +1,115 @@
+/* avtruth export: the HDF5 ground-truth file of ../shared/FORMAT.md, written as a stream of
+ * frames. The file is written as NAME.h5.partial and only renamed to NAME.h5 by
+ * avt_export_finish after close and fsync; avt_export_abort removes the partial file.
+ * A writer is not thread-safe. */
+#ifndef AVTRUTH_EXPORT_H
+#define AVTRUTH_EXPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "avtruth/calib.h"
+#include "avtruth/common.h"
+
+#define AVT_FORMAT_VERSION "1.0"
+
+/* A 3D box in the LiDAR frame at the frame's timestamp_ns (FORMAT.md /boxes3d). */
+typedef struct avt_box3d {
+    float center[3];
+    float size[3];      /* length (x), width (y), height (z) */
+    float yaw;
+    float rotation[4];  /* quaternion w,x,y,z */
+    float velocity[3];  /* NaN if unknown */
+    uint16_t class_id;  /* index into the class names, 0 = none/unknown */
+    int64_t track_id;
+    uint32_t num_lidar_points;
+    uint32_t attributes;
+} avt_box3d;
+
+/* A 3D box projected into one camera (FORMAT.md /cameras/<name>/boxes2d). */
+typedef struct avt_box2d {
+    uint32_t box3d_index; /* row of the box within its FRAME; the writer rebases it */
+    float xyxy[4];
+    float truncation, visibility;
+    float corners[16];    /* 8 x (u,v), NaN behind the camera */
+    uint32_t num_lidar_points;
+} avt_box2d;
+
+/* Per-camera data of one frame. */
+typedef struct avt_camera_frame {
+    int64_t timestamp_ns;   /* INT64_MIN where no image was paired */
+    int64_t sync_delta_ns;
+    const char *image_path; /* relative to the log directory; "" or NULL where none */
+    size_t n_boxes2d;
+    const avt_box2d *boxes2d;
+    size_t n_depth;
+    const float *depth_uv;  /* 2 * n_depth */
+    const float *depth;     /* n_depth, metres */
+} avt_camera_frame;
+
+/* One frame (= one LiDAR sweep). Arrays are borrowed for the duration of the call. */
+typedef struct avt_frame_out {
+    int64_t timestamp_ns, start_ns, end_ns;
+    double ego_pose[16];     /* world_T_ego at timestamp_ns, row-major */
+    uint32_t packets, packets_lost;
+    size_t n_points;
+    const float *xyz;        /* 3n */
+    const float *intensity;
+    const uint16_t *ring;
+    const int32_t *time_ns;  /* point time - timestamp_ns */
+    const uint8_t *return_type;
+    const uint16_t *label;   /* class id, 0 = none */
+    const int32_t *instance; /* row of the box within this FRAME, -1 = none; writer rebases */
+    size_t n_boxes;
+    const avt_box3d *boxes;
+    const avt_camera_frame *cams; /* rig->n_cameras entries, in rig order */
+} avt_frame_out;
+
+typedef struct avt_export_options {
+    const char *log_id;
+    const char *compression;  /* "gzip" (default, level 1 + shuffle), "none" */
+} avt_export_options;
+
+typedef struct avt_export_writer avt_export_writer;
+
+/* Creates path + ".partial" (path must end in .h5) and the datasets for the rig's cameras.
+ * class_names[0] is the "none" class. Returns NULL and fills err on failure. */
+avt_export_writer *avt_export_open(const char *path, const avt_rig *rig,
+                                   const char *const *class_names, size_t n_classes,
+                                   const avt_export_options *opt, avt_error *err);
+int avt_export_frame(avt_export_writer *w, const avt_frame_out *frame, avt_error *err);
+
+/* Records one input file for /provenance/inputs: size and SHA-256 (OpenSSL libcrypto) of
+ * abs_path, stored under rel_path. */
+int avt_export_add_input(avt_export_writer *w, const char *rel_path, const char *abs_path,
+                         avt_error *err);
+
+/* Sync summary per camera for /sync (counts and delta statistics). */
+typedef struct avt_sync_camera_summary {
+    const char *policy;          /* "trigger", "nearest" */
+    int64_t tolerance_ns;
+    int64_t clock_offset_ns;     /* estimated, camera clock - LiDAR clock */
+    double clock_drift_ppm;
+    uint64_t paired, unpaired_frames, unpaired_images, duplicates, dropped;
+    int64_t delta_min_ns, delta_median_ns, delta_p95_ns, delta_max_ns;
+} avt_sync_camera_summary;
+
+typedef struct avt_export_meta {
+    const char *tool_version, *git_sha, *command_line, *config_json;
+    int64_t started_ns;
+    const char *calibration_source;
+    const avt_sync_camera_summary *sync; /* rig->n_cameras entries, or NULL */
+    const char *dataset_card;            /* Markdown, or NULL for a generated one */
+} avt_export_meta;
+
+/* Writes metadata, closes the file, fsyncs, renames NAME.h5.partial -> NAME.h5.
+ * On failure the partial file is removed. The writer is freed in all cases. */
+int avt_export_finish(avt_export_writer *w, const avt_export_meta *meta, avt_error *err);
+/* Closes and deletes the partial file; frees the writer. NULL is a no-op. */
+void avt_export_abort(avt_export_writer *w);
+
+/* Human summary of an output file (avtruth inspect) written to out. */
+#include <stdio.h>
+int avt_export_inspect(const char *path, FILE *out, avt_error *err);
+
+#endif

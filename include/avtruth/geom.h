@@ -1,0 +1,28 @@
+/* avtruth geometry: rigid transforms as row-major 4x4 double matrices named a_T_b (they map
+ * coordinates in frame b to frame a), unit quaternions [w,x,y,z], and pose interpolation.
+ * All functions are pure and thread-safe; outputs may not alias inputs unless stated. */
+#ifndef AVTRUTH_GEOM_H
+#define AVTRUTH_GEOM_H
+
+#include <stdint.h>
+
+typedef struct avt_tf { double m[16]; } avt_tf; /* row-major, last row 0 0 0 1 */
+
+avt_tf avt_tf_identity(void);
+avt_tf avt_tf_mul(const avt_tf *a_T_b, const avt_tf *b_T_c);   /* a_T_c */
+avt_tf avt_tf_inv(const avt_tf *a_T_b);                         /* b_T_a (rigid inverse) */
+void avt_tf_apply(const avt_tf *a_T_b, const double p_b[3], double p_a[3]);
+void avt_tf_rotate(const avt_tf *a_T_b, const double v_b[3], double v_a[3]); /* no translation */
+/* From a unit quaternion [w,x,y,z] (normalised here) and a translation. */
+avt_tf avt_tf_from_qt(const double q[4], const double t[3]);
+void avt_tf_to_q(const avt_tf *tf, double q[4]);               /* rotation part, w >= 0 */
+avt_tf avt_tf_from_yaw(double yaw_rad, const double t[3]);      /* rotation about +z */
+/* Largest deviation of R^T R from identity and |det R - 1|; rigid iff both tiny and the last
+ * row is 0 0 0 1. Returns the maximum of all three deviations. */
+double avt_tf_rigid_error(const avt_tf *tf);
+
+/* Interpolates between two poses at fraction s in [0,1]: translation linearly, rotation by
+ * spherical linear interpolation. */
+avt_tf avt_tf_interp(const avt_tf *a, const avt_tf *b, double s);
+
+#endif

@@ -1,0 +1,34 @@
+/* avtruth synth: a deterministic synthetic drive log with known truth.
+ *
+ * Writes the drive-log layout of docs/drive-log.md: lidar/<sensor>.pcap (real VLP-16 packets
+ * ray-cast over a scene), cameras/<name>/<t_ns>.png (ray-cast pinhole cameras with
+ * radial-tangential distortion), calib.yaml, poses.csv, labels/<t_ns>.json and truth/.
+ * The truth is computed by ray casting, independently of project/. Same seed and options
+ * give byte-identical output. */
+#ifndef AVTRUTH_SYNTH_H
+#define AVTRUTH_SYNTH_H
+
+#include <stdint.h>
+
+#include "avtruth/common.h"
+
+typedef struct avt_synth_config {
+    uint64_t seed;             /* default 1 */
+    double seconds;            /* default 3 */
+    int cameras;               /* default 3 (front, then evenly spread around) */
+    const char *lidar;         /* "vlp16" */
+    unsigned width, height;    /* camera image size, default 640 x 400 */
+    double clock_offset_s;     /* camera clock minus true time, default 0 */
+    double jitter_s;           /* std-dev of exposure jitter around the trigger, default 0 */
+    double distortion;         /* scale of the radtan coefficients, default 1 (strong) */
+    int moving_objects, static_objects; /* default 8 and 6 */
+} avt_synth_config;
+
+void avt_synth_config_default(avt_synth_config *cfg);
+
+/* Generates the log into dir (created if missing; must be empty or absent). progress, if not
+ * NULL, is called with a fraction in [0,1]. */
+int avt_synth_run(const char *dir, const avt_synth_config *cfg,
+                  void (*progress)(double fraction, void *ctx), void *ctx, avt_error *err);
+
+#endif

@@ -1,0 +1,2 @@
+/* placeholder so the stage library has a source until its code lands */
+typedef int avt_synth_placeholder_;
