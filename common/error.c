@@ -48,6 +48,10 @@ int avt_err_prefix(avt_error *err, const char *fmt, ...)
     va_end(ap);
     char old[AVT_ERROR_MAX];
     memcpy(old, err->msg, sizeof old);
-    snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+    /* prefix + ": " + old, truncated to the buffer (truncation is intended) */
+    size_t n = 0, cap = sizeof err->msg - 1;
+    for (const char *parts[3] = {prefix, ": ", old}, **p = parts; p < parts + 3; p++)
+        for (const char *c = *p; *c && n < cap; c++) err->msg[n++] = *c;
+    err->msg[n] = '\0';
     return err->code;
 }

@@ -5,7 +5,7 @@ cmake_policy(SET CMP0009 NEW)
 # _src at CMakeLists.txt:54 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/calib/*.c")
 set(OLD_GLOB
-  "/work/main/calib/placeholder_calib.c"
+  "/work/main/calib/calib_yaml.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -27,7 +27,11 @@ endif()
 # _src at CMakeLists.txt:54 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/export/*.c")
 set(OLD_GLOB
-  "/work/main/export/placeholder_export.c"
+  "/work/main/export/card.c"
+  "/work/main/export/digest.c"
+  "/work/main/export/h5x.c"
+  "/work/main/export/inspect.c"
+  "/work/main/export/writer.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -37,7 +41,10 @@ endif()
 # _src at CMakeLists.txt:54 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/ingest/*.c")
 set(OLD_GLOB
-  "/work/main/ingest/placeholder_ingest.c"
+  "/work/main/ingest/camera.c"
+  "/work/main/ingest/pcap.c"
+  "/work/main/ingest/sweep.c"
+  "/work/main/ingest/velodyne.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -47,7 +54,8 @@ endif()
 # _src at CMakeLists.txt:54 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/labels/*.c")
 set(OLD_GLOB
-  "/work/main/labels/placeholder_labels.c"
+  "/work/main/labels/labels.c"
+  "/work/main/labels/poses.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -57,7 +65,8 @@ endif()
 # _src at CMakeLists.txt:54 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/pipeline/*.c")
 set(OLD_GLOB
-  "/work/main/pipeline/placeholder_pipeline.c"
+  "/work/main/pipeline/build.c"
+  "/work/main/pipeline/preview.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -67,7 +76,8 @@ endif()
 # _src at CMakeLists.txt:54 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/project/*.c")
 set(OLD_GLOB
-  "/work/main/project/placeholder_project.c"
+  "/work/main/project/box.c"
+  "/work/main/project/camera.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -77,7 +87,7 @@ endif()
 # _src at CMakeLists.txt:54 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/sync/*.c")
 set(OLD_GLOB
-  "/work/main/sync/placeholder_sync.c"
+  "/work/main/sync/sync.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -87,7 +97,10 @@ endif()
 # _src at CMakeLists.txt:54 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/synth/*.c")
 set(OLD_GLOB
-  "/work/main/synth/placeholder_synth.c"
+  "/work/main/synth/camera.c"
+  "/work/main/synth/lidar.c"
+  "/work/main/synth/scene.c"
+  "/work/main/synth/synth.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")

@@ -66,8 +66,12 @@ typedef struct avt_frame_out {
 } avt_frame_out;
 
 typedef struct avt_export_options {
-    const char *log_id;
+    const char *log_id;       /* NULL: the file name without ".h5" */
     const char *compression;  /* "gzip" (default, level 1 + shuffle), "none" */
+    /* /meta/attribute_names (bit i of /boxes3d/attributes) and /meta/schema; may be NULL/0. */
+    const char *const *attribute_names;
+    size_t n_attribute_names;
+    const char *schema;
 } avt_export_options;
 
 typedef struct avt_export_writer avt_export_writer;

@@ -8,7 +8,7 @@ set(CMAKE_DEPENDS_LANGUAGES
 
 # The set of dependency files which are needed:
 set(CMAKE_DEPENDS_DEPENDENCY_FILES
-  "/work/main/calib/placeholder_calib.c" "CMakeFiles/avt_calib.dir/calib/placeholder_calib.c.o" "gcc" "CMakeFiles/avt_calib.dir/calib/placeholder_calib.c.o.d"
+  "/work/main/calib/calib_yaml.c" "CMakeFiles/avt_calib.dir/calib/calib_yaml.c.o" "gcc" "CMakeFiles/avt_calib.dir/calib/calib_yaml.c.o.d"
   )
 
 # Targets to which this target links.

@@ -69,28 +69,28 @@ include CMakeFiles/avt_calib.dir/progress.make
 # Include the compile flags for this target's objects.
 include CMakeFiles/avt_calib.dir/flags.make
 
-CMakeFiles/avt_calib.dir/calib/placeholder_calib.c.o: CMakeFiles/avt_calib.dir/flags.make
-CMakeFiles/avt_calib.dir/calib/placeholder_calib.c.o: /work/main/calib/placeholder_calib.c
-CMakeFiles/avt_calib.dir/calib/placeholder_calib.c.o: CMakeFiles/avt_calib.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building C object CMakeFiles/avt_calib.dir/calib/placeholder_calib.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/avt_calib.dir/calib/placeholder_calib.c.o -MF CMakeFiles/avt_calib.dir/calib/placeholder_calib.c.o.d -o CMakeFiles/avt_calib.dir/calib/placeholder_calib.c.o -c /work/main/calib/placeholder_calib.c
+CMakeFiles/avt_calib.dir/calib/calib_yaml.c.o: CMakeFiles/avt_calib.dir/flags.make
+CMakeFiles/avt_calib.dir/calib/calib_yaml.c.o: /work/main/calib/calib_yaml.c
+CMakeFiles/avt_calib.dir/calib/calib_yaml.c.o: CMakeFiles/avt_calib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building C object CMakeFiles/avt_calib.dir/calib/calib_yaml.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/avt_calib.dir/calib/calib_yaml.c.o -MF CMakeFiles/avt_calib.dir/calib/calib_yaml.c.o.d -o CMakeFiles/avt_calib.dir/calib/calib_yaml.c.o -c /work/main/calib/calib_yaml.c
 
-CMakeFiles/avt_calib.dir/calib/placeholder_calib.c.i: cmake_force
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/avt_calib.dir/calib/placeholder_calib.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/calib/placeholder_calib.c > CMakeFiles/avt_calib.dir/calib/placeholder_calib.c.i
+CMakeFiles/avt_calib.dir/calib/calib_yaml.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/avt_calib.dir/calib/calib_yaml.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/calib/calib_yaml.c > CMakeFiles/avt_calib.dir/calib/calib_yaml.c.i
 
-CMakeFiles/avt_calib.dir/calib/placeholder_calib.c.s: cmake_force
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/avt_calib.dir/calib/placeholder_calib.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/calib/placeholder_calib.c -o CMakeFiles/avt_calib.dir/calib/placeholder_calib.c.s
+CMakeFiles/avt_calib.dir/calib/calib_yaml.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/avt_calib.dir/calib/calib_yaml.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/calib/calib_yaml.c -o CMakeFiles/avt_calib.dir/calib/calib_yaml.c.s
 
 # Object files for target avt_calib
 avt_calib_OBJECTS = \
-"CMakeFiles/avt_calib.dir/calib/placeholder_calib.c.o"
+"CMakeFiles/avt_calib.dir/calib/calib_yaml.c.o"
 
 # External object files for target avt_calib
 avt_calib_EXTERNAL_OBJECTS =
 
-libavt_calib.a: CMakeFiles/avt_calib.dir/calib/placeholder_calib.c.o
+libavt_calib.a: CMakeFiles/avt_calib.dir/calib/calib_yaml.c.o
 libavt_calib.a: CMakeFiles/avt_calib.dir/build.make
 libavt_calib.a: CMakeFiles/avt_calib.dir/link.txt
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Linking C static library libavt_calib.a"

@@ -1,6 +1,6 @@
 file(REMOVE_RECURSE
-  "CMakeFiles/avt_calib.dir/calib/placeholder_calib.c.o"
-  "CMakeFiles/avt_calib.dir/calib/placeholder_calib.c.o.d"
+  "CMakeFiles/avt_calib.dir/calib/calib_yaml.c.o"
+  "CMakeFiles/avt_calib.dir/calib/calib_yaml.c.o.d"
   "libavt_calib.a"
   "libavt_calib.pdb"
 )

@@ -69,31 +69,95 @@ include CMakeFiles/avt_export.dir/progress.make
 # Include the compile flags for this target's objects.
 include CMakeFiles/avt_export.dir/flags.make
 
-CMakeFiles/avt_export.dir/export/placeholder_export.c.o: CMakeFiles/avt_export.dir/flags.make
-CMakeFiles/avt_export.dir/export/placeholder_export.c.o: /work/main/export/placeholder_export.c
-CMakeFiles/avt_export.dir/export/placeholder_export.c.o: CMakeFiles/avt_export.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building C object CMakeFiles/avt_export.dir/export/placeholder_export.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/avt_export.dir/export/placeholder_export.c.o -MF CMakeFiles/avt_export.dir/export/placeholder_export.c.o.d -o CMakeFiles/avt_export.dir/export/placeholder_export.c.o -c /work/main/export/placeholder_export.c
+CMakeFiles/avt_export.dir/export/card.c.o: CMakeFiles/avt_export.dir/flags.make
+CMakeFiles/avt_export.dir/export/card.c.o: /work/main/export/card.c
+CMakeFiles/avt_export.dir/export/card.c.o: CMakeFiles/avt_export.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building C object CMakeFiles/avt_export.dir/export/card.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/avt_export.dir/export/card.c.o -MF CMakeFiles/avt_export.dir/export/card.c.o.d -o CMakeFiles/avt_export.dir/export/card.c.o -c /work/main/export/card.c
 
-CMakeFiles/avt_export.dir/export/placeholder_export.c.i: cmake_force
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/avt_export.dir/export/placeholder_export.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/export/placeholder_export.c > CMakeFiles/avt_export.dir/export/placeholder_export.c.i
+CMakeFiles/avt_export.dir/export/card.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/avt_export.dir/export/card.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/export/card.c > CMakeFiles/avt_export.dir/export/card.c.i
 
-CMakeFiles/avt_export.dir/export/placeholder_export.c.s: cmake_force
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/avt_export.dir/export/placeholder_export.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/export/placeholder_export.c -o CMakeFiles/avt_export.dir/export/placeholder_export.c.s
+CMakeFiles/avt_export.dir/export/card.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/avt_export.dir/export/card.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/export/card.c -o CMakeFiles/avt_export.dir/export/card.c.s
+
+CMakeFiles/avt_export.dir/export/digest.c.o: CMakeFiles/avt_export.dir/flags.make
+CMakeFiles/avt_export.dir/export/digest.c.o: /work/main/export/digest.c
+CMakeFiles/avt_export.dir/export/digest.c.o: CMakeFiles/avt_export.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building C object CMakeFiles/avt_export.dir/export/digest.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/avt_export.dir/export/digest.c.o -MF CMakeFiles/avt_export.dir/export/digest.c.o.d -o CMakeFiles/avt_export.dir/export/digest.c.o -c /work/main/export/digest.c
+
+CMakeFiles/avt_export.dir/export/digest.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/avt_export.dir/export/digest.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/export/digest.c > CMakeFiles/avt_export.dir/export/digest.c.i
+
+CMakeFiles/avt_export.dir/export/digest.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/avt_export.dir/export/digest.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/export/digest.c -o CMakeFiles/avt_export.dir/export/digest.c.s
+
+CMakeFiles/avt_export.dir/export/h5x.c.o: CMakeFiles/avt_export.dir/flags.make
+CMakeFiles/avt_export.dir/export/h5x.c.o: /work/main/export/h5x.c
+CMakeFiles/avt_export.dir/export/h5x.c.o: CMakeFiles/avt_export.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building C object CMakeFiles/avt_export.dir/export/h5x.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/avt_export.dir/export/h5x.c.o -MF CMakeFiles/avt_export.dir/export/h5x.c.o.d -o CMakeFiles/avt_export.dir/export/h5x.c.o -c /work/main/export/h5x.c
+
+CMakeFiles/avt_export.dir/export/h5x.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/avt_export.dir/export/h5x.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/export/h5x.c > CMakeFiles/avt_export.dir/export/h5x.c.i
+
+CMakeFiles/avt_export.dir/export/h5x.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/avt_export.dir/export/h5x.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/export/h5x.c -o CMakeFiles/avt_export.dir/export/h5x.c.s
+
+CMakeFiles/avt_export.dir/export/inspect.c.o: CMakeFiles/avt_export.dir/flags.make
+CMakeFiles/avt_export.dir/export/inspect.c.o: /work/main/export/inspect.c
+CMakeFiles/avt_export.dir/export/inspect.c.o: CMakeFiles/avt_export.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Building C object CMakeFiles/avt_export.dir/export/inspect.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/avt_export.dir/export/inspect.c.o -MF CMakeFiles/avt_export.dir/export/inspect.c.o.d -o CMakeFiles/avt_export.dir/export/inspect.c.o -c /work/main/export/inspect.c
+
+CMakeFiles/avt_export.dir/export/inspect.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/avt_export.dir/export/inspect.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/export/inspect.c > CMakeFiles/avt_export.dir/export/inspect.c.i
+
+CMakeFiles/avt_export.dir/export/inspect.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/avt_export.dir/export/inspect.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/export/inspect.c -o CMakeFiles/avt_export.dir/export/inspect.c.s
+
+CMakeFiles/avt_export.dir/export/writer.c.o: CMakeFiles/avt_export.dir/flags.make
+CMakeFiles/avt_export.dir/export/writer.c.o: /work/main/export/writer.c
+CMakeFiles/avt_export.dir/export/writer.c.o: CMakeFiles/avt_export.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Building C object CMakeFiles/avt_export.dir/export/writer.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/avt_export.dir/export/writer.c.o -MF CMakeFiles/avt_export.dir/export/writer.c.o.d -o CMakeFiles/avt_export.dir/export/writer.c.o -c /work/main/export/writer.c
+
+CMakeFiles/avt_export.dir/export/writer.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/avt_export.dir/export/writer.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/export/writer.c > CMakeFiles/avt_export.dir/export/writer.c.i
+
+CMakeFiles/avt_export.dir/export/writer.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/avt_export.dir/export/writer.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/export/writer.c -o CMakeFiles/avt_export.dir/export/writer.c.s
 
 # Object files for target avt_export
 avt_export_OBJECTS = \
-"CMakeFiles/avt_export.dir/export/placeholder_export.c.o"
+"CMakeFiles/avt_export.dir/export/card.c.o" \
+"CMakeFiles/avt_export.dir/export/digest.c.o" \
+"CMakeFiles/avt_export.dir/export/h5x.c.o" \
+"CMakeFiles/avt_export.dir/export/inspect.c.o" \
+"CMakeFiles/avt_export.dir/export/writer.c.o"
 
 # External object files for target avt_export
 avt_export_EXTERNAL_OBJECTS =
 
-libavt_export.a: CMakeFiles/avt_export.dir/export/placeholder_export.c.o
+libavt_export.a: CMakeFiles/avt_export.dir/export/card.c.o
+libavt_export.a: CMakeFiles/avt_export.dir/export/digest.c.o
+libavt_export.a: CMakeFiles/avt_export.dir/export/h5x.c.o
+libavt_export.a: CMakeFiles/avt_export.dir/export/inspect.c.o
+libavt_export.a: CMakeFiles/avt_export.dir/export/writer.c.o
 libavt_export.a: CMakeFiles/avt_export.dir/build.make
 libavt_export.a: CMakeFiles/avt_export.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Linking C static library libavt_export.a"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "Linking C static library libavt_export.a"
 	$(CMAKE_COMMAND) -P CMakeFiles/avt_export.dir/cmake_clean_target.cmake
 	$(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/avt_export.dir/link.txt --verbose=$(VERBOSE)
 

@@ -8,7 +8,10 @@ set(CMAKE_DEPENDS_LANGUAGES
 
 # The set of dependency files which are needed:
 set(CMAKE_DEPENDS_DEPENDENCY_FILES
-  "/work/main/ingest/placeholder_ingest.c" "CMakeFiles/avt_ingest.dir/ingest/placeholder_ingest.c.o" "gcc" "CMakeFiles/avt_ingest.dir/ingest/placeholder_ingest.c.o.d"
+  "/work/main/ingest/camera.c" "CMakeFiles/avt_ingest.dir/ingest/camera.c.o" "gcc" "CMakeFiles/avt_ingest.dir/ingest/camera.c.o.d"
+  "/work/main/ingest/pcap.c" "CMakeFiles/avt_ingest.dir/ingest/pcap.c.o" "gcc" "CMakeFiles/avt_ingest.dir/ingest/pcap.c.o.d"
+  "/work/main/ingest/sweep.c" "CMakeFiles/avt_ingest.dir/ingest/sweep.c.o" "gcc" "CMakeFiles/avt_ingest.dir/ingest/sweep.c.o.d"
+  "/work/main/ingest/velodyne.c" "CMakeFiles/avt_ingest.dir/ingest/velodyne.c.o" "gcc" "CMakeFiles/avt_ingest.dir/ingest/velodyne.c.o.d"
   )
 
 # Targets to which this target links.

@@ -69,31 +69,79 @@ include CMakeFiles/avt_ingest.dir/progress.make
 # Include the compile flags for this target's objects.
 include CMakeFiles/avt_ingest.dir/flags.make
 
-CMakeFiles/avt_ingest.dir/ingest/placeholder_ingest.c.o: CMakeFiles/avt_ingest.dir/flags.make
-CMakeFiles/avt_ingest.dir/ingest/placeholder_ingest.c.o: /work/main/ingest/placeholder_ingest.c
-CMakeFiles/avt_ingest.dir/ingest/placeholder_ingest.c.o: CMakeFiles/avt_ingest.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building C object CMakeFiles/avt_ingest.dir/ingest/placeholder_ingest.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/avt_ingest.dir/ingest/placeholder_ingest.c.o -MF CMakeFiles/avt_ingest.dir/ingest/placeholder_ingest.c.o.d -o CMakeFiles/avt_ingest.dir/ingest/placeholder_ingest.c.o -c /work/main/ingest/placeholder_ingest.c
+CMakeFiles/avt_ingest.dir/ingest/camera.c.o: CMakeFiles/avt_ingest.dir/flags.make
+CMakeFiles/avt_ingest.dir/ingest/camera.c.o: /work/main/ingest/camera.c
+CMakeFiles/avt_ingest.dir/ingest/camera.c.o: CMakeFiles/avt_ingest.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building C object CMakeFiles/avt_ingest.dir/ingest/camera.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/avt_ingest.dir/ingest/camera.c.o -MF CMakeFiles/avt_ingest.dir/ingest/camera.c.o.d -o CMakeFiles/avt_ingest.dir/ingest/camera.c.o -c /work/main/ingest/camera.c
 
-CMakeFiles/avt_ingest.dir/ingest/placeholder_ingest.c.i: cmake_force
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/avt_ingest.dir/ingest/placeholder_ingest.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/ingest/placeholder_ingest.c > CMakeFiles/avt_ingest.dir/ingest/placeholder_ingest.c.i
+CMakeFiles/avt_ingest.dir/ingest/camera.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/avt_ingest.dir/ingest/camera.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/ingest/camera.c > CMakeFiles/avt_ingest.dir/ingest/camera.c.i
 
-CMakeFiles/avt_ingest.dir/ingest/placeholder_ingest.c.s: cmake_force
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/avt_ingest.dir/ingest/placeholder_ingest.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/ingest/placeholder_ingest.c -o CMakeFiles/avt_ingest.dir/ingest/placeholder_ingest.c.s
+CMakeFiles/avt_ingest.dir/ingest/camera.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/avt_ingest.dir/ingest/camera.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/ingest/camera.c -o CMakeFiles/avt_ingest.dir/ingest/camera.c.s
+
+CMakeFiles/avt_ingest.dir/ingest/pcap.c.o: CMakeFiles/avt_ingest.dir/flags.make
+CMakeFiles/avt_ingest.dir/ingest/pcap.c.o: /work/main/ingest/pcap.c
+CMakeFiles/avt_ingest.dir/ingest/pcap.c.o: CMakeFiles/avt_ingest.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building C object CMakeFiles/avt_ingest.dir/ingest/pcap.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/avt_ingest.dir/ingest/pcap.c.o -MF CMakeFiles/avt_ingest.dir/ingest/pcap.c.o.d -o CMakeFiles/avt_ingest.dir/ingest/pcap.c.o -c /work/main/ingest/pcap.c
+
+CMakeFiles/avt_ingest.dir/ingest/pcap.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/avt_ingest.dir/ingest/pcap.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/ingest/pcap.c > CMakeFiles/avt_ingest.dir/ingest/pcap.c.i
+
+CMakeFiles/avt_ingest.dir/ingest/pcap.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/avt_ingest.dir/ingest/pcap.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/ingest/pcap.c -o CMakeFiles/avt_ingest.dir/ingest/pcap.c.s
+
+CMakeFiles/avt_ingest.dir/ingest/sweep.c.o: CMakeFiles/avt_ingest.dir/flags.make
+CMakeFiles/avt_ingest.dir/ingest/sweep.c.o: /work/main/ingest/sweep.c
+CMakeFiles/avt_ingest.dir/ingest/sweep.c.o: CMakeFiles/avt_ingest.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building C object CMakeFiles/avt_ingest.dir/ingest/sweep.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/avt_ingest.dir/ingest/sweep.c.o -MF CMakeFiles/avt_ingest.dir/ingest/sweep.c.o.d -o CMakeFiles/avt_ingest.dir/ingest/sweep.c.o -c /work/main/ingest/sweep.c
+
+CMakeFiles/avt_ingest.dir/ingest/sweep.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/avt_ingest.dir/ingest/sweep.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/ingest/sweep.c > CMakeFiles/avt_ingest.dir/ingest/sweep.c.i
+
+CMakeFiles/avt_ingest.dir/ingest/sweep.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/avt_ingest.dir/ingest/sweep.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/ingest/sweep.c -o CMakeFiles/avt_ingest.dir/ingest/sweep.c.s
+
+CMakeFiles/avt_ingest.dir/ingest/velodyne.c.o: CMakeFiles/avt_ingest.dir/flags.make
+CMakeFiles/avt_ingest.dir/ingest/velodyne.c.o: /work/main/ingest/velodyne.c
+CMakeFiles/avt_ingest.dir/ingest/velodyne.c.o: CMakeFiles/avt_ingest.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Building C object CMakeFiles/avt_ingest.dir/ingest/velodyne.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/avt_ingest.dir/ingest/velodyne.c.o -MF CMakeFiles/avt_ingest.dir/ingest/velodyne.c.o.d -o CMakeFiles/avt_ingest.dir/ingest/velodyne.c.o -c /work/main/ingest/velodyne.c
+
+CMakeFiles/avt_ingest.dir/ingest/velodyne.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/avt_ingest.dir/ingest/velodyne.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/ingest/velodyne.c > CMakeFiles/avt_ingest.dir/ingest/velodyne.c.i
+
+CMakeFiles/avt_ingest.dir/ingest/velodyne.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/avt_ingest.dir/ingest/velodyne.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/ingest/velodyne.c -o CMakeFiles/avt_ingest.dir/ingest/velodyne.c.s
 
 # Object files for target avt_ingest
 avt_ingest_OBJECTS = \
-"CMakeFiles/avt_ingest.dir/ingest/placeholder_ingest.c.o"
+"CMakeFiles/avt_ingest.dir/ingest/camera.c.o" \
+"CMakeFiles/avt_ingest.dir/ingest/pcap.c.o" \
+"CMakeFiles/avt_ingest.dir/ingest/sweep.c.o" \
+"CMakeFiles/avt_ingest.dir/ingest/velodyne.c.o"
 
 # External object files for target avt_ingest
 avt_ingest_EXTERNAL_OBJECTS =
 
-libavt_ingest.a: CMakeFiles/avt_ingest.dir/ingest/placeholder_ingest.c.o
+libavt_ingest.a: CMakeFiles/avt_ingest.dir/ingest/camera.c.o
+libavt_ingest.a: CMakeFiles/avt_ingest.dir/ingest/pcap.c.o
+libavt_ingest.a: CMakeFiles/avt_ingest.dir/ingest/sweep.c.o
+libavt_ingest.a: CMakeFiles/avt_ingest.dir/ingest/velodyne.c.o
 libavt_ingest.a: CMakeFiles/avt_ingest.dir/build.make
 libavt_ingest.a: CMakeFiles/avt_ingest.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Linking C static library libavt_ingest.a"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Linking C static library libavt_ingest.a"
 	$(CMAKE_COMMAND) -P CMakeFiles/avt_ingest.dir/cmake_clean_target.cmake
 	$(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/avt_ingest.dir/link.txt --verbose=$(VERBOSE)
 

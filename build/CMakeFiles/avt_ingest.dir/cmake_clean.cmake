@@ -1,6 +1,12 @@
 file(REMOVE_RECURSE
-  "CMakeFiles/avt_ingest.dir/ingest/placeholder_ingest.c.o"
-  "CMakeFiles/avt_ingest.dir/ingest/placeholder_ingest.c.o.d"
+  "CMakeFiles/avt_ingest.dir/ingest/camera.c.o"
+  "CMakeFiles/avt_ingest.dir/ingest/camera.c.o.d"
+  "CMakeFiles/avt_ingest.dir/ingest/pcap.c.o"
+  "CMakeFiles/avt_ingest.dir/ingest/pcap.c.o.d"
+  "CMakeFiles/avt_ingest.dir/ingest/sweep.c.o"
+  "CMakeFiles/avt_ingest.dir/ingest/sweep.c.o.d"
+  "CMakeFiles/avt_ingest.dir/ingest/velodyne.c.o"
+  "CMakeFiles/avt_ingest.dir/ingest/velodyne.c.o.d"
   "libavt_ingest.a"
   "libavt_ingest.pdb"
 )

@@ -8,7 +8,8 @@ set(CMAKE_DEPENDS_LANGUAGES
 
 # The set of dependency files which are needed:
 set(CMAKE_DEPENDS_DEPENDENCY_FILES
-  "/work/main/labels/placeholder_labels.c" "CMakeFiles/avt_labels.dir/labels/placeholder_labels.c.o" "gcc" "CMakeFiles/avt_labels.dir/labels/placeholder_labels.c.o.d"
+  "/work/main/labels/labels.c" "CMakeFiles/avt_labels.dir/labels/labels.c.o" "gcc" "CMakeFiles/avt_labels.dir/labels/labels.c.o.d"
+  "/work/main/labels/poses.c" "CMakeFiles/avt_labels.dir/labels/poses.c.o" "gcc" "CMakeFiles/avt_labels.dir/labels/poses.c.o.d"
   )
 
 # Targets to which this target links.

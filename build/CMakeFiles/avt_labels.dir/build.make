@@ -69,31 +69,47 @@ include CMakeFiles/avt_labels.dir/progress.make
 # Include the compile flags for this target's objects.
 include CMakeFiles/avt_labels.dir/flags.make
 
-CMakeFiles/avt_labels.dir/labels/placeholder_labels.c.o: CMakeFiles/avt_labels.dir/flags.make
-CMakeFiles/avt_labels.dir/labels/placeholder_labels.c.o: /work/main/labels/placeholder_labels.c
-CMakeFiles/avt_labels.dir/labels/placeholder_labels.c.o: CMakeFiles/avt_labels.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building C object CMakeFiles/avt_labels.dir/labels/placeholder_labels.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/avt_labels.dir/labels/placeholder_labels.c.o -MF CMakeFiles/avt_labels.dir/labels/placeholder_labels.c.o.d -o CMakeFiles/avt_labels.dir/labels/placeholder_labels.c.o -c /work/main/labels/placeholder_labels.c
+CMakeFiles/avt_labels.dir/labels/labels.c.o: CMakeFiles/avt_labels.dir/flags.make
+CMakeFiles/avt_labels.dir/labels/labels.c.o: /work/main/labels/labels.c
+CMakeFiles/avt_labels.dir/labels/labels.c.o: CMakeFiles/avt_labels.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building C object CMakeFiles/avt_labels.dir/labels/labels.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/avt_labels.dir/labels/labels.c.o -MF CMakeFiles/avt_labels.dir/labels/labels.c.o.d -o CMakeFiles/avt_labels.dir/labels/labels.c.o -c /work/main/labels/labels.c
 
-CMakeFiles/avt_labels.dir/labels/placeholder_labels.c.i: cmake_force
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/avt_labels.dir/labels/placeholder_labels.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/labels/placeholder_labels.c > CMakeFiles/avt_labels.dir/labels/placeholder_labels.c.i
+CMakeFiles/avt_labels.dir/labels/labels.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/avt_labels.dir/labels/labels.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/labels/labels.c > CMakeFiles/avt_labels.dir/labels/labels.c.i
 
-CMakeFiles/avt_labels.dir/labels/placeholder_labels.c.s: cmake_force
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/avt_labels.dir/labels/placeholder_labels.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/labels/placeholder_labels.c -o CMakeFiles/avt_labels.dir/labels/placeholder_labels.c.s
+CMakeFiles/avt_labels.dir/labels/labels.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/avt_labels.dir/labels/labels.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/labels/labels.c -o CMakeFiles/avt_labels.dir/labels/labels.c.s
+
+CMakeFiles/avt_labels.dir/labels/poses.c.o: CMakeFiles/avt_labels.dir/flags.make
+CMakeFiles/avt_labels.dir/labels/poses.c.o: /work/main/labels/poses.c
+CMakeFiles/avt_labels.dir/labels/poses.c.o: CMakeFiles/avt_labels.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building C object CMakeFiles/avt_labels.dir/labels/poses.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/avt_labels.dir/labels/poses.c.o -MF CMakeFiles/avt_labels.dir/labels/poses.c.o.d -o CMakeFiles/avt_labels.dir/labels/poses.c.o -c /work/main/labels/poses.c
+
+CMakeFiles/avt_labels.dir/labels/poses.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/avt_labels.dir/labels/poses.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/labels/poses.c > CMakeFiles/avt_labels.dir/labels/poses.c.i
+
+CMakeFiles/avt_labels.dir/labels/poses.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/avt_labels.dir/labels/poses.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/labels/poses.c -o CMakeFiles/avt_labels.dir/labels/poses.c.s
 
 # Object files for target avt_labels
 avt_labels_OBJECTS = \
-"CMakeFiles/avt_labels.dir/labels/placeholder_labels.c.o"
+"CMakeFiles/avt_labels.dir/labels/labels.c.o" \
+"CMakeFiles/avt_labels.dir/labels/poses.c.o"
 
 # External object files for target avt_labels
 avt_labels_EXTERNAL_OBJECTS =
 
-libavt_labels.a: CMakeFiles/avt_labels.dir/labels/placeholder_labels.c.o
+libavt_labels.a: CMakeFiles/avt_labels.dir/labels/labels.c.o
+libavt_labels.a: CMakeFiles/avt_labels.dir/labels/poses.c.o
 libavt_labels.a: CMakeFiles/avt_labels.dir/build.make
 libavt_labels.a: CMakeFiles/avt_labels.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Linking C static library libavt_labels.a"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Linking C static library libavt_labels.a"
 	$(CMAKE_COMMAND) -P CMakeFiles/avt_labels.dir/cmake_clean_target.cmake
 	$(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/avt_labels.dir/link.txt --verbose=$(VERBOSE)
 

@@ -1,6 +1,8 @@
 file(REMOVE_RECURSE
-  "CMakeFiles/avt_labels.dir/labels/placeholder_labels.c.o"
-  "CMakeFiles/avt_labels.dir/labels/placeholder_labels.c.o.d"
+  "CMakeFiles/avt_labels.dir/labels/labels.c.o"
+  "CMakeFiles/avt_labels.dir/labels/labels.c.o.d"
+  "CMakeFiles/avt_labels.dir/labels/poses.c.o"
+  "CMakeFiles/avt_labels.dir/labels/poses.c.o.d"
   "libavt_labels.a"
   "libavt_labels.pdb"
 )

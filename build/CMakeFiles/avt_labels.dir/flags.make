@@ -6,5 +6,5 @@ C_DEFINES = -DAVT_VERSION=\"0.1.0\" -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L
 
 C_INCLUDES = -I/work/main/labels -I/work/main/include
 
-C_FLAGS = -O2 -g -DNDEBUG -Wall -Wextra -Wshadow -Wno-unused-parameter -std=c11
+C_FLAGS = -O2 -g -DNDEBUG -Wall -Wextra -Wshadow -Wno-unused-parameter -fopenmp -std=c11
 

@@ -8,7 +8,8 @@ set(CMAKE_DEPENDS_LANGUAGES
 
 # The set of dependency files which are needed:
 set(CMAKE_DEPENDS_DEPENDENCY_FILES
-  "/work/main/pipeline/placeholder_pipeline.c" "CMakeFiles/avt_pipeline.dir/pipeline/placeholder_pipeline.c.o" "gcc" "CMakeFiles/avt_pipeline.dir/pipeline/placeholder_pipeline.c.o.d"
+  "/work/main/pipeline/build.c" "CMakeFiles/avt_pipeline.dir/pipeline/build.c.o" "gcc" "CMakeFiles/avt_pipeline.dir/pipeline/build.c.o.d"
+  "/work/main/pipeline/preview.c" "CMakeFiles/avt_pipeline.dir/pipeline/preview.c.o" "gcc" "CMakeFiles/avt_pipeline.dir/pipeline/preview.c.o.d"
   )
 
 # Targets to which this target links.

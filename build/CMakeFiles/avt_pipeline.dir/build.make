@@ -69,31 +69,47 @@ include CMakeFiles/avt_pipeline.dir/progress.make
 # Include the compile flags for this target's objects.
 include CMakeFiles/avt_pipeline.dir/flags.make
 
-CMakeFiles/avt_pipeline.dir/pipeline/placeholder_pipeline.c.o: CMakeFiles/avt_pipeline.dir/flags.make
-CMakeFiles/avt_pipeline.dir/pipeline/placeholder_pipeline.c.o: /work/main/pipeline/placeholder_pipeline.c
-CMakeFiles/avt_pipeline.dir/pipeline/placeholder_pipeline.c.o: CMakeFiles/avt_pipeline.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building C object CMakeFiles/avt_pipeline.dir/pipeline/placeholder_pipeline.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/avt_pipeline.dir/pipeline/placeholder_pipeline.c.o -MF CMakeFiles/avt_pipeline.dir/pipeline/placeholder_pipeline.c.o.d -o CMakeFiles/avt_pipeline.dir/pipeline/placeholder_pipeline.c.o -c /work/main/pipeline/placeholder_pipeline.c
+CMakeFiles/avt_pipeline.dir/pipeline/build.c.o: CMakeFiles/avt_pipeline.dir/flags.make
+CMakeFiles/avt_pipeline.dir/pipeline/build.c.o: /work/main/pipeline/build.c
+CMakeFiles/avt_pipeline.dir/pipeline/build.c.o: CMakeFiles/avt_pipeline.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building C object CMakeFiles/avt_pipeline.dir/pipeline/build.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/avt_pipeline.dir/pipeline/build.c.o -MF CMakeFiles/avt_pipeline.dir/pipeline/build.c.o.d -o CMakeFiles/avt_pipeline.dir/pipeline/build.c.o -c /work/main/pipeline/build.c
 
-CMakeFiles/avt_pipeline.dir/pipeline/placeholder_pipeline.c.i: cmake_force
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/avt_pipeline.dir/pipeline/placeholder_pipeline.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/pipeline/placeholder_pipeline.c > CMakeFiles/avt_pipeline.dir/pipeline/placeholder_pipeline.c.i
+CMakeFiles/avt_pipeline.dir/pipeline/build.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/avt_pipeline.dir/pipeline/build.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/pipeline/build.c > CMakeFiles/avt_pipeline.dir/pipeline/build.c.i
 
-CMakeFiles/avt_pipeline.dir/pipeline/placeholder_pipeline.c.s: cmake_force
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/avt_pipeline.dir/pipeline/placeholder_pipeline.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/pipeline/placeholder_pipeline.c -o CMakeFiles/avt_pipeline.dir/pipeline/placeholder_pipeline.c.s
+CMakeFiles/avt_pipeline.dir/pipeline/build.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/avt_pipeline.dir/pipeline/build.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/pipeline/build.c -o CMakeFiles/avt_pipeline.dir/pipeline/build.c.s
+
+CMakeFiles/avt_pipeline.dir/pipeline/preview.c.o: CMakeFiles/avt_pipeline.dir/flags.make
+CMakeFiles/avt_pipeline.dir/pipeline/preview.c.o: /work/main/pipeline/preview.c
+CMakeFiles/avt_pipeline.dir/pipeline/preview.c.o: CMakeFiles/avt_pipeline.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building C object CMakeFiles/avt_pipeline.dir/pipeline/preview.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/avt_pipeline.dir/pipeline/preview.c.o -MF CMakeFiles/avt_pipeline.dir/pipeline/preview.c.o.d -o CMakeFiles/avt_pipeline.dir/pipeline/preview.c.o -c /work/main/pipeline/preview.c
+
+CMakeFiles/avt_pipeline.dir/pipeline/preview.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/avt_pipeline.dir/pipeline/preview.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/pipeline/preview.c > CMakeFiles/avt_pipeline.dir/pipeline/preview.c.i
+
+CMakeFiles/avt_pipeline.dir/pipeline/preview.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/avt_pipeline.dir/pipeline/preview.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/pipeline/preview.c -o CMakeFiles/avt_pipeline.dir/pipeline/preview.c.s
 
 # Object files for target avt_pipeline
 avt_pipeline_OBJECTS = \
-"CMakeFiles/avt_pipeline.dir/pipeline/placeholder_pipeline.c.o"
+"CMakeFiles/avt_pipeline.dir/pipeline/build.c.o" \
+"CMakeFiles/avt_pipeline.dir/pipeline/preview.c.o"
 
 # External object files for target avt_pipeline
 avt_pipeline_EXTERNAL_OBJECTS =
 
-libavt_pipeline.a: CMakeFiles/avt_pipeline.dir/pipeline/placeholder_pipeline.c.o
+libavt_pipeline.a: CMakeFiles/avt_pipeline.dir/pipeline/build.c.o
+libavt_pipeline.a: CMakeFiles/avt_pipeline.dir/pipeline/preview.c.o
 libavt_pipeline.a: CMakeFiles/avt_pipeline.dir/build.make
 libavt_pipeline.a: CMakeFiles/avt_pipeline.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Linking C static library libavt_pipeline.a"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Linking C static library libavt_pipeline.a"
 	$(CMAKE_COMMAND) -P CMakeFiles/avt_pipeline.dir/cmake_clean_target.cmake
 	$(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/avt_pipeline.dir/link.txt --verbose=$(VERBOSE)
 

@@ -1,6 +1,8 @@
 file(REMOVE_RECURSE
-  "CMakeFiles/avt_pipeline.dir/pipeline/placeholder_pipeline.c.o"
-  "CMakeFiles/avt_pipeline.dir/pipeline/placeholder_pipeline.c.o.d"
+  "CMakeFiles/avt_pipeline.dir/pipeline/build.c.o"
+  "CMakeFiles/avt_pipeline.dir/pipeline/build.c.o.d"
+  "CMakeFiles/avt_pipeline.dir/pipeline/preview.c.o"
+  "CMakeFiles/avt_pipeline.dir/pipeline/preview.c.o.d"
   "libavt_pipeline.a"
   "libavt_pipeline.pdb"
 )

@@ -8,7 +8,8 @@ set(CMAKE_DEPENDS_LANGUAGES
 
 # The set of dependency files which are needed:
 set(CMAKE_DEPENDS_DEPENDENCY_FILES
-  "/work/main/project/placeholder_project.c" "CMakeFiles/avt_project.dir/project/placeholder_project.c.o" "gcc" "CMakeFiles/avt_project.dir/project/placeholder_project.c.o.d"
+  "/work/main/project/box.c" "CMakeFiles/avt_project.dir/project/box.c.o" "gcc" "CMakeFiles/avt_project.dir/project/box.c.o.d"
+  "/work/main/project/camera.c" "CMakeFiles/avt_project.dir/project/camera.c.o" "gcc" "CMakeFiles/avt_project.dir/project/camera.c.o.d"
   )
 
 # Targets to which this target links.

@@ -69,31 +69,47 @@ include CMakeFiles/avt_project.dir/progress.make
 # Include the compile flags for this target's objects.
 include CMakeFiles/avt_project.dir/flags.make
 
-CMakeFiles/avt_project.dir/project/placeholder_project.c.o: CMakeFiles/avt_project.dir/flags.make
-CMakeFiles/avt_project.dir/project/placeholder_project.c.o: /work/main/project/placeholder_project.c
-CMakeFiles/avt_project.dir/project/placeholder_project.c.o: CMakeFiles/avt_project.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building C object CMakeFiles/avt_project.dir/project/placeholder_project.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/avt_project.dir/project/placeholder_project.c.o -MF CMakeFiles/avt_project.dir/project/placeholder_project.c.o.d -o CMakeFiles/avt_project.dir/project/placeholder_project.c.o -c /work/main/project/placeholder_project.c
+CMakeFiles/avt_project.dir/project/box.c.o: CMakeFiles/avt_project.dir/flags.make
+CMakeFiles/avt_project.dir/project/box.c.o: /work/main/project/box.c
+CMakeFiles/avt_project.dir/project/box.c.o: CMakeFiles/avt_project.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building C object CMakeFiles/avt_project.dir/project/box.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/avt_project.dir/project/box.c.o -MF CMakeFiles/avt_project.dir/project/box.c.o.d -o CMakeFiles/avt_project.dir/project/box.c.o -c /work/main/project/box.c
 
-CMakeFiles/avt_project.dir/project/placeholder_project.c.i: cmake_force
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/avt_project.dir/project/placeholder_project.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/project/placeholder_project.c > CMakeFiles/avt_project.dir/project/placeholder_project.c.i
+CMakeFiles/avt_project.dir/project/box.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/avt_project.dir/project/box.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/project/box.c > CMakeFiles/avt_project.dir/project/box.c.i
 
-CMakeFiles/avt_project.dir/project/placeholder_project.c.s: cmake_force
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/avt_project.dir/project/placeholder_project.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/project/placeholder_project.c -o CMakeFiles/avt_project.dir/project/placeholder_project.c.s
+CMakeFiles/avt_project.dir/project/box.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/avt_project.dir/project/box.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/project/box.c -o CMakeFiles/avt_project.dir/project/box.c.s
+
+CMakeFiles/avt_project.dir/project/camera.c.o: CMakeFiles/avt_project.dir/flags.make
+CMakeFiles/avt_project.dir/project/camera.c.o: /work/main/project/camera.c
+CMakeFiles/avt_project.dir/project/camera.c.o: CMakeFiles/avt_project.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building C object CMakeFiles/avt_project.dir/project/camera.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/avt_project.dir/project/camera.c.o -MF CMakeFiles/avt_project.dir/project/camera.c.o.d -o CMakeFiles/avt_project.dir/project/camera.c.o -c /work/main/project/camera.c
+
+CMakeFiles/avt_project.dir/project/camera.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/avt_project.dir/project/camera.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/project/camera.c > CMakeFiles/avt_project.dir/project/camera.c.i
+
+CMakeFiles/avt_project.dir/project/camera.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/avt_project.dir/project/camera.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/project/camera.c -o CMakeFiles/avt_project.dir/project/camera.c.s
 
 # Object files for target avt_project
 avt_project_OBJECTS = \
-"CMakeFiles/avt_project.dir/project/placeholder_project.c.o"
+"CMakeFiles/avt_project.dir/project/box.c.o" \
+"CMakeFiles/avt_project.dir/project/camera.c.o"
 
 # External object files for target avt_project
 avt_project_EXTERNAL_OBJECTS =
 
-libavt_project.a: CMakeFiles/avt_project.dir/project/placeholder_project.c.o
+libavt_project.a: CMakeFiles/avt_project.dir/project/box.c.o
+libavt_project.a: CMakeFiles/avt_project.dir/project/camera.c.o
 libavt_project.a: CMakeFiles/avt_project.dir/build.make
 libavt_project.a: CMakeFiles/avt_project.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Linking C static library libavt_project.a"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Linking C static library libavt_project.a"
 	$(CMAKE_COMMAND) -P CMakeFiles/avt_project.dir/cmake_clean_target.cmake
 	$(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/avt_project.dir/link.txt --verbose=$(VERBOSE)
 

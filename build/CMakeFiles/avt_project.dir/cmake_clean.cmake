@@ -1,6 +1,8 @@
 file(REMOVE_RECURSE
-  "CMakeFiles/avt_project.dir/project/placeholder_project.c.o"
-  "CMakeFiles/avt_project.dir/project/placeholder_project.c.o.d"
+  "CMakeFiles/avt_project.dir/project/box.c.o"
+  "CMakeFiles/avt_project.dir/project/box.c.o.d"
+  "CMakeFiles/avt_project.dir/project/camera.c.o"
+  "CMakeFiles/avt_project.dir/project/camera.c.o.d"
   "libavt_project.a"
   "libavt_project.pdb"
 )

@@ -8,7 +8,7 @@ set(CMAKE_DEPENDS_LANGUAGES
 
 # The set of dependency files which are needed:
 set(CMAKE_DEPENDS_DEPENDENCY_FILES
-  "/work/main/sync/placeholder_sync.c" "CMakeFiles/avt_sync.dir/sync/placeholder_sync.c.o" "gcc" "CMakeFiles/avt_sync.dir/sync/placeholder_sync.c.o.d"
+  "/work/main/sync/sync.c" "CMakeFiles/avt_sync.dir/sync/sync.c.o" "gcc" "CMakeFiles/avt_sync.dir/sync/sync.c.o.d"
   )
 
 # Targets to which this target links.

@@ -69,28 +69,28 @@ include CMakeFiles/avt_sync.dir/progress.make
 # Include the compile flags for this target's objects.
 include CMakeFiles/avt_sync.dir/flags.make
 
-CMakeFiles/avt_sync.dir/sync/placeholder_sync.c.o: CMakeFiles/avt_sync.dir/flags.make
-CMakeFiles/avt_sync.dir/sync/placeholder_sync.c.o: /work/main/sync/placeholder_sync.c
-CMakeFiles/avt_sync.dir/sync/placeholder_sync.c.o: CMakeFiles/avt_sync.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building C object CMakeFiles/avt_sync.dir/sync/placeholder_sync.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/avt_sync.dir/sync/placeholder_sync.c.o -MF CMakeFiles/avt_sync.dir/sync/placeholder_sync.c.o.d -o CMakeFiles/avt_sync.dir/sync/placeholder_sync.c.o -c /work/main/sync/placeholder_sync.c
+CMakeFiles/avt_sync.dir/sync/sync.c.o: CMakeFiles/avt_sync.dir/flags.make
+CMakeFiles/avt_sync.dir/sync/sync.c.o: /work/main/sync/sync.c
+CMakeFiles/avt_sync.dir/sync/sync.c.o: CMakeFiles/avt_sync.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building C object CMakeFiles/avt_sync.dir/sync/sync.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/avt_sync.dir/sync/sync.c.o -MF CMakeFiles/avt_sync.dir/sync/sync.c.o.d -o CMakeFiles/avt_sync.dir/sync/sync.c.o -c /work/main/sync/sync.c
 
-CMakeFiles/avt_sync.dir/sync/placeholder_sync.c.i: cmake_force
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/avt_sync.dir/sync/placeholder_sync.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/sync/placeholder_sync.c > CMakeFiles/avt_sync.dir/sync/placeholder_sync.c.i
+CMakeFiles/avt_sync.dir/sync/sync.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/avt_sync.dir/sync/sync.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/sync/sync.c > CMakeFiles/avt_sync.dir/sync/sync.c.i
 
-CMakeFiles/avt_sync.dir/sync/placeholder_sync.c.s: cmake_force
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/avt_sync.dir/sync/placeholder_sync.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/sync/placeholder_sync.c -o CMakeFiles/avt_sync.dir/sync/placeholder_sync.c.s
+CMakeFiles/avt_sync.dir/sync/sync.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/avt_sync.dir/sync/sync.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/sync/sync.c -o CMakeFiles/avt_sync.dir/sync/sync.c.s
 
 # Object files for target avt_sync
 avt_sync_OBJECTS = \
-"CMakeFiles/avt_sync.dir/sync/placeholder_sync.c.o"
+"CMakeFiles/avt_sync.dir/sync/sync.c.o"
 
 # External object files for target avt_sync
 avt_sync_EXTERNAL_OBJECTS =
 
-libavt_sync.a: CMakeFiles/avt_sync.dir/sync/placeholder_sync.c.o
+libavt_sync.a: CMakeFiles/avt_sync.dir/sync/sync.c.o
 libavt_sync.a: CMakeFiles/avt_sync.dir/build.make
 libavt_sync.a: CMakeFiles/avt_sync.dir/link.txt
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Linking C static library libavt_sync.a"

@@ -1,6 +1,6 @@
 file(REMOVE_RECURSE
-  "CMakeFiles/avt_sync.dir/sync/placeholder_sync.c.o"
-  "CMakeFiles/avt_sync.dir/sync/placeholder_sync.c.o.d"
+  "CMakeFiles/avt_sync.dir/sync/sync.c.o"
+  "CMakeFiles/avt_sync.dir/sync/sync.c.o.d"
   "libavt_sync.a"
   "libavt_sync.pdb"
 )

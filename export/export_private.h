@@ -1,0 +1,145 @@
+/* avtruth export, private: HDF5 helpers (error capture, attributes, staged extendible
+ * columns) and the writer state shared by writer.c, card.c and inspect.c. */
+#ifndef AVT_EXPORT_PRIVATE_H
+#define AVT_EXPORT_PRIVATE_H
+
+#include <hdf5.h>
+#include <stdint.h>
+
+#include "avtruth/export.h"
+
+/* Row counts of one chunk (FORMAT.md): per-point columns and per-frame/per-box tables. */
+#define AVT_POINT_CHUNK_ROWS 65536
+#define AVT_TABLE_CHUNK_ROWS 4096
+
+/* Element kinds of a column; mapped to a little-endian file type and a native memory type. */
+enum h5x_kind { K_U8, K_U16, K_U32, K_U64, K_I32, K_I64, K_F32, K_F64, K_STR };
+
+/* ---- error handling --------------------------------------------------------------------- */
+
+/* HDF5 prints its error stack to stderr by default; a library must not. Every public entry
+ * point turns the automatic printing off for its duration and restores the caller's. */
+typedef struct h5x_quiet {
+    H5E_auto2_t func;
+    void *data;
+} h5x_quiet;
+void h5x_quiet_begin(h5x_quiet *q);
+void h5x_quiet_end(const h5x_quiet *q);
+
+/* Fills err with "file: object: call failed: <HDF5 error stack, outermost first>" and
+ * returns AVT_HDF5. Must be called right after the failing call, before any other HDF5
+ * call clears the stack. obj may be NULL. */
+int h5x_fail(avt_error *err, const char *file, const char *obj, const char *call);
+
+/* Variable-length UTF-8 string type (h5py reads attributes of it as str, datasets as bytes
+ * or, through .asstr(), as str). Caller closes with H5Tclose. */
+hid_t h5x_str_type(void);
+hid_t h5x_file_type(int kind); /* H5T_STD_*LE / H5T_IEEE_*LE; a copy for K_STR */
+hid_t h5x_mem_type(int kind);  /* H5T_NATIVE_*; a copy for K_STR */
+void h5x_type_close(int kind, hid_t t);
+size_t h5x_kind_size(int kind);
+
+/* ---- small objects written once --------------------------------------------------------- */
+
+/* Scalar attributes on loc (a file, group or dataset). value NULL is written as "". */
+int h5x_attr_str(hid_t loc, const char *name, const char *value, const char *file,
+                 avt_error *err);
+int h5x_attr_num(hid_t loc, const char *name, int kind, const void *value, const char *file,
+                 avt_error *err);
+/* A contiguous dataset of rank dims (rank 0 = scalar) at path, intermediate groups created.
+ * For K_STR data is an array of const char * (NULL written as ""). */
+int h5x_dset_write(hid_t loc, const char *path, int kind, int rank, const hsize_t *dims,
+                   const void *data, const char *file, avt_error *err);
+
+/* ---- staged extendible columns ---------------------------------------------------------- */
+
+/* One chunked dataset with an unlimited first dimension. Rows are staged in a buffer of
+ * exactly one chunk and written when it is full, so every chunk is written once, whole and
+ * aligned (the shape a later H5Dwrite_chunk path needs). Memory: one chunk per column. */
+typedef struct h5x_col {
+    hid_t dset;
+    hid_t mtype;
+    int kind;
+    char path[192];       /* object path, for messages */
+    const char *file;     /* the partial file name, for messages (borrowed) */
+    size_t row_bytes;     /* memory bytes per row */
+    size_t chunk_rows;
+    uint64_t rows_written;
+    unsigned char *stage; /* chunk_rows rows; for K_STR an array of owned char * */
+    size_t staged;
+} h5x_col;
+
+/* Creates path (intermediate groups too) with shape (0, d1[, d2]) for rank 1..3. */
+int h5x_col_create(h5x_col *c, hid_t loc, const char *path, int kind, int rank, hsize_t d1,
+                   hsize_t d2, size_t chunk_rows, int gzip, const char *file, avt_error *err);
+int h5x_col_append(h5x_col *c, const void *rows, size_t n, avt_error *err);
+/* Appends n copies of the row at value. */
+int h5x_col_fill(h5x_col *c, const void *value, size_t n, avt_error *err);
+/* Appends one string (copied; NULL as ""). */
+int h5x_col_append_str(h5x_col *c, const char *s, avt_error *err);
+int h5x_col_flush(h5x_col *c, avt_error *err);
+static inline uint64_t h5x_col_rows(const h5x_col *c) { return c->rows_written + c->staged; }
+/* Closes the dataset and frees the stage (staged rows are dropped). Safe on a zeroed col. */
+void h5x_col_close(h5x_col *c);
+
+/* ---- writer state ----------------------------------------------------------------------- */
+
+enum {
+    COL_TS, COL_START, COL_END, COL_POSE, COL_POFF, COL_BOFF, COL_PACKETS, COL_LOST,
+    COL_XYZ, COL_INTENSITY, COL_RING, COL_TIME, COL_RETURN, COL_LABEL, COL_INSTANCE,
+    COL_CENTER, COL_SIZE, COL_YAW, COL_ROT, COL_VEL, COL_CLASS, COL_TRACK, COL_BNPTS,
+    COL_BATTR, COL_FRAME_INDEX,
+    COL_COUNT
+};
+enum {
+    CCOL_TS, CCOL_DELTA, CCOL_PATH, CCOL_B2_OFF, CCOL_B2_INDEX, CCOL_B2_XYXY, CCOL_B2_TRUNC,
+    CCOL_B2_VIS, CCOL_B2_CORNERS, CCOL_B2_NPTS, CCOL_D_OFF, CCOL_D_UV, CCOL_D_DEPTH,
+    CCOL_COUNT
+};
+
+typedef struct avt_export_cam {
+    char name[AVT_NAME_MAX];
+    int model;
+    char distortion_model[32];
+    unsigned width, height;
+    h5x_col cols[CCOL_COUNT];
+    uint64_t paired, boxes2d, depth;
+    int64_t delta_min_ns, delta_max_ns; /* over paired frames */
+} avt_export_cam;
+
+typedef struct avt_export_input {
+    char *path;
+    char sha256[65];
+    uint64_t size;
+} avt_export_input;
+
+struct avt_export_writer {
+    char *path, *partial, *card_path, *card_partial;
+    hid_t file, str_t;
+    int gzip;
+    int failed; /* an HDF5 or memory error left the file inconsistent */
+    char *log_id;
+    char lidar_model[32];
+    char rig_source[512];
+    int64_t created_ns;
+    h5x_col cols[COL_COUNT];
+    avt_export_cam *cams;
+    size_t n_cams;
+    char **class_names;
+    size_t n_classes;
+    uint64_t *class_hist;
+    uint64_t n_frames, n_points, n_boxes;
+    uint64_t unlabeled_points, boxes_without_points, frames_with_loss, packets_lost;
+    uint64_t frames_without_points;
+    int64_t first_ts, last_ts;
+    int all_poses_identity;
+    avt_export_input *inputs;
+    size_t n_inputs, cap_inputs;
+};
+
+/* The generated Markdown card (card.c). Returns a malloc'ed string or NULL (out of memory). */
+char *avt_export_card_make(const struct avt_export_writer *w, const avt_export_meta *meta);
+/* SHA-256 (lowercase hex) and size of a file, read in 1 MiB blocks (digest.c). */
+int avt_export_sha256_file(const char *path, char hex[65], uint64_t *size, avt_error *err);
+
+#endif

@@ -1,0 +1,901 @@
+/* avtruth export: the streaming HDF5 writer of ../shared/FORMAT.md (format 1).
+ *
+ * Layout and types follow FORMAT.md. Choices where it is silent:
+ *  - every string (attributes, string datasets, string arrays) is variable-length UTF-8;
+ *    h5py returns attributes as str and string datasets as bytes (.asstr() gives str);
+ *  - counts in root attributes (num_frames, num_cameras) are uint64, image width/height
+ *    uint32; /calibration/source, /meta/schema and /dataset_card are scalar string datasets;
+ *  - extendible columns are chunked (65,536 rows per point/depth sample, 4,096 rows per
+ *    frame/box) with shuffle + gzip 1 unless compression is "none", including image_path;
+ *    small fixed arrays (K, distortion, transforms, names, provenance inputs) are contiguous.
+ * The file is NAME.h5.partial until avt_export_finish closes, fsyncs and renames it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "export_private.h"
+
+typedef struct col_spec {
+    const char *path; /* relative to the root, or to /cameras/<name>/ */
+    int kind;
+    int rank;
+    hsize_t d1, d2;
+    size_t chunk_rows;
+} col_spec;
+
+#define T_ROWS AVT_TABLE_CHUNK_ROWS
+#define P_ROWS AVT_POINT_CHUNK_ROWS
+static const col_spec frame_specs[COL_COUNT] = {
+    [COL_TS] = {"frames/timestamp_ns", K_I64, 1, 0, 0, T_ROWS},
+    [COL_START] = {"frames/start_ns", K_I64, 1, 0, 0, T_ROWS},
+    [COL_END] = {"frames/end_ns", K_I64, 1, 0, 0, T_ROWS},
+    [COL_POSE] = {"frames/ego_pose", K_F64, 3, 4, 4, T_ROWS},
+    [COL_POFF] = {"frames/point_offset", K_U64, 1, 0, 0, T_ROWS},
+    [COL_BOFF] = {"frames/box_offset", K_U64, 1, 0, 0, T_ROWS},
+    [COL_PACKETS] = {"frames/packets", K_U32, 1, 0, 0, T_ROWS},
+    [COL_LOST] = {"frames/packets_lost", K_U32, 1, 0, 0, T_ROWS},
+    [COL_XYZ] = {"lidar/xyz", K_F32, 2, 3, 0, P_ROWS},
+    [COL_INTENSITY] = {"lidar/intensity", K_F32, 1, 0, 0, P_ROWS},
+    [COL_RING] = {"lidar/ring", K_U16, 1, 0, 0, P_ROWS},
+    [COL_TIME] = {"lidar/time_ns", K_I32, 1, 0, 0, P_ROWS},
+    [COL_RETURN] = {"lidar/return_type", K_U8, 1, 0, 0, P_ROWS},
+    [COL_LABEL] = {"lidar/label", K_U16, 1, 0, 0, P_ROWS},
+    [COL_INSTANCE] = {"lidar/instance", K_I32, 1, 0, 0, P_ROWS},
+    [COL_CENTER] = {"boxes3d/center", K_F32, 2, 3, 0, T_ROWS},
+    [COL_SIZE] = {"boxes3d/size", K_F32, 2, 3, 0, T_ROWS},
+    [COL_YAW] = {"boxes3d/yaw", K_F32, 1, 0, 0, T_ROWS},
+    [COL_ROT] = {"boxes3d/rotation", K_F32, 2, 4, 0, T_ROWS},
+    [COL_VEL] = {"boxes3d/velocity", K_F32, 2, 3, 0, T_ROWS},
+    [COL_CLASS] = {"boxes3d/class_id", K_U16, 1, 0, 0, T_ROWS},
+    [COL_TRACK] = {"boxes3d/track_id", K_I64, 1, 0, 0, T_ROWS},
+    [COL_BNPTS] = {"boxes3d/num_lidar_points", K_U32, 1, 0, 0, T_ROWS},
+    [COL_BATTR] = {"boxes3d/attributes", K_U32, 1, 0, 0, T_ROWS},
+    [COL_FRAME_INDEX] = {"boxes3d/frame_index", K_U32, 1, 0, 0, T_ROWS},
+};
+static const col_spec cam_specs[CCOL_COUNT] = {
+    [CCOL_TS] = {"timestamp_ns", K_I64, 1, 0, 0, T_ROWS},
+    [CCOL_DELTA] = {"sync_delta_ns", K_I64, 1, 0, 0, T_ROWS},
+    [CCOL_PATH] = {"image_path", K_STR, 1, 0, 0, T_ROWS},
+    [CCOL_B2_OFF] = {"boxes2d/offset", K_U64, 1, 0, 0, T_ROWS},
+    [CCOL_B2_INDEX] = {"boxes2d/box3d_index", K_U32, 1, 0, 0, T_ROWS},
+    [CCOL_B2_XYXY] = {"boxes2d/xyxy", K_F32, 2, 4, 0, T_ROWS},
+    [CCOL_B2_TRUNC] = {"boxes2d/truncation", K_F32, 1, 0, 0, T_ROWS},
+    [CCOL_B2_VIS] = {"boxes2d/visibility", K_F32, 1, 0, 0, T_ROWS},
+    [CCOL_B2_CORNERS] = {"boxes2d/corners", K_F32, 3, 8, 2, T_ROWS},
+    [CCOL_B2_NPTS] = {"boxes2d/num_lidar_points", K_U32, 1, 0, 0, T_ROWS},
+    [CCOL_D_OFF] = {"depth/offset", K_U64, 1, 0, 0, T_ROWS},
+    [CCOL_D_UV] = {"depth/uv", K_F32, 2, 2, 0, P_ROWS},
+    [CCOL_D_DEPTH] = {"depth/depth", K_F32, 1, 0, 0, P_ROWS},
+};
+
+/* ---- small helpers ---------------------------------------------------------------------- */
+
+static char *dup_str(const char *s)
+{
+    size_t n = strlen(s);
+    char *d = malloc(n + 1);
+    if (d) memcpy(d, s, n + 1);
+    return d;
+}
+
+static char *concat(const char *a, size_t a_len, const char *b)
+{
+    size_t bl = strlen(b);
+    char *d = malloc(a_len + bl + 1);
+    if (!d) return NULL;
+    memcpy(d, a, a_len);
+    memcpy(d + a_len, b, bl + 1);
+    return d;
+}
+
+/* Well-formed UTF-8 (no overlongs, surrogates or code points above U+10FFFF). */
+static int utf8_valid(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned c = *p, n;
+        uint32_t cp;
+        if (c < 0x80) {
+            p++;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            n = 1;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            n = 2;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        for (unsigned i = 1; i <= n; i++) {
+            if ((p[i] & 0xC0) != 0x80) return 0;
+            cp = (cp << 6) | (p[i] & 0x3F);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        p += n + 1;
+    }
+    return 1;
+}
+
+static int check_str(const char *s, const char *what, const char *file, avt_error *err)
+{
+    if (s && !utf8_valid(s))
+        return avt_err(err, AVT_INVAL, "%s: %s is not valid UTF-8", file, what);
+    return AVT_OK;
+}
+
+/* A camera name becomes a group name: no '/', not empty, not "." or "..". */
+static int camera_name_ok(const char *n)
+{
+    return n[0] && !strchr(n, '/') && strcmp(n, ".") != 0 && strcmp(n, "..") != 0 &&
+           utf8_valid(n) && memchr(n, '\0', AVT_NAME_MAX);
+}
+
+/* Directory part of path ("." if none), into out. */
+static void dir_of(const char *path, char *out, size_t n)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash) {
+        snprintf(out, n, ".");
+    } else if (slash == path) {
+        snprintf(out, n, "/");
+    } else {
+        size_t len = (size_t)(slash - path);
+        snprintf(out, n, "%.*s", (int)(len < n ? len : n - 1), path);
+    }
+}
+
+static int fsync_path(const char *path, int directory, avt_error *err)
+{
+    int fd = open(path, O_RDONLY | (directory ? O_DIRECTORY : 0));
+    if (fd < 0) return avt_err(err, AVT_IO, "%s: cannot open for fsync: %s", path, strerror(errno));
+    int rc = AVT_OK;
+    if (fsync(fd) != 0) rc = avt_err(err, AVT_IO, "%s: fsync failed: %s", path, strerror(errno));
+    close(fd);
+    return rc;
+}
+
+static int is_identity(const double m[16])
+{
+    for (int i = 0; i < 16; i++)
+        if (m[i] != ((i % 5 == 0) ? 1.0 : 0.0)) return 0;
+    return 1;
+}
+
+/* ---- teardown --------------------------------------------------------------------------- */
+
+/* Closes every HDF5 id the writer holds (staged rows are dropped). */
+static void writer_close_h5(avt_export_writer *w)
+{
+    for (int i = 0; i < COL_COUNT; i++) h5x_col_close(&w->cols[i]);
+    for (size_t c = 0; c < w->n_cams; c++)
+        for (int i = 0; i < CCOL_COUNT; i++) h5x_col_close(&w->cams[c].cols[i]);
+    if (w->str_t >= 0) H5Tclose(w->str_t);
+    w->str_t = -1;
+    if (w->file >= 0) H5Fclose(w->file);
+    w->file = -1;
+}
+
+static void writer_free(avt_export_writer *w)
+{
+    if (!w) return;
+    for (size_t i = 0; i < w->n_inputs; i++) free(w->inputs[i].path);
+    free(w->inputs);
+    for (size_t i = 0; w->class_names && i < w->n_classes; i++) free(w->class_names[i]);
+    free(w->class_names);
+    free(w->class_hist);
+    free(w->cams);
+    free(w->log_id);
+    free(w->card_partial);
+    free(w->card_path);
+    free(w->partial);
+    free(w->path);
+    free(w);
+}
+
+/* Closes, removes the partial files and frees the writer. */
+static void writer_discard(avt_export_writer *w)
+{
+    writer_close_h5(w);
+    if (w->partial) unlink(w->partial);
+    if (w->card_partial) unlink(w->card_partial);
+    writer_free(w);
+}
+
+/* ---- open ------------------------------------------------------------------------------- */
+
+static int create_file(avt_export_writer *w, avt_error *err)
+{
+    int rc = AVT_OK;
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl < 0) {
+        rc = h5x_fail(err, w->partial, NULL, "H5Pcreate(file access)");
+        goto out;
+    }
+    /* Readable by HDF5 >= 1.10 (FORMAT.md), and closing the file closes everything. */
+    if (H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_V110) < 0 ||
+        H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0) {
+        rc = h5x_fail(err, w->partial, NULL, "H5Pset_libver_bounds");
+        goto out;
+    }
+    w->file = H5Fcreate(w->partial, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    if (w->file < 0) {
+        /* The HDF5 stack names errno deep inside; say plainly what is wrong first. */
+        char dir[1024];
+        dir_of(w->partial, dir, sizeof dir);
+        if (access(dir, W_OK | X_OK) != 0) {
+            int e = errno;
+            rc = avt_err(err, AVT_IO, "%s: cannot create: directory %s: %s", w->partial, dir,
+                         strerror(e));
+        } else {
+            rc = h5x_fail(err, w->partial, NULL, "H5Fcreate");
+        }
+        goto out;
+    }
+out:
+    if (fapl >= 0) H5Pclose(fapl);
+    return rc;
+}
+
+static int write_tf(hid_t loc, const char *path, const double m[16], const char *file,
+                    avt_error *err)
+{
+    hsize_t dims[2] = {4, 4};
+    return h5x_dset_write(loc, path, K_F64, 2, dims, m, file, err);
+}
+
+static int create_camera(avt_export_writer *w, size_t ci, const avt_camera *cam, avt_error *err)
+{
+    int rc = AVT_OK;
+    hid_t g = -1;
+    avt_export_cam *c = &w->cams[ci];
+    char base[AVT_NAME_MAX + 16], path[256];
+    snprintf(base, sizeof base, "cameras/%s", cam->name);
+    for (int i = 0; i < CCOL_COUNT; i++) {
+        snprintf(path, sizeof path, "%s/%s", base, cam_specs[i].path);
+        rc = h5x_col_create(&c->cols[i], w->file, path, cam_specs[i].kind, cam_specs[i].rank,
+                            cam_specs[i].d1, cam_specs[i].d2, cam_specs[i].chunk_rows, w->gzip,
+                            w->partial, err);
+        if (rc) goto out;
+    }
+    hsize_t k_dims[2] = {3, 3}, d_dims[1] = {(hsize_t)cam->n_dist};
+    snprintf(path, sizeof path, "%s/K", base);
+    if ((rc = h5x_dset_write(w->file, path, K_F64, 2, k_dims, cam->K, w->partial, err))) goto out;
+    snprintf(path, sizeof path, "%s/distortion", base);
+    if ((rc = h5x_dset_write(w->file, path, K_F64, 1, d_dims, cam->dist, w->partial, err)))
+        goto out;
+    snprintf(path, sizeof path, "%s/lidar_T_cam", base);
+    if ((rc = write_tf(w->file, path, cam->lidar_T_cam.m, w->partial, err))) goto out;
+    g = H5Gopen2(w->file, base, H5P_DEFAULT);
+    if (g < 0) {
+        rc = h5x_fail(err, w->partial, base, "H5Gopen2");
+        goto out;
+    }
+    uint32_t width = cam->width, height = cam->height;
+    if ((rc = h5x_attr_num(g, "width", K_U32, &width, w->partial, err)) ||
+        (rc = h5x_attr_num(g, "height", K_U32, &height, w->partial, err)) ||
+        (rc = h5x_attr_str(g, "model", cam->model == AVT_CAM_FISHEYE ? "fisheye" : "pinhole",
+                           w->partial, err)) ||
+        (rc = h5x_attr_str(g, "distortion_model", cam->distortion_model, w->partial, err)))
+        goto out;
+out:
+    if (g >= 0) H5Gclose(g);
+    return rc;
+}
+
+static int write_root_attrs(avt_export_writer *w, avt_error *err)
+{
+    int rc;
+    char utc[48];
+    uint64_t zero = 0, ncam = w->n_cams;
+    avt_format_utc(w->created_ns, utc, sizeof utc);
+    hid_t r = w->file;
+    const char *file = w->partial;
+    if ((rc = h5x_attr_str(r, "format", "avtruth-gt", file, err)) ||
+        (rc = h5x_attr_str(r, "format_version", AVT_FORMAT_VERSION, file, err)) ||
+        (rc = h5x_attr_str(r, "log_id", w->log_id, file, err)) ||
+        (rc = h5x_attr_num(r, "num_frames", K_U64, &zero, file, err)) ||
+        (rc = h5x_attr_num(r, "num_cameras", K_U64, &ncam, file, err)) ||
+        (rc = h5x_attr_str(r, "length_unit", "m", file, err)) ||
+        (rc = h5x_attr_str(r, "angle_unit", "rad", file, err)) ||
+        (rc = h5x_attr_str(r, "time_unit", "ns", file, err)) ||
+        (rc = h5x_attr_str(r, "compression", w->gzip ? "gzip" : "none", file, err)) ||
+        (rc = h5x_attr_str(r, "created_utc", utc, file, err)))
+        return rc;
+    return AVT_OK;
+}
+
+static int check_open_args(const char *path, const avt_rig *rig, const char *const *class_names,
+                           size_t n_classes, const avt_export_options *opt, avt_error *err)
+{
+    size_t len = path ? strlen(path) : 0;
+    if (len < 4 || strcmp(path + len - 3, ".h5") != 0 || path[len - 4] == '/')
+        return avt_err(err, AVT_INVAL, "%s: output name must end in .h5", path ? path : "(null)");
+    if (!rig || (rig->n_cameras && !rig->cameras))
+        return avt_err(err, AVT_INVAL, "%s: no rig given", path);
+    if (!class_names || n_classes == 0 || n_classes > 65536)
+        return avt_err(err, AVT_INVAL, "%s: %zu class names (need 1..65536, [0] = none)", path,
+                       n_classes);
+    for (size_t i = 0; i < n_classes; i++) {
+        if (!class_names[i]) return avt_err(err, AVT_INVAL, "%s: class name %zu is NULL", path, i);
+        if (check_str(class_names[i], "a class name", path, err)) return err ? err->code : AVT_INVAL;
+    }
+    if (opt && opt->n_attribute_names && !opt->attribute_names)
+        return avt_err(err, AVT_INVAL, "%s: attribute_names is NULL", path);
+    if (opt && opt->n_attribute_names > 32)
+        return avt_err(err, AVT_INVAL, "%s: %zu attribute names, the bitmask holds 32", path,
+                       opt->n_attribute_names);
+    if (opt && opt->compression && strcmp(opt->compression, "gzip") != 0 &&
+        strcmp(opt->compression, "none") != 0)
+        return avt_err(err, AVT_UNSUPPORTED, "%s: compression \"%s\" (supported: gzip, none)",
+                       path, opt->compression);
+    if (opt && (check_str(opt->log_id, "log_id", path, err) ||
+                check_str(opt->schema, "schema", path, err)))
+        return err ? err->code : AVT_INVAL;
+    for (size_t i = 0; i < rig->n_cameras; i++) {
+        const avt_camera *c = &rig->cameras[i];
+        if (!camera_name_ok(c->name))
+            return avt_err(err, AVT_INVAL, "%s: camera %zu: name \"%.*s\" cannot be a group name",
+                           path, i, AVT_NAME_MAX, c->name);
+        if (c->n_dist < 0 || c->n_dist > AVT_MAX_DIST)
+            return avt_err(err, AVT_INVAL, "%s: camera %s: %d distortion coefficients", path,
+                           c->name, c->n_dist);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(rig->cameras[j].name, c->name) == 0)
+                return avt_err(err, AVT_INVAL, "%s: camera name \"%s\" used twice", path, c->name);
+    }
+    return AVT_OK;
+}
+
+avt_export_writer *avt_export_open(const char *path, const avt_rig *rig,
+                                   const char *const *class_names, size_t n_classes,
+                                   const avt_export_options *opt, avt_error *err)
+{
+    avt_export_writer *w = NULL;
+    h5x_quiet q;
+    h5x_quiet_begin(&q);
+    int rc = check_open_args(path, rig, class_names, n_classes, opt, err);
+    if (rc) goto out;
+    w = calloc(1, sizeof *w);
+    if (!w) {
+        rc = avt_err(err, AVT_NOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    w->file = -1;
+    w->str_t = -1;
+    w->all_poses_identity = 1;
+    w->created_ns = avt_now_ns();
+    size_t len = strlen(path), stem = len - 3;
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    w->path = dup_str(path);
+    w->partial = concat(path, len, ".partial");
+    w->card_path = concat(path, stem, ".card.md");
+    w->card_partial = w->card_path ? concat(w->card_path, strlen(w->card_path), ".partial") : NULL;
+    w->log_id = (opt && opt->log_id) ? dup_str(opt->log_id)
+                                     : concat(base, strlen(base) - 3, "");
+    w->cams = calloc(rig->n_cameras ? rig->n_cameras : 1, sizeof *w->cams);
+    w->class_names = calloc(n_classes, sizeof *w->class_names);
+    w->class_hist = calloc(n_classes, sizeof *w->class_hist);
+    if (!w->path || !w->partial || !w->card_path || !w->card_partial || !w->log_id ||
+        !w->cams || !w->class_names || !w->class_hist) {
+        rc = avt_err(err, AVT_NOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    w->n_classes = n_classes;
+    for (size_t i = 0; i < n_classes; i++)
+        if (!(w->class_names[i] = dup_str(class_names[i]))) {
+            rc = avt_err(err, AVT_NOMEM, "%s: out of memory", path);
+            goto out;
+        }
+    w->n_cams = rig->n_cameras;
+    for (size_t i = 0; i < w->n_cams; i++) {
+        avt_export_cam *c = &w->cams[i];
+        snprintf(c->name, sizeof c->name, "%s", rig->cameras[i].name);
+        snprintf(c->distortion_model, sizeof c->distortion_model, "%s",
+                 rig->cameras[i].distortion_model);
+        c->model = rig->cameras[i].model;
+        c->width = rig->cameras[i].width;
+        c->height = rig->cameras[i].height;
+        c->delta_min_ns = INT64_MAX;
+        c->delta_max_ns = INT64_MIN;
+    }
+    snprintf(w->lidar_model, sizeof w->lidar_model, "%s", rig->lidar_model);
+    snprintf(w->rig_source, sizeof w->rig_source, "%s", rig->source);
+    w->gzip = !(opt && opt->compression && strcmp(opt->compression, "none") == 0);
+
+    if ((rc = create_file(w, err))) goto out;
+    w->str_t = h5x_str_type();
+    if (w->str_t < 0) {
+        rc = h5x_fail(err, w->partial, NULL, "H5Tcopy(string)");
+        goto out;
+    }
+    if ((rc = write_root_attrs(w, err))) goto out;
+    for (int i = 0; i < COL_COUNT; i++) {
+        const col_spec *s = &frame_specs[i];
+        rc = h5x_col_create(&w->cols[i], w->file, s->path, s->kind, s->rank, s->d1, s->d2,
+                            s->chunk_rows, w->gzip, w->partial, err);
+        if (rc) goto out;
+    }
+    for (size_t i = 0; i < w->n_cams; i++)
+        if ((rc = create_camera(w, i, &rig->cameras[i], err))) goto out;
+    if ((rc = write_tf(w->file, "calibration/lidar_T_ego", rig->lidar_T_ego.m, w->partial, err)))
+        goto out;
+    hsize_t nc = n_classes, na = opt ? opt->n_attribute_names : 0;
+    if ((rc = h5x_dset_write(w->file, "meta/class_names", K_STR, 1, &nc, class_names, w->partial,
+                             err)) ||
+        (rc = h5x_dset_write(w->file, "meta/attribute_names", K_STR, 1, &na,
+                             opt ? opt->attribute_names : NULL, w->partial, err)))
+        goto out;
+    const char *schema = (opt && opt->schema) ? opt->schema : "";
+    if ((rc = h5x_dset_write(w->file, "meta/schema", K_STR, 0, NULL, &schema, w->partial, err)))
+        goto out;
+    /* Every offset array starts with 0 (CSR of F+1 entries). */
+    uint64_t zero = 0;
+    if ((rc = h5x_col_append(&w->cols[COL_POFF], &zero, 1, err)) ||
+        (rc = h5x_col_append(&w->cols[COL_BOFF], &zero, 1, err)))
+        goto out;
+    for (size_t i = 0; i < w->n_cams; i++)
+        if ((rc = h5x_col_append(&w->cams[i].cols[CCOL_B2_OFF], &zero, 1, err)) ||
+            (rc = h5x_col_append(&w->cams[i].cols[CCOL_D_OFF], &zero, 1, err)))
+            goto out;
+out:
+    if (rc && w) {
+        writer_discard(w);
+        w = NULL;
+    }
+    h5x_quiet_end(&q);
+    return w;
+}
+
+/* ---- frames ----------------------------------------------------------------------------- */
+
+/* Everything that can be wrong with a frame is found before anything is appended, so a
+ * rejected frame leaves the writer usable. */
+static int check_frame(const avt_export_writer *w, const avt_frame_out *f, avt_error *err)
+{
+    const char *file = w->partial;
+    uint64_t fi = w->n_frames;
+    if (w->n_frames >= UINT32_MAX)
+        return avt_err(err, AVT_INVAL, "%s: frame %llu: frame_index is uint32", file,
+                       (unsigned long long)fi);
+    if (f->n_points && !f->xyz)
+        return avt_err(err, AVT_INVAL, "%s: frame %llu: %zu points without xyz", file,
+                       (unsigned long long)fi, f->n_points);
+    if (f->n_boxes && !f->boxes)
+        return avt_err(err, AVT_INVAL, "%s: frame %llu: %zu boxes without data", file,
+                       (unsigned long long)fi, f->n_boxes);
+    if (w->n_cams && !f->cams)
+        return avt_err(err, AVT_INVAL, "%s: frame %llu: no camera entries for %zu cameras", file,
+                       (unsigned long long)fi, w->n_cams);
+    if (w->n_boxes + f->n_boxes > (uint64_t)INT32_MAX)
+        return avt_err(err, AVT_INVAL, "%s: frame %llu: more than 2^31-1 boxes in the log", file,
+                       (unsigned long long)fi);
+    for (size_t i = 0; f->label && i < f->n_points; i++)
+        if (f->label[i] >= w->n_classes)
+            return avt_err(err, AVT_INVAL, "%s: frame %llu: point %zu: label %u >= %zu classes",
+                           file, (unsigned long long)fi, i, (unsigned)f->label[i], w->n_classes);
+    for (size_t i = 0; f->instance && i < f->n_points; i++)
+        if (f->instance[i] < -1 || (f->instance[i] >= 0 && (size_t)f->instance[i] >= f->n_boxes))
+            return avt_err(err, AVT_INVAL, "%s: frame %llu: point %zu: instance %d, frame has %zu boxes",
+                           file, (unsigned long long)fi, i, (int)f->instance[i], f->n_boxes);
+    for (size_t i = 0; i < f->n_boxes; i++)
+        if (f->boxes[i].class_id >= w->n_classes)
+            return avt_err(err, AVT_INVAL, "%s: frame %llu: box %zu: class_id %u >= %zu classes",
+                           file, (unsigned long long)fi, i, (unsigned)f->boxes[i].class_id,
+                           w->n_classes);
+    for (size_t c = 0; c < w->n_cams; c++) {
+        const avt_camera_frame *cf = &f->cams[c];
+        const char *cn = w->cams[c].name;
+        if (cf->n_boxes2d && !cf->boxes2d)
+            return avt_err(err, AVT_INVAL, "%s: frame %llu: camera %s: %zu 2D boxes without data",
+                           file, (unsigned long long)fi, cn, cf->n_boxes2d);
+        if (cf->n_depth && (!cf->depth_uv || !cf->depth))
+            return avt_err(err, AVT_INVAL, "%s: frame %llu: camera %s: %zu depth samples without data",
+                           file, (unsigned long long)fi, cn, cf->n_depth);
+        for (size_t i = 0; i < cf->n_boxes2d; i++)
+            if (cf->boxes2d[i].box3d_index >= f->n_boxes)
+                return avt_err(err, AVT_INVAL,
+                               "%s: frame %llu: camera %s: 2D box %zu: box3d_index %u, frame has %zu boxes",
+                               file, (unsigned long long)fi, cn, i,
+                               (unsigned)cf->boxes2d[i].box3d_index, f->n_boxes);
+        if (cf->image_path && !utf8_valid(cf->image_path))
+            return avt_err(err, AVT_INVAL, "%s: frame %llu: camera %s: image_path is not UTF-8",
+                           file, (unsigned long long)fi, cn);
+    }
+    return AVT_OK;
+}
+
+/* Appends n points of an optional column: the data, or n copies of a default. */
+static int append_or_fill(h5x_col *c, const void *data, const void *dflt, size_t n,
+                          avt_error *err)
+{
+    return data ? h5x_col_append(c, data, n, err) : h5x_col_fill(c, dflt, n, err);
+}
+
+static int write_points(avt_export_writer *w, const avt_frame_out *f, avt_error *err)
+{
+    int rc;
+    size_t n = f->n_points;
+    const float f0 = 0;
+    const uint16_t u16_0 = 0;
+    const int32_t i32_0 = 0, none = -1;
+    const uint8_t u8_0 = 0;
+    if ((rc = h5x_col_append(&w->cols[COL_XYZ], f->xyz, n, err)) ||
+        (rc = append_or_fill(&w->cols[COL_INTENSITY], f->intensity, &f0, n, err)) ||
+        (rc = append_or_fill(&w->cols[COL_RING], f->ring, &u16_0, n, err)) ||
+        (rc = append_or_fill(&w->cols[COL_TIME], f->time_ns, &i32_0, n, err)) ||
+        (rc = append_or_fill(&w->cols[COL_RETURN], f->return_type, &u8_0, n, err)) ||
+        (rc = append_or_fill(&w->cols[COL_LABEL], f->label, &u16_0, n, err)))
+        return rc;
+    if (!f->instance) return h5x_col_fill(&w->cols[COL_INSTANCE], &none, n, err);
+    /* Frame-local box rows become rows of /boxes3d, a block at a time. */
+    int32_t base = (int32_t)w->n_boxes, tmp[1024];
+    for (size_t i = 0; i < n;) {
+        size_t k = n - i < 1024 ? n - i : 1024;
+        for (size_t j = 0; j < k; j++) {
+            int32_t v = f->instance[i + j];
+            tmp[j] = v < 0 ? -1 : base + v;
+        }
+        if ((rc = h5x_col_append(&w->cols[COL_INSTANCE], tmp, k, err))) return rc;
+        i += k;
+    }
+    return AVT_OK;
+}
+
+static int write_boxes(avt_export_writer *w, const avt_frame_out *f, avt_error *err)
+{
+    int rc = AVT_OK;
+    uint32_t frame_index = (uint32_t)w->n_frames;
+    for (size_t i = 0; i < f->n_boxes; i++) {
+        const avt_box3d *b = &f->boxes[i];
+        if ((rc = h5x_col_append(&w->cols[COL_CENTER], b->center, 1, err)) ||
+            (rc = h5x_col_append(&w->cols[COL_SIZE], b->size, 1, err)) ||
+            (rc = h5x_col_append(&w->cols[COL_YAW], &b->yaw, 1, err)) ||
+            (rc = h5x_col_append(&w->cols[COL_ROT], b->rotation, 1, err)) ||
+            (rc = h5x_col_append(&w->cols[COL_VEL], b->velocity, 1, err)) ||
+            (rc = h5x_col_append(&w->cols[COL_CLASS], &b->class_id, 1, err)) ||
+            (rc = h5x_col_append(&w->cols[COL_TRACK], &b->track_id, 1, err)) ||
+            (rc = h5x_col_append(&w->cols[COL_BNPTS], &b->num_lidar_points, 1, err)) ||
+            (rc = h5x_col_append(&w->cols[COL_BATTR], &b->attributes, 1, err)) ||
+            (rc = h5x_col_append(&w->cols[COL_FRAME_INDEX], &frame_index, 1, err)))
+            return rc;
+    }
+    return AVT_OK;
+}
+
+static int write_camera(avt_export_writer *w, avt_export_cam *c, const avt_camera_frame *cf,
+                        avt_error *err)
+{
+    int rc;
+    h5x_col *col = c->cols;
+    if ((rc = h5x_col_append(&col[CCOL_TS], &cf->timestamp_ns, 1, err)) ||
+        (rc = h5x_col_append(&col[CCOL_DELTA], &cf->sync_delta_ns, 1, err)) ||
+        (rc = h5x_col_append_str(&col[CCOL_PATH], cf->image_path, err)))
+        return rc;
+    uint32_t base = (uint32_t)w->n_boxes;
+    for (size_t i = 0; i < cf->n_boxes2d; i++) {
+        const avt_box2d *b = &cf->boxes2d[i];
+        uint32_t idx = base + b->box3d_index;
+        if ((rc = h5x_col_append(&col[CCOL_B2_INDEX], &idx, 1, err)) ||
+            (rc = h5x_col_append(&col[CCOL_B2_XYXY], b->xyxy, 1, err)) ||
+            (rc = h5x_col_append(&col[CCOL_B2_TRUNC], &b->truncation, 1, err)) ||
+            (rc = h5x_col_append(&col[CCOL_B2_VIS], &b->visibility, 1, err)) ||
+            (rc = h5x_col_append(&col[CCOL_B2_CORNERS], b->corners, 1, err)) ||
+            (rc = h5x_col_append(&col[CCOL_B2_NPTS], &b->num_lidar_points, 1, err)))
+            return rc;
+    }
+    if ((rc = h5x_col_append(&col[CCOL_D_UV], cf->depth_uv, cf->n_depth, err)) ||
+        (rc = h5x_col_append(&col[CCOL_D_DEPTH], cf->depth, cf->n_depth, err)))
+        return rc;
+    c->boxes2d += cf->n_boxes2d;
+    c->depth += cf->n_depth;
+    uint64_t b_end = c->boxes2d, d_end = c->depth;
+    if ((rc = h5x_col_append(&col[CCOL_B2_OFF], &b_end, 1, err)) ||
+        (rc = h5x_col_append(&col[CCOL_D_OFF], &d_end, 1, err)))
+        return rc;
+    if (cf->timestamp_ns != INT64_MIN) {
+        c->paired++;
+        if (cf->sync_delta_ns < c->delta_min_ns) c->delta_min_ns = cf->sync_delta_ns;
+        if (cf->sync_delta_ns > c->delta_max_ns) c->delta_max_ns = cf->sync_delta_ns;
+    }
+    return AVT_OK;
+}
+
+static void count_frame(avt_export_writer *w, const avt_frame_out *f)
+{
+    for (size_t i = 0; i < f->n_boxes; i++) {
+        w->class_hist[f->boxes[i].class_id]++;
+        if (f->boxes[i].num_lidar_points == 0) w->boxes_without_points++;
+    }
+    for (size_t i = 0; i < f->n_points; i++)
+        if (!f->label || f->label[i] == 0) w->unlabeled_points++;
+    if (f->packets_lost) w->frames_with_loss++;
+    w->packets_lost += f->packets_lost;
+    if (!f->n_points) w->frames_without_points++;
+    if (!is_identity(f->ego_pose)) w->all_poses_identity = 0;
+    if (!w->n_frames) w->first_ts = f->timestamp_ns;
+    w->last_ts = f->timestamp_ns;
+}
+
+int avt_export_frame(avt_export_writer *w, const avt_frame_out *f, avt_error *err)
+{
+    if (!w || !f) return avt_err(err, AVT_INVAL, "avt_export_frame: NULL writer or frame");
+    if (w->failed)
+        return avt_err(err, AVT_INVAL, "%s: an earlier write failed; the file must be aborted",
+                       w->partial);
+    int rc = check_frame(w, f, err);
+    if (rc) return rc;
+    h5x_quiet q;
+    h5x_quiet_begin(&q);
+    h5x_col *col = w->cols;
+    if ((rc = h5x_col_append(&col[COL_TS], &f->timestamp_ns, 1, err)) ||
+        (rc = h5x_col_append(&col[COL_START], &f->start_ns, 1, err)) ||
+        (rc = h5x_col_append(&col[COL_END], &f->end_ns, 1, err)) ||
+        (rc = h5x_col_append(&col[COL_POSE], f->ego_pose, 1, err)) ||
+        (rc = h5x_col_append(&col[COL_PACKETS], &f->packets, 1, err)) ||
+        (rc = h5x_col_append(&col[COL_LOST], &f->packets_lost, 1, err)) ||
+        (rc = write_points(w, f, err)) || (rc = write_boxes(w, f, err)))
+        goto out;
+    for (size_t c = 0; c < w->n_cams; c++)
+        if ((rc = write_camera(w, &w->cams[c], &f->cams[c], err))) goto out;
+    count_frame(w, f);
+    w->n_points += f->n_points;
+    w->n_boxes += f->n_boxes;
+    w->n_frames++;
+    if ((rc = h5x_col_append(&col[COL_POFF], &w->n_points, 1, err)) ||
+        (rc = h5x_col_append(&col[COL_BOFF], &w->n_boxes, 1, err)))
+        goto out;
+out:
+    if (rc) w->failed = 1;
+    h5x_quiet_end(&q);
+    return rc;
+}
+
+/* ---- inputs ----------------------------------------------------------------------------- */
+
+int avt_export_add_input(avt_export_writer *w, const char *rel_path, const char *abs_path,
+                         avt_error *err)
+{
+    if (!w || !rel_path || !abs_path)
+        return avt_err(err, AVT_INVAL, "avt_export_add_input: NULL argument");
+    if (!utf8_valid(rel_path))
+        return avt_err(err, AVT_INVAL, "%s: input path is not valid UTF-8", abs_path);
+    if (avt_grow((void **)&w->inputs, &w->cap_inputs, w->n_inputs + 1, sizeof *w->inputs))
+        return avt_err(err, AVT_NOMEM, "%s: out of memory", abs_path);
+    avt_export_input *in = &w->inputs[w->n_inputs];
+    int rc = avt_export_sha256_file(abs_path, in->sha256, &in->size, err);
+    if (rc) return rc;
+    if (!(in->path = dup_str(rel_path))) return avt_err(err, AVT_NOMEM, "%s: out of memory", abs_path);
+    w->n_inputs++;
+    return AVT_OK;
+}
+
+/* ---- finish ----------------------------------------------------------------------------- */
+
+static int write_provenance(avt_export_writer *w, const avt_export_meta *m, avt_error *err)
+{
+    int rc = AVT_OK;
+    hid_t g = -1;
+    const char **paths = NULL, **shas = NULL;
+    uint64_t *sizes = NULL;
+    json_t *cfg = NULL;
+    const char *config = (m && m->config_json) ? m->config_json : "{}";
+    json_error_t jerr;
+    cfg = json_loads(config, JSON_DECODE_ANY, &jerr);
+    if (!cfg) {
+        rc = avt_err(err, AVT_INVAL, "%s: provenance config is not JSON: line %d column %d: %s",
+                     w->partial, jerr.line, jerr.column, jerr.text);
+        goto out;
+    }
+    size_t n = w->n_inputs;
+    paths = calloc(n ? n : 1, sizeof *paths);
+    shas = calloc(n ? n : 1, sizeof *shas);
+    sizes = calloc(n ? n : 1, sizeof *sizes);
+    if (!paths || !shas || !sizes) {
+        rc = avt_err(err, AVT_NOMEM, "%s: out of memory", w->partial);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        paths[i] = w->inputs[i].path;
+        shas[i] = w->inputs[i].sha256;
+        sizes[i] = w->inputs[i].size;
+    }
+    hsize_t dn = n;
+    if ((rc = h5x_dset_write(w->file, "provenance/inputs/path", K_STR, 1, &dn, paths, w->partial, err)) ||
+        (rc = h5x_dset_write(w->file, "provenance/inputs/sha256", K_STR, 1, &dn, shas, w->partial, err)) ||
+        (rc = h5x_dset_write(w->file, "provenance/inputs/size_bytes", K_U64, 1, &dn, sizes, w->partial, err)))
+        goto out;
+    g = H5Gopen2(w->file, "provenance", H5P_DEFAULT);
+    if (g < 0) {
+        rc = h5x_fail(err, w->partial, "/provenance", "H5Gopen2");
+        goto out;
+    }
+    char started[48], finished[48];
+    avt_format_utc((m && m->started_ns) ? m->started_ns : w->created_ns, started, sizeof started);
+    avt_format_utc(avt_now_ns(), finished, sizeof finished);
+    if ((rc = h5x_attr_str(g, "tool_version", (m && m->tool_version) ? m->tool_version : AVT_VERSION,
+                           w->partial, err)) ||
+        (rc = h5x_attr_str(g, "git_sha", m ? m->git_sha : NULL, w->partial, err)) ||
+        (rc = h5x_attr_str(g, "command_line", m ? m->command_line : NULL, w->partial, err)) ||
+        (rc = h5x_attr_str(g, "config", config, w->partial, err)) ||
+        (rc = h5x_attr_str(g, "started_utc", started, w->partial, err)) ||
+        (rc = h5x_attr_str(g, "finished_utc", finished, w->partial, err)))
+        goto out;
+out:
+    if (g >= 0) H5Gclose(g);
+    json_decref(cfg);
+    free(sizes);
+    free(shas);
+    free(paths);
+    return rc;
+}
+
+/* /sync: group attributes, then one subgroup per camera whose attributes hold the sync
+ * summary (when given) and the pairing counts seen by the writer. */
+static int write_sync(avt_export_writer *w, const avt_export_meta *m, avt_error *err)
+{
+    int rc = AVT_OK;
+    hid_t g = -1, cg = -1;
+    const char *file = w->partial;
+    const avt_sync_camera_summary *sum = m ? m->sync : NULL;
+    uint64_t ncam = w->n_cams;
+    g = H5Gcreate2(w->file, "sync", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0) {
+        rc = h5x_fail(err, file, "/sync", "H5Gcreate2");
+        goto out;
+    }
+    if ((rc = h5x_attr_num(g, "num_cameras", K_U64, &ncam, file, err)) ||
+        (rc = h5x_attr_str(g, "summary", sum ? "measured" : "not provided", file, err)))
+        goto out;
+    for (size_t i = 0; i < w->n_cams; i++) {
+        const avt_export_cam *c = &w->cams[i];
+        cg = H5Gcreate2(g, c->name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        if (cg < 0) {
+            rc = h5x_fail(err, file, c->name, "H5Gcreate2(/sync/<camera>)");
+            goto out;
+        }
+        uint64_t unpaired = w->n_frames - c->paired;
+        if ((rc = h5x_attr_num(cg, "frames_paired", K_U64, &c->paired, file, err)) ||
+            (rc = h5x_attr_num(cg, "frames_unpaired", K_U64, &unpaired, file, err)))
+            goto out;
+        if (sum) {
+            const avt_sync_camera_summary *s = &sum[i];
+            if ((rc = h5x_attr_str(cg, "policy", s->policy, file, err)) ||
+                (rc = h5x_attr_num(cg, "tolerance_ns", K_I64, &s->tolerance_ns, file, err)) ||
+                (rc = h5x_attr_num(cg, "clock_offset_ns", K_I64, &s->clock_offset_ns, file, err)) ||
+                (rc = h5x_attr_num(cg, "clock_drift_ppm", K_F64, &s->clock_drift_ppm, file, err)) ||
+                (rc = h5x_attr_num(cg, "paired", K_U64, &s->paired, file, err)) ||
+                (rc = h5x_attr_num(cg, "unpaired_frames", K_U64, &s->unpaired_frames, file, err)) ||
+                (rc = h5x_attr_num(cg, "unpaired_images", K_U64, &s->unpaired_images, file, err)) ||
+                (rc = h5x_attr_num(cg, "duplicates", K_U64, &s->duplicates, file, err)) ||
+                (rc = h5x_attr_num(cg, "dropped", K_U64, &s->dropped, file, err)) ||
+                (rc = h5x_attr_num(cg, "delta_min_ns", K_I64, &s->delta_min_ns, file, err)) ||
+                (rc = h5x_attr_num(cg, "delta_median_ns", K_I64, &s->delta_median_ns, file, err)) ||
+                (rc = h5x_attr_num(cg, "delta_p95_ns", K_I64, &s->delta_p95_ns, file, err)) ||
+                (rc = h5x_attr_num(cg, "delta_max_ns", K_I64, &s->delta_max_ns, file, err)))
+                goto out;
+        }
+        H5Gclose(cg);
+        cg = -1;
+    }
+out:
+    if (cg >= 0) H5Gclose(cg);
+    if (g >= 0) H5Gclose(g);
+    return rc;
+}
+
+/* Writes text to path via path.partial, fsync and rename (the same discipline as the .h5). */
+static int write_text_file(const char *path, const char *partial, const char *text,
+                          avt_error *err)
+{
+    int rc = AVT_OK;
+    FILE *f = fopen(partial, "wb");
+    if (!f) return avt_err(err, AVT_IO, "%s: cannot create: %s", partial, strerror(errno));
+    size_t len = strlen(text);
+    if (fwrite(text, 1, len, f) != len || fflush(f) != 0) {
+        rc = avt_err(err, AVT_IO, "%s: write failed: %s", partial, strerror(errno));
+    } else if (fsync(fileno(f)) != 0) {
+        rc = avt_err(err, AVT_IO, "%s: fsync failed: %s", partial, strerror(errno));
+    }
+    if (fclose(f) != 0 && rc == AVT_OK)
+        rc = avt_err(err, AVT_IO, "%s: close failed: %s", partial, strerror(errno));
+    if (rc == AVT_OK && rename(partial, path) != 0)
+        rc = avt_err(err, AVT_IO, "%s: cannot rename to %s: %s", partial, path, strerror(errno));
+    return rc;
+}
+
+int avt_export_finish(avt_export_writer *w, const avt_export_meta *meta, avt_error *err)
+{
+    if (!w) return avt_err(err, AVT_INVAL, "avt_export_finish: NULL writer");
+    int rc = AVT_OK, card_renamed = 0;
+    char *card = NULL;
+    h5x_quiet q;
+    h5x_quiet_begin(&q);
+    if (w->failed) {
+        rc = avt_err(err, AVT_INVAL, "%s: an earlier write failed; file discarded", w->partial);
+        goto out;
+    }
+    for (int i = 0; i < COL_COUNT; i++)
+        if ((rc = h5x_col_flush(&w->cols[i], err))) goto out;
+    for (size_t c = 0; c < w->n_cams; c++)
+        for (int i = 0; i < CCOL_COUNT; i++)
+            if ((rc = h5x_col_flush(&w->cams[c].cols[i], err))) goto out;
+    const char *source = (meta && meta->calibration_source) ? meta->calibration_source
+                                                            : w->rig_source;
+    if ((rc = check_str(source, "calibration source", w->partial, err)) ||
+        (rc = h5x_dset_write(w->file, "calibration/source", K_STR, 0, NULL, &source, w->partial,
+                             err)) ||
+        (rc = write_provenance(w, meta, err)) || (rc = write_sync(w, meta, err)))
+        goto out;
+    if (meta && meta->dataset_card) {
+        if ((rc = check_str(meta->dataset_card, "dataset card", w->partial, err))) goto out;
+        card = dup_str(meta->dataset_card);
+    } else {
+        card = avt_export_card_make(w, meta);
+    }
+    if (!card) {
+        rc = avt_err(err, AVT_NOMEM, "%s: out of memory for the dataset card", w->partial);
+        goto out;
+    }
+    const char *card_c = card;
+    if ((rc = h5x_dset_write(w->file, "dataset_card", K_STR, 0, NULL, &card_c, w->partial, err)) ||
+        (rc = h5x_attr_num(w->file, "num_frames", K_U64, &w->n_frames, w->partial, err)))
+        goto out;
+
+    /* Close every id, then the file: the close writes the final metadata. */
+    for (int i = 0; i < COL_COUNT; i++) h5x_col_close(&w->cols[i]);
+    for (size_t c = 0; c < w->n_cams; c++)
+        for (int i = 0; i < CCOL_COUNT; i++) h5x_col_close(&w->cams[c].cols[i]);
+    H5Tclose(w->str_t);
+    w->str_t = -1;
+    herr_t closed = H5Fclose(w->file);
+    w->file = -1;
+    if (closed < 0) {
+        rc = h5x_fail(err, w->partial, NULL, "H5Fclose");
+        goto out;
+    }
+    if ((rc = fsync_path(w->partial, 0, err))) goto out;
+    if ((rc = write_text_file(w->card_path, w->card_partial, card, err))) goto out;
+    card_renamed = 1;
+    if (rename(w->partial, w->path) != 0) {
+        rc = avt_err(err, AVT_IO, "%s: cannot rename to %s: %s", w->partial, w->path,
+                     strerror(errno));
+        goto out;
+    }
+    char dir[1024];
+    dir_of(w->path, dir, sizeof dir);
+    rc = fsync_path(dir, 1, err);
+    /* The file is complete and renamed; a failed directory fsync is reported but the file
+     * is not removed. */
+    if (rc) goto done;
+out:
+    if (rc && card_renamed) unlink(w->card_path);
+    if (rc) {
+        writer_discard(w);
+        w = NULL;
+    }
+done:
+    free(card);
+    writer_free(w);
+    h5x_quiet_end(&q);
+    return rc;
+}
+
+void avt_export_abort(avt_export_writer *w)
+{
+    if (!w) return;
+    h5x_quiet q;
+    h5x_quiet_begin(&q);
+    writer_discard(w);
+    h5x_quiet_end(&q);
+}

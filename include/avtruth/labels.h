@@ -1,0 +1,66 @@
+/* avtruth labels: 3D box annotations (labels/<t_ns>.json), ego poses (poses.csv), the class
+ * schema, and per-point class/instance labels. Formats: docs/drive-log.md. */
+#ifndef AVTRUTH_LABELS_H
+#define AVTRUTH_LABELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "avtruth/common.h"
+#include "avtruth/geom.h"
+
+/* The annotation schema: class ids index this table; 0 = none. */
+#define AVT_NUM_CLASSES 5
+extern const char *const AVT_CLASS_NAMES[AVT_NUM_CLASSES];
+int avt_class_id(const char *name); /* -1 if unknown */
+
+typedef struct avt_label_box {
+    double center[3], size[3], yaw;
+    double velocity[3];  /* world velocity in LiDAR axes; NaN when unknown */
+    int class_id;
+    int64_t track_id;
+    uint32_t attributes;
+} avt_label_box;
+
+typedef struct avt_label_frame {
+    int64_t timestamp_ns;
+    avt_label_box *boxes;
+    size_t n;
+} avt_label_frame;
+
+/* Loads and validates one label file (jansson). Errors name the file, the box and the field. */
+int avt_label_frame_load(const char *path, avt_label_frame *out, avt_error *err);
+void avt_label_frame_free(avt_label_frame *f);
+
+/* Index of the label files of a log: their times from the file names, sorted. */
+typedef struct avt_label_index {
+    int64_t *t_ns;
+    char **paths;
+    size_t n;
+} avt_label_index;
+int avt_label_index_open(const char *log_dir, avt_label_index *idx, avt_error *err); /* no labels/ = empty */
+/* Index of the label file nearest to t within tol, or -1. */
+long avt_label_index_find(const avt_label_index *idx, int64_t t_ns, int64_t tol_ns);
+void avt_label_index_free(avt_label_index *idx);
+
+/* Ego poses world_T_ego. */
+typedef struct avt_poses {
+    int64_t *t_ns;
+    avt_tf *T;
+    size_t n;
+    char path[512];
+} avt_poses;
+/* Loads poses.csv (strictly increasing times); a missing file gives n = 0 (identity poses). */
+int avt_poses_load(const char *path, avt_poses *p, avt_error *err);
+/* world_T_ego at t (interpolated); with no poses the identity. Outside the covered range:
+ * AVT_NOTFOUND naming the time. */
+int avt_poses_at(const avt_poses *p, int64_t t_ns, avt_tf *out, avt_error *err);
+void avt_poses_free(avt_poses *p);
+
+/* Per-point labels: for every point the class id and the row of the box containing it.
+ * Overlapping boxes: the smallest box (by volume) wins, ties to the lower row. counts[b]
+ * receives the number of points assigned to box b. Thread-safe (OpenMP inside). */
+void avt_label_points(const float *xyz, size_t n, const avt_label_box *boxes, size_t nb,
+                      uint16_t *label, int32_t *instance, uint32_t *counts);
+
+#endif

@@ -1,0 +1,77 @@
+/* avtruth project: camera models (OpenCV pinhole + distortion of 4/5/8/12/14 coefficients,
+ * OpenCV fisheye / Kannala-Brandt), point projection and exact 2D boxes of 3D boxes.
+ *
+ * Conventions: camera frame with OpenCV axes (x right, y down, z forward); pixel centres at
+ * integer coordinates (OpenCV), so the image spans [-0.5, W-0.5]; 2D boxes are clipped to
+ * [0, W-1] x [0, H-1] like KITTI's annotations. All functions are pure and thread-safe. */
+#ifndef AVTRUTH_PROJECT_H
+#define AVTRUTH_PROJECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "avtruth/calib.h"
+#include "avtruth/common.h"
+#include "avtruth/geom.h"
+
+/* A camera prepared for projection. A point is valid when it lies in front of the camera and
+ * inside the region where the distortion is monotonic (radius r2_max of the normalised
+ * undistorted coordinates, or angle theta_max for fisheye); points outside are never wrapped
+ * back into the image. */
+typedef struct avt_cam_model {
+    int model;               /* enum avt_camera_model */
+    double fx, fy, cx, cy, skew;
+    double k[6], p[2], s[4]; /* radtan: k1..k6, p1 p2, thin prism s1..s4 */
+    double tilt[9];          /* tilted-sensor projection matrix (identity when tau = 0) */
+    int has_tilt, rational;
+    double r2_max;           /* pinhole: largest valid x'^2 + y'^2 */
+    double theta_max;        /* fisheye: largest valid angle from the optical axis (rad) */
+    unsigned width, height;
+} avt_cam_model;
+
+/* Prepares m from a calibrated camera; fails on an unsupported model/coefficient count. */
+int avt_cam_model_init(avt_cam_model *m, const avt_camera *cam, avt_error *err);
+
+/* Projects a point in camera coordinates; returns 1 and sets uv when valid, 0 otherwise. */
+int avt_cam_project(const avt_cam_model *m, const double p_cam[3], double uv[2]);
+
+/* Inverse: pixel -> unit-z ray (x, y, 1) in camera coordinates; returns 1 when the pixel has a
+ * valid preimage inside the monotonic region (Newton iteration, verified by re-projection). */
+int avt_cam_unproject(const avt_cam_model *m, const double uv[2], double ray[3]);
+
+/* Projects n points given in a source frame through cam_T_src. Writes uv (2n), depth (n,
+ * the camera z) and valid (n, 1 when valid and inside the image). OpenMP-parallel. */
+void avt_cam_project_points(const avt_cam_model *m, const avt_tf *cam_T_src, const float *xyz,
+                            size_t n, float *uv, float *depth, uint8_t *valid);
+
+/* An oriented box: centre, size (length along its x axis, width y, height z) and rotation
+ * src_R_box (row-major 3x3), in some source frame. */
+typedef struct avt_obox {
+    double center[3], size[3], R[9];
+} avt_obox;
+
+/* The 8 corners of a box, ordered: bit 0 of the index -> +x/-x half-length, bit 1 -> y,
+ * bit 2 -> z (index 0 = (-l/2,-w/2,-h/2)). */
+void avt_obox_corners(const avt_obox *b, double corners[8][3]);
+
+/* Result of projecting a box into a camera. */
+typedef struct avt_box_projection {
+    int visible;         /* some part of the box is visible inside the image */
+    double xyxy[4];      /* extent of the silhouette inside the image, clipped to [0,W-1]x[0,H-1] */
+    double extent[4];    /* extent of the whole projected silhouette (not clipped to the image) */
+    double truncation;   /* 1 - area(xyxy) / area(extent), 0..1 */
+    double corners[8][2];/* projected corners, NaN when a corner is not valid (behind) */
+} avt_box_projection;
+
+/* Projects box (given in the frame src) into the camera: the 12 edges are clipped to the
+ * valid region (in front of the camera, inside the monotonic cone), the clipped edges are
+ * projected densely enough that the extent is exact to 0.05 px under distortion, and image
+ * corners covered by the box are found by casting their rays. Returns 1 if visible. */
+int avt_box_project(const avt_cam_model *m, const avt_tf *cam_T_src, const avt_obox *box,
+                    avt_box_projection *out);
+
+/* Ray (origin o, direction d) against an oriented box; returns 1 and the entry distance t >= 0
+ * (0 if o is inside) when it hits. */
+int avt_obox_ray_hit(const avt_obox *b, const double o[3], const double d[3], double *t);
+
+#endif

@@ -1,0 +1,499 @@
+/* LiDAR reader: capture records -> Velodyne packets -> sweeps cut at a fixed azimuth.
+ *
+ * Sweeps are cut at firing-sequence granularity: the first firing sequence whose interpolated
+ * azimuth reaches the cut angle starts a new sweep, even in the middle of a packet (the rest of
+ * that packet is kept and continued on the next call). Memory is one sweep plus one decoded
+ * packet, reused.
+ *
+ * Time (VLP-16 manual 9.3.1.6, 9.3.3): packets carry microseconds past the top of the hour;
+ * the hour comes from the record time of the capture, corrected by the device-host offset
+ * measured from the last valid $GPRMC of a position packet (if any), and the result is moved
+ * by one hour when it lands more than 30 min from that estimate (the roll-over of either clock).
+ *
+ * Model detection: the factory product byte (9.3.1.7). Early VLP-16 firmware reports 0x21
+ * (HDL-32E); the two are told apart by the packet period, which the firing timing fixes
+ * whatever the rotation speed: 12 x 46.08 us = 552.96 us for the HDL-32E (single or dual),
+ * 24 x 55.296 = 1327.104 us (single) or 12 x 55.296 = 663.552 us (dual) for the VLP-16.
+ * The smallest positive timestamp step between consecutive packets in the first records
+ * decides (>= 600 us: VLP-16). The azimuth step per block cannot decide: it depends on the
+ * RPM and the ranges overlap. config.model overrides all of this. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "avtruth/velodyne.h"
+#include "ingest_private.h"
+
+#define PRESCAN_RECORDS 4096
+#define PRESCAN_PACKETS 16
+#define MAX_SWEEP_NS 500000000LL    /* longer than any revolution (300 RPM = 200 ms) */
+#define VLP16_MIN_PERIOD_NS 600000  /* between 552.96 (HDL-32E) and 663.552 us (VLP-16 dual) */
+
+struct avt_lidar_reader {
+    avt_pcap_src src;
+    avt_lidar_config cfg;
+    uint16_t data_port, position_port;
+    int32_t cut_cdeg;
+    const avt_vlp_model *model;
+    avt_vlp_tables tab;
+    int unsupported;
+    char unsupported_msg[512];
+    int64_t dev_minus_host_ns;
+    avt_lidar_stats st;
+
+    /* the decoded packet being consumed */
+    avt_vlp_packet pkt;
+    int next_col;
+    int pkt_counted;   /* the packet already counted in the current sweep */
+    int gap_before;    /* packets were lost just before this packet */
+    int have_prev_pkt;
+    uint32_t prev_toh_us;
+    int64_t prev_dur_ns;
+    int have_prev_col;
+    int32_t prev_az;
+
+    /* the sweep being built (or just returned) */
+    avt_sweep sw;
+    size_t cap;
+    int sweep_has_cols;
+    int started_by_cut, next_started_by_cut;
+    int ts_found;
+    int32_t covered_cdeg;
+    int returned;
+    int ended;
+    avt_error saved_err;
+    uint64_t next_index;
+};
+
+void avt_lidar_config_default(avt_lidar_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->model = "auto";
+    cfg->cut_angle_deg = 180.0;
+    cfg->min_range_m = 0.1;
+    cfg->max_range_m = 250.0;
+}
+
+static int is_port(const avt_udp_frame *f, uint16_t port)
+{
+    return f->kind == AVT_FRAME_UDP && (f->dst_port == port || f->src_port == port);
+}
+
+static uint32_t toh_of(const uint8_t *p)
+{
+    avt_cursor c = avt_cursor_make(p + 1200, 4);
+    return avt_get_le32(&c);
+}
+
+/* Signed difference b - a of two "us past the hour" stamps across the hour wrap. */
+static int64_t toh_diff_us(uint32_t a, uint32_t b)
+{
+    int64_t d = (int64_t)b - (int64_t)a;
+    if (d < -(int64_t)AVT_TOH_LIMIT_US / 2) d += AVT_TOH_LIMIT_US;
+    else if (d > (int64_t)AVT_TOH_LIMIT_US / 2) d -= AVT_TOH_LIMIT_US;
+    return d;
+}
+
+/* Reads the first records of the capture on a second handle: the device-host clock offset
+ * from a $GPRMC, the sensor model, and whether anything on the data port is Velodyne at all. */
+static void prescan(avt_lidar_reader *r, const char *path, const void *mem, size_t len)
+{
+    avt_pcap_src s;
+    avt_udp_frame f;
+    avt_error e;
+    char why[128] = "", first_why[160] = "";
+    uint64_t on_port = 0, valid = 0, shaped = 0, first_bad_record = 0;
+    int have_gps = 0, have_prev = 0;
+    uint8_t product = 0;
+    uint32_t prev_toh = 0;
+    int64_t min_step_us = 0;
+
+    if (avt_pcap_src_open(&s, path, mem, len, r->src.name, &e) != AVT_OK) return;
+    while (s.record < PRESCAN_RECORDS && !(have_gps && valid >= PRESCAN_PACKETS)) {
+        if (avt_pcap_src_next(&s, &f, &e) != 1) break;
+        if (is_port(&f, r->position_port) && !have_gps) {
+            int64_t utc_ns;
+            if (avt_vlp_position_time(f.payload, f.len, &utc_ns)) {
+                r->dev_minus_host_ns = utc_ns - f.rec_ns;
+                have_gps = 1;
+            }
+            continue;
+        }
+        if (!is_port(&f, r->data_port)) continue;
+        on_port++;
+        if (f.len == AVT_VLP16_PAYLOAD && f.payload[0] == 0xFF && f.payload[1] == 0xEE)
+            shaped++;
+        if (avt_vlp_check(f.payload, f.len, why, sizeof why) != AVT_OK) {
+            if (!first_bad_record) {
+                first_bad_record = f.record;
+                snprintf(first_why, sizeof first_why, "%s", why);
+            }
+            have_prev = 0;
+            continue;
+        }
+        if (valid++ == 0) product = f.payload[1205];
+        uint32_t toh = toh_of(f.payload);
+        if (have_prev) {
+            int64_t d = toh_diff_us(prev_toh, toh);
+            if (d > 0 && (min_step_us == 0 || d < min_step_us)) min_step_us = d;
+        }
+        prev_toh = toh;
+        have_prev = 1;
+    }
+    avt_pcap_src_close(&s);
+
+    /* Nothing valid and nothing even shaped like a Velodyne packet (1206 bytes starting with
+     * a block flag): another sensor on the port. A capture of only damaged Velodyne packets
+     * stays Velodyne, with every packet counted corrupt. */
+    if (on_port > 0 && valid == 0 && !shaped) {
+        r->unsupported = 1;
+        snprintf(r->unsupported_msg, sizeof r->unsupported_msg,
+                 "%s: unsupported sensor: none of the first %llu packets on UDP port %u is a "
+                 "Velodyne data packet (record %llu: %s)",
+                 r->src.name, (unsigned long long)on_port, (unsigned)r->data_port,
+                 (unsigned long long)first_bad_record, first_why);
+        return;
+    }
+    if (valid == 0 || r->model) return;
+    if (product == AVT_VELODYNE_PRODUCT_HDL32E && min_step_us * 1000 >= VLP16_MIN_PERIOD_NS) {
+        r->model = avt_vlp_model_find("vlp16");
+        return;
+    }
+    r->model = avt_vlp_model_by_product(product);
+    if (!r->model) {
+        r->unsupported = 1;
+        snprintf(r->unsupported_msg, sizeof r->unsupported_msg,
+                 "%s: unsupported Velodyne product ID 0x%02X (supported: VLP-16 0x22, HDL-32E "
+                 "0x21, VLP-32C 0x28; set the model to override)",
+                 r->src.name, (unsigned)product);
+    }
+}
+
+static avt_lidar_reader *open_any(const char *path, const void *mem, size_t len,
+                                  const char *name, const avt_lidar_config *cfg_in, avt_error *err)
+{
+    avt_lidar_reader *r = NULL;
+    avt_lidar_config defaults;
+    const char *model_req;
+    int ok = 0;
+
+    if (!cfg_in) {
+        avt_lidar_config_default(&defaults);
+        cfg_in = &defaults;
+    }
+    if ((!path && !mem) || !isfinite(cfg_in->cut_angle_deg)) {
+        avt_err(err, AVT_INVAL, "%s: invalid lidar reader arguments", name ? name : "lidar");
+        goto out;
+    }
+    r = calloc(1, sizeof *r);
+    if (!r) {
+        avt_err(err, AVT_NOMEM, "%s: out of memory", name ? name : path);
+        goto out;
+    }
+    r->cfg = *cfg_in;
+    r->data_port = cfg_in->data_port ? cfg_in->data_port : AVT_VELODYNE_DATA_PORT;
+    r->position_port = cfg_in->position_port ? cfg_in->position_port : AVT_VELODYNE_POSITION_PORT;
+    double cut = fmod(cfg_in->cut_angle_deg, 360.0);
+    r->cut_cdeg = (int32_t)lround((cut < 0 ? cut + 360.0 : cut) * 100.0) % 36000;
+
+    model_req = cfg_in->model && cfg_in->model[0] ? cfg_in->model : "auto";
+    if (strcmp(model_req, "auto") != 0) {
+        r->model = avt_vlp_model_find(model_req);
+        if (!r->model) {
+            avt_err(err, AVT_UNSUPPORTED,
+                    "%s: lidar model \"%s\" not supported (auto, vlp16, hdl32e, vlp32c)",
+                    name ? name : path, model_req);
+            goto out;
+        }
+    }
+    if (avt_pcap_src_open(&r->src, path, mem, len, name, err) != AVT_OK) goto out;
+    prescan(r, path, mem, len);
+    if (r->model) {
+        if (avt_vlp_tables_init(&r->tab, r->model, cfg_in->min_range_m, cfg_in->max_range_m,
+                                err) != AVT_OK) {
+            avt_err_prefix(err, "%s", r->src.name);
+            goto out;
+        }
+        snprintf(r->st.model, sizeof r->st.model, "%s", r->model->name);
+    }
+    ok = 1;
+out:
+    if (!ok) {
+        avt_lidar_close(r);
+        r = NULL;
+    }
+    return r;
+}
+
+avt_lidar_reader *avt_lidar_open(const char *path, const avt_lidar_config *cfg, avt_error *err)
+{
+    return open_any(path, NULL, 0, path, cfg, err);
+}
+
+avt_lidar_reader *avt_lidar_open_mem(const void *data, size_t len, const char *name,
+                                     const avt_lidar_config *cfg, avt_error *err)
+{
+    if (!data) {
+        avt_err(err, AVT_INVAL, "%s: no capture data", name ? name : "(memory)");
+        return NULL;
+    }
+    return open_any(NULL, data, len, name ? name : "(memory)", cfg, err);
+}
+
+void avt_lidar_close(avt_lidar_reader *r)
+{
+    if (!r) return;
+    avt_pcap_src_close(&r->src);
+    avt_vlp_tables_free(&r->tab);
+    free(r->sw.xyz);
+    free(r->sw.intensity);
+    free(r->sw.ring);
+    free(r->sw.t_ns);
+    free(r->sw.return_type);
+    free(r);
+}
+
+void avt_lidar_stats_get(const avt_lidar_reader *r, avt_lidar_stats *stats)
+{
+    if (!r || !stats) return;
+    *stats = r->st;
+}
+
+/* Makes room for `need` points in every column of the sweep. */
+static int sweep_reserve(avt_lidar_reader *r, size_t need, avt_error *err)
+{
+    if (need <= r->cap) return AVT_OK;
+    size_t c;
+    c = r->cap;
+    if (avt_grow((void **)&r->sw.xyz, &c, need, 3 * sizeof(float))) goto nomem;
+    c = r->cap;
+    if (avt_grow((void **)&r->sw.intensity, &c, need, sizeof(float))) goto nomem;
+    c = r->cap;
+    if (avt_grow((void **)&r->sw.ring, &c, need, sizeof(uint16_t))) goto nomem;
+    c = r->cap;
+    if (avt_grow((void **)&r->sw.t_ns, &c, need, sizeof(int64_t))) goto nomem;
+    c = r->cap;
+    if (avt_grow((void **)&r->sw.return_type, &c, need, sizeof(uint8_t))) goto nomem;
+    r->cap = c;
+    return AVT_OK;
+nomem:
+    return avt_err(err, AVT_NOMEM, "%s: out of memory for a sweep of %zu points", r->src.name,
+                   need);
+}
+
+/* 1 if going from azimuth a to b (forward) reaches or passes target. */
+static int crosses(int32_t a, int32_t b, int32_t target)
+{
+    int32_t da = ((a - target) % 36000 + 36000) % 36000;
+    int32_t db = ((b - target) % 36000 + 36000) % 36000;
+    return db < da;
+}
+
+static void sweep_finish(avt_lidar_reader *r, int ended_by_cut)
+{
+    avt_sweep *s = &r->sw;
+    s->index = r->next_index++;
+    if (!r->ts_found) s->timestamp_ns = s->start_ns + (s->end_ns - s->start_ns) / 2;
+    s->complete = r->started_by_cut && ended_by_cut && s->packets_lost == 0;
+    r->st.sweeps++;
+    r->returned = 1;
+}
+
+static void sweep_reset(avt_lidar_reader *r)
+{
+    avt_sweep *s = &r->sw;
+    s->n = 0;
+    s->packets = 0;
+    s->packets_lost = 0;
+    s->start_ns = s->end_ns = s->timestamp_ns = 0;
+    s->complete = 0;
+    r->sweep_has_cols = 0;
+    r->pkt_counted = 0;
+    r->ts_found = 0;
+    r->covered_cdeg = 0;
+    r->returned = 0;
+}
+
+/* Moves the packet's remaining columns into the sweep. Returns 1 when a cut ends the sweep
+ * (the column that starts the next one is left in place), 0 when the packet is used up. */
+static int consume_columns(avt_lidar_reader *r, int *rc, avt_error *err)
+{
+    avt_vlp_packet *p = &r->pkt;
+    avt_sweep *s = &r->sw;
+    const int32_t ts_az = (r->cut_cdeg + 18000) % 36000;
+
+    while (r->next_col < p->ncols) {
+        const int c = r->next_col;
+        const int32_t az = p->col_az[c];
+        const int64_t t = p->col_ns[c];
+        int32_t inc = 0;
+        if (r->have_prev_col) {
+            inc = ((az - r->prev_az) % 36000 + 36000) % 36000;
+            if (inc > 18000) inc = 0; /* backwards: jitter or corruption, not rotation */
+        }
+        if (r->sweep_has_cols) {
+            int by_angle = r->have_prev_col && crosses(r->prev_az, az, r->cut_cdeg) &&
+                           (!r->started_by_cut || r->covered_cdeg + inc >= 18000);
+            int by_gap = c == 0 && r->gap_before && p->rate_cdeg_per_ns > 0 &&
+                         (double)(t - s->start_ns) * p->rate_cdeg_per_ns >= 36000.0;
+            int by_length = t - s->start_ns > MAX_SWEEP_NS;
+            if (by_angle || by_gap || by_length) {
+                r->next_started_by_cut = by_angle;
+                sweep_finish(r, by_angle);
+                return 1;
+            }
+            r->covered_cdeg += inc;
+        } else {
+            s->start_ns = t;
+            r->started_by_cut = r->next_started_by_cut;
+            r->sweep_has_cols = 1;
+        }
+        if (!r->ts_found && r->have_prev_col && crosses(r->prev_az, az, ts_az)) {
+            s->timestamp_ns = t;
+            r->ts_found = 1;
+        }
+        const size_t k0 = p->col_first[c], k1 = p->col_first[c + 1], m = k1 - k0;
+        if (m) {
+            *rc = sweep_reserve(r, s->n + m, err);
+            if (*rc != AVT_OK) return 0;
+            memcpy(s->xyz + 3 * s->n, p->xyz + 3 * k0, 3 * m * sizeof(float));
+            memcpy(s->intensity + s->n, p->intensity + k0, m * sizeof(float));
+            memcpy(s->ring + s->n, p->ring + k0, m * sizeof(uint16_t));
+            memcpy(s->t_ns + s->n, p->t_ns + k0, m * sizeof(int64_t));
+            memcpy(s->return_type + s->n, p->return_type + k0, m);
+            s->n += m;
+        }
+        s->end_ns = p->col_end_ns[c];
+        if (!r->pkt_counted) {
+            s->packets++;
+            r->pkt_counted = 1;
+        }
+        r->gap_before = 0;
+        r->prev_az = az;
+        r->have_prev_col = 1;
+        r->next_col++;
+    }
+    return 0;
+}
+
+static void note_corrupt(avt_lidar_reader *r, const avt_udp_frame *f, const char *why)
+{
+    if (r->st.corrupt++ != 0) return;
+    /* bounded parts: a long file name is cut, the record number and reason never are */
+    snprintf(r->st.first_corrupt, sizeof r->st.first_corrupt, "%.120s: record %llu: %.95s",
+             r->src.name, (unsigned long long)f->record, why);
+}
+
+/* Takes one data payload that passed the checks into r->pkt. */
+static void take_packet(avt_lidar_reader *r, const avt_udp_frame *f)
+{
+    const uint8_t *p = f->payload;
+    const uint32_t toh = toh_of(p);
+    const int64_t pkt_ns = avt_toh_to_abs_ns(toh, f->rec_ns + r->dev_minus_host_ns);
+    if (r->have_prev_pkt && r->prev_dur_ns > 0) {
+        int64_t d_ns = toh_diff_us(r->prev_toh_us, toh) * 1000;
+        int64_t lost = (d_ns + r->prev_dur_ns / 2) / r->prev_dur_ns - 1;
+        if (lost > 0) {
+            if (lost > 1000000) lost = 1000000;
+            r->sw.packets_lost += (uint32_t)lost;
+            r->st.packets_lost += (uint64_t)lost;
+            r->gap_before = 1;
+        }
+    }
+    r->have_prev_pkt = 1;
+    r->prev_toh_us = toh;
+    r->prev_dur_ns = avt_vlp_packet_duration_ns(r->model, p[1204]);
+    avt_vlp_decode(&r->tab, p, pkt_ns, &r->pkt);
+    r->next_col = 0;
+    r->pkt_counted = 0;
+    r->st.data_packets++;
+}
+
+int avt_lidar_next(avt_lidar_reader *r, const avt_sweep **sweep, avt_error *err)
+{
+    avt_udp_frame f;
+    char why[128];
+    int rc = AVT_OK;
+
+    if (!r || !sweep) return avt_err(err, AVT_INVAL, "avt_lidar_next: NULL argument");
+    *sweep = NULL;
+    if (r->ended) {
+        if (r->saved_err.code == AVT_OK) return 0;
+        if (err) *err = r->saved_err;
+        return r->saved_err.code;
+    }
+    if (r->unsupported) {
+        r->ended = 1;
+        rc = avt_err(&r->saved_err, AVT_UNSUPPORTED, "%s", r->unsupported_msg);
+        if (err) *err = r->saved_err;
+        return rc;
+    }
+    if (r->returned) sweep_reset(r);
+
+    for (;;) {
+        if (r->model && r->next_col < r->pkt.ncols) {
+            if (consume_columns(r, &rc, err)) {
+                *sweep = &r->sw;
+                return 1;
+            }
+            if (rc != AVT_OK) goto out;
+        }
+        int got = avt_pcap_src_next(&r->src, &f, &r->saved_err);
+        if (got <= 0) {
+            r->ended = 1;
+            if (got == 0) r->saved_err.code = AVT_OK;
+            if (r->sweep_has_cols) {
+                sweep_finish(r, 0);
+                *sweep = &r->sw;
+                return 1;
+            }
+            if (got == 0) return 0;
+            if (err) *err = r->saved_err;
+            return r->saved_err.code;
+        }
+        r->st.records++;
+        if (f.kind == AVT_FRAME_BAD && f.ports_known &&
+            (f.dst_port == r->data_port || f.src_port == r->data_port)) {
+            note_corrupt(r, &f, f.why);
+            continue;
+        }
+        if (f.kind == AVT_FRAME_BAD && f.ports_known &&
+            (f.dst_port == r->position_port || f.src_port == r->position_port)) {
+            r->st.position_packets++; /* seen, but cut short: no time from it */
+            continue;
+        }
+        if (is_port(&f, r->position_port)) {
+            int64_t utc_ns;
+            r->st.position_packets++;
+            if (avt_vlp_position_time(f.payload, f.len, &utc_ns))
+                r->dev_minus_host_ns = utc_ns - f.rec_ns;
+            continue;
+        }
+        if (!is_port(&f, r->data_port)) {
+            r->st.skipped++; /* other traffic, IPv4 fragments, frames we cannot parse */
+            continue;
+        }
+        if (avt_vlp_check(f.payload, f.len, why, sizeof why) != AVT_OK) {
+            note_corrupt(r, &f, why);
+            continue;
+        }
+        if (!r->model) {
+            /* the prescan saw no valid packet; take the product byte as it is */
+            r->model = avt_vlp_model_by_product(f.payload[1205]);
+            if (!r->model) {
+                note_corrupt(r, &f, "unknown Velodyne product ID");
+                continue;
+            }
+            rc = avt_vlp_tables_init(&r->tab, r->model, r->cfg.min_range_m, r->cfg.max_range_m,
+                                     err);
+            if (rc != AVT_OK) goto out;
+            snprintf(r->st.model, sizeof r->st.model, "%s", r->model->name);
+        }
+        take_packet(r, &f);
+    }
+out:
+    r->ended = 1;
+    if (err) r->saved_err = *err;
+    else r->saved_err.code = rc;
+    return rc;
+}

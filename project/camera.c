@@ -1,0 +1,247 @@
+/* avtruth project: camera models.
+ *
+ * Pinhole with OpenCV's distortion model (OpenCV 4.x documentation, "Camera Calibration and 3D
+ * Reconstruction", calib3d module introduction): coefficients in OpenCV order
+ * (k1, k2, p1, p2[, k3[, k4, k5, k6[, s1, s2, s3, s4[, tau_x, tau_y]]]]),
+ *   x' = x/z, y' = y/z, r^2 = x'^2 + y'^2,
+ *   x'' = x' (1 + k1 r^2 + k2 r^4 + k3 r^6)/(1 + k4 r^2 + k5 r^4 + k6 r^6)
+ *         + 2 p1 x'y' + p2 (r^2 + 2 x'^2) + s1 r^2 + s2 r^4
+ *   y'' = y' (...)/(...) + p1 (r^2 + 2 y'^2) + 2 p2 x'y' + s3 r^2 + s4 r^4
+ *   [x''' y''' 1]^T ~ R(tau_x, tau_y) [x'' y'' 1]^T  (tilted sensor, computeTiltProjectionMatrix)
+ *   u = fx x''' + skew y''' + cx,  v = fy y''' + cy.
+ * Fisheye as OpenCV's fisheye module (Kannala-Brandt): theta = angle from the optical axis,
+ *   theta_d = theta (1 + k1 theta^2 + k2 theta^4 + k3 theta^6 + k4 theta^8),
+ *   x' = theta_d x / |(x,y)|, u = fx (x' + alpha y') + cx with alpha = skew / fx.
+ *
+ * Validity: the radial map r -> r_d(r) is increasing only up to some radius; beyond it the
+ * polynomial folds back and a far-off-axis point would land inside the image. We find the
+ * first radius where the map stops increasing and mark points beyond it invalid. */
+#include <math.h>
+#include <string.h>
+
+#include "avtruth/project.h"
+
+/* Radial factor and its value at r^2 for the pinhole model. */
+static double radial(const avt_cam_model *m, double r2)
+{
+    double num = 1 + r2 * (m->k[0] + r2 * (m->k[1] + r2 * m->k[2]));
+    if (!m->rational) return num;
+    double den = 1 + r2 * (m->k[3] + r2 * (m->k[4] + r2 * m->k[5]));
+    return num / den;
+}
+
+static double fisheye_theta_d(const avt_cam_model *m, double th)
+{
+    double t2 = th * th;
+    return th * (1 + t2 * (m->k[0] + t2 * (m->k[1] + t2 * (m->k[2] + t2 * m->k[3]))));
+}
+
+/* Normalised undistorted (x, y) -> normalised distorted (after tilt). */
+static void distort(const avt_cam_model *m, double x, double y, double *xd, double *yd)
+{
+    double r2 = x * x + y * y, r4 = r2 * r2, rad = radial(m, r2);
+    double a = x * rad + 2 * m->p[0] * x * y + m->p[1] * (r2 + 2 * x * x) + m->s[0] * r2 + m->s[1] * r4;
+    double b = y * rad + m->p[0] * (r2 + 2 * y * y) + 2 * m->p[1] * x * y + m->s[2] * r2 + m->s[3] * r4;
+    if (m->has_tilt) {
+        const double *t = m->tilt;
+        double w = t[6] * a + t[7] * b + t[8];
+        double inv = w != 0 ? 1 / w : 1;
+        double a2 = (t[0] * a + t[1] * b + t[2]) * inv, b2 = (t[3] * a + t[4] * b + t[5]) * inv;
+        a = a2;
+        b = b2;
+    }
+    *xd = a;
+    *yd = b;
+}
+
+/* OpenCV computeTiltProjectionMatrix(tauX, tauY). */
+static void tilt_matrix(double tx, double ty, double out[9])
+{
+    double cx = cos(tx), sx = sin(tx), cy = cos(ty), sy = sin(ty);
+    double rx[9] = {1, 0, 0, 0, cx, sx, 0, -sx, cx};
+    double ry[9] = {cy, 0, -sy, 0, 1, 0, sy, 0, cy};
+    double rxy[9];
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++) {
+            rxy[3 * i + j] = 0;
+            for (int k = 0; k < 3; k++) rxy[3 * i + j] += ry[3 * i + k] * rx[3 * k + j];
+        }
+    double pz[9] = {rxy[8], 0, -rxy[2], 0, rxy[8], -rxy[5], 0, 0, 1};
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++) {
+            out[3 * i + j] = 0;
+            for (int k = 0; k < 3; k++) out[3 * i + j] += pz[3 * i + k] * rxy[3 * k + j];
+        }
+}
+
+int avt_cam_model_init(avt_cam_model *m, const avt_camera *cam, avt_error *err)
+{
+    memset(m, 0, sizeof *m);
+    m->model = cam->model;
+    m->fx = cam->K[0];
+    m->skew = cam->K[1];
+    m->cx = cam->K[2];
+    m->fy = cam->K[4];
+    m->cy = cam->K[5];
+    m->width = cam->width;
+    m->height = cam->height;
+    const double *d = cam->dist;
+    int n = cam->n_dist;
+    if (!(m->fx > 0) || !(m->fy > 0))
+        return avt_err(err, AVT_INVAL, "camera %s: focal lengths must be positive", cam->name);
+    if (cam->model == AVT_CAM_FISHEYE) {
+        if (n != 4 && n != 0)
+            return avt_err(err, AVT_UNSUPPORTED, "camera %s: fisheye needs 4 coefficients, got %d", cam->name, n);
+        for (int i = 0; i < n; i++) m->k[i] = d[i];
+        /* largest theta with d theta_d / d theta > 0, searched up to 180 degrees */
+        double prev = 0, th;
+        m->theta_max = M_PI;
+        for (th = 1e-4; th <= M_PI; th += 1e-4) {
+            double v = fisheye_theta_d(m, th);
+            if (!(v > prev)) {
+                m->theta_max = th - 2e-4;
+                break;
+            }
+            prev = v;
+        }
+        return AVT_OK;
+    }
+    if (n != 0 && n != 4 && n != 5 && n != 8 && n != 12 && n != 14)
+        return avt_err(err, AVT_UNSUPPORTED, "camera %s: %d distortion coefficients (OpenCV takes 4, 5, 8, 12 or 14)",
+                       cam->name, n);
+    if (n >= 4) {
+        m->k[0] = d[0];
+        m->k[1] = d[1];
+        m->p[0] = d[2];
+        m->p[1] = d[3];
+    }
+    if (n >= 5) m->k[2] = d[4];
+    if (n >= 8) {
+        m->k[3] = d[5];
+        m->k[4] = d[6];
+        m->k[5] = d[7];
+        m->rational = 1;
+    }
+    if (n >= 12)
+        for (int i = 0; i < 4; i++) m->s[i] = d[8 + i];
+    tilt_matrix(n >= 14 ? d[12] : 0, n >= 14 ? d[13] : 0, m->tilt);
+    m->has_tilt = n >= 14 && (d[12] != 0 || d[13] != 0);
+    /* First radius where r * radial(r^2) stops increasing (or the rational denominator
+     * vanishes); searched up to r = 50 (88.9 degrees off axis). */
+    double prev = 0;
+    m->r2_max = 2500;
+    for (double r = 1e-3; r <= 50; r += 1e-3) {
+        double r2 = r * r;
+        double den = m->rational ? 1 + r2 * (m->k[3] + r2 * (m->k[4] + r2 * m->k[5])) : 1;
+        double v = r * radial(m, r2);
+        if (!(den > 0) || !(v > prev)) {
+            double rm = r - 2e-3;
+            m->r2_max = rm > 0 ? rm * rm : 0;
+            break;
+        }
+        prev = v;
+    }
+    return AVT_OK;
+}
+
+int avt_cam_project(const avt_cam_model *m, const double p[3], double uv[2])
+{
+    double xd, yd;
+    if (m->model == AVT_CAM_FISHEYE) {
+        double rxy = sqrt(p[0] * p[0] + p[1] * p[1]);
+        double th = atan2(rxy, p[2]);
+        if (!(th <= m->theta_max) || !(p[2] > 0)) return 0;
+        double thd = fisheye_theta_d(m, th);
+        double c = rxy > 1e-12 ? thd / rxy : 1 / p[2];
+        xd = p[0] * c;
+        yd = p[1] * c;
+        uv[0] = m->fx * xd + m->skew * yd + m->cx;
+        uv[1] = m->fy * yd + m->cy;
+        return 1;
+    }
+    if (!(p[2] > 0)) return 0;
+    double x = p[0] / p[2], y = p[1] / p[2];
+    if (!(x * x + y * y <= m->r2_max)) return 0;
+    distort(m, x, y, &xd, &yd);
+    uv[0] = m->fx * xd + m->skew * yd + m->cx;
+    uv[1] = m->fy * yd + m->cy;
+    return 1;
+}
+
+int avt_cam_unproject(const avt_cam_model *m, const double uv[2], double ray[3])
+{
+    double yd = (uv[1] - m->cy) / m->fy;
+    double xd = (uv[0] - m->cx - m->skew * yd) / m->fx;
+    if (m->model == AVT_CAM_FISHEYE) {
+        double thd = sqrt(xd * xd + yd * yd);
+        if (thd < 1e-12) {
+            ray[0] = ray[1] = 0;
+            ray[2] = 1;
+            return 1;
+        }
+        if (thd > fisheye_theta_d(m, m->theta_max)) return 0;
+        double lo = 0, hi = m->theta_max; /* monotonic on [0, theta_max]: bisection is safe */
+        for (int i = 0; i < 80; i++) {
+            double mid = 0.5 * (lo + hi);
+            if (fisheye_theta_d(m, mid) < thd) lo = mid;
+            else hi = mid;
+        }
+        double th = 0.5 * (lo + hi);
+        if (th >= M_PI / 2 - 1e-9) return 0;
+        double r = tan(th);
+        ray[0] = xd / thd * r;
+        ray[1] = yd / thd * r;
+        ray[2] = 1;
+        return 1;
+    }
+    /* Newton on distort(x, y) = (xd, yd) with a finite-difference Jacobian. */
+    double x = xd, y = yd;
+    for (int it = 0; it < 60; it++) {
+        double fx0, fy0;
+        distort(m, x, y, &fx0, &fy0);
+        double ex = fx0 - xd, ey = fy0 - yd;
+        if (fabs(ex) < 1e-13 && fabs(ey) < 1e-13) break;
+        const double h = 1e-7;
+        double ax, ay, bx, by;
+        distort(m, x + h, y, &ax, &ay);
+        distort(m, x, y + h, &bx, &by);
+        double j00 = (ax - fx0) / h, j10 = (ay - fy0) / h, j01 = (bx - fx0) / h, j11 = (by - fy0) / h;
+        double det = j00 * j11 - j01 * j10;
+        if (!(fabs(det) > 1e-15)) return 0;
+        double dx = (j11 * ex - j01 * ey) / det, dy = (-j10 * ex + j00 * ey) / det;
+        /* damp steps that would leave the valid region */
+        double step = 1;
+        while (step > 1e-4 && !((x - step * dx) * (x - step * dx) + (y - step * dy) * (y - step * dy) <= m->r2_max))
+            step *= 0.5;
+        x -= step * dx;
+        y -= step * dy;
+    }
+    if (!(x * x + y * y <= m->r2_max)) return 0;
+    double cx, cy;
+    distort(m, x, y, &cx, &cy);
+    if (!(fabs(cx - xd) * m->fx < 1e-6 && fabs(cy - yd) * m->fy < 1e-6)) return 0;
+    ray[0] = x;
+    ray[1] = y;
+    ray[2] = 1;
+    return 1;
+}
+
+void avt_cam_project_points(const avt_cam_model *m, const avt_tf *T, const float *xyz, size_t n,
+                            float *uv, float *depth, uint8_t *valid)
+{
+    const double *t = T->m;
+    const double wmax = m->width - 0.5, hmax = m->height - 0.5;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        double px = xyz[3 * i], py = xyz[3 * i + 1], pz = xyz[3 * i + 2];
+        double p[3] = {t[0] * px + t[1] * py + t[2] * pz + t[3], t[4] * px + t[5] * py + t[6] * pz + t[7],
+                       t[8] * px + t[9] * py + t[10] * pz + t[11]};
+        double q[2] = {NAN, NAN};
+        int ok = avt_cam_project(m, p, q);
+        ok = ok && q[0] >= -0.5 && q[0] < wmax && q[1] >= -0.5 && q[1] < hmax;
+        uv[2 * i] = (float)q[0];
+        uv[2 * i + 1] = (float)q[1];
+        depth[i] = (float)p[2];
+        valid[i] = (uint8_t)ok;
+    }
+}

@@ -1,0 +1,244 @@
+/* avtruth synth: camera model and renderer (per-pixel ray casting) with amodal 2D box truth.
+ *
+ * Distortion: OpenCV radial-tangential ("plumb bob", Brown-Conrady) on normalised coordinates,
+ * coefficient order k1 k2 p1 p2 k3:
+ *   r2 = x^2 + y^2, radial = 1 + k1 r2 + k2 r2^2 + k3 r2^3
+ *   xd = x radial + 2 p1 x y + p2 (r2 + 2 x^2),  yd = y radial + p1 (r2 + 2 y^2) + 2 p2 x y
+ * Pixel (u, v) has its centre at integer coordinates: u = fx xd + cx, v = fy yd + cy.
+ * This is written independently of project/ (the code under test). */
+#include <math.h>
+#include <png.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "synth_private.h"
+
+void synth_distort(const double k[5], double x, double y, double *xd, double *yd)
+{
+    double r2 = x * x + y * y;
+    double radial = 1.0 + r2 * (k[0] + r2 * (k[1] + r2 * k[4]));
+    *xd = x * radial + 2.0 * k[2] * x * y + k[3] * (r2 + 2.0 * x * x);
+    *yd = y * radial + k[2] * (r2 + 2.0 * y * y) + 2.0 * k[3] * x * y;
+}
+
+double synth_radial_r2_max(const double k[5])
+{
+    /* d/dr [r (1 + k1 r^2 + k2 r^4 + k3 r^6)] = 1 + 3 k1 u + 5 k2 u^2 + 7 k3 u^3, u = r^2 */
+    const double cap = 16.0, step = 1e-4;
+    for (double u = 0; u < cap; u += step) {
+        double dr = 1.0 + u * (3.0 * k[0] + u * (5.0 * k[1] + u * 7.0 * k[4]));
+        if (dr <= 0.05) return u;
+    }
+    return cap;
+}
+
+int synth_undistort(const double k[5], double r2_max, double xd, double yd, double *x,
+                    double *y)
+{
+    double px = xd, py = yd;
+    for (int it = 0; it < 100; it++) {
+        double r2 = px * px + py * py;
+        double radial = 1.0 + r2 * (k[0] + r2 * (k[1] + r2 * k[4]));
+        double drad = 2.0 * (k[0] + r2 * (2.0 * k[1] + r2 * 3.0 * k[4])); /* d radial / d r2 * 2 */
+        double fx, fy;
+        synth_distort(k, px, py, &fx, &fy);
+        fx -= xd;
+        fy -= yd;
+        double j00 = radial + px * drad * px + 2.0 * k[2] * py + 6.0 * k[3] * px;
+        double j01 = px * drad * py + 2.0 * k[2] * px + 2.0 * k[3] * py;
+        double j10 = py * drad * px + 2.0 * k[2] * px + 2.0 * k[3] * py;
+        double j11 = radial + py * drad * py + 6.0 * k[2] * py + 2.0 * k[3] * px;
+        double det = j00 * j11 - j01 * j10;
+        if (!(fabs(det) > 1e-12)) return 0;
+        double sx = (j11 * fx - j01 * fy) / det, sy = (-j10 * fx + j00 * fy) / det;
+        px -= sx;
+        py -= sy;
+        if (!isfinite(px) || !isfinite(py) || px * px + py * py > 4.0 * r2_max + 4.0) return 0;
+        if (fabs(sx) + fabs(sy) < 1e-15) break;
+    }
+    if (px * px + py * py > r2_max) return 0;
+    double cx, cy;
+    synth_distort(k, px, py, &cx, &cy);
+    if (fabs(cx - xd) > 1e-11 || fabs(cy - yd) > 1e-11) return 0;
+    *x = px;
+    *y = py;
+    return 1;
+}
+
+int synth_raytable_init(synth_raytable *rt, const synth_cam *cam)
+{
+    size_t n = (size_t)cam->width * cam->height;
+    rt->dir = malloc(n * 3 * sizeof(float));
+    rt->valid = malloc(n);
+    if (!rt->dir || !rt->valid) {
+        synth_raytable_free(rt);
+        return AVT_NOMEM;
+    }
+    for (unsigned v = 0; v < cam->height; v++) {
+        for (unsigned u = 0; u < cam->width; u++) {
+            size_t i = (size_t)v * cam->width + u;
+            double xd = ((double)u - cam->cx) / cam->fx, yd = ((double)v - cam->cy) / cam->fy;
+            double x = 0, y = 0;
+            rt->valid[i] = (uint8_t)synth_undistort(cam->dist, cam->r2_max, xd, yd, &x, &y);
+            double nrm = sqrt(x * x + y * y + 1.0);
+            rt->dir[3 * i] = (float)(x / nrm);
+            rt->dir[3 * i + 1] = (float)(y / nrm);
+            rt->dir[3 * i + 2] = (float)(1.0 / nrm);
+        }
+    }
+    return AVT_OK;
+}
+
+void synth_raytable_free(synth_raytable *rt)
+{
+    if (!rt) return;
+    free(rt->dir);
+    free(rt->valid);
+    rt->dir = NULL;
+    rt->valid = NULL;
+}
+
+static void shade(const synth_scene *sc, int hit, int face, const double p[3],
+                  const double d[3], uint8_t out[3])
+{
+    if (hit == -2) {
+        /* sky: brighter towards the horizon */
+        double e = d[2] > 0 ? d[2] : 0;
+        out[0] = (uint8_t)(170 - 90 * e);
+        out[1] = (uint8_t)(200 - 80 * e);
+        out[2] = (uint8_t)(245 - 20 * e);
+        return;
+    }
+    if (hit == -1) {
+        /* 1 m checkerboard, darker tiles every 5 m so that the texture is not periodic */
+        long ix = (long)floor(p[0]), iy = (long)floor(p[1]);
+        int c = ((ix + iy) & 1) ? 150 : 95;
+        if (((long)floor(p[0] / 5.0) + (long)floor(p[1] / 5.0)) & 1) c -= 25;
+        out[0] = (uint8_t)c;
+        out[1] = (uint8_t)(c - 5);
+        out[2] = (uint8_t)(c - 15);
+        return;
+    }
+    static const double face_shade[6] = {1.0, 0.75, 0.9, 0.65, 1.15, 0.5};
+    const synth_object *o = &sc->obj[hit];
+    for (int k = 0; k < 3; k++) {
+        double c = o->rgb[k] * face_shade[face];
+        out[k] = (uint8_t)(c > 255 ? 255 : c);
+    }
+}
+
+void synth_render(const synth_scene *sc, const synth_cam *cam, const synth_raytable *rt,
+                  int64_t t_ns, uint8_t *rgb, synth_bbox2d *boxes)
+{
+    const unsigned w = cam->width, h = cam->height;
+    const size_t n = sc->n_obj;
+    synth_box bx[SYNTH_MAX_OBJECTS];
+    for (size_t i = 0; i < n; i++) synth_object_box(sc, i, t_ns, &bx[i]);
+    avt_tf world_T_ego = synth_world_T_ego(sc, t_ns);
+    avt_tf world_T_cam = avt_tf_mul(&world_T_ego, &cam->ego_T_cam);
+    avt_tf cam_T_world = avt_tf_inv(&world_T_cam);
+    double o[3] = {world_T_cam.m[3], world_T_cam.m[7], world_T_cam.m[11]};
+
+    /* Per-row extents, merged afterwards: min/max is exact, so any thread count gives the same
+     * result. */
+    int *row_ext = malloc((size_t)h * (n ? n : 1) * 2 * sizeof(int));
+    if (!row_ext) return; /* caller checks nothing here: boxes stay empty */
+
+#pragma omp parallel for schedule(dynamic, 4)
+    for (unsigned v = 0; v < h; v++) {
+        int *ext = row_ext + (size_t)v * n * 2;
+        for (size_t i = 0; i < n; i++) {
+            ext[2 * i] = (int)w;
+            ext[2 * i + 1] = -1;
+        }
+        for (unsigned u = 0; u < w; u++) {
+            size_t pi = (size_t)v * w + u;
+            uint8_t *px = rgb + 3 * pi;
+            if (!rt->valid[pi]) {
+                px[0] = px[1] = px[2] = 0;
+                continue;
+            }
+            double dc[3] = {rt->dir[3 * pi], rt->dir[3 * pi + 1], rt->dir[3 * pi + 2]}, d[3];
+            avt_tf_rotate(&world_T_cam, dc, d);
+            int best = -2, fbest = 4;
+            double tbest = INFINITY;
+            if (d[2] < 0) {
+                tbest = -o[2] / d[2];
+                best = -1;
+            }
+            for (size_t i = 0; i < n; i++) {
+                double t;
+                int f;
+                if (synth_box_hit(&bx[i], o, d, &t, &f)) {
+                    if ((int)u < ext[2 * i]) ext[2 * i] = (int)u;
+                    if ((int)u > ext[2 * i + 1]) ext[2 * i + 1] = (int)u;
+                    if (t < tbest) {
+                        tbest = t;
+                        best = (int)i;
+                        fbest = f;
+                    }
+                }
+            }
+            double p[3] = {o[0] + tbest * d[0], o[1] + tbest * d[1], o[2] + tbest * d[2]};
+            shade(sc, best, fbest, p, d, px);
+        }
+    }
+
+    for (size_t i = 0; i < n; i++) {
+        synth_bbox2d *b = &boxes[i];
+        b->umin = (int)w;
+        b->umax = -1;
+        b->vmin = (int)h;
+        b->vmax = -1;
+        for (unsigned v = 0; v < h; v++) {
+            const int *ext = row_ext + (size_t)v * n * 2;
+            if (ext[2 * i + 1] < 0) continue;
+            if (ext[2 * i] < b->umin) b->umin = ext[2 * i];
+            if (ext[2 * i + 1] > b->umax) b->umax = ext[2 * i + 1];
+            if ((int)v < b->vmin) b->vmin = (int)v;
+            if ((int)v > b->vmax) b->vmax = (int)v;
+        }
+        /* behind: some corner at z <= 0 in the camera frame */
+        b->behind = 0;
+        for (int c = 0; c < 8; c++) {
+            double lx = (c & 1 ? 1 : -1) * bx[i].half[0], ly = (c & 2 ? 1 : -1) * bx[i].half[1];
+            double pw[3] = {bx[i].c[0] + bx[i].cos_yaw * lx - bx[i].sin_yaw * ly,
+                            bx[i].c[1] + bx[i].sin_yaw * lx + bx[i].cos_yaw * ly,
+                            bx[i].c[2] + (c & 4 ? 1 : -1) * bx[i].half[2]};
+            double pc[3];
+            avt_tf_apply(&cam_T_world, pw, pc);
+            if (pc[2] <= 0) b->behind = 1;
+        }
+    }
+    free(row_ext);
+}
+
+int synth_png_write(const char *path, const uint8_t *rgb, unsigned w, unsigned h,
+                    avt_error *err)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return avt_err(err, AVT_IO, "%s: cannot create", path);
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    int rc = AVT_OK;
+    if (!png || !info) {
+        rc = avt_err(err, AVT_NOMEM, "%s: libpng: out of memory", path);
+        goto out;
+    }
+    if (setjmp(png_jmpbuf(png))) {
+        rc = avt_err(err, AVT_IO, "%s: libpng write error", path);
+        goto out;
+    }
+    png_init_io(png, f);
+    png_set_compression_level(png, 6);
+    png_set_IHDR(png, info, w, h, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(png, info);
+    for (unsigned v = 0; v < h; v++) png_write_row(png, (png_const_bytep)(rgb + (size_t)v * w * 3));
+    png_write_end(png, NULL);
+out:
+    png_destroy_write_struct(&png, &info);
+    if (fclose(f) != 0 && rc == AVT_OK) rc = avt_err(err, AVT_IO, "%s: write error", path);
+    return rc;
+}

@@ -1,0 +1,356 @@
+/* avtruth synth: a VLP-16 packet capture ray-cast over the scene, and the sweep truth.
+ *
+ * Follows the VLP-16 User Manual (63-9243 Rev. E): section 9.3 (data packet), 9.4 (position
+ * packet), 9.5 (firing timing); constants in include/avtruth/velodyne.h.
+ *
+ * Data packet payload (1206 bytes), UDP 192.168.1.201:2368 -> 255.255.255.255:2368
+ *   +------+------+---------+-------------------------------+
+ *   | 0xFF | 0xEE | az u16  | 32 x (dist u16 2mm, refl u8)  |  x 12 blocks (100 bytes each)
+ *   +------+------+---------+-------------------------------+
+ *   | timestamp u32 LE (us past the hour, first firing) | 0x37 | 0x22 |
+ * Block b holds firing sequences 2b (channels 0-15) and 2b+1 (channels 16-31).
+ *
+ * Position packet payload (512 bytes), port 8308 -> 8308
+ *   0..197 unused | 198: ToH u32 LE | 202: PPS status (2 = locked) | 203..205 unused |
+ *   206: $GPRMC sentence, NUL padded to 72 bytes | 278..511 unused
+ *
+ * Timing (exactly what a decoder computes): packet k starts (first firing) at
+ *   t_pkt(k) = t0 + round_us(k * 1327.104 us)
+ * and firing (sequence s = 0..23, laser l) happens at t_pkt + s * 55296 ns + l * 2304 ns.
+ * The head turns at a constant rate of one revolution per SYNTH_SEQ_PER_REV sequence periods
+ * (1808 x 55.296 us = 99.975168 ms, 600.149 rpm), so sequences fall on the same azimuths in
+ * every revolution and the cut angle lies half-way between two sequences (0.0996 degrees
+ * from either, far beyond the 0.01-degree packet quantisation): sweep membership cannot
+ * flip in a decoder. */
+#include <math.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "avtruth/velodyne.h"
+#include "synth_private.h"
+
+#define DEG (M_PI / 180.0)
+#define SEQ_PER_PACKET 24
+#define PACKET_NS_X1000 1327104LL /* packet period in ns times 1000 (= 1327.104 us) */
+#define CHUNK 256
+
+double synth_head_az_deg(const synth_scene *sc, int64_t t_ns)
+{
+    return sc->az0_deg + 360.0 * (double)(t_ns - sc->t0_ns) / (double)sc->rev_ns;
+}
+
+int64_t synth_packet_t_ns(const synth_scene *sc, int64_t k)
+{
+    /* k * 1327.104 us rounded to whole microseconds */
+    int64_t us = (k * PACKET_NS_X1000 + 500000) / 1000000;
+    return sc->t0_ns + us * 1000;
+}
+
+static uint16_t ip_checksum(const uint8_t *p, size_t n, uint32_t sum)
+{
+    for (size_t i = 0; i + 1 < n; i += 2) sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+    if (n & 1) sum += (uint32_t)p[n - 1] << 8;
+    while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+static void put_be16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static void put_le16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+size_t synth_udp_frame(uint8_t *frame, uint16_t ip_id, uint16_t port, const uint8_t *payload,
+                       size_t len)
+{
+    static const uint8_t eth[14] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x60, 0x76,
+                                    0x88, 0x10, 0x20, 0x30, 0x08, 0x00};
+    memcpy(frame, eth, 14);
+    uint8_t *ip = frame + 14, *udp = ip + 20;
+    memset(ip, 0, 28);
+    ip[0] = 0x45;
+    put_be16(ip + 2, (uint16_t)(20 + 8 + len));
+    put_be16(ip + 4, ip_id);
+    put_be16(ip + 6, 0x4000); /* don't fragment */
+    ip[8] = 64;
+    ip[9] = 17;
+    static const uint8_t src[4] = {192, 168, 1, 201}, dst[4] = {255, 255, 255, 255};
+    memcpy(ip + 12, src, 4);
+    memcpy(ip + 16, dst, 4);
+    put_be16(ip + 10, ip_checksum(ip, 20, 0));
+    put_be16(udp, port);
+    put_be16(udp + 2, port);
+    put_be16(udp + 4, (uint16_t)(8 + len));
+    memcpy(udp + 8, payload, len);
+    /* UDP checksum over the pseudo-header (addresses, protocol, length) and the datagram */
+    uint32_t sum = 0;
+    for (int i = 0; i < 4; i += 2) sum += (uint32_t)(src[i] << 8 | src[i + 1]);
+    for (int i = 0; i < 4; i += 2) sum += (uint32_t)(dst[i] << 8 | dst[i + 1]);
+    sum += 17 + (uint32_t)(8 + len);
+    uint16_t c = ip_checksum(udp, 8 + len, sum);
+    put_be16(udp + 6, c ? c : 0xFFFF);
+    return 42 + len;
+}
+
+size_t synth_gprmc(int64_t t_ns, double speed_mps, double course_deg, char *out, size_t n)
+{
+    time_t sec = (time_t)(t_ns / 1000000000LL);
+    struct tm tm;
+    gmtime_r(&sec, &tm);
+    char body[96];
+    snprintf(body, sizeof body, "GPRMC,%02d%02d%02d,A,4807.038,N,01131.000,E,%05.1f,%05.1f,%02d%02d%02d,,,A",
+             tm.tm_hour, tm.tm_min, tm.tm_sec, speed_mps * 1.943844, course_deg, tm.tm_mday,
+             tm.tm_mon + 1, tm.tm_year % 100);
+    uint8_t cs = 0;
+    for (const char *p = body; *p; p++) cs ^= (uint8_t)*p;
+    int w = snprintf(out, n, "$%s*%02X\r\n", body, cs);
+    return w < 0 ? 0 : (size_t)w;
+}
+
+/* Boxes at t0 and their velocities: a box at t is c0 + v (t - t0), orientation fixed. */
+typedef struct lidar_ctx {
+    const synth_scene *sc;
+    synth_box box0[SYNTH_MAX_OBJECTS];
+    double vel[SYNTH_MAX_OBJECTS][3];
+    uint8_t ground_refl[2];
+} lidar_ctx;
+
+static void fire(const lidar_ctx *lc, int64_t t, int laser, uint8_t *out3)
+{
+    const synth_scene *sc = lc->sc;
+    size_t n = sc->n_obj;
+    synth_box bx[SYNTH_MAX_OBJECTS];
+    double dt = (double)(t - sc->t0_ns) * 1e-9;
+    for (size_t i = 0; i < n; i++) {
+        bx[i] = lc->box0[i];
+        bx[i].c[0] += lc->vel[i][0] * dt;
+        bx[i].c[1] += lc->vel[i][1] * dt;
+    }
+    avt_tf world_T_ego = synth_world_T_ego(sc, t);
+    avt_tf world_T_lidar = avt_tf_mul(&world_T_ego, &sc->ego_T_lidar);
+    double az = synth_head_az_deg(sc, t) * DEG, w = AVT_VLP16_ELEVATION_DEG[laser] * DEG;
+    double ol[3] = {0, 0, AVT_VLP16_VERT_OFFSET_MM[laser] * 1e-3};
+    double dl[3] = {cos(w) * cos(az), -cos(w) * sin(az), sin(w)};
+    double o[3], d[3];
+    avt_tf_apply(&world_T_lidar, ol, o);
+    avt_tf_rotate(&world_T_lidar, dl, d);
+    double th;
+    int face;
+    int hit = synth_cast(bx, n, o, d, SYNTH_LIDAR_MAX_RANGE_M, &th, &face);
+    uint16_t dist = 0;
+    uint8_t refl = 0;
+    if (hit != -2 && th >= SYNTH_LIDAR_MIN_RANGE_M) {
+        long q = lround(th / AVT_VLP16_DIST_UNIT_M);
+        if (q > 0 && q < 65536) dist = (uint16_t)q;
+        if (hit == -1) {
+            double px = o[0] + th * d[0], py = o[1] + th * d[1];
+            refl = lc->ground_refl[((long)floor(px) + (long)floor(py)) & 1];
+        } else {
+            refl = sc->obj[hit].reflectivity;
+        }
+    }
+    put_le16(out3, dist);
+    out3[2] = dist ? refl : 0;
+}
+
+static void packet_build(const lidar_ctx *lc, int64_t k, uint8_t *pl)
+{
+    const synth_scene *sc = lc->sc;
+    int64_t t_pkt = synth_packet_t_ns(sc, k);
+    for (int b = 0; b < AVT_VLP16_BLOCKS; b++) {
+        uint8_t *blk = pl + 100 * b;
+        int64_t tb = t_pkt + (int64_t)(2 * b) * AVT_VLP16_SEQUENCE_NS;
+        double az = fmod(synth_head_az_deg(sc, tb), 360.0);
+        long cdeg = lround(az * 100.0) % 36000;
+        blk[0] = 0xFF;
+        blk[1] = 0xEE;
+        put_le16(blk + 2, (uint16_t)cdeg);
+        for (int c = 0; c < 32; c++) {
+            int s = 2 * b + c / 16, l = c % 16;
+            int64_t t = t_pkt + (int64_t)s * AVT_VLP16_SEQUENCE_NS + (int64_t)l * AVT_VLP16_FIRING_NS;
+            fire(lc, t, l, blk + 4 + 3 * c);
+        }
+    }
+    int64_t us = t_pkt / 1000;
+    put_le32(pl + 1200, (uint32_t)(us % 3600000000LL));
+    pl[1204] = AVT_VELODYNE_MODE_STRONGEST;
+    pl[1205] = AVT_VELODYNE_PRODUCT_VLP16;
+}
+
+static int dump(pcap_dumper_t *pd, int64_t rec_ns, const uint8_t *frame, size_t len)
+{
+    struct pcap_pkthdr h;
+    memset(&h, 0, sizeof h);
+    h.ts.tv_sec = (time_t)(rec_ns / 1000000000LL);
+    h.ts.tv_usec = (suseconds_t)((rec_ns % 1000000000LL) / 1000);
+    h.caplen = h.len = (bpf_u_int32)len;
+    pcap_dump((u_char *)pd, &h, frame);
+    return 0;
+}
+
+/* Sweep bookkeeping for firing sequence j (global index) of packet k starting at t_seq. */
+static int sweep_add(const synth_scene *sc, synth_sweep **sw, size_t *n, size_t *cap,
+                     int64_t *last_pkt, int64_t j, int64_t k, int64_t t_seq)
+{
+    size_t m = (size_t)((sc->phase + j) / SYNTH_SEQ_PER_REV);
+    if (m >= *n) {
+        if (avt_grow((void **)sw, cap, m + 1, sizeof **sw) != AVT_OK) return AVT_NOMEM;
+        synth_sweep *s = &(*sw)[m];
+        memset(s, 0, sizeof *s);
+        s->start_ns = t_seq;
+        s->az_start_deg = sc->cut_deg + 360.0 * (double)m;
+        /* -1: reference firing still to come; -2: the sweep starts past it (partial sweep) */
+        s->timestamp_ns = synth_head_az_deg(sc, t_seq) >= s->az_start_deg + 180.0 ? -2 : -1;
+        *n = m + 1;
+        *last_pkt = -1;
+    }
+    synth_sweep *s = &(*sw)[m];
+    s->end_ns = t_seq + 15 * AVT_VLP16_FIRING_NS;
+    s->n_seq++;
+    if (*last_pkt != k) {
+        s->packets++;
+        *last_pkt = k;
+    }
+    if (s->timestamp_ns == -1) {
+        for (int l = 0; l < 16; l++) {
+            int64_t t = t_seq + (int64_t)l * AVT_VLP16_FIRING_NS;
+            if (synth_head_az_deg(sc, t) >= s->az_start_deg + 180.0) {
+                s->timestamp_ns = t;
+                break;
+            }
+        }
+    }
+    return AVT_OK;
+}
+
+int synth_lidar_write(const synth_scene *sc, const char *pcap_path, synth_sweep **sweeps,
+                      size_t *n_sweeps, void (*progress)(double, void *), void *ctx,
+                      avt_error *err)
+{
+    int rc = AVT_OK;
+    pcap_t *p = NULL;
+    pcap_dumper_t *pd = NULL;
+    uint8_t *chunk = NULL;
+    synth_sweep *sw = NULL;
+    size_t n_sw = 0, cap_sw = 0;
+    lidar_ctx *lc = calloc(1, sizeof *lc);
+    *sweeps = NULL;
+    *n_sweeps = 0;
+    if (!lc) return avt_err(err, AVT_NOMEM, "synth: out of memory");
+    lc->sc = sc;
+    for (size_t i = 0; i < sc->n_obj; i++) {
+        synth_object_box(sc, i, sc->t0_ns, &lc->box0[i]);
+        synth_object_velocity(&sc->obj[i], lc->vel[i]);
+    }
+    lc->ground_refl[0] = 12;
+    lc->ground_refl[1] = 35;
+
+    int64_t n_pkt = 0;
+    while (synth_packet_t_ns(sc, n_pkt) < sc->t_end_ns) n_pkt++;
+
+    p = pcap_open_dead(DLT_EN10MB, 65535);
+    if (!p) {
+        rc = avt_err(err, AVT_IO, "%s: pcap_open_dead failed", pcap_path);
+        goto out;
+    }
+    pd = pcap_dump_open(p, pcap_path);
+    if (!pd) {
+        rc = avt_err(err, AVT_IO, "%s: %s", pcap_path, pcap_geterr(p));
+        goto out;
+    }
+    chunk = malloc((size_t)CHUNK * AVT_VLP16_PAYLOAD);
+    if (!chunk) {
+        rc = avt_err(err, AVT_NOMEM, "synth: out of memory");
+        goto out;
+    }
+
+    /* Network delay: its own stream so that it does not depend on anything else. */
+    synth_rng net;
+    synth_rng_seed(&net, sc->cfg.seed ^ 0x6E6574776F726BULL);
+    int64_t prev_rec = 0, last_pkt = -1;
+    uint16_t ip_id = 0;
+    int64_t next_pos_s = (sc->t0_ns + 999999999LL) / 1000000000LL; /* next whole UTC second */
+    uint8_t frame[42 + AVT_VLP16_PAYLOAD];
+
+    for (int64_t k0 = 0; k0 < n_pkt; k0 += CHUNK) {
+        int64_t nk = n_pkt - k0 < CHUNK ? n_pkt - k0 : CHUNK;
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < nk; i++) packet_build(lc, k0 + i, chunk + (size_t)i * AVT_VLP16_PAYLOAD);
+
+        for (int64_t i = 0; i < nk; i++) {
+            int64_t k = k0 + i, t_pkt = synth_packet_t_ns(sc, k);
+            /* sent once its last firing is done, plus 200 +- 50 us on the network */
+            int64_t t_last = t_pkt + 23 * AVT_VLP16_SEQUENCE_NS + 15 * AVT_VLP16_FIRING_NS;
+            int64_t rec = t_last + (int64_t)llround(synth_rng_range(&net, 150e3, 250e3));
+            /* position packets due before this one */
+            while (next_pos_s * 1000000000LL < sc->t_end_ns &&
+                   next_pos_s * 1000000000LL + 200000 <= rec) {
+                int64_t tp = next_pos_s * 1000000000LL;
+                uint8_t pos[AVT_VELODYNE_POSITION_PAYLOAD];
+                memset(pos, 0, sizeof pos);
+                put_le32(pos + AVT_VELODYNE_POSITION_TOH_OFFSET,
+                         (uint32_t)((tp / 1000) % 3600000000LL));
+                pos[202] = 2; /* PPS locked */
+                double x, y, yaw;
+                synth_ego_pose(sc, tp, &x, &y, &yaw);
+                double course = fmod(90.0 - yaw / DEG + 720.0, 360.0);
+                synth_gprmc(tp, sc->ego_speed_mps, course,
+                            (char *)pos + AVT_VELODYNE_POSITION_NMEA_OFFSET, 72);
+                uint8_t pframe[42 + AVT_VELODYNE_POSITION_PAYLOAD];
+                size_t len = synth_udp_frame(pframe, ip_id++, AVT_VELODYNE_POSITION_PORT, pos,
+                                             sizeof pos);
+                int64_t prec = tp + (int64_t)llround(synth_rng_range(&net, 150e3, 250e3));
+                if (prec <= prev_rec) prec = prev_rec + 1000;
+                dump(pd, prec, pframe, len);
+                prev_rec = prec;
+                next_pos_s++;
+            }
+            if (rec <= prev_rec) rec = prev_rec + 1000;
+            size_t len = synth_udp_frame(frame, ip_id++, AVT_VELODYNE_DATA_PORT,
+                                         chunk + (size_t)i * AVT_VLP16_PAYLOAD, AVT_VLP16_PAYLOAD);
+            dump(pd, rec, frame, len);
+            prev_rec = rec;
+            for (int s = 0; s < SEQ_PER_PACKET; s++) {
+                if (sweep_add(sc, &sw, &n_sw, &cap_sw, &last_pkt, k * SEQ_PER_PACKET + s, k,
+                              t_pkt + (int64_t)s * AVT_VLP16_SEQUENCE_NS) != AVT_OK) {
+                    rc = avt_err(err, AVT_NOMEM, "synth: out of memory");
+                    goto out;
+                }
+            }
+        }
+        if (progress) progress(0.3 * (double)(k0 + nk) / (double)n_pkt, ctx);
+    }
+    if (pcap_dump_flush(pd) != 0) {
+        rc = avt_err(err, AVT_IO, "%s: write error", pcap_path);
+        goto out;
+    }
+    for (size_t m = 0; m < n_sw; m++) {
+        synth_sweep *s = &sw[m];
+        s->complete = s->n_seq == SYNTH_SEQ_PER_REV;
+        if (s->timestamp_ns < 0) s->timestamp_ns = s->start_ns + (s->end_ns - s->start_ns) / 2;
+    }
+    *sweeps = sw;
+    *n_sweeps = n_sw;
+    sw = NULL;
+out:
+    free(sw);
+    free(chunk);
+    if (pd) pcap_dump_close(pd);
+    if (p) pcap_close(p);
+    free(lc);
+    return rc;
+}

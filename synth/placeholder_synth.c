@@ -1,2 +1,0 @@
-/* placeholder so the stage library has a source until its code lands */
-typedef int avt_synth_placeholder_;

@@ -1,0 +1,168 @@
+/* avtruth synth, private: the scene model, PRNG, camera model and ray casting shared by the
+ * files of synth/ and by tests/synth/. Nothing here depends on project/ (the code under test).
+ */
+#ifndef AVTRUTH_SYNTH_PRIVATE_H
+#define AVTRUTH_SYNTH_PRIVATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "avtruth/common.h"
+#include "avtruth/geom.h"
+#include "avtruth/synth.h"
+
+#define SYNTH_MAX_CAMERAS 6
+#define SYNTH_MAX_OBJECTS 128
+#define SYNTH_LIDAR_MAX_RANGE_M 100.0
+#define SYNTH_LIDAR_MIN_RANGE_M 0.5
+/* One revolution is exactly this many firing sequences, so that the firing sequences hit the
+ * same azimuths in every sweep and the cut lies half-way between two of them (see lidar.c). */
+#define SYNTH_SEQ_PER_REV 1808
+#define SYNTH_POSE_DT_NS ((int64_t)10000000) /* poses.csv at 100 Hz */
+#define SYNTH_POSE_MARGIN_NS ((int64_t)500000000)
+
+/* xoshiro256** seeded with splitmix64: the same stream on every machine. */
+typedef struct synth_rng {
+    uint64_t s[4];
+} synth_rng;
+void synth_rng_seed(synth_rng *r, uint64_t seed);
+uint64_t synth_rng_next(synth_rng *r);
+double synth_rng_uniform(synth_rng *r);                    /* [0, 1) */
+double synth_rng_range(synth_rng *r, double lo, double hi); /* [lo, hi) */
+double synth_rng_gauss(synth_rng *r);                      /* standard normal */
+
+enum synth_class { SYNTH_CAR = 1, SYNTH_PEDESTRIAN = 2, SYNTH_CYCLIST = 3, SYNTH_TRUCK = 4 };
+const char *synth_class_name(int cls);
+
+/* An object moves on a straight line at constant velocity with constant yaw. */
+typedef struct synth_object {
+    int track_id;
+    int cls;
+    double size[3];   /* length (along yaw), width, height, metres */
+    double p0[2];     /* world x, y of the centre at scene t0 */
+    double yaw;       /* world, rad */
+    double speed;     /* m/s along yaw; 0 for static objects */
+    uint8_t reflectivity;
+    uint8_t rgb[3];
+} synth_object;
+
+/* An object's box at one instant, world frame. */
+typedef struct synth_box {
+    double c[3];
+    double cos_yaw, sin_yaw;
+    double half[3];
+    double radius;    /* of the bounding sphere */
+} synth_box;
+
+/* A pinhole camera with OpenCV radial-tangential distortion (k1 k2 p1 p2 k3). */
+typedef struct synth_cam {
+    char name[32];
+    unsigned width, height;
+    double fx, fy, cx, cy;
+    double dist[5];
+    double r2_max;    /* undistorted r^2 up to which the radial map is monotonic */
+    avt_tf ego_T_cam;
+    avt_tf lidar_T_cam;
+} synth_cam;
+
+typedef struct synth_scene {
+    avt_synth_config cfg;
+    int64_t t0_ns;          /* first firing of the log */
+    int64_t t_end_ns;       /* no packet starts at or after this */
+    double ego_speed_mps, ego_yaw_rate;
+    int64_t pose_t0_ns;     /* first row of poses.csv */
+    size_t n_poses;
+    double *pose;           /* n_poses x (x, y, yaw) of world_T_ego on the 100 Hz grid */
+    avt_tf ego_T_lidar, lidar_T_ego;
+    synth_object obj[SYNTH_MAX_OBJECTS];
+    size_t n_obj;
+    synth_cam cam[SYNTH_MAX_CAMERAS];
+    size_t n_cam;
+    double cut_deg;         /* sweep cut azimuth */
+    int phase;              /* az0 = cut + (phase + 0.5) * 360 / SYNTH_SEQ_PER_REV */
+    double az0_deg;
+    int64_t rev_ns;         /* SYNTH_SEQ_PER_REV * sequence period */
+    int64_t clock_offset_ns;
+} synth_scene;
+
+/* Builds the scene from cfg (objects, ego trajectory, rig). Caller frees with
+ * synth_scene_free. */
+int synth_scene_init(synth_scene *sc, const avt_synth_config *cfg, avt_error *err);
+void synth_scene_free(synth_scene *sc);
+
+/* world_T_ego at t_ns: the 100 Hz grid of poses.csv interpolated exactly as a reader does
+ * (linear translation, yaw linear = slerp about z). */
+void synth_ego_pose(const synth_scene *sc, int64_t t_ns, double *x, double *y, double *yaw);
+avt_tf synth_world_T_ego(const synth_scene *sc, int64_t t_ns);
+/* Object state at t_ns (world). */
+void synth_object_box(const synth_scene *sc, size_t i, int64_t t_ns, synth_box *b);
+void synth_object_velocity(const synth_object *o, double v[3]);
+
+/* Slab test of the ray o + t d (t > 0) against box b in the box frame. Returns 1 on a hit
+ * and sets *t_hit to the entry distance (or the exit when o is inside) and *face to
+ * 0..5 (+x,-x,+y,-y,+z,-z). */
+int synth_box_hit(const synth_box *b, const double o[3], const double d[3], double *t_hit,
+                  int *face);
+/* Nearest hit among the ground plane z = 0 and the boxes. Returns the object index, -1 for
+ * the ground, -2 for nothing within t_max. */
+int synth_cast(const synth_box *boxes, size_t n, const double o[3], const double d[3],
+               double t_max, double *t_hit, int *face);
+
+/* Radial-tangential model on normalised coordinates. */
+void synth_distort(const double k[5], double x, double y, double *xd, double *yd);
+/* Inverse by Newton iteration, checked by re-distorting. Returns 1 if a unique inverse on the
+ * monotonic branch (r^2 <= r2_max) exists. */
+int synth_undistort(const double k[5], double r2_max, double xd, double yd, double *x,
+                    double *y);
+/* Largest r^2 at which d(r (1 + k1 r^2 + k2 r^4 + k3 r^6))/dr stays positive (capped). */
+double synth_radial_r2_max(const double k[5]);
+
+/* Per-pixel amodal silhouette extent of one object. */
+typedef struct synth_bbox2d {
+    int umin, vmin, umax, vmax; /* umin > umax when empty */
+    int behind;
+} synth_bbox2d;
+
+/* Unit ray directions (camera frame) per pixel; valid[i] = 0 where undistortion fails. */
+typedef struct synth_raytable {
+    float *dir;      /* width*height*3 */
+    uint8_t *valid;
+} synth_raytable;
+int synth_raytable_init(synth_raytable *rt, const synth_cam *cam);
+void synth_raytable_free(synth_raytable *rt);
+
+/* Renders camera cam at t_ns into rgb (width*height*3) and fills boxes[n_obj]. Uses OpenMP
+ * over rows; output is independent of the thread count. */
+void synth_render(const synth_scene *sc, const synth_cam *cam, const synth_raytable *rt,
+                  int64_t t_ns, uint8_t *rgb, synth_bbox2d *boxes);
+int synth_png_write(const char *path, const uint8_t *rgb, unsigned w, unsigned h,
+                    avt_error *err);
+
+/* One LiDAR sweep of the truth. */
+typedef struct synth_sweep {
+    int64_t start_ns, end_ns, timestamp_ns;
+    int packets;
+    int complete;
+    int64_t n_seq;
+    double az_start_deg;    /* unwrapped azimuth of the sweep's cut */
+} synth_sweep;
+
+/* Unwrapped head azimuth (degrees) at t_ns. */
+double synth_head_az_deg(const synth_scene *sc, int64_t t_ns);
+/* First firing time (ns) of packet k. */
+int64_t synth_packet_t_ns(const synth_scene *sc, int64_t k);
+
+/* Writes the pcap and returns the sweeps (malloc'ed, caller frees). */
+int synth_lidar_write(const synth_scene *sc, const char *pcap_path, synth_sweep **sweeps,
+                      size_t *n_sweeps, void (*progress)(double, void *), void *ctx,
+                      avt_error *err);
+
+/* Builds an Ethernet/IPv4/UDP frame around payload into frame (>= 42 + len bytes) and
+ * returns its length. */
+size_t synth_udp_frame(uint8_t *frame, uint16_t ip_id, uint16_t port, const uint8_t *payload,
+                       size_t len);
+/* Writes a $GPRMC sentence for t_ns into out (NUL-terminated, "\r\n" included); returns its
+ * length. */
+size_t synth_gprmc(int64_t t_ns, double speed_mps, double course_deg, char *out, size_t n);
+
+#endif

@@ -1,0 +1,44 @@
+"""Shared helpers of the end-to-end tests: run the CLI, make temporary logs."""
+import os
+import subprocess
+import sys
+import tempfile
+
+AVTRUTH = os.environ.get("AVTRUTH", "avtruth")
+
+
+def run(*args, check=True, timeout=600):
+    """Runs the avtruth CLI; returns the CompletedProcess (text output)."""
+    p = subprocess.run([AVTRUTH, *map(str, args)], capture_output=True, text=True, timeout=timeout)
+    if check and p.returncode != 0:
+        sys.stderr.write(p.stdout + p.stderr)
+        raise AssertionError(f"avtruth {' '.join(map(str, args))} exited {p.returncode}")
+    return p
+
+
+def tmpdir():
+    return tempfile.mkdtemp(prefix="avt-e2e-")
+
+
+def skip(msg):
+    print(f"SKIP: {msg}")
+    sys.exit(77)
+
+
+class Checker:
+    """Counts checks and failures, prints a closing 'N passed, N failed' line."""
+
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, cond, msg):
+        if cond:
+            self.passed += 1
+        else:
+            self.failed += 1
+            print("FAIL:", msg)
+
+    def finish(self):
+        print(f"{self.passed} passed, {self.failed} failed")
+        sys.exit(1 if self.failed else 0)
