@@ -34,7 +34,7 @@
 
 #define DEG (M_PI / 180.0)
 #define SEQ_PER_PACKET 24
-#define PACKET_NS_X1000 1327104LL /* packet period in ns times 1000 (= 1327.104 us) */
+#define PACKET_NS ((int64_t)1327104) /* 24 x 55.296 us */
 #define CHUNK 256
 
 double synth_head_az_deg(const synth_scene *sc, int64_t t_ns)
@@ -44,8 +44,8 @@ double synth_head_az_deg(const synth_scene *sc, int64_t t_ns)
 
 int64_t synth_packet_t_ns(const synth_scene *sc, int64_t k)
 {
-    /* k * 1327.104 us rounded to whole microseconds */
-    int64_t us = (k * PACKET_NS_X1000 + 500000) / 1000000;
+    /* k * 1327.104 us (= k * 1327104 ns) rounded to whole microseconds */
+    int64_t us = (k * PACKET_NS + 500) / 1000;
     return sc->t0_ns + us * 1000;
 }
 

@@ -43,6 +43,10 @@ set(CMAKE_MAKEFILE_DEPENDS
   "CMakeFiles/cmake.verify_globs"
   "CMakeFiles/hdf5/cmake_hdf5_test.c"
   "/work/main/tests/CMakeLists.txt"
+  "/work/main/tests/e2e/CMakeLists.txt"
+  "/work/main/tests/export/CMakeLists.txt"
+  "/work/main/tests/ingest/CMakeLists.txt"
+  "/work/main/tests/project/CMakeLists.txt"
   )
 
 # The corresponding makefile is:
@@ -56,6 +60,10 @@ set(CMAKE_MAKEFILE_PRODUCTS
   "DartConfiguration.tcl"
   "CMakeFiles/CMakeDirectoryInformation.cmake"
   "tests/CMakeFiles/CMakeDirectoryInformation.cmake"
+  "tests/ingest/CMakeFiles/CMakeDirectoryInformation.cmake"
+  "tests/project/CMakeFiles/CMakeDirectoryInformation.cmake"
+  "tests/export/CMakeFiles/CMakeDirectoryInformation.cmake"
+  "tests/e2e/CMakeFiles/CMakeDirectoryInformation.cmake"
   "bench/CMakeFiles/CMakeDirectoryInformation.cmake"
   )
 
@@ -99,5 +107,11 @@ set(CMAKE_DEPEND_INFO_FILES
   "CMakeFiles/avt_synth.dir/DependInfo.cmake"
   "CMakeFiles/avt_pipeline.dir/DependInfo.cmake"
   "CMakeFiles/avtruth.dir/DependInfo.cmake"
+  "tests/ingest/CMakeFiles/test_ingest_lidar.dir/DependInfo.cmake"
+  "tests/ingest/CMakeFiles/dump_sweeps.dir/DependInfo.cmake"
+  "tests/project/CMakeFiles/project_tool.dir/DependInfo.cmake"
+  "tests/project/CMakeFiles/test_project.dir/DependInfo.cmake"
+  "tests/export/CMakeFiles/test_export_writer.dir/DependInfo.cmake"
+  "tests/export/CMakeFiles/export_fixture.dir/DependInfo.cmake"
   "bench/CMakeFiles/bench.dir/DependInfo.cmake"
   )

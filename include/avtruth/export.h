@@ -52,7 +52,8 @@ typedef struct avt_frame_out {
     int64_t timestamp_ns, start_ns, end_ns;
     double ego_pose[16];     /* world_T_ego at timestamp_ns, row-major */
     uint32_t packets, packets_lost;
-    size_t n_points;
+    size_t n_points;         /* the per-point arrays below may be NULL (written as 0, instance
+                                as -1), except xyz when n_points > 0 */
     const float *xyz;        /* 3n */
     const float *intensity;
     const uint16_t *ring;
@@ -81,6 +82,10 @@ typedef struct avt_export_writer avt_export_writer;
 avt_export_writer *avt_export_open(const char *path, const avt_rig *rig,
                                    const char *const *class_names, size_t n_classes,
                                    const avt_export_options *opt, avt_error *err);
+/* Appends one frame (rows are staged in one chunk per column, so memory does not grow with
+ * the log). Returns AVT_OK; AVT_INVAL for an inconsistent frame (out-of-range instance,
+ * label, class_id or box3d_index; nothing is written and the writer stays usable); AVT_HDF5
+ * or AVT_NOMEM after which the writer is failed: finish then fails, abort it. */
 int avt_export_frame(avt_export_writer *w, const avt_frame_out *frame, avt_error *err);
 
 /* Records one input file for /provenance/inputs: size and SHA-256 (OpenSSL libcrypto) of
@@ -112,7 +117,9 @@ int avt_export_finish(avt_export_writer *w, const avt_export_meta *meta, avt_err
 /* Closes and deletes the partial file; frees the writer. NULL is a no-op. */
 void avt_export_abort(avt_export_writer *w);
 
-/* Human summary of an output file (avtruth inspect) written to out. */
+/* Human summary of an output file (avtruth inspect) written to out. AVT_NOTFOUND for a
+ * missing file, AVT_FORMAT for a non-HDF5 or non-avtruth file. Like every function here it
+ * calls HDF5, which (Debian serial build) is not thread-safe: one thread at a time. */
 #include <stdio.h>
 int avt_export_inspect(const char *path, FILE *out, avt_error *err);
 

@@ -396,6 +396,12 @@ def main():
     check(not left, f"no partial files left: {left}")
     check_file(os.path.join(out_dir, "fixture.h5"), True, True, out_dir)
     check_file(os.path.join(out_dir, "fixture_raw.h5"), False, False, out_dir)
+    # the user-facing example reader runs on the fixture
+    example = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "read_log.py")
+    r = subprocess.run([sys.executable, example, os.path.join(out_dir, "fixture.h5"), "2"],
+                       capture_output=True, text=True)
+    check(r.returncode == 0 and "frame 2: t=1700000000200000000 70000 points, 3 boxes" in r.stdout
+          and "left: (no image), 0 2D boxes" in r.stdout, f"examples/read_log.py: {r.stdout} {r.stderr}")
     if shutil.which("h5dump") is None:
         print("note: h5dump not installed; that check was skipped")
     print("FAILED" if failures else "OK", f"({len(failures)} failures)")

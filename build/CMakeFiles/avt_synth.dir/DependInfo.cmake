@@ -10,8 +10,8 @@ set(CMAKE_DEPENDS_LANGUAGES
 set(CMAKE_DEPENDS_DEPENDENCY_FILES
   "/work/main/synth/camera.c" "CMakeFiles/avt_synth.dir/synth/camera.c.o" "gcc" "CMakeFiles/avt_synth.dir/synth/camera.c.o.d"
   "/work/main/synth/lidar.c" "CMakeFiles/avt_synth.dir/synth/lidar.c.o" "gcc" "CMakeFiles/avt_synth.dir/synth/lidar.c.o.d"
-  "/work/main/synth/placeholder_synth.c" "CMakeFiles/avt_synth.dir/synth/placeholder_synth.c.o" "gcc" "CMakeFiles/avt_synth.dir/synth/placeholder_synth.c.o.d"
   "/work/main/synth/scene.c" "CMakeFiles/avt_synth.dir/synth/scene.c.o" "gcc" "CMakeFiles/avt_synth.dir/synth/scene.c.o.d"
+  "/work/main/synth/synth.c" "CMakeFiles/avt_synth.dir/synth/synth.c.o" "gcc" "CMakeFiles/avt_synth.dir/synth/synth.c.o.d"
   )
 
 # Targets to which this target links.

@@ -97,24 +97,10 @@ CMakeFiles/avt_synth.dir/synth/lidar.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/avt_synth.dir/synth/lidar.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/synth/lidar.c -o CMakeFiles/avt_synth.dir/synth/lidar.c.s
 
-CMakeFiles/avt_synth.dir/synth/placeholder_synth.c.o: CMakeFiles/avt_synth.dir/flags.make
-CMakeFiles/avt_synth.dir/synth/placeholder_synth.c.o: /work/main/synth/placeholder_synth.c
-CMakeFiles/avt_synth.dir/synth/placeholder_synth.c.o: CMakeFiles/avt_synth.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building C object CMakeFiles/avt_synth.dir/synth/placeholder_synth.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/avt_synth.dir/synth/placeholder_synth.c.o -MF CMakeFiles/avt_synth.dir/synth/placeholder_synth.c.o.d -o CMakeFiles/avt_synth.dir/synth/placeholder_synth.c.o -c /work/main/synth/placeholder_synth.c
-
-CMakeFiles/avt_synth.dir/synth/placeholder_synth.c.i: cmake_force
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/avt_synth.dir/synth/placeholder_synth.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/synth/placeholder_synth.c > CMakeFiles/avt_synth.dir/synth/placeholder_synth.c.i
-
-CMakeFiles/avt_synth.dir/synth/placeholder_synth.c.s: cmake_force
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/avt_synth.dir/synth/placeholder_synth.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/synth/placeholder_synth.c -o CMakeFiles/avt_synth.dir/synth/placeholder_synth.c.s
-
 CMakeFiles/avt_synth.dir/synth/scene.c.o: CMakeFiles/avt_synth.dir/flags.make
 CMakeFiles/avt_synth.dir/synth/scene.c.o: /work/main/synth/scene.c
 CMakeFiles/avt_synth.dir/synth/scene.c.o: CMakeFiles/avt_synth.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Building C object CMakeFiles/avt_synth.dir/synth/scene.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building C object CMakeFiles/avt_synth.dir/synth/scene.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/avt_synth.dir/synth/scene.c.o -MF CMakeFiles/avt_synth.dir/synth/scene.c.o.d -o CMakeFiles/avt_synth.dir/synth/scene.c.o -c /work/main/synth/scene.c
 
 CMakeFiles/avt_synth.dir/synth/scene.c.i: cmake_force
@@ -125,20 +111,34 @@ CMakeFiles/avt_synth.dir/synth/scene.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/avt_synth.dir/synth/scene.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/synth/scene.c -o CMakeFiles/avt_synth.dir/synth/scene.c.s
 
+CMakeFiles/avt_synth.dir/synth/synth.c.o: CMakeFiles/avt_synth.dir/flags.make
+CMakeFiles/avt_synth.dir/synth/synth.c.o: /work/main/synth/synth.c
+CMakeFiles/avt_synth.dir/synth/synth.c.o: CMakeFiles/avt_synth.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Building C object CMakeFiles/avt_synth.dir/synth/synth.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/avt_synth.dir/synth/synth.c.o -MF CMakeFiles/avt_synth.dir/synth/synth.c.o.d -o CMakeFiles/avt_synth.dir/synth/synth.c.o -c /work/main/synth/synth.c
+
+CMakeFiles/avt_synth.dir/synth/synth.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/avt_synth.dir/synth/synth.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/synth/synth.c > CMakeFiles/avt_synth.dir/synth/synth.c.i
+
+CMakeFiles/avt_synth.dir/synth/synth.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/avt_synth.dir/synth/synth.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/synth/synth.c -o CMakeFiles/avt_synth.dir/synth/synth.c.s
+
 # Object files for target avt_synth
 avt_synth_OBJECTS = \
 "CMakeFiles/avt_synth.dir/synth/camera.c.o" \
 "CMakeFiles/avt_synth.dir/synth/lidar.c.o" \
-"CMakeFiles/avt_synth.dir/synth/placeholder_synth.c.o" \
-"CMakeFiles/avt_synth.dir/synth/scene.c.o"
+"CMakeFiles/avt_synth.dir/synth/scene.c.o" \
+"CMakeFiles/avt_synth.dir/synth/synth.c.o"
 
 # External object files for target avt_synth
 avt_synth_EXTERNAL_OBJECTS =
 
 libavt_synth.a: CMakeFiles/avt_synth.dir/synth/camera.c.o
 libavt_synth.a: CMakeFiles/avt_synth.dir/synth/lidar.c.o
-libavt_synth.a: CMakeFiles/avt_synth.dir/synth/placeholder_synth.c.o
 libavt_synth.a: CMakeFiles/avt_synth.dir/synth/scene.c.o
+libavt_synth.a: CMakeFiles/avt_synth.dir/synth/synth.c.o
 libavt_synth.a: CMakeFiles/avt_synth.dir/build.make
 libavt_synth.a: CMakeFiles/avt_synth.dir/link.txt
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Linking C static library libavt_synth.a"

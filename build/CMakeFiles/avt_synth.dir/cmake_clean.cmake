@@ -3,10 +3,10 @@ file(REMOVE_RECURSE
   "CMakeFiles/avt_synth.dir/synth/camera.c.o.d"
   "CMakeFiles/avt_synth.dir/synth/lidar.c.o"
   "CMakeFiles/avt_synth.dir/synth/lidar.c.o.d"
-  "CMakeFiles/avt_synth.dir/synth/placeholder_synth.c.o"
-  "CMakeFiles/avt_synth.dir/synth/placeholder_synth.c.o.d"
   "CMakeFiles/avt_synth.dir/synth/scene.c.o"
   "CMakeFiles/avt_synth.dir/synth/scene.c.o.d"
+  "CMakeFiles/avt_synth.dir/synth/synth.c.o"
+  "CMakeFiles/avt_synth.dir/synth/synth.c.o.d"
   "libavt_synth.a"
   "libavt_synth.pdb"
 )

@@ -211,9 +211,6 @@ CMakeFiles/avt_synth.dir/synth/lidar.c.o: /work/main/synth/lidar.c \
   /work/main/include/avtruth/geom.h \
   /work/main/include/avtruth/synth.h
 
-CMakeFiles/avt_synth.dir/synth/placeholder_synth.c.o: /work/main/synth/placeholder_synth.c \
-  /usr/include/stdc-predef.h
-
 CMakeFiles/avt_synth.dir/synth/scene.c.o: /work/main/synth/scene.c \
   /usr/include/stdc-predef.h \
   /usr/include/math.h \
@@ -453,8 +450,6 @@ CMakeFiles/avt_synth.dir/synth/scene.c.o: /work/main/synth/scene.c \
 /usr/include/x86_64-linux-gnu/asm/socket.h:
 
 /usr/include/stdlib.h:
-
-/work/main/synth/placeholder_synth.c:
 
 /usr/include/x86_64-linux-gnu/bits/waitflags.h:
 

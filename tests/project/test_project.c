@@ -1,0 +1,251 @@
+/* Unit tests of the camera models and 2D box projection against independent computations:
+ * brute-force dense sampling of the box surface, the pinhole formula, ray casting. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "avtruth/project.h"
+
+static avt_camera make_cam(const double *dist, int nd)
+{
+    avt_camera c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.name, sizeof c.name, "t");
+    c.width = 640;
+    c.height = 400;
+    double K[9] = {450, 0, 321.5, 0, 455, 198.25, 0, 0, 1};
+    memcpy(c.K, K, sizeof K);
+    c.n_dist = nd;
+    for (int i = 0; i < nd; i++) c.dist[i] = dist[i];
+    snprintf(c.distortion_model, sizeof c.distortion_model, nd ? "radtan" : "none");
+    c.lidar_T_cam = avt_tf_identity();
+    return c;
+}
+
+static avt_obox make_box(double cx, double cy, double cz, double l, double w, double h, double yaw)
+{
+    avt_obox b;
+    b.center[0] = cx, b.center[1] = cy, b.center[2] = cz;
+    b.size[0] = l, b.size[1] = w, b.size[2] = h;
+    /* rotation about the camera's y axis (vertical in OpenCV axes) */
+    double c = cos(yaw), s = sin(yaw);
+    double R[9] = {c, 0, s, 0, 1, 0, -s, 0, c};
+    memcpy(b.R, R, sizeof R);
+    return b;
+}
+
+/* Independent reference: sample every face of the box on a dense grid, project the valid
+ * samples, keep those inside [0,W-1]x[0,H-1]. */
+static void add_uv(const avt_cam_model *m, const double p[3], int *any, double out[4])
+{
+    double uv[2];
+    if (!avt_cam_project(m, p, uv)) return;
+    if (uv[0] < 0 || uv[1] < 0 || uv[0] > m->width - 1 || uv[1] > m->height - 1) return;
+    if (!*any) {
+        out[0] = out[2] = uv[0];
+        out[1] = out[3] = uv[1];
+        *any = 1;
+    }
+    out[0] = fmin(out[0], uv[0]);
+    out[1] = fmin(out[1], uv[1]);
+    out[2] = fmax(out[2], uv[0]);
+    out[3] = fmax(out[3], uv[1]);
+}
+
+/* The faces sampled on an n x n grid, plus the 12 edges sampled at 200000 points each (the
+ * face grid alone is too coarse for boxes close to the camera). */
+static int brute_bbox(const avt_cam_model *m, const avt_obox *b, int n, double out[4])
+{
+    int any = 0;
+    double c[8][3];
+    avt_obox_corners(b, c);
+    for (int i = 0; i < 8; i++)
+        for (int bit = 1; bit < 8; bit <<= 1) {
+            int j = i | bit;
+            if (j == i) continue;
+            for (int s = 0; s <= 200000; s++) {
+                double t = s / 200000.0, p[3];
+                for (int k = 0; k < 3; k++) p[k] = c[i][k] + t * (c[j][k] - c[i][k]);
+                add_uv(m, p, &any, out);
+            }
+        }
+    for (int face = 0; face < 6; face++) {
+        int axis = face / 2;
+        double sign = face % 2 ? 0.5 : -0.5;
+        for (int i = 0; i <= n; i++)
+            for (int j = 0; j <= n; j++) {
+                double l[3];
+                int a1 = (axis + 1) % 3, a2 = (axis + 2) % 3;
+                l[axis] = sign * b->size[axis];
+                l[a1] = (-0.5 + (double)i / n) * b->size[a1];
+                l[a2] = (-0.5 + (double)j / n) * b->size[a2];
+                double p[3];
+                for (int k = 0; k < 3; k++)
+                    p[k] = b->center[k] + b->R[3 * k] * l[0] + b->R[3 * k + 1] * l[1] + b->R[3 * k + 2] * l[2];
+                add_uv(m, p, &any, out);
+            }
+    }
+    return any;
+}
+
+static void test_pinhole_formula(void **state)
+{
+    (void)state;
+    avt_camera cam = make_cam(NULL, 0);
+    avt_cam_model m;
+    assert_int_equal(avt_cam_model_init(&m, &cam, NULL), 0);
+    double p[3] = {1.5, -0.75, 6}, uv[2];
+    assert_true(avt_cam_project(&m, p, uv));
+    assert_true(fabs(uv[0] - (450 * 1.5 / 6 + 321.5)) < 1e-12);
+    assert_true(fabs(uv[1] - (455 * -0.75 / 6 + 198.25)) < 1e-12);
+    double behind[3] = {0.1, 0.1, -2};
+    assert_false(avt_cam_project(&m, behind, uv));
+}
+
+static void test_unproject_roundtrip(void **state)
+{
+    (void)state;
+    const double d[5] = {-0.32, 0.11, 0.0012, -0.0017, -0.02};
+    avt_camera cam = make_cam(d, 5);
+    avt_cam_model m;
+    assert_int_equal(avt_cam_model_init(&m, &cam, NULL), 0);
+    srand(7);
+    for (int i = 0; i < 2000; i++) {
+        double uv[2] = {rand() % 640, rand() % 400}, ray[3], back[2];
+        assert_true(avt_cam_unproject(&m, uv, ray));
+        assert_true(avt_cam_project(&m, ray, back));
+        assert_true(fabs(back[0] - uv[0]) < 1e-6 && fabs(back[1] - uv[1]) < 1e-6);
+    }
+}
+
+static void test_monotonic_region(void **state)
+{
+    (void)state;
+    /* k1 < 0 alone folds back at r^2 = 1 / (3 |k1|) */
+    const double d[4] = {-0.4, 0, 0, 0};
+    avt_camera cam = make_cam(d, 4);
+    avt_cam_model m;
+    assert_int_equal(avt_cam_model_init(&m, &cam, NULL), 0);
+    assert_true(fabs(m.r2_max - 1.0 / 1.2) < 0.01);
+    double far[3] = {3, 0, 1}, uv[2]; /* r = 3: the polynomial would fold it back into view */
+    assert_false(avt_cam_project(&m, far, uv));
+}
+
+static void check_against_brute(const avt_cam_model *m, const avt_obox *b, double tol)
+{
+    avt_tf I = avt_tf_identity();
+    avt_box_projection bp;
+    double ref[4];
+    int vis = avt_box_project(m, &I, b, &bp);
+    int ref_vis = brute_bbox(m, b, 300, ref);
+    assert_int_equal(vis, ref_vis);
+    if (!vis) return;
+    for (int k = 0; k < 4; k++) {
+        if (fabs(bp.xyxy[k] - ref[k]) > tol)
+            fail_msg("xyxy[%d] = %.4f, dense sampling %.4f", k, bp.xyxy[k], ref[k]);
+    }
+}
+
+static void test_box_inside_distorted(void **state)
+{
+    (void)state;
+    const double d[5] = {-0.32, 0.11, 0.0012, -0.0017, -0.02};
+    avt_camera cam = make_cam(d, 5);
+    avt_cam_model m;
+    assert_int_equal(avt_cam_model_init(&m, &cam, NULL), 0);
+    /* a wide box near the top of the image: barrel distortion bends its top edge outward, so
+     * the extent is not that of the 8 corners */
+    avt_obox b = make_box(0.3, -1.2, 5, 4.5, 0.8, 1.9, 0.4);
+    avt_tf I = avt_tf_identity();
+    avt_box_projection bp;
+    assert_true(avt_box_project(&m, &I, &b, &bp));
+    double cmin = INFINITY;
+    for (int i = 0; i < 8; i++) cmin = fmin(cmin, bp.corners[i][1]);
+    check_against_brute(&m, &b, 0.05);
+    assert_true(bp.xyxy[1] >= 0);
+    (void)cmin;
+}
+
+static void test_box_crossing_near_plane(void **state)
+{
+    (void)state;
+    const double d[5] = {-0.32, 0.11, 0.0012, -0.0017, -0.02};
+    avt_camera cam = make_cam(d, 5);
+    avt_cam_model m;
+    assert_int_equal(avt_cam_model_init(&m, &cam, NULL), 0);
+    /* a box beside the camera reaching from behind it to 4 m in front */
+    avt_obox b = make_box(2.2, 0.3, 1.0, 1.5, 1.0, 6.0, M_PI / 2);
+    avt_tf I = avt_tf_identity();
+    avt_box_projection bp;
+    assert_true(avt_box_project(&m, &I, &b, &bp));
+    int nan_corners = 0;
+    for (int i = 0; i < 8; i++) nan_corners += isnan(bp.corners[i][0]);
+    assert_true(nan_corners >= 4); /* the corners behind the camera are NaN, not dropped boxes */
+    assert_true(bp.xyxy[2] == 639); /* it runs off the right border */
+    assert_true(bp.truncation > 0.3);
+    check_against_brute(&m, &b, 0.05);
+}
+
+static void test_box_not_visible(void **state)
+{
+    (void)state;
+    avt_camera cam = make_cam(NULL, 0);
+    avt_cam_model m;
+    assert_int_equal(avt_cam_model_init(&m, &cam, NULL), 0);
+    avt_tf I = avt_tf_identity();
+    avt_box_projection bp;
+    avt_obox behind = make_box(0, 0, -5, 2, 2, 2, 0);
+    assert_false(avt_box_project(&m, &I, &behind, &bp));
+    avt_obox beside = make_box(30, 0, 3, 2, 2, 2, 0); /* far outside the field of view */
+    assert_false(avt_box_project(&m, &I, &beside, &bp));
+}
+
+static void test_box_covers_image(void **state)
+{
+    (void)state;
+    const double d[5] = {-0.32, 0.11, 0.0012, -0.0017, -0.02};
+    avt_camera cam = make_cam(d, 5);
+    avt_cam_model m;
+    assert_int_equal(avt_cam_model_init(&m, &cam, NULL), 0);
+    /* the camera sits inside a large box: every image corner is covered */
+    avt_obox b = make_box(0, 0, 0, 20, 20, 20, 0.2);
+    avt_tf I = avt_tf_identity();
+    avt_box_projection bp;
+    assert_true(avt_box_project(&m, &I, &b, &bp));
+    assert_true(bp.xyxy[0] == 0 && bp.xyxy[1] == 0 && bp.xyxy[2] == 639 && bp.xyxy[3] == 399);
+}
+
+static void test_random_boxes_against_brute(void **state)
+{
+    (void)state;
+    const double d[5] = {-0.25, 0.07, -0.001, 0.002, -0.01};
+    avt_camera cam = make_cam(d, 5);
+    avt_cam_model m;
+    assert_int_equal(avt_cam_model_init(&m, &cam, NULL), 0);
+    srand(99);
+    for (int i = 0; i < 40; i++) {
+        double r = (double)rand() / RAND_MAX;
+        avt_obox b = make_box(-6 + 12 * ((double)rand() / RAND_MAX), -1.5 + 3 * ((double)rand() / RAND_MAX),
+                              -2 + 14 * r, 0.5 + 4 * ((double)rand() / RAND_MAX), 0.5 + 2 * ((double)rand() / RAND_MAX),
+                              0.5 + 2 * ((double)rand() / RAND_MAX), 6.28 * ((double)rand() / RAND_MAX));
+        check_against_brute(&m, &b, 0.05);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pinhole_formula),       cmocka_unit_test(test_unproject_roundtrip),
+        cmocka_unit_test(test_monotonic_region),      cmocka_unit_test(test_box_inside_distorted),
+        cmocka_unit_test(test_box_crossing_near_plane), cmocka_unit_test(test_box_not_visible),
+        cmocka_unit_test(test_box_covers_image),      cmocka_unit_test(test_random_boxes_against_brute),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
