@@ -75,6 +75,7 @@ int synth_raytable_init(synth_raytable *rt, const synth_cam *cam)
         synth_raytable_free(rt);
         return AVT_NOMEM;
     }
+#pragma omp parallel for schedule(static)
     for (unsigned v = 0; v < cam->height; v++) {
         for (unsigned u = 0; u < cam->width; u++) {
             size_t i = (size_t)v * cam->width + u;
@@ -170,7 +171,7 @@ void synth_render(const synth_scene *sc, const synth_cam *cam, const synth_rayta
             for (size_t i = 0; i < n; i++) {
                 double t;
                 int f;
-                if (synth_box_hit(&bx[i], o, d, &t, &f)) {
+                if (synth_sphere_may_hit(&bx[i], o, d) && synth_box_hit(&bx[i], o, d, &t, &f)) {
                     if ((int)u < ext[2 * i]) ext[2 * i] = (int)u;
                     if ((int)u > ext[2 * i + 1]) ext[2 * i + 1] = (int)u;
                     if (t < tbest) {

@@ -208,7 +208,7 @@ static void camera_make(synth_cam *c, const struct mount *m, synth_rng *r,
     strncpy(c->name, m->name, sizeof c->name - 1);
     c->width = cfg->width;
     c->height = cfg->height;
-    c->fx = cfg->width * synth_rng_range(r, 0.67, 0.73);
+    c->fx = cfg->width * synth_rng_range(r, 0.72, 0.78);
     c->fy = c->fx * synth_rng_range(r, 0.996, 1.004);
     c->cx = 0.5 * (cfg->width - 1) + synth_rng_range(r, -6, 6);
     c->cy = 0.5 * (cfg->height - 1) + synth_rng_range(r, -4, 4);
@@ -370,14 +370,9 @@ int synth_cast(const synth_box *boxes, size_t n, const double o[3], const double
             fb = 4;
         }
     }
-    double dd = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
     for (size_t i = 0; i < n; i++) {
         const synth_box *b = &boxes[i];
-        /* bounding-sphere rejection (conservative) */
-        double w[3] = {b->c[0] - o[0], b->c[1] - o[1], b->c[2] - o[2]};
-        double tca = w[0] * d[0] + w[1] * d[1] + w[2] * d[2];
-        double ww = w[0] * w[0] + w[1] * w[1] + w[2] * w[2];
-        if (ww * dd - tca * tca > b->radius * b->radius * dd * 1.0001 + 1e-12) continue;
+        if (!synth_sphere_may_hit(b, o, d)) continue;
         double t;
         int f;
         if (synth_box_hit(b, o, d, &t, &f) && t < tb) {

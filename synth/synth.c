@@ -85,14 +85,15 @@ static int dir_prepare(const char *dir, avt_error *err)
     DIR *d = opendir(dir);
     if (!d) return avt_err(err, AVT_IO, "%s: cannot open: %s", dir, strerror(errno));
     struct dirent *e;
+    rc = AVT_OK;
     while ((e = readdir(d)) != NULL) {
         if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            closedir(d);
-            return avt_err(err, AVT_INVAL, "%s: not empty (found '%s')", dir, e->d_name);
+            rc = avt_err(err, AVT_INVAL, "%s: not empty (found '%s')", dir, e->d_name);
+            break;
         }
     }
     closedir(d);
-    return AVT_OK;
+    return rc;
 }
 
 static int path2(char *out, size_t n, const char *dir, const char *name, avt_error *err)
@@ -399,18 +400,20 @@ static int write_images(const synth_scene *sc, const synth_sweep *sw, size_t n_s
             if (trig < sw[m].start_ns || trig > sw[m].end_ns) continue;
             int64_t jitter = (int64_t)llround(g * sc->cfg.jitter_s * 1e9);
             int64_t expo = trig + jitter, name_ns = expo + sc->clock_offset_ns;
-            snprintf(rel, sizeof rel, "cameras/%s/%019" PRId64 ".png", cam->name, name_ns);
+            char file[32];
+            snprintf(file, sizeof file, "%019" PRId64 ".png", name_ns);
+            snprintf(rel, sizeof rel, "cameras/%s/%s", cam->name, file);
             synth_render(sc, cam, &rt[c], expo, rgb, boxes);
             if ((rc = path2(path, sizeof path, dir, rel, err))) goto out;
             if ((rc = synth_png_write(path, rgb, cam->width, cam->height, err))) goto out;
             fprintf(fi, "%s,%s,%zu,%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 "\n", cam->name,
-                    rel, m, trig, expo, name_ns, jitter);
+                    file, m, trig, expo, name_ns, jitter);
             for (size_t i = 0; i < sc->n_obj; i++) {
                 const synth_bbox2d *b = &boxes[i];
                 if (b->umax < 0) continue;
                 int border = b->umin == 0 || b->vmin == 0 || b->umax == (int)cam->width - 1 ||
                              b->vmax == (int)cam->height - 1;
-                fprintf(fb, "%s,%s,%zu,%d,%d,%d,%d,%d,%d,%d\n", cam->name, rel, m,
+                fprintf(fb, "%s,%s,%zu,%d,%d,%d,%d,%d,%d,%d\n", cam->name, file, m,
                         sc->obj[i].track_id, b->umin, b->vmin, b->umax, b->vmax, border,
                         b->behind);
             }

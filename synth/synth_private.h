@@ -103,6 +103,18 @@ void synth_object_velocity(const synth_object *o, double v[3]);
  * 0..5 (+x,-x,+y,-y,+z,-z). */
 int synth_box_hit(const synth_box *b, const double o[3], const double d[3], double *t_hit,
                   int *face);
+/* Conservative rejection: 0 when the line o + t d cannot meet b's bounding sphere. */
+static inline int synth_sphere_may_hit(const synth_box *b, const double o[3], const double d[3])
+{
+    double w[3] = {b->c[0] - o[0], b->c[1] - o[1], b->c[2] - o[2]};
+    double tca = w[0] * d[0] + w[1] * d[1] + w[2] * d[2];
+    double ww = w[0] * w[0] + w[1] * w[1] + w[2] * w[2];
+    double dd = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
+    double r2 = b->radius * b->radius;
+    if (tca < 0 && ww > r2) return 0; /* sphere entirely behind the origin */
+    return ww * dd - tca * tca <= r2 * dd * 1.0001 + 1e-12;
+}
+
 /* Nearest hit among the ground plane z = 0 and the boxes. Returns the object index, -1 for
  * the ground, -2 for nothing within t_max. */
 int synth_cast(const synth_box *boxes, size_t n, const double o[3], const double d[3],

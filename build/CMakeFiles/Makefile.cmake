@@ -43,10 +43,13 @@ set(CMAKE_MAKEFILE_DEPENDS
   "CMakeFiles/cmake.verify_globs"
   "CMakeFiles/hdf5/cmake_hdf5_test.c"
   "/work/main/tests/CMakeLists.txt"
+  "/work/main/tests/calib/CMakeLists.txt"
   "/work/main/tests/e2e/CMakeLists.txt"
   "/work/main/tests/export/CMakeLists.txt"
   "/work/main/tests/ingest/CMakeLists.txt"
+  "/work/main/tests/labels/CMakeLists.txt"
   "/work/main/tests/project/CMakeLists.txt"
+  "/work/main/tests/synth/CMakeLists.txt"
   )
 
 # The corresponding makefile is:
@@ -61,8 +64,11 @@ set(CMAKE_MAKEFILE_PRODUCTS
   "CMakeFiles/CMakeDirectoryInformation.cmake"
   "tests/CMakeFiles/CMakeDirectoryInformation.cmake"
   "tests/ingest/CMakeFiles/CMakeDirectoryInformation.cmake"
+  "tests/calib/CMakeFiles/CMakeDirectoryInformation.cmake"
   "tests/project/CMakeFiles/CMakeDirectoryInformation.cmake"
+  "tests/labels/CMakeFiles/CMakeDirectoryInformation.cmake"
   "tests/export/CMakeFiles/CMakeDirectoryInformation.cmake"
+  "tests/synth/CMakeFiles/CMakeDirectoryInformation.cmake"
   "tests/e2e/CMakeFiles/CMakeDirectoryInformation.cmake"
   "bench/CMakeFiles/CMakeDirectoryInformation.cmake"
   )
@@ -109,9 +115,13 @@ set(CMAKE_DEPEND_INFO_FILES
   "CMakeFiles/avtruth.dir/DependInfo.cmake"
   "tests/ingest/CMakeFiles/test_ingest_lidar.dir/DependInfo.cmake"
   "tests/ingest/CMakeFiles/dump_sweeps.dir/DependInfo.cmake"
+  "tests/calib/CMakeFiles/test_calib.dir/DependInfo.cmake"
   "tests/project/CMakeFiles/project_tool.dir/DependInfo.cmake"
   "tests/project/CMakeFiles/test_project.dir/DependInfo.cmake"
+  "tests/labels/CMakeFiles/test_labels.dir/DependInfo.cmake"
   "tests/export/CMakeFiles/test_export_writer.dir/DependInfo.cmake"
   "tests/export/CMakeFiles/export_fixture.dir/DependInfo.cmake"
+  "tests/synth/CMakeFiles/test_synth_log.dir/DependInfo.cmake"
+  "tests/synth/CMakeFiles/test_synth_render.dir/DependInfo.cmake"
   "bench/CMakeFiles/bench.dir/DependInfo.cmake"
   )

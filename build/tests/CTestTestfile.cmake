@@ -5,6 +5,9 @@
 # This file includes the relevant testing commands required for 
 # testing this directory and lists subdirectories to be tested as well.
 subdirs("ingest")
+subdirs("calib")
 subdirs("project")
+subdirs("labels")
 subdirs("export")
+subdirs("synth")
 subdirs("e2e")

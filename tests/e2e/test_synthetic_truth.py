@@ -109,7 +109,7 @@ with h5py.File(out, "r") as f:
         for i in range(F):
             if not paths[i]:
                 continue
-            fname = os.path.basename(paths[i])
+            fname = paths[i]  # relative to the log directory, as in truth/*.csv
             tr = by_file.get((cam, fname))
             c.check(tr is not None and int(tr["sweep"]) == i,
                     f"{cam} frame {i}: paired {fname}, generator triggered it from sweep "

@@ -1,0 +1,130 @@
+/* Labels, poses and per-point labels: valid files, broken files with precise messages,
+ * interpolation against closed forms, the overlap rule. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "avtruth/labels.h"
+
+static char path[64];
+
+static void write_tmp(const char *ext, const char *text)
+{
+    snprintf(path, sizeof path, "/tmp/avt_labels_%d.%s", (int)getpid(), ext);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_label_file(void **state)
+{
+    (void)state;
+    write_tmp("json", "{\"timestamp_ns\": 1732752000123456789, \"frame\": \"lidar\", \"boxes\": ["
+                      "{\"track_id\": 7, \"class\": \"car\", \"center\": [1,2,3], \"size\": [4.5,1.9,1.6],"
+                      " \"yaw\": 0.3, \"velocity\": [1,0,0], \"attributes\": []},"
+                      "{\"track_id\": 8, \"class\": \"pedestrian\", \"center\": [5,2,1], \"size\": [0.6,0.6,1.8],"
+                      " \"yaw\": 0}]}");
+    avt_label_frame lf;
+    avt_error err = {0, ""};
+    assert_int_equal(avt_label_frame_load(path, &lf, &err), 0);
+    assert_int_equal(lf.n, 2);
+    assert_true(lf.timestamp_ns == 1732752000123456789LL); /* exact 64-bit integer */
+    assert_int_equal(lf.boxes[0].class_id, 1);
+    assert_true(isnan(lf.boxes[1].velocity[0]));
+    avt_label_frame_free(&lf);
+
+    static const struct {
+        const char *text, *needle;
+    } bad[] = {
+        {"{\"timestamp_ns\": 1, \"boxes\": [", "line"},
+        {"{\"boxes\": []}", "timestamp_ns"},
+        {"{\"timestamp_ns\": 1, \"boxes\": [{\"track_id\": 1, \"class\": \"ufo\", \"center\": [0,0,0], "
+         "\"size\": [1,1,1], \"yaw\": 0}]}", "boxes[0].class: unknown class 'ufo'"},
+        {"{\"timestamp_ns\": 1, \"boxes\": [{\"track_id\": 1, \"class\": \"car\", \"center\": [0,0], "
+         "\"size\": [1,1,1], \"yaw\": 0}]}", "boxes[0].center"},
+        {"{\"timestamp_ns\": 1, \"boxes\": [{\"track_id\": 1, \"class\": \"car\", \"center\": [0,0,0], "
+         "\"size\": [1,-1,1], \"yaw\": 0}]}", "boxes[0].size[1]: must be positive"},
+        {"{\"timestamp_ns\": 1, \"frame\": \"camera\", \"boxes\": []}", "frame 'camera'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        write_tmp("json", bad[i].text);
+        err.msg[0] = '\0';
+        assert_int_not_equal(avt_label_frame_load(path, &lf, &err), 0);
+        if (!strstr(err.msg, bad[i].needle) || !strstr(err.msg, path))
+            fail_msg("case %zu: '%s' lacks '%s'", i, err.msg, bad[i].needle);
+    }
+    unlink(path);
+}
+
+static void test_poses(void **state)
+{
+    (void)state;
+    /* yaw 0 -> 0.2 rad about z over 1 s, translation (0,0,0) -> (10,0,0) */
+    char text[512];
+    snprintf(text, sizeof text, "t_ns,x,y,z,qw,qx,qy,qz\n1000000000,0,0,0,1,0,0,0\n2000000000,10,0,0,%.17g,0,0,%.17g\n",
+             cos(0.1), sin(0.1));
+    write_tmp("csv", text);
+    avt_poses p;
+    avt_error err = {0, ""};
+    assert_int_equal(avt_poses_load(path, &p, &err), 0);
+    avt_tf T;
+    assert_int_equal(avt_poses_at(&p, 1250000000, &T, &err), 0);
+    assert_true(fabs(T.m[3] - 2.5) < 1e-12);
+    assert_true(fabs(atan2(T.m[4], T.m[0]) - 0.05) < 1e-12); /* slerp: yaw interpolates linearly */
+    assert_int_not_equal(avt_poses_at(&p, 2500000000, &T, &err), 0);
+    assert_non_null(strstr(err.msg, "2500000000"));
+    avt_poses_free(&p);
+
+    write_tmp("csv", "t_ns,x,y,z,qw,qx,qy,qz\n2,0,0,0,1,0,0,0\n1,0,0,0,1,0,0,0\n");
+    assert_int_not_equal(avt_poses_load(path, &p, &err), 0);
+    assert_non_null(strstr(err.msg, "line 3"));
+    write_tmp("csv", "t_ns,x,y,z,qw,qx,qy,qz\n2,0,0,zero,1,0,0,0\n");
+    assert_int_not_equal(avt_poses_load(path, &p, &err), 0);
+    assert_non_null(strstr(err.msg, "'zero'"));
+    write_tmp("csv", "t_ns,x,y,z,qw,qx,qy,qz\n2,0,0,0,2,0,0,0\n");
+    assert_int_not_equal(avt_poses_load(path, &p, &err), 0);
+    assert_non_null(strstr(err.msg, "quaternion"));
+    unlink(path);
+}
+
+static void test_point_labels(void **state)
+{
+    (void)state;
+    avt_label_box boxes[2];
+    memset(boxes, 0, sizeof boxes);
+    /* a large car box and a small pedestrian box inside it: the smaller one wins */
+    boxes[0] = (avt_label_box){{0, 0, 0}, {4, 2, 2}, 0, {NAN, NAN, NAN}, 1, 10, 0};
+    boxes[1] = (avt_label_box){{1, 0, 0}, {0.5, 0.5, 1}, M_PI / 4, {NAN, NAN, NAN}, 2, 11, 0};
+    const float xyz[] = {0, 0, 0, 1, 0, 0, 1.9f, 0, 0, 2.1f, 0, 0, 1.3f, 0.0f, 0};
+    uint16_t lab[5];
+    int32_t inst[5];
+    uint32_t cnt[2];
+    avt_label_points(xyz, 5, boxes, 2, lab, inst, cnt);
+    assert_int_equal(inst[0], 0);
+    assert_int_equal(inst[1], 1);
+    assert_int_equal(lab[1], 2);
+    assert_int_equal(inst[2], 0);
+    assert_int_equal(inst[3], -1);
+    assert_int_equal(lab[3], 0);
+    /* (1.3, 0): 0.3 m along x from the pedestrian centre; rotated 45 deg the half-diagonal is
+     * 0.354, so inside */
+    assert_int_equal(inst[4], 1);
+    assert_int_equal(cnt[0], 2);
+    assert_int_equal(cnt[1], 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_label_file), cmocka_unit_test(test_poses),
+                                       cmocka_unit_test(test_point_labels)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
