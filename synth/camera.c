@@ -129,6 +129,37 @@ static void shade(const synth_scene *sc, int hit, int face, const double p[3],
     }
 }
 
+/* Does the ray of sub-pixel (u, v) hit box b? */
+static int subpixel_hit(const synth_cam *cam, const avt_tf *world_T_cam, const double o[3],
+                        const synth_box *b, double u, double v)
+{
+    double x, y, t;
+    int face;
+    if (u < 0 || v < 0 || u > cam->width - 1 || v > cam->height - 1) return 0;
+    if (!synth_undistort(cam->dist, cam->r2_max, (u - cam->cx) / cam->fx, (v - cam->cy) / cam->fy, &x, &y))
+        return 0;
+    double dc[3] = {x, y, 1}, d[3];
+    avt_tf_rotate(world_T_cam, dc, d);
+    return synth_box_hit(b, o, d, &t, &face);
+}
+
+/* Refines one extreme: `edge` is the extreme pixel index along axis (0 = u, 1 = v), dir the
+ * outward direction; the other coordinate is scanned over [lo, hi] at 1/8 px. Returns the
+ * outermost 1/16-px position with a hit, or edge. */
+static double refine_extreme(const synth_cam *cam, const avt_tf *world_T_cam, const double o[3],
+                             const synth_box *b, int axis, int dir, int edge, int lo, int hi)
+{
+    for (int j = 16; j >= 1; j--) {
+        double pos = edge + dir * j / 16.0;
+        for (int m = 8 * lo; m <= 8 * hi; m++) {
+            double q = m / 8.0;
+            if (axis == 0 ? subpixel_hit(cam, world_T_cam, o, b, pos, q) : subpixel_hit(cam, world_T_cam, o, b, q, pos))
+                return pos;
+        }
+    }
+    return edge;
+}
+
 void synth_render(const synth_scene *sc, const synth_cam *cam, const synth_raytable *rt,
                   int64_t t_ns, uint8_t *rgb, synth_bbox2d *boxes)
 {
@@ -186,6 +217,7 @@ void synth_render(const synth_scene *sc, const synth_cam *cam, const synth_rayta
         }
     }
 
+#pragma omp parallel for schedule(dynamic, 1)
     for (size_t i = 0; i < n; i++) {
         synth_bbox2d *b = &boxes[i];
         b->umin = (int)w;
@@ -199,6 +231,21 @@ void synth_render(const synth_scene *sc, const synth_cam *cam, const synth_rayta
             if (ext[2 * i + 1] > b->umax) b->umax = ext[2 * i + 1];
             if ((int)v < b->vmin) b->vmin = (int)v;
             if ((int)v > b->vmax) b->vmax = (int)v;
+        }
+        if (b->umax >= 0) {
+            /* bands: the rows (columns) where the pixel extreme was reached, +-3 */
+            int ra0 = (int)h, ra1 = -1, rb0 = (int)h, rb1 = -1;
+            for (unsigned v = 0; v < h; v++) {
+                const int *ext = row_ext + (size_t)v * n * 2;
+                if (ext[2 * i + 1] < 0) continue;
+                if (ext[2 * i] == b->umin) ra0 = ra0 < (int)v ? ra0 : (int)v, ra1 = (int)v;
+                if (ext[2 * i + 1] == b->umax) rb0 = rb0 < (int)v ? rb0 : (int)v, rb1 = (int)v;
+            }
+            const int *top = row_ext + (size_t)b->vmin * n * 2, *bot = row_ext + (size_t)b->vmax * n * 2;
+            b->x0 = refine_extreme(cam, &world_T_cam, o, &bx[i], 0, -1, b->umin, ra0 - 3, ra1 + 3);
+            b->x1 = refine_extreme(cam, &world_T_cam, o, &bx[i], 0, +1, b->umax, rb0 - 3, rb1 + 3);
+            b->y0 = refine_extreme(cam, &world_T_cam, o, &bx[i], 1, -1, b->vmin, top[2 * i] - 3, top[2 * i + 1] + 3);
+            b->y1 = refine_extreme(cam, &world_T_cam, o, &bx[i], 1, +1, b->vmax, bot[2 * i] - 3, bot[2 * i + 1] + 3);
         }
         /* behind: some corner at z <= 0 in the camera frame */
         b->behind = 0;

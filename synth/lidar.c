@@ -225,15 +225,10 @@ static int sweep_add(const synth_scene *sc, synth_sweep **sw, size_t *n, size_t 
         s->packets++;
         *last_pkt = k;
     }
-    if (s->timestamp_ns == -1) {
-        for (int l = 0; l < 16; l++) {
-            int64_t t = t_seq + (int64_t)l * AVT_VLP16_FIRING_NS;
-            if (synth_head_az_deg(sc, t) >= s->az_start_deg + 180.0) {
-                s->timestamp_ns = t;
-                break;
-            }
-        }
-    }
+    /* reference time: the first firing sequence whose first firing is at or past cut + 180
+     * (firing-sequence granularity, as the decoder: see avt_sweep in ingest.h) */
+    if (s->timestamp_ns == -1 && synth_head_az_deg(sc, t_seq) >= s->az_start_deg + 180.0)
+        s->timestamp_ns = t_seq;
     return AVT_OK;
 }
 

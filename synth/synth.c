@@ -327,7 +327,7 @@ static int write_params(const synth_scene *sc, const char *path, avt_error *err)
                     "(0 = first sweep); the cut lies half-way between two sequences"));
     json_object_set_new(def, "sweep_times",
         json_string("start_ns = first firing of its first sequence, end_ns = last firing (laser 15) "
-                    "of its last sequence; timestamp_ns = first firing with A >= cut + 180 + 360 n, "
+                    "of its last sequence; timestamp_ns = first firing of the first sequence with A >= cut + 180 + 360 n, "
                     "or (start+end)/2 when the sweep does not contain it; packets = packets holding "
                     "at least one of its sequences; complete = all 1808 sequences present"));
     json_object_set_new(def, "trigger",
@@ -336,7 +336,8 @@ static int write_params(const synth_scene *sc, const char *path, avt_error *err)
     json_object_set_new(def, "boxes2d",
         json_string("per pixel (centre at integer u,v) the undistorted ray is slab-tested against each "
                     "box alone (t > 0); extremes of the pixels hit; touches_border = reaches row/column "
-                    "0 or the last; behind = some corner has camera z <= 0"));
+                    "0 or the last; behind = some corner has camera z <= 0; x0,y0,x1,y1 = the same extremes "
+                    "refined to 1/16 px by sampling beyond each extreme pixel on a 1/16 x 1/8 px grid"));
     json_object_set_new(def, "labels",
         json_string("one per sweep at timestamp_ns, objects whose centre is within 100 m of the LiDAR"));
     json_object_set_new(root, "definitions", def);
@@ -368,7 +369,7 @@ static int write_images(const synth_scene *sc, const synth_sweep *sw, size_t n_s
         goto out;
     }
     fprintf(fi, "camera,file,sweep,trigger_ns,exposure_ns,name_ns,jitter_ns\n");
-    fprintf(fb, "camera,file,sweep,track_id,umin,vmin,umax,vmax,touches_border,behind\n");
+    fprintf(fb, "camera,file,sweep,track_id,umin,vmin,umax,vmax,touches_border,behind,x0,y0,x1,y1\n");
     if (sc->n_cam == 0) goto out;
 
     size_t npix = (size_t)sc->cfg.width * sc->cfg.height;
@@ -413,9 +414,9 @@ static int write_images(const synth_scene *sc, const synth_sweep *sw, size_t n_s
                 if (b->umax < 0) continue;
                 int border = b->umin == 0 || b->vmin == 0 || b->umax == (int)cam->width - 1 ||
                              b->vmax == (int)cam->height - 1;
-                fprintf(fb, "%s,%s,%zu,%d,%d,%d,%d,%d,%d,%d\n", cam->name, file, m,
+                fprintf(fb, "%s,%s,%zu,%d,%d,%d,%d,%d,%d,%d,%.4f,%.4f,%.4f,%.4f\n", cam->name, file, m,
                         sc->obj[i].track_id, b->umin, b->vmin, b->umax, b->vmax, border,
-                        b->behind);
+                        b->behind, b->x0, b->y0, b->x1, b->y1);
             }
         }
         if (progress) progress(0.3 + 0.7 * (double)(m + 1) / (double)n_sw, ctx);

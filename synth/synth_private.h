@@ -133,6 +133,10 @@ double synth_radial_r2_max(const double k[5]);
 typedef struct synth_bbox2d {
     int umin, vmin, umax, vmax; /* umin > umax when empty */
     int behind;
+    /* The same extremes refined to 1/16 px: the silhouette is sampled beyond each extreme pixel
+     * centre on a 1/16 x 1/8 px grid (a thin corner of a silhouette can fall between pixel
+     * centres, so the pixel extremes can be more than a pixel inside the true extent). */
+    double x0, y0, x1, y1;
 } synth_bbox2d;
 
 /* Unit ray directions (camera frame) per pixel; valid[i] = 0 where undistortion fails. */

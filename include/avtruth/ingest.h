@@ -31,10 +31,10 @@ typedef struct avt_sweep {
     uint8_t *return_type;   /* n, enum avt_return_type */
     int64_t start_ns;       /* time of the first firing of the sweep */
     int64_t end_ns;         /* time of the last firing of the sweep */
-    /* Reference time: the firing time at which the head's azimuth first reaches
-     * cut_angle + 180 deg (for the default cut behind the vehicle: the instant it faces
-     * forward). A sweep that never reaches that azimuth (a partial first/last sweep) uses
-     * (start_ns + end_ns) / 2. */
+    /* Reference time: the time of the first firing of the first firing sequence whose
+     * azimuth is at or past cut_angle + 180 deg (for the default cut behind the vehicle: the
+     * instant it faces forward). A sweep that never reaches that azimuth (a partial first/last
+     * sweep) uses (start_ns + end_ns) / 2. */
     int64_t timestamp_ns;
     uint32_t packets;       /* data packets that contributed firings */
     uint32_t packets_lost;  /* packets missing inside the sweep (from timestamp gaps) */
