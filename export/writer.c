@@ -136,8 +136,8 @@ static int check_str(const char *s, const char *what, const char *file, avt_erro
 /* A camera name becomes a group name: no '/', not empty, not "." or "..". */
 static int camera_name_ok(const char *n)
 {
-    return n[0] && !strchr(n, '/') && strcmp(n, ".") != 0 && strcmp(n, "..") != 0 &&
-           utf8_valid(n) && memchr(n, '\0', AVT_NAME_MAX);
+    return memchr(n, '\0', AVT_NAME_MAX) && n[0] && !strchr(n, '/') && strcmp(n, ".") != 0 &&
+           strcmp(n, "..") != 0 && utf8_valid(n);
 }
 
 /* Directory part of path ("." if none), into out. */

@@ -425,6 +425,75 @@ static void test_memory_bounded(void **state)
     if (growth > 24 * 1024) fail_msg("resident size grew by %ld kB while streaming", growth);
 }
 
+/* 5,000 one-point frames: the per-frame and per-box tables cross their 4,096-row chunk and
+ * are read back row by row. */
+static void test_table_chunk_boundary(void **state)
+{
+    (void)state;
+    tmpdir t;
+    tmp_make(&t, "many");
+    avt_error err = {0, ""};
+    avt_export_writer *w = open_fixture(t.h5, NULL, &err);
+    assert_non_null(w);
+    enum { NF = 5000 };
+    float xyz[3] = {1, 2, 3};
+    int32_t inst = 0;
+    uint16_t label = 2;
+    avt_box3d box;
+    memset(&box, 0, sizeof box);
+    box.class_id = 2;
+    avt_camera_frame cams[FIX_CAMERAS];
+    memset(cams, 0, sizeof cams);
+    avt_frame_out f;
+    memset(&f, 0, sizeof f);
+    f.n_points = 1;
+    f.xyz = xyz;
+    f.instance = &inst;
+    f.label = &label;
+    f.n_boxes = 1;
+    f.boxes = &box;
+    f.cams = cams;
+    for (int i = 0; i < NF; i++) {
+        f.timestamp_ns = FIX_T0_NS + i;
+        box.track_id = 7 * i;
+        cams[0].timestamp_ns = i;
+        cams[1].timestamp_ns = INT64_MIN;
+        assert_int_equal(avt_export_frame(w, &f, &err), AVT_OK);
+    }
+    assert_int_equal(avt_export_finish(w, NULL, &err), AVT_OK);
+    hid_t file = H5Fopen(t.h5, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_true(file >= 0);
+    static int64_t i64[NF + 1];
+    static uint64_t u64[NF + 1];
+    static uint32_t u32[NF];
+    static int32_t i32[NF];
+    struct { const char *path; hid_t type; void *buf; } rd[] = {
+        {"frames/timestamp_ns", H5T_NATIVE_INT64, i64}, {"frames/point_offset", H5T_NATIVE_UINT64, u64},
+        {"boxes3d/frame_index", H5T_NATIVE_UINT32, u32}, {"lidar/instance", H5T_NATIVE_INT32, i32}};
+    for (int r = 0; r < 4; r++) {
+        hid_t d = H5Dopen2(file, rd[r].path, H5P_DEFAULT);
+        assert_true(d >= 0);
+        assert_true(H5Dread(d, rd[r].type, H5S_ALL, H5S_ALL, H5P_DEFAULT, rd[r].buf) >= 0);
+        H5Dclose(d);
+        for (int i = 0; i < NF; i++) {
+            int ok = r == 0 ? i64[i] == FIX_T0_NS + i
+                   : r == 1 ? u64[i] == (uint64_t)i
+                   : r == 2 ? u32[i] == (uint32_t)i
+                            : i32[i] == i;
+            if (!ok) fail_msg("%s: row %d wrong", rd[r].path, i);
+        }
+    }
+    assert_int_equal(u64[NF], NF);
+    hid_t d = H5Dopen2(file, "boxes3d/track_id", H5P_DEFAULT);
+    assert_true(H5Dread(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, i64) >= 0);
+    H5Dclose(d);
+    assert_int_equal(i64[4095], 7 * 4095);
+    assert_int_equal(i64[4096], 7 * 4096);
+    assert_int_equal(i64[NF - 1], 7 * (NF - 1));
+    H5Fclose(file);
+    tmp_remove(&t);
+}
+
 /* ---- inspect ---------------------------------------------------------------------------- */
 
 static void test_inspect(void **state)
@@ -515,6 +584,7 @@ int main(void)
         cmocka_unit_test_teardown(test_disk_full, no_open_ids),
         cmocka_unit_test_teardown(test_rejected_frame_keeps_writer_usable, no_open_ids),
         cmocka_unit_test_teardown(test_memory_bounded, no_open_ids),
+        cmocka_unit_test_teardown(test_table_chunk_boundary, no_open_ids),
         cmocka_unit_test_teardown(test_inspect, no_open_ids),
         cmocka_unit_test_teardown(test_inspect_errors, no_open_ids),
         cmocka_unit_test_teardown(test_add_input_errors, no_open_ids),
