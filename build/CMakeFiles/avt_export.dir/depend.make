@@ -1,2 +1,0 @@
-# Empty dependencies file for avt_export.
-# This may be replaced when dependencies are built.

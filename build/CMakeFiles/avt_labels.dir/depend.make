@@ -1,2 +1,0 @@
-# Empty dependencies file for avt_labels.
-# This may be replaced when dependencies are built.
