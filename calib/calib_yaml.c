@@ -7,67 +7,7 @@
 #include <string.h>
 #include <yaml.h>
 
-#include "avtruth/calib.h"
-
-/* ---- small helpers over a loaded libyaml document ---- */
-
-static yaml_node_t *map_get(yaml_document_t *doc, yaml_node_t *map, const char *key)
-{
-    if (!map || map->type != YAML_MAPPING_NODE) return NULL;
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-        yaml_node_t *k = yaml_document_get_node(doc, p->key);
-        if (k && k->type == YAML_SCALAR_NODE && strcmp((const char *)k->data.scalar.value, key) == 0)
-            return yaml_document_get_node(doc, p->value);
-    }
-    return NULL;
-}
-
-static const char *scalar(yaml_node_t *n)
-{
-    return (n && n->type == YAML_SCALAR_NODE) ? (const char *)n->data.scalar.value : NULL;
-}
-
-/* Reads a sequence of exactly `want` numbers (or between min and max when want < 0). */
-static int read_numbers(yaml_document_t *doc, yaml_node_t *seq, const char *path, const char *key,
-                        double *out, int min_n, int max_n, int *n_out, avt_error *err)
-{
-    if (!seq || seq->type != YAML_SEQUENCE_NODE)
-        return avt_err(err, AVT_FORMAT, "%s: line %lu: %s: expected a list of numbers", path,
-                       seq ? (unsigned long)seq->start_mark.line + 1 : 0UL, key);
-    int n = (int)(seq->data.sequence.items.top - seq->data.sequence.items.start);
-    if (n < min_n || n > max_n)
-        return avt_err(err, AVT_FORMAT, "%s: line %lu: %s: %d values, expected %s%d", path,
-                       (unsigned long)seq->start_mark.line + 1, key, n, min_n == max_n ? "" : "up to ",
-                       max_n);
-    for (int i = 0; i < n; i++) {
-        yaml_node_t *it = yaml_document_get_node(doc, seq->data.sequence.items.start[i]);
-        const char *s = scalar(it);
-        if (!s || !avt_parse_double(s, &out[i]))
-            return avt_err(err, AVT_FORMAT, "%s: line %lu: %s[%d]: not a finite number: '%s'", path,
-                           it ? (unsigned long)it->start_mark.line + 1 : 0UL, key, i, s ? s : "(not a scalar)");
-    }
-    if (n_out) *n_out = n;
-    return AVT_OK;
-}
-
-static int read_uint(yaml_node_t *n, const char *path, const char *key, unsigned *out, avt_error *err)
-{
-    const char *s = scalar(n);
-    int64_t v;
-    if (!s || !avt_parse_int64(s, &v) || v <= 0 || v > 100000)
-        return avt_err(err, AVT_FORMAT, "%s: %s: expected a positive integer, got '%s'", path, key,
-                       s ? s : "(missing)");
-    *out = (unsigned)v;
-    return AVT_OK;
-}
-
-static int copy_name(char *dst, size_t n, const char *s, const char *path, const char *key, avt_error *err)
-{
-    if (!s || !*s || strlen(s) >= n)
-        return avt_err(err, AVT_FORMAT, "%s: %s: missing or longer than %zu characters", path, key, n - 1);
-    memcpy(dst, s, strlen(s) + 1);
-    return AVT_OK;
-}
+#include "calib_private.h"
 
 static int read_camera(yaml_document_t *doc, yaml_node_t *node, const char *path, int idx,
                        avt_camera *cam, avt_error *err)
@@ -77,29 +17,29 @@ static int read_camera(yaml_document_t *doc, yaml_node_t *node, const char *path
     if (!node || node->type != YAML_MAPPING_NODE)
         return avt_err(err, AVT_FORMAT, "%s: cameras[%d]: expected a mapping", path, idx);
     snprintf(key, sizeof key, "cameras[%d].name", idx);
-    if ((rc = copy_name(cam->name, sizeof cam->name, scalar(map_get(doc, node, "name")), path, key, err)))
+    if ((rc = calib_copy_name(cam->name, sizeof cam->name, calib_yaml_scalar(calib_yaml_get(doc, node, "name")), path, key, err)))
         return rc;
-    const char *model = scalar(map_get(doc, node, "model"));
+    const char *model = calib_yaml_scalar(calib_yaml_get(doc, node, "model"));
     if (!model || strcmp(model, "pinhole") == 0) cam->model = AVT_CAM_PINHOLE;
     else if (strcmp(model, "fisheye") == 0) cam->model = AVT_CAM_FISHEYE;
     else
         return avt_err(err, AVT_FORMAT, "%s: cameras.%s.model: unknown camera model '%s'", path,
                        cam->name, model);
     snprintf(key, sizeof key, "cameras.%s.width", cam->name);
-    if ((rc = read_uint(map_get(doc, node, "width"), path, key, &cam->width, err))) return rc;
+    if ((rc = calib_yaml_uint(calib_yaml_get(doc, node, "width"), path, key, &cam->width, err))) return rc;
     snprintf(key, sizeof key, "cameras.%s.height", cam->name);
-    if ((rc = read_uint(map_get(doc, node, "height"), path, key, &cam->height, err))) return rc;
+    if ((rc = calib_yaml_uint(calib_yaml_get(doc, node, "height"), path, key, &cam->height, err))) return rc;
     snprintf(key, sizeof key, "cameras.%s.K", cam->name);
-    if ((rc = read_numbers(doc, map_get(doc, node, "K"), path, key, cam->K, 9, 9, NULL, err))) return rc;
-    const char *dm = scalar(map_get(doc, node, "distortion_model"));
+    if ((rc = calib_yaml_numbers(doc, calib_yaml_get(doc, node, "K"), path, key, cam->K, 9, 9, NULL, err))) return rc;
+    const char *dm = calib_yaml_scalar(calib_yaml_get(doc, node, "distortion_model"));
     snprintf(key, sizeof key, "cameras.%s.distortion_model", cam->name);
-    if ((rc = copy_name(cam->distortion_model, sizeof cam->distortion_model, dm ? dm : "none", path, key, err)))
+    if ((rc = calib_copy_name(cam->distortion_model, sizeof cam->distortion_model, dm ? dm : "none", path, key, err)))
         return rc;
     cam->n_dist = 0;
     if (strcmp(cam->distortion_model, "none") != 0) {
         static const int radtan_ok[] = {4, 5, 8, 12, 14};
         snprintf(key, sizeof key, "cameras.%s.distortion", cam->name);
-        if ((rc = read_numbers(doc, map_get(doc, node, "distortion"), path, key, cam->dist, 1,
+        if ((rc = calib_yaml_numbers(doc, calib_yaml_get(doc, node, "distortion"), path, key, cam->dist, 1,
                                AVT_MAX_DIST, &cam->n_dist, err)))
             return rc;
         int ok = 0;
@@ -116,7 +56,7 @@ static int read_camera(yaml_document_t *doc, yaml_node_t *node, const char *path
                            cam->n_dist, cam->distortion_model);
     }
     snprintf(key, sizeof key, "cameras.%s.lidar_T_cam", cam->name);
-    return read_numbers(doc, map_get(doc, node, "lidar_T_cam"), path, key, cam->lidar_T_cam.m, 16, 16,
+    return calib_yaml_numbers(doc, calib_yaml_get(doc, node, "lidar_T_cam"), path, key, cam->lidar_T_cam.m, 16, 16,
                         NULL, err);
 }
 
@@ -149,22 +89,22 @@ int avt_rig_load_yaml(const char *path, avt_rig *rig, avt_error *err)
         rc = avt_err(err, AVT_FORMAT, "%s: expected a mapping at the top level", path);
         goto out;
     }
-    const char *ver = scalar(map_get(&doc, root, "version"));
+    const char *ver = calib_yaml_scalar(calib_yaml_get(&doc, root, "version"));
     if (!ver || strcmp(ver, "1") != 0) {
         rc = avt_err(err, AVT_UNSUPPORTED, "%s: version: expected 1, got '%s'", path, ver ? ver : "(missing)");
         goto out;
     }
-    yaml_node_t *lidar = map_get(&doc, root, "lidar");
+    yaml_node_t *lidar = calib_yaml_get(&doc, root, "lidar");
     if (!lidar) {
         rc = avt_err(err, AVT_FORMAT, "%s: missing key 'lidar'", path);
         goto out;
     }
-    const char *model = scalar(map_get(&doc, lidar, "model"));
-    if ((rc = copy_name(rig->lidar_model, sizeof rig->lidar_model, model, path, "lidar.model", err))) goto out;
-    if ((rc = read_numbers(&doc, map_get(&doc, lidar, "lidar_T_ego"), path, "lidar.lidar_T_ego",
+    const char *model = calib_yaml_scalar(calib_yaml_get(&doc, lidar, "model"));
+    if ((rc = calib_copy_name(rig->lidar_model, sizeof rig->lidar_model, model, path, "lidar.model", err))) goto out;
+    if ((rc = calib_yaml_numbers(&doc, calib_yaml_get(&doc, lidar, "lidar_T_ego"), path, "lidar.lidar_T_ego",
                            rig->lidar_T_ego.m, 16, 16, NULL, err)))
         goto out;
-    yaml_node_t *cams = map_get(&doc, root, "cameras");
+    yaml_node_t *cams = calib_yaml_get(&doc, root, "cameras");
     if (cams && cams->type != YAML_SEQUENCE_NODE) {
         rc = avt_err(err, AVT_FORMAT, "%s: cameras: expected a list", path);
         goto out;

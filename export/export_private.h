@@ -51,27 +51,67 @@ int h5x_attr_num(hid_t loc, const char *name, int kind, const void *value, const
 int h5x_dset_write(hid_t loc, const char *path, int kind, int rank, const hsize_t *dims,
                    const void *data, const char *file, avt_error *err);
 
+/* ---- filters ---------------------------------------------------------------------------- */
+
+/* How chunks are filtered. H5X_DEFLATE is the default: shuffle + zlib-format deflate done by
+ * the writer (libdeflate, chunks of a batch compressed in parallel with OpenMP) and stored
+ * with H5Dwrite_chunk under the standard shuffle + deflate filter declaration, so any HDF5
+ * reader decodes it without plugins. H5X_DEFLATE_HDF5 declares the same filters but lets
+ * HDF5's own single-threaded filter pipeline compress (kept for comparison in bench/).
+ * H5X_LZF and H5X_BLOSC_ZSTD need the HDF5 filter plugins (ids 32000, 32001). */
+enum h5x_filter { H5X_NONE, H5X_DEFLATE, H5X_DEFLATE_HDF5, H5X_LZF, H5X_BLOSC_ZSTD };
+#define H5X_FILTER_LZF 32000
+#define H5X_FILTER_BLOSC 32001
+
+/* Per-writer compression state: one libdeflate compressor and shuffle buffer per OpenMP
+ * thread, one output buffer per chunk of a batch. Only touched by the writer's thread
+ * outside the parallel loop of h5x_col's flush. */
+typedef struct h5x_zctx {
+    int filter, level;
+    int nthreads;
+    size_t batch_chunks;          /* chunks staged per column before a parallel flush */
+    struct libdeflate_compressor **comp;
+    unsigned char **shuf;         /* nthreads buffers of cap bytes */
+    unsigned char **out;          /* batch_chunks buffers of out_cap bytes */
+    size_t *out_len;
+    size_t cap, out_cap;
+} h5x_zctx;
+
+/* Parses "none", "gzip", "gzip=N" (1..9), "lzf", "blosc-zstd" into filter and level;
+ * hdf5_path selects H5X_DEFLATE_HDF5 for gzip. Checks that a plugin filter is available and
+ * otherwise names the Debian package to install. */
+int h5x_filter_parse(const char *spec, int hdf5_path, int *filter, int *level, avt_error *err);
+int h5x_zctx_init(h5x_zctx *z, int filter, int level, avt_error *err);
+void h5x_zctx_free(h5x_zctx *z);
+
 /* ---- staged extendible columns ---------------------------------------------------------- */
 
 /* One chunked dataset with an unlimited first dimension. Rows are staged in a buffer of
- * exactly one chunk and written when it is full, so every chunk is written once, whole and
- * aligned (the shape a later H5Dwrite_chunk path needs). Memory: one chunk per column. */
+ * whole chunks (z->batch_chunks for the direct deflate path, one otherwise) and written
+ * chunk-aligned when it is full, so every chunk is written once, whole and aligned; only the
+ * last partial chunk is rewritten if rows follow a flush. Memory: one batch per column. */
 typedef struct h5x_col {
     hid_t dset;
     hid_t mtype;
     int kind;
+    int rank;
+    int direct;           /* chunks compressed here and stored with H5Dwrite_chunk */
+    h5x_zctx *z;          /* borrowed from the writer */
     char path[192];       /* object path, for messages */
     const char *file;     /* the partial file name, for messages (borrowed) */
     size_t row_bytes;     /* memory bytes per row */
     size_t chunk_rows;
-    uint64_t rows_written;
-    unsigned char *stage; /* chunk_rows rows; for K_STR an array of owned char * */
+    size_t stage_rows;    /* capacity of the stage, a multiple of chunk_rows */
+    uint64_t rows_written;/* rows before the stage (chunk-aligned on the direct path) */
+    unsigned char *stage; /* stage_rows rows; for K_STR an array of owned char * */
     size_t staged;
 } h5x_col;
 
-/* Creates path (intermediate groups too) with shape (0, d1[, d2]) for rank 1..3. */
+/* Creates path (intermediate groups too) with shape (0, d1[, d2]) for rank 1..3, filtered
+ * as z->filter says (z NULL: no filter). */
 int h5x_col_create(h5x_col *c, hid_t loc, const char *path, int kind, int rank, hsize_t d1,
-                   hsize_t d2, size_t chunk_rows, int gzip, const char *file, avt_error *err);
+                   hsize_t d2, size_t chunk_rows, h5x_zctx *z, const char *file,
+                   avt_error *err);
 int h5x_col_append(h5x_col *c, const void *rows, size_t n, avt_error *err);
 /* Appends n copies of the row at value. */
 int h5x_col_fill(h5x_col *c, const void *value, size_t n, avt_error *err);
@@ -116,7 +156,8 @@ typedef struct avt_export_input {
 struct avt_export_writer {
     char *path, *partial, *card_path, *card_partial;
     hid_t file, str_t;
-    int gzip;
+    h5x_zctx z;
+    char compression[32]; /* the spec, recorded in the root attribute */
     int failed; /* an HDF5 or memory error left the file inconsistent */
     char *log_id;
     char lidar_model[32];

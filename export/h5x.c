@@ -1,5 +1,8 @@
 /* avtruth export: HDF5 helpers (error capture, attributes, staged extendible columns).
  * Follows the HDF5 1.10 C API reference (H5E, H5A, H5D, H5P, H5S, H5T). */
+#include <libdeflate.h>
+#include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -210,19 +213,199 @@ out:
     return rc;
 }
 
+/* ---- filters ---------------------------------------------------------------------------- */
+
+int h5x_filter_parse(const char *spec, int hdf5_path, int *filter, int *level, avt_error *err)
+{
+    const char *s = spec ? spec : "gzip";
+    *level = 0;
+    if (strcmp(s, "none") == 0) {
+        *filter = H5X_NONE;
+    } else if (strcmp(s, "gzip") == 0 || strncmp(s, "gzip=", 5) == 0) {
+        *filter = hdf5_path ? H5X_DEFLATE_HDF5 : H5X_DEFLATE;
+        *level = 1;
+        if (s[4] == '=') {
+            if (!(s[5] >= '1' && s[5] <= '9') || s[6] != '\0')
+                return avt_err(err, AVT_INVAL, "compression \"%s\": gzip level must be 1..9", s);
+            *level = s[5] - '0';
+        }
+    } else if (strcmp(s, "lzf") == 0 || strcmp(s, "blosc-zstd") == 0) {
+        int lzf = s[0] == 'l';
+        *filter = lzf ? H5X_LZF : H5X_BLOSC_ZSTD;
+        *level = lzf ? 0 : 5;
+        /* H5Zfilter_avail loads a plugin from HDF5_PLUGIN_PATH or the packaged plugin
+         * directory on first use. */
+        h5x_quiet q;
+        h5x_quiet_begin(&q);
+        htri_t avail = H5Zfilter_avail(lzf ? H5X_FILTER_LZF : H5X_FILTER_BLOSC);
+        h5x_quiet_end(&q);
+        if (avail <= 0)
+            return avt_err(err, AVT_UNSUPPORTED,
+                           lzf ? "compression \"lzf\" needs the HDF5 LZF filter plugin (filter "
+                                 "32000), which is not installed; Debian packages no C plugin "
+                                 "for it (h5py carries its own): use gzip or blosc-zstd"
+                               : "compression \"blosc-zstd\" needs the HDF5 Blosc filter plugin "
+                                 "(filter 32001), which is not installed: apt-get install "
+                                 "hdf5-filter-plugin-blosc-serial");
+    } else {
+        return avt_err(err, AVT_UNSUPPORTED,
+                       "compression \"%s\" (supported: none, gzip, gzip=1..9, lzf, blosc-zstd)", s);
+    }
+    return AVT_OK;
+}
+
+int h5x_zctx_init(h5x_zctx *z, int filter, int level, avt_error *err)
+{
+    memset(z, 0, sizeof *z);
+    z->filter = filter;
+    z->level = level;
+    z->nthreads = 1;
+    z->batch_chunks = 1;
+    if (filter != H5X_DEFLATE) return AVT_OK;
+    int nt = omp_get_max_threads();
+    z->nthreads = nt < 1 ? 1 : nt > 64 ? 64 : nt;
+    /* Two chunks per thread keep the threads busy; at most 8 bound the stage memory. */
+    z->batch_chunks = (size_t)(2 * z->nthreads);
+    if (z->batch_chunks > 8) z->batch_chunks = 8;
+    z->comp = calloc((size_t)z->nthreads, sizeof *z->comp);
+    z->shuf = calloc((size_t)z->nthreads, sizeof *z->shuf);
+    z->out = calloc(z->batch_chunks, sizeof *z->out);
+    z->out_len = calloc(z->batch_chunks, sizeof *z->out_len);
+    if (!z->comp || !z->shuf || !z->out || !z->out_len) goto nomem;
+    for (int t = 0; t < z->nthreads; t++)
+        if (!(z->comp[t] = libdeflate_alloc_compressor(level))) goto nomem;
+    return AVT_OK;
+nomem:
+    h5x_zctx_free(z);
+    return avt_err(err, AVT_NOMEM, "out of memory for %d compressors", z->nthreads);
+}
+
+void h5x_zctx_free(h5x_zctx *z)
+{
+    for (int t = 0; z->comp && t < z->nthreads; t++) libdeflate_free_compressor(z->comp[t]);
+    for (int t = 0; z->shuf && t < z->nthreads; t++) free(z->shuf[t]);
+    for (size_t i = 0; z->out && i < z->batch_chunks; i++) free(z->out[i]);
+    free(z->comp);
+    free(z->shuf);
+    free(z->out);
+    free(z->out_len);
+    memset(z, 0, sizeof *z);
+}
+
+/* Grows the shuffle and output buffers for chunks of chunk_bytes (single-threaded). */
+static int h5x_zctx_reserve(h5x_zctx *z, size_t chunk_bytes)
+{
+    if (chunk_bytes <= z->cap) return AVT_OK;
+    /* Room for a deflate stream plus stored blocks (5 header bytes per 65,535) and the zlib
+     * header and trailer: see h5x_chunk_deflate. */
+    size_t out_cap = libdeflate_zlib_compress_bound(z->comp[0], chunk_bytes) + chunk_bytes +
+                     5 * (chunk_bytes / 65535 + 2) + 16;
+    for (int t = 0; t < z->nthreads; t++) {
+        unsigned char *p = realloc(z->shuf[t], chunk_bytes);
+        if (!p) return AVT_NOMEM;
+        z->shuf[t] = p;
+    }
+    for (size_t i = 0; i < z->batch_chunks; i++) {
+        unsigned char *p = realloc(z->out[i], out_cap);
+        if (!p) return AVT_NOMEM;
+        z->out[i] = p;
+    }
+    z->cap = chunk_bytes;
+    z->out_cap = out_cap;
+    return AVT_OK;
+}
+
+/* HDF5's shuffle filter (H5Zshuffle.c): byte j of element i goes to j * n + i, for n whole
+ * elements; trailing bytes (never here: chunks hold whole elements) would be copied. */
+static void h5x_shuffle(unsigned char *dst, const unsigned char *src, size_t n, size_t esize)
+{
+    for (size_t j = 0; j < esize; j++) {
+        unsigned char *d = dst + j * n;
+        const unsigned char *s = src + j;
+        for (size_t i = 0; i < n; i++) d[i] = s[i * esize];
+    }
+}
+
+/* Shannon entropy in bits per byte of every 4th byte of p: the low mantissa bytes of
+ * measured floats are close to 8 and deflate cannot shrink them. */
+static double h5x_entropy(const unsigned char *p, size_t n)
+{
+    uint32_t hist[256] = {0};
+    size_t m = 0;
+    for (size_t i = 0; i < n; i += 4, m++) hist[p[i]]++;
+    double h = 0;
+    for (int i = 0; i < 256; i++)
+        if (hist[i]) {
+            double q = (double)hist[i] / (double)m;
+            h -= q * log2(q);
+        }
+    return h;
+}
+
+/* A zlib stream (RFC 1950) of the shuffled chunk in[0..nbytes), byte planes of n = nbytes /
+ * esize bytes. Leading planes that look random (entropy above 7.7 bits per byte of a
+ * sample) are emitted as deflate stored blocks (RFC 1951 3.2.4), the rest as one libdeflate
+ * raw deflate stream, then the Adler-32 of everything: the same bytes decode with any
+ * inflate (HDF5's deflate filter), and deflate spends no time on incompressible bytes.
+ * Returns the length, 0 if out_cap is too small. */
+static size_t h5x_chunk_deflate(struct libdeflate_compressor *comp, const unsigned char *in,
+                                size_t nbytes, size_t esize, unsigned char *out, size_t out_cap)
+{
+    size_t n = nbytes / esize, stored_planes = 0;
+    while (stored_planes < esize && n >= 4096 &&
+           h5x_entropy(in + stored_planes * n, n) > 7.7)
+        stored_planes++;
+    if (stored_planes == 0) return libdeflate_zlib_compress(comp, in, nbytes, out, out_cap);
+    size_t stored = stored_planes == esize ? nbytes : stored_planes * n, pos = 0;
+    if (out_cap < stored + 5 * (stored / 65535 + 1) + 6) return 0;
+    out[pos++] = 0x78; /* CM 8 (deflate), 32 KiB window */
+    out[pos++] = 0x01; /* FLEVEL 0, FCHECK so that 0x7801 % 31 == 0 */
+    for (size_t off = 0; off < stored;) {
+        size_t len = stored - off < 65535 ? stored - off : 65535;
+        int final = off + len == nbytes;
+        out[pos++] = (unsigned char)final; /* BFINAL, BTYPE 00, padding to the byte */
+        out[pos++] = (unsigned char)(len & 0xff);
+        out[pos++] = (unsigned char)(len >> 8);
+        out[pos++] = (unsigned char)(~len & 0xff);
+        out[pos++] = (unsigned char)((~len >> 8) & 0xff);
+        memcpy(out + pos, in + off, len);
+        pos += len;
+        off += len;
+    }
+    if (stored < nbytes) {
+        size_t k = libdeflate_deflate_compress(comp, in + stored, nbytes - stored, out + pos,
+                                               out_cap - pos - 4);
+        if (!k) return 0;
+        pos += k;
+    }
+    uint32_t a = libdeflate_adler32(1, in, nbytes);
+    out[pos++] = (unsigned char)(a >> 24);
+    out[pos++] = (unsigned char)(a >> 16);
+    out[pos++] = (unsigned char)(a >> 8);
+    out[pos++] = (unsigned char)a;
+    return pos;
+}
+
 /* ---- staged extendible columns ---------------------------------------------------------- */
 
 int h5x_col_create(h5x_col *c, hid_t loc, const char *path, int kind, int rank, hsize_t d1,
-                   hsize_t d2, size_t chunk_rows, int gzip, const char *file, avt_error *err)
+                   hsize_t d2, size_t chunk_rows, h5x_zctx *z, const char *file, avt_error *err)
 {
     int rc = AVT_OK;
     hid_t ftype = -1, space = -1, lcpl = -1, dcpl = -1, dapl = -1;
+    int filter = z ? z->filter : H5X_NONE;
     memset(c, 0, sizeof *c);
     c->dset = -1;
     c->mtype = -1;
     c->kind = kind;
+    c->rank = rank;
     c->file = file;
+    c->z = z;
     c->chunk_rows = chunk_rows;
+    /* Variable-length strings live in the global heap; their chunks (heap references) go
+     * through HDF5's own deflate. */
+    c->direct = (filter == H5X_DEFLATE || filter == H5X_NONE) && z && kind != K_STR;
+    c->stage_rows = chunk_rows * (c->direct ? z->batch_chunks : 1);
     snprintf(c->path, sizeof c->path, "/%s", path);
     if (rank < 1 || rank > 3 || chunk_rows == 0) {
         rc = avt_err(err, AVT_INVAL, "%s: %s: bad column shape", file, c->path);
@@ -233,10 +416,10 @@ int h5x_col_create(h5x_col *c, hid_t loc, const char *path, int kind, int rank, 
     size_t per_row = 1;
     for (int i = 1; i < rank; i++) per_row *= (size_t)dims[i];
     c->row_bytes = per_row * h5x_kind_size(kind);
-    c->stage = malloc(chunk_rows * c->row_bytes);
+    c->stage = malloc(c->stage_rows * c->row_bytes);
     if (!c->stage) {
-        rc = avt_err(err, AVT_NOMEM, "%s: %s: out of memory for a %zu-row chunk", file,
-                     c->path, chunk_rows);
+        rc = avt_err(err, AVT_NOMEM, "%s: %s: out of memory for a %zu-row stage", file,
+                     c->path, c->stage_rows);
         goto out;
     }
     ftype = h5x_file_type(kind);
@@ -253,9 +436,20 @@ int h5x_col_create(h5x_col *c, hid_t loc, const char *path, int kind, int rank, 
         rc = h5x_fail(err, file, c->path, "H5Screate_simple/H5Pcreate");
         goto out;
     }
+    herr_t fr = 0;
+    if (filter == H5X_DEFLATE || filter == H5X_DEFLATE_HDF5) {
+        fr = H5Pset_shuffle(dcpl) < 0 || H5Pset_deflate(dcpl, (unsigned)z->level) < 0 ? -1 : 0;
+    } else if (filter == H5X_LZF) {
+        const unsigned cd[3] = {0, 0, 0};
+        fr = H5Pset_filter(dcpl, H5X_FILTER_LZF, H5Z_FLAG_OPTIONAL, 3, cd);
+    } else if (filter == H5X_BLOSC_ZSTD) {
+        /* cd_values 0..3 are filled by the plugin; 4 level, 5 byte shuffle, 6 zstd (5). */
+        const unsigned cd[7] = {0, 0, 0, 0, (unsigned)z->level, 1, 5};
+        fr = H5Pset_filter(dcpl, H5X_FILTER_BLOSC, H5Z_FLAG_OPTIONAL, 7, cd);
+    }
     if (H5Pset_create_intermediate_group(lcpl, 1) < 0 || H5Pset_chunk(dcpl, rank, chunk) < 0 ||
-        (gzip && (H5Pset_shuffle(dcpl) < 0 || H5Pset_deflate(dcpl, 1) < 0))) {
-        rc = h5x_fail(err, file, c->path, "H5Pset_chunk/H5Pset_deflate");
+        fr < 0) {
+        rc = h5x_fail(err, file, c->path, "H5Pset_chunk/H5Pset_filter");
         goto out;
     }
     /* Whole chunks are written once: no chunk cache, so memory stays at one stage per
@@ -278,33 +472,115 @@ out:
     return rc;
 }
 
-/* Writes n rows at start, extending the dataset first. The one place rows reach the file:
- * a direct-chunk path (H5Dwrite_chunk with a parallel compressor) replaces this body. */
+static int h5x_col_extend(h5x_col *c, uint64_t rows, avt_error *err)
+{
+    hsize_t dims[3];
+    hid_t fspace = H5Dget_space(c->dset);
+    int rank = fspace >= 0 ? H5Sget_simple_extent_dims(fspace, dims, NULL) : -1;
+    if (fspace >= 0) H5Sclose(fspace);
+    if (rank < 1) return h5x_fail(err, c->file, c->path, "H5Dget_space");
+    if (dims[0] >= rows) return AVT_OK;
+    dims[0] = rows;
+    if (H5Dset_extent(c->dset, dims) < 0) return h5x_fail(err, c->file, c->path, "H5Dset_extent");
+    return AVT_OK;
+}
+
+/* The direct path: the staged rows (chunk-aligned at start) are cut into chunks, the last
+ * one zero-padded, shuffled and deflated in parallel (no HDF5 call inside the parallel
+ * loop: the Debian HDF5 build is not thread-safe) and stored in order with H5Dwrite_chunk,
+ * filter mask 0 = every declared filter applied. */
+/* Without a filter the staged chunks are stored as they are (a partial last one padded with
+ * zeros): no type conversion or selection machinery between the stage and the file. */
+static int h5x_col_write_raw(h5x_col *c, uint64_t start, size_t n, const unsigned char *rows,
+                             avt_error *err)
+{
+    size_t chunk_bytes = c->chunk_rows * c->row_bytes;
+    unsigned char *pad = NULL;
+    int rc = h5x_col_extend(c, start + n, err);
+    for (size_t k = 0; rc == AVT_OK && k * c->chunk_rows < n; k++) {
+        size_t have = (n - k * c->chunk_rows < c->chunk_rows ? n - k * c->chunk_rows
+                                                             : c->chunk_rows) * c->row_bytes;
+        const unsigned char *src = rows + k * chunk_bytes;
+        if (have < chunk_bytes) {
+            if (!(pad = calloc(1, chunk_bytes))) {
+                rc = avt_err(err, AVT_NOMEM, "%s: %s: out of memory", c->file, c->path);
+                break;
+            }
+            memcpy(pad, src, have);
+            src = pad;
+        }
+        hsize_t off[3] = {start + k * c->chunk_rows, 0, 0};
+        if (H5Dwrite_chunk(c->dset, H5P_DEFAULT, 0, off, chunk_bytes, src) < 0)
+            rc = h5x_fail(err, c->file, c->path, "H5Dwrite_chunk");
+    }
+    free(pad);
+    return rc;
+}
+
+static int h5x_col_write_direct(h5x_col *c, uint64_t start, size_t n, const unsigned char *rows,
+                                avt_error *err)
+{
+    h5x_zctx *z = c->z;
+    size_t chunk_bytes = c->chunk_rows * c->row_bytes, esize = h5x_kind_size(c->kind);
+    size_t nchunks = (n + c->chunk_rows - 1) / c->chunk_rows;
+    if (z->filter == H5X_NONE) return h5x_col_write_raw(c, start, n, rows, err);
+    if (h5x_zctx_reserve(z, chunk_bytes))
+        return avt_err(err, AVT_NOMEM, "%s: %s: out of memory for compression buffers", c->file,
+                       c->path);
+    int rc = h5x_col_extend(c, start + n, err);
+    if (rc) return rc;
+    int failed = 0;
+#pragma omp parallel for num_threads(z->nthreads) schedule(dynamic, 1) reduction(| : failed)
+    for (size_t k = 0; k < nchunks; k++) {
+        unsigned char *shuf = z->shuf[omp_get_thread_num()];
+        size_t have = (n - k * c->chunk_rows < c->chunk_rows ? n - k * c->chunk_rows
+                                                             : c->chunk_rows) * c->row_bytes;
+        const unsigned char *src = rows + k * chunk_bytes;
+        /* The shuffle reads a full chunk: the tail of a partial one is zero. */
+        if (have < chunk_bytes) {
+            memcpy(z->out[k], src, have);
+            memset(z->out[k] + have, 0, chunk_bytes - have);
+            src = z->out[k];
+        }
+        if (esize > 1) {
+            h5x_shuffle(shuf, src, chunk_bytes / esize, esize);
+        } else {
+            memcpy(shuf, src, chunk_bytes);
+        }
+        size_t len = h5x_chunk_deflate(z->comp[omp_get_thread_num()], shuf, chunk_bytes, esize,
+                                       z->out[k], z->out_cap);
+        z->out_len[k] = len;
+        failed |= len == 0;
+    }
+    if (failed)
+        return avt_err(err, AVT_HDF5, "%s: %s: libdeflate could not compress a chunk", c->file,
+                       c->path);
+    for (size_t k = 0; k < nchunks; k++) {
+        hsize_t off[3] = {start + k * c->chunk_rows, 0, 0};
+        if (H5Dwrite_chunk(c->dset, H5P_DEFAULT, 0, off, z->out_len[k], z->out[k]) < 0)
+            return h5x_fail(err, c->file, c->path, "H5Dwrite_chunk");
+    }
+    return AVT_OK;
+}
+
+/* Writes n rows at start, extending the dataset first. The one place rows reach the file. */
 static int h5x_col_write_block(h5x_col *c, uint64_t start, size_t n, const void *rows,
                                avt_error *err)
 {
+    if (c->direct) return h5x_col_write_direct(c, start, n, rows, err);
     int rc = AVT_OK;
     hid_t fspace = -1, mspace = -1;
     hsize_t dims[3], off[3] = {start, 0, 0}, cnt[3];
+    if ((rc = h5x_col_extend(c, start + n, err))) goto out;
     fspace = H5Dget_space(c->dset);
-    int rank = fspace >= 0 ? H5Sget_simple_extent_dims(fspace, dims, NULL) : -1;
-    if (rank < 1) {
+    if (fspace < 0 || H5Sget_simple_extent_dims(fspace, dims, NULL) < 1) {
         rc = h5x_fail(err, c->file, c->path, "H5Dget_space");
         goto out;
     }
-    H5Sclose(fspace);
-    fspace = -1;
-    dims[0] = start + n;
-    if (H5Dset_extent(c->dset, dims) < 0) {
-        rc = h5x_fail(err, c->file, c->path, "H5Dset_extent");
-        goto out;
-    }
-    fspace = H5Dget_space(c->dset);
     memcpy(cnt, dims, sizeof cnt);
     cnt[0] = n;
-    mspace = H5Screate_simple(rank, cnt, NULL);
-    if (fspace < 0 || mspace < 0 ||
-        H5Sselect_hyperslab(fspace, H5S_SELECT_SET, off, NULL, cnt, NULL) < 0) {
+    mspace = H5Screate_simple(c->rank, cnt, NULL);
+    if (mspace < 0 || H5Sselect_hyperslab(fspace, H5S_SELECT_SET, off, NULL, cnt, NULL) < 0) {
         rc = h5x_fail(err, c->file, c->path, "H5Sselect_hyperslab");
         goto out;
     }
@@ -329,6 +605,15 @@ int h5x_col_flush(h5x_col *c, avt_error *err)
 {
     if (!c->staged) return AVT_OK;
     int rc = h5x_col_write_block(c, c->rows_written, c->staged, c->stage, err);
+    if (rc == AVT_OK && c->direct) {
+        /* Keep a partial last chunk staged: rows appended later complete it and it is
+         * written again whole, so chunks stay aligned. */
+        size_t full = c->staged / c->chunk_rows * c->chunk_rows, tail = c->staged - full;
+        if (tail && full) memmove(c->stage, c->stage + full * c->row_bytes, tail * c->row_bytes);
+        c->rows_written += full;
+        c->staged = tail;
+        return AVT_OK;
+    }
     if (rc == AVT_OK) c->rows_written += c->staged;
     h5x_col_free_strings(c);
     c->staged = 0;
@@ -339,13 +624,13 @@ int h5x_col_append(h5x_col *c, const void *rows, size_t n, avt_error *err)
 {
     const unsigned char *p = rows;
     while (n) {
-        size_t take = c->chunk_rows - c->staged;
+        size_t take = c->stage_rows - c->staged;
         if (take > n) take = n;
         memcpy(c->stage + c->staged * c->row_bytes, p, take * c->row_bytes);
         c->staged += take;
         p += take * c->row_bytes;
         n -= take;
-        if (c->staged == c->chunk_rows) {
+        if (c->staged == c->stage_rows) {
             int rc = h5x_col_flush(c, err);
             if (rc) return rc;
         }
@@ -356,13 +641,13 @@ int h5x_col_append(h5x_col *c, const void *rows, size_t n, avt_error *err)
 int h5x_col_fill(h5x_col *c, const void *value, size_t n, avt_error *err)
 {
     while (n) {
-        size_t take = c->chunk_rows - c->staged;
+        size_t take = c->stage_rows - c->staged;
         if (take > n) take = n;
         for (size_t i = 0; i < take; i++)
             memcpy(c->stage + (c->staged + i) * c->row_bytes, value, c->row_bytes);
         c->staged += take;
         n -= take;
-        if (c->staged == c->chunk_rows) {
+        if (c->staged == c->stage_rows) {
             int rc = h5x_col_flush(c, err);
             if (rc) return rc;
         }
@@ -378,7 +663,7 @@ int h5x_col_append_str(h5x_col *c, const char *s, avt_error *err)
     if (len) memcpy(copy, s, len);
     copy[len] = '\0';
     ((char **)c->stage)[c->staged++] = copy;
-    if (c->staged == c->chunk_rows) return h5x_col_flush(c, err);
+    if (c->staged == c->stage_rows) return h5x_col_flush(c, err);
     return AVT_OK;
 }
 
@@ -392,4 +677,10 @@ void h5x_col_close(h5x_col *c)
     c->dset = -1;
     h5x_type_close(c->kind, c->mtype);
     c->mtype = -1;
+}
+
+int avt_export_compression_check(const char *spec, avt_error *err)
+{
+    int filter, level;
+    return h5x_filter_parse(spec, 0, &filter, &level, err);
 }

@@ -188,6 +188,7 @@ static void writer_close_h5(avt_export_writer *w)
 static void writer_free(avt_export_writer *w)
 {
     if (!w) return;
+    h5x_zctx_free(&w->z);
     for (size_t i = 0; i < w->n_inputs; i++) free(w->inputs[i].path);
     free(w->inputs);
     for (size_t i = 0; w->class_names && i < w->n_classes; i++) free(w->class_names[i]);
@@ -263,7 +264,7 @@ static int create_camera(avt_export_writer *w, size_t ci, const avt_camera *cam,
     for (int i = 0; i < CCOL_COUNT; i++) {
         snprintf(path, sizeof path, "%s/%s", base, cam_specs[i].path);
         rc = h5x_col_create(&c->cols[i], w->file, path, cam_specs[i].kind, cam_specs[i].rank,
-                            cam_specs[i].d1, cam_specs[i].d2, cam_specs[i].chunk_rows, w->gzip,
+                            cam_specs[i].d1, cam_specs[i].d2, cam_specs[i].chunk_rows, &w->z,
                             w->partial, err);
         if (rc) goto out;
     }
@@ -308,7 +309,7 @@ static int write_root_attrs(avt_export_writer *w, avt_error *err)
         (rc = h5x_attr_str(r, "length_unit", "m", file, err)) ||
         (rc = h5x_attr_str(r, "angle_unit", "rad", file, err)) ||
         (rc = h5x_attr_str(r, "time_unit", "ns", file, err)) ||
-        (rc = h5x_attr_str(r, "compression", w->gzip ? "gzip" : "none", file, err)) ||
+        (rc = h5x_attr_str(r, "compression", w->compression, file, err)) ||
         (rc = h5x_attr_str(r, "created_utc", utc, file, err)))
         return rc;
     return AVT_OK;
@@ -334,10 +335,6 @@ static int check_open_args(const char *path, const avt_rig *rig, const char *con
     if (opt && opt->n_attribute_names > 32)
         return avt_err(err, AVT_INVAL, "%s: %zu attribute names, the bitmask holds 32", path,
                        opt->n_attribute_names);
-    if (opt && opt->compression && strcmp(opt->compression, "gzip") != 0 &&
-        strcmp(opt->compression, "none") != 0)
-        return avt_err(err, AVT_UNSUPPORTED, "%s: compression \"%s\" (supported: gzip, none)",
-                       path, opt->compression);
     if (opt && (check_str(opt->log_id, "log_id", path, err) ||
                 check_str(opt->schema, "schema", path, err)))
         return err ? err->code : AVT_INVAL;
@@ -411,7 +408,15 @@ avt_export_writer *avt_export_open(const char *path, const avt_rig *rig,
     }
     snprintf(w->lidar_model, sizeof w->lidar_model, "%s", rig->lidar_model);
     snprintf(w->rig_source, sizeof w->rig_source, "%s", rig->source);
-    w->gzip = !(opt && opt->compression && strcmp(opt->compression, "none") == 0);
+    int filter, level;
+    if ((rc = h5x_filter_parse(opt ? opt->compression : NULL, opt && opt->hdf5_filter_path,
+                               &filter, &level, err))) {
+        if (err) avt_err_prefix(err, "%s", path);
+        goto out;
+    }
+    if ((rc = h5x_zctx_init(&w->z, filter, level, err))) goto out;
+    snprintf(w->compression, sizeof w->compression, "%s",
+             (opt && opt->compression) ? opt->compression : "gzip");
 
     if ((rc = create_file(w, err))) goto out;
     w->str_t = h5x_str_type();
@@ -423,7 +428,7 @@ avt_export_writer *avt_export_open(const char *path, const avt_rig *rig,
     for (int i = 0; i < COL_COUNT; i++) {
         const col_spec *s = &frame_specs[i];
         rc = h5x_col_create(&w->cols[i], w->file, s->path, s->kind, s->rank, s->d1, s->d2,
-                            s->chunk_rows, w->gzip, w->partial, err);
+                            s->chunk_rows, &w->z, w->partial, err);
         if (rc) goto out;
     }
     for (size_t i = 0; i < w->n_cams; i++)

@@ -17,7 +17,7 @@
 enum avt_frame_kind {
     AVT_FRAME_UDP = 0,      /* an IPv4/UDP datagram; payload/ports valid */
     AVT_FRAME_OTHER = 1,    /* not IPv4/UDP (ARP, IPv6, TCP, ...) */
-    AVT_FRAME_FRAGMENT = 2, /* an IPv4 fragment: no reassembly (yet), skipped */
+    AVT_FRAME_FRAGMENT = 2, /* an IPv4 fragment of a UDP datagram; frag_* and payload valid */
     AVT_FRAME_BAD = 3       /* headers inconsistent with the captured bytes; `why` says how */
 };
 
@@ -30,10 +30,62 @@ typedef struct avt_udp_frame {
     int64_t rec_ns;          /* pcap record time, ns since the epoch */
     uint64_t record;         /* 1-based record number in the capture */
     char why[96];            /* for AVT_FRAME_BAD */
+    /* AVT_FRAME_FRAGMENT: the datagram key, the fragment's place; payload/len = its bytes */
+    uint32_t frag_src, frag_dst;
+    uint16_t frag_id;
+    uint8_t frag_proto;
+    int frag_more;
+    size_t frag_off;         /* bytes */
 } avt_udp_frame;
+
+/* IPv4 reassembly (RFC 791 section 3.2 "reassembly", RFC 815 for the hole bookkeeping):
+ * at most AVT_FRAG_MAX_DATAGRAMS datagrams in progress (the oldest is given up for a new one),
+ * each at most AVT_FRAG_MAX_PAYLOAD bytes of IP payload (a 65535-byte datagram less a minimal
+ * header), given up AVT_FRAG_TIMEOUT_NS of capture time after its first fragment. Fragments
+ * that repeat received bytes exactly are duplicates (ignored); fragments that overlap them
+ * with other bytes, or disagree about the end, drop the whole datagram (counted). */
+#define AVT_FRAG_MAX_DATAGRAMS 16
+#define AVT_FRAG_MAX_PAYLOAD (65535 - 20)
+#define AVT_FRAG_TIMEOUT_NS 1000000000LL
+
+typedef struct avt_frag_stats {
+    uint64_t fragments, reassembled, dropped, overlaps, duplicates;
+} avt_frag_stats;
+
+typedef struct avt_frag_slot {
+    int used;
+    uint32_t src, dst;
+    uint16_t id;
+    uint8_t proto;
+    int64_t first_ns;
+    size_t total;     /* IP payload length, known once the last fragment came; 0 before */
+    size_t max_end;   /* end of the furthest fragment received */
+    size_t blocks;    /* 8-byte blocks received */
+    uint32_t nfrags;
+    uint8_t *buf;     /* AVT_FRAG_MAX_PAYLOAD bytes, then the block bitmap; kept for reuse */
+} avt_frag_slot;
+
+typedef struct avt_frag_table {
+    avt_frag_slot slot[AVT_FRAG_MAX_DATAGRAMS];
+    int active;
+} avt_frag_table;
+
+/* Adds one fragment (payload of frame f of kind AVT_FRAME_FRAGMENT) at capture time now_ns.
+ * Returns 1 when it completes a datagram: data and len are then the reassembled IP payload,
+ * borrowed until the next call; 0 otherwise; AVT_NOMEM when a buffer cannot be had (the
+ * fragment is dropped and counted). */
+int avt_frag_add(avt_frag_table *t, avt_frag_stats *st, const avt_udp_frame *f, int64_t now_ns,
+                 const uint8_t **data, size_t *len);
+/* Gives up datagrams older than the timeout at now_ns. */
+void avt_frag_expire(avt_frag_table *t, avt_frag_stats *st, int64_t now_ns);
+void avt_frag_free(avt_frag_table *t);
+/* Fills f (ports, payload, kind UDP or BAD) from a UDP datagram's bytes (IP payload). */
+void avt_udp_parse(const uint8_t *p, size_t n, avt_udp_frame *f);
 
 typedef struct avt_pcap_src {
     pcap_t *pc;
+    avt_frag_table ft;
+    avt_frag_stats frag;
     int linktype;            /* DLT_* */
     uint64_t record;         /* records read so far */
     char name[256];          /* file name used in messages */
@@ -131,5 +183,55 @@ int avt_vlp_position_time(const uint8_t *p, size_t len, int64_t *utc_ns);
  * record time corrected by any known device-host offset) and moved by one hour when that puts
  * the result more than 30 min away from est_ns (roll-over between the clocks). */
 int64_t avt_toh_to_abs_ns(uint32_t toh_us, int64_t est_ns);
+
+/* ---- ouster.c: sensor metadata, packet checks, frame batching and decoding ---- */
+
+#include "avtruth/ouster.h"
+
+typedef struct avt_ouster_meta {
+    int profile;                 /* enum avt_ouster_profile */
+    int w, h;                    /* columns_per_frame, pixels_per_column (= beams) */
+    int cols_per_packet;
+    int col_lo, col_hi;          /* column_window, inclusive (wraps when lo > hi) */
+    uint16_t lidar_port, imu_port; /* 0 when the JSON does not say */
+    double alt_deg[AVT_OUSTER_MAX_BEAMS], az_deg[AVT_OUSTER_MAX_BEAMS];
+    double beam_to_lidar[16];    /* row-major 4x4, mm */
+    double lidar_to_sensor[16];  /* row-major 4x4, mm */
+    int defaulted;               /* fields filled with the SDK's defaults (reduced JSON) */
+    char prod_line[32];
+} avt_ouster_meta;
+
+/* Parses sensor metadata JSON (firmware 1.x reduced "sensor_config", 2.x flat with
+ * data_format, 3.x nested beam_intrinsics/lidar_data_format/config_params). name is used in
+ * messages. Returns AVT_OK, AVT_FORMAT (not JSON, a field of the wrong type or range) or
+ * AVT_UNSUPPORTED (a udp_profile_lidar we do not decode). Pure function; thread-safe. */
+int avt_ouster_meta_parse(const char *json, size_t len, const char *name, avt_ouster_meta *m,
+                          avt_error *err);
+/* UDP payload size of one lidar packet for the metadata's profile and geometry. */
+size_t avt_ouster_packet_size(const avt_ouster_meta *m);
+/* 1 if len is the size of an Ouster lidar packet of some profile with a plausible beam count
+ * (used to recognise Ouster traffic before the metadata is known). */
+int avt_ouster_size_plausible(size_t len);
+/* Checks one lidar packet against the metadata: size, packet type, measurement ids < w.
+ * Returns AVT_OK or AVT_FORMAT with a reason in why. On success *frame_id is set. */
+int avt_ouster_check(const avt_ouster_meta *m, const uint8_t *p, size_t len, uint32_t *frame_id,
+                     char *why, size_t why_n);
+
+/* Frame batcher: packets in, one avt_sweep per frame id out (see ouster.c). */
+typedef struct avt_ouster_batcher avt_ouster_batcher;
+avt_ouster_batcher *avt_ouster_batcher_new(const avt_ouster_meta *m, double min_range_m,
+                                           double max_range_m, avt_error *err);
+void avt_ouster_batcher_free(avt_ouster_batcher *b);
+/* Stores a packet that passed avt_ouster_check. Returns 1 when a frame was released into the
+ * batcher's sweep (get it with avt_ouster_batcher_sweep), 0 otherwise. *late is set when the
+ * packet belonged to a frame already released (dropped), *dup for a repeated packet. */
+int avt_ouster_batcher_push(avt_ouster_batcher *b, const uint8_t *p, uint32_t frame_id,
+                            int64_t rec_ns, int *late, int *dup);
+/* Releases a frame whose reordering window has passed, or (at_end) any frame held. */
+int avt_ouster_batcher_release(avt_ouster_batcher *b, int at_end);
+avt_sweep *avt_ouster_batcher_sweep(avt_ouster_batcher *b);
+const avt_ouster_meta *avt_ouster_batcher_meta(const avt_ouster_batcher *b);
+/* Columns in the window missing or invalid in released frames so far. */
+uint64_t avt_ouster_batcher_columns_lost(const avt_ouster_batcher *b);
 
 #endif

@@ -14,9 +14,17 @@
  *          ihl*4 <= total_len <= captured; proto 17 = UDP; MF or offset != 0 = fragment
  *   UDP:   src_port(2) dst_port(2) length(2) checksum(2) payload(length - 8)
  *
- * IPv4 fragments are reported as AVT_FRAME_FRAGMENT and skipped by the caller: Velodyne
- * packets fit one Ethernet frame, so fragments only appear with unusual MTUs (reassembly is a
- * later issue). */
+ * IPv4 fragments of UDP datagrams (Ouster lidar packets are 8-25 KB and arrive fragmented
+ * over a 1500-byte MTU) are reassembled (RFC 791 section 3.2; limits in ingest_private.h):
+ *
+ *   flags|frag_off: [0|DF|MF| offset in 8-byte units (13 bits)]
+ *   fragment k carries IP payload bytes [8*offset, 8*offset + len); all but the last (MF = 0)
+ *   carry a multiple of 8 bytes; the first holds the UDP header.
+ *
+ * A record that does not complete a datagram is reported as AVT_FRAME_FRAGMENT; the one that
+ * completes it as AVT_FRAME_UDP with the reassembled payload (borrowed until the next
+ * record). */
+#include <stdlib.h>
 #include <errno.h>
 #include <string.h>
 
@@ -75,29 +83,177 @@ static void parse_ipv4(avt_cursor *c, avt_udp_frame *f)
         return;
     }
     if (frag & 0x3fffu) {
+        c->pos = start + 12;
+        f->frag_src = avt_get_be32(c);
+        f->frag_dst = avt_get_be32(c);
+        c->pos = start + 4;
+        f->frag_id = avt_get_be16(c);
+        if (c->bad) {
+            frame_bad(f, "IPv4 header cut short by the capture");
+            return;
+        }
+        f->frag_proto = proto;
+        f->frag_more = (frag & 0x2000u) != 0;
+        f->frag_off = (size_t)(frag & 0x1fffu) * 8;
         f->kind = AVT_FRAME_FRAGMENT;
+        f->payload = c->p + start + ihl;
+        f->len = (size_t)total_len - ihl;
         return;
     }
-    c->pos = start + ihl;
-    size_t ip_payload = (size_t)total_len - ihl;
-    f->src_port = avt_get_be16(c);
-    f->dst_port = avt_get_be16(c);
-    uint16_t udp_len = avt_get_be16(c);
-    avt_cursor_skip(c, 2);
-    if (c->bad || ip_payload < 8) {
+    avt_udp_parse(c->p + start + ihl, (size_t)total_len - ihl, f);
+}
+
+void avt_udp_parse(const uint8_t *p, size_t n, avt_udp_frame *f)
+{
+    avt_cursor c = avt_cursor_make(p, n);
+    f->src_port = avt_get_be16(&c);
+    f->dst_port = avt_get_be16(&c);
+    uint16_t udp_len = avt_get_be16(&c);
+    avt_cursor_skip(&c, 2);
+    if (c.bad) {
         frame_bad(f, "UDP header cut short");
         return;
     }
     f->ports_known = 1;
-    if (udp_len < 8 || udp_len > ip_payload) {
+    /* a reassembled datagram may exceed 65535 - 8 only if the fragments lie; udp_len says */
+    if (udp_len < 8 || udp_len > n) {
         snprintf(f->why, sizeof f->why, "UDP length %u with %zu bytes of IPv4 payload",
-                 (unsigned)udp_len, ip_payload);
+                 (unsigned)udp_len, n);
         f->kind = AVT_FRAME_BAD;
         return;
     }
     f->kind = AVT_FRAME_UDP;
-    f->payload = c->p + c->pos;
+    f->payload = p + 8;
     f->len = (size_t)udp_len - 8;
+}
+
+/* ---- IPv4 reassembly ---- */
+
+#define FRAG_BLOCKS ((AVT_FRAG_MAX_PAYLOAD + 7) / 8)
+
+static int bit_get(const uint8_t *bm, size_t k) { return (bm[k >> 3] >> (k & 7)) & 1; }
+static void bit_set(uint8_t *bm, size_t k) { bm[k >> 3] |= (uint8_t)(1u << (k & 7)); }
+
+static void slot_drop(avt_frag_table *t, avt_frag_slot *s, avt_frag_stats *st, uint32_t extra)
+{
+    st->dropped += s->nfrags + extra;
+    s->used = 0;
+    t->active--;
+}
+
+void avt_frag_expire(avt_frag_table *t, avt_frag_stats *st, int64_t now_ns)
+{
+    if (!t->active) return;
+    for (int i = 0; i < AVT_FRAG_MAX_DATAGRAMS; i++) {
+        avt_frag_slot *s = &t->slot[i];
+        if (s->used && now_ns - s->first_ns > AVT_FRAG_TIMEOUT_NS) slot_drop(t, s, st, 0);
+    }
+}
+
+void avt_frag_free(avt_frag_table *t)
+{
+    for (int i = 0; i < AVT_FRAG_MAX_DATAGRAMS; i++) {
+        free(t->slot[i].buf);
+        t->slot[i].buf = NULL;
+        t->slot[i].used = 0;
+    }
+    t->active = 0;
+}
+
+/* The slot of f's datagram, a new one (evicting the oldest when all are busy), or NULL. */
+static avt_frag_slot *slot_for(avt_frag_table *t, avt_frag_stats *st, const avt_udp_frame *f,
+                               int64_t now_ns)
+{
+    avt_frag_slot *free_s = NULL, *oldest = NULL;
+    for (int i = 0; i < AVT_FRAG_MAX_DATAGRAMS; i++) {
+        avt_frag_slot *s = &t->slot[i];
+        if (!s->used) {
+            if (!free_s || (!free_s->buf && s->buf)) free_s = s; /* prefer a kept buffer */
+            continue;
+        }
+        if (s->src == f->frag_src && s->dst == f->frag_dst && s->id == f->frag_id &&
+            s->proto == f->frag_proto)
+            return s;
+        if (!oldest || s->first_ns < oldest->first_ns) oldest = s;
+    }
+    if (!free_s) {
+        slot_drop(t, oldest, st, 0);
+        free_s = oldest;
+    }
+    if (!free_s->buf) {
+        free_s->buf = malloc(AVT_FRAG_MAX_PAYLOAD + (FRAG_BLOCKS + 7) / 8);
+        if (!free_s->buf) return NULL;
+    }
+    memset(free_s->buf + AVT_FRAG_MAX_PAYLOAD, 0, (FRAG_BLOCKS + 7) / 8);
+    free_s->used = 1;
+    t->active++;
+    free_s->src = f->frag_src;
+    free_s->dst = f->frag_dst;
+    free_s->id = f->frag_id;
+    free_s->proto = f->frag_proto;
+    free_s->first_ns = now_ns;
+    free_s->total = free_s->max_end = free_s->blocks = 0;
+    free_s->nfrags = 0;
+    return free_s;
+}
+
+int avt_frag_add(avt_frag_table *t, avt_frag_stats *st, const avt_udp_frame *f, int64_t now_ns,
+                 const uint8_t **data, size_t *len)
+{
+    const size_t a = f->frag_off, n = f->len, b = a + n;
+    st->fragments++;
+    avt_frag_expire(t, st, now_ns);
+    /* all but the last fragment carry whole 8-byte blocks (RFC 791); nothing may pass the
+     * largest datagram */
+    if (n == 0 || b > AVT_FRAG_MAX_PAYLOAD || (f->frag_more && n % 8)) {
+        st->dropped++;
+        return 0;
+    }
+    avt_frag_slot *s = slot_for(t, st, f, now_ns);
+    if (!s) {
+        st->dropped++;
+        return AVT_NOMEM;
+    }
+    uint8_t *bm = s->buf + AVT_FRAG_MAX_PAYLOAD;
+    /* the end must agree with a known end, and a last fragment with everything received */
+    if ((s->total && (b > s->total || (!f->frag_more && b != s->total))) ||
+        (!f->frag_more && b < s->max_end)) {
+        st->overlaps++;
+        slot_drop(t, s, st, 1);
+        return 0;
+    }
+    const size_t k0 = a / 8, k1 = (b + 7) / 8;
+    size_t fresh = 0;
+    for (size_t k = k0; k < k1; k++) {
+        if (!bit_get(bm, k)) {
+            fresh++;
+            continue;
+        }
+        size_t lo = k * 8 > a ? k * 8 : a, hi = k * 8 + 8 < b ? k * 8 + 8 : b;
+        if (memcmp(s->buf + lo, f->payload + (lo - a), hi - lo) != 0) {
+            st->overlaps++;
+            slot_drop(t, s, st, 1);
+            return 0;
+        }
+    }
+    s->nfrags++;
+    if (fresh == 0) {
+        st->duplicates++;
+        return 0;
+    }
+    memcpy(s->buf + a, f->payload, n);
+    for (size_t k = k0; k < k1; k++)
+        if (!bit_get(bm, k)) bit_set(bm, k);
+    s->blocks += fresh;
+    if (b > s->max_end) s->max_end = b;
+    if (!f->frag_more) s->total = b;
+    if (!s->total || s->blocks != (s->total + 7) / 8) return 0;
+    s->used = 0; /* the buffer stays valid until the slot is reused, i.e. the next call */
+    t->active--;
+    st->reassembled++;
+    *data = s->buf;
+    *len = s->total;
+    return 1;
 }
 
 void avt_frame_extract(int linktype, const uint8_t *data, size_t caplen, avt_udp_frame *f)
@@ -110,6 +266,8 @@ void avt_frame_extract(int linktype, const uint8_t *data, size_t caplen, avt_udp
     f->src_port = f->dst_port = 0;
     f->ports_known = 0;
     f->why[0] = '\0';
+    f->frag_more = 0;
+    f->frag_off = 0;
 
     switch (linktype) {
     case DLT_EN10MB:
@@ -222,6 +380,15 @@ int avt_pcap_src_next(avt_pcap_src *s, avt_udp_frame *f, avt_error *err)
     f->record = s->record;
     f->rec_ns = (int64_t)h->ts.tv_sec * 1000000000 + (int64_t)h->ts.tv_usec;
     avt_frame_extract(s->linktype, data, h->caplen, f);
+    if (f->kind == AVT_FRAME_FRAGMENT) {
+        const uint8_t *dg = NULL;
+        size_t n = 0;
+        /* out of memory for a reassembly buffer drops the fragment (counted), not the capture */
+        if (f->frag_proto == 17 && avt_frag_add(&s->ft, &s->frag, f, f->rec_ns, &dg, &n) == 1)
+            avt_udp_parse(dg, n, f);
+    } else {
+        avt_frag_expire(&s->ft, &s->frag, f->rec_ns);
+    }
     return 1;
 }
 
@@ -230,4 +397,5 @@ void avt_pcap_src_close(avt_pcap_src *s)
     if (!s) return;
     if (s->pc) pcap_close(s->pc);
     s->pc = NULL;
+    avt_frag_free(&s->ft);
 }

@@ -16,11 +16,17 @@
  * 24 x 55.296 = 1327.104 us (single) or 12 x 55.296 = 663.552 us (dual) for the VLP-16.
  * The smallest positive timestamp step between consecutive packets in the first records
  * decides (>= 600 us: VLP-16). The azimuth step per block cannot decide: it depends on the
- * RPM and the ranges overlap. config.model overrides all of this. */
+ * RPM and the ranges overlap. config.model overrides all of this.
+ *
+ * Ouster (ouster.c): chosen when config.model is "ouster", or in "auto" mode when the first
+ * records carry UDP payloads of an Ouster lidar packet size on the Ouster lidar port (7502 or
+ * the metadata's udp_port_lidar) and no Velodyne data packets; the metadata JSON then must
+ * exist. Sweeps are the sensor's frames (ouster.c), IMU packets are counted, not decoded. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "avtruth/ouster.h"
 #include "avtruth/velodyne.h"
 #include "ingest_private.h"
 
@@ -31,6 +37,9 @@
 
 struct avt_lidar_reader {
     avt_pcap_src src;
+    avt_ouster_batcher *os;    /* non-NULL: an Ouster capture */
+    uint16_t os_lidar_port, os_imu_port;
+    int src_done;
     avt_lidar_config cfg;
     uint16_t data_port, position_port;
     int32_t cut_cdeg;
@@ -169,6 +178,83 @@ static void prescan(avt_lidar_reader *r, const char *path, const void *mem, size
     }
 }
 
+/* Reads the metadata JSON named by the config, or next to the capture. Returns AVT_OK,
+ * AVT_NOTFOUND (no file and none was named) or an error in err. */
+static int load_ouster_meta(const char *path, const char *meta_path, avt_ouster_meta *m,
+                            char *tried, size_t tried_n, avt_error *err)
+{
+    char guess[1024];
+    char *json = NULL;
+    size_t len = 0;
+    int rc;
+
+    tried[0] = '\0';
+    if (!meta_path) {
+        const char *slash = path ? strrchr(path, '/') : NULL;
+        const char *dot = path ? strrchr(path, '.') : NULL;
+        size_t stem = dot && (!slash || dot > slash) ? (size_t)(dot - path) : (path ? strlen(path) : 0);
+        if (!path || stem + 6 > sizeof guess) return AVT_NOTFOUND;
+        memcpy(guess, path, stem);
+        memcpy(guess + stem, ".json", 6);
+        meta_path = guess;
+        snprintf(tried, tried_n, "%s", guess);
+        FILE *fp = fopen(guess, "rb");
+        if (!fp) return AVT_NOTFOUND;
+        fclose(fp);
+    }
+    snprintf(tried, tried_n, "%s", meta_path);
+    rc = avt_read_file(meta_path, 16u << 20, &json, &len, err);
+    if (rc == AVT_OK) rc = avt_ouster_meta_parse(json, len, meta_path, m, err);
+    free(json);
+    return rc;
+}
+
+/* Decides whether the capture is an Ouster one and sets up the batcher. Returns 1 (Ouster),
+ * 0 (not Ouster: try Velodyne) or a negative status. */
+static int open_ouster(avt_lidar_reader *r, const char *path, const void *mem, size_t len,
+                       const char *name, int forced, avt_error *err)
+{
+    avt_ouster_meta m;
+    avt_pcap_src s;
+    avt_udp_frame f;
+    avt_error e;
+    char tried[1024];
+    uint64_t os_like = 0, vlp_like = 0;
+    int rc = load_ouster_meta(path, r->cfg.metadata_path, &m, tried, sizeof tried, err);
+    const int have_meta = rc == AVT_OK;
+
+    if (rc != AVT_OK && rc != AVT_NOTFOUND) return rc;
+    r->os_lidar_port = r->cfg.data_port       ? r->cfg.data_port
+                       : have_meta && m.lidar_port ? m.lidar_port
+                                                   : AVT_OUSTER_LIDAR_PORT;
+    r->os_imu_port = r->cfg.position_port   ? r->cfg.position_port
+                     : have_meta && m.imu_port ? m.imu_port
+                                               : AVT_OUSTER_IMU_PORT;
+    if (!forced) {
+        if (avt_pcap_src_open(&s, path, mem, len, name, &e) !=
+            AVT_OK)
+            return 0; /* the Velodyne path reports the error */
+        while (s.record < PRESCAN_RECORDS && os_like + vlp_like < PRESCAN_PACKETS) {
+            if (avt_pcap_src_next(&s, &f, &e) != 1) break;
+            if (f.kind != AVT_FRAME_UDP) continue;
+            if (is_port(&f, r->os_lidar_port) &&
+                (have_meta ? f.len == avt_ouster_packet_size(&m) : avt_ouster_size_plausible(f.len)))
+                os_like++;
+            if (is_port(&f, r->data_port) && f.len == AVT_VLP16_PAYLOAD) vlp_like++;
+        }
+        avt_pcap_src_close(&s);
+        if (os_like == 0 || vlp_like > 0) return 0;
+    }
+    if (!have_meta)
+        return avt_err(err, AVT_NOTFOUND,
+                       "%s: Ouster capture but no sensor metadata JSON (tried \"%s\"); set "
+                       "metadata_path",
+                       name, tried[0] ? tried : "(no capture path)");
+    r->os = avt_ouster_batcher_new(&m, r->cfg.min_range_m, r->cfg.max_range_m, err);
+    if (!r->os) return err ? err->code : AVT_NOMEM;
+    return 1;
+}
+
 static avt_lidar_reader *open_any(const char *path, const void *mem, size_t len,
                                   const char *name, const avt_lidar_config *cfg_in, avt_error *err)
 {
@@ -197,11 +283,20 @@ static avt_lidar_reader *open_any(const char *path, const void *mem, size_t len,
     r->cut_cdeg = (int32_t)lround((cut < 0 ? cut + 360.0 : cut) * 100.0) % 36000;
 
     model_req = cfg_in->model && cfg_in->model[0] ? cfg_in->model : "auto";
-    if (strcmp(model_req, "auto") != 0) {
+    if (strcmp(model_req, "auto") == 0 || strcmp(model_req, "ouster") == 0) {
+        int rc = open_ouster(r, path, mem, len, name, strcmp(model_req, "ouster") == 0, err);
+        if (rc < 0) goto out;
+        if (rc == 1) {
+            if (avt_pcap_src_open(&r->src, path, mem, len, name, err) != AVT_OK) goto out;
+            snprintf(r->st.model, sizeof r->st.model, "ouster");
+            ok = 1;
+            goto out;
+        }
+    } else {
         r->model = avt_vlp_model_find(model_req);
         if (!r->model) {
             avt_err(err, AVT_UNSUPPORTED,
-                    "%s: lidar model \"%s\" not supported (auto, vlp16, hdl32e, vlp32c)",
+                    "%s: lidar model \"%s\" not supported (auto, vlp16, hdl32e, vlp32c, ouster)",
                     name ? name : path, model_req);
             goto out;
         }
@@ -244,6 +339,7 @@ void avt_lidar_close(avt_lidar_reader *r)
 {
     if (!r) return;
     avt_pcap_src_close(&r->src);
+    avt_ouster_batcher_free(r->os);
     avt_vlp_tables_free(&r->tab);
     free(r->sw.xyz);
     free(r->sw.intensity);
@@ -257,6 +353,11 @@ void avt_lidar_stats_get(const avt_lidar_reader *r, avt_lidar_stats *stats)
 {
     if (!r || !stats) return;
     *stats = r->st;
+    stats->fragments = r->src.frag.fragments;
+    stats->reassembled = r->src.frag.reassembled;
+    stats->frag_dropped = r->src.frag.dropped;
+    stats->frag_overlaps = r->src.frag.overlaps;
+    if (r->os) stats->columns_lost = avt_ouster_batcher_columns_lost(r->os);
 }
 
 /* Makes room for `need` points in every column of the sweep. */
@@ -409,6 +510,60 @@ static void take_packet(avt_lidar_reader *r, const avt_udp_frame *f)
     r->st.data_packets++;
 }
 
+/* The Ouster loop: packets into the frame batcher until it releases a frame. */
+static int ouster_next(avt_lidar_reader *r, const avt_sweep **sweep, avt_error *err)
+{
+    avt_udp_frame f;
+    char why[160];
+    uint32_t fid;
+    int late, dup;
+
+    for (;;) {
+        if (avt_ouster_batcher_release(r->os, r->src_done)) break;
+        if (r->src_done) {
+            r->ended = 1;
+            if (r->saved_err.code == AVT_OK) return 0;
+            if (err) *err = r->saved_err;
+            return r->saved_err.code;
+        }
+        int got = avt_pcap_src_next(&r->src, &f, &r->saved_err);
+        if (got <= 0) {
+            r->src_done = 1;
+            if (got == 0) r->saved_err.code = AVT_OK;
+            continue;
+        }
+        r->st.records++;
+        if (f.kind == AVT_FRAME_BAD && f.ports_known &&
+            (f.dst_port == r->os_lidar_port || f.src_port == r->os_lidar_port)) {
+            note_corrupt(r, &f, f.why);
+            continue;
+        }
+        if (f.ports_known && (f.dst_port == r->os_imu_port || f.src_port == r->os_imu_port)) {
+            r->st.position_packets++; /* IMU: not part of the point stream */
+            continue;
+        }
+        if (!is_port(&f, r->os_lidar_port)) {
+            r->st.skipped++;
+            continue;
+        }
+        if (avt_ouster_check(avt_ouster_batcher_meta(r->os), f.payload, f.len, &fid, why,
+                             sizeof why) != AVT_OK) {
+            note_corrupt(r, &f, why);
+            continue;
+        }
+        r->st.data_packets++;
+        int rel = avt_ouster_batcher_push(r->os, f.payload, fid, f.rec_ns, &late, &dup);
+        r->st.late += (uint64_t)late;
+        r->st.duplicates += (uint64_t)dup;
+        if (rel) break;
+    }
+    const avt_sweep *s = avt_ouster_batcher_sweep(r->os);
+    r->st.sweeps++;
+    r->st.packets_lost += s->packets_lost;
+    *sweep = s;
+    return 1;
+}
+
 int avt_lidar_next(avt_lidar_reader *r, const avt_sweep **sweep, avt_error *err)
 {
     avt_udp_frame f;
@@ -428,6 +583,7 @@ int avt_lidar_next(avt_lidar_reader *r, const avt_sweep **sweep, avt_error *err)
         if (err) *err = r->saved_err;
         return rc;
     }
+    if (r->os) return ouster_next(r, sweep, err);
     if (r->returned) sweep_reset(r);
 
     for (;;) {

@@ -179,6 +179,9 @@ int64_t avt_vlp_packet_duration_ns(const avt_vlp_model *m, uint8_t mode)
 
 static inline int32_t wrap_cdeg(int32_t a)
 {
+    if (a >= 0 && a < 36000) return a; /* the common case, without a division */
+    if (a >= 36000 && a < 72000) return a - 36000;
+    if (a < 0 && a >= -36000) return a + 36000;
     a %= 36000;
     return a < 0 ? a + 36000 : a;
 }
@@ -225,6 +228,14 @@ void avt_vlp_decode(const avt_vlp_tables *t, const uint8_t *p, int64_t pkt_ns, a
     o->dual = dual;
     o->duration_ns = (int64_t)ncols * m->seq_ns;
     o->rate_cdeg_per_ns = rate;
+    /* The azimuth advance of each firing since its block's first firing depends only on the
+     * sequence within the block and the laser: round it once per packet, not once per point. */
+    int32_t adv[4][AVT_VLP_MAX_LASERS];
+    int64_t toff[AVT_VLP_MAX_LASERS]; /* firing time of each laser within its sequence */
+    for (int l = 0; l < nl; l++) toff[l] = (int64_t)(l / lpf) * m->firing_ns;
+    for (int s = 0; s < spb; s++)
+        for (int l = 0; l < nl; l++)
+            adv[s][l] = (int32_t)lround(rate * (double)((int64_t)s * m->seq_ns + (int64_t)(l / lpf) * m->firing_ns));
     int idx = 0;
     for (int col = 0; col < ncols; col++) {
         const int k = col / spb, s = col % spb;
@@ -232,15 +243,13 @@ void avt_vlp_decode(const avt_vlp_tables *t, const uint8_t *p, int64_t pkt_ns, a
         const uint8_t *bp = p + 100 * blk;
         const int32_t az_blk = rd16(bp + 2);
         const int64_t t_col = (int64_t)col * m->seq_ns;
-        const int64_t dt_col = (int64_t)s * m->seq_ns; /* since the block's first firing */
         o->col_ns[col] = pkt_ns + t_col;
         o->col_end_ns[col] = pkt_ns + t_col + (int64_t)((nl - 1) / lpf) * m->firing_ns;
-        o->col_az[col] = wrap_cdeg(az_blk + (int32_t)lround(rate * (double)dt_col));
+        o->col_az[col] = wrap_cdeg(az_blk + adv[s][0]);
         o->col_first[col] = (uint16_t)idx;
         for (int l = 0; l < nl; l++) {
-            const int64_t dt = dt_col + (int64_t)(l / lpf) * m->firing_ns;
-            const int32_t az = az_blk + (int32_t)lround(rate * (double)dt);
-            const int64_t t_ns = pkt_ns + t_col + (int64_t)(l / lpf) * m->firing_ns;
+            const int32_t az = az_blk + adv[s][l];
+            const int64_t t_ns = pkt_ns + t_col + toff[l];
             const uint8_t *q = bp + 4 + 3 * (s * nl + l);
             const uint32_t raw = rd16(q);
             if (!dual) {

@@ -23,6 +23,7 @@
 #include "avtruth/project.h"
 #include "avtruth/sync.h"
 #include "preview.h"
+#include "source.h"
 
 void avt_build_options_default(avt_build_options *o)
 {
@@ -36,6 +37,21 @@ void avt_build_options_default(avt_build_options *o)
     o->git_sha = "unknown";
     o->command_line = "";
     o->preview_stride = 10;
+    o->clock_correct = "auto";
+}
+
+/* The matcher's image source: a cursor over a camera stream (already in memory). */
+typedef struct stream_cursor {
+    const avt_camera_stream *s;
+    size_t next;
+} stream_cursor;
+
+static int cursor_next(void *ctx, int64_t *t)
+{
+    stream_cursor *c = ctx;
+    if (c->next >= c->s->n) return 0;
+    *t = c->s->images[c->next++].t_ns;
+    return 1;
 }
 
 /* Reusable per-camera buffers. */
@@ -48,16 +64,22 @@ typedef struct cam_work {
     uint8_t *valid;
     size_t cap_pts, cap_d;
     avt_box2d *b2d;
+    uint32_t *box_in_img, *box_vis; /* per box: LiDAR points in the image, and not hidden */
     size_t cap_b2d;
     float *cell_min; /* coarse depth buffer for visibility */
     avt_sync_stats stats;
+    stream_cursor cursor;
+    avt_sync_matcher *matcher;
+    avt_clock_model clock; /* fitted model (valid = 0: none) */
+    int corrected;         /* image times are moved to the LiDAR clock with `clock` */
+    uint64_t unpaired_frames;
 } cam_work;
 
 typedef struct build_state {
     avt_rig rig;
     avt_poses poses;
     avt_label_index labels;
-    avt_lidar_reader *lidar;
+    sweep_source *lidar;
     avt_export_writer *writer;
     cam_work *cams;
     avt_camera_frame *cframes;
@@ -74,28 +96,6 @@ typedef struct build_state {
 } build_state;
 
 #define CELL 4 /* visibility depth-buffer cell, pixels */
-
-static int find_pcap(const char *log_dir, char *out, size_t n, avt_error *err)
-{
-    char dir[4096];
-    if (avt_path_join(dir, sizeof dir, log_dir, "lidar")) return avt_err(err, AVT_INVAL, "%s: path too long", log_dir);
-    DIR *d = opendir(dir);
-    if (!d)
-        return avt_err(err, AVT_NOTFOUND, "%s: no lidar/ directory (%s); a drive log needs lidar/<sensor>.pcap",
-                       log_dir, strerror(errno));
-    char best[256] = "";
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        const char *ext = strrchr(e->d_name, '.');
-        if (!ext || (strcmp(ext, ".pcap") != 0 && strcmp(ext, ".pcapng") != 0)) continue;
-        if (strlen(e->d_name) < sizeof best && (!best[0] || strcmp(e->d_name, best) < 0))
-            memcpy(best, e->d_name, strlen(e->d_name) + 1);
-    }
-    closedir(d);
-    if (!best[0]) return avt_err(err, AVT_NOTFOUND, "%s: no .pcap or .pcapng capture in lidar/", log_dir);
-    if (avt_path_join(out, n, dir, best)) return avt_err(err, AVT_INVAL, "%s: path too long", dir);
-    return AVT_OK;
-}
 
 /* world_T_box at time t of a label box given in the LiDAR frame at the label's time. */
 static void box_world(const avt_label_box *lb, const avt_tf *world_T_lidar_l, int64_t t_label, int64_t t,
@@ -160,6 +160,10 @@ static int grow_box_buffers(build_state *st, size_t nb, avt_error *err)
     for (size_t c = 0; c < st->rig.n_cameras; c++) {
         size_t cc = st->cams[c].cap_b2d;
         if (avt_grow((void **)&st->cams[c].b2d, &cc, nb, sizeof(avt_box2d))) goto nomem;
+        cc = st->cams[c].cap_b2d;
+        if (avt_grow((void **)&st->cams[c].box_in_img, &cc, nb, sizeof(uint32_t))) goto nomem;
+        cc = st->cams[c].cap_b2d;
+        if (avt_grow((void **)&st->cams[c].box_vis, &cc, nb, sizeof(uint32_t))) goto nomem;
         st->cams[c].cap_b2d = cc;
     }
     st->cap_boxes = cap;
@@ -197,6 +201,13 @@ static int deskew(build_state *st, const avt_sweep *sw, avt_error *err)
         for (int k = 0; k < 3; k++) st->xyz[3 * i + k] = (float)q[k];
     }
     return AVT_OK;
+}
+
+/* A camera's reference time in a sweep: the axis crossing (trigger) or the sweep time. */
+static int64_t reference_time(const avt_sweep *sw, const avt_build_options *opt, const cam_work *cw)
+{
+    return strcmp(opt->policy, "nearest") == 0 ? sw->timestamp_ns
+                                               : avt_sync_trigger_time(sw, opt->cut_angle_deg, cw->axis_az_deg);
 }
 
 static int process_frame(build_state *st, const char *log_dir, const avt_sweep *sw, const avt_build_options *opt,
@@ -283,38 +294,37 @@ static int process_frame(build_state *st, const char *log_dir, const avt_sweep *
         memset(cf, 0, sizeof *cf);
         cf->timestamp_ns = INT64_MIN;
         cf->image_path = "";
-        int64_t t_cam = strcmp(opt->policy, "nearest") == 0
-                            ? sw->timestamp_ns
-                            : avt_sync_trigger_time(sw, opt->cut_angle_deg, cw->axis_az_deg);
-        long im = avt_sync_nearest(&cw->stream, t_cam, opt->sync_tolerance_ns);
-        if (im < 0) {
-            cw->stats.unpaired_frames++;
+        int64_t t_cam = reference_time(sw, opt, cw);
+        avt_sync_match mt;
+        if ((rc = avt_sync_matcher_pair(cw->matcher, t_cam, &mt, err))) goto out;
+        if (mt.image < 0) {
+            cw->unpaired_frames++;
             continue;
         }
-        const avt_image_ref *ir = &cw->stream.images[im];
+        const avt_image_ref *ir = &cw->stream.images[mt.image];
+        /* the image's time in the LiDAR clock: everything is projected at that instant */
+        const int64_t t_img = cw->corrected ? avt_clock_camera_to_lidar(&cw->clock, ir->t_ns) : ir->t_ns;
         char abs_img[4096];
         avt_png_info info;
         if (avt_path_join(abs_img, sizeof abs_img, log_dir, ir->path)) {
             rc = avt_err(err, AVT_INVAL, "%s: path too long", ir->path);
             goto out;
         }
-        if ((rc = avt_png_read_info(abs_img, &info, err))) goto out;
+        if ((rc = opt->verify_images ? avt_png_verify(abs_img, &info, err) : avt_png_read_info(abs_img, &info, err)))
+            goto out;
         if (info.width != cam->width || info.height != cam->height) {
             rc = avt_err(err, AVT_MISMATCH, "%s: image is %ux%u but calib.yaml says camera %s is %ux%u", abs_img,
                          info.width, info.height, cam->name, cam->width, cam->height);
             goto out;
         }
         if ((rc = avt_export_add_input(st->writer, ir->path, abs_img, err))) goto out;
-        if ((rc = avt_sync_stats_add(&cw->stats, im, ir->t_ns - t_cam))) {
-            rc = avt_err(err, AVT_NOMEM, "out of memory");
-            goto out;
-        }
-        cf->timestamp_ns = ir->t_ns;
-        cf->sync_delta_ns = ir->t_ns - t_cam;
+        avt_sync_stats_add(&cw->stats, t_img - t_cam);
+        cf->timestamp_ns = t_img;
+        cf->sync_delta_ns = t_img - t_cam;
         cf->image_path = ir->path;
 
         avt_tf w_img;
-        if ((rc = avt_poses_at(&st->poses, ir->t_ns, &w_img, err))) {
+        if ((rc = avt_poses_at(&st->poses, t_img, &w_img, err))) {
             avt_err_prefix(err, "%s", abs_img);
             goto out;
         }
@@ -339,11 +349,18 @@ static int process_frame(build_state *st, const char *log_dir, const avt_sweep *
         cf->depth_uv = cw->dsamp_uv;
         cf->depth = cw->dsamp;
 
+        for (size_t b = 0; b < nb; b++) cw->box_in_img[b] = cw->box_vis[b] = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (st->pinst[i] < 0 || !cw->valid[i]) continue;
+            size_t cell = (size_t)((cw->uv[2 * i + 1] + 0.5f) / CELL) * gw + (size_t)((cw->uv[2 * i] + 0.5f) / CELL);
+            cw->box_in_img[st->pinst[i]]++;
+            cw->box_vis[st->pinst[i]] += cw->depth[i] <= cw->cell_min[cell] + 0.5f;
+        }
         size_t k2 = 0;
         for (size_t b = 0; b < nb; b++) {
             avt_obox wb;
             avt_box_projection bp;
-            box_world(&lf.boxes[b], &world_T_lidar_label, lf.timestamp_ns, ir->t_ns, &wb);
+            box_world(&lf.boxes[b], &world_T_lidar_label, lf.timestamp_ns, t_img, &wb);
             if (!avt_box_project(&cw->model, &cam_T_world, &wb, &bp)) continue;
             avt_box2d *o = &cw->b2d[k2++];
             o->box3d_index = (uint32_t)b;
@@ -354,14 +371,8 @@ static int process_frame(build_state *st, const char *log_dir, const avt_sweep *
             }
             o->truncation = (float)bp.truncation;
             /* visibility: box points in the image not hidden by a point more than 0.5 m nearer
-             * in the same CELL x CELL pixel cell */
-            uint32_t in_img = 0, vis = 0;
-            for (size_t i = 0; i < n; i++) {
-                if (st->pinst[i] != (int32_t)b || !cw->valid[i]) continue;
-                in_img++;
-                size_t cell = (size_t)((cw->uv[2 * i + 1] + 0.5f) / CELL) * gw + (size_t)((cw->uv[2 * i] + 0.5f) / CELL);
-                if (cw->depth[i] <= cw->cell_min[cell] + 0.5f) vis++;
-            }
+             * in the same CELL x CELL pixel cell (counted in one pass over the points below) */
+            uint32_t in_img = cw->box_in_img[b], vis = cw->box_vis[b];
             o->num_lidar_points = in_img;
             o->visibility = in_img ? (float)vis / (float)in_img : NAN;
         }
@@ -405,6 +416,90 @@ out:
     return rc;
 }
 
+/* Pass 1 over the capture: every camera's reference times through a clock tracker (offset
+ * guess, pairing, robust fit); then the decision to correct, the matchers for pass 2 and the
+ * statistics. Memory: the trackers' fixed samples. */
+static int setup_sync(build_state *st, const avt_build_options *opt, const avt_lidar_config *lc, avt_error *err)
+{
+    int rc = AVT_OK;
+    const size_t nc = st->rig.n_cameras;
+    sweep_source *rd = NULL;
+    avt_clock_tracker **trk = NULL;
+    stream_cursor *cur = NULL;
+    if (nc == 0) return AVT_OK;
+    trk = calloc(nc, sizeof *trk);
+    cur = calloc(nc, sizeof *cur);
+    if (!trk || !cur) {
+        rc = avt_err(err, AVT_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t c = 0; c < nc; c++) {
+        cur[c].s = &st->cams[c].stream;
+        trk[c] = avt_clock_tracker_new(opt->have_clock_offset_hint ? &opt->clock_offset_hint_ns : NULL,
+                                       opt->sync_tolerance_ns, cursor_next, &cur[c], err);
+        if (!trk[c]) {
+            rc = err ? err->code : AVT_NOMEM;
+            goto out;
+        }
+    }
+    rd = sweep_source_open(st->lidar_path, lc, err);
+    if (!rd) {
+        rc = err ? err->code : AVT_IO;
+        goto out;
+    }
+    const avt_sweep *sw;
+    for (;;) {
+        int r = sweep_source_next(rd, &sw, err);
+        if (r < 0) {
+            rc = r;
+            goto out;
+        }
+        if (r == 0) break;
+        for (size_t c = 0; c < nc; c++)
+            if (st->cams[c].stream.n && (rc = avt_clock_tracker_add(trk[c], reference_time(sw, opt, &st->cams[c]), err)))
+                goto out;
+    }
+    for (size_t c = 0; c < nc; c++) {
+        cam_work *cw = &st->cams[c];
+        int64_t guess = 0;
+        if (cw->stream.n && (rc = avt_clock_tracker_fit(trk[c], &cw->clock, &guess, err))) goto out;
+        avt_sync_matcher_config mc;
+        memset(&mc, 0, sizeof mc);
+        mc.tolerance_ns = opt->sync_tolerance_ns;
+        /* pairing follows the fitted clock; without a fit, the first guess */
+        if (cw->clock.valid) mc.clock = cw->clock;
+        else {
+            mc.clock.valid = guess != 0;
+            mc.clock.offset_ns = (double)guess;
+        }
+        cw->corrected = cw->clock.valid && (strcmp(opt->clock_correct, "on") == 0 ||
+                                            (strcmp(opt->clock_correct, "auto") == 0 && avt_clock_evidence_strong(&cw->clock)));
+        /* a repeated frame arrives within a quarter period of the original */
+        if (cw->stream.n > 2) {
+            int64_t span = cw->stream.images[cw->stream.n - 1].t_ns - cw->stream.images[0].t_ns;
+            mc.duplicate_ns = span / (int64_t)(cw->stream.n - 1) / 4;
+        }
+        cw->cursor.s = &cw->stream;
+        cw->matcher = avt_sync_matcher_new(&mc, cursor_next, &cw->cursor, err);
+        if (!cw->matcher) {
+            rc = err ? err->code : AVT_NOMEM;
+            goto out;
+        }
+        int64_t range = opt->sync_tolerance_ns + (int64_t)llabs((long long)llround(mc.clock.offset_ns)) + 1000000;
+        if (avt_sync_stats_init(&cw->stats, range)) {
+            rc = avt_err(err, AVT_NOMEM, "out of memory");
+            goto out;
+        }
+    }
+out:
+    sweep_source_close(rd);
+    if (trk)
+        for (size_t c = 0; c < nc; c++) avt_clock_tracker_free(trk[c]);
+    free(trk);
+    free(cur);
+    return rc;
+}
+
 static char *config_json(const char *log_dir, const avt_build_options *o)
 {
     char *s = NULL;
@@ -413,23 +508,25 @@ static char *config_json(const char *log_dir, const avt_build_options *o)
     if (!f) return NULL;
     fprintf(f,
             "{\"log_dir\": \"%s\", \"compression\": \"%s\", \"sync_policy\": \"%s\", \"sync_tolerance_ns\": %lld, "
-            "\"label_tolerance_ns\": %lld, \"cut_angle_deg\": %.17g, \"lidar_model\": \"%s\"}",
+            "\"label_tolerance_ns\": %lld, \"cut_angle_deg\": %.17g, \"lidar_model\": \"%s\", "
+            "\"clock_correct\": \"%s\", \"verify_images\": %s}",
             log_dir, o->compression, o->policy, (long long)o->sync_tolerance_ns, (long long)o->label_tolerance_ns,
-            o->cut_angle_deg, o->lidar_model);
+            o->cut_angle_deg, o->lidar_model, o->clock_correct, o->verify_images ? "true" : "false");
     fclose(f);
     return s;
 }
 
 static void state_free(build_state *st)
 {
-    avt_lidar_close(st->lidar);
+    sweep_source_close(st->lidar);
     if (st->cams)
         for (size_t c = 0; c < st->rig.n_cameras; c++) {
             cam_work *cw = &st->cams[c];
             avt_camera_stream_free(&cw->stream);
             avt_sync_stats_free(&cw->stats);
+            avt_sync_matcher_free(cw->matcher);
             free(cw->uv), free(cw->depth), free(cw->valid), free(cw->dsamp_uv), free(cw->dsamp);
-            free(cw->b2d), free(cw->cell_min);
+            free(cw->b2d), free(cw->cell_min), free(cw->box_in_img), free(cw->box_vis);
         }
     free(st->cams);
     free(st->cframes);
@@ -456,6 +553,10 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
 
     if (stat(log_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
         return avt_err(err, AVT_NOTFOUND, "%s: not a drive-log directory", log_dir);
+    if (strcmp(opt->policy, "approximate") == 0)
+        return avt_err(err, AVT_UNSUPPORTED,
+                       "sync policy 'approximate' is not available in build yet (library avt_approx_*); use "
+                       "trigger or nearest");
     if (strcmp(opt->policy, "trigger") != 0 && strcmp(opt->policy, "nearest") != 0)
         return avt_err(err, AVT_INVAL, "unknown sync policy '%s' (trigger, nearest)", opt->policy);
     if ((rc = avt_path_join(path, sizeof path, log_dir, "calib.yaml")))
@@ -464,7 +565,7 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     if ((rc = avt_path_join(path, sizeof path, log_dir, "poses.csv"))) goto out;
     if ((rc = avt_poses_load(path, &st.poses, err))) goto out;
     if ((rc = avt_label_index_open(log_dir, &st.labels, err))) goto out;
-    if ((rc = find_pcap(log_dir, st.lidar_path, sizeof st.lidar_path, err))) goto out;
+    if ((rc = sweep_source_find(log_dir, st.lidar_path, sizeof st.lidar_path, err))) goto out;
 
     st.cams = calloc(st.rig.n_cameras ? st.rig.n_cameras : 1, sizeof *st.cams);
     st.cframes = calloc(st.rig.n_cameras ? st.rig.n_cameras : 1, sizeof *st.cframes);
@@ -476,7 +577,6 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     for (size_t c = 0; c < st.rig.n_cameras; c++) {
         cam_work *cw = &st.cams[c];
         const avt_camera *cam = &st.rig.cameras[c];
-        cw->stats.last_image = -1;
         if ((rc = avt_cam_model_init(&cw->model, cam, err))) goto out;
         cw->cam_T_lidar = avt_tf_inv(&cam->lidar_T_cam);
         cw->axis_az_deg = avt_sync_camera_azimuth_deg(cam);
@@ -487,9 +587,19 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
             goto out;
         }
         if ((rc = avt_camera_stream_list(log_dir, cam->name, &cw->stream, err))) goto out;
+        if (opt->warn) {
+            for (size_t w = 0; w < cw->stream.n_warnings; w++) opt->warn(cw->stream.warnings[w], opt->warn_ctx);
+            if (cw->stream.warnings_total > cw->stream.n_warnings) {
+                char msg[256];
+                snprintf(msg, sizeof msg, "camera %s: %llu more timestamp problems not shown", cam->name,
+                         (unsigned long long)(cw->stream.warnings_total - cw->stream.n_warnings));
+                opt->warn(msg, opt->warn_ctx);
+            }
+        }
         if (c < AVT_SUMMARY_MAX_CAMERAS) {
             snprintf(sum->cam[c].name, sizeof sum->cam[c].name, "%s", cam->name);
             sum->cam[c].images = cw->stream.n;
+            sum->cam[c].bad_times = cw->stream.bad_names + cw->stream.duplicate_times + cw->stream.backwards_times;
         }
     }
 
@@ -497,7 +607,8 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     avt_lidar_config_default(&lc);
     lc.model = opt->lidar_model;
     lc.cut_angle_deg = opt->cut_angle_deg;
-    st.lidar = avt_lidar_open(st.lidar_path, &lc, err);
+    if ((rc = setup_sync(&st, opt, &lc, err))) goto out;
+    st.lidar = sweep_source_open(st.lidar_path, &lc, err);
     if (!st.lidar) {
         rc = err ? err->code : AVT_IO;
         goto out;
@@ -516,17 +627,22 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     avt_path_join(calib_abs, sizeof calib_abs, log_dir, "calib.yaml");
     if ((rc = avt_export_add_input(st.writer, "calib.yaml", calib_abs, err))) goto out;
     if (st.poses.n && (rc = avt_export_add_input(st.writer, "poses.csv", st.poses.path, err))) goto out;
-    if ((rc = avt_export_add_input(st.writer, st.lidar_path + strlen(log_dir) + 1, st.lidar_path, err))) goto out;
+    const char *capture = sweep_source_capture(st.lidar);
+    if (capture && (rc = avt_export_add_input(st.writer, capture + strlen(log_dir) + 1, capture, err))) goto out;
 
     const avt_sweep *sw;
     uint64_t frame_no = 0;
+    int64_t first_ts = 0;
     for (;;) {
-        int r = avt_lidar_next(st.lidar, &sw, err);
+        int r = sweep_source_next(st.lidar, &sw, err);
         if (r < 0) {
             rc = r;
             goto out;
         }
         if (r == 0) break;
+        const char *cloud = sweep_source_file(st.lidar);
+        if (cloud && (rc = avt_export_add_input(st.writer, cloud + strlen(log_dir) + 1, cloud, err))) goto out;
+        if (frame_no == 0) first_ts = sw->timestamp_ns;
         if ((rc = process_frame(&st, log_dir, sw, opt, frame_no, sum, err))) goto out;
         frame_no++;
         if (opt->progress) opt->progress(frame_no, sw->timestamp_ns, opt->progress_ctx);
@@ -545,19 +661,52 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     for (size_t c = 0; c < st.rig.n_cameras; c++) {
         cam_work *cw = &st.cams[c];
         avt_sync_camera_summary *s = &ss[c];
+        avt_sync_counts k;
+        if ((rc = avt_sync_matcher_finish(cw->matcher, err))) goto out;
+        avt_sync_matcher_counts(cw->matcher, &k);
         s->policy = opt->policy;
         s->tolerance_ns = opt->sync_tolerance_ns;
-        s->paired = cw->stats.paired;
-        s->unpaired_frames = cw->stats.unpaired_frames;
-        s->unpaired_images = cw->stream.n > cw->stats.paired ? cw->stream.n - cw->stats.paired : 0;
-        s->duplicates = cw->stats.reused;
+        /* the offset at the first frame's reference time (docs/pipeline.md) */
+        s->clock_offset_ns = cw->clock.valid ? (int64_t)llround(cw->clock.offset_ns +
+                                                                cw->clock.drift * (double)(first_ts - cw->clock.t_ref_ns))
+                                             : 0;
+        s->clock_drift_ppm = cw->clock.valid ? cw->clock.drift * 1e6 : 0;
+        s->paired = k.paired;
+        s->unpaired_frames = cw->unpaired_frames;
+        s->unpaired_images = k.unpaired_images;
+        s->duplicates = k.duplicates;
+        s->dropped = k.dropped;
         avt_sync_stats_summary(&cw->stats, &s->delta_min_ns, &s->delta_median_ns, &s->delta_p95_ns, &s->delta_max_ns);
         if (c < AVT_SUMMARY_MAX_CAMERAS) {
-            sum->cam[c].paired = s->paired;
-            sum->cam[c].unpaired_frames = s->unpaired_frames;
-            sum->cam[c].delta_median_ns = s->delta_median_ns;
-            sum->cam[c].delta_max_abs_ns = llabs(s->delta_min_ns) > llabs(s->delta_max_ns) ? llabs(s->delta_min_ns)
-                                                                                          : llabs(s->delta_max_ns);
+            __typeof__(sum->cam[0]) *o = &sum->cam[c];
+            o->paired = s->paired;
+            o->unpaired_frames = s->unpaired_frames;
+            o->unpaired_images = s->unpaired_images;
+            o->duplicates = s->duplicates;
+            o->dropped = s->dropped;
+            o->delta_min_ns = s->delta_min_ns;
+            o->delta_median_ns = s->delta_median_ns;
+            o->delta_p95_ns = s->delta_p95_ns;
+            o->delta_max_ns = s->delta_max_ns;
+            o->delta_max_abs_ns = llabs(s->delta_min_ns) > llabs(s->delta_max_ns) ? llabs(s->delta_min_ns)
+                                                                                  : llabs(s->delta_max_ns);
+            o->clock_valid = cw->clock.valid;
+            o->clock_corrected = cw->corrected;
+            o->clock_offset_ns = (double)s->clock_offset_ns;
+            o->clock_offset_sd_ns = sqrt(cw->clock.offset_sd_ns * cw->clock.offset_sd_ns +
+                                         pow((double)(first_ts - cw->clock.t_ref_ns) * cw->clock.drift_sd, 2));
+            o->clock_drift_ppm = s->clock_drift_ppm;
+            o->clock_drift_sd_ppm = cw->clock.drift_sd * 1e6;
+            o->jitter_ns = cw->clock.residual_sd_ns;
+        }
+        if (opt->sync_report_dir) {
+            char png[4096];
+            if (snprintf(png, sizeof png, "%s/sync_%s.png", opt->sync_report_dir, st.rig.cameras[c].name) >=
+                (int)sizeof png) {
+                rc = avt_err(err, AVT_INVAL, "%s: path too long", opt->sync_report_dir);
+                goto out;
+            }
+            if ((rc = avt_sync_stats_write_png(&cw->stats, png, 400, 200, err))) goto out;
         }
     }
     avt_export_meta meta;

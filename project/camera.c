@@ -17,6 +17,7 @@
  * polynomial folds back and a far-off-axis point would land inside the image. We find the
  * first radius where the map stops increasing and mark points beyond it invalid. */
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 #include "avtruth/project.h"
@@ -226,9 +227,102 @@ int avt_cam_unproject(const avt_cam_model *m, const double uv[2], double ray[3])
     return 1;
 }
 
-void avt_cam_project_points(const avt_cam_model *m, const avt_tf *T, const float *xyz, size_t n,
-                            float *uv, float *depth, uint8_t *valid)
+/* Fast path for the common pinhole model with up to 5 coefficients (k1 k2 p1 p2 k3; no rational
+ * terms, thin prism or tilt): the same formulas as avt_cam_project written without branches or
+ * calls so that the compiler vectorises the loop (validity is a mask, invalid outputs are NaN). */
+static int is_radtan5(const avt_cam_model *m)
 {
+    return m->model == AVT_CAM_PINHOLE && !m->rational && !m->has_tilt && m->s[0] == 0 && m->s[1] == 0 &&
+           m->s[2] == 0 && m->s[3] == 0;
+}
+
+typedef struct radtan5 {
+    double t[12], fx, fy, cx, cy, skew, k1, k2, k3, p1, p2, r2_max, umax, vmax;
+} radtan5;
+
+static radtan5 radtan5_make(const avt_cam_model *m, const avt_tf *T)
+{
+    radtan5 c;
+    memcpy(c.t, T->m, sizeof c.t);
+    c.fx = m->fx, c.fy = m->fy, c.cx = m->cx, c.cy = m->cy, c.skew = m->skew;
+    c.k1 = m->k[0], c.k2 = m->k[1], c.k3 = m->k[2], c.p1 = m->p[0], c.p2 = m->p[1];
+    c.r2_max = m->r2_max;
+    c.umax = m->width - 0.5;
+    c.vmax = m->height - 0.5;
+    return c;
+}
+
+/* Pixel of one point (NaN when behind the camera or outside the monotonic region) and its
+ * depth. Written with selects only, so that GCC if-converts and vectorises the loops below. */
+static inline __attribute__((always_inline)) void radtan5_point(const radtan5 *c, double px, double py, double pz,
+                                                                float *u_out, float *v_out, float *d_out)
+{
+    const double *t = c->t;
+    double X = t[0] * px + t[1] * py + t[2] * pz + t[3];
+    double Y = t[4] * px + t[5] * py + t[6] * pz + t[7];
+    double Z = t[8] * px + t[9] * py + t[10] * pz + t[11];
+    double iz = 1.0 / Z;
+    double x = X * iz, y = Y * iz;
+    double r2 = x * x + y * y;
+    double ok = (Z > 0 ? 1.0 : 0.0) * (r2 <= c->r2_max ? 1.0 : 0.0);
+    double rad = 1 + r2 * (c->k1 + r2 * (c->k2 + r2 * c->k3));
+    double xd = x * rad + 2 * c->p1 * x * y + c->p2 * (r2 + 2 * x * x);
+    double yd = y * rad + c->p1 * (r2 + 2 * y * y) + 2 * c->p2 * x * y;
+    double nan_if_bad = ok > 0 ? 0.0 : NAN;
+    *u_out = (float)(c->fx * xd + c->skew * yd + c->cx + nan_if_bad);
+    *v_out = (float)(c->fy * yd + c->cy + nan_if_bad);
+    *d_out = (float)Z;
+}
+
+/* valid = inside [-0.5, W-0.5) x [-0.5, H-0.5) on the float pixel coordinates; NaN compares false.
+ * A separate loop: a double -> uint8 mask in the loop above keeps GCC from vectorising it. */
+#define RADTAN5_VALID(U, V, c)                                                                                \
+    (uint8_t)(((U) >= -0.5f) & ((U) < (float)(c).umax) & ((V) >= -0.5f) & ((V) < (float)(c).vmax))
+
+/* The calling thread's share [*b, *e) of n items (static schedule). */
+static void thread_chunk(size_t n, size_t *b, size_t *e)
+{
+    size_t t = (size_t)omp_get_thread_num(), nt = (size_t)omp_get_num_threads();
+    *b = n / nt * t + (t < n % nt ? t : n % nt);
+    *e = *b + n / nt + (t < n % nt);
+}
+
+/* One thread's chunk: plain `omp simd` loops over restrict pointers, which GCC vectorises
+ * (the same loops inside `omp for` are lowered with control flow that it does not). */
+static void radtan5_aos(const radtan5 *cp, const float *restrict xyz, size_t n, float *restrict uv,
+                        float *restrict depth, uint8_t *restrict valid)
+{
+    const radtan5 c = *cp;
+#pragma omp simd
+    for (size_t i = 0; i < n; i++)
+        radtan5_point(&c, xyz[3 * i], xyz[3 * i + 1], xyz[3 * i + 2], &uv[2 * i], &uv[2 * i + 1], &depth[i]);
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) valid[i] = RADTAN5_VALID(uv[2 * i], uv[2 * i + 1], c);
+}
+
+static void radtan5_soa(const radtan5 *cp, const float *restrict x, const float *restrict y, const float *restrict z,
+                        size_t n, float *restrict u, float *restrict v, float *restrict depth, uint8_t *restrict valid)
+{
+    const radtan5 c = *cp;
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) radtan5_point(&c, x[i], y[i], z[i], &u[i], &v[i], &depth[i]);
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) valid[i] = RADTAN5_VALID(u[i], v[i], c);
+}
+
+void avt_cam_project_points(const avt_cam_model *m, const avt_tf *T, const float *xyz, size_t n, float *uv,
+                            float *depth, uint8_t *valid)
+{
+    if (is_radtan5(m)) {
+        const radtan5 c = radtan5_make(m, T);
+#pragma omp parallel
+        {
+            size_t b, e;
+            thread_chunk(n, &b, &e);
+            radtan5_aos(&c, xyz + 3 * b, e - b, uv + 2 * b, depth + b, valid + b);
+        }
+        return;
+    }
     const double *t = T->m;
     const double wmax = m->width - 0.5, hmax = m->height - 0.5;
 #pragma omp parallel for schedule(static)
@@ -241,6 +335,35 @@ void avt_cam_project_points(const avt_cam_model *m, const avt_tf *T, const float
         ok = ok && q[0] >= -0.5 && q[0] < wmax && q[1] >= -0.5 && q[1] < hmax;
         uv[2 * i] = (float)q[0];
         uv[2 * i + 1] = (float)q[1];
+        depth[i] = (float)p[2];
+        valid[i] = (uint8_t)ok;
+    }
+}
+
+void avt_cam_project_points_soa(const avt_cam_model *m, const avt_tf *T, const float *x, const float *y,
+                                const float *z, size_t n, float *u, float *v, float *depth, uint8_t *valid)
+{
+    if (is_radtan5(m)) {
+        const radtan5 c = radtan5_make(m, T);
+#pragma omp parallel
+        {
+            size_t b, e;
+            thread_chunk(n, &b, &e);
+            radtan5_soa(&c, x + b, y + b, z + b, e - b, u + b, v + b, depth + b, valid + b);
+        }
+        return;
+    }
+    const double *t = T->m;
+    const double wmax = m->width - 0.5, hmax = m->height - 0.5;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        double p[3] = {t[0] * x[i] + t[1] * y[i] + t[2] * z[i] + t[3], t[4] * x[i] + t[5] * y[i] + t[6] * z[i] + t[7],
+                       t[8] * x[i] + t[9] * y[i] + t[10] * z[i] + t[11]};
+        double q[2] = {NAN, NAN};
+        int ok = avt_cam_project(m, p, q);
+        ok = ok && q[0] >= -0.5 && q[0] < wmax && q[1] >= -0.5 && q[1] < hmax;
+        u[i] = (float)q[0];
+        v[i] = (float)q[1];
         depth[i] = (float)p[2];
         valid[i] = (uint8_t)ok;
     }

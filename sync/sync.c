@@ -1,9 +1,30 @@
-/* avtruth sync: trigger-time estimation from a sweep, nearest-image pairing, statistics. */
+/* avtruth sync: policy names, trigger-time estimation from a sweep, delta statistics as a
+ * fixed-size histogram and its PNG bar chart (libpng). */
+#include <errno.h>
 #include <math.h>
+#include <png.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "avtruth/sync.h"
+
+static const char *const policy_names[] = {"trigger", "nearest", "approximate"};
+
+int avt_sync_policy_parse(const char *name, enum avt_sync_policy *out)
+{
+    for (int i = 0; i < 3; i++)
+        if (name && strcmp(name, policy_names[i]) == 0) {
+            *out = (enum avt_sync_policy)i;
+            return AVT_OK;
+        }
+    return AVT_INVAL;
+}
+
+const char *avt_sync_policy_name(enum avt_sync_policy p)
+{
+    return (unsigned)p < 3 ? policy_names[p] : "unknown";
+}
 
 double avt_sync_camera_azimuth_deg(const avt_camera *cam)
 {
@@ -45,61 +66,142 @@ int64_t avt_sync_trigger_time(const avt_sweep *s, double cut_deg, double az_deg)
     return t0 + (int64_t)llround((target - a) / b * 1e9);
 }
 
-long avt_sync_nearest(const avt_camera_stream *cs, int64_t t, int64_t tol)
+int avt_sync_stats_init(avt_sync_stats *s, int64_t range_ns)
 {
-    size_t lo = 0, hi = cs->n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (cs->images[mid].t_ns < t) lo = mid + 1;
-        else hi = mid;
-    }
-    long best = -1;
-    int64_t bd = INT64_MAX;
-    for (size_t k = lo > 0 ? lo - 1 : 0; k <= lo && k < cs->n; k++) {
-        int64_t d = cs->images[k].t_ns > t ? cs->images[k].t_ns - t : t - cs->images[k].t_ns;
-        if (d < bd) {
-            bd = d;
-            best = (long)k;
+    memset(s, 0, sizeof *s);
+    s->range_ns = range_ns > 0 ? range_ns : 1;
+    s->bins = calloc(AVT_SYNC_HIST_BINS, sizeof *s->bins);
+    return s->bins ? AVT_OK : AVT_NOMEM;
+}
+
+static size_t stats_bin(const avt_sync_stats *s, int64_t d)
+{
+    double f = ((double)d + (double)s->range_ns) / (2.0 * (double)s->range_ns);
+    if (!(f > 0)) return 0;
+    if (f >= 1) return AVT_SYNC_HIST_BINS - 1;
+    return (size_t)(f * AVT_SYNC_HIST_BINS);
+}
+
+static int64_t bin_centre(const avt_sync_stats *s, size_t b)
+{
+    double w = 2.0 * (double)s->range_ns / AVT_SYNC_HIST_BINS;
+    return (int64_t)llround(-(double)s->range_ns + ((double)b + 0.5) * w);
+}
+
+void avt_sync_stats_add(avt_sync_stats *s, int64_t d)
+{
+    if (!s->bins) return;
+    if (s->n == 0 || d < s->min_ns) s->min_ns = d;
+    if (s->n == 0 || d > s->max_ns) s->max_ns = d;
+    s->n++;
+    uint32_t *b = &s->bins[stats_bin(s, d)];
+    if (*b < UINT32_MAX) (*b)++;
+}
+
+static int64_t stats_quantile(const avt_sync_stats *s, uint64_t rank)
+{
+    uint64_t acc = 0;
+    for (size_t b = 0; b < AVT_SYNC_HIST_BINS; b++) {
+        acc += s->bins[b];
+        if (acc > rank) {
+            int64_t v = bin_centre(s, b);
+            return v < s->min_ns ? s->min_ns : v > s->max_ns ? s->max_ns : v;
         }
     }
-    return bd <= tol ? best : -1;
-}
-
-int avt_sync_stats_add(avt_sync_stats *s, long image, int64_t delta)
-{
-    if (avt_grow((void **)&s->deltas, &s->cap, s->n + 1, sizeof *s->deltas)) return AVT_NOMEM;
-    s->deltas[s->n++] = delta;
-    s->paired++;
-    if (image == s->last_image && image >= 0) s->reused++;
-    s->last_image = image;
-    return AVT_OK;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
+    return s->max_ns;
 }
 
 void avt_sync_stats_summary(const avt_sync_stats *s, int64_t *mn, int64_t *med, int64_t *p95, int64_t *mx)
 {
     *mn = *med = *p95 = *mx = 0;
-    if (!s->n) return;
-    int64_t *tmp = malloc(s->n * sizeof *tmp);
-    if (!tmp) return;
-    memcpy(tmp, s->deltas, s->n * sizeof *tmp);
-    qsort(tmp, s->n, sizeof *tmp, cmp_i64);
-    *mn = tmp[0];
-    *mx = tmp[s->n - 1];
-    *med = tmp[(s->n - 1) / 2];
-    *p95 = tmp[(size_t)ceil(0.95 * (double)s->n) - 1];
-    free(tmp);
+    if (!s->n || !s->bins) return;
+    *mn = s->min_ns;
+    *mx = s->max_ns;
+    *med = stats_quantile(s, (s->n - 1) / 2);
+    *p95 = stats_quantile(s, (uint64_t)ceil(0.95 * (double)s->n) - 1);
 }
 
 void avt_sync_stats_free(avt_sync_stats *s)
 {
     if (!s) return;
-    free(s->deltas);
+    free(s->bins);
     memset(s, 0, sizeof *s);
-    s->last_image = -1;
+}
+
+/* Bar chart: white background, grey bars (columns aggregate histogram bins over the range
+ * that holds data, widened to include 0), a red tick at 0 and black ticks every tenth. */
+int avt_sync_stats_write_png(const avt_sync_stats *s, const char *path, unsigned W, unsigned H, avt_error *err)
+{
+    FILE *volatile f = NULL;
+    uint8_t *img = NULL;
+    uint64_t *col = NULL;
+    png_structp png = NULL;
+    png_infop info = NULL;
+    int rc = AVT_OK;
+    if (W < 64 || H < 48 || W > 8192 || H > 8192)
+        return avt_err(err, AVT_INVAL, "%s: histogram size %ux%u outside [64x48, 8192x8192]", path, W, H);
+    img = malloc((size_t)W * H * 3);
+    col = calloc(W, sizeof *col);
+    if (!img || !col) {
+        rc = avt_err(err, AVT_NOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    memset(img, 255, (size_t)W * H * 3);
+    const unsigned plot_h = H - 8; /* bottom 8 rows: axis and ticks */
+    /* the shown interval: the data's range, symmetric about 0, at least 1 ms */
+    int64_t lo_abs = s->n ? (s->min_ns < 0 ? -s->min_ns : s->min_ns) : 0;
+    int64_t hi_abs = s->n ? (s->max_ns < 0 ? -s->max_ns : s->max_ns) : 0;
+    double half = (double)(lo_abs > hi_abs ? lo_abs : hi_abs) * 1.05;
+    if (half < 1e6) half = 1e6;
+    if (half > (double)s->range_ns) half = (double)s->range_ns;
+    if (s->bins)
+        for (size_t b = 0; b < AVT_SYNC_HIST_BINS; b++) {
+            if (!s->bins[b]) continue;
+            double x = ((double)bin_centre(s, b) + half) / (2 * half) * W;
+            if (x < 0 || x >= W) continue;
+            col[(unsigned)x] += s->bins[b];
+        }
+    uint64_t peak = 1;
+    for (unsigned x = 0; x < W; x++)
+        if (col[x] > peak) peak = col[x];
+    for (unsigned x = 0; x < W; x++) {
+        unsigned h = (unsigned)((double)col[x] / (double)peak * (plot_h - 2) + (col[x] ? 0.999 : 0));
+        for (unsigned y = plot_h - h; y < plot_h; y++) memset(img + ((size_t)y * W + x) * 3, 80, 3);
+    }
+    for (unsigned x = 0; x < W; x++) memset(img + ((size_t)plot_h * W + x) * 3, 0, 3);
+    for (int k = -10; k <= 10; k++) {
+        unsigned x = (unsigned)((double)(k + 10) / 20.0 * (W - 1));
+        unsigned len = k == 0 ? 8 : (k % 5 == 0 ? 6 : 3);
+        for (unsigned y = plot_h; y < plot_h + len && y < H; y++) {
+            uint8_t *p = img + ((size_t)y * W + x) * 3;
+            p[0] = k == 0 ? 220 : 0, p[1] = 0, p[2] = 0;
+        }
+    }
+    f = fopen(path, "wb");
+    if (!f) {
+        rc = avt_err(err, AVT_IO, "%s: cannot create: %s", path, strerror(errno));
+        goto out;
+    }
+    png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    if (png) info = png_create_info_struct(png);
+    if (!png || !info) {
+        rc = avt_err(err, AVT_NOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    if (setjmp(png_jmpbuf(png))) {
+        rc = avt_err(err, AVT_IO, "%s: cannot write PNG", path);
+        goto out;
+    }
+    png_init_io(png, f);
+    png_set_IHDR(png, info, W, H, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+                 PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(png, info);
+    for (unsigned y = 0; y < H; y++) png_write_row(png, img + (size_t)y * W * 3);
+    png_write_end(png, NULL);
+out:
+    if (png) png_destroy_write_struct(&png, info ? &info : NULL);
+    if (f && fclose(f) != 0 && !rc) rc = avt_err(err, AVT_IO, "%s: write error", path);
+    free(col);
+    free(img);
+    return rc;
 }

@@ -50,6 +50,12 @@ static int config_check(const avt_synth_config *c, avt_error *err)
         return avt_err(err, AVT_INVAL, "synth: clock offset %g s", c->clock_offset_s);
     if (!(c->jitter_s >= 0 && c->jitter_s <= 0.05))
         return avt_err(err, AVT_INVAL, "synth: jitter %g s outside [0, 0.05]", c->jitter_s);
+    if (!(fabs(c->clock_drift_ppm) <= 1000))
+        return avt_err(err, AVT_INVAL, "synth: clock drift %g ppm outside [-1000, 1000]", c->clock_drift_ppm);
+    if (!(c->drop_rate >= 0 && c->drop_rate < 1))
+        return avt_err(err, AVT_INVAL, "synth: drop rate %g outside [0, 1)", c->drop_rate);
+    if (!(c->duplicate_rate >= 0 && c->duplicate_rate <= 1))
+        return avt_err(err, AVT_INVAL, "synth: duplicate rate %g outside [0, 1]", c->duplicate_rate);
     if (!(c->distortion >= 0 && c->distortion <= 2))
         return avt_err(err, AVT_INVAL, "synth: distortion scale %g outside [0, 2]", c->distortion);
     if (c->moving_objects < 0 || c->static_objects < 0 ||
@@ -257,6 +263,9 @@ static int write_params(const synth_scene *sc, const char *path, avt_error *err)
     json_object_set_new(cfg, "clock_offset_s", json_real(c->clock_offset_s));
     json_object_set_new(cfg, "jitter_s", json_real(c->jitter_s));
     json_object_set_new(cfg, "distortion", json_real(c->distortion));
+    json_object_set_new(cfg, "clock_drift_ppm", json_real(c->clock_drift_ppm));
+    json_object_set_new(cfg, "drop_rate", json_real(c->drop_rate));
+    json_object_set_new(cfg, "duplicate_rate", json_real(c->duplicate_rate));
     json_object_set_new(cfg, "moving_objects", json_integer(c->moving_objects));
     json_object_set_new(cfg, "static_objects", json_integer(c->static_objects));
     json_object_set_new(root, "config", cfg);
@@ -266,6 +275,10 @@ static int write_params(const synth_scene *sc, const char *path, avt_error *err)
     json_object_set_new(root, "t_end_ns", json_integer(sc->t_end_ns));
     json_object_set_new(root, "camera_clock_offset_ns", json_integer(sc->clock_offset_ns));
     json_object_set_new(root, "camera_jitter_s", json_real(c->jitter_s));
+    json_object_set_new(root, "camera_clock_drift_ppm", json_real(c->clock_drift_ppm));
+    json_object_set_new(root, "camera_clock",
+                        json_string("name_ns = exposure_ns + camera_clock_offset_ns + round(camera_clock_drift_ppm "
+                                    "1e-6 (exposure_ns - t0_ns)), the same clock for every camera"));
 
     json_t *li = json_object();
     json_object_set_new(li, "model", json_string("vlp16"));
@@ -368,7 +381,7 @@ static int write_images(const synth_scene *sc, const synth_sweep *sw, size_t n_s
         rc = AVT_IO;
         goto out;
     }
-    fprintf(fi, "camera,file,sweep,trigger_ns,exposure_ns,name_ns,jitter_ns\n");
+    fprintf(fi, "camera,file,sweep,trigger_ns,exposure_ns,name_ns,jitter_ns,duplicate_of\n");
     fprintf(fb, "camera,file,sweep,track_id,umin,vmin,umax,vmax,touches_border,behind,x0,y0,x1,y1\n");
     if (sc->n_cam == 0) goto out;
 
@@ -388,35 +401,47 @@ static int write_images(const synth_scene *sc, const synth_sweep *sw, size_t n_s
         }
     }
 
-    synth_rng jit;
+    synth_rng jit, fate;
     synth_rng_seed(&jit, sc->cfg.seed ^ 0x6A6974746572ULL);
+    /* drops and duplicates from their own stream: with both rates 0 the log is unchanged */
+    synth_rng_seed(&fate, sc->cfg.seed ^ 0x64726F70647570ULL);
     for (size_t m = 0; m < n_sw; m++) {
         for (size_t c = 0; c < sc->n_cam; c++) {
             const synth_cam *cam = &sc->cam[c];
             double g = synth_rng_gauss(&jit); /* drawn for every slot: streams stay aligned */
+            double u_drop = synth_rng_uniform(&fate), u_dup = synth_rng_uniform(&fate);
+            double u_dup_dt = synth_rng_uniform(&fate);
             double a_target = sw[m].az_start_deg +
                               fmod(camera_axis_az_deg(cam) - sc->cut_deg + 720.0, 360.0);
             int64_t trig = sc->t0_ns + (int64_t)llround((a_target - sc->az0_deg) / 360.0 *
                                                          (double)sc->rev_ns);
             if (trig < sw[m].start_ns || trig > sw[m].end_ns) continue;
+            if (u_drop < sc->cfg.drop_rate) continue; /* dropped: simply not written */
             int64_t jitter = (int64_t)llround(g * sc->cfg.jitter_s * 1e9);
-            int64_t expo = trig + jitter, name_ns = expo + sc->clock_offset_ns;
-            char file[32];
-            snprintf(file, sizeof file, "%019" PRId64 ".png", name_ns);
-            snprintf(rel, sizeof rel, "cameras/%s/%s", cam->name, file);
+            int64_t expo = trig + jitter;
+            int64_t name_ns = expo + sc->clock_offset_ns +
+                              (int64_t)llround(sc->cfg.clock_drift_ppm * 1e-6 * (double)(expo - sc->t0_ns));
+            int dup = u_dup < sc->cfg.duplicate_rate;
+            char file[32], orig[32] = "";
             synth_render(sc, cam, &rt[c], expo, rgb, boxes);
-            if ((rc = path2(path, sizeof path, dir, rel, err))) goto out;
-            if ((rc = synth_png_write(path, rgb, cam->width, cam->height, err))) goto out;
-            fprintf(fi, "%s,%s,%zu,%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 "\n", cam->name,
-                    file, m, trig, expo, name_ns, jitter);
-            for (size_t i = 0; i < sc->n_obj; i++) {
-                const synth_bbox2d *b = &boxes[i];
-                if (b->umax < 0) continue;
-                int border = b->umin == 0 || b->vmin == 0 || b->umax == (int)cam->width - 1 ||
-                             b->vmax == (int)cam->height - 1;
-                fprintf(fb, "%s,%s,%zu,%d,%d,%d,%d,%d,%d,%d,%.4f,%.4f,%.4f,%.4f\n", cam->name, file, m,
-                        sc->obj[i].track_id, b->umin, b->vmin, b->umax, b->vmax, border,
-                        b->behind, b->x0, b->y0, b->x1, b->y1);
+            for (int copy = 0; copy <= dup; copy++) {
+                int64_t t_file = copy ? name_ns + 2000000 + (int64_t)llround(u_dup_dt * 8e6) : name_ns;
+                snprintf(file, sizeof file, "%019" PRId64 ".png", t_file);
+                snprintf(rel, sizeof rel, "cameras/%s/%s", cam->name, file);
+                if ((rc = path2(path, sizeof path, dir, rel, err))) goto out;
+                if ((rc = synth_png_write(path, rgb, cam->width, cam->height, err))) goto out;
+                fprintf(fi, "%s,%s,%zu,%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%s\n", cam->name, file, m,
+                        trig, expo, t_file, jitter, orig);
+                for (size_t i = 0; i < sc->n_obj; i++) {
+                    const synth_bbox2d *b = &boxes[i];
+                    if (b->umax < 0) continue;
+                    int border = b->umin == 0 || b->vmin == 0 || b->umax == (int)cam->width - 1 ||
+                                 b->vmax == (int)cam->height - 1;
+                    fprintf(fb, "%s,%s,%zu,%d,%d,%d,%d,%d,%d,%d,%.4f,%.4f,%.4f,%.4f\n", cam->name, file, m,
+                            sc->obj[i].track_id, b->umin, b->vmin, b->umax, b->vmax, border,
+                            b->behind, b->x0, b->y0, b->x1, b->y1);
+                }
+                memcpy(orig, file, sizeof orig);
             }
         }
         if (progress) progress(0.3 + 0.7 * (double)(m + 1) / (double)n_sw, ctx);

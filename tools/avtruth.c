@@ -1,13 +1,16 @@
 /* avtruth: the command-line front end (argument parsing, progress and printing only). */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "avtruth/export.h"
+#include "avtruth/kitti.h"
 #include "avtruth/pipeline.h"
 #include "avtruth/synth.h"
 
@@ -21,12 +24,18 @@ static const char *USAGE =
     "commands:\n"
     "  synth DIR      write a deterministic synthetic drive log with known truth\n"
     "      --seed N  --seconds S  --cameras N  --lidar vlp16  --width W  --height H\n"
-    "      --clock-offset S  --jitter S  --distortion X\n"
+    "      --clock-offset S  --jitter S  --clock-drift-ppm PPM  --drop-rate P  --duplicate-rate P\n"
+    "      --distortion X\n"
     "  build LOG -o OUT.h5   turn a drive log into cross-modal ground truth (HDF5)\n"
-    "      --compression gzip|none  --sync trigger|nearest  --sync-tolerance-ms MS\n"
+    "      --compression gzip[=1..9]|none|lzf|blosc-zstd  --sync trigger|nearest|approximate  --sync-tolerance-ms MS\n"
+    "      --clock-correct auto|on|off  --clock-offset-ms MS  --verify-images  --sync-report DIR\n"
     "      --cut-angle DEG  --lidar-model auto|vlp16|...  --preview DIR\n"
     "  demo [-o DIR]  synthesize a log, build it, print a summary, write previews\n"
     "  inspect FILE   human summary of an output file\n"
+    "  verify FILE [LOG]   re-check offsets, cross-references and times, re-hash the inputs\n"
+    "  batch LOG... -o DIR [-j N]   build each log into DIR/<log>.h5, skipping up-to-date ones\n"
+    "  stitch DIR -o DATASET.h5 [--train R --val R]   index file over DIR's per-log files\n"
+    "  import kitti SRC DST   turn a KITTI object layout into drive log(s)\n"
     "  help           this text\n";
 
 static int fail(const avt_error *err)
@@ -77,7 +86,9 @@ static int parse_synth(int argc, char **argv, avt_synth_config *cfg, const char 
                                          {"cameras", 1, 0, 'c'},      {"lidar", 1, 0, 'l'},
                                          {"width", 1, 0, 'W'},        {"height", 1, 0, 'H'},
                                          {"clock-offset", 1, 0, 'o'}, {"jitter", 1, 0, 'j'},
-                                         {"distortion", 1, 0, 'd'},   {0, 0, 0, 0}};
+                                         {"distortion", 1, 0, 'd'},   {"clock-drift-ppm", 1, 0, 'D'},
+                                         {"drop-rate", 1, 0, 'r'},    {"duplicate-rate", 1, 0, 'u'},
+                                         {0, 0, 0, 0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -117,6 +128,18 @@ static int parse_synth(int argc, char **argv, avt_synth_config *cfg, const char 
             if (!avt_parse_double(optarg, &v) || v < 0) return bad_number("--distortion", optarg);
             cfg->distortion = v;
             break;
+        case 'D':
+            if (!avt_parse_double(optarg, &v)) return bad_number("--clock-drift-ppm", optarg);
+            cfg->clock_drift_ppm = v;
+            break;
+        case 'r':
+            if (!avt_parse_double(optarg, &v) || v < 0 || v >= 1) return bad_number("--drop-rate (0..1)", optarg);
+            cfg->drop_rate = v;
+            break;
+        case 'u':
+            if (!avt_parse_double(optarg, &v) || v < 0 || v > 1) return bad_number("--duplicate-rate (0..1)", optarg);
+            cfg->duplicate_rate = v;
+            break;
         default: fputs(USAGE, stderr); return 2;
         }
     }
@@ -151,7 +174,9 @@ static int parse_build(int argc, char **argv, avt_build_options *o, const char *
     static const struct option opts[] = {{"output", 1, 0, 'o'},        {"compression", 1, 0, 'z'},
                                          {"sync", 1, 0, 'y'},          {"sync-tolerance-ms", 1, 0, 'T'},
                                          {"cut-angle", 1, 0, 'a'},     {"lidar-model", 1, 0, 'm'},
-                                         {"preview", 1, 0, 'p'},       {0, 0, 0, 0}};
+                                         {"preview", 1, 0, 'p'},       {"clock-correct", 1, 0, 'C'},
+                                         {"clock-offset-ms", 1, 0, 'O'}, {"verify-images", 0, 0, 'V'},
+                                         {"sync-report", 1, 0, 'R'},   {0, 0, 0, 0}};
     int c;
     optind = 1;
     *out = NULL;
@@ -160,9 +185,12 @@ static int parse_build(int argc, char **argv, avt_build_options *o, const char *
         switch (c) {
         case 'o': *out = optarg; break;
         case 'z':
-            if (strcmp(optarg, "gzip") != 0 && strcmp(optarg, "none") != 0) {
-                fprintf(stderr, "avtruth: --compression: '%s' is not available (gzip, none)\n", optarg);
-                return 2;
+            {
+                avt_error zerr = {0, ""};
+                if (avt_export_compression_check(optarg, &zerr)) {
+                    fprintf(stderr, "avtruth: --compression: %s\n", zerr.msg);
+                    return 2;
+                }
             }
             o->compression = optarg;
             break;
@@ -177,6 +205,20 @@ static int parse_build(int argc, char **argv, avt_build_options *o, const char *
             break;
         case 'm': o->lidar_model = optarg; break;
         case 'p': o->preview_dir = optarg; break;
+        case 'C':
+            if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0) {
+                fprintf(stderr, "avtruth: --clock-correct: '%s' is not auto, on or off\n", optarg);
+                return 2;
+            }
+            o->clock_correct = optarg;
+            break;
+        case 'O':
+            if (!avt_parse_double(optarg, &v) || !(fabs(v) <= 3.6e6)) return bad_number("--clock-offset-ms", optarg);
+            o->clock_offset_hint_ns = (int64_t)llround(v * 1e6);
+            o->have_clock_offset_hint = 1;
+            break;
+        case 'V': o->verify_images = 1; break;
+        case 'R': o->sync_report_dir = optarg; break;
         default: fputs(USAGE, stderr); return 2;
         }
     }
@@ -195,13 +237,31 @@ static void print_summary(const avt_build_summary *s, const char *out)
     printf("3D boxes        %llu\n", (unsigned long long)s->boxes3d);
     printf("2D boxes        %llu\n", (unsigned long long)s->boxes2d);
     printf("depth samples   %llu\n", (unsigned long long)s->depth_samples);
-    for (unsigned c = 0; c < s->n_cameras; c++)
-        printf("camera %-12s %llu images, %llu paired, %llu frames unpaired, sync delta median %.3f ms, max |%.3f| ms\n",
-               s->cam[c].name, (unsigned long long)s->cam[c].images, (unsigned long long)s->cam[c].paired,
-               (unsigned long long)s->cam[c].unpaired_frames, s->cam[c].delta_median_ns * 1e-6,
-               s->cam[c].delta_max_abs_ns * 1e-6);
+    for (unsigned c = 0; c < s->n_cameras; c++) {
+        const __typeof__(s->cam[0]) *k = &s->cam[c];
+        printf("camera %-12s %llu images, %llu paired, %llu frames unpaired, %llu images unpaired, %llu duplicates, "
+               "~%llu dropped, %llu bad times\n",
+               k->name, (unsigned long long)k->images, (unsigned long long)k->paired,
+               (unsigned long long)k->unpaired_frames, (unsigned long long)k->unpaired_images,
+               (unsigned long long)k->duplicates, (unsigned long long)k->dropped, (unsigned long long)k->bad_times);
+        printf("  sync delta ms   min %.3f  median %.3f  p95 %.3f  max %.3f\n", k->delta_min_ns * 1e-6,
+               k->delta_median_ns * 1e-6, k->delta_p95_ns * 1e-6, k->delta_max_ns * 1e-6);
+        if (k->clock_valid)
+            printf("  clock           offset %.3f +- %.3f ms (at the first frame), drift %.2f +- %.2f ppm, jitter %.3f ms, "
+                   "%s\n",
+                   k->clock_offset_ns * 1e-6, k->clock_offset_sd_ns * 1e-6, k->clock_drift_ppm, k->clock_drift_sd_ppm,
+                   k->jitter_ns * 1e-6, k->clock_corrected ? "corrected" : "not corrected");
+        else
+            printf("  clock           not estimated (too few pairs)\n");
+    }
     printf("time            %.2f s\n", s->seconds);
     printf("output          %s\n", out);
+}
+
+static void build_warn(const char *msg, void *ctx)
+{
+    (void)ctx;
+    fprintf(stderr, "avtruth: warning: %s\n", msg);
 }
 
 static int run_build(const char *log, const char *out, avt_build_options *o, char *cmdline)
@@ -211,6 +271,7 @@ static int run_build(const char *log, const char *out, avt_build_options *o, cha
     int tty = isatty(2);
     o->command_line = cmdline;
     o->git_sha = AVT_GIT_SHA;
+    o->warn = build_warn;
     if (tty) o->progress = build_progress;
     int rc = avt_build(log, out, o, &s, &err);
     if (tty) fputc('\n', stderr);
@@ -226,6 +287,10 @@ static int cmd_build(int argc, char **argv, char *cmdline)
     const char *log, *out;
     int r = parse_build(argc, argv, &o, &log, &out);
     if (r) return r;
+    if (o.sync_report_dir && mkdir(o.sync_report_dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "avtruth: %s: cannot create: %s\n", o.sync_report_dir, strerror(errno));
+        return 1;
+    }
     if (o.preview_dir && mkdir(o.preview_dir, 0777) != 0 && errno != EEXIST) {
         fprintf(stderr, "avtruth: %s: cannot create: %s\n", o.preview_dir, strerror(errno));
         return 1;
@@ -291,6 +356,143 @@ static int cmd_inspect(int argc, char **argv)
     return 0;
 }
 
+static int cmd_verify(int argc, char **argv)
+{
+    if (argc != 2 && argc != 3) {
+        fprintf(stderr, "avtruth verify: expected FILE [LOG]\n%s", USAGE);
+        return 2;
+    }
+    avt_error err = {0, ""};
+    if (avt_export_verify(argv[1], argc == 3 ? argv[2] : NULL, stdout, &err)) return fail(&err);
+    return 0;
+}
+
+/* Builds one log of a batch into dir unless an output verified against the log's current
+ * inputs is there already. Returns 0 built or skipped, 1 failed. */
+static int batch_one(const char *log, const char *dir, char *cmdline)
+{
+    char out[4096], name[1024];
+    size_t len = strlen(log);
+    while (len > 1 && log[len - 1] == '/') len--;
+    const char *b = log + len;
+    while (b > log && b[-1] != '/') b--;
+    snprintf(name, sizeof name, "%.*s", (int)(log + len - b), b);
+    snprintf(out, sizeof out, "%s/%s.h5", dir, name);
+    avt_error err = {0, ""};
+    FILE *devnull = fopen("/dev/null", "w");
+    struct stat sb;
+    int fresh = stat(out, &sb) == 0 && devnull && avt_export_verify(out, log, devnull, &err) == 0;
+    if (devnull) fclose(devnull);
+    if (fresh) {
+        printf("%s: up to date (inputs unchanged), skipped\n", out);
+        return 0;
+    }
+    avt_build_options o;
+    avt_build_options_default(&o);
+    o.command_line = cmdline;
+    o.git_sha = AVT_GIT_SHA;
+    avt_build_summary s;
+    err.code = 0, err.msg[0] = '\0';
+    if (avt_build(log, out, &o, &s, &err)) {
+        fprintf(stderr, "avtruth: error: %s: %s\n", log, err.msg);
+        return 1;
+    }
+    printf("%s: %llu frames, %.2f s\n", out, (unsigned long long)s.frames, s.seconds);
+    return 0;
+}
+
+static int cmd_batch(int argc, char **argv, char *cmdline)
+{
+    const char *dir = NULL;
+    int64_t jobs = 1;
+    int c;
+    optind = 1;
+    while ((c = getopt(argc, argv, "o:j:")) != -1) {
+        if (c == 'o') dir = optarg;
+        else if (c == 'j') {
+            if (!avt_parse_int64(optarg, &jobs) || jobs < 1 || jobs > 256) return bad_number("-j", optarg);
+        } else {
+            fputs(USAGE, stderr);
+            return 2;
+        }
+    }
+    if (!dir || optind >= argc) {
+        fprintf(stderr, "avtruth batch: expected LOG... -o DIR\n%s", USAGE);
+        return 2;
+    }
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "avtruth: %s: cannot create: %s\n", dir, strerror(errno));
+        return 1;
+    }
+    /* Logs run in child processes (HDF5 is not thread-safe), at most `jobs` at a time. */
+    int failed = 0, running = 0;
+    fflush(stdout);
+    for (int i = optind; i < argc || running > 0;) {
+        if (i < argc && running < jobs) {
+            pid_t pid = fork();
+            if (pid < 0) {
+                failed++;
+                i++;
+                continue;
+            }
+            if (pid == 0) {
+                int r = batch_one(argv[i], dir, cmdline);
+                fflush(stdout);
+                _exit(r);
+            }
+            running++;
+            i++;
+            continue;
+        }
+        int status = 0;
+        if (wait(&status) < 0) break;
+        running--;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) failed++;
+    }
+    if (failed) fprintf(stderr, "avtruth batch: %d of %d logs failed\n", failed, argc - optind);
+    return failed ? 1 : 0;
+}
+
+static int cmd_stitch(int argc, char **argv)
+{
+    static const struct option opts[] = {{"output", 1, 0, 'o'}, {"train", 1, 0, 't'},
+                                         {"val", 1, 0, 'v'},    {0, 0, 0, 0}};
+    const char *out = NULL;
+    double train = 0.8, val = 0.1;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+        if (c == 'o') out = optarg;
+        else if (c == 't') {
+            if (!avt_parse_double(optarg, &train)) return bad_number("--train", optarg);
+        } else if (c == 'v') {
+            if (!avt_parse_double(optarg, &val)) return bad_number("--val", optarg);
+        } else {
+            fputs(USAGE, stderr);
+            return 2;
+        }
+    }
+    if (!out || optind != argc - 1) {
+        fprintf(stderr, "avtruth stitch: expected DIR -o DATASET.h5\n%s", USAGE);
+        return 2;
+    }
+    avt_error err = {0, ""};
+    if (avt_export_stitch(argv[optind], out, train, val, stdout, &err)) return fail(&err);
+    return 0;
+}
+
+static int cmd_import(int argc, char **argv)
+{
+    if (argc != 4 || strcmp(argv[1], "kitti") != 0) {
+        fprintf(stderr, "avtruth import: expected 'kitti SRC DST'\n%s", USAGE);
+        return 2;
+    }
+    avt_error err = {0, ""};
+    if (avt_import_kitti(argv[2], argv[3], &err)) return fail(&err);
+    printf("KITTI layout %s imported as drive log(s) under %s\n", argv[2], argv[3]);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -305,6 +507,10 @@ int main(int argc, char **argv)
     else if (strcmp(cmd, "build") == 0) rc = cmd_build(argc - 1, argv + 1, cmdline);
     else if (strcmp(cmd, "demo") == 0) rc = cmd_demo(argc - 1, argv + 1, cmdline);
     else if (strcmp(cmd, "inspect") == 0) rc = cmd_inspect(argc - 1, argv + 1);
+    else if (strcmp(cmd, "verify") == 0) rc = cmd_verify(argc - 1, argv + 1);
+    else if (strcmp(cmd, "batch") == 0) rc = cmd_batch(argc - 1, argv + 1, cmdline);
+    else if (strcmp(cmd, "stitch") == 0) rc = cmd_stitch(argc - 1, argv + 1);
+    else if (strcmp(cmd, "import") == 0) rc = cmd_import(argc - 1, argv + 1);
     else {
         fprintf(stderr, "avtruth: unknown command '%s'\n%s", cmd, USAGE);
         rc = 2;

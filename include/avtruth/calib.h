@@ -43,4 +43,23 @@ int avt_rig_save_yaml(const char *path, const avt_rig *rig, avt_error *err);
 int avt_rig_validate(const avt_rig *rig, const char *what, avt_error *err);
 void avt_rig_free(avt_rig *rig);
 
+/* Loads a calibration in any supported format and validates it (docs/calibration.md):
+ *   "avtruth"      calib.yaml (avt_rig_load_yaml)
+ *   "kitti-object" KITTI object calib/<id>.txt: cameras image_0..image_3 from P0..P3 (rectified,
+ *                  exact pinhole), lidar = Velodyne, ego = IMU; image size from ../image_<i>/<id>.png
+ *                  when present, else 1242x375 (noted in rig->source)
+ *   "kitti-raw"    a KITTI raw calibration directory (or its calib_cam_to_cam.txt): rectified
+ *                  cameras image_00..03 and unrectified image_00_unrect..03 (K, D, R, T)
+ *   "ros"          ROS camera_info YAML (plumb_bob, rational_polynomial, equidistant)
+ *   "opencv"       OpenCV FileStorage YAML (%YAML:1.0, !!opencv-matrix)
+ *   "kalibr"       Kalibr camchain YAML (pinhole, radtan/equidistant)
+ *   "auto"/NULL    detected from the file's content (avt_rig_format_detect)
+ * Errors name the file, the key and the value. Caller frees with avt_rig_free. Thread-safe. */
+int avt_rig_load(const char *path, const char *format, avt_rig *rig, avt_error *err);
+/* KITTI object calib/<id>.txt: the rectified camera-0 frame of its labels, R0_rect * Tr_velo_to_cam
+ * (rotations re-orthonormalised as in avt_rig_load). */
+int avt_kitti_rect_T_velo(const char *path, avt_tf *rect_T_velo, avt_error *err);
+/* Name of the detected format (a static string) or NULL with err set. */
+const char *avt_rig_format_detect(const char *path, avt_error *err);
+
 #endif

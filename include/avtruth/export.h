@@ -68,12 +68,29 @@ typedef struct avt_frame_out {
 
 typedef struct avt_export_options {
     const char *log_id;       /* NULL: the file name without ".h5" */
-    const char *compression;  /* "gzip" (default, level 1 + shuffle), "none" */
+    /* "gzip" (default: level 1 + shuffle), "gzip=N" (N 1..9), "none", "lzf" or "blosc-zstd"
+     * (the last two need the HDF5 filter plugins; avt_export_open fails naming the Debian
+     * package when one is missing). gzip chunks are shuffled and deflated by the writer,
+     * in parallel (OpenMP, libdeflate), and stored pre-filtered under the standard shuffle +
+     * deflate filters: any HDF5 reader decodes them without plugins. */
+    const char *compression;
     /* /meta/attribute_names (bit i of /boxes3d/attributes) and /meta/schema; may be NULL/0. */
     const char *const *attribute_names;
     size_t n_attribute_names;
     const char *schema;
+    /* 1: let HDF5's own (single-threaded) filter pipeline compress gzip chunks; the file is
+     * the same to a reader. For benchmarks. */
+    int hdf5_filter_path;
+    /* 1: embed each paired image's PNG bytes (/cameras/<name>/image_png + image_offset),
+     * read from log_dir/image_path; log_dir is required then. */
+    int embed_images;
+    const char *log_dir;
 } avt_export_options;
+
+/* Checks a compression spec (syntax, and that a plugin filter is installed) without
+ * opening a file: AVT_OK, or AVT_UNSUPPORTED / AVT_INVAL with a message naming what to
+ * install or the accepted values. */
+int avt_export_compression_check(const char *spec, avt_error *err);
 
 typedef struct avt_export_writer avt_export_writer;
 
@@ -122,5 +139,28 @@ void avt_export_abort(avt_export_writer *w);
  * calls HDF5, which (Debian serial build) is not thread-safe: one thread at a time. */
 #include <stdio.h>
 int avt_export_inspect(const char *path, FILE *out, avt_error *err);
+
+/* Re-checks a ground-truth file (avtruth verify): every offset array (starts at 0, never
+ * decreases, ends at its columns' length), every cross-reference (boxes3d/frame_index,
+ * lidar/instance within its frame's boxes or -1, lidar/label equal to its instance's class,
+ * boxes2d/box3d_index within the frame), frame times (increasing, start <= end, every point
+ * time inside its sweep), then re-hashes /provenance/inputs under log_dir (NULL: the log_dir
+ * recorded in /provenance config; skipped if none). Progress lines go to out. Returns AVT_OK,
+ * or AVT_MISMATCH with the FIRST inconsistency (dataset, row, value) in err; AVT_NOTFOUND /
+ * AVT_FORMAT for a missing or foreign file. Not thread-safe (HDF5). */
+int avt_export_verify(const char *path, const char *log_dir, FILE *out, avt_error *err);
+/* The same checks without re-hashing inputs. */
+int avt_export_verify_structure(const char *path, FILE *out, avt_error *err);
+
+/* Stitches every per-log .h5 in dir (sorted by name; out_path itself excluded) into one
+ * index file (avtruth stitch): data columns as virtual datasets naming the sources relative
+ * to out_path's directory (move the folder together and it stays readable), offset arrays
+ * and row references (lidar/instance, boxes3d/frame_index, boxes2d/box3d_index) as real
+ * rebased copies, and /logs: log_id, file, sha256, split, frame_offset (L+1). Each source is
+ * verified (structure) first. Splits: avt_export_split_of. Written via .partial + rename. */
+int avt_export_stitch(const char *dir, const char *out_path, double train, double val,
+                      FILE *out, avt_error *err);
+/* "train", "val" or "test" for a log, fixed by a hash of log_id (ratios train, val, rest). */
+const char *avt_export_split_of(const char *log_id, double train, double val);
 
 #endif

@@ -16,7 +16,8 @@ enum avt_return_type {
     AVT_RETURN_SINGLE = 0,
     AVT_RETURN_STRONGEST = 1,
     AVT_RETURN_LAST = 2,
-    AVT_RETURN_BOTH = 3 /* dual mode, strongest == last: emitted once */
+    AVT_RETURN_BOTH = 3, /* dual mode, strongest == last: emitted once */
+    AVT_RETURN_SECOND = 4 /* second strongest (Ouster dual-return profiles) */
 };
 
 /* One LiDAR sweep in the sensor frame (see avtruth/velodyne.h for the axes): points as
@@ -42,12 +43,17 @@ typedef struct avt_sweep {
 } avt_sweep;
 
 typedef struct avt_lidar_config {
-    const char *model;        /* "auto" (default), "vlp16", "hdl32e", "vlp32c", ... */
-    double cut_angle_deg;     /* packet azimuth where sweeps are cut; default 180 (behind) */
+    const char *model;        /* "auto" (default), "vlp16", "hdl32e", "vlp32c", "ouster" */
+    /* packet azimuth where sweeps are cut; default 180 (behind). Ouster: ignored, a sweep is
+     * one frame of the sensor (column 0 faces backwards, so it is cut behind as well). */
+    double cut_angle_deg;
     double min_range_m;       /* default 0.1 */
     double max_range_m;       /* default 250 */
     uint16_t data_port;       /* 0 = the sensor's default (2368 for Velodyne) */
-    uint16_t position_port;   /* 0 = default (8308) */
+    uint16_t position_port;   /* 0 = default (8308; Ouster: the IMU port, 7503) */
+    /* Ouster sensor metadata JSON; NULL = the capture's path with its extension replaced by
+     * ".json" (avt_lidar_open only). Needed to decode Ouster captures. */
+    const char *metadata_path;
 } avt_lidar_config;
 
 void avt_lidar_config_default(avt_lidar_config *cfg);
@@ -56,10 +62,18 @@ void avt_lidar_config_default(avt_lidar_config *cfg);
 typedef struct avt_lidar_stats {
     uint64_t records;          /* pcap records read */
     uint64_t data_packets;     /* decoded data packets */
-    uint64_t position_packets; /* position/telemetry packets seen */
-    uint64_t skipped;          /* records that were not for this sensor (other ports, ARP) */
+    uint64_t position_packets; /* position/telemetry packets seen (Ouster: IMU packets) */
+    uint64_t skipped;          /* records that were not for this sensor (other ports, ARP) or
+                                  IPv4 fragments that did not complete a datagram */
     uint64_t corrupt;          /* data packets rejected as corrupt (counted and skipped) */
     uint64_t packets_lost;     /* total gaps detected */
+    uint64_t columns_lost;     /* Ouster: columns of the window missing or invalid */
+    uint64_t late;             /* Ouster: packets of an already released frame (dropped) */
+    uint64_t duplicates;       /* Ouster: packets repeated within a frame (dropped) */
+    uint64_t fragments;        /* IPv4 fragments seen */
+    uint64_t reassembled;      /* datagrams reassembled from fragments */
+    uint64_t frag_dropped;     /* fragments of datagrams given up (timeout, table full, bad) */
+    uint64_t frag_overlaps;    /* fragments overlapping received bytes with other content */
     uint64_t sweeps;
     char model[32];            /* detected or configured model name */
     char first_corrupt[256];   /* message about the first corrupt packet, "" if none */
@@ -83,27 +97,47 @@ void avt_lidar_close(avt_lidar_reader *r); /* NULL is a no-op */
 
 /* ---- camera streams ---- */
 
-/* One camera image known by its file: the time comes from the file name. */
+/* One camera image known by its file. */
 typedef struct avt_image_ref {
     char *path;       /* path relative to the log directory, e.g. "cameras/front/123.png" */
-    int64_t t_ns;     /* image time from the file name, ns since the epoch */
+    int64_t t_ns;     /* image time (camera clock), ns since the epoch */
 } avt_image_ref;
 
+#define AVT_STREAM_MAX_WARNINGS 32
 typedef struct avt_camera_stream {
     char *name;
-    avt_image_ref *images; /* sorted by t_ns */
+    avt_image_ref *images; /* sorted by t_ns, strictly increasing */
     size_t n;
+    const char *time_source;  /* "file names", "timestamps.txt" or "timestamps.csv" (static) */
+    /* Problems found and the files left out because of them; the first
+     * AVT_STREAM_MAX_WARNINGS messages are kept, each naming the file and the value. */
+    char *warnings[AVT_STREAM_MAX_WARNINGS];
+    size_t n_warnings;
+    uint64_t warnings_total, bad_names, duplicate_times, backwards_times;
 } avt_camera_stream;
 
-/* Lists cameras/<name>/ under log_dir, parsing times from file names (integer ns or us since
- * the epoch, or seconds with a fraction). Unparseable names and duplicate times are errors
- * naming the file. */
+/* Lists cameras/<name>/ under log_dir. Image times come from, in this order:
+ *  - cameras/<name>/timestamps.csv: header `file,t_ns`, one row per image (integer ns);
+ *  - cameras/<name>/timestamps.txt: the KITTI raw format, `YYYY-MM-DD hh:mm:ss.fffffffff` in
+ *    UTC, one line per .png in file-name order;
+ *  - the file names (integer ns or us since the epoch, or seconds with a fraction).
+ * Bad times never stop the listing: an unparseable name or line, a time equal to an earlier
+ * one (duplicate) or, for the two timestamp files, earlier than the previous image's (time
+ * going backwards) leaves that image out with a warning naming the file, line and value; a
+ * camera without images (or without its directory) gives an empty stream and a warning.
+ * Returns AVT_OK, or AVT_NOMEM / AVT_IO (unreadable directory or timestamp file). */
 int avt_camera_stream_list(const char *log_dir, const char *name, avt_camera_stream *out,
                            avt_error *err);
 void avt_camera_stream_free(avt_camera_stream *s);
 
 /* Parses an image time from a file name (without directory); returns AVT_OK or AVT_FORMAT. */
 int avt_image_time_from_name(const char *file_name, int64_t *t_ns);
+/* Parses a KITTI raw timestamp line "2011-09-26 13:02:25.964389445" (UTC; 0..9 fraction
+ * digits; trailing spaces / CR allowed) into ns since the epoch. AVT_OK or AVT_FORMAT. */
+int avt_kitti_time_parse(const char *line, int64_t *t_ns);
+/* Reads a timestamps.txt of the KITTI format into a malloc'ed array (*t, *n). Any
+ * unparseable line is AVT_FORMAT naming path and line. */
+int avt_kitti_times_load(const char *path, int64_t **t, size_t *n, avt_error *err);
 
 /* PNG header (IHDR) read without decoding the image. */
 typedef struct avt_png_info {
@@ -111,5 +145,12 @@ typedef struct avt_png_info {
     int bit_depth, color_type;
 } avt_png_info;
 int avt_png_read_info(const char *path, avt_png_info *info, avt_error *err);
+/* The same over a PNG in memory. */
+int avt_png_read_info_mem(const void *data, size_t size, avt_png_info *info, avt_error *err);
+/* Decodes the whole image (8/16-bit grey, grey+alpha, RGB, RGBA, palette; interlaced or not)
+ * row by row without keeping it, checking every chunk CRC (ancillary chunks included) and the
+ * zlib stream (adler32, length). AVT_FORMAT naming the file and libpng's message on damage. */
+int avt_png_verify(const char *path, avt_png_info *info, avt_error *err);
+int avt_png_verify_mem(const void *data, size_t size, avt_png_info *info, avt_error *err);
 
 #endif

@@ -9,7 +9,7 @@
 
 typedef struct avt_build_options {
     const char *compression;     /* "gzip" (default) or "none" */
-    const char *policy;          /* "trigger" (default) or "nearest" */
+    const char *policy;          /* "trigger" (default) or "nearest" ("approximate": library only) */
     int64_t sync_tolerance_ns;   /* default 50 ms */
     int64_t label_tolerance_ns;  /* default 5 ms */
     double cut_angle_deg;        /* default 180 */
@@ -23,6 +23,17 @@ typedef struct avt_build_options {
      * boxes and LiDAR depth points drawn on them: preview_<camera>_<frame>.png. */
     const char *preview_dir;
     uint64_t preview_stride;
+    /* Camera clocks (docs/pipeline.md "Camera clocks"): "auto" (default: correct when the
+     * evidence is strong), "on", "off". A hint replaces the first offset guess. */
+    const char *clock_correct;
+    int64_t clock_offset_hint_ns;
+    int have_clock_offset_hint;
+    int verify_images;            /* decode every paired image fully (CRC, zlib) */
+    const char *sync_report_dir;  /* when set: sync_<camera>.png histograms there */
+    /* Non-fatal problems (bad image times, cameras without images), one message each,
+     * naming the file; may be NULL. */
+    void (*warn)(const char *msg, void *ctx);
+    void *warn_ctx;
 } avt_build_options;
 
 void avt_build_options_default(avt_build_options *o);
@@ -33,8 +44,10 @@ typedef struct avt_build_summary {
     unsigned n_cameras;
     struct {
         char name[64];
-        uint64_t images, paired, unpaired_frames;
-        int64_t delta_median_ns, delta_max_abs_ns;
+        uint64_t images, paired, unpaired_frames, unpaired_images, duplicates, dropped, bad_times;
+        int64_t delta_min_ns, delta_median_ns, delta_p95_ns, delta_max_ns, delta_max_abs_ns;
+        int clock_valid, clock_corrected;
+        double clock_offset_ns, clock_offset_sd_ns, clock_drift_ppm, clock_drift_sd_ppm, jitter_ns;
     } cam[AVT_SUMMARY_MAX_CAMERAS];
     double seconds;
 } avt_build_summary;

@@ -43,6 +43,20 @@ int avt_cam_unproject(const avt_cam_model *m, const double uv[2], double ray[3])
  * the camera z) and valid (n, 1 when valid and inside the image). OpenMP-parallel. */
 void avt_cam_project_points(const avt_cam_model *m, const avt_tf *cam_T_src, const float *xyz,
                             size_t n, float *uv, float *depth, uint8_t *valid);
+/* The same with structure-of-arrays inputs and outputs (x, y, z; u, v). Invalid points (behind
+ * the camera or outside the monotonic region) get u = v = NaN. For pinhole cameras with at most
+ * 5 coefficients both run a branch-free vectorised loop; results equal avt_cam_project to float
+ * rounding (< 1e-4 px inside the image). */
+void avt_cam_project_points_soa(const avt_cam_model *m, const avt_tf *cam_T_src, const float *x, const float *y,
+                                const float *z, size_t n, float *u, float *v, float *depth, uint8_t *valid);
+
+/* Writes a sparse depth map as a KITTI depth-completion PNG: w x h, 16-bit grey, value = depth
+ * (m) x 256 rounded, 0 = no measurement. Each sample (uv[2i], uv[2i+1], depth[i]) lands on the
+ * pixel nearest to uv (pixel centres at integers); where several land on one pixel the nearest
+ * (smallest depth) wins. Samples outside the image, with depth <= 0 or NaN, or beyond 255.99 m
+ * are skipped. Thread-safe (writes only path). */
+int avt_depth_png_write(const char *path, unsigned w, unsigned h, const float *uv, const float *depth, size_t n,
+                        avt_error *err);
 
 /* An oriented box: centre, size (length along its x axis, width y, height z) and rotation
  * src_R_box (row-major 3x3), in some source frame. */

@@ -20,6 +20,11 @@ typedef struct avt_synth_config {
     unsigned width, height;    /* camera image size, default 640 x 400 */
     double clock_offset_s;     /* camera clock minus true time, default 0 */
     double jitter_s;           /* std-dev of exposure jitter around the trigger, default 0 */
+    double clock_drift_ppm;    /* camera clock rate error: name time = exposure + offset +
+                                  drift (exposure - t0), default 0 */
+    double drop_rate;          /* probability an image is not written, default 0 */
+    double duplicate_rate;     /* probability an image is written twice: a second file with
+                                  the same content 2..10 ms later, default 0 */
     double distortion;         /* scale of the radtan coefficients, default 1 (strong) */
     int moving_objects, static_objects; /* default 8 and 6 */
 } avt_synth_config;

@@ -249,8 +249,13 @@ int fixture_write(const char *path, const char *input_dir, const char *compressi
     avt_rig rig;
     avt_camera cams[FIX_CAMERAS];
     fixture_rig(&rig, cams);
-    avt_export_options opt = {"drive-\xc3\xbcn\xc3\xaf" "code-01", compression, fix_attrs, 2,
-                              "avtruth-synth-v1"};
+    avt_export_options opt;
+    memset(&opt, 0, sizeof opt);
+    opt.log_id = "drive-\xc3\xbcn\xc3\xaf" "code-01";
+    opt.compression = compression;
+    opt.attribute_names = fix_attrs;
+    opt.n_attribute_names = 2;
+    opt.schema = "avtruth-synth-v1";
     avt_export_writer *w = avt_export_open(path, &rig, fix_classes, 4, &opt, err);
     if (!w) return err->code;
     int rc = fixture_frames(w, FIX_FRAMES, err);

@@ -77,7 +77,10 @@ static avt_export_writer *open_fixture(const char *path, const char *compression
     avt_rig rig;
     static avt_camera cams[FIX_CAMERAS];
     fixture_rig(&rig, cams);
-    avt_export_options opt = {"test", compression, NULL, 0, NULL};
+    avt_export_options opt;
+    memset(&opt, 0, sizeof opt);
+    opt.log_id = "test";
+    opt.compression = compression;
     return avt_export_open(path, &rig, classes, 4, &opt, err);
 }
 

@@ -1,11 +1,12 @@
 /* dump_sweeps: decodes a LiDAR capture with the ingest stage and writes every point, for the
  * reference comparison in test_velodyne_reference.py.
  *
- * usage: dump_sweeps CAPTURE OUT.bin [MODEL [MAX_RANGE_M [CUT_DEG]]]
+ * usage: dump_sweeps CAPTURE OUT.bin [MODEL [MAX_RANGE_M [CUT_DEG [METADATA_JSON]]]]
  * OUT.bin: one little-endian 32-byte record per point:
  *   u32 sweep, f32 x, f32 y, f32 z, f32 intensity, u16 ring, u8 return_type, u8 0, i64 t_ns
  * stdout: "sweep INDEX N START_NS END_NS TIMESTAMP_NS PACKETS LOST COMPLETE" per sweep, then
- * "stats RECORDS DATA POSITION SKIPPED CORRUPT LOST SWEEPS MODEL"; errors on stderr with the
+ * "stats RECORDS DATA POSITION SKIPPED CORRUPT LOST SWEEPS MODEL", then
+ * "ouster COLUMNS_LOST LATE DUPLICATES" and "frag FRAGMENTS REASSEMBLED DROPPED OVERLAPS"; errors on stderr with the
  * status name, exit status 2. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,13 +30,14 @@ int main(int argc, char **argv)
     const avt_sweep *s;
 
     if (argc < 3) {
-        fprintf(stderr, "usage: dump_sweeps CAPTURE OUT.bin [MODEL [MAX_RANGE_M [CUT_DEG]]]\n");
+        fprintf(stderr, "usage: dump_sweeps CAPTURE OUT.bin [MODEL [MAX_RANGE_M [CUT_DEG [METADATA]]]]\n");
         return 2;
     }
     avt_lidar_config_default(&cfg);
     if (argc > 3) cfg.model = argv[3];
     if (argc > 4 && !avt_parse_double(argv[4], &cfg.max_range_m)) goto out;
     if (argc > 5 && !avt_parse_double(argv[5], &cfg.cut_angle_deg)) goto out;
+    if (argc > 6) cfg.metadata_path = argv[6];
     out = fopen(argv[2], "wb");
     if (!out) {
         perror(argv[2]);
@@ -72,6 +74,11 @@ int main(int argc, char **argv)
            (unsigned long long)st.skipped, (unsigned long long)st.corrupt,
            (unsigned long long)st.packets_lost, (unsigned long long)st.sweeps,
            st.model[0] ? st.model : "-");
+    printf("ouster %llu %llu %llu\n", (unsigned long long)st.columns_lost,
+           (unsigned long long)st.late, (unsigned long long)st.duplicates);
+    printf("frag %llu %llu %llu %llu\n", (unsigned long long)st.fragments,
+           (unsigned long long)st.reassembled, (unsigned long long)st.frag_dropped,
+           (unsigned long long)st.frag_overlaps);
     if (st.first_corrupt[0]) printf("first_corrupt %s\n", st.first_corrupt);
     if (rc < 0) goto fail;
     status = 0;

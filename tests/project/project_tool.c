@@ -10,6 +10,27 @@
 
 int main(int argc, char **argv)
 {
+    if (argc == 5 && strcmp(argv[1], "depth") == 0) { /* project_tool depth OUT.png W H < "u v depth" lines */
+        float *uv = NULL, *d = NULL, a, b, c;
+        size_t n = 0, cap = 0;
+        while (scanf("%f %f %f", &a, &b, &c) == 3) {
+            if (n == cap) {
+                cap = cap ? 2 * cap : 64;
+                uv = realloc(uv, cap * 2 * sizeof *uv);
+                d = realloc(d, cap * sizeof *d);
+                if (!uv || !d) return 1;
+            }
+            uv[2 * n] = a, uv[2 * n + 1] = b, d[n++] = c;
+        }
+        double w, h;
+        avt_error e = {0, ""};
+        if (!avt_parse_double(argv[3], &w) || !avt_parse_double(argv[4], &h)) return 2;
+        int rc = avt_depth_png_write(argv[2], (unsigned)w, (unsigned)h, uv, d, n, &e);
+        if (rc) fprintf(stderr, "%s\n", e.msg);
+        free(uv);
+        free(d);
+        return rc ? 1 : 0;
+    }
     if (argc < 8) {
         fprintf(stderr, "usage: project_tool pinhole|fisheye W H fx fy cx cy [k...]\n");
         return 2;

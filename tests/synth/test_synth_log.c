@@ -198,7 +198,7 @@ static void test_truth_consistent(void **state)
     FILE *f = fopen(path, "r");
     assert_non_null(f);
     assert_non_null(fgets(line, sizeof line, f));
-    assert_string_equal(line, "camera,file,sweep,trigger_ns,exposure_ns,name_ns,jitter_ns\n");
+    assert_string_equal(line, "camera,file,sweep,trigger_ns,exposure_ns,name_ns,jitter_ns,duplicate_of\n");
     int n_img = 0, nonzero_jitter = 0;
     while (fgets(line, sizeof line, f)) {
         char cam[64], file[64];

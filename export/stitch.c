@@ -1,0 +1,532 @@
+/* avtruth export: `avtruth stitch`, one index file over many per-log ground-truth files
+ * (FORMAT.md "Principles"): HDF5 virtual datasets (1.10 VDS, source files named relative to
+ * the index) for the data columns; real, rebased copies of the offset arrays and of the
+ * columns whose values are rows of another table (lidar/instance, boxes3d/frame_index,
+ * boxes2d/box3d_index), which a VDS cannot rebase; a /logs table with each source's
+ * SHA-256 (a missing or changed source would otherwise read as zeros) and a fixed split. */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "export_private.h"
+
+typedef struct src_log {
+    char *file;      /* path as found (DIR/name.h5) */
+    char *rel;       /* relative to the index file's directory */
+    char log_id[256];
+    char sha256[65];
+    uint64_t frames, points, boxes;
+    uint64_t *cam_b2, *cam_depth, *cam_img; /* per camera rows */
+} src_log;
+
+enum { REB_NONE, REB_OFFSET, REB_BOX, REB_FRAME };
+
+/* One column of the stitched file: path relative to the root. */
+typedef struct scol {
+    char path[256];
+    int rebase; /* REB_*: how values change from a source to the index */
+    int is_str;
+} scol;
+
+static uint64_t fnv1a64(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+const char *avt_export_split_of(const char *log_id, double train, double val)
+{
+    /* The top 53 bits of FNV-1a as a uniform number in [0, 1): fixed per log_id, so adding
+     * logs never moves an existing log to another split. */
+    double u = (double)(fnv1a64(log_id) >> 11) / 9007199254740992.0;
+    return u < train ? "train" : u < train + val ? "val" : "test";
+}
+
+/* Path of target relative to directory base (both absolute, normalised by realpath). */
+static int relpath(const char *base, const char *target, char *out, size_t n)
+{
+    size_t i = 0, last = 0;
+    while (base[i] && base[i] == target[i]) {
+        if (base[i] == '/') last = i;
+        i++;
+    }
+    if (!base[i] && (target[i] == '/' || !target[i])) last = i;
+    else if (!base[i] && base[i - 1] == '/') last = i - 1;
+    size_t used = 0;
+    out[0] = '\0';
+    for (const char *p = base + last; *p; p++)
+        if (*p == '/' && p[1]) {
+            int k = snprintf(out + used, n - used, "../");
+            if (k < 0 || (size_t)k >= n - used) return -1;
+            used += (size_t)k;
+        }
+    const char *rest = target + last + (target[last] == '/' ? 1 : 0);
+    int k = snprintf(out + used, n - used, "%s", rest);
+    return (k < 0 || (size_t)k >= n - used) ? -1 : 0;
+}
+
+static uint64_t rows_of(hid_t f, const char *path)
+{
+    hsize_t dims[4] = {0};
+    if (H5Lexists(f, path, H5P_DEFAULT) <= 0) return UINT64_MAX;
+    hid_t d = H5Dopen2(f, path, H5P_DEFAULT), s = d >= 0 ? H5Dget_space(d) : -1;
+    int r = s >= 0 ? H5Sget_simple_extent_dims(s, dims, NULL) : -1;
+    if (s >= 0) H5Sclose(s);
+    if (d >= 0) H5Dclose(d);
+    return r >= 1 ? dims[0] : UINT64_MAX;
+}
+
+typedef struct list_ctx {
+    scol *cols;
+    size_t n, cap;
+    char prefix[200];
+} list_ctx;
+
+static int rebase_of(const char *p)
+{
+    size_t n = strlen(p);
+#define ENDS(s) (n >= sizeof(s) - 1 && strcmp(p + n - (sizeof(s) - 1), s) == 0)
+    if (ENDS("offset")) return REB_OFFSET;
+    if (strcmp(p, "lidar/instance") == 0 || ENDS("boxes2d/box3d_index")) return REB_BOX;
+    if (strcmp(p, "boxes3d/frame_index") == 0) return REB_FRAME;
+#undef ENDS
+    return REB_NONE;
+}
+
+/* Collects the chunked (per-row) datasets of the first source: the columns to stitch. */
+static herr_t list_cb(hid_t loc, const char *name, const H5O_info_t *info, void *data)
+{
+    list_ctx *lc = data;
+    if (info->type != H5O_TYPE_DATASET) return 0;
+    if (strncmp(name, "provenance", 10) == 0 || strncmp(name, "meta", 4) == 0 ||
+        strncmp(name, "calibration", 11) == 0 || strcmp(name, "dataset_card") == 0)
+        return 0;
+    hid_t d = H5Dopen2(loc, name, H5P_DEFAULT);
+    if (d < 0) return -1;
+    hid_t dcpl = H5Dget_create_plist(d), t = H5Dget_type(d);
+    int chunked = dcpl >= 0 && H5Pget_layout(dcpl) == H5D_CHUNKED;
+    int is_str = t >= 0 && H5Tget_class(t) == H5T_STRING;
+    if (t >= 0) H5Tclose(t);
+    if (dcpl >= 0) H5Pclose(dcpl);
+    H5Dclose(d);
+    if (!chunked) return 0;
+    if (avt_grow((void **)&lc->cols, &lc->cap, lc->n + 1, sizeof *lc->cols)) return -1;
+    scol *c = &lc->cols[lc->n++];
+    snprintf(c->path, sizeof c->path, "%s", name);
+    c->rebase = rebase_of(name);
+    c->is_str = is_str;
+    return 0;
+}
+
+/* The row base a column's values are rebased by, for source k. */
+static uint64_t base_for(const scol *c, const uint64_t *frame_base, const uint64_t *box_base,
+                         size_t k)
+{
+    if (c->rebase == REB_BOX) return box_base[k];
+    if (c->rebase == REB_FRAME) return frame_base[k];
+    return 0;
+}
+
+/* Copies column c of every source into a real dataset of the index, rebasing values. Offset
+ * arrays (F+1 rows) drop each source's leading 0 after the first and add the column's own
+ * running total. */
+static int copy_column(hid_t out, const scol *c, src_log *logs, size_t n, const uint64_t *fb,
+                       const uint64_t *bb, h5x_zctx *z, const char *file, avt_error *err)
+{
+    int rc = AVT_OK;
+    h5x_col col;
+    memset(&col, 0, sizeof col);
+    col.dset = -1;
+    hid_t f = -1, d = -1, sp = -1, t = -1;
+    void *buf = NULL;
+    char **strs = NULL;
+    hsize_t dims[4] = {0};
+    /* type and shape from the first source */
+    f = H5Fopen(logs[0].file, H5F_ACC_RDONLY, H5P_DEFAULT);
+    d = f >= 0 ? H5Dopen2(f, c->path, H5P_DEFAULT) : -1;
+    sp = d >= 0 ? H5Dget_space(d) : -1;
+    t = d >= 0 ? H5Dget_type(d) : -1;
+    int rank = sp >= 0 ? H5Sget_simple_extent_dims(sp, dims, NULL) : -1;
+    if (rank < 1 || rank > 3 || t < 0) {
+        rc = h5x_fail(err, logs[0].file, c->path, "H5Dopen2");
+        goto out;
+    }
+    int kind = K_STR;
+    if (!c->is_str) {
+        size_t sz = H5Tget_size(t);
+        int sign = H5Tget_class(t) == H5T_INTEGER ? H5Tget_sign(t) : -1;
+        kind = H5Tget_class(t) == H5T_FLOAT ? (sz == 4 ? K_F32 : K_F64)
+             : sign == H5T_SGN_2 ? (sz == 4 ? K_I32 : K_I64)
+             : sz == 1 ? K_U8 : sz == 2 ? K_U16 : sz == 4 ? K_U32 : K_U64;
+    }
+    H5Tclose(t), t = -1;
+    H5Sclose(sp), sp = -1;
+    H5Dclose(d), d = -1;
+    H5Fclose(f), f = -1;
+    int big = strncmp(c->path, "lidar/", 6) == 0 || strstr(c->path, "depth/") != NULL;
+    if ((rc = h5x_col_create(&col, out, c->path, kind, rank, rank > 1 ? dims[1] : 0,
+                             rank > 2 ? dims[2] : 0,
+                             big ? AVT_POINT_CHUNK_ROWS : AVT_TABLE_CHUNK_ROWS, z, file, err)))
+        goto out;
+    uint64_t running = 0;
+    for (size_t k = 0; k < n; k++) {
+        f = H5Fopen(logs[k].file, H5F_ACC_RDONLY, H5P_DEFAULT);
+        d = f >= 0 ? H5Dopen2(f, c->path, H5P_DEFAULT) : -1;
+        sp = d >= 0 ? H5Dget_space(d) : -1;
+        hsize_t sd[4] = {0};
+        if (sp < 0 || H5Sget_simple_extent_dims(sp, sd, NULL) != rank ||
+            (rank > 1 && sd[1] != dims[1]) || (rank > 2 && sd[2] != dims[2])) {
+            rc = avt_err(err, AVT_MISMATCH, "%s: /%s: missing or of another shape than in %s",
+                         logs[k].file, c->path, logs[0].file);
+            goto out;
+        }
+        size_t rows = (size_t)sd[0];
+        if (c->is_str) {
+            hid_t st = h5x_str_type();
+            strs = calloc(rows ? rows : 1, sizeof *strs);
+            if (st < 0 || !strs || (rows && H5Dread(d, st, H5S_ALL, H5S_ALL, H5P_DEFAULT, strs) < 0)) {
+                if (st >= 0) H5Tclose(st);
+                rc = h5x_fail(err, logs[k].file, c->path, "H5Dread");
+                goto out;
+            }
+            H5Tclose(st);
+            for (size_t i = 0; i < rows && rc == AVT_OK; i++) rc = h5x_col_append_str(&col, strs[i], err);
+            for (size_t i = 0; i < rows; i++) H5free_memory(strs[i]);
+            free(strs);
+            strs = NULL;
+            if (rc) goto out;
+        } else {
+            buf = malloc(rows ? rows * col.row_bytes : 1);
+            if (!buf) {
+                rc = avt_err(err, AVT_NOMEM, "%s: /%s: out of memory", logs[k].file, c->path);
+                goto out;
+            }
+            if (rows && H5Dread(d, col.mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+                rc = h5x_fail(err, logs[k].file, c->path, "H5Dread");
+                goto out;
+            }
+            size_t skip = 0;
+            if (c->rebase == REB_OFFSET) {
+                uint64_t *o = buf;
+                for (size_t i = 0; i < rows; i++) o[i] += running;
+                if (rows) running = o[rows - 1];
+                skip = k > 0 && rows ? 1 : 0; /* the source's 0 is the previous end */
+            } else if (c->rebase != REB_NONE) {
+                uint64_t base = base_for(c, fb, bb, k);
+                for (size_t i = 0; i < rows; i++) {
+                    if (kind == K_I32) {
+                        int32_t *v = buf;
+                        if (v[i] >= 0) v[i] = (int32_t)(v[i] + (int64_t)base);
+                    } else {
+                        uint32_t *v = buf;
+                        v[i] = (uint32_t)(v[i] + base);
+                    }
+                }
+            }
+            if ((rc = h5x_col_append(&col, (unsigned char *)buf + skip * col.row_bytes,
+                                     rows - skip, err)))
+                goto out;
+            free(buf);
+            buf = NULL;
+        }
+        H5Sclose(sp), sp = -1;
+        H5Dclose(d), d = -1;
+        H5Fclose(f), f = -1;
+    }
+    rc = h5x_col_flush(&col, err);
+out:
+    free(buf);
+    free(strs);
+    if (t >= 0) H5Tclose(t);
+    if (sp >= 0) H5Sclose(sp);
+    if (d >= 0) H5Dclose(d);
+    if (f >= 0) H5Fclose(f);
+    h5x_col_close(&col);
+    return rc;
+}
+
+/* A virtual dataset over column c of every source, row blocks in source order. */
+static int virtual_column(hid_t out, const scol *c, const src_log *logs, size_t n,
+                          const char *file, avt_error *err)
+{
+    int rc = AVT_OK;
+    hid_t f = -1, d = -1, t = -1, vspace = -1, sspace = -1, dcpl = -1, lcpl = -1, vd = -1;
+    hsize_t dims[4] = {0}, total = 0;
+    uint64_t *rows = calloc(n, sizeof *rows);
+    if (!rows) return avt_err(err, AVT_NOMEM, "out of memory");
+    int rank = -1;
+    for (size_t k = 0; k < n; k++) {
+        f = H5Fopen(logs[k].file, H5F_ACC_RDONLY, H5P_DEFAULT);
+        d = f >= 0 ? H5Dopen2(f, c->path, H5P_DEFAULT) : -1;
+        hid_t s = d >= 0 ? H5Dget_space(d) : -1;
+        hsize_t sd[4] = {0};
+        int r = s >= 0 ? H5Sget_simple_extent_dims(s, sd, NULL) : -1;
+        if (s >= 0) H5Sclose(s);
+        if (k == 0 && r >= 1) {
+            rank = r;
+            memcpy(dims, sd, sizeof dims);
+            t = H5Dget_type(d);
+        }
+        if (r != rank || (r > 1 && sd[1] != dims[1]) || (r > 2 && sd[2] != dims[2])) {
+            rc = avt_err(err, AVT_MISMATCH, "%s: /%s: missing or of another shape than in %s",
+                         logs[k].file, c->path, logs[0].file);
+            goto out;
+        }
+        rows[k] = sd[0];
+        total += sd[0];
+        H5Dclose(d), d = -1;
+        H5Fclose(f), f = -1;
+    }
+    hsize_t vdims[4];
+    memcpy(vdims, dims, sizeof vdims);
+    vdims[0] = total;
+    vspace = H5Screate_simple(rank, vdims, NULL);
+    dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    lcpl = H5Pcreate(H5P_LINK_CREATE);
+    if (vspace < 0 || dcpl < 0 || lcpl < 0 || H5Pset_create_intermediate_group(lcpl, 1) < 0) {
+        rc = h5x_fail(err, file, c->path, "H5Screate_simple");
+        goto out;
+    }
+    hsize_t start = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (!rows[k]) continue;
+        hsize_t off[4] = {start, 0, 0, 0}, cnt[4];
+        memcpy(cnt, dims, sizeof cnt);
+        cnt[0] = rows[k];
+        sspace = H5Screate_simple(rank, cnt, NULL);
+        if (sspace < 0 || H5Sselect_hyperslab(vspace, H5S_SELECT_SET, off, NULL, cnt, NULL) < 0 ||
+            H5Pset_virtual(dcpl, vspace, logs[k].rel, c->path, sspace) < 0) {
+            rc = h5x_fail(err, file, c->path, "H5Pset_virtual");
+            goto out;
+        }
+        H5Sclose(sspace), sspace = -1;
+        start += rows[k];
+    }
+    H5Sselect_all(vspace);
+    vd = H5Dcreate2(out, c->path, t, vspace, lcpl, dcpl, H5P_DEFAULT);
+    if (vd < 0) {
+        rc = h5x_fail(err, file, c->path, "H5Dcreate2(virtual)");
+        goto out;
+    }
+out:
+    free(rows);
+    if (vd >= 0) H5Dclose(vd);
+    if (sspace >= 0) H5Sclose(sspace);
+    if (lcpl >= 0) H5Pclose(lcpl);
+    if (dcpl >= 0) H5Pclose(dcpl);
+    if (vspace >= 0) H5Sclose(vspace);
+    if (t >= 0) H5Tclose(t);
+    if (d >= 0) H5Dclose(d);
+    if (f >= 0) H5Fclose(f);
+    return rc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int avt_export_stitch(const char *dir, const char *out_path, double train, double val,
+                      FILE *out, avt_error *err)
+{
+    int rc = AVT_OK;
+    h5x_quiet q;
+    h5x_quiet_begin(&q);
+    DIR *dh = NULL;
+    char **names = NULL, *partial = NULL;
+    size_t n = 0, cap = 0;
+    src_log *logs = NULL;
+    list_ctx lc;
+    memset(&lc, 0, sizeof lc);
+    uint64_t *fb = NULL, *bb = NULL;
+    hid_t f = -1, o = -1, fapl = -1;
+    h5x_zctx z;
+    memset(&z, 0, sizeof z);
+    char out_real[PATH_MAX], out_dir[PATH_MAX], out_base[PATH_MAX];
+    if (train < 0 || val < 0 || train + val > 1)
+        return avt_err(err, AVT_INVAL, "split ratios train %g, val %g: need >= 0 and a sum <= 1",
+                       train, val);
+    size_t olen = strlen(out_path);
+    if (olen < 4 || strcmp(out_path + olen - 3, ".h5") != 0) {
+        rc = avt_err(err, AVT_INVAL, "%s: output name must end in .h5", out_path);
+        goto out;
+    }
+    /* The index file's directory, absolute: sources are named relative to it. */
+    const char *slash = strrchr(out_path, '/');
+    snprintf(out_base, sizeof out_base, "%s", slash ? slash + 1 : out_path);
+    snprintf(out_dir, sizeof out_dir, "%.*s", slash ? (int)(slash - out_path) : 1,
+             slash ? out_path : ".");
+    if (slash == out_path) snprintf(out_dir, sizeof out_dir, "/");
+    if (!realpath(out_dir, out_real)) {
+        rc = avt_err(err, AVT_IO, "%s: %s", out_dir, strerror(errno));
+        goto out;
+    }
+    dh = opendir(dir);
+    if (!dh) {
+        rc = avt_err(err, AVT_NOTFOUND, "%s: cannot open directory: %s", dir, strerror(errno));
+        goto out;
+    }
+    struct dirent *de;
+    while ((de = readdir(dh))) {
+        size_t l = strlen(de->d_name);
+        if (l < 4 || strcmp(de->d_name + l - 3, ".h5") != 0) continue;
+        char p[PATH_MAX], rp[PATH_MAX], op[2 * PATH_MAX + 2];
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        /* never the index itself */
+        snprintf(op, sizeof op, "%s/%s", out_real, out_base);
+        if (realpath(p, rp) && strcmp(rp, op) == 0) continue;
+        if (avt_grow((void **)&names, &cap, n + 1, sizeof *names) || !(names[n] = strdup(p))) {
+            rc = avt_err(err, AVT_NOMEM, "out of memory");
+            goto out;
+        }
+        n++;
+    }
+    if (!n) {
+        rc = avt_err(err, AVT_NOTFOUND, "%s: no per-log .h5 files to stitch", dir);
+        goto out;
+    }
+    qsort(names, n, sizeof *names, cmp_str);
+    logs = calloc(n, sizeof *logs);
+    fb = calloc(n + 1, sizeof *fb);
+    bb = calloc(n + 1, sizeof *bb);
+    if (!logs || !fb || !bb) {
+        rc = avt_err(err, AVT_NOMEM, "out of memory");
+        goto out;
+    }
+    /* Every source must be a consistent avtruth file: a VDS over a broken one is broken. */
+    FILE *devnull = fopen("/dev/null", "w");
+    for (size_t k = 0; k < n; k++) {
+        src_log *s = &logs[k];
+        s->file = names[k];
+        char rp[PATH_MAX], rel[PATH_MAX];
+        uint64_t size;
+        if (!realpath(s->file, rp) || relpath(out_real, rp, rel, sizeof rel) ||
+            !(s->rel = strdup(rel))) {
+            rc = avt_err(err, AVT_IO, "%s: cannot name it relative to %s", s->file, out_real);
+            break;
+        }
+        if ((rc = avt_export_verify_structure(s->file, devnull, err)) ||
+            (rc = avt_export_sha256_file(s->file, s->sha256, &size, err)))
+            break;
+        f = H5Fopen(s->file, H5F_ACC_RDONLY, H5P_DEFAULT);
+        hid_t a = f >= 0 ? H5Aopen(f, "log_id", H5P_DEFAULT) : -1;
+        hid_t st = h5x_str_type();
+        char *id = NULL;
+        if (a >= 0 && st >= 0 && H5Aread(a, st, &id) >= 0 && id) {
+            snprintf(s->log_id, sizeof s->log_id, "%s", id);
+            H5free_memory(id);
+        }
+        if (st >= 0) H5Tclose(st);
+        if (a >= 0) H5Aclose(a);
+        s->frames = rows_of(f, "frames/timestamp_ns");
+        s->boxes = rows_of(f, "boxes3d/class_id");
+        if (k == 0 && H5Ovisit(f, H5_INDEX_NAME, H5_ITER_INC, list_cb, &lc) < 0) {
+            rc = h5x_fail(err, s->file, NULL, "H5Ovisit");
+            break;
+        }
+        H5Fclose(f);
+        f = -1;
+        fb[k + 1] = fb[k] + s->frames;
+        bb[k + 1] = bb[k] + s->boxes;
+    }
+    if (devnull) fclose(devnull);
+    if (rc) goto out;
+
+    partial = malloc(olen + 9);
+    if (!partial) {
+        rc = avt_err(err, AVT_NOMEM, "out of memory");
+        goto out;
+    }
+    memcpy(partial, out_path, olen);
+    memcpy(partial + olen, ".partial", 9);
+    if ((rc = h5x_zctx_init(&z, H5X_DEFLATE, 1, err))) goto out;
+    fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl < 0 || H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_V110) < 0 ||
+        (o = H5Fcreate(partial, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0) {
+        rc = h5x_fail(err, partial, NULL, "H5Fcreate");
+        goto out;
+    }
+    for (size_t i = 0; i < lc.n && !rc; i++) {
+        const scol *c = &lc.cols[i];
+        rc = c->rebase != REB_NONE || c->is_str
+                 ? copy_column(o, c, logs, n, fb, bb, &z, partial, err)
+                 : virtual_column(o, c, logs, n, partial, err);
+    }
+    if (rc) goto out;
+    /* Small fixed objects (class names, schema, calibration, camera intrinsics) from the
+     * first log; per-log calibration stays in each source (/logs/file). */
+    f = H5Fopen(logs[0].file, H5F_ACC_RDONLY, H5P_DEFAULT);
+    static const char *const fixed[] = {"meta", "calibration"};
+    for (int i = 0; i < 2 && f >= 0; i++)
+        if (H5Lexists(f, fixed[i], H5P_DEFAULT) > 0 &&
+            H5Ocopy(f, fixed[i], o, fixed[i], H5P_DEFAULT, H5P_DEFAULT) < 0) {
+            rc = h5x_fail(err, partial, fixed[i], "H5Ocopy");
+            goto out;
+        }
+    {
+        const char **ids = calloc(n, sizeof *ids), **rels = calloc(n, sizeof *rels);
+        const char **shas = calloc(n, sizeof *shas), **splits = calloc(n, sizeof *splits);
+        hsize_t dn = n, dn1 = n + 1;
+        if (!ids || !rels || !shas || !splits) rc = avt_err(err, AVT_NOMEM, "out of memory");
+        for (size_t k = 0; !rc && k < n; k++) {
+            ids[k] = logs[k].log_id;
+            rels[k] = logs[k].rel;
+            shas[k] = logs[k].sha256;
+            splits[k] = avt_export_split_of(logs[k].log_id, train, val);
+        }
+        uint64_t nf = fb[n];
+        char ratios[96];
+        snprintf(ratios, sizeof ratios, "train %.4g, val %.4g, test %.4g (FNV-1a 64 of log_id)",
+                 train, val, 1 - train - val);
+        if (!rc && ((rc = h5x_dset_write(o, "logs/log_id", K_STR, 1, &dn, ids, partial, err)) ||
+                    (rc = h5x_dset_write(o, "logs/file", K_STR, 1, &dn, rels, partial, err)) ||
+                    (rc = h5x_dset_write(o, "logs/sha256", K_STR, 1, &dn, shas, partial, err)) ||
+                    (rc = h5x_dset_write(o, "logs/split", K_STR, 1, &dn, splits, partial, err)) ||
+                    (rc = h5x_dset_write(o, "logs/frame_offset", K_U64, 1, &dn1, fb, partial, err)) ||
+                    (rc = h5x_attr_str(o, "format", "avtruth-gt", partial, err)) ||
+                    (rc = h5x_attr_str(o, "format_version", AVT_FORMAT_VERSION, partial, err)) ||
+                    (rc = h5x_attr_str(o, "kind", "stitched", partial, err)) ||
+                    (rc = h5x_attr_str(o, "log_id", "", partial, err)) ||
+                    (rc = h5x_attr_str(o, "split_ratios", ratios, partial, err)) ||
+                    (rc = h5x_attr_str(o, "compression", "gzip", partial, err)) ||
+                    (rc = h5x_attr_num(o, "num_frames", K_U64, &nf, partial, err)))) {
+            /* rc holds the first failure */
+        }
+        free(ids), free(rels), free(shas), free(splits);
+        if (rc) goto out;
+    }
+    H5Fclose(f), f = -1;
+    if (H5Fclose(o) < 0) {
+        o = -1;
+        rc = h5x_fail(err, partial, NULL, "H5Fclose");
+        goto out;
+    }
+    o = -1;
+    if (rename(partial, out_path) != 0) {
+        rc = avt_err(err, AVT_IO, "%s: cannot rename to %s: %s", partial, out_path, strerror(errno));
+        goto out;
+    }
+    fprintf(out, "stitched %zu logs, %llu frames into %s\n", n, (unsigned long long)fb[n], out_path);
+out:
+    if (o >= 0) H5Fclose(o);
+    if (rc && partial) unlink(partial);
+    if (f >= 0) H5Fclose(f);
+    if (fapl >= 0) H5Pclose(fapl);
+    h5x_zctx_free(&z);
+    free(lc.cols);
+    for (size_t k = 0; logs && k < n; k++) free(logs[k].rel);
+    free(logs);
+    free(fb);
+    free(bb);
+    for (size_t k = 0; k < n; k++) free(names[k]);
+    free(names);
+    free(partial);
+    if (dh) closedir(dh);
+    h5x_quiet_end(&q);
+    return rc;
+}

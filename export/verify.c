@@ -1,0 +1,581 @@
+/* avtruth export: `avtruth verify`, re-checks a ground-truth file against FORMAT.md's
+ * invariants (offset arrays, cross-references, times) and its inputs against the SHA-256
+ * recorded in /provenance/inputs. Stops at the first inconsistency and names the dataset,
+ * the row and the value. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "export_private.h"
+
+/* One whole dataset read into memory as a native type, rows = first dimension. */
+typedef struct vcol {
+    void *data;
+    uint64_t rows;
+    int present;
+} vcol;
+
+static void vcol_free(vcol *c)
+{
+    free(c->data);
+    memset(c, 0, sizeof *c);
+}
+
+typedef struct vctx {
+    hid_t file;
+    const char *path; /* the .h5 file, for messages */
+    avt_error *err;
+} vctx;
+
+/* Reads loc/name (which must exist unless optional) converted to mtype. */
+static int vread(vctx *v, const char *name, hid_t mtype, int optional, vcol *out)
+{
+    int rc = AVT_OK;
+    hid_t d = -1, sp = -1;
+    memset(out, 0, sizeof *out);
+    htri_t ex = H5Lexists(v->file, name, H5P_DEFAULT);
+    if (ex <= 0) {
+        if (optional) return AVT_OK;
+        return avt_err(v->err, AVT_MISMATCH, "%s: /%s: missing dataset", v->path, name);
+    }
+    d = H5Dopen2(v->file, name, H5P_DEFAULT);
+    sp = d >= 0 ? H5Dget_space(d) : -1;
+    hsize_t dims[4] = {0, 1, 1, 1};
+    int rank = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
+    if (rank < 1 || rank > 4 || H5Sget_simple_extent_dims(sp, dims, NULL) < 0) {
+        rc = avt_err(v->err, AVT_MISMATCH, "%s: /%s: not an array dataset", v->path, name);
+        goto out;
+    }
+    uint64_t elems = 1;
+    for (int i = 0; i < rank; i++) elems *= dims[i];
+    out->rows = dims[0];
+    out->present = 1;
+    out->data = malloc(elems ? elems * H5Tget_size(mtype) : 1);
+    if (!out->data) {
+        rc = avt_err(v->err, AVT_NOMEM, "%s: /%s: out of memory", v->path, name);
+        goto out;
+    }
+    if (elems && H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, out->data) < 0) {
+        rc = h5x_fail(v->err, v->path, name, "H5Dread");
+        goto out;
+    }
+out:
+    if (sp >= 0) H5Sclose(sp);
+    if (d >= 0) H5Dclose(d);
+    if (rc) vcol_free(out);
+    return rc;
+}
+
+/* A CSR offset array of F+1 entries: starts at 0, non-decreasing, ends at `len` rows of
+ * every column it indexes (cols, NULL-terminated names for messages). */
+static int check_offsets(vctx *v, const char *name, const vcol *off, uint64_t frames,
+                         const char *const *cols, const uint64_t *lens)
+{
+    const uint64_t *o = off->data;
+    if (off->rows != frames + 1)
+        return avt_err(v->err, AVT_MISMATCH, "%s: /%s: %llu entries, expected num_frames + 1 = %llu",
+                       v->path, name, (unsigned long long)off->rows, (unsigned long long)frames + 1);
+    if (o[0] != 0)
+        return avt_err(v->err, AVT_MISMATCH, "%s: /%s: row 0: value %llu, offsets start at 0",
+                       v->path, name, (unsigned long long)o[0]);
+    for (uint64_t i = 1; i <= frames; i++)
+        if (o[i] < o[i - 1])
+            return avt_err(v->err, AVT_MISMATCH,
+                           "%s: /%s: row %llu: value %llu is below the previous %llu (offsets "
+                           "must not decrease)",
+                           v->path, name, (unsigned long long)i, (unsigned long long)o[i],
+                           (unsigned long long)o[i - 1]);
+    for (size_t k = 0; cols[k]; k++)
+        if (lens[k] != o[frames])
+            return avt_err(v->err, AVT_MISMATCH,
+                           "%s: /%s: row %llu: value %llu, but /%s has %llu rows", v->path, name,
+                           (unsigned long long)frames, (unsigned long long)o[frames], cols[k],
+                           (unsigned long long)lens[k]);
+    return AVT_OK;
+}
+
+/* Row count of a dataset, or UINT64_MAX if missing. */
+static uint64_t vrows(hid_t file, const char *name)
+{
+    hsize_t dims[4] = {0};
+    if (H5Lexists(file, name, H5P_DEFAULT) <= 0) return UINT64_MAX;
+    hid_t d = H5Dopen2(file, name, H5P_DEFAULT);
+    hid_t s = d >= 0 ? H5Dget_space(d) : -1;
+    int r = s >= 0 ? H5Sget_simple_extent_dims(s, dims, NULL) : -1;
+    if (s >= 0) H5Sclose(s);
+    if (d >= 0) H5Dclose(d);
+    return r >= 1 ? (uint64_t)dims[0] : UINT64_MAX;
+}
+
+/* Columns of one table (names relative to base, or to the root when base is NULL) all have
+ * `rows` rows (UINT64_MAX: any); their lengths go to lens. */
+static int check_lengths(vctx *v, const char *base, const char *const *cols, uint64_t rows,
+                         uint64_t *lens)
+{
+    char p[512];
+    for (size_t k = 0; cols[k]; k++) {
+        snprintf(p, sizeof p, "%s%s%s", base ? base : "", base ? "/" : "", cols[k]);
+        lens[k] = vrows(v->file, p);
+        if (lens[k] == UINT64_MAX)
+            return avt_err(v->err, AVT_MISMATCH, "%s: /%s: missing dataset", v->path, p);
+        if (rows != UINT64_MAX && lens[k] != rows)
+            return avt_err(v->err, AVT_MISMATCH, "%s: /%s: %llu rows, expected %llu", v->path, p,
+                           (unsigned long long)lens[k], (unsigned long long)rows);
+    }
+    return AVT_OK;
+}
+
+static int check_frames(vctx *v, uint64_t frames, uint64_t n_classes, FILE *out)
+{
+    int rc;
+    vcol ts = {0}, st = {0}, en = {0}, poff = {0}, boff = {0}, fidx = {0}, cls = {0};
+    vcol inst = {0}, label = {0}, tns = {0}, lstart = {0};
+    static const char *const fcols[] = {"timestamp_ns", "start_ns", "end_ns", "ego_pose",
+                                        "packets", "packets_lost", NULL};
+    static const char *const pcols[] = {"lidar/xyz", "lidar/intensity", "lidar/ring",
+                                        "lidar/time_ns", "lidar/return_type", "lidar/label",
+                                        "lidar/instance", NULL};
+    static const char *const bcols[] = {"boxes3d/center", "boxes3d/size", "boxes3d/yaw",
+                                        "boxes3d/rotation", "boxes3d/velocity",
+                                        "boxes3d/class_id", "boxes3d/track_id",
+                                        "boxes3d/num_lidar_points", "boxes3d/attributes",
+                                        "boxes3d/frame_index", NULL};
+    uint64_t lens[16];
+    if ((rc = check_lengths(v, "frames", fcols, frames, lens))) goto out;
+    if ((rc = vread(v, "frames/point_offset", H5T_NATIVE_UINT64, 0, &poff))) goto out;
+    if ((rc = check_lengths(v, NULL, pcols, UINT64_MAX, lens)) ||
+        (rc = check_offsets(v, "frames/point_offset", &poff, frames, pcols, lens)))
+        goto out;
+    if ((rc = check_lengths(v, NULL, bcols, UINT64_MAX, lens)) ||
+        (rc = vread(v, "frames/box_offset", H5T_NATIVE_UINT64, 0, &boff)) ||
+        (rc = check_offsets(v, "frames/box_offset", &boff, frames, bcols, lens)))
+        goto out;
+    if ((rc = vread(v, "frames/timestamp_ns", H5T_NATIVE_INT64, 0, &ts)) ||
+        (rc = vread(v, "frames/start_ns", H5T_NATIVE_INT64, 0, &st)) ||
+        (rc = vread(v, "frames/end_ns", H5T_NATIVE_INT64, 0, &en)) ||
+        (rc = vread(v, "boxes3d/frame_index", H5T_NATIVE_UINT32, 0, &fidx)) ||
+        (rc = vread(v, "boxes3d/class_id", H5T_NATIVE_UINT16, 0, &cls)) ||
+        (rc = vread(v, "lidar/instance", H5T_NATIVE_INT32, 0, &inst)) ||
+        (rc = vread(v, "lidar/label", H5T_NATIVE_UINT16, 0, &label)) ||
+        (rc = vread(v, "lidar/time_ns", H5T_NATIVE_INT32, 0, &tns)) ||
+        (rc = vread(v, "logs/frame_offset", H5T_NATIVE_UINT64, 1, &lstart)))
+        goto out;
+    /* A stitched index: times increase within each log, not across logs. */
+    const uint64_t *ls = lstart.data;
+    uint64_t next_log = 0, nl = lstart.rows;
+    const int64_t *t = ts.data, *t0 = st.data, *t1 = en.data;
+    const uint64_t *po = poff.data, *bo = boff.data;
+    const uint32_t *fi = fidx.data;
+    const uint16_t *cl = cls.data, *lb = label.data;
+    const int32_t *in = inst.data, *tn = tns.data;
+    for (uint64_t f = 0; f < frames; f++) {
+        int log_start = 0;
+        while (next_log < nl && ls[next_log] == f) {
+            log_start = 1;
+            next_log++;
+        }
+        if (f && !log_start && t[f] <= t[f - 1]) {
+            rc = avt_err(v->err, AVT_MISMATCH,
+                         "%s: /frames/timestamp_ns: row %llu: value %lld is not after the "
+                         "previous frame's %lld",
+                         v->path, (unsigned long long)f, (long long)t[f], (long long)t[f - 1]);
+            goto out;
+        }
+        if (t0[f] > t1[f]) {
+            rc = avt_err(v->err, AVT_MISMATCH, "%s: /frames/start_ns: row %llu: value %lld is after end_ns %lld",
+                         v->path, (unsigned long long)f, (long long)t0[f], (long long)t1[f]);
+            goto out;
+        }
+        for (uint64_t m = bo[f]; m < bo[f + 1]; m++) {
+            if (fi[m] != f) {
+                rc = avt_err(v->err, AVT_MISMATCH,
+                             "%s: /boxes3d/frame_index: row %llu: value %u, but box_offset puts "
+                             "the row in frame %llu",
+                             v->path, (unsigned long long)m, fi[m], (unsigned long long)f);
+                goto out;
+            }
+            if (cl[m] >= n_classes) {
+                rc = avt_err(v->err, AVT_MISMATCH,
+                             "%s: /boxes3d/class_id: row %llu: value %u, /meta/class_names has %llu",
+                             v->path, (unsigned long long)m, cl[m], (unsigned long long)n_classes);
+                goto out;
+            }
+        }
+        for (uint64_t p = po[f]; p < po[f + 1]; p++) {
+            int64_t tp = t[f] + tn[p];
+            if (tp < t0[f] || tp > t1[f]) {
+                rc = avt_err(v->err, AVT_MISMATCH,
+                             "%s: /lidar/time_ns: row %llu: value %d puts the point at %lld, "
+                             "outside frame %llu's [start_ns %lld, end_ns %lld]",
+                             v->path, (unsigned long long)p, tn[p], (long long)tp,
+                             (unsigned long long)f, (long long)t0[f], (long long)t1[f]);
+                goto out;
+            }
+            if (lb[p] >= n_classes) {
+                rc = avt_err(v->err, AVT_MISMATCH,
+                             "%s: /lidar/label: row %llu: value %u, /meta/class_names has %llu",
+                             v->path, (unsigned long long)p, lb[p], (unsigned long long)n_classes);
+                goto out;
+            }
+            if (in[p] == -1) continue;
+            if (in[p] < -1 || (uint64_t)in[p] < bo[f] || (uint64_t)in[p] >= bo[f + 1]) {
+                rc = avt_err(v->err, AVT_MISMATCH,
+                             "%s: /lidar/instance: row %llu: value %d is outside frame %llu's "
+                             "boxes [%llu, %llu)",
+                             v->path, (unsigned long long)p, in[p], (unsigned long long)f,
+                             (unsigned long long)bo[f], (unsigned long long)bo[f + 1]);
+                goto out;
+            }
+            if (lb[p] != cl[in[p]]) {
+                rc = avt_err(v->err, AVT_MISMATCH,
+                             "%s: /lidar/label: row %llu: value %u, but its instance %d has "
+                             "class_id %u",
+                             v->path, (unsigned long long)p, lb[p], in[p], cl[in[p]]);
+                goto out;
+            }
+        }
+    }
+    fprintf(out, "ok: %llu frames, %llu points, %llu 3D boxes: offsets and references consistent\n",
+            (unsigned long long)frames, (unsigned long long)po[frames],
+            (unsigned long long)bo[frames]);
+out:
+    vcol_free(&ts), vcol_free(&st), vcol_free(&en), vcol_free(&poff), vcol_free(&boff);
+    vcol_free(&fidx), vcol_free(&cls), vcol_free(&inst), vcol_free(&label), vcol_free(&tns);
+    vcol_free(&lstart);
+    return rc;
+}
+
+typedef struct cam_walk {
+    vctx *v;
+    uint64_t frames;
+    vcol boff; /* /frames/box_offset */
+    FILE *out;
+    int rc;
+} cam_walk;
+
+static int check_camera(cam_walk *cw, const char *name)
+{
+    vctx *v = cw->v;
+    int rc;
+    char base[300], p[400];
+    vcol off = {0}, idx = {0}, doff = {0}, ts = {0}, ioff = {0};
+    uint64_t lens[8];
+    snprintf(base, sizeof base, "cameras/%s", name);
+    static const char *const fcols[] = {"timestamp_ns", "sync_delta_ns", "image_path", NULL};
+    static const char *const bcols[] = {"boxes2d/box3d_index", "boxes2d/xyxy",
+                                        "boxes2d/truncation", "boxes2d/visibility",
+                                        "boxes2d/corners", "boxes2d/num_lidar_points", NULL};
+    static const char *const dcols[] = {"depth/uv", "depth/depth", NULL};
+    static const char *const icols[] = {"image_png", NULL};
+    char bnames[6][400], dnames[2][400], inames[1][400];
+    const char *bn[7], *dn[3], *in[2];
+    for (int i = 0; i < 6; i++) snprintf(bnames[i], sizeof bnames[i], "%s/%s", base, bcols[i]), bn[i] = bnames[i];
+    bn[6] = NULL;
+    for (int i = 0; i < 2; i++) snprintf(dnames[i], sizeof dnames[i], "%s/%s", base, dcols[i]), dn[i] = dnames[i];
+    dn[2] = NULL;
+    snprintf(inames[0], sizeof inames[0], "%s/%s", base, icols[0]);
+    in[0] = inames[0];
+    in[1] = NULL;
+    if ((rc = check_lengths(v, base, fcols, cw->frames, lens))) goto out;
+    snprintf(p, sizeof p, "%s/boxes2d/offset", base);
+    if ((rc = check_lengths(v, NULL, bn, UINT64_MAX, lens)) ||
+        (rc = vread(v, p, H5T_NATIVE_UINT64, 0, &off)) ||
+        (rc = check_offsets(v, p, &off, cw->frames, bn, lens)))
+        goto out;
+    snprintf(p, sizeof p, "%s/depth/offset", base);
+    if ((rc = check_lengths(v, NULL, dn, UINT64_MAX, lens)) ||
+        (rc = vread(v, p, H5T_NATIVE_UINT64, 0, &doff)) ||
+        (rc = check_offsets(v, p, &doff, cw->frames, dn, lens)))
+        goto out;
+    snprintf(p, sizeof p, "%s/image_offset", base);
+    if ((rc = vread(v, p, H5T_NATIVE_UINT64, 1, &ioff))) goto out;
+    if (ioff.present && ((rc = check_lengths(v, NULL, in, UINT64_MAX, lens)) ||
+                         (rc = check_offsets(v, p, &ioff, cw->frames, in, lens))))
+        goto out;
+    snprintf(p, sizeof p, "%s/boxes2d/box3d_index", base);
+    if ((rc = vread(v, p, H5T_NATIVE_UINT32, 0, &idx))) goto out;
+    snprintf(p, sizeof p, "%s/timestamp_ns", base);
+    if ((rc = vread(v, p, H5T_NATIVE_INT64, 0, &ts))) goto out;
+    const uint64_t *o = off.data, *bo = cw->boff.data;
+    const uint32_t *bi = idx.data;
+    for (uint64_t f = 0; f < cw->frames; f++) {
+        if (((const int64_t *)ts.data)[f] == INT64_MIN && o[f + 1] != o[f]) {
+            rc = avt_err(v->err, AVT_MISMATCH,
+                         "%s: /%s/boxes2d/offset: row %llu: frame has %llu 2D boxes but no "
+                         "paired image (timestamp_ns is INT64_MIN)",
+                         v->path, base, (unsigned long long)f,
+                         (unsigned long long)(o[f + 1] - o[f]));
+            goto out;
+        }
+        for (uint64_t k = o[f]; k < o[f + 1]; k++)
+            if (bi[k] < bo[f] || bi[k] >= bo[f + 1]) {
+                rc = avt_err(v->err, AVT_MISMATCH,
+                             "%s: /%s/boxes2d/box3d_index: row %llu: value %u is outside frame "
+                             "%llu's boxes [%llu, %llu)",
+                             v->path, base, (unsigned long long)k, bi[k], (unsigned long long)f,
+                             (unsigned long long)bo[f], (unsigned long long)bo[f + 1]);
+                goto out;
+            }
+    }
+    fprintf(cw->out, "ok: camera %s: %llu 2D boxes, %llu depth samples%s\n", name,
+            (unsigned long long)o[cw->frames],
+            (unsigned long long)((const uint64_t *)doff.data)[cw->frames],
+            ioff.present ? ", embedded images" : "");
+out:
+    vcol_free(&off), vcol_free(&idx), vcol_free(&doff), vcol_free(&ts), vcol_free(&ioff);
+    return rc;
+}
+
+static herr_t camera_cb(hid_t g, const char *name, const H5L_info_t *info, void *data)
+{
+    (void)g, (void)info;
+    cam_walk *cw = data;
+    cw->rc = check_camera(cw, name);
+    return cw->rc ? 1 : 0;
+}
+
+/* Reads a 1-D variable-length string dataset; caller frees with free_strs. */
+static int read_strs(vctx *v, const char *name, char ***out, uint64_t *n)
+{
+    int rc = AVT_OK;
+    hid_t d = -1, sp = -1, t = h5x_str_type();
+    hsize_t dims[1] = {0};
+    *out = NULL;
+    *n = 0;
+    d = H5Dopen2(v->file, name, H5P_DEFAULT);
+    sp = d >= 0 ? H5Dget_space(d) : -1;
+    if (t < 0 || sp < 0 || H5Sget_simple_extent_ndims(sp) != 1 ||
+        H5Sget_simple_extent_dims(sp, dims, NULL) < 0) {
+        rc = avt_err(v->err, AVT_MISMATCH, "%s: /%s: missing or not a string array", v->path, name);
+        goto out;
+    }
+    *out = calloc(dims[0] ? dims[0] : 1, sizeof **out);
+    if (!*out) {
+        rc = avt_err(v->err, AVT_NOMEM, "%s: out of memory", v->path);
+        goto out;
+    }
+    if (dims[0] && H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out) < 0) {
+        rc = h5x_fail(v->err, v->path, name, "H5Dread");
+        free(*out);
+        *out = NULL;
+        goto out;
+    }
+    *n = dims[0];
+out:
+    if (sp >= 0) H5Sclose(sp);
+    if (d >= 0) H5Dclose(d);
+    if (t >= 0) H5Tclose(t);
+    return rc;
+}
+
+static void free_strs(char **s, uint64_t n)
+{
+    for (uint64_t i = 0; s && i < n; i++) H5free_memory(s[i]);
+    free(s);
+}
+
+/* The log directory recorded in /provenance config ("log_dir"), into out; 0 if none. */
+static int recorded_log_dir(hid_t file, char *out, size_t n)
+{
+    int ok = 0;
+    char *s = NULL;
+    hid_t g = -1, a = -1, t = h5x_str_type();
+    json_t *j = NULL;
+    out[0] = '\0';
+    if (H5Lexists(file, "provenance", H5P_DEFAULT) <= 0) goto out;
+    g = H5Gopen2(file, "provenance", H5P_DEFAULT);
+    if (g < 0 || H5Aexists(g, "config") <= 0) goto out;
+    a = H5Aopen(g, "config", H5P_DEFAULT);
+    if (a < 0 || t < 0 || H5Aread(a, t, &s) < 0 || !s) goto out;
+    j = json_loads(s, 0, NULL);
+    const char *dir = j ? json_string_value(json_object_get(j, "log_dir")) : NULL;
+    if (dir && strlen(dir) < n) {
+        snprintf(out, n, "%s", dir);
+        ok = 1;
+    }
+out:
+    json_decref(j);
+    if (s) H5free_memory(s);
+    if (t >= 0) H5Tclose(t);
+    if (a >= 0) H5Aclose(a);
+    if (g >= 0) H5Gclose(g);
+    return ok;
+}
+
+static int check_inputs(vctx *v, const char *log_dir, FILE *out)
+{
+    int rc;
+    char **paths = NULL, **shas = NULL;
+    uint64_t np = 0, ns = 0;
+    vcol sizes = {0};
+    if ((rc = read_strs(v, "provenance/inputs/path", &paths, &np)) ||
+        (rc = read_strs(v, "provenance/inputs/sha256", &shas, &ns)) ||
+        (rc = vread(v, "provenance/inputs/size_bytes", H5T_NATIVE_UINT64, 0, &sizes)))
+        goto out;
+    if (ns != np || sizes.rows != np) {
+        rc = avt_err(v->err, AVT_MISMATCH,
+                     "%s: /provenance/inputs: %llu paths, %llu sha256, %llu sizes", v->path,
+                     (unsigned long long)np, (unsigned long long)ns,
+                     (unsigned long long)sizes.rows);
+        goto out;
+    }
+    for (uint64_t i = 0; i < np; i++) {
+        char abs[4096], hex[65];
+        uint64_t size = 0;
+        const char *rel = paths[i] ? paths[i] : "";
+        if (avt_path_join(abs, sizeof abs, log_dir, rel)) {
+            rc = avt_err(v->err, AVT_INVAL, "%s: path too long", rel);
+            goto out;
+        }
+        avt_error herr = {0, ""};
+        if (avt_export_sha256_file(abs, hex, &size, &herr)) {
+            rc = avt_err(v->err, AVT_MISMATCH, "%s: /provenance/inputs/path: row %llu: %s: %s",
+                         v->path, (unsigned long long)i, rel, herr.msg);
+            goto out;
+        }
+        uint64_t want = ((const uint64_t *)sizes.data)[i];
+        if (size != want || strcmp(hex, shas[i] ? shas[i] : "") != 0) {
+            rc = avt_err(v->err, AVT_MISMATCH,
+                         "%s: /provenance/inputs/sha256: row %llu: %s: file is %llu bytes with "
+                         "sha256 %s, the output was built from %llu bytes with sha256 %s",
+                         v->path, (unsigned long long)i, abs, (unsigned long long)size, hex,
+                         (unsigned long long)want, shas[i] ? shas[i] : "");
+            goto out;
+        }
+    }
+    fprintf(out, "ok: %llu input files in %s match their recorded SHA-256\n",
+            (unsigned long long)np, log_dir);
+out:
+    free_strs(paths, np);
+    free_strs(shas, ns);
+    vcol_free(&sizes);
+    return rc;
+}
+
+/* A stitched index (/logs): every source file exists next to the index as recorded and
+ * still has the recorded SHA-256; a VDS reads a missing source as zeros. */
+static int check_sources(vctx *v, FILE *out)
+{
+    int rc;
+    char **files = NULL, **shas = NULL;
+    uint64_t nf = 0, ns = 0;
+    char dir[4096];
+    const char *slash = strrchr(v->path, '/');
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - v->path) : 1, slash ? v->path : ".");
+    if ((rc = read_strs(v, "logs/file", &files, &nf)) ||
+        (rc = read_strs(v, "logs/sha256", &shas, &ns)))
+        goto out;
+    for (uint64_t i = 0; i < nf && i < ns; i++) {
+        char abs[4096], hex[65];
+        uint64_t size;
+        avt_error herr = {0, ""};
+        if (avt_path_join(abs, sizeof abs, dir, files[i] ? files[i] : "") ||
+            avt_export_sha256_file(abs, hex, &size, &herr)) {
+            rc = avt_err(v->err, AVT_MISMATCH, "%s: /logs/file: row %llu: source %s is missing "
+                         "(%s)", v->path, (unsigned long long)i, files[i] ? files[i] : "", herr.msg);
+            goto out;
+        }
+        if (strcmp(hex, shas[i] ? shas[i] : "") != 0) {
+            rc = avt_err(v->err, AVT_MISMATCH,
+                         "%s: /logs/sha256: row %llu: source %s has sha256 %s, the index was "
+                         "stitched from %s", v->path, (unsigned long long)i, abs, hex,
+                         shas[i] ? shas[i] : "");
+            goto out;
+        }
+    }
+    fprintf(out, "ok: %llu source files match their recorded SHA-256\n", (unsigned long long)nf);
+out:
+    free_strs(files, nf);
+    free_strs(shas, ns);
+    return rc;
+}
+
+static int verify_impl(const char *path, const char *log_dir, int inputs, FILE *out,
+                       avt_error *err);
+
+int avt_export_verify(const char *path, const char *log_dir, FILE *out, avt_error *err)
+{
+    return verify_impl(path, log_dir, 1, out, err);
+}
+
+int avt_export_verify_structure(const char *path, FILE *out, avt_error *err)
+{
+    return verify_impl(path, NULL, 0, out, err);
+}
+
+static int verify_impl(const char *path, const char *log_dir, int inputs, FILE *out,
+                       avt_error *err)
+{
+    int rc = AVT_OK;
+    h5x_quiet q;
+    h5x_quiet_begin(&q);
+    vctx v = {-1, path, err};
+    cam_walk cw;
+    memset(&cw, 0, sizeof cw);
+    hid_t g = -1, a = -1;
+    struct stat sb;
+    if (!path || stat(path, &sb) != 0) {
+        rc = avt_err(err, AVT_NOTFOUND, "%s: %s", path ? path : "(null)", strerror(errno));
+        goto out;
+    }
+    if (H5Fis_hdf5(path) <= 0) {
+        rc = avt_err(err, AVT_FORMAT, "%s: not an HDF5 file", path);
+        goto out;
+    }
+    v.file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (v.file < 0) {
+        rc = h5x_fail(err, path, NULL, "H5Fopen");
+        goto out;
+    }
+    uint64_t frames = 0;
+    if (H5Aexists(v.file, "num_frames") <= 0 || (a = H5Aopen(v.file, "num_frames", H5P_DEFAULT)) < 0 ||
+        H5Aread(a, H5T_NATIVE_UINT64, &frames) < 0) {
+        rc = avt_err(err, AVT_FORMAT, "%s: no num_frames attribute: not an avtruth file", path);
+        goto out;
+    }
+    uint64_t n_classes = vrows(v.file, "meta/class_names");
+    if (n_classes == UINT64_MAX) {
+        rc = avt_err(err, AVT_MISMATCH, "%s: /meta/class_names: missing dataset", path);
+        goto out;
+    }
+    int stitched = H5Lexists(v.file, "logs", H5P_DEFAULT) > 0;
+    if (stitched && inputs && (rc = check_sources(&v, out))) goto out;
+    if ((rc = check_frames(&v, frames, n_classes, out))) goto out;
+    cw.v = &v;
+    cw.frames = frames;
+    cw.out = out;
+    if ((rc = vread(&v, "frames/box_offset", H5T_NATIVE_UINT64, 0, &cw.boff))) goto out;
+    if (H5Lexists(v.file, "cameras", H5P_DEFAULT) > 0) {
+        g = H5Gopen2(v.file, "cameras", H5P_DEFAULT);
+        if (g < 0 || H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, NULL, camera_cb, &cw) < 0) {
+            rc = cw.rc ? cw.rc : h5x_fail(err, path, "/cameras", "H5Literate");
+            goto out;
+        }
+        if ((rc = cw.rc)) goto out;
+    }
+    char recorded[4096];
+    const char *dir = log_dir;
+    if (!dir && recorded_log_dir(v.file, recorded, sizeof recorded)) dir = recorded;
+    if (!inputs || stitched) {
+        /* structure only */
+    } else if (!dir) {
+        fprintf(out, "inputs not checked: no log directory given or recorded\n");
+    } else if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        rc = avt_err(err, AVT_NOTFOUND, "%s: log directory %s%s: not found; pass the log "
+                     "directory: avtruth verify %s LOG", path, dir, log_dir ? "" : " (recorded)",
+                     path);
+        goto out;
+    } else if ((rc = check_inputs(&v, dir, out))) {
+        goto out;
+    }
+    fprintf(out, "verified: %s\n", path);
+out:
+    vcol_free(&cw.boff);
+    if (a >= 0) H5Aclose(a);
+    if (g >= 0) H5Gclose(g);
+    if (v.file >= 0) H5Fclose(v.file);
+    h5x_quiet_end(&q);
+    return rc;
+}

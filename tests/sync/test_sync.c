@@ -1,0 +1,547 @@
+/* Unit tests of sync/ and the camera part of ingest/: the approximate policy against sets
+ * worked out by hand, the nearest matcher, the clock estimator on series with outliers and
+ * drops, KITTI raw timestamps, timestamp files with bad lines, PNG decoding checks. */
+#include <math.h>
+#include <png.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "avtruth/sync.h"
+
+#define MS 1000000LL
+
+/* ---- approximate ---- */
+
+typedef struct sets {
+    avt_approx_set s[32];
+    size_t n;
+} sets;
+
+static void collect(void *ctx, const avt_approx_set *set)
+{
+    sets *o = ctx;
+    if (o->n < 32) o->s[o->n++] = *set;
+}
+
+/* Feeds the streams in time order across streams (the arrival order does not matter to the
+ * policy; this one is the natural one). */
+static void feed(avt_approx *a, const int64_t *const *t, const size_t *n, size_t ns)
+{
+    size_t k[4] = {0};
+    for (;;) {
+        size_t best = ns;
+        for (size_t i = 0; i < ns; i++)
+            if (k[i] < n[i] && (best == ns || t[i][k[i]] < t[best][k[best]])) best = i;
+        if (best == ns) return;
+        assert_int_equal(avt_approx_add(a, best, t[best][k[best]++], NULL), AVT_OK);
+    }
+}
+
+static void expect_pair(const sets *o, size_t i, int64_t a, int64_t b)
+{
+    assert_true(i < o->n);
+    assert_int_equal(o->s[i].t_ns[0], a * MS);
+    assert_int_equal(o->s[i].t_ns[1], b * MS);
+}
+
+/* The known failure: 10 Hz LiDAR (stream 0), 20 Hz camera (stream 1) whose first image comes
+ * 60 ms after the first sweep. Worked by hand (sync/approx.c's algorithm):
+ *  heads L0 C60: pivot C60, candidate {L0,C60} (60); L0 aside; heads L100 C60: {C60,L100}
+ *  spans 40 < 60, new candidate; C60 aside = the pivot -> publish {L100, C60}.
+ *  Then L200 is the pivot against C110 (90), C160 (40), C210 (10) -> {L200, C210};
+ *  L300 against C260 (40), C310 (10) -> {L300, C310}. C360 waits.
+ * So L100 is paired with C60 (40 ms) while C110 is 10 ms away: every set must contain the
+ * pivot. With a 30 ms maximum interval: L0, C60, C160, C260 are dropped and the sets are
+ * {L100,C110}, {L200,C210}, and {L300,C310} once flushed. */
+static void test_approx_failure_case(void **st)
+{
+    (void)st;
+    static const int64_t L[] = {0, 100 * MS, 200 * MS, 300 * MS};
+    static const int64_t C[] = {60 * MS, 110 * MS, 160 * MS, 210 * MS, 260 * MS, 310 * MS, 360 * MS};
+    const int64_t *t[2] = {L, C};
+    size_t n[2] = {4, 7};
+    sets o = {.n = 0};
+    avt_approx *a = avt_approx_new(2, 0, 100, collect, &o, NULL);
+    assert_non_null(a);
+    feed(a, t, n, 2);
+    assert_int_equal(o.n, 3);
+    expect_pair(&o, 0, 100, 60);
+    expect_pair(&o, 1, 200, 210);
+    expect_pair(&o, 2, 300, 310);
+    assert_int_equal(o.s[0].seq[0], 1);
+    assert_int_equal(o.s[0].seq[1], 0);
+    avt_approx_free(a);
+
+    o.n = 0;
+    a = avt_approx_new(2, 30 * MS, 100, collect, &o, NULL);
+    feed(a, t, n, 2);
+    assert_int_equal(o.n, 2);
+    expect_pair(&o, 0, 100, 110);
+    expect_pair(&o, 1, 200, 210);
+    avt_approx_flush(a);
+    assert_int_equal(o.n, 3);
+    expect_pair(&o, 2, 300, 310);
+    avt_approx_free(a);
+}
+
+/* Three streams at the same rate with jitter: the optimal sets are the obvious triplets; the
+ * fourth waits for a later message (ROS publishes it only then) and comes out on flush. */
+static void test_approx_three_streams(void **st)
+{
+    (void)st;
+    static const int64_t A[] = {0, 100 * MS, 200 * MS, 300 * MS};
+    static const int64_t B[] = {2 * MS, 103 * MS, 198 * MS, 305 * MS};
+    static const int64_t C[] = {-1 * MS, 99 * MS, 204 * MS, 296 * MS};
+    const int64_t *t[3] = {A, B, C};
+    size_t n[3] = {4, 4, 4};
+    sets o = {.n = 0};
+    avt_approx *a = avt_approx_new(3, 0, 100, collect, &o, NULL);
+    feed(a, t, n, 3);
+    assert_int_equal(o.n, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(o.s[i].t_ns[0], A[i]);
+        assert_int_equal(o.s[i].t_ns[1], B[i]);
+        assert_int_equal(o.s[i].t_ns[2], C[i]);
+    }
+    avt_approx_flush(a);
+    assert_int_equal(o.n, 4);
+    assert_int_equal(o.s[3].t_ns[2], C[3]);
+    /* out of order in one stream is refused, not used */
+    avt_error e = {0, ""};
+    assert_int_equal(avt_approx_add(a, 0, 5, &e), AVT_INVAL);
+    assert_non_null(strstr(e.msg, "before the previous"));
+    avt_approx_free(a);
+}
+
+/* A stream missing a message: sets stay contiguous. A: 0, 100, 200; B: 1, 201 (B's 100
+ * dropped). Heads A0 B1 -> {A0,B1} published once A100 arrives (A100-B1 >= B1-A0).
+ * Then A100 is the pivot against B201 (101): candidate {A100,B201}; A100 aside, heads A200
+ * B201: span 1 < 101 -> {A200,B201}; A200 is the pivot's stream... the pivot was B201 (the
+ * later head), A200 aside, A empty: waits; flush -> {A200,B201}. A100 is never used. */
+static void test_approx_drop(void **st)
+{
+    (void)st;
+    static const int64_t A[] = {0, 100 * MS, 200 * MS};
+    static const int64_t B[] = {1 * MS, 201 * MS};
+    const int64_t *t[2] = {A, B};
+    size_t n[2] = {3, 2};
+    sets o = {.n = 0};
+    avt_approx *a = avt_approx_new(2, 0, 100, collect, &o, NULL);
+    feed(a, t, n, 2);
+    avt_approx_flush(a);
+    assert_int_equal(o.n, 2);
+    expect_pair(&o, 0, 0, 1);
+    expect_pair(&o, 1, 200, 201);
+    avt_approx_free(a);
+}
+
+/* ---- nearest matcher and clock ---- */
+
+typedef struct arr_src {
+    const int64_t *t;
+    size_t n, k;
+} arr_src;
+
+static int arr_next(void *ctx, int64_t *t)
+{
+    arr_src *s = ctx;
+    if (s->k >= s->n) return 0;
+    *t = s->t[s->k++];
+    return 1;
+}
+
+static void test_matcher_once_and_duplicates(void **st)
+{
+    (void)st;
+    /* refs every 100 ms; images at +3 ms except ref 2 (dropped) and a duplicate of ref 3 */
+    static const int64_t img[] = {3 * MS, 103 * MS, 303 * MS, 307 * MS, 403 * MS};
+    arr_src s = {img, 5, 0};
+    avt_sync_matcher_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.tolerance_ns = 50 * MS;
+    cfg.duplicate_ns = 25 * MS;
+    avt_sync_matcher *m = avt_sync_matcher_new(&cfg, arr_next, &s, NULL);
+    assert_non_null(m);
+    long expect[] = {0, 1, -1, 2, 4};
+    for (int i = 0; i < 5; i++) {
+        avt_sync_match mt;
+        assert_int_equal(avt_sync_matcher_pair(m, i * 100 * MS, &mt, NULL), AVT_OK);
+        assert_int_equal(mt.image, expect[i]);
+    }
+    assert_int_equal(avt_sync_matcher_finish(m, NULL), AVT_OK);
+    avt_sync_counts k;
+    avt_sync_matcher_counts(m, &k);
+    assert_int_equal(k.paired, 4);
+    assert_int_equal(k.duplicates, 1);
+    assert_int_equal(k.unpaired_refs, 1);
+    assert_int_equal(k.unpaired_images, 1);
+    assert_true(k.max_window <= 3);
+    avt_sync_matcher_free(m);
+}
+
+static uint64_t lcg(uint64_t *s)
+{
+    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return *s >> 11;
+}
+static double unif(uint64_t *s) { return (double)lcg(s) / 9007199254740992.0; }
+static double gauss(uint64_t *s)
+{
+    double u = unif(s) + 1e-12, v = unif(s);
+    return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
+}
+
+/* One hour at 10 Hz: 37 ms offset, 50 ppm drift, 2 ms jitter, 5 % dropped and 3 % outliers
+ * (+-20..45 ms): the tracker must guess, lock and fit offset within 0.2 ms, drift 0.5 ppm
+ * (standard errors here: ~0.02 ms, ~0.06 ppm). */
+#define HOUR_N 36000
+static int64_t g_img[HOUR_N];
+static void test_clock_tracker(void **st)
+{
+    (void)st;
+    uint64_t seed = 42;
+    const int64_t t0 = 1700000000000000000LL;
+    size_t ni = 0;
+    for (size_t i = 0; i < HOUR_N; i++) {
+        int64_t trig = t0 + (int64_t)i * 100 * MS;
+        double j = gauss(&seed) * 2e6, u = unif(&seed), w = unif(&seed);
+        if (u < 0.05) continue;
+        if (u > 0.97) j = (w < 0.5 ? -1 : 1) * (20e6 + 25e6 * unif(&seed));
+        g_img[ni++] = trig + 37 * MS + (int64_t)llround(50e-6 * (double)(trig - t0) + j);
+    }
+    arr_src s = {g_img, ni, 0};
+    avt_clock_tracker *k = avt_clock_tracker_new(NULL, 50 * MS, arr_next, &s, NULL);
+    assert_non_null(k);
+    for (size_t i = 0; i < HOUR_N; i++) assert_int_equal(avt_clock_tracker_add(k, t0 + (int64_t)i * 100 * MS, NULL), 0);
+    avt_clock_model m;
+    int64_t guess;
+    assert_int_equal(avt_clock_tracker_fit(k, &m, &guess, NULL), AVT_OK);
+    assert_true(m.valid);
+    double off_t0 = m.offset_ns + m.drift * (double)(t0 - m.t_ref_ns);
+    printf("guess %.3f ms; offset at t0 %.4f ms (+- %.4f), drift %.3f ppm (+- %.3f), jitter %.3f ms\n", guess / 1e6,
+           off_t0 / 1e6, m.offset_sd_ns / 1e6, m.drift * 1e6, m.drift_sd * 1e6, m.residual_sd_ns / 1e6);
+    assert_true(llabs(guess - 37 * MS) < 2 * MS);
+    assert_true(fabs(off_t0 - 37e6) < 0.2e6);
+    assert_true(fabs(m.drift * 1e6 - 50) < 0.5);
+    assert_true(avt_clock_evidence_strong(&m));
+    /* the model's two directions invert each other */
+    int64_t t = t0 + 1800 * 1000 * MS;
+    assert_true(llabs(avt_clock_camera_to_lidar(&m, avt_clock_lidar_to_camera(&m, t)) - t) <= 1);
+    avt_clock_tracker_free(k);
+}
+
+/* ---- KITTI raw: velodyne trigger times against four cameras ---- */
+
+static int kitti_load(const char *rel, int64_t **t, size_t *n)
+{
+    char p[4096];
+    snprintf(p, sizeof p, "%s/kitti/raw/2011_09_26_drive_0001_sync/%s", AVT_SHARED_DATA, rel);
+    avt_error e = {0, ""};
+    int rc = avt_kitti_times_load(p, t, n, &e);
+    if (rc && rc != AVT_NOTFOUND) fail_msg("%s", e.msg);
+    return rc;
+}
+
+/* KITTI's set-up (Geiger et al., IJRR 2013, section 2): the cameras are triggered when the
+ * Velodyne faces forward; velodyne_points/timestamps.txt is that instant (half-way between
+ * timestamps_start and _end, checked). So each camera must pair 1:1 with the scans and its
+ * offset must be small against the 103 ms period: within 0..20 ms, the stereo pairs
+ * (image_00/01 grey, image_02/03 colour) within 1 ms of each other, and the fit within
+ * 0.5 ms of the plain median of image - trigger (computed here without the library). */
+static void test_kitti(void **st)
+{
+    (void)st;
+    int64_t *v = NULL, *vs = NULL, *ve = NULL;
+    size_t nv, nvs, nve;
+    if (kitti_load("velodyne_points/timestamps.txt", &v, &nv)) skip();
+    assert_int_equal(kitti_load("velodyne_points/timestamps_start.txt", &vs, &nvs), 0);
+    assert_int_equal(kitti_load("velodyne_points/timestamps_end.txt", &ve, &nve), 0);
+    assert_int_equal(nv, nvs);
+    assert_int_equal(nv, nve);
+    for (size_t i = 0; i < nv; i++) {
+        double f = (double)(v[i] - vs[i]) / (double)(ve[i] - vs[i]);
+        assert_true(fabs(f - 0.5) < 0.01); /* forward = half a turn after the rear cut */
+    }
+    double off[4];
+    for (int c = 0; c < 4; c++) {
+        char rel[64];
+        snprintf(rel, sizeof rel, "image_%02d/timestamps.txt", c);
+        int64_t *im = NULL;
+        size_t ni;
+        assert_int_equal(kitti_load(rel, &im, &ni), 0);
+        assert_int_equal(ni, nv);
+        arr_src s = {im, ni, 0};
+        avt_clock_tracker *k = avt_clock_tracker_new(NULL, 50 * MS, arr_next, &s, NULL);
+        for (size_t i = 0; i < nv; i++) assert_int_equal(avt_clock_tracker_add(k, v[i], NULL), 0);
+        avt_clock_model m;
+        int64_t guess;
+        assert_int_equal(avt_clock_tracker_fit(k, &m, &guess, NULL), AVT_OK);
+        assert_true(m.valid);
+        /* pair with the fitted clock: scan i <-> image i, all of them */
+        arr_src s2 = {im, ni, 0};
+        avt_sync_matcher_config cfg;
+        memset(&cfg, 0, sizeof cfg);
+        cfg.tolerance_ns = 20 * MS;
+        cfg.clock = m;
+        avt_sync_matcher *mt = avt_sync_matcher_new(&cfg, arr_next, &s2, NULL);
+        for (size_t i = 0; i < nv; i++) {
+            avt_sync_match r;
+            assert_int_equal(avt_sync_matcher_pair(mt, v[i], &r, NULL), 0);
+            assert_int_equal(r.image, (long)i);
+        }
+        /* independent reference: median of image - trigger */
+        double *d = malloc(nv * sizeof *d);
+        for (size_t i = 0; i < nv; i++) d[i] = (double)(im[i] - v[i]);
+        for (size_t i = 0; i < nv; i++)
+            for (size_t j = i + 1; j < nv; j++)
+                if (d[j] < d[i]) {
+                    double x = d[i];
+                    d[i] = d[j], d[j] = x;
+                }
+        double med = d[nv / 2];
+        off[c] = m.offset_ns + m.drift * (double)(v[0] - m.t_ref_ns);
+        printf("KITTI image_%02d: offset %.3f ms (+- %.3f), drift %.1f ppm (+- %.1f), jitter %.3f ms; median %.3f ms\n", c,
+               off[c] / 1e6, m.offset_sd_ns / 1e6, m.drift * 1e6, m.drift_sd * 1e6, m.residual_sd_ns / 1e6, med / 1e6);
+        assert_true(off[c] > 0 && off[c] < 20e6);
+        assert_true(fabs(m.offset_ns - med) < 0.5e6);
+        free(d);
+        avt_sync_matcher_free(mt);
+        avt_clock_tracker_free(k);
+        free(im);
+    }
+    assert_true(fabs(off[0] - off[1]) < 1e6);
+    assert_true(fabs(off[2] - off[3]) < 1e6);
+    free(v), free(vs), free(ve);
+}
+
+static void test_kitti_parse(void **st)
+{
+    (void)st;
+    int64_t t;
+    assert_int_equal(avt_kitti_time_parse("2011-09-26 13:02:25.964389445", &t), AVT_OK);
+    assert_int_equal(t, 1317042145964389445LL); /* date -u -d '2011-09-26 13:02:25' +%s = 1317042145 */
+    assert_int_equal(avt_kitti_time_parse("1970-01-01 00:00:00\r\n", &t), AVT_OK);
+    assert_int_equal(t, 0);
+    static const char *bad[] = {"", "2011-09-26", "2011-13-26 13:02:25.1", "2011-09-26 25:02:25.1",
+                                "2011-09-26 13:02:25.", "2011-09-26 13:02:25.1234567890", "2011-09-26T13:02:25.1",
+                                "2011-09-26 13:02:25.1 x"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) assert_int_equal(avt_kitti_time_parse(bad[i], &t), AVT_FORMAT);
+}
+
+/* ---- camera streams with bad timestamps ---- */
+
+static void touch(const char *dir, const char *name, const char *text)
+{
+    char p[4096];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static int any_warning(const avt_camera_stream *s, const char *a, const char *b)
+{
+    for (size_t i = 0; i < s->n_warnings; i++)
+        if (strstr(s->warnings[i], a) && (!b || strstr(s->warnings[i], b))) return 1;
+    return 0;
+}
+
+static void test_stream_bad_times(void **st)
+{
+    (void)st;
+    char log[] = "/tmp/avt-sync-XXXXXX", dir[4096];
+    assert_non_null(mkdtemp(log));
+    snprintf(dir, sizeof dir, "%s/cameras", log);
+    mkdir(dir, 0777);
+    /* names: one unparseable, two equal times in different spellings */
+    snprintf(dir, sizeof dir, "%s/cameras/a", log);
+    mkdir(dir, 0777);
+    touch(dir, "1700000000000000000.png", "");
+    touch(dir, "1700000000.000000000.png", "");
+    touch(dir, "1700000000100000000.png", "");
+    touch(dir, "frame_7.png", "");
+    avt_camera_stream s;
+    avt_error e = {0, ""};
+    assert_int_equal(avt_camera_stream_list(log, "a", &s, &e), AVT_OK);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.bad_names, 1);
+    assert_int_equal(s.duplicate_times, 1);
+    assert_true(any_warning(&s, "frame_7.png", "cannot read a time"));
+    assert_true(any_warning(&s, "duplicate image time", "1700000000000000000"));
+    avt_camera_stream_free(&s);
+    /* timestamps.txt: a time going backwards and a duplicate, named by file and line */
+    snprintf(dir, sizeof dir, "%s/cameras/b", log);
+    mkdir(dir, 0777);
+    for (int i = 0; i < 4; i++) {
+        char n[32];
+        snprintf(n, sizeof n, "%010d.png", i);
+        touch(dir, n, "");
+    }
+    touch(dir, "timestamps.txt",
+          "2011-09-26 13:02:25.0\n2011-09-26 13:02:25.1\n2011-09-26 13:02:25.05\n2011-09-26 13:02:25.1\n");
+    assert_int_equal(avt_camera_stream_list(log, "b", &s, &e), AVT_OK);
+    assert_string_equal(s.time_source, "timestamps.txt");
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.backwards_times, 1);
+    assert_int_equal(s.duplicate_times, 1);
+    assert_true(any_warning(&s, "0000000002.png", "goes backwards"));
+    assert_true(any_warning(&s, "0000000003.png", "line 4"));
+    avt_camera_stream_free(&s);
+    /* timestamps.csv with a bad row and a row naming a missing file */
+    snprintf(dir, sizeof dir, "%s/cameras/c", log);
+    mkdir(dir, 0777);
+    touch(dir, "x.png", "");
+    touch(dir, "y.png", "");
+    touch(dir, "timestamps.csv", "file,t_ns\nx.png,1000\ny.png,12ab\nz.png,3000\n");
+    assert_int_equal(avt_camera_stream_list(log, "c", &s, &e), AVT_OK);
+    assert_int_equal(s.n, 1);
+    assert_true(any_warning(&s, "timestamps.csv: line 3", NULL));
+    assert_true(any_warning(&s, "no image", "z.png"));
+    avt_camera_stream_free(&s);
+    /* no directory, empty directory: empty stream and a warning, never an error */
+    assert_int_equal(avt_camera_stream_list(log, "missing", &s, &e), AVT_OK);
+    assert_int_equal(s.n, 0);
+    assert_true(any_warning(&s, "missing", "no images"));
+    avt_camera_stream_free(&s);
+    /* a bad timestamps.txt line leaves the camera empty with the line named */
+    snprintf(dir, sizeof dir, "%s/cameras/d", log);
+    mkdir(dir, 0777);
+    touch(dir, "0.png", "");
+    touch(dir, "timestamps.txt", "2011-09-26 13:02:25.0\nyesterday\n");
+    assert_int_equal(avt_camera_stream_list(log, "d", &s, &e), AVT_OK);
+    assert_int_equal(s.n, 0);
+    assert_true(any_warning(&s, "line 2", "yesterday"));
+    avt_camera_stream_free(&s);
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", log);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* ---- PNG: decode every colour type and bit depth; damage found ---- */
+
+typedef struct membuf {
+    uint8_t *p;
+    size_t n, cap;
+} membuf;
+static void mem_write(png_structp png, png_bytep d, size_t n)
+{
+    membuf *b = png_get_io_ptr(png);
+    if (b->n + n > b->cap) {
+        b->cap = (b->n + n) * 2;
+        b->p = realloc(b->p, b->cap);
+    }
+    memcpy(b->p + b->n, d, n);
+    b->n += n;
+}
+static void mem_flush(png_structp png) { (void)png; }
+
+static membuf make_png(int color, int depth, int interlace)
+{
+    membuf b = {NULL, 0, 0};
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png_create_info_struct(png);
+    if (setjmp(png_jmpbuf(png))) fail_msg("libpng write failed");
+    png_set_write_fn(png, &b, mem_write, mem_flush);
+    const unsigned W = 37, H = 23;
+    png_set_IHDR(png, info, W, H, depth, color, interlace, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    if (color == PNG_COLOR_TYPE_PALETTE) {
+        png_color pal[16];
+        for (int i = 0; i < 16; i++) pal[i].red = pal[i].green = pal[i].blue = (png_byte)(i * 16);
+        png_set_PLTE(png, info, pal, 16);
+    }
+    png_text txt = {PNG_TEXT_COMPRESSION_NONE, "Comment", "ancillary chunk", 15, 0, NULL, NULL};
+    png_set_text(png, info, &txt, 1);
+    png_write_info(png, info);
+    size_t rb = png_get_rowbytes(png, info);
+    uint8_t *row = malloc(rb);
+    int passes = png_set_interlace_handling(png);
+    for (int p = 0; p < passes; p++)
+        for (unsigned y = 0; y < H; y++) {
+            for (size_t i = 0; i < rb; i++) row[i] = (uint8_t)((i * 7 + y * 13) & (color == PNG_COLOR_TYPE_PALETTE && depth == 8 ? 0x0f : 0xff));
+            png_write_row(png, row);
+        }
+    png_write_end(png, info);
+    free(row);
+    png_destroy_write_struct(&png, &info);
+    return b;
+}
+
+static void test_png_verify(void **st)
+{
+    (void)st;
+    static const int types[][2] = {{PNG_COLOR_TYPE_GRAY, 8},  {PNG_COLOR_TYPE_GRAY, 16}, {PNG_COLOR_TYPE_RGB, 8},
+                                   {PNG_COLOR_TYPE_RGB, 16},  {PNG_COLOR_TYPE_RGBA, 8},  {PNG_COLOR_TYPE_RGBA, 16},
+                                   {PNG_COLOR_TYPE_PALETTE, 8}, {PNG_COLOR_TYPE_PALETTE, 4}, {PNG_COLOR_TYPE_GRAY_ALPHA, 16}};
+    for (size_t k = 0; k < sizeof types / sizeof *types; k++)
+        for (int il = 0; il < 2; il++) {
+            membuf b = make_png(types[k][0], types[k][1], il ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE);
+            avt_png_info info;
+            avt_error e = {0, ""};
+            assert_int_equal(avt_png_verify_mem(b.p, b.n, &info, &e), AVT_OK);
+            assert_int_equal(info.width, 37);
+            assert_int_equal(info.bit_depth, types[k][1]);
+            assert_int_equal(info.color_type, types[k][0]);
+            if (k == 2 && !il) {
+                /* every truncation fails cleanly; the header read needs only the IHDR */
+                for (size_t n = 0; n < b.n; n++) {
+                    int rc = avt_png_verify_mem(b.p, n, &info, &e);
+                    assert_int_equal(rc, AVT_FORMAT);
+                }
+                /* a flipped byte in each chunk: CRC (ancillary tEXt included) or zlib damage */
+                size_t off = 8;
+                while (off + 12 <= b.n) {
+                    uint32_t len = (uint32_t)b.p[off] << 24 | b.p[off + 1] << 16 | b.p[off + 2] << 8 | b.p[off + 3];
+                    char type[5] = {(char)b.p[off + 4], (char)b.p[off + 5], (char)b.p[off + 6], (char)b.p[off + 7], 0};
+                    if (len > 0) {
+                        b.p[off + 8 + len / 2] ^= 0x40;
+                        int rc = avt_png_verify_mem(b.p, b.n, &info, &e);
+                        printf("damaged %s: %s\n", type, e.msg);
+                        assert_int_equal(rc, AVT_FORMAT);
+                        assert_non_null(strstr(e.msg, "<memory>"));
+                        b.p[off + 8 + len / 2] ^= 0x40;
+                    }
+                    off += 12 + len;
+                }
+            }
+            free(b.p);
+        }
+}
+
+/* ---- statistics ---- */
+
+static void test_stats(void **st)
+{
+    (void)st;
+    avt_sync_stats s;
+    assert_int_equal(avt_sync_stats_init(&s, 50 * MS), AVT_OK);
+    for (int i = 1; i <= 100; i++) avt_sync_stats_add(&s, i * 100000LL); /* 0.1 .. 10 ms */
+    int64_t mn, med, p95, mx;
+    avt_sync_stats_summary(&s, &mn, &med, &p95, &mx);
+    const int64_t bin = 2 * 50 * MS / AVT_SYNC_HIST_BINS;
+    assert_int_equal(mn, 100000);
+    assert_int_equal(mx, 10 * MS);
+    assert_true(llabs(med - 5000000) <= bin);  /* the 50th of 100 */
+    assert_true(llabs(p95 - 9500000) <= bin);  /* the 95th */
+    avt_sync_stats_free(&s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_approx_failure_case), cmocka_unit_test(test_approx_three_streams),
+        cmocka_unit_test(test_approx_drop),         cmocka_unit_test(test_matcher_once_and_duplicates),
+        cmocka_unit_test(test_clock_tracker),       cmocka_unit_test(test_kitti),
+        cmocka_unit_test(test_kitti_parse),         cmocka_unit_test(test_stream_bad_times),
+        cmocka_unit_test(test_png_verify),          cmocka_unit_test(test_stats),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
