@@ -73,6 +73,8 @@ typedef struct cam_work {
     avt_clock_model clock; /* fitted model (valid = 0: none) */
     int corrected;         /* image times are moved to the LiDAR clock with `clock` */
     uint64_t unpaired_frames;
+    long *approx_pair; /* policy approximate: image index per sweep (-1 none), from pass 1 */
+    size_t approx_n;
 } cam_work;
 
 typedef struct build_state {
@@ -203,11 +205,72 @@ static int deskew(build_state *st, const avt_sweep *sw, avt_error *err)
     return AVT_OK;
 }
 
-/* A camera's reference time in a sweep: the axis crossing (trigger) or the sweep time. */
+/* A camera's reference time in a sweep: the axis crossing (trigger) or the sweep time
+ * (nearest, approximate). */
 static int64_t reference_time(const avt_sweep *sw, const avt_build_options *opt, const cam_work *cw)
 {
-    return strcmp(opt->policy, "nearest") == 0 ? sw->timestamp_ns
+    return strcmp(opt->policy, "trigger") != 0 ? sw->timestamp_ns
                                                : avt_sync_trigger_time(sw, opt->cut_angle_deg, cw->axis_az_deg);
+}
+
+/* Policy approximate: ROS ApproximateTime over the sweeps' reference times (stream 0) and
+ * every camera with images (streams 1..), fed in time order; each published set pairs its
+ * sweep with its images. Offline, so the pending sets are flushed at the end. The table costs
+ * one index per sweep and camera. */
+typedef struct approx_ctx {
+    cam_work **cams; /* camera of each stream 1.. */
+    size_t n_streams;
+    int failed;
+} approx_ctx;
+
+static void approx_publish(void *vctx, const avt_approx_set *set)
+{
+    approx_ctx *a = vctx;
+    uint64_t sweep = set->seq[0];
+    for (size_t k = 1; k < a->n_streams; k++) {
+        cam_work *cw = a->cams[k];
+        if (sweep < cw->approx_n) cw->approx_pair[sweep] = (long)set->seq[k];
+    }
+}
+
+static int approx_pairing(build_state *st, const avt_build_options *opt, const int64_t *sweep_ts, size_t n_sweeps,
+                          avt_error *err)
+{
+    const size_t nc = st->rig.n_cameras;
+    cam_work *streams[AVT_APPROX_MAX_STREAMS];
+    size_t ns = 1, pos[AVT_APPROX_MAX_STREAMS] = {0};
+    int rc = AVT_OK;
+    for (size_t c = 0; c < nc; c++) {
+        cam_work *cw = &st->cams[c];
+        cw->approx_pair = malloc((n_sweeps ? n_sweeps : 1) * sizeof *cw->approx_pair);
+        if (!cw->approx_pair) return avt_err(err, AVT_NOMEM, "out of memory");
+        cw->approx_n = n_sweeps;
+        for (size_t i = 0; i < n_sweeps; i++) cw->approx_pair[i] = -1;
+        if (cw->stream.n == 0) continue; /* a set needs every stream: leave empty cameras out */
+        if (ns == AVT_APPROX_MAX_STREAMS)
+            return avt_err(err, AVT_UNSUPPORTED, "policy approximate: more than %d cameras", AVT_APPROX_MAX_STREAMS - 1);
+        streams[ns++] = cw;
+    }
+    if (ns < 2) return AVT_OK;
+    approx_ctx ctx = {streams, ns, 0};
+    avt_approx *a = avt_approx_new(ns, opt->sync_tolerance_ns, 16, approx_publish, &ctx, err);
+    if (!a) return err ? err->code : AVT_NOMEM;
+    for (;;) { /* merge the streams by time */
+        size_t best = SIZE_MAX;
+        int64_t bt = INT64_MAX;
+        for (size_t k = 0; k < ns; k++) {
+            size_t len = k == 0 ? n_sweeps : streams[k]->stream.n;
+            if (pos[k] >= len) continue;
+            int64_t t = k == 0 ? sweep_ts[pos[k]] : streams[k]->stream.images[pos[k]].t_ns;
+            if (t < bt) bt = t, best = k;
+        }
+        if (best == SIZE_MAX) break;
+        if ((rc = avt_approx_add(a, best, bt, err))) break;
+        pos[best]++;
+    }
+    if (!rc) avt_approx_flush(a);
+    avt_approx_free(a);
+    return rc;
 }
 
 static int process_frame(build_state *st, const char *log_dir, const avt_sweep *sw, const avt_build_options *opt,
@@ -296,7 +359,11 @@ static int process_frame(build_state *st, const char *log_dir, const avt_sweep *
         cf->image_path = "";
         int64_t t_cam = reference_time(sw, opt, cw);
         avt_sync_match mt;
-        if ((rc = avt_sync_matcher_pair(cw->matcher, t_cam, &mt, err))) goto out;
+        if (cw->approx_pair) {
+            mt.image = frame_no < cw->approx_n ? cw->approx_pair[frame_no] : -1;
+        } else if ((rc = avt_sync_matcher_pair(cw->matcher, t_cam, &mt, err))) {
+            goto out;
+        }
         if (mt.image < 0) {
             cw->unpaired_frames++;
             continue;
@@ -425,6 +492,9 @@ static int setup_sync(build_state *st, const avt_build_options *opt, const avt_l
     const size_t nc = st->rig.n_cameras;
     sweep_source *rd = NULL;
     avt_clock_tracker **trk = NULL;
+    const int approximate = strcmp(opt->policy, "approximate") == 0;
+    int64_t *sweep_ts = NULL;
+    size_t n_sweeps = 0, cap_ts = 0;
     stream_cursor *cur = NULL;
     if (nc == 0) return AVT_OK;
     trk = calloc(nc, sizeof *trk);
@@ -455,6 +525,13 @@ static int setup_sync(build_state *st, const avt_build_options *opt, const avt_l
             goto out;
         }
         if (r == 0) break;
+        if (approximate) {
+            if (avt_grow((void **)&sweep_ts, &cap_ts, n_sweeps + 1, sizeof *sweep_ts)) {
+                rc = avt_err(err, AVT_NOMEM, "out of memory");
+                goto out;
+            }
+            sweep_ts[n_sweeps++] = sw->timestamp_ns;
+        }
         for (size_t c = 0; c < nc; c++)
             if (st->cams[c].stream.n && (rc = avt_clock_tracker_add(trk[c], reference_time(sw, opt, &st->cams[c]), err)))
                 goto out;
@@ -472,8 +549,11 @@ static int setup_sync(build_state *st, const avt_build_options *opt, const avt_l
             mc.clock.valid = guess != 0;
             mc.clock.offset_ns = (double)guess;
         }
+        /* auto corrects only under the trigger policy: with nearest/approximate the reference is
+         * the sweep time, so a camera's constant trigger phase would look like a clock offset */
         cw->corrected = cw->clock.valid && (strcmp(opt->clock_correct, "on") == 0 ||
-                                            (strcmp(opt->clock_correct, "auto") == 0 && avt_clock_evidence_strong(&cw->clock)));
+                                            (strcmp(opt->clock_correct, "auto") == 0 &&
+                                             strcmp(opt->policy, "trigger") == 0 && avt_clock_evidence_strong(&cw->clock)));
         /* a repeated frame arrives within a quarter period of the original */
         if (cw->stream.n > 2) {
             int64_t span = cw->stream.images[cw->stream.n - 1].t_ns - cw->stream.images[0].t_ns;
@@ -491,7 +571,9 @@ static int setup_sync(build_state *st, const avt_build_options *opt, const avt_l
             goto out;
         }
     }
+    if (approximate && (rc = approx_pairing(st, opt, sweep_ts, n_sweeps, err))) goto out;
 out:
+    free(sweep_ts);
     sweep_source_close(rd);
     if (trk)
         for (size_t c = 0; c < nc; c++) avt_clock_tracker_free(trk[c]);
@@ -526,7 +608,7 @@ static void state_free(build_state *st)
             avt_sync_stats_free(&cw->stats);
             avt_sync_matcher_free(cw->matcher);
             free(cw->uv), free(cw->depth), free(cw->valid), free(cw->dsamp_uv), free(cw->dsamp);
-            free(cw->b2d), free(cw->cell_min), free(cw->box_in_img), free(cw->box_vis);
+            free(cw->b2d), free(cw->cell_min), free(cw->box_in_img), free(cw->box_vis), free(cw->approx_pair);
         }
     free(st->cams);
     free(st->cframes);
@@ -553,12 +635,9 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
 
     if (stat(log_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
         return avt_err(err, AVT_NOTFOUND, "%s: not a drive-log directory", log_dir);
-    if (strcmp(opt->policy, "approximate") == 0)
-        return avt_err(err, AVT_UNSUPPORTED,
-                       "sync policy 'approximate' is not available in build yet (library avt_approx_*); use "
-                       "trigger or nearest");
-    if (strcmp(opt->policy, "trigger") != 0 && strcmp(opt->policy, "nearest") != 0)
-        return avt_err(err, AVT_INVAL, "unknown sync policy '%s' (trigger, nearest)", opt->policy);
+    if (strcmp(opt->policy, "trigger") != 0 && strcmp(opt->policy, "nearest") != 0 &&
+        strcmp(opt->policy, "approximate") != 0)
+        return avt_err(err, AVT_INVAL, "unknown sync policy '%s' (trigger, nearest, approximate)", opt->policy);
     if ((rc = avt_path_join(path, sizeof path, log_dir, "calib.yaml")))
         return avt_err(err, AVT_INVAL, "%s: path too long", log_dir);
     if ((rc = avt_rig_load_yaml(path, &st.rig, err))) goto out;
@@ -671,6 +750,11 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
                                                                 cw->clock.drift * (double)(first_ts - cw->clock.t_ref_ns))
                                              : 0;
         s->clock_drift_ppm = cw->clock.valid ? cw->clock.drift * 1e6 : 0;
+        if (cw->approx_pair) { /* the matcher only counted the images */
+            k.paired = 0;
+            for (size_t i = 0; i < cw->approx_n; i++) k.paired += cw->approx_pair[i] >= 0;
+            k.unpaired_images = cw->stream.n - k.paired;
+        }
         s->paired = k.paired;
         s->unpaired_frames = cw->unpaired_frames;
         s->unpaired_images = k.unpaired_images;

@@ -153,4 +153,20 @@ with h5py.File(out, "r") as f:
                                      f"{t['vmax']} but no projected box")
     c.check(n_cmp >= 10, f"compared {n_cmp} fully-visible boxes with the silhouettes")
     print(f"compared {n_cmp} boxes, worst error {worst:.3f} px")
+# every sync policy pairs each image with the sweep that triggered it on this log
+for policy in ("nearest", "approximate"):
+    out_p = os.path.join(d, f"out_{policy}.h5")
+    run("build", log, "-o", out_p, "--sync", policy)
+    with h5py.File(out_p, "r") as f:
+        n_ok = n_all = 0
+        for cam in f["cameras"]:
+            paths = [p.decode() if isinstance(p, bytes) else p for p in f["cameras"][cam]["image_path"][:]]
+            for i, p in enumerate(paths):
+                if not p:
+                    continue
+                tr = by_file.get((cam, os.path.basename(p)))
+                n_all += 1
+                n_ok += tr is not None and int(tr["sweep"]) == i
+        c.check(n_all >= 3 * (F - 2) and n_ok == n_all,
+                f"--sync {policy}: {n_ok} of {n_all} images paired with their triggering sweep")
 c.finish()
