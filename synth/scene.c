@@ -4,6 +4,7 @@
  * same scene on every machine. The ego drives a circular arc at constant speed and yaw rate;
  * objects move on straight lines at constant velocity and yaw. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -205,7 +206,7 @@ static void camera_make(synth_cam *c, const struct mount *m, synth_rng *r,
                         const avt_synth_config *cfg, const avt_tf *lidar_T_ego)
 {
     memset(c, 0, sizeof *c);
-    strncpy(c->name, m->name, sizeof c->name - 1);
+    snprintf(c->name, sizeof c->name, "%s", m->name);
     c->width = cfg->width;
     c->height = cfg->height;
     c->fx = cfg->width * synth_rng_range(r, 0.72, 0.78);

@@ -72,11 +72,14 @@ static char *join_args(int argc, char **argv)
     for (int i = 0; i < argc; i++) len += strlen(argv[i]) + 1;
     char *s = malloc(len);
     if (!s) return NULL;
-    s[0] = '\0';
+    size_t pos = 0;
     for (int i = 0; i < argc; i++) {
-        if (i) strcat(s, " ");
-        strcat(s, argv[i]);
+        size_t n = strlen(argv[i]);
+        if (i) s[pos++] = ' ';
+        memcpy(s + pos, argv[i], n);
+        pos += n;
     }
+    s[pos] = '\0';
     return s;
 }
 
