@@ -73,9 +73,23 @@ typedef struct cam_work {
     avt_clock_model clock; /* fitted model (valid = 0: none) */
     int corrected;         /* image times are moved to the LiDAR clock with `clock` */
     uint64_t unpaired_frames;
+    float *nuv, *ndepth; /* a neighbouring sweep's projection */
+    uint8_t *nvalid;
+    size_t cap_n;
     long *approx_pair; /* policy approximate: image index per sweep (-1 none), from pass 1 */
     size_t approx_n;
 } cam_work;
+
+/* An owned copy of a sweep with its points deskewed to the sweep's reference time. Three are
+ * held (previous, current, next), so that a camera whose view straddles the cut angle gets
+ * the points of the neighbouring sweep on the far side of the cut (docs/pipeline.md). */
+typedef struct held_sweep {
+    avt_sweep sw;         /* owned arrays */
+    float *desk;          /* 3n, deskewed to sw.timestamp_ns */
+    size_t cap;
+    avt_tf world_T_lidar; /* at sw.timestamp_ns */
+    int used;
+} held_sweep;
 
 typedef struct build_state {
     avt_rig rig;
@@ -85,7 +99,6 @@ typedef struct build_state {
     avt_export_writer *writer;
     cam_work *cams;
     avt_camera_frame *cframes;
-    float *xyz;
     int32_t *tdelta;
     uint16_t *plabel;
     int32_t *pinst;
@@ -95,6 +108,8 @@ typedef struct build_state {
     uint32_t *counts;
     size_t cap_boxes;
     char lidar_path[4096];
+    held_sweep held[3];
+    int64_t half_period_ns; /* half the last complete sweep's duration; 0 until one is seen */
 } build_state;
 
 #define CELL 4 /* visibility depth-buffer cell, pixels */
@@ -121,11 +136,9 @@ static void box_world(const avt_label_box *lb, const avt_tf *world_T_lidar_l, in
         }
 }
 
-static int grow_frame_buffers(build_state *st, size_t n, avt_error *err)
+static int grow_frame_buffers(build_state *st, size_t n, size_t n_all, avt_error *err)
 {
     size_t cap = st->cap_pts;
-    if (avt_grow((void **)&st->xyz, &cap, n, 3 * sizeof(float))) goto nomem;
-    cap = st->cap_pts;
     if (avt_grow((void **)&st->tdelta, &cap, n, sizeof(int32_t))) goto nomem;
     cap = st->cap_pts;
     if (avt_grow((void **)&st->plabel, &cap, n, sizeof(uint16_t))) goto nomem;
@@ -139,11 +152,20 @@ static int grow_frame_buffers(build_state *st, size_t n, avt_error *err)
         if (avt_grow((void **)&cw->depth, &cc, n, sizeof(float))) goto nomem;
         cc = cw->cap_pts;
         if (avt_grow((void **)&cw->valid, &cc, n, 1)) goto nomem;
-        cc = cw->cap_pts;
-        if (avt_grow((void **)&cw->dsamp_uv, &cc, n, 2 * sizeof(float))) goto nomem;
-        cc = cw->cap_pts;
-        if (avt_grow((void **)&cw->dsamp, &cc, n, sizeof(float))) goto nomem;
         cw->cap_pts = cc;
+        /* depth samples may come from three sweeps */
+        size_t dn = n_all, dc = cw->cap_d;
+        if (avt_grow((void **)&cw->dsamp_uv, &dc, dn, 2 * sizeof(float))) goto nomem;
+        dc = cw->cap_d;
+        if (avt_grow((void **)&cw->dsamp, &dc, dn, sizeof(float))) goto nomem;
+        cw->cap_d = dc;
+        size_t nn = n_all, ncap = cw->cap_n;
+        if (avt_grow((void **)&cw->nuv, &ncap, nn, 2 * sizeof(float))) goto nomem;
+        ncap = cw->cap_n;
+        if (avt_grow((void **)&cw->ndepth, &ncap, nn, sizeof(float))) goto nomem;
+        ncap = cw->cap_n;
+        if (avt_grow((void **)&cw->nvalid, &ncap, nn, 1)) goto nomem;
+        cw->cap_n = ncap;
     }
     st->cap_pts = cap;
     return AVT_OK;
@@ -174,11 +196,11 @@ nomem:
     return avt_err(err, AVT_NOMEM, "out of memory for %zu boxes", nb);
 }
 
-/* Deskews the sweep's points into st->xyz: p_ref = lidar_T_ego W(t_ref)^-1 W(t_p) ego_T_lidar p. */
-static int deskew(build_state *st, const avt_sweep *sw, avt_error *err)
+/* Deskews the sweep's points into out: p_ref = lidar_T_ego W(t_ref)^-1 W(t_p) ego_T_lidar p. */
+static int deskew(build_state *st, const avt_sweep *sw, float *out, avt_error *err)
 {
     if (st->poses.n == 0) {
-        memcpy(st->xyz, sw->xyz, sw->n * 3 * sizeof(float));
+        memcpy(out, sw->xyz, sw->n * 3 * sizeof(float));
         return AVT_OK;
     }
     avt_tf w_ref, ego_T_lidar = avt_tf_inv(&st->rig.lidar_T_ego);
@@ -200,9 +222,62 @@ static int deskew(build_state *st, const avt_sweep *sw, avt_error *err)
         }
         double p[3] = {sw->xyz[3 * i], sw->xyz[3 * i + 1], sw->xyz[3 * i + 2]}, q[3];
         avt_tf_apply(&M, p, q);
-        for (int k = 0; k < 3; k++) st->xyz[3 * i + k] = (float)q[k];
+        for (int k = 0; k < 3; k++) out[3 * i + k] = (float)q[k];
     }
     return AVT_OK;
+}
+
+/* Copies sweep sw into h and deskews it. */
+static int held_fill(build_state *st, held_sweep *h, const avt_sweep *sw, avt_error *err)
+{
+    const size_t n = sw->n ? sw->n : 1;
+    size_t c = h->cap;
+    avt_sweep *o = &h->sw;
+    if (avt_grow((void **)&o->xyz, &c, n, 3 * sizeof(float))) goto nomem;
+    c = h->cap;
+    if (avt_grow((void **)&h->desk, &c, n, 3 * sizeof(float))) goto nomem;
+    c = h->cap;
+    if (avt_grow((void **)&o->intensity, &c, n, sizeof(float))) goto nomem;
+    c = h->cap;
+    if (avt_grow((void **)&o->ring, &c, n, sizeof(uint16_t))) goto nomem;
+    c = h->cap;
+    if (avt_grow((void **)&o->t_ns, &c, n, sizeof(int64_t))) goto nomem;
+    c = h->cap;
+    if (avt_grow((void **)&o->return_type, &c, n, 1)) goto nomem;
+    h->cap = c;
+    float *xyz = o->xyz, *in = o->intensity;
+    uint16_t *ring = o->ring;
+    int64_t *t = o->t_ns;
+    uint8_t *rt = o->return_type;
+    *o = *sw;
+    o->xyz = xyz, o->intensity = in, o->ring = ring, o->t_ns = t, o->return_type = rt;
+    memcpy(o->xyz, sw->xyz, sw->n * 3 * sizeof(float));
+    memcpy(o->intensity, sw->intensity, sw->n * sizeof(float));
+    memcpy(o->ring, sw->ring, sw->n * sizeof(uint16_t));
+    memcpy(o->t_ns, sw->t_ns, sw->n * sizeof(int64_t));
+    memcpy(o->return_type, sw->return_type, sw->n);
+    int rc = deskew(st, o, h->desk, err);
+    if (rc) return rc;
+    avt_tf w_ref, ego_T_lidar = avt_tf_inv(&st->rig.lidar_T_ego);
+    if ((rc = avt_poses_at(&st->poses, o->timestamp_ns, &w_ref, err))) return rc;
+    h->world_T_lidar = avt_tf_mul(&w_ref, &ego_T_lidar);
+    h->used = 1;
+    if (o->complete && o->end_ns > o->start_ns) st->half_period_ns = (o->end_ns - o->start_ns) / 2;
+    return AVT_OK;
+nomem:
+    return avt_err(err, AVT_NOMEM, "out of memory for a sweep of %zu points", n);
+}
+
+static void held_free(held_sweep *h)
+{
+    free(h->sw.xyz), free(h->sw.intensity), free(h->sw.ring), free(h->sw.t_ns), free(h->sw.return_type);
+    free(h->desk);
+}
+
+/* Is point time t inside the camera's window: one rotation centred on its reference time? */
+static int in_window(const build_state *st, int64_t t, int64_t t_cam)
+{
+    return st->half_period_ns == 0 || (t - t_cam <= st->half_period_ns && t_cam - t < st->half_period_ns);
 }
 
 /* A camera's reference time in a sweep: the axis crossing (trigger) or the sweep time
@@ -273,14 +348,17 @@ static int approx_pairing(build_state *st, const avt_build_options *opt, const i
     return rc;
 }
 
-static int process_frame(build_state *st, const char *log_dir, const avt_sweep *sw, const avt_build_options *opt,
-                         uint64_t frame_no, avt_build_summary *sum, avt_error *err)
+static int process_frame(build_state *st, const char *log_dir, const held_sweep *prev, const held_sweep *cur,
+                         const held_sweep *next, const avt_build_options *opt, uint64_t frame_no,
+                         avt_build_summary *sum, avt_error *err)
 {
     int rc;
+    const avt_sweep *sw = &cur->sw;
     const size_t n = sw->n;
+    const float *xyz = cur->desk;
     avt_label_frame lf = {0, NULL, 0};
-    if ((rc = grow_frame_buffers(st, n ? n : 1, err))) return rc;
-    if ((rc = deskew(st, sw, err))) return rc;
+    const size_t n_all = n + (prev ? prev->sw.n : 0) + (next ? next->sw.n : 0);
+    if ((rc = grow_frame_buffers(st, n ? n : 1, n_all ? n_all : 1, err))) return rc;
     for (size_t i = 0; i < n; i++) {
         int64_t d = sw->t_ns[i] - sw->timestamp_ns;
         if (d > INT32_MAX || d < INT32_MIN)
@@ -289,9 +367,8 @@ static int process_frame(build_state *st, const char *log_dir, const avt_sweep *
         st->tdelta[i] = (int32_t)d;
     }
     const avt_tf ego_T_lidar = avt_tf_inv(&st->rig.lidar_T_ego);
-    avt_tf w_ref;
-    if ((rc = avt_poses_at(&st->poses, sw->timestamp_ns, &w_ref, err))) return rc;
-    avt_tf world_T_lidar_ref = avt_tf_mul(&w_ref, &ego_T_lidar);
+    avt_tf w_ref = avt_tf_mul(&cur->world_T_lidar, &st->rig.lidar_T_ego);
+    avt_tf world_T_lidar_ref = cur->world_T_lidar;
     avt_tf lidar_ref_T_world = avt_tf_inv(&world_T_lidar_ref);
 
     /* labels of this sweep, moved to the sweep's reference time */
@@ -330,7 +407,7 @@ static int process_frame(build_state *st, const char *log_dir, const avt_sweep *
             }
         }
     }
-    avt_label_points(st->xyz, n, st->lboxes, nb, st->plabel, st->pinst, st->counts);
+    avt_label_points(xyz, n, st->lboxes, nb, st->plabel, st->pinst, st->counts);
     for (size_t b = 0; b < nb; b++) {
         const avt_label_box *lb = &st->lboxes[b];
         avt_box3d *o = &st->b3d[b];
@@ -400,17 +477,35 @@ static int process_frame(build_state *st, const char *log_dir, const avt_sweep *
         avt_tf cam_T_world = avt_tf_mul(&cw->cam_T_lidar, &lidar_img_T_world);
         avt_tf cam_T_lidar_ref = avt_tf_mul(&cam_T_world, &world_T_lidar_ref);
 
-        avt_cam_project_points(&cw->model, &cam_T_lidar_ref, st->xyz, n, cw->uv, cw->depth, cw->valid);
+        avt_cam_project_points(&cw->model, &cam_T_lidar_ref, xyz, n, cw->uv, cw->depth, cw->valid);
+        /* the camera sees one rotation centred on its reference time: points of this sweep
+         * outside it are dropped, those of the neighbouring sweeps inside it added */
+        for (size_t i = 0; i < n; i++) cw->valid[i] &= (uint8_t)in_window(st, sw->t_ns[i], t_cam);
         const unsigned gw = (cam->width + CELL - 1) / CELL, gh = (cam->height + CELL - 1) / CELL;
         for (size_t k = 0; k < (size_t)gw * gh; k++) cw->cell_min[k] = INFINITY;
         size_t nd = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (!cw->valid[i]) continue;
-            cw->dsamp_uv[2 * nd] = cw->uv[2 * i];
-            cw->dsamp_uv[2 * nd + 1] = cw->uv[2 * i + 1];
-            cw->dsamp[nd++] = cw->depth[i];
-            size_t cell = (size_t)((cw->uv[2 * i + 1] + 0.5f) / CELL) * gw + (size_t)((cw->uv[2 * i] + 0.5f) / CELL);
-            if (cw->depth[i] < cw->cell_min[cell]) cw->cell_min[cell] = cw->depth[i];
+        const held_sweep *nbr[3] = {cur, NULL, NULL};
+        if (st->half_period_ns && t_cam - st->half_period_ns < sw->start_ns) nbr[1] = prev;
+        if (st->half_period_ns && t_cam + st->half_period_ns > sw->end_ns) nbr[2] = next;
+        for (int k = 0; k < 3; k++) {
+            const held_sweep *h = nbr[k];
+            if (!h) continue;
+            const float *puv = cw->uv, *pdepth = cw->depth;
+            const uint8_t *pvalid = cw->valid;
+            if (h != cur) {
+                avt_tf cam_T_h = avt_tf_mul(&cam_T_world, &h->world_T_lidar);
+                avt_cam_project_points(&cw->model, &cam_T_h, h->desk, h->sw.n, cw->nuv, cw->ndepth, cw->nvalid);
+                for (size_t i = 0; i < h->sw.n; i++) cw->nvalid[i] &= (uint8_t)in_window(st, h->sw.t_ns[i], t_cam);
+                puv = cw->nuv, pdepth = cw->ndepth, pvalid = cw->nvalid;
+            }
+            for (size_t i = 0; i < h->sw.n; i++) {
+                if (!pvalid[i]) continue;
+                cw->dsamp_uv[2 * nd] = puv[2 * i];
+                cw->dsamp_uv[2 * nd + 1] = puv[2 * i + 1];
+                cw->dsamp[nd++] = pdepth[i];
+                size_t cell = (size_t)((puv[2 * i + 1] + 0.5f) / CELL) * gw + (size_t)((puv[2 * i] + 0.5f) / CELL);
+                if (pdepth[i] < cw->cell_min[cell]) cw->cell_min[cell] = pdepth[i];
+            }
         }
         cf->n_depth = nd;
         cf->depth_uv = cw->dsamp_uv;
@@ -464,7 +559,7 @@ static int process_frame(build_state *st, const char *log_dir, const avt_sweep *
     fo.packets = sw->packets;
     fo.packets_lost = sw->packets_lost;
     fo.n_points = n;
-    fo.xyz = st->xyz;
+    fo.xyz = xyz;
     fo.intensity = sw->intensity;
     fo.ring = sw->ring;
     fo.time_ns = st->tdelta;
@@ -609,10 +704,12 @@ static void state_free(build_state *st)
             avt_sync_matcher_free(cw->matcher);
             free(cw->uv), free(cw->depth), free(cw->valid), free(cw->dsamp_uv), free(cw->dsamp);
             free(cw->b2d), free(cw->cell_min), free(cw->box_in_img), free(cw->box_vis), free(cw->approx_pair);
+            free(cw->nuv), free(cw->ndepth), free(cw->nvalid);
         }
     free(st->cams);
     free(st->cframes);
-    free(st->xyz), free(st->tdelta), free(st->plabel), free(st->pinst);
+    free(st->tdelta), free(st->plabel), free(st->pinst);
+    for (int k = 0; k < 3; k++) held_free(&st->held[k]);
     free(st->b3d), free(st->lboxes), free(st->counts);
     avt_label_index_free(&st->labels);
     avt_poses_free(&st->poses);
@@ -709,22 +806,34 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     const char *capture = sweep_source_capture(st.lidar);
     if (capture && (rc = avt_export_add_input(st.writer, capture + strlen(log_dir) + 1, capture, err))) goto out;
 
+    /* Frames are built one sweep behind the reader: frame k sees sweeps k-1, k and k+1. */
     const avt_sweep *sw;
     uint64_t frame_no = 0;
     int64_t first_ts = 0;
-    for (;;) {
+    held_sweep *hp = &st.held[0], *hc = &st.held[1], *hn = &st.held[2];
+    for (int ended = 0; !ended;) {
         int r = sweep_source_next(st.lidar, &sw, err);
         if (r < 0) {
             rc = r;
             goto out;
         }
-        if (r == 0) break;
-        const char *cloud = sweep_source_file(st.lidar);
-        if (cloud && (rc = avt_export_add_input(st.writer, cloud + strlen(log_dir) + 1, cloud, err))) goto out;
-        if (frame_no == 0) first_ts = sw->timestamp_ns;
-        if ((rc = process_frame(&st, log_dir, sw, opt, frame_no, sum, err))) goto out;
-        frame_no++;
-        if (opt->progress) opt->progress(frame_no, sw->timestamp_ns, opt->progress_ctx);
+        hn->used = 0;
+        if (r == 0) ended = 1;
+        else {
+            const char *cloud = sweep_source_file(st.lidar);
+            if (cloud && (rc = avt_export_add_input(st.writer, cloud + strlen(log_dir) + 1, cloud, err))) goto out;
+            if ((rc = held_fill(&st, hn, sw, err))) goto out;
+        }
+        if (hc->used) {
+            if (frame_no == 0) first_ts = hc->sw.timestamp_ns;
+            if ((rc = process_frame(&st, log_dir, hp->used ? hp : NULL, hc, hn->used ? hn : NULL, opt, frame_no, sum,
+                                    err)))
+                goto out;
+            frame_no++;
+            if (opt->progress) opt->progress(frame_no, hc->sw.timestamp_ns, opt->progress_ctx);
+        }
+        held_sweep *t = hp; /* rotate: previous <- current <- next <- (reused) */
+        hp = hc, hc = hn, hn = t;
     }
     if (frame_no == 0) {
         rc = avt_err(err, AVT_FORMAT, "%s: no LiDAR sweeps decoded (empty capture?)", st.lidar_path);
