@@ -37,6 +37,7 @@ void avt_build_options_default(avt_build_options *o)
     o->git_sha = "unknown";
     o->command_line = "";
     o->preview_stride = 10;
+    o->box_visibility = "any";
     o->clock_correct = "auto";
 }
 
@@ -278,6 +279,29 @@ static void held_free(held_sweep *h)
 static int in_window(const build_state *st, int64_t t, int64_t t_cam)
 {
     return st->half_period_ns == 0 || (t - t_cam <= st->half_period_ns && t_cam - t < st->half_period_ns);
+}
+
+/* The inclusion policy of avt_build_options.box_visibility; fills bp. */
+static int include_box(const avt_cam_model *m, const avt_tf *cam_T_world, const avt_obox *wb, const char *policy,
+                       avt_box_projection *bp)
+{
+    int visible = avt_box_project(m, cam_T_world, wb, bp);
+    if (strcmp(policy, "all") == 0) {
+        if (!visible) return 0;
+        for (int q = 0; q < 8; q++) {
+            const double *c = bp->corners[q];
+            if (!(c[0] >= 0 && c[1] >= 0 && c[0] <= m->width - 1 && c[1] <= m->height - 1)) return 0;
+        }
+        return 1;
+    }
+    if (strcmp(policy, "none") == 0 && !visible) {
+        int front = 0;
+        for (int q = 0; q < 8; q++) front |= !isnan(bp->corners[q][0]);
+        for (int k = 0; k < 4; k++) bp->xyxy[k] = NAN;
+        bp->truncation = 1;
+        return front;
+    }
+    return visible;
 }
 
 /* A camera's reference time in a sweep: the axis crossing (trigger) or the sweep time
@@ -523,7 +547,7 @@ static int process_frame(build_state *st, const char *log_dir, const held_sweep 
             avt_obox wb;
             avt_box_projection bp;
             box_world(&lf.boxes[b], &world_T_lidar_label, lf.timestamp_ns, t_img, &wb);
-            if (!avt_box_project(&cw->model, &cam_T_world, &wb, &bp)) continue;
+            if (!include_box(&cw->model, &cam_T_world, &wb, opt->box_visibility, &bp)) continue;
             avt_box2d *o = &cw->b2d[k2++];
             o->box3d_index = (uint32_t)b;
             for (int q = 0; q < 4; q++) o->xyxy[q] = (float)bp.xyxy[q];
@@ -542,6 +566,16 @@ static int process_frame(build_state *st, const char *log_dir, const held_sweep 
         cf->boxes2d = cw->b2d;
         sum->boxes2d += k2;
         sum->depth_samples += nd;
+        if (opt->depth_png_dir) {
+            char dp[4096];
+            snprintf(dp, sizeof dp, "%s/%s", opt->depth_png_dir, cam->name);
+            if (mkdir(dp, 0777) != 0 && errno != EEXIST) {
+                rc = avt_err(err, AVT_IO, "%s: cannot create: %s", dp, strerror(errno));
+                goto out;
+            }
+            snprintf(dp, sizeof dp, "%s/%s/%06llu.png", opt->depth_png_dir, cam->name, (unsigned long long)frame_no);
+            if ((rc = avt_depth_png_write(dp, cam->width, cam->height, cf->depth_uv, cf->depth, nd, err))) goto out;
+        }
         if (opt->preview_dir && opt->preview_stride && frame_no % opt->preview_stride == 0) {
             char pv[4096];
             snprintf(pv, sizeof pv, "%s/preview_%s_%04llu.png", opt->preview_dir, cam->name,
@@ -792,6 +826,8 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     avt_export_options eo;
     memset(&eo, 0, sizeof eo);
     eo.compression = opt->compression;
+    eo.embed_images = opt->embed_images;
+    eo.log_dir = log_dir;
     const char *base = strrchr(log_dir, '/');
     eo.log_id = (base && base[1]) ? base + 1 : log_dir;
     st.writer = avt_export_open(out_path, &st.rig, AVT_CLASS_NAMES, AVT_NUM_CLASSES, &eo, err);

@@ -30,6 +30,8 @@ static const char *USAGE =
     "      --compression gzip[=1..9]|none|lzf|blosc-zstd  --sync trigger|nearest|approximate  --sync-tolerance-ms MS\n"
     "      --clock-correct auto|on|off  --clock-offset-ms MS  --verify-images  --sync-report DIR\n"
     "      --cut-angle DEG  --lidar-model auto|vlp16|...  --preview DIR\n"
+    "      --box-visibility any|all|none  --depth-png DIR\n"
+    "      --embed-images (store each paired PNG in /cameras/<name>/image_png)\n"
     "  demo [-o DIR]  synthesize a log, build it, print a summary, write previews\n"
     "  inspect FILE   human summary of an output file\n"
     "  verify FILE [LOG]   re-check offsets, cross-references and times, re-hash the inputs\n"
@@ -179,7 +181,9 @@ static int parse_build(int argc, char **argv, avt_build_options *o, const char *
                                          {"cut-angle", 1, 0, 'a'},     {"lidar-model", 1, 0, 'm'},
                                          {"preview", 1, 0, 'p'},       {"clock-correct", 1, 0, 'C'},
                                          {"clock-offset-ms", 1, 0, 'O'}, {"verify-images", 0, 0, 'V'},
-                                         {"sync-report", 1, 0, 'R'},   {0, 0, 0, 0}};
+                                         {"sync-report", 1, 0, 'R'},   {"box-visibility", 1, 0, 'B'},
+                                         {"depth-png", 1, 0, 'D'},     {"embed-images", 0, 0, 'E'},
+                                         {0, 0, 0, 0}};
     int c;
     optind = 1;
     *out = NULL;
@@ -208,6 +212,14 @@ static int parse_build(int argc, char **argv, avt_build_options *o, const char *
             break;
         case 'm': o->lidar_model = optarg; break;
         case 'p': o->preview_dir = optarg; break;
+        case 'B':
+            if (strcmp(optarg, "any") != 0 && strcmp(optarg, "all") != 0 && strcmp(optarg, "none") != 0) {
+                fprintf(stderr, "avtruth: --box-visibility: '%s' is not any, all or none\n", optarg);
+                return 2;
+            }
+            o->box_visibility = optarg;
+            break;
+        case 'D': o->depth_png_dir = optarg; break;
         case 'C':
             if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0) {
                 fprintf(stderr, "avtruth: --clock-correct: '%s' is not auto, on or off\n", optarg);
@@ -221,6 +233,7 @@ static int parse_build(int argc, char **argv, avt_build_options *o, const char *
             o->have_clock_offset_hint = 1;
             break;
         case 'V': o->verify_images = 1; break;
+        case 'E': o->embed_images = 1; break;
         case 'R': o->sync_report_dir = optarg; break;
         default: fputs(USAGE, stderr); return 2;
         }
@@ -290,14 +303,12 @@ static int cmd_build(int argc, char **argv, char *cmdline)
     const char *log, *out;
     int r = parse_build(argc, argv, &o, &log, &out);
     if (r) return r;
-    if (o.sync_report_dir && mkdir(o.sync_report_dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "avtruth: %s: cannot create: %s\n", o.sync_report_dir, strerror(errno));
-        return 1;
-    }
-    if (o.preview_dir && mkdir(o.preview_dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "avtruth: %s: cannot create: %s\n", o.preview_dir, strerror(errno));
-        return 1;
-    }
+    const char *dirs[] = {o.sync_report_dir, o.preview_dir, o.depth_png_dir};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+        if (dirs[i] && mkdir(dirs[i], 0777) != 0 && errno != EEXIST) {
+            fprintf(stderr, "avtruth: %s: cannot create: %s\n", dirs[i], strerror(errno));
+            return 1;
+        }
     return run_build(log, out, &o, cmdline);
 }
 

@@ -23,12 +23,21 @@ typedef struct avt_build_options {
      * boxes and LiDAR depth points drawn on them: preview_<camera>_<frame>.png. */
     const char *preview_dir;
     uint64_t preview_stride;
+    /* Which projected 3D boxes get a 2D box in a camera (like nuScenes' BoxVisibility):
+     * "any" (default): some part of the box's silhouette is inside the image; "all": all 8
+     * corners are in front of the camera and inside the image; "none": every box with some part
+     * in front of the camera, its xyxy NaN when nothing of it is inside the image. */
+    const char *box_visibility;
+    /* When set, each paired image's sparse LiDAR depth is also written as a KITTI
+     * depth-completion PNG (uint16, depth x 256): DIR/<camera>/<frame, 6 digits>.png. */
+    const char *depth_png_dir;
     /* Camera clocks (docs/pipeline.md "Camera clocks"): "auto" (default: correct when the
      * evidence is strong), "on", "off". A hint replaces the first offset guess. */
     const char *clock_correct;
     int64_t clock_offset_hint_ns;
     int have_clock_offset_hint;
     int verify_images;            /* decode every paired image fully (CRC, zlib) */
+    int embed_images;             /* store each paired image's PNG bytes in the file */
     const char *sync_report_dir;  /* when set: sync_<camera>.png histograms there */
     /* Non-fatal problems (bad image times, cameras without images), one message each,
      * naming the file; may be NULL. */
