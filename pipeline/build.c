@@ -817,6 +817,17 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     avt_lidar_config_default(&lc);
     lc.model = opt->lidar_model;
     lc.cut_angle_deg = opt->cut_angle_deg;
+    /* log.yaml overrides the defaults; the command line's --lidar-model overrides log.yaml */
+    char log_yaml[4096], meta_abs[4096];
+    avt_log_config lcfg;
+    avt_path_join(log_yaml, sizeof log_yaml, log_dir, "log.yaml");
+    if ((rc = avt_log_config_load(log_yaml, &lcfg, err))) goto out;
+    if (lcfg.lidar_model[0] && strcmp(opt->lidar_model, "auto") == 0) lc.model = lcfg.lidar_model;
+    if (lcfg.lidar_data_port) lc.data_port = lcfg.lidar_data_port;
+    if (lcfg.lidar_metadata[0]) {
+        avt_path_join(meta_abs, sizeof meta_abs, log_dir, lcfg.lidar_metadata);
+        lc.metadata_path = meta_abs;
+    }
     if ((rc = setup_sync(&st, opt, &lc, err))) goto out;
     st.lidar = sweep_source_open(st.lidar_path, &lc, err);
     if (!st.lidar) {
@@ -829,7 +840,7 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     eo.embed_images = opt->embed_images;
     eo.log_dir = log_dir;
     const char *base = strrchr(log_dir, '/');
-    eo.log_id = (base && base[1]) ? base + 1 : log_dir;
+    eo.log_id = lcfg.log_id[0] ? lcfg.log_id : (base && base[1]) ? base + 1 : log_dir;
     st.writer = avt_export_open(out_path, &st.rig, AVT_CLASS_NAMES, AVT_NUM_CLASSES, &eo, err);
     if (!st.writer) {
         rc = err ? err->code : AVT_IO;
@@ -838,6 +849,9 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     char calib_abs[4096];
     avt_path_join(calib_abs, sizeof calib_abs, log_dir, "calib.yaml");
     if ((rc = avt_export_add_input(st.writer, "calib.yaml", calib_abs, err))) goto out;
+    struct stat lsb;
+    if (stat(log_yaml, &lsb) == 0 && (rc = avt_export_add_input(st.writer, "log.yaml", log_yaml, err))) goto out;
+    if (lc.metadata_path && (rc = avt_export_add_input(st.writer, lcfg.lidar_metadata, meta_abs, err))) goto out;
     if (st.poses.n && (rc = avt_export_add_input(st.writer, "poses.csv", st.poses.path, err))) goto out;
     const char *capture = sweep_source_capture(st.lidar);
     if (capture && (rc = avt_export_add_input(st.writer, capture + strlen(log_dir) + 1, capture, err))) goto out;
@@ -927,6 +941,12 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
             o->clock_drift_ppm = s->clock_drift_ppm;
             o->clock_drift_sd_ppm = cw->clock.drift_sd * 1e6;
             o->jitter_ns = cw->clock.residual_sd_ns;
+            s->clock_offset_sd_ns = o->clock_offset_sd_ns;
+            s->clock_drift_sd_ppm = o->clock_drift_sd_ppm;
+            s->jitter_ns = o->jitter_ns;
+            s->bad_times = o->bad_times;
+            s->clock_corrected = cw->corrected;
+            s->clock_t_ref_ns = first_ts;
         }
         if (opt->sync_report_dir) {
             char png[4096];

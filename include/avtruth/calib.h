@@ -4,6 +4,7 @@
 #define AVTRUTH_CALIB_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "avtruth/common.h"
 #include "avtruth/geom.h"
@@ -42,6 +43,21 @@ int avt_rig_save_yaml(const char *path, const avt_rig *rig, avt_error *err);
  * inside the image; what names the source for messages. */
 int avt_rig_validate(const avt_rig *rig, const char *what, avt_error *err);
 void avt_rig_free(avt_rig *rig);
+
+/* The optional per-log settings file log.yaml (docs/drive-log.md). Empty strings / 0 where a
+ * key is absent. */
+typedef struct avt_log_config {
+    char log_id[128];
+    char licence[256];
+    char lidar_model[32];
+    char lidar_source[64];         /* IPv4 source address of the LiDAR's packets */
+    char lidar_metadata[512];      /* Ouster metadata JSON, relative to the log directory */
+    char lidar_calibration[512];   /* Velodyne calibration (db.xml / ROS YAML), relative */
+    uint16_t lidar_data_port;
+} avt_log_config;
+/* Loads path; a missing file is not an error (all fields empty). Unknown keys are errors
+ * naming the line. */
+int avt_log_config_load(const char *path, avt_log_config *cfg, avt_error *err);
 
 /* Loads a calibration in any supported format and validates it (docs/calibration.md):
  *   "avtruth"      calib.yaml (avt_rig_load_yaml)
