@@ -941,12 +941,6 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
             o->clock_drift_ppm = s->clock_drift_ppm;
             o->clock_drift_sd_ppm = cw->clock.drift_sd * 1e6;
             o->jitter_ns = cw->clock.residual_sd_ns;
-            s->clock_offset_sd_ns = o->clock_offset_sd_ns;
-            s->clock_drift_sd_ppm = o->clock_drift_sd_ppm;
-            s->jitter_ns = o->jitter_ns;
-            s->bad_times = o->bad_times;
-            s->clock_corrected = cw->corrected;
-            s->clock_t_ref_ns = first_ts;
         }
         if (opt->sync_report_dir) {
             char png[4096];
