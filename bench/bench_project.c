@@ -1,6 +1,7 @@
 /* Benchmark: LiDAR points projected per second into a pinhole camera with 5 radtan coefficients
  * (1 M points): avt_cam_project per point (reference), avt_cam_project_points (AoS) and
- * avt_cam_project_points_soa with 1 and 2 OpenMP threads; then bench_project.py times
+ * avt_cam_project_points_soa with 1 and 2 OpenMP threads, for each instruction set the CPU has (baseline
+ * x86-64 and AVX2, see avt_cam_simd_best); then bench_project.py times
  * cv2.projectPoints and a vectorised numpy implementation on the same points in the same run.
  *   bench_project [N] [path/to/bench_project.py] */
 #include <math.h>
@@ -73,7 +74,7 @@ int main(int argc, char **argv)
         xyz[3 * i + 2] = z[i] = (float)zz;
     }
     machine();
-    printf("%zu points, pinhole 1920x1080, 5 radtan coefficients; best of 5 runs\n", n);
+    printf("%zu points, pinhole 1920x1080, 5 radtan coefficients; best of 7 runs\n", n);
 
     double best = 1e9;
     for (int rep = 0; rep < 3; rep++) {
@@ -94,22 +95,29 @@ int main(int argc, char **argv)
         if (avt_cam_project(&m, p, q) && val[i])
             worst = fmax(worst, fmax(fabs(q[0] - uv[2 * i]), fabs(q[1] - uv[2 * i + 1])));
     }
-    for (int threads = 1; threads <= 2; threads++) {
-        omp_set_num_threads(threads);
-        double ba = 1e9, bs = 1e9;
-        for (int rep = 0; rep < 5; rep++) {
-            double t0 = now_s();
-            avt_cam_project_points(&m, &T, xyz, n, uv, dep, val);
-            ba = fmin(ba, now_s() - t0);
-            t0 = now_s();
-            avt_cam_project_points_soa(&m, &T, x, y, z, n, u, v, dep, val);
-            bs = fmin(bs, now_s() - t0);
+    static const char *simd_name[] = {"baseline x86-64 (SSE2)", "AVX2"};
+    int best_simd = m.simd;
+    for (int simd = 0; simd <= best_simd; simd++) {
+        m.simd = simd;
+        printf("  batch paths, %s:\n", simd_name[simd]);
+        for (int threads = 1; threads <= 2; threads++) {
+            omp_set_num_threads(threads);
+            double ba = 1e9, bs = 1e9;
+            for (int rep = 0; rep < 7; rep++) {
+                double t0 = now_s();
+                avt_cam_project_points(&m, &T, xyz, n, uv, dep, val);
+                ba = fmin(ba, now_s() - t0);
+                t0 = now_s();
+                avt_cam_project_points_soa(&m, &T, x, y, z, n, u, v, dep, val);
+                bs = fmin(bs, now_s() - t0);
+            }
+            printf("    avt_cam_project_points (AoS)  %d thread%s %8.1f M points/s (%.1f per thread)\n", threads,
+                   threads > 1 ? "s" : " ", n / ba / 1e6, n / ba / 1e6 / threads);
+            printf("    avt_cam_project_points_soa    %d thread%s %8.1f M points/s (%.1f per thread)\n", threads,
+                   threads > 1 ? "s" : " ", n / bs / 1e6, n / bs / 1e6 / threads);
         }
-        printf("  avt_cam_project_points (AoS)   %d thread%s    %8.1f M points/s (%.1f per thread)\n", threads,
-               threads > 1 ? "s" : " ", n / ba / 1e6, n / ba / 1e6 / threads);
-        printf("  avt_cam_project_points_soa     %d thread%s    %8.1f M points/s (%.1f per thread)\n", threads,
-               threads > 1 ? "s" : " ", n / bs / 1e6, n / bs / 1e6 / threads);
     }
+    m.simd = best_simd;
     printf("  max |vectorised - avt_cam_project| inside the image: %.2g px\n", worst);
     if (py) {
         char path[64], cmd[512];

@@ -134,8 +134,15 @@ enum {
 enum {
     CCOL_TS, CCOL_DELTA, CCOL_PATH, CCOL_B2_OFF, CCOL_B2_INDEX, CCOL_B2_XYXY, CCOL_B2_TRUNC,
     CCOL_B2_VIS, CCOL_B2_CORNERS, CCOL_B2_NPTS, CCOL_D_OFF, CCOL_D_UV, CCOL_D_DEPTH,
+    CCOL_IMG_OFF, CCOL_IMG_PNG, /* only with embed_images; zeroed (no dataset) otherwise */
     CCOL_COUNT
 };
+#define CCOL_ALWAYS CCOL_IMG_OFF /* the columns every file has */
+
+/* Chunk of /cameras/<name>/image_png: 1 MiB, unfiltered (PNG bytes are deflated already). */
+#define AVT_IMAGE_CHUNK_BYTES (1u << 20)
+/* Largest image file embedded (a check before reading an untrusted size). */
+#define AVT_IMAGE_MAX_BYTES ((uint64_t)1 << 30)
 
 typedef struct avt_export_cam {
     char name[AVT_NAME_MAX];
@@ -143,7 +150,7 @@ typedef struct avt_export_cam {
     char distortion_model[32];
     unsigned width, height;
     h5x_col cols[CCOL_COUNT];
-    uint64_t paired, boxes2d, depth;
+    uint64_t paired, boxes2d, depth, image_bytes;
     int64_t delta_min_ns, delta_max_ns; /* over paired frames */
 } avt_export_cam;
 
@@ -157,6 +164,10 @@ struct avt_export_writer {
     char *path, *partial, *card_path, *card_partial;
     hid_t file, str_t;
     h5x_zctx z;
+    h5x_zctx z_raw;       /* no filter: embedded PNG bytes */
+    int embed_images;
+    char *log_dir;        /* where image_path is relative to (embed_images) */
+    unsigned char *io_buf;/* AVT_IMAGE_CHUNK_BYTES, reading image files */
     char compression[32]; /* the spec, recorded in the root attribute */
     int failed; /* an HDF5 or memory error left the file inconsistent */
     char *log_id;

@@ -326,6 +326,95 @@ out:
     return rc;
 }
 
+/* Copies source k's calibration and camera intrinsics/extrinsics to /logs/<k>/ of the index
+ * (calibration/..., cameras/<name>/{K,distortion,lidar_T_cam} and the camera attributes):
+ * logs may be calibrated differently, and a reader finds frame g's with
+ * k = searchsorted(logs/frame_offset, g, "right") - 1. */
+typedef struct calib_ctx {
+    hid_t src, dst;
+    const char *file;
+    size_t k;
+    avt_error *err;
+    int rc;
+    hid_t lcpl; /* creates intermediate groups */
+} calib_ctx;
+
+static herr_t calib_camera_cb(hid_t g, const char *name, const H5L_info_t *info, void *data)
+{
+    (void)g, (void)info;
+    calib_ctx *cc = data;
+    static const char *const fixed[] = {"K", "distortion", "lidar_T_cam"};
+    char sp[512], dp[512];
+    hid_t sg = -1, dg = -1, st = -1;
+    char *str = NULL;
+    for (int i = 0; i < 3 && !cc->rc; i++) {
+        snprintf(sp, sizeof sp, "cameras/%s/%s", name, fixed[i]);
+        snprintf(dp, sizeof dp, "logs/%zu/cameras/%s/%s", cc->k, name, fixed[i]);
+        if (H5Lexists(cc->src, sp, H5P_DEFAULT) > 0 &&
+            H5Ocopy(cc->src, sp, cc->dst, dp, H5P_DEFAULT, cc->lcpl) < 0)
+            cc->rc = h5x_fail(cc->err, cc->file, dp, "H5Ocopy");
+    }
+    snprintf(sp, sizeof sp, "cameras/%s", name);
+    snprintf(dp, sizeof dp, "logs/%zu/cameras/%s", cc->k, name);
+    if (!cc->rc) {
+        sg = H5Gopen2(cc->src, sp, H5P_DEFAULT);
+        dg = H5Gopen2(cc->dst, dp, H5P_DEFAULT);
+        st = h5x_str_type();
+        if (sg < 0 || dg < 0 || st < 0) cc->rc = h5x_fail(cc->err, cc->file, dp, "H5Gopen2");
+    }
+    static const char *const nums[] = {"width", "height"}, *const strs[] = {"model", "distortion_model"};
+    for (int i = 0; i < 2 && !cc->rc; i++) {
+        uint32_t v;
+        hid_t a = H5Aexists(sg, nums[i]) > 0 ? H5Aopen(sg, nums[i], H5P_DEFAULT) : -1;
+        if (a >= 0 && H5Aread(a, H5T_NATIVE_UINT32, &v) >= 0)
+            cc->rc = h5x_attr_num(dg, nums[i], K_U32, &v, cc->file, cc->err);
+        if (a >= 0) H5Aclose(a);
+    }
+    for (int i = 0; i < 2 && !cc->rc; i++) {
+        hid_t a = H5Aexists(sg, strs[i]) > 0 ? H5Aopen(sg, strs[i], H5P_DEFAULT) : -1;
+        if (a >= 0 && H5Aread(a, st, &str) >= 0)
+            cc->rc = h5x_attr_str(dg, strs[i], str, cc->file, cc->err);
+        if (str) H5free_memory(str);
+        str = NULL;
+        if (a >= 0) H5Aclose(a);
+    }
+    if (st >= 0) H5Tclose(st);
+    if (dg >= 0) H5Gclose(dg);
+    if (sg >= 0) H5Gclose(sg);
+    return cc->rc ? -1 : 0;
+}
+
+static int copy_calibration(hid_t out, const src_log *s, size_t k, const char *file,
+                            avt_error *err)
+{
+    calib_ctx cc = {-1, out, file, k, err, AVT_OK, -1};
+    hid_t g = -1;
+    char dp[64];
+    cc.src = H5Fopen(s->file, H5F_ACC_RDONLY, H5P_DEFAULT);
+    cc.lcpl = H5Pcreate(H5P_LINK_CREATE);
+    if (cc.src < 0 || cc.lcpl < 0 || H5Pset_create_intermediate_group(cc.lcpl, 1) < 0) {
+        cc.rc = h5x_fail(err, s->file, NULL, "H5Fopen");
+        goto out;
+    }
+    snprintf(dp, sizeof dp, "logs/%zu/calibration", k);
+    if (H5Lexists(cc.src, "calibration", H5P_DEFAULT) > 0 &&
+        H5Ocopy(cc.src, "calibration", out, dp, H5P_DEFAULT, cc.lcpl) < 0) {
+        cc.rc = h5x_fail(err, file, dp, "H5Ocopy");
+        goto out;
+    }
+    if (H5Lexists(cc.src, "cameras", H5P_DEFAULT) > 0) {
+        g = H5Gopen2(cc.src, "cameras", H5P_DEFAULT);
+        if (g < 0 || (H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, NULL, calib_camera_cb, &cc) < 0 &&
+                      !cc.rc))
+            cc.rc = h5x_fail(err, s->file, "/cameras", "H5Literate");
+    }
+out:
+    if (g >= 0) H5Gclose(g);
+    if (cc.lcpl >= 0) H5Pclose(cc.lcpl);
+    if (cc.src >= 0) H5Fclose(cc.src);
+    return cc.rc;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -341,8 +430,9 @@ int avt_export_stitch(const char *dir, const char *out_path, double train, doubl
     char **names = NULL, *partial = NULL;
     size_t n = 0, cap = 0;
     src_log *logs = NULL;
-    list_ctx lc;
+    list_ctx lc, lc_k; /* the first source's columns, another source's */
     memset(&lc, 0, sizeof lc);
+    memset(&lc_k, 0, sizeof lc_k);
     uint64_t *fb = NULL, *bb = NULL;
     hid_t f = -1, o = -1, fapl = -1;
     h5x_zctx z;
@@ -425,10 +515,27 @@ int avt_export_stitch(const char *dir, const char *out_path, double train, doubl
         if (a >= 0) H5Aclose(a);
         s->frames = rows_of(f, "frames/timestamp_ns");
         s->boxes = rows_of(f, "boxes3d/class_id");
-        if (k == 0 && H5Ovisit(f, H5_INDEX_NAME, H5_ITER_INC, list_cb, &lc) < 0) {
+        list_ctx *lk = k == 0 ? &lc : &lc_k;
+        lc_k.n = 0;
+        if (H5Ovisit(f, H5_INDEX_NAME, H5_ITER_INC, list_cb, lk) < 0) {
             rc = h5x_fail(err, s->file, NULL, "H5Ovisit");
             break;
         }
+        /* Every source has the same columns (cameras, embedded images or not): a column
+         * missing from one source cannot be stitched. */
+        for (size_t i = 0; k > 0 && !rc && (i < lc.n || i < lc_k.n); i++) {
+            const char *pa = i < lc.n ? lc.cols[i].path : NULL;
+            const char *pb = i < lc_k.n ? lc_k.cols[i].path : NULL;
+            if (pa && pb && strcmp(pa, pb) == 0) continue;
+            const char *only = !pb || (pa && strcmp(pa, pb) < 0) ? pa : pb;
+            int in_first = only == pa;
+            rc = avt_err(err, AVT_MISMATCH,
+                         "%s: /%s is in %s but not in %s (logs built with different cameras or "
+                         "with and without --embed-images cannot be stitched)",
+                         s->file, only, in_first ? logs[0].file : s->file,
+                         in_first ? s->file : logs[0].file);
+        }
+        if (rc) break;
         H5Fclose(f);
         f = -1;
         fb[k + 1] = fb[k] + s->frames;
@@ -500,6 +607,19 @@ int avt_export_stitch(const char *dir, const char *out_path, double train, doubl
         free(ids), free(rels), free(shas), free(splits);
         if (rc) goto out;
     }
+    /* Per-log calibration, and each frame's log (frames/log_index, uint32 (F,)). */
+    {
+        uint32_t *li = malloc(fb[n] ? fb[n] * sizeof *li : 1);
+        hsize_t nf = fb[n];
+        if (!li) rc = avt_err(err, AVT_NOMEM, "out of memory");
+        for (size_t k = 0; !rc && k < n; k++) {
+            for (uint64_t i = fb[k]; i < fb[k + 1]; i++) li[i] = (uint32_t)k;
+            rc = copy_calibration(o, &logs[k], k, partial, err);
+        }
+        if (!rc) rc = h5x_dset_write(o, "frames/log_index", K_U32, 1, &nf, li, partial, err);
+        free(li);
+        if (rc) goto out;
+    }
     H5Fclose(f), f = -1;
     if (H5Fclose(o) < 0) {
         o = -1;
@@ -519,6 +639,7 @@ out:
     if (fapl >= 0) H5Pclose(fapl);
     h5x_zctx_free(&z);
     free(lc.cols);
+    free(lc_k.cols);
     for (size_t k = 0; logs && k < n; k++) free(logs[k].rel);
     free(logs);
     free(fb);

@@ -291,6 +291,11 @@ static int check_camera(cam_walk *cw, const char *name)
         goto out;
     snprintf(p, sizeof p, "%s/image_offset", base);
     if ((rc = vread(v, p, H5T_NATIVE_UINT64, 1, &ioff))) goto out;
+    /* image_png and image_offset come together (embedded images) or not at all */
+    if (!ioff.present && vrows(v->file, inames[0]) != UINT64_MAX) {
+        rc = avt_err(v->err, AVT_MISMATCH, "%s: /%s: present without /%s", v->path, inames[0], p);
+        goto out;
+    }
     if (ioff.present && ((rc = check_lengths(v, NULL, in, UINT64_MAX, lens)) ||
                          (rc = check_offsets(v, p, &ioff, cw->frames, in, lens))))
         goto out;
@@ -307,6 +312,15 @@ static int check_camera(cam_walk *cw, const char *name)
                          "paired image (timestamp_ns is INT64_MIN)",
                          v->path, base, (unsigned long long)f,
                          (unsigned long long)(o[f + 1] - o[f]));
+            goto out;
+        }
+        const uint64_t *io = ioff.data;
+        if (io && ((const int64_t *)ts.data)[f] == INT64_MIN && io[f + 1] != io[f]) {
+            rc = avt_err(v->err, AVT_MISMATCH,
+                         "%s: /%s/image_offset: row %llu: frame has %llu image bytes but no "
+                         "paired image (timestamp_ns is INT64_MIN)",
+                         v->path, base, (unsigned long long)f,
+                         (unsigned long long)(io[f + 1] - io[f]));
             goto out;
         }
         for (uint64_t k = o[f]; k < o[f + 1]; k++)

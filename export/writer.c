@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "export_private.h"
@@ -70,6 +71,8 @@ static const col_spec cam_specs[CCOL_COUNT] = {
     [CCOL_D_OFF] = {"depth/offset", K_U64, 1, 0, 0, T_ROWS},
     [CCOL_D_UV] = {"depth/uv", K_F32, 2, 2, 0, P_ROWS},
     [CCOL_D_DEPTH] = {"depth/depth", K_F32, 1, 0, 0, P_ROWS},
+    [CCOL_IMG_OFF] = {"image_offset", K_U64, 1, 0, 0, T_ROWS},
+    [CCOL_IMG_PNG] = {"image_png", K_U8, 1, 0, 0, AVT_IMAGE_CHUNK_BYTES},
 };
 
 /* ---- small helpers ---------------------------------------------------------------------- */
@@ -189,6 +192,9 @@ static void writer_free(avt_export_writer *w)
 {
     if (!w) return;
     h5x_zctx_free(&w->z);
+    h5x_zctx_free(&w->z_raw);
+    free(w->io_buf);
+    free(w->log_dir);
     for (size_t i = 0; i < w->n_inputs; i++) free(w->inputs[i].path);
     free(w->inputs);
     for (size_t i = 0; w->class_names && i < w->n_classes; i++) free(w->class_names[i]);
@@ -261,11 +267,11 @@ static int create_camera(avt_export_writer *w, size_t ci, const avt_camera *cam,
     avt_export_cam *c = &w->cams[ci];
     char base[AVT_NAME_MAX + 16], path[256];
     snprintf(base, sizeof base, "cameras/%s", cam->name);
-    for (int i = 0; i < CCOL_COUNT; i++) {
+    for (int i = 0; i < (w->embed_images ? CCOL_COUNT : CCOL_ALWAYS); i++) {
         snprintf(path, sizeof path, "%s/%s", base, cam_specs[i].path);
         rc = h5x_col_create(&c->cols[i], w->file, path, cam_specs[i].kind, cam_specs[i].rank,
-                            cam_specs[i].d1, cam_specs[i].d2, cam_specs[i].chunk_rows, &w->z,
-                            w->partial, err);
+                            cam_specs[i].d1, cam_specs[i].d2, cam_specs[i].chunk_rows,
+                            i == CCOL_IMG_PNG ? &w->z_raw : &w->z, w->partial, err);
         if (rc) goto out;
     }
     hsize_t k_dims[2] = {3, 3}, d_dims[1] = {(hsize_t)cam->n_dist};
@@ -335,6 +341,8 @@ static int check_open_args(const char *path, const avt_rig *rig, const char *con
     if (opt && opt->n_attribute_names > 32)
         return avt_err(err, AVT_INVAL, "%s: %zu attribute names, the bitmask holds 32", path,
                        opt->n_attribute_names);
+    if (opt && opt->embed_images && (!opt->log_dir || !opt->log_dir[0]))
+        return avt_err(err, AVT_INVAL, "%s: embed_images needs log_dir", path);
     if (opt && (check_str(opt->log_id, "log_id", path, err) ||
                 check_str(opt->schema, "schema", path, err)))
         return err ? err->code : AVT_INVAL;
@@ -414,7 +422,18 @@ avt_export_writer *avt_export_open(const char *path, const avt_rig *rig,
         if (err) avt_err_prefix(err, "%s", path);
         goto out;
     }
-    if ((rc = h5x_zctx_init(&w->z, filter, level, err))) goto out;
+    if ((rc = h5x_zctx_init(&w->z, filter, level, err)) ||
+        (rc = h5x_zctx_init(&w->z_raw, H5X_NONE, 0, err)))
+        goto out;
+    if (opt && opt->embed_images) {
+        w->embed_images = 1;
+        w->log_dir = dup_str(opt->log_dir);
+        w->io_buf = malloc(AVT_IMAGE_CHUNK_BYTES);
+        if (!w->log_dir || !w->io_buf) {
+            rc = avt_err(err, AVT_NOMEM, "%s: out of memory", path);
+            goto out;
+        }
+    }
     snprintf(w->compression, sizeof w->compression, "%s",
              (opt && opt->compression) ? opt->compression : "gzip");
 
@@ -451,7 +470,9 @@ avt_export_writer *avt_export_open(const char *path, const avt_rig *rig,
         goto out;
     for (size_t i = 0; i < w->n_cams; i++)
         if ((rc = h5x_col_append(&w->cams[i].cols[CCOL_B2_OFF], &zero, 1, err)) ||
-            (rc = h5x_col_append(&w->cams[i].cols[CCOL_D_OFF], &zero, 1, err)))
+            (rc = h5x_col_append(&w->cams[i].cols[CCOL_D_OFF], &zero, 1, err)) ||
+            (w->embed_images &&
+             (rc = h5x_col_append(&w->cams[i].cols[CCOL_IMG_OFF], &zero, 1, err))))
             goto out;
 out:
     if (rc && w) {
@@ -463,6 +484,85 @@ out:
 }
 
 /* ---- frames ----------------------------------------------------------------------------- */
+
+/* ---- embedded images --------------------------------------------------------------------- */
+
+static int embeds_image(const avt_export_writer *w, const avt_camera_frame *cf)
+{
+    return w->embed_images && cf->timestamp_ns != INT64_MIN && cf->image_path &&
+           cf->image_path[0];
+}
+
+/* log_dir/rel into out; rel must be relative and stay inside log_dir (no ".." part). */
+static int image_abs_path(const avt_export_writer *w, const char *rel, char *out, size_t n,
+                          avt_error *err)
+{
+    if (rel[0] == '/')
+        return avt_err(err, AVT_INVAL, "image_path %s: absolute, expected relative to %s", rel,
+                       w->log_dir);
+    for (const char *p = rel; *p;) {
+        size_t k = strcspn(p, "/");
+        if (k == 2 && p[0] == '.' && p[1] == '.')
+            return avt_err(err, AVT_INVAL, "image_path %s: leaves the log directory", rel);
+        p += k;
+        if (*p) p++;
+    }
+    int k = snprintf(out, n, "%s/%s", w->log_dir, rel);
+    if (k < 0 || (size_t)k >= n) return avt_err(err, AVT_INVAL, "image_path %s: too long", rel);
+    return AVT_OK;
+}
+
+static const unsigned char png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+
+/* The image is a readable regular PNG file of at most AVT_IMAGE_MAX_BYTES: found before any
+ * row of the frame is appended, so a missing image rejects the frame only. */
+static int image_check(const avt_export_writer *w, const char *rel, avt_error *err)
+{
+    char abs[4096];
+    unsigned char sig[8];
+    struct stat sb;
+    int rc = image_abs_path(w, rel, abs, sizeof abs, err);
+    if (rc) return rc;
+    FILE *fh = fopen(abs, "rb");
+    if (!fh) return avt_err(err, AVT_IO, "%s: cannot open: %s", abs, strerror(errno));
+    if (fstat(fileno(fh), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        rc = avt_err(err, AVT_IO, "%s: not a regular file", abs);
+    } else if ((uint64_t)sb.st_size > AVT_IMAGE_MAX_BYTES) {
+        rc = avt_err(err, AVT_INVAL, "%s: %lld bytes, images above %llu bytes are not embedded",
+                     abs, (long long)sb.st_size, (unsigned long long)AVT_IMAGE_MAX_BYTES);
+    } else if (fread(sig, 1, 8, fh) != 8 || memcmp(sig, png_sig, 8) != 0) {
+        rc = avt_err(err, AVT_FORMAT, "%s: not a PNG file (signature)", abs);
+    }
+    fclose(fh);
+    return rc;
+}
+
+/* Appends the image file's bytes to image_png, a block at a time (memory stays bounded). */
+static int image_append(avt_export_writer *w, avt_export_cam *c, const char *rel,
+                        avt_error *err)
+{
+    char abs[4096];
+    int rc = image_abs_path(w, rel, abs, sizeof abs, err);
+    if (rc) return rc;
+    FILE *fh = fopen(abs, "rb");
+    if (!fh) return avt_err(err, AVT_IO, "%s: cannot open: %s", abs, strerror(errno));
+    uint64_t total = 0;
+    for (;;) {
+        size_t k = fread(w->io_buf, 1, AVT_IMAGE_CHUNK_BYTES, fh);
+        if (k == 0) break;
+        total += k;
+        if (total > AVT_IMAGE_MAX_BYTES) {
+            rc = avt_err(err, AVT_INVAL, "%s: grew above %llu bytes while read", abs,
+                         (unsigned long long)AVT_IMAGE_MAX_BYTES);
+            break;
+        }
+        if ((rc = h5x_col_append(&c->cols[CCOL_IMG_PNG], w->io_buf, k, err))) break;
+    }
+    if (!rc && ferror(fh)) rc = avt_err(err, AVT_IO, "%s: read error", abs);
+    fclose(fh);
+    if (!rc) c->image_bytes += total;
+    return rc;
+}
 
 /* Everything that can be wrong with a frame is found before anything is appended, so a
  * rejected frame leaves the writer usable. */
@@ -516,6 +616,14 @@ static int check_frame(const avt_export_writer *w, const avt_frame_out *f, avt_e
         if (cf->image_path && !utf8_valid(cf->image_path))
             return avt_err(err, AVT_INVAL, "%s: frame %llu: camera %s: image_path is not UTF-8",
                            file, (unsigned long long)fi, cn);
+        if (embeds_image(w, cf)) {
+            int rc = image_check(w, cf->image_path, err);
+            if (rc) {
+                if (err) avt_err_prefix(err, "%s: frame %llu: camera %s", file,
+                                        (unsigned long long)fi, cn);
+                return rc;
+            }
+        }
     }
     return AVT_OK;
 }
@@ -602,6 +710,11 @@ static int write_camera(avt_export_writer *w, avt_export_cam *c, const avt_camer
     if ((rc = h5x_col_append(&col[CCOL_D_UV], cf->depth_uv, cf->n_depth, err)) ||
         (rc = h5x_col_append(&col[CCOL_D_DEPTH], cf->depth, cf->n_depth, err)))
         return rc;
+    if (w->embed_images) {
+        if (embeds_image(w, cf) && (rc = image_append(w, c, cf->image_path, err))) return rc;
+        uint64_t i_end = c->image_bytes;
+        if ((rc = h5x_col_append(&col[CCOL_IMG_OFF], &i_end, 1, err))) return rc;
+    }
     c->boxes2d += cf->n_boxes2d;
     c->depth += cf->n_depth;
     uint64_t b_end = c->boxes2d, d_end = c->depth;
@@ -788,6 +901,14 @@ static int write_sync(avt_export_writer *w, const avt_export_meta *m, avt_error 
                 (rc = h5x_attr_num(cg, "delta_median_ns", K_I64, &s->delta_median_ns, file, err)) ||
                 (rc = h5x_attr_num(cg, "delta_p95_ns", K_I64, &s->delta_p95_ns, file, err)) ||
                 (rc = h5x_attr_num(cg, "delta_max_ns", K_I64, &s->delta_max_ns, file, err)))
+                goto out;
+            uint8_t corrected = s->clock_corrected ? 1 : 0;
+            if ((rc = h5x_attr_num(cg, "clock_offset_sd_ns", K_F64, &s->clock_offset_sd_ns, file, err)) ||
+                (rc = h5x_attr_num(cg, "clock_drift_sd_ppm", K_F64, &s->clock_drift_sd_ppm, file, err)) ||
+                (rc = h5x_attr_num(cg, "clock_corrected", K_U8, &corrected, file, err)) ||
+                (rc = h5x_attr_num(cg, "clock_t_ref_ns", K_I64, &s->clock_t_ref_ns, file, err)) ||
+                (rc = h5x_attr_num(cg, "jitter_ns", K_F64, &s->jitter_ns, file, err)) ||
+                (rc = h5x_attr_num(cg, "bad_times", K_U64, &s->bad_times, file, err)))
                 goto out;
         }
         H5Gclose(cg);

@@ -27,6 +27,8 @@ typedef struct avt_udp_frame {
     size_t len;
     uint16_t src_port, dst_port; /* also set for AVT_FRAME_BAD when the UDP header was read */
     int ports_known;
+    uint32_t src_addr;       /* IPv4 source address (host order) when addr_known */
+    int addr_known;
     int64_t rec_ns;          /* pcap record time, ns since the epoch */
     uint64_t record;         /* 1-based record number in the capture */
     char why[96];            /* for AVT_FRAME_BAD */
@@ -107,21 +109,41 @@ void avt_frame_extract(int linktype, const uint8_t *data, size_t caplen, avt_udp
 
 /* ---- velodyne.c: models, packet checks and decoding ---- */
 
-#define AVT_VLP_MAX_LASERS 32
+#define AVT_VLP_MAX_LASERS 128
 #define AVT_VLP_MAX_COLUMNS 24  /* firing sequences per packet (VLP-16 single return) */
 #define AVT_VLP_MAX_POINTS 384  /* 12 blocks x 32 returns */
 #define AVT_TOH_LIMIT_US 3600000000u
 
+/* How the 12 blocks of a data packet map to lasers (velodyne.c draws them). */
+enum avt_vlp_layout {
+    AVT_VLP_LAYOUT_PUCK = 0,   /* every block flag FF EE; a block holds seq_per_block firing
+                                  sequences of `lasers` lasers (VLP-16, HDL-32E, VLP-32C) */
+    AVT_VLP_LAYOUT_HDL64 = 1,  /* blocks alternate upper FF EE (lasers 0-31) and lower FF DD
+                                  (32-63); no return mode / product bytes */
+    AVT_VLP_LAYOUT_VLS128 = 2  /* banks FF EE, FF DD, FF CC, FF BB (lasers 0-31 .. 96-127) */
+};
+
+/* Firing time of a laser within its firing sequence (velodyne.c cites the tables). */
+enum avt_vlp_timing {
+    AVT_VLP_TIMING_SEQUENTIAL = 0, /* (laser / lasers_per_firing) * firing_ns */
+    AVT_VLP_TIMING_HDL64_S2 = 1,
+    AVT_VLP_TIMING_HDL64_S3 = 2,
+    AVT_VLP_TIMING_VLS128 = 3
+};
+
 typedef struct avt_vlp_model {
     const char *name;          /* "vlp16", as in avt_lidar_config.model */
-    uint8_t product;           /* factory byte 1205 */
+    uint8_t product;           /* factory byte 1205; 0 = the model has none (HDL-64E) */
+    int layout;                /* enum avt_vlp_layout */
+    int timing;                /* enum avt_vlp_timing */
     int lasers;                /* lasers per firing sequence */
-    int seq_per_block;         /* firing sequences per data block */
+    int seq_per_block;         /* firing sequences per data block (PUCK layout) */
     int lasers_per_firing;     /* lasers fired at the same instant (VLP-32C fires pairs) */
     int32_t seq_ns;            /* one firing sequence incl. recharge */
-    int32_t firing_ns;         /* between consecutive firings */
+    int32_t firing_ns;         /* between consecutive firings (SEQUENTIAL timing) */
+    int32_t toh_offset_ns;     /* first firing relative to the packet timestamp */
     double dist_unit_m;
-    const double *elevation_deg;   /* [lasers], in firing order */
+    const double *elevation_deg;   /* [lasers], in firing order; NULL: needs a calibration */
     const double *vert_offset_mm;  /* [lasers] or NULL */
     const double *azimuth_offset_deg; /* [lasers] or NULL: added to the block azimuth */
 } avt_vlp_model;
@@ -130,26 +152,68 @@ typedef struct avt_vlp_model {
 const avt_vlp_model *avt_vlp_model_find(const char *name);
 /* Returns the model whose factory product byte is product, or NULL. */
 const avt_vlp_model *avt_vlp_model_by_product(uint8_t product);
+/* Comma-separated names of the models, for messages. */
+const char *avt_vlp_model_names(void);
 
-/* Per-reader decode tables, computed once from a model and the range limits. */
+/* ---- velodyne_calib.c: per-unit calibration files ---- */
+
+/* One laser of a calibration, in the units of the ROS driver's YAML (radians, metres). */
+typedef struct avt_vlp_laser_calib {
+    int present;
+    double rot_rad, vert_rad;          /* rot_correction, vert_correction */
+    double dist_m, dist_x_m, dist_y_m; /* dist_correction and the two-point corrections */
+    double vert_offset_m, horiz_offset_m;
+    double focal_distance_m, focal_slope;
+    int two_pt;                        /* two_pt_correction_available */
+    int min_intensity, max_intensity;  /* 0 and 255 when absent */
+} avt_vlp_laser_calib;
+
+typedef struct avt_vlp_calib {
+    int lasers;                        /* laser_id 0..lasers-1, each present once */
+    double distance_resolution_m;      /* 0 when the file does not say */
+    avt_vlp_laser_calib laser[AVT_VLP_MAX_LASERS];
+} avt_vlp_calib;
+
+/* Parses a calibration: the ROS velodyne driver's YAML (lasers: [{laser_id, rot_correction,
+ * ...}], num_lasers, distance_resolution) or VeloView's db.xml (boost serialization: distLSB_,
+ * points_/px with degrees and centimetres, minIntensity_/maxIntensity_), told apart by a
+ * leading '<'. name is used in messages. Returns AVT_OK or AVT_FORMAT naming the line/laser
+ * and the value. Pure function; thread-safe. */
+int avt_vlp_calib_parse(const char *text, size_t len, const char *name, avt_vlp_calib *c,
+                        avt_error *err);
+int avt_vlp_calib_load(const char *path, avt_vlp_calib *c, avt_error *err);
+
+/* Per-reader decode tables, computed once from a model (and a calibration, if any) and the
+ * range limits. A point of laser l at raw distance r and azimuth table index a is
+ *   A = a - rot[l];  rxy = r kxy[l] + rxy0[l]
+ *   x = rxy cos A + horiz[l] sin A,  y = -rxy sin A + horiz[l] cos A,  z = r kz[l] + z0[l]
+ * (the ROS driver's calibrated geometry in our frame; see velodyne.c). */
 typedef struct avt_vlp_tables {
     const avt_vlp_model *m;
-    float cos_el[AVT_VLP_MAX_LASERS];   /* cos(elevation) * distance unit */
-    float sin_el[AVT_VLP_MAX_LASERS];   /* sin(elevation) * distance unit */
-    float z_off[AVT_VLP_MAX_LASERS];    /* vertical offset, metres */
-    int32_t rot_cdeg[AVT_VLP_MAX_LASERS]; /* azimuth offset, 0.01 deg */
+    float kxy[AVT_VLP_MAX_LASERS], rxy0[AVT_VLP_MAX_LASERS];
+    float kz[AVT_VLP_MAX_LASERS], z0[AVT_VLP_MAX_LASERS];
+    float horiz[AVT_VLP_MAX_LASERS];
+    float cos_rot[AVT_VLP_MAX_LASERS], sin_rot[AVT_VLP_MAX_LASERS];
+    int32_t toff_ns[AVT_VLP_MAX_LASERS];  /* firing time within the sequence */
+    int32_t last_firing_ns;                /* latest of toff_ns */
+    int rotated;                           /* some rot or horiz is not 0: the general formula */
     uint16_t ring[AVT_VLP_MAX_LASERS];
-    uint32_t raw_min, raw_max;          /* range filter on the raw distance, inclusive */
+    uint32_t raw_min[AVT_VLP_MAX_LASERS], raw_max[AVT_VLP_MAX_LASERS]; /* range filter, inclusive */
     float *cos_az, *sin_az;             /* 36000 entries, 0.01 deg steps */
 } avt_vlp_tables;
 
-int avt_vlp_tables_init(avt_vlp_tables *t, const avt_vlp_model *m, double min_range_m,
-                        double max_range_m, avt_error *err);
+/* calib may be NULL (the model's manual geometry); a model without one (HDL-64E) needs it. */
+int avt_vlp_tables_init(avt_vlp_tables *t, const avt_vlp_model *m, const avt_vlp_calib *calib,
+                        double min_range_m, double max_range_m, avt_error *err);
 void avt_vlp_tables_free(avt_vlp_tables *t);
 
-/* Checks a data payload: 1206 bytes, every block flag FF EE, azimuths < 36000, timestamp
- * < one hour. Returns AVT_OK, or AVT_FORMAT with a reason in why. */
-int avt_vlp_check(const uint8_t *p, size_t len, char *why, size_t why_n);
+/* Checks a data payload: 1206 bytes, block flags as the model's layout wants them (m NULL:
+ * any Velodyne bank flag), azimuths < 36000, timestamp < one hour. Returns AVT_OK, or
+ * AVT_FORMAT with a reason in why. */
+int avt_vlp_check(const avt_vlp_model *m, const uint8_t *p, size_t len, char *why, size_t why_n);
+/* 1 if the packet is a dual-return one (mode byte 0x39; HDL-64E: blocks 0 and 2 share their
+ * azimuth). */
+int avt_vlp_is_dual(const avt_vlp_model *m, const uint8_t *p);
 
 /* A decoded packet: firing sequences ("columns") in time order, with their points. */
 typedef struct avt_vlp_packet {
@@ -161,19 +225,25 @@ typedef struct avt_vlp_packet {
     int64_t col_end_ns[AVT_VLP_MAX_COLUMNS]; /* time of its last firing */
     int32_t col_az[AVT_VLP_MAX_COLUMNS];     /* interpolated azimuth of its first firing */
     uint16_t col_first[AVT_VLP_MAX_COLUMNS + 1]; /* points of column c: [col_first[c], col_first[c+1]) */
-    float xyz[3 * AVT_VLP_MAX_POINTS];
-    float intensity[AVT_VLP_MAX_POINTS];
-    uint16_t ring[AVT_VLP_MAX_POINTS];
-    int64_t t_ns[AVT_VLP_MAX_POINTS];
-    uint8_t return_type[AVT_VLP_MAX_POINTS];
+    /* Where the points go, set by the caller: room for AVT_VLP_MAX_POINTS each (the sweep
+     * reader points them into its sweep, so that nothing is copied in the common case). */
+    float *xyz;
+    float *intensity;
+    uint16_t *ring;
+    int64_t *t_ns;
+    uint8_t *return_type;
 } avt_vlp_packet;
 
-/* Decodes a payload that passed avt_vlp_check; pkt_ns is the absolute packet time (first
- * firing). Pure function of its inputs. */
-void avt_vlp_decode(const avt_vlp_tables *t, const uint8_t *p, int64_t pkt_ns, avt_vlp_packet *out);
+/* Decodes a payload that passed avt_vlp_check for t->m into out's columns and its point
+ * arrays (set by the caller); pkt_ns is the absolute packet time
+ * (its timestamp). rate_hint (0.01 deg per ns) is used when the packet holds a single azimuth
+ * (VLS-128 dual return): the rate measured over the previous packets, 0 if unknown. Pure
+ * function of its inputs. */
+void avt_vlp_decode(const avt_vlp_tables *t, const uint8_t *p, int64_t pkt_ns, double rate_hint,
+                    avt_vlp_packet *out);
 
-/* Time one data packet covers for the model and return mode byte, in ns. */
-int64_t avt_vlp_packet_duration_ns(const avt_vlp_model *m, uint8_t mode);
+/* Time one data packet covers, in ns. */
+int64_t avt_vlp_packet_duration_ns(const avt_vlp_model *m, const uint8_t *p);
 
 /* Parses the $GPRMC sentence of a position packet (payload of 512 bytes). Returns 1 and the
  * UTC time it states (ns since the epoch) if it is present and valid ('A'), else 0. */

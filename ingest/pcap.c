@@ -82,6 +82,9 @@ static void parse_ipv4(avt_cursor *c, avt_udp_frame *f)
         f->kind = AVT_FRAME_OTHER;
         return;
     }
+    c->pos = start + 12;
+    f->src_addr = avt_get_be32(c);
+    f->addr_known = !c->bad;
     if (frag & 0x3fffu) {
         c->pos = start + 12;
         f->frag_src = avt_get_be32(c);
@@ -265,6 +268,8 @@ void avt_frame_extract(int linktype, const uint8_t *data, size_t caplen, avt_udp
     f->len = 0;
     f->src_port = f->dst_port = 0;
     f->ports_known = 0;
+    f->src_addr = 0;
+    f->addr_known = 0;
     f->why[0] = '\0';
     f->frag_more = 0;
     f->frag_off = 0;

@@ -22,6 +22,7 @@
  * records carry UDP payloads of an Ouster lidar packet size on the Ouster lidar port (7502 or
  * the metadata's udp_port_lidar) and no Velodyne data packets; the metadata JSON then must
  * exist. Sweeps are the sensor's frames (ouster.c), IMU packets are counted, not decoded. */
+#include <arpa/inet.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,16 +43,25 @@ struct avt_lidar_reader {
     int src_done;
     avt_lidar_config cfg;
     uint16_t data_port, position_port;
+    int have_src;              /* cfg.source_addr given: only its datagrams */
+    uint32_t src_addr;
     int32_t cut_cdeg;
     const avt_vlp_model *model;
     avt_vlp_tables tab;
+    avt_vlp_calib *calib;      /* from cfg.calibration_path, or NULL */
+    double rate_hint;          /* azimuth rate of the last packets, 0.01 deg per ns */
+    int have_rate_az;
+    int32_t rate_az;           /* first azimuth of the previous packet */
+    int64_t rate_ns;           /* its time */
     int unsupported;
     char unsupported_msg[512];
     int64_t dev_minus_host_ns;
     avt_lidar_stats st;
 
-    /* the decoded packet being consumed */
+    /* the decoded packet being consumed; its points were decoded straight into the sweep's
+     * arrays from index pkt_base (the next sweep moves what is left to its front) */
     avt_vlp_packet pkt;
+    size_t pkt_base;
     int next_col;
     int pkt_counted;   /* the packet already counted in the current sweep */
     int gap_before;    /* packets were lost just before this packet */
@@ -81,6 +91,12 @@ void avt_lidar_config_default(avt_lidar_config *cfg)
     cfg->cut_angle_deg = 180.0;
     cfg->min_range_m = 0.1;
     cfg->max_range_m = 250.0;
+}
+
+/* 1 for a datagram of another sensor (source address filter). */
+static int other_source(const avt_lidar_reader *r, const avt_udp_frame *f)
+{
+    return r->have_src && f->addr_known && f->src_addr != r->src_addr;
 }
 
 static int is_port(const avt_udp_frame *f, uint16_t port)
@@ -120,6 +136,7 @@ static void prescan(avt_lidar_reader *r, const char *path, const void *mem, size
     if (avt_pcap_src_open(&s, path, mem, len, r->src.name, &e) != AVT_OK) return;
     while (s.record < PRESCAN_RECORDS && !(have_gps && valid >= PRESCAN_PACKETS)) {
         if (avt_pcap_src_next(&s, &f, &e) != 1) break;
+        if (other_source(r, &f)) continue;
         if (is_port(&f, r->position_port) && !have_gps) {
             int64_t utc_ns;
             if (avt_vlp_position_time(f.payload, f.len, &utc_ns)) {
@@ -132,7 +149,7 @@ static void prescan(avt_lidar_reader *r, const char *path, const void *mem, size
         on_port++;
         if (f.len == AVT_VLP16_PAYLOAD && f.payload[0] == 0xFF && f.payload[1] == 0xEE)
             shaped++;
-        if (avt_vlp_check(f.payload, f.len, why, sizeof why) != AVT_OK) {
+        if (avt_vlp_check(r->model, f.payload, f.len, why, sizeof why) != AVT_OK) {
             if (!first_bad_record) {
                 first_bad_record = f.record;
                 snprintf(first_why, sizeof first_why, "%s", why);
@@ -157,8 +174,8 @@ static void prescan(avt_lidar_reader *r, const char *path, const void *mem, size
     if (on_port > 0 && valid == 0 && !shaped) {
         r->unsupported = 1;
         snprintf(r->unsupported_msg, sizeof r->unsupported_msg,
-                 "%s: unsupported sensor: none of the first %llu packets on UDP port %u is a "
-                 "Velodyne data packet (record %llu: %s)",
+                 "%.200s: unsupported sensor: none of the first %llu packets on UDP port %u is a "
+                 "Velodyne data packet (record %llu: %.150s)",
                  r->src.name, (unsigned long long)on_port, (unsigned)r->data_port,
                  (unsigned long long)first_bad_record, first_why);
         return;
@@ -173,7 +190,8 @@ static void prescan(avt_lidar_reader *r, const char *path, const void *mem, size
         r->unsupported = 1;
         snprintf(r->unsupported_msg, sizeof r->unsupported_msg,
                  "%s: unsupported Velodyne product ID 0x%02X (supported: VLP-16 0x22, HDL-32E "
-                 "0x21, VLP-32C 0x28; set the model to override)",
+                 "0x21, Puck Hi-Res 0x24, VLP-32C 0x28, VLS-128 0xA1; the HDL-64E sends none: "
+                 "set the model and its calibration_path)",
                  r->src.name, (unsigned)product);
     }
 }
@@ -236,7 +254,7 @@ static int open_ouster(avt_lidar_reader *r, const char *path, const void *mem, s
             return 0; /* the Velodyne path reports the error */
         while (s.record < PRESCAN_RECORDS && os_like + vlp_like < PRESCAN_PACKETS) {
             if (avt_pcap_src_next(&s, &f, &e) != 1) break;
-            if (f.kind != AVT_FRAME_UDP) continue;
+            if (f.kind != AVT_FRAME_UDP || other_source(r, &f)) continue;
             if (is_port(&f, r->os_lidar_port) &&
                 (have_meta ? f.len == avt_ouster_packet_size(&m) : avt_ouster_size_plausible(f.len)))
                 os_like++;
@@ -277,6 +295,16 @@ static avt_lidar_reader *open_any(const char *path, const void *mem, size_t len,
         goto out;
     }
     r->cfg = *cfg_in;
+    if (cfg_in->source_addr) {
+        struct in_addr in;
+        if (inet_pton(AF_INET, cfg_in->source_addr, &in) != 1) {
+            avt_err(err, AVT_INVAL, "%s: source_addr \"%.64s\" is not an IPv4 address",
+                    name ? name : path, cfg_in->source_addr);
+            goto out;
+        }
+        r->have_src = 1;
+        r->src_addr = ntohl(in.s_addr);
+    }
     r->data_port = cfg_in->data_port ? cfg_in->data_port : AVT_VELODYNE_DATA_PORT;
     r->position_port = cfg_in->position_port ? cfg_in->position_port : AVT_VELODYNE_POSITION_PORT;
     double cut = fmod(cfg_in->cut_angle_deg, 360.0);
@@ -296,16 +324,24 @@ static avt_lidar_reader *open_any(const char *path, const void *mem, size_t len,
         r->model = avt_vlp_model_find(model_req);
         if (!r->model) {
             avt_err(err, AVT_UNSUPPORTED,
-                    "%s: lidar model \"%s\" not supported (auto, vlp16, hdl32e, vlp32c, ouster)",
-                    name ? name : path, model_req);
+                    "%s: lidar model \"%s\" not supported (auto, %s, ouster)",
+                    name ? name : path, model_req, avt_vlp_model_names());
             goto out;
         }
+    }
+    if (cfg_in->calibration_path) {
+        r->calib = malloc(sizeof *r->calib);
+        if (!r->calib) {
+            avt_err(err, AVT_NOMEM, "%s: out of memory", name ? name : path);
+            goto out;
+        }
+        if (avt_vlp_calib_load(cfg_in->calibration_path, r->calib, err) != AVT_OK) goto out;
     }
     if (avt_pcap_src_open(&r->src, path, mem, len, name, err) != AVT_OK) goto out;
     prescan(r, path, mem, len);
     if (r->model) {
-        if (avt_vlp_tables_init(&r->tab, r->model, cfg_in->min_range_m, cfg_in->max_range_m,
-                                err) != AVT_OK) {
+        if (avt_vlp_tables_init(&r->tab, r->model, r->calib, cfg_in->min_range_m,
+                                cfg_in->max_range_m, err) != AVT_OK) {
             avt_err_prefix(err, "%s", r->src.name);
             goto out;
         }
@@ -341,6 +377,7 @@ void avt_lidar_close(avt_lidar_reader *r)
     avt_pcap_src_close(&r->src);
     avt_ouster_batcher_free(r->os);
     avt_vlp_tables_free(&r->tab);
+    free(r->calib);
     free(r->sw.xyz);
     free(r->sw.intensity);
     free(r->sw.ring);
@@ -453,17 +490,16 @@ static int consume_columns(avt_lidar_reader *r, int *rc, avt_error *err)
             s->timestamp_ns = t;
             r->ts_found = 1;
         }
-        const size_t k0 = p->col_first[c], k1 = p->col_first[c + 1], m = k1 - k0;
-        if (m) {
-            *rc = sweep_reserve(r, s->n + m, err);
-            if (*rc != AVT_OK) return 0;
-            memcpy(s->xyz + 3 * s->n, p->xyz + 3 * k0, 3 * m * sizeof(float));
-            memcpy(s->intensity + s->n, p->intensity + k0, m * sizeof(float));
-            memcpy(s->ring + s->n, p->ring + k0, m * sizeof(uint16_t));
-            memcpy(s->t_ns + s->n, p->t_ns + k0, m * sizeof(int64_t));
-            memcpy(s->return_type + s->n, p->return_type + k0, m);
-            s->n += m;
+        const size_t k0 = r->pkt_base + p->col_first[c], m = p->col_first[c + 1] - p->col_first[c];
+        if (m && k0 != s->n) {
+            /* the rest of a packet cut by the previous sweep: to the front of this one */
+            memmove(s->xyz + 3 * s->n, s->xyz + 3 * k0, 3 * m * sizeof(float));
+            memmove(s->intensity + s->n, s->intensity + k0, m * sizeof(float));
+            memmove(s->ring + s->n, s->ring + k0, m * sizeof(uint16_t));
+            memmove(s->t_ns + s->n, s->t_ns + k0, m * sizeof(int64_t));
+            memmove(s->return_type + s->n, s->return_type + k0, m);
         }
+        s->n += m;
         s->end_ns = p->col_end_ns[c];
         if (!r->pkt_counted) {
             s->packets++;
@@ -485,9 +521,18 @@ static void note_corrupt(avt_lidar_reader *r, const avt_udp_frame *f, const char
              r->src.name, (unsigned long long)f->record, why);
 }
 
-/* Takes one data payload that passed the checks into r->pkt. */
-static void take_packet(avt_lidar_reader *r, const avt_udp_frame *f)
+/* Takes one data payload that passed the checks into r->pkt, its points into the sweep. */
+static int take_packet(avt_lidar_reader *r, const avt_udp_frame *f, avt_error *err)
 {
+    int rc = sweep_reserve(r, r->sw.n + AVT_VLP_MAX_POINTS, err);
+    if (rc != AVT_OK) return rc;
+    avt_sweep *s = &r->sw;
+    r->pkt_base = s->n;
+    r->pkt.xyz = s->xyz + 3 * s->n;
+    r->pkt.intensity = s->intensity + s->n;
+    r->pkt.ring = s->ring + s->n;
+    r->pkt.t_ns = s->t_ns + s->n;
+    r->pkt.return_type = s->return_type + s->n;
     const uint8_t *p = f->payload;
     const uint32_t toh = toh_of(p);
     const int64_t pkt_ns = avt_toh_to_abs_ns(toh, f->rec_ns + r->dev_minus_host_ns);
@@ -503,11 +548,22 @@ static void take_packet(avt_lidar_reader *r, const avt_udp_frame *f)
     }
     r->have_prev_pkt = 1;
     r->prev_toh_us = toh;
-    r->prev_dur_ns = avt_vlp_packet_duration_ns(r->model, p[1204]);
-    avt_vlp_decode(&r->tab, p, pkt_ns, &r->pkt);
+    r->prev_dur_ns = avt_vlp_packet_duration_ns(r->model, p);
+    /* the rotation rate between packets, for packets of a single azimuth (VLS-128 dual);
+     * kept only over a gap-free step of less than a quarter turn */
+    const int32_t az0 = (int32_t)(p[2] | (p[3] << 8));
+    if (r->have_rate_az && pkt_ns > r->rate_ns && pkt_ns - r->rate_ns < 2 * r->prev_dur_ns) {
+        int32_t d = ((az0 - r->rate_az) % 36000 + 36000) % 36000;
+        if (d < 9000) r->rate_hint = (double)d / (double)(pkt_ns - r->rate_ns);
+    }
+    r->have_rate_az = 1;
+    r->rate_az = az0;
+    r->rate_ns = pkt_ns;
+    avt_vlp_decode(&r->tab, p, pkt_ns, r->rate_hint, &r->pkt);
     r->next_col = 0;
     r->pkt_counted = 0;
     r->st.data_packets++;
+    return AVT_OK;
 }
 
 /* The Ouster loop: packets into the frame batcher until it releases a frame. */
@@ -533,6 +589,10 @@ static int ouster_next(avt_lidar_reader *r, const avt_sweep **sweep, avt_error *
             continue;
         }
         r->st.records++;
+        if (other_source(r, &f)) {
+            r->st.skipped++; /* another sensor's */
+            continue;
+        }
         if (f.kind == AVT_FRAME_BAD && f.ports_known &&
             (f.dst_port == r->os_lidar_port || f.src_port == r->os_lidar_port)) {
             note_corrupt(r, &f, f.why);
@@ -608,6 +668,10 @@ int avt_lidar_next(avt_lidar_reader *r, const avt_sweep **sweep, avt_error *err)
             return r->saved_err.code;
         }
         r->st.records++;
+        if (other_source(r, &f)) {
+            r->st.skipped++; /* another sensor's */
+            continue;
+        }
         if (f.kind == AVT_FRAME_BAD && f.ports_known &&
             (f.dst_port == r->data_port || f.src_port == r->data_port)) {
             note_corrupt(r, &f, f.why);
@@ -629,7 +693,7 @@ int avt_lidar_next(avt_lidar_reader *r, const avt_sweep **sweep, avt_error *err)
             r->st.skipped++; /* other traffic, IPv4 fragments, frames we cannot parse */
             continue;
         }
-        if (avt_vlp_check(f.payload, f.len, why, sizeof why) != AVT_OK) {
+        if (avt_vlp_check(r->model, f.payload, f.len, why, sizeof why) != AVT_OK) {
             note_corrupt(r, &f, why);
             continue;
         }
@@ -640,12 +704,13 @@ int avt_lidar_next(avt_lidar_reader *r, const avt_sweep **sweep, avt_error *err)
                 note_corrupt(r, &f, "unknown Velodyne product ID");
                 continue;
             }
-            rc = avt_vlp_tables_init(&r->tab, r->model, r->cfg.min_range_m, r->cfg.max_range_m,
-                                     err);
+            rc = avt_vlp_tables_init(&r->tab, r->model, r->calib, r->cfg.min_range_m,
+                                     r->cfg.max_range_m, err);
             if (rc != AVT_OK) goto out;
             snprintf(r->st.model, sizeof r->st.model, "%s", r->model->name);
         }
-        take_packet(r, &f);
+        rc = take_packet(r, &f, err);
+        if (rc != AVT_OK) goto out;
     }
 out:
     r->ended = 1;

@@ -818,7 +818,7 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     lc.model = opt->lidar_model;
     lc.cut_angle_deg = opt->cut_angle_deg;
     /* log.yaml overrides the defaults; the command line's --lidar-model overrides log.yaml */
-    char log_yaml[4096], meta_abs[4096];
+    char log_yaml[4096], meta_abs[4096], vcal_abs[4096];
     avt_log_config lcfg;
     avt_path_join(log_yaml, sizeof log_yaml, log_dir, "log.yaml");
     if ((rc = avt_log_config_load(log_yaml, &lcfg, err))) goto out;
@@ -827,6 +827,10 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     if (lcfg.lidar_metadata[0]) {
         avt_path_join(meta_abs, sizeof meta_abs, log_dir, lcfg.lidar_metadata);
         lc.metadata_path = meta_abs;
+    }
+    if (lcfg.lidar_calibration[0]) {
+        avt_path_join(vcal_abs, sizeof vcal_abs, log_dir, lcfg.lidar_calibration);
+        lc.calibration_path = vcal_abs;
     }
     if ((rc = setup_sync(&st, opt, &lc, err))) goto out;
     st.lidar = sweep_source_open(st.lidar_path, &lc, err);
@@ -852,6 +856,7 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     struct stat lsb;
     if (stat(log_yaml, &lsb) == 0 && (rc = avt_export_add_input(st.writer, "log.yaml", log_yaml, err))) goto out;
     if (lc.metadata_path && (rc = avt_export_add_input(st.writer, lcfg.lidar_metadata, meta_abs, err))) goto out;
+    if (lc.calibration_path && (rc = avt_export_add_input(st.writer, lcfg.lidar_calibration, vcal_abs, err))) goto out;
     if (st.poses.n && (rc = avt_export_add_input(st.writer, "poses.csv", st.poses.path, err))) goto out;
     const char *capture = sweep_source_capture(st.lidar);
     if (capture && (rc = avt_export_add_input(st.writer, capture + strlen(log_dir) + 1, capture, err))) goto out;
@@ -941,6 +946,12 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
             o->clock_drift_ppm = s->clock_drift_ppm;
             o->clock_drift_sd_ppm = cw->clock.drift_sd * 1e6;
             o->jitter_ns = cw->clock.residual_sd_ns;
+            s->clock_offset_sd_ns = o->clock_offset_sd_ns;
+            s->clock_drift_sd_ppm = o->clock_drift_sd_ppm;
+            s->jitter_ns = o->jitter_ns;
+            s->bad_times = o->bad_times;
+            s->clock_corrected = cw->corrected;
+            s->clock_t_ref_ns = first_ts;
         }
         if (opt->sync_report_dir) {
             char png[4096];

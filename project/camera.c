@@ -86,6 +86,7 @@ int avt_cam_model_init(avt_cam_model *m, const avt_camera *cam, avt_error *err)
     m->cy = cam->K[5];
     m->width = cam->width;
     m->height = cam->height;
+    m->simd = avt_cam_simd_best();
     const double *d = cam->dist;
     int n = cam->n_dist;
     if (!(m->fx > 0) || !(m->fy > 0))
@@ -161,7 +162,9 @@ int avt_cam_project(const avt_cam_model *m, const double p[3], double uv[2])
         return 1;
     }
     if (!(p[2] > 0)) return 0;
-    double x = p[0] / p[2], y = p[1] / p[2];
+    /* the reciprocal as in the batch paths, so that both round alike (same validity) */
+    double iz = 1 / p[2];
+    double x = p[0] * iz, y = p[1] * iz;
     if (!(x * x + y * y <= m->r2_max)) return 0;
     distort(m, x, y, &xd, &yd);
     uv[0] = m->fx * xd + m->skew * yd + m->cx;
@@ -227,17 +230,46 @@ int avt_cam_unproject(const avt_cam_model *m, const double uv[2], double ray[3])
     return 1;
 }
 
-/* Fast path for the common pinhole model with up to 5 coefficients (k1 k2 p1 p2 k3; no rational
- * terms, thin prism or tilt): the same formulas as avt_cam_project written without branches or
- * calls so that the compiler vectorises the loop (validity is a mask, invalid outputs are NaN). */
+/* Batch projection.
+ *
+ * Fast path for the common pinhole model with up to 5 coefficients (k1 k2 p1 p2 k3; no rational
+ * terms, thin prism or tilt): the formulas of avt_cam_project evaluated for every point in
+ * double precision (float would cost up to 3e-4 px at 1000 px focal length), without branches
+ * or calls, so that GCC vectorises the loops even at -O2 (`omp simd` loops are vectorised
+ * whenever they are free of control flow): validity is a mask folded into the pixel as NaN. The
+ * points go through in blocks of RADTAN5_BLOCK, so that the second pass (the image test) and
+ * the AoS (de)interleaving stay in L1.
+ *
+ * Instruction sets: the block kernel is compiled twice, for baseline x86-64 (SSE2, 2 doubles
+ * per vector) and for AVX2 (4 per vector), and m->simd picks one. Without FP contraction
+ * (ISO C mode) both perform the same IEEE operations and give identical results. */
 static int is_radtan5(const avt_cam_model *m)
 {
     return m->model == AVT_CAM_PINHOLE && !m->rational && !m->has_tilt && m->s[0] == 0 && m->s[1] == 0 &&
            m->s[2] == 0 && m->s[3] == 0;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#define AVT_HAVE_AVX2_PATH 1
+#define AVT_TARGET_AVX2 __attribute__((target("avx2")))
+#else
+#define AVT_HAVE_AVX2_PATH 0
+#define AVT_TARGET_AVX2
+#endif
+
+int avt_cam_simd_best(void)
+{
+#if AVT_HAVE_AVX2_PATH
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") ? AVT_SIMD_AVX2 : AVT_SIMD_BASELINE;
+#else
+    return AVT_SIMD_BASELINE;
+#endif
+}
+
 typedef struct radtan5 {
-    double t[12], fx, fy, cx, cy, skew, k1, k2, k3, p1, p2, r2_max, umax, vmax;
+    double t[12], fx, fy, cx, cy, skew, k1, k2, k3, p1, p2, r2_max;
+    float umax, vmax;
 } radtan5;
 
 static radtan5 radtan5_make(const avt_cam_model *m, const avt_tf *T)
@@ -247,37 +279,105 @@ static radtan5 radtan5_make(const avt_cam_model *m, const avt_tf *T)
     c.fx = m->fx, c.fy = m->fy, c.cx = m->cx, c.cy = m->cy, c.skew = m->skew;
     c.k1 = m->k[0], c.k2 = m->k[1], c.k3 = m->k[2], c.p1 = m->p[0], c.p2 = m->p[1];
     c.r2_max = m->r2_max;
-    c.umax = m->width - 0.5;
-    c.vmax = m->height - 0.5;
+    c.umax = (float)(m->width - 0.5);
+    c.vmax = (float)(m->height - 0.5);
     return c;
 }
 
-/* Pixel of one point (NaN when behind the camera or outside the monotonic region) and its
- * depth. Written with selects only, so that GCC if-converts and vectorises the loops below. */
-static inline __attribute__((always_inline)) void radtan5_point(const radtan5 *c, double px, double py, double pz,
-                                                                float *u_out, float *v_out, float *d_out)
+enum { RADTAN5_BLOCK = 512 };
+
+/* At most RADTAN5_BLOCK points. The coefficients are copied to locals: GCC does not vectorise
+ * loops that read them through the struct. valid = inside [-0.5, W-0.5) x [-0.5, H-0.5) on the
+ * float pixel coordinates (NaN compares false); it is a second loop because a double -> uint8
+ * mask in the first keeps GCC from vectorising it. */
+static inline __attribute__((always_inline)) void radtan5_block(const radtan5 *c, const float *restrict px,
+                                                                const float *restrict py, const float *restrict pz,
+                                                                size_t n, float *restrict u, float *restrict v,
+                                                                float *restrict depth, uint8_t *restrict valid)
 {
-    const double *t = c->t;
-    double X = t[0] * px + t[1] * py + t[2] * pz + t[3];
-    double Y = t[4] * px + t[5] * py + t[6] * pz + t[7];
-    double Z = t[8] * px + t[9] * py + t[10] * pz + t[11];
-    double iz = 1.0 / Z;
-    double x = X * iz, y = Y * iz;
-    double r2 = x * x + y * y;
-    double ok = (Z > 0 ? 1.0 : 0.0) * (r2 <= c->r2_max ? 1.0 : 0.0);
-    double rad = 1 + r2 * (c->k1 + r2 * (c->k2 + r2 * c->k3));
-    double xd = x * rad + 2 * c->p1 * x * y + c->p2 * (r2 + 2 * x * x);
-    double yd = y * rad + c->p1 * (r2 + 2 * y * y) + 2 * c->p2 * x * y;
-    double nan_if_bad = ok > 0 ? 0.0 : NAN;
-    *u_out = (float)(c->fx * xd + c->skew * yd + c->cx + nan_if_bad);
-    *v_out = (float)(c->fy * yd + c->cy + nan_if_bad);
-    *d_out = (float)Z;
+    const double t0 = c->t[0], t1 = c->t[1], t2 = c->t[2], t3 = c->t[3], t4 = c->t[4], t5 = c->t[5];
+    const double t6 = c->t[6], t7 = c->t[7], t8 = c->t[8], t9 = c->t[9], t10 = c->t[10], t11 = c->t[11];
+    const double fx = c->fx, fy = c->fy, cx = c->cx, cy = c->cy, skew = c->skew, r2_max = c->r2_max;
+    const double k1 = c->k1, k2 = c->k2, k3 = c->k3, p1 = c->p1, p2 = c->p2;
+    const float umax = c->umax, vmax = c->vmax;
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) {
+        double X = t0 * px[i] + t1 * py[i] + t2 * pz[i] + t3;
+        double Y = t4 * px[i] + t5 * py[i] + t6 * pz[i] + t7;
+        double Z = t8 * px[i] + t9 * py[i] + t10 * pz[i] + t11;
+        double iz = 1.0 / Z;
+        double x = X * iz, y = Y * iz;
+        double r2 = x * x + y * y;
+        double rad = 1 + r2 * (k1 + r2 * (k2 + r2 * k3));
+        double xd = x * rad + 2 * p1 * x * y + p2 * (r2 + 2 * x * x);
+        double yd = y * rad + p1 * (r2 + 2 * y * y) + 2 * p2 * x * y;
+        /* behind the camera or outside the monotonic region (Z = 0 gives r2 = inf or NaN) */
+        double nan_if_bad = (Z > 0) & (r2 <= r2_max) ? 0.0 : NAN;
+        u[i] = (float)(fx * xd + skew * yd + cx + nan_if_bad);
+        v[i] = (float)(fy * yd + cy + nan_if_bad);
+        depth[i] = (float)Z;
+    }
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) valid[i] = (uint8_t)((u[i] >= -0.5f) & (u[i] < umax) & (v[i] >= -0.5f) & (v[i] < vmax));
 }
 
-/* valid = inside [-0.5, W-0.5) x [-0.5, H-0.5) on the float pixel coordinates; NaN compares false.
- * A separate loop: a double -> uint8 mask in the loop above keeps GCC from vectorising it. */
-#define RADTAN5_VALID(U, V, c)                                                                                \
-    (uint8_t)(((U) >= -0.5f) & ((U) < (float)(c).umax) & ((V) >= -0.5f) & ((V) < (float)(c).vmax))
+/* One thread's share of SoA points, and of AoS points (de-interleaved block by block through
+ * the stack: interleaved loads in the main loop do not vectorise on SSE2). Inlined into one
+ * baseline and one AVX2 function each. */
+static inline __attribute__((always_inline)) void radtan5_soa_chunk(const radtan5 *c, const float *restrict x,
+                                                                    const float *restrict y, const float *restrict z,
+                                                                    size_t n, float *restrict u, float *restrict v,
+                                                                    float *restrict depth, uint8_t *restrict valid)
+{
+    for (size_t b = 0; b < n; b += RADTAN5_BLOCK) {
+        size_t k = n - b < RADTAN5_BLOCK ? n - b : RADTAN5_BLOCK;
+        radtan5_block(c, x + b, y + b, z + b, k, u + b, v + b, depth + b, valid + b);
+    }
+}
+
+static inline __attribute__((always_inline)) void radtan5_aos_chunk(const radtan5 *c, const float *restrict xyz,
+                                                                    size_t n, float *restrict uv,
+                                                                    float *restrict depth, uint8_t *restrict valid)
+{
+    /* padded so that the five arrays are not 4 KiB apart (4K aliasing of loads and stores) */
+    float buf[5][RADTAN5_BLOCK + 16];
+    float *restrict x = buf[0], *restrict y = buf[1], *restrict z = buf[2], *restrict u = buf[3], *restrict v = buf[4];
+    for (size_t b = 0; b < n; b += RADTAN5_BLOCK) {
+        size_t k = n - b < RADTAN5_BLOCK ? n - b : RADTAN5_BLOCK;
+        const float *p = xyz + 3 * b;
+#pragma omp simd
+        for (size_t i = 0; i < k; i++) x[i] = p[3 * i], y[i] = p[3 * i + 1], z[i] = p[3 * i + 2];
+        radtan5_block(c, x, y, z, k, u, v, depth + b, valid + b);
+        float *q = uv + 2 * b;
+#pragma omp simd
+        for (size_t i = 0; i < k; i++) q[2 * i] = u[i], q[2 * i + 1] = v[i];
+    }
+}
+
+static void radtan5_soa(const radtan5 *c, const float *x, const float *y, const float *z, size_t n, float *u,
+                        float *v, float *depth, uint8_t *valid)
+{
+    radtan5_soa_chunk(c, x, y, z, n, u, v, depth, valid);
+}
+
+static void radtan5_aos(const radtan5 *c, const float *xyz, size_t n, float *uv, float *depth, uint8_t *valid)
+{
+    radtan5_aos_chunk(c, xyz, n, uv, depth, valid);
+}
+
+#if AVT_HAVE_AVX2_PATH
+static AVT_TARGET_AVX2 void radtan5_soa_avx2(const radtan5 *c, const float *x, const float *y, const float *z,
+                                             size_t n, float *u, float *v, float *depth, uint8_t *valid)
+{
+    radtan5_soa_chunk(c, x, y, z, n, u, v, depth, valid);
+}
+
+static AVT_TARGET_AVX2 void radtan5_aos_avx2(const radtan5 *c, const float *xyz, size_t n, float *uv, float *depth,
+                                             uint8_t *valid)
+{
+    radtan5_aos_chunk(c, xyz, n, uv, depth, valid);
+}
+#endif
 
 /* The calling thread's share [*b, *e) of n items (static schedule). */
 static void thread_chunk(size_t n, size_t *b, size_t *e)
@@ -287,27 +387,19 @@ static void thread_chunk(size_t n, size_t *b, size_t *e)
     *e = *b + n / nt + (t < n % nt);
 }
 
-/* One thread's chunk: plain `omp simd` loops over restrict pointers, which GCC vectorises
- * (the same loops inside `omp for` are lowered with control flow that it does not). */
-static void radtan5_aos(const radtan5 *cp, const float *restrict xyz, size_t n, float *restrict uv,
-                        float *restrict depth, uint8_t *restrict valid)
+/* Every other model: avt_cam_project per point. */
+static void generic_point(const avt_cam_model *m, const double *t, double px, double py, double pz, float *u,
+                          float *v, float *depth, uint8_t *valid)
 {
-    const radtan5 c = *cp;
-#pragma omp simd
-    for (size_t i = 0; i < n; i++)
-        radtan5_point(&c, xyz[3 * i], xyz[3 * i + 1], xyz[3 * i + 2], &uv[2 * i], &uv[2 * i + 1], &depth[i]);
-#pragma omp simd
-    for (size_t i = 0; i < n; i++) valid[i] = RADTAN5_VALID(uv[2 * i], uv[2 * i + 1], c);
-}
-
-static void radtan5_soa(const radtan5 *cp, const float *restrict x, const float *restrict y, const float *restrict z,
-                        size_t n, float *restrict u, float *restrict v, float *restrict depth, uint8_t *restrict valid)
-{
-    const radtan5 c = *cp;
-#pragma omp simd
-    for (size_t i = 0; i < n; i++) radtan5_point(&c, x[i], y[i], z[i], &u[i], &v[i], &depth[i]);
-#pragma omp simd
-    for (size_t i = 0; i < n; i++) valid[i] = RADTAN5_VALID(u[i], v[i], c);
+    double p[3] = {t[0] * px + t[1] * py + t[2] * pz + t[3], t[4] * px + t[5] * py + t[6] * pz + t[7],
+                   t[8] * px + t[9] * py + t[10] * pz + t[11]};
+    double q[2] = {NAN, NAN};
+    int ok = avt_cam_project(m, p, q);
+    ok = ok && q[0] >= -0.5 && q[0] < m->width - 0.5 && q[1] >= -0.5 && q[1] < m->height - 0.5;
+    *u = (float)q[0];
+    *v = (float)q[1];
+    *depth = (float)p[2];
+    *valid = (uint8_t)ok;
 }
 
 void avt_cam_project_points(const avt_cam_model *m, const avt_tf *T, const float *xyz, size_t n, float *uv,
@@ -315,29 +407,24 @@ void avt_cam_project_points(const avt_cam_model *m, const avt_tf *T, const float
 {
     if (is_radtan5(m)) {
         const radtan5 c = radtan5_make(m, T);
+        const int avx2 = AVT_HAVE_AVX2_PATH && m->simd >= AVT_SIMD_AVX2;
 #pragma omp parallel
         {
             size_t b, e;
             thread_chunk(n, &b, &e);
-            radtan5_aos(&c, xyz + 3 * b, e - b, uv + 2 * b, depth + b, valid + b);
+#if AVT_HAVE_AVX2_PATH
+            if (avx2) radtan5_aos_avx2(&c, xyz + 3 * b, e - b, uv + 2 * b, depth + b, valid + b);
+            else
+#endif
+                radtan5_aos(&c, xyz + 3 * b, e - b, uv + 2 * b, depth + b, valid + b);
         }
+        (void)avx2;
         return;
     }
-    const double *t = T->m;
-    const double wmax = m->width - 0.5, hmax = m->height - 0.5;
 #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) {
-        double px = xyz[3 * i], py = xyz[3 * i + 1], pz = xyz[3 * i + 2];
-        double p[3] = {t[0] * px + t[1] * py + t[2] * pz + t[3], t[4] * px + t[5] * py + t[6] * pz + t[7],
-                       t[8] * px + t[9] * py + t[10] * pz + t[11]};
-        double q[2] = {NAN, NAN};
-        int ok = avt_cam_project(m, p, q);
-        ok = ok && q[0] >= -0.5 && q[0] < wmax && q[1] >= -0.5 && q[1] < hmax;
-        uv[2 * i] = (float)q[0];
-        uv[2 * i + 1] = (float)q[1];
-        depth[i] = (float)p[2];
-        valid[i] = (uint8_t)ok;
-    }
+    for (size_t i = 0; i < n; i++)
+        generic_point(m, T->m, xyz[3 * i], xyz[3 * i + 1], xyz[3 * i + 2], &uv[2 * i], &uv[2 * i + 1], &depth[i],
+                      &valid[i]);
 }
 
 void avt_cam_project_points_soa(const avt_cam_model *m, const avt_tf *T, const float *x, const float *y,
@@ -345,26 +432,20 @@ void avt_cam_project_points_soa(const avt_cam_model *m, const avt_tf *T, const f
 {
     if (is_radtan5(m)) {
         const radtan5 c = radtan5_make(m, T);
+        const int avx2 = AVT_HAVE_AVX2_PATH && m->simd >= AVT_SIMD_AVX2;
 #pragma omp parallel
         {
             size_t b, e;
             thread_chunk(n, &b, &e);
-            radtan5_soa(&c, x + b, y + b, z + b, e - b, u + b, v + b, depth + b, valid + b);
+#if AVT_HAVE_AVX2_PATH
+            if (avx2) radtan5_soa_avx2(&c, x + b, y + b, z + b, e - b, u + b, v + b, depth + b, valid + b);
+            else
+#endif
+                radtan5_soa(&c, x + b, y + b, z + b, e - b, u + b, v + b, depth + b, valid + b);
         }
+        (void)avx2;
         return;
     }
-    const double *t = T->m;
-    const double wmax = m->width - 0.5, hmax = m->height - 0.5;
 #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) {
-        double p[3] = {t[0] * x[i] + t[1] * y[i] + t[2] * z[i] + t[3], t[4] * x[i] + t[5] * y[i] + t[6] * z[i] + t[7],
-                       t[8] * x[i] + t[9] * y[i] + t[10] * z[i] + t[11]};
-        double q[2] = {NAN, NAN};
-        int ok = avt_cam_project(m, p, q);
-        ok = ok && q[0] >= -0.5 && q[0] < wmax && q[1] >= -0.5 && q[1] < hmax;
-        u[i] = (float)q[0];
-        v[i] = (float)q[1];
-        depth[i] = (float)p[2];
-        valid[i] = (uint8_t)ok;
-    }
+    for (size_t i = 0; i < n; i++) generic_point(m, T->m, x[i], y[i], z[i], &u[i], &v[i], &depth[i], &valid[i]);
 }

@@ -1,7 +1,17 @@
-/* avtruth synth: a VLP-16 packet capture ray-cast over the scene, and the sweep truth.
+/* avtruth synth: a Velodyne packet capture ray-cast over the scene, and the sweep truth.
  *
  * Follows the VLP-16 User Manual (63-9243 Rev. E): section 9.3 (data packet), 9.4 (position
- * packet), 9.5 (firing timing); constants in include/avtruth/velodyne.h.
+ * packet), 9.5 (firing timing); constants in include/avtruth/velodyne.h. The other models
+ * (Puck Hi-Res, HDL-32E, VLP-32C, VLS-128) differ only in what the same 1206-byte packet
+ * holds (their manuals' sections are cited in ingest/velodyne.c and avtruth/velodyne.h):
+ *   vlp16, vlp16hires  block = 2 firing sequences of 16 lasers, 24 sequences per packet
+ *   hdl32e, vlp32c     block = 1 sequence of 32 lasers, 12 per packet (VLP-32C: pairs fire
+ *                      together; its azimuth offsets are added to the block azimuth)
+ *   vls128             sequence = 4 blocks (banks FF EE, FF DD, FF CC, FF BB) sharing one
+ *                      azimuth, 3 per packet; groups of 8 lasers; the timestamp is 8.7 us
+ *                      after the packet's first firing
+ * The HDL-64E is not generated: it has no manual geometry (each unit has its calibration).
+ * Below, "VLP-16" numbers are the vlp16 case; the others scale with the model's sequence.
  *
  * Data packet payload (1206 bytes), UDP 192.168.1.201:2368 -> 255.255.255.255:2368
  *   +------+------+---------+-------------------------------+
@@ -33,9 +43,48 @@
 #include "synth_private.h"
 
 #define DEG (M_PI / 180.0)
-#define SEQ_PER_PACKET 24
-#define PACKET_NS ((int64_t)1327104) /* 24 x 55.296 us */
 #define CHUNK 256
+
+static const synth_lidar_model MODELS[] = {
+    {"vlp16", AVT_VELODYNE_PRODUCT_VLP16, 16, 1, 2, AVT_VLP16_SEQUENCE_NS, 0, 0.002,
+     AVT_VLP16_ELEVATION_DEG, NULL, AVT_VLP16_VERT_OFFSET_MM},
+    {"vlp16hires", AVT_VELODYNE_PRODUCT_PUCK_HIRES, 16, 1, 2, AVT_VLP16_SEQUENCE_NS, 0, 0.002,
+     AVT_PUCK_HIRES_ELEVATION_DEG, NULL, NULL},
+    {"hdl32e", AVT_VELODYNE_PRODUCT_HDL32E, 32, 1, 1, AVT_HDL32E_SEQUENCE_NS, 0, 0.002,
+     AVT_HDL32E_ELEVATION_DEG, NULL, NULL},
+    {"vlp32c", AVT_VELODYNE_PRODUCT_VLP32C, 32, 1, 1, AVT_VLP32C_SEQUENCE_NS, 0, 0.004,
+     AVT_VLP32C_ELEVATION_DEG, AVT_VLP32C_AZIMUTH_OFFSET_DEG, NULL},
+    {"vls128", AVT_VELODYNE_PRODUCT_VLS128, 128, 4, 1, AVT_VLS128_SEQUENCE_NS,
+     AVT_VLS128_TOH_OFFSET_NS, 0.004, AVT_VLS128_ELEVATION_DEG, AVT_VLS128_AZIMUTH_OFFSET_DEG,
+     NULL},
+};
+
+const synth_lidar_model *synth_lidar_model_find(const char *name)
+{
+    for (size_t i = 0; name && i < sizeof MODELS / sizeof MODELS[0]; i++)
+        if (strcmp(MODELS[i].name, name) == 0) return &MODELS[i];
+    return NULL;
+}
+
+int32_t synth_laser_time_ns(const synth_lidar_model *m, int l)
+{
+    switch (m->product) {
+    case AVT_VELODYNE_PRODUCT_HDL32E: return l * AVT_HDL32E_FIRING_NS;
+    case AVT_VELODYNE_PRODUCT_VLP32C: return (l / 2) * AVT_VLP16_FIRING_NS;
+    case AVT_VELODYNE_PRODUCT_VLS128: return AVT_VLS128_GROUP_NS * (l / 8 + l / 64);
+    default: return l * AVT_VLP16_FIRING_NS;
+    }
+}
+
+int synth_lidar_seq_per_packet(const synth_lidar_model *m)
+{
+    return AVT_VLP16_BLOCKS * m->seq_per_block / m->banks;
+}
+
+static int64_t packet_ns(const synth_lidar_model *m)
+{
+    return (int64_t)synth_lidar_seq_per_packet(m) * m->seq_ns;
+}
 
 double synth_head_az_deg(const synth_scene *sc, int64_t t_ns)
 {
@@ -44,8 +93,8 @@ double synth_head_az_deg(const synth_scene *sc, int64_t t_ns)
 
 int64_t synth_packet_t_ns(const synth_scene *sc, int64_t k)
 {
-    /* k * 1327.104 us (= k * 1327104 ns) rounded to whole microseconds */
-    int64_t us = (k * PACKET_NS + 500) / 1000;
+    /* k * 1327.104 us (= k * 1327104 ns, VLP-16) rounded to whole microseconds */
+    int64_t us = (k * packet_ns(sc->lidar) + 500) / 1000;
     return sc->t0_ns + us * 1000;
 }
 
@@ -142,8 +191,11 @@ static void fire(const lidar_ctx *lc, int64_t t, int laser, uint8_t *out3)
     }
     avt_tf world_T_ego = synth_world_T_ego(sc, t);
     avt_tf world_T_lidar = avt_tf_mul(&world_T_ego, &sc->ego_T_lidar);
-    double az = synth_head_az_deg(sc, t) * DEG, w = AVT_VLP16_ELEVATION_DEG[laser] * DEG;
-    double ol[3] = {0, 0, AVT_VLP16_VERT_OFFSET_MM[laser] * 1e-3};
+    const synth_lidar_model *m = sc->lidar;
+    /* the beam leaves at the head azimuth plus the laser's offset (VLP-32C, VLS-128 9.5) */
+    double az = (synth_head_az_deg(sc, t) + (m->azimuth_offset_deg ? m->azimuth_offset_deg[laser] : 0)) * DEG;
+    double w = m->elevation_deg[laser] * DEG;
+    double ol[3] = {0, 0, m->vert_offset_mm ? m->vert_offset_mm[laser] * 1e-3 : 0};
     double dl[3] = {cos(w) * cos(az), -cos(w) * sin(az), sin(w)};
     double o[3], d[3];
     avt_tf_apply(&world_T_lidar, ol, o);
@@ -154,7 +206,7 @@ static void fire(const lidar_ctx *lc, int64_t t, int laser, uint8_t *out3)
     uint16_t dist = 0;
     uint8_t refl = 0;
     if (hit != -2 && th >= SYNTH_LIDAR_MIN_RANGE_M) {
-        long q = lround(th / AVT_VLP16_DIST_UNIT_M);
+        long q = lround(th / m->dist_unit_m);
         if (q > 0 && q < 65536) dist = (uint16_t)q;
         if (hit == -1) {
             double px = o[0] + th * d[0], py = o[1] + th * d[1];
@@ -169,26 +221,31 @@ static void fire(const lidar_ctx *lc, int64_t t, int laser, uint8_t *out3)
 
 static void packet_build(const lidar_ctx *lc, int64_t k, uint8_t *pl)
 {
+    static const uint8_t BANK[4] = {0xEE, 0xDD, 0xCC, 0xBB};
     const synth_scene *sc = lc->sc;
-    int64_t t_pkt = synth_packet_t_ns(sc, k);
+    const synth_lidar_model *m = sc->lidar;
+    const int per_block = 32 / m->seq_per_block; /* lasers of one sequence in a block */
+    int64_t t_stamp = synth_packet_t_ns(sc, k), t_first = t_stamp + m->toh_offset_ns;
     for (int b = 0; b < AVT_VLP16_BLOCKS; b++) {
         uint8_t *blk = pl + 100 * b;
-        int64_t tb = t_pkt + (int64_t)(2 * b) * AVT_VLP16_SEQUENCE_NS;
+        /* block b: sequence (b / banks) * seq_per_block, bank b % banks */
+        int seq0 = (b / m->banks) * m->seq_per_block, bank = b % m->banks;
+        int64_t tb = t_first + (int64_t)seq0 * m->seq_ns;
         double az = fmod(synth_head_az_deg(sc, tb), 360.0);
         long cdeg = lround(az * 100.0) % 36000;
         blk[0] = 0xFF;
-        blk[1] = 0xEE;
+        blk[1] = BANK[bank];
         put_le16(blk + 2, (uint16_t)cdeg);
         for (int c = 0; c < 32; c++) {
-            int s = 2 * b + c / 16, l = c % 16;
-            int64_t t = t_pkt + (int64_t)s * AVT_VLP16_SEQUENCE_NS + (int64_t)l * AVT_VLP16_FIRING_NS;
+            int s = seq0 + c / per_block, l = 32 * bank + c % per_block;
+            int64_t t = t_first + (int64_t)s * m->seq_ns + synth_laser_time_ns(m, l);
             fire(lc, t, l, blk + 4 + 3 * c);
         }
     }
-    int64_t us = t_pkt / 1000;
+    int64_t us = t_stamp / 1000;
     put_le32(pl + 1200, (uint32_t)(us % 3600000000LL));
     pl[1204] = AVT_VELODYNE_MODE_STRONGEST;
-    pl[1205] = AVT_VELODYNE_PRODUCT_VLP16;
+    pl[1205] = m->product;
 }
 
 static int dump(pcap_dumper_t *pd, int64_t rec_ns, const uint8_t *frame, size_t len)
@@ -219,7 +276,7 @@ static int sweep_add(const synth_scene *sc, synth_sweep **sw, size_t *n, size_t 
         *last_pkt = -1;
     }
     synth_sweep *s = &(*sw)[m];
-    s->end_ns = t_seq + 15 * AVT_VLP16_FIRING_NS;
+    s->end_ns = t_seq + synth_laser_time_ns(sc->lidar, sc->lidar->lasers - 1);
     s->n_seq++;
     if (*last_pkt != k) {
         s->packets++;
@@ -287,9 +344,12 @@ int synth_lidar_write(const synth_scene *sc, const char *pcap_path, synth_sweep 
         for (int64_t i = 0; i < nk; i++) packet_build(lc, k0 + i, chunk + (size_t)i * AVT_VLP16_PAYLOAD);
 
         for (int64_t i = 0; i < nk; i++) {
-            int64_t k = k0 + i, t_pkt = synth_packet_t_ns(sc, k);
+            const synth_lidar_model *m = sc->lidar;
+            const int spp = synth_lidar_seq_per_packet(m);
+            int64_t k = k0 + i, t_pkt = synth_packet_t_ns(sc, k) + m->toh_offset_ns;
             /* sent once its last firing is done, plus 200 +- 50 us on the network */
-            int64_t t_last = t_pkt + 23 * AVT_VLP16_SEQUENCE_NS + 15 * AVT_VLP16_FIRING_NS;
+            int64_t t_last = t_pkt + (int64_t)(spp - 1) * m->seq_ns +
+                             synth_laser_time_ns(m, m->lasers - 1);
             int64_t rec = t_last + (int64_t)llround(synth_rng_range(&net, 150e3, 250e3));
             /* position packets due before this one */
             while (next_pos_s * 1000000000LL < sc->t_end_ns &&
@@ -319,9 +379,9 @@ int synth_lidar_write(const synth_scene *sc, const char *pcap_path, synth_sweep 
                                          chunk + (size_t)i * AVT_VLP16_PAYLOAD, AVT_VLP16_PAYLOAD);
             dump(pd, rec, frame, len);
             prev_rec = rec;
-            for (int s = 0; s < SEQ_PER_PACKET; s++) {
-                if (sweep_add(sc, &sw, &n_sw, &cap_sw, &last_pkt, k * SEQ_PER_PACKET + s, k,
-                              t_pkt + (int64_t)s * AVT_VLP16_SEQUENCE_NS) != AVT_OK) {
+            for (int s = 0; s < spp; s++) {
+                if (sweep_add(sc, &sw, &n_sw, &cap_sw, &last_pkt, k * spp + s, k,
+                              t_pkt + (int64_t)s * m->seq_ns) != AVT_OK) {
                     rc = avt_err(err, AVT_NOMEM, "synth: out of memory");
                     goto out;
                 }

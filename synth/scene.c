@@ -277,7 +277,9 @@ int synth_scene_init(synth_scene *sc, const avt_synth_config *cfg, avt_error *er
     sc->cut_deg = 180.0;
     sc->phase = 1 + (int)(synth_rng_next(&r) % (SYNTH_SEQ_PER_REV - 1));
     sc->az0_deg = sc->cut_deg + (sc->phase + 0.5) * 360.0 / SYNTH_SEQ_PER_REV;
-    sc->rev_ns = (int64_t)SYNTH_SEQ_PER_REV * 55296;
+    sc->lidar = synth_lidar_model_find(cfg->lidar ? cfg->lidar : "vlp16");
+    if (!sc->lidar) return avt_err(err, AVT_UNSUPPORTED, "synth: lidar '%s' not supported", cfg->lidar);
+    sc->rev_ns = (int64_t)SYNTH_SEQ_PER_REV * sc->lidar->seq_ns;
 
     size_t n = 0;
     for (int i = 0; i < cfg->moving_objects; i++, n++) {

@@ -1,6 +1,6 @@
 /* avtruth synth: avt_synth_run writes a whole synthetic drive log (docs/drive-log.md).
  *
- * Order: scene -> calib.yaml, poses.csv -> lidar/vlp16.pcap and truth/sweeps.csv ->
+ * Order: scene -> calib.yaml, poses.csv -> lidar/<model>.pcap and truth/sweeps.csv ->
  * labels/ -> cameras/ with truth/images.csv and truth/boxes2d.csv -> truth/params.json.
  * Doubles are printed with %.17g and times as integers, so the same configuration gives
  * byte-identical files. */
@@ -41,8 +41,17 @@ static int config_check(const avt_synth_config *c, avt_error *err)
     if (c->cameras < 0 || c->cameras > SYNTH_MAX_CAMERAS)
         return avt_err(err, AVT_INVAL, "synth: cameras %d outside [0, %d]", c->cameras,
                        SYNTH_MAX_CAMERAS);
-    if (c->lidar && strcmp(c->lidar, "vlp16") != 0)
-        return avt_err(err, AVT_UNSUPPORTED, "synth: lidar '%s' (only vlp16)", c->lidar);
+    if (c->lidar && !synth_lidar_model_find(c->lidar)) {
+        if (strncmp(c->lidar, "hdl64e", 6) == 0)
+            return avt_err(err, AVT_UNSUPPORTED,
+                           "synth: lidar '%s': not generated (the HDL-64E has no manual geometry: "
+                           "every unit needs its own calibration file); use vlp16, vlp16hires, "
+                           "hdl32e, vlp32c or vls128",
+                           c->lidar);
+        return avt_err(err, AVT_UNSUPPORTED,
+                       "synth: lidar '%s' not supported (vlp16, vlp16hires, hdl32e, vlp32c, vls128)",
+                       c->lidar);
+    }
     if (c->width < 16 || c->width > 8192 || c->height < 16 || c->height > 8192)
         return avt_err(err, AVT_INVAL, "synth: image size %ux%u outside [16, 8192]", c->width,
                        c->height);
@@ -136,7 +145,7 @@ static int write_calib(const synth_scene *sc, const char *path, avt_error *err)
 {
     FILE *f = open_w(path, err);
     if (!f) return err ? err->code : AVT_IO;
-    fprintf(f, "version: 1\nlidar:\n  model: vlp16\n  lidar_T_ego: ");
+    fprintf(f, "version: 1\nlidar:\n  model: %s\n  lidar_T_ego: ", sc->lidar->name);
     print_list(f, sc->lidar_T_ego.m, 16);
     fprintf(f, "\ncameras:%s\n", sc->n_cam ? "" : " []");
     for (size_t i = 0; i < sc->n_cam; i++) {
@@ -257,7 +266,7 @@ static int write_params(const synth_scene *sc, const char *path, avt_error *err)
     json_object_set_new(cfg, "seed", json_integer((json_int_t)c->seed));
     json_object_set_new(cfg, "seconds", json_real(c->seconds));
     json_object_set_new(cfg, "cameras", json_integer(c->cameras));
-    json_object_set_new(cfg, "lidar", json_string("vlp16"));
+    json_object_set_new(cfg, "lidar", json_string(sc->lidar->name));
     json_object_set_new(cfg, "width", json_integer(c->width));
     json_object_set_new(cfg, "height", json_integer(c->height));
     json_object_set_new(cfg, "clock_offset_s", json_real(c->clock_offset_s));
@@ -281,7 +290,7 @@ static int write_params(const synth_scene *sc, const char *path, avt_error *err)
                                     "1e-6 (exposure_ns - t0_ns)), the same clock for every camera"));
 
     json_t *li = json_object();
-    json_object_set_new(li, "model", json_string("vlp16"));
+    json_object_set_new(li, "model", json_string(sc->lidar->name));
     json_object_set_new(li, "az0_deg", json_real(sc->az0_deg));
     json_object_set_new(li, "cut_deg", json_real(sc->cut_deg));
     json_object_set_new(li, "revolution_ns", json_integer(sc->rev_ns));
@@ -488,7 +497,9 @@ int avt_synth_run(const char *dir, const avt_synth_config *cfg,
     if ((rc = path2(path, sizeof path, dir, "poses.csv", err)) ||
         (rc = write_poses(sc, path, err)))
         goto out;
-    if ((rc = path2(path, sizeof path, dir, "lidar/vlp16.pcap", err)) ||
+    char pcap_name[64];
+    snprintf(pcap_name, sizeof pcap_name, "lidar/%s.pcap", sc->lidar->name);
+    if ((rc = path2(path, sizeof path, dir, pcap_name, err)) ||
         (rc = synth_lidar_write(sc, path, &sw, &n_sw, progress, ctx, err)))
         goto out;
     if ((rc = path2(path, sizeof path, dir, "truth/sweeps.csv", err)) ||

@@ -65,8 +65,29 @@ typedef struct synth_cam {
     avt_tf lidar_T_cam;
 } synth_cam;
 
+/* A Velodyne model as the generator writes it (synth/lidar.c; tables in avtruth/velodyne.h). */
+typedef struct synth_lidar_model {
+    const char *name;         /* as in avt_synth_config.lidar and the pcap's file name */
+    uint8_t product;          /* factory byte 1205 */
+    int lasers;
+    int banks;                /* 32-laser blocks per firing sequence (VLS-128: 4), else 1 */
+    int seq_per_block;        /* firing sequences per block (VLP-16 / Puck Hi-Res: 2) */
+    int32_t seq_ns;           /* one firing sequence */
+    int32_t toh_offset_ns;    /* first firing of a packet relative to its timestamp */
+    double dist_unit_m;
+    const double *elevation_deg, *azimuth_offset_deg, *vert_offset_mm; /* [lasers] or NULL */
+} synth_lidar_model;
+
+/* The model named name, or NULL. */
+const synth_lidar_model *synth_lidar_model_find(const char *name);
+/* Firing time of laser l within its firing sequence, ns (the manuals' timing tables). */
+int32_t synth_laser_time_ns(const synth_lidar_model *m, int l);
+/* Firing sequences per single-return data packet. */
+int synth_lidar_seq_per_packet(const synth_lidar_model *m);
+
 typedef struct synth_scene {
     avt_synth_config cfg;
+    const synth_lidar_model *lidar;
     int64_t t0_ns;          /* first firing of the log */
     int64_t t_end_ns;       /* no packet starts at or after this */
     double ego_speed_mps, ego_yaw_rate;
@@ -165,7 +186,8 @@ typedef struct synth_sweep {
 
 /* Unwrapped head azimuth (degrees) at t_ns. */
 double synth_head_az_deg(const synth_scene *sc, int64_t t_ns);
-/* First firing time (ns) of packet k. */
+/* Timestamp (ns, whole microseconds) of packet k; its first firing is that plus
+ * lidar->toh_offset_ns. */
 int64_t synth_packet_t_ns(const synth_scene *sc, int64_t k);
 
 /* Writes the pcap and returns the sweeps (malloc'ed, caller frees). */

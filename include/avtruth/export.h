@@ -82,7 +82,9 @@ typedef struct avt_export_options {
      * the same to a reader. For benchmarks. */
     int hdf5_filter_path;
     /* 1: embed each paired image's PNG bytes (/cameras/<name>/image_png + image_offset),
-     * read from log_dir/image_path; log_dir is required then. */
+     * read from log_dir/image_path (relative, no ".." part, a PNG of at most 1 GiB; a
+     * missing or non-PNG file rejects the frame with AVT_IO / AVT_FORMAT and leaves the
+     * writer usable); log_dir is required then. */
     int embed_images;
     const char *log_dir;
 } avt_export_options;
@@ -114,10 +116,16 @@ int avt_export_add_input(avt_export_writer *w, const char *rel_path, const char 
 typedef struct avt_sync_camera_summary {
     const char *policy;          /* "trigger", "nearest" */
     int64_t tolerance_ns;
-    int64_t clock_offset_ns;     /* estimated, camera clock - LiDAR clock */
+    int64_t clock_offset_ns;     /* estimated, camera clock - LiDAR clock, at clock_t_ref_ns */
     double clock_drift_ppm;
     uint64_t paired, unpaired_frames, unpaired_images, duplicates, dropped;
     int64_t delta_min_ns, delta_median_ns, delta_p95_ns, delta_max_ns;
+    double clock_offset_sd_ns;   /* standard deviations of the clock estimate */
+    double clock_drift_sd_ppm;
+    int clock_corrected;         /* 1: image times were moved to the LiDAR clock */
+    int64_t clock_t_ref_ns;      /* LiDAR time at which clock_offset_ns holds */
+    double jitter_ns;            /* residual sd of image times around the clock model */
+    uint64_t bad_times;          /* images with unusable, duplicate or backward times */
 } avt_sync_camera_summary;
 
 typedef struct avt_export_meta {
@@ -156,8 +164,10 @@ int avt_export_verify_structure(const char *path, FILE *out, avt_error *err);
  * index file (avtruth stitch): data columns as virtual datasets naming the sources relative
  * to out_path's directory (move the folder together and it stays readable), offset arrays
  * and row references (lidar/instance, boxes3d/frame_index, boxes2d/box3d_index) as real
- * rebased copies, and /logs: log_id, file, sha256, split, frame_offset (L+1). Each source is
- * verified (structure) first. Splits: avt_export_split_of. Written via .partial + rename. */
+ * rebased copies, and /logs: log_id, file, sha256, split, frame_offset (L+1), plus each
+ * log's calibration and camera intrinsics under /logs/<k>/ and frames/log_index (F,).
+ * Each source is verified (structure) first; sources with different column sets (cameras,
+ * embedded images) are refused with AVT_MISMATCH. Splits: avt_export_split_of. Written via .partial + rename. */
 int avt_export_stitch(const char *dir, const char *out_path, double train, double val,
                       FILE *out, avt_error *err);
 /* "train", "val" or "test" for a log, fixed by a hash of log_id (ratios train, val, rest). */

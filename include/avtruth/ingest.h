@@ -43,17 +43,27 @@ typedef struct avt_sweep {
 } avt_sweep;
 
 typedef struct avt_lidar_config {
-    const char *model;        /* "auto" (default), "vlp16", "hdl32e", "vlp32c", "ouster" */
+    /* "auto" (default: the product byte, or Ouster), "vlp16", "vlp16hires", "hdl32e",
+     * "vlp32c", "hdl64e" (= "hdl64e_s3"), "hdl64e_s2", "vls128", "ouster". HDL-64E packets
+     * carry no product byte: name the model and give its calibration_path. */
+    const char *model;
     /* packet azimuth where sweeps are cut; default 180 (behind). Ouster: ignored, a sweep is
      * one frame of the sensor (column 0 faces backwards, so it is cut behind as well). */
     double cut_angle_deg;
     double min_range_m;       /* default 0.1 */
     double max_range_m;       /* default 250 */
-    uint16_t data_port;       /* 0 = the sensor's default (2368 for Velodyne) */
+    uint16_t data_port;       /* 0 = the sensor's default (2368 for Velodyne, 7502 Ouster) */
+    /* Several sensors in one capture are told apart by source address and port: only
+     * datagrams from this IPv4 source ("192.168.1.201") are read; NULL = any source. */
+    const char *source_addr;
     uint16_t position_port;   /* 0 = default (8308; Ouster: the IMU port, 7503) */
     /* Ouster sensor metadata JSON; NULL = the capture's path with its extension replaced by
      * ".json" (avt_lidar_open only). Needed to decode Ouster captures. */
     const char *metadata_path;
+    /* Velodyne per-unit calibration: VeloView db.xml or the ROS velodyne driver's YAML
+     * (ingest/velodyne_calib.c says what is applied). NULL = the model's manual geometry;
+     * required for the HDL-64E. Its laser count must match the model's. */
+    const char *calibration_path;
 } avt_lidar_config;
 
 void avt_lidar_config_default(avt_lidar_config *cfg);

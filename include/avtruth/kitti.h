@@ -34,7 +34,8 @@ int avt_kitti_labels_load(const char *path, avt_kitti_object **objs, size_t *n, 
 void avt_kitti_object_box(const avt_kitti_object *o, const avt_tf *target_T_rect, avt_obox *box);
 /* The box as a drive-log label in the LiDAR frame (center, size l/w/h, yaw about LiDAR z). The
  * label format has yaw only, so the small tilt between the camera's y axis and LiDAR z
- * (~0.5 degree in KITTI) is dropped: the returned tilt_rad says by how much. class_id from
+ * (0.85 degree on the KITTI object frames tested) is dropped: the returned tilt_rad says by
+ * how much (docs/calibration.md "KITTI import"). class_id from
  * the KITTI type (Car/Van -> car, Truck, Pedestrian/Person_sitting, Cyclist; -1 otherwise). */
 void avt_kitti_object_label(const avt_kitti_object *o, const avt_tf *lidar_T_rect, avt_label_box *lb,
                             double *tilt_rad);

@@ -27,7 +27,15 @@ typedef struct avt_cam_model {
     double r2_max;           /* pinhole: largest valid x'^2 + y'^2 */
     double theta_max;        /* fisheye: largest valid angle from the optical axis (rad) */
     unsigned width, height;
+    int simd;                /* enum avt_cam_simd: instruction set of the batch projections */
 } avt_cam_model;
+
+/* Instruction sets of the vectorised batch projection (x86-64; elsewhere only the baseline). */
+enum avt_cam_simd { AVT_SIMD_BASELINE = 0, AVT_SIMD_AVX2 = 1 };
+
+/* The best level the running CPU supports; avt_cam_model_init stores it in m->simd. Lowering
+ * m->simd (tests, benchmarks) selects the baseline code; both levels give identical results. */
+int avt_cam_simd_best(void);
 
 /* Prepares m from a calibrated camera; fails on an unsupported model/coefficient count. */
 int avt_cam_model_init(avt_cam_model *m, const avt_camera *cam, avt_error *err);
@@ -45,8 +53,8 @@ void avt_cam_project_points(const avt_cam_model *m, const avt_tf *cam_T_src, con
                             size_t n, float *uv, float *depth, uint8_t *valid);
 /* The same with structure-of-arrays inputs and outputs (x, y, z; u, v). Invalid points (behind
  * the camera or outside the monotonic region) get u = v = NaN. For pinhole cameras with at most
- * 5 coefficients both run a branch-free vectorised loop; results equal avt_cam_project to float
- * rounding (< 1e-4 px inside the image). */
+ * 5 coefficients both run a branch-free vectorised loop (instruction set m->simd); validity is
+ * decided exactly as by avt_cam_project and pixels agree with it within 1e-4 px. Thread-safe. */
 void avt_cam_project_points_soa(const avt_cam_model *m, const avt_tf *cam_T_src, const float *x, const float *y,
                                 const float *z, size_t n, float *u, float *v, float *depth, uint8_t *valid);
 

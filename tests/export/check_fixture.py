@@ -357,7 +357,10 @@ def check_file(path, gzip, with_inputs, out_dir):
                     "duplicates": 0, "dropped": c, "delta_min_ns": 1000 * (c + 1),
                     "delta_median_ns": 1000 * (c + 1) + 2, "delta_p95_ns": 1000 * (c + 1) + 4,
                     "delta_max_ns": 1000 * (c + 1) + 4,
-                    "frames_paired": 5 - c, "frames_unpaired": c}
+                    "frames_paired": 5 - c, "frames_unpaired": c,
+                    "clock_offset_sd_ns": 25.0 * (c + 1), "clock_drift_sd_ppm": 0.25 * (c + 1),
+                    "clock_corrected": c, "clock_t_ref_ns": 1700000000000000000,
+                    "jitter_ns": 500.0 + c, "bad_times": 3 * c}
             for k, v in want.items():
                 check(k in sa and sa[k] == v, f"sync/{name} {k} = {sa.get(k)!r}, want {v!r}")
 

@@ -213,6 +213,12 @@ avt_export_meta fixture_meta(void)
         s->delta_median_ns = 1000 * (c + 1) + 2;
         s->delta_p95_ns = 1000 * (c + 1) + 4;
         s->delta_max_ns = 1000 * (c + 1) + 4;
+        s->clock_offset_sd_ns = 25.0 * (c + 1);
+        s->clock_drift_sd_ppm = 0.25 * (c + 1);
+        s->clock_corrected = c;
+        s->clock_t_ref_ns = FIX_T0_NS;
+        s->jitter_ns = 500.0 + c;
+        s->bad_times = (uint64_t)(3 * c);
     }
     avt_export_meta m;
     memset(&m, 0, sizeof m);

@@ -101,11 +101,117 @@ static void corners_rect(double h, double w, double l, const double loc[3], doub
     }
 }
 
+/* Truncation on KITTI frames made truncated by cropping the calibration: the image window is
+ * cut so that a chosen fraction of an object's projected extent lies outside it (crop the left
+ * part: cx -= c, W -= c; crop the bottom: H shrinks), which is what the camera would have seen
+ * with a smaller sensor. The expected value is computed independently from KITTI's own P2
+ * projection of the 8 corners (the rectified camera has no distortion and the objects are in
+ * front of it, so the silhouette is the convex hull of the projected corners) clipped to the new
+ * window [0, W'-1] x [0, H'-1]: 1 - area(bbox of hull ∩ window)/area(bbox of hull). With the
+ * cuts at a known fraction of the extent the answers are near 0.3 (left), 0.5 (right) and
+ * 1 - 0.7 * 0.8 = 0.44 (left and bottom). This shows that avt_box_project computes our definition exactly on real
+ * calibrations and geometry; it does not show agreement with KITTI's annotators, whose
+ * truncation is not published for these crops (the two frames contain no truncated object). */
+/* Exact truncation of the convex silhouette hull(pts) against the window [0,W-1] x [0,H-1]:
+ * the bounding box of hull ∩ window is spanned by the points of the 28 segments between the
+ * corners that lie in the window (Liang-Barsky; by convexity they cover the hull's boundary
+ * inside it) and by window corners inside the hull. */
+static void seg_clip_add(const double a[2], const double b[2], double W, double H, double bb[4], int *any)
+{
+    double t0 = 0, t1 = 1, d[2] = {b[0] - a[0], b[1] - a[1]};
+    double pp[4] = {-d[0], d[0], -d[1], d[1]}, qq[4] = {a[0], W - 1 - a[0], a[1], H - 1 - a[1]};
+    for (int i = 0; i < 4; i++) {
+        if (pp[i] == 0) {
+            if (qq[i] < 0) return;
+            continue;
+        }
+        double r = qq[i] / pp[i];
+        if (pp[i] < 0) t0 = fmax(t0, r);
+        else t1 = fmin(t1, r);
+    }
+    if (t0 > t1) return;
+    for (int e = 0; e < 2; e++) {
+        double t = e ? t1 : t0, x = a[0] + t * d[0], y = a[1] + t * d[1];
+        if (!*any) bb[0] = bb[2] = x, bb[1] = bb[3] = y, *any = 1;
+        bb[0] = fmin(bb[0], x), bb[1] = fmin(bb[1], y), bb[2] = fmax(bb[2], x), bb[3] = fmax(bb[3], y);
+    }
+}
+
+static int in_hull(const double pts[8][2], const double q[2])
+{
+    /* q is outside iff some line through two corners has every corner on one side and q strictly
+     * on the other */
+    for (int i = 0; i < 8; i++)
+        for (int j = 0; j < 8; j++) {
+            if (i == j) continue;
+            double ex = pts[j][0] - pts[i][0], ey = pts[j][1] - pts[i][1];
+            int all_left = 1;
+            for (int k = 0; k < 8; k++)
+                if (ex * (pts[k][1] - pts[i][1]) - ey * (pts[k][0] - pts[i][0]) < -1e-9) all_left = 0;
+            if (all_left && ex * (q[1] - pts[i][1]) - ey * (q[0] - pts[i][0]) < -1e-9) return 0;
+        }
+    return 1;
+}
+
+static double hull_truncation(const double pts[8][2], double W, double H)
+{
+    double bb[4] = {0, 0, 0, 0}, ext[4] = {INFINITY, INFINITY, -INFINITY, -INFINITY};
+    int any = 0;
+    for (int i = 0; i < 8; i++) {
+        ext[0] = fmin(ext[0], pts[i][0]), ext[1] = fmin(ext[1], pts[i][1]);
+        ext[2] = fmax(ext[2], pts[i][0]), ext[3] = fmax(ext[3], pts[i][1]);
+        for (int j = i; j < 8; j++) seg_clip_add(pts[i], pts[j], W, H, bb, &any);
+    }
+    const double wc[4][2] = {{0, 0}, {W - 1, 0}, {0, H - 1}, {W - 1, H - 1}};
+    for (int i = 0; i < 4; i++)
+        if (in_hull(pts, wc[i])) seg_clip_add(wc[i], wc[i], W, H, bb, &any);
+    double in = any ? (bb[2] - bb[0]) * (bb[3] - bb[1]) : 0;
+    return 1 - in / ((ext[2] - ext[0]) * (ext[3] - ext[1]));
+}
+
+static int check_cropped(const avt_camera *cam, const avt_tf *cam_T_lidar, const avt_obox *box, const double ext[4],
+                         const double p2c[8][2], double *worst)
+{
+    /* ext must lie inside the image with a margin for the crops below to be what they say */
+    if (ext[0] < 1 || ext[1] < 1 || ext[2] > cam->width - 2 || ext[3] > cam->height - 2) return 0;
+    const double wx = ext[2] - ext[0], wy = ext[3] - ext[1];
+    /* {cut left at this fraction of the width, keep this fraction on the right, cut bottom} */
+    static const double cuts[3][3] = {{0.3, 1, 0}, {0, 0.5, 0}, {0.3, 1, 0.2}};
+    static const double expected[3] = {0.3, 0.5, 0.44};
+    int n = 0;
+    for (int k = 0; k < 3; k++) {
+        avt_camera c = *cam;
+        double left = floor(ext[0] + cuts[k][0] * wx); /* integer crops, like cropping pixels */
+        double right = ext[0] + cuts[k][1] * wx, bottom = ext[3] - cuts[k][2] * wy;
+        if (cuts[k][0] > 0) c.K[2] -= left, c.width -= (unsigned)left;
+        if (cuts[k][1] < 1) c.width = (unsigned)floor(right - (cuts[k][0] > 0 ? left : 0)) + 1;
+        if (cuts[k][2] > 0) c.height = (unsigned)floor(bottom) + 1;
+        double sx = cuts[k][0] > 0 ? left : 0, e2[4] = {ext[0] - sx, ext[1], ext[2] - sx, ext[3]}, pts[8][2];
+        for (int i = 0; i < 8; i++) pts[i][0] = p2c[i][0] - sx, pts[i][1] = p2c[i][1];
+        double want = hull_truncation(pts, c.width, c.height);
+        /* the nominal fraction, up to the integer crop (< 1 px) and the slant of the silhouette's
+         * top and bottom edges (perspective) where they are cut */
+        if (!(fabs(want - expected[k]) < 0.1)) fail_msg("crop %d: expected truncation %.3f, nominal %.2f", k, want, expected[k]);
+        avt_cam_model m;
+        assert_int_equal(avt_cam_model_init(&m, &c, NULL), 0);
+        avt_box_projection bp;
+        assert_true(avt_box_project(&m, cam_T_lidar, box, &bp));
+        *worst = fmax(*worst, fabs(bp.truncation - want));
+        print_message("  crop %d: truncation %.4f, expected %.4f (nominal %.2f)\n", k, bp.truncation, want, expected[k]);
+        if (fabs(bp.truncation - want) > 1e-4)
+            fail_msg("crop %d: truncation %.4f, expected %.4f (extent %.1f..%.1f x %.1f..%.1f)", k, bp.truncation, want,
+                     e2[0], e2[2], e2[1], e2[3]);
+        n++;
+    }
+    return n;
+}
+
 static void test_frames(void **state)
 {
     (void)state;
     double worst_vehicle = 0, worst_vertical = 0, worst_p2 = 0, worst_trunc = 0, worst_yawonly = 0, worst_lib = 0;
-    int n_vehicle = 0, n_ped = 0, n_trunc = 0;
+    int n_vehicle = 0, n_ped = 0, n_trunc = 0, n_crop = 0;
+    double worst_crop = 0;
     for (int frame = 0; frame < 2; frame++) {
         char cpath[600], lpath[600];
         snprintf(cpath, sizeof cpath, "%s/calib/%06d.txt", root, frame);
@@ -167,16 +273,18 @@ static void test_frames(void **state)
             assert_true(vis);
 
             /* KITTI's own projection of the corners with P2 */
-            double c8[8][3], ext[4] = {INFINITY, INFINITY, -INFINITY, -INFINITY};
+            double c8[8][3], ext[4] = {INFINITY, INFINITY, -INFINITY, -INFINITY}, p2c[8][2];
             corners_rect(h, w, l, loc, ry, c8);
             for (int i = 0; i < 8; i++) {
                 double hp[3];
                 for (int r = 0; r < 3; r++)
                     hp[r] = k.P2[4 * r] * c8[i][0] + k.P2[4 * r + 1] * c8[i][1] + k.P2[4 * r + 2] * c8[i][2] + k.P2[4 * r + 3];
+                p2c[i][0] = hp[0] / hp[2], p2c[i][1] = hp[1] / hp[2];
                 ext[0] = fmin(ext[0], hp[0] / hp[2]), ext[1] = fmin(ext[1], hp[1] / hp[2]);
                 ext[2] = fmax(ext[2], hp[0] / hp[2]), ext[3] = fmax(ext[3], hp[1] / hp[2]);
             }
             for (int i = 0; i < 4; i++) worst_p2 = fmax(worst_p2, fabs(ext[i] - bp.extent[i]));
+            n_crop += check_cropped(cam, &cam_T_lidar, &box, ext, p2c, &worst_crop);
 
             /* the library's conversion: exact box and the yaw-only drive-log label */
             avt_kitti_object ko;
@@ -235,7 +343,9 @@ static void test_frames(void **state)
     print_message("P2 corner extent vs ours: %.2g px; truncation (%d objects): max error %.3f; library vs independent "
                   "box: %.2g; yaw-only label vs exact box: %.3f px\n",
                   worst_p2, n_trunc, worst_trunc, worst_lib, worst_yawonly);
+    print_message("cropped calibrations: %d truncated objects, max |truncation - expected| %.2g\n", n_crop, worst_crop);
     assert_true(n_vehicle >= 2 && n_ped >= 1);
+    assert_true(n_crop >= 3 * 4);
     assert_true(worst_p2 < 1e-3);
     assert_true(worst_lib < 1e-5);
 }

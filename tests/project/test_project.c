@@ -239,48 +239,111 @@ static void test_random_boxes_against_brute(void **state)
     }
 }
 
-/* The batch projections (vectorised radtan-5 path and the generic path) agree with
- * avt_cam_project point by point: same validity (except within 1e-3 px of the image border,
- * where the batch test is on float coordinates) and pixels within 1e-4 px. */
-static void check_batch(const double *dist, int nd)
+/* The batch projections (vectorised radtan-5 path at each instruction-set level, and the
+ * generic path) agree with avt_cam_project point by point:
+ *  - the same validity rule exactly: NaN pixels for exactly the points avt_cam_project rejects
+ *    (behind the camera, outside the monotonic region), including points within a few ulp of
+ *    the region's border, Z = +-0, NaN and infinite inputs;
+ *  - the same in-image validity, except within 1e-3 px of the image border, where the batch
+ *    test is on float coordinates;
+ *  - pixels within 1e-4 px, and all SIMD levels bit-identical to each other. */
+enum { N_BATCH = 20011 };
+
+static void batch_points(const avt_cam_model *m, const avt_tf *T, float *x, float *y, float *z)
+{
+    srand(7);
+    for (int i = 0; i < N_BATCH; i++) {
+        x[i] = (float)(rand() / (double)RAND_MAX * 8 - 4);
+        y[i] = (float)(rand() / (double)RAND_MAX * 6 - 3);
+        z[i] = (float)(rand() / (double)RAND_MAX * 6 - 1);
+    }
+    /* special points, given in the camera frame and mapped back through T^-1 */
+    avt_tf inv = avt_tf_inv(T);
+    const double r_edge = sqrt(m->r2_max);
+    int k = 0;
+    /* around the monotonic region's border, at z = 2 and 3: with the identity transform these are
+     * the float neighbours on either side of it (and the border point itself when it is a float) */
+    for (int zi = 2; zi <= 3; zi++) {
+        float xf = (float)(r_edge * zi);
+        for (int j = 0; j < 20; j++) xf = nextafterf(xf, 0);
+        for (int j = -20; j <= 20; j++, k++) {
+            double c[3] = {xf, 0, zi}, s[3];
+            avt_tf_apply(&inv, c, s);
+            x[k] = (float)s[0], y[k] = (float)s[1], z[k] = (float)s[2];
+            xf = nextafterf(xf, INFINITY);
+        }
+    }
+    const float specials[][3] = {{0, 0, 0}, {1, 0, 0}, {0, 0, -0.0f}, {NAN, 0, 1}, {0, 0, NAN},
+                                 {INFINITY, 0, 1}, {0, 0, INFINITY}, {0, 0, -INFINITY}, {1e30f, 1e30f, 1e-30f}};
+    for (size_t j = 0; j < sizeof specials / sizeof specials[0]; j++, k++)
+        x[k] = specials[j][0], y[k] = specials[j][1], z[k] = specials[j][2];
+}
+
+static void check_batch_T(const double *dist, int nd, const avt_tf *T)
 {
     avt_camera c = make_cam(dist, nd);
     avt_cam_model m;
     assert_int_equal(avt_cam_model_init(&m, &c, NULL), 0);
-    double q[4] = {0.99, 0.05, -0.08, 0.02}, t[3] = {0.3, -0.2, 0.1};
-    avt_tf T = avt_tf_from_qt(q, t);
-    enum { N = 20011 };
+    enum { N = N_BATCH };
     float *xyz = malloc(N * 12), *x = malloc(N * 4), *y = malloc(N * 4), *z = malloc(N * 4), *uv = malloc(N * 8);
     float *u = malloc(N * 4), *v = malloc(N * 4), *d1 = malloc(N * 4), *d2 = malloc(N * 4);
-    uint8_t *v1 = malloc(N), *v2 = malloc(N);
-    assert_true(xyz && x && y && z && uv && u && v && d1 && d2 && v1 && v2);
-    srand(7);
-    for (int i = 0; i < N; i++) {
-        x[i] = xyz[3 * i] = (float)(rand() / (double)RAND_MAX * 8 - 4);
-        y[i] = xyz[3 * i + 1] = (float)(rand() / (double)RAND_MAX * 6 - 3);
-        z[i] = xyz[3 * i + 2] = (float)(rand() / (double)RAND_MAX * 6 - 1);
-    }
-    avt_cam_project_points(&m, &T, xyz, N, uv, d1, v1);
-    avt_cam_project_points_soa(&m, &T, x, y, z, N, u, v, d2, v2);
-    int n_valid = 0;
-    for (int i = 0; i < N; i++) {
-        double p0[3] = {xyz[3 * i], xyz[3 * i + 1], xyz[3 * i + 2]}, p[3], r[2];
-        avt_tf_apply(&T, p0, p);
-        int ok = avt_cam_project(&m, p, r);
-        int in = ok && r[0] >= -0.5 && r[0] < c.width - 0.5 && r[1] >= -0.5 && r[1] < c.height - 0.5;
-        int near_border = ok && (fabs(r[0] + 0.5) < 1e-3 || fabs(r[0] - (c.width - 0.5)) < 1e-3 ||
-                                 fabs(r[1] + 0.5) < 1e-3 || fabs(r[1] - (c.height - 0.5)) < 1e-3);
-        if (!near_border) {
-            if (v1[i] != in || v2[i] != in) fail_msg("n=%d point %d: valid %d/%d, reference %d", nd, i, v1[i], v2[i], in);
+    float *uv0 = malloc(N * 8), *u0 = malloc(N * 4), *v0 = malloc(N * 4);
+    uint8_t *v1 = malloc(N), *v2 = malloc(N), *v3 = malloc(N), *v4 = malloc(N);
+    assert_true(xyz && x && y && z && uv && u && v && d1 && d2 && uv0 && u0 && v0 && v1 && v2 && v3 && v4);
+    batch_points(&m, T, x, y, z);
+    for (int i = 0; i < N; i++) xyz[3 * i] = x[i], xyz[3 * i + 1] = y[i], xyz[3 * i + 2] = z[i];
+    int best = m.simd;
+    for (int level = AVT_SIMD_BASELINE; level <= best; level++) {
+        m.simd = level;
+        avt_cam_project_points(&m, T, xyz, N, uv, d1, v1);
+        avt_cam_project_points_soa(&m, T, x, y, z, N, u, v, d2, v2);
+        if (level == AVT_SIMD_BASELINE) {
+            memcpy(uv0, uv, N * 8), memcpy(u0, u, N * 4), memcpy(v0, v, N * 4), memcpy(v3, v1, N), memcpy(v4, v2, N);
+        } else { /* bit-identical to the baseline level (NaN == NaN through memcmp) */
+            assert_memory_equal(uv, uv0, N * 8);
+            assert_memory_equal(u, u0, N * 4);
+            assert_memory_equal(v, v0, N * 4);
+            assert_memory_equal(v1, v3, N);
+            assert_memory_equal(v2, v4, N);
         }
-        assert_true(fabs(d1[i] - p[2]) < 1e-5 * fmax(1, fabs(p[2])) && d1[i] == d2[i]);
-        if (!in) continue;
-        n_valid++;
-        assert_true(fabs(uv[2 * i] - r[0]) < 1e-4 && fabs(uv[2 * i + 1] - r[1]) < 1e-4);
-        assert_true(fabs(u[i] - r[0]) < 1e-4 && fabs(v[i] - r[1]) < 1e-4);
+        int n_valid = 0, n_front_invalid = 0;
+        for (int i = 0; i < N; i++) {
+            double p0[3] = {x[i], y[i], z[i]}, p[3], r[2];
+            avt_tf_apply(T, p0, p);
+            int ok = avt_cam_project(&m, p, r);
+            int pix = !isnan(uv[2 * i]) + !isnan(uv[2 * i + 1]) + !isnan(u[i]) + !isnan(v[i]);
+            if (pix != 4 * ok)
+                fail_msg("n=%d simd %d point %d (%g %g %g): avt_cam_project says %d, batch u = %g / %g", nd, level, i,
+                         p[0], p[1], p[2], ok, uv[2 * i], u[i]);
+            n_front_invalid += !ok && p[2] > 0;
+            int in = ok && r[0] >= -0.5 && r[0] < c.width - 0.5 && r[1] >= -0.5 && r[1] < c.height - 0.5;
+            int near_border = ok && (fabs(r[0] + 0.5) < 1e-3 || fabs(r[0] - (c.width - 0.5)) < 1e-3 ||
+                                     fabs(r[1] + 0.5) < 1e-3 || fabs(r[1] - (c.height - 0.5)) < 1e-3);
+            if (!near_border && (v1[i] != in || v2[i] != in))
+                fail_msg("n=%d simd %d point %d: valid %d/%d, reference %d", nd, level, i, v1[i], v2[i], in);
+            if (isfinite(p[2])) assert_true(fabs(d1[i] - p[2]) <= 1e-5 * fmax(1, fabs(p[2])));
+            assert_memory_equal(&d1[i], &d2[i], sizeof d1[i]);
+            if (!in) continue;
+            n_valid++;
+            if (!(fabs(uv[2 * i] - r[0]) < 1e-4 && fabs(uv[2 * i + 1] - r[1]) < 1e-4 && fabs(u[i] - r[0]) < 1e-4 &&
+                  fabs(v[i] - r[1]) < 1e-4))
+                fail_msg("n=%d simd %d point %d: (%.6f %.6f), reference (%.6f %.6f)", nd, level, i, u[i], v[i], r[0],
+                         r[1]);
+        }
+        assert_true(n_valid > 1000);
+        /* the border straddlers are on both sides when the region is bounded (k1 < 0) */
+        if (nd >= 4 && m.r2_max < 2500) assert_true(n_front_invalid > 1000);
     }
-    assert_true(n_valid > 1000);
-    free(xyz), free(x), free(y), free(z), free(uv), free(u), free(v), free(d1), free(d2), free(v1), free(v2);
+    free(xyz), free(x), free(y), free(z), free(uv), free(u), free(v), free(d1), free(d2);
+    free(uv0), free(u0), free(v0), free(v1), free(v2), free(v3), free(v4);
+}
+
+static void check_batch(const double *dist, int nd)
+{
+    double q[4] = {0.99, 0.05, -0.08, 0.02}, t[3] = {0.3, -0.2, 0.1};
+    avt_tf T = avt_tf_from_qt(q, t), I = avt_tf_identity();
+    check_batch_T(dist, nd, &T);
+    check_batch_T(dist, nd, &I);
 }
 
 static void test_batch_matches_single(void **state)
