@@ -173,6 +173,7 @@ char *avt_export_card_make(const struct avt_export_writer *w, const avt_export_m
     sb_printf(&b, "Ground truth in avtruth-gt format %s, written by avtruth %s (git %s).\n\n",
               AVT_FORMAT_VERSION, (m && m->tool_version) ? m->tool_version : AVT_VERSION,
               (m && m->git_sha && m->git_sha[0]) ? m->git_sha : "unknown");
+    sb_printf(&b, "Licence: %s\n\n", (m && m->licence && m->licence[0]) ? m->licence : "not stated (set it in log.yaml)");
     card_sensors(&b, w, m);
     card_counts(&b, w);
     card_sync(&b, w, m);

@@ -419,11 +419,18 @@ nomem:
                    need);
 }
 
-/* 1 if going from azimuth a to b (forward) reaches or passes target. */
+/* b - a forward, for azimuths in [0, 36000) (no division: this runs once per column). */
+static inline int32_t fwd_cdeg(int32_t a, int32_t b)
+{
+    int32_t d = b - a;
+    return d < 0 ? d + 36000 : d;
+}
+
+/* 1 if going from azimuth a to b (forward) reaches or passes target (all in [0, 36000)). */
 static int crosses(int32_t a, int32_t b, int32_t target)
 {
-    int32_t da = ((a - target) % 36000 + 36000) % 36000;
-    int32_t db = ((b - target) % 36000 + 36000) % 36000;
+    int32_t da = fwd_cdeg(target, a);
+    int32_t db = fwd_cdeg(target, b);
     return db < da;
 }
 
@@ -466,7 +473,7 @@ static int consume_columns(avt_lidar_reader *r, int *rc, avt_error *err)
         const int64_t t = p->col_ns[c];
         int32_t inc = 0;
         if (r->have_prev_col) {
-            inc = ((az - r->prev_az) % 36000 + 36000) % 36000;
+            inc = fwd_cdeg(r->prev_az, az);
             if (inc > 18000) inc = 0; /* backwards: jitter or corruption, not rotation */
         }
         if (r->sweep_has_cols) {

@@ -349,39 +349,38 @@ static inline int emit(const avt_vlp_tables *t, avt_vlp_packet *o, int idx, int 
     return idx + 1;
 }
 
-/* The return bytes of each laser of column col: q1 (and q2, the other return in dual mode),
- * and the block holding the column's azimuth. */
-static const uint8_t *column_returns(const avt_vlp_model *m, const uint8_t *p, int dual, int col,
-                                     const uint8_t **q1, const uint8_t **q2)
+/* Where column col's returns are: laser l's 3 bytes at q1[l / 32] + 3 (l % 32) (and at q2[..]
+ * for the other return in dual mode); returns the block holding the column's azimuth. With
+ * q1 == NULL only that block is found. */
+static inline const uint8_t *column_blocks(const avt_vlp_model *m, const uint8_t *p, int dual,
+                                           int col, const uint8_t **q1, const uint8_t **q2)
 {
-    const int nl = m->lasers;
     switch (m->layout) {
     case AVT_VLP_LAYOUT_HDL64: {
         /* single: blocks 2k (upper), 2k+1 (lower); dual: 4k, 4k+1 strongest, 4k+2, 4k+3 last
          * (the last return goes first, as in the other layouts) */
         const int b0 = dual ? 4 * col + 2 : 2 * col;
-        for (int h = 0; h < 2; h++)
-            for (int ch = 0; ch < 32; ch++) {
-                q1[32 * h + ch] = p + 100 * (b0 + h) + 4 + 3 * ch;
-                if (dual) q2[32 * h + ch] = p + 100 * (b0 - 2 + h) + 4 + 3 * ch;
+        if (q1)
+            for (int h = 0; h < 2; h++) {
+                q1[h] = p + 100 * (b0 + h) + 4;
+                q2[h] = p + 100 * (b0 - 2 + h) + 4; /* only read in dual mode */
             }
         return p + 100 * (dual ? 4 * col : 2 * col);
     }
     case AVT_VLP_LAYOUT_VLS128:
-        for (int b = 0; b < 4; b++) {
-            const int blk = dual ? 2 * b : 4 * col + b;
-            for (int ch = 0; ch < 32; ch++) {
-                q1[32 * b + ch] = p + 100 * blk + 4 + 3 * ch;
-                if (dual) q2[32 * b + ch] = p + 100 * (blk + 1) + 4 + 3 * ch;
+        if (q1)
+            for (int b = 0; b < 4; b++) {
+                const int blk = dual ? 2 * b : 4 * col + b;
+                q1[b] = p + 100 * blk + 4;
+                q2[b] = p + 100 * (blk + 1) + 4; /* only read in dual mode */
             }
-        }
         return p + 100 * (dual ? 0 : 4 * col);
     default: {
         const int spb = m->seq_per_block, k = col / spb, s = col % spb;
         const int blk = dual ? 2 * k : k;
-        for (int l = 0; l < nl; l++) {
-            q1[l] = p + 100 * blk + 4 + 3 * (s * nl + l);
-            if (dual) q2[l] = q1[l] + 100;
+        if (q1) {
+            q1[0] = p + 100 * blk + 4 + 3 * s * m->lasers;
+            q2[0] = q1[0] + 100; /* only read in dual mode */
         }
         return p + 100 * blk;
     }
@@ -401,14 +400,14 @@ void avt_vlp_decode(const avt_vlp_tables *t, const uint8_t *p, int64_t pkt_ns, d
     const uint8_t single_type = mode == AVT_VELODYNE_MODE_STRONGEST ? AVT_RETURN_STRONGEST
                                 : mode == AVT_VELODYNE_MODE_LAST    ? AVT_RETURN_LAST
                                                                     : AVT_RETURN_SINGLE;
-    const uint8_t *q1[AVT_VLP_MAX_LASERS], *q2[AVT_VLP_MAX_LASERS];
+    const uint8_t *q1[4], *q2[4];
 
     /* 9.5: the rotation rate over the packet, from the first and last azimuths and the times
      * of their first firings; a packet of one azimuth (VLS-128 dual) uses the hint. */
     double rate = rate_hint;
     if (ncols / spb >= 2) {
-        const uint8_t *b_first = column_returns(m, p, dual, 0, q1, q2);
-        const uint8_t *b_last = column_returns(m, p, dual, ncols - spb, q1, q2);
+        const uint8_t *b_first = column_blocks(m, p, dual, 0, NULL, NULL);
+        const uint8_t *b_last = column_blocks(m, p, dual, ncols - spb, NULL, NULL);
         int64_t dt = (int64_t)(ncols - spb) * m->seq_ns;
         rate = (double)wrap_cdeg(rd16(b_last + 2) - rd16(b_first + 2)) / (double)dt;
     }
@@ -426,7 +425,7 @@ void avt_vlp_decode(const avt_vlp_tables *t, const uint8_t *p, int64_t pkt_ns, d
     int idx = 0;
     for (int col = 0; col < ncols; col++) {
         const int s = col % spb;
-        const uint8_t *bp = column_returns(m, p, dual, col, q1, q2);
+        const uint8_t *bp = column_blocks(m, p, dual, col, q1, q2);
         const int32_t az_blk = rd16(bp + 2);
         const int64_t t_col = pkt_ns + (int64_t)col * m->seq_ns + m->toh_offset_ns;
         o->col_ns[col] = t_col + t->toff_ns[0];
@@ -436,13 +435,13 @@ void avt_vlp_decode(const avt_vlp_tables *t, const uint8_t *p, int64_t pkt_ns, d
         for (int l = 0; l < nl; l++) {
             const int32_t az = az_blk + adv[s][l];
             const int64_t t_ns = t_col + t->toff_ns[l];
-            const uint8_t *q = q1[l];
+            const uint8_t *q = q1[l >> 5] + 3 * (l & 31);
             const uint32_t raw = rd16(q);
             if (!dual) {
                 idx = emit(t, o, idx, l, az, raw, q[2], t_ns, single_type);
                 continue;
             }
-            const uint8_t *qs = q2[l]; /* the same laser's strongest return */
+            const uint8_t *qs = q2[l >> 5] + 3 * (l & 31); /* the same laser's strongest return */
             const uint32_t raw2 = rd16(qs);
             if (raw == raw2) {
                 idx = emit(t, o, idx, l, az, raw, q[2], t_ns, AVT_RETURN_BOTH);

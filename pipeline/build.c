@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "avtruth/calib.h"
 #include "avtruth/export.h"
 #include "avtruth/ingest.h"
@@ -711,19 +713,20 @@ out:
     return rc;
 }
 
+/* The effective configuration as JSON (jansson escapes paths and names correctly). Strings that
+ * are not set are written as null. Caller frees. */
 static char *config_json(const char *log_dir, const avt_build_options *o)
 {
-    char *s = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&s, &len);
-    if (!f) return NULL;
-    fprintf(f,
-            "{\"log_dir\": \"%s\", \"compression\": \"%s\", \"sync_policy\": \"%s\", \"sync_tolerance_ns\": %lld, "
-            "\"label_tolerance_ns\": %lld, \"cut_angle_deg\": %.17g, \"lidar_model\": \"%s\", "
-            "\"clock_correct\": \"%s\", \"verify_images\": %s}",
-            log_dir, o->compression, o->policy, (long long)o->sync_tolerance_ns, (long long)o->label_tolerance_ns,
-            o->cut_angle_deg, o->lidar_model, o->clock_correct, o->verify_images ? "true" : "false");
-    fclose(f);
+    json_t *j = json_pack("{s:s?, s:s?, s:s?, s:I, s:I, s:f, s:s?, s:s?, s:s?, s:s?, s:b, s:b, s:s?, s:s?}",
+                          "log_dir", log_dir, "compression", o->compression, "sync_policy", o->policy,
+                          "sync_tolerance_ns", (json_int_t)o->sync_tolerance_ns, "label_tolerance_ns",
+                          (json_int_t)o->label_tolerance_ns, "cut_angle_deg", o->cut_angle_deg, "lidar_model",
+                          o->lidar_model, "lidar_calibration", o->lidar_calibration, "lidar_source", o->lidar_source,
+                          "clock_correct", o->clock_correct, "verify_images", o->verify_images, "embed_images",
+                          o->embed_images, "box_visibility", o->box_visibility, "depth_png_dir", o->depth_png_dir);
+    if (!j) return NULL;
+    char *s = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
+    json_decref(j);
     return s;
 }
 
@@ -832,6 +835,9 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
         avt_path_join(vcal_abs, sizeof vcal_abs, log_dir, lcfg.lidar_calibration);
         lc.calibration_path = vcal_abs;
     }
+    if (lcfg.lidar_source[0]) lc.source_addr = lcfg.lidar_source;
+    if (opt->lidar_calibration) lc.calibration_path = opt->lidar_calibration;
+    if (opt->lidar_source) lc.source_addr = opt->lidar_source;
     if ((rc = setup_sync(&st, opt, &lc, err))) goto out;
     st.lidar = sweep_source_open(st.lidar_path, &lc, err);
     if (!st.lidar) {
@@ -856,7 +862,10 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     struct stat lsb;
     if (stat(log_yaml, &lsb) == 0 && (rc = avt_export_add_input(st.writer, "log.yaml", log_yaml, err))) goto out;
     if (lc.metadata_path && (rc = avt_export_add_input(st.writer, lcfg.lidar_metadata, meta_abs, err))) goto out;
-    if (lc.calibration_path && (rc = avt_export_add_input(st.writer, lcfg.lidar_calibration, vcal_abs, err))) goto out;
+    if (lc.calibration_path &&
+        (rc = avt_export_add_input(st.writer, opt->lidar_calibration ? opt->lidar_calibration : lcfg.lidar_calibration,
+                                   lc.calibration_path, err)))
+        goto out;
     if (st.poses.n && (rc = avt_export_add_input(st.writer, "poses.csv", st.poses.path, err))) goto out;
     const char *capture = sweep_source_capture(st.lidar);
     if (capture && (rc = avt_export_add_input(st.writer, capture + strlen(log_dir) + 1, capture, err))) goto out;
@@ -971,6 +980,7 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     meta.config_json = cfg_json;
     meta.started_ns = started;
     meta.calibration_source = st.rig.source;
+    meta.licence = lcfg.licence;
     meta.sync = ss;
     rc = avt_export_finish(st.writer, &meta, err);
     st.writer = NULL;

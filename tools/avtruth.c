@@ -23,13 +23,15 @@ static const char *USAGE =
     "\n"
     "commands:\n"
     "  synth DIR      write a deterministic synthetic drive log with known truth\n"
-    "      --seed N  --seconds S  --cameras N  --lidar vlp16  --width W  --height H\n"
+    "      --seed N  --seconds S  --cameras N  --lidar vlp16|vlp16hires|hdl32e|vlp32c|vls128\n"
+    "      --width W  --height H\n"
     "      --clock-offset S  --jitter S  --clock-drift-ppm PPM  --drop-rate P  --duplicate-rate P\n"
     "      --distortion X\n"
     "  build LOG -o OUT.h5   turn a drive log into cross-modal ground truth (HDF5)\n"
     "      --compression gzip[=1..9]|none|lzf|blosc-zstd  --sync trigger|nearest|approximate  --sync-tolerance-ms MS\n"
     "      --clock-correct auto|on|off  --clock-offset-ms MS  --verify-images  --sync-report DIR\n"
-    "      --cut-angle DEG  --lidar-model auto|vlp16|...  --preview DIR\n"
+    "      --cut-angle DEG  --lidar-model auto|vlp16|...  --lidar-calibration FILE  --lidar-source ADDR\n"
+    "      --preview DIR\n"
     "      --box-visibility any|all|none  --depth-png DIR\n"
     "      --embed-images (store each paired PNG in /cameras/<name>/image_png)\n"
     "  demo [-o DIR]  synthesize a log, build it, print a summary, write previews\n"
@@ -179,6 +181,7 @@ static int parse_build(int argc, char **argv, avt_build_options *o, const char *
     static const struct option opts[] = {{"output", 1, 0, 'o'},        {"compression", 1, 0, 'z'},
                                          {"sync", 1, 0, 'y'},          {"sync-tolerance-ms", 1, 0, 'T'},
                                          {"cut-angle", 1, 0, 'a'},     {"lidar-model", 1, 0, 'm'},
+                                         {"lidar-calibration", 1, 0, 'L'}, {"lidar-source", 1, 0, 'S'},
                                          {"preview", 1, 0, 'p'},       {"clock-correct", 1, 0, 'C'},
                                          {"clock-offset-ms", 1, 0, 'O'}, {"verify-images", 0, 0, 'V'},
                                          {"sync-report", 1, 0, 'R'},   {"box-visibility", 1, 0, 'B'},
@@ -211,6 +214,8 @@ static int parse_build(int argc, char **argv, avt_build_options *o, const char *
             o->cut_angle_deg = v;
             break;
         case 'm': o->lidar_model = optarg; break;
+        case 'L': o->lidar_calibration = optarg; break;
+        case 'S': o->lidar_source = optarg; break;
         case 'p': o->preview_dir = optarg; break;
         case 'B':
             if (strcmp(optarg, "any") != 0 && strcmp(optarg, "all") != 0 && strcmp(optarg, "none") != 0) {

@@ -134,6 +134,7 @@ typedef struct avt_export_meta {
     const char *calibration_source;
     const avt_sync_camera_summary *sync; /* rig->n_cameras entries, or NULL */
     const char *dataset_card;            /* Markdown, or NULL for a generated one */
+    const char *licence;                 /* the data's licence (log.yaml), or NULL: "not stated" */
 } avt_export_meta;
 
 /* Writes metadata, closes the file, fsyncs, renames NAME.h5.partial -> NAME.h5.

@@ -14,6 +14,8 @@ typedef struct avt_build_options {
     int64_t label_tolerance_ns;  /* default 5 ms */
     double cut_angle_deg;        /* default 180 */
     const char *lidar_model;     /* default "auto" */
+    const char *lidar_calibration; /* Velodyne db.xml / ROS YAML (HDL-64E needs one); NULL: none */
+    const char *lidar_source;    /* IPv4 source address of the LiDAR's packets; NULL: any */
     const char *command_line;    /* recorded in provenance */
     const char *git_sha;         /* recorded in provenance */
     /* called after every frame with the frame count so far (progress line); may be NULL */

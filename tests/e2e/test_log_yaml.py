@@ -28,6 +28,9 @@ with h5py.File(out, "r") as f:
     c.check(f.attrs["log_id"] == "drive-A", f"log_id from log.yaml, got {f.attrs['log_id']!r}")
     paths = [p.decode() if isinstance(p, bytes) else p for p in f["provenance/inputs/path"][:]]
     c.check("log.yaml" in paths, "log.yaml recorded in provenance")
+    card = f["dataset_card"][()]
+    card = card.decode() if isinstance(card, bytes) else card
+    c.check("Licence: CC-BY-4.0" in card, "the dataset card states the licence from log.yaml")
 
 with open(os.path.join(log, "log.yaml"), "w") as f:
     f.write("log_id: drive-A\nlidar:\n  modle: vlp16\n")
