@@ -10,18 +10,6 @@
 
 #include "calib_private.h"
 
-static yaml_node_t *first_of(yaml_document_t *doc, yaml_node_t *root, const char *const *keys, const char **used)
-{
-    for (; *keys; keys++) {
-        yaml_node_t *n = calib_yaml_get(doc, root, *keys);
-        if (n) {
-            *used = *keys;
-            return n;
-        }
-    }
-    return NULL;
-}
-
 int calib_load_opencv(const char *path, avt_rig *rig, avt_error *err)
 {
     static const char *const k_K[] = {"camera_matrix", "cameraMatrix", "K", NULL};
@@ -33,23 +21,12 @@ int calib_load_opencv(const char *path, avt_rig *rig, avt_error *err)
     memset(rig, 0, sizeof *rig);
     if ((rc = calib_yaml_load(path, &doc, err))) return rc;
     yaml_node_t *root = yaml_document_get_root_node(&doc);
-    const char *kk = k_K[0], *kd = k_D[0], *kw = k_W[0], *kh = k_H[0];
-    avt_camera *c = calib_add_camera(rig, path, err);
-    if (!c) {
-        rc = AVT_NOMEM;
-        goto out;
-    }
-    const char *name = calib_yaml_scalar(calib_yaml_get(&doc, root, "camera_name"));
-    snprintf(c->name, sizeof c->name, "%s", name && *name ? name : "camera");
-    snprintf(rig->lidar_model, sizeof rig->lidar_model, "none");
-    rig->lidar_T_ego = avt_tf_identity();
-    if ((rc = calib_yaml_uint(first_of(&doc, root, k_W, &kw), path, kw, &c->width, err))) goto out;
-    if ((rc = calib_yaml_uint(first_of(&doc, root, k_H, &kh), path, kh, &c->height, err))) goto out;
-    if ((rc = calib_yaml_numbers(&doc, first_of(&doc, root, k_K, &kk), path, kk, c->K, 9, 9, NULL, err))) goto out;
+    static const calib_keys keys = {k_W, k_H, k_K, k_D};
+    const char *kd;
     double d[AVT_MAX_DIST];
     int nd = 0;
-    yaml_node_t *dn = first_of(&doc, root, k_D, &kd);
-    if (dn && (rc = calib_yaml_numbers(&doc, dn, path, kd, d, 0, AVT_MAX_DIST, &nd, err))) goto out;
+    if ((rc = calib_yaml_single_camera(&doc, root, path, &keys, rig, d, &nd, &kd, err))) goto out;
+    avt_camera *c = &rig->cameras[0];
     const char *model = calib_yaml_scalar(calib_yaml_get(&doc, root, "distortion_model"));
     const char *fe = calib_yaml_scalar(calib_yaml_get(&doc, root, "fisheye_model"));
     if (!model) model = (fe && strcmp(fe, "0") != 0) ? "fisheye" : nd ? "radtan" : "none";

@@ -49,6 +49,21 @@ int calib_set_distortion(avt_camera *cam, const char *model, const double *d, in
 /* Appends a zero-initialised camera to rig (at most 64); returns it or NULL (AVT_NOMEM/FORMAT). */
 avt_camera *calib_add_camera(avt_rig *rig, const char *path, avt_error *err);
 
+/* The node of the first key of a NULL-terminated list present in map (*used: that key, or the
+ * first of the list when none is, for messages), or NULL. */
+yaml_node_t *calib_yaml_first(yaml_document_t *doc, yaml_node_t *map, const char *const *keys, const char **used);
+
+/* Alternative key names of one camera's intrinsics. */
+typedef struct calib_keys {
+    const char *const *width, *const *height, *const *K, *const *D;
+} calib_keys;
+/* The common start of single-camera files (ROS camera_info, OpenCV FileStorage): adds one
+ * camera named by camera_name (default "camera") to an empty rig without a LiDAR (identity
+ * lidar_T_ego), reads width, height and K, and the distortion coefficients into d / *nd (0
+ * when absent; *kd: the key used). The caller sets the distortion model and validates. */
+int calib_yaml_single_camera(yaml_document_t *doc, yaml_node_t *root, const char *path, const calib_keys *k,
+                             avt_rig *rig, double d[AVT_MAX_DIST], int *nd, const char **kd, avt_error *err);
+
 /* "KEY: v1 v2 ..." text files (KITTI): entries with up to 16 numbers each. Non-numeric values
  * (KITTI raw's calib_time) are kept with n = -1. */
 typedef struct calib_kv {

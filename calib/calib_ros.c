@@ -11,18 +11,6 @@
 
 #include "calib_private.h"
 
-/* The first of two alternative keys present. */
-static yaml_node_t *get2(yaml_document_t *doc, yaml_node_t *root, const char *a, const char *b, const char **used)
-{
-    yaml_node_t *n = calib_yaml_get(doc, root, a);
-    *used = a;
-    if (!n) {
-        n = calib_yaml_get(doc, root, b);
-        if (n) *used = b;
-    }
-    return n;
-}
-
 int calib_load_ros(const char *path, avt_rig *rig, avt_error *err)
 {
     yaml_document_t doc;
@@ -30,25 +18,15 @@ int calib_load_ros(const char *path, avt_rig *rig, avt_error *err)
     memset(rig, 0, sizeof *rig);
     if ((rc = calib_yaml_load(path, &doc, err))) return rc;
     yaml_node_t *root = yaml_document_get_root_node(&doc);
-    const char *kw = "image_width", *kh = "image_height", *kk = "camera_matrix", *kd = "distortion_coefficients";
-    avt_camera *c = calib_add_camera(rig, path, err);
-    if (!c) {
-        rc = AVT_NOMEM;
-        goto out;
-    }
-    const char *name = calib_yaml_scalar(calib_yaml_get(&doc, root, "camera_name"));
-    snprintf(c->name, sizeof c->name, "%s", name && *name ? name : "camera");
-    snprintf(rig->lidar_model, sizeof rig->lidar_model, "none");
-    rig->lidar_T_ego = avt_tf_identity();
-    if ((rc = calib_yaml_uint(get2(&doc, root, "image_width", "width", &kw), path, kw, &c->width, err))) goto out;
-    if ((rc = calib_yaml_uint(get2(&doc, root, "image_height", "height", &kh), path, kh, &c->height, err))) goto out;
-    if ((rc = calib_yaml_numbers(&doc, get2(&doc, root, "camera_matrix", "K", &kk), path, kk, c->K, 9, 9, NULL, err)))
-        goto out;
-    const char *model = calib_yaml_scalar(calib_yaml_get(&doc, root, "distortion_model"));
+    static const char *const k_W[] = {"image_width", "width", NULL}, *const k_H[] = {"image_height", "height", NULL};
+    static const char *const k_K[] = {"camera_matrix", "K", NULL}, *const k_D[] = {"distortion_coefficients", "D", NULL};
+    static const calib_keys keys = {k_W, k_H, k_K, k_D};
+    const char *kd;
     double d[AVT_MAX_DIST];
     int nd = 0;
-    yaml_node_t *dn = get2(&doc, root, "distortion_coefficients", "D", &kd);
-    if (dn && (rc = calib_yaml_numbers(&doc, dn, path, kd, d, 0, AVT_MAX_DIST, &nd, err))) goto out;
+    if ((rc = calib_yaml_single_camera(&doc, root, path, &keys, rig, d, &nd, &kd, err))) goto out;
+    avt_camera *c = &rig->cameras[0];
+    const char *model = calib_yaml_scalar(calib_yaml_get(&doc, root, "distortion_model"));
     if (!model)
         model = nd ? "plumb_bob" : "none";
     if (nd == 0) model = "none"; /* simulators publish plumb_bob with an empty D */

@@ -239,6 +239,41 @@ int calib_set_distortion(avt_camera *cam, const char *model, const double *d, in
     return AVT_OK;
 }
 
+yaml_node_t *calib_yaml_first(yaml_document_t *doc, yaml_node_t *map, const char *const *keys, const char **used)
+{
+    *used = keys[0];
+    for (; *keys; keys++) {
+        yaml_node_t *n = calib_yaml_get(doc, map, *keys);
+        if (n) {
+            *used = *keys;
+            return n;
+        }
+    }
+    return NULL;
+}
+
+int calib_yaml_single_camera(yaml_document_t *doc, yaml_node_t *root, const char *path, const calib_keys *k,
+                             avt_rig *rig, double d[AVT_MAX_DIST], int *nd, const char **kd, avt_error *err)
+{
+    const char *kw, *kh, *kk;
+    int rc;
+    avt_camera *c = calib_add_camera(rig, path, err);
+    if (!c) return AVT_NOMEM;
+    const char *name = calib_yaml_scalar(calib_yaml_get(doc, root, "camera_name"));
+    snprintf(c->name, sizeof c->name, "%s", name && *name ? name : "camera");
+    snprintf(rig->lidar_model, sizeof rig->lidar_model, "none");
+    rig->lidar_T_ego = avt_tf_identity();
+    /* look the nodes up first: the key names used go into messages */
+    yaml_node_t *nw = calib_yaml_first(doc, root, k->width, &kw), *nh = calib_yaml_first(doc, root, k->height, &kh);
+    yaml_node_t *nk = calib_yaml_first(doc, root, k->K, &kk);
+    if ((rc = calib_yaml_uint(nw, path, kw, &c->width, err))) return rc;
+    if ((rc = calib_yaml_uint(nh, path, kh, &c->height, err))) return rc;
+    if ((rc = calib_yaml_numbers(doc, nk, path, kk, c->K, 9, 9, NULL, err))) return rc;
+    *nd = 0;
+    yaml_node_t *dn = calib_yaml_first(doc, root, k->D, kd);
+    return dn ? calib_yaml_numbers(doc, dn, path, *kd, d, 0, AVT_MAX_DIST, nd, err) : AVT_OK;
+}
+
 avt_camera *calib_add_camera(avt_rig *rig, const char *path, avt_error *err)
 {
     if (rig->n_cameras >= 64) {

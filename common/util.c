@@ -89,6 +89,16 @@ int avt_path_join(char *out, size_t n, const char *dir, const char *name)
     return (w < 0 || (size_t)w >= n) ? AVT_INVAL : AVT_OK;
 }
 
+int64_t avt_days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const int64_t yoe = y - era * 400;
+    const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
 int64_t avt_now_ns(void)
 {
     struct timespec ts;

@@ -49,16 +49,6 @@ int avt_image_time_from_name(const char *name, int64_t *t_ns)
     return AVT_OK;
 }
 
-/* days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil) */
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const int64_t yoe = y - era * 400;
-    const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
 
 /* Reads exactly n digits at *p into *v. */
 static int digits(const char **p, int n, int64_t *v)
@@ -94,7 +84,7 @@ int avt_kitti_time_parse(const char *s, int64_t *t_ns)
     static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (M < 1 || M > 12 || D < 1 || D > mdays[M - 1] || h > 23 || m > 59 || sec > 60 || Y < 1970 || Y > 2261)
         return AVT_FORMAT;
-    int64_t days = days_from_civil(Y, M, D);
+    int64_t days = avt_days_from_civil(Y, M, D);
     *t_ns = ((days * 24 + h) * 60 + m) * 60 * 1000000000LL + sec * 1000000000LL + frac;
     return AVT_OK;
 }

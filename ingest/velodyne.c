@@ -454,16 +454,6 @@ void avt_vlp_decode(const avt_vlp_tables *t, const uint8_t *p, int64_t pkt_ns, d
     o->col_first[ncols] = (uint16_t)idx;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, int mo, int d)
-{
-    y -= mo <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const int64_t yoe = y - era * 400;
-    const int64_t doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
 
 static int digits(const char *s, int n)
 {
@@ -502,7 +492,7 @@ int avt_vlp_position_time(const uint8_t *p, size_t len, int64_t *utc_ns)
     int dd = two(field[9]), mo = two(field[9] + 2), yy = two(field[9] + 4);
     if (hh > 23 || mi > 59 || ss > 60 || dd < 1 || dd > 31 || mo < 1 || mo > 12) return 0;
     int64_t year = yy < 80 ? 2000 + yy : 1900 + yy; /* NMEA's two-digit year */
-    int64_t sec = days_from_civil(year, mo, dd) * 86400 + hh * 3600 + mi * 60 + ss;
+    int64_t sec = avt_days_from_civil(year, mo, dd) * 86400 + hh * 3600 + mi * 60 + ss;
     *utc_ns = sec * 1000000000;
     return 1;
 }

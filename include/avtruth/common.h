@@ -143,6 +143,10 @@ int avt_read_file(const char *path, size_t max_bytes, char **data, size_t *len, 
 /* Joins dir and name into out (size n); returns AVT_INVAL if it does not fit. */
 int avt_path_join(char *out, size_t n, const char *dir, const char *name);
 
+/* Days since 1970-01-01 of a proleptic Gregorian date (month 1..12); H. Hinnant's
+ * days_from_civil. Used for UTC dates in NMEA sentences and KITTI timestamps. */
+int64_t avt_days_from_civil(int64_t y, int64_t month, int64_t day);
+
 /* Current wall-clock time as int64 nanoseconds since the epoch (UTC). */
 int64_t avt_now_ns(void);
 /* Formats t_ns as "2026-11-28T01:23:45.123456789Z" into out (n >= 32). */
