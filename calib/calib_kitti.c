@@ -190,10 +190,12 @@ int calib_load_kitti_raw(const char *path, avt_rig *rig, avt_error *err)
             snprintf(c->name, sizeof c->name, "image_%02d", i);
             if ((rc = calib_camera_from_P(e[1]->v, &rect_T_velo, p_cc, k[1], c, &cam_T_velo, err))) goto out;
             c->lidar_T_cam = avt_tf_inv(&cam_T_velo);
-            c->width = (unsigned)e[0]->v[0];
-            c->height = (unsigned)e[0]->v[1];
-            if (c->width != e[0]->v[0] || c->height != e[0]->v[1] || !c->width || !c->height || c->width > 100000 ||
-                c->height > 100000) {
+            /* range-check the doubles before converting (out-of-range conversion is undefined) */
+            const double sw = e[0]->v[0], sh = e[0]->v[1];
+            int size_ok = sw >= 1 && sw <= 100000 && sh >= 1 && sh <= 100000;
+            c->width = size_ok ? (unsigned)sw : 0;
+            c->height = size_ok ? (unsigned)sh : 0;
+            if (!size_ok || c->width != sw || c->height != sh) {
                 rc = avt_err(err, AVT_FORMAT, "%s: %s: image size %g x %g is not a positive integer size", p_cc, k[0],
                              e[0]->v[0], e[0]->v[1]);
                 goto out;
@@ -213,10 +215,12 @@ int calib_load_kitti_raw(const char *path, avt_rig *rig, avt_error *err)
             if ((rc = calib_rigid(e[5]->v, e[6]->v, p_cc, k[5], &cam_T_cam0, err))) goto out;
             avt_tf cam_T_velo = avt_tf_mul(&cam_T_cam0, &cam0_T_velo);
             c->lidar_T_cam = avt_tf_inv(&cam_T_velo);
-            c->width = (unsigned)e[2]->v[0];
-            c->height = (unsigned)e[2]->v[1];
-            if (c->width != e[2]->v[0] || c->height != e[2]->v[1] || !c->width || !c->height || c->width > 100000 ||
-                c->height > 100000) {
+            /* range-check the doubles before converting (out-of-range conversion is undefined) */
+            const double sw = e[2]->v[0], sh = e[2]->v[1];
+            int size_ok = sw >= 1 && sw <= 100000 && sh >= 1 && sh <= 100000;
+            c->width = size_ok ? (unsigned)sw : 0;
+            c->height = size_ok ? (unsigned)sh : 0;
+            if (!size_ok || c->width != sw || c->height != sh) {
                 rc = avt_err(err, AVT_FORMAT, "%s: %s: image size %g x %g is not a positive integer size", p_cc, k[2],
                              e[2]->v[0], e[2]->v[1]);
                 goto out;

@@ -161,6 +161,14 @@ int avt_rig_validate(const avt_rig *rig, const char *what, avt_error *err)
         char key[128];
         snprintf(key, sizeof key, "cameras.%s.lidar_T_cam", c->name);
         if ((rc = check_tf(&c->lidar_T_cam, what, key, err))) return rc;
+        /* the camera model and its distortion must agree: fisheye takes the equidistant
+         * (Kannala-Brandt) coefficients, pinhole the radtan ones */
+        const int fisheye = c->model == AVT_CAM_FISHEYE;
+        if (strcmp(c->distortion_model, "none") != 0 &&
+            strcmp(c->distortion_model, fisheye ? "equidistant" : "radtan") != 0)
+            return avt_err(err, AVT_FORMAT, "%s: cameras.%s: model '%s' with distortion_model '%s' (expected '%s' or 'none')",
+                           what, c->name, fisheye ? "fisheye" : "pinhole", c->distortion_model,
+                           fisheye ? "equidistant" : "radtan");
         const double *K = c->K;
         for (int k = 0; k < 9; k++)
             if (!isfinite(K[k]))

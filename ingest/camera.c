@@ -35,7 +35,7 @@ int avt_image_time_from_name(const char *name, int64_t *t_ns)
     if (!frac) {
         if (!all_digits(buf, len) || !avt_parse_int64(buf, &v)) return AVT_FORMAT;
         if (len == 19) *t_ns = v;                       /* nanoseconds */
-        else if (len == 16) *t_ns = v * 1000;           /* microseconds */
+        else if (len == 16 && v <= INT64_MAX / 1000) *t_ns = v * 1000; /* microseconds */
         else return AVT_FORMAT;
         return AVT_OK;
     }

@@ -395,6 +395,7 @@ struct avt_ouster_batcher {
     uint32_t raw_min, raw_max;   /* range filter, mm, inclusive */
     float *dir, *off;            /* [3 * w * h]: metres per mm of range, metres */
     uint8_t *in_window;          /* [w] */
+    uint8_t *placed;             /* [w]: columns already decoded into the frame being emitted */
     uint8_t *slot_in_window;     /* [nslots] */
     os_frame fr[2];
     int have_newest, have_released, have_offset;
@@ -417,6 +418,7 @@ void avt_ouster_batcher_free(avt_ouster_batcher *b)
     free(b->dir);
     free(b->off);
     free(b->in_window);
+    free(b->placed);
     free(b->slot_in_window);
     free(b->sw.xyz);
     free(b->sw.intensity);
@@ -476,8 +478,9 @@ avt_ouster_batcher *avt_ouster_batcher_new(const avt_ouster_meta *m, double min_
     b->raw_max = hi > 4e9 ? 4000000000u : (uint32_t)hi;
 
     b->in_window = calloc((size_t)m->w, 1);
+    b->placed = calloc((size_t)m->w, 1);
     b->slot_in_window = calloc((size_t)b->nslots, 1);
-    if (!b->in_window || !b->slot_in_window) goto nomem;
+    if (!b->in_window || !b->placed || !b->slot_in_window) goto nomem;
     for (int v = m->col_lo;; v = (v + 1) % m->w) {
         b->in_window[v] = 1;
         b->window_cols++;
@@ -580,6 +583,7 @@ static void emit_frame(avt_ouster_batcher *b, os_frame *f)
 
     s->n = 0;
     s->start_ns = s->end_ns = s->timestamp_ns = 0;
+    memset(b->placed, 0, (size_t)m->w);
     for (int slot = 0; slot < b->nslots; slot++) {
         if (!f->have[slot]) continue;
         in_window_pk += b->slot_in_window[slot];
@@ -589,7 +593,10 @@ static void emit_frame(avt_ouster_batcher *b, os_frame *f)
             const int v = rd16(col + 8); /* < w: avt_ouster_check */
             const int valid = legacy ? (rd32(col + LEGACY_COL_HEADER + (size_t)m->h * 12) & 1)
                                      : (rd16(col + 10) & 1);
-            if (!valid || !b->in_window[v]) continue;
+            /* Each in-window column is decoded once per frame: packets may repeat or claim column
+             * ids of other slots, and the sweep arrays hold exactly one frame's window. */
+            if (!valid || !b->in_window[v] || b->placed[v]) continue;
+            b->placed[v] = 1;
             /* unsigned: garbage timestamps wrap instead of overflowing */
             const int64_t t = (int64_t)(rd64(col) + (uint64_t)b->offset_ns);
             const uint8_t *px = col + (legacy ? LEGACY_COL_HEADER : COL_HEADER);

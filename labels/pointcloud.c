@@ -155,20 +155,19 @@ static int read_pcd(const char *text, size_t len, const char *name, avt_pointclo
             return avt_err(err, AVT_UNSUPPORTED, "%s: field %s: type %c size %d count %d, expected F 4|8 1", name, h.name[f],
                            h.type[f] ? h.type[f] : '?', h.size[f], h.count[f]);
     }
+    /* check that the data can hold the declared points before allocating for them */
+    size_t off[PCD_MAX_FIELDS], rec = 0, need;
+    for (int i = 0; i < h.nf; i++) {
+        off[i] = rec;
+        rec += (size_t)h.size[i] * (size_t)h.count[i];
+    }
+    if (h.binary ? (!avt_mul_size(rec, (size_t)h.points, &need) || need > len - pos)
+                 : (size_t)h.points > (len - pos + 1) / 2) /* an ascii point takes at least 2 bytes */
+        return avt_err(err, AVT_TRUNCATED, "%s: the data (%zu bytes) cannot hold the %lld points declared", name,
+                       len - pos, (long long)h.points);
     int rc = alloc_cloud(pc, (size_t)h.points, name, err);
     if (rc) return rc;
     if (h.binary) {
-        size_t off[PCD_MAX_FIELDS], rec = 0;
-        for (int i = 0; i < h.nf; i++) {
-            off[i] = rec;
-            rec += (size_t)h.size[i] * (size_t)h.count[i];
-        }
-        size_t need;
-        if (!avt_mul_size(rec, (size_t)h.points, &need) || need > len - pos) {
-            avt_pointcloud_free(pc);
-            return avt_err(err, AVT_TRUNCATED, "%s: binary data holds %zu bytes, %lld points of %zu bytes need more", name,
-                           len - pos, (long long)h.points, rec);
-        }
         for (size_t i = 0; i < pc->n; i++) {
             for (int k = 0; k < 4; k++) {
                 int f = fidx[k];

@@ -117,6 +117,14 @@ typedef struct build_state {
 
 #define CELL 4 /* visibility depth-buffer cell, pixels */
 
+/* The depth-buffer cell of a valid pixel position (in [-0.5, W-0.5) x [-0.5, H-0.5) before the
+ * float rounding of the stored position, hence the clamp). */
+static size_t cell_of(const float uv[2], unsigned gw, unsigned gh)
+{
+    size_t cu = (size_t)((uv[0] + 0.5f) / CELL), cv = (size_t)((uv[1] + 0.5f) / CELL);
+    return (cv < gh ? cv : gh - 1) * gw + (cu < gw ? cu : gw - 1);
+}
+
 /* world_T_box at time t of a label box given in the LiDAR frame at the label's time. */
 static void box_world(const avt_label_box *lb, const avt_tf *world_T_lidar_l, int64_t t_label, int64_t t,
                       avt_obox *out)
@@ -208,7 +216,7 @@ static int deskew(build_state *st, const avt_sweep *sw, float *out, avt_error *e
     }
     avt_tf w_ref, ego_T_lidar = avt_tf_inv(&st->rig.lidar_T_ego);
     int rc = avt_poses_at(&st->poses, sw->timestamp_ns, &w_ref, err);
-    if (rc) return avt_err_prefix(err, "sweep %llu", (unsigned long long)sw->index);
+    if (rc) return avt_err_prefix(err, "%s: sweep %llu", st->lidar_path, (unsigned long long)sw->index);
     avt_tf w_inv = avt_tf_inv(&w_ref);
     avt_tf lidar_ref_T_world = avt_tf_mul(&st->rig.lidar_T_ego, &w_inv);
     /* Pose changes little within one firing; evaluate it once per distinct point time. */
@@ -262,7 +270,8 @@ static int held_fill(build_state *st, held_sweep *h, const avt_sweep *sw, avt_er
     int rc = deskew(st, o, h->desk, err);
     if (rc) return rc;
     avt_tf w_ref, ego_T_lidar = avt_tf_inv(&st->rig.lidar_T_ego);
-    if ((rc = avt_poses_at(&st->poses, o->timestamp_ns, &w_ref, err))) return rc;
+    if ((rc = avt_poses_at(&st->poses, o->timestamp_ns, &w_ref, err)))
+        return avt_err_prefix(err, "%s: sweep %llu", st->lidar_path, (unsigned long long)o->index);
     h->world_T_lidar = avt_tf_mul(&w_ref, &ego_T_lidar);
     h->used = 1;
     if (o->complete && o->end_ns > o->start_ns) st->half_period_ns = (o->end_ns - o->start_ns) / 2;
@@ -404,7 +413,10 @@ static int process_frame(build_state *st, const char *log_dir, const held_sweep 
         if ((rc = avt_label_frame_load(st->labels.paths[li], &lf, err))) goto out;
         if ((rc = grow_box_buffers(st, lf.n ? lf.n : 1, err))) goto out;
         avt_tf w_l;
-        if ((rc = avt_poses_at(&st->poses, lf.timestamp_ns, &w_l, err))) goto out;
+        if ((rc = avt_poses_at(&st->poses, lf.timestamp_ns, &w_l, err))) {
+            avt_err_prefix(err, "%s", st->labels.paths[li]);
+            goto out;
+        }
         world_T_lidar_label = avt_tf_mul(&w_l, &ego_T_lidar);
         if ((rc = avt_export_add_input(st->writer, st->labels.paths[li] + strlen(log_dir) + 1, st->labels.paths[li], err)))
             goto out;
@@ -529,7 +541,7 @@ static int process_frame(build_state *st, const char *log_dir, const held_sweep 
                 cw->dsamp_uv[2 * nd] = puv[2 * i];
                 cw->dsamp_uv[2 * nd + 1] = puv[2 * i + 1];
                 cw->dsamp[nd++] = pdepth[i];
-                size_t cell = (size_t)((puv[2 * i + 1] + 0.5f) / CELL) * gw + (size_t)((puv[2 * i] + 0.5f) / CELL);
+                size_t cell = cell_of(&puv[2 * i], gw, gh);
                 if (pdepth[i] < cw->cell_min[cell]) cw->cell_min[cell] = pdepth[i];
             }
         }
@@ -540,7 +552,7 @@ static int process_frame(build_state *st, const char *log_dir, const held_sweep 
         for (size_t b = 0; b < nb; b++) cw->box_in_img[b] = cw->box_vis[b] = 0;
         for (size_t i = 0; i < n; i++) {
             if (st->pinst[i] < 0 || !cw->valid[i]) continue;
-            size_t cell = (size_t)((cw->uv[2 * i + 1] + 0.5f) / CELL) * gw + (size_t)((cw->uv[2 * i] + 0.5f) / CELL);
+            size_t cell = cell_of(&cw->uv[2 * i], gw, gh);
             cw->box_in_img[st->pinst[i]]++;
             cw->box_vis[st->pinst[i]] += cw->depth[i] <= cw->cell_min[cell] + 0.5f;
         }

@@ -91,6 +91,7 @@ static void test_broken_files(void **state)
         {"distortion_model: radtan", "distortion_model: magic", "magic"},
         {"    K:", "   K: [:\n    K:", "YAML error"},
         {"  model: vlp16\n", "", "lidar.model"},
+        {"model: pinhole", "model: fisheye", "model 'fisheye' with distortion_model 'radtan'"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *text = mutate(cases[i].from, cases[i].to);

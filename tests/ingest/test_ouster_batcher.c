@@ -1,0 +1,69 @@
+/* Regression (independent review): Ouster packets whose columns claim column ids of other
+ * packets, with a column window narrower than the frame, used to decode more points than the
+ * sweep arrays hold (heap overflow in put_column). Every in-window column must be decoded once. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest_private.h"
+
+static void test_repeated_column_ids(void **state)
+{
+    (void)state;
+    char js[4096], alt[1024] = "", az[1024] = "";
+    const int h = 16;
+    size_t la = 0, lz = 0;
+    for (int i = 0; i < h; i++) {
+        la += (size_t)snprintf(alt + la, sizeof alt - la, "%s%g", i ? "," : "", 10.0 - i);
+        lz += (size_t)snprintf(az + lz, sizeof az - lz, "%s0", i ? "," : "");
+    }
+    snprintf(js, sizeof js,
+             "{\"beam_altitude_angles\":[%s],\"beam_azimuth_angles\":[%s],\"columns_per_frame\":512,"
+             "\"columns_per_packet\":16,\"column_window\":[0,15]}",
+             alt, az);
+    avt_ouster_meta m;
+    avt_error err = {0, ""};
+    assert_int_equal(avt_ouster_meta_parse(js, strlen(js), "m.json", &m, &err), 0);
+    avt_ouster_batcher *b = avt_ouster_batcher_new(&m, 0.1, 100, &err);
+    assert_non_null(b);
+    size_t ps = avt_ouster_packet_size(&m), cb = ps / 16;
+    uint8_t *p = calloc(1, ps);
+    assert_non_null(p);
+    for (int slot = 0; slot < 32; slot++) {
+        memset(p, 0, ps);
+        for (int c = 0; c < 16; c++) {
+            uint8_t *col = p + (size_t)c * cb;
+            uint64_t t = 1000000000ULL * 1700000000ULL;
+            memcpy(col, &t, 8);
+            uint16_t mid = (uint16_t)(c == 0 ? slot * 16 : c); /* columns 1..15 claim in-window ids */
+            memcpy(col + 8, &mid, 2);
+            for (int u = 0; u < h; u++) {
+                uint32_t r = 5000;
+                memcpy(col + 16 + 12 * u, &r, 4);
+            }
+            uint32_t st = 0xffffffff;
+            memcpy(col + 16 + 12 * h, &st, 4);
+        }
+        uint32_t fid;
+        char why[128];
+        assert_int_equal(avt_ouster_check(&m, p, ps, &fid, why, sizeof why), 0);
+        int late, dup;
+        avt_ouster_batcher_push(b, p, 0, 0, &late, &dup);
+    }
+    avt_ouster_batcher_release(b, 1);
+    const avt_sweep *s = avt_ouster_batcher_sweep(b);
+    assert_true(s->n <= (size_t)16 * h); /* the window: 16 columns of 16 beams */
+    free(p);
+    avt_ouster_batcher_free(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_repeated_column_ids)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
