@@ -4,6 +4,7 @@
 #define AVT_EXPORT_PRIVATE_H
 
 #include <hdf5.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "avtruth/export.h"
@@ -54,7 +55,7 @@ int h5x_dset_write(hid_t loc, const char *path, int kind, int rank, const hsize_
 /* ---- filters ---------------------------------------------------------------------------- */
 
 /* How chunks are filtered. H5X_DEFLATE is the default: shuffle + zlib-format deflate done by
- * the writer (libdeflate, chunks of a batch compressed in parallel with OpenMP) and stored
+ * the writer (libdeflate, chunks of a batch compressed in parallel by a thread pool) and stored
  * with H5Dwrite_chunk under the standard shuffle + deflate filter declaration, so any HDF5
  * reader decodes it without plugins. H5X_DEFLATE_HDF5 declares the same filters but lets
  * HDF5's own single-threaded filter pipeline compress (kept for comparison in bench/).
@@ -63,18 +64,41 @@ enum h5x_filter { H5X_NONE, H5X_DEFLATE, H5X_DEFLATE_HDF5, H5X_LZF, H5X_BLOSC_ZS
 #define H5X_FILTER_LZF 32000
 #define H5X_FILTER_BLOSC 32001
 
-/* Per-writer compression state: one libdeflate compressor and shuffle buffer per OpenMP
- * thread, one output buffer per chunk of a batch. Only touched by the writer's thread
- * outside the parallel loop of h5x_col's flush. */
+/* Per-writer compression state: one libdeflate compressor and shuffle buffer per thread,
+ * one output buffer per chunk of a batch. The writer's thread (index 0) and nthreads - 1
+ * persistent pool threads compress a batch together; idle pool threads sleep on a
+ * condition variable (no spinning, no fork/join per flush). Everything but the job fields
+ * is only touched by the writer's thread. */
 typedef struct h5x_zctx {
     int filter, level;
     int nthreads;
     size_t batch_chunks;          /* chunks staged per column before a parallel flush */
     struct libdeflate_compressor **comp;
     unsigned char **shuf;         /* nthreads buffers of cap bytes */
-    unsigned char **out;          /* batch_chunks buffers of out_cap bytes */
-    size_t *out_len;
+    unsigned char **out;          /* 2 * batch_chunks buffers of out_cap bytes (two sets) */
+    size_t *out_len;              /* 2 * batch_chunks */
     size_t cap, out_cap;
+    /* pool */
+    int pool_up;                  /* mutex and condition variables initialised */
+    int n_workers;                /* pool threads started (nthreads - 1 when all started) */
+    pthread_t *workers;
+    pthread_mutex_t mu;
+    pthread_cond_t cv_work, cv_done;
+    unsigned long gen;            /* incremented per job */
+    int stop, active;             /* under mu */
+    /* the current job (written before gen is incremented, read-only while it runs) */
+    const unsigned char *job_rows;
+    size_t job_n, job_nchunks, job_chunk_rows, job_row_bytes, job_esize;
+    size_t next;                  /* next chunk to take, under mu */
+    int job_failed;               /* under mu */
+    int job_set;                  /* which half of out / out_len the job fills */
+    /* Compressed chunks not stored yet: written by the next flush while the pool compresses
+     * the next batch (HDF5 calls stay on the writer's thread), by h5x_col_flush at the
+     * latest. */
+    struct h5x_col *pend_c;
+    int pend_set;
+    uint64_t pend_start;
+    size_t pend_nchunks;
 } h5x_zctx;
 
 /* Parses "none", "gzip", "gzip=N" (1..9), "lzf", "blosc-zstd" into filter and level;
@@ -90,7 +114,8 @@ void h5x_zctx_free(h5x_zctx *z);
  * whole chunks (z->batch_chunks for the direct deflate path, one otherwise) and written
  * chunk-aligned when it is full, so every chunk is written once, whole and aligned; only the
  * last partial chunk is rewritten if rows follow a flush. Memory: one batch per column. */
-typedef struct h5x_col {
+typedef struct h5x_col h5x_col;
+struct h5x_col {
     hid_t dset;
     hid_t mtype;
     int kind;
@@ -105,7 +130,7 @@ typedef struct h5x_col {
     uint64_t rows_written;/* rows before the stage (chunk-aligned on the direct path) */
     unsigned char *stage; /* stage_rows rows; for K_STR an array of owned char * */
     size_t staged;
-} h5x_col;
+};
 
 /* Creates path (intermediate groups too) with shape (0, d1[, d2]) for rank 1..3, filtered
  * as z->filter says (z NULL: no filter). */
@@ -117,6 +142,7 @@ int h5x_col_append(h5x_col *c, const void *rows, size_t n, avt_error *err);
 int h5x_col_fill(h5x_col *c, const void *value, size_t n, avt_error *err);
 /* Appends one string (copied; NULL as ""). */
 int h5x_col_append_str(h5x_col *c, const char *s, avt_error *err);
+/* Writes every staged row and any compressed chunks still pending on c's writer. */
 int h5x_col_flush(h5x_col *c, avt_error *err);
 static inline uint64_t h5x_col_rows(const h5x_col *c) { return c->rows_written + c->staged; }
 /* Closes the dataset and frees the stage (staged rows are dropped). Safe on a zeroed col. */

@@ -3,6 +3,7 @@
 #include <libdeflate.h>
 #include <math.h>
 #include <omp.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -254,44 +255,6 @@ int h5x_filter_parse(const char *spec, int hdf5_path, int *filter, int *level, a
     return AVT_OK;
 }
 
-int h5x_zctx_init(h5x_zctx *z, int filter, int level, avt_error *err)
-{
-    memset(z, 0, sizeof *z);
-    z->filter = filter;
-    z->level = level;
-    z->nthreads = 1;
-    z->batch_chunks = 1;
-    if (filter != H5X_DEFLATE) return AVT_OK;
-    int nt = omp_get_max_threads();
-    z->nthreads = nt < 1 ? 1 : nt > 64 ? 64 : nt;
-    /* Two chunks per thread keep the threads busy; at most 8 bound the stage memory. */
-    z->batch_chunks = (size_t)(2 * z->nthreads);
-    if (z->batch_chunks > 8) z->batch_chunks = 8;
-    z->comp = calloc((size_t)z->nthreads, sizeof *z->comp);
-    z->shuf = calloc((size_t)z->nthreads, sizeof *z->shuf);
-    z->out = calloc(z->batch_chunks, sizeof *z->out);
-    z->out_len = calloc(z->batch_chunks, sizeof *z->out_len);
-    if (!z->comp || !z->shuf || !z->out || !z->out_len) goto nomem;
-    for (int t = 0; t < z->nthreads; t++)
-        if (!(z->comp[t] = libdeflate_alloc_compressor(level))) goto nomem;
-    return AVT_OK;
-nomem:
-    h5x_zctx_free(z);
-    return avt_err(err, AVT_NOMEM, "out of memory for %d compressors", z->nthreads);
-}
-
-void h5x_zctx_free(h5x_zctx *z)
-{
-    for (int t = 0; z->comp && t < z->nthreads; t++) libdeflate_free_compressor(z->comp[t]);
-    for (int t = 0; z->shuf && t < z->nthreads; t++) free(z->shuf[t]);
-    for (size_t i = 0; z->out && i < z->batch_chunks; i++) free(z->out[i]);
-    free(z->comp);
-    free(z->shuf);
-    free(z->out);
-    free(z->out_len);
-    memset(z, 0, sizeof *z);
-}
-
 /* Grows the shuffle and output buffers for chunks of chunk_bytes (single-threaded). */
 static int h5x_zctx_reserve(h5x_zctx *z, size_t chunk_bytes)
 {
@@ -305,7 +268,7 @@ static int h5x_zctx_reserve(h5x_zctx *z, size_t chunk_bytes)
         if (!p) return AVT_NOMEM;
         z->shuf[t] = p;
     }
-    for (size_t i = 0; i < z->batch_chunks; i++) {
+    for (size_t i = 0; i < 2 * z->batch_chunks; i++) {
         unsigned char *p = realloc(z->out[i], out_cap);
         if (!p) return AVT_NOMEM;
         z->out[i] = p;
@@ -404,6 +367,200 @@ static size_t h5x_chunk_deflate(struct libdeflate_compressor *comp, const unsign
     out[pos++] = (unsigned char)(a >> 8);
     out[pos++] = (unsigned char)a;
     return pos;
+}
+
+/* ---- the compression pool ---------------------------------------------------------------- */
+
+/* Shuffles and deflates chunk k of the current job with thread t's buffers. 0 on failure. */
+static int h5x_job_chunk(h5x_zctx *z, size_t k, int t)
+{
+    size_t chunk_bytes = z->job_chunk_rows * z->job_row_bytes, esize = z->job_esize;
+    size_t left = z->job_n - k * z->job_chunk_rows;
+    size_t have = (left < z->job_chunk_rows ? left : z->job_chunk_rows) * z->job_row_bytes;
+    const unsigned char *src = z->job_rows + k * chunk_bytes;
+    unsigned char *shuf = z->shuf[t];
+    size_t slot = (size_t)z->job_set * z->batch_chunks + k;
+    unsigned char *dst = z->out[slot];
+    /* The shuffle reads a full chunk: the tail of a partial one is zero. */
+    if (have < chunk_bytes) {
+        memcpy(dst, src, have);
+        memset(dst + have, 0, chunk_bytes - have);
+        src = dst;
+    }
+    if (esize > 1) {
+        h5x_shuffle(shuf, src, chunk_bytes / esize, esize);
+    } else {
+        memcpy(shuf, src, chunk_bytes);
+    }
+    size_t len = h5x_chunk_deflate(z->comp[t], shuf, chunk_bytes, esize, dst, z->out_cap);
+    z->out_len[slot] = len;
+    return len != 0;
+}
+
+/* Takes chunks of the current job until none is left. Called with mu unlocked. */
+static void h5x_job_run(h5x_zctx *z, int t)
+{
+    for (;;) {
+        pthread_mutex_lock(&z->mu);
+        size_t k = z->next < z->job_nchunks ? z->next++ : z->job_nchunks;
+        pthread_mutex_unlock(&z->mu);
+        if (k >= z->job_nchunks) return;
+        if (!h5x_job_chunk(z, k, t)) {
+            pthread_mutex_lock(&z->mu);
+            z->job_failed = 1;
+            pthread_mutex_unlock(&z->mu);
+        }
+    }
+}
+
+typedef struct h5x_worker_arg {
+    h5x_zctx *z;
+    int t;
+} h5x_worker_arg;
+
+static void *h5x_worker(void *arg)
+{
+    h5x_zctx *z = ((h5x_worker_arg *)arg)->z;
+    int t = ((h5x_worker_arg *)arg)->t;
+    free(arg);
+    pthread_mutex_lock(&z->mu);
+    unsigned long seen = z->gen;
+    for (;;) {
+        while (!z->stop && z->gen == seen) pthread_cond_wait(&z->cv_work, &z->mu);
+        if (z->stop) break;
+        seen = z->gen;
+        pthread_mutex_unlock(&z->mu);
+        h5x_job_run(z, t);
+        pthread_mutex_lock(&z->mu);
+        if (--z->active == 0) pthread_cond_signal(&z->cv_done);
+    }
+    pthread_mutex_unlock(&z->mu);
+    return NULL;
+}
+
+/* Starts the job set up in z's job fields: wakes the pool (unless one chunk is not worth a
+ * wake-up). The writer's thread joins in with h5x_job_finish. */
+static void h5x_job_start(h5x_zctx *z)
+{
+    z->next = 0;
+    z->job_failed = 0;
+    z->active = 0;
+    if (z->n_workers == 0 || z->job_nchunks < 2) return;
+    pthread_mutex_lock(&z->mu);
+    z->active = z->n_workers;
+    z->gen++;
+    pthread_cond_broadcast(&z->cv_work);
+    pthread_mutex_unlock(&z->mu);
+}
+
+/* Compresses the rest of the job on the calling thread, waits for the pool; returns nonzero
+ * if a chunk could not be compressed. */
+static int h5x_job_finish(h5x_zctx *z)
+{
+    h5x_job_run(z, 0);
+    pthread_mutex_lock(&z->mu);
+    while (z->active > 0) pthread_cond_wait(&z->cv_done, &z->mu);
+    int failed = z->job_failed;
+    pthread_mutex_unlock(&z->mu);
+    return failed;
+}
+
+/* Stores the pending compressed chunks, if any. */
+static int h5x_zctx_drain(h5x_zctx *z, avt_error *err)
+{
+    h5x_col *c = z ? z->pend_c : NULL;
+    if (!c) return AVT_OK;
+    z->pend_c = NULL;
+    size_t base = (size_t)z->pend_set * z->batch_chunks;
+    for (size_t k = 0; k < z->pend_nchunks; k++) {
+        hsize_t off[3] = {z->pend_start + k * c->chunk_rows, 0, 0};
+        if (H5Dwrite_chunk(c->dset, H5P_DEFAULT, 0, off, z->out_len[base + k],
+                           z->out[base + k]) < 0)
+            return h5x_fail(err, c->file, c->path, "H5Dwrite_chunk");
+    }
+    return AVT_OK;
+}
+
+int h5x_zctx_init(h5x_zctx *z, int filter, int level, avt_error *err)
+{
+    memset(z, 0, sizeof *z);
+    z->filter = filter;
+    z->level = level;
+    z->nthreads = 1;
+    z->batch_chunks = 1;
+    if (filter != H5X_DEFLATE) return AVT_OK;
+    /* omp_get_max_threads honours OMP_NUM_THREADS (1 = no pool threads). */
+    int nt = omp_get_max_threads();
+    z->nthreads = nt < 1 ? 1 : nt > 64 ? 64 : nt;
+    /* Two chunks per thread keep the threads busy; at most 8 bound the stage memory. */
+    z->batch_chunks = (size_t)(2 * z->nthreads);
+    if (z->batch_chunks > 8) z->batch_chunks = 8;
+    z->comp = calloc((size_t)z->nthreads, sizeof *z->comp);
+    z->shuf = calloc((size_t)z->nthreads, sizeof *z->shuf);
+    z->out = calloc(2 * z->batch_chunks, sizeof *z->out);
+    z->out_len = calloc(2 * z->batch_chunks, sizeof *z->out_len);
+    z->workers = calloc((size_t)z->nthreads, sizeof *z->workers);
+    if (!z->comp || !z->shuf || !z->out || !z->out_len || !z->workers) goto nomem;
+    for (int t = 0; t < z->nthreads; t++)
+        if (!(z->comp[t] = libdeflate_alloc_compressor(level))) goto nomem;
+    if (z->nthreads > 1) {
+        if (pthread_mutex_init(&z->mu, NULL) != 0) goto nomem;
+        if (pthread_cond_init(&z->cv_work, NULL) != 0) {
+            pthread_mutex_destroy(&z->mu);
+            goto nomem;
+        }
+        if (pthread_cond_init(&z->cv_done, NULL) != 0) {
+            pthread_cond_destroy(&z->cv_work);
+            pthread_mutex_destroy(&z->mu);
+            goto nomem;
+        }
+        z->pool_up = 1;
+        /* A thread that cannot be started only costs parallelism. */
+        for (int t = 1; t < z->nthreads; t++) {
+            h5x_worker_arg *a = malloc(sizeof *a);
+            if (!a) break;
+            a->z = z;
+            a->t = t;
+            if (pthread_create(&z->workers[z->n_workers], NULL, h5x_worker, a) != 0) {
+                free(a);
+                break;
+            }
+            z->n_workers++;
+        }
+    } else if (pthread_mutex_init(&z->mu, NULL) == 0) {
+        z->pool_up = 1; /* h5x_job_run takes chunks under mu */
+    } else {
+        goto nomem;
+    }
+    return AVT_OK;
+nomem:
+    h5x_zctx_free(z);
+    return avt_err(err, AVT_NOMEM, "out of memory for %d compressors", z->nthreads);
+}
+
+void h5x_zctx_free(h5x_zctx *z)
+{
+    if (z->pool_up) {
+        pthread_mutex_lock(&z->mu);
+        z->stop = 1;
+        if (z->nthreads > 1) pthread_cond_broadcast(&z->cv_work);
+        pthread_mutex_unlock(&z->mu);
+        for (int i = 0; i < z->n_workers; i++) pthread_join(z->workers[i], NULL);
+        if (z->nthreads > 1) {
+            pthread_cond_destroy(&z->cv_done);
+            pthread_cond_destroy(&z->cv_work);
+        }
+        pthread_mutex_destroy(&z->mu);
+    }
+    for (int t = 0; z->comp && t < z->nthreads; t++) libdeflate_free_compressor(z->comp[t]);
+    for (int t = 0; z->shuf && t < z->nthreads; t++) free(z->shuf[t]);
+    for (size_t i = 0; z->out && i < 2 * z->batch_chunks; i++) free(z->out[i]);
+    free(z->workers);
+    free(z->comp);
+    free(z->shuf);
+    free(z->out);
+    free(z->out_len);
+    memset(z, 0, sizeof *z);
 }
 
 /* ---- staged extendible columns ---------------------------------------------------------- */
@@ -541,57 +698,51 @@ static int h5x_col_write_raw(h5x_col *c, uint64_t start, size_t n, const unsigne
     return rc;
 }
 
+/* async: the compressed chunks may stay pending in z until the next write or flush. */
 static int h5x_col_write_direct(h5x_col *c, uint64_t start, size_t n, const unsigned char *rows,
-                                avt_error *err)
+                                int async, avt_error *err)
 {
     h5x_zctx *z = c->z;
     size_t chunk_bytes = c->chunk_rows * c->row_bytes, esize = h5x_kind_size(c->kind);
     size_t nchunks = (n + c->chunk_rows - 1) / c->chunk_rows;
     if (z->filter == H5X_NONE) return h5x_col_write_raw(c, start, n, rows, err);
-    if (h5x_zctx_reserve(z, chunk_bytes))
-        return avt_err(err, AVT_NOMEM, "%s: %s: out of memory for compression buffers", c->file,
-                       c->path);
-    int rc = h5x_col_extend(c, start + n, err);
-    if (rc) return rc;
-    int failed = 0;
-#pragma omp parallel for num_threads(z->nthreads) schedule(dynamic, 1) reduction(| : failed)
-    for (size_t k = 0; k < nchunks; k++) {
-        unsigned char *shuf = z->shuf[omp_get_thread_num()];
-        size_t have = (n - k * c->chunk_rows < c->chunk_rows ? n - k * c->chunk_rows
-                                                             : c->chunk_rows) * c->row_bytes;
-        const unsigned char *src = rows + k * chunk_bytes;
-        /* The shuffle reads a full chunk: the tail of a partial one is zero. */
-        if (have < chunk_bytes) {
-            memcpy(z->out[k], src, have);
-            memset(z->out[k] + have, 0, chunk_bytes - have);
-            src = z->out[k];
-        }
-        if (esize > 1) {
-            h5x_shuffle(shuf, src, chunk_bytes / esize, esize);
-        } else {
-            memcpy(shuf, src, chunk_bytes);
-        }
-        size_t len = h5x_chunk_deflate(z->comp[omp_get_thread_num()], shuf, chunk_bytes, esize,
-                                       z->out[k], z->out_cap);
-        z->out_len[k] = len;
-        failed |= len == 0;
+    int rc;
+    if (chunk_bytes > z->cap) {
+        /* The buffers move: store what they hold first. */
+        if ((rc = h5x_zctx_drain(z, err))) return rc;
+        if (h5x_zctx_reserve(z, chunk_bytes))
+            return avt_err(err, AVT_NOMEM, "%s: %s: out of memory for compression buffers",
+                           c->file, c->path);
     }
+    if ((rc = h5x_col_extend(c, start + n, err))) return rc;
+    z->job_rows = rows;
+    z->job_n = n;
+    z->job_nchunks = nchunks;
+    z->job_chunk_rows = c->chunk_rows;
+    z->job_row_bytes = c->row_bytes;
+    z->job_esize = esize;
+    z->job_set = z->pend_c ? !z->pend_set : 0;
+    /* The previous batch is stored while this one is compressed. */
+    h5x_job_start(z);
+    rc = h5x_zctx_drain(z, err);
+    int failed = h5x_job_finish(z);
+    if (rc) return rc;
     if (failed)
         return avt_err(err, AVT_HDF5, "%s: %s: libdeflate could not compress a chunk", c->file,
                        c->path);
-    for (size_t k = 0; k < nchunks; k++) {
-        hsize_t off[3] = {start + k * c->chunk_rows, 0, 0};
-        if (H5Dwrite_chunk(c->dset, H5P_DEFAULT, 0, off, z->out_len[k], z->out[k]) < 0)
-            return h5x_fail(err, c->file, c->path, "H5Dwrite_chunk");
-    }
+    z->pend_c = c;
+    z->pend_set = z->job_set;
+    z->pend_start = start;
+    z->pend_nchunks = nchunks;
+    if (!async) return h5x_zctx_drain(z, err);
     return AVT_OK;
 }
 
 /* Writes n rows at start, extending the dataset first. The one place rows reach the file. */
 static int h5x_col_write_block(h5x_col *c, uint64_t start, size_t n, const void *rows,
-                               avt_error *err)
+                               int async, avt_error *err)
 {
-    if (c->direct) return h5x_col_write_direct(c, start, n, rows, err);
+    if (c->direct) return h5x_col_write_direct(c, start, n, rows, async, err);
     int rc = AVT_OK;
     hid_t fspace = -1, mspace = -1;
     hsize_t dims[3], off[3] = {start, 0, 0}, cnt[3];
@@ -625,10 +776,11 @@ static void h5x_col_free_strings(h5x_col *c)
     for (size_t i = 0; i < c->staged; i++) free(s[i]);
 }
 
-int h5x_col_flush(h5x_col *c, avt_error *err)
+/* async: called for a full stage while rows are appended (see h5x_col_write_direct). */
+static int h5x_col_flush_rows(h5x_col *c, int async, avt_error *err)
 {
     if (!c->staged) return AVT_OK;
-    int rc = h5x_col_write_block(c, c->rows_written, c->staged, c->stage, err);
+    int rc = h5x_col_write_block(c, c->rows_written, c->staged, c->stage, async, err);
     if (rc == AVT_OK && c->direct) {
         /* Keep a partial last chunk staged: rows appended later complete it and it is
          * written again whole, so chunks stay aligned. */
@@ -644,6 +796,12 @@ int h5x_col_flush(h5x_col *c, avt_error *err)
     return rc;
 }
 
+int h5x_col_flush(h5x_col *c, avt_error *err)
+{
+    int rc = (c->z && c->direct) ? h5x_zctx_drain(c->z, err) : AVT_OK;
+    return rc ? rc : h5x_col_flush_rows(c, 0, err);
+}
+
 int h5x_col_append(h5x_col *c, const void *rows, size_t n, avt_error *err)
 {
     const unsigned char *p = rows;
@@ -655,7 +813,7 @@ int h5x_col_append(h5x_col *c, const void *rows, size_t n, avt_error *err)
         p += take * c->row_bytes;
         n -= take;
         if (c->staged == c->stage_rows) {
-            int rc = h5x_col_flush(c, err);
+            int rc = h5x_col_flush_rows(c, 1, err);
             if (rc) return rc;
         }
     }
@@ -672,7 +830,7 @@ int h5x_col_fill(h5x_col *c, const void *value, size_t n, avt_error *err)
         c->staged += take;
         n -= take;
         if (c->staged == c->stage_rows) {
-            int rc = h5x_col_flush(c, err);
+            int rc = h5x_col_flush_rows(c, 1, err);
             if (rc) return rc;
         }
     }
@@ -687,12 +845,14 @@ int h5x_col_append_str(h5x_col *c, const char *s, avt_error *err)
     if (len) memcpy(copy, s, len);
     copy[len] = '\0';
     ((char **)c->stage)[c->staged++] = copy;
-    if (c->staged == c->stage_rows) return h5x_col_flush(c, err);
+    if (c->staged == c->stage_rows) return h5x_col_flush_rows(c, 1, err);
     return AVT_OK;
 }
 
 void h5x_col_close(h5x_col *c)
 {
+    /* Closed without a flush (abort): its pending chunks are dropped with the stage. */
+    if (c->z && c->z->pend_c == c) c->z->pend_c = NULL;
     h5x_col_free_strings(c);
     free(c->stage);
     c->stage = NULL;
