@@ -1,6 +1,5 @@
 /* avtruth sync: policy names, trigger-time estimation from a sweep, delta statistics as a
  * fixed-size histogram and its PNG bar chart (libpng). */
-#include <errno.h>
 #include <math.h>
 #include <png.h>
 #include <stdio.h>
@@ -132,11 +131,8 @@ void avt_sync_stats_free(avt_sync_stats *s)
  * that holds data, widened to include 0), a red tick at 0 and black ticks every tenth. */
 int avt_sync_stats_write_png(const avt_sync_stats *s, const char *path, unsigned W, unsigned H, avt_error *err)
 {
-    FILE *volatile f = NULL;
     uint8_t *img = NULL;
     uint64_t *col = NULL;
-    png_structp png = NULL;
-    png_infop info = NULL;
     int rc = AVT_OK;
     if (W < 64 || H < 48 || W > 8192 || H > 8192)
         return avt_err(err, AVT_INVAL, "%s: histogram size %ux%u outside [64x48, 8192x8192]", path, W, H);
@@ -177,30 +173,16 @@ int avt_sync_stats_write_png(const avt_sync_stats *s, const char *path, unsigned
             p[0] = k == 0 ? 220 : 0, p[1] = 0, p[2] = 0;
         }
     }
-    f = fopen(path, "wb");
-    if (!f) {
-        rc = avt_err(err, AVT_IO, "%s: cannot create: %s", path, strerror(errno));
-        goto out;
-    }
-    png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-    if (png) info = png_create_info_struct(png);
-    if (!png || !info) {
-        rc = avt_err(err, AVT_NOMEM, "%s: out of memory", path);
-        goto out;
-    }
-    if (setjmp(png_jmpbuf(png))) {
-        rc = avt_err(err, AVT_IO, "%s: cannot write PNG", path);
-        goto out;
-    }
-    png_init_io(png, f);
-    png_set_IHDR(png, info, W, H, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
-                 PNG_FILTER_TYPE_DEFAULT);
-    png_write_info(png, info);
-    for (unsigned y = 0; y < H; y++) png_write_row(png, img + (size_t)y * W * 3);
-    png_write_end(png, NULL);
+    /* 8-bit RGB through libpng's simplified API, as the preview images */
+    png_image pi;
+    memset(&pi, 0, sizeof pi);
+    pi.version = PNG_IMAGE_VERSION;
+    pi.width = W;
+    pi.height = H;
+    pi.format = PNG_FORMAT_RGB;
+    if (!png_image_write_to_file(&pi, path, 0, img, 0, NULL))
+        rc = avt_err(err, AVT_IO, "%s: cannot write PNG: %s", path, pi.message);
 out:
-    if (png) png_destroy_write_struct(&png, info ? &info : NULL);
-    if (f && fclose(f) != 0 && !rc) rc = avt_err(err, AVT_IO, "%s: write error", path);
     free(col);
     free(img);
     return rc;
