@@ -420,11 +420,7 @@ void avt_ouster_batcher_free(avt_ouster_batcher *b)
     free(b->in_window);
     free(b->placed);
     free(b->slot_in_window);
-    free(b->sw.xyz);
-    free(b->sw.intensity);
-    free(b->sw.ring);
-    free(b->sw.t_ns);
-    free(b->sw.return_type);
+    avt_sweep_free_arrays(&b->sw);
     free(b);
 }
 

@@ -378,12 +378,18 @@ void avt_lidar_close(avt_lidar_reader *r)
     avt_ouster_batcher_free(r->os);
     avt_vlp_tables_free(&r->tab);
     free(r->calib);
-    free(r->sw.xyz);
-    free(r->sw.intensity);
-    free(r->sw.ring);
-    free(r->sw.t_ns);
-    free(r->sw.return_type);
+    avt_sweep_free_arrays(&r->sw);
     free(r);
+}
+
+void avt_sweep_free_arrays(avt_sweep *s)
+{
+    if (!s) return;
+    free(s->xyz), free(s->intensity), free(s->ring), free(s->t_ns), free(s->return_type);
+    s->xyz = s->intensity = NULL;
+    s->ring = NULL;
+    s->t_ns = NULL;
+    s->return_type = NULL;
 }
 
 void avt_lidar_stats_get(const avt_lidar_reader *r, avt_lidar_stats *stats)

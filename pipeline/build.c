@@ -282,7 +282,7 @@ nomem:
 
 static void held_free(held_sweep *h)
 {
-    free(h->sw.xyz), free(h->sw.intensity), free(h->sw.ring), free(h->sw.t_ns), free(h->sw.return_type);
+    avt_sweep_free_arrays(&h->sw);
     free(h->desk);
 }
 

@@ -68,6 +68,10 @@ typedef struct avt_lidar_config {
 
 void avt_lidar_config_default(avt_lidar_config *cfg);
 
+/* Frees the five point arrays of a sweep whose arrays the caller owns (not a borrowed sweep)
+ * and sets them to NULL; the other fields are left alone. NULL is a no-op. */
+void avt_sweep_free_arrays(avt_sweep *s);
+
 /* Statistics of a capture so far; filled by avt_lidar_stats() at any time. */
 typedef struct avt_lidar_stats {
     uint64_t records;          /* pcap records read */
