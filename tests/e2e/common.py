@@ -1,4 +1,5 @@
 """Shared helpers of the end-to-end tests: run the CLI, make temporary logs."""
+import importlib
 import os
 import subprocess
 import sys
@@ -42,3 +43,18 @@ class Checker:
     def finish(self):
         print(f"{self.passed} passed, {self.failed} failed")
         sys.exit(1 if self.failed else 0)
+
+
+DEBIAN = {"h5py": "python3-h5py", "numpy": "python3-numpy", "cv2": "python3-opencv"}
+
+
+def need(*modules):
+    """Imports the modules (independent readers from Debian packages), skipping the test with
+    exit code 77 and the package name when one is missing; returns them in order."""
+    out = []
+    for m in modules:
+        try:
+            out.append(importlib.import_module(m))
+        except ImportError as e:
+            skip(f"{DEBIAN.get(m, m)} missing ({e})")
+    return out[0] if len(out) == 1 else out

@@ -8,13 +8,9 @@ import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import Checker, run, tmpdir  # noqa: E402
+from common import Checker, need, run, tmpdir  # noqa: E402
 
-try:
-    import h5py
-except ImportError as e:
-    print(f"SKIP: python3-h5py missing ({e})")
-    sys.exit(77)
+h5py = need('h5py')
 
 c = Checker()
 d = tmpdir()

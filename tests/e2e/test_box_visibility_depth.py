@@ -7,15 +7,9 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import Checker, run, tmpdir  # noqa: E402
+from common import Checker, need, run, tmpdir  # noqa: E402
 
-try:
-    import cv2
-    import h5py
-    import numpy as np
-except ImportError as e:
-    print(f"SKIP: python3-h5py/numpy/opencv missing ({e})")
-    sys.exit(77)
+cv2, h5py, np = need('cv2', 'h5py', 'numpy')
 
 c = Checker()
 d = tmpdir()

@@ -10,12 +10,9 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import Checker, run, skip, tmpdir  # noqa: E402
+from common import Checker, need, run, skip, tmpdir  # noqa: E402
 
-try:
-    import h5py
-except ImportError as e:
-    skip(f"python3-h5py missing ({e})")
+h5py = need('h5py')
 
 SHARED = os.environ.get("AVT_SHARED_DATA", "")
 src = os.path.join(SHARED, "kitti", "object")
