@@ -645,6 +645,10 @@ int avt_ouster_batcher_release(avt_ouster_batcher *b, int at_end)
         if (due && (!pick || fdiff(f->id, pick->id) < 0)) pick = f;
     }
     if (!pick) return 0;
+    /* Frames leave in frame order: an older frame still held (a capture that starts part-way
+     * through a frame, or packets lost) goes first, incomplete, before a due newer one. */
+    for (int i = 0; i < 2; i++)
+        if (b->fr[i].used && fdiff(b->fr[i].id, pick->id) < 0) pick = &b->fr[i];
     emit_frame(b, pick);
     return 1;
 }

@@ -1,6 +1,9 @@
-/* Regression (independent review): Ouster packets whose columns claim column ids of other
+/* The Ouster frame batcher.
+ * Regression (independent review): Ouster packets whose columns claim column ids of other
  * packets, with a column window narrower than the frame, used to decode more points than the
- * sweep arrays hold (heap overflow in put_column). Every in-window column must be decoded once. */
+ * sweep arrays hold (heap overflow in put_column). Every in-window column must be decoded once.
+ * Regression (synthetic Ouster captures): a capture starting part-way through a frame held
+ * that incomplete frame while the next one completed, and released the newer one first. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -62,8 +65,79 @@ static void test_repeated_column_ids(void **state)
     avt_ouster_batcher_free(b);
 }
 
+/* 16 beams, 512 columns per frame in 32 packets; column c of frame f fires at
+ * f * 100 ms + c * 100 ms / 512 (absolute, after 2000). */
+static void legacy_packet(const avt_ouster_meta *m, uint8_t *p, size_t ps, uint32_t frame,
+                          int slot)
+{
+    const size_t cb = ps / 16;
+    memset(p, 0, ps);
+    for (int c = 0; c < 16; c++) {
+        uint8_t *col = p + (size_t)c * cb;
+        int mid = slot * 16 + c;
+        uint64_t t = 1700000000ULL * 1000000000ULL + frame * 100000000ULL +
+                     (uint64_t)mid * 100000000ULL / 512;
+        uint16_t mid16 = (uint16_t)mid, fid = (uint16_t)frame;
+        memcpy(col, &t, 8);
+        memcpy(col + 8, &mid16, 2);
+        memcpy(col + 10, &fid, 2);
+        for (int u = 0; u < m->h; u++) {
+            uint32_t r = 5000;
+            memcpy(col + 16 + 12 * u, &r, 4);
+        }
+        uint32_t st = 0xffffffff;
+        memcpy(col + 16 + 12 * m->h, &st, 4);
+    }
+}
+
+static void test_frames_leave_in_order(void **state)
+{
+    (void)state;
+    char js[4096], alt[1024] = "", az[1024] = "";
+    size_t la = 0, lz = 0;
+    for (int i = 0; i < 16; i++) {
+        la += (size_t)snprintf(alt + la, sizeof alt - la, "%s%g", i ? "," : "", 10.0 - i);
+        lz += (size_t)snprintf(az + lz, sizeof az - lz, "%s0", i ? "," : "");
+    }
+    snprintf(js, sizeof js,
+             "{\"beam_altitude_angles\":[%s],\"beam_azimuth_angles\":[%s],\"columns_per_frame\":512,"
+             "\"columns_per_packet\":16}",
+             alt, az);
+    avt_ouster_meta m;
+    avt_error err = {0, ""};
+    assert_int_equal(avt_ouster_meta_parse(js, strlen(js), "m.json", &m, &err), 0);
+    avt_ouster_batcher *b = avt_ouster_batcher_new(&m, 0.1, 100, &err);
+    assert_non_null(b);
+    size_t ps = avt_ouster_packet_size(&m);
+    uint8_t *p = calloc(1, ps);
+    assert_non_null(p);
+    int64_t starts[8];
+    size_t n_out = 0;
+    /* frame 5: only its last 4 packets (the capture starts there); frames 6 and 7 whole */
+    for (uint32_t frame = 5; frame <= 7; frame++)
+        for (int slot = frame == 5 ? 28 : 0; slot < 32; slot++) {
+            legacy_packet(&m, p, ps, frame, slot);
+            int late, dup;
+            if (avt_ouster_batcher_push(b, p, frame, 0, &late, &dup) && n_out < 8)
+                starts[n_out++] = avt_ouster_batcher_sweep(b)->start_ns;
+            assert_false(late || dup);
+            while (avt_ouster_batcher_release(b, 0) && n_out < 8)
+                starts[n_out++] = avt_ouster_batcher_sweep(b)->start_ns;
+        }
+    while (avt_ouster_batcher_release(b, 1) && n_out < 8)
+        starts[n_out++] = avt_ouster_batcher_sweep(b)->start_ns;
+    assert_int_equal(n_out, 3);
+    const int64_t t0 = 1700000000LL * 1000000000LL;
+    assert_int_equal(starts[0], t0 + 5 * 100000000LL + 448 * 100000000LL / 512);
+    assert_int_equal(starts[1], t0 + 6 * 100000000LL);
+    assert_int_equal(starts[2], t0 + 7 * 100000000LL);
+    free(p);
+    avt_ouster_batcher_free(b);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_repeated_column_ids)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_repeated_column_ids),
+                                       cmocka_unit_test(test_frames_leave_in_order)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
