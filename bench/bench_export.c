@@ -2,9 +2,10 @@
  * camera), per compression setting, next to writing the same column bytes with plain
  * write(); peak resident memory for two log lengths. Not a test: it prints numbers.
  *
- *   bench_export [--frames F] [--points N] [--dir DIR]
+ *   bench_export [--frames F] [--points N] [--rounds R] [--dir DIR]
  *
- * Every configuration runs in a forked child so that its peak RSS (wait4) is its own; the
+ * Every configuration runs in a forked child so that its peak RSS (wait4) is its own, once per
+ * round, rounds interleaved so that load changes hit every configuration alike; the
  * clock covers open .. finish (fsync included), not the generation of the sweeps. The
  * output files are left in DIR (default "bench-export") for bench_read.py. */
 #include <errno.h>
@@ -251,6 +252,7 @@ static result run_child(const char *path, const char *compression, int hdf5_path
     result r = {0, 0, 0};
     int p[2];
     if (pipe(p) != 0) return r;
+    fflush(stdout); /* a child must not inherit (and print again) buffered output */
     pid_t pid = fork();
     if (pid < 0) {
         close(p[0]), close(p[1]);
@@ -301,10 +303,25 @@ static void describe_machine(void)
            LIBDEFLATE_VERSION_STRING);
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+#define MAX_ROUNDS 25
+
 int main(int argc, char **argv)
 {
     uint64_t frames = 600;
     size_t points = 28800;
+    long rounds = 3;
     const char *dir = "bench-export";
     for (int i = 1; i + 1 < argc; i += 2) {
         char *end = NULL;
@@ -313,9 +330,10 @@ int main(int argc, char **argv)
         int num_ok = errno == 0 && end && *end == '\0' && v > 0;
         if (strcmp(argv[i], "--frames") == 0 && num_ok) frames = (uint64_t)v;
         else if (strcmp(argv[i], "--points") == 0 && num_ok) points = (size_t)v;
+        else if (strcmp(argv[i], "--rounds") == 0 && num_ok && v <= MAX_ROUNDS) rounds = (long)v;
         else if (strcmp(argv[i], "--dir") == 0) dir = argv[i + 1];
         else {
-            fprintf(stderr, "usage: bench_export [--frames F] [--points N] [--dir DIR]\n");
+            fprintf(stderr, "usage: bench_export [--frames F] [--points N] [--rounds R] [--dir DIR]\n");
             return 2;
         }
     }
@@ -328,50 +346,70 @@ int main(int argc, char **argv)
     if (!frame_alloc(&d, points)) return 1;
     double mb = (double)frame_bytes(&d) * (double)frames / 1e6;
     frame_free(&d);
-    printf("log: %llu frames x %zu points (+%zu depth samples) = %.0f MB of column data\n\n",
+    printf("log: %llu frames x %zu points (+%zu depth samples) = %.0f MB of column data\n",
            (unsigned long long)frames, points, points / 6, mb);
+    printf("%ld interleaved rounds (every configuration once per round); medians, and the "
+           "ratios' medians over rounds\n\n", rounds);
 
+    enum { PLAIN, NONE, GZIP, GZIP_H5, N_CFG = 6 };
     static const struct {
         const char *name, *compression, *file;
         int hdf5_path;
-    } cfg[] = {
-        {"plain write()", NULL, "plain.bin", -1},
-        {"export none", "none", "none.h5", 0},
-        {"export gzip (default, parallel)", "gzip", "gzip.h5", 0},
-        {"export gzip (HDF5 filter path)", "gzip", "gzip_hdf5.h5", 1},
+    } cfg[N_CFG] = {
+        [PLAIN] = {"plain write()", NULL, "plain.bin", -1},
+        [NONE] = {"export none", "none", "none.h5", 0},
+        [GZIP] = {"export gzip (default, parallel)", "gzip", "gzip.h5", 0},
+        [GZIP_H5] = {"export gzip (HDF5 filter path)", "gzip", "gzip_hdf5.h5", 1},
         {"export gzip=6 (parallel)", "gzip=6", "gzip6.h5", 0},
         {"export blosc-zstd", "blosc-zstd", "blosc_zstd.h5", 0},
     };
-    double t_plain = 0, t_gzip = 0, t_h5 = 0, t_none = 0;
+    static double t[N_CFG][MAX_ROUNDS], none_ratio[MAX_ROUNDS], gzip_ratio[MAX_ROUNDS];
+    static long rss[N_CFG];
+    static int ok[N_CFG];
     char path[4096];
-    printf("%-34s %9s %10s %10s %11s\n", "configuration", "seconds", "MB/s", "file MB", "peak RSS MB");
     const char *only = getenv("BENCH_ONLY"); /* e.g. "gzip.h5": one configuration */
-    for (size_t k = 0; k < sizeof cfg / sizeof cfg[0]; k++) {
+    for (long r = 0; r < rounds; r++)
+        for (int k = 0; k < N_CFG; k++) {
+            if (only && strcmp(only, cfg[k].file) != 0) continue;
+            if (cfg[k].compression && avt_export_compression_check(cfg[k].compression, NULL))
+                continue;
+            snprintf(path, sizeof path, "%s/%s", dir, cfg[k].file);
+            result res = run_child(path, cfg[k].compression, cfg[k].hdf5_path, frames, points);
+            ok[k] = res.ok && (r == 0 || ok[k]);
+            t[k][r] = res.seconds;
+            if (res.maxrss_kb > rss[k]) rss[k] = res.maxrss_kb;
+        }
+    printf("%-34s %9s %10s %10s %11s\n", "configuration", "seconds", "MB/s", "file MB",
+           "peak RSS MB");
+    for (int k = 0; k < N_CFG; k++) {
         if (only && strcmp(only, cfg[k].file) != 0) continue;
         if (cfg[k].compression && avt_export_compression_check(cfg[k].compression, NULL)) {
             printf("%-34s (filter plugin not installed: skipped)\n", cfg[k].name);
             continue;
         }
-        snprintf(path, sizeof path, "%s/%s", dir, cfg[k].file);
-        result r = run_child(path, cfg[k].compression, cfg[k].hdf5_path, frames, points);
-        if (!r.ok) {
+        if (!ok[k]) {
             printf("%-34s FAILED\n", cfg[k].name);
             continue;
         }
-        printf("%-34s %9.2f %10.1f %10.1f %11.1f\n", cfg[k].name, r.seconds, mb / r.seconds,
-               (double)file_size(path) / 1e6, (double)r.maxrss_kb / 1024);
-        if (k == 0) t_plain = r.seconds;
-        if (k == 1) t_none = r.seconds;
-        if (k == 2) t_gzip = r.seconds;
-        if (k == 3) t_h5 = r.seconds;
+        double tk[MAX_ROUNDS];
+        memcpy(tk, t[k], sizeof tk);
+        double m = median(tk, (int)rounds);
+        snprintf(path, sizeof path, "%s/%s", dir, cfg[k].file);
+        printf("%-34s %9.2f %10.1f %10.1f %11.1f\n", cfg[k].name, m, mb / m,
+               (double)file_size(path) / 1e6, (double)rss[k] / 1024);
     }
     snprintf(path, sizeof path, "%s/plain.bin", dir);
     unlink(path);
-    if (t_plain > 0 && t_none > 0)
+    for (long r = 0; r < rounds; r++) {
+        none_ratio[r] = t[NONE][r] > 0 ? t[PLAIN][r] / t[NONE][r] : 0;
+        gzip_ratio[r] = t[GZIP][r] > 0 ? t[GZIP_H5][r] / t[GZIP][r] : 0;
+    }
+    if (ok[PLAIN] && ok[NONE])
         printf("\nexport without compression: %.0f %% of plain write() throughput (target >= 80 %%)\n",
-               100 * t_plain / t_none);
-    if (t_gzip > 0 && t_h5 > 0)
-        printf("default gzip vs HDF5's own filter path: %.1fx faster (target >= 5x)\n", t_h5 / t_gzip);
+               100 * median(none_ratio, (int)rounds));
+    if (ok[GZIP] && ok[GZIP_H5])
+        printf("default gzip vs HDF5's own filter path: %.1fx faster (target >= 5x)\n",
+               median(gzip_ratio, (int)rounds));
 
     /* Peak memory must not follow the log's length. */
     snprintf(path, sizeof path, "%s/mem.h5", dir);

@@ -101,6 +101,14 @@ typedef struct h5x_zctx {
     size_t pend_nchunks;
 } h5x_zctx;
 
+/* The zlib stream (RFC 1950) that HDF5's shuffle + deflate filters would store for the
+ * chunk whose shuffled bytes are in[0..nbytes) (esize-byte elements, so nbytes / esize-byte
+ * planes), compressed by comp (libdeflate), into out; returns its length, 0 if out_cap is too
+ * small. Thread-safe for distinct comp and out. */
+struct libdeflate_compressor;
+size_t h5x_chunk_deflate(struct libdeflate_compressor *comp, const unsigned char *in,
+                         size_t nbytes, size_t esize, unsigned char *out, size_t out_cap);
+
 /* Parses "none", "gzip", "gzip=N" (1..9), "lzf", "blosc-zstd" into filter and level;
  * hdf5_path selects H5X_DEFLATE_HDF5 for gzip. Checks that a plugin filter is available and
  * otherwise names the Debian package to install. */

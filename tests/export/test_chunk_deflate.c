@@ -1,0 +1,121 @@
+/* The exporter's chunk encoder (h5x_chunk_deflate: run blocks, stored blocks and libdeflate
+ * in one zlib stream) decoded by zlib's inflate, the library HDF5's deflate filter calls:
+ * every mix of constant, random and compressible planes, every run length remainder (the
+ * length codes of RFC 1951 3.2.5), literals of both fixed-code lengths, and an output
+ * buffer too small. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <libdeflate.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "export_private.h"
+
+enum { CONSTANT, RANDOM, SMOOTH };
+
+static uint32_t g_seed = 1;
+static unsigned char rnd8(void)
+{
+    g_seed = g_seed * 1664525u + 1013904223u;
+    return (unsigned char)(g_seed >> 24);
+}
+
+static void fill_plane(unsigned char *p, size_t n, int kind, unsigned char c)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = kind == CONSTANT ? c : kind == RANDOM ? rnd8() : (unsigned char)(i / 97 % 7);
+}
+
+/* Encodes in[0..nbytes) and checks that inflate returns exactly it; returns the stream size. */
+static size_t roundtrip(struct libdeflate_compressor *comp, const unsigned char *in,
+                        size_t nbytes, size_t esize)
+{
+    size_t cap = libdeflate_zlib_compress_bound(comp, nbytes) + nbytes + 1024;
+    unsigned char *out = malloc(cap), *back = malloc(nbytes + 1);
+    assert_non_null(out);
+    assert_non_null(back);
+    size_t len = h5x_chunk_deflate(comp, in, nbytes, esize, out, cap);
+    assert_true(len > 0);
+    uLongf back_len = nbytes + 1;
+    assert_int_equal(uncompress(back, &back_len, out, len), Z_OK);
+    assert_int_equal(back_len, nbytes);
+    assert_memory_equal(back, in, nbytes);
+    /* one byte less than the stream must be refused, never overrun */
+    assert_int_equal(h5x_chunk_deflate(comp, in, nbytes, esize, out, len - 1), 0);
+    free(out);
+    free(back);
+    return len;
+}
+
+static void test_plane_mixes(void **state)
+{
+    (void)state;
+    struct libdeflate_compressor *comp = libdeflate_alloc_compressor(1);
+    assert_non_null(comp);
+    const size_t n = 65536;
+    unsigned char *in = malloc(8 * n);
+    assert_non_null(in);
+    /* every sequence of plane kinds for 1, 2 and 4-byte elements; constants on both sides of
+     * 144 (8- and 9-bit literal codes) */
+    for (size_t esize = 1; esize <= 4; esize *= 2) {
+        size_t combos = 1;
+        for (size_t j = 0; j < esize; j++) combos *= 3;
+        for (size_t k = 0; k < combos; k++) {
+            size_t code = k;
+            for (size_t j = 0; j < esize; j++, code /= 3)
+                fill_plane(in + j * n, n, (int)(code % 3), (unsigned char)(k * 37 + j * 101));
+            roundtrip(comp, in, esize * n, esize);
+        }
+    }
+    /* 8-byte elements: random low planes, constant high ones (int64 times) */
+    for (size_t j = 0; j < 8; j++) fill_plane(in + j * n, n, j < 3 ? RANDOM : CONSTANT, 0xff);
+    size_t len = roundtrip(comp, in, 8 * n, 8);
+    assert_true(len < 3 * n + 5 * (n / 150) + 64); /* a run: 13 bits per 258 bytes */
+    free(in);
+    libdeflate_free_compressor(comp);
+}
+
+static void test_run_lengths(void **state)
+{
+    (void)state;
+    struct libdeflate_compressor *comp = libdeflate_alloc_compressor(1);
+    assert_non_null(comp);
+    unsigned char *in = malloc(2 * 8192);
+    assert_non_null(in);
+    /* plane lengths 4096 + r cover every remainder after the 258-byte matches (0..257) */
+    for (size_t n = 4096; n < 4096 + 258; n++) {
+        fill_plane(in, n, CONSTANT, (unsigned char)n);
+        fill_plane(in + n, n, n % 2 ? SMOOTH : CONSTANT, 200);
+        roundtrip(comp, in, 2 * n, 2);
+    }
+    free(in);
+    libdeflate_free_compressor(comp);
+}
+
+static void test_small_chunks_use_libdeflate(void **state)
+{
+    (void)state;
+    struct libdeflate_compressor *comp = libdeflate_alloc_compressor(1);
+    assert_non_null(comp);
+    unsigned char in[4 * 100];
+    fill_plane(in, sizeof in, CONSTANT, 7);
+    roundtrip(comp, in, sizeof in, 4);
+    fill_plane(in, sizeof in, RANDOM, 0);
+    roundtrip(comp, in, sizeof in, 4);
+    libdeflate_free_compressor(comp);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_plane_mixes),
+        cmocka_unit_test(test_run_lengths),
+        cmocka_unit_test(test_small_chunks_use_libdeflate),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
