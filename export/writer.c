@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -858,8 +859,116 @@ out:
     return rc;
 }
 
-/* /sync: group attributes, then one subgroup per camera whose attributes hold the sync
- * summary (when given) and the pairing counts seen by the writer. */
+/* One camera's pairing summary: the attributes of /sync/<camera> and a row of the
+ * /sync/cameras table, both written from SYNC_FIELDS. */
+typedef struct sync_row {
+    const char *camera, *policy;
+    uint64_t frames_paired, frames_unpaired;
+    int64_t tolerance_ns, clock_offset_ns;
+    double clock_drift_ppm;
+    uint64_t paired, unpaired_frames, unpaired_images, duplicates, dropped;
+    int64_t delta_min_ns, delta_median_ns, delta_p95_ns, delta_max_ns;
+    double clock_offset_sd_ns, clock_drift_sd_ppm;
+    uint8_t clock_corrected;
+    int64_t clock_t_ref_ns;
+    double jitter_ns;
+    uint64_t bad_times;
+} sync_row;
+
+#define SYNC_FIELD(name, kind, measured) {#name, kind, offsetof(sync_row, name), measured}
+static const struct {
+    const char *name;
+    int kind;
+    size_t off;
+    int measured; /* from the sync summary (written only when one is given) */
+} SYNC_FIELDS[] = {
+    SYNC_FIELD(camera, K_STR, 0),
+    SYNC_FIELD(frames_paired, K_U64, 0),
+    SYNC_FIELD(frames_unpaired, K_U64, 0),
+    SYNC_FIELD(policy, K_STR, 1),
+    SYNC_FIELD(tolerance_ns, K_I64, 1),
+    SYNC_FIELD(clock_offset_ns, K_I64, 1),
+    SYNC_FIELD(clock_drift_ppm, K_F64, 1),
+    SYNC_FIELD(paired, K_U64, 1),
+    SYNC_FIELD(unpaired_frames, K_U64, 1),
+    SYNC_FIELD(unpaired_images, K_U64, 1),
+    SYNC_FIELD(duplicates, K_U64, 1),
+    SYNC_FIELD(dropped, K_U64, 1),
+    SYNC_FIELD(delta_min_ns, K_I64, 1),
+    SYNC_FIELD(delta_median_ns, K_I64, 1),
+    SYNC_FIELD(delta_p95_ns, K_I64, 1),
+    SYNC_FIELD(delta_max_ns, K_I64, 1),
+    SYNC_FIELD(clock_offset_sd_ns, K_F64, 1),
+    SYNC_FIELD(clock_drift_sd_ppm, K_F64, 1),
+    SYNC_FIELD(clock_corrected, K_U8, 1),
+    SYNC_FIELD(clock_t_ref_ns, K_I64, 1),
+    SYNC_FIELD(jitter_ns, K_F64, 1),
+    SYNC_FIELD(bad_times, K_U64, 1),
+};
+#define N_SYNC_FIELDS (sizeof SYNC_FIELDS / sizeof SYNC_FIELDS[0])
+
+static void sync_row_fill(sync_row *r, const avt_export_writer *w, size_t i,
+                          const avt_sync_camera_summary *s)
+{
+    const avt_export_cam *c = &w->cams[i];
+    memset(r, 0, sizeof *r);
+    r->camera = c->name;
+    r->frames_paired = c->paired;
+    r->frames_unpaired = w->n_frames - c->paired;
+    if (!s) return;
+    r->policy = s->policy ? s->policy : "";
+    r->tolerance_ns = s->tolerance_ns;
+    r->clock_offset_ns = s->clock_offset_ns;
+    r->clock_drift_ppm = s->clock_drift_ppm;
+    r->paired = s->paired;
+    r->unpaired_frames = s->unpaired_frames;
+    r->unpaired_images = s->unpaired_images;
+    r->duplicates = s->duplicates;
+    r->dropped = s->dropped;
+    r->delta_min_ns = s->delta_min_ns;
+    r->delta_median_ns = s->delta_median_ns;
+    r->delta_p95_ns = s->delta_p95_ns;
+    r->delta_max_ns = s->delta_max_ns;
+    r->clock_offset_sd_ns = s->clock_offset_sd_ns;
+    r->clock_drift_sd_ppm = s->clock_drift_sd_ppm;
+    r->clock_corrected = s->clock_corrected ? 1 : 0;
+    r->clock_t_ref_ns = s->clock_t_ref_ns;
+    r->jitter_ns = s->jitter_ns;
+    r->bad_times = s->bad_times;
+}
+
+/* /sync/cameras: one row per camera, every field of SYNC_FIELDS (a compound dataset; h5py
+ * reads it as a structured array). */
+static int write_sync_table(hid_t g, const sync_row *rows, size_t n, const char *file,
+                            avt_error *err)
+{
+    int rc = AVT_OK;
+    hid_t mt = H5Tcreate(H5T_COMPOUND, sizeof(sync_row)), ft = -1, space = -1, d = -1;
+    for (size_t k = 0; mt >= 0 && k < N_SYNC_FIELDS; k++) {
+        hid_t t = h5x_mem_type(SYNC_FIELDS[k].kind);
+        herr_t e = t < 0 ? -1 : H5Tinsert(mt, SYNC_FIELDS[k].name, SYNC_FIELDS[k].off, t);
+        h5x_type_close(SYNC_FIELDS[k].kind, t);
+        if (e < 0) {
+            H5Tclose(mt);
+            mt = -1;
+        }
+    }
+    hsize_t dims[1] = {n};
+    if (mt < 0 || (ft = H5Tcopy(mt)) < 0 || H5Tpack(ft) < 0 ||
+        (space = H5Screate_simple(1, dims, NULL)) < 0 ||
+        (d = H5Dcreate2(g, "cameras", ft, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+        H5Dwrite(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) < 0)
+        rc = h5x_fail(err, file, "/sync/cameras", "H5Dcreate2/H5Dwrite");
+    if (d >= 0) H5Dclose(d);
+    if (space >= 0) H5Sclose(space);
+    if (ft >= 0) H5Tclose(ft);
+    if (mt >= 0) H5Tclose(mt);
+    return rc;
+}
+
+/* /sync: group attributes; one subgroup per camera whose attributes hold its pairing
+ * counts seen by the writer and, when a sync summary is given, the summary; and then the
+ * same values as the /sync/cameras table. */
 static int write_sync(avt_export_writer *w, const avt_export_meta *m, avt_error *err)
 {
     int rc = AVT_OK;
@@ -867,6 +976,8 @@ static int write_sync(avt_export_writer *w, const avt_export_meta *m, avt_error 
     const char *file = w->partial;
     const avt_sync_camera_summary *sum = m ? m->sync : NULL;
     uint64_t ncam = w->n_cams;
+    sync_row *rows = calloc(w->n_cams ? w->n_cams : 1, sizeof *rows);
+    if (!rows) return avt_err(err, AVT_NOMEM, "%s: /sync: out of memory", file);
     g = H5Gcreate2(w->file, "sync", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (g < 0) {
         rc = h5x_fail(err, file, "/sync", "H5Gcreate2");
@@ -876,47 +987,28 @@ static int write_sync(avt_export_writer *w, const avt_export_meta *m, avt_error 
         (rc = h5x_attr_str(g, "summary", sum ? "measured" : "not provided", file, err)))
         goto out;
     for (size_t i = 0; i < w->n_cams; i++) {
-        const avt_export_cam *c = &w->cams[i];
-        cg = H5Gcreate2(g, c->name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        sync_row_fill(&rows[i], w, i, sum ? &sum[i] : NULL);
+        cg = H5Gcreate2(g, w->cams[i].name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
         if (cg < 0) {
-            rc = h5x_fail(err, file, c->name, "H5Gcreate2(/sync/<camera>)");
+            rc = h5x_fail(err, file, w->cams[i].name, "H5Gcreate2(/sync/<camera>)");
             goto out;
         }
-        uint64_t unpaired = w->n_frames - c->paired;
-        if ((rc = h5x_attr_num(cg, "frames_paired", K_U64, &c->paired, file, err)) ||
-            (rc = h5x_attr_num(cg, "frames_unpaired", K_U64, &unpaired, file, err)))
-            goto out;
-        if (sum) {
-            const avt_sync_camera_summary *s = &sum[i];
-            if ((rc = h5x_attr_str(cg, "policy", s->policy, file, err)) ||
-                (rc = h5x_attr_num(cg, "tolerance_ns", K_I64, &s->tolerance_ns, file, err)) ||
-                (rc = h5x_attr_num(cg, "clock_offset_ns", K_I64, &s->clock_offset_ns, file, err)) ||
-                (rc = h5x_attr_num(cg, "clock_drift_ppm", K_F64, &s->clock_drift_ppm, file, err)) ||
-                (rc = h5x_attr_num(cg, "paired", K_U64, &s->paired, file, err)) ||
-                (rc = h5x_attr_num(cg, "unpaired_frames", K_U64, &s->unpaired_frames, file, err)) ||
-                (rc = h5x_attr_num(cg, "unpaired_images", K_U64, &s->unpaired_images, file, err)) ||
-                (rc = h5x_attr_num(cg, "duplicates", K_U64, &s->duplicates, file, err)) ||
-                (rc = h5x_attr_num(cg, "dropped", K_U64, &s->dropped, file, err)) ||
-                (rc = h5x_attr_num(cg, "delta_min_ns", K_I64, &s->delta_min_ns, file, err)) ||
-                (rc = h5x_attr_num(cg, "delta_median_ns", K_I64, &s->delta_median_ns, file, err)) ||
-                (rc = h5x_attr_num(cg, "delta_p95_ns", K_I64, &s->delta_p95_ns, file, err)) ||
-                (rc = h5x_attr_num(cg, "delta_max_ns", K_I64, &s->delta_max_ns, file, err)))
-                goto out;
-            uint8_t corrected = s->clock_corrected ? 1 : 0;
-            if ((rc = h5x_attr_num(cg, "clock_offset_sd_ns", K_F64, &s->clock_offset_sd_ns, file, err)) ||
-                (rc = h5x_attr_num(cg, "clock_drift_sd_ppm", K_F64, &s->clock_drift_sd_ppm, file, err)) ||
-                (rc = h5x_attr_num(cg, "clock_corrected", K_U8, &corrected, file, err)) ||
-                (rc = h5x_attr_num(cg, "clock_t_ref_ns", K_I64, &s->clock_t_ref_ns, file, err)) ||
-                (rc = h5x_attr_num(cg, "jitter_ns", K_F64, &s->jitter_ns, file, err)) ||
-                (rc = h5x_attr_num(cg, "bad_times", K_U64, &s->bad_times, file, err)))
-                goto out;
+        for (size_t k = 1; k < N_SYNC_FIELDS; k++) {
+            const void *v = (const char *)&rows[i] + SYNC_FIELDS[k].off;
+            if (SYNC_FIELDS[k].measured && !sum) continue;
+            rc = SYNC_FIELDS[k].kind == K_STR
+                     ? h5x_attr_str(cg, SYNC_FIELDS[k].name, *(const char *const *)v, file, err)
+                     : h5x_attr_num(cg, SYNC_FIELDS[k].name, SYNC_FIELDS[k].kind, v, file, err);
+            if (rc) goto out;
         }
         H5Gclose(cg);
         cg = -1;
     }
+    if (sum) rc = write_sync_table(g, rows, w->n_cams, file, err);
 out:
     if (cg >= 0) H5Gclose(cg);
     if (g >= 0) H5Gclose(g);
+    free(rows);
     return rc;
 }
 

@@ -197,6 +197,7 @@ FIXED = {  # contiguous datasets written once: dtype, shape
     "meta/schema": ("str", ()), "dataset_card": ("str", ()),
     "provenance/inputs/path": ("str", (None,)), "provenance/inputs/sha256": ("str", (None,)),
     "provenance/inputs/size_bytes": ("<u8", (None,)),
+    "sync/cameras": ("compound", (2,)),
 }
 
 
@@ -312,6 +313,8 @@ def check_file(path, gzip, with_inputs, out_dir):
             d = f[name]
             if dt == "str":
                 check(is_utf8_str(d.dtype), f"{name}: variable-length UTF-8 string")
+            elif dt == "compound":
+                check(d.dtype.names is not None, f"{name}: a compound (table) dtype")
             else:
                 check(d.dtype.str == dt, f"{name}: dtype {d.dtype.str}")
             if None not in shape:
@@ -363,6 +366,14 @@ def check_file(path, gzip, with_inputs, out_dir):
                     "jitter_ns": 500.0 + c, "bad_times": 3 * c}
             for k, v in want.items():
                 check(k in sa and sa[k] == v, f"sync/{name} {k} = {sa.get(k)!r}, want {v!r}")
+            # the same values as row c of the /sync/cameras table
+            row = s["cameras"][c]
+            fields = s["cameras"].dtype.names
+            check(set(fields) == set(want) | {"camera"}, f"sync/cameras fields {fields}")
+            check(row["camera"].decode() == name, f"sync/cameras[{c}] camera {row['camera']!r}")
+            for k, v in want.items():
+                got = row[k].decode() if isinstance(row[k], bytes) else row[k]
+                check(got == v, f"sync/cameras[{c}] {k} = {got!r}, want {v!r}")
 
         # dataset card: in the file and beside it
         card = f["dataset_card"].asstr()[()]
