@@ -86,12 +86,12 @@ static const avt_vlp_model MODELS[] = {
      1, 1, AVT_HDL32E_SEQUENCE_NS, AVT_HDL32E_FIRING_NS, 0, 0.002, AVT_HDL32E_ELEVATION_DEG, NULL, NULL},
     {"vlp32c", AVT_VELODYNE_PRODUCT_VLP32C, AVT_VLP_LAYOUT_PUCK, AVT_VLP_TIMING_SEQUENTIAL, 32,
      1, 2, 55296, 2304, 0, 0.004, AVT_VLP32C_ELEVATION_DEG, NULL, AVT_VLP32C_AZIMUTH_OFFSET_DEG},
-    {"hdl64e_s2", 0, AVT_VLP_LAYOUT_HDL64, AVT_VLP_TIMING_HDL64_S2, 64, 1, 1, 48000, 0, 0,
-     0.002, NULL, NULL, NULL},
-    {"hdl64e_s3", 0, AVT_VLP_LAYOUT_HDL64, AVT_VLP_TIMING_HDL64_S3, 64, 1, 1, 57600, 0, 0,
-     0.002, NULL, NULL, NULL},
-    {"hdl64e", 0, AVT_VLP_LAYOUT_HDL64, AVT_VLP_TIMING_HDL64_S3, 64, 1, 1, 57600, 0, 0, 0.002,
-     NULL, NULL, NULL},
+    {"hdl64e_s2", 0, AVT_VLP_LAYOUT_HDL64, AVT_VLP_TIMING_HDL64_S2, 64, 1, 1,
+     AVT_HDL64E_S2_SEQUENCE_NS, 0, 0, 0.002, NULL, NULL, NULL},
+    {"hdl64e_s3", 0, AVT_VLP_LAYOUT_HDL64, AVT_VLP_TIMING_HDL64_S3, 64, 1, 1,
+     AVT_HDL64E_S3_SEQUENCE_NS, 0, 0, 0.002, NULL, NULL, NULL},
+    {"hdl64e", 0, AVT_VLP_LAYOUT_HDL64, AVT_VLP_TIMING_HDL64_S3, 64, 1, 1,
+     AVT_HDL64E_S3_SEQUENCE_NS, 0, 0, 0.002, NULL, NULL, NULL},
     {"vls128", AVT_VELODYNE_PRODUCT_VLS128, AVT_VLP_LAYOUT_VLS128, AVT_VLP_TIMING_VLS128, 128, 1,
      8, AVT_VLS128_SEQUENCE_NS, AVT_VLS128_GROUP_NS, AVT_VLS128_TOH_OFFSET_NS, 0.004, AVT_VLS128_ELEVATION_DEG, NULL, AVT_VLS128_AZIMUTH_OFFSET_DEG},
 };
@@ -127,11 +127,11 @@ const avt_vlp_model *avt_vlp_model_by_product(uint8_t product)
 /* Firing time of laser l within its sequence (see the header for the tables). */
 static int32_t laser_time_ns(const avt_vlp_model *m, int l)
 {
-    static const int32_t S2[4] = {0, 1260, 2460, 3660}, S3[4] = {0, 1300, 2500, 3700};
     const int ch = l % 32, g = l / 8;
+    const int32_t group_ns = m->seq_ns / 8 * (ch / 4); /* HDL-64E: 8 groups of 4 per block */
     switch (m->timing) {
-    case AVT_VLP_TIMING_HDL64_S2: return 6000 * (ch / 4) + S2[ch % 4];
-    case AVT_VLP_TIMING_HDL64_S3: return 7200 * (ch / 4) + S3[ch % 4];
+    case AVT_VLP_TIMING_HDL64_S2: return group_ns + AVT_HDL64E_S2_GROUP_FIRE_NS[ch % 4];
+    case AVT_VLP_TIMING_HDL64_S3: return group_ns + AVT_HDL64E_S3_GROUP_FIRE_NS[ch % 4];
     case AVT_VLP_TIMING_VLS128: return m->firing_ns * (g + g / 8);
     default: return (int32_t)(l / m->lasers_per_firing) * m->firing_ns;
     }

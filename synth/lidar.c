@@ -10,7 +10,28 @@
  *   vls128             sequence = 4 blocks (banks FF EE, FF DD, FF CC, FF BB) sharing one
  *                      azimuth, 3 per packet; groups of 8 lasers; the timestamp is 8.7 us
  *                      after the packet's first firing
- * The HDL-64E is not generated: it has no manual geometry (each unit has its calibration).
+ *   hdl64e (= S3),     firing sequence = upper block FF EE (lasers 0-31) + lower block FF DD
+ *   hdl64e_s2          (lasers 32-63) sharing one azimuth, 6 per packet; lasers fire in groups
+ *                      of 4 (avtruth/velodyne.h: S3 manual appendix "Laser firing time
+ *                      table", 57.6 us per sequence, S2 48 us); bytes 1204/1205 are the S2/S3
+ *                      manuals' status type and value ("Packet format": H M S D N Y G T V:
+ *                      the packet's UTC hour, minute, second, day, month, year, GPS status
+ *                      'A', temperature, firmware version; the in-stream calibration bytes a
+ *                      real unit interleaves are not sent). The HDL-64E has no manual
+ *                      geometry: the generator's synthetic unit (lidar_calib.c) is ray-cast
+ *                      with the calibrated geometry ingest/velodyne.c applies and its
+ *                      calibration is written into the log.
+ * Return modes (VLP-16 manual 9.3.2 "Data Packet Structure", the same in the Puck Hi-Res,
+ * HDL-32E and VLP-32C manuals; the HDL-64E S3 dual layout as ingest/velodyne.c and
+ * velodyne_decoder read it): strongest (factory byte
+ * 0x37) and last (0x38) fill every block; dual (0x39) sends each firing twice, in adjacent
+ * blocks sharing one azimuth: the even block the last return, the odd one the strongest
+ * (the second strongest when the strongest is the last), both blocks identical when there
+ * was one return; HDL-64E: blocks 4k, 4k+1 strongest (upper, lower), 4k+2, 4k+3 last, no
+ * mode byte (a decoder sees blocks 0 and 2 share their azimuth). A dual packet covers half
+ * the firing sequences of a single one, so packets come twice as often. Second returns come
+ * from the scene's edge rule (SYNTH_DUAL_EDGE_M in synth_private.h). VLS-128 dual packets
+ * (with 4 padding blocks) are not generated.
  * Below, "VLP-16" numbers are the vlp16 case; the others scale with the model's sequence.
  *
  * Data packet payload (1206 bytes), UDP 192.168.1.201:2368 -> 255.255.255.255:2368
@@ -47,16 +68,20 @@
 
 static const synth_lidar_model MODELS[] = {
     {"vlp16", AVT_VELODYNE_PRODUCT_VLP16, 16, 1, 2, AVT_VLP16_SEQUENCE_NS, 0, 0.002,
-     AVT_VLP16_ELEVATION_DEG, NULL, AVT_VLP16_VERT_OFFSET_MM},
+     AVT_VLP16_ELEVATION_DEG, NULL, AVT_VLP16_VERT_OFFSET_MM, NULL, 1},
     {"vlp16hires", AVT_VELODYNE_PRODUCT_PUCK_HIRES, 16, 1, 2, AVT_VLP16_SEQUENCE_NS, 0, 0.002,
-     AVT_PUCK_HIRES_ELEVATION_DEG, NULL, NULL},
+     AVT_PUCK_HIRES_ELEVATION_DEG, NULL, NULL, NULL, 1},
     {"hdl32e", AVT_VELODYNE_PRODUCT_HDL32E, 32, 1, 1, AVT_HDL32E_SEQUENCE_NS, 0, 0.002,
-     AVT_HDL32E_ELEVATION_DEG, NULL, NULL},
+     AVT_HDL32E_ELEVATION_DEG, NULL, NULL, NULL, 1},
     {"vlp32c", AVT_VELODYNE_PRODUCT_VLP32C, 32, 1, 1, AVT_VLP32C_SEQUENCE_NS, 0, 0.004,
-     AVT_VLP32C_ELEVATION_DEG, AVT_VLP32C_AZIMUTH_OFFSET_DEG, NULL},
+     AVT_VLP32C_ELEVATION_DEG, AVT_VLP32C_AZIMUTH_OFFSET_DEG, NULL, NULL, 1},
     {"vls128", AVT_VELODYNE_PRODUCT_VLS128, 128, 4, 1, AVT_VLS128_SEQUENCE_NS,
      AVT_VLS128_TOH_OFFSET_NS, 0.004, AVT_VLS128_ELEVATION_DEG, AVT_VLS128_AZIMUTH_OFFSET_DEG,
-     NULL},
+     NULL, NULL, 0},
+    {"hdl64e", 0, 64, 2, 1, AVT_HDL64E_S3_SEQUENCE_NS, 0, 0.002, NULL, NULL, NULL,
+     AVT_HDL64E_S3_GROUP_FIRE_NS, 1},
+    {"hdl64e_s2", 0, 64, 2, 1, AVT_HDL64E_S2_SEQUENCE_NS, 0, 0.002, NULL, NULL, NULL,
+     AVT_HDL64E_S2_GROUP_FIRE_NS, 1},
 };
 
 const synth_lidar_model *synth_lidar_model_find(const char *name)
@@ -66,8 +91,23 @@ const synth_lidar_model *synth_lidar_model_find(const char *name)
     return NULL;
 }
 
+int synth_return_find(const char *name)
+{
+    static const char *const NAMES[] = {"strongest", "last", "dual"};
+    if (!name) return SYNTH_RETURN_STRONGEST;
+    for (int i = 0; i < 3; i++)
+        if (strcmp(name, NAMES[i]) == 0) return i;
+    return -1;
+}
+
+static int return_mode(const synth_scene *sc)
+{
+    return synth_return_find(sc->cfg.lidar_return);
+}
+
 int32_t synth_laser_time_ns(const synth_lidar_model *m, int l)
 {
+    if (m->group_fire_ns) return m->seq_ns / 8 * (l % 32 / 4) + m->group_fire_ns[l % 4];
     switch (m->product) {
     case AVT_VELODYNE_PRODUCT_HDL32E: return l * AVT_HDL32E_FIRING_NS;
     case AVT_VELODYNE_PRODUCT_VLP32C: return (l / 2) * AVT_VLP16_FIRING_NS;
@@ -76,14 +116,15 @@ int32_t synth_laser_time_ns(const synth_lidar_model *m, int l)
     }
 }
 
-int synth_lidar_seq_per_packet(const synth_lidar_model *m)
+int synth_lidar_seq_per_packet(const synth_lidar_model *m, int dual)
 {
-    return AVT_VLP16_BLOCKS * m->seq_per_block / m->banks;
+    return AVT_VLP16_BLOCKS / (dual ? 2 * m->banks : m->banks) * m->seq_per_block;
 }
 
-static int64_t packet_ns(const synth_lidar_model *m)
+static int64_t packet_ns(const synth_scene *sc)
 {
-    return (int64_t)synth_lidar_seq_per_packet(m) * m->seq_ns;
+    const int dual = return_mode(sc) == SYNTH_RETURN_DUAL;
+    return (int64_t)synth_lidar_seq_per_packet(sc->lidar, dual) * sc->lidar->seq_ns;
 }
 
 double synth_head_az_deg(const synth_scene *sc, int64_t t_ns)
@@ -94,7 +135,7 @@ double synth_head_az_deg(const synth_scene *sc, int64_t t_ns)
 int64_t synth_packet_t_ns(const synth_scene *sc, int64_t k)
 {
     /* k * 1327.104 us (= k * 1327104 ns, VLP-16) rounded to whole microseconds */
-    int64_t us = (k * packet_ns(sc->lidar) + 500) / 1000;
+    int64_t us = (k * packet_ns(sc) + 500) / 1000;
     return sc->t0_ns + us * 1000;
 }
 
@@ -155,6 +196,23 @@ size_t synth_udp_frame(uint8_t *frame, uint16_t ip_id, uint16_t port, const uint
     return 42 + len;
 }
 
+size_t synth_ipv4_fragment(const uint8_t *frame, size_t len, size_t mtu, size_t k,
+                           uint8_t *out)
+{
+    const size_t per = (mtu - 20) & ~(size_t)7, body = len - 34; /* IP payload bytes */
+    const size_t off = k * per;
+    if (off >= body) return 0;
+    const size_t n = body - off < per ? body - off : per;
+    memcpy(out, frame, 34);
+    memcpy(out + 34, frame + 34 + off, n);
+    uint8_t *ip = out + 14;
+    put_be16(ip + 2, (uint16_t)(20 + n));
+    put_be16(ip + 6, (uint16_t)((off + n < body ? 0x2000 : 0) | (off / 8)));
+    put_be16(ip + 10, 0);
+    put_be16(ip + 10, ip_checksum(ip, 20, 0));
+    return 34 + n;
+}
+
 size_t synth_gprmc(int64_t t_ns, double speed_mps, double course_deg, char *out, size_t n)
 {
     time_t sec = (time_t)(t_ns / 1000000000LL);
@@ -170,15 +228,89 @@ size_t synth_gprmc(int64_t t_ns, double speed_mps, double course_deg, char *out,
     return w < 0 ? 0 : (size_t)w;
 }
 
+/* One laser's beam, from the model's manual tables or the unit's calibration: it leaves from
+ * (rxy0 along the beam's azimuth, horiz across it, z0) at elevation el_deg and azimuth
+ * head + az_deg, and the packet reports the range from there minus dist_m. This is exactly
+ * the geometry ingest/velodyne.c inverts (the ROS driver's calibrated formula, see there;
+ * the manual tables are its special case rxy0 = horiz = dist_m = 0). */
+typedef struct laser_beam {
+    double el_deg, az_deg, dist_m, rxy0, z0, horiz;
+} laser_beam;
+
+/* A return as sent: raw distance (0 = none) and reflectivity. */
+typedef struct echo {
+    uint16_t dist;
+    uint8_t refl;
+} echo;
+
+#define MAX_SEQ_PER_PACKET 24 /* VLP-16 single return */
+
 /* Boxes at t0 and their velocities: a box at t is c0 + v (t - t0), orientation fixed. */
 typedef struct lidar_ctx {
     const synth_scene *sc;
     synth_box box0[SYNTH_MAX_OBJECTS];
     double vel[SYNTH_MAX_OBJECTS][3];
     uint8_t ground_refl[2];
+    laser_beam beam[128];
+    int mode; /* enum synth_return */
 } lidar_ctx;
 
-static void fire(const lidar_ctx *lc, int64_t t, int laser, uint8_t *out3)
+static void beams_init(lidar_ctx *lc)
+{
+    const synth_lidar_model *m = lc->sc->lidar;
+    for (int l = 0; l < m->lasers; l++) {
+        laser_beam *b = &lc->beam[l];
+        if (m->elevation_deg) {
+            /* the manuals' formula (VLP-16 9.2): z = R sin(w) + vertical offset */
+            b->el_deg = m->elevation_deg[l];
+            b->az_deg = m->azimuth_offset_deg ? m->azimuth_offset_deg[l] : 0;
+            b->z0 = m->vert_offset_mm ? m->vert_offset_mm[l] * 1e-3 : 0;
+            continue;
+        }
+        synth_laser_calib c;
+        synth_hdl64e_calib(l, &c);
+        const double v = c.vert_deg * DEG, vo = c.vert_offset_cm * 0.01;
+        b->el_deg = c.vert_deg;
+        b->az_deg = -c.rot_deg;
+        b->dist_m = c.dist_cm * 0.01;
+        b->rxy0 = -vo * sin(v); /* the vertical offset is perpendicular to the beam */
+        b->z0 = vo * cos(v);
+        b->horiz = c.horiz_offset_cm * 0.01;
+    }
+}
+
+static uint8_t hit_refl(const lidar_ctx *lc, int hit, const double o[3], const double d[3],
+                        double t)
+{
+    if (hit >= 0) return lc->sc->obj[hit].reflectivity;
+    double px = o[0] + t * d[0], py = o[1] + t * d[1];
+    return lc->ground_refl[((long)floor(px) + (long)floor(py)) & 1];
+}
+
+/* The raw distance of a return at range t along beam b; 0 (none) outside the sensor's range. */
+static uint16_t raw_dist(const synth_lidar_model *m, const laser_beam *b, double t)
+{
+    if (t < SYNTH_LIDAR_MIN_RANGE_M) return 0;
+    long q = lround((t - b->dist_m) / m->dist_unit_m);
+    return q > 0 && q < 65536 ? (uint16_t)q : 0;
+}
+
+/* Distance from the ray's point at t to the nearest edge of face `face` (0..5) of box b. */
+static double face_edge_dist(const synth_box *b, const double o[3], const double d[3], double t,
+                             int face)
+{
+    double dx = o[0] + t * d[0] - b->c[0], dy = o[1] + t * d[1] - b->c[1];
+    double l[3] = {b->cos_yaw * dx + b->sin_yaw * dy, -b->sin_yaw * dx + b->cos_yaw * dy,
+                   o[2] + t * d[2] - b->c[2]};
+    double e = INFINITY;
+    for (int k = 0; k < 3; k++)
+        if (k != face / 2 && b->half[k] - fabs(l[k]) < e) e = b->half[k] - fabs(l[k]);
+    return e;
+}
+
+/* Fires laser `laser` at time t: its returns, nearest first; returns how many (0, 1 or 2:
+ * the edge rule of SYNTH_DUAL_EDGE_M). */
+static int fire(const lidar_ctx *lc, int64_t t, int laser, echo e[2])
 {
     const synth_scene *sc = lc->sc;
     size_t n = sc->n_obj;
@@ -192,44 +324,99 @@ static void fire(const lidar_ctx *lc, int64_t t, int laser, uint8_t *out3)
     avt_tf world_T_ego = synth_world_T_ego(sc, t);
     avt_tf world_T_lidar = avt_tf_mul(&world_T_ego, &sc->ego_T_lidar);
     const synth_lidar_model *m = sc->lidar;
+    const laser_beam *b = &lc->beam[laser];
     /* the beam leaves at the head azimuth plus the laser's offset (VLP-32C, VLS-128 9.5) */
-    double az = (synth_head_az_deg(sc, t) + (m->azimuth_offset_deg ? m->azimuth_offset_deg[laser] : 0)) * DEG;
-    double w = m->elevation_deg[laser] * DEG;
-    double ol[3] = {0, 0, m->vert_offset_mm ? m->vert_offset_mm[laser] * 1e-3 : 0};
-    double dl[3] = {cos(w) * cos(az), -cos(w) * sin(az), sin(w)};
+    double az = (synth_head_az_deg(sc, t) + b->az_deg) * DEG;
+    double w = b->el_deg * DEG;
+    double ca = cos(az), sa = sin(az);
+    double ol[3] = {b->rxy0 * ca + b->horiz * sa, -b->rxy0 * sa + b->horiz * ca, b->z0};
+    double dl[3] = {cos(w) * ca, -cos(w) * sa, sin(w)};
     double o[3], d[3];
     avt_tf_apply(&world_T_lidar, ol, o);
     avt_tf_rotate(&world_T_lidar, dl, d);
-    double th;
+    double th, t2;
     int face;
     int hit = synth_cast(bx, n, o, d, SYNTH_LIDAR_MAX_RANGE_M, &th, &face);
-    uint16_t dist = 0;
-    uint8_t refl = 0;
-    if (hit != -2 && th >= SYNTH_LIDAR_MIN_RANGE_M) {
-        long q = lround(th / m->dist_unit_m);
-        if (q > 0 && q < 65536) dist = (uint16_t)q;
-        if (hit == -1) {
-            double px = o[0] + th * d[0], py = o[1] + th * d[1];
-            refl = lc->ground_refl[((long)floor(px) + (long)floor(py)) & 1];
-        } else {
-            refl = sc->obj[hit].reflectivity;
-        }
-    }
-    put_le16(out3, dist);
-    out3[2] = dist ? refl : 0;
+    if (hit == -2 || !(e[0].dist = raw_dist(m, b, th))) return 0;
+    e[0].refl = hit_refl(lc, hit, o, d, th);
+    if (hit < 0 || face_edge_dist(&bx[hit], o, d, th, face) >= SYNTH_DUAL_EDGE_M) return 1;
+    /* the part of the beam past the edge: the same ray without that box */
+    bx[hit] = bx[n - 1];
+    int hit2 = synth_cast(bx, n - 1, o, d, SYNTH_LIDAR_MAX_RANGE_M, &t2, &face);
+    if (hit2 == hit) hit2 = (int)n - 1;
+    if (hit2 == -2 || t2 - th < SYNTH_DUAL_MIN_SEP_M || !(e[1].dist = raw_dist(m, b, t2)))
+        return 1;
+    uint8_t r2 = hit_refl(lc, hit2, o, d, t2), cap = (uint8_t)(e[0].refl / 2);
+    e[1].refl = r2 < cap ? r2 : cap;
+    return 2;
 }
 
-static void packet_build(const lidar_ctx *lc, int64_t k, uint8_t *pl)
+/* What block b of a packet holds: the firing sequence of its first channel (seq0), its bank
+ * (32-laser group) and, in dual mode, whether it holds the last return (else the strongest). */
+static void block_role(const synth_lidar_model *m, int dual, int b, int *seq0, int *bank,
+                       int *last)
+{
+    *last = 0;
+    if (!dual) {
+        *seq0 = b / m->banks * m->seq_per_block;
+        *bank = b % m->banks;
+        return;
+    }
+    const int g = 2 * m->banks, r = b % g;
+    *seq0 = b / g * m->seq_per_block;
+    if (m->group_fire_ns) { /* HDL-64E: upper, lower strongest, then upper, lower last */
+        *bank = r % m->banks;
+        *last = r >= m->banks;
+    } else { /* bank by bank: last, then strongest */
+        *bank = r / 2;
+        *last = r % 2 == 0;
+    }
+}
+
+/* HDL-64E status type and value (bytes 1204, 1205) of packet k sent at t_ns: the cycle of
+ * time-and-state types (S2/S3 manuals, "Packet format"). */
+static void hdl64e_status(int64_t k, int64_t t_ns, uint8_t *p)
+{
+    static const char TYPES[] = "HMSDNYGTV";
+    time_t sec = (time_t)(t_ns / 1000000000LL);
+    struct tm tm;
+    gmtime_r(&sec, &tm);
+    const int v[9] = {tm.tm_hour, tm.tm_min, tm.tm_sec, tm.tm_mday, tm.tm_mon + 1,
+                      tm.tm_year % 100, 'A', 35, 0x27};
+    p[0] = (uint8_t)TYPES[k % 9];
+    p[1] = (uint8_t)v[k % 9];
+}
+
+/* Packet k into pl (1206 bytes); counts[s] = firings of its sequence s with one, two returns. */
+static void packet_build(const lidar_ctx *lc, int64_t k, uint8_t *pl, int32_t (*counts)[2])
 {
     static const uint8_t BANK[4] = {0xEE, 0xDD, 0xCC, 0xBB};
+    static const uint8_t MODE_BYTE[3] = {AVT_VELODYNE_MODE_STRONGEST, AVT_VELODYNE_MODE_LAST,
+                                         AVT_VELODYNE_MODE_DUAL};
     const synth_scene *sc = lc->sc;
     const synth_lidar_model *m = sc->lidar;
+    const int dual = lc->mode == SYNTH_RETURN_DUAL, nl = m->lasers;
+    const int spp = synth_lidar_seq_per_packet(m, dual);
     const int per_block = 32 / m->seq_per_block; /* lasers of one sequence in a block */
     int64_t t_stamp = synth_packet_t_ns(sc, k), t_first = t_stamp + m->toh_offset_ns;
+    /* every firing of the packet once, sequence s, laser l at [s nl + l]: a dual packet
+     * sends each twice */
+    echo e[AVT_VLP16_BLOCKS * 32][2];
+    int ne[AVT_VLP16_BLOCKS * 32];
+    for (int s = 0; s < spp; s++) {
+        counts[s][0] = counts[s][1] = 0;
+        for (int l = 0; l < nl; l++) {
+            int64_t t = t_first + (int64_t)s * m->seq_ns + synth_laser_time_ns(m, l);
+            int i = s * nl + l;
+            ne[i] = fire(lc, t, l, e[i]);
+            if (ne[i]) counts[s][ne[i] - 1]++;
+        }
+    }
     for (int b = 0; b < AVT_VLP16_BLOCKS; b++) {
         uint8_t *blk = pl + 100 * b;
-        /* block b: sequence (b / banks) * seq_per_block, bank b % banks */
-        int seq0 = (b / m->banks) * m->seq_per_block, bank = b % m->banks;
+        int seq0, bank, last;
+        block_role(m, dual, b, &seq0, &bank, &last);
+        if (!dual) last = lc->mode == SYNTH_RETURN_LAST;
         int64_t tb = t_first + (int64_t)seq0 * m->seq_ns;
         double az = fmod(synth_head_az_deg(sc, tb), 360.0);
         long cdeg = lround(az * 100.0) % 36000;
@@ -237,15 +424,21 @@ static void packet_build(const lidar_ctx *lc, int64_t k, uint8_t *pl)
         blk[1] = BANK[bank];
         put_le16(blk + 2, (uint16_t)cdeg);
         for (int c = 0; c < 32; c++) {
-            int s = seq0 + c / per_block, l = 32 * bank + c % per_block;
-            int64_t t = t_first + (int64_t)s * m->seq_ns + synth_laser_time_ns(m, l);
-            fire(lc, t, l, blk + 4 + 3 * c);
+            int i = (seq0 + c / per_block) * nl + 32 * bank + c % per_block;
+            /* the strongest is the nearer (the edge rule); with one return both are it */
+            echo x = ne[i] ? e[i][last ? ne[i] - 1 : 0] : (echo){0, 0};
+            put_le16(blk + 4 + 3 * c, x.dist);
+            blk[4 + 3 * c + 2] = x.refl;
         }
     }
     int64_t us = t_stamp / 1000;
     put_le32(pl + 1200, (uint32_t)(us % 3600000000LL));
-    pl[1204] = AVT_VELODYNE_MODE_STRONGEST;
-    pl[1205] = m->product;
+    if (m->product) {
+        pl[1204] = MODE_BYTE[lc->mode];
+        pl[1205] = m->product;
+    } else {
+        hdl64e_status(k, t_stamp, pl + 1204);
+    }
 }
 
 static int dump(pcap_dumper_t *pd, int64_t rec_ns, const uint8_t *frame, size_t len)
@@ -259,9 +452,11 @@ static int dump(pcap_dumper_t *pd, int64_t rec_ns, const uint8_t *frame, size_t 
     return 0;
 }
 
-/* Sweep bookkeeping for firing sequence j (global index) of packet k starting at t_seq. */
+/* Sweep bookkeeping for firing sequence j (global index) of packet k starting at t_seq, whose
+ * firings had counts[0] single and counts[1] double returns. */
 static int sweep_add(const synth_scene *sc, synth_sweep **sw, size_t *n, size_t *cap,
-                     int64_t *last_pkt, int64_t j, int64_t k, int64_t t_seq)
+                     int64_t *last_pkt, int64_t j, int64_t k, int64_t t_seq,
+                     const int32_t counts[2])
 {
     size_t m = (size_t)((sc->phase + j) / SYNTH_SEQ_PER_REV);
     if (m >= *n) {
@@ -278,6 +473,8 @@ static int sweep_add(const synth_scene *sc, synth_sweep **sw, size_t *n, size_t 
     synth_sweep *s = &(*sw)[m];
     s->end_ns = t_seq + synth_laser_time_ns(sc->lidar, sc->lidar->lasers - 1);
     s->n_seq++;
+    s->returns[0] += counts[0];
+    s->returns[1] += counts[1];
     if (*last_pkt != k) {
         s->packets++;
         *last_pkt = k;
@@ -297,6 +494,7 @@ int synth_lidar_write(const synth_scene *sc, const char *pcap_path, synth_sweep 
     pcap_t *p = NULL;
     pcap_dumper_t *pd = NULL;
     uint8_t *chunk = NULL;
+    int32_t (*counts)[MAX_SEQ_PER_PACKET][2] = NULL;
     synth_sweep *sw = NULL;
     size_t n_sw = 0, cap_sw = 0;
     lidar_ctx *lc = calloc(1, sizeof *lc);
@@ -310,6 +508,9 @@ int synth_lidar_write(const synth_scene *sc, const char *pcap_path, synth_sweep 
     }
     lc->ground_refl[0] = 12;
     lc->ground_refl[1] = 35;
+    lc->mode = return_mode(sc);
+    beams_init(lc);
+    const int spp = synth_lidar_seq_per_packet(sc->lidar, lc->mode == SYNTH_RETURN_DUAL);
 
     int64_t n_pkt = 0;
     while (synth_packet_t_ns(sc, n_pkt) < sc->t_end_ns) n_pkt++;
@@ -325,7 +526,8 @@ int synth_lidar_write(const synth_scene *sc, const char *pcap_path, synth_sweep 
         goto out;
     }
     chunk = malloc((size_t)CHUNK * AVT_VLP16_PAYLOAD);
-    if (!chunk) {
+    counts = malloc(CHUNK * sizeof *counts);
+    if (!chunk || !counts) {
         rc = avt_err(err, AVT_NOMEM, "synth: out of memory");
         goto out;
     }
@@ -341,11 +543,11 @@ int synth_lidar_write(const synth_scene *sc, const char *pcap_path, synth_sweep 
     for (int64_t k0 = 0; k0 < n_pkt; k0 += CHUNK) {
         int64_t nk = n_pkt - k0 < CHUNK ? n_pkt - k0 : CHUNK;
 #pragma omp parallel for schedule(static)
-        for (int64_t i = 0; i < nk; i++) packet_build(lc, k0 + i, chunk + (size_t)i * AVT_VLP16_PAYLOAD);
+        for (int64_t i = 0; i < nk; i++)
+            packet_build(lc, k0 + i, chunk + (size_t)i * AVT_VLP16_PAYLOAD, counts[i]);
 
         for (int64_t i = 0; i < nk; i++) {
             const synth_lidar_model *m = sc->lidar;
-            const int spp = synth_lidar_seq_per_packet(m);
             int64_t k = k0 + i, t_pkt = synth_packet_t_ns(sc, k) + m->toh_offset_ns;
             /* sent once its last firing is done, plus 200 +- 50 us on the network */
             int64_t t_last = t_pkt + (int64_t)(spp - 1) * m->seq_ns +
@@ -381,7 +583,7 @@ int synth_lidar_write(const synth_scene *sc, const char *pcap_path, synth_sweep 
             prev_rec = rec;
             for (int s = 0; s < spp; s++) {
                 if (sweep_add(sc, &sw, &n_sw, &cap_sw, &last_pkt, k * spp + s, k,
-                              t_pkt + (int64_t)s * m->seq_ns) != AVT_OK) {
+                              t_pkt + (int64_t)s * m->seq_ns, counts[i][s]) != AVT_OK) {
                     rc = avt_err(err, AVT_NOMEM, "synth: out of memory");
                     goto out;
                 }
@@ -403,6 +605,7 @@ int synth_lidar_write(const synth_scene *sc, const char *pcap_path, synth_sweep 
     sw = NULL;
 out:
     free(sw);
+    free(counts);
     free(chunk);
     if (pd) pcap_dump_close(pd);
     if (p) pcap_close(p);

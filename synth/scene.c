@@ -275,11 +275,27 @@ int synth_scene_init(synth_scene *sc, const avt_synth_config *cfg, avt_error *er
 
     /* The first sweep starts part-way: phase in [1, SEQ_PER_REV - 1]. */
     sc->cut_deg = 180.0;
-    sc->phase = 1 + (int)(synth_rng_next(&r) % (SYNTH_SEQ_PER_REV - 1));
-    sc->az0_deg = sc->cut_deg + (sc->phase + 0.5) * 360.0 / SYNTH_SEQ_PER_REV;
-    sc->lidar = synth_lidar_model_find(cfg->lidar ? cfg->lidar : "vlp16");
-    if (!sc->lidar) return avt_err(err, AVT_UNSUPPORTED, "synth: lidar '%s' not supported", cfg->lidar);
-    sc->rev_ns = (int64_t)SYNTH_SEQ_PER_REV * sc->lidar->seq_ns;
+    uint64_t phase_draw = synth_rng_next(&r);
+    sc->lidar_name = cfg->lidar ? cfg->lidar : "vlp16";
+    sc->ouster = synth_ouster_model_find(sc->lidar_name);
+    if (sc->ouster) {
+        /* Ouster: column 0 faces the cut (avtruth/ouster.h); the capture starts at a packet
+         * boundary part-way through the first frame, columns equally spaced in time */
+        const int cpp = SYNTH_OUSTER_COLS_PER_PACKET, packets = sc->ouster->w / cpp;
+        sc->phase = cpp * (1 + (int)(phase_draw % (uint64_t)(packets - 1)));
+        sc->az0_deg = sc->cut_deg + sc->phase * 360.0 / sc->ouster->w;
+        sc->rev_ns = 1000000000LL / sc->ouster->hz;
+        sc->ouster_profile = synth_ouster_profile_find(cfg->lidar_profile ? cfg->lidar_profile : "rng19");
+        if (sc->ouster_profile < 0)
+            return avt_err(err, AVT_UNSUPPORTED, "synth: lidar profile '%s' not supported",
+                           cfg->lidar_profile);
+    } else {
+        sc->phase = 1 + (int)(phase_draw % (SYNTH_SEQ_PER_REV - 1));
+        sc->az0_deg = sc->cut_deg + (sc->phase + 0.5) * 360.0 / SYNTH_SEQ_PER_REV;
+        sc->lidar = synth_lidar_model_find(sc->lidar_name);
+        if (!sc->lidar) return avt_err(err, AVT_UNSUPPORTED, "synth: lidar '%s' not supported", cfg->lidar);
+        sc->rev_ns = (int64_t)SYNTH_SEQ_PER_REV * sc->lidar->seq_ns;
+    }
 
     size_t n = 0;
     for (int i = 0; i < cfg->moving_objects; i++, n++) {

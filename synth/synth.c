@@ -41,16 +41,30 @@ static int config_check(const avt_synth_config *c, avt_error *err)
     if (c->cameras < 0 || c->cameras > SYNTH_MAX_CAMERAS)
         return avt_err(err, AVT_INVAL, "synth: cameras %d outside [0, %d]", c->cameras,
                        SYNTH_MAX_CAMERAS);
-    if (c->lidar && !synth_lidar_model_find(c->lidar)) {
-        if (strncmp(c->lidar, "hdl64e", 6) == 0)
-            return avt_err(err, AVT_UNSUPPORTED,
-                           "synth: lidar '%s': not generated (the HDL-64E has no manual geometry: "
-                           "every unit needs its own calibration file); use vlp16, vlp16hires, "
-                           "hdl32e, vlp32c or vls128",
-                           c->lidar);
+    if (c->lidar_profile && !(c->lidar && synth_ouster_model_find(c->lidar)))
+        return avt_err(err, AVT_INVAL, "synth: a lidar profile ('%s') is for Ouster models only",
+                       c->lidar_profile);
+    if (c->lidar_profile && synth_ouster_profile_find(c->lidar_profile) < 0)
+        return avt_err(err, AVT_UNSUPPORTED, "synth: lidar profile '%s' not supported (rng19, "
+                       "rng19-dual, rng15, legacy)", c->lidar_profile);
+    if (c->lidar && !synth_lidar_model_find(c->lidar) && !synth_ouster_model_find(c->lidar)) {
         return avt_err(err, AVT_UNSUPPORTED,
-                       "synth: lidar '%s' not supported (vlp16, vlp16hires, hdl32e, vlp32c, vls128)",
+                       "synth: lidar '%s' not supported (vlp16, vlp16hires, hdl32e, vlp32c, vls128, "
+                       "hdl64e, hdl64e_s2, os1-64, os0-128)",
                        c->lidar);
+    }
+    if (c->lidar_return) {
+        const synth_lidar_model *m = synth_lidar_model_find(c->lidar ? c->lidar : "vlp16");
+        if (!m)
+            return avt_err(err, AVT_INVAL, "synth: a lidar return mode ('%s') is for Velodyne "
+                           "models only", c->lidar_return);
+        int mode = synth_return_find(c->lidar_return);
+        if (mode < 0)
+            return avt_err(err, AVT_UNSUPPORTED, "synth: lidar return mode '%s' not supported "
+                           "(strongest, last, dual)", c->lidar_return);
+        if (mode == SYNTH_RETURN_DUAL && !m->dual)
+            return avt_err(err, AVT_UNSUPPORTED, "synth: lidar '%s': dual-return packets are not "
+                           "generated for this model", m->name);
     }
     if (c->width < 16 || c->width > 8192 || c->height < 16 || c->height > 8192)
         return avt_err(err, AVT_INVAL, "synth: image size %ux%u outside [16, 8192]", c->width,
@@ -145,7 +159,7 @@ static int write_calib(const synth_scene *sc, const char *path, avt_error *err)
 {
     FILE *f = open_w(path, err);
     if (!f) return err ? err->code : AVT_IO;
-    fprintf(f, "version: 1\nlidar:\n  model: %s\n  lidar_T_ego: ", sc->lidar->name);
+    fprintf(f, "version: 1\nlidar:\n  model: %s\n  lidar_T_ego: ", sc->lidar_name);
     print_list(f, sc->lidar_T_ego.m, 16);
     fprintf(f, "\ncameras:%s\n", sc->n_cam ? "" : " []");
     for (size_t i = 0; i < sc->n_cam; i++) {
@@ -185,6 +199,17 @@ static int write_sweeps(const synth_sweep *sw, size_t n, const char *path, avt_e
     for (size_t i = 0; i < n; i++)
         fprintf(f, "%zu,%" PRId64 ",%" PRId64 ",%" PRId64 ",%d,%d\n", i, sw[i].start_ns,
                 sw[i].end_ns, sw[i].timestamp_ns, sw[i].packets, sw[i].complete);
+    return close_w(f, path, err);
+}
+
+/* truth/returns.csv (Velodyne logs): per sweep, the firings with one return and with two. */
+static int write_returns(const synth_sweep *sw, size_t n, const char *path, avt_error *err)
+{
+    FILE *f = open_w(path, err);
+    if (!f) return err ? err->code : AVT_IO;
+    fprintf(f, "sweep,one_return,two_returns\n");
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%zu,%" PRId64 ",%" PRId64 "\n", i, sw[i].returns[0], sw[i].returns[1]);
     return close_w(f, path, err);
 }
 
@@ -266,7 +291,8 @@ static int write_params(const synth_scene *sc, const char *path, avt_error *err)
     json_object_set_new(cfg, "seed", json_integer((json_int_t)c->seed));
     json_object_set_new(cfg, "seconds", json_real(c->seconds));
     json_object_set_new(cfg, "cameras", json_integer(c->cameras));
-    json_object_set_new(cfg, "lidar", json_string(sc->lidar->name));
+    json_object_set_new(cfg, "lidar", json_string(sc->lidar_name));
+    if (c->lidar_return) json_object_set_new(cfg, "lidar_return", json_string(c->lidar_return));
     json_object_set_new(cfg, "width", json_integer(c->width));
     json_object_set_new(cfg, "height", json_integer(c->height));
     json_object_set_new(cfg, "clock_offset_s", json_real(c->clock_offset_s));
@@ -290,7 +316,7 @@ static int write_params(const synth_scene *sc, const char *path, avt_error *err)
                                     "1e-6 (exposure_ns - t0_ns)), the same clock for every camera"));
 
     json_t *li = json_object();
-    json_object_set_new(li, "model", json_string(sc->lidar->name));
+    json_object_set_new(li, "model", json_string(sc->lidar_name));
     json_object_set_new(li, "az0_deg", json_real(sc->az0_deg));
     json_object_set_new(li, "cut_deg", json_real(sc->cut_deg));
     json_object_set_new(li, "revolution_ns", json_integer(sc->rev_ns));
@@ -362,6 +388,7 @@ static int write_params(const synth_scene *sc, const char *path, avt_error *err)
                     "refined to 1/16 px by sampling beyond each extreme pixel on a 1/16 x 1/8 px grid"));
     json_object_set_new(def, "labels",
         json_string("one per sweep at timestamp_ns, objects whose centre is within 100 m of the LiDAR"));
+    if (sc->ouster) synth_ouster_params(sc, li, def);
     json_object_set_new(root, "definitions", def);
     return json_write(root, path, err);
 }
@@ -498,10 +525,16 @@ int avt_synth_run(const char *dir, const avt_synth_config *cfg,
         (rc = write_poses(sc, path, err)))
         goto out;
     char pcap_name[64];
-    snprintf(pcap_name, sizeof pcap_name, "lidar/%s.pcap", sc->lidar->name);
-    if ((rc = path2(path, sizeof path, dir, pcap_name, err)) ||
-        (rc = synth_lidar_write(sc, path, &sw, &n_sw, progress, ctx, err)))
+    snprintf(pcap_name, sizeof pcap_name, "lidar/%s.pcap", sc->lidar_name);
+    if (sc->ouster) {
+        if ((rc = synth_ouster_write(sc, dir, &sw, &n_sw, progress, ctx, err))) goto out;
+    } else if ((rc = path2(path, sizeof path, dir, pcap_name, err)) ||
+               (rc = synth_lidar_write(sc, path, &sw, &n_sw, progress, ctx, err)) ||
+               (rc = synth_lidar_calib_write(sc, dir, err)) ||
+               (rc = path2(path, sizeof path, dir, "truth/returns.csv", err)) ||
+               (rc = write_returns(sw, n_sw, path, err))) {
         goto out;
+    }
     if ((rc = path2(path, sizeof path, dir, "truth/sweeps.csv", err)) ||
         (rc = write_sweeps(sw, n_sw, path, err)))
         goto out;

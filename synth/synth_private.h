@@ -68,26 +68,74 @@ typedef struct synth_cam {
 /* A Velodyne model as the generator writes it (synth/lidar.c; tables in avtruth/velodyne.h). */
 typedef struct synth_lidar_model {
     const char *name;         /* as in avt_synth_config.lidar and the pcap's file name */
-    uint8_t product;          /* factory byte 1205 */
+    uint8_t product;          /* factory byte 1205; 0: none (HDL-64E: status bytes) */
     int lasers;
-    int banks;                /* 32-laser blocks per firing sequence (VLS-128: 4), else 1 */
+    int banks;                /* 32-laser blocks per firing sequence (HDL-64E 2, VLS-128 4) */
     int seq_per_block;        /* firing sequences per block (VLP-16 / Puck Hi-Res: 2) */
     int32_t seq_ns;           /* one firing sequence */
     int32_t toh_offset_ns;    /* first firing of a packet relative to its timestamp */
     double dist_unit_m;
-    const double *elevation_deg, *azimuth_offset_deg, *vert_offset_mm; /* [lasers] or NULL */
+    /* [lasers] or NULL; elevation_deg NULL: the synthetic unit's calibration (lidar_calib.c) */
+    const double *elevation_deg, *azimuth_offset_deg, *vert_offset_mm;
+    /* HDL-64E: firing times of the 4 lasers of a group, groups seq_ns / 8 apart; else NULL */
+    const int32_t *group_fire_ns;
+    int dual;                 /* 1 if the generator writes its dual-return packets */
 } synth_lidar_model;
 
 /* The model named name, or NULL. */
 const synth_lidar_model *synth_lidar_model_find(const char *name);
 /* Firing time of laser l within its firing sequence, ns (the manuals' timing tables). */
 int32_t synth_laser_time_ns(const synth_lidar_model *m, int l);
-/* Firing sequences per single-return data packet. */
-int synth_lidar_seq_per_packet(const synth_lidar_model *m);
+/* Firing sequences per data packet (dual: per dual-return packet). */
+int synth_lidar_seq_per_packet(const synth_lidar_model *m, int dual);
+
+/* Return modes of a Velodyne capture (avt_synth_config.lidar_return). */
+enum synth_return { SYNTH_RETURN_STRONGEST = 0, SYNTH_RETURN_LAST = 1, SYNTH_RETURN_DUAL = 2 };
+/* The mode named name (NULL: strongest), or -1. */
+int synth_return_find(const char *name);
+/* Dual returns in the scene (synth/lidar.c): a beam entering a box within SYNTH_DUAL_EDGE_M
+ * of an edge of the face it enters straddles the edge and also returns from the next surface
+ * behind that box, if that lies at least SYNTH_DUAL_MIN_SEP_M farther (and within range). The
+ * edge return is the strongest: the one behind reports its own reflectivity capped at half
+ * the edge's. */
+#define SYNTH_DUAL_EDGE_M 0.10
+#define SYNTH_DUAL_MIN_SEP_M 1.0
+
+/* One laser of a Velodyne calibration, in the units of VeloView's db.xml. */
+typedef struct synth_laser_calib {
+    double rot_deg, vert_deg;                      /* rotCorrection_, vertCorrection_ */
+    double dist_cm, vert_offset_cm, horiz_offset_cm;
+    double focal_distance_cm, focal_slope;         /* written, not used by the geometry */
+} synth_laser_calib;
+/* The synthetic HDL-64E unit's calibration of laser l (0..63): fixed, plausible values. */
+void synth_hdl64e_calib(int l, synth_laser_calib *c);
+
+/* An Ouster model as the generator writes it (synth/ouster.c): one real unit's beam table
+ * and its lidar mode. Packets hold the sensors' default 16 columns. */
+#define SYNTH_OUSTER_COLS_PER_PACKET 16
+typedef struct synth_ouster_model {
+    const char *name;         /* as in avt_synth_config.lidar and the capture's file name */
+    const char *prod_line;    /* metadata sensor_info.prod_line, "OS-1-64" */
+    int h;                    /* beams (pixels_per_column) */
+    int w;                    /* columns_per_frame of the lidar mode */
+    int hz;                   /* frames per second of the lidar mode */
+    const double *alt_deg, *az_deg;  /* beam_altitude_angles, beam_azimuth_angles [h] */
+    double beam_origin_mm;    /* lidar_origin_to_beam_origin_mm */
+    double sensor_z_mm;       /* lidar_to_sensor_transform: 180 deg about z, then +z */
+} synth_ouster_model;
+
+/* The Ouster model named name, or NULL. */
+const synth_ouster_model *synth_ouster_model_find(const char *name);
+/* enum avt_ouster_profile of a profile name ("legacy", "rng19", "rng19-dual", "rng15", or
+ * the udp_profile_lidar spelling), -1 if unknown. */
+int synth_ouster_profile_find(const char *name);
 
 typedef struct synth_scene {
     avt_synth_config cfg;
-    const synth_lidar_model *lidar;
+    const synth_lidar_model *lidar;    /* a Velodyne sensor, or NULL */
+    const synth_ouster_model *ouster;  /* an Ouster sensor, or NULL */
+    int ouster_profile;                /* enum avt_ouster_profile */
+    const char *lidar_name;            /* the model's name, either kind */
     int64_t t0_ns;          /* first firing of the log */
     int64_t t_end_ns;       /* no packet starts at or after this */
     double ego_speed_mps, ego_yaw_rate;
@@ -100,9 +148,10 @@ typedef struct synth_scene {
     synth_cam cam[SYNTH_MAX_CAMERAS];
     size_t n_cam;
     double cut_deg;         /* sweep cut azimuth */
-    int phase;              /* az0 = cut + (phase + 0.5) * 360 / SYNTH_SEQ_PER_REV */
+    int phase;              /* az0 = cut + (phase + 0.5) * 360 / SYNTH_SEQ_PER_REV;
+                               Ouster: first column, az0 = cut + phase * 360 / w */
     double az0_deg;
-    int64_t rev_ns;         /* SYNTH_SEQ_PER_REV * sequence period */
+    int64_t rev_ns;         /* SYNTH_SEQ_PER_REV * sequence period; Ouster: 1 s / hz */
     int64_t clock_offset_ns;
 } synth_scene;
 
@@ -182,6 +231,7 @@ typedef struct synth_sweep {
     int complete;
     int64_t n_seq;
     double az_start_deg;    /* unwrapped azimuth of the sweep's cut */
+    int64_t returns[2];     /* firings with one return, with two (see SYNTH_DUAL_EDGE_M) */
 } synth_sweep;
 
 /* Unwrapped head azimuth (degrees) at t_ns. */
@@ -190,6 +240,10 @@ double synth_head_az_deg(const synth_scene *sc, int64_t t_ns);
  * lidar->toh_offset_ns. */
 int64_t synth_packet_t_ns(const synth_scene *sc, int64_t k);
 
+/* For a model without manual geometry (HDL-64E): writes the unit's calibration as
+ * lidar/<model>.xml (VeloView db.xml) and lidar/<model>.yaml (ROS driver YAML) and a log.yaml
+ * naming the model and the db.xml. Nothing for the other models. */
+int synth_lidar_calib_write(const synth_scene *sc, const char *dir, avt_error *err);
 /* Writes the pcap and returns the sweeps (malloc'ed, caller frees). */
 int synth_lidar_write(const synth_scene *sc, const char *pcap_path, synth_sweep **sweeps,
                       size_t *n_sweeps, void (*progress)(double, void *), void *ctx,
@@ -199,6 +253,26 @@ int synth_lidar_write(const synth_scene *sc, const char *pcap_path, synth_sweep 
  * returns its length. */
 size_t synth_udp_frame(uint8_t *frame, uint16_t ip_id, uint16_t port, const uint8_t *payload,
                        size_t len);
+/* Fragment k (0-based) of the IPv4 datagram in frame (as built by synth_udp_frame, len
+ * bytes) for a link MTU of mtu bytes (RFC 791 section 3.2: every fragment but the last
+ * carries a multiple of 8 bytes, MF set, DF cleared, header checksum recomputed). Writes it
+ * into out (>= 14 + mtu bytes) and returns its frame length; 0 when k is past the last. */
+size_t synth_ipv4_fragment(const uint8_t *frame, size_t len, size_t mtu, size_t k,
+                           uint8_t *out);
+
+/* Ouster (synth/ouster.c): time of global column g of the log, where g = w m + v is column v
+ * of sweep m (sweep 0 starts at column sc->phase, at t0_ns). Columns are equally spaced:
+ * t = t0_ns - floor(phase rev_ns / w) + floor(g rev_ns / w). */
+int64_t synth_ouster_col_ns(const synth_scene *sc, int64_t g);
+/* Writes lidar/<model>.pcap, lidar/<model>.json (metadata), log.yaml and
+ * truth/lidar_frames.csv under dir and returns the sweeps (malloc'ed, caller frees). */
+int synth_ouster_write(const synth_scene *sc, const char *dir, synth_sweep **sweeps,
+                       size_t *n_sweeps, void (*progress)(double, void *), void *ctx,
+                       avt_error *err);
+/* Replaces the Velodyne-specific entries of params.json's "lidar" and "definitions" objects. */
+struct json_t;
+void synth_ouster_params(const synth_scene *sc, struct json_t *lidar, struct json_t *defs);
+
 /* Writes a $GPRMC sentence for t_ns into out (NUL-terminated, "\r\n" included); returns its
  * length. */
 size_t synth_gprmc(int64_t t_ns, double speed_mps, double course_deg, char *out, size_t n);

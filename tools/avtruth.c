@@ -23,7 +23,9 @@ static const char *USAGE =
     "\n"
     "commands:\n"
     "  synth DIR      write a deterministic synthetic drive log with known truth\n"
-    "      --seed N  --seconds S  --cameras N  --lidar vlp16|vlp16hires|hdl32e|vlp32c|vls128\n"
+    "      --seed N  --seconds S  --cameras N\n"
+    "      --lidar vlp16|vlp16hires|hdl32e|vlp32c|vls128|hdl64e|hdl64e_s2  --lidar-return strongest|last|dual\n"
+    "      --lidar os1-64|os0-128  --lidar-profile rng19|rng19-dual|rng15|legacy (Ouster)\n"
     "      --width W  --height H\n"
     "      --clock-offset S  --jitter S  --clock-drift-ppm PPM  --drop-rate P  --duplicate-rate P\n"
     "      --distortion X\n"
@@ -95,6 +97,7 @@ static int parse_synth(int argc, char **argv, avt_synth_config *cfg, const char 
                                          {"clock-offset", 1, 0, 'o'}, {"jitter", 1, 0, 'j'},
                                          {"distortion", 1, 0, 'd'},   {"clock-drift-ppm", 1, 0, 'D'},
                                          {"drop-rate", 1, 0, 'r'},    {"duplicate-rate", 1, 0, 'u'},
+                                         {"lidar-return", 1, 0, 'R'}, {"lidar-profile", 1, 0, 'P'},
                                          {0, 0, 0, 0}};
     int c;
     optind = 1;
@@ -115,6 +118,8 @@ static int parse_synth(int argc, char **argv, avt_synth_config *cfg, const char 
             cfg->cameras = (int)iv;
             break;
         case 'l': cfg->lidar = optarg; break;
+        case 'R': cfg->lidar_return = optarg; break;
+        case 'P': cfg->lidar_profile = optarg; break;
         case 'W':
             if (!avt_parse_int64(optarg, &iv) || iv < 16 || iv > 8192) return bad_number("--width", optarg);
             cfg->width = (unsigned)iv;

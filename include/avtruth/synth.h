@@ -1,8 +1,9 @@
 /* avtruth synth: a deterministic synthetic drive log with known truth.
  *
- * Writes the drive-log layout of docs/drive-log.md: lidar/<sensor>.pcap (real VLP-16 packets
- * ray-cast over a scene), cameras/<name>/<t_ns>.png (ray-cast pinhole cameras with
- * radial-tangential distortion), calib.yaml, poses.csv, labels/<t_ns>.json and truth/.
+ * Writes the drive-log layout of docs/drive-log.md: lidar/<sensor>.pcap (real Velodyne or
+ * Ouster packets ray-cast over a scene; Ouster with its metadata JSON and log.yaml),
+ * cameras/<name>/<t_ns>.png (ray-cast pinhole cameras with radial-tangential distortion),
+ * calib.yaml, poses.csv, labels/<t_ns>.json and truth/.
  * The truth is computed by ray casting, independently of project/. Same seed and options
  * give byte-identical output. */
 #ifndef AVTRUTH_SYNTH_H
@@ -16,7 +17,11 @@ typedef struct avt_synth_config {
     uint64_t seed;             /* default 1 */
     double seconds;            /* default 3 */
     int cameras;               /* default 3 (front, then evenly spread around) */
-    const char *lidar;         /* "vlp16" */
+    const char *lidar;         /* "vlp16" (Velodyne) or "os1-64", "os0-128" (Ouster) */
+    const char *lidar_profile; /* Ouster udp_profile_lidar: "rng19" (default), "rng19-dual",
+                                  "rng15", "legacy"; NULL for Velodyne models */
+    const char *lidar_return;  /* Velodyne return mode: "strongest" (default, NULL), "last"
+                                  or "dual" (not for vls128) */
     unsigned width, height;    /* camera image size, default 640 x 400 */
     double clock_offset_s;     /* camera clock minus true time, default 0 */
     double jitter_s;           /* std-dev of exposure jitter around the trigger, default 0 */

@@ -123,4 +123,13 @@ static const double AVT_VLS128_AZIMUTH_OFFSET_DEG[128] = {
 #define AVT_VLS128_SEQUENCE_NS 53300
 #define AVT_VLS128_TOH_OFFSET_NS (-8700)
 
+/* HDL-64E S2 manual (63-HDL64ES2) and S3 manual (63-HDL64ES3), appendix "Laser firing time
+ * table": the upper (FF EE) and lower (FF DD) block of a firing fire together; within a
+ * block the 32 lasers fire in 8 groups of 4, a group every sequence / 8, the 4 lasers of a
+ * group at these offsets (ns). S2: 48 us per firing sequence, S3: 57.6 us. */
+#define AVT_HDL64E_S2_SEQUENCE_NS 48000
+#define AVT_HDL64E_S3_SEQUENCE_NS 57600
+static const int32_t AVT_HDL64E_S2_GROUP_FIRE_NS[4] = {0, 1260, 2460, 3660};
+static const int32_t AVT_HDL64E_S3_GROUP_FIRE_NS[4] = {0, 1300, 2500, 3700};
+
 #endif
