@@ -31,6 +31,7 @@ typedef struct avt_udp_frame {
     int addr_known;
     int64_t rec_ns;          /* pcap record time, ns since the epoch */
     uint64_t record;         /* 1-based record number in the capture */
+    uint64_t rec_off;        /* file offset of the record (of the block, for pcapng) */
     char why[96];            /* for AVT_FRAME_BAD */
     /* AVT_FRAME_FRAGMENT: the datagram key, the fragment's place; payload/len = its bytes */
     uint32_t frag_src, frag_dst;
@@ -90,7 +91,9 @@ typedef struct avt_pcap_src {
     avt_frag_stats frag;
     int linktype;            /* DLT_* */
     uint64_t record;         /* records read so far */
+    uint64_t off;            /* file offset of the next record */
     char name[256];          /* file name used in messages */
+    char *iobuf;             /* the FILE's buffer (path captures), freed after pcap_close */
 } avt_pcap_src;
 
 /* Opens a capture from a path (mem == NULL) or from memory (not copied). Supports pcap and
@@ -102,6 +105,12 @@ int avt_pcap_src_open(avt_pcap_src *s, const char *path, const void *mem, size_t
  * file and record number. */
 int avt_pcap_src_next(avt_pcap_src *s, avt_udp_frame *f, avt_error *err);
 void avt_pcap_src_close(avt_pcap_src *s);
+/* Moves to the record at file offset off (a record boundary from avt_lidar_split), which has
+ * `record` records before it. Returns AVT_OK or AVT_IO. */
+int avt_pcap_src_seek(avt_pcap_src *s, uint64_t off, uint64_t record, avt_error *err);
+/* avt_lidar_split over a path (mem == NULL) or memory. */
+int avt_pcap_split(const char *path, const void *mem, size_t len, const char *name, int nparts,
+                   avt_lidar_part *parts, avt_error *err);
 
 /* Extracts the IPv4/UDP payload of one captured frame of the given link type (DLT_*), reading
  * only data[0..caplen). Sets f->kind (and payload, ports, why); never fails otherwise. */

@@ -24,9 +24,10 @@
  * A record that does not complete a datagram is reported as AVT_FRAME_FRAGMENT; the one that
  * completes it as AVT_FRAME_UDP with the reassembled payload (borrowed until the next
  * record). */
-#include <stdlib.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "ingest_private.h"
 
@@ -130,12 +131,31 @@ void avt_udp_parse(const uint8_t *p, size_t n, avt_udp_frame *f)
     f->len = (size_t)udp_len - 8;
 }
 
+#define PCAP_IOBUF_BYTES (1u << 20)
+
 /* ---- IPv4 reassembly ---- */
 
 #define FRAG_BLOCKS ((AVT_FRAG_MAX_PAYLOAD + 7) / 8)
 
 static int bit_get(const uint8_t *bm, size_t k) { return (bm[k >> 3] >> (k & 7)) & 1; }
-static void bit_set(uint8_t *bm, size_t k) { bm[k >> 3] |= (uint8_t)(1u << (k & 7)); }
+
+/* Set bits of bm in [k0, k1), a byte at a time in the middle. */
+static size_t bits_count(const uint8_t *bm, size_t k0, size_t k1)
+{
+    size_t n = 0;
+    for (; k0 < k1 && (k0 & 7); k0++) n += (size_t)bit_get(bm, k0);
+    for (; k0 + 8 <= k1; k0 += 8)
+        if (bm[k0 >> 3]) n += (size_t)__builtin_popcount(bm[k0 >> 3]); /* mostly 0 */
+    for (; k0 < k1; k0++) n += (size_t)bit_get(bm, k0);
+    return n;
+}
+
+static void bits_set(uint8_t *bm, size_t k0, size_t k1)
+{
+    for (; k0 < k1 && (k0 & 7); k0++) bm[k0 >> 3] |= (uint8_t)(1u << (k0 & 7));
+    if (k0 + 8 <= k1) memset(bm + (k0 >> 3), 0xff, (k1 - k0) >> 3);
+    for (k0 += (k1 - k0) & ~(size_t)7; k0 < k1; k0++) bm[k0 >> 3] |= (uint8_t)(1u << (k0 & 7));
+}
 
 static void slot_drop(avt_frag_table *t, avt_frag_slot *s, avt_frag_stats *st, uint32_t extra)
 {
@@ -226,12 +246,10 @@ int avt_frag_add(avt_frag_table *t, avt_frag_stats *st, const avt_udp_frame *f, 
         return 0;
     }
     const size_t k0 = a / 8, k1 = (b + 7) / 8;
-    size_t fresh = 0;
-    for (size_t k = k0; k < k1; k++) {
-        if (!bit_get(bm, k)) {
-            fresh++;
-            continue;
-        }
+    const size_t seen = bits_count(bm, k0, k1), fresh = k1 - k0 - seen;
+    /* bytes received before must be received again unchanged */
+    for (size_t k = k0; seen && k < k1; k++) {
+        if (!bit_get(bm, k)) continue;
         size_t lo = k * 8 > a ? k * 8 : a, hi = k * 8 + 8 < b ? k * 8 + 8 : b;
         if (memcmp(s->buf + lo, f->payload + (lo - a), hi - lo) != 0) {
             st->overlaps++;
@@ -245,8 +263,7 @@ int avt_frag_add(avt_frag_table *t, avt_frag_stats *st, const avt_udp_frame *f, 
         return 0;
     }
     memcpy(s->buf + a, f->payload, n);
-    for (size_t k = k0; k < k1; k++)
-        if (!bit_get(bm, k)) bit_set(bm, k);
+    bits_set(bm, k0, k1);
     s->blocks += fresh;
     if (b > s->max_end) s->max_end = b;
     if (!f->frag_more) s->total = b;
@@ -343,8 +360,20 @@ int avt_pcap_src_open(avt_pcap_src *s, const char *path, const void *mem, size_t
         s->pc = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, errbuf);
         if (s->pc) fp = NULL; /* owned by pcap now */
     } else {
-        s->pc = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO,
-                                                        errbuf);
+        /* libpcap reads a savefile through stdio: with a 1 MiB buffer instead of the default
+         * 4 KiB, 256 times fewer read() calls (measured: a third of a decode's time in a VM) */
+        fp = fopen(path, "rb");
+        if (!fp) {
+            rc = avt_err(err, AVT_IO, "%s: cannot open: %s", s->name, strerror(errno));
+            goto out;
+        }
+        s->iobuf = malloc(PCAP_IOBUF_BYTES);
+        if (s->iobuf && setvbuf(fp, s->iobuf, _IOFBF, PCAP_IOBUF_BYTES) != 0) {
+            free(s->iobuf);
+            s->iobuf = NULL;
+        }
+        s->pc = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, errbuf);
+        if (s->pc) fp = NULL; /* owned by pcap now */
     }
     if (!s->pc) {
         int code = strstr(errbuf, "truncated") ? AVT_TRUNCATED
@@ -364,8 +393,14 @@ int avt_pcap_src_open(avt_pcap_src *s, const char *path, const void *mem, size_t
         s->pc = NULL;
         goto out;
     }
+    off_t at = ftello(pcap_file(s->pc));
+    s->off = at > 0 ? (uint64_t)at : 0;
 out:
     if (fp) fclose(fp);
+    if (!s->pc) {
+        free(s->iobuf);
+        s->iobuf = NULL;
+    }
     return rc;
 }
 
@@ -383,6 +418,16 @@ int avt_pcap_src_next(avt_pcap_src *s, avt_udp_frame *f, avt_error *err)
     }
     s->record++;
     f->record = s->record;
+    f->rec_off = s->off;
+    /* classic pcap: a 16-byte header and caplen bytes (other formats are not split, so their
+     * offsets only need to grow); libpcap shortens records longer than the file's snaplen,
+     * whose end only the FILE knows (ftello costs a system call: not for every record) */
+    if (h->caplen < (bpf_u_int32)pcap_snapshot(s->pc)) {
+        s->off += 16 + (uint64_t)h->caplen;
+    } else {
+        off_t at = ftello(pcap_file(s->pc));
+        if (at >= 0) s->off = (uint64_t)at;
+    }
     f->rec_ns = (int64_t)h->ts.tv_sec * 1000000000 + (int64_t)h->ts.tv_usec;
     avt_frame_extract(s->linktype, data, h->caplen, f);
     if (f->kind == AVT_FRAME_FRAGMENT) {
@@ -402,5 +447,135 @@ void avt_pcap_src_close(avt_pcap_src *s)
     if (!s) return;
     if (s->pc) pcap_close(s->pc);
     s->pc = NULL;
+    free(s->iobuf); /* after pcap_close: the FILE used it until fclose */
+    s->iobuf = NULL;
     avt_frag_free(&s->ft);
+}
+
+int avt_pcap_src_seek(avt_pcap_src *s, uint64_t off, uint64_t record, avt_error *err)
+{
+    /* libpcap reads a savefile through stdio with no read-ahead of its own, so moving its
+     * FILE to a record boundary makes pcap_next_ex continue there */
+    if (off > (uint64_t)INT64_MAX || fseeko(pcap_file(s->pc), (off_t)off, SEEK_SET) != 0)
+        return avt_err(err, AVT_IO, "%s: cannot seek to byte %llu: %s", s->name,
+                       (unsigned long long)off, strerror(errno));
+    s->off = off;
+    s->record = record;
+    return AVT_OK;
+}
+
+/* ---- splitting a classic pcap file for a parallel decode ----
+ *
+ * Classic pcap (tcpdump.org/manpages/pcap-savefile.5.html): a 24-byte file header, then
+ * records of a 16-byte header and caplen bytes, in the byte order of the magic:
+ *
+ *   magic(4: a1b2c3d4 us, a1b23c4d ns) ... (24 bytes)
+ *   ts_sec(4) ts_frac(4) caplen(4) len(4) | data(caplen) | ts_sec(4) ...
+ *
+ * After libpcap has checked the file header, one pass through its FILE reads the record
+ * headers and skips the data (read into a scratch buffer: seeking would make stdio re-read
+ * its block for every record). Lead-in candidates ("marks") are records at which the
+ * largest record time so far has advanced by SPLIT_MARK_NS; a ring of SPLIT_MARKS of them
+ * spans more than AVT_LIDAR_LEAD_NS, so memory stays fixed whatever the capture's length. */
+#define SPLIT_MARK_NS 1000000LL
+#define SPLIT_MARKS 4096
+#define PCAP_MAXIMUM_SNAPLEN 262144u /* libpcap's limit: larger records are corrupt */
+
+typedef struct split_mark {
+    uint64_t off, record;
+    int64_t t_ns;
+} split_mark;
+
+/* The latest mark at least AVT_LIDAR_LEAD_NS before now_ns, else the oldest one kept. */
+static const split_mark *lead_mark(const split_mark *ring, size_t n, int64_t now_ns)
+{
+    size_t first = n > SPLIT_MARKS ? n - SPLIT_MARKS : 0;
+    for (size_t i = n; i-- > first;)
+        if (ring[i % SPLIT_MARKS].t_ns <= now_ns - AVT_LIDAR_LEAD_NS) return &ring[i % SPLIT_MARKS];
+    return &ring[first % SPLIT_MARKS];
+}
+
+int avt_pcap_split(const char *path, const void *mem, size_t len, const char *name, int nparts,
+                   avt_lidar_part *parts, avt_error *err)
+{
+    avt_pcap_src s;
+    split_mark *ring = NULL;
+    uint8_t h[24], *scratch = NULL;
+    int rc, p = 1;
+
+    if (nparts < 1 || !parts)
+        return avt_err(err, AVT_INVAL, "%s: cannot split into %d parts", name, nparts);
+    parts[0] = (avt_lidar_part){0, UINT64_MAX, 0, 0};
+    for (int i = 1; i < nparts; i++) parts[i] = (avt_lidar_part){UINT64_MAX, UINT64_MAX, 0, 0};
+    rc = avt_pcap_src_open(&s, path, mem, len, name, err);
+    if (rc != AVT_OK || nparts == 1) goto out;
+    FILE *fp = pcap_file(s.pc);
+    off_t end = fseeko(fp, 0, SEEK_END) == 0 ? ftello(fp) : -1;
+    if (end < 24 || fseeko(fp, 0, SEEK_SET) != 0 || fread(h, 1, 24, fp) != 24) {
+        rc = avt_err(err, AVT_IO, "%s: cannot read the file header again: %s", s.name,
+                     strerror(errno));
+        goto out;
+    }
+    avt_cursor c = avt_cursor_make(h, 4);
+    const uint32_t magic = avt_get_le32(&c);
+    const int be = magic == 0xd4c3b2a1u || magic == 0x4d3cb2a1u;
+    const int64_t frac_ns = (magic == 0xa1b23c4du || magic == 0x4d3cb2a1u) ? 1 : 1000;
+    if (!be && magic != 0xa1b2c3d4u && magic != 0xa1b23c4du) goto out; /* pcapng: one part */
+    ring = malloc(SPLIT_MARKS * sizeof *ring);
+    scratch = malloc(PCAP_MAXIMUM_SNAPLEN);
+    if (!ring || !scratch) {
+        rc = avt_err(err, AVT_NOMEM, "%s: out of memory", s.name);
+        goto out;
+    }
+    const uint64_t size = (uint64_t)end, step = size / (uint64_t)nparts,
+                   rem = size % (uint64_t)nparts;
+    uint64_t off = 24, record = 0;
+    size_t nmarks = 0;
+    int64_t now_ns = INT64_MIN;
+    for (;;) {
+        if (fread(h, 1, 16, fp) != 16) break; /* the end, or a record cut short */
+        c = avt_cursor_make(h, 16);
+        uint32_t sec = be ? avt_get_be32(&c) : avt_get_le32(&c);
+        uint32_t frac = be ? avt_get_be32(&c) : avt_get_le32(&c);
+        uint32_t caplen = be ? avt_get_be32(&c) : avt_get_le32(&c);
+        const int64_t t_ns = (int64_t)sec * 1000000000 + (int64_t)frac * frac_ns;
+        if (t_ns > now_ns) {
+            if (nmarks == 0 || t_ns - ring[(nmarks - 1) % SPLIT_MARKS].t_ns >= SPLIT_MARK_NS)
+                ring[nmarks++ % SPLIT_MARKS] = (split_mark){off, record, t_ns};
+            now_ns = t_ns;
+        }
+        for (; p < nparts && step * (uint64_t)p + rem * (uint64_t)p / (uint64_t)nparts <= off;
+             p++) {
+            const split_mark *m = lead_mark(ring, nmarks, now_ns);
+            parts[p] = (avt_lidar_part){off, UINT64_MAX, m->off, m->record};
+        }
+        if (p == nparts || caplen > PCAP_MAXIMUM_SNAPLEN || fread(scratch, 1, caplen, fp) != caplen)
+            break; /* done, or a damaged record: its part's reader reports it */
+        off += 16 + (uint64_t)caplen;
+        record++;
+    }
+    /* parts beyond the last record start: empty, their lead-ins at the end */
+    for (; p < nparts; p++) {
+        const split_mark *m = nmarks ? lead_mark(ring, nmarks, now_ns) : NULL;
+        parts[p] = (avt_lidar_part){off, UINT64_MAX, m ? m->off : 0, m ? m->record : 0};
+    }
+    for (int i = 0; i + 1 < nparts; i++) parts[i].end = parts[i + 1].begin;
+out:
+    free(scratch);
+    free(ring);
+    avt_pcap_src_close(&s);
+    return rc;
+}
+
+int avt_lidar_split(const char *path, int nparts, avt_lidar_part *parts, avt_error *err)
+{
+    if (!path) return avt_err(err, AVT_INVAL, "avt_lidar_split: no path");
+    return avt_pcap_split(path, NULL, 0, path, nparts, parts, err);
+}
+
+int avt_lidar_split_mem(const void *data, size_t len, const char *name, int nparts,
+                        avt_lidar_part *parts, avt_error *err)
+{
+    if (!data) return avt_err(err, AVT_INVAL, "%s: no capture data", name ? name : "(memory)");
+    return avt_pcap_split(NULL, data, len, name ? name : "(memory)", nparts, parts, err);
 }

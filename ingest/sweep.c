@@ -21,7 +21,11 @@
  * Ouster (ouster.c): chosen when config.model is "ouster", or in "auto" mode when the first
  * records carry UDP payloads of an Ouster lidar packet size on the Ouster lidar port (7502 or
  * the metadata's udp_port_lidar) and no Velodyne data packets; the metadata JSON then must
- * exist. Sweeps are the sensor's frames (ouster.c), IMU packets are counted, not decoded. */
+ * exist. Sweeps are the sensor's frames (ouster.c), IMU packets are counted, not decoded.
+ *
+ * Parts (avt_lidar_open_part, ingest.h): the same reader started at the part's lead-in record;
+ * avt_lidar_next drops the sweeps whose key record (sweep_off) lies before the part and ends
+ * at the first one past it. */
 #include <arpa/inet.h>
 #include <math.h>
 #include <stdlib.h>
@@ -82,6 +86,14 @@ struct avt_lidar_reader {
     int ended;
     avt_error saved_err;
     uint64_t next_index;
+
+    /* parallel decode (avt_lidar_open_part): keys are record offsets (ingest.h) */
+    int in_part;
+    avt_lidar_part part;
+    uint64_t part_index;
+    uint64_t pkt_off;    /* record of the packet in r->pkt */
+    uint64_t push_off;   /* record of the last packet pushed into the Ouster batcher */
+    uint64_t sweep_off;  /* key of the sweep being built or returned */
 };
 
 void avt_lidar_config_default(avt_lidar_config *cfg)
@@ -273,8 +285,73 @@ static int open_ouster(avt_lidar_reader *r, const char *path, const void *mem, s
     return 1;
 }
 
+enum { OS_SKIP, OS_CORRUPT, OS_IMU, OS_LIDAR };
+
+/* What the Ouster reader makes of a record: OS_LIDAR (*fid set), OS_CORRUPT (why set), OS_IMU
+ * or OS_SKIP (another sensor's, other traffic, IPv4 fragments). */
+static int ouster_classify(const avt_lidar_reader *r, const avt_udp_frame *f, uint32_t *fid,
+                           char *why, size_t why_n)
+{
+    if (other_source(r, f)) return OS_SKIP;
+    if (f->kind == AVT_FRAME_BAD && f->ports_known &&
+        (f->dst_port == r->os_lidar_port || f->src_port == r->os_lidar_port)) {
+        snprintf(why, why_n, "%s", f->why);
+        return OS_CORRUPT;
+    }
+    if (f->ports_known && (f->dst_port == r->os_imu_port || f->src_port == r->os_imu_port))
+        return OS_IMU; /* not part of the point stream */
+    if (!is_port(f, r->os_lidar_port)) return OS_SKIP;
+    if (avt_ouster_check(avt_ouster_batcher_meta(r->os), f->payload, f->len, fid, why, why_n) !=
+        AVT_OK)
+        return OS_CORRUPT;
+    return OS_LIDAR;
+}
+
+/* The batcher takes the time offset of internal-oscillator clocks from the first packet it is
+ * given (ouster.c). A part's reader that starts after the capture's first lidar packet gives
+ * it that packet first and releases its frame at once (not returned), so that its times are
+ * the whole-capture reader's; the frame window settles within the lead-in. */
+static int ouster_prime(avt_lidar_reader *r, const char *path, const void *mem, size_t len,
+                        avt_error *err)
+{
+    avt_pcap_src s;
+    avt_udp_frame f;
+    char why[160];
+    uint32_t fid;
+    int late, dup, got;
+    int rc = avt_pcap_src_open(&s, path, mem, len, r->src.name, err);
+    if (rc != AVT_OK) return rc;
+    while ((got = avt_pcap_src_next(&s, &f, err)) == 1) {
+        if (ouster_classify(r, &f, &fid, why, sizeof why) != OS_LIDAR) continue;
+        if (f.rec_off < r->part.lead) {
+            avt_ouster_batcher_push(r->os, f.payload, fid, f.rec_ns, &late, &dup);
+            avt_ouster_batcher_release(r->os, 1);
+        }
+        break;
+    }
+    avt_pcap_src_close(&s);
+    return got < 0 ? got : AVT_OK;
+}
+
+/* A part's reader: nothing to read for an empty part, else from its lead-in on. */
+static int start_part(avt_lidar_reader *r, const avt_lidar_part *part, const char *path,
+                      const void *mem, size_t len, avt_error *err)
+{
+    r->in_part = 1;
+    r->part = *part;
+    if (part->begin >= part->end) {
+        r->ended = 1;
+        return AVT_OK;
+    }
+    if (part->lead == 0) return AVT_OK;
+    int rc = avt_pcap_src_seek(&r->src, part->lead, part->lead_record, err);
+    if (rc == AVT_OK && r->os) rc = ouster_prime(r, path, mem, len, err);
+    return rc;
+}
+
 static avt_lidar_reader *open_any(const char *path, const void *mem, size_t len,
-                                  const char *name, const avt_lidar_config *cfg_in, avt_error *err)
+                                  const char *name, const avt_lidar_config *cfg_in,
+                                  const avt_lidar_part *part, avt_error *err)
 {
     avt_lidar_reader *r = NULL;
     avt_lidar_config defaults;
@@ -317,6 +394,7 @@ static avt_lidar_reader *open_any(const char *path, const void *mem, size_t len,
         if (rc == 1) {
             if (avt_pcap_src_open(&r->src, path, mem, len, name, err) != AVT_OK) goto out;
             snprintf(r->st.model, sizeof r->st.model, "ouster");
+            if (part && start_part(r, part, path, mem, len, err) != AVT_OK) goto out;
             ok = 1;
             goto out;
         }
@@ -347,6 +425,7 @@ static avt_lidar_reader *open_any(const char *path, const void *mem, size_t len,
         }
         snprintf(r->st.model, sizeof r->st.model, "%s", r->model->name);
     }
+    if (part && start_part(r, part, path, mem, len, err) != AVT_OK) goto out;
     ok = 1;
 out:
     if (!ok) {
@@ -358,7 +437,17 @@ out:
 
 avt_lidar_reader *avt_lidar_open(const char *path, const avt_lidar_config *cfg, avt_error *err)
 {
-    return open_any(path, NULL, 0, path, cfg, err);
+    return open_any(path, NULL, 0, path, cfg, NULL, err);
+}
+
+avt_lidar_reader *avt_lidar_open_part(const char *path, const avt_lidar_config *cfg,
+                                      const avt_lidar_part *part, avt_error *err)
+{
+    if (!part) {
+        avt_err(err, AVT_INVAL, "%s: no part", path ? path : "lidar");
+        return NULL;
+    }
+    return open_any(path, NULL, 0, path, cfg, part, err);
 }
 
 avt_lidar_reader *avt_lidar_open_mem(const void *data, size_t len, const char *name,
@@ -368,7 +457,18 @@ avt_lidar_reader *avt_lidar_open_mem(const void *data, size_t len, const char *n
         avt_err(err, AVT_INVAL, "%s: no capture data", name ? name : "(memory)");
         return NULL;
     }
-    return open_any(NULL, data, len, name ? name : "(memory)", cfg, err);
+    return open_any(NULL, data, len, name ? name : "(memory)", cfg, NULL, err);
+}
+
+avt_lidar_reader *avt_lidar_open_part_mem(const void *data, size_t len, const char *name,
+                                          const avt_lidar_config *cfg,
+                                          const avt_lidar_part *part, avt_error *err)
+{
+    if (!data || !part) {
+        avt_err(err, AVT_INVAL, "%s: no capture data or no part", name ? name : "(memory)");
+        return NULL;
+    }
+    return open_any(NULL, data, len, name ? name : "(memory)", cfg, part, err);
 }
 
 void avt_lidar_close(avt_lidar_reader *r)
@@ -496,6 +596,7 @@ static int consume_columns(avt_lidar_reader *r, int *rc, avt_error *err)
             r->covered_cdeg += inc;
         } else {
             s->start_ns = t;
+            r->sweep_off = r->pkt_off;
             r->started_by_cut = r->next_started_by_cut;
             r->sweep_has_cols = 1;
         }
@@ -575,12 +676,13 @@ static int take_packet(avt_lidar_reader *r, const avt_udp_frame *f, avt_error *e
     avt_vlp_decode(&r->tab, p, pkt_ns, r->rate_hint, &r->pkt);
     r->next_col = 0;
     r->pkt_counted = 0;
+    r->pkt_off = f->rec_off;
     r->st.data_packets++;
     return AVT_OK;
 }
 
 /* The Ouster loop: packets into the frame batcher until it releases a frame. */
-static int ouster_next(avt_lidar_reader *r, const avt_sweep **sweep, avt_error *err)
+static int ouster_next(avt_lidar_reader *r, avt_sweep **sweep, avt_error *err)
 {
     avt_udp_frame f;
     char why[160];
@@ -602,48 +704,33 @@ static int ouster_next(avt_lidar_reader *r, const avt_sweep **sweep, avt_error *
             continue;
         }
         r->st.records++;
-        if (other_source(r, &f)) {
-            r->st.skipped++; /* another sensor's */
-            continue;
-        }
-        if (f.kind == AVT_FRAME_BAD && f.ports_known &&
-            (f.dst_port == r->os_lidar_port || f.src_port == r->os_lidar_port)) {
-            note_corrupt(r, &f, f.why);
-            continue;
-        }
-        if (f.ports_known && (f.dst_port == r->os_imu_port || f.src_port == r->os_imu_port)) {
-            r->st.position_packets++; /* IMU: not part of the point stream */
-            continue;
-        }
-        if (!is_port(&f, r->os_lidar_port)) {
-            r->st.skipped++;
-            continue;
-        }
-        if (avt_ouster_check(avt_ouster_batcher_meta(r->os), f.payload, f.len, &fid, why,
-                             sizeof why) != AVT_OK) {
-            note_corrupt(r, &f, why);
-            continue;
+        switch (ouster_classify(r, &f, &fid, why, sizeof why)) {
+        case OS_SKIP: r->st.skipped++; continue;
+        case OS_CORRUPT: note_corrupt(r, &f, why); continue;
+        case OS_IMU: r->st.position_packets++; continue;
         }
         r->st.data_packets++;
+        r->push_off = f.rec_off;
         int rel = avt_ouster_batcher_push(r->os, f.payload, fid, f.rec_ns, &late, &dup);
         r->st.late += (uint64_t)late;
         r->st.duplicates += (uint64_t)dup;
         if (rel) break;
     }
-    const avt_sweep *s = avt_ouster_batcher_sweep(r->os);
+    avt_sweep *s = avt_ouster_batcher_sweep(r->os);
     r->st.sweeps++;
     r->st.packets_lost += s->packets_lost;
+    r->sweep_off = r->push_off;
     *sweep = s;
     return 1;
 }
 
-int avt_lidar_next(avt_lidar_reader *r, const avt_sweep **sweep, avt_error *err)
+/* The next sweep of the whole capture, from wherever the source is. */
+static int next_sweep(avt_lidar_reader *r, avt_sweep **sweep, avt_error *err)
 {
     avt_udp_frame f;
     char why[128];
     int rc = AVT_OK;
 
-    if (!r || !sweep) return avt_err(err, AVT_INVAL, "avt_lidar_next: NULL argument");
     *sweep = NULL;
     if (r->ended) {
         if (r->saved_err.code == AVT_OK) return 0;
@@ -729,5 +816,70 @@ out:
     r->ended = 1;
     if (err) r->saved_err = *err;
     else r->saved_err.code = rc;
+    return rc;
+}
+
+int avt_lidar_next(avt_lidar_reader *r, const avt_sweep **sweep, avt_error *err)
+{
+    avt_sweep *s = NULL;
+    int rc;
+
+    if (!r || !sweep) return avt_err(err, AVT_INVAL, "avt_lidar_next: NULL argument");
+    while ((rc = next_sweep(r, &s, err)) == 1 && r->in_part) {
+        if (r->sweep_off < r->part.begin) continue; /* the lead-in: the previous part's */
+        if (r->sweep_off >= r->part.end) {          /* the next part's, and all after it */
+            r->ended = 1;
+            r->saved_err.code = AVT_OK;
+            s = NULL;
+            rc = 0;
+            break;
+        }
+        s->index = r->part_index++;
+        break;
+    }
+    *sweep = s;
+    return rc;
+}
+
+int avt_lidar_decode_parallel(const char *path, const avt_lidar_config *cfg, int nparts,
+                              avt_sweep_fn fn, void *ctx, avt_error *err)
+{
+    avt_lidar_part *parts = NULL;
+    avt_error *perr = NULL;
+    int rc;
+
+    if (!path || !fn || nparts < 1)
+        return avt_err(err, AVT_INVAL, "%s: invalid parallel decode arguments",
+                       path ? path : "lidar");
+    parts = calloc((size_t)nparts, sizeof *parts);
+    perr = calloc((size_t)nparts, sizeof *perr);
+    if (!parts || !perr) {
+        rc = avt_err(err, AVT_NOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    rc = avt_lidar_split(path, nparts, parts, err);
+    if (rc != AVT_OK) goto out;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int p = 0; p < nparts; p++) {
+        const avt_sweep *s;
+        avt_lidar_reader *r = avt_lidar_open_part(path, cfg, &parts[p], &perr[p]);
+        while (r && avt_lidar_next(r, &s, &perr[p]) == 1) {
+            int frc = fn(ctx, p, s);
+            if (frc != AVT_OK) {
+                avt_err(&perr[p], frc, "%s: part %d: stopped by the sweep callback (%s)", path,
+                        p, avt_status_name(frc));
+                break;
+            }
+        }
+        avt_lidar_close(r);
+    }
+    for (int p = 0; p < nparts && rc == AVT_OK; p++) {
+        if (perr[p].code == AVT_OK) continue;
+        rc = perr[p].code;
+        if (err) *err = perr[p];
+    }
+out:
+    free(parts);
+    free(perr);
     return rc;
 }

@@ -109,6 +109,60 @@ int avt_lidar_next(avt_lidar_reader *r, const avt_sweep **sweep, avt_error *err)
 void avt_lidar_stats_get(const avt_lidar_reader *r, avt_lidar_stats *stats);
 void avt_lidar_close(avt_lidar_reader *r); /* NULL is a no-op */
 
+/* ---- parallel decode of one capture ----
+ *
+ * A capture is split into parts at record boundaries; each part is decoded by its own
+ * reader, and the parts' sweeps, concatenated in part order, are the sweeps of
+ * avt_lidar_open/avt_lidar_next (same points, times, packets, packets_lost and complete
+ * flags). A sweep belongs to the part holding its key record: for Velodyne the record of its
+ * first packet; for Ouster the last lidar packet handed to the frame batcher when the frame
+ * was released (ouster.c does not say which frame it releases). A part's reader starts
+ * AVT_LIDAR_LEAD_NS of capture time before its first record (the lead-in), decoding but not
+ * returning what it reads there, so that cut state, packet-loss counting, the Velodyne hour
+ * and the Ouster frame window are those of the whole-capture reader; it stops at the first
+ * sweep whose key lies past its part. Differences from the whole-capture reader: sweep.index
+ * counts the part's sweeps from 0, the stats include the lead-in, and captures whose record
+ * times do not advance get no useful lead-in limit (every part reads from the start).
+ * Only classic pcap is split: libpcap's pcapng reader cannot be entered mid-file (it must see
+ * every interface block, whose time resolution the record times need), so a pcapng capture
+ * gives part 0 = the whole capture and empty parts. */
+#define AVT_LIDAR_LEAD_NS 1000000000LL
+
+typedef struct avt_lidar_part {
+    uint64_t begin;       /* file offset of the part's first record; 0 for part 0 */
+    uint64_t end;         /* the next part's begin; UINT64_MAX for the last part */
+    uint64_t lead;        /* file offset where its reader starts; 0 = the first record */
+    uint64_t lead_record; /* records before `lead` (record numbers in messages) */
+} avt_lidar_part;
+
+/* Splits the capture into nparts parts: part p begins at the first record at or after byte
+ * p * size / nparts (parts without a record start are empty: begin == end). One header-only
+ * pass over the file. Returns AVT_OK (parts[0..nparts) filled), or AVT_INVAL/AVT_IO/
+ * AVT_FORMAT naming the file. A damaged record ends the scan: the part holding it reports the
+ * error when decoded, as avt_lidar_next would. Thread-safe. */
+int avt_lidar_split(const char *path, int nparts, avt_lidar_part *parts, avt_error *err);
+int avt_lidar_split_mem(const void *data, size_t len, const char *name, int nparts,
+                        avt_lidar_part *parts, avt_error *err);
+/* avt_lidar_open for one part of avt_lidar_split; avt_lidar_next then returns that part's
+ * sweeps. Independent readers of one capture may run on different threads. */
+avt_lidar_reader *avt_lidar_open_part(const char *path, const avt_lidar_config *cfg,
+                                      const avt_lidar_part *part, avt_error *err);
+avt_lidar_reader *avt_lidar_open_part_mem(const void *data, size_t len, const char *name,
+                                          const avt_lidar_config *cfg,
+                                          const avt_lidar_part *part, avt_error *err);
+
+/* Called for each sweep of part `part` (borrowed for the call); a nonzero return (an AVT_*
+ * status) stops that part and is returned by avt_lidar_decode_parallel. */
+typedef int (*avt_sweep_fn)(void *ctx, int part, const avt_sweep *sweep);
+
+/* Splits the capture into nparts parts and decodes them on the OpenMP threads (the default
+ * team size, omp_set_num_threads), one reader per part (memory: one sweep per thread). fn is
+ * called on the decoding thread: in sweep order within a part, concurrently across parts, so
+ * it must only touch per-part state. Returns AVT_OK, or the error of the first failing part
+ * in part order (other parts still run to their end). */
+int avt_lidar_decode_parallel(const char *path, const avt_lidar_config *cfg, int nparts,
+                              avt_sweep_fn fn, void *ctx, avt_error *err);
+
 /* ---- camera streams ---- */
 
 /* One camera image known by its file. */
