@@ -7,6 +7,9 @@
  * Every configuration runs in a forked child so that its peak RSS (wait4) is its own, once per
  * round, rounds interleaved so that load changes hit every configuration alike; the
  * clock covers open .. finish (fsync included), not the generation of the sweeps. The
+ * baseline is what dd conv=fsync does: write() the column bytes, then fsync. The exporter
+ * also starts writeback as the file grows (sync_file_range, export/writer.c), so its final
+ * fsync waits for less: that is why "none" can beat the baseline. The
  * output files are left in DIR (default "bench-export") for bench_read.py. */
 #include <errno.h>
 #include <fcntl.h>
@@ -241,6 +244,7 @@ out:
 
 typedef struct result {
     double seconds;
+    double cpu_s; /* user + system time of the child (its set-up included) */
     long maxrss_kb;
     int ok;
 } result;
@@ -249,7 +253,7 @@ typedef struct result {
 static result run_child(const char *path, const char *compression, int hdf5_path,
                         uint64_t frames, size_t points)
 {
-    result r = {0, 0, 0};
+    result r = {0, 0, 0, 0};
     int p[2];
     if (pipe(p) != 0) return r;
     fflush(stdout); /* a child must not inherit (and print again) buffered output */
@@ -271,6 +275,8 @@ static result run_child(const char *path, const char *compression, int hdf5_path
     struct rusage ru;
     if (wait4(pid, &status, 0, &ru) != pid) return r;
     r.maxrss_kb = ru.ru_maxrss;
+    r.cpu_s = (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec +
+              (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec;
     r.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && r.seconds > 0;
     return r;
 }
@@ -363,7 +369,8 @@ int main(int argc, char **argv)
         {"export gzip=6 (parallel)", "gzip=6", "gzip6.h5", 0},
         {"export blosc-zstd", "blosc-zstd", "blosc_zstd.h5", 0},
     };
-    static double t[N_CFG][MAX_ROUNDS], none_ratio[MAX_ROUNDS], gzip_ratio[MAX_ROUNDS];
+    static double t[N_CFG][MAX_ROUNDS], cpu[N_CFG][MAX_ROUNDS], none_ratio[MAX_ROUNDS],
+        gzip_ratio[MAX_ROUNDS];
     static long rss[N_CFG];
     static int ok[N_CFG];
     char path[4096];
@@ -377,10 +384,11 @@ int main(int argc, char **argv)
             result res = run_child(path, cfg[k].compression, cfg[k].hdf5_path, frames, points);
             ok[k] = res.ok && (r == 0 || ok[k]);
             t[k][r] = res.seconds;
+            cpu[k][r] = res.cpu_s;
             if (res.maxrss_kb > rss[k]) rss[k] = res.maxrss_kb;
         }
-    printf("%-34s %9s %10s %10s %11s\n", "configuration", "seconds", "MB/s", "file MB",
-           "peak RSS MB");
+    printf("%-34s %9s %10s %10s %11s %8s\n", "configuration", "seconds", "MB/s", "file MB",
+           "peak RSS MB", "CPU s");
     for (int k = 0; k < N_CFG; k++) {
         if (only && strcmp(only, cfg[k].file) != 0) continue;
         if (cfg[k].compression && avt_export_compression_check(cfg[k].compression, NULL)) {
@@ -394,9 +402,11 @@ int main(int argc, char **argv)
         double tk[MAX_ROUNDS];
         memcpy(tk, t[k], sizeof tk);
         double m = median(tk, (int)rounds);
+        memcpy(tk, cpu[k], sizeof tk);
+        double c = median(tk, (int)rounds);
         snprintf(path, sizeof path, "%s/%s", dir, cfg[k].file);
-        printf("%-34s %9.2f %10.1f %10.1f %11.1f\n", cfg[k].name, m, mb / m,
-               (double)file_size(path) / 1e6, (double)rss[k] / 1024);
+        printf("%-34s %9.2f %10.1f %10.1f %11.1f %8.2f\n", cfg[k].name, m, mb / m,
+               (double)file_size(path) / 1e6, (double)rss[k] / 1024, c);
     }
     snprintf(path, sizeof path, "%s/plain.bin", dir);
     unlink(path);

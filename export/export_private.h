@@ -208,6 +208,7 @@ struct avt_export_writer {
     char lidar_model[32];
     char rig_source[512];
     int64_t created_ns;
+    hsize_t writeback_at; /* file size when writeback was last started (start_writeback) */
     h5x_col cols[COL_COUNT];
     avt_export_cam *cams;
     size_t n_cams;
