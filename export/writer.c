@@ -758,9 +758,12 @@ static void start_writeback(avt_export_writer *w)
     hsize_t size = 0;
     int *fd = NULL;
     if (H5Fget_filesize(w->file, &size) < 0 || size < w->writeback_at + WRITEBACK_BYTES) return;
-    w->writeback_at = size;
+    /* only the bytes added since the last call: a range of the whole file makes the kernel
+     * walk all its pages every time (quadratic in the file's size; measured) */
     if (H5Fget_vfd_handle(w->file, H5P_DEFAULT, (void **)&fd) >= 0 && fd)
-        (void)sync_file_range(*fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+        (void)sync_file_range(*fd, (off_t)w->writeback_at, (off_t)(size - w->writeback_at),
+                              SYNC_FILE_RANGE_WRITE);
+    w->writeback_at = size;
 #else
     (void)w;
 #endif
