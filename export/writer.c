@@ -961,32 +961,24 @@ static void sync_row_fill(sync_row *r, const avt_export_writer *w, size_t i,
     r->bad_times = s->bad_times;
 }
 
-/* /sync/cameras: one row per camera, every field of SYNC_FIELDS (a compound dataset; h5py
- * reads it as a structured array). */
+/* /sync/cameras: a table as columns (FORMAT.md: "columns, not compound types", like
+ * /provenance/inputs): one (C,) dataset per field of SYNC_FIELDS, row c = camera c. */
 static int write_sync_table(hid_t g, const sync_row *rows, size_t n, const char *file,
                             avt_error *err)
 {
     int rc = AVT_OK;
-    hid_t mt = H5Tcreate(H5T_COMPOUND, sizeof(sync_row)), ft = -1, space = -1, d = -1;
-    for (size_t k = 0; mt >= 0 && k < N_SYNC_FIELDS; k++) {
-        hid_t t = h5x_mem_type(SYNC_FIELDS[k].kind);
-        herr_t e = t < 0 ? -1 : H5Tinsert(mt, SYNC_FIELDS[k].name, SYNC_FIELDS[k].off, t);
-        h5x_type_close(SYNC_FIELDS[k].kind, t);
-        if (e < 0) {
-            H5Tclose(mt);
-            mt = -1;
-        }
-    }
+    unsigned char *col = malloc((n ? n : 1) * 8);
+    if (!col) return avt_err(err, AVT_NOMEM, "%s: /sync/cameras: out of memory", file);
     hsize_t dims[1] = {n};
-    if (mt < 0 || (ft = H5Tcopy(mt)) < 0 || H5Tpack(ft) < 0 ||
-        (space = H5Screate_simple(1, dims, NULL)) < 0 ||
-        (d = H5Dcreate2(g, "cameras", ft, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
-        H5Dwrite(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) < 0)
-        rc = h5x_fail(err, file, "/sync/cameras", "H5Dcreate2/H5Dwrite");
-    if (d >= 0) H5Dclose(d);
-    if (space >= 0) H5Sclose(space);
-    if (ft >= 0) H5Tclose(ft);
-    if (mt >= 0) H5Tclose(mt);
+    char path[96];
+    for (size_t k = 0; rc == AVT_OK && k < N_SYNC_FIELDS; k++) {
+        size_t sz = h5x_kind_size(SYNC_FIELDS[k].kind);
+        for (size_t i = 0; i < n; i++)
+            memcpy(col + i * sz, (const char *)&rows[i] + SYNC_FIELDS[k].off, sz);
+        snprintf(path, sizeof path, "cameras/%s", SYNC_FIELDS[k].name);
+        rc = h5x_dset_write(g, path, SYNC_FIELDS[k].kind, 1, dims, col, file, err);
+    }
+    free(col);
     return rc;
 }
 

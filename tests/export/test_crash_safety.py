@@ -43,9 +43,7 @@ def content(path):
             if isinstance(obj, h5py.Dataset) and not name.startswith("provenance") \
                     and name != "dataset_card":
                 v = obj[()]
-                # strings (also inside tables) are pointers in memory: compare their values
-                by_value = v.dtype.kind == "O" or v.dtype.names if isinstance(v, np.ndarray) else True
-                out[name] = (v.dtype.str, v.shape, repr(v.tolist()) if by_value else v.tobytes()) \
+                out[name] = (v.dtype.str, v.shape, v.tobytes() if v.dtype.kind != "O" else repr(list(v.ravel()))) \
                     if isinstance(v, np.ndarray) else repr(v)
         for k, v in f.attrs.items():
             if not k.endswith("_utc"):

@@ -55,8 +55,8 @@ def same_data(a, b, skip=("provenance/", "dataset_card")):
                 continue
             x, y = fa[n][()], fb[n][()]
             if isinstance(x, np.ndarray):
-                if x.dtype.kind == "O" or x.dtype.names:  # strings: compare values, not pointers
-                    if x.shape != y.shape or x.tolist() != y.tolist():
+                if x.dtype.kind == "O":
+                    if x.shape != y.shape or list(x.ravel()) != list(y.ravel()):
                         return f"{n} differs"
                 elif x.dtype != y.dtype or x.shape != y.shape or x.tobytes() != y.tobytes():
                     return f"{n} differs"
