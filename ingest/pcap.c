@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "ingest_private.h"
@@ -362,9 +363,19 @@ int avt_pcap_src_open(avt_pcap_src *s, const char *path, const void *mem, size_t
     } else {
         /* libpcap reads a savefile through stdio: with a 1 MiB buffer instead of the default
          * 4 KiB, 256 times fewer read() calls (measured: a third of a decode's time in a VM) */
+        struct stat st;
         fp = fopen(path, "rb");
         if (!fp) {
             rc = avt_err(err, AVT_IO, "%s: cannot open: %s", s->name, strerror(errno));
+            goto out;
+        }
+        /* readers open a capture several times (model detection, splitting, parts): a pipe
+         * or a terminal would be consumed by the first */
+        if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
+            rc = avt_err(err, AVT_IO,
+                         "%s: not a regular file (a capture is read more than once: save the "
+                         "stream to a file first)",
+                         s->name);
             goto out;
         }
         s->iobuf = malloc(PCAP_IOBUF_BYTES);
@@ -472,18 +483,25 @@ int avt_pcap_src_seek(avt_pcap_src *s, uint64_t off, uint64_t record, avt_error 
  *   magic(4: a1b2c3d4 us, a1b23c4d ns) ... (24 bytes)
  *   ts_sec(4) ts_frac(4) caplen(4) len(4) | data(caplen) | ts_sec(4) ...
  *
+ * Only version 2.4 is split: older versions may hold caplen and len swapped (libpcap
+ * undoes that while reading), so their record lengths cannot be read here; they, like
+ * pcapng, are one part.
+ *
  * After libpcap has checked the file header, one pass through its FILE reads the record
  * headers and skips the data (read into a scratch buffer: seeking would make stdio re-read
- * its block for every record). Lead-in candidates ("marks") are records at which the
- * largest record time so far has advanced by SPLIT_MARK_NS; a ring of SPLIT_MARKS of them
- * spans more than AVT_LIDAR_LEAD_NS, so memory stays fixed whatever the capture's length. */
+ * its block for every record). Capture time for the lead-in is a clock that advances by the
+ * positive steps between consecutive record times, each clamped to SPLIT_MAX_STEP_NS, so that
+ * one wild record time neither freezes nor jumps it. Lead-in candidates ("marks") are records
+ * at which that clock has advanced by SPLIT_MARK_NS; a ring of SPLIT_MARKS of them spans more
+ * than AVT_LIDAR_LEAD_NS, so memory stays fixed whatever the capture's length. */
 #define SPLIT_MARK_NS 1000000LL
+#define SPLIT_MAX_STEP_NS 100000000LL
 #define SPLIT_MARKS 4096
 #define PCAP_MAXIMUM_SNAPLEN 262144u /* libpcap's limit: larger records are corrupt */
 
 typedef struct split_mark {
     uint64_t off, record;
-    int64_t t_ns;
+    int64_t t_ns; /* the lead-in clock at the record */
 } split_mark;
 
 /* The latest mark at least AVT_LIDAR_LEAD_NS before now_ns, else the oldest one kept. */
@@ -510,17 +528,21 @@ int avt_pcap_split(const char *path, const void *mem, size_t len, const char *na
     rc = avt_pcap_src_open(&s, path, mem, len, name, err);
     if (rc != AVT_OK || nparts == 1) goto out;
     FILE *fp = pcap_file(s.pc);
+    errno = 0;
     off_t end = fseeko(fp, 0, SEEK_END) == 0 ? ftello(fp) : -1;
     if (end < 24 || fseeko(fp, 0, SEEK_SET) != 0 || fread(h, 1, 24, fp) != 24) {
         rc = avt_err(err, AVT_IO, "%s: cannot read the file header again: %s", s.name,
-                     strerror(errno));
+                     errno ? strerror(errno) : "the file shrank");
         goto out;
     }
-    avt_cursor c = avt_cursor_make(h, 4);
+    avt_cursor c = avt_cursor_make(h, 8);
     const uint32_t magic = avt_get_le32(&c);
     const int be = magic == 0xd4c3b2a1u || magic == 0x4d3cb2a1u;
     const int64_t frac_ns = (magic == 0xa1b23c4du || magic == 0x4d3cb2a1u) ? 1 : 1000;
+    const uint16_t major = be ? avt_get_be16(&c) : avt_get_le16(&c);
+    const uint16_t minor = be ? avt_get_be16(&c) : avt_get_le16(&c);
     if (!be && magic != 0xa1b2c3d4u && magic != 0xa1b23c4du) goto out; /* pcapng: one part */
+    if (major != 2 || minor != 4) goto out;
     ring = malloc(SPLIT_MARKS * sizeof *ring);
     scratch = malloc(PCAP_MAXIMUM_SNAPLEN);
     if (!ring || !scratch) {
@@ -531,7 +553,7 @@ int avt_pcap_split(const char *path, const void *mem, size_t len, const char *na
                    rem = size % (uint64_t)nparts;
     uint64_t off = 24, record = 0;
     size_t nmarks = 0;
-    int64_t now_ns = INT64_MIN;
+    int64_t now_ns = 0, prev_t_ns = 0;
     for (;;) {
         if (fread(h, 1, 16, fp) != 16) break; /* the end, or a record cut short */
         c = avt_cursor_make(h, 16);
@@ -539,11 +561,11 @@ int avt_pcap_split(const char *path, const void *mem, size_t len, const char *na
         uint32_t frac = be ? avt_get_be32(&c) : avt_get_le32(&c);
         uint32_t caplen = be ? avt_get_be32(&c) : avt_get_le32(&c);
         const int64_t t_ns = (int64_t)sec * 1000000000 + (int64_t)frac * frac_ns;
-        if (t_ns > now_ns) {
-            if (nmarks == 0 || t_ns - ring[(nmarks - 1) % SPLIT_MARKS].t_ns >= SPLIT_MARK_NS)
-                ring[nmarks++ % SPLIT_MARKS] = (split_mark){off, record, t_ns};
-            now_ns = t_ns;
-        }
+        if (record > 0 && t_ns > prev_t_ns)
+            now_ns += t_ns - prev_t_ns < SPLIT_MAX_STEP_NS ? t_ns - prev_t_ns : SPLIT_MAX_STEP_NS;
+        prev_t_ns = t_ns;
+        if (nmarks == 0 || now_ns - ring[(nmarks - 1) % SPLIT_MARKS].t_ns >= SPLIT_MARK_NS)
+            ring[nmarks++ % SPLIT_MARKS] = (split_mark){off, record, now_ns};
         for (; p < nparts && step * (uint64_t)p + rem * (uint64_t)p / (uint64_t)nparts <= off;
              p++) {
             const split_mark *m = lead_mark(ring, nmarks, now_ns);

@@ -25,7 +25,14 @@
  *
  * Parts (avt_lidar_open_part, ingest.h): the same reader started at the part's lead-in record;
  * avt_lidar_next drops the sweeps whose key record (sweep_off) lies before the part and ends
- * at the first one past it. */
+ * at the first one past it. A Velodyne part reader starts with its own cut state, which
+ * becomes the whole-capture reader's at the first cut that both must make: a cut by angle
+ * whose sweep crossed the cut angle nowhere else and covered at least the 180 degrees a cut
+ * needs (the whole-capture reader's sweep at that column began at the same column or
+ * earlier, so it covered as much, or it began after a cut by length or gap, which any
+ * crossing ends; if it began at a crossing, that crossing lies inside this sweep). A part
+ * whose first sweep (or the capture's end) is reached before such a cut, such as one of a
+ * sensor that does not turn, is read again from the capture's first record. */
 #include <arpa/inet.h>
 #include <math.h>
 #include <stdlib.h>
@@ -94,6 +101,13 @@ struct avt_lidar_reader {
     uint64_t pkt_off;    /* record of the packet in r->pkt */
     uint64_t push_off;   /* record of the last packet pushed into the Ouster batcher */
     uint64_t sweep_off;  /* key of the sweep being built or returned */
+    int synced;          /* the cut state is the whole-capture reader's (see the top) */
+    int sweep_synced;    /* synced when the current sweep began */
+    int inner_cross;     /* the current sweep crossed the cut angle without a cut */
+    int pending;         /* open_part read the part's first result: rc, sweep and error */
+    int pending_rc;
+    avt_sweep *pending_sweep;
+    avt_error pending_err;
 };
 
 void avt_lidar_config_default(avt_lidar_config *cfg)
@@ -287,6 +301,9 @@ static int open_ouster(avt_lidar_reader *r, const char *path, const void *mem, s
 
 enum { OS_SKIP, OS_CORRUPT, OS_IMU, OS_LIDAR };
 
+#define PART_RESYNC 2
+static int part_next(avt_lidar_reader *r, avt_sweep **out, avt_error *err);
+
 /* What the Ouster reader makes of a record: OS_LIDAR (*fid set), OS_CORRUPT (why set), OS_IMU
  * or OS_SKIP (another sensor's, other traffic, IPv4 fragments). */
 static int ouster_classify(const avt_lidar_reader *r, const avt_udp_frame *f, uint32_t *fid,
@@ -339,6 +356,9 @@ static int start_part(avt_lidar_reader *r, const avt_lidar_part *part, const cha
 {
     r->in_part = 1;
     r->part = *part;
+    /* nothing to synchronize: the capture's start, an Ouster capture (frames are told
+     * apart by frame id) or an empty part */
+    r->synced = r->sweep_synced = part->lead == 0 || r->os != NULL || part->begin >= part->end;
     if (part->begin >= part->end) {
         r->ended = 1;
         return AVT_OK;
@@ -426,6 +446,18 @@ static avt_lidar_reader *open_any(const char *path, const void *mem, size_t len,
         snprintf(r->st.model, sizeof r->st.model, "%s", r->model->name);
     }
     if (part && start_part(r, part, path, mem, len, err) != AVT_OK) goto out;
+    if (part && !r->sweep_synced && !r->ended) {
+        /* the part's first sweep decides whether the lead-in was enough (see the top) */
+        int rc = part_next(r, &r->pending_sweep, &r->pending_err);
+        if (rc == PART_RESYNC) {
+            avt_lidar_part whole = *part;
+            whole.lead = whole.lead_record = 0;
+            avt_lidar_close(r);
+            return open_any(path, mem, len, name, cfg_in, &whole, err);
+        }
+        r->pending = 1;
+        r->pending_rc = rc;
+    }
     ok = 1;
 out:
     if (!ok) {
@@ -583,21 +615,26 @@ static int consume_columns(avt_lidar_reader *r, int *rc, avt_error *err)
             if (inc > 18000) inc = 0; /* backwards: jitter or corruption, not rotation */
         }
         if (r->sweep_has_cols) {
-            int by_angle = r->have_prev_col && crosses(r->prev_az, az, r->cut_cdeg) &&
-                           (!r->started_by_cut || r->covered_cdeg + inc >= 18000);
+            const int cross = r->have_prev_col && crosses(r->prev_az, az, r->cut_cdeg);
+            const int full = r->covered_cdeg + inc >= 18000;
+            int by_angle = cross && (!r->started_by_cut || full);
             int by_gap = c == 0 && r->gap_before && p->rate_cdeg_per_ns > 0 &&
                          (double)(t - s->start_ns) * p->rate_cdeg_per_ns >= 36000.0;
             int by_length = t - s->start_ns > MAX_SWEEP_NS;
             if (by_angle || by_gap || by_length) {
                 r->next_started_by_cut = by_angle;
+                r->synced |= by_angle && full && !r->inner_cross;
                 sweep_finish(r, by_angle);
                 return 1;
             }
+            r->inner_cross |= cross;
             r->covered_cdeg += inc;
         } else {
             s->start_ns = t;
             r->sweep_off = r->pkt_off;
             r->started_by_cut = r->next_started_by_cut;
+            r->sweep_synced = r->synced;
+            r->inner_cross = 0;
             r->sweep_has_cols = 1;
         }
         if (!r->ts_found && r->have_prev_col && crosses(r->prev_az, az, ts_az)) {
@@ -819,15 +856,18 @@ out:
     return rc;
 }
 
-int avt_lidar_next(avt_lidar_reader *r, const avt_sweep **sweep, avt_error *err)
+/* A part reader's next sweep: the lead-in's are dropped (the previous part's), 0 at the first
+ * one past the part. PART_RESYNC when the part's first sweep, or the capture's end, comes
+ * before the cut state was synced (only while open_part reads the first one). */
+static int part_next(avt_lidar_reader *r, avt_sweep **out, avt_error *err)
 {
     avt_sweep *s = NULL;
     int rc;
 
-    if (!r || !sweep) return avt_err(err, AVT_INVAL, "avt_lidar_next: NULL argument");
-    while ((rc = next_sweep(r, &s, err)) == 1 && r->in_part) {
-        if (r->sweep_off < r->part.begin) continue; /* the lead-in: the previous part's */
-        if (r->sweep_off >= r->part.end) {          /* the next part's, and all after it */
+    while ((rc = next_sweep(r, &s, err)) == 1) {
+        if (r->sweep_off < r->part.begin) continue;
+        if (!r->sweep_synced) return PART_RESYNC;
+        if (r->sweep_off >= r->part.end) { /* the next part's, and all after it */
             r->ended = 1;
             r->saved_err.code = AVT_OK;
             s = NULL;
@@ -837,6 +877,24 @@ int avt_lidar_next(avt_lidar_reader *r, const avt_sweep **sweep, avt_error *err)
         s->index = r->part_index++;
         break;
     }
+    if (rc == 0 && !r->sweep_synced) return PART_RESYNC;
+    *out = s;
+    return rc;
+}
+
+int avt_lidar_next(avt_lidar_reader *r, const avt_sweep **sweep, avt_error *err)
+{
+    avt_sweep *s = NULL;
+    int rc;
+
+    if (!r || !sweep) return avt_err(err, AVT_INVAL, "avt_lidar_next: NULL argument");
+    if (r->pending) {
+        r->pending = 0;
+        if (r->pending_rc < 0 && err) *err = r->pending_err;
+        *sweep = r->pending_rc == 1 ? r->pending_sweep : NULL;
+        return r->pending_rc;
+    }
+    rc = r->in_part ? part_next(r, &s, err) : next_sweep(r, &s, err);
     *sweep = s;
     return rc;
 }

@@ -121,11 +121,15 @@ void avt_lidar_close(avt_lidar_reader *r); /* NULL is a no-op */
  * returning what it reads there, so that cut state, packet-loss counting, the Velodyne hour
  * and the Ouster frame window are those of the whole-capture reader; it stops at the first
  * sweep whose key lies past its part. Differences from the whole-capture reader: sweep.index
- * counts the part's sweeps from 0, the stats include the lead-in, and captures whose record
- * times do not advance get no useful lead-in limit (every part reads from the start).
- * Only classic pcap is split: libpcap's pcapng reader cannot be entered mid-file (it must see
- * every interface block, whose time resolution the record times need), so a pcapng capture
- * gives part 0 = the whole capture and empty parts. */
+ * counts the part's sweeps from 0, the stats include the lead-in, and a part is read from the
+ * capture's start when its lead-in cannot fix the reader's state: captures whose record times
+ * do not advance, and Velodyne parts whose lead-in holds no cut that the whole-capture reader
+ * must make as well (a sensor that does not turn; ingest/sweep.c gives the rule). Lead-in
+ * time advances by the steps between record times, each clamped to 0..100 ms.
+ * Only classic pcap of version 2.4 is split: libpcap's pcapng reader cannot be entered
+ * mid-file (it must see every interface block, whose time resolution the record times need),
+ * and older versions may hold record lengths swapped; such captures give part 0 = the whole
+ * capture and empty parts. Captures must be regular files (they are read more than once). */
 #define AVT_LIDAR_LEAD_NS 1000000000LL
 
 typedef struct avt_lidar_part {

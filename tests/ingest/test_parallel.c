@@ -5,7 +5,10 @@
  * Captures: a synthetic VLP-16 log of a few seconds (avt_synth_run), a synthetic Ouster one
  * when the generator writes Ouster, every real capture in ../shared/data/velodyne and
  * ../shared/data/ouster, and a real capture rewritten as pcapng (not split: part 0 is the
- * whole capture). avt_lidar_decode_parallel on OpenMP threads gives the same sweeps. */
+ * whole capture). avt_lidar_decode_parallel on OpenMP threads gives the same sweeps. Captures
+ * that defeat a lead-in (a VLP-16 that does not turn, jitters at the cut angle or turns back
+ * and forth; a record time an hour off) still split into parts equal to the whole; version
+ * 2.3 files are not split; a pipe is refused by name. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "avtruth/ingest.h"
@@ -436,6 +441,182 @@ static void test_ouster_internal_clock(void **state)
     free(cap);
 }
 
+/* ---- captures that challenge the lead-in: rewritten copies of a synthetic VLP-16 one ---- */
+
+static uint8_t *slurp(const char *path, size_t *n)
+{
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+    long size = ftell(fp);
+    assert_true(size > 24);
+    rewind(fp);
+    uint8_t *buf = malloc((size_t)size);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)size, fp), (size_t)size);
+    fclose(fp);
+    *n = (size_t)size;
+    return buf;
+}
+
+#define VLP_PAYLOAD 1206
+
+/* Sets the azimuth of every firing block of every data packet (classic little-endian pcap,
+ * payload at the record's end: blocks of 100 bytes, flag FF EE, azimuth LE in 0.01 deg). */
+static void set_azimuths(uint8_t *cap, size_t n, uint16_t (*az)(uint64_t block))
+{
+    uint64_t block = 0;
+    for (size_t i = 24; i + 16 <= n;) {
+        uint32_t caplen;
+        memcpy(&caplen, cap + i + 8, 4);
+        uint8_t *pl = cap + i + 16 + caplen - VLP_PAYLOAD;
+        if (caplen >= VLP_PAYLOAD && pl[0] == 0xFF && pl[1] == 0xEE)
+            for (int b = 0; b < 12; b++) {
+                const uint16_t a = az(block++);
+                pl[100 * b + 2] = (uint8_t)(a & 0xFF);
+                pl[100 * b + 3] = (uint8_t)(a >> 8);
+            }
+        i += 16 + caplen;
+    }
+}
+
+static uint16_t az_still(uint64_t block)
+{
+    (void)block;
+    return 9000;
+}
+
+/* +-0.2 deg around the default cut angle (180 deg), in no order: crossings everywhere */
+static uint16_t az_jitter(uint64_t block) { return (uint16_t)(18000 + (block * 7919) % 41 - 20); }
+
+/* a quarter turn per second and back: crossings far apart, sweeps cut by length */
+static uint16_t az_slow(uint64_t block)
+{
+    const uint64_t k = block % 36000;
+    return (uint16_t)((k < 18000 ? 9000 + k : 45000 - k) % 36000);
+}
+
+/* The synthetic 4-second VLP-16 capture in memory; the log folder in dir (to remove). */
+static uint8_t *vlp16_capture(char *dir, size_t *n)
+{
+    char log[64], pcap[128];
+    assert_non_null(mkdtemp(dir));
+    snprintf(log, sizeof log, "%s/log", dir);
+    avt_synth_config sc;
+    avt_synth_config_default(&sc);
+    sc.seconds = 4.0;
+    sc.cameras = 0;
+    sc.seed = 5;
+    sc.lidar = "vlp16";
+    avt_error err = {0};
+    assert_int_equal(avt_synth_run(log, &sc, NULL, NULL, &err), AVT_OK);
+    snprintf(pcap, sizeof pcap, "%s/lidar/vlp16.pcap", log);
+    return slurp(pcap, n);
+}
+
+static void remove_dir(const char *dir)
+{
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* A sensor that does not turn, or turns back and forth: no lead-in holds a cut that proves
+ * the cut state, so parts are read from the start, and still equal the whole capture. */
+static void test_not_turning(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/avt_parallel_XXXXXX";
+    size_t n;
+    uint8_t *orig = vlp16_capture(dir, &n);
+    uint16_t (*const how[])(uint64_t) = {az_still, az_jitter, az_slow};
+    static const char *const names[] = {"still", "jitter at the cut angle", "slow back and forth"};
+    for (size_t k = 0; k < sizeof how / sizeof how[0]; k++) {
+        uint8_t *cap = dup_mem(orig, n);
+        set_azimuths(cap, n, how[k]);
+        capture c = {.path = names[k], .mem = cap, .len = n};
+        avt_lidar_config_default(&c.cfg);
+        split_count count = {0};
+        size_t got = check_capture(&c, NPARTS, NN, &count);
+        print_message("%s: %zu sweeps, %d parts seeking\n", names[k], got, count.seeking);
+        assert_true(count.seeking >= 5);
+        free(cap);
+    }
+    free(orig);
+    remove_dir(dir);
+}
+
+/* One record an hour in the future: the lead-in clock neither freezes nor jumps, so every
+ * part's lead-in stays about AVT_LIDAR_LEAD_NS long (not the whole capture before it). A
+ * version 2.3 file (caplen and len may be swapped) is not split. */
+static void test_wild_record_time_and_old_version(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/avt_parallel_XXXXXX";
+    size_t n;
+    uint8_t *cap = vlp16_capture(dir, &n);
+    size_t i = 24, rec = 0, mid = 0;
+    for (; i + 16 <= n; rec++) {
+        uint32_t caplen;
+        memcpy(&caplen, cap + i + 8, 4);
+        if (rec == 1500) { /* about 1.2 s in */
+            uint32_t sec;
+            memcpy(&sec, cap + i, 4);
+            sec += 3600;
+            memcpy(cap + i, &sec, 4);
+            mid = i;
+        }
+        i += 16 + caplen;
+    }
+    assert_true(mid > 0);
+    const double bytes_per_s = (double)(n - 24) / 4.0;
+    avt_lidar_part parts[7];
+    avt_error err = {0};
+    assert_int_equal(avt_lidar_split_mem(cap, n, "wild", 7, parts, &err), AVT_OK);
+    for (int p = 1; p < 7; p++) {
+        const double lead_s = (double)(parts[p].begin - parts[p].lead) / bytes_per_s;
+        print_message("part %d: lead-in %.2f s\n", p, lead_s);
+        assert_true((lead_s >= 0.9 || parts[p].lead == 24) && lead_s <= 1.3);
+    }
+    capture c = {.path = "wild record time", .mem = cap, .len = n};
+    avt_lidar_config_default(&c.cfg);
+    split_count count = {0};
+    check_capture(&c, NPARTS, NN, &count);
+
+    cap[22 - 16] = 3; /* version minor: 2.3 */
+    assert_int_equal(avt_lidar_split_mem(cap, n, "v2.3", 3, parts, &err), AVT_OK);
+    assert_int_equal(parts[0].end, UINT64_MAX);
+    assert_true(parts[1].begin == parts[1].end && parts[2].begin == parts[2].end);
+    free(cap);
+    remove_dir(dir);
+}
+
+/* A pipe is refused by name (a capture is read more than once), not half read. */
+static void test_not_a_regular_file(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/avt_parallel_XXXXXX", fifo[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(fifo, sizeof fifo, "%s/pipe.pcap", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    avt_lidar_part parts[2];
+    avt_error err = {0};
+    /* O_RDWR-free check: opening a FIFO for reading blocks until a writer comes, so give it
+     * one that writes nothing and closes */
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        FILE *w = fopen(fifo, "wb");
+        if (w) fclose(w);
+        _exit(0);
+    }
+    assert_int_equal(avt_lidar_split(fifo, 2, parts, &err), AVT_IO);
+    assert_non_null(strstr(err.msg, "not a regular file"));
+    assert_non_null(strstr(err.msg, fifo));
+    waitpid(pid, NULL, 0);
+    remove_dir(dir);
+}
+
 static void test_bad_arguments(void **state)
 {
     (void)state;
@@ -452,7 +633,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_synthetic_vlp16), cmocka_unit_test(test_synthetic_ouster),
         cmocka_unit_test(test_real_captures),   cmocka_unit_test(test_pcapng_one_part),
-        cmocka_unit_test(test_ouster_internal_clock), cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_ouster_internal_clock), cmocka_unit_test(test_not_turning),
+        cmocka_unit_test(test_wild_record_time_and_old_version),
+        cmocka_unit_test(test_not_a_regular_file), cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
