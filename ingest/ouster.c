@@ -519,19 +519,28 @@ avt_sweep *avt_ouster_batcher_sweep(avt_ouster_batcher *b) { return &b->sw; }
 const avt_ouster_meta *avt_ouster_batcher_meta(const avt_ouster_batcher *b) { return &b->m; }
 uint64_t avt_ouster_batcher_columns_lost(const avt_ouster_batcher *b) { return b->columns_lost; }
 
-/* Appends the points of one column's pixels; specialised per profile by the compiler (the
- * profile is a constant at each call site), so the pixel loop has no format branches. */
-static inline size_t put_column(const avt_ouster_batcher *b, const uint8_t *px0, int profile,
-                                int v, int64_t t_ns, avt_sweep *s, size_t n)
+/* Appends the points of one column's pixels. Inlined at each call site of emit_frame, where
+ * the profile is a constant, so the pixel loop has no format branches; the sweep's arrays are
+ * restrict locals, so stores to them do not make the compiler reload the pointers. Every
+ * pixel is written at n, and n moves on past the kept ones only: no branch to mispredict on
+ * pixels without a return (the arrays hold a whole window, so n never passes their end). */
+static inline __attribute__((always_inline)) size_t
+put_column(const avt_ouster_batcher *b, const uint8_t *px0, int profile, int v, int64_t t_ns,
+           avt_sweep *s, size_t n)
 {
     const int h = b->m.h;
     const size_t pxb = px_bytes(profile);
-    const float *dir = b->dir + 3 * (size_t)v * h, *off = b->off + 3 * (size_t)v * h;
+    const int nr = n_returns(profile);
+    const float *restrict dir = b->dir + 3 * (size_t)v * h;
+    const float *restrict off = b->off + 3 * (size_t)v * h;
+    float *restrict xyz = s->xyz, *restrict inten = s->intensity;
+    uint16_t *restrict ring = s->ring;
+    int64_t *restrict tt = s->t_ns;
+    uint8_t *restrict rt = s->return_type;
     const uint32_t lo = b->raw_min, span = b->raw_max - b->raw_min;
     for (int u = 0; u < h; u++) {
         const uint8_t *q = px0 + (size_t)u * pxb;
         uint32_t r[2], refl[2];
-        int nr = 1;
         switch (profile) {
         case AVT_OUSTER_LEGACY:
             r[0] = rd32(q) & 0xFFFFFu;
@@ -546,7 +555,6 @@ static inline size_t put_column(const avt_ouster_batcher *b, const uint8_t *px0,
             refl[0] = q[3];
             r[1] = rd32(q + 4) & 0x7FFFFu;
             refl[1] = q[7];
-            nr = 2;
             break;
         default: /* RNG15_RFL8_NIR8 */
             r[0] = (uint32_t)(rd16(q) & 0x7FFFu) * 8u;
@@ -554,16 +562,15 @@ static inline size_t put_column(const avt_ouster_batcher *b, const uint8_t *px0,
             break;
         }
         for (int k = 0; k < nr; k++) {
-            if (r[k] - lo > span) continue; /* also r = 0 (no return): wraps above span */
             const float d = (float)r[k];
-            s->xyz[3 * n + 0] = d * dir[3 * u + 0] + off[3 * u + 0];
-            s->xyz[3 * n + 1] = d * dir[3 * u + 1] + off[3 * u + 1];
-            s->xyz[3 * n + 2] = d * dir[3 * u + 2] + off[3 * u + 2];
-            s->intensity[n] = (float)refl[k];
-            s->ring[n] = (uint16_t)(h - 1 - u); /* beam 0 is the top beam */
-            s->t_ns[n] = t_ns;
-            s->return_type[n] = k ? AVT_RETURN_SECOND : AVT_RETURN_STRONGEST;
-            n++;
+            xyz[3 * n + 0] = d * dir[3 * u + 0] + off[3 * u + 0];
+            xyz[3 * n + 1] = d * dir[3 * u + 1] + off[3 * u + 1];
+            xyz[3 * n + 2] = d * dir[3 * u + 2] + off[3 * u + 2];
+            inten[n] = (float)refl[k];
+            ring[n] = (uint16_t)(h - 1 - u); /* beam 0 is the top beam */
+            tt[n] = t_ns;
+            rt[n] = k ? AVT_RETURN_SECOND : AVT_RETURN_STRONGEST;
+            n += r[k] - lo <= span; /* r = 0 (no return) wraps above span */
         }
     }
     return n;
