@@ -321,9 +321,19 @@ static inline int32_t wrap_cdeg(int32_t a)
     return a < 0 ? a + 36000 : a;
 }
 
+/* The point arrays of a packet being decoded, as restrict pointers: stores to them (the return
+ * type is a byte, which may alias anything) then do not make the compiler reload the tables. */
+typedef struct vlp_out {
+    float *restrict xyz, *restrict intensity;
+    uint16_t *restrict ring;
+    int64_t *restrict t_ns;
+    uint8_t *restrict type;
+} vlp_out;
+
 /* Appends one return if it passes the range filter. */
-static inline int emit(const avt_vlp_tables *t, avt_vlp_packet *o, int idx, int l, int32_t az,
-                       uint32_t raw, uint8_t refl, int64_t t_ns, uint8_t type)
+static inline __attribute__((always_inline)) int emit(const avt_vlp_tables *t, vlp_out o,
+                                                      int idx, int l, int32_t az, uint32_t raw,
+                                                      uint8_t refl, int64_t t_ns, uint8_t type)
 {
     if (raw < t->raw_min[l] || raw > t->raw_max[l]) return idx;
     const int32_t a = wrap_cdeg(az);
@@ -335,17 +345,17 @@ static inline int emit(const avt_vlp_tables *t, avt_vlp_packet *o, int idx, int 
         const float cA = ca * t->cos_rot[l] + sa * t->sin_rot[l];
         const float sA = sa * t->cos_rot[l] - ca * t->sin_rot[l];
         const float h = t->horiz[l];
-        o->xyz[3 * idx + 0] = rxy * cA + h * sA;
-        o->xyz[3 * idx + 1] = -rxy * sA + h * cA;
+        o.xyz[3 * idx + 0] = rxy * cA + h * sA;
+        o.xyz[3 * idx + 1] = -rxy * sA + h * cA;
     } else {
-        o->xyz[3 * idx + 0] = rxy * ca;
-        o->xyz[3 * idx + 1] = -rxy * sa;
+        o.xyz[3 * idx + 0] = rxy * ca;
+        o.xyz[3 * idx + 1] = -rxy * sa;
     }
-    o->xyz[3 * idx + 2] = d * t->kz[l] + t->z0[l];
-    o->intensity[idx] = (float)refl;
-    o->ring[idx] = t->ring[l];
-    o->t_ns[idx] = t_ns;
-    o->return_type[idx] = type;
+    o.xyz[3 * idx + 2] = d * t->kz[l] + t->z0[l];
+    o.intensity[idx] = (float)refl;
+    o.ring[idx] = t->ring[l];
+    o.t_ns[idx] = t_ns;
+    o.type[idx] = type;
     return idx + 1;
 }
 
@@ -422,6 +432,7 @@ void avt_vlp_decode(const avt_vlp_tables *t, const uint8_t *p, int64_t pkt_ns, d
     for (int s = 0; s < spb && s < 2; s++)
         for (int l = 0; l < nl; l++)
             adv[s][l] = round_i32(rate * (double)((int64_t)s * m->seq_ns + t->toff_ns[l]));
+    const vlp_out out = {o->xyz, o->intensity, o->ring, o->t_ns, o->return_type};
     int idx = 0;
     for (int col = 0; col < ncols; col++) {
         const int s = col % spb;
@@ -438,16 +449,16 @@ void avt_vlp_decode(const avt_vlp_tables *t, const uint8_t *p, int64_t pkt_ns, d
             const uint8_t *q = q1[l >> 5] + 3 * (l & 31);
             const uint32_t raw = rd16(q);
             if (!dual) {
-                idx = emit(t, o, idx, l, az, raw, q[2], t_ns, single_type);
+                idx = emit(t, out, idx, l, az, raw, q[2], t_ns, single_type);
                 continue;
             }
             const uint8_t *qs = q2[l >> 5] + 3 * (l & 31); /* the same laser's strongest return */
             const uint32_t raw2 = rd16(qs);
             if (raw == raw2) {
-                idx = emit(t, o, idx, l, az, raw, q[2], t_ns, AVT_RETURN_BOTH);
+                idx = emit(t, out, idx, l, az, raw, q[2], t_ns, AVT_RETURN_BOTH);
             } else {
-                idx = emit(t, o, idx, l, az, raw, q[2], t_ns, AVT_RETURN_LAST);
-                idx = emit(t, o, idx, l, az, raw2, qs[2], t_ns, AVT_RETURN_STRONGEST);
+                idx = emit(t, out, idx, l, az, raw, q[2], t_ns, AVT_RETURN_LAST);
+                idx = emit(t, out, idx, l, az, raw2, qs[2], t_ns, AVT_RETURN_STRONGEST);
             }
         }
     }
