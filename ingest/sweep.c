@@ -356,9 +356,10 @@ static int start_part(avt_lidar_reader *r, const avt_lidar_part *part, const cha
 {
     r->in_part = 1;
     r->part = *part;
-    /* nothing to synchronize: the capture's start, an Ouster capture (frames are told
-     * apart by frame id) or an empty part */
-    r->synced = r->sweep_synced = part->lead == 0 || r->os != NULL || part->begin >= part->end;
+    /* nothing to synchronize: a lead-in from the capture's first record, an Ouster capture
+     * (frames are told apart by frame id) or an empty part */
+    r->synced = r->sweep_synced =
+        part->lead_record == 0 || r->os != NULL || part->begin >= part->end;
     if (part->begin >= part->end) {
         r->ended = 1;
         return AVT_OK;

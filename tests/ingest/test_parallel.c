@@ -85,8 +85,8 @@ static avt_lidar_reader *open_part(const capture *c, const avt_lidar_part *part,
 }
 
 /* Appends the sweeps of one reader (part == NULL: the whole capture) to all; returns the
- * status avt_lidar_next ended with. */
-static int read_all(const capture *c, const avt_lidar_part *part, sweeps *all)
+ * status avt_lidar_next ended with and sets *records to the records the reader read. */
+static int read_all(const capture *c, const avt_lidar_part *part, sweeps *all, uint64_t *records)
 {
     avt_error err = {0};
     const avt_sweep *s;
@@ -99,6 +99,9 @@ static int read_all(const capture *c, const avt_lidar_part *part, sweeps *all)
         if (part) assert_int_equal(s->index, local++);
         keep(all, s);
     }
+    avt_lidar_stats st;
+    avt_lidar_stats_get(r, &st);
+    *records = st.records;
     avt_lidar_close(r);
     return rc;
 }
@@ -150,6 +153,7 @@ static int stop_at_first(void *ctx, int part, const avt_sweep *s)
  * lead-in starts after the first record, at byte 24 of a classic pcap). */
 typedef struct split_count {
     int empty, seeking;
+    int reread; /* parts read from the capture's start after all (no cut fixed their state) */
 } split_count;
 
 /* Checks every split of c against its whole-capture decode; returns the number of sweeps. */
@@ -157,7 +161,8 @@ static size_t check_capture(const capture *c, const int *nparts, size_t nn, spli
 {
     sweeps whole = {0};
     avt_error err = {0};
-    const int whole_rc = read_all(c, NULL, &whole);
+    uint64_t whole_records, part_records;
+    const int whole_rc = read_all(c, NULL, &whole, &whole_records);
     for (size_t k = 0; k < nn; k++) {
         const int np = nparts[k];
         avt_lidar_part *parts = calloc((size_t)np, sizeof *parts);
@@ -172,7 +177,9 @@ static size_t check_capture(const capture *c, const int *nparts, size_t nn, spli
             assert_true(parts[p].lead <= parts[p].begin || parts[p].begin == parts[p].end);
             if (parts[p].begin == parts[p].end) count->empty++;
             if (parts[p].lead > 24) count->seeking++;
-            int prc = read_all(c, &parts[p], &joined);
+            int prc = read_all(c, &parts[p], &joined, &part_records);
+            /* a reader that starts at its lead-in reads no more than the records after it */
+            if (part_records > whole_records - parts[p].lead_record) count->reread++;
             /* an error of the whole capture shows in the part that reaches it */
             if (prc != AVT_OK) assert_int_equal(prc, whole_rc);
         }
@@ -243,6 +250,7 @@ static void synth_case(const char *lidar, const char *meta_name, double seconds)
         print_message("%s: %zu sweeps, %d parts seeking\n", lidar, n, count.seeking);
         assert_true(n >= (size_t)(seconds * 9)); /* 10 Hz, less the partial first */
         assert_true(count.seeking >= 5); /* parts beginning more than the 1 s lead-in in */
+        assert_int_equal(count.reread, 0); /* a turning sensor: the lead-in is enough */
     }
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     assert_int_equal(system(cmd), 0);
@@ -538,8 +546,10 @@ static void test_not_turning(void **state)
         avt_lidar_config_default(&c.cfg);
         split_count count = {0};
         size_t got = check_capture(&c, NPARTS, NN, &count);
-        print_message("%s: %zu sweeps, %d parts seeking\n", names[k], got, count.seeking);
+        print_message("%s: %zu sweeps, %d parts seeking, %d read from the start\n", names[k],
+                      got, count.seeking, count.reread);
         assert_true(count.seeking >= 5);
+        assert_true(count.reread >= 1); /* the last part at least: nothing proves its state */
         free(cap);
     }
     free(orig);
