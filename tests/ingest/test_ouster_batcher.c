@@ -3,7 +3,9 @@
  * packets, with a column window narrower than the frame, used to decode more points than the
  * sweep arrays hold (heap overflow in put_column). Every in-window column must be decoded once.
  * Regression (synthetic Ouster captures): a capture starting part-way through a frame held
- * that incomplete frame while the next one completed, and released the newer one first. */
+ * that incomplete frame while the next one completed, and released the newer one first.
+ * Packets of a frame that arrive out of order give the same sweep, points in packet-slot
+ * order, as the same packets in order. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -82,12 +84,90 @@ static void legacy_packet(const avt_ouster_meta *m, uint8_t *p, size_t ps, uint3
         memcpy(col + 8, &mid16, 2);
         memcpy(col + 10, &fid, 2);
         for (int u = 0; u < m->h; u++) {
-            uint32_t r = 5000;
+            uint32_t r = u % 5 == 3 ? 0 : 5000 + (uint32_t)mid + 7u * (uint32_t)u; /* 0: none */
             memcpy(col + 16 + 12 * u, &r, 4);
         }
         uint32_t st = 0xffffffff;
         memcpy(col + 16 + 12 * m->h, &st, 4);
     }
+}
+
+/* A batcher for legacy frames of 16 beams, 512 columns in 32 packets. */
+static avt_ouster_batcher *legacy_batcher(avt_ouster_meta *m)
+{
+    char js[4096], alt[1024] = "", az[1024] = "";
+    size_t la = 0, lz = 0;
+    for (int i = 0; i < 16; i++) {
+        la += (size_t)snprintf(alt + la, sizeof alt - la, "%s%g", i ? "," : "", 10.0 - i);
+        lz += (size_t)snprintf(az + lz, sizeof az - lz, "%s%g", i ? "," : "", 0.5 * i);
+    }
+    snprintf(js, sizeof js,
+             "{\"beam_altitude_angles\":[%s],\"beam_azimuth_angles\":[%s],\"columns_per_frame\":512,"
+             "\"columns_per_packet\":16}",
+             alt, az);
+    avt_error err = {0, ""};
+    assert_int_equal(avt_ouster_meta_parse(js, strlen(js), "m.json", m, &err), 0);
+    avt_ouster_batcher *b = avt_ouster_batcher_new(m, 0.1, 100, &err);
+    assert_non_null(b);
+    return b;
+}
+
+/* Pushes frame 3's 32 packets in the order slot(k) and returns a copy of the sweep. */
+static avt_sweep one_frame(int (*slot_of)(int k))
+{
+    avt_ouster_meta m;
+    avt_ouster_batcher *b = legacy_batcher(&m);
+    size_t ps = avt_ouster_packet_size(&m);
+    uint8_t *p = calloc(1, ps);
+    assert_non_null(p);
+    for (int k = 0; k < 32; k++) {
+        legacy_packet(&m, p, ps, 3, slot_of(k));
+        int late, dup;
+        avt_ouster_batcher_push(b, p, 3, 0, &late, &dup);
+        assert_false(late || dup);
+    }
+    assert_int_equal(avt_ouster_batcher_release(b, 1), 1);
+    const avt_sweep *s = avt_ouster_batcher_sweep(b);
+    avt_sweep c = *s;
+    c.xyz = malloc(3 * s->n * sizeof(float));
+    c.intensity = malloc(s->n * sizeof(float));
+    c.ring = malloc(s->n * sizeof(uint16_t));
+    c.t_ns = malloc(s->n * sizeof(int64_t));
+    c.return_type = malloc(s->n);
+    assert_true(c.xyz && c.intensity && c.ring && c.t_ns && c.return_type);
+    memcpy(c.xyz, s->xyz, 3 * s->n * sizeof(float));
+    memcpy(c.intensity, s->intensity, s->n * sizeof(float));
+    memcpy(c.ring, s->ring, s->n * sizeof(uint16_t));
+    memcpy(c.t_ns, s->t_ns, s->n * sizeof(int64_t));
+    memcpy(c.return_type, s->return_type, s->n);
+    free(p);
+    avt_ouster_batcher_free(b);
+    return c;
+}
+
+static int in_order(int k) { return k; }
+static int shuffled(int k) { return (k * 7 + 3) % 32; } /* 7 is prime to 32: a permutation */
+
+static void test_packets_out_of_order(void **state)
+{
+    (void)state;
+    avt_sweep a = one_frame(in_order), b = one_frame(shuffled);
+    assert_int_equal(a.n, 512 * 16 - 512 * 3); /* beams 3, 8, 13 return nothing */
+    assert_int_equal(b.n, a.n);
+    assert_memory_equal(a.xyz, b.xyz, 3 * a.n * sizeof(float));
+    assert_memory_equal(a.intensity, b.intensity, a.n * sizeof(float));
+    assert_memory_equal(a.ring, b.ring, a.n * sizeof(uint16_t));
+    assert_memory_equal(a.t_ns, b.t_ns, a.n * sizeof(int64_t));
+    assert_memory_equal(a.return_type, b.return_type, a.n);
+    for (size_t i = 1; i < a.n; i++) assert_true(a.t_ns[i] >= a.t_ns[i - 1]); /* slot order */
+    assert_int_equal(a.start_ns, b.start_ns);
+    assert_int_equal(a.end_ns, b.end_ns);
+    assert_int_equal(a.timestamp_ns, b.timestamp_ns);
+    assert_int_equal(b.packets, 32);
+    assert_int_equal(b.packets_lost, 0);
+    assert_true(b.complete);
+    avt_sweep_free_arrays(&a);
+    avt_sweep_free_arrays(&b);
 }
 
 static void test_frames_leave_in_order(void **state)
@@ -138,6 +218,7 @@ static void test_frames_leave_in_order(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_repeated_column_ids),
-                                       cmocka_unit_test(test_frames_leave_in_order)};
+                                       cmocka_unit_test(test_frames_leave_in_order),
+                                       cmocka_unit_test(test_packets_out_of_order)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
