@@ -14,9 +14,7 @@
 #include "avtruth/pipeline.h"
 #include "avtruth/synth.h"
 
-#ifndef AVT_GIT_SHA
-#define AVT_GIT_SHA "unknown"
-#endif
+#include "avt_git_sha.h" /* AVT_GIT_SHA, written at build time (cmake/git_sha.cmake) */
 
 static const char *USAGE =
     "usage: avtruth COMMAND [options]\n"

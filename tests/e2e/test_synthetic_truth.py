@@ -8,6 +8,7 @@ For an object fully inside the image the projected box must contain every covere
 match the refined extent within 1 px (issue 2's criterion; we also require 0.25 px)."""
 import csv
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -68,6 +69,19 @@ with h5py.File(out, "r") as f:
         c.check(o[0] == 0 and np.all(np.diff(o.astype(np.int64)) >= 0) and o[-1] == n, f"{off} is a CSR offset array")
     c.check(N > 10000, f"points decoded ({N})")
     c.check("provenance" in f and len(f["provenance/inputs/sha256"]) >= 3, "provenance inputs recorded")
+    # the revision the tool was built from, found at build time (not when cmake configured)
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    try:
+        head = subprocess.run(["git", "-C", src, "rev-parse", "--short=12", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        head = None
+    sha = f["provenance"].attrs["git_sha"]
+    sha = sha.decode() if isinstance(sha, bytes) else str(sha)
+    if head:
+        c.check(sha in (head, head + "-dirty"), f"provenance git_sha {sha!r} is HEAD {head}")
+    else:
+        print(f"not a git checkout: git_sha {sha!r} not compared")
 
     # ---- sweeps against the generator's exact boundaries ----
     c.check(F == len(sweeps), f"{F} frames, truth has {len(sweeps)} sweeps")
