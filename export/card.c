@@ -123,6 +123,12 @@ static void card_sync(sbuf *b, const struct avt_export_writer *w, const avt_expo
     sb_printf(b, "\n");
 }
 
+static void card_findings(sbuf *b, const avt_export_meta *m)
+{
+    sb_printf(b, "## Validation findings\n\n%s\n",
+              m && m->findings && m->findings[0] ? m->findings : "- None reported by the reader.\n");
+}
+
 static void card_limits(sbuf *b, const struct avt_export_writer *w)
 {
     int any = 0;
@@ -177,6 +183,7 @@ char *avt_export_card_make(const struct avt_export_writer *w, const avt_export_m
     card_sensors(&b, w, m);
     card_counts(&b, w);
     card_sync(&b, w, m);
+    card_findings(&b, m);
     card_limits(&b, w);
     if (b.oom) {
         free(b.p);

@@ -667,6 +667,7 @@ static int consume_columns(avt_lidar_reader *r, int *rc, avt_error *err)
 
 static void note_corrupt(avt_lidar_reader *r, const avt_udp_frame *f, const char *why)
 {
+    if (r->st.corrupt < AVT_LIDAR_CORRUPT_KEEP) r->st.corrupt_record[r->st.corrupt] = f->record;
     if (r->st.corrupt++ != 0) return;
     /* bounded parts: a long file name is cut, the record number and reason never are */
     snprintf(r->st.first_corrupt, sizeof r->st.first_corrupt, "%.120s: record %llu: %.95s",

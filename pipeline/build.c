@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -765,6 +766,50 @@ static void state_free(build_state *st)
     avt_rig_free(&st->rig);
 }
 
+/* Appends to out[0..n) (always terminated; cut when full). */
+static void put(char *out, size_t n, size_t *at, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (*at < n) {
+        int k = vsnprintf(out + *at, n - *at, fmt, ap);
+        if (k > 0) *at = *at + (size_t)k < n ? *at + (size_t)k : n - 1;
+    }
+    va_end(ap);
+}
+
+/* What the readers counted but skipped, as Markdown list items (the card's "Validation
+ * findings"); "" when nothing was found. */
+static void findings(const avt_build_summary *sum, char *out, size_t n)
+{
+    size_t at = 0;
+    const avt_lidar_stats *l = &sum->lidar;
+    out[0] = '\0';
+    if (sum->have_lidar_stats && l->corrupt) {
+        put(out, n, &at, "- LiDAR: %llu corrupt packets skipped (records", (unsigned long long)l->corrupt);
+        for (uint64_t i = 0; i < l->corrupt && i < AVT_LIDAR_CORRUPT_KEEP; i++)
+            put(out, n, &at, "%s %llu", i ? "," : "", (unsigned long long)l->corrupt_record[i]);
+        put(out, n, &at, "%s); the first: %s\n", l->corrupt > AVT_LIDAR_CORRUPT_KEEP ? ", ..." : "",
+            l->first_corrupt);
+    }
+    if (sum->have_lidar_stats && l->frag_dropped)
+        put(out, n, &at, "- LiDAR: %llu IPv4 fragments dropped (datagrams never completed)\n",
+            (unsigned long long)l->frag_dropped);
+    if (sum->have_lidar_stats && l->frag_overlaps)
+        put(out, n, &at, "- LiDAR: %llu IPv4 fragments overlapped bytes already received with other content\n",
+            (unsigned long long)l->frag_overlaps);
+    if (sum->have_lidar_stats && (l->late || l->duplicates))
+        put(out, n, &at, "- LiDAR: %llu packets of frames already released and %llu repeated packets dropped\n",
+            (unsigned long long)l->late, (unsigned long long)l->duplicates);
+    if (sum->have_lidar_stats && l->columns_lost)
+        put(out, n, &at, "- LiDAR: %llu columns of the frame window missing or invalid\n",
+            (unsigned long long)l->columns_lost);
+    for (unsigned c = 0; c < sum->n_cameras; c++)
+        if (sum->cam[c].bad_times)
+            put(out, n, &at, "- Camera %s: %llu images skipped for their times (unreadable, repeated or going back)\n",
+                sum->cam[c].name, (unsigned long long)sum->cam[c].bad_times);
+}
+
 int avt_build(const char *log_dir, const char *out_path, const avt_build_options *opt, avt_build_summary *sum,
               avt_error *err)
 {
@@ -984,8 +1029,12 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
             if ((rc = avt_sync_stats_write_png(&cw->stats, png, 400, 200, err))) goto out;
         }
     }
+    sum->have_lidar_stats = sweep_source_stats(st.lidar, &sum->lidar);
+    char found[4096];
+    findings(sum, found, sizeof found);
     avt_export_meta meta;
     memset(&meta, 0, sizeof meta);
+    meta.findings = found;
     meta.tool_version = AVT_VERSION;
     meta.git_sha = opt->git_sha;
     meta.command_line = opt->command_line;

@@ -144,6 +144,13 @@ fail:
     return NULL;
 }
 
+int sweep_source_stats(const sweep_source *s, avt_lidar_stats *st)
+{
+    if (!s->reader) return 0;
+    avt_lidar_stats_get(s->reader, st);
+    return 1;
+}
+
 int sweep_source_next(sweep_source *s, const avt_sweep **sw, avt_error *err)
 {
     if (s->reader) return avt_lidar_next(s->reader, sw, err);

@@ -19,6 +19,8 @@ int sweep_source_next(sweep_source *s, const avt_sweep **sw, avt_error *err);
 const char *sweep_source_file(const sweep_source *s);
 /* The capture file when the whole log is one capture, else NULL. */
 const char *sweep_source_capture(const sweep_source *s);
+/* The capture reader's statistics so far; 0 (st untouched) for point-cloud files. */
+int sweep_source_stats(const sweep_source *s, avt_lidar_stats *st);
 void sweep_source_close(sweep_source *s);
 
 #endif

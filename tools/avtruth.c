@@ -261,6 +261,19 @@ static void print_summary(const avt_build_summary *s, const char *out)
     printf("3D boxes        %llu\n", (unsigned long long)s->boxes3d);
     printf("2D boxes        %llu\n", (unsigned long long)s->boxes2d);
     printf("depth samples   %llu\n", (unsigned long long)s->depth_samples);
+    if (s->have_lidar_stats) {
+        const avt_lidar_stats *l = &s->lidar;
+        printf("lidar packets   %llu decoded (%s), %llu lost, %llu corrupt", (unsigned long long)l->data_packets,
+               l->model[0] ? l->model : "?", (unsigned long long)l->packets_lost, (unsigned long long)l->corrupt);
+        for (uint64_t i = 0; i < l->corrupt && i < AVT_LIDAR_CORRUPT_KEEP; i++)
+            printf("%s%llu", i ? ", " : " (records ", (unsigned long long)l->corrupt_record[i]);
+        printf("%s\n", l->corrupt ? (l->corrupt > AVT_LIDAR_CORRUPT_KEEP ? ", ...)" : ")") : "");
+        if (l->first_corrupt[0]) printf("  first corrupt %s\n", l->first_corrupt);
+        if (l->fragments)
+            printf("  IPv4 fragments %llu, %llu datagrams reassembled, %llu fragments dropped\n",
+                   (unsigned long long)l->fragments, (unsigned long long)l->reassembled,
+                   (unsigned long long)l->frag_dropped);
+    }
     for (unsigned c = 0; c < s->n_cameras; c++) {
         const __typeof__(s->cam[0]) *k = &s->cam[c];
         printf("camera %-12s %llu images, %llu paired, %llu frames unpaired, %llu images unpaired, %llu duplicates, "

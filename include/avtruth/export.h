@@ -135,6 +135,8 @@ typedef struct avt_export_meta {
     const avt_sync_camera_summary *sync; /* rig->n_cameras entries, or NULL */
     const char *dataset_card;            /* Markdown, or NULL for a generated one */
     const char *licence;                 /* the data's licence (log.yaml), or NULL: "not stated" */
+    /* Markdown list items ("- ...\n") for the card's "Validation findings", or NULL: none */
+    const char *findings;
 } avt_export_meta;
 
 /* Writes metadata, closes the file, fsyncs, renames NAME.h5.partial -> NAME.h5.

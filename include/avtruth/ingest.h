@@ -91,7 +91,11 @@ typedef struct avt_lidar_stats {
     uint64_t sweeps;
     char model[32];            /* detected or configured model name */
     char first_corrupt[256];   /* message about the first corrupt packet, "" if none */
+    /* record numbers (1 = the capture's first) of the first min(corrupt, AVT_LIDAR_CORRUPT_KEEP)
+     * corrupt packets */
+    uint64_t corrupt_record[8];
 } avt_lidar_stats;
+#define AVT_LIDAR_CORRUPT_KEEP 8
 
 typedef struct avt_lidar_reader avt_lidar_reader;
 

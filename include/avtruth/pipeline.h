@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "avtruth/common.h"
+#include "avtruth/ingest.h"
 
 typedef struct avt_build_options {
     const char *compression;     /* "gzip" (default) or "none" */
@@ -60,6 +61,10 @@ typedef struct avt_build_summary {
         int clock_valid, clock_corrected;
         double clock_offset_ns, clock_offset_sd_ns, clock_drift_ppm, clock_drift_sd_ppm, jitter_ns;
     } cam[AVT_SUMMARY_MAX_CAMERAS];
+    /* the LiDAR capture reader's counters (corrupt packets and their record numbers, losses,
+     * fragments); have_lidar_stats is 0 for logs of point-cloud files */
+    int have_lidar_stats;
+    avt_lidar_stats lidar;
     double seconds;
 } avt_build_summary;
 
