@@ -66,6 +66,9 @@
 #include <string.h>
 
 #include <jansson.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "ingest_private.h"
 
@@ -528,11 +531,62 @@ avt_sweep *avt_ouster_batcher_sweep(avt_ouster_batcher *b) { return &b->sw; }
 const avt_ouster_meta *avt_ouster_batcher_meta(const avt_ouster_batcher *b) { return &b->m; }
 uint64_t avt_ouster_batcher_columns_lost(const avt_ouster_batcher *b) { return b->columns_lost; }
 
+/* Range (mm) and reflectivity of return k of the pixel at q (profile a constant at each use). */
+static inline __attribute__((always_inline)) void pixel(int profile, const uint8_t *q, int k,
+                                                        uint32_t *r, uint32_t *refl)
+{
+    switch (profile) {
+    case AVT_OUSTER_LEGACY:
+        *r = rd32(q) & 0xFFFFFu;
+        *refl = rd16(q + 4); /* 16 bits in the legacy layout, reported as is */
+        break;
+    case AVT_OUSTER_RNG19_RFL8_SIG16_NIR16:
+        *r = rd32(q) & 0x7FFFFu;
+        *refl = q[4];
+        break;
+    case AVT_OUSTER_RNG19_RFL8_SIG16_NIR16_DUAL:
+        *r = rd32(q + 4 * k) & 0x7FFFFu;
+        *refl = q[3 + 4 * k];
+        break;
+    default: /* RNG15_RFL8_NIR8 */
+        *r = (uint32_t)(rd16(q) & 0x7FFFu) * 8u;
+        *refl = q[2];
+        break;
+    }
+}
+
+/* The sweep's arrays as restrict pointers: stores to them (the return type is a byte, which
+ * may alias anything) then do not make the compiler reload the pointers or the tables. */
+typedef struct os_out {
+    float *restrict xyz, *restrict inten;
+    uint16_t *restrict ring;
+    int64_t *restrict t;
+    uint8_t *restrict type;
+} os_out;
+
+/* Writes the point of beam u at range r at n and returns n + 1 if r passes the range filter,
+ * else n: every pixel is written, and n moves on past the kept ones only (no branch to
+ * mispredict on pixels without a return; the arrays hold a whole window, so n stays inside). */
+static inline __attribute__((always_inline)) size_t
+put_point(const avt_ouster_batcher *b, os_out o, const float *restrict dir,
+          const float *restrict off, int u, uint32_t r, uint32_t refl, int64_t t_ns, uint8_t type,
+          size_t n)
+{
+    const float d = (float)r;
+    o.xyz[3 * n + 0] = d * dir[3 * u + 0] + off[3 * u + 0];
+    o.xyz[3 * n + 1] = d * dir[3 * u + 1] + off[3 * u + 1];
+    o.xyz[3 * n + 2] = d * dir[3 * u + 2] + off[3 * u + 2];
+    o.inten[n] = (float)refl;
+    o.ring[n] = (uint16_t)(b->m.h - 1 - u); /* beam 0 is the top beam */
+    o.t[n] = t_ns;
+    o.type[n] = type;
+    return n + (r - b->raw_min <= b->raw_max - b->raw_min); /* r = 0 (no return) wraps */
+}
+
 /* Appends the points of one column's pixels. Inlined at each call site of emit_frame, where
- * the profile is a constant, so the pixel loop has no format branches; the sweep's arrays are
- * restrict locals, so stores to them do not make the compiler reload the pointers. Every
- * pixel is written at n, and n moves on past the kept ones only: no branch to mispredict on
- * pixels without a return (the arrays hold a whole window, so n never passes their end). */
+ * the profile is a constant, so the pixel loop has no format branches. Single-return
+ * profiles go four beams at a time: four without a return are skipped, four with one are
+ * written with SSE2 (the same float multiplies and adds as put_point, so the same bits). */
 static inline __attribute__((always_inline)) size_t
 put_column(const avt_ouster_batcher *b, const uint8_t *px0, int profile, int v, int64_t t_ns,
            avt_sweep *s, size_t n)
@@ -542,46 +596,54 @@ put_column(const avt_ouster_batcher *b, const uint8_t *px0, int profile, int v, 
     const int nr = n_returns(profile);
     const float *restrict dir = b->dir + 3 * (size_t)v * h;
     const float *restrict off = b->off + 3 * (size_t)v * h;
-    float *restrict xyz = s->xyz, *restrict inten = s->intensity;
-    uint16_t *restrict ring = s->ring;
-    int64_t *restrict tt = s->t_ns;
-    uint8_t *restrict rt = s->return_type;
+    const os_out o = {s->xyz, s->intensity, s->ring, s->t_ns, s->return_type};
     const uint32_t lo = b->raw_min, span = b->raw_max - b->raw_min;
-    for (int u = 0; u < h; u++) {
-        const uint8_t *q = px0 + (size_t)u * pxb;
-        uint32_t r[2], refl[2];
-        switch (profile) {
-        case AVT_OUSTER_LEGACY:
-            r[0] = rd32(q) & 0xFFFFFu;
-            refl[0] = rd16(q + 4); /* 16 bits in the legacy layout, reported as is */
-            break;
-        case AVT_OUSTER_RNG19_RFL8_SIG16_NIR16:
-            r[0] = rd32(q) & 0x7FFFFu;
-            refl[0] = q[4];
-            break;
-        case AVT_OUSTER_RNG19_RFL8_SIG16_NIR16_DUAL:
-            r[0] = rd32(q) & 0x7FFFFu;
-            refl[0] = q[3];
-            r[1] = rd32(q + 4) & 0x7FFFFu;
-            refl[1] = q[7];
-            break;
-        default: /* RNG15_RFL8_NIR8 */
-            r[0] = (uint32_t)(rd16(q) & 0x7FFFu) * 8u;
-            refl[0] = q[2];
-            break;
+    int u = 0;
+    if (nr == 1)
+        for (; u + 4 <= h; u += 4) {
+            uint32_t r[4], refl[4];
+            unsigned keep = 0;
+            for (int j = 0; j < 4; j++) {
+                pixel(profile, px0 + (size_t)(u + j) * pxb, 0, &r[j], &refl[j]);
+                keep |= (unsigned)(r[j] - lo <= span) << j;
+            }
+            if (keep == 0) continue;
+#ifdef __SSE2__
+            if (keep == 15) {
+                const __m128 rf = _mm_cvtepi32_ps(
+                    _mm_set_epi32((int)r[3], (int)r[2], (int)r[1], (int)r[0]));
+                /* x0 y0 z0 x1 | y1 z1 x2 y2 | z2 x3 y3 z3 */
+                const __m128 d0 = _mm_shuffle_ps(rf, rf, _MM_SHUFFLE(1, 0, 0, 0));
+                const __m128 d1 = _mm_shuffle_ps(rf, rf, _MM_SHUFFLE(2, 2, 1, 1));
+                const __m128 d2 = _mm_shuffle_ps(rf, rf, _MM_SHUFFLE(3, 3, 3, 2));
+                const float *D = dir + 3 * u, *O = off + 3 * u;
+                float *X = o.xyz + 3 * n;
+                _mm_storeu_ps(X, _mm_add_ps(_mm_mul_ps(d0, _mm_loadu_ps(D)), _mm_loadu_ps(O)));
+                _mm_storeu_ps(X + 4,
+                              _mm_add_ps(_mm_mul_ps(d1, _mm_loadu_ps(D + 4)), _mm_loadu_ps(O + 4)));
+                _mm_storeu_ps(X + 8,
+                              _mm_add_ps(_mm_mul_ps(d2, _mm_loadu_ps(D + 8)), _mm_loadu_ps(O + 8)));
+                _mm_storeu_ps(o.inten + n, _mm_cvtepi32_ps(_mm_set_epi32(
+                                               (int)refl[3], (int)refl[2], (int)refl[1], (int)refl[0])));
+                for (int j = 0; j < 4; j++) {
+                    o.ring[n + j] = (uint16_t)(h - 1 - (u + j));
+                    o.t[n + j] = t_ns;
+                    o.type[n + j] = AVT_RETURN_STRONGEST;
+                }
+                n += 4;
+                continue;
+            }
+#endif
+            for (int j = 0; j < 4; j++)
+                n = put_point(b, o, dir, off, u + j, r[j], refl[j], t_ns, AVT_RETURN_STRONGEST, n);
         }
+    for (; u < h; u++)
         for (int k = 0; k < nr; k++) {
-            const float d = (float)r[k];
-            xyz[3 * n + 0] = d * dir[3 * u + 0] + off[3 * u + 0];
-            xyz[3 * n + 1] = d * dir[3 * u + 1] + off[3 * u + 1];
-            xyz[3 * n + 2] = d * dir[3 * u + 2] + off[3 * u + 2];
-            inten[n] = (float)refl[k];
-            ring[n] = (uint16_t)(h - 1 - u); /* beam 0 is the top beam */
-            tt[n] = t_ns;
-            rt[n] = k ? AVT_RETURN_SECOND : AVT_RETURN_STRONGEST;
-            n += r[k] - lo <= span; /* r = 0 (no return) wraps above span */
+            uint32_t r, refl;
+            pixel(profile, px0 + (size_t)u * pxb, k, &r, &refl);
+            n = put_point(b, o, dir, off, u, r, refl, t_ns,
+                          k ? AVT_RETURN_SECOND : AVT_RETURN_STRONGEST, n);
         }
-    }
     return n;
 }
 
