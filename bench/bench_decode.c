@@ -7,7 +7,8 @@
  * avt_lidar_next over every sweep, and with --threads N > 1 (3) the header-only split of the
  * capture (avt_lidar_split) and (4) avt_lidar_decode_parallel in N parts on N OpenMP threads
  * (split included), whose point count must equal (2)'s. Each is repeated REPEAT times
- * (default 3) and the best is kept. Prints points/s (total and per core), the scaling of N
+ * (default 3) and the best is kept. Prints points/s (total and per core; and range
+ * measurements/s, returns or not: avt_lidar_stats.measurements), the scaling of N
  * threads over one, the ratio of the reader's time to the floor's, peak RSS (getrusage; the
  * process peak, so run the long and the short capture in separate processes to compare
  * memory) and the machine (/proc/cpuinfo model name, online CPUs). */
@@ -81,7 +82,7 @@ static double floor_run(const char *path, uint64_t *records, uint64_t *bytes)
 }
 
 static double decode_run(const char *path, const avt_lidar_config *cfg, uint64_t *points,
-                         uint64_t *sweeps, char *model, size_t model_n)
+                         uint64_t *sweeps, uint64_t *measurements, char *model, size_t model_n)
 {
     avt_error err = {0};
     const avt_sweep *s;
@@ -101,6 +102,7 @@ static double decode_run(const char *path, const avt_lidar_config *cfg, uint64_t
     avt_lidar_stats st;
     avt_lidar_stats_get(r, &st);
     snprintf(model, model_n, "%s", st.model);
+    *measurements = st.measurements;
     avt_lidar_close(r);
     if (rc < 0) {
         fprintf(stderr, "%s\n", err.msg);
@@ -171,7 +173,7 @@ static int parse_long(const char *s, long lo, long hi, long *v)
 int main(int argc, char **argv)
 {
     char cpu[256], model[32] = "";
-    uint64_t rec = 0, bytes = 0, pts = 0, sweeps = 0, ppts = 0, psweeps = 0;
+    uint64_t rec = 0, bytes = 0, pts = 0, sweeps = 0, ppts = 0, psweeps = 0, meas = 0;
     double best_floor = 1e30, best_dec = 1e30, best_par = 1e30, best_split = 1e30;
     double cpu_dec = 0, cpu_par = 0;
     long repeat = 3, threads = 1;
@@ -207,7 +209,7 @@ int main(int argc, char **argv)
     for (long i = 0; i < repeat; i++) {
         double f = floor_run(path, &rec, &bytes);
         double c0 = cpu_s();
-        double d = decode_run(path, &cfg, &pts, &sweeps, model, sizeof model);
+        double d = decode_run(path, &cfg, &pts, &sweeps, &meas, model, sizeof model);
         if (f < 0 || d < 0) return 1;
         if (f < best_floor) best_floor = f;
         if (d < best_dec) best_dec = d, cpu_dec = cpu_s() - c0;
@@ -232,15 +234,17 @@ int main(int argc, char **argv)
     cpu_model(cpu, sizeof cpu);
     printf("machine: %s, %ld CPUs online, %ld thread(s) asked\n", cpu,
            sysconf(_SC_NPROCESSORS_ONLN), threads);
-    printf("capture: %s: %llu records, %.1f MB, model %s, %llu sweeps, %llu points\n", argv[1],
-           (unsigned long long)rec, (double)bytes / 1e6, model, (unsigned long long)sweeps,
-           (unsigned long long)pts);
+    printf("capture: %s: %llu records, %.1f MB, model %s, %llu sweeps, %llu points of %llu "
+           "range measurements (%.1f%% returned in range)\n",
+           argv[1], (unsigned long long)rec, (double)bytes / 1e6, model,
+           (unsigned long long)sweeps, (unsigned long long)pts, (unsigned long long)meas,
+           meas ? 100.0 * (double)pts / (double)meas : 0.0);
     printf("floor  (pcap_next_ex):  %.4f s  %.1f M records/s  %.0f MB/s  (= %.1f M points/s "
            "if decoding were free)\n",
            best_floor, rec / best_floor / 1e6, bytes / best_floor / 1e6, pts / best_floor / 1e6);
     printf("decode (avt_lidar_next): %.4f s (cpu %.4f s)  %.1f M points/s per core  (%.2fx the "
-           "floor's time)\n",
-           best_dec, cpu_dec, pts / best_dec / 1e6, best_dec / best_floor);
+           "floor's time; %.1f M measurements/s, the unit of ouster-sdk's XYZ figure)\n",
+           best_dec, cpu_dec, pts / best_dec / 1e6, best_dec / best_floor, meas / best_dec / 1e6);
     if (threads > 1) {
         printf("split  (avt_lidar_split, %ld parts): %.4f s  (%.1f%% of one reader's time)\n",
                threads, best_split, 100.0 * best_split / best_dec);

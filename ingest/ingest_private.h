@@ -312,5 +312,7 @@ avt_sweep *avt_ouster_batcher_sweep(avt_ouster_batcher *b);
 const avt_ouster_meta *avt_ouster_batcher_meta(const avt_ouster_batcher *b);
 /* Columns in the window missing or invalid in released frames so far. */
 uint64_t avt_ouster_batcher_columns_lost(const avt_ouster_batcher *b);
+/* Pixels x returns of the columns decoded into released frames so far. */
+uint64_t avt_ouster_batcher_measurements(const avt_ouster_batcher *b);
 
 #endif

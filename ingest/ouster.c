@@ -405,7 +405,7 @@ struct avt_ouster_batcher {
     uint32_t newest, last_released;
     int64_t offset_ns;
     avt_sweep sw;
-    uint64_t next_index, columns_lost;
+    uint64_t next_index, columns_lost, measurements;
 };
 
 /* b - a for 16-bit frame ids. */
@@ -530,6 +530,7 @@ out:
 avt_sweep *avt_ouster_batcher_sweep(avt_ouster_batcher *b) { return &b->sw; }
 const avt_ouster_meta *avt_ouster_batcher_meta(const avt_ouster_batcher *b) { return &b->m; }
 uint64_t avt_ouster_batcher_columns_lost(const avt_ouster_batcher *b) { return b->columns_lost; }
+uint64_t avt_ouster_batcher_measurements(const avt_ouster_batcher *b) { return b->measurements; }
 
 /* Range (mm) and reflectivity of return k of the pixel at q (profile a constant at each use). */
 static inline __attribute__((always_inline)) void pixel(int profile, const uint8_t *q, int k,
@@ -706,6 +707,7 @@ static void emit_frame(avt_ouster_batcher *b, os_frame *f)
     s->packets_lost = (uint32_t)(b->window_packets - in_window_pk);
     s->complete = valid_cols == b->window_cols;
     b->columns_lost += (uint64_t)(b->window_cols - valid_cols);
+    b->measurements += (uint64_t)valid_cols * (uint64_t)m->h * (uint64_t)b->nret;
     b->have_released = 1;
     b->last_released = f->id;
     f->used = 0;

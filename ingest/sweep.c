@@ -533,7 +533,10 @@ void avt_lidar_stats_get(const avt_lidar_reader *r, avt_lidar_stats *stats)
     stats->reassembled = r->src.frag.reassembled;
     stats->frag_dropped = r->src.frag.dropped;
     stats->frag_overlaps = r->src.frag.overlaps;
-    if (r->os) stats->columns_lost = avt_ouster_batcher_columns_lost(r->os);
+    if (r->os) {
+        stats->columns_lost = avt_ouster_batcher_columns_lost(r->os);
+        stats->measurements = avt_ouster_batcher_measurements(r->os);
+    }
 }
 
 /* Makes room for `need` points in every column of the sweep. */
@@ -713,6 +716,8 @@ static int take_packet(avt_lidar_reader *r, const avt_udp_frame *f, avt_error *e
     r->rate_az = az0;
     r->rate_ns = pkt_ns;
     avt_vlp_decode(&r->tab, p, pkt_ns, r->rate_hint, &r->pkt);
+    r->st.measurements +=
+        (uint64_t)r->pkt.ncols * (uint64_t)r->model->lasers * (r->pkt.dual ? 2u : 1u);
     r->next_col = 0;
     r->pkt_counted = 0;
     r->pkt_off = f->rec_off;

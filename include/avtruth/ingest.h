@@ -89,6 +89,11 @@ typedef struct avt_lidar_stats {
     uint64_t frag_dropped;     /* fragments of datagrams given up (timeout, table full, bad) */
     uint64_t frag_overlaps;    /* fragments overlapping received bytes with other content */
     uint64_t sweeps;
+    /* range measurements decoded, with or without a return: Velodyne firings x returns per
+     * firing of the data packets, Ouster pixels x returns of the columns decoded. points /
+     * measurements is the share that returned something in range; ouster-sdk's XYZ counts
+     * measurements (every pixel), velodyne_decoder points. */
+    uint64_t measurements;
     char model[32];            /* detected or configured model name */
     char first_corrupt[256];   /* message about the first corrupt packet, "" if none */
     /* record numbers (1 = the capture's first) of the first min(corrupt, AVT_LIDAR_CORRUPT_KEEP)

@@ -220,6 +220,9 @@ static void run_model(const char *model, const char *ret)
     assert_string_equal(st.model, model);
     assert_int_equal(st.corrupt, 0);
     assert_int_equal(st.packets_lost, 0);
+    /* every manual's data packet: 12 blocks of 32 channel slots, each one range measurement
+     * (dual: half the firings, two returns each) */
+    assert_int_equal(st.measurements, 384 * st.data_packets);
     assert_true(complete >= 2);
     assert_true(n > 10000);
     assert_int_equal(far, 0);

@@ -146,7 +146,7 @@ static void run_profile(const char *model, const char *profile, int dual, double
     assert_non_null(r);
     const avt_sweep *s;
     size_t n = 0, far = 0, sweeps = 0;
-    int64_t want_lost = 0, want_packets = 0, dropped = 0;
+    int64_t want_lost = 0, want_packets = 0, dropped = 0, want_columns = 0;
     double worst = 0;
     const double tol = strcmp(profile, "rng15") == 0 ? 0.005 : 0.002;
     int matched[MAX_FRAMES] = {0};
@@ -193,6 +193,7 @@ static void run_profile(const char *model, const char *profile, int dual, double
             assert_true(span >= want - 1 && span <= want + 1);
         }
         want_lost += w - t[2];
+        want_columns += t[2];
         want_packets += t[3];
         dropped += t[4];
         sweeps++;
@@ -221,6 +222,9 @@ static void run_profile(const char *model, const char *profile, int dual, double
     assert_int_equal(st.frag_overlaps, 0);
     if (seconds >= 1.6) assert_true(dropped >= 1);
     assert_int_equal(st.columns_lost, want_lost);
+    /* every pixel of every column decoded, each with one or two returns */
+    const uint64_t nret = strcmp(profile, "rng19-dual") == 0 ? 2 : 1;
+    assert_int_equal(st.measurements, (uint64_t)want_columns * (uint64_t)sc.ouster->h * nret);
     assert_true(n > 10000);
     assert_int_equal(far, 0);
     size_t second_total = 0;
