@@ -71,6 +71,8 @@ typedef struct avt_frag_slot {
 typedef struct avt_frag_table {
     avt_frag_slot slot[AVT_FRAG_MAX_DATAGRAMS];
     int active;
+    int last;          /* slot of the latest fragment: the next one's, usually */
+    int64_t expire_at; /* no slot times out at or before this capture time (0: look) */
 } avt_frag_table;
 
 /* Adds one fragment (payload of frame f of kind AVT_FRAME_FRAGMENT) at capture time now_ns.

@@ -167,10 +167,15 @@ static void slot_drop(avt_frag_table *t, avt_frag_slot *s, avt_frag_stats *st, u
 
 void avt_frag_expire(avt_frag_table *t, avt_frag_stats *st, int64_t now_ns)
 {
-    if (!t->active) return;
+    /* called for every record: the slots are only looked at when one may have timed out */
+    if (!t->active || now_ns <= t->expire_at) return;
+    t->expire_at = INT64_MAX;
     for (int i = 0; i < AVT_FRAG_MAX_DATAGRAMS; i++) {
         avt_frag_slot *s = &t->slot[i];
-        if (s->used && now_ns - s->first_ns > AVT_FRAG_TIMEOUT_NS) slot_drop(t, s, st, 0);
+        if (!s->used) continue;
+        if (now_ns - s->first_ns > AVT_FRAG_TIMEOUT_NS) slot_drop(t, s, st, 0);
+        else if (s->first_ns + AVT_FRAG_TIMEOUT_NS < t->expire_at)
+            t->expire_at = s->first_ns + AVT_FRAG_TIMEOUT_NS;
     }
 }
 
@@ -188,7 +193,10 @@ void avt_frag_free(avt_frag_table *t)
 static avt_frag_slot *slot_for(avt_frag_table *t, avt_frag_stats *st, const avt_udp_frame *f,
                                int64_t now_ns)
 {
-    avt_frag_slot *free_s = NULL, *oldest = NULL;
+    avt_frag_slot *free_s = NULL, *oldest = NULL, *h = &t->slot[t->last];
+    if (h->used && h->src == f->frag_src && h->dst == f->frag_dst && h->id == f->frag_id &&
+        h->proto == f->frag_proto)
+        return h;
     for (int i = 0; i < AVT_FRAG_MAX_DATAGRAMS; i++) {
         avt_frag_slot *s = &t->slot[i];
         if (!s->used) {
@@ -196,8 +204,10 @@ static avt_frag_slot *slot_for(avt_frag_table *t, avt_frag_stats *st, const avt_
             continue;
         }
         if (s->src == f->frag_src && s->dst == f->frag_dst && s->id == f->frag_id &&
-            s->proto == f->frag_proto)
+            s->proto == f->frag_proto) {
+            t->last = i;
             return s;
+        }
         if (!oldest || s->first_ns < oldest->first_ns) oldest = s;
     }
     if (!free_s) {
@@ -218,6 +228,8 @@ static avt_frag_slot *slot_for(avt_frag_table *t, avt_frag_stats *st, const avt_
     free_s->first_ns = now_ns;
     free_s->total = free_s->max_end = free_s->blocks = 0;
     free_s->nfrags = 0;
+    if (now_ns + AVT_FRAG_TIMEOUT_NS < t->expire_at) t->expire_at = now_ns + AVT_FRAG_TIMEOUT_NS;
+    t->last = (int)(free_s - t->slot);
     return free_s;
 }
 
