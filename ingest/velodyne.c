@@ -333,14 +333,15 @@ typedef struct vlp_out {
 /* Appends one return if it passes the range filter. */
 static inline __attribute__((always_inline)) int emit(const avt_vlp_tables *t, vlp_out o,
                                                       int idx, int l, int32_t az, uint32_t raw,
-                                                      uint8_t refl, int64_t t_ns, uint8_t type)
+                                                      uint8_t refl, int64_t t_ns, uint8_t type,
+                                                      int rotated)
 {
     if (raw < t->raw_min[l] || raw > t->raw_max[l]) return idx;
     const int32_t a = wrap_cdeg(az);
     const float ca = t->cos_az[a], sa = t->sin_az[a];
     const float d = (float)raw;
     const float rxy = d * t->kxy[l] + t->rxy0[l];
-    if (t->rotated) {
+    if (rotated) {
         /* A = az - rot: cos A = cos az cos rot + sin az sin rot, sin A = sin az cos rot - ... */
         const float cA = ca * t->cos_rot[l] + sa * t->sin_rot[l];
         const float sA = sa * t->cos_rot[l] - ca * t->sin_rot[l];
@@ -397,6 +398,35 @@ static inline const uint8_t *column_blocks(const avt_vlp_model *m, const uint8_t
     }
 }
 
+/* The returns of one firing sequence: laser l's 3 bytes at q1[l / 32] + 3 (l % 32) (and the
+ * same laser's strongest return at q2[..] in dual mode). dual and rotated are constants at
+ * each call site, so each variant's loop has no mode branches. */
+static inline __attribute__((always_inline)) int
+emit_column(const avt_vlp_tables *t, vlp_out out, int idx, int nl, const uint8_t *const *q1,
+            const uint8_t *const *q2, int32_t az_blk, const int32_t *adv, int64_t t_col,
+            uint8_t single_type, int dual, int rotated)
+{
+    for (int l = 0; l < nl; l++) {
+        const int32_t az = az_blk + adv[l];
+        const int64_t t_ns = t_col + t->toff_ns[l];
+        const uint8_t *q = q1[l >> 5] + 3 * (l & 31);
+        const uint32_t raw = rd16(q);
+        if (!dual) {
+            idx = emit(t, out, idx, l, az, raw, q[2], t_ns, single_type, rotated);
+            continue;
+        }
+        const uint8_t *qs = q2[l >> 5] + 3 * (l & 31); /* the same laser's strongest return */
+        const uint32_t raw2 = rd16(qs);
+        if (raw == raw2) {
+            idx = emit(t, out, idx, l, az, raw, q[2], t_ns, AVT_RETURN_BOTH, rotated);
+        } else {
+            idx = emit(t, out, idx, l, az, raw, q[2], t_ns, AVT_RETURN_LAST, rotated);
+            idx = emit(t, out, idx, l, az, raw2, qs[2], t_ns, AVT_RETURN_STRONGEST, rotated);
+        }
+    }
+    return idx;
+}
+
 void avt_vlp_decode(const avt_vlp_tables *t, const uint8_t *p, int64_t pkt_ns, double rate_hint,
                     avt_vlp_packet *o)
 {
@@ -443,24 +473,14 @@ void avt_vlp_decode(const avt_vlp_tables *t, const uint8_t *p, int64_t pkt_ns, d
         o->col_end_ns[col] = t_col + t->last_firing_ns;
         o->col_az[col] = wrap_cdeg(az_blk + adv[s][0]);
         o->col_first[col] = (uint16_t)idx;
-        for (int l = 0; l < nl; l++) {
-            const int32_t az = az_blk + adv[s][l];
-            const int64_t t_ns = t_col + t->toff_ns[l];
-            const uint8_t *q = q1[l >> 5] + 3 * (l & 31);
-            const uint32_t raw = rd16(q);
-            if (!dual) {
-                idx = emit(t, out, idx, l, az, raw, q[2], t_ns, single_type);
-                continue;
-            }
-            const uint8_t *qs = q2[l >> 5] + 3 * (l & 31); /* the same laser's strongest return */
-            const uint32_t raw2 = rd16(qs);
-            if (raw == raw2) {
-                idx = emit(t, out, idx, l, az, raw, q[2], t_ns, AVT_RETURN_BOTH);
-            } else {
-                idx = emit(t, out, idx, l, az, raw, q[2], t_ns, AVT_RETURN_LAST);
-                idx = emit(t, out, idx, l, az, raw2, qs[2], t_ns, AVT_RETURN_STRONGEST);
-            }
-        }
+        /* the laser loop specialised for the packet's mode and the tables' geometry */
+        if (dual)
+            idx = t->rotated ? emit_column(t, out, idx, nl, q1, q2, az_blk, adv[s], t_col, 0, 1, 1)
+                             : emit_column(t, out, idx, nl, q1, q2, az_blk, adv[s], t_col, 0, 1, 0);
+        else
+            idx = t->rotated
+                      ? emit_column(t, out, idx, nl, q1, q2, az_blk, adv[s], t_col, single_type, 0, 1)
+                      : emit_column(t, out, idx, nl, q1, q2, az_blk, adv[s], t_col, single_type, 0, 0);
     }
     o->col_first[ncols] = (uint16_t)idx;
 }
