@@ -584,10 +584,51 @@ put_point(const avt_ouster_batcher *b, os_out o, const float *restrict dir,
     return n + (r - b->raw_min <= b->raw_max - b->raw_min); /* r = 0 (no return) wraps */
 }
 
+#ifdef __SSE2__
+/* Ranges (mm) and reflectivities of the four single-return pixels at q, as pixel() reads
+ * them: RNG15 pixels are one 16-byte load; 12-byte pixels (legacy, RNG19) three, whose dwords
+ * 0, 3, 6, 9 are the ranges and 1, 4, 7, 10 hold the reflectivities. */
+static inline __attribute__((always_inline)) void pixels4(int profile, const uint8_t *q,
+                                                          __m128i *r, __m128i *refl)
+{
+    if (profile == AVT_OUSTER_RNG15_RFL8_NIR8) {
+        const __m128i x = _mm_loadu_si128((const __m128i *)q);
+        *r = _mm_slli_epi32(_mm_and_si128(x, _mm_set1_epi32(0x7FFF)), 3);
+        *refl = _mm_and_si128(_mm_srli_epi32(x, 16), _mm_set1_epi32(0xFF));
+        return;
+    }
+    const __m128i a = _mm_loadu_si128((const __m128i *)q);
+    const __m128i b = _mm_loadu_si128((const __m128i *)(q + 16));
+    const __m128i c = _mm_loadu_si128((const __m128i *)(q + 32));
+    const __m128i rr = _mm_unpacklo_epi64(
+        _mm_shuffle_epi32(a, _MM_SHUFFLE(3, 0, 3, 0)),
+        _mm_unpacklo_epi32(_mm_shuffle_epi32(b, _MM_SHUFFLE(2, 2, 2, 2)),
+                           _mm_shuffle_epi32(c, _MM_SHUFFLE(1, 1, 1, 1)))); /* a0 a3 b2 c1 */
+    const __m128i ff = _mm_unpacklo_epi64(
+        _mm_unpacklo_epi32(_mm_shuffle_epi32(a, _MM_SHUFFLE(1, 1, 1, 1)), b),
+        _mm_unpacklo_epi32(_mm_shuffle_epi32(b, _MM_SHUFFLE(3, 3, 3, 3)),
+                           _mm_shuffle_epi32(c, _MM_SHUFFLE(2, 2, 2, 2)))); /* a1 b0 b3 c2 */
+    const int legacy = profile == AVT_OUSTER_LEGACY;
+    *r = _mm_and_si128(rr, _mm_set1_epi32(legacy ? 0xFFFFF : 0x7FFFF));
+    *refl = _mm_and_si128(ff, _mm_set1_epi32(legacy ? 0xFFFF : 0xFF));
+}
+
+/* Bit j set when range j passes the filter: r - lo <= span, unsigned (sign bits flipped for
+ * SSE2's signed compare). */
+static inline unsigned keep4(__m128i r, uint32_t lo, uint32_t span)
+{
+    const __m128i flip = _mm_set1_epi32((int)0x80000000u);
+    const __m128i d = _mm_xor_si128(_mm_sub_epi32(r, _mm_set1_epi32((int)lo)), flip);
+    const __m128i over = _mm_cmpgt_epi32(d, _mm_xor_si128(_mm_set1_epi32((int)span), flip));
+    return ~(unsigned)_mm_movemask_ps(_mm_castsi128_ps(over)) & 15u;
+}
+#endif
+
 /* Appends the points of one column's pixels. Inlined at each call site of emit_frame, where
  * the profile is a constant, so the pixel loop has no format branches. Single-return
- * profiles go four beams at a time: four without a return are skipped, four with one are
- * written with SSE2 (the same float multiplies and adds as put_point, so the same bits). */
+ * profiles go four beams at a time (SSE2 where there is one): four without a return are
+ * skipped, four with one are written with SSE2 (the same float multiplies and adds as
+ * put_point, so the same bits), mixed ones through put_point. */
 static inline __attribute__((always_inline)) size_t
 put_column(const avt_ouster_batcher *b, const uint8_t *px0, int profile, int v, int64_t t_ns,
            avt_sweep *s, size_t n)
@@ -603,16 +644,14 @@ put_column(const avt_ouster_batcher *b, const uint8_t *px0, int profile, int v, 
     if (nr == 1)
         for (; u + 4 <= h; u += 4) {
             uint32_t r[4], refl[4];
-            unsigned keep = 0;
-            for (int j = 0; j < 4; j++) {
-                pixel(profile, px0 + (size_t)(u + j) * pxb, 0, &r[j], &refl[j]);
-                keep |= (unsigned)(r[j] - lo <= span) << j;
-            }
-            if (keep == 0) continue;
+            const uint8_t *q = px0 + (size_t)u * pxb;
 #ifdef __SSE2__
+            __m128i rv, fv;
+            pixels4(profile, q, &rv, &fv);
+            const unsigned keep = keep4(rv, lo, span);
+            if (keep == 0) continue;
             if (keep == 15) {
-                const __m128 rf = _mm_cvtepi32_ps(
-                    _mm_set_epi32((int)r[3], (int)r[2], (int)r[1], (int)r[0]));
+                const __m128 rf = _mm_cvtepi32_ps(rv); /* ranges < 2^20: exact */
                 /* x0 y0 z0 x1 | y1 z1 x2 y2 | z2 x3 y3 z3 */
                 const __m128 d0 = _mm_shuffle_ps(rf, rf, _MM_SHUFFLE(1, 0, 0, 0));
                 const __m128 d1 = _mm_shuffle_ps(rf, rf, _MM_SHUFFLE(2, 2, 1, 1));
@@ -624,8 +663,7 @@ put_column(const avt_ouster_batcher *b, const uint8_t *px0, int profile, int v, 
                               _mm_add_ps(_mm_mul_ps(d1, _mm_loadu_ps(D + 4)), _mm_loadu_ps(O + 4)));
                 _mm_storeu_ps(X + 8,
                               _mm_add_ps(_mm_mul_ps(d2, _mm_loadu_ps(D + 8)), _mm_loadu_ps(O + 8)));
-                _mm_storeu_ps(o.inten + n, _mm_cvtepi32_ps(_mm_set_epi32(
-                                               (int)refl[3], (int)refl[2], (int)refl[1], (int)refl[0])));
+                _mm_storeu_ps(o.inten + n, _mm_cvtepi32_ps(fv));
                 for (int j = 0; j < 4; j++) {
                     o.ring[n + j] = (uint16_t)(h - 1 - (u + j));
                     o.t[n + j] = t_ns;
@@ -634,6 +672,15 @@ put_column(const avt_ouster_batcher *b, const uint8_t *px0, int profile, int v, 
                 n += 4;
                 continue;
             }
+            _mm_storeu_si128((__m128i *)r, rv);
+            _mm_storeu_si128((__m128i *)refl, fv);
+#else
+            unsigned keep = 0;
+            for (int j = 0; j < 4; j++) {
+                pixel(profile, q + (size_t)j * pxb, 0, &r[j], &refl[j]);
+                keep |= (unsigned)(r[j] - lo <= span) << j;
+            }
+            if (keep == 0) continue;
 #endif
             for (int j = 0; j < 4; j++)
                 n = put_point(b, o, dir, off, u + j, r[j], refl[j], t_ns, AVT_RETURN_STRONGEST, n);
