@@ -5,7 +5,8 @@
  * Regression (synthetic Ouster captures): a capture starting part-way through a frame held
  * that incomplete frame while the next one completed, and released the newer one first.
  * Packets of a frame that arrive out of order give the same sweep, points in packet-slot
- * order, as the same packets in order. */
+ * order, as the same packets in order. The range filter's bounds are inclusive in every
+ * position of the four-beam groups the decoder works in. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -215,10 +216,49 @@ static void test_frames_leave_in_order(void **state)
     avt_ouster_batcher_free(b);
 }
 
+/* The range filter keeps lo <= r <= hi (mm), whatever group of four beams r falls in: ranges
+ * 0, lo - 1, lo, lo + 1, hi - 1, hi, hi + 1 and the largest 20-bit value, in every position. */
+static void test_range_filter_bounds(void **state)
+{
+    (void)state;
+    avt_ouster_meta m;
+    avt_ouster_batcher *b = legacy_batcher(&m); /* 0.1 .. 100 m: lo 100, hi 100000 mm */
+    static const uint32_t vals[8] = {0, 99, 100, 101, 99999, 100000, 100001, 0xFFFFF};
+    size_t ps = avt_ouster_packet_size(&m), cb = ps / 16, want = 0;
+    uint8_t *p = calloc(1, ps);
+    assert_non_null(p);
+    for (int slot = 0; slot < 32; slot++) {
+        legacy_packet(&m, p, ps, 9, slot);
+        for (int c = 0; c < 16; c++)
+            for (int u = 0; u < m.h; u++) {
+                const int mid = slot * 16 + c;
+                const uint32_t r = vals[(u + 3 * mid) % 8];
+                memcpy(p + (size_t)c * cb + 16 + 12 * u, &r, 4);
+                want += r >= 100 && r <= 100000;
+            }
+        int late, dup;
+        avt_ouster_batcher_push(b, p, 9, 0, &late, &dup);
+    }
+    assert_int_equal(avt_ouster_batcher_release(b, 1), 1);
+    const avt_sweep *s = avt_ouster_batcher_sweep(b);
+    assert_int_equal(s->n, want);
+    /* column 0's points: the kept beams, top beam (u = 0) first, as rings h - 1 - u */
+    size_t k = 0;
+    for (int u = 0; u < m.h; u++) {
+        const uint32_t r = vals[u % 8];
+        if (r < 100 || r > 100000) continue;
+        assert_int_equal(s->ring[k], m.h - 1 - u);
+        k++;
+    }
+    free(p);
+    avt_ouster_batcher_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_repeated_column_ids),
                                        cmocka_unit_test(test_frames_leave_in_order),
-                                       cmocka_unit_test(test_packets_out_of_order)};
+                                       cmocka_unit_test(test_packets_out_of_order),
+                                       cmocka_unit_test(test_range_filter_bounds)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
