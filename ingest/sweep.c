@@ -32,7 +32,10 @@
  * earlier, so it covered as much, or it began after a cut by length or gap, which any
  * crossing ends; if it began at a crossing, that crossing lies inside this sweep). A part
  * whose first sweep (or the capture's end) is reached before such a cut, such as one of a
- * sensor that does not turn, is read again from the capture's first record. */
+ * sensor that does not turn, is read again from the capture's first record. The hour of
+ * packet times uses the latest $GPRMC's device-host offset; a part starts with the first one
+ * in the capture (the prescan's) until its lead-in holds a position packet, which gives the
+ * same hour unless that offset moves by tens of minutes within the capture. */
 #include <arpa/inet.h>
 #include <math.h>
 #include <stdlib.h>
