@@ -190,9 +190,8 @@ static size_t check_capture(const capture *c, const int *nparts, size_t nn, spli
         sweeps_free(&joined);
         free(parts);
     }
-    /* the OpenMP helper, files only */
-    if (!c->mem && whole_rc == AVT_OK) {
-        const int np = 3;
+    /* the OpenMP helper, files only: 2 and 3 parts (part 0 starts before the split) */
+    for (int np = 2; np <= 3 && !c->mem && whole_rc == AVT_OK; np++) {
         sweeps per[3] = {{0}};
         by_part ctx = {per};
         int rc = avt_lidar_decode_parallel(c->path, &c->cfg, np, collect, &ctx, &err);
@@ -205,7 +204,7 @@ static size_t check_capture(const capture *c, const int *nparts, size_t nn, spli
         }
         assert_same(&whole, &joined, "avt_lidar_decode_parallel");
         sweeps_free(&joined);
-        if (whole.n) {
+        if (whole.n && np == 3) {
             rc = avt_lidar_decode_parallel(c->path, &c->cfg, np, stop_at_first, NULL, &err);
             assert_int_equal(rc, AVT_MISMATCH);
             assert_non_null(strstr(err.msg, "callback"));
@@ -601,6 +600,69 @@ static void test_wild_record_time_and_old_version(void **state)
     remove_dir(dir);
 }
 
+/* 1 if a sweep's key (the record of its first packet) is the record at byte x: a part
+ * [x, x + 1) read from the capture's first record returns exactly that sweep. */
+static int sweep_starts_at(const capture *c, uint64_t x)
+{
+    const avt_lidar_part part = {x, x + 1, 24, 0};
+    sweeps got = {0};
+    uint64_t records;
+    assert_int_equal(read_all(c, &part, &got, &records), 0);
+    int n = (int)got.n;
+    sweeps_free(&got);
+    return n == 1;
+}
+
+/* avt_lidar_decode_parallel starts part 0 before the split is known, with the split's target
+ * byte (size / nparts) as its provisional end: a capture whose part 1 begins exactly at that
+ * byte with a sweep must still split where avt_lidar_split says. Built from the synthetic
+ * VLP-16 capture: the records before about twice the offset of a sweep's first record near
+ * the middle, then one record of other traffic that makes the file exactly twice as long. */
+static void test_sweep_at_the_split_target(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/avt_parallel_XXXXXX", path[128];
+    size_t n, nrec = 0;
+    uint8_t *cap = vlp16_capture(dir, &n);
+    static uint64_t off[8192];
+    for (size_t i = 24; i + 16 <= n && nrec < 8192; nrec++) {
+        off[nrec] = i;
+        uint32_t caplen;
+        memcpy(&caplen, cap + i + 8, 4);
+        i += 16 + caplen;
+    }
+    capture whole = {.path = "vlp16", .mem = cap, .len = n};
+    avt_lidar_config_default(&whole.cfg);
+    size_t key = nrec / 3;
+    while (key < nrec / 2 && !sweep_starts_at(&whole, off[key])) key++;
+    assert_true(key < nrec / 2);
+    size_t m = key;
+    while (m + 1 < nrec && off[m + 1] + 76 <= 2 * off[key]) m++;
+    const uint32_t filler = (uint32_t)(2 * off[key] - off[m] - 16);
+    assert_true(filler >= 60 && filler <= 4000);
+    static uint8_t rec[16 + 4000];
+    memcpy(rec, cap + off[m - 1], 8); /* the last record's time */
+    memcpy(rec + 8, &filler, 4), memcpy(rec + 12, &filler, 4);
+    rec[16 + 12] = 0x08, rec[16 + 13] = 0x06; /* an ARP frame: not the LiDAR's */
+    snprintf(path, sizeof path, "%s/aligned.pcap", dir);
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(cap, 1, off[m], fp), off[m]);
+    assert_int_equal(fwrite(rec, 1, 16 + filler, fp), 16 + filler);
+    assert_int_equal(fclose(fp), 0);
+    avt_lidar_part parts[2];
+    avt_error err = {0};
+    assert_int_equal(avt_lidar_split(path, 2, parts, &err), AVT_OK);
+    assert_int_equal(parts[1].begin, off[key]); /* exactly size / 2 */
+    capture c = {.path = path};
+    avt_lidar_config_default(&c.cfg);
+    split_count count = {0};
+    static const int TWO[] = {2};
+    assert_true(check_capture(&c, TWO, 1, &count) >= 20);
+    free(cap);
+    remove_dir(dir);
+}
+
 /* A pipe is refused by name (a capture is read more than once), not half read. */
 static void test_not_a_regular_file(void **state)
 {
@@ -645,6 +707,7 @@ int main(void)
         cmocka_unit_test(test_real_captures),   cmocka_unit_test(test_pcapng_one_part),
         cmocka_unit_test(test_ouster_internal_clock), cmocka_unit_test(test_not_turning),
         cmocka_unit_test(test_wild_record_time_and_old_version),
+        cmocka_unit_test(test_sweep_at_the_split_target),
         cmocka_unit_test(test_not_a_regular_file), cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
