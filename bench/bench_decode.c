@@ -1,11 +1,12 @@
 /* bench_decode: LiDAR decode throughput against the floor of reading the same capture.
  *
- * usage: bench_decode CAPTURE [METADATA_JSON|-] [REPEAT] [--threads N] [--model M]
+ * usage: bench_decode CAPTURE [METADATA_JSON|-] [REPEAT] [--threads N] [--parts P] [--model M]
  *                     [--calibration FILE]
  * Runs (1) on one core a bare pcap_next_ex loop over the capture (the floor: libpcap's record
  * reading and nothing else), (2) on one core the full reader: avt_lidar_open /
  * avt_lidar_next over every sweep, and with --threads N > 1 (3) the header-only split of the
- * capture (avt_lidar_split) and (4) avt_lidar_decode_parallel in N parts on N OpenMP threads
+ * capture (avt_lidar_split) and (4) avt_lidar_decode_parallel in P parts (default N) on N
+ * OpenMP threads
  * (split included), whose point count must equal (2)'s. Each is repeated REPEAT times
  * (default 3) and the best is kept. Prints points/s (total and per core; and range
  * measurements/s, returns or not: avt_lidar_stats.measurements), the scaling of N
@@ -125,14 +126,14 @@ static int count_sweep(void *ctx, int part, const avt_sweep *s)
     return 0;
 }
 
-/* The capture split and decoded in nparts parts on as many threads; seconds or < 0. */
+/* The capture split and decoded in nparts parts on nthreads threads; seconds or < 0. */
 static double parallel_run(const char *path, const avt_lidar_config *cfg, int nparts,
-                           uint64_t *points, uint64_t *sweeps, double *cpu)
+                           int nthreads, uint64_t *points, uint64_t *sweeps, double *cpu)
 {
     avt_error err = {0};
     part_count *c = calloc((size_t)nparts, sizeof *c);
     if (!c) return -1;
-    omp_set_num_threads(nparts);
+    omp_set_num_threads(nthreads);
     double t0 = now_s(), c0 = cpu_s();
     int rc = avt_lidar_decode_parallel(path, cfg, nparts, count_sweep, c, &err);
     double t = now_s() - t0;
@@ -176,7 +177,7 @@ int main(int argc, char **argv)
     uint64_t rec = 0, bytes = 0, pts = 0, sweeps = 0, ppts = 0, psweeps = 0, meas = 0;
     double best_floor = 1e30, best_dec = 1e30, best_par = 1e30, best_split = 1e30;
     double cpu_dec = 0, cpu_par = 0;
-    long repeat = 3, threads = 1;
+    long repeat = 3, threads = 1, nparts = 0;
     const char *pos[3] = {NULL, NULL, NULL};
     int npos = 0;
     avt_lidar_config cfg;
@@ -184,7 +185,9 @@ int main(int argc, char **argv)
     avt_lidar_config_default(&cfg);
     cfg.max_range_m = 1000.0;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
+        if (strcmp(argv[i], "--parts") == 0 && i + 1 < argc) {
+            if (!parse_long(argv[++i], 1, 1024, &nparts)) return 2;
+        } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
             if (!parse_long(argv[++i], 1, 1024, &threads)) return 2;
         } else if (strcmp(argv[i], "--model") == 0 && i + 1 < argc) {
             cfg.model = argv[++i];
@@ -199,10 +202,11 @@ int main(int argc, char **argv)
         }
     }
     if (npos < 1) {
-        fprintf(stderr, "usage: bench_decode CAPTURE [METADATA_JSON|-] [REPEAT] [--threads N] "
+        fprintf(stderr, "usage: bench_decode CAPTURE [METADATA_JSON|-] [REPEAT] [--threads N] [--parts P] "
                         "[--model M] [--calibration FILE]\n");
         return 2;
     }
+    if (nparts == 0) nparts = threads;
     const char *path = pos[0];
     cfg.metadata_path = pos[1] && strcmp(pos[1], "-") != 0 ? pos[1] : NULL;
     if (pos[2] && !parse_long(pos[2], 1, 1000, &repeat)) return 2;
@@ -214,15 +218,15 @@ int main(int argc, char **argv)
         if (f < best_floor) best_floor = f;
         if (d < best_dec) best_dec = d, cpu_dec = cpu_s() - c0;
         if (threads > 1) {
-            double s = split_run(path, (int)threads);
+            double s = split_run(path, (int)nparts);
             double pc;
-            double p = parallel_run(path, &cfg, (int)threads, &ppts, &psweeps, &pc);
+            double p = parallel_run(path, &cfg, (int)nparts, (int)threads, &ppts, &psweeps, &pc);
             if (s < 0 || p < 0) return 1;
             if (s < best_split) best_split = s;
             if (p < best_par) best_par = p, cpu_par = pc;
             if (ppts != pts || psweeps != sweeps) {
                 fprintf(stderr, "%s: %ld parts gave %llu points in %llu sweeps, one reader %llu "
-                                "in %llu\n", path, threads, (unsigned long long)ppts,
+                                "in %llu\n", path, nparts, (unsigned long long)ppts,
                         (unsigned long long)psweeps, (unsigned long long)pts,
                         (unsigned long long)sweeps);
                 return 1;
@@ -247,10 +251,10 @@ int main(int argc, char **argv)
            best_dec, cpu_dec, pts / best_dec / 1e6, best_dec / best_floor, meas / best_dec / 1e6);
     if (threads > 1) {
         printf("split  (avt_lidar_split, %ld parts): %.4f s  (%.1f%% of one reader's time)\n",
-               threads, best_split, 100.0 * best_split / best_dec);
-        printf("decode (avt_lidar_decode_parallel, %ld threads): %.4f s (cpu %.4f s)  %.1f M "
+               nparts, best_split, 100.0 * best_split / best_dec);
+        printf("decode (avt_lidar_decode_parallel, %ld parts, %ld threads): %.4f s (cpu %.4f s)  %.1f M "
                "points/s total, %.1f M points/s per core, scaling %.2fx over 1 thread\n",
-               threads, best_par, cpu_par, pts / best_par / 1e6, pts / best_par / 1e6 / threads,
+               nparts, threads, best_par, cpu_par, pts / best_par / 1e6, pts / best_par / 1e6 / threads,
                best_dec / best_par);
     }
     printf("peak RSS: %.1f MB\n", ru.ru_maxrss / 1024.0);

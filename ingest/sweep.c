@@ -40,7 +40,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "avtruth/ouster.h"
 #include "avtruth/velodyne.h"
@@ -112,7 +111,6 @@ struct avt_lidar_reader {
     int pending_rc;
     avt_sweep *pending_sweep;
     avt_error pending_err;
-    avt_sweep *past_end; /* the first sweep past the part, when the reader stopped there */
 };
 
 void avt_lidar_config_default(avt_lidar_config *cfg)
@@ -882,7 +880,6 @@ static int part_next(avt_lidar_reader *r, avt_sweep **out, avt_error *err)
         if (r->sweep_off >= r->part.end) { /* the next part's, and all after it */
             r->ended = 1;
             r->saved_err.code = AVT_OK;
-            r->past_end = s;
             s = NULL;
             rc = 0;
             break;
@@ -912,102 +909,37 @@ int avt_lidar_next(avt_lidar_reader *r, const avt_sweep **sweep, avt_error *err)
     return rc;
 }
 
-/* Moves the end of a part reader that stopped at the first sweep past its part (a sweep
- * not returned) to `end`; that sweep comes next if it now lies inside. */
-static void part_extend(avt_lidar_reader *r, uint64_t end)
-{
-    r->part.end = end;
-    if (!r->past_end || r->sweep_off >= end) return;
-    r->ended = 0;
-    r->pending = 1;
-    r->pending_rc = 1;
-    r->pending_sweep = r->past_end;
-    r->pending_sweep->index = r->part_index++;
-    r->past_end = NULL;
-}
-
-/* The capture's split, done once by whichever thread needs it first. */
-typedef struct split_once {
-    const char *path;
-    int nparts, done, rc;
-    avt_lidar_part *parts;
-    avt_error err;
-} split_once;
-
-static int split_get(split_once *so)
-{
-    int rc;
-#pragma omp critical(avt_lidar_split_once)
-    {
-        if (!so->done) so->rc = avt_lidar_split(so->path, so->nparts, so->parts, &so->err);
-        so->done = 1;
-        rc = so->rc;
-    }
-    return rc;
-}
-
-/* Decodes part p into fn. Part 0 starts before the split is known: its end is the split's
- * target byte, a lower bound of the true end (the first record at or after it); when its
- * reader stops there, it takes the true end from the split, waiting for it if need be. */
-static void run_part(split_once *so, const avt_lidar_config *cfg, int p,
-                     const avt_lidar_part *part, avt_sweep_fn fn, void *ctx, avt_error *perr)
-{
-    const avt_sweep *s;
-    avt_lidar_reader *r = avt_lidar_open_part(so->path, cfg, part, perr);
-    for (int extended = p != 0 || so->nparts == 1; r;) {
-        int got;
-        while ((got = avt_lidar_next(r, &s, perr)) == 1) {
-            int frc = fn(ctx, p, s);
-            if (frc != AVT_OK) {
-                avt_err(perr, frc, "%s: part %d: stopped by the sweep callback (%s)", so->path,
-                        p, avt_status_name(frc));
-                got = frc;
-                break;
-            }
-        }
-        if (got != 0 || extended) break;
-        extended = 1;
-        if (split_get(so) != AVT_OK) break; /* reported by the caller */
-        part_extend(r, so->parts[0].end);
-    }
-    avt_lidar_close(r);
-}
-
 int avt_lidar_decode_parallel(const char *path, const avt_lidar_config *cfg, int nparts,
                               avt_sweep_fn fn, void *ctx, avt_error *err)
 {
+    avt_lidar_part *parts = NULL;
     avt_error *perr = NULL;
-    split_once so = {path, nparts, 0, AVT_OK, NULL, {0}};
-    struct stat sb;
-    int rc = AVT_OK;
+    int rc;
 
     if (!path || !fn || nparts < 1)
         return avt_err(err, AVT_INVAL, "%s: invalid parallel decode arguments",
                        path ? path : "lidar");
-    so.parts = calloc((size_t)nparts, sizeof *so.parts);
+    parts = calloc((size_t)nparts, sizeof *parts);
     perr = calloc((size_t)nparts, sizeof *perr);
-    if (!so.parts || !perr) {
+    if (!parts || !perr) {
         rc = avt_err(err, AVT_NOMEM, "%s: out of memory", path);
         goto out;
     }
-    /* part 0 until the split says where part 1 begins: at or after byte size / nparts */
-    const uint64_t size = stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
-    const uint64_t target = size / (uint64_t)nparts;
-    const avt_lidar_part first = {0, nparts == 1 ? UINT64_MAX : target ? target : 1, 0, 0};
-#pragma omp parallel
-#pragma omp single
-    {
-#pragma omp task
-        run_part(&so, cfg, 0, &first, fn, ctx, &perr[0]);
-        if (nparts > 1 && split_get(&so) == AVT_OK)
-            for (int p = 1; p < nparts; p++) {
-#pragma omp task firstprivate(p)
-                run_part(&so, cfg, p, &so.parts[p], fn, ctx, &perr[p]);
+    rc = avt_lidar_split(path, nparts, parts, err);
+    if (rc != AVT_OK) goto out;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int p = 0; p < nparts; p++) {
+        const avt_sweep *s;
+        avt_lidar_reader *r = avt_lidar_open_part(path, cfg, &parts[p], &perr[p]);
+        while (r && avt_lidar_next(r, &s, &perr[p]) == 1) {
+            int frc = fn(ctx, p, s);
+            if (frc != AVT_OK) {
+                avt_err(&perr[p], frc, "%s: part %d: stopped by the sweep callback (%s)", path,
+                        p, avt_status_name(frc));
+                break;
             }
-    }
-    if (so.done && so.rc != AVT_OK) {
-        rc = so.rc;
-        if (err) *err = so.err;
+        }
+        avt_lidar_close(r);
     }
     for (int p = 0; p < nparts && rc == AVT_OK; p++) {
         if (perr[p].code == AVT_OK) continue;
@@ -1015,7 +947,7 @@ int avt_lidar_decode_parallel(const char *path, const avt_lidar_config *cfg, int
         if (err) *err = perr[p];
     }
 out:
-    free(so.parts);
+    free(parts);
     free(perr);
     return rc;
 }
