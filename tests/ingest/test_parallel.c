@@ -190,7 +190,7 @@ static size_t check_capture(const capture *c, const int *nparts, size_t nn, spli
         sweeps_free(&joined);
         free(parts);
     }
-    /* the OpenMP helper, files only: 2 and 3 parts (part 0 starts before the split) */
+    /* the OpenMP helper, files only: 2 and 3 parts */
     for (int np = 2; np <= 3 && !c->mem && whole_rc == AVT_OK; np++) {
         sweeps per[3] = {{0}};
         by_part ctx = {per};
@@ -613,11 +613,12 @@ static int sweep_starts_at(const capture *c, uint64_t x)
     return n == 1;
 }
 
-/* avt_lidar_decode_parallel starts part 0 before the split is known, with the split's target
- * byte (size / nparts) as its provisional end: a capture whose part 1 begins exactly at that
- * byte with a sweep must still split where avt_lidar_split says. Built from the synthetic
- * VLP-16 capture: the records before about twice the offset of a sweep's first record near
- * the middle, then one record of other traffic that makes the file exactly twice as long. */
+/* A sweep whose first record starts exactly at the split's target byte (size / nparts) opens
+ * part 1 (a part begins at the first record at or after the target), and the parts, split by
+ * hand and by avt_lidar_decode_parallel, still equal the whole capture. Built from the
+ * synthetic VLP-16 capture: the records before about twice the offset of a sweep's first
+ * record near the middle, then one record of other traffic that makes the file exactly twice
+ * as long. */
 static void test_sweep_at_the_split_target(void **state)
 {
     (void)state;
