@@ -7,8 +7,9 @@
  * ../shared/data/ouster, and a real capture rewritten as pcapng (not split: part 0 is the
  * whole capture). avt_lidar_decode_parallel on OpenMP threads gives the same sweeps. Captures
  * that defeat a lead-in (a VLP-16 that does not turn, jitters at the cut angle or turns back
- * and forth; a record time an hour off) still split into parts equal to the whole; version
- * 2.3 files are not split; a pipe is refused by name. */
+ * and forth; a record time an hour off; a sweep starting exactly at a split target) still
+ * split into parts equal to the whole; version 2.3 files are not split; a pipe is refused by
+ * name. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
