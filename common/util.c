@@ -1,6 +1,7 @@
-/* avtruth common: growable buffers, strict number parsing, whole-file reads, paths, clocks. */
+/* avtruth common: growable buffers and strings, strict number parsing, whole-file reads, paths, clocks. */
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,29 @@ int avt_grow(void **buf, size_t *cap, size_t need, size_t elem)
     *buf = p;
     *cap = ncap;
     return AVT_OK;
+}
+
+void avt_sbuf_printf(avt_sbuf *b, const char *fmt, ...)
+{
+    if (b->oom) return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int k = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
+        va_end(ap);
+        if (k < 0) {
+            b->oom = 1;
+            return;
+        }
+        if (b->p && (size_t)k < b->cap - b->len) {
+            b->len += (size_t)k;
+            return;
+        }
+        if (avt_grow((void **)&b->p, &b->cap, b->len + (size_t)k + 1, 1) != AVT_OK) {
+            b->oom = 1;
+            return;
+        }
+    }
 }
 
 int avt_parse_double(const char *s, double *out)

@@ -9,7 +9,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -766,48 +765,34 @@ static void state_free(build_state *st)
     avt_rig_free(&st->rig);
 }
 
-/* Appends to out[0..n) (always terminated; cut when full). */
-static void put(char *out, size_t n, size_t *at, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (*at < n) {
-        int k = vsnprintf(out + *at, n - *at, fmt, ap);
-        if (k > 0) *at = *at + (size_t)k < n ? *at + (size_t)k : n - 1;
-    }
-    va_end(ap);
-}
-
 /* What the readers counted but skipped, as Markdown list items (the card's "Validation
- * findings"); "" when nothing was found. */
-static void findings(const avt_build_summary *sum, char *out, size_t n)
+ * findings"); empty when nothing was found. */
+static void findings(const avt_build_summary *sum, avt_sbuf *b)
 {
-    size_t at = 0;
     const avt_lidar_stats *l = &sum->lidar;
-    out[0] = '\0';
     if (sum->have_lidar_stats && l->corrupt) {
-        put(out, n, &at, "- LiDAR: %llu corrupt packets skipped (records", (unsigned long long)l->corrupt);
+        avt_sbuf_printf(b, "- LiDAR: %llu corrupt packets skipped (records", (unsigned long long)l->corrupt);
         for (uint64_t i = 0; i < l->corrupt && i < AVT_LIDAR_CORRUPT_KEEP; i++)
-            put(out, n, &at, "%s %llu", i ? "," : "", (unsigned long long)l->corrupt_record[i]);
-        put(out, n, &at, "%s); the first: %s\n", l->corrupt > AVT_LIDAR_CORRUPT_KEEP ? ", ..." : "",
-            l->first_corrupt);
+            avt_sbuf_printf(b, "%s %llu", i ? "," : "", (unsigned long long)l->corrupt_record[i]);
+        avt_sbuf_printf(b, "%s); the first: %s\n", l->corrupt > AVT_LIDAR_CORRUPT_KEEP ? ", ..." : "",
+                        l->first_corrupt);
     }
     if (sum->have_lidar_stats && l->frag_dropped)
-        put(out, n, &at, "- LiDAR: %llu IPv4 fragments dropped (datagrams never completed)\n",
-            (unsigned long long)l->frag_dropped);
+        avt_sbuf_printf(b, "- LiDAR: %llu IPv4 fragments dropped (datagrams never completed)\n",
+                        (unsigned long long)l->frag_dropped);
     if (sum->have_lidar_stats && l->frag_overlaps)
-        put(out, n, &at, "- LiDAR: %llu IPv4 fragments overlapped bytes already received with other content\n",
-            (unsigned long long)l->frag_overlaps);
+        avt_sbuf_printf(b, "- LiDAR: %llu IPv4 fragments overlapped bytes already received with other content\n",
+                        (unsigned long long)l->frag_overlaps);
     if (sum->have_lidar_stats && (l->late || l->duplicates))
-        put(out, n, &at, "- LiDAR: %llu packets of frames already released and %llu repeated packets dropped\n",
-            (unsigned long long)l->late, (unsigned long long)l->duplicates);
+        avt_sbuf_printf(b, "- LiDAR: %llu packets of frames already released and %llu repeated packets dropped\n",
+                        (unsigned long long)l->late, (unsigned long long)l->duplicates);
     if (sum->have_lidar_stats && l->columns_lost)
-        put(out, n, &at, "- LiDAR: %llu columns of the frame window missing or invalid\n",
-            (unsigned long long)l->columns_lost);
+        avt_sbuf_printf(b, "- LiDAR: %llu columns of the frame window missing or invalid\n",
+                        (unsigned long long)l->columns_lost);
     for (unsigned c = 0; c < sum->n_cameras; c++)
         if (sum->cam[c].bad_times)
-            put(out, n, &at, "- Camera %s: %llu images skipped for their times (unreadable, repeated or going back)\n",
-                sum->cam[c].name, (unsigned long long)sum->cam[c].bad_times);
+            avt_sbuf_printf(b, "- Camera %s: %llu images skipped for their times (unreadable, repeated or going back)\n",
+                            sum->cam[c].name, (unsigned long long)sum->cam[c].bad_times);
 }
 
 int avt_build(const char *log_dir, const char *out_path, const avt_build_options *opt, avt_build_summary *sum,
@@ -821,6 +806,7 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     const int64_t started = avt_now_ns();
     char path[4096], *cfg_json = NULL;
     avt_sync_camera_summary *ss = NULL;
+    avt_sbuf found = {0}; /* the card's validation findings */
     int rc;
     struct stat sb;
 
@@ -1030,11 +1016,14 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
         }
     }
     sum->have_lidar_stats = sweep_source_stats(st.lidar, &sum->lidar);
-    char found[4096];
-    findings(sum, found, sizeof found);
+    findings(sum, &found);
+    if (found.oom) {
+        rc = avt_err(err, AVT_NOMEM, "%s: out of memory for the validation findings", out_path);
+        goto out;
+    }
     avt_export_meta meta;
     memset(&meta, 0, sizeof meta);
-    meta.findings = found;
+    meta.findings = found.p;
     meta.tool_version = AVT_VERSION;
     meta.git_sha = opt->git_sha;
     meta.command_line = opt->command_line;
@@ -1049,6 +1038,7 @@ out:
     if (st.writer) avt_export_abort(st.writer);
     free(ss);
     free(cfg_json);
+    free(found.p);
     state_free(&st);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     sum->seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);

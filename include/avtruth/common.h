@@ -132,6 +132,18 @@ static inline int avt_mul_size(size_t a, size_t b, size_t *out)
  * Returns AVT_OK or AVT_NOMEM (buffer left unchanged). */
 int avt_grow(void **buf, size_t *cap, size_t need, size_t elem);
 
+/* A growable NUL-terminated string: start with {0}; append with avt_sbuf_printf; on out of
+ * memory `oom` is set and later appends do nothing; free p. */
+typedef struct avt_sbuf {
+    char *p;
+    size_t len, cap;
+    int oom;
+} avt_sbuf;
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+void avt_sbuf_printf(avt_sbuf *b, const char *fmt, ...);
+
 /* Strict number parsing: the whole string must be a finite number. Return 1 on success. */
 int avt_parse_double(const char *s, double *out);
 int avt_parse_int64(const char *s, int64_t *out);
