@@ -189,22 +189,26 @@ void avt_frag_free(avt_frag_table *t)
     t->active = 0;
 }
 
+/* 1 if slot s holds fragments of f's datagram (RFC 791: source, destination, id, protocol). */
+static int slot_is(const avt_frag_slot *s, const avt_udp_frame *f)
+{
+    return s->used && s->src == f->frag_src && s->dst == f->frag_dst && s->id == f->frag_id &&
+           s->proto == f->frag_proto;
+}
+
 /* The slot of f's datagram, a new one (evicting the oldest when all are busy), or NULL. */
 static avt_frag_slot *slot_for(avt_frag_table *t, avt_frag_stats *st, const avt_udp_frame *f,
                                int64_t now_ns)
 {
-    avt_frag_slot *free_s = NULL, *oldest = NULL, *h = &t->slot[t->last];
-    if (h->used && h->src == f->frag_src && h->dst == f->frag_dst && h->id == f->frag_id &&
-        h->proto == f->frag_proto)
-        return h;
+    avt_frag_slot *free_s = NULL, *oldest = NULL;
+    if (slot_is(&t->slot[t->last], f)) return &t->slot[t->last];
     for (int i = 0; i < AVT_FRAG_MAX_DATAGRAMS; i++) {
         avt_frag_slot *s = &t->slot[i];
         if (!s->used) {
             if (!free_s || (!free_s->buf && s->buf)) free_s = s; /* prefer a kept buffer */
             continue;
         }
-        if (s->src == f->frag_src && s->dst == f->frag_dst && s->id == f->frag_id &&
-            s->proto == f->frag_proto) {
+        if (slot_is(s, f)) {
             t->last = i;
             return s;
         }

@@ -72,6 +72,9 @@ void avt_lidar_config_default(avt_lidar_config *cfg);
  * and sets them to NULL; the other fields are left alone. NULL is a no-op. */
 void avt_sweep_free_arrays(avt_sweep *s);
 
+/* Record numbers of corrupt packets kept in avt_lidar_stats (the first ones). */
+#define AVT_LIDAR_CORRUPT_KEEP 8
+
 /* Statistics of a capture so far; filled by avt_lidar_stats() at any time. */
 typedef struct avt_lidar_stats {
     uint64_t records;          /* pcap records read */
@@ -98,9 +101,8 @@ typedef struct avt_lidar_stats {
     char first_corrupt[256];   /* message about the first corrupt packet, "" if none */
     /* record numbers (1 = the capture's first) of the first min(corrupt, AVT_LIDAR_CORRUPT_KEEP)
      * corrupt packets */
-    uint64_t corrupt_record[8];
+    uint64_t corrupt_record[AVT_LIDAR_CORRUPT_KEEP];
 } avt_lidar_stats;
-#define AVT_LIDAR_CORRUPT_KEEP 8
 
 typedef struct avt_lidar_reader avt_lidar_reader;
 
