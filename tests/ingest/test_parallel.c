@@ -219,19 +219,33 @@ static size_t check_capture(const capture *c, const int *nparts, size_t nn, spli
 static const int NPARTS[] = {1, 2, 3, 7};
 #define NN (sizeof NPARTS / sizeof NPARTS[0])
 
-static void synth_case(const char *lidar, const char *meta_name, double seconds)
+static void remove_dir(const char *dir)
 {
-    char dir[] = "/tmp/avt_parallel_XXXXXX", log[64], pcap[128], meta[128], cmd[96];
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* Writes a synthetic log of `lidar` without cameras into dir/log (dir: a mkdtemp template). */
+static int synth_log(char *dir, char *log, size_t log_n, const char *lidar, double seconds,
+                     unsigned seed, avt_error *err)
+{
     assert_non_null(mkdtemp(dir));
-    snprintf(log, sizeof log, "%s/log", dir);
+    snprintf(log, log_n, "%s/log", dir);
     avt_synth_config sc;
     avt_synth_config_default(&sc);
     sc.seconds = seconds;
     sc.cameras = 0;
-    sc.seed = 11;
+    sc.seed = seed;
     sc.lidar = lidar;
+    return avt_synth_run(log, &sc, NULL, NULL, err);
+}
+
+static void synth_case(const char *lidar, const char *meta_name, double seconds)
+{
+    char dir[] = "/tmp/avt_parallel_XXXXXX", log[64], pcap[128], meta[128];
     avt_error err = {0};
-    int rc = avt_synth_run(log, &sc, NULL, NULL, &err);
+    int rc = synth_log(dir, log, sizeof log, lidar, seconds, 11, &err);
     if (rc != AVT_OK && meta_name) {
         /* the generator of this build does not write this sensor */
         print_message("skipping %s: %s\n", lidar, err.msg);
@@ -252,8 +266,7 @@ static void synth_case(const char *lidar, const char *meta_name, double seconds)
         assert_true(count.seeking >= 5); /* parts beginning more than the 1 s lead-in in */
         assert_int_equal(count.reread, 0); /* a turning sensor: the lead-in is enough */
     }
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    remove_dir(dir);
 }
 
 static void test_synthetic_vlp16(void **state)
@@ -508,25 +521,10 @@ static uint16_t az_slow(uint64_t block)
 static uint8_t *vlp16_capture(char *dir, size_t *n)
 {
     char log[64], pcap[128];
-    assert_non_null(mkdtemp(dir));
-    snprintf(log, sizeof log, "%s/log", dir);
-    avt_synth_config sc;
-    avt_synth_config_default(&sc);
-    sc.seconds = 4.0;
-    sc.cameras = 0;
-    sc.seed = 5;
-    sc.lidar = "vlp16";
     avt_error err = {0};
-    assert_int_equal(avt_synth_run(log, &sc, NULL, NULL, &err), AVT_OK);
+    assert_int_equal(synth_log(dir, log, sizeof log, "vlp16", 4.0, 5, &err), AVT_OK);
     snprintf(pcap, sizeof pcap, "%s/lidar/vlp16.pcap", log);
     return slurp(pcap, n);
-}
-
-static void remove_dir(const char *dir)
-{
-    char cmd[96];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
 }
 
 /* A sensor that does not turn, or turns back and forth: no lead-in holds a cut that proves
