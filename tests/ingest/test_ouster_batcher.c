@@ -174,21 +174,8 @@ static void test_packets_out_of_order(void **state)
 static void test_frames_leave_in_order(void **state)
 {
     (void)state;
-    char js[4096], alt[1024] = "", az[1024] = "";
-    size_t la = 0, lz = 0;
-    for (int i = 0; i < 16; i++) {
-        la += (size_t)snprintf(alt + la, sizeof alt - la, "%s%g", i ? "," : "", 10.0 - i);
-        lz += (size_t)snprintf(az + lz, sizeof az - lz, "%s0", i ? "," : "");
-    }
-    snprintf(js, sizeof js,
-             "{\"beam_altitude_angles\":[%s],\"beam_azimuth_angles\":[%s],\"columns_per_frame\":512,"
-             "\"columns_per_packet\":16}",
-             alt, az);
     avt_ouster_meta m;
-    avt_error err = {0, ""};
-    assert_int_equal(avt_ouster_meta_parse(js, strlen(js), "m.json", &m, &err), 0);
-    avt_ouster_batcher *b = avt_ouster_batcher_new(&m, 0.1, 100, &err);
-    assert_non_null(b);
+    avt_ouster_batcher *b = legacy_batcher(&m);
     size_t ps = avt_ouster_packet_size(&m);
     uint8_t *p = calloc(1, ps);
     assert_non_null(p);
