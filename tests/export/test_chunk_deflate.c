@@ -1,8 +1,8 @@
 /* The exporter's chunk encoder (h5x_chunk_deflate: run blocks, stored blocks and libdeflate
  * in one zlib stream) decoded by zlib's inflate, the library HDF5's deflate filter calls:
- * every mix of constant, random and compressible planes, every run length remainder (the
- * length codes of RFC 1951 3.2.5), literals of both fixed-code lengths, and an output
- * buffer too small. */
+ * every mix of constant, random and compressible planes, planes of runs of every length,
+ * every run length remainder (the length codes of RFC 1951 3.2.5), literals of both
+ * fixed-code lengths, and an output buffer too small. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -97,6 +97,43 @@ static void test_run_lengths(void **state)
     libdeflate_free_compressor(comp);
 }
 
+/* Planes of runs of random bytes (both literal code lengths), run lengths uniform in 1..max:
+ * below an average of 64 bytes a run the plane goes to libdeflate, above it to run blocks,
+ * whose size is bounded by the fixed codes: at most 9 bits for the literal, 2 x 9 for a
+ * remainder of 1-2 bytes and 13 bits per match of up to 258 bytes. */
+static void test_runs_of_every_length(void **state)
+{
+    (void)state;
+    struct libdeflate_compressor *comp = libdeflate_alloc_compressor(1);
+    assert_non_null(comp);
+    const size_t n = 65536;
+    unsigned char *in = malloc(4 * n);
+    assert_non_null(in);
+    static const size_t maxes[] = {1, 3, 40, 127, 129, 260, 600, 5000};
+    for (size_t m = 0; m < sizeof maxes / sizeof *maxes; m++) {
+        size_t runs = 0, matches = 0;
+        for (size_t i = 0; i < n;) {
+            size_t len = 1 + (size_t)(rnd8() | rnd8() << 8) % maxes[m];
+            if (len > n - i) len = n - i;
+            unsigned char c = rnd8();
+            if (i > 0 && c == in[i - 1]) c++;
+            memset(in + i, c, len);
+            i += len;
+            runs++;
+            matches += (len + 256) / 258;
+        }
+        /* then a random plane (stored), a constant one and a smooth one (libdeflate) */
+        fill_plane(in + n, n, RANDOM, 0);
+        fill_plane(in + 2 * n, n, CONSTANT, 150);
+        fill_plane(in + 3 * n, n, SMOOTH, 0);
+        size_t len = roundtrip(comp, in, 4 * n, 4);
+        if (runs <= n / 64) /* run blocks: the first plane costs at most the bound */
+            assert_true(len < (runs * 27 + matches * 13) / 8 + n + 4096);
+    }
+    free(in);
+    libdeflate_free_compressor(comp);
+}
+
 static void test_small_chunks_use_libdeflate(void **state)
 {
     (void)state;
@@ -115,6 +152,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plane_mixes),
         cmocka_unit_test(test_run_lengths),
+        cmocka_unit_test(test_runs_of_every_length),
         cmocka_unit_test(test_small_chunks_use_libdeflate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
