@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -503,13 +504,15 @@ int avt_pcap_src_seek(avt_pcap_src *s, uint64_t off, uint64_t record, avt_error 
  * undoes that while reading), so their record lengths cannot be read here; they, like
  * pcapng, are one part.
  *
- * After libpcap has checked the file header, one pass through its FILE reads the record
- * headers and skips the data (read into a scratch buffer: seeking would make stdio re-read
- * its block for every record). Capture time for the lead-in is a clock that advances by the
- * positive steps between consecutive record times, each clamped to SPLIT_MAX_STEP_NS, so that
- * one wild record time neither freezes nor jumps it. Lead-in candidates ("marks") are records
- * at which that clock has advanced by SPLIT_MARK_NS; a ring of SPLIT_MARKS of them spans more
- * than AVT_LIDAR_LEAD_NS, so memory stays fixed whatever the capture's length. */
+ * After libpcap has checked the file header, one pass walks the record headers in place, over
+ * the caller's memory or over the file mapped read-only: no record data is copied (a pass
+ * through stdio copied every byte and took 21 % of one reader's decode time for two parts of
+ * a synthetic os1-64 capture; mapped, 12-13 %, mostly page faults). Capture time for the
+ * lead-in is a clock that advances by the positive steps between consecutive record times,
+ * each clamped to SPLIT_MAX_STEP_NS, so that one wild record time neither freezes nor jumps
+ * it. Lead-in candidates ("marks") are records at which that clock has advanced by
+ * SPLIT_MARK_NS; a ring of SPLIT_MARKS of them spans more than AVT_LIDAR_LEAD_NS, so memory
+ * stays fixed whatever the capture's length. */
 #define SPLIT_MARK_NS 1000000LL
 #define SPLIT_MAX_STEP_NS 100000000LL
 #define SPLIT_MARKS 4096
@@ -529,50 +532,27 @@ static const split_mark *lead_mark(const split_mark *ring, size_t n, int64_t now
     return &ring[first % SPLIT_MARKS];
 }
 
-int avt_pcap_split(const char *path, const void *mem, size_t len, const char *name, int nparts,
-                   avt_lidar_part *parts, avt_error *err)
+/* Fills parts[1..nparts) from the classic pcap file (v2.4) in b[0..size). */
+static int split_records(const uint8_t *b, uint64_t size, int nparts, avt_lidar_part *parts,
+                         const char *name, avt_error *err)
 {
-    avt_pcap_src s;
-    split_mark *ring = NULL;
-    uint8_t h[24], *scratch = NULL;
-    int rc, p = 1;
-
-    if (nparts < 1 || !parts)
-        return avt_err(err, AVT_INVAL, "%s: cannot split into %d parts", name, nparts);
-    parts[0] = (avt_lidar_part){0, UINT64_MAX, 0, 0};
-    for (int i = 1; i < nparts; i++) parts[i] = (avt_lidar_part){UINT64_MAX, UINT64_MAX, 0, 0};
-    rc = avt_pcap_src_open(&s, path, mem, len, name, err);
-    if (rc != AVT_OK || nparts == 1) goto out;
-    FILE *fp = pcap_file(s.pc);
-    errno = 0;
-    off_t end = fseeko(fp, 0, SEEK_END) == 0 ? ftello(fp) : -1;
-    if (end < 24 || fseeko(fp, 0, SEEK_SET) != 0 || fread(h, 1, 24, fp) != 24) {
-        rc = avt_err(err, AVT_IO, "%s: cannot read the file header again: %s", s.name,
-                     errno ? strerror(errno) : "the file shrank");
-        goto out;
-    }
-    avt_cursor c = avt_cursor_make(h, 8);
+    avt_cursor c = avt_cursor_make(b, 8);
     const uint32_t magic = avt_get_le32(&c);
     const int be = magic == 0xd4c3b2a1u || magic == 0x4d3cb2a1u;
     const int64_t frac_ns = (magic == 0xa1b23c4du || magic == 0x4d3cb2a1u) ? 1 : 1000;
     const uint16_t major = be ? avt_get_be16(&c) : avt_get_le16(&c);
     const uint16_t minor = be ? avt_get_be16(&c) : avt_get_le16(&c);
-    if (!be && magic != 0xa1b2c3d4u && magic != 0xa1b23c4du) goto out; /* pcapng: one part */
-    if (major != 2 || minor != 4) goto out;
-    ring = malloc(SPLIT_MARKS * sizeof *ring);
-    scratch = malloc(PCAP_MAXIMUM_SNAPLEN);
-    if (!ring || !scratch) {
-        rc = avt_err(err, AVT_NOMEM, "%s: out of memory", s.name);
-        goto out;
-    }
-    const uint64_t size = (uint64_t)end, step = size / (uint64_t)nparts,
-                   rem = size % (uint64_t)nparts;
+    if (!be && magic != 0xa1b2c3d4u && magic != 0xa1b23c4du) return AVT_OK; /* pcapng */
+    if (major != 2 || minor != 4) return AVT_OK;
+    split_mark *ring = malloc(SPLIT_MARKS * sizeof *ring);
+    if (!ring) return avt_err(err, AVT_NOMEM, "%s: out of memory", name);
+    const uint64_t step = size / (uint64_t)nparts, rem = size % (uint64_t)nparts;
     uint64_t off = 24, record = 0;
     size_t nmarks = 0;
     int64_t now_ns = 0, prev_t_ns = 0;
-    for (;;) {
-        if (fread(h, 1, 16, fp) != 16) break; /* the end, or a record cut short */
-        c = avt_cursor_make(h, 16);
+    int p = 1;
+    while (size - off >= 16) {
+        c = avt_cursor_make(b + off, 16);
         uint32_t sec = be ? avt_get_be32(&c) : avt_get_le32(&c);
         uint32_t frac = be ? avt_get_be32(&c) : avt_get_le32(&c);
         uint32_t caplen = be ? avt_get_be32(&c) : avt_get_le32(&c);
@@ -587,7 +567,7 @@ int avt_pcap_split(const char *path, const void *mem, size_t len, const char *na
             const split_mark *m = lead_mark(ring, nmarks, now_ns);
             parts[p] = (avt_lidar_part){off, UINT64_MAX, m->off, m->record};
         }
-        if (p == nparts || caplen > PCAP_MAXIMUM_SNAPLEN || fread(scratch, 1, caplen, fp) != caplen)
+        if (p == nparts || caplen > PCAP_MAXIMUM_SNAPLEN || size - off - 16 < caplen)
             break; /* done, or a damaged record: its part's reader reports it */
         off += 16 + (uint64_t)caplen;
         record++;
@@ -598,9 +578,43 @@ int avt_pcap_split(const char *path, const void *mem, size_t len, const char *na
         parts[p] = (avt_lidar_part){off, UINT64_MAX, m ? m->off : 0, m ? m->record : 0};
     }
     for (int i = 0; i + 1 < nparts; i++) parts[i].end = parts[i + 1].begin;
-out:
-    free(scratch);
     free(ring);
+    return AVT_OK;
+}
+
+int avt_pcap_split(const char *path, const void *mem, size_t len, const char *name, int nparts,
+                   avt_lidar_part *parts, avt_error *err)
+{
+    avt_pcap_src s;
+    struct stat st;
+
+    if (nparts < 1 || !parts)
+        return avt_err(err, AVT_INVAL, "%s: cannot split into %d parts", name, nparts);
+    parts[0] = (avt_lidar_part){0, UINT64_MAX, 0, 0};
+    for (int i = 1; i < nparts; i++) parts[i] = (avt_lidar_part){UINT64_MAX, UINT64_MAX, 0, 0};
+    int rc = avt_pcap_src_open(&s, path, mem, len, name, err);
+    if (rc != AVT_OK || nparts == 1) goto out;
+    if (mem) {
+        rc = split_records(mem, len, nparts, parts, s.name, err);
+        goto out;
+    }
+    /* the file libpcap has opened and checked (a regular file: avt_pcap_src_open); like any
+     * reader of a mapped file, this one assumes the capture is not cut short while it runs */
+    const int fd = fileno(pcap_file(s.pc));
+    errno = 0;
+    if (fstat(fd, &st) != 0 || st.st_size < 24 || (uint64_t)st.st_size > SIZE_MAX) {
+        rc = avt_err(err, AVT_IO, "%s: cannot read the file's size again: %s", s.name,
+                     errno ? strerror(errno) : "the file shrank");
+        goto out;
+    }
+    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (map == MAP_FAILED) {
+        rc = avt_err(err, AVT_IO, "%s: cannot map the file: %s", s.name, strerror(errno));
+        goto out;
+    }
+    rc = split_records(map, (uint64_t)st.st_size, nparts, parts, s.name, err);
+    munmap(map, (size_t)st.st_size);
+out:
     avt_pcap_src_close(&s);
     return rc;
 }

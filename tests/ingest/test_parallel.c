@@ -157,7 +157,24 @@ typedef struct split_count {
     int reread; /* parts read from the capture's start after all (no cut fixed their state) */
 } split_count;
 
-/* Checks every split of c against its whole-capture decode; returns the number of sweeps. */
+static uint8_t *slurp(const char *path, size_t *n)
+{
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+    long size = ftell(fp);
+    assert_true(size > 24);
+    rewind(fp);
+    uint8_t *buf = malloc((size_t)size);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)size, fp), (size_t)size);
+    fclose(fp);
+    *n = (size_t)size;
+    return buf;
+}
+
+/* Checks every split of c against its whole-capture decode; returns the number of sweeps.
+ * A file's split (the file mapped) must equal the split of its bytes in memory. */
 static size_t check_capture(const capture *c, const int *nparts, size_t nn, split_count *count)
 {
     sweeps whole = {0};
@@ -172,6 +189,16 @@ static size_t check_capture(const capture *c, const int *nparts, size_t nn, spli
                         : avt_lidar_split(c->path, np, parts, &err);
         if (rc != AVT_OK) print_message("%s\n", err.msg);
         assert_int_equal(rc, AVT_OK);
+        if (!c->mem) {
+            size_t len;
+            uint8_t *bytes = slurp(c->path, &len);
+            avt_lidar_part *mparts = calloc((size_t)np, sizeof *mparts);
+            assert_non_null(mparts);
+            assert_int_equal(avt_lidar_split_mem(bytes, len, c->path, np, mparts, &err), AVT_OK);
+            assert_memory_equal(parts, mparts, (size_t)np * sizeof *parts);
+            free(mparts);
+            free(bytes);
+        }
         sweeps joined = {0};
         for (int p = 0; p < np; p++) {
             if (p > 0) assert_int_equal(parts[p - 1].end, parts[p].begin);
@@ -198,6 +225,16 @@ static size_t check_capture(const capture *c, const int *nparts, size_t nn, spli
         int rc = avt_lidar_decode_parallel(c->path, &c->cfg, np, collect, &ctx, &err);
         if (rc != AVT_OK) print_message("%s\n", err.msg);
         assert_int_equal(rc, AVT_OK);
+        if (!c->mem) {
+            size_t len;
+            uint8_t *bytes = slurp(c->path, &len);
+            avt_lidar_part *mparts = calloc((size_t)np, sizeof *mparts);
+            assert_non_null(mparts);
+            assert_int_equal(avt_lidar_split_mem(bytes, len, c->path, np, mparts, &err), AVT_OK);
+            assert_memory_equal(parts, mparts, (size_t)np * sizeof *parts);
+            free(mparts);
+            free(bytes);
+        }
         sweeps joined = {0};
         for (int p = 0; p < np; p++) {
             for (size_t i = 0; i < per[p].n; i++) keep(&joined, &per[p].v[i].s);
@@ -463,22 +500,6 @@ static void test_ouster_internal_clock(void **state)
 }
 
 /* ---- captures that challenge the lead-in: rewritten copies of a synthetic VLP-16 one ---- */
-
-static uint8_t *slurp(const char *path, size_t *n)
-{
-    FILE *fp = fopen(path, "rb");
-    assert_non_null(fp);
-    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-    long size = ftell(fp);
-    assert_true(size > 24);
-    rewind(fp);
-    uint8_t *buf = malloc((size_t)size);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)size, fp), (size_t)size);
-    fclose(fp);
-    *n = (size_t)size;
-    return buf;
-}
 
 #define VLP_PAYLOAD 1206
 
