@@ -225,16 +225,6 @@ static size_t check_capture(const capture *c, const int *nparts, size_t nn, spli
         int rc = avt_lidar_decode_parallel(c->path, &c->cfg, np, collect, &ctx, &err);
         if (rc != AVT_OK) print_message("%s\n", err.msg);
         assert_int_equal(rc, AVT_OK);
-        if (!c->mem) {
-            size_t len;
-            uint8_t *bytes = slurp(c->path, &len);
-            avt_lidar_part *mparts = calloc((size_t)np, sizeof *mparts);
-            assert_non_null(mparts);
-            assert_int_equal(avt_lidar_split_mem(bytes, len, c->path, np, mparts, &err), AVT_OK);
-            assert_memory_equal(parts, mparts, (size_t)np * sizeof *parts);
-            free(mparts);
-            free(bytes);
-        }
         sweeps joined = {0};
         for (int p = 0; p < np; p++) {
             for (size_t i = 0; i < per[p].n; i++) keep(&joined, &per[p].v[i].s);
