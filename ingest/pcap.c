@@ -30,6 +30,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "ingest_private.h"
 
@@ -532,10 +533,17 @@ static const split_mark *lead_mark(const split_mark *ring, size_t n, int64_t now
     return &ring[first % SPLIT_MARKS];
 }
 
-/* Fills parts[1..nparts) from the classic pcap file (v2.4) in b[0..size). */
+#define SPLIT_RELEASE_BYTES (2u << 20)
+
+/* Fills parts[1..nparts) from the classic pcap file (v2.4) in b[0..size). With `mapped`, b
+ * is this walk's own mapping of the file (page-aligned), whose pages behind the walk are
+ * released every SPLIT_RELEASE_BYTES: they would otherwise count in the process's resident
+ * memory, which then grew with the capture (a 300 s VLP-16 capture: 146 MB peak, not 10). */
 static int split_records(const uint8_t *b, uint64_t size, int nparts, avt_lidar_part *parts,
-                         const char *name, avt_error *err)
+                         int mapped, const char *name, avt_error *err)
 {
+    const uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    uint64_t released = 0;
     avt_cursor c = avt_cursor_make(b, 8);
     const uint32_t magic = avt_get_le32(&c);
     const int be = magic == 0xd4c3b2a1u || magic == 0x4d3cb2a1u;
@@ -569,6 +577,11 @@ static int split_records(const uint8_t *b, uint64_t size, int nparts, avt_lidar_
         }
         if (p == nparts || caplen > PCAP_MAXIMUM_SNAPLEN || size - off - 16 < caplen)
             break; /* done, or a damaged record: its part's reader reports it */
+        if (mapped && off - released >= SPLIT_RELEASE_BYTES) {
+            const uint64_t to = off / page * page;
+            madvise((void *)(b + released), (size_t)(to - released), MADV_DONTNEED);
+            released = to;
+        }
         off += 16 + (uint64_t)caplen;
         record++;
     }
@@ -595,7 +608,7 @@ int avt_pcap_split(const char *path, const void *mem, size_t len, const char *na
     int rc = avt_pcap_src_open(&s, path, mem, len, name, err);
     if (rc != AVT_OK || nparts == 1) goto out;
     if (mem) {
-        rc = split_records(mem, len, nparts, parts, s.name, err);
+        rc = split_records(mem, len, nparts, parts, 0, s.name, err);
         goto out;
     }
     /* the file libpcap has opened and checked (a regular file: avt_pcap_src_open); like any
@@ -612,7 +625,7 @@ int avt_pcap_split(const char *path, const void *mem, size_t len, const char *na
         rc = avt_err(err, AVT_IO, "%s: cannot map the file: %s", s.name, strerror(errno));
         goto out;
     }
-    rc = split_records(map, (uint64_t)st.st_size, nparts, parts, s.name, err);
+    rc = split_records(map, (uint64_t)st.st_size, nparts, parts, 1, s.name, err);
     munmap(map, (size_t)st.st_size);
 out:
     avt_pcap_src_close(&s);
