@@ -415,10 +415,11 @@ int main(int argc, char **argv)
     }
     if (ok[PLAIN] && ok[NONE]) {
         printf("\nexport without compression: %.0f %% of plain write() throughput (target >= 80 %%)"
-               "\n  per round:",
+               "\n  per round (write() / none):",
                100 * median(none_ratio, (int)rounds));
-        for (long r = 0; r < rounds; r++) printf(" %.0f %%", 100 * none_ratio[r]);
-        printf("\n");
+        for (long r = 0; r < rounds; r++)
+            printf(" %.0f %% (%.2f / %.2f s, CPU %.2f / %.2f s)%s", 100 * none_ratio[r], t[PLAIN][r],
+                   t[NONE][r], cpu[PLAIN][r], cpu[NONE][r], r + 1 < rounds ? "," : "\n");
     }
     if (ok[GZIP] && ok[GZIP_H5]) {
         printf("default gzip vs HDF5's own filter path: %.1fx faster (target >= 5x)\n  per round:",
