@@ -394,10 +394,61 @@ def check_file(path, gzip, with_inputs, out_dir):
                     "2 of 5 frames lost LiDAR packets", "1 frames have no LiDAR points", "| trigger |"]:
             check(txt in card, f"card contains {txt!r}")
 
+    check_h5dump(path, gzip, lay)
+
+
+H5DUMP_TYPES = {"<i8": "H5T_STD_I64LE", "<i4": "H5T_STD_I32LE", "<u8": "H5T_STD_U64LE",
+                "<u4": "H5T_STD_U32LE", "<u2": "H5T_STD_U16LE", "|u1": "H5T_STD_U8LE",
+                "<f8": "H5T_IEEE_F64LE", "<f4": "H5T_IEEE_F32LE", "str": "H5T_STRING"}
+
+
+def h5dump_datasets(text):
+    """Datasets of `h5dump -H -p` output: path -> the stripped lines of its header (its
+    attributes left out)."""
+    out, stack = {}, []
+    for line in text.splitlines():
+        s = line.strip()
+        opens, closes = s.count("{"), s.count("}")
+        if opens > closes:
+            kind, _, rest = s.partition(" ")
+            stack.append((kind, rest.split('"')[1] if rest.startswith('"') else ""))
+        kinds = [k for k, _ in stack]
+        if "DATASET" in kinds and "ATTRIBUTE" not in kinds:
+            upto = stack[: kinds.index("DATASET") + 1]
+            name = "/".join(n for k, n in upto if k in ("GROUP", "DATASET") and n != "/")
+            out.setdefault(name, []).append(s)
+        if closes > opens:
+            stack.pop()
+    return out
+
+
+def check_h5dump(path, gzip, lay):
+    """HDF5's own h5dump, an independent reader, shows every column with FORMAT.md's type,
+    unlimited first dimension, chunk shape and filters."""
     if shutil.which("h5dump") is None:
+        print("h5dump not installed (Debian hdf5-tools): the h5dump -H check is skipped")
         return
-    r = subprocess.run(["h5dump", "-H", path], capture_output=True, text=True)
-    check(r.returncode == 0 and "lidar" in r.stdout, f"h5dump -H {path}: rc {r.returncode} {r.stderr[:300]}")
+    r = subprocess.run(["h5dump", "-H", "-p", path], capture_output=True, text=True)
+    check(r.returncode == 0, f"h5dump -H -p {path}: rc {r.returncode} {r.stderr[:300]}")
+    ds = h5dump_datasets(r.stdout)
+    for name, (dt, trail, chunk) in lay.items():
+        lines = ds.get(name)
+        check(lines is not None, f"h5dump -H shows {name}")
+        if lines is None:
+            continue
+        head = "\n".join(lines)
+        check(any(x.startswith("DATATYPE") and H5DUMP_TYPES[dt] in x for x in lines),
+              f"h5dump {name}: type {H5DUMP_TYPES[dt]} in {head[:200]!r}")
+        dims = ", ".join(["H5S_UNLIMITED"] + [str(t) for t in trail])
+        check(any(x.startswith("DATASPACE") and x.endswith(f"/ ( {dims} ) }}") for x in lines),
+              f"h5dump {name}: max dims ( {dims} ) in {head[:300]!r}")
+        cdims = ", ".join(str(c) for c in (chunk,) + trail)
+        check(f"CHUNKED ( {cdims} )" in lines, f"h5dump {name}: CHUNKED ( {cdims} )")
+        if gzip:
+            check("PREPROCESSING SHUFFLE" in lines and "COMPRESSION DEFLATE { LEVEL 1 }" in lines,
+                  f"h5dump {name}: shuffle + deflate 1")
+        else:
+            check("NONE" in lines and not any("DEFLATE" in x for x in lines), f"h5dump {name}: no filter")
 
 
 def main():
