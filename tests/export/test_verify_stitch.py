@@ -197,6 +197,18 @@ def main():
           "batch wrote one file per log")
     p = run("batch", *logs, "-o", out)
     check(p.stdout.count("up to date") == 3, f"rerun skips all: {p.stdout}")
+
+    # the ground truth does not depend on the number of threads (batch -j N gives each job a
+    # share of the cores)
+    built = {}
+    for n in ("1", "3"):
+        built[n] = os.path.join(work, f"threads{n}.h5")
+        q = subprocess.run([AVT, "build", logs[0], "-o", built[n]], capture_output=True, text=True,
+                           env=dict(os.environ, OMP_NUM_THREADS=n))
+        check(q.returncode == 0, f"build with {n} threads: {q.stderr[-300:]}")
+    if all(os.path.exists(x) for x in built.values()):
+        d = same_data(built["1"], built["3"])
+        check(d is None, f"1 and 3 threads give the same file: {d}")
     os.remove(os.path.join(out, "bravo.h5"))
     p = run("batch", *logs, "-o", out)
     check(p.stdout.count("up to date") == 2 and "bravo.h5: " in p.stdout, f"resume builds only bravo: {p.stdout}")
