@@ -123,27 +123,36 @@ double avt_tf_rigid_error(const avt_tf *t)
     return e;
 }
 
-avt_tf avt_tf_interp(const avt_tf *a, const avt_tf *b, double s)
+void avt_tf_slerp_init(avt_tf_slerp *z, const avt_tf *a, const avt_tf *b)
 {
-    double qa[4], qb[4], q[4];
-    avt_tf_to_q(a, qa);
-    avt_tf_to_q(b, qb);
-    double d = qa[0] * qb[0] + qa[1] * qb[1] + qa[2] * qb[2] + qa[3] * qb[3];
+    avt_tf_to_q(a, z->qa);
+    avt_tf_to_q(b, z->qb);
+    double d = z->qa[0] * z->qb[0] + z->qa[1] * z->qb[1] + z->qa[2] * z->qb[2] + z->qa[3] * z->qb[3];
     if (d < 0) {
         d = -d;
-        for (int i = 0; i < 4; i++) qb[i] = -qb[i];
+        for (int i = 0; i < 4; i++) z->qb[i] = -z->qb[i];
     }
-    double wa, wb;
-    if (d > 0.9999995) { /* nearly equal: linear is exact to double precision */
-        wa = 1 - s;
-        wb = s;
-    } else {
-        double th = acos(d), sn = sin(th);
-        wa = sin((1 - s) * th) / sn;
-        wb = sin(s * th) / sn;
+    /* nearly equal: linear is exact to double precision */
+    z->th = d > 0.9999995 ? 0 : acos(d);
+    z->sn = d > 0.9999995 ? 0 : sin(z->th);
+    for (int i = 0; i < 3; i++) z->ta[i] = a->m[4 * i + 3], z->tb[i] = b->m[4 * i + 3];
+}
+
+avt_tf avt_tf_slerp_at(const avt_tf_slerp *z, double s)
+{
+    double wa = 1 - s, wb = s, q[4], t[3];
+    if (z->th != 0) {
+        wa = sin((1 - s) * z->th) / z->sn;
+        wb = sin(s * z->th) / z->sn;
     }
-    for (int i = 0; i < 4; i++) q[i] = wa * qa[i] + wb * qb[i];
-    double t[3];
-    for (int i = 0; i < 3; i++) t[i] = (1 - s) * a->m[4 * i + 3] + s * b->m[4 * i + 3];
+    for (int i = 0; i < 4; i++) q[i] = wa * z->qa[i] + wb * z->qb[i];
+    for (int i = 0; i < 3; i++) t[i] = (1 - s) * z->ta[i] + s * z->tb[i];
     return avt_tf_from_qt(q, t);
+}
+
+avt_tf avt_tf_interp(const avt_tf *a, const avt_tf *b, double s)
+{
+    avt_tf_slerp z;
+    avt_tf_slerp_init(&z, a, b);
+    return avt_tf_slerp_at(&z, s);
 }

@@ -80,7 +80,8 @@ out:
     return rc;
 }
 
-int avt_poses_at(const avt_poses *p, int64_t t, avt_tf *out, avt_error *err)
+int avt_poses_at_cursor(const avt_poses *p, int64_t t, avt_poses_cursor *c, avt_tf *out,
+                        avt_error *err)
 {
     if (p->n == 0) {
         *out = avt_tf_identity();
@@ -89,19 +90,37 @@ int avt_poses_at(const avt_poses *p, int64_t t, avt_tf *out, avt_error *err)
     if (t < p->t_ns[0] || t > p->t_ns[p->n - 1])
         return avt_err(err, AVT_NOTFOUND, "%s: no pose at %lld ns (poses cover %lld .. %lld ns)", p->path,
                        (long long)t, (long long)p->t_ns[0], (long long)p->t_ns[p->n - 1]);
-    size_t lo = 0, hi = p->n - 1;
-    while (hi - lo > 1) {
-        size_t mid = (lo + hi) / 2;
-        if (p->t_ns[mid] <= t) lo = mid;
-        else hi = mid;
+    if (p->n == 1) {
+        *out = p->T[0];
+        return AVT_OK;
     }
-    if (p->n == 1 || t == p->t_ns[lo]) {
+    /* the interval: the last lo < n - 1 with t_ns[lo] <= t */
+    size_t lo = c->lo;
+    if (!c->valid || lo + 1 >= p->n || t < p->t_ns[lo] || (t >= p->t_ns[lo + 1] && lo + 2 < p->n)) {
+        size_t hi = p->n - 1;
+        lo = 0;
+        while (hi - lo > 1) {
+            size_t mid = (lo + hi) / 2;
+            if (p->t_ns[mid] <= t) lo = mid;
+            else hi = mid;
+        }
+        c->lo = lo;
+        c->valid = 1;
+        avt_tf_slerp_init(&c->z, &p->T[lo], &p->T[lo + 1]);
+    }
+    if (t == p->t_ns[lo]) {
         *out = p->T[lo];
         return AVT_OK;
     }
-    double s = (double)(t - p->t_ns[lo]) / (double)(p->t_ns[hi] - p->t_ns[lo]);
-    *out = avt_tf_interp(&p->T[lo], &p->T[hi], s);
+    double s = (double)(t - p->t_ns[lo]) / (double)(p->t_ns[lo + 1] - p->t_ns[lo]);
+    *out = avt_tf_slerp_at(&c->z, s);
     return AVT_OK;
+}
+
+int avt_poses_at(const avt_poses *p, int64_t t, avt_tf *out, avt_error *err)
+{
+    avt_poses_cursor c = {0};
+    return avt_poses_at_cursor(p, t, &c, out, err);
 }
 
 void avt_poses_free(avt_poses *p)

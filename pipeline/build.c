@@ -207,33 +207,49 @@ nomem:
     return avt_err(err, AVT_NOMEM, "out of memory for %zu boxes", nb);
 }
 
-/* Deskews the sweep's points into out: p_ref = lidar_T_ego W(t_ref)^-1 W(t_p) ego_T_lidar p. */
+/* Deskews the sweep's points into out: p_ref = lidar_T_ego W(t_ref)^-1 W(t_p) ego_T_lidar p.
+ * In parallel over the points (each thread with its own pose cursor); every point's result
+ * depends only on its time and position, so it is the same for any number of threads. */
 static int deskew(build_state *st, const avt_sweep *sw, float *out, avt_error *err)
 {
-    if (st->poses.n == 0) {
+    if (st->poses.n == 0 || sw->n == 0) {
         memcpy(out, sw->xyz, sw->n * 3 * sizeof(float));
         return AVT_OK;
     }
-    avt_tf w_ref, ego_T_lidar = avt_tf_inv(&st->rig.lidar_T_ego);
+    avt_tf w_ref, w_lo, ego_T_lidar = avt_tf_inv(&st->rig.lidar_T_ego);
+    int64_t t_lo = sw->t_ns[0], t_hi = sw->t_ns[0];
+    for (size_t i = 1; i < sw->n; i++) {
+        t_lo = sw->t_ns[i] < t_lo ? sw->t_ns[i] : t_lo;
+        t_hi = sw->t_ns[i] > t_hi ? sw->t_ns[i] : t_hi;
+    }
+    /* the poses cover an interval: if they cover the earliest and latest point, they cover all */
     int rc = avt_poses_at(&st->poses, sw->timestamp_ns, &w_ref, err);
+    if (!rc) rc = avt_poses_at(&st->poses, t_lo, &w_lo, err);
+    if (!rc) rc = avt_poses_at(&st->poses, t_hi, &w_lo, err);
     if (rc) return avt_err_prefix(err, "%s: sweep %llu", st->lidar_path, (unsigned long long)sw->index);
     avt_tf w_inv = avt_tf_inv(&w_ref);
-    avt_tf lidar_ref_T_world = avt_tf_mul(&st->rig.lidar_T_ego, &w_inv);
-    /* Pose changes little within one firing; evaluate it once per distinct point time. */
-    int64_t last_t = INT64_MIN;
-    avt_tf M = avt_tf_identity();
-    for (size_t i = 0; i < sw->n; i++) {
-        if (sw->t_ns[i] != last_t) {
-            avt_tf w_p;
-            if ((rc = avt_poses_at(&st->poses, sw->t_ns[i], &w_p, err)))
-                return avt_err_prefix(err, "%s: sweep %llu", st->lidar_path, (unsigned long long)sw->index);
-            avt_tf a = avt_tf_mul(&w_p, &ego_T_lidar);
-            M = avt_tf_mul(&lidar_ref_T_world, &a);
-            last_t = sw->t_ns[i];
+    const avt_tf lidar_ref_T_world = avt_tf_mul(&st->rig.lidar_T_ego, &w_inv);
+    const avt_poses *poses = &st->poses;
+    const int64_t n = (int64_t)sw->n;
+#pragma omp parallel if (n >= 4096)
+    {
+        avt_poses_cursor cur = {0};
+        int64_t last_t = INT64_MIN;
+        avt_tf M = avt_tf_identity();
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < n; i++) {
+            /* pose changes little within one firing; evaluate it once per distinct time */
+            if (sw->t_ns[i] != last_t) {
+                avt_tf w_p;
+                avt_poses_at_cursor(poses, sw->t_ns[i], &cur, &w_p, NULL); /* covered: above */
+                avt_tf a = avt_tf_mul(&w_p, &ego_T_lidar);
+                M = avt_tf_mul(&lidar_ref_T_world, &a);
+                last_t = sw->t_ns[i];
+            }
+            double p[3] = {sw->xyz[3 * i], sw->xyz[3 * i + 1], sw->xyz[3 * i + 2]}, q[3];
+            avt_tf_apply(&M, p, q);
+            for (int k = 0; k < 3; k++) out[3 * i + k] = (float)q[k];
         }
-        double p[3] = {sw->xyz[3 * i], sw->xyz[3 * i + 1], sw->xyz[3 * i + 2]}, q[3];
-        avt_tf_apply(&M, p, q);
-        for (int k = 0; k < 3; k++) out[3 * i + k] = (float)q[k];
     }
     return AVT_OK;
 }

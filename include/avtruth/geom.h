@@ -25,4 +25,14 @@ double avt_tf_rigid_error(const avt_tf *tf);
  * spherical linear interpolation. */
 avt_tf avt_tf_interp(const avt_tf *a, const avt_tf *b, double s);
 
+/* The same interpolation prepared once for many fractions between one pair of poses:
+ * avt_tf_slerp_at(z, s) after avt_tf_slerp_init(z, a, b) equals avt_tf_interp(a, b, s)
+ * bit for bit. */
+typedef struct avt_tf_slerp {
+    double qa[4], qb[4], ta[3], tb[3];
+    double th, sn; /* angle between the quaternions and its sine; th = 0: linear */
+} avt_tf_slerp;
+void avt_tf_slerp_init(avt_tf_slerp *z, const avt_tf *a, const avt_tf *b);
+avt_tf avt_tf_slerp_at(const avt_tf_slerp *z, double s);
+
 #endif

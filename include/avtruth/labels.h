@@ -55,6 +55,16 @@ int avt_poses_load(const char *path, avt_poses *p, avt_error *err);
 /* world_T_ego at t (interpolated); with no poses the identity. Outside the covered range:
  * AVT_NOTFOUND naming the time. */
 int avt_poses_at(const avt_poses *p, int64_t t_ns, avt_tf *out, avt_error *err);
+/* avt_poses_at for many times in order, reusing the interpolation between the two poses
+ * around the previous time (same results bit for bit). The cursor starts zeroed, belongs to
+ * one thread and one avt_poses. */
+typedef struct avt_poses_cursor {
+    size_t lo;     /* the interval [t_ns[lo], t_ns[lo + 1]] of z */
+    int valid;
+    avt_tf_slerp z;
+} avt_poses_cursor;
+int avt_poses_at_cursor(const avt_poses *p, int64_t t_ns, avt_poses_cursor *c, avt_tf *out,
+                        avt_error *err);
 void avt_poses_free(avt_poses *p);
 
 /* Per-point labels: for every point the class id and the row of the box containing it.

@@ -65,6 +65,42 @@ static void test_label_file(void **state)
     unlink(path);
 }
 
+/* avt_poses_at_cursor gives avt_poses_at's transform bit for bit, whatever the order of the
+ * times: forward through every interval, at every knot (the last one too), backwards,
+ * repeated, and across a pair of poses nearly equal (the linear branch). */
+static void test_poses_cursor(void **state)
+{
+    (void)state;
+    char text[1024];
+    int len = snprintf(text, sizeof text, "t_ns,x,y,z,qw,qx,qy,qz\n");
+    const double yaw[6] = {0, 0.3, 0.3 + 1e-9, -2.5, 3.0, 1.0};
+    for (int k = 0; k < 6; k++) { /* a yaw, then a small roll */
+        const double w = cos(yaw[k] / 2), z = sin(yaw[k] / 2), cr = cos(0.05), sr = sin(0.05);
+        len += snprintf(text + len, sizeof text - (size_t)len, "%d,%d,%d,0,%.17g,%.17g,%.17g,%.17g\n",
+                        1000 * (k + 1), k, -k, w * cr, w * sr, z * sr, z * cr);
+    }
+    write_tmp("csv", text);
+    avt_poses p;
+    avt_error err = {0, ""};
+    assert_int_equal(avt_poses_load(path, &p, &err), 0);
+    int64_t times[200];
+    size_t n = 0;
+    for (int64_t t = 1000; t <= 6000; t += 37) times[n++] = t; /* forward, knots at 1000.. */
+    for (int k = 1; k <= 6; k++) times[n++] = 1000 * k;
+    times[n++] = 6000, times[n++] = 6000, times[n++] = 1001, times[n++] = 5999;
+    times[n++] = 2500, times[n++] = 2500, times[n++] = 3000, times[n++] = 2999;
+    avt_poses_cursor cur = {0};
+    for (size_t i = 0; i < n; i++) {
+        avt_tf a, b;
+        assert_int_equal(avt_poses_at(&p, times[i], &a, &err), 0);
+        assert_int_equal(avt_poses_at_cursor(&p, times[i], &cur, &b, &err), 0);
+        if (memcmp(&a, &b, sizeof a) != 0) fail_msg("t = %lld: the cursor's pose differs", (long long)times[i]);
+    }
+    assert_int_not_equal(avt_poses_at_cursor(&p, 6001, &cur, &(avt_tf){{0}}, &err), 0);
+    assert_non_null(strstr(err.msg, "6001"));
+    avt_poses_free(&p);
+}
+
 static void test_poses(void **state)
 {
     (void)state;
@@ -125,6 +161,7 @@ static void test_point_labels(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_label_file), cmocka_unit_test(test_poses),
+                                       cmocka_unit_test(test_poses_cursor),
                                        cmocka_unit_test(test_point_labels)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
