@@ -331,12 +331,18 @@ static int include_box(const avt_cam_model *m, const avt_tf *cam_T_world, const 
     return visible;
 }
 
-/* A camera's reference time in a sweep: the axis crossing (trigger) or the sweep time
- * (nearest, approximate). */
-static int64_t reference_time(const avt_sweep *sw, const avt_build_options *opt, const cam_work *cw)
+/* The head's rotation over a sweep, fitted once for all cameras (policy trigger only). */
+static void sweep_rotation(const avt_sweep *sw, const avt_build_options *opt, avt_sync_rotation *rot)
 {
-    return strcmp(opt->policy, "trigger") != 0 ? sw->timestamp_ns
-                                               : avt_sync_trigger_time(sw, opt->cut_angle_deg, cw->axis_az_deg);
+    if (strcmp(opt->policy, "trigger") == 0) avt_sync_rotation_fit(sw, opt->cut_angle_deg, rot);
+    else *rot = (avt_sync_rotation){.fallback_ns = sw->timestamp_ns};
+}
+
+/* A camera's reference time in a sweep: the axis crossing (trigger) or the sweep time
+ * (nearest, approximate), from the sweep's rotation (sweep_rotation). */
+static int64_t reference_time(const avt_sync_rotation *rot, const cam_work *cw)
+{
+    return avt_sync_rotation_time(rot, cw->axis_az_deg);
 }
 
 /* Policy approximate: ROS ApproximateTime over the sweeps' reference times (stream 0) and
@@ -481,6 +487,8 @@ static int process_frame(build_state *st, const char *log_dir, const held_sweep 
     }
 
     /* cameras */
+    avt_sync_rotation rot;
+    sweep_rotation(sw, opt, &rot);
     for (size_t c = 0; c < st->rig.n_cameras; c++) {
         cam_work *cw = &st->cams[c];
         avt_camera_frame *cf = &st->cframes[c];
@@ -488,7 +496,7 @@ static int process_frame(build_state *st, const char *log_dir, const held_sweep 
         memset(cf, 0, sizeof *cf);
         cf->timestamp_ns = INT64_MIN;
         cf->image_path = "";
-        int64_t t_cam = reference_time(sw, opt, cw);
+        int64_t t_cam = reference_time(&rot, cw);
         avt_sync_match mt;
         if (cw->approx_pair) {
             mt.image = frame_no < cw->approx_n ? cw->approx_pair[frame_no] : -1;
@@ -691,8 +699,10 @@ static int setup_sync(build_state *st, const avt_build_options *opt, const avt_l
             }
             sweep_ts[n_sweeps++] = sw->timestamp_ns;
         }
+        avt_sync_rotation rot;
+        sweep_rotation(sw, opt, &rot);
         for (size_t c = 0; c < nc; c++)
-            if (st->cams[c].stream.n && (rc = avt_clock_tracker_add(trk[c], reference_time(sw, opt, &st->cams[c]), err)))
+            if (st->cams[c].stream.n && (rc = avt_clock_tracker_add(trk[c], reference_time(&rot, &st->cams[c]), err)))
                 goto out;
     }
     for (size_t c = 0; c < nc; c++) {

@@ -39,7 +39,7 @@ static double wrap360(double a)
     return a < 0 ? a + 360 : a;
 }
 
-int64_t avt_sync_trigger_time(const avt_sweep *s, double cut_deg, double az_deg)
+void avt_sync_rotation_fit(const avt_sweep *s, double cut_deg, avt_sync_rotation *r)
 {
     /* Fit az_rel(t) = a + b (t - t0) over a subsample of points; az_rel in [0,360) from cut. */
     const size_t step = s->n > 4096 ? s->n / 4096 : 1;
@@ -58,11 +58,25 @@ int64_t avt_sync_trigger_time(const avt_sweep *s, double cut_deg, double az_deg)
         m++;
     }
     double den = (double)m * stt - st * st;
-    if (m < 16 || !(fabs(den) > 0)) return s->timestamp_ns;
-    double b = ((double)m * sta - st * sa) / den, a = (sa - b * st) / (double)m;
-    if (!(b > 0)) return s->timestamp_ns;
-    double target = wrap360(az_deg - cut_deg);
-    return t0 + (int64_t)llround((target - a) / b * 1e9);
+    *r = (avt_sync_rotation){cut_deg, 0, 0, t0, s->timestamp_ns, 0};
+    if (m < 16 || !(fabs(den) > 0)) return;
+    r->b = ((double)m * sta - st * sa) / den;
+    r->a = (sa - r->b * st) / (double)m;
+    r->ok = r->b > 0;
+}
+
+int64_t avt_sync_rotation_time(const avt_sync_rotation *r, double az_deg)
+{
+    if (!r->ok) return r->fallback_ns;
+    double target = wrap360(az_deg - r->cut_deg);
+    return r->t0 + (int64_t)llround((target - r->a) / r->b * 1e9);
+}
+
+int64_t avt_sync_trigger_time(const avt_sweep *s, double cut_deg, double az_deg)
+{
+    avt_sync_rotation r;
+    avt_sync_rotation_fit(s, cut_deg, &r);
+    return avt_sync_rotation_time(&r, az_deg);
 }
 
 int avt_sync_stats_init(avt_sync_stats *s, int64_t range_ns)

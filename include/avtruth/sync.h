@@ -38,6 +38,16 @@ double avt_sync_camera_azimuth_deg(const avt_camera *cam);
  * crossing is always the one inside the sweep. Falls back to timestamp_ns for sweeps with too
  * few points. */
 int64_t avt_sync_trigger_time(const avt_sweep *s, double cut_deg, double az_deg);
+/* The same in two steps, so that one fit serves every camera of a sweep:
+ * avt_sync_rotation_time(&r, az_deg) after avt_sync_rotation_fit(s, cut_deg, &r) equals
+ * avt_sync_trigger_time(s, cut_deg, az_deg). */
+typedef struct avt_sync_rotation {
+    double cut_deg, a, b; /* az_rel(t) = a + b (t - t0) in degrees and seconds */
+    int64_t t0, fallback_ns;
+    int ok;               /* 0: too few points or no rotation, fallback_ns is the answer */
+} avt_sync_rotation;
+void avt_sync_rotation_fit(const avt_sweep *s, double cut_deg, avt_sync_rotation *r);
+int64_t avt_sync_rotation_time(const avt_sync_rotation *r, double az_deg);
 
 /* ---- camera clock model ---- */
 
