@@ -224,8 +224,9 @@ static int deskew(build_state *st, const avt_sweep *sw, float *out, avt_error *e
     }
     /* the poses cover an interval: if they cover the earliest and latest point, they cover all */
     int rc = avt_poses_at(&st->poses, sw->timestamp_ns, &w_ref, err);
-    if (!rc) rc = avt_poses_at(&st->poses, t_lo, &w_lo, err);
-    if (!rc) rc = avt_poses_at(&st->poses, t_hi, &w_lo, err);
+    if (!rc && (avt_poses_at(&st->poses, t_lo, &w_lo, NULL) || avt_poses_at(&st->poses, t_hi, &w_lo, NULL)))
+        for (size_t i = 0; i < sw->n && !rc; i++) /* name the first point without a pose */
+            rc = avt_poses_at(&st->poses, sw->t_ns[i], &w_lo, err);
     if (rc) return avt_err_prefix(err, "%s: sweep %llu", st->lidar_path, (unsigned long long)sw->index);
     avt_tf w_inv = avt_tf_inv(&w_ref);
     const avt_tf lidar_ref_T_world = avt_tf_mul(&st->rig.lidar_T_ego, &w_inv);

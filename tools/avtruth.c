@@ -461,7 +461,10 @@ static int cmd_batch(int argc, char **argv, char *cmdline)
         return 1;
     }
     /* Logs run in child processes (HDF5 is not thread-safe), at most `jobs` at a time. */
-    const int share = omp_get_max_threads() / jobs > 1 ? (int)(omp_get_max_threads() / jobs) : 1;
+    const int64_t running_max = jobs < argc - optind ? jobs : argc - optind;
+    const int share = running_max > 0 && omp_get_max_threads() / running_max > 1
+                          ? (int)(omp_get_max_threads() / running_max)
+                          : 1;
     int failed = 0, running = 0;
     fflush(stdout);
     for (int i = optind; i < argc || running > 0;) {
@@ -473,8 +476,8 @@ static int cmd_batch(int argc, char **argv, char *cmdline)
                 continue;
             }
             if (pid == 0) {
-                /* the cores are shared among the jobs: each child's OpenMP team and
-                 * compression pool get threads / jobs of them (without this, -j 2 on two
+                /* the cores are shared among the jobs that can run at once (-j N, or fewer
+                 * logs): each child's OpenMP team and compression pool get that share (without this, -j 2 on two
                  * cores ran 2-2.5x slower than -j 1: four busy threads, spinning at every
                  * parallel region's end) */
                 omp_set_num_threads(share);
