@@ -52,11 +52,22 @@ static size_t roundtrip(struct libdeflate_compressor *comp, const unsigned char 
     return len;
 }
 
+/* One level-1 compressor, the exporter's, shared by the tests. */
+static int comp_setup(void **state)
+{
+    *state = libdeflate_alloc_compressor(1);
+    return *state ? 0 : -1;
+}
+
+static int comp_teardown(void **state)
+{
+    libdeflate_free_compressor(*state);
+    return 0;
+}
+
 static void test_plane_mixes(void **state)
 {
-    (void)state;
-    struct libdeflate_compressor *comp = libdeflate_alloc_compressor(1);
-    assert_non_null(comp);
+    struct libdeflate_compressor *comp = *state;
     const size_t n = 65536;
     unsigned char *in = malloc(8 * n);
     assert_non_null(in);
@@ -77,14 +88,11 @@ static void test_plane_mixes(void **state)
     size_t len = roundtrip(comp, in, 8 * n, 8);
     assert_true(len < 3 * n + 5 * (n / 150) + 64); /* a run: 13 bits per 258 bytes */
     free(in);
-    libdeflate_free_compressor(comp);
 }
 
 static void test_run_lengths(void **state)
 {
-    (void)state;
-    struct libdeflate_compressor *comp = libdeflate_alloc_compressor(1);
-    assert_non_null(comp);
+    struct libdeflate_compressor *comp = *state;
     unsigned char *in = malloc(2 * 8192);
     assert_non_null(in);
     /* plane lengths 4096 + r cover every remainder after the 258-byte matches (0..257) */
@@ -94,7 +102,6 @@ static void test_run_lengths(void **state)
         roundtrip(comp, in, 2 * n, 2);
     }
     free(in);
-    libdeflate_free_compressor(comp);
 }
 
 /* Planes of runs of random bytes (both literal code lengths), run lengths uniform in 1..max:
@@ -103,9 +110,7 @@ static void test_run_lengths(void **state)
  * remainder of 1-2 bytes and 13 bits per match of up to 258 bytes. */
 static void test_runs_of_every_length(void **state)
 {
-    (void)state;
-    struct libdeflate_compressor *comp = libdeflate_alloc_compressor(1);
-    assert_non_null(comp);
+    struct libdeflate_compressor *comp = *state;
     const size_t n = 65536;
     unsigned char *in = malloc(4 * n);
     assert_non_null(in);
@@ -131,20 +136,16 @@ static void test_runs_of_every_length(void **state)
             assert_true(len < (runs * 27 + matches * 13) / 8 + n + 4096);
     }
     free(in);
-    libdeflate_free_compressor(comp);
 }
 
 static void test_small_chunks_use_libdeflate(void **state)
 {
-    (void)state;
-    struct libdeflate_compressor *comp = libdeflate_alloc_compressor(1);
-    assert_non_null(comp);
+    struct libdeflate_compressor *comp = *state;
     unsigned char in[4 * 100];
     fill_plane(in, sizeof in, CONSTANT, 7);
     roundtrip(comp, in, sizeof in, 4);
     fill_plane(in, sizeof in, RANDOM, 0);
     roundtrip(comp, in, sizeof in, 4);
-    libdeflate_free_compressor(comp);
 }
 
 int main(void)
@@ -155,5 +156,5 @@ int main(void)
         cmocka_unit_test(test_runs_of_every_length),
         cmocka_unit_test(test_small_chunks_use_libdeflate),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, comp_setup, comp_teardown);
 }
