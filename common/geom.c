@@ -149,10 +149,3 @@ avt_tf avt_tf_slerp_at(const avt_tf_slerp *z, double s)
     for (int i = 0; i < 3; i++) t[i] = (1 - s) * z->ta[i] + s * z->tb[i];
     return avt_tf_from_qt(q, t);
 }
-
-avt_tf avt_tf_interp(const avt_tf *a, const avt_tf *b, double s)
-{
-    avt_tf_slerp z;
-    avt_tf_slerp_init(&z, a, b);
-    return avt_tf_slerp_at(&z, s);
-}

@@ -72,13 +72,6 @@ int64_t avt_sync_rotation_time(const avt_sync_rotation *r, double az_deg)
     return r->t0 + (int64_t)llround((target - r->a) / r->b * 1e9);
 }
 
-int64_t avt_sync_trigger_time(const avt_sweep *s, double cut_deg, double az_deg)
-{
-    avt_sync_rotation r;
-    avt_sync_rotation_fit(s, cut_deg, &r);
-    return avt_sync_rotation_time(&r, az_deg);
-}
-
 int avt_sync_stats_init(avt_sync_stats *s, int64_t range_ns)
 {
     memset(s, 0, sizeof *s);

@@ -21,13 +21,8 @@ avt_tf avt_tf_from_yaw(double yaw_rad, const double t[3]);      /* rotation abou
  * row is 0 0 0 1. Returns the maximum of all three deviations. */
 double avt_tf_rigid_error(const avt_tf *tf);
 
-/* Interpolates between two poses at fraction s in [0,1]: translation linearly, rotation by
- * spherical linear interpolation. */
-avt_tf avt_tf_interp(const avt_tf *a, const avt_tf *b, double s);
-
-/* The same interpolation prepared once for many fractions between one pair of poses:
- * avt_tf_slerp_at(z, s) after avt_tf_slerp_init(z, a, b) equals avt_tf_interp(a, b, s)
- * bit for bit. */
+/* Interpolation between two poses, prepared once for many fractions s in [0,1]: translation
+ * linearly, rotation by spherical linear interpolation. */
 typedef struct avt_tf_slerp {
     double qa[4], qb[4], ta[3], tb[3];
     double th, sn; /* angle between the quaternions and its sine; th = 0: linear */

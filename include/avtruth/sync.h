@@ -2,7 +2,7 @@
  *
  * Policies (docs/pipeline.md, "Sync"):
  *  - `trigger` (default): a camera's reference time in a sweep is the instant the LiDAR head's
- *    azimuth crosses the camera's optical axis (avt_sync_trigger_time); the image nearest to
+ *    azimuth crosses the camera's optical axis (avt_sync_rotation_time); the image nearest to
  *    it (after the camera clock model) within a tolerance is paired, each image at most once.
  *  - `nearest`: the same with the sweep's timestamp_ns as every camera's reference time.
  *  - `approximate`: ROS message_filters ApproximateTime semantics (avt_sync_approx_*): sets
@@ -31,16 +31,13 @@ const char *avt_sync_policy_name(enum avt_sync_policy p);
  * +x seen from above (the Velodyne packet convention). */
 double avt_sync_camera_azimuth_deg(const avt_camera *cam);
 
-/* Time at which the head points at azimuth az_deg during the sweep: a least-squares line of
- * unwrapped point azimuth against point time (azimuths counted from cut_deg), solved for
- * az_deg. An axis on the cut itself (a camera whose view straddles the cut) is taken at the
- * sweep's start when it lies within half a degree after the cut, at its end otherwise, so the
- * crossing is always the one inside the sweep. Falls back to timestamp_ns for sweeps with too
- * few points. */
-int64_t avt_sync_trigger_time(const avt_sweep *s, double cut_deg, double az_deg);
-/* The same in two steps, so that one fit serves every camera of a sweep:
- * avt_sync_rotation_time(&r, az_deg) after avt_sync_rotation_fit(s, cut_deg, &r) equals
- * avt_sync_trigger_time(s, cut_deg, az_deg). */
+/* The head's rotation over a sweep, fitted once for all of its cameras: a least-squares line
+ * of unwrapped point azimuth against point time (azimuths counted from cut_deg).
+ * avt_sync_rotation_time solves it for the time at which the head points at azimuth az_deg.
+ * An axis on the cut itself (a camera whose view straddles the cut) is taken at the sweep's
+ * start when it lies within half a degree after the cut, at its end otherwise, so the
+ * crossing is always the one inside the sweep. Sweeps with too few points, or no rotation,
+ * give timestamp_ns. */
 typedef struct avt_sync_rotation {
     double cut_deg, a, b; /* az_rel(t) = a + b (t - t0) in degrees and seconds */
     int64_t t0, fallback_ns;
