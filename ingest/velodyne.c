@@ -399,33 +399,88 @@ static inline const uint8_t *column_blocks(const avt_vlp_model *m, const uint8_t
 }
 
 /* The returns of one firing sequence: laser l's 3 bytes at q1[l / 32] + 3 (l % 32) (and the
- * same laser's strongest return at q2[..] in dual mode). dual and rotated are constants at
- * each call site, so each variant's loop has no mode branches. */
+ * same laser's strongest return at q2[..] in dual mode). nl, dual and rotated are constants
+ * at each call site, so each variant's loop has no mode branches, and for the 16- and 32-laser
+ * models a fixed trip count within one block. */
 static inline __attribute__((always_inline)) int
 emit_column(const avt_vlp_tables *t, vlp_out out, int idx, int nl, const uint8_t *const *q1,
             const uint8_t *const *q2, int32_t az_blk, const int32_t *adv, int64_t t_col,
             uint8_t single_type, int dual, int rotated)
 {
-    for (int l = 0; l < nl; l++) {
-        const int32_t az = az_blk + adv[l];
-        const int64_t t_ns = t_col + t->toff_ns[l];
-        const uint8_t *q = q1[l >> 5] + 3 * (l & 31);
-        const uint32_t raw = rd16(q);
-        if (!dual) {
-            idx = emit(t, out, idx, l, az, raw, q[2], t_ns, single_type, rotated);
-            continue;
-        }
-        const uint8_t *qs = q2[l >> 5] + 3 * (l & 31); /* the same laser's strongest return */
-        const uint32_t raw2 = rd16(qs);
-        if (raw == raw2) {
-            idx = emit(t, out, idx, l, az, raw, q[2], t_ns, AVT_RETURN_BOTH, rotated);
-        } else {
-            idx = emit(t, out, idx, l, az, raw, q[2], t_ns, AVT_RETURN_LAST, rotated);
-            idx = emit(t, out, idx, l, az, raw2, qs[2], t_ns, AVT_RETURN_STRONGEST, rotated);
+    const int per_block = nl < 32 ? nl : 32;
+    for (int b = 0; 32 * b < nl; b++) {
+#pragma GCC unroll 32
+        for (int k = 0; k < per_block; k++) {
+            const int l = 32 * b + k;
+            const int32_t az = az_blk + adv[l];
+            const int64_t t_ns = t_col + t->toff_ns[l];
+            const uint8_t *q = q1[b] + 3 * k;
+            const uint32_t raw = rd16(q);
+            if (!dual) {
+                idx = emit(t, out, idx, l, az, raw, q[2], t_ns, single_type, rotated);
+                continue;
+            }
+            const uint8_t *qs = q2[b] + 3 * k; /* the same laser's strongest return */
+            const uint32_t raw2 = rd16(qs);
+            if (raw == raw2) {
+                idx = emit(t, out, idx, l, az, raw, q[2], t_ns, AVT_RETURN_BOTH, rotated);
+            } else {
+                idx = emit(t, out, idx, l, az, raw, q[2], t_ns, AVT_RETURN_LAST, rotated);
+                idx = emit(t, out, idx, l, az, raw2, qs[2], t_ns, AVT_RETURN_STRONGEST, rotated);
+            }
         }
     }
     return idx;
 }
+
+/* The packet's columns into o, from idx 0; returns the number of points. */
+static inline __attribute__((always_inline)) int
+emit_columns(const avt_vlp_tables *t, const uint8_t *p, int64_t pkt_ns, int ncols, int spb,
+             int32_t (*adv)[AVT_VLP_MAX_LASERS], uint8_t single_type, avt_vlp_packet *o, int nl,
+             int dual, int rotated)
+{
+    const avt_vlp_model *m = t->m;
+    const vlp_out out = {o->xyz, o->intensity, o->ring, o->t_ns, o->return_type};
+    const uint8_t *q1[4], *q2[4];
+    int idx = 0;
+    for (int col = 0; col < ncols; col++) {
+        const int s = col % spb;
+        const uint8_t *bp = column_blocks(m, p, dual, col, q1, q2);
+        const int32_t az_blk = rd16(bp + 2);
+        const int64_t t_col = pkt_ns + (int64_t)col * m->seq_ns + m->toh_offset_ns;
+        o->col_ns[col] = t_col + t->toff_ns[0];
+        o->col_end_ns[col] = t_col + t->last_firing_ns;
+        o->col_az[col] = wrap_cdeg(az_blk + adv[s][0]);
+        o->col_first[col] = (uint16_t)idx;
+        idx = emit_column(t, out, idx, nl, q1, q2, az_blk, adv[s], t_col, single_type, dual,
+                          rotated);
+    }
+    return idx;
+}
+
+/* emit_columns instantiated for each laser count of MODELS and the packet's mode and the
+ * tables' geometry. */
+#define VLP_COLUMNS(NL, DUAL, ROT)                                                              \
+    static int columns_##NL##_##DUAL##_##ROT(const avt_vlp_tables *t, const uint8_t *p,        \
+                                             int64_t pkt_ns, int ncols, int spb,               \
+                                             int32_t (*adv)[AVT_VLP_MAX_LASERS],               \
+                                             uint8_t single_type, avt_vlp_packet *o)           \
+    {                                                                                           \
+        return emit_columns(t, p, pkt_ns, ncols, spb, adv, single_type, o, NL, \
+                            DUAL, ROT);                                                        \
+    }
+#define VLP_COLUMNS_MODES(NL) VLP_COLUMNS(NL, 0, 0) VLP_COLUMNS(NL, 0, 1) VLP_COLUMNS(NL, 1, 0) VLP_COLUMNS(NL, 1, 1)
+VLP_COLUMNS_MODES(16)
+VLP_COLUMNS_MODES(32)
+VLP_COLUMNS_MODES(64)
+VLP_COLUMNS_MODES(128)
+#define VLP_COLUMNS_ROW(NL)                                                                     \
+    {{columns_##NL##_0_0, columns_##NL##_0_1}, {columns_##NL##_1_0, columns_##NL##_1_1}}
+typedef int (*vlp_columns_fn)(const avt_vlp_tables *, const uint8_t *, int64_t, int, int,
+                              int32_t (*)[AVT_VLP_MAX_LASERS], uint8_t, avt_vlp_packet *);
+/* [16, 32, 64, 128 lasers][dual][rotated] */
+static const vlp_columns_fn COLUMNS[4][2][2] = {VLP_COLUMNS_ROW(16), VLP_COLUMNS_ROW(32),
+                                                VLP_COLUMNS_ROW(64), VLP_COLUMNS_ROW(128)};
 
 void avt_vlp_decode(const avt_vlp_tables *t, const uint8_t *p, int64_t pkt_ns, double rate_hint,
                     avt_vlp_packet *o)
@@ -440,7 +495,6 @@ void avt_vlp_decode(const avt_vlp_tables *t, const uint8_t *p, int64_t pkt_ns, d
     const uint8_t single_type = mode == AVT_VELODYNE_MODE_STRONGEST ? AVT_RETURN_STRONGEST
                                 : mode == AVT_VELODYNE_MODE_LAST    ? AVT_RETURN_LAST
                                                                     : AVT_RETURN_SINGLE;
-    const uint8_t *q1[4], *q2[4];
 
     /* 9.5: the rotation rate over the packet, from the first and last azimuths and the times
      * of their first firings; a packet of one azimuth (VLS-128 dual) uses the hint. */
@@ -462,26 +516,8 @@ void avt_vlp_decode(const avt_vlp_tables *t, const uint8_t *p, int64_t pkt_ns, d
     for (int s = 0; s < spb && s < 2; s++)
         for (int l = 0; l < nl; l++)
             adv[s][l] = round_i32(rate * (double)((int64_t)s * m->seq_ns + t->toff_ns[l]));
-    const vlp_out out = {o->xyz, o->intensity, o->ring, o->t_ns, o->return_type};
-    int idx = 0;
-    for (int col = 0; col < ncols; col++) {
-        const int s = col % spb;
-        const uint8_t *bp = column_blocks(m, p, dual, col, q1, q2);
-        const int32_t az_blk = rd16(bp + 2);
-        const int64_t t_col = pkt_ns + (int64_t)col * m->seq_ns + m->toh_offset_ns;
-        o->col_ns[col] = t_col + t->toff_ns[0];
-        o->col_end_ns[col] = t_col + t->last_firing_ns;
-        o->col_az[col] = wrap_cdeg(az_blk + adv[s][0]);
-        o->col_first[col] = (uint16_t)idx;
-        /* the laser loop specialised for the packet's mode and the tables' geometry */
-        if (dual)
-            idx = t->rotated ? emit_column(t, out, idx, nl, q1, q2, az_blk, adv[s], t_col, 0, 1, 1)
-                             : emit_column(t, out, idx, nl, q1, q2, az_blk, adv[s], t_col, 0, 1, 0);
-        else
-            idx = t->rotated
-                      ? emit_column(t, out, idx, nl, q1, q2, az_blk, adv[s], t_col, single_type, 0, 1)
-                      : emit_column(t, out, idx, nl, q1, q2, az_blk, adv[s], t_col, single_type, 0, 0);
-    }
+    const int size = nl == 16 ? 0 : nl == 32 ? 1 : nl == 64 ? 2 : 3; /* MODELS have no other */
+    const int idx = COLUMNS[size][dual][t->rotated](t, p, pkt_ns, ncols, spb, adv, single_type, o);
     o->col_first[ncols] = (uint16_t)idx;
 }
 

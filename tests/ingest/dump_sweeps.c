@@ -1,7 +1,7 @@
 /* dump_sweeps: decodes a LiDAR capture with the ingest stage and writes every point, for the
  * reference comparison in test_velodyne_reference.py.
  *
- * usage: dump_sweeps CAPTURE OUT.bin [MODEL [MAX_RANGE_M [CUT_DEG [METADATA_JSON]]]]
+ * usage: dump_sweeps CAPTURE OUT.bin [MODEL [MAX_RANGE_M [CUT_DEG [METADATA_JSON [CALIBRATION]]]]]
  * OUT.bin: one little-endian 32-byte record per point:
  *   u32 sweep, f32 x, f32 y, f32 z, f32 intensity, u16 ring, u8 return_type, u8 0, i64 t_ns
  * stdout: "sweep INDEX N START_NS END_NS TIMESTAMP_NS PACKETS LOST COMPLETE" per sweep, then
@@ -30,14 +30,15 @@ int main(int argc, char **argv)
     const avt_sweep *s;
 
     if (argc < 3) {
-        fprintf(stderr, "usage: dump_sweeps CAPTURE OUT.bin [MODEL [MAX_RANGE_M [CUT_DEG [METADATA]]]]\n");
+        fprintf(stderr, "usage: dump_sweeps CAPTURE OUT.bin [MODEL [MAX_RANGE_M [CUT_DEG [METADATA [CALIBRATION]]]]]\n");
         return 2;
     }
     avt_lidar_config_default(&cfg);
     if (argc > 3) cfg.model = argv[3];
     if (argc > 4 && !avt_parse_double(argv[4], &cfg.max_range_m)) goto out;
     if (argc > 5 && !avt_parse_double(argv[5], &cfg.cut_angle_deg)) goto out;
-    if (argc > 6) cfg.metadata_path = argv[6];
+    if (argc > 6 && *argv[6]) cfg.metadata_path = argv[6];
+    if (argc > 7) cfg.calibration_path = argv[7];
     out = fopen(argv[2], "wb");
     if (!out) {
         perror(argv[2]);
