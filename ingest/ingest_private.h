@@ -280,6 +280,7 @@ typedef struct avt_ouster_meta {
     double lidar_to_sensor[16];  /* row-major 4x4, mm */
     int defaulted;               /* fields filled with the SDK's defaults (reduced JSON) */
     char prod_line[32];
+    uint64_t prod_sn;            /* the unit's serial number, 0 when the JSON does not say */
 } avt_ouster_meta;
 
 /* Parses sensor metadata JSON (firmware 1.x reduced "sensor_config", 2.x flat with
@@ -293,7 +294,8 @@ size_t avt_ouster_packet_size(const avt_ouster_meta *m);
 /* 1 if len is the size of an Ouster lidar packet of some profile with a plausible beam count
  * (used to recognise Ouster traffic before the metadata is known). */
 int avt_ouster_size_plausible(size_t len);
-/* Checks one lidar packet against the metadata: size, packet type, measurement ids < w.
+/* Checks one lidar packet against the metadata: size, packet type, the serial number (when
+ * both carry one), measurement ids < w.
  * Returns AVT_OK or AVT_FORMAT with a reason in why. On success *frame_id is set. */
 int avt_ouster_check(const avt_ouster_meta *m, const uint8_t *p, size_t len, uint32_t *frame_id,
                      char *why, size_t why_n);

@@ -26,6 +26,7 @@
  *   +--------------+-------------+----------------+----------------+-------------------+
  *   | type u16 (1) | frame id u16| init id u24    | serial no. u40 | alerts, countdowns|
  *   +--------------+-------------+----------------+----------------+-------------------+
+ *   (a serial number other than the metadata's prod_sn, both non-zero: another unit's packet)
  *   cpp columns, each:
  *   +----------------------------+---------------------+-------------------------------+
  *   | timestamp u64 ns           | measurement id u16  | status u16 (bit 0 = valid)    |
@@ -61,6 +62,7 @@
  * w/2, the one facing forward (+x of the sensor frame) - the Velodyne definition "head faces
  * cut + 180" with the frame cut behind the vehicle at column 0; if that column is missing the
  * middle of [start_ns, end_ns]. */
+#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -328,6 +330,22 @@ int avt_ouster_meta_parse(const char *json, size_t len, const char *name, avt_ou
     v = find_key(root, "prod_line");
     snprintf(m->prod_line, sizeof m->prod_line, "%s",
              json_is_string(v) ? json_string_value(v) : "");
+    /* a string of digits (2.x, 3.x) or a number; the packet header has 40 bits for it */
+    v = find_key(root, "prod_sn");
+    if (v) {
+        const char *sn = json_is_string(v) ? json_string_value(v) : "";
+        char *end = NULL;
+        unsigned long long x = json_is_integer(v) ? (unsigned long long)json_integer_value(v)
+                                                  : strtoull(sn, &end, 10);
+        if ((json_is_string(v) && (!*sn || *end || !isdigit((unsigned char)*sn))) ||
+            (json_is_integer(v) && json_integer_value(v) < 0) ||
+            (!json_is_string(v) && !json_is_integer(v)) || x >= (1ULL << 40)) {
+            rc = avt_err(err, AVT_FORMAT, "%s: \"prod_sn\" is not a serial number of at most "
+                         "40 bits", name);
+            goto out;
+        }
+        m->prod_sn = x;
+    }
 out:
     json_decref(root);
     return rc;
@@ -366,6 +384,13 @@ int avt_ouster_check(const avt_ouster_meta *m, const uint8_t *p, size_t len, uin
         *frame_id = avt_get_le16(&c);
         if (type != 1) {
             snprintf(why, why_n, "packet type %u, lidar data packets are 1", (unsigned)type);
+            return AVT_FORMAT;
+        }
+        c.pos = 7;
+        const uint64_t sn = avt_get_le32(&c) | (uint64_t)avt_get_u8(&c) << 32;
+        if (m->prod_sn && sn && sn != m->prod_sn) {
+            snprintf(why, why_n, "serial number %llu, the metadata's %llu: another sensor's",
+                     (unsigned long long)sn, (unsigned long long)m->prod_sn);
             return AVT_FORMAT;
         }
     }

@@ -76,14 +76,22 @@ static void parse_ipv4(avt_cursor *c, avt_udp_frame *f)
         f->kind = AVT_FRAME_BAD;
         return;
     }
+    if (proto != 17) {
+        f->kind = AVT_FRAME_OTHER;
+        return;
+    }
     if (total_len > avail) {
+        /* cut by the capture's snap length: still a datagram of its port (counted corrupt
+         * there, not skipped as other traffic) when its UDP header was captured */
+        if ((frag & 0x1fffu) == 0 && avail >= ihl + 4) {
+            avt_cursor u = avt_cursor_make(c->p + start + ihl, 4);
+            f->src_port = avt_get_be16(&u);
+            f->dst_port = avt_get_be16(&u);
+            f->ports_known = 1;
+        }
         snprintf(f->why, sizeof f->why, "IPv4 total length %u but only %zu bytes captured",
                  (unsigned)total_len, avail);
         f->kind = AVT_FRAME_BAD;
-        return;
-    }
-    if (proto != 17) {
-        f->kind = AVT_FRAME_OTHER;
         return;
     }
     c->pos = start + 12;

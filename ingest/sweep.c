@@ -49,6 +49,10 @@
 #define PRESCAN_PACKETS 16
 #define MAX_SWEEP_NS 500000000LL    /* longer than any revolution (300 RPM = 200 ms) */
 #define VLP16_MIN_PERIOD_NS 600000  /* between 552.96 (HDL-32E) and 663.552 us (VLP-16 dual) */
+/* A packet time more than this off the capture clock's course, or before the previous
+ * packet's, is corrupt; that many such packets in a row are the sensor's clock stepping. */
+#define CLOCK_JUMP_NS 1000000000LL
+#define CLOCK_STEP_PACKETS 8
 
 struct avt_lidar_reader {
     avt_pcap_src src;
@@ -82,6 +86,12 @@ struct avt_lidar_reader {
     int have_prev_pkt;
     uint32_t prev_toh_us;
     int64_t prev_dur_ns;
+    int64_t prev_pkt_ns;       /* the last accepted packet's time */
+    int64_t prev_off_ns;       /* and its time less its record's (device - capture clock) */
+    int time_faults;           /* packets in a row whose time broke the course (see below) */
+    int have_stream_src;       /* no source filter: the address of the stream's sensor */
+    uint32_t stream_src;
+    struct { uint16_t port; uint32_t addr; uint64_t n; } seen[4]; /* skipped UDP, for errors */
     int have_prev_col;
     int32_t prev_az;
 
@@ -128,6 +138,52 @@ static int other_source(const avt_lidar_reader *r, const avt_udp_frame *f)
     return r->have_src && f->addr_known && f->src_addr != r->src_addr;
 }
 
+static const char *ipv4_str(uint32_t a, char buf[16])
+{
+    snprintf(buf, 16, "%u.%u.%u.%u", (unsigned)(a >> 24), (unsigned)(a >> 16 & 255),
+             (unsigned)(a >> 8 & 255), (unsigned)(a & 255));
+    return buf;
+}
+
+/* Counts a skipped UDP datagram by port and source, for the message of a capture in which
+ * nothing was for this sensor. */
+static void note_skipped(avt_lidar_reader *r, const avt_udp_frame *f)
+{
+    r->st.skipped++;
+    if (f->kind != AVT_FRAME_UDP) return;
+    for (size_t i = 0; i < sizeof r->seen / sizeof r->seen[0]; i++) {
+        if (r->seen[i].n == 0) {
+            r->seen[i].port = f->dst_port;
+            r->seen[i].addr = f->addr_known ? f->src_addr : 0;
+        }
+        if (r->seen[i].port == f->dst_port) {
+            r->seen[i].n++;
+            return;
+        }
+    }
+}
+
+/* The end of a whole capture in which no data packet was for this sensor: an error that says
+ * what the capture held instead. */
+static int no_data_error(avt_lidar_reader *r, uint16_t port, avt_error *err)
+{
+    char seen[400] = "", a[16];
+    size_t k = 0;
+    for (size_t i = 0; i < sizeof r->seen / sizeof r->seen[0] && r->seen[i].n; i++)
+        k += (size_t)snprintf(seen + k, sizeof seen - k, "%s port %u (%llu, from %s)",
+                              i ? "," : "; UDP datagrams skipped:", (unsigned)r->seen[i].port,
+                              (unsigned long long)r->seen[i].n, ipv4_str(r->seen[i].addr, a));
+    return avt_err(err, AVT_FORMAT,
+                   "%.200s: no %s data packets on UDP port %u%s%s in %llu records "
+                   "(%llu corrupt%s%.250s)%s; set the lidar's data_port, source or %s in "
+                   "log.yaml",
+                   r->src.name, r->os ? "Ouster lidar" : "Velodyne", (unsigned)port,
+                   r->have_src ? " from " : "", r->have_src ? ipv4_str(r->src_addr, a) : "",
+                   (unsigned long long)r->st.records, (unsigned long long)r->st.corrupt,
+                   r->st.corrupt ? ", the first: " : "", r->st.first_corrupt, seen,
+                   r->os ? "metadata" : "model");
+}
+
 static int is_port(const avt_udp_frame *f, uint16_t port)
 {
     return f->kind == AVT_FRAME_UDP && (f->dst_port == port || f->src_port == port);
@@ -159,8 +215,10 @@ static void prescan(avt_lidar_reader *r, const char *path, const void *mem, size
     uint64_t on_port = 0, valid = 0, shaped = 0, first_bad_record = 0;
     int have_gps = 0, have_prev = 0;
     uint8_t product = 0;
-    uint32_t prev_toh = 0;
+    uint32_t prev_toh = 0, src = 0;
+    uint64_t src_record = 0;
     int64_t min_step_us = 0;
+    int several = 0;
 
     if (avt_pcap_src_open(&s, path, mem, len, r->src.name, &e) != AVT_OK) return;
     while (s.record < PRESCAN_RECORDS && !(have_gps && valid >= PRESCAN_PACKETS)) {
@@ -186,7 +244,22 @@ static void prescan(avt_lidar_reader *r, const char *path, const void *mem, size
             have_prev = 0;
             continue;
         }
-        if (valid++ == 0) product = f.payload[1205];
+        if (f.addr_known && valid > 0 && f.src_addr != src && !several) {
+            char a[16], b[16];
+            several = 1;
+            snprintf(r->unsupported_msg, sizeof r->unsupported_msg,
+                     "%.200s: Velodyne data packets from several sensors on UDP port %u (%s from "
+                     "record %llu, %s from record %llu): set the lidar's source address "
+                     "(log.yaml) to the one to decode",
+                     r->src.name, (unsigned)r->data_port, ipv4_str(src, a),
+                     (unsigned long long)src_record, ipv4_str(f.src_addr, b),
+                     (unsigned long long)f.record);
+        }
+        if (valid++ == 0) {
+            product = f.payload[1205];
+            src = f.src_addr;
+            src_record = f.record;
+        }
         uint32_t toh = toh_of(f.payload);
         if (have_prev) {
             int64_t d = toh_diff_us(prev_toh, toh);
@@ -196,6 +269,10 @@ static void prescan(avt_lidar_reader *r, const char *path, const void *mem, size
         have_prev = 1;
     }
     avt_pcap_src_close(&s);
+    if (several) {
+        r->unsupported = 1;
+        return;
+    }
 
     /* Nothing valid and nothing even shaped like a Velodyne packet (1206 bytes starting with
      * a block flag): another sensor on the port. A capture of only damaged Velodyne packets
@@ -266,7 +343,7 @@ static int open_ouster(avt_lidar_reader *r, const char *path, const void *mem, s
     avt_udp_frame f;
     avt_error e;
     char tried[1024];
-    uint64_t os_like = 0, vlp_like = 0;
+    uint64_t os_like = 0, vlp_like = 0, os_other = 0, other_len = 0, other_record = 0;
     int rc = load_ouster_meta(path, r->cfg.metadata_path, &m, tried, sizeof tried, err);
     const int have_meta = rc == AVT_OK;
 
@@ -287,9 +364,23 @@ static int open_ouster(avt_lidar_reader *r, const char *path, const void *mem, s
             if (is_port(&f, r->os_lidar_port) &&
                 (have_meta ? f.len == avt_ouster_packet_size(&m) : avt_ouster_size_plausible(f.len)))
                 os_like++;
+            else if (is_port(&f, r->os_lidar_port) && avt_ouster_size_plausible(f.len) &&
+                     os_other++ == 0) {
+                other_len = f.len;
+                other_record = f.record;
+            }
             if (is_port(&f, r->data_port) && f.len == AVT_VLP16_PAYLOAD) vlp_like++;
         }
         avt_pcap_src_close(&s);
+        /* Ouster packets, but not of the metadata's size: metadata of another sensor or mode */
+        if (os_like == 0 && vlp_like == 0 && os_other > 0)
+            return avt_err(err, AVT_FORMAT,
+                           "%s: record %llu: Ouster lidar packets of %llu bytes on UDP port %u, "
+                           "but the metadata %s describes %zu-byte packets (%d beams, %d "
+                           "columns per packet): metadata of another sensor or lidar mode",
+                           name, (unsigned long long)other_record,
+                           (unsigned long long)other_len, (unsigned)r->os_lidar_port, tried,
+                           avt_ouster_packet_size(&m), m.h, m.cols_per_packet);
         if (os_like == 0 || vlp_like > 0) return 0;
     }
     if (!have_meta)
@@ -680,8 +771,48 @@ static void note_corrupt(avt_lidar_reader *r, const avt_udp_frame *f, const char
              r->src.name, (unsigned long long)f->record, why);
 }
 
+/* Whether a data packet that passed the checks belongs to the stream: its sensor's (without a
+ * source filter, the first data packet's source is the stream's) and in time. Its time
+ * (*pkt_ns) must keep the course of the capture clock: not before the previous packet's and
+ * not CLOCK_JUMP_NS off the device-capture offset of the previous packet, unless
+ * CLOCK_STEP_PACKETS packets in a row do so (the sensor's clock stepped, e.g. on GPS lock). */
+static int packet_from_stream(avt_lidar_reader *r, const avt_udp_frame *f, int64_t *pkt_ns,
+                              char *why, size_t why_n)
+{
+    char a[16], b[16];
+    if (!r->have_src && f->addr_known) {
+        if (!r->have_stream_src) {
+            r->have_stream_src = 1;
+            r->stream_src = f->src_addr;
+        } else if (f->src_addr != r->stream_src) {
+            snprintf(why, why_n,
+                     "data packet from %s, the stream's sensor is %s: several sensors, set "
+                     "the lidar's source address",
+                     ipv4_str(f->src_addr, a), ipv4_str(r->stream_src, b));
+            return 0;
+        }
+    }
+    *pkt_ns = avt_toh_to_abs_ns(toh_of(f->payload), f->rec_ns + r->dev_minus_host_ns);
+    if (!r->have_prev_pkt) return 1;
+    const int64_t back = r->prev_pkt_ns - *pkt_ns;
+    const int64_t drift = (*pkt_ns - f->rec_ns) - r->prev_off_ns;
+    if ((back <= 0 && drift <= CLOCK_JUMP_NS && drift >= -CLOCK_JUMP_NS) ||
+        ++r->time_faults >= CLOCK_STEP_PACKETS) {
+        r->time_faults = 0;
+        return 1;
+    }
+    if (back > 0)
+        snprintf(why, why_n, "packet time %u us past the hour is %lld us before the previous "
+                 "packet's", (unsigned)toh_of(f->payload), (long long)(back / 1000));
+    else
+        snprintf(why, why_n, "packet time %u us past the hour is %.3f s off the capture "
+                 "clock's course", (unsigned)toh_of(f->payload), (double)drift * 1e-9);
+    return 0;
+}
+
 /* Takes one data payload that passed the checks into r->pkt, its points into the sweep. */
-static int take_packet(avt_lidar_reader *r, const avt_udp_frame *f, avt_error *err)
+static int take_packet(avt_lidar_reader *r, const avt_udp_frame *f, int64_t pkt_ns,
+                       avt_error *err)
 {
     int rc = sweep_reserve(r, r->sw.n + AVT_VLP_MAX_POINTS, err);
     if (rc != AVT_OK) return rc;
@@ -694,7 +825,6 @@ static int take_packet(avt_lidar_reader *r, const avt_udp_frame *f, avt_error *e
     r->pkt.return_type = s->return_type + s->n;
     const uint8_t *p = f->payload;
     const uint32_t toh = toh_of(p);
-    const int64_t pkt_ns = avt_toh_to_abs_ns(toh, f->rec_ns + r->dev_minus_host_ns);
     if (r->have_prev_pkt && r->prev_dur_ns > 0) {
         int64_t d_ns = toh_diff_us(r->prev_toh_us, toh) * 1000;
         int64_t lost = (d_ns + r->prev_dur_ns / 2) / r->prev_dur_ns - 1;
@@ -707,6 +837,8 @@ static int take_packet(avt_lidar_reader *r, const avt_udp_frame *f, avt_error *e
     }
     r->have_prev_pkt = 1;
     r->prev_toh_us = toh;
+    r->prev_pkt_ns = pkt_ns;
+    r->prev_off_ns = pkt_ns - f->rec_ns;
     r->prev_dur_ns = avt_vlp_packet_duration_ns(r->model, p);
     /* the rotation rate between packets, for packets of a single azimuth (VLS-128 dual);
      * kept only over a gap-free step of less than a quarter turn */
@@ -748,11 +880,13 @@ static int ouster_next(avt_lidar_reader *r, avt_sweep **sweep, avt_error *err)
         if (got <= 0) {
             r->src_done = 1;
             if (got == 0) r->saved_err.code = AVT_OK;
+            if (got == 0 && r->st.data_packets == 0 && !r->in_part)
+                no_data_error(r, r->os_lidar_port, &r->saved_err);
             continue;
         }
         r->st.records++;
         switch (ouster_classify(r, &f, &fid, why, sizeof why)) {
-        case OS_SKIP: r->st.skipped++; continue;
+        case OS_SKIP: note_skipped(r, &f); continue;
         case OS_CORRUPT: note_corrupt(r, &f, why); continue;
         case OS_IMU: r->st.position_packets++; continue;
         }
@@ -775,7 +909,7 @@ static int ouster_next(avt_lidar_reader *r, avt_sweep **sweep, avt_error *err)
 static int next_sweep(avt_lidar_reader *r, avt_sweep **sweep, avt_error *err)
 {
     avt_udp_frame f;
-    char why[128];
+    char why[160];
     int rc = AVT_OK;
 
     *sweep = NULL;
@@ -805,18 +939,20 @@ static int next_sweep(avt_lidar_reader *r, avt_sweep **sweep, avt_error *err)
         if (got <= 0) {
             r->ended = 1;
             if (got == 0) r->saved_err.code = AVT_OK;
+            if (got == 0 && r->st.data_packets == 0 && !r->in_part)
+                no_data_error(r, r->data_port, &r->saved_err);
             if (r->sweep_has_cols) {
                 sweep_finish(r, 0);
                 *sweep = &r->sw;
                 return 1;
             }
-            if (got == 0) return 0;
+            if (r->saved_err.code == AVT_OK) return 0;
             if (err) *err = r->saved_err;
             return r->saved_err.code;
         }
         r->st.records++;
         if (other_source(r, &f)) {
-            r->st.skipped++; /* another sensor's */
+            note_skipped(r, &f); /* another sensor's */
             continue;
         }
         if (f.kind == AVT_FRAME_BAD && f.ports_known &&
@@ -837,7 +973,7 @@ static int next_sweep(avt_lidar_reader *r, avt_sweep **sweep, avt_error *err)
             continue;
         }
         if (!is_port(&f, r->data_port)) {
-            r->st.skipped++; /* other traffic, IPv4 fragments, frames we cannot parse */
+            note_skipped(r, &f); /* other traffic, IPv4 fragments, frames we cannot parse */
             continue;
         }
         if (avt_vlp_check(r->model, f.payload, f.len, why, sizeof why) != AVT_OK) {
@@ -856,7 +992,12 @@ static int next_sweep(avt_lidar_reader *r, avt_sweep **sweep, avt_error *err)
             if (rc != AVT_OK) goto out;
             snprintf(r->st.model, sizeof r->st.model, "%s", r->model->name);
         }
-        rc = take_packet(r, &f, err);
+        int64_t pkt_ns;
+        if (!packet_from_stream(r, &f, &pkt_ns, why, sizeof why)) {
+            note_corrupt(r, &f, why);
+            continue;
+        }
+        rc = take_packet(r, &f, pkt_ns, err);
         if (rc != AVT_OK) goto out;
     }
 out:

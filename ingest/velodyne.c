@@ -262,6 +262,16 @@ int avt_vlp_check(const avt_vlp_model *m, const uint8_t *p, size_t len, char *wh
                  AVT_VLP16_PAYLOAD);
         return AVT_FORMAT;
     }
+    /* a packet of another product than the model's: another sensor's (9.3.1.7; early VLP-16
+     * firmware reports the HDL-32E's byte, see sweep.c) */
+    if (m && m->product && p[1205] != m->product &&
+        !(m->product == AVT_VELODYNE_PRODUCT_VLP16 && p[1205] == AVT_VELODYNE_PRODUCT_HDL32E)) {
+        snprintf(why, why_n,
+                 "product ID 0x%02X, the %s's is 0x%02X (another sensor's packet: set the "
+                 "source address; or the wrong model)",
+                 (unsigned)p[1205], m->name, (unsigned)m->product);
+        return AVT_FORMAT;
+    }
     if (!m) m = avt_vlp_model_by_product(p[1205]); /* its layout, when the byte names one */
     const int dual = avt_vlp_is_dual(m, p);
     avt_cursor c = avt_cursor_make(p, len);

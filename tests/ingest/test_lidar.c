@@ -180,7 +180,7 @@ static const tcase CASES[] = {
     {"azimuth 36000", {LINK_ETH, 2368, 0, 0, 0, 0, 0}, M_AZ, 1, 0, 0, 1, 0, "azimuth 36000"},
     {"timestamp past the hour", {LINK_ETH, 2368, 0, 0, 0, 0, 0}, M_TOH, 1, 0, 0, 1, 0, "beyond one hour"},
     {"UDP length beyond IP", {LINK_ETH, 2368, 0, 0, 4, 0, 0}, M_NONE, 1, 0, 0, 1, 0, "UDP length"},
-    {"IP length beyond capture", {LINK_ETH, 2368, 0, 0, 0, 8, 0}, M_NONE, 1, 0, 0, 0, 1, NULL},
+    {"IP length beyond capture", {LINK_ETH, 2368, 0, 0, 0, 8, 0}, M_NONE, 1, 0, 0, 1, 0, "record 2: IPv4 total length 1242 but only 1234 bytes captured"},
     {"other port", {LINK_ETH, 2369, 0, 0, 0, 0, 0}, M_NONE, 1, 0, 0, 0, 1, NULL},
     {"IPv4 fragment", {LINK_ETH, 2368, 1, 0, 0, 0, 0}, M_NONE, 1, 0, 0, 0, 1, NULL},
     {"TCP", {LINK_ETH, 2368, 0, 1, 0, 0, 0}, M_NONE, 1, 0, 0, 0, 1, NULL},
@@ -758,6 +758,76 @@ static void test_calib_files(void **state)
 
 /* ---- two sensors in one capture, told apart by source address ---- */
 
+/* n VLP-16 packets 1327 us apart on port `port` from 192.168.1.201; the timestamps of packets
+ * from..to-1 moved by shift_us. */
+static void vlp16_stream(buf *b, int n, uint16_t port, int from, int to, int64_t shift_us)
+{
+    uint8_t pl[AVT_VLP16_PAYLOAD];
+    frame_opts fo = {LINK_ETH, port, 0, 0, 0, 0, 0xC0A801C9u};
+    b->n = 0;
+    pcap_global(b, LINK_ETH);
+    for (int k = 0; k < n; k++) {
+        int64_t toh = TOH0_US + 1327LL * k + (k >= from && k < to ? shift_us : 0);
+        vlp16_payload(pl, (uint32_t)toh, (uint16_t)((1000 + 480 * k) % 36000),
+                      AVT_VELODYNE_MODE_STRONGEST);
+        pcap_frame(b, &fo, T0_S * 1000000 + 1327LL * k, pl, sizeof pl);
+    }
+}
+
+/* Nothing for the sensor: an error that says what the capture held; a forced model whose
+ * product byte the packets do not carry: every packet corrupt, named. */
+static void test_no_data(void **state)
+{
+    (void)state;
+    static buf b;
+    run_result res;
+    vlp16_stream(&b, 3, 2369, 0, 0, 0);
+    run(b.p, b.n, NULL, &res);
+    assert_int_equal(res.open_ok ? res.last_rc : res.open_code, AVT_FORMAT);
+    assert_non_null(strstr(res.msg, "test.pcap: no Velodyne data packets on UDP port 2368 in 3 records"));
+    assert_non_null(strstr(res.msg, "port 2369 (3, from 192.168.1.201)"));
+
+    vlp16_stream(&b, 3, 2368, 0, 0, 0);
+    run(b.p, b.n, "vlp32c", &res);
+    assert_int_equal(res.points, 0);
+    assert_int_equal(res.st.corrupt, 3);
+    assert_int_equal(res.open_ok ? res.last_rc : res.open_code, AVT_FORMAT);
+    assert_non_null(strstr(res.st.first_corrupt, "record 1: product ID 0x22, the vlp32c's is 0x28"));
+    assert_non_null(strstr(res.msg, "3 corrupt, the first: test.pcap: record 1: product ID"));
+}
+
+/* A packet time off the stream's course is corrupt (one packet 0.5 s back, or 10 s forward);
+ * the same step in CLOCK_STEP_PACKETS (8) packets in a row is the sensor's clock stepping. */
+static void test_packet_time_faults(void **state)
+{
+    (void)state;
+    static buf b;
+    run_result res;
+    static const struct {
+        int from, to;
+        int64_t shift_us;
+        uint64_t corrupt;
+        const char *why;
+    } C[] = {{10, 11, -500000, 1, "record 11: packet time 513270 us past the hour is 498673 us before"},
+             {10, 11, 10000000, 1, "record 11: packet time 11013270 us past the hour is 10.000 s off"},
+             {10, 30, 10000000, 7, "record 11: packet time 11013270 us"},
+             {0, 0, 0, 0, ""}};
+    for (size_t i = 0; i < sizeof C / sizeof C[0]; i++) {
+        vlp16_stream(&b, 30, 2368, C[i].from, C[i].to, C[i].shift_us);
+        run(b.p, b.n, NULL, &res);
+        print_message("case %zu: corrupt %llu lost %llu \"%s\"\n", i,
+                      (unsigned long long)res.st.corrupt, (unsigned long long)res.st.packets_lost,
+                      res.st.first_corrupt);
+        assert_int_equal(res.last_rc, 0);
+        assert_int_equal(res.st.corrupt, C[i].corrupt);
+        assert_non_null(strstr(res.st.first_corrupt, C[i].why));
+        assert_int_equal(res.points, 384 * (30 - C[i].corrupt));
+        /* a skipped packet is a lost one; the step, a gap of its length (10 s and 7 packets
+         * of 1327.104 us: 7542) */
+        assert_int_equal(res.st.packets_lost, C[i].corrupt == 7 ? 7542 : C[i].corrupt);
+    }
+}
+
 static void test_two_sensors(void **state)
 {
     (void)state;
@@ -801,12 +871,13 @@ static void test_two_sensors(void **state)
         assert_int_equal(st.packets_lost, 0);
         avt_lidar_close(r);
     }
-    /* without the filter the first sensor's model is taken and the other's packets are
-     * counted corrupt, never decoded as its model */
+    /* without the filter: an error that names both sensors, nothing decoded */
     run_result res;
     run(b.p, b.n, NULL, &res);
-    assert_int_equal(res.points, 3840);
-    assert_int_equal(res.st.corrupt, 10);
+    assert_int_equal(res.points, 0);
+    assert_int_equal(res.open_ok ? res.last_rc : res.open_code, AVT_UNSUPPORTED);
+    assert_non_null(strstr(res.msg, "several sensors"));
+    assert_non_null(strstr(res.msg, "192.168.1.201 from record 1, 192.168.1.202 from record 2"));
     /* a bad address is refused at open */
     avt_lidar_config cfg;
     avt_error err = {0};
@@ -830,6 +901,8 @@ int main(void)
         cmocka_unit_test(test_hdl64e),
         cmocka_unit_test(test_calib_files),
         cmocka_unit_test(test_two_sensors),
+        cmocka_unit_test(test_no_data),
+        cmocka_unit_test(test_packet_time_faults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

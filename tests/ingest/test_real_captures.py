@@ -2,7 +2,8 @@
 """Sanity of our decode of real captures, from physics and the manuals rather than a peer:
 VLP-16 dual (0.4 s, four turns at 10 Hz): complete sweeps cover 360 deg, last ~100 ms,
 ranges inside the filter, ring order = elevation order; the 2012 HDL-32E takes its hour
-from $GPRMC; the Hesai XT16 capture is rejected as unsupported with zero points.
+from $GPRMC; the Hesai XT16 capture is rejected as unsupported with zero points; Ouster
+captures with another unit's metadata are refused.
 
 usage: test_real_captures.py DUMP_SWEEPS"""
 import os
@@ -102,6 +103,19 @@ def main():
     print("hesai:", p.stderr.strip())
     if p.returncode == 0 or "AVT_UNSUPPORTED" not in p.stderr or len(pts) or len(sw):
         fail.append(f"hesai capture not rejected: rc {p.returncode}, {len(pts)} points")
+
+    # metadata of another unit: the packets' serial number (or size) is not the metadata's
+    os_dir = os.path.join(data, "ouster")
+    for cap, meta, want in [
+            ("OS-0-32-U1_v2.2.0_1024x10-single-packet.pcap", "OS-0-128-U1_v2.3.0_1024x10.json",
+             "record 1: serial number 992137000142, the metadata's 122150000150"),
+            ("OS-0-128-U1_v2.3.0_1024x10.pcap", "OS-1-64_sensor_config_reduced.json",
+             "record 1: Ouster lidar packets of 8448 bytes on UDP port 7502, but the metadata")]:
+        p, pts, sw = dump(tool, os.path.join(os_dir, cap), "auto", "250", "180",
+                          os.path.join(os_dir, meta))
+        print(f"{cap} with {meta}:", p.stderr.strip()[-200:])
+        if p.returncode == 0 or want not in p.stderr or len(pts) or len(sw):
+            fail.append(f"{cap} decoded with {meta}: rc {p.returncode}, {len(pts)} points")
 
     for f in fail:
         print("FAIL:", f)
