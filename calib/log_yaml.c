@@ -43,7 +43,7 @@ int avt_log_config_load(const char *path, avt_log_config *cfg, avt_error *err)
     if (rc) return rc;
     yaml_node_t *root = yaml_document_get_root_node(&doc), *n;
     static const char *const top[] = {"log_id", "licence", "license", "lidar", NULL};
-    static const char *const lid[] = {"model", "data_port", "source", "metadata", "calibration", NULL};
+    static const char *const lid[] = {"model", "data_port", "position_port", "source", "metadata", "calibration", NULL};
     if ((rc = check_keys(&doc, root, top, path, "top level", err))) goto out;
     if ((n = calib_yaml_get(&doc, root, "log_id")) && (rc = copy_str(cfg->log_id, sizeof cfg->log_id, n, path, "log_id", err)))
         goto out;
@@ -64,15 +64,18 @@ int avt_log_config_load(const char *path, avt_log_config *cfg, avt_error *err)
         if ((n = calib_yaml_get(&doc, l, "calibration")) &&
             (rc = copy_str(cfg->lidar_calibration, sizeof cfg->lidar_calibration, n, path, "lidar.calibration", err)))
             goto out;
-        if ((n = calib_yaml_get(&doc, l, "data_port"))) {
+        static const char *const port_key[] = {"data_port", "position_port"};
+        uint16_t *const port[] = {&cfg->lidar_data_port, &cfg->lidar_position_port};
+        for (int k = 0; k < 2; k++) {
+            if (!(n = calib_yaml_get(&doc, l, port_key[k]))) continue;
             int64_t v;
             const char *s = calib_yaml_scalar(n);
             if (!s || !avt_parse_int64(s, &v) || v < 1 || v > 65535) {
-                rc = avt_err(err, AVT_FORMAT, "%s: lidar.data_port: expected a UDP port 1..65535, got '%s'", path,
-                             s ? s : "(not a scalar)");
+                rc = avt_err(err, AVT_FORMAT, "%s: lidar.%s: expected a UDP port 1..65535, got '%s'", path,
+                             port_key[k], s ? s : "(not a scalar)");
                 goto out;
             }
-            cfg->lidar_data_port = (uint16_t)v;
+            *port[k] = (uint16_t)v;
         }
     }
 out:

@@ -897,6 +897,7 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     if ((rc = avt_log_config_load(log_yaml, &lcfg, err))) goto out;
     if (lcfg.lidar_model[0] && strcmp(opt->lidar_model, "auto") == 0) lc.model = lcfg.lidar_model;
     if (lcfg.lidar_data_port) lc.data_port = lcfg.lidar_data_port;
+    if (lcfg.lidar_position_port) lc.position_port = lcfg.lidar_position_port;
     if (lcfg.lidar_metadata[0]) {
         avt_path_join(meta_abs, sizeof meta_abs, log_dir, lcfg.lidar_metadata);
         lc.metadata_path = meta_abs;

@@ -53,7 +53,8 @@ typedef struct avt_log_config {
     char lidar_source[64];         /* IPv4 source address of the LiDAR's packets */
     char lidar_metadata[512];      /* Ouster metadata JSON, relative to the log directory */
     char lidar_calibration[512];   /* Velodyne calibration (db.xml / ROS YAML), relative */
-    uint16_t lidar_data_port;
+    uint16_t lidar_data_port;      /* 0: the sensor's default */
+    uint16_t lidar_position_port;  /* Velodyne position / Ouster IMU packets; 0: default */
 } avt_log_config;
 /* Loads path; a missing file is not an error (all fields empty). Unknown keys are errors
  * naming the line. */
