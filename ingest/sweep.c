@@ -497,6 +497,9 @@ static avt_lidar_reader *open_any(const char *path, const void *mem, size_t len,
         r->have_src = 1;
         r->src_addr = ntohl(in.s_addr);
     }
+    /* until two packets give it: the manuals' default 600 RPM (only a packet of a single
+     * azimuth, VLS-128 dual, uses it) */
+    r->rate_hint = 36000.0 / 1e8;
     r->data_port = cfg_in->data_port ? cfg_in->data_port : AVT_VELODYNE_DATA_PORT;
     r->position_port = cfg_in->position_port ? cfg_in->position_port : AVT_VELODYNE_POSITION_PORT;
     double cut = fmod(cfg_in->cut_angle_deg, 360.0);

@@ -28,10 +28,13 @@
  * blocks sharing one azimuth: the even block the last return, the odd one the strongest
  * (the second strongest when the strongest is the last), both blocks identical when there
  * was one return; HDL-64E: blocks 4k, 4k+1 strongest (upper, lower), 4k+2, 4k+3 last, no
- * mode byte (a decoder sees blocks 0 and 2 share their azimuth). A dual packet covers half
- * the firing sequences of a single one, so packets come twice as often. Second returns come
- * from the scene's edge rule (SYNTH_DUAL_EDGE_M in synth_private.h). VLS-128 dual packets
- * (with 4 padding blocks) are not generated.
+ * mode byte (a decoder sees blocks 0 and 2 share their azimuth); VLS-128 (manual 63-9480
+ * Rev. 3, "Data packet format"): one firing sequence per packet, blocks (2b, 2b+1) = bank b
+ * last / strongest, blocks 8-11 padding, written as zero bytes (no decoder reads them:
+ * ingest/velodyne.c skips them, the ROS driver's unpack_vls128 stops before block 8). A dual
+ * packet covers half the firing sequences of a single one (VLS-128: a third), so packets
+ * come that much more often. Second returns come from the scene's edge rule
+ * (SYNTH_DUAL_EDGE_M in synth_private.h).
  * Below, "VLP-16" numbers are the vlp16 case; the others scale with the model's sequence.
  *
  * Data packet payload (1206 bytes), UDP 192.168.1.201:2368 -> 255.255.255.255:2368
@@ -68,20 +71,20 @@
 
 static const synth_lidar_model MODELS[] = {
     {"vlp16", AVT_VELODYNE_PRODUCT_VLP16, 16, 1, 2, AVT_VLP16_SEQUENCE_NS, 0, 0.002,
-     AVT_VLP16_ELEVATION_DEG, NULL, AVT_VLP16_VERT_OFFSET_MM, NULL, 1},
+     AVT_VLP16_ELEVATION_DEG, NULL, AVT_VLP16_VERT_OFFSET_MM, NULL},
     {"vlp16hires", AVT_VELODYNE_PRODUCT_PUCK_HIRES, 16, 1, 2, AVT_VLP16_SEQUENCE_NS, 0, 0.002,
-     AVT_PUCK_HIRES_ELEVATION_DEG, NULL, NULL, NULL, 1},
+     AVT_PUCK_HIRES_ELEVATION_DEG, NULL, NULL, NULL},
     {"hdl32e", AVT_VELODYNE_PRODUCT_HDL32E, 32, 1, 1, AVT_HDL32E_SEQUENCE_NS, 0, 0.002,
-     AVT_HDL32E_ELEVATION_DEG, NULL, NULL, NULL, 1},
+     AVT_HDL32E_ELEVATION_DEG, NULL, NULL, NULL},
     {"vlp32c", AVT_VELODYNE_PRODUCT_VLP32C, 32, 1, 1, AVT_VLP32C_SEQUENCE_NS, 0, 0.004,
-     AVT_VLP32C_ELEVATION_DEG, AVT_VLP32C_AZIMUTH_OFFSET_DEG, NULL, NULL, 1},
+     AVT_VLP32C_ELEVATION_DEG, AVT_VLP32C_AZIMUTH_OFFSET_DEG, NULL, NULL},
     {"vls128", AVT_VELODYNE_PRODUCT_VLS128, 128, 4, 1, AVT_VLS128_SEQUENCE_NS,
      AVT_VLS128_TOH_OFFSET_NS, 0.004, AVT_VLS128_ELEVATION_DEG, AVT_VLS128_AZIMUTH_OFFSET_DEG,
-     NULL, NULL, 0},
+     NULL, NULL},
     {"hdl64e", 0, 64, 2, 1, AVT_HDL64E_S3_SEQUENCE_NS, 0, 0.002, NULL, NULL, NULL,
-     AVT_HDL64E_S3_GROUP_FIRE_NS, 1},
+     AVT_HDL64E_S3_GROUP_FIRE_NS},
     {"hdl64e_s2", 0, 64, 2, 1, AVT_HDL64E_S2_SEQUENCE_NS, 0, 0.002, NULL, NULL, NULL,
-     AVT_HDL64E_S2_GROUP_FIRE_NS, 1},
+     AVT_HDL64E_S2_GROUP_FIRE_NS},
 };
 
 const synth_lidar_model *synth_lidar_model_find(const char *name)
@@ -352,25 +355,27 @@ static int fire(const lidar_ctx *lc, int64_t t, int laser, echo e[2])
 }
 
 /* What block b of a packet holds: the firing sequence of its first channel (seq0), its bank
- * (32-laser group) and, in dual mode, whether it holds the last return (else the strongest). */
-static void block_role(const synth_lidar_model *m, int dual, int b, int *seq0, int *bank,
-                       int *last)
+ * (32-laser group) and, in dual mode, whether it holds the last return (else the strongest).
+ * Returns 0 for a block past the packet's firing sequences: padding (VLS-128 dual, 8-11). */
+static int block_role(const synth_lidar_model *m, int dual, int b, int *seq0, int *bank,
+                      int *last)
 {
     *last = 0;
     if (!dual) {
         *seq0 = b / m->banks * m->seq_per_block;
         *bank = b % m->banks;
-        return;
+    } else {
+        const int g = 2 * m->banks, r = b % g;
+        *seq0 = b / g * m->seq_per_block;
+        if (m->group_fire_ns) { /* HDL-64E: upper, lower strongest, then upper, lower last */
+            *bank = r % m->banks;
+            *last = r >= m->banks;
+        } else { /* bank by bank: last, then strongest */
+            *bank = r / 2;
+            *last = r % 2 == 0;
+        }
     }
-    const int g = 2 * m->banks, r = b % g;
-    *seq0 = b / g * m->seq_per_block;
-    if (m->group_fire_ns) { /* HDL-64E: upper, lower strongest, then upper, lower last */
-        *bank = r % m->banks;
-        *last = r >= m->banks;
-    } else { /* bank by bank: last, then strongest */
-        *bank = r / 2;
-        *last = r % 2 == 0;
-    }
+    return *seq0 < synth_lidar_seq_per_packet(m, dual);
 }
 
 /* HDL-64E status type and value (bytes 1204, 1205) of packet k sent at t_ns: the cycle of
@@ -415,7 +420,10 @@ static void packet_build(const lidar_ctx *lc, int64_t k, uint8_t *pl, int32_t (*
     for (int b = 0; b < AVT_VLP16_BLOCKS; b++) {
         uint8_t *blk = pl + 100 * b;
         int seq0, bank, last;
-        block_role(m, dual, b, &seq0, &bank, &last);
+        if (!block_role(m, dual, b, &seq0, &bank, &last)) {
+            memset(blk, 0, 100); /* no flag: a decoder reads no returns here */
+            continue;
+        }
         if (!dual) last = lc->mode == SYNTH_RETURN_LAST;
         int64_t tb = t_first + (int64_t)seq0 * m->seq_ns;
         double az = fmod(synth_head_az_deg(sc, tb), 360.0);

@@ -41,30 +41,26 @@ static int config_check(const avt_synth_config *c, avt_error *err)
     if (c->cameras < 0 || c->cameras > SYNTH_MAX_CAMERAS)
         return avt_err(err, AVT_INVAL, "synth: cameras %d outside [0, %d]", c->cameras,
                        SYNTH_MAX_CAMERAS);
-    if (c->lidar_profile && !(c->lidar && synth_ouster_model_find(c->lidar)))
-        return avt_err(err, AVT_INVAL, "synth: a lidar profile ('%s') is for Ouster models only",
-                       c->lidar_profile);
-    if (c->lidar_profile && synth_ouster_profile_find(c->lidar_profile) < 0)
-        return avt_err(err, AVT_UNSUPPORTED, "synth: lidar profile '%s' not supported (rng19, "
-                       "rng19-dual, rng15, legacy)", c->lidar_profile);
     if (c->lidar && !synth_lidar_model_find(c->lidar) && !synth_ouster_model_find(c->lidar)) {
         return avt_err(err, AVT_UNSUPPORTED,
                        "synth: lidar '%s' not supported (vlp16, vlp16hires, hdl32e, vlp32c, vls128, "
                        "hdl64e, hdl64e_s2, os1-64, os0-128)",
                        c->lidar);
     }
+    if (c->lidar_profile && !(c->lidar && synth_ouster_model_find(c->lidar)))
+        return avt_err(err, AVT_INVAL, "synth: a lidar profile ('%s') is for Ouster models only",
+                       c->lidar_profile);
+    if (c->lidar_profile && synth_ouster_profile_find(c->lidar_profile) < 0)
+        return avt_err(err, AVT_UNSUPPORTED, "synth: lidar profile '%s' not supported (rng19, "
+                       "rng19-dual, rng15, legacy)", c->lidar_profile);
     if (c->lidar_return) {
         const synth_lidar_model *m = synth_lidar_model_find(c->lidar ? c->lidar : "vlp16");
         if (!m)
             return avt_err(err, AVT_INVAL, "synth: a lidar return mode ('%s') is for Velodyne "
                            "models only", c->lidar_return);
-        int mode = synth_return_find(c->lidar_return);
-        if (mode < 0)
+        if (synth_return_find(c->lidar_return) < 0)
             return avt_err(err, AVT_UNSUPPORTED, "synth: lidar return mode '%s' not supported "
                            "(strongest, last, dual)", c->lidar_return);
-        if (mode == SYNTH_RETURN_DUAL && !m->dual)
-            return avt_err(err, AVT_UNSUPPORTED, "synth: lidar '%s': dual-return packets are not "
-                           "generated for this model", m->name);
     }
     if (c->width < 16 || c->width > 8192 || c->height < 16 || c->height > 8192)
         return avt_err(err, AVT_INVAL, "synth: image size %ux%u outside [16, 8192]", c->width,

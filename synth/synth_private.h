@@ -79,7 +79,6 @@ typedef struct synth_lidar_model {
     const double *elevation_deg, *azimuth_offset_deg, *vert_offset_mm;
     /* HDL-64E: firing times of the 4 lasers of a group, groups seq_ns / 8 apart; else NULL */
     const int32_t *group_fire_ns;
-    int dual;                 /* 1 if the generator writes its dual-return packets */
 } synth_lidar_model;
 
 /* The model named name, or NULL. */

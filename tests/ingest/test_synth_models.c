@@ -221,8 +221,8 @@ static void run_model(const char *model, const char *ret)
     assert_int_equal(st.corrupt, 0);
     assert_int_equal(st.packets_lost, 0);
     /* every manual's data packet: 12 blocks of 32 channel slots, each one range measurement
-     * (dual: half the firings, two returns each) */
-    assert_int_equal(st.measurements, 384 * st.data_packets);
+     * (dual: half the firings, two returns each; VLS-128 dual: blocks 8-11 are padding) */
+    assert_int_equal(st.measurements, (dual && strcmp(model, "vls128") == 0 ? 256 : 384) * st.data_packets);
     assert_true(complete >= 2);
     assert_true(n > 10000);
     assert_int_equal(far, 0);
@@ -248,20 +248,32 @@ static void test_vlp16hires_dual(void **state) { (void)state; run_model("vlp16hi
 static void test_hdl32e_dual(void **state) { (void)state; run_model("hdl32e", "dual"); }
 static void test_vlp32c_dual(void **state) { (void)state; run_model("vlp32c", "dual"); }
 static void test_hdl64e_dual(void **state) { (void)state; run_model("hdl64e", "dual"); }
+static void test_hdl64e_s2_dual(void **state) { (void)state; run_model("hdl64e_s2", "dual"); }
+static void test_vls128_dual(void **state) { (void)state; run_model("vls128", "dual"); }
+static void test_vls128_last(void **state) { (void)state; run_model("vls128", "last"); }
 
 static void test_refused(void **state)
 {
     (void)state;
-    static const char *const CASES[][2] = {{"vls128", "dual"}, {"vlp16", "first"}};
-    for (int i = 0; i < 2; i++) {
+    /* model, return mode, Ouster profile; the words the message must have: an unknown model
+     * is named as such, with the known ones, before anything is said about its options */
+    static const char *const CASES[][5] = {
+        {"vlp16", "first", NULL, "'first' not supported", "strongest, last, dual"},
+        {"os0-32", NULL, "rng19", "'os0-32' not supported", "vlp16, "},
+        {"vlp64", "dual", NULL, "'vlp64' not supported", "os1-64"},
+    };
+    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
         avt_synth_config cfg;
         avt_synth_config_default(&cfg);
         cfg.lidar = CASES[i][0];
         cfg.lidar_return = CASES[i][1];
+        cfg.lidar_profile = CASES[i][2];
         avt_error err = {0};
         assert_int_equal(avt_synth_run("/tmp/avt_synth_models_never", &cfg, NULL, NULL, &err),
                          AVT_UNSUPPORTED);
-        assert_non_null(strstr(err.msg, i ? "first" : "vls128"));
+        print_message("%s\n", err.msg);
+        assert_non_null(strstr(err.msg, CASES[i][3]));
+        assert_non_null(strstr(err.msg, CASES[i][4]));
     }
 }
 
@@ -274,7 +286,9 @@ int main(void)
         cmocka_unit_test(test_hdl64e_s2),      cmocka_unit_test(test_vlp16_last),
         cmocka_unit_test(test_vlp16_dual),     cmocka_unit_test(test_vlp16hires_dual),
         cmocka_unit_test(test_hdl32e_dual),    cmocka_unit_test(test_vlp32c_dual),
-        cmocka_unit_test(test_hdl64e_dual),    cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_hdl64e_dual),    cmocka_unit_test(test_hdl64e_s2_dual),
+        cmocka_unit_test(test_vls128_dual),    cmocka_unit_test(test_vls128_last),
+        cmocka_unit_test(test_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -519,6 +519,73 @@ static void test_tcpdump(void **state)
     assert_null(strstr(out, "bad udp cksum"));
 }
 
+/* A VLS-128 dual-return capture, byte by byte against the manual's layout (63-9480 Rev. 3,
+ * "Data packet format"): mode 0x39, product 0xA1; one firing sequence per packet, blocks
+ * (2b, 2b+1) flagged with bank b (FF EE, FF DD, FF CC, FF BB) and one azimuth; in each pair
+ * the even block the last return, the odd one the strongest: a channel is either the same
+ * in both (one return) or farther in the even block; blocks 8-11 padding (zero bytes).
+ * Packets follow each other by one 53.3 us sequence: the timestamp by 53 or 54 us, the
+ * azimuth by 360 / 1808 deg (19.9 cdeg). */
+static void test_vls128_dual(void **state)
+{
+    (void)state;
+    char dir[600], path[700], ebuf[PCAP_ERRBUF_SIZE];
+    snprintf(dir, sizeof dir, "%s/vls128_dual", g_root);
+    avt_synth_config cfg;
+    avt_synth_config_default(&cfg);
+    cfg.seconds = 0.05;
+    cfg.cameras = 0;
+    cfg.lidar = "vls128";
+    cfg.lidar_return = "dual";
+    gen(dir, &cfg);
+    snprintf(path, sizeof path, "%s/lidar/vls128.pcap", dir);
+    pcap_t *p = pcap_open_offline(path, ebuf);
+    assert_non_null(p);
+    static const uint8_t BANK[4] = {0xEE, 0xDD, 0xCC, 0xBB}, ZERO[400];
+    struct pcap_pkthdr *h;
+    const u_char *d;
+    int n_data = 0, one = 0, two = 0;
+    long prev_toh = -1, prev_az = -1;
+    while (pcap_next_ex(p, &h, &d) == 1) {
+        const uint8_t *pl = d + 42;
+        if (be16(d + 36) != AVT_VELODYNE_DATA_PORT) continue;
+        assert_int_equal(h->caplen - 42, AVT_VLP16_PAYLOAD);
+        assert_int_equal(pl[1204], 0x39);
+        assert_int_equal(pl[1205], 0xA1);
+        const long az = le16(pl + 2), toh = (long)le32(pl + 1200);
+        for (int b = 0; b < 8; b++) {
+            const uint8_t *blk = pl + 100 * b;
+            assert_int_equal(blk[0], 0xFF);
+            assert_int_equal(blk[1], BANK[b / 2]);
+            assert_int_equal(le16(blk + 2), az);
+        }
+        for (int b = 0; b < 8; b += 2)
+            for (int c = 0; c < 32; c++) {
+                const uint8_t *last = pl + 100 * b + 4 + 3 * c, *strongest = last + 100;
+                if (memcmp(last, strongest, 3) == 0) {
+                    one += le16(last) != 0;
+                } else {
+                    assert_true(le16(strongest) > 0 && le16(last) > le16(strongest));
+                    two++;
+                }
+            }
+        assert_memory_equal(pl + 800, ZERO, 400);
+        if (prev_toh >= 0) {
+            assert_true(toh - prev_toh == 53 || toh - prev_toh == 54);
+            const long daz = (az - prev_az + 36000) % 36000;
+            assert_true(daz >= 19 && daz <= 21);
+        }
+        prev_toh = toh;
+        prev_az = az;
+        n_data++;
+    }
+    pcap_close(p);
+    print_message("vls128 dual: %d packets, %d firings with one return, %d with two\n", n_data,
+                  one, two);
+    assert_true(n_data > 900); /* 0.05 s / 53.3 us */
+    assert_true(one > 10000 && two > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -526,6 +593,7 @@ int main(void)
         cmocka_unit_test(test_pcap),
         cmocka_unit_test(test_tcpdump),
         cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_vls128_dual),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
