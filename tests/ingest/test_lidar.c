@@ -1,6 +1,6 @@
 /* Unit tests of the LiDAR ingest: hand-built captures in memory ({bytes, expected result}
  * table), geometry and timing of one VLP-16 packet against the manual's formulas, sweep
- * cutting and loss counting on a synthetic rotation, and every prefix of a real capture. */
+ * cutting and loss counting on a synthetic rotation. Truncated real captures: test_truncation.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -354,44 +354,6 @@ static void test_sweeps(void **state)
     assert_int_equal(packets, npkt - 1 + 3);
     assert_string_equal(st.model, "vlp16");
     avt_lidar_close(r);
-}
-
-/* ---- every prefix of the first records of a real capture ---- */
-
-static void test_prefixes(void **state)
-{
-    (void)state;
-    char *data = NULL;
-    size_t len = 0;
-    avt_error err = {0};
-    const char *path = AVT_SHARED_DATA "/velodyne/vlp16_strongest_2014.pcap";
-    if (avt_read_file(path, 1 << 24, &data, &len, &err) != AVT_OK) {
-        print_message("SKIP: %s\n", err.msg);
-        skip();
-    }
-    /* end of record 12 (classic pcap, little-endian headers) */
-    size_t end = 24;
-    for (int k = 0; k < 12 && end + 16 <= len; k++) {
-        avt_cursor c = avt_cursor_make(data + end + 8, 4);
-        end += 16 + avt_get_le32(&c);
-    }
-    assert_true(end <= len);
-    size_t ok = 0, failed = 0;
-    for (size_t n = 0; n <= end; n++) {
-        uint8_t *copy = malloc(n ? n : 1); /* exact size: ASan sees any over-read */
-        assert_non_null(copy);
-        memcpy(copy, data, n);
-        run_result res;
-        run(copy, n, "vlp16", &res);
-        if (res.open_ok && res.last_rc == 0) ok++;
-        else failed++;
-        if (res.open_ok && res.last_rc < 0)
-            assert_true(res.last_rc == AVT_TRUNCATED || res.last_rc == AVT_FORMAT);
-        free(copy);
-    }
-    print_message("%zu prefixes: %zu complete, %zu failed cleanly\n", end + 1, ok, failed);
-    assert_true(ok >= 1);
-    free(data);
 }
 
 static void test_toh(void **state)
@@ -895,7 +857,6 @@ int main(void)
         cmocka_unit_test(test_geometry_timing),
         cmocka_unit_test(test_sweeps),
         cmocka_unit_test(test_toh),
-        cmocka_unit_test(test_prefixes),
         cmocka_unit_test(test_puck_hires),
         cmocka_unit_test(test_vls128),
         cmocka_unit_test(test_hdl64e),
