@@ -8,7 +8,12 @@
  * PCD v0.7 (Point Cloud Library, "The PCD (Point Cloud Data) file format"): an ASCII header
  *   VERSION, FIELDS, SIZE, TYPE, COUNT, WIDTH, HEIGHT, VIEWPOINT, POINTS, DATA ascii|binary
  * then the points, one per line (ascii) or packed records in field order (binary, little-endian).
- * Fields x, y, z are required (float F 4 or 8); intensity is taken when present. */
+ * Fields x, y, z are required and intensity is taken when present, each of TYPE F SIZE 4|8 or
+ * TYPE U|I SIZE 1|2|4, COUNT 1; other fields are skipped.
+ * Every format: a point whose x, y or z is NaN (ascii "nan", PCL's mark for "no return" in
+ * organized clouds) is dropped and counted in `dropped`; a NaN intensity is kept (= unknown);
+ * infinity or a value beyond float32 is an error naming the file, line/point and field. */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,12 +36,37 @@ static int alloc_cloud(avt_pointcloud *pc, size_t n, const char *name, avt_error
         return avt_err(err, AVT_FORMAT, "%s: %zu points, at most %u supported", name, n, AVT_POINTCLOUD_MAX_POINTS);
     pc->xyz = malloc(b3 ? b3 : 1);
     pc->intensity = malloc(b1 ? b1 : 1);
-    pc->n = n;
+    pc->n = 0;
+    pc->dropped = 0;
     if (!pc->xyz || !pc->intensity) {
         avt_pointcloud_free(pc);
         return avt_err(err, AVT_NOMEM, "%s: out of memory for %zu points", name, n);
     }
     return AVT_OK;
+}
+
+static const char *const value_name[4] = {"x", "y", "z", "intensity"};
+
+/* Converts one value (k: 0-2 x y z, 3 intensity) to float32. NaN is a missing value and
+ * passes; infinity and magnitudes beyond float32 are errors (0). */
+static int to_f32(double v, float *out)
+{
+    if (!isnan(v) && !(fabs(v) <= FLT_MAX)) return 0;
+    *out = (float)v;
+    return 1;
+}
+
+/* Appends a point, or counts it as dropped when x, y or z is NaN: organized clouds (PCL,
+ * ROS) mark "no return" that way, and such a point has no position (PCL's
+ * removeNaNFromPointCloud drops it too). */
+static void add_point(avt_pointcloud *pc, const float v[4])
+{
+    if (isnan(v[0]) || isnan(v[1]) || isnan(v[2])) {
+        pc->dropped++;
+        return;
+    }
+    memcpy(pc->xyz + 3 * pc->n, v, 3 * sizeof(float));
+    pc->intensity[pc->n++] = v[3];
 }
 
 static float get_f32(avt_cursor *c)
@@ -64,9 +94,16 @@ static int read_floats(const uint8_t *p, size_t len, size_t per, const char *nam
     int rc = alloc_cloud(pc, len / rec, name, err);
     if (rc) return rc;
     avt_cursor c = avt_cursor_make(p, len);
-    for (size_t i = 0; i < pc->n; i++) {
-        for (int k = 0; k < 3; k++) pc->xyz[3 * i + k] = get_f32(&c);
-        pc->intensity[i] = get_f32(&c);
+    for (size_t i = 0; i < len / rec; i++) {
+        float v[4];
+        for (int k = 0; k < 4; k++) {
+            v[k] = get_f32(&c);
+            if (isinf(v[k])) {
+                avt_pointcloud_free(pc);
+                return avt_err(err, AVT_FORMAT, "%s: point %zu: %s: not finite: %g", name, i, value_name[k], v[k]);
+            }
+        }
+        add_point(pc, v);
         avt_cursor_skip(&c, rec - 16);
     }
     return AVT_OK;
@@ -89,6 +126,50 @@ static int field(const pcd_header *h, const char *n)
     for (int i = 0; i < h->nf; i++)
         if (!strcmp(h->name[i], n)) return i;
     return -1;
+}
+
+/* The field types read: F 4|8, U 1|2|4, I 1|2|4 (PCD v0.7 TYPE and SIZE). */
+static int pcd_type_ok(char type, int size)
+{
+    if (type == 'F') return size == 4 || size == 8;
+    return (type == 'U' || type == 'I') && (size == 1 || size == 2 || size == 4);
+}
+
+/* One binary value, little-endian, of a type accepted by pcd_type_ok. */
+static double pcd_get(const uint8_t *p, char type, int size)
+{
+    avt_cursor c = avt_cursor_make(p, (size_t)size);
+    if (type == 'F') return size == 4 ? get_f32(&c) : get_f64(&c);
+    uint32_t u = size == 1 ? avt_get_u8(&c) : size == 2 ? avt_get_le16(&c) : avt_get_le32(&c);
+    double sign = (double)((uint32_t)1 << (8 * size - 1));
+    if (type == 'I' && u >= sign) return (double)u - 2 * sign; /* two's complement */
+    return u;
+}
+
+/* The range of an integer field: U and I of SIZE 1, 2 or 4 bytes. */
+static void pcd_int_range(char type, int size, int64_t *lo, int64_t *hi)
+{
+    int64_t half = (int64_t)1 << (8 * size - 1);
+    *lo = type == 'I' ? -half : 0;
+    *hi = type == 'I' ? half - 1 : 2 * half - 1;
+}
+
+/* One ascii value: a number or nan for F, an integer in the type's range for U and I. */
+static int pcd_parse(const char *t, char type, int size, double *v)
+{
+    if (type == 'F') {
+        if (avt_parse_double(t, v)) return 1;
+        char *end = NULL;
+        double d = strtod(t, &end);
+        if (end == t || *end || !isnan(d)) return 0;
+        *v = NAN;
+        return 1;
+    }
+    int64_t i, lo, hi;
+    pcd_int_range(type, size, &lo, &hi);
+    if (!avt_parse_int64(t, &i) || i < lo || i > hi) return 0;
+    *v = (double)i;
+    return 1;
 }
 
 static int read_pcd(const char *text, size_t len, const char *name, avt_pointcloud *pc, avt_error *err)
@@ -132,7 +213,10 @@ static int read_pcd(const char *text, size_t len, const char *name, avt_pointclo
             }
         } else if (!strcmp(tok[0], "TYPE")) {
             if (nv != h.nf) return avt_err(err, AVT_FORMAT, "%s: line %u: TYPE has %d values for %d fields", name, line, nv, h.nf);
-            for (int i = 0; i < nv; i++) h.type[i] = tok[i + 1][0];
+            for (int i = 0; i < nv; i++) {
+                if (tok[i + 1][1]) return avt_err(err, AVT_FORMAT, "%s: line %u: TYPE: bad value '%s'", name, line, tok[i + 1]);
+                h.type[i] = tok[i + 1][0];
+            }
         } else if (!strcmp(tok[0], "POINTS")) {
             if (nv != 1 || !avt_parse_int64(tok[1], &h.points) || h.points < 0 || h.points > AVT_POINTCLOUD_MAX_POINTS)
                 return avt_err(err, AVT_FORMAT, "%s: line %u: POINTS: bad count", name, line);
@@ -151,15 +235,17 @@ static int read_pcd(const char *text, size_t len, const char *name, avt_pointclo
     for (int k = 0; k < 4; k++) {
         int f = fidx[k];
         if (f < 0) continue;
-        if (h.type[f] != 'F' || (h.size[f] != 4 && h.size[f] != 8) || h.count[f] != 1)
-            return avt_err(err, AVT_UNSUPPORTED, "%s: field %s: type %c size %d count %d, expected F 4|8 1", name, h.name[f],
-                           h.type[f] ? h.type[f] : '?', h.size[f], h.count[f]);
+        if (!pcd_type_ok(h.type[f], h.size[f]) || h.count[f] != 1)
+            return avt_err(err, AVT_UNSUPPORTED, "%s: field %s: type %c size %d count %d, expected F 4|8, U 1|2|4 or I 1|2|4, count 1",
+                           name, h.name[f], h.type[f] ? h.type[f] : '?', h.size[f], h.count[f]);
     }
     /* check that the data can hold the declared points before allocating for them */
     size_t off[PCD_MAX_FIELDS], rec = 0, need;
+    int expect = 0;
     for (int i = 0; i < h.nf; i++) {
         off[i] = rec;
         rec += (size_t)h.size[i] * (size_t)h.count[i];
+        expect += h.count[i];
     }
     if (h.binary ? (!avt_mul_size(rec, (size_t)h.points, &need) || need > len - pos)
                  : (size_t)h.points > (len - pos + 1) / 2) /* an ascii point takes at least 2 bytes */
@@ -168,23 +254,25 @@ static int read_pcd(const char *text, size_t len, const char *name, avt_pointclo
     int rc = alloc_cloud(pc, (size_t)h.points, name, err);
     if (rc) return rc;
     if (h.binary) {
-        for (size_t i = 0; i < pc->n; i++) {
+        for (size_t i = 0; i < (size_t)h.points; i++) {
+            float v[4] = {NAN, NAN, NAN, NAN};
             for (int k = 0; k < 4; k++) {
                 int f = fidx[k];
-                float v = NAN;
-                if (f >= 0) {
-                    avt_cursor c = avt_cursor_make(text + pos + i * rec + off[f], (size_t)h.size[f]);
-                    v = h.size[f] == 4 ? get_f32(&c) : (float)get_f64(&c);
+                if (f < 0) continue;
+                double d = pcd_get((const uint8_t *)text + pos + i * rec + off[f], h.type[f], h.size[f]);
+                if (!to_f32(d, &v[k])) {
+                    avt_pointcloud_free(pc);
+                    return avt_err(err, AVT_FORMAT, "%s: point %zu: %s: not a finite float32: %g", name, i, h.name[f], d);
                 }
-                if (k < 3) pc->xyz[3 * i + k] = v;
-                else pc->intensity[i] = v;
             }
+            add_point(pc, v);
         }
         return AVT_OK;
     }
-    /* ascii: one point per line, values in field order (fields with COUNT > 1 are rejected above
-     * only for x y z intensity; others are skipped value by value) */
-    for (size_t i = 0; i < pc->n; i++) {
+    /* ascii: one point per line, values in field order; values of fields not read (any COUNT)
+     * are skipped */
+    for (size_t i = 0; i < (size_t)h.points; i++) {
+        line++;
         if (pos >= len) {
             avt_pointcloud_free(pc);
             return avt_err(err, AVT_TRUNCATED, "%s: %zu of %lld points present", name, i, (long long)h.points);
@@ -195,32 +283,34 @@ static int read_pcd(const char *text, size_t len, const char *name, avt_pointclo
         char buf[1024], *save = NULL;
         if (ll >= sizeof buf) {
             avt_pointcloud_free(pc);
-            return avt_err(err, AVT_FORMAT, "%s: point %zu: line too long", name, i);
+            return avt_err(err, AVT_FORMAT, "%s: line %u: point %zu: line too long", name, line, i);
         }
         memcpy(buf, s, ll);
         buf[ll] = 0;
-        pc->intensity[i] = NAN;
-        int col = 0, fi_col = 0, fcount = 0;
+        float v[4] = {NAN, NAN, NAN, NAN};
+        int col = 0, f = 0, fcount = 0;
         for (char *t = strtok_r(buf, " \t\r", &save); t; t = strtok_r(NULL, " \t\r", &save), col++) {
-            while (fi_col < h.nf && fcount >= h.count[fi_col]) fi_col++, fcount = 0;
-            if (fi_col >= h.nf) break;
+            while (f < h.nf && fcount >= h.count[f]) f++, fcount = 0;
+            if (f >= h.nf) continue; /* too many values: counted, reported below */
             fcount++;
-            int k = fi_col == fx ? 0 : fi_col == fy ? 1 : fi_col == fz ? 2 : fi_col == fi ? 3 : -1;
+            int k = f == fx ? 0 : f == fy ? 1 : f == fz ? 2 : f == fi ? 3 : -1;
             if (k < 0) continue;
-            double v;
-            if (!avt_parse_double(t, &v)) {
-                avt_pointcloud_free(pc);
-                return avt_err(err, AVT_FORMAT, "%s: point %zu: %s: not a finite number '%s'", name, i, h.name[fi_col], t);
-            }
-            if (k < 3) pc->xyz[3 * i + k] = (float)v;
-            else pc->intensity[i] = (float)v;
+            double d;
+            if (pcd_parse(t, h.type[f], h.size[f], &d) && to_f32(d, &v[k])) continue;
+            avt_pointcloud_free(pc);
+            if (h.type[f] == 'F')
+                return avt_err(err, AVT_FORMAT, "%s: line %u: point %zu: %s: not a finite float32 or nan: '%s'", name,
+                               line, i, h.name[f], t);
+            int64_t lo, hi;
+            pcd_int_range(h.type[f], h.size[f], &lo, &hi);
+            return avt_err(err, AVT_FORMAT, "%s: line %u: point %zu: %s: not an integer in [%lld, %lld] (TYPE %c SIZE %d): '%s'",
+                           name, line, i, h.name[f], (long long)lo, (long long)hi, h.type[f], h.size[f], t);
         }
-        int expect = 0;
-        for (int f = 0; f < h.nf; f++) expect += h.count[f];
         if (col != expect) {
             avt_pointcloud_free(pc);
-            return avt_err(err, AVT_FORMAT, "%s: point %zu: %d values, expected %d", name, i, col, expect);
+            return avt_err(err, AVT_FORMAT, "%s: line %u: point %zu: %d values, expected %d", name, line, i, col, expect);
         }
+        add_point(pc, v);
     }
     return AVT_OK;
 }
