@@ -138,11 +138,11 @@ static int other_source(const avt_lidar_reader *r, const avt_udp_frame *f)
     return r->have_src && f->addr_known && f->src_addr != r->src_addr;
 }
 
-static const char *ipv4_str(uint32_t a, char buf[16])
+/* a (host order) in dotted form: inet_pton's inverse, as open_any reads source_addr */
+static const char *ipv4_str(uint32_t a, char buf[INET_ADDRSTRLEN])
 {
-    snprintf(buf, 16, "%u.%u.%u.%u", (unsigned)(a >> 24), (unsigned)(a >> 16 & 255),
-             (unsigned)(a >> 8 & 255), (unsigned)(a & 255));
-    return buf;
+    const struct in_addr in = {htonl(a)};
+    return inet_ntop(AF_INET, &in, buf, INET_ADDRSTRLEN);
 }
 
 /* Counts a skipped UDP datagram by port and source, for the message of a capture in which
@@ -167,7 +167,7 @@ static void note_skipped(avt_lidar_reader *r, const avt_udp_frame *f)
  * what the capture held instead. */
 static int no_data_error(avt_lidar_reader *r, uint16_t port, avt_error *err)
 {
-    char seen[400] = "", a[16];
+    char seen[400] = "", a[INET_ADDRSTRLEN];
     size_t k = 0;
     for (size_t i = 0; i < sizeof r->seen / sizeof r->seen[0] && r->seen[i].n; i++)
         k += (size_t)snprintf(seen + k, sizeof seen - k, "%s port %u (%llu, from %s)",
@@ -245,7 +245,7 @@ static void prescan(avt_lidar_reader *r, const char *path, const void *mem, size
             continue;
         }
         if (f.addr_known && valid > 0 && f.src_addr != src && !several) {
-            char a[16], b[16];
+            char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
             several = 1;
             snprintf(r->unsupported_msg, sizeof r->unsupported_msg,
                      "%.200s: Velodyne data packets from several sensors on UDP port %u (%s from "
@@ -361,13 +361,13 @@ static int open_ouster(avt_lidar_reader *r, const char *path, const void *mem, s
         while (s.record < PRESCAN_RECORDS && os_like + vlp_like < PRESCAN_PACKETS) {
             if (avt_pcap_src_next(&s, &f, &e) != 1) break;
             if (f.kind != AVT_FRAME_UDP || other_source(r, &f)) continue;
-            if (is_port(&f, r->os_lidar_port) &&
-                (have_meta ? f.len == avt_ouster_packet_size(&m) : avt_ouster_size_plausible(f.len)))
-                os_like++;
-            else if (is_port(&f, r->os_lidar_port) && avt_ouster_size_plausible(f.len) &&
-                     os_other++ == 0) {
-                other_len = f.len;
-                other_record = f.record;
+            if (is_port(&f, r->os_lidar_port)) {
+                if (have_meta ? f.len == avt_ouster_packet_size(&m) : avt_ouster_size_plausible(f.len))
+                    os_like++;
+                else if (avt_ouster_size_plausible(f.len) && os_other++ == 0) {
+                    other_len = f.len;
+                    other_record = f.record;
+                }
             }
             if (is_port(&f, r->data_port) && f.len == AVT_VLP16_PAYLOAD) vlp_like++;
         }
@@ -782,7 +782,7 @@ static void note_corrupt(avt_lidar_reader *r, const avt_udp_frame *f, const char
 static int packet_from_stream(avt_lidar_reader *r, const avt_udp_frame *f, int64_t *pkt_ns,
                               char *why, size_t why_n)
 {
-    char a[16], b[16];
+    char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
     if (!r->have_src && f->addr_known) {
         if (!r->have_stream_src) {
             r->have_stream_src = 1;
