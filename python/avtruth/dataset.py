@@ -33,7 +33,7 @@ BOX2D_COLUMNS = {"box3d_index": "box3d_index", "xyxy": "xyxy", "truncation": "tr
 DEFAULT_POINTS = ("xyz", "intensity", "ring", "label", "instance")
 DEFAULT_BOXES = ("box_center", "box_size", "box_yaw", "box_class", "box_track")
 DEFAULT_BOXES2D = ("box3d_index", "xyxy", "visibility")
-_CHUNK_CACHE = 32 << 20  # bytes of HDF5 chunk cache per dataset
+_CHUNK_CACHE = 1 << 20  # HDF5 chunk cache per dataset: a few chunks (random reads reuse none)
 
 
 def torch_dtype(a):

@@ -157,7 +157,7 @@ def main():
     os.makedirs(work)
     logs = [os.path.join(work, n) for n in ("alpha", "bravo")]
     for s, d in enumerate(logs):
-        run("synth", d, "--seed", 11 + s, "--seconds", 1, "--cameras", 2, "--width", 320,
+        run("synth", d, "--seed", 11 + s, "--seconds", 0.6, "--cameras", 2, "--width", 320,
             "--height", 200)
     out = os.path.join(work, "out")
     run("batch", *logs, "-o", out)
