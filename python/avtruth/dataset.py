@@ -170,7 +170,8 @@ class Dataset:
         """Directory of log k's drive log (where image_path is relative to)."""
         if k not in self._log_dirs:
             with h5py.File(self.log_files[k], "r") as f:
-                cfg = json.loads(f["provenance"].attrs.get("config", "{}") or "{}")
+                prov = f.get("provenance")
+                cfg = json.loads(prov.attrs.get("config", "{}") or "{}") if prov else {}
             rec = cfg.get("log_dir", "")
             if self.log_root is not None:
                 name = os.path.basename(os.path.normpath(rec)) if rec else \

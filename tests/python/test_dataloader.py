@@ -10,11 +10,12 @@ Usage: test_dataloader.py WORK_DIR   (AVTRUTH = the CLI). Skips (77) without tor
 """
 import os
 import shutil
-import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
+sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
+from common import Checker, run  # noqa: E402  (the e2e tests' CLI runner and check counter)
 try:
     import h5py
     import numpy as np
@@ -30,22 +31,9 @@ except ImportError as e:
 
 import avtruth  # noqa: E402
 
-AVT = os.environ["AVTRUTH"]
 INT64_MIN = np.iinfo(np.int64).min
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what)
-
-
-def run(*args):
-    p = subprocess.run([AVT, *map(str, args)], capture_output=True, text=True)
-    if p.returncode != 0:
-        raise SystemExit(f"avtruth {' '.join(map(str, args))} failed: {p.stderr}")
-    return p
+checker = Checker()
+check = checker.check
 
 
 # ---- the reference: FORMAT.md's h5py recipe, frame by frame ------------------------------
@@ -248,13 +236,8 @@ def main():
         check(False, "missing source: no error")
     except avtruth.SourceMissing as e:
         check(files[1] in str(e) and "bravo" in str(e), f"missing source: message {e}")
-
-    if failures:
-        print(f"{len(failures)} failure(s)")
-        return 1
-    print("ok")
-    return 0
+    checker.finish()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
