@@ -120,10 +120,7 @@ class Dataset:
                                   for p in f["logs/file"].asstr()[:]]
                 self.frame_offset = f["logs/frame_offset"][:].astype(np.int64)
                 for k, p in enumerate(self.log_files):
-                    if not os.path.isfile(p):
-                        raise SourceMissing(
-                            f"{self.path}: source file of log {k} ({self.log_ids[k]}) is "
-                            f"missing: {p} (/logs/file[{k}]); its frames would read as zeros")
+                    self._check_source(k, p)
             else:
                 self.log_ids = [f.attrs.get("log_id", "")]
                 self.log_files = [self.path]
@@ -140,6 +137,21 @@ class Dataset:
                 self._pairs = None
         self._log_dirs = {}
         self._cwd = os.getcwd()  # a relative recorded log_dir is tried against this first
+
+    def _check_source(self, k, p):
+        """Source k of a stitched index exists and holds the frames the index gives it."""
+        where = f"{self.path}: source file of log {k} ({self.log_ids[k]}), {p} (/logs/file[{k}])"
+        if not os.path.isfile(p):
+            raise SourceMissing(f"{where}, is missing; its frames would read as zeros")
+        want = int(self.frame_offset[k + 1] - self.frame_offset[k])
+        try:
+            with h5py.File(p, "r") as s:
+                have = int(s.attrs["num_frames"])
+        except (OSError, KeyError) as e:
+            raise ValueError(f"{where}: not an avtruth file: {e}") from e
+        if have != want:
+            raise ValueError(f"{where}: has {have} frames, the index expects {want} "
+                             "(a different file; run avtruth stitch again)")
 
     def __len__(self):
         return self.num_frames if self._pairs is None else len(self._pairs)

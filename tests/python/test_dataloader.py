@@ -236,6 +236,23 @@ def main():
         check(False, "missing source: no error")
     except avtruth.SourceMissing as e:
         check(files[1] in str(e) and "bravo" in str(e), f"missing source: message {e}")
+    # ... and one replaced by a file that is not an avtruth file of that log's length
+    with open(os.path.join(moved, files[1]), "wb") as fh:
+        fh.write(b"not HDF5")
+    try:
+        avtruth.Dataset(os.path.join(moved, "dataset.h5"))
+        check(False, "replaced source: no error")
+    except ValueError as e:
+        check(files[1] in str(e) and "not an avtruth file" in str(e), f"replaced source: message {e}")
+    shutil.copy(os.path.join(out, files[1]), os.path.join(moved, files[1]))
+    with h5py.File(os.path.join(moved, files[1]), "r+") as f:  # a rebuilt log, one frame more
+        f.attrs["num_frames"] = np.uint64(fo[2] - fo[1] + 1)
+    try:
+        avtruth.Dataset(os.path.join(moved, "dataset.h5"))
+        check(False, "source of another length: no error")
+    except ValueError as e:
+        check(f"has {fo[2] - fo[1] + 1} frames, the index expects {fo[2] - fo[1]}" in str(e),
+              f"source of another length: {e}")
     checker.finish()
 
 
