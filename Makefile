@@ -6,7 +6,7 @@
 
 PACKAGES := cmake make gcc pkg-config libpcap-dev libpng-dev libhdf5-dev hdf5-tools \
             libyaml-dev libjansson-dev libssl-dev libcmocka-dev libdeflate-dev python3 python3-numpy \
-            python3-h5py python3-opencv tcpdump \
+            python3-h5py python3-opencv python3-torch tcpdump \
             hdf5-filter-plugin-blosc-serial
 BUILD    ?= build
 SANBUILD ?= build-sanitize

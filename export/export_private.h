@@ -9,8 +9,9 @@
 
 #include "avtruth/export.h"
 
-/* Row counts of one chunk (FORMAT.md): per-point columns and per-frame/per-box tables. */
-#define AVT_POINT_CHUNK_ROWS 65536
+/* Row counts of one chunk (FORMAT.md): per-point (and depth) columns and per-frame/per-box
+ * tables. Points: chosen for random-frame reads, measured in docs/format-notes.md. */
+#define AVT_POINT_CHUNK_ROWS 16384
 #define AVT_TABLE_CHUNK_ROWS 4096
 
 /* Element kinds of a column; mapped to a little-endian file type and a native memory type. */

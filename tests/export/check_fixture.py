@@ -26,7 +26,8 @@ T0 = 1700000000000000000
 CLASSES = ["none", "car", "pedestrian", "cyclist"]
 CAMS = ["front", "left"]
 UNPAIRED = {(1, 2)}  # (camera, frame)
-POINT_CHUNK, TABLE_CHUNK = 65536, 4096
+# chunk rows of docs/format-notes.md ("Chunk rows"): per point and depth sample, per table row
+POINT_CHUNK, TABLE_CHUNK = 16384, 4096
 
 failures = []
 
