@@ -6,11 +6,11 @@
                                          collate_fn=collate)
 See docs/python.md.
 """
-from .collate import collate, collate_numpy
+from .collate import Batch, collate, collate_numpy
 from .dataset import (BOX2D_COLUMNS, BOX_COLUMNS, DEFAULT_BOXES, DEFAULT_BOXES2D, DEFAULT_POINTS,
                       POINT_COLUMNS, Dataset, SourceMissing, torch_dtype)
 from .transforms import CropRange, PointsInCamera
 
-__all__ = ["Dataset", "SourceMissing", "collate", "collate_numpy", "CropRange", "PointsInCamera",
+__all__ = ["Dataset", "SourceMissing", "Batch", "collate", "collate_numpy", "CropRange", "PointsInCamera",
            "torch_dtype", "POINT_COLUMNS", "BOX_COLUMNS", "BOX2D_COLUMNS", "DEFAULT_POINTS",
            "DEFAULT_BOXES", "DEFAULT_BOXES2D"]

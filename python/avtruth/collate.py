@@ -93,11 +93,36 @@ def _to_torch(x, torch):
     return x
 
 
+def _to_numpy(x):
+    if isinstance(x, dict):
+        return {k: _to_numpy(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_to_numpy(v) for v in x]
+    return x.numpy() if hasattr(x, "numpy") and not isinstance(x, np.generic) else x
+
+
+def _batch_from_numpy(tree):
+    import torch
+    return Batch(_to_torch(tree, torch))
+
+
+class Batch(dict):
+    """A collated batch: a dict of tensors (and lists, dicts). It crosses from a DataLoader
+    worker to the main process pickled as numpy arrays, copied once through the worker's pipe,
+    and is rebuilt there as tensors (torch.from_numpy, no copy): torch's own way, one
+    shared-memory segment passed per tensor (some 60 per batch here), cost 1.5x the CPU per
+    frame (docs/benchmarks.md)."""
+
+    def __reduce__(self):
+        return _batch_from_numpy, (_to_numpy(dict(self)),)
+
+
 def collate(items):
-    """The batch of a list of Dataset items: torch tensors when torch is importable."""
+    """The batch of a list of Dataset items: a Batch of torch tensors when torch is
+    importable, else numpy arrays."""
     batch = collate_numpy(items)
     try:
         import torch
     except ImportError:
         return batch
-    return _to_torch(batch, torch)
+    return Batch(_to_torch(batch, torch))

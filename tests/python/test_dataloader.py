@@ -96,6 +96,8 @@ def check_batches(name, ds, ref, cams):
         for b in loader:
             idx = b["index"].tolist()
             B = len(idx)
+            check(isinstance(b, avtruth.Batch) and isinstance(b["cameras"][cams[0]]["xyxy"], torch.Tensor),
+                  f"{name}: a Batch of tensors from the workers")
             check(b["points_batch"].dtype == torch.int64 and len(b["points_batch"]) == len(b["xyz"]),
                   f"{name}: points_batch")
             check(tuple(b["box_count"].shape) == (B,) and b["box_center"].shape[:2] ==
