@@ -41,6 +41,7 @@ static const char *USAGE =
     "  batch LOG... -o DIR [-j N]   build each log into DIR/<log>.h5, skipping up-to-date ones\n"
     "  stitch DIR -o DATASET.h5 [--train R --val R]   index file over DIR's per-log files\n"
     "  import kitti SRC DST   turn a KITTI object layout into drive log(s)\n"
+    "  import rosbag2 BAG DST [--topic TYPE=TOPIC]   a ROS 2 bag (.db3 or .mcap) as a drive log\n"
     "  help           this text\n";
 
 static int fail(const avt_error *err)
@@ -526,8 +527,11 @@ static int cmd_stitch(int argc, char **argv)
     return 0;
 }
 
+int cmd_import_rosbag2(int argc, char **argv);
+
 static int cmd_import(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "rosbag2") == 0) return cmd_import_rosbag2(argc - 1, argv + 1);
     if (argc != 4 || strcmp(argv[1], "kitti") != 0) {
         fprintf(stderr, "avtruth import: expected 'kitti SRC DST'\n%s", USAGE);
         return 2;
