@@ -9,30 +9,32 @@ import struct
 
 
 class Cdr:
-    def __init__(self):
+    def __init__(self, be=False):
         self.b = bytearray()
+        self.be = be
+        self.o = ">" if be else "<"
 
     def _align(self, n):
         while len(self.b) % n:
             self.b.append(0)
 
     def u8(self, v):
-        self.b += struct.pack("<B", v)
+        self.b += struct.pack(self.o + "B", v)
         return self
 
     def u32(self, v):
         self._align(4)
-        self.b += struct.pack("<I", v)
+        self.b += struct.pack(self.o + "I", v)
         return self
 
     def i32(self, v):
         self._align(4)
-        self.b += struct.pack("<i", v)
+        self.b += struct.pack(self.o + "i", v)
         return self
 
     def f64(self, v):
         self._align(8)
-        self.b += struct.pack("<d", v)
+        self.b += struct.pack(self.o + "d", v)
         return self
 
     def string(self, s):
@@ -53,7 +55,7 @@ class Cdr:
         return self.time(t_ns).string(frame)
 
     def bytes(self):
-        return b"\x00\x01\x00\x00" + bytes(self.b)
+        return (b"\x00\x00" if self.be else b"\x00\x01") + b"\x00\x00" + bytes(self.b)
 
 
 def velodyne_scan(t_ns, frame, packets):
@@ -89,6 +91,26 @@ def camera_info(t_ns, frame, width, height, K, D):
     for v in (K[0], K[1], K[2], 0, K[3], K[4], K[5], 0, K[6], K[7], K[8], 0):
         c.f64(v)
     return c.u32(0).u32(0).u32(0).u32(0).u32(0).u32(0).u8(0).bytes()
+
+
+def bytes_msg(data):
+    """ouster_sensor_msgs/msg/PacketMsg (uint8[] buf)."""
+    return Cdr().octets(data).bytes()
+
+
+def string_msg(s):
+    """std_msgs/msg/String."""
+    return Cdr().string(s).bytes()
+
+
+def pointcloud2(t_ns, frame, xyzi, be=False):
+    """sensor_msgs/msg/PointCloud2 of float32 x y z intensity (an Nx4 array), one row."""
+    n = len(xyzi)
+    c = Cdr(be).header(t_ns, frame).u32(1).u32(n).u32(4)
+    for k, name in enumerate("x y z intensity".split()):
+        c.string(name).u32(4 * k).u8(7).u32(1)  # FLOAT32, count 1
+    data = xyzi.astype(">f4" if be else "<f4").tobytes()
+    return c.u8(1 if be else 0).u32(16).u32(16 * n).octets(data).u8(1).bytes()
 
 
 def tf_message(transforms):
