@@ -32,6 +32,7 @@ typedef struct cdr {
     int be;
     const char *type;
     const char *field; /* the field being read, for messages */
+    int64_t count;     /* the last count or length read (-1: none), for messages */
 } cdr;
 
 static int cdr_begin(cdr *d, const uint8_t *msg, size_t len, const char *type, avt_error *err)
@@ -45,6 +46,7 @@ static int cdr_begin(cdr *d, const uint8_t *msg, size_t len, const char *type, a
     d->be = msg[1] == 0;
     d->type = type;
     d->field = "";
+    d->count = -1;
     return AVT_OK;
 }
 
@@ -77,6 +79,7 @@ static double get_f64(cdr *d)
 static size_t get_count(cdr *d, size_t elem_bytes)
 {
     uint32_t n = get_u32(d);
+    d->count = d->c.bad ? -1 : (int64_t)n;
     if (!d->c.bad && elem_bytes && n > avt_cursor_left(&d->c) / elem_bytes) d->c.bad = 1;
     return d->c.bad ? 0 : n;
 }
@@ -90,14 +93,15 @@ static const uint8_t *get_bytes(cdr *d, size_t *n)
     return p;
 }
 
-/* string: a view (without the NUL); copied truncated into out (size cap) when out. */
+/* string: a view, NUL-terminated inside the message (*n excludes the NUL); copied truncated into
+ * out (size cap) when out. */
 static const char *get_string(cdr *d, size_t *n, char *out, size_t cap)
 {
     size_t len = get_count(d, 1);
     const char *s = d->c.bad ? "" : (const char *)d->c.p + d->c.pos;
     avt_cursor_skip(&d->c, len);
-    if (!d->c.bad && len > 0 && s[len - 1] != '\0') d->c.bad = 1; /* the NUL is part of the length */
-    *n = d->c.bad || len == 0 ? 0 : len - 1;
+    if (!d->c.bad && (len == 0 || s[len - 1] != '\0')) d->c.bad = 1; /* the NUL is part of the length */
+    *n = d->c.bad ? 0 : len - 1;
     if (out) snprintf(out, cap, "%.*s", (int)*n, d->c.bad ? "" : s);
     return d->c.bad ? "" : s;
 }
@@ -121,6 +125,9 @@ static void get_header(cdr *d, avt_ros_header *h)
 
 static int cdr_end(cdr *d, avt_error *err)
 {
+    if (d->c.bad && d->count >= 0)
+        return avt_err(err, AVT_FORMAT, "%s: field %s (last count or length read: %lld): runs past the "
+                       "message's %zu bytes or is out of range", d->type, d->field, (long long)d->count, d->c.len + 4);
     if (d->c.bad)
         return avt_err(err, AVT_FORMAT, "%s: field %s: runs past the message's %zu bytes or is out of range",
                        d->type, d->field, d->c.len + 4);

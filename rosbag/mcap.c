@@ -295,7 +295,7 @@ static int enter_chunk(avt_mcap_reader *r, const avt_mcap_record *ch, const char
     return AVT_OK;
 }
 
-/* Reads (op, len, content) at *pos of (p, n); returns 0 and sets *body/*blen, or -1. */
+/* Reads (op, len, content) at *pos of (p, n); returns 0 and sets *body and *blen, or -1. */
 static int frame(const uint8_t *p, size_t n, size_t *pos, uint8_t *op, const uint8_t **body, size_t *blen)
 {
     avt_cursor c = avt_cursor_make(p + *pos, n - *pos);

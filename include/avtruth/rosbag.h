@@ -139,7 +139,8 @@ typedef struct avt_velodyne_scan { /* velodyne_msgs/msg/VelodyneScan */
 int avt_cdr_velodyne_scan(const uint8_t *msg, size_t len, avt_velodyne_scan *out, avt_error *err);
 void avt_velodyne_scan_free(avt_velodyne_scan *s);
 
-/* ouster_sensor_msgs/msg/PacketMsg (uint8[] buf) and std_msgs/msg/String (the metadata). */
+/* ouster_sensor_msgs/msg/PacketMsg (uint8[] buf) and std_msgs/msg/String (the metadata; *s is
+ * NUL-terminated inside msg, *n excludes the NUL). */
 int avt_cdr_bytes_msg(const uint8_t *msg, size_t len, const uint8_t **buf, size_t *n, avt_error *err);
 int avt_cdr_string_msg(const uint8_t *msg, size_t len, const char **s, size_t *n, avt_error *err);
 
