@@ -84,6 +84,12 @@ typedef struct importer {
 /* ---------------------------------------------------------------------------------------- */
 /* Topics to roles                                                                           */
 
+const char *const *avt_rosbag_roles(size_t *n)
+{
+    *n = R_COUNT - 1;
+    return ROLE_NAMES + 1;
+}
+
 static int ends_with(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);
@@ -500,6 +506,7 @@ static int write_calib(importer *im, const char *model, avt_error *err)
                        im->lidar_frame, EGO_FRAME);
     for (size_t i = 0; i < im->ncams; i++) {
         const camera_out *c = &im->cams[i];
+        if (c->frames == 0) continue; /* a CameraInfo topic without images */
         avt_camera *k = &cams[rig.n_cameras];
         memset(k, 0, sizeof *k);
         if (!c->have_info)
@@ -566,7 +573,8 @@ static int on_message(importer *im, const avt_bag_msg *m, int role, const avt_ba
         im->lidar_model = "velodyne";
         rc = lidar_open(im, "velodyne", err);
         for (size_t i = 0; !rc && i < scan.n; i++) {
-            rc = lidar_packet(im, scan.packets[i].stamp_ns, 2368, scan.packets[i].data, AVT_VELODYNE_PACKET_BYTES, err);
+            int64_t t_ns = scan.packets[i].stamp_ns > 0 ? scan.packets[i].stamp_ns : m->recv_ns; /* unstamped */
+            rc = lidar_packet(im, t_ns, 2368, scan.packets[i].data, AVT_VELODYNE_PACKET_BYTES, err);
             im->st->lidar_packets++;
         }
         avt_velodyne_scan_free(&scan);

@@ -29,6 +29,18 @@ int cmd_import_rosbag2(int argc, char **argv)
             }
             owned[n] = strndup(argv[i + 1], (size_t)(eq - argv[i + 1]));
             roles[n] = owned[n];
+            size_t nr, k;
+            const char *const *known = avt_rosbag_roles(&nr);
+            for (k = 0; owned[n] && k < nr && strcmp(known[k], owned[n]) != 0; k++) {}
+            if (!owned[n] || k == nr) {
+                fprintf(stderr, "avtruth import rosbag2: --topic %s: unknown TYPE '%s'; accepted:", argv[i + 1],
+                        owned[n] ? owned[n] : "");
+                for (k = 0; k < nr; k++) fprintf(stderr, " %s", known[k]);
+                fputc('\n', stderr);
+                n++;
+                rc = 2;
+                break;
+            }
             topics[n++] = eq + 1;
             i++;
         } else if (argv[i][0] == '-' || npos == 2) {

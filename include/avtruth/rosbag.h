@@ -223,6 +223,9 @@ typedef struct avt_rosbag_import_stats {
     size_t messages;
 } avt_rosbag_import_stats;
 
+/* The roles --topic accepts ("velodyne", ...), a static list of n names. */
+const char *const *avt_rosbag_roles(size_t *n);
+
 /* Writes the drive log DST (created; must not exist or be empty) from the bag at bag_path.
  * On error nothing is left at DST (written to DST.partial, renamed at the end). */
 int avt_rosbag_import(const char *bag_path, const char *dst, const avt_rosbag_import_opts *opts,

@@ -5,8 +5,9 @@ the same packets (../shared/data/velodyne, built from a minimal log written here
 
 Also: the imported capture holds the bag's packets in order with the packets' own stamps as
 record times (read back with Python's sqlite3 and a CDR walk written here, not the C decoder);
-the same bag converted to MCAP (by a writer in this test) imports to the same capture; a cut
-or damaged bag fails with status 1, an error naming the file, and nothing left at DST."""
+the same bag converted to MCAP (by a writer in this test) imports to the same capture; with
+the packets also on a second topic the import is refused naming both, and `--topic` picks
+either; an unknown --topic type is refused naming the accepted ones; a cut or damaged bag fails with status 1, an error naming the file, and nothing left at DST."""
 import os
 import shutil
 import sqlite3
@@ -122,6 +123,27 @@ def main():
             c.check(open(os.path.join(imported + "_mcap", "lidar", "velodyne.pcap"), "rb").read()
                     == open(os.path.join(imported, "lidar", "velodyne.pcap"), "rb").read(),
                     f"{bag}: MCAP copy imports to another capture")
+            # two packet topics: refused, naming both, unless --topic picks one
+            two = os.path.join(tmp, bag + "_two")
+            os.makedirs(two)
+            shutil.copy(db3, os.path.join(two, "two.db3"))
+            con = sqlite3.connect(os.path.join(two, "two.db3"))
+            con.execute("INSERT INTO topics SELECT id + 1, name || '_copy', type, serialization_format, "
+                        "offered_qos_profiles FROM topics")
+            con.execute("INSERT INTO messages(topic_id, timestamp, data) SELECT topic_id + 1, timestamp, data "
+                        "FROM messages")
+            con.commit()
+            (topic,), = con.execute("SELECT name FROM topics WHERE id = 1").fetchall()
+            con.close()
+            p = run("import", "rosbag2", two, two + "_out", check=False)
+            c.check(p.returncode == 1 and topic in p.stderr and topic + "_copy" in p.stderr
+                    and "--topic velodyne=" in p.stderr, f"{bag}: two topics: {p.returncode} {p.stderr!r}")
+            run("import", "rosbag2", two, two + "_out", "--topic", f"velodyne={topic}_copy")
+            c.check(pcap_records(os.path.join(two + "_out", "lidar", "velodyne.pcap")) == got,
+                    f"{bag}: --topic velodyne={topic}_copy gave another capture")
+            p = run("import", "rosbag2", two, two + "_bad", "--topic", "lidar=/x", check=False)
+            c.check(p.returncode == 2 and "velodyne" in p.stderr and not os.path.exists(two + "_bad"),
+                    f"{bag}: --topic lidar=/x: {p.returncode} {p.stderr!r}")
             # damaged: the MCAP cut short, and a VelodyneScan whose packet count is too large
             cut = os.path.join(tmp, bag + "_cut.mcap")
             open(cut, "wb").write(open(mc, "rb").read()[:100000])
