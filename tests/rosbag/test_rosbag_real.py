@@ -88,6 +88,9 @@ def main():
     if not os.path.isdir(os.path.join(data, "rosbag2")):
         skip(f"shared data not found at {data!r}")
     c = Checker()
+    h = run("import", "rosbag2", "--help", check=False)
+    c.check(h.returncode == 0 and "--topic TYPE=TOPIC" in h.stdout and "tf_static" in h.stdout,
+            f"import rosbag2 --help: {h.returncode} {h.stdout!r}")
     tmp = tmpdir()
     try:
         for bag, pcap, model in CASES:
