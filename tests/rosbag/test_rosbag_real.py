@@ -5,7 +5,9 @@ the same packets (../shared/data/velodyne, built from a minimal log written here
 
 Also: the imported capture holds the bag's packets in order with the packets' own stamps as
 record times (read back with Python's sqlite3 and a CDR walk written here, not the C decoder);
-the same bag converted to MCAP (by a writer in this test) imports to the same capture; with
+the same bag converted to MCAP (by a writer in this test) imports to the same capture, as a
+single file and as a rosbag2 directory, and so does the .db3 in a directory without
+metadata.yaml; with
 the packets also on a second topic the import is refused naming both, and `--topic` picks
 either; an unknown --topic type is refused naming the accepted ones; a cut or damaged bag fails with status 1, an error naming the file, and nothing left at DST."""
 import os
@@ -126,6 +128,29 @@ def main():
             c.check(open(os.path.join(imported + "_mcap", "lidar", "velodyne.pcap"), "rb").read()
                     == open(os.path.join(imported, "lidar", "velodyne.pcap"), "rb").read(),
                     f"{bag}: MCAP copy imports to another capture")
+            # the same MCAP as a rosbag2 directory (metadata.yaml, storage mcap), and the .db3 in a
+            # directory without metadata.yaml (a recording cut before it was written)
+            d_mcap, d_bare = os.path.join(tmp, bag + "_mcapdir"), os.path.join(tmp, bag + "_bare")
+            os.makedirs(d_mcap)
+            os.makedirs(d_bare)
+            shutil.copy(mc, os.path.join(d_mcap, "rec_0.mcap"))
+            open(os.path.join(d_mcap, "metadata.yaml"), "w").write(
+                "rosbag2_bagfile_information:\n  version: 8\n  storage_identifier: mcap\n"
+                "  relative_file_paths:\n    - rec_0.mcap\n  compression_format: \"\"\n")
+            os.symlink(db3, os.path.join(d_bare, "rec_0.db3"))
+            for d in (d_mcap, d_bare):
+                run("import", "rosbag2", d, d + "_out")
+                c.check(open(os.path.join(d + "_out", "lidar", "velodyne.pcap"), "rb").read()
+                        == open(os.path.join(imported, "lidar", "velodyne.pcap"), "rb").read(),
+                        f"{os.path.basename(d)}: another capture")
+            d_zstd = os.path.join(tmp, bag + "_zstd")
+            os.makedirs(d_zstd)
+            open(os.path.join(d_zstd, "metadata.yaml"), "w").write(
+                "rosbag2_bagfile_information:\n  storage_identifier: sqlite3\n  relative_file_paths:\n"
+                "    - rec_0.db3.zstd\n  compression_format: zstd\n  compression_mode: FILE\n")
+            p = run("import", "rosbag2", d_zstd, d_zstd + "_out", check=False)
+            c.check(p.returncode == 1 and "compression_format \"zstd\"" in p.stderr and
+                    not os.path.exists(d_zstd + "_out"), f"rosbag2-compressed bag: {p.returncode} {p.stderr!r}")
             # two packet topics: refused, naming both, unless --topic picks one
             two = os.path.join(tmp, bag + "_two")
             os.makedirs(two)
