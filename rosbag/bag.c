@@ -323,6 +323,11 @@ int avt_bag_next(avt_bag *b, avt_bag_msg *m, avt_error *err)
             if (rc) return rc;
         }
         rc = b->mcap ? next_mcap(b, m, err) : next_sqlite(b, m, err);
+        if (rc == AVT_TRUNCATED && b->cur + 1 < b->nfiles) { /* a cut in the middle of the bag */
+            char msg[AVT_ERROR_MAX];
+            snprintf(msg, sizeof msg, "%s", err->msg);
+            return avt_err(err, AVT_FORMAT, "%s; and %zu more files of the bag follow it", msg, b->nfiles - b->cur - 1);
+        }
         if (rc != 0) return rc;
         close_file(b);
         b->cur++;

@@ -725,7 +725,13 @@ int avt_rosbag_import(const char *bag_path, const char *dst, const avt_rosbag_im
         }
         rc = on_message(&im, &m, role, &topics[m.topic], err);
     }
-    if (!rc && more < 0) rc = more;
+    if (!rc && more == AVT_TRUNCATED) { /* the last file cut: keep what was read up to the cut */
+        snprintf(im.st->truncated, sizeof im.st->truncated, "%s", err->msg);
+        err->code = AVT_OK;
+        err->msg[0] = 0;
+    } else if (!rc && more < 0) {
+        rc = more;
+    }
     if (im.dump) {
         if (pcap_dump_flush(im.dump) != 0 && !rc) rc = avt_err(err, AVT_IO, "%s: lidar capture: write failed (disk full?)", im.dir);
         pcap_dump_close(im.dump);

@@ -153,6 +153,8 @@ struct avt_mcap_reader {
     size_t len;
     void *map; /* mmap of a file, or NULL */
     char name[512];
+    size_t end;       /* end of the records: before the closing magic, or len when cut */
+    int cut;          /* no closing magic: the file was cut or is still being written */
     size_t pos;       /* next top-level record */
     size_t nrecords;  /* top-level records read */
     int done;
@@ -168,23 +170,26 @@ static uint32_t crc32_of(const uint8_t *p, size_t n) { return (uint32_t)crc32_z(
 int avt_mcap_open_mem(const void *data, size_t len, const char *name, avt_mcap_reader **out, avt_error *err)
 {
     *out = NULL;
-    if (len < 8 + 9 + FOOTER_BYTES + 8)
+    if (len < 8)
         return avt_err(err, AVT_TRUNCATED, "%s: %zu bytes, too short for an MCAP file", name, len);
     const uint8_t *d = data;
     if (memcmp(d, MAGIC, 8) != 0)
         return avt_err(err, AVT_FORMAT, "%s: no MCAP magic at the start (major version 0)", name);
-    if (memcmp(d + len - 8, MAGIC, 8) != 0)
-        return avt_err(err, AVT_TRUNCATED,
-                       "%s: no MCAP magic at the end (byte %zu): the file is cut or still being written",
-                       name, len - 8);
-    const uint8_t *ft = d + len - 8 - FOOTER_BYTES;
-    avt_cursor c = avt_cursor_make(ft, FOOTER_BYTES);
-    if (avt_get_u8(&c) != AVT_MCAP_FOOTER || avt_get_le64(&c) != 20)
-        return avt_err(err, AVT_FORMAT, "%s: no Footer record at byte %zu", name, len - 8 - FOOTER_BYTES);
+    /* complete: ... Footer magic. Otherwise cut (power loss) or still being written: read up
+     * to the last complete record, then report where it ends */
+    int cut = len < 8 + 9 + FOOTER_BYTES + 8 || memcmp(d + len - 8, MAGIC, 8) != 0;
+    if (!cut) {
+        avt_cursor c = avt_cursor_make(d + len - 8 - FOOTER_BYTES, FOOTER_BYTES);
+        if (avt_get_u8(&c) != AVT_MCAP_FOOTER || avt_get_le64(&c) != 20)
+            return avt_err(err, AVT_FORMAT, "%s: no Footer record at byte %zu before the closing magic", name,
+                           len - 8 - FOOTER_BYTES);
+    }
     avt_mcap_reader *r = calloc(1, sizeof *r);
     if (!r) return avt_err(err, AVT_NOMEM, "%s: out of memory", name);
     r->data = d;
     r->len = len;
+    r->end = cut ? len : len - 8;
+    r->cut = cut;
     r->pos = 8;
     snprintf(r->name, sizeof r->name, "%s", name);
     *out = r;
@@ -365,8 +370,15 @@ static int next_record(avt_mcap_reader *r, avt_mcap_record *rec, avt_error *err)
         const uint8_t *body;
         size_t blen;
         snprintf(what, sizeof what, "%s: record %zu at byte %zu", r->name, r->nrecords, at);
-        if (frame(r->data, r->len - 8, &r->pos, &op, &body, &blen))
-            return avt_err(err, AVT_TRUNCATED, "%s: length runs past the Footer (file of %zu bytes)", what, r->len);
+        if (r->cut && at == r->end)
+            return avt_err(err, AVT_TRUNCATED, "%s: the file ends there without its Footer and closing magic "
+                           "(cut, or still being written)", what);
+        if (frame(r->data, r->end, &r->pos, &op, &body, &blen)) {
+            if (r->cut)
+                return avt_err(err, AVT_TRUNCATED, "%s: cut at byte %zu, the end of the file (no Footer, no closing "
+                               "magic)", what, r->len);
+            return avt_err(err, AVT_FORMAT, "%s: length runs past the Footer (file of %zu bytes)", what, r->len);
+        }
         if ((r->nrecords == 0) != (op == AVT_MCAP_HEADER))
             return avt_err(err, AVT_FORMAT, "%s: opcode 0x%02x, %s", what, op,
                            r->nrecords == 0 ? "the first record must be a Header" : "a second Header");
@@ -377,10 +389,10 @@ static int next_record(avt_mcap_reader *r, avt_mcap_record *rec, avt_error *err)
         rec->offset = at;
         rec->in_chunk = 0;
         if (op == AVT_MCAP_FOOTER) {
-            if (r->pos != r->len - 8)
+            if (!r->cut && r->pos != r->end)
                 return avt_err(err, AVT_FORMAT, "%s: a Footer before the end of the file", what);
-            r->done = 1;
-        } else if (r->pos == r->len - 8) {
+            r->done = 1; /* cut: only (part of) the closing magic is missing */
+        } else if (!r->cut && r->pos == r->end) {
             return avt_err(err, AVT_FORMAT, "%s: the last record is not a Footer (opcode 0x%02x)", what, op);
         }
         if (op == AVT_MCAP_DATA_END) r->data_ended = 1;

@@ -56,6 +56,7 @@ static int run(int argc, char **argv, const char *cmdline)
     avt_rosbag_import_stats st;
     avt_error err = {0, ""};
     if (avt_rosbag_import(pos[0], pos[1], &o, &st, &err)) return cli_fail(&err);
+    if (st.truncated[0]) fprintf(stderr, "avtruth: warning: the bag is cut, imported up to the cut: %s\n", st.truncated);
     printf("bag %s imported as drive log %s: %zu messages read; %zu LiDAR packets, %zu IMU packets, %zu point "
            "clouds, %zu images, %zu cameras with CameraInfo, %zu static transforms, %zu poses\n",
            pos[0], pos[1], st.messages, st.lidar_packets, st.imu_packets, st.clouds, st.images, st.camera_infos,

@@ -77,14 +77,17 @@ const avt_mcap_field *avt_mcap_field_get(const avt_mcap_record *rec, const char 
 
 typedef struct avt_mcap_reader avt_mcap_reader;
 /* Opens an MCAP file (mapped into memory) or a caller-owned buffer (kept until close). name
- * is used in messages. The magic at both ends and the footer are checked at open. */
+ * is used in messages. A file that does not end with a Footer and the closing magic (cut by a
+ * power loss, or still being written) is read up to its last complete record, after which
+ * avt_mcap_next returns AVT_TRUNCATED naming the record and byte where it ends. */
 int avt_mcap_open(const char *path, avt_mcap_reader **out, avt_error *err);
 int avt_mcap_open_mem(const void *data, size_t len, const char *name, avt_mcap_reader **out,
                       avt_error *err);
 /* The next record in file order, chunks expanded: the records inside a Chunk are returned in
  * its place (decompressed: "" / "zstd" / "lz4" frame) and the Chunk record itself is not.
  * Checks every length, the chunk, attachment, data-section and summary CRCs. Returns 1 for a
- * record, 0 after the Footer, negative on error ("FILE: record at byte B (Chunk): ..."). */
+ * record, 0 after the Footer, negative on error ("FILE: record N at byte B: ..."); after an
+ * error it returns 0. */
 int avt_mcap_next(avt_mcap_reader *r, avt_mcap_record *rec, avt_error *err);
 void avt_mcap_close(avt_mcap_reader *r);
 
@@ -110,7 +113,9 @@ typedef struct avt_bag avt_bag;
 int avt_bag_open(const char *path, avt_bag **out, avt_error *err);
 const avt_bag_topic *avt_bag_topics(const avt_bag *bag, size_t *n);
 /* Next message: sqlite3 files by (timestamp, id), MCAP in file order; the files of a
- * directory in metadata.yaml's order. Returns 1, 0 at the end, negative on error. */
+ * directory in metadata.yaml's order. Returns 1, 0 at the end, negative on error;
+ * AVT_TRUNCATED when the last file is cut (its messages before the cut were returned), an
+ * error when a cut file is followed by more files. */
 int avt_bag_next(avt_bag *bag, avt_bag_msg *msg, avt_error *err);
 void avt_bag_close(avt_bag *bag);
 
@@ -221,13 +226,17 @@ typedef struct avt_rosbag_import_opts {
 typedef struct avt_rosbag_import_stats {
     size_t lidar_packets, imu_packets, clouds, images, camera_infos, poses, static_tfs;
     size_t messages;
+    /* the bag's last file was cut (MCAP without Footer and closing magic): what was read up
+     * to the cut was imported; the reader's message, else "" */
+    char truncated[AVT_ERROR_MAX];
 } avt_rosbag_import_stats;
 
 /* The roles --topic accepts ("velodyne", ...), a static list of n names. */
 const char *const *avt_rosbag_roles(size_t *n);
 
-/* Writes the drive log DST (created; must not exist or be empty) from the bag at bag_path.
- * On error nothing is left at DST (written to DST.partial, renamed at the end). */
+/* Writes the drive log DST (created; must not exist) from the bag at bag_path. A bag whose
+ * last file is cut is imported up to the cut (stats->truncated says where). On error nothing
+ * is left at DST (written to DST.partial, renamed at the end). */
 int avt_rosbag_import(const char *bag_path, const char *dst, const avt_rosbag_import_opts *opts,
                       avt_rosbag_import_stats *stats, avt_error *err);
 

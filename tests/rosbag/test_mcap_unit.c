@@ -237,8 +237,8 @@ static void test_bad_structure(void **state)
     u8(&f, 0x05);
     le(&f, 1000, 8);
     finish(&f);
-    assert_int_equal(read_all(&f, &messages, &err), AVT_TRUNCATED);
-    assert_non_null(strstr(err.msg, "record 1 at byte 33"));
+    assert_int_equal(read_all(&f, &messages, &err), AVT_FORMAT);
+    assert_non_null(strstr(err.msg, "record 1 at byte 33: length runs past the Footer"));
     /* a string length past its record */
     start(&f);
     buf s = {.n = 0};
@@ -304,6 +304,48 @@ static void test_cdr_alignment_both_orders(void **state)
     }
 }
 
+/* A file cut at every length (power loss): the messages of the records wholly before the cut
+ * are read, then AVT_TRUNCATED; only a cut inside the closing magic reads as complete. */
+static void test_every_cut(void **state)
+{
+    (void)state;
+    buf f, inner = {.n = 0};
+    size_t msg_end[4], footer_end;
+    start(&f);
+    schema_channel(&f);
+    for (int i = 0; i < 2; i++) {
+        message(&f, 7, (uint64_t)i, "payload");
+        msg_end[i] = f.n;
+    }
+    message(&inner, 7, 9, "in a chunk");
+    uint8_t z[512];
+    size_t zn = ZSTD_compress(z, sizeof z, inner.b, inner.n, 1);
+    chunk(&f, "zstd", &inner, z, zn, 0, inner.n);
+    msg_end[2] = f.n;
+    message(&f, 7, 10, "last");
+    msg_end[3] = f.n;
+    finish(&f);
+    footer_end = f.n - 8;
+    for (size_t len = 0; len <= f.n; len++) {
+        avt_error err = {0, ""};
+        int messages = 0, want = 0;
+        for (int i = 0; i < 4; i++) want += msg_end[i] <= len;
+        buf cut;
+        memcpy(cut.b, f.b, len);
+        cut.n = len;
+        int rc = read_all(&cut, &messages, &err);
+        if (len == f.n) {
+            assert_int_equal(rc, 0);
+        } else if (len >= footer_end) {
+            assert_int_equal(rc, 0); /* only the closing magic is missing */
+        } else {
+            assert_int_equal(rc, AVT_TRUNCATED);
+            assert_true(len < 8 || strstr(err.msg, "without its Footer") || strstr(err.msg, "cut at byte"));
+        }
+        if (len >= 8) assert_int_equal(messages, want);
+    }
+}
+
 /* avt_bag over an MCAP file: the topic's type is its channel's schema name; a Message on a
  * channel never defined is an error naming it. */
 static void test_bag_over_mcap(void **state)
@@ -354,6 +396,7 @@ int main(void)
         cmocka_unit_test(test_bad_structure),
         cmocka_unit_test(test_cdr_alignment_both_orders),
         cmocka_unit_test(test_bag_over_mcap),
+        cmocka_unit_test(test_every_cut),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

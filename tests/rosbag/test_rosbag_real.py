@@ -7,9 +7,11 @@ Also: the imported capture holds the bag's packets in order with the packets' ow
 record times (read back with Python's sqlite3 and a CDR walk written here, not the C decoder);
 the same bag converted to MCAP (by a writer in this test) imports to the same capture, as a
 single file and as a rosbag2 directory, and so does the .db3 in a directory without
-metadata.yaml; with
-the packets also on a second topic the import is refused naming both, and `--topic` picks
-either; an unknown --topic type is refused naming the accepted ones; a cut or damaged bag fails with status 1, an error naming the file, and nothing left at DST."""
+metadata.yaml; with the packets also on a second topic the import is refused naming both, and
+`--topic` picks either; an unknown --topic type is refused naming the accepted ones; an MCAP
+cut by a power loss imports the messages before the cut with status 0 and a warning naming the
+byte; a damaged bag (a packet count past the message, a cut file followed by more files)
+fails with status 1, an error naming the file, and nothing left at DST."""
 import os
 import shutil
 import sqlite3
@@ -43,12 +45,13 @@ def pcap_records(path):
 
 
 def bag_packets(db3):
-    """(stamp_ns, 1206 bytes) of every VelodynePacket, from the CDR by hand: 4-byte
+    """Per message, (stamp_ns, 1206 bytes) of every VelodynePacket, from the CDR by hand: 4-byte
     encapsulation, Time (int32, uint32), string frame_id (uint32 length with NUL), uint32 count,
     then per packet Time + uint8[1206], each aligned to 4 from the byte after the header."""
     out = []
     con = sqlite3.connect(db3)
     for (data,) in con.execute("SELECT data FROM messages ORDER BY timestamp, id"):
+        out.append([])
         assert data[:2] == b"\x00\x01"
         p = data[4:]
         pos = 8
@@ -60,7 +63,7 @@ def bag_packets(db3):
         for _ in range(count):
             pos = (pos + 3) & ~3
             sec, nsec = struct.unpack_from("<iI", p, pos)
-            out.append((sec * 10**9 + nsec, bytes(p[pos + 8:pos + 8 + 1206])))
+            out[-1].append((sec * 10**9 + nsec, bytes(p[pos + 8:pos + 8 + 1206])))
             pos += 8 + 1206
     con.close()
     return out
@@ -68,7 +71,7 @@ def bag_packets(db3):
 
 def to_mcap(db3, out):
     """The bag's messages as an unchunked MCAP file (MCAP spec: magic, Header, Schema, Channel,
-    Messages, DataEnd, Footer, magic; CRCs 0 = not computed)."""
+    Messages, DataEnd, Footer, magic; CRCs 0 = not computed). Returns each message's end offset."""
     def rec(op, body):
         return struct.pack("<BQ", op, len(body)) + body
 
@@ -79,10 +82,13 @@ def to_mcap(db3, out):
     b = b"\x89MCAP0\r\n" + rec(1, s("ros2") + s("test"))
     b += rec(3, struct.pack("<H", 1) + s(typ) + s("ros2msg") + struct.pack("<I", 0))
     b += rec(4, struct.pack("<HH", 1, 1) + s(name) + s("cdr") + struct.pack("<I", 0))
+    ends = []
     for seq, (ts, data) in enumerate(con.execute("SELECT timestamp, data FROM messages ORDER BY timestamp")):
         b += rec(5, struct.pack("<HIQQ", 1, seq, ts, ts) + data)
+        ends.append(len(b))
     b += rec(15, struct.pack("<I", 0)) + rec(2, struct.pack("<QQI", 0, 0, 0)) + b"\x89MCAP0\r\n"
     open(out, "wb").write(b)
+    return ends
 
 
 def main():
@@ -102,7 +108,8 @@ def main():
             p = run("import", "rosbag2", bag_dir, imported)
             print(p.stdout.strip())
             got = pcap_records(os.path.join(imported, "lidar", "velodyne.pcap"))
-            want = bag_packets(db3)
+            per_msg = bag_packets(db3)
+            want = [p for m in per_msg for p in m]
             c.check([g[2] for g in got] == [w[1] for w in want], f"{bag}: capture payloads != the bag's packets")
             c.check([(g[0], g[1]) for g in got] == [(w[0] // 10**9, w[0] % 10**9 // 1000) for w in want],
                     f"{bag}: record times != the packets' stamps")
@@ -123,7 +130,7 @@ def main():
                 print(f"{bag}: {n} points, {b['frames/timestamp_ns'].shape[0]} sweeps identical to {pcap}")
             # MCAP storage of the same messages: the same capture
             mc = os.path.join(tmp, bag + ".mcap")
-            to_mcap(db3, mc)
+            ends = to_mcap(db3, mc)
             run("import", "rosbag2", mc, imported + "_mcap")
             c.check(open(os.path.join(imported + "_mcap", "lidar", "velodyne.pcap"), "rb").read()
                     == open(os.path.join(imported, "lidar", "velodyne.pcap"), "rb").read(),
@@ -172,9 +179,27 @@ def main():
             p = run("import", "rosbag2", two, two + "_bad", "--topic", "lidar=/x", check=False)
             c.check(p.returncode == 2 and "velodyne" in p.stderr and not os.path.exists(two + "_bad"),
                     f"{bag}: --topic lidar=/x: {p.returncode} {p.stderr!r}")
-            # damaged: the MCAP cut short, and a VelodyneScan whose packet count is too large
+            # cut by a power loss in the middle of message k: the packets of the messages before it,
+            # status 0 and a warning naming the cut; a cut file followed by more files: an error
+            k = len(ends) // 2
             cut = os.path.join(tmp, bag + "_cut.mcap")
-            open(cut, "wb").write(open(mc, "rb").read()[:100000])
+            open(cut, "wb").write(open(mc, "rb").read()[:ends[k] - 1000])
+            p = run("import", "rosbag2", cut, imported + "_cut", check=False)
+            c.check(p.returncode == 0 and "cut" in p.stderr and f"byte {ends[k - 1]}" in p.stderr,
+                    f"{bag} cut: {p.returncode} {p.stderr!r}")
+            print(f"{bag} cut: {p.stderr.strip()}")
+            n_before = sum(len(m) for m in per_msg[:k])
+            if p.returncode == 0:
+                c.check(pcap_records(os.path.join(imported + "_cut", "lidar", "velodyne.pcap")) == got[:n_before],
+                        f"{bag} cut: not the {n_before} packets of the {k} messages before the cut")
+            cut_first = os.path.join(tmp, bag + "_cut_first")
+            os.makedirs(cut_first)
+            shutil.copy(cut, os.path.join(cut_first, "a_0.mcap"))
+            shutil.copy(mc, os.path.join(cut_first, "a_1.mcap"))
+            open(os.path.join(cut_first, "metadata.yaml"), "w").write(
+                "rosbag2_bagfile_information:\n  storage_identifier: mcap\n  relative_file_paths:\n"
+                "    - a_0.mcap\n    - a_1.mcap\n")
+            # damaged: a VelodyneScan whose packet count is too large, a cut file followed by more
             bad_db = os.path.join(tmp, bag + "_bad.db3")
             shutil.copy(db3, bad_db)
             con = sqlite3.connect(bad_db)
@@ -186,10 +211,10 @@ def main():
             con.execute("UPDATE messages SET data = ? WHERE id = ?", (bytes(blob), row))
             con.commit()
             con.close()
-            for src, what in ((cut, "cut"), (bad_db, "packets")):
+            for src, what in ((cut_first, "a_0.mcap"), (bad_db, "packets")):
                 dst = os.path.join(tmp, f"{bag}_{what}_out")
                 p = run("import", "rosbag2", src, dst, check=False)
-                c.check(p.returncode == 1 and os.path.basename(src) in p.stderr,
+                c.check(p.returncode == 1 and (what if what.endswith(".mcap") else os.path.basename(src)) in p.stderr,
                         f"{bag} {what}: status {p.returncode}, stderr {p.stderr!r}")
                 c.check(not os.path.exists(dst) and not os.path.exists(dst + ".partial"),
                         f"{bag} {what}: output left behind")
