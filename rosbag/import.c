@@ -96,31 +96,44 @@ static int ends_with(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
+/* The message type of each role (PacketMsg: also the older ouster_msgs/msg/PacketMsg). */
+static const char *const TYPE_OF[R_COUNT] = {
+        [R_VELODYNE] = "velodyne_msgs/msg/VelodyneScan", [R_OUSTER] = "ouster_sensor_msgs/msg/PacketMsg",
+        [R_OUSTER_META] = "std_msgs/msg/String", [R_POINTS] = "sensor_msgs/msg/PointCloud2",
+        [R_IMAGE] = "sensor_msgs/msg/Image", [R_COMPRESSED] = "sensor_msgs/msg/CompressedImage",
+        [R_CAMERA_INFO] = "sensor_msgs/msg/CameraInfo", [R_TF] = "tf2_msgs/msg/TFMessage",
+        [R_TF_STATIC] = "tf2_msgs/msg/TFMessage"};
+
+/* Whether a topic of type ty can serve role r (given by --topic). */
+static int role_fits(int r, const char *ty)
+{
+    return r == R_OUSTER ? ends_with(ty, "/msg/PacketMsg") : strcmp(ty, TYPE_OF[r]) == 0;
+}
+
 static int role_by_type(const avt_bag_topic *t)
 {
-    const char *ty = t->type;
-    if (strcmp(ty, "velodyne_msgs/msg/VelodyneScan") == 0) return R_VELODYNE;
-    if (strcmp(ty, "ouster_sensor_msgs/msg/PacketMsg") == 0 || strcmp(ty, "ouster_msgs/msg/PacketMsg") == 0)
-        return R_OUSTER;
-    if (strcmp(ty, "std_msgs/msg/String") == 0 && ends_with(t->name, "metadata")) return R_OUSTER_META;
-    if (strcmp(ty, "sensor_msgs/msg/PointCloud2") == 0) return R_POINTS;
-    if (strcmp(ty, "sensor_msgs/msg/Image") == 0) return R_IMAGE;
-    if (strcmp(ty, "sensor_msgs/msg/CompressedImage") == 0) return R_COMPRESSED;
-    if (strcmp(ty, "sensor_msgs/msg/CameraInfo") == 0) return R_CAMERA_INFO;
-    if (strcmp(ty, "tf2_msgs/msg/TFMessage") == 0) return strcmp(t->name, "/tf_static") == 0 ? R_TF_STATIC : R_TF;
+    if (role_fits(R_TF, t->type)) return strcmp(t->name, "/tf_static") == 0 ? R_TF_STATIC : R_TF;
+    if (role_fits(R_OUSTER_META, t->type)) return ends_with(t->name, "metadata") ? R_OUSTER_META : -1;
+    for (int r = 1; r < R_COUNT; r++)
+        if (role_fits(r, t->type)) return r;
     return -1;
 }
 
-/* The role of topic i: an override names it, else its type decides unless that role was
+/* The role of topic t: an override names it, else its type decides unless that role was
  * given to other topics by overrides. -1: not imported. */
-static int decide_role(importer *im, const avt_bag_topic *t)
+static int decide_role(importer *im, const avt_bag_topic *t, avt_error *err)
 {
     const avt_rosbag_import_opts *o = im->opts;
     int by_type = role_by_type(t);
     for (size_t k = 0; o && k < o->noverrides; k++)
         if (strcmp(o->override_topic[k], t->name) == 0)
             for (int r = 1; r < R_COUNT; r++)
-                if (strcmp(o->override_role[k], ROLE_NAMES[r]) == 0) return r;
+                if (strcmp(o->override_role[k], ROLE_NAMES[r]) == 0) {
+                    if (!role_fits(r, t->type))
+                        return avt_err(err, AVT_INVAL, "--topic %s=%s: the topic is a %s, %s takes %s", ROLE_NAMES[r],
+                                       t->name, t->type, ROLE_NAMES[r], TYPE_OF[r]);
+                    return r;
+                }
     for (size_t k = 0; o && k < o->noverrides; k++)
         if (by_type > 0 && strcmp(o->override_role[k], ROLE_NAMES[by_type]) == 0) return -1;
     return by_type;
@@ -709,9 +722,12 @@ int avt_rosbag_import(const char *bag_path, const char *dst, const avt_rosbag_im
                 rc = avt_err(err, AVT_NOMEM, "out of memory");
                 break;
             }
-            for (size_t i = im.nroles; i < nt; i++) r[i] = decide_role(&im, &topics[i]);
             im.roles = r;
-            im.nroles = nt;
+            for (; im.nroles < nt && rc == AVT_OK; im.nroles++) {
+                r[im.nroles] = decide_role(&im, &topics[im.nroles], err);
+                if (r[im.nroles] == AVT_INVAL) rc = AVT_INVAL;
+            }
+            if (rc) break;
         }
         im.st->messages++;
         int role = im.roles[m.topic];

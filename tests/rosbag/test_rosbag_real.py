@@ -176,6 +176,9 @@ def main():
             run("import", "rosbag2", two, two + "_out", "--topic", f"velodyne={topic}_copy")
             c.check(pcap_records(os.path.join(two + "_out", "lidar", "velodyne.pcap")) == got,
                     f"{bag}: --topic velodyne={topic}_copy gave another capture")
+            p = run("import", "rosbag2", two, two + "_img", "--topic", f"image={topic}", check=False)
+            c.check(p.returncode == 1 and "is a velodyne_msgs/msg/VelodyneScan, image takes sensor_msgs/msg/Image" in p.stderr
+                    and not os.path.exists(two + "_img"), f"{bag}: --topic image=packets: {p.returncode} {p.stderr!r}")
             p = run("import", "rosbag2", two, two + "_bad", "--topic", "lidar=/x", check=False)
             c.check(p.returncode == 2 and "velodyne" in p.stderr and not os.path.exists(two + "_bad"),
                     f"{bag}: --topic lidar=/x: {p.returncode} {p.stderr!r}")
