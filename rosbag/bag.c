@@ -9,8 +9,10 @@
  *   mcap (rosbag2_storage_mcap, profile "ros2"): a channel per topic whose schema name is the
  *     message type ("sensor_msgs/msg/Image"), message_encoding "cdr"; Message log_time is the
  *     receive time. Read with rosbag/mcap.c in file order.
- * A single .db3 or .mcap file may be given instead of the directory. Files compressed by
- * rosbag2 (compression_mode FILE or MESSAGE) are refused with a clear error. */
+ * A single .db3 or .mcap file may be given instead of the directory. rosbag2's own
+ * compression (compression_format zstd): mode FILE compresses each storage file as one zstd
+ * stream (<name>.db3.zstd, .mcap.zstd), decompressed here into memory (sqlite3 opens it with
+ * sqlite3_deserialize); mode MESSAGE compresses each message's data, decompressed one by one. */
 #include <dirent.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -18,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <yaml.h>
+#include <zstd.h>
 
 #include "avtruth/rosbag.h"
 
@@ -26,7 +29,10 @@ typedef struct id_map {
     size_t idx; /* topic index, or schema name index */
 } id_map;
 
+enum { COMP_NONE, COMP_MESSAGE, COMP_FILE };
+
 struct avt_bag {
+    int comp; /* rosbag2's compression_mode (format zstd) */
     char **files;
     size_t nfiles, cur;
     avt_bag_topic *topics;
@@ -35,6 +41,10 @@ struct avt_bag {
     sqlite3 *db;
     sqlite3_stmt *stmt;
     avt_mcap_reader *mcap;
+    uint8_t *file_buf; /* COMP_FILE: the decompressed storage file */
+    size_t file_len;
+    uint8_t *msg_buf;  /* COMP_MESSAGE: the current message decompressed */
+    size_t msg_cap;
     id_map *ids; /* sqlite3 topic id / MCAP channel id -> topic */
     size_t nids, cap_ids;
     id_map *schemas; /* MCAP schema id -> index into schema_names */
@@ -97,16 +107,20 @@ static int read_metadata(avt_bag *b, const char *dir, const char *path, avt_erro
     yaml_node_t *info = yaml_get(&doc, yaml_document_get_root_node(&doc), "rosbag2_bagfile_information");
     const char *storage = yaml_str(yaml_get(&doc, info, "storage_identifier"));
     const char *comp = yaml_str(yaml_get(&doc, info, "compression_format"));
+    const char *mode = yaml_str(yaml_get(&doc, info, "compression_mode"));
     yaml_node_t *paths = yaml_get(&doc, info, "relative_file_paths");
     if (!info || !storage || !paths || paths->type != YAML_SEQUENCE_NODE) {
         rc = avt_err(err, AVT_FORMAT, "%s: no rosbag2_bagfile_information with storage_identifier and "
                      "relative_file_paths", path);
     } else if (strcmp(storage, "sqlite3") != 0 && strcmp(storage, "mcap") != 0) {
         rc = avt_err(err, AVT_UNSUPPORTED, "%s: storage_identifier \"%s\" (supported: sqlite3, mcap)", path, storage);
-    } else if (comp && *comp) {
-        rc = avt_err(err, AVT_UNSUPPORTED, "%s: compression_format \"%s\": decompress the bag first "
-                     "(ros2 bag convert) ", path, comp);
+    } else if (comp && *comp && strcmp(comp, "zstd") != 0) {
+        rc = avt_err(err, AVT_UNSUPPORTED, "%s: compression_format \"%s\" (supported: zstd)", path, comp);
+    } else if (comp && *comp && (!mode || (strcmp(mode, "FILE") != 0 && strcmp(mode, "MESSAGE") != 0))) {
+        rc = avt_err(err, AVT_UNSUPPORTED, "%s: compression_mode \"%s\" (supported: FILE, MESSAGE)", path,
+                     mode ? mode : "");
     } else {
+        b->comp = !comp || !*comp ? COMP_NONE : strcmp(mode, "FILE") == 0 ? COMP_FILE : COMP_MESSAGE;
         for (yaml_node_item_t *it = paths->data.sequence.items.start; !rc && it < paths->data.sequence.items.top; it++) {
             const char *f = yaml_str(yaml_document_get_node(&doc, *it));
             if (!f || strchr(f, '/'))
@@ -217,6 +231,8 @@ static void close_file(avt_bag *b)
     sqlite3_finalize(b->stmt);
     sqlite3_close(b->db);
     avt_mcap_close(b->mcap);
+    free(b->file_buf);
+    b->file_buf = NULL;
     b->stmt = NULL;
     b->db = NULL;
     b->mcap = NULL;
@@ -227,8 +243,11 @@ static void close_file(avt_bag *b)
 
 static int open_sqlite(avt_bag *b, const char *path, avt_error *err)
 {
-    if (sqlite3_open_v2(path, &b->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+    if (sqlite3_open_v2(b->file_buf ? ":memory:" : path, &b->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
         return avt_err(err, AVT_IO, "%s: sqlite3: %s", path, b->db ? sqlite3_errmsg(b->db) : "cannot open");
+    if (b->file_buf && sqlite3_deserialize(b->db, "main", b->file_buf, (sqlite3_int64)b->file_len,
+                                           (sqlite3_int64)b->file_len, SQLITE_DESERIALIZE_READONLY) != SQLITE_OK)
+        return avt_err(err, AVT_FORMAT, "%s: sqlite3: %s", path, sqlite3_errmsg(b->db));
     sqlite3_stmt *q = NULL;
     int rc = AVT_OK, step;
     if (sqlite3_prepare_v2(b->db, "SELECT id, name, type, serialization_format FROM topics", -1, &q, NULL) != SQLITE_OK)
@@ -312,17 +331,78 @@ static int next_mcap(avt_bag *b, avt_bag_msg *m, avt_error *err)
     return rc;
 }
 
+/* One zstd stream (of any number of frames) into a malloc'ed buffer grown as needed, at most
+ * max bytes. */
+static int unzstd(const uint8_t *in, size_t n, size_t max, uint8_t **out, size_t *out_len, size_t *cap,
+                  const char *what, avt_error *err)
+{
+    ZSTD_DCtx *dc = ZSTD_createDCtx();
+    if (!dc) return avt_err(err, AVT_NOMEM, "%s: zstd: out of memory", what);
+    ZSTD_inBuffer ib = {in, n, 0};
+    size_t len = 0, r = 1;
+    int rc = AVT_OK;
+    while (rc == AVT_OK && (ib.pos < ib.size || r != 0)) {
+        if (len >= max) {
+            rc = avt_err(err, AVT_UNSUPPORTED, "%s: zstd: more than %zu bytes decompressed", what, max);
+            break;
+        }
+        if (len == *cap && avt_grow((void **)out, cap, *cap ? 2 * *cap : n * 4 + 4096, 1)) {
+            rc = avt_err(err, AVT_NOMEM, "%s: zstd: out of memory after %zu bytes", what, len);
+            break;
+        }
+        ZSTD_outBuffer ob = {*out, *cap < max ? *cap : max, len};
+        size_t in_before = ib.pos;
+        r = ZSTD_decompressStream(dc, &ob, &ib);
+        if (ZSTD_isError(r)) rc = avt_err(err, AVT_FORMAT, "%s: zstd: %s", what, ZSTD_getErrorName(r));
+        else if (r != 0 && ib.pos == ib.size && ob.pos == len && in_before == ib.pos)
+            rc = avt_err(err, AVT_TRUNCATED, "%s: zstd stream cut after %zu bytes", what, n);
+        len = ob.pos;
+    }
+    ZSTD_freeDCtx(dc);
+    *out_len = len;
+    return rc;
+}
+
+#define BAG_MAX_MESSAGE ((size_t)1 << 30)
+#define BAG_MAX_FILE ((size_t)64 << 30)
+
+static int open_file(avt_bag *b, const char *path, avt_error *err)
+{
+    char name[4096];
+    snprintf(name, sizeof name, "%s", path);
+    if (b->comp == COMP_FILE) {
+        if (!ends_with(name, ".zstd"))
+            return avt_err(err, AVT_FORMAT, "%s: compression_mode FILE, but the name does not end in .zstd", path);
+        name[strlen(name) - 5] = 0;
+        char *z = NULL;
+        size_t zn = 0, cap = 0;
+        int rc = avt_read_file(path, BAG_MAX_FILE, &z, &zn, err);
+        if (!rc) rc = unzstd((const uint8_t *)z, zn, BAG_MAX_FILE, &b->file_buf, &b->file_len, &cap, path, err);
+        free(z);
+        if (rc) return rc;
+        if (ends_with(name, ".mcap")) return avt_mcap_open_mem(b->file_buf, b->file_len, path, &b->mcap, err);
+        return open_sqlite(b, path, err);
+    }
+    return ends_with(name, ".mcap") ? avt_mcap_open(path, &b->mcap, err) : open_sqlite(b, path, err);
+}
+
 int avt_bag_next(avt_bag *b, avt_bag_msg *m, avt_error *err)
 {
     for (;;) {
         if (b->cur >= b->nfiles) return 0;
         const char *path = b->files[b->cur];
         int rc;
-        if (!b->db && !b->mcap) {
-            rc = ends_with(path, ".mcap") ? avt_mcap_open(path, &b->mcap, err) : open_sqlite(b, path, err);
-            if (rc) return rc;
-        }
+        if (!b->db && !b->mcap && (rc = open_file(b, path, err))) return rc;
         rc = b->mcap ? next_mcap(b, m, err) : next_sqlite(b, m, err);
+        if (rc == 1 && b->comp == COMP_MESSAGE) {
+            size_t n;
+            char what[4200];
+            snprintf(what, sizeof what, "%s: message at %lld", path, (long long)m->recv_ns);
+            if ((rc = unzstd(m->data, m->len, BAG_MAX_MESSAGE, &b->msg_buf, &n, &b->msg_cap, what, err))) return rc;
+            m->data = b->msg_buf;
+            m->len = n;
+            return 1;
+        }
         if (rc == AVT_TRUNCATED && b->cur + 1 < b->nfiles) { /* a cut in the middle of the bag */
             char msg[AVT_ERROR_MAX];
             snprintf(msg, sizeof msg, "%s", err->msg);
@@ -349,5 +429,6 @@ void avt_bag_close(avt_bag *b)
     free(b->ids);
     free(b->schemas);
     free(b->schema_names);
+    free(b->msg_buf);
     free(b);
 }

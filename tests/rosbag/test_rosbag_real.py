@@ -7,7 +7,8 @@ Also: the imported capture holds the bag's packets in order with the packets' ow
 record times (read back with Python's sqlite3 and a CDR walk written here, not the C decoder);
 the same bag converted to MCAP (by a writer in this test) imports to the same capture, as a
 single file and as a rosbag2 directory, and so does the .db3 in a directory without
-metadata.yaml; with the packets also on a second topic the import is refused naming both, and
+metadata.yaml, and so do the bag compressed by rosbag2 (zstd, MESSAGE and FILE modes); with
+the packets also on a second topic the import is refused naming both, and
 `--topic` picks either; an unknown --topic type is refused naming the accepted ones; an MCAP
 cut by a power loss imports the messages before the cut with status 0 and a warning naming the
 byte; a damaged bag (a packet count past the message, a cut file followed by more files)
@@ -150,14 +151,35 @@ def main():
                 c.check(open(os.path.join(d + "_out", "lidar", "velodyne.pcap"), "rb").read()
                         == open(os.path.join(imported, "lidar", "velodyne.pcap"), "rb").read(),
                         f"{os.path.basename(d)}: another capture")
-            d_zstd = os.path.join(tmp, bag + "_zstd")
-            os.makedirs(d_zstd)
-            open(os.path.join(d_zstd, "metadata.yaml"), "w").write(
-                "rosbag2_bagfile_information:\n  storage_identifier: sqlite3\n  relative_file_paths:\n"
-                "    - rec_0.db3.zstd\n  compression_format: zstd\n  compression_mode: FILE\n")
-            p = run("import", "rosbag2", d_zstd, d_zstd + "_out", check=False)
-            c.check(p.returncode == 1 and "compression_format \"zstd\"" in p.stderr and
-                    not os.path.exists(d_zstd + "_out"), f"rosbag2-compressed bag: {p.returncode} {p.stderr!r}")
+            # rosbag2's own compression (zstd, by the zstd tool): each message (MESSAGE), each storage
+            # file (FILE, .db3 and .mcap); an unknown format is refused naming zstd
+            def zstd(data):
+                return subprocess.run(["zstd", "-q", "-c"], input=data, capture_output=True, check=True).stdout
+            d_msg, d_fdb, d_fmc, d_bz = (os.path.join(tmp, bag + s) for s in ("_zmsg", "_zfdb", "_zfmc", "_bz2"))
+            for d in (d_msg, d_fdb, d_fmc, d_bz):
+                os.makedirs(d)
+            shutil.copy(db3, os.path.join(d_msg, "r_0.db3"))
+            con = sqlite3.connect(os.path.join(d_msg, "r_0.db3"))
+            for row, blob in con.execute("SELECT id, data FROM messages").fetchall():
+                con.execute("UPDATE messages SET data = ? WHERE id = ?", (zstd(blob), row))
+            con.commit()
+            con.close()
+            open(os.path.join(d_fdb, "r_0.db3.zstd"), "wb").write(zstd(open(db3, "rb").read()))
+            open(os.path.join(d_fmc, "r_0.mcap.zstd"), "wb").write(zstd(open(mc, "rb").read()))
+            for d, name, mode, fmt in ((d_msg, "r_0.db3", "MESSAGE", "zstd"), (d_fdb, "r_0.db3.zstd", "FILE", "zstd"),
+                                       (d_fmc, "r_0.mcap.zstd", "FILE", "zstd"), (d_bz, "r_0.db3", "FILE", "bz2")):
+                open(os.path.join(d, "metadata.yaml"), "w").write(
+                    "rosbag2_bagfile_information:\n  storage_identifier: "
+                    f"{'mcap' if 'mcap' in name else 'sqlite3'}\n  relative_file_paths:\n    - {name}\n"
+                    f"  compression_format: {fmt}\n  compression_mode: {mode}\n")
+            for d in (d_msg, d_fdb, d_fmc):
+                p = run("import", "rosbag2", d, d + "_out", check=False)
+                c.check(p.returncode == 0 and open(os.path.join(d + "_out", "lidar", "velodyne.pcap"), "rb").read()
+                        == open(os.path.join(imported, "lidar", "velodyne.pcap"), "rb").read(),
+                        f"{os.path.basename(d)}: {p.returncode} {p.stderr!r} or another capture")
+            p = run("import", "rosbag2", d_bz, d_bz + "_out", check=False)
+            c.check(p.returncode == 1 and "compression_format \"bz2\" (supported: zstd)" in p.stderr and
+                    not os.path.exists(d_bz + "_out"), f"bz2-compressed bag: {p.returncode} {p.stderr!r}")
             # two packet topics: refused, naming both, unless --topic picks one
             two = os.path.join(tmp, bag + "_two")
             os.makedirs(two)
