@@ -129,6 +129,9 @@ static int decide_role(importer *im, const avt_bag_topic *t, avt_error *err)
         if (strcmp(o->override_topic[k], t->name) == 0)
             for (int r = 1; r < R_COUNT; r++)
                 if (strcmp(o->override_role[k], ROLE_NAMES[r]) == 0) {
+                    if (strcmp(t->encoding, "cdr") != 0)
+                        return avt_err(err, AVT_INVAL, "--topic %s=%s: the topic's messages are encoded as '%s', "
+                                       "only cdr is decoded", ROLE_NAMES[r], t->name, t->encoding);
                     if (!role_fits(r, t->type))
                         return avt_err(err, AVT_INVAL, "--topic %s=%s: the topic is a %s, %s takes %s", ROLE_NAMES[r],
                                        t->name, t->type, ROLE_NAMES[r], TYPE_OF[r]);
@@ -136,7 +139,7 @@ static int decide_role(importer *im, const avt_bag_topic *t, avt_error *err)
                 }
     for (size_t k = 0; o && k < o->noverrides; k++)
         if (by_type > 0 && strcmp(o->override_role[k], ROLE_NAMES[by_type]) == 0) return -1;
-    return by_type;
+    return strcmp(t->encoding, "cdr") == 0 ? by_type : -1; /* e.g. MCAP channels in JSON */
 }
 
 /* Camera name of an image or camera_info topic: the topic's path without the last component

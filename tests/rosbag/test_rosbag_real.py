@@ -70,7 +70,7 @@ def bag_packets(db3):
     return out
 
 
-def to_mcap(db3, out):
+def to_mcap(db3, out, encoding="cdr"):
     """The bag's messages as an unchunked MCAP file (MCAP spec: magic, Header, Schema, Channel,
     Messages, DataEnd, Footer, magic; CRCs 0 = not computed). Returns each message's end offset."""
     def rec(op, body):
@@ -82,7 +82,7 @@ def to_mcap(db3, out):
     (tid, name, typ), = con.execute("SELECT id, name, type FROM topics")
     b = b"\x89MCAP0\r\n" + rec(1, s("ros2") + s("test"))
     b += rec(3, struct.pack("<H", 1) + s(typ) + s("ros2msg") + struct.pack("<I", 0))
-    b += rec(4, struct.pack("<HH", 1, 1) + s(name) + s("cdr") + struct.pack("<I", 0))
+    b += rec(4, struct.pack("<HH", 1, 1) + s(name) + s(encoding) + struct.pack("<I", 0))
     ends = []
     for seq, (ts, data) in enumerate(con.execute("SELECT timestamp, data FROM messages ORDER BY timestamp")):
         b += rec(5, struct.pack("<HIQQ", 1, seq, ts, ts) + data)
@@ -136,6 +136,14 @@ def main():
             c.check(open(os.path.join(imported + "_mcap", "lidar", "velodyne.pcap"), "rb").read()
                     == open(os.path.join(imported, "lidar", "velodyne.pcap"), "rb").read(),
                     f"{bag}: MCAP copy imports to another capture")
+            # a channel in another message encoding is not decoded as CDR
+            mj = os.path.join(tmp, bag + "_json.mcap")
+            to_mcap(db3, mj, "json")
+            p = run("import", "rosbag2", mj, mj + "_out", check=False)
+            c.check(p.returncode == 1 and "no LiDAR topic" in p.stderr, f"json channel: {p.returncode} {p.stderr!r}")
+            (topic0,), = sqlite3.connect(db3).execute("SELECT name FROM topics").fetchall()
+            p = run("import", "rosbag2", mj, mj + "_out", "--topic", f"velodyne={topic0}", check=False)
+            c.check(p.returncode == 1 and "encoded as 'json'" in p.stderr, f"json --topic: {p.returncode} {p.stderr!r}")
             # the same MCAP as a rosbag2 directory (metadata.yaml, storage mcap), and the .db3 in a
             # directory without metadata.yaml (a recording cut before it was written)
             d_mcap, d_bare = os.path.join(tmp, bag + "_mcapdir"), os.path.join(tmp, bag + "_bare")
