@@ -108,9 +108,13 @@ typedef struct avt_bag_msg {
 } avt_bag_msg;
 
 typedef struct avt_bag avt_bag;
-/* Opens a bag: a rosbag2 directory (metadata.yaml naming its .db3 or .mcap files), a single
- * .db3 or a single .mcap file. MCAP topics are those of its channels (type = schema name). */
+/* Opens a bag: a rosbag2 directory (metadata.yaml naming its .db3 or .mcap files, possibly
+ * compressed by rosbag2 with zstd per message or per file), a directory of .db3/.mcap files
+ * without metadata.yaml, a single .db3 or a single .mcap file. Topics appear as the stream
+ * reaches them (sqlite3: a file's topics table when the file is opened; MCAP: its Channel
+ * records, type = the channel's schema name). Not thread-safe; one bag per thread. */
 int avt_bag_open(const char *path, avt_bag **out, avt_error *err);
+/* The topics seen so far; the array may move at the next avt_bag_next. */
 const avt_bag_topic *avt_bag_topics(const avt_bag *bag, size_t *n);
 /* Next message: sqlite3 files by (timestamp, id), MCAP in file order; the files of a
  * directory in metadata.yaml's order. Returns 1, 0 at the end, negative on error;
