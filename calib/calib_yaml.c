@@ -203,7 +203,7 @@ int avt_rig_save_yaml(const char *path, const avt_rig *rig, avt_error *err)
     fprintf(f, "# avtruth rig calibration (docs/drive-log.md)\nversion: 1\nlidar:\n  model: %s\n  lidar_T_ego: ",
             rig->lidar_model);
     write_numbers(f, rig->lidar_T_ego.m, 16);
-    fprintf(f, "\ncameras:\n");
+    fprintf(f, rig->n_cameras ? "\ncameras:\n" : "\ncameras: []\n"); /* "cameras:" alone is null, not a list */
     for (size_t i = 0; i < rig->n_cameras; i++) {
         const avt_camera *c = &rig->cameras[i];
         fprintf(f, "  - name: %s\n    model: %s\n    width: %u\n    height: %u\n    K: ", c->name,

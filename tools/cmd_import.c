@@ -7,7 +7,7 @@
 
 static int run(int argc, char **argv, const char *cmdline)
 {
-    (void)cmdline;
+    if (argc >= 2 && strcmp(argv[1], "rosbag2") == 0) return avt_cmd_import_rosbag2.run(argc - 1, argv + 1, cmdline);
     const cli_opt opts[] = {{0}};
     char **pos;
     int npos;
@@ -21,6 +21,8 @@ static int run(int argc, char **argv, const char *cmdline)
 }
 
 const cli_cmd avt_cmd_import = {
-    "import", "kitti SRC DST",
-    "Convert a KITTI object layout (calib, velodyne, image_2, label_2) into drive logs (docs/calibration.md).",
-    "  avtruth import kitti ~/kitti/object/training /tmp/kitti-logs\n", run};
+    "import", "kitti SRC DST | rosbag2 BAG DST [--topic TYPE=TOPIC ...]",
+    "Convert a KITTI object layout (calib, velodyne, image_2, label_2) into drive logs (docs/calibration.md), "
+    "or a ROS 2 bag into a drive log (`avtruth import rosbag2 --help`, docs/rosbag2.md).",
+    "  avtruth import kitti ~/kitti/object/training /tmp/kitti-logs\n"
+    "  avtruth import rosbag2 ../shared/data/rosbag2/nebula_vlp16 /tmp/vlp16\n", run};
