@@ -39,7 +39,8 @@ static const char *USAGE =
     "  inspect FILE   human summary of an output file\n"
     "  verify FILE [LOG]   re-check offsets, cross-references and times, re-hash the inputs\n"
     "  batch LOG... -o DIR [-j N]   build each log into DIR/<log>.h5, skipping up-to-date ones\n"
-    "  stitch DIR -o DATASET.h5 [--train R --val R]   index file over DIR's per-log files\n"
+    "  stitch DIR -o DATASET.h5 [--train R --val R] [--splits FILE] [--exclude GLOB]...\n"
+    "                 index file over DIR's per-log files, with a dataset card\n"
     "  import kitti SRC DST   turn a KITTI object layout into drive log(s)\n"
     "  help           this text\n";
 
@@ -501,29 +502,37 @@ static int cmd_batch(int argc, char **argv, char *cmdline)
 static int cmd_stitch(int argc, char **argv)
 {
     static const struct option opts[] = {{"output", 1, 0, 'o'}, {"train", 1, 0, 't'},
-                                         {"val", 1, 0, 'v'},    {0, 0, 0, 0}};
+                                         {"val", 1, 0, 'v'},    {"splits", 1, 0, 's'},
+                                         {"exclude", 1, 0, 'x'}, {0, 0, 0, 0}};
     const char *out = NULL;
-    double train = 0.8, val = 0.1;
-    int c;
+    avt_stitch_options so;
+    avt_stitch_options_default(&so);
+    const char **exclude = calloc((size_t)argc, sizeof *exclude);
+    if (!exclude) return 1;
+    int c, rc = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+    while (!rc && (c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
         if (c == 'o') out = optarg;
         else if (c == 't') {
-            if (!avt_parse_double(optarg, &train)) return bad_number("--train", optarg);
+            if (!avt_parse_double(optarg, &so.train)) rc = bad_number("--train", optarg);
         } else if (c == 'v') {
-            if (!avt_parse_double(optarg, &val)) return bad_number("--val", optarg);
-        } else {
+            if (!avt_parse_double(optarg, &so.val)) rc = bad_number("--val", optarg);
+        } else if (c == 's') so.splits_path = optarg;
+        else if (c == 'x') exclude[so.n_exclude++] = optarg;
+        else {
             fputs(USAGE, stderr);
-            return 2;
+            rc = 2;
         }
     }
-    if (!out || optind != argc - 1) {
+    if (!rc && (!out || optind != argc - 1)) {
         fprintf(stderr, "avtruth stitch: expected DIR -o DATASET.h5\n%s", USAGE);
-        return 2;
+        rc = 2;
     }
+    so.exclude = exclude;
     avt_error err = {0, ""};
-    if (avt_export_stitch(argv[optind], out, train, val, stdout, &err)) return fail(&err);
-    return 0;
+    if (!rc && avt_export_stitch(argv[optind], out, &so, stdout, &err)) rc = fail(&err);
+    free(exclude);
+    return rc;
 }
 
 static int cmd_import(int argc, char **argv)
