@@ -13,6 +13,7 @@
 #include "avtruth/export.h"
 #include "avtruth/kitti.h"
 #include "avtruth/pipeline.h"
+#include "avtruth/scaleout.h"
 #include "avtruth/synth.h"
 
 #include "avt_git_sha.h" /* AVT_GIT_SHA, written at build time (cmake/git_sha.cmake) */
@@ -404,40 +405,6 @@ static int cmd_verify(int argc, char **argv)
     return 0;
 }
 
-/* Builds one log of a batch into dir unless an output verified against the log's current
- * inputs is there already. Returns 0 built or skipped, 1 failed. */
-static int batch_one(const char *log, const char *dir, char *cmdline)
-{
-    char out[4096], name[1024];
-    size_t len = strlen(log);
-    while (len > 1 && log[len - 1] == '/') len--;
-    const char *b = log + len;
-    while (b > log && b[-1] != '/') b--;
-    snprintf(name, sizeof name, "%.*s", (int)(log + len - b), b);
-    snprintf(out, sizeof out, "%s/%s.h5", dir, name);
-    avt_error err = {0, ""};
-    FILE *devnull = fopen("/dev/null", "w");
-    struct stat sb;
-    int fresh = stat(out, &sb) == 0 && devnull && avt_export_verify(out, log, devnull, &err) == 0;
-    if (devnull) fclose(devnull);
-    if (fresh) {
-        printf("%s: up to date (inputs unchanged), skipped\n", out);
-        return 0;
-    }
-    avt_build_options o;
-    avt_build_options_default(&o);
-    o.command_line = cmdline;
-    o.git_sha = AVT_GIT_SHA;
-    avt_build_summary s;
-    err.code = 0, err.msg[0] = '\0';
-    if (avt_build(log, out, &o, &s, &err)) {
-        fprintf(stderr, "avtruth: error: %s: %s\n", log, err.msg);
-        return 1;
-    }
-    printf("%s: %llu frames, %.2f s\n", out, (unsigned long long)s.frames, s.seconds);
-    return 0;
-}
-
 static int cmd_batch(int argc, char **argv, char *cmdline)
 {
     const char *dir = NULL;
@@ -467,24 +434,21 @@ static int cmd_batch(int argc, char **argv, char *cmdline)
                           ? (int)(omp_get_max_threads() / running_max)
                           : 1;
     int failed = 0, running = 0;
-    fflush(stdout);
+    avt_build_options o;
+    avt_build_options_default(&o);
+    o.command_line = cmdline;
+    o.git_sha = AVT_GIT_SHA;
     for (int i = optind; i < argc || running > 0;) {
         if (i < argc && running < jobs) {
-            pid_t pid = fork();
+            /* the cores are shared among the jobs that can run at once (-j N, or fewer logs):
+             * each child's OpenMP team and compression pool get that share (without this,
+             * -j 2 on two cores ran 2-2.5x slower than -j 1: four busy threads, spinning at
+             * every parallel region's end) */
+            pid_t pid = avt_scaleout_spawn(argv[i], dir, &o, share, 1);
             if (pid < 0) {
                 failed++;
                 i++;
                 continue;
-            }
-            if (pid == 0) {
-                /* the cores are shared among the jobs that can run at once (-j N, or fewer
-                 * logs): each child's OpenMP team and compression pool get that share (without this, -j 2 on two
-                 * cores ran 2-2.5x slower than -j 1: four busy threads, spinning at every
-                 * parallel region's end) */
-                omp_set_num_threads(share);
-                int r = batch_one(argv[i], dir, cmdline);
-                fflush(stdout);
-                _exit(r);
             }
             running++;
             i++;

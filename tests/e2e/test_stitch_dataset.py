@@ -67,7 +67,7 @@ logs = {}
 for i, (name, sec) in enumerate([("alpha", 0.5), ("bravo", 0.5), ("charlie", 0.5),
                                  ("delta", 1.5), ("echo", 1.0)]):
     d = os.path.join(work, "logs", name)
-    run("synth", d, "--seconds", sec, "--cameras", "1", "--seed", 31 + i)
+    run("synth", d, "--seconds", sec, "--cameras", "1", "--width", "128", "--height", "80", "--seed", 31 + i)
     logs[name] = d
 with open(os.path.join(logs["bravo"], "log.yaml"), "w") as fh:
     fh.write("licence: CC-BY-4.0\n")
