@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <omp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -14,21 +15,38 @@
 
 #include "avt_git_sha.h"
 
+static int print_longest_first(const char *const *logs, size_t n)
+{
+    size_t *order = calloc(n, sizeof *order);
+    uint64_t *bytes = calloc(n, sizeof *bytes);
+    avt_error err = {0, ""};
+    int rc = !order || !bytes ? avt_err(&err, AVT_NOMEM, "out of memory")
+                              : avt_scaleout_longest_first(logs, n, order, bytes, &err);
+    for (size_t i = 0; !rc && i < n; i++) printf("%s\n", logs[order[i]]);
+    free(order);
+    free(bytes);
+    return rc ? cli_fail(&err) : 0;
+}
+
 static int run(int argc, char **argv, const char *cmdline)
 {
     const char *dir = NULL;
     int64_t jobs = 1, threads = 0;
+    int print_order = 0;
     const cli_opt opts[] = {
         {"output", 'o', CLI_STR, "DIR", "where DIR/<log>.h5 go (required)", NULL, .dest = &dir},
         {"jobs", 'j', CLI_INT, "N", "logs built at once, each in its own process", "1", 1, 256, .dest = &jobs},
         {"threads", 0, CLI_INT, "N", "OpenMP threads per job (Slurm: $SLURM_CPUS_PER_TASK)",
          "OMP_NUM_THREADS or the cores, shared among the jobs", 1, 1024, .dest = &threads},
+        {"print-order", 0, CLI_FLAG, NULL, "print the logs longest first (by capture bytes, the order "
+         "avtruth-mpi and tools/slurm/submit.sh hand them out) and exit", NULL, .dest = &print_order},
         {0},
     };
     char **pos;
     int npos;
     int r = cli_parse(&avt_cmd_batch, opts, argc, argv, &pos, &npos);
     if (r) return r == CLI_EXIT_HELP ? 0 : r;
+    if (print_order && npos >= 1) return print_longest_first((const char *const *)pos, (size_t)npos);
     if (!dir || npos < 1) return cli_usage_error(&avt_cmd_batch, "expected LOG... -o DIR");
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
         fprintf(stderr, "avtruth: %s: cannot create: %s\n", dir, strerror(errno));
@@ -40,6 +58,13 @@ static int run(int argc, char **argv, const char *cmdline)
                           ? (int)(omp_get_max_threads() / running_max)
                           : 1;
     int failed = 0, running = 0;
+    /* our children: wait() may also reap a process we inherited (a shell that exec'd us
+     * leaves its process substitutions behind), which must not count as a log */
+    pid_t *pids = calloc((size_t)jobs, sizeof *pids);
+    if (!pids) {
+        fputs("avtruth: out of memory\n", stderr);
+        return 1;
+    }
     avt_build_options o;
     avt_build_options_default(&o);
     o.command_line = cmdline;
@@ -56,15 +81,27 @@ static int run(int argc, char **argv, const char *cmdline)
                 i++;
                 continue;
             }
+            for (int64_t k = 0; k < jobs; k++)
+                if (!pids[k]) {
+                    pids[k] = pid;
+                    break;
+                }
             running++;
             i++;
             continue;
         }
         int status = 0;
-        if (wait(&status) < 0) break;
+        pid_t w = wait(&status);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) break;
+        int64_t k = 0;
+        while (k < jobs && pids[k] != w) k++;
+        if (k == jobs) continue;
+        pids[k] = 0;
         running--;
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) failed++;
     }
+    free(pids);
     if (failed) fprintf(stderr, "avtruth batch: %d of %d logs failed\n", failed, npos);
     return failed ? 1 : 0;
 }

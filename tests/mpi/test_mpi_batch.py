@@ -18,7 +18,7 @@ from common import Checker, run, skip  # noqa: E402
 
 try:
     import h5py
-    import numpy as np
+    from h5compare import differences
 except ImportError as e:
     skip(f"{e} (Debian python3-h5py, python3-numpy)")
 MPI = os.path.join(os.environ["AVT_BUILD_DIR"], "avtruth-mpi")
@@ -49,36 +49,6 @@ def mpirun(out, *extra, env=None, recovery=True):
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=e)
     sys.stdout.write(p.stdout[-3000:])
     return p
-
-
-def datasets(f):
-    out = []
-    f.visititems(lambda n, o: out.append(n) if isinstance(o, h5py.Dataset) else None)
-    return sorted(out)
-
-
-def differences(a, b, skip=("provenance/", "logs/sha256")):
-    """Names of the datasets that differ (values, dtype, shape) between files a and b."""
-    with h5py.File(a) as fa, h5py.File(b) as fb:
-        na, nb = datasets(fa), datasets(fb)
-        if na != nb:
-            return [f"dataset lists: {sorted(set(na) ^ set(nb))}"]
-        bad = []
-        for n in na:
-            if n.startswith(skip):
-                continue
-            x, y = fa[n][()], fb[n][()]
-            if isinstance(x, np.ndarray):
-                same = x.dtype == y.dtype and x.shape == y.shape and (
-                    list(x.ravel()) == list(y.ravel()) if x.dtype.kind == "O" else x.tobytes() == y.tobytes())
-            else:
-                same = x == y
-            if not same:
-                bad.append(n)
-        for k in ("num_frames", "split_ratios", "format_version"):
-            if fa.attrs.get(k) != fb.attrs.get(k):
-                bad.append("@" + k)
-        return bad
 
 
 def status(out):
