@@ -82,7 +82,7 @@ run("verify", os.path.join(par, "dataset.h5"))
 # ---- a rank killed mid-build, with --enable-recovery: only its log is lost ------------------
 # rank 0 takes the longest log (l2) itself; l1.5, the second longest, goes to a worker rank
 kill = os.path.join(work, "kill")
-p = mpirun(kill, "--heartbeat", "0.2", "--timeout", "3", env={"AVT_MPI_TEST_DIE": "l1.5"})
+p = mpirun(kill, "--heartbeat", "0.2", "--timeout", "5", env={"AVT_MPI_TEST_DIE": "l1.5"})
 st = status(kill)
 c.check(st[0] == "incomplete" and f"lost {os.path.join(work, 'logs', 'l1.5')}" in st,
         f"status names the lost log: {st}")
