@@ -8,7 +8,7 @@ PACKAGES := cmake make gcc pkg-config libpcap-dev libpng-dev libhdf5-dev hdf5-to
             libyaml-dev libjansson-dev libssl-dev libcmocka-dev libdeflate-dev \
             libsqlite3-dev libzstd-dev liblz4-dev zlib1g-dev zstd lz4 python3 python3-numpy python3-yaml \
             python3-h5py python3-opencv python3-torch tcpdump \
-            hdf5-filter-plugin-blosc-serial
+            hdf5-filter-plugin-blosc-serial openmpi-bin libopenmpi-dev slurm-wlm munge
 BUILD    ?= build
 SANBUILD ?= build-sanitize
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
@@ -41,11 +41,13 @@ demo: build
 test-plain: build
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
 
+# The MPI and Slurm tests (label scaleout: whole clusters of processes, slow under ASan)
+# run in the plain suite only.
 test-sanitize: deps
 	cmake -S . -B $(SANBUILD) -DCMAKE_BUILD_TYPE=Debug -DAVT_SANITIZERS="address;undefined"
 	cmake --build $(SANBUILD) -j$(JOBS)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ctest --test-dir $(SANBUILD) --output-on-failure -j$(JOBS)
+	  ctest --test-dir $(SANBUILD) --output-on-failure -j$(JOBS) -LE scaleout
 
 test: test-plain test-sanitize
 

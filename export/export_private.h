@@ -48,6 +48,14 @@ int h5x_attr_str(hid_t loc, const char *name, const char *value, const char *fil
                  avt_error *err);
 int h5x_attr_num(hid_t loc, const char *name, int kind, const void *value, const char *file,
                  avt_error *err);
+/* Reads the scalar string attribute name of object obj (relative to loc, "." for loc itself),
+ * variable or fixed length, into out; "" if absent. Returns 1 if present and read, else 0. */
+int h5x_attr_get_str(hid_t loc, const char *obj, const char *name, char *out, size_t n);
+/* Reads the string dataset at path (scalar: one string; 1-D: its rows) into *out, *n strings
+ * owned by the caller (h5x_strs_free). AVT_MISMATCH if missing or of another rank. */
+int h5x_strs_read(hid_t loc, const char *path, char ***out, uint64_t *n, const char *file,
+                  avt_error *err);
+void h5x_strs_free(char **s, uint64_t n);
 /* A contiguous dataset of rank dims (rank 0 = scalar) at path, intermediate groups created.
  * For K_STR data is an array of const char * (NULL written as ""). */
 int h5x_dset_write(hid_t loc, const char *path, int kind, int rank, const hsize_t *dims,
@@ -229,5 +237,43 @@ struct avt_export_writer {
 char *avt_export_card_make(const struct avt_export_writer *w, const avt_export_meta *meta);
 /* SHA-256 (lowercase hex) and size of a file, read in 1 MiB blocks (digest.c). */
 int avt_export_sha256_file(const char *path, char hex[65], uint64_t *size, avt_error *err);
+
+/* ---- the dataset as a whole (dataset.c, for stitch.c) --------------------------------- */
+
+/* What one per-log source says about itself. */
+typedef struct ds_source {
+    char format_version[32];
+    char *schema;             /* /meta/schema text, "" if none */
+    char **class_names;       /* /meta/class_names */
+    uint64_t n_classes;
+    uint64_t *hist;           /* boxes per class id, n_classes + 1 (the last: ids beyond) */
+    uint64_t boxes;
+    char *lidar, *cameras, *licence; /* from the per-log card; cameras: "front, left" */
+    char *findings;           /* the card's validation findings, "- ...\n" items, "" if none */
+    /* set by the caller */
+    const char *log_id;
+    uint64_t frames;
+    const char *split;
+} ds_source;
+int ds_source_read(hid_t f, const char *file, ds_source *d, avt_error *err);
+void ds_source_free(ds_source *d);
+/* AVT_MISMATCH naming both files when b cannot join a (format version, schema, classes). */
+int ds_compatible(const ds_source *a, const char *fa, const ds_source *b, const char *fb,
+                  avt_error *err);
+/* The Markdown card of the stitched index (per split: logs, frames, sensors, licences, class
+ * histogram, findings); method describes how the splits were made. NULL: out of memory. */
+char *ds_card(const char *title, const ds_source *src, size_t n, const char *method);
+
+/* splits.yaml: log_id -> split ("train", "val" or "test", static strings), with lines. */
+typedef struct ds_overrides {
+    char **log_id;
+    const char **split;
+    size_t *line;
+    size_t n, cap_id, cap_split, cap_line;
+} ds_overrides;
+int ds_overrides_load(const char *path, ds_overrides *ov, avt_error *err);
+void ds_overrides_free(ds_overrides *ov);
+/* 1 if name matches one of the fnmatch patterns. */
+int ds_excluded(const char *name, const char *const *patterns, size_t n);
 
 #endif

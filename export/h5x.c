@@ -968,3 +968,78 @@ int avt_export_compression_check(const char *spec, avt_error *err)
     int filter, level;
     return h5x_filter_parse(spec, 0, &filter, &level, err);
 }
+
+/* Reads a scalar string attribute (variable or fixed length) into out; "" if absent.
+ * Returns 1 if present and read, 0 if absent or not a string. */
+int h5x_attr_get_str(hid_t loc, const char *obj, const char *name, char *out, size_t n)
+{
+    int ok = 0;
+    hid_t a = -1, t = -1, mt = -1;
+    out[0] = '\0';
+    if (H5Aexists_by_name(loc, obj, name, H5P_DEFAULT) <= 0) goto out;
+    a = H5Aopen_by_name(loc, obj, name, H5P_DEFAULT, H5P_DEFAULT);
+    t = a >= 0 ? H5Aget_type(a) : -1;
+    if (t < 0 || H5Tget_class(t) != H5T_STRING) goto out;
+    if (H5Tis_variable_str(t) > 0) {
+        char *s = NULL;
+        mt = h5x_str_type();
+        if (mt < 0 || H5Aread(a, mt, &s) < 0) goto out;
+        snprintf(out, n, "%s", s ? s : "");
+        H5free_memory(s);
+        ok = 1;
+    } else {
+        size_t sz = H5Tget_size(t);
+        char *buf = calloc(sz + 1, 1);
+        mt = H5Tcopy(t);
+        if (buf && mt >= 0 && H5Aread(a, mt, buf) >= 0) {
+            snprintf(out, n, "%s", buf);
+            ok = 1;
+        }
+        free(buf);
+    }
+out:
+    if (mt >= 0) H5Tclose(mt);
+    if (t >= 0) H5Tclose(t);
+    if (a >= 0) H5Aclose(a);
+    return ok;
+}
+
+int h5x_strs_read(hid_t loc, const char *path, char ***out, uint64_t *n, const char *file,
+                  avt_error *err)
+{
+    int rc = AVT_OK;
+    hid_t d = -1, sp = -1, t = h5x_str_type();
+    hsize_t dims[1] = {1};
+    *out = NULL;
+    *n = 0;
+    d = H5Lexists(loc, path, H5P_DEFAULT) > 0 ? H5Dopen2(loc, path, H5P_DEFAULT) : -1;
+    sp = d >= 0 ? H5Dget_space(d) : -1;
+    int rank = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
+    if (t < 0 || rank < 0 || rank > 1 || (rank == 1 && H5Sget_simple_extent_dims(sp, dims, NULL) < 0)) {
+        rc = avt_err(err, AVT_MISMATCH, "%s: /%s: missing or not a string array", file, path);
+        goto out;
+    }
+    *out = calloc(dims[0] ? dims[0] : 1, sizeof **out);
+    if (!*out) {
+        rc = avt_err(err, AVT_NOMEM, "%s: out of memory", file);
+        goto out;
+    }
+    if (dims[0] && H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out) < 0) {
+        rc = h5x_fail(err, file, path, "H5Dread");
+        free(*out);
+        *out = NULL;
+        goto out;
+    }
+    *n = dims[0];
+out:
+    if (sp >= 0) H5Sclose(sp);
+    if (d >= 0) H5Dclose(d);
+    if (t >= 0) H5Tclose(t);
+    return rc;
+}
+
+void h5x_strs_free(char **s, uint64_t n)
+{
+    for (uint64_t i = 0; s && i < n; i++) H5free_memory(s[i]);
+    free(s);
+}

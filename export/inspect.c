@@ -6,41 +6,6 @@
 
 #include "export_private.h"
 
-/* Reads a scalar string attribute (variable or fixed length) into out; "" if absent.
- * Returns 1 if present and read, 0 if absent or not a string. */
-static int attr_str(hid_t loc, const char *obj, const char *name, char *out, size_t n)
-{
-    int ok = 0;
-    hid_t a = -1, t = -1, mt = -1;
-    out[0] = '\0';
-    if (H5Aexists_by_name(loc, obj, name, H5P_DEFAULT) <= 0) goto out;
-    a = H5Aopen_by_name(loc, obj, name, H5P_DEFAULT, H5P_DEFAULT);
-    t = a >= 0 ? H5Aget_type(a) : -1;
-    if (t < 0 || H5Tget_class(t) != H5T_STRING) goto out;
-    if (H5Tis_variable_str(t) > 0) {
-        char *s = NULL;
-        mt = h5x_str_type();
-        if (mt < 0 || H5Aread(a, mt, &s) < 0) goto out;
-        snprintf(out, n, "%s", s ? s : "");
-        H5free_memory(s);
-        ok = 1;
-    } else {
-        size_t sz = H5Tget_size(t);
-        char *buf = calloc(sz + 1, 1);
-        mt = H5Tcopy(t);
-        if (buf && mt >= 0 && H5Aread(a, mt, buf) >= 0) {
-            snprintf(out, n, "%s", buf);
-            ok = 1;
-        }
-        free(buf);
-    }
-out:
-    if (mt >= 0) H5Tclose(mt);
-    if (t >= 0) H5Tclose(t);
-    if (a >= 0) H5Aclose(a);
-    return ok;
-}
-
 static uint64_t attr_u64(hid_t loc, const char *name)
 {
     uint64_t v = 0;
@@ -134,7 +99,7 @@ static void print_cameras(hid_t file, FILE *out, uint64_t frames)
         snprintf(p, sizeof p, "cameras/%s/timestamp_ns", l.names[i]);
         int ok = count_paired(file, p, &paired);
         snprintf(p, sizeof p, "cameras/%s", l.names[i]);
-        attr_str(file, p, "model", model, sizeof model);
+        h5x_attr_get_str(file, p, "model", model, sizeof model);
         snprintf(p, sizeof p, "cameras/%s/boxes2d/box3d_index", l.names[i]);
         uint64_t b2 = dset_len(file, p);
         snprintf(p, sizeof p, "cameras/%s/depth/depth", l.names[i]);
@@ -175,16 +140,16 @@ int avt_export_inspect(const char *path, FILE *out, avt_error *err)
         goto out;
     }
     char format[64], version[32], log_id[256], created[64], compression[64];
-    if (!attr_str(file, ".", "format", format, sizeof format) ||
+    if (!h5x_attr_get_str(file, ".", "format", format, sizeof format) ||
         strcmp(format, "avtruth-gt") != 0) {
         rc = avt_err(err, AVT_FORMAT, "%s: not an avtruth file (root attribute format is \"%s\", "
                                       "expected \"avtruth-gt\")", path, format);
         goto out;
     }
-    attr_str(file, ".", "format_version", version, sizeof version);
-    attr_str(file, ".", "log_id", log_id, sizeof log_id);
-    attr_str(file, ".", "created_utc", created, sizeof created);
-    attr_str(file, ".", "compression", compression, sizeof compression);
+    h5x_attr_get_str(file, ".", "format_version", version, sizeof version);
+    h5x_attr_get_str(file, ".", "log_id", log_id, sizeof log_id);
+    h5x_attr_get_str(file, ".", "created_utc", created, sizeof created);
+    h5x_attr_get_str(file, ".", "compression", compression, sizeof compression);
     root = H5Gopen2(file, "/", H5P_DEFAULT);
     uint64_t frames = root >= 0 ? attr_u64(root, "num_frames") : 0;
     uint64_t ncam = root >= 0 ? attr_u64(root, "num_cameras") : 0;
@@ -215,11 +180,11 @@ int avt_export_inspect(const char *path, FILE *out, avt_error *err)
     fprintf(out, "cameras:       %llu\n", (unsigned long long)ncam);
     print_cameras(file, out, frames);
     char tool[128], sha[128], started[64], finished[64], *cmd = malloc(4096);
-    attr_str(file, "provenance", "tool_version", tool, sizeof tool);
-    attr_str(file, "provenance", "git_sha", sha, sizeof sha);
-    attr_str(file, "provenance", "started_utc", started, sizeof started);
-    attr_str(file, "provenance", "finished_utc", finished, sizeof finished);
-    if (cmd) attr_str(file, "provenance", "command_line", cmd, 4096);
+    h5x_attr_get_str(file, "provenance", "tool_version", tool, sizeof tool);
+    h5x_attr_get_str(file, "provenance", "git_sha", sha, sizeof sha);
+    h5x_attr_get_str(file, "provenance", "started_utc", started, sizeof started);
+    h5x_attr_get_str(file, "provenance", "finished_utc", finished, sizeof finished);
+    if (cmd) h5x_attr_get_str(file, "provenance", "command_line", cmd, 4096);
     fprintf(out, "provenance:    avtruth %s (git %s)\n", tool[0] ? tool : "?", sha[0] ? sha : "?");
     fprintf(out, "  command:     %s\n", cmd ? cmd : "?");
     fprintf(out, "  run:         %s .. %s\n", started, finished);

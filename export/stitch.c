@@ -21,6 +21,7 @@ typedef struct src_log {
     char sha256[65];
     uint64_t frames, points, boxes;
     uint64_t *cam_b2, *cam_depth, *cam_img; /* per camera rows */
+    ds_source ds;    /* what it says about itself (dataset.c) */
 } src_log;
 
 enum { REB_NONE, REB_OFFSET, REB_BOX, REB_FRAME };
@@ -32,19 +33,11 @@ typedef struct scol {
     int is_str;
 } scol;
 
-static uint64_t fnv1a64(const char *s)
+void avt_stitch_options_default(avt_stitch_options *o)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
-const char *avt_export_split_of(const char *log_id, double train, double val)
-{
-    /* The top 53 bits of FNV-1a as a uniform number in [0, 1): fixed per log_id, so adding
-     * logs never moves an existing log to another split. */
-    double u = (double)(fnv1a64(log_id) >> 11) / 9007199254740992.0;
-    return u < train ? "train" : u < train + val ? "val" : "test";
+    memset(o, 0, sizeof *o);
+    o->train = 0.8;
+    o->val = 0.1;
 }
 
 /* Path of target relative to directory base (both absolute, normalised by realpath). */
@@ -420,7 +413,86 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int avt_export_stitch(const char *dir, const char *out_path, double train, double val,
+/* 1 if path is an index made by stitch (root attribute kind = "stitched"). */
+static int is_stitched(const char *path)
+{
+    char kind[32];
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    int yes = f >= 0 && h5x_attr_get_str(f, ".", "kind", kind, sizeof kind) &&
+              strcmp(kind, "stitched") == 0;
+    if (f >= 0) H5Fclose(f);
+    return yes;
+}
+
+/* Splits of the sources: the overrides file (opt->splits_path, else DIR/splits.yaml if it
+ * exists) fixes some; avt_export_splits_assign balances the rest by frames. */
+static int assign_splits(const char *dir, const avt_stitch_options *opt, src_log *logs, size_t n,
+                         ds_overrides *ov, FILE *out, avt_error *err)
+{
+    char def[PATH_MAX];
+    struct stat sb;
+    const char *path = opt->splits_path;
+    if (!path && !avt_path_join(def, sizeof def, dir, "splits.yaml") && stat(def, &sb) == 0)
+        path = def;
+    int rc = path ? ds_overrides_load(path, ov, err) : AVT_OK;
+    avt_split_log *sl = calloc(n ? n : 1, sizeof *sl);
+    if (!rc && !sl) rc = avt_err(err, AVT_NOMEM, "out of memory");
+    for (size_t k = 0; !rc && k < n; k++) {
+        sl[k].log_id = logs[k].log_id;
+        sl[k].frames = logs[k].frames;
+    }
+    for (size_t i = 0; !rc && i < ov->n; i++) {
+        size_t k = 0;
+        while (k < n && strcmp(logs[k].log_id, ov->log_id[i]) != 0) k++;
+        if (k < n) sl[k].fixed = ov->split[i];
+        else fprintf(out, "note: %s: line %zu: log %s is not among the stitched logs, ignored\n",
+                     path, ov->line[i], ov->log_id[i]);
+    }
+    if (!rc) rc = avt_export_splits_assign(sl, n, opt->train, opt->val, err);
+    for (size_t k = 0; !rc && k < n; k++) logs[k].ds.split = sl[k].split;
+    free(sl);
+    return rc;
+}
+
+static void split_method(const avt_stitch_options *opt, const ds_overrides *ov, char *s, size_t n)
+{
+    double test = 1 - opt->train - opt->val;
+    snprintf(s, n, "train %.4g, val %.4g, test %.4g of the frames, whole logs, the largest "
+             "first to the split furthest below its share; %zu fixed by splits.yaml",
+             opt->train, opt->val, test > 0 ? test : 0, ov->n);
+}
+
+/* The dataset card: /dataset_card in the index and NAME.card.md beside it (written to
+ * *card_partial here, renamed by the caller with the index). */
+static int write_card(hid_t o, const char *partial, const char *out_path,
+                      const avt_stitch_options *opt, const ds_overrides *ov, const src_log *logs,
+                      size_t n, char **card, char **card_path, char **card_partial, avt_error *err)
+{
+    char method[256], title[PATH_MAX];
+    ds_source *src = calloc(n ? n : 1, sizeof *src);
+    if (!src) return avt_err(err, AVT_NOMEM, "out of memory");
+    for (size_t k = 0; k < n; k++) src[k] = logs[k].ds;
+    split_method(opt, ov, method, sizeof method);
+    const char *slash = strrchr(out_path, '/');
+    snprintf(title, sizeof title, "%s", slash ? slash + 1 : out_path);
+    *card = ds_card(title, src, n, method);
+    free(src);
+    size_t l = strlen(out_path) - 3; /* out_path ends in .h5 */
+    *card_path = malloc(l + 9);
+    *card_partial = malloc(l + 17);
+    if (!*card || !*card_path || !*card_partial) return avt_err(err, AVT_NOMEM, "out of memory");
+    snprintf(*card_path, l + 9, "%.*s.card.md", (int)l, out_path);
+    snprintf(*card_partial, l + 17, "%s.partial", *card_path);
+    int rc = h5x_dset_write(o, "dataset_card", K_STR, 0, NULL, card, partial, err);
+    FILE *fh = rc ? NULL : fopen(*card_partial, "w");
+    if (!rc && (!fh || fputs(*card, fh) < 0 || fflush(fh) != 0 || fsync(fileno(fh)) != 0))
+        rc = avt_err(err, AVT_IO, "%s: cannot write: %s", *card_partial, strerror(errno));
+    if (fh && fclose(fh) != 0 && !rc)
+        rc = avt_err(err, AVT_IO, "%s: cannot write: %s", *card_partial, strerror(errno));
+    return rc;
+}
+
+int avt_export_stitch(const char *dir, const char *out_path, const avt_stitch_options *opt,
                       FILE *out, avt_error *err)
 {
     int rc = AVT_OK;
@@ -441,6 +513,10 @@ int avt_export_stitch(const char *dir, const char *out_path, double train, doubl
     h5x_zctx z;
     memset(&z, 0, sizeof z);
     char out_real[PATH_MAX], out_dir[PATH_MAX], out_base[PATH_MAX];
+    char *card = NULL, *card_path = NULL, *card_partial = NULL;
+    ds_overrides ov;
+    memset(&ov, 0, sizeof ov);
+    if ((rc = avt_export_splits_assign(NULL, 0, opt->train, opt->val, err))) goto out;
     size_t olen = strlen(out_path);
     if (olen < 4 || strcmp(out_path + olen - 3, ".h5") != 0) {
         rc = avt_err(err, AVT_INVAL, "%s: output name must end in .h5", out_path);
@@ -470,6 +546,14 @@ int avt_export_stitch(const char *dir, const char *out_path, double train, doubl
         /* never the index itself */
         snprintf(op, sizeof op, "%s/%s", out_real, out_base);
         if (realpath(p, rp) && strcmp(rp, op) == 0) continue;
+        if (ds_excluded(de->d_name, opt->exclude, opt->n_exclude)) {
+            fprintf(out, "excluded %s\n", p);
+            continue;
+        }
+        if (is_stitched(p)) { /* an index stitched before, maybe to another path */
+            fprintf(out, "skipped %s: a stitched index, not a per-log file\n", p);
+            continue;
+        }
         if (avt_grow((void **)&names, &cap, n + 1, sizeof *names) || !(names[n] = strdup(p))) {
             rc = avt_err(err, AVT_NOMEM, "out of memory");
             goto out;
@@ -515,6 +599,11 @@ int avt_export_stitch(const char *dir, const char *out_path, double train, doubl
         if (a >= 0) H5Aclose(a);
         s->frames = rows_of(f, "frames/timestamp_ns");
         s->boxes = rows_of(f, "boxes3d/class_id");
+        if ((rc = ds_source_read(f, s->file, &s->ds, err)) ||
+            (k > 0 && (rc = ds_compatible(&logs[0].ds, logs[0].file, &s->ds, s->file, err))))
+            break;
+        s->ds.log_id = s->log_id;
+        s->ds.frames = s->frames;
         list_ctx *lk = k == 0 ? &lc : &lc_k;
         lc_k.n = 0;
         if (H5Ovisit(f, H5_INDEX_NAME, H5_ITER_INC, list_cb, lk) < 0) {
@@ -575,6 +664,7 @@ int avt_export_stitch(const char *dir, const char *out_path, double train, doubl
             rc = h5x_fail(err, partial, fixed[i], "H5Ocopy");
             goto out;
         }
+    if ((rc = assign_splits(dir, opt, logs, n, &ov, out, err))) goto out;
     {
         const char **ids = calloc(n, sizeof *ids), **rels = calloc(n, sizeof *rels);
         const char **shas = calloc(n, sizeof *shas), **splits = calloc(n, sizeof *splits);
@@ -584,12 +674,11 @@ int avt_export_stitch(const char *dir, const char *out_path, double train, doubl
             ids[k] = logs[k].log_id;
             rels[k] = logs[k].rel;
             shas[k] = logs[k].sha256;
-            splits[k] = avt_export_split_of(logs[k].log_id, train, val);
+            splits[k] = logs[k].ds.split;
         }
         uint64_t nf = fb[n];
-        char ratios[96];
-        snprintf(ratios, sizeof ratios, "train %.4g, val %.4g, test %.4g (FNV-1a 64 of log_id)",
-                 train, val, 1 - train - val);
+        char ratios[256];
+        split_method(opt, &ov, ratios, sizeof ratios);
         if (!rc && ((rc = h5x_dset_write(o, "logs/log_id", K_STR, 1, &dn, ids, partial, err)) ||
                     (rc = h5x_dset_write(o, "logs/file", K_STR, 1, &dn, rels, partial, err)) ||
                     (rc = h5x_dset_write(o, "logs/sha256", K_STR, 1, &dn, shas, partial, err)) ||
@@ -621,26 +710,41 @@ int avt_export_stitch(const char *dir, const char *out_path, double train, doubl
         if (rc) goto out;
     }
     H5Fclose(f), f = -1;
+    if ((rc = write_card(o, partial, out_path, opt, &ov, logs, n, &card, &card_path,
+                         &card_partial, err)))
+        goto out;
     if (H5Fclose(o) < 0) {
         o = -1;
         rc = h5x_fail(err, partial, NULL, "H5Fclose");
         goto out;
     }
     o = -1;
-    if (rename(partial, out_path) != 0) {
+    if (rename(partial, out_path) != 0 || rename(card_partial, card_path) != 0) {
         rc = avt_err(err, AVT_IO, "%s: cannot rename to %s: %s", partial, out_path, strerror(errno));
         goto out;
     }
-    fprintf(out, "stitched %zu logs, %llu frames into %s\n", n, (unsigned long long)fb[n], out_path);
+    fprintf(out, "stitched %zu logs, %llu frames into %s (dataset card: %s)\n", n,
+            (unsigned long long)fb[n], out_path, card_path);
+    for (int i = 0; i < 3; i++) {
+        static const char *const split_names[] = {"train", "val", "test"};
+        uint64_t nl = 0, nf = 0;
+        for (size_t k = 0; k < n; k++)
+            if (strcmp(logs[k].ds.split, split_names[i]) == 0) nl++, nf += logs[k].frames;
+        fprintf(out, "  %-5s %llu logs, %llu frames\n", split_names[i], (unsigned long long)nl,
+                (unsigned long long)nf);
+    }
 out:
     if (o >= 0) H5Fclose(o);
     if (rc && partial) unlink(partial);
+    if (rc && card_partial) unlink(card_partial);
+    free(card), free(card_path), free(card_partial);
+    ds_overrides_free(&ov);
     if (f >= 0) H5Fclose(f);
     if (fapl >= 0) H5Pclose(fapl);
     h5x_zctx_free(&z);
     free(lc.cols);
     free(lc_k.cols);
-    for (size_t k = 0; logs && k < n; k++) free(logs[k].rel);
+    for (size_t k = 0; logs && k < n; k++) free(logs[k].rel), ds_source_free(&logs[k].ds);
     free(logs);
     free(fb);
     free(bb);

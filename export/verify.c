@@ -350,44 +350,10 @@ static herr_t camera_cb(hid_t g, const char *name, const H5L_info_t *info, void 
     return cw->rc ? 1 : 0;
 }
 
-/* Reads a 1-D variable-length string dataset; caller frees with free_strs. */
+/* Reads a 1-D variable-length string dataset; caller frees with h5x_strs_free. */
 static int read_strs(vctx *v, const char *name, char ***out, uint64_t *n)
 {
-    int rc = AVT_OK;
-    hid_t d = -1, sp = -1, t = h5x_str_type();
-    hsize_t dims[1] = {0};
-    *out = NULL;
-    *n = 0;
-    d = H5Dopen2(v->file, name, H5P_DEFAULT);
-    sp = d >= 0 ? H5Dget_space(d) : -1;
-    if (t < 0 || sp < 0 || H5Sget_simple_extent_ndims(sp) != 1 ||
-        H5Sget_simple_extent_dims(sp, dims, NULL) < 0) {
-        rc = avt_err(v->err, AVT_MISMATCH, "%s: /%s: missing or not a string array", v->path, name);
-        goto out;
-    }
-    *out = calloc(dims[0] ? dims[0] : 1, sizeof **out);
-    if (!*out) {
-        rc = avt_err(v->err, AVT_NOMEM, "%s: out of memory", v->path);
-        goto out;
-    }
-    if (dims[0] && H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out) < 0) {
-        rc = h5x_fail(v->err, v->path, name, "H5Dread");
-        free(*out);
-        *out = NULL;
-        goto out;
-    }
-    *n = dims[0];
-out:
-    if (sp >= 0) H5Sclose(sp);
-    if (d >= 0) H5Dclose(d);
-    if (t >= 0) H5Tclose(t);
-    return rc;
-}
-
-static void free_strs(char **s, uint64_t n)
-{
-    for (uint64_t i = 0; s && i < n; i++) H5free_memory(s[i]);
-    free(s);
+    return h5x_strs_read(v->file, name, out, n, v->path, v->err);
 }
 
 /* The log directory recorded in /provenance config ("log_dir"), into out; 0 if none. */
@@ -462,8 +428,8 @@ static int check_inputs(vctx *v, const char *log_dir, FILE *out)
     fprintf(out, "ok: %llu input files in %s match their recorded SHA-256\n",
             (unsigned long long)np, log_dir);
 out:
-    free_strs(paths, np);
-    free_strs(shas, ns);
+    h5x_strs_free(paths, np);
+    h5x_strs_free(shas, ns);
     vcol_free(&sizes);
     return rc;
 }
@@ -501,8 +467,8 @@ static int check_sources(vctx *v, FILE *out)
     }
     fprintf(out, "ok: %llu source files match their recorded SHA-256\n", (unsigned long long)nf);
 out:
-    free_strs(files, nf);
-    free_strs(shas, ns);
+    h5x_strs_free(files, nf);
+    h5x_strs_free(shas, ns);
     return rc;
 }
 

@@ -173,17 +173,50 @@ int avt_export_verify(const char *path, const char *log_dir, FILE *out, avt_erro
 /* The same checks without re-hashing inputs. */
 int avt_export_verify_structure(const char *path, FILE *out, avt_error *err);
 
-/* Stitches every per-log .h5 in dir (sorted by name; out_path itself excluded) into one
- * index file (avtruth stitch): data columns as virtual datasets naming the sources relative
- * to out_path's directory (move the folder together and it stays readable), offset arrays
- * and row references (lidar/instance, boxes3d/frame_index, boxes2d/box3d_index) as real
- * rebased copies, and /logs: log_id, file, sha256, split, frame_offset (L+1), plus each
- * log's calibration and camera intrinsics under /logs/<k>/ and frames/log_index (F,).
- * Each source is verified (structure) first; sources with different column sets (cameras,
- * embedded images) are refused with AVT_MISMATCH. Splits: avt_export_split_of. Written via .partial + rename. */
-int avt_export_stitch(const char *dir, const char *out_path, double train, double val,
+/* What `avtruth stitch` takes besides DIR and the index path. */
+typedef struct avt_stitch_options {
+    double train, val;            /* split ratios of the frames; test gets 1 - train - val */
+    /* Per-log split overrides: a YAML mapping `log_id: train|val|test` (libyaml). NULL: DIR/
+     * splits.yaml when it exists. */
+    const char *splits_path;
+    /* fnmatch(3) patterns of file names in DIR to leave out (besides the index itself and
+     * every stitched index, which are always left out). */
+    const char *const *exclude;
+    size_t n_exclude;
+} avt_stitch_options;
+/* train 0.8, val 0.1, no overrides file, no exclusions. */
+void avt_stitch_options_default(avt_stitch_options *o);
+
+/* Stitches every per-log .h5 in dir (sorted by name; out_path itself, stitched indexes and
+ * the opt->exclude patterns left out) into one index file (avtruth stitch): data columns as
+ * virtual datasets naming the sources relative to out_path's directory (move the folder
+ * together and it stays readable), offset arrays and row references (lidar/instance,
+ * boxes3d/frame_index, boxes2d/box3d_index) as real rebased copies, and /logs: log_id, file,
+ * sha256, split, frame_offset (L+1), plus each log's calibration and camera intrinsics under
+ * /logs/<k>/ and frames/log_index (F,). Each source is verified (structure) first; sources
+ * with different column sets (cameras, embedded images), format versions, annotation schemas
+ * (/meta/schema) or class names are refused with AVT_MISMATCH naming both files and values.
+ * Splits: avt_export_splits_assign with the overrides of the splits file. The dataset card
+ * (Markdown, per split: logs, frames, class histogram, sensors, licences, validation
+ * findings) goes to /dataset_card and to NAME.card.md beside out_path. Both files are
+ * written via .partial + rename. Not thread-safe (HDF5). */
+int avt_export_stitch(const char *dir, const char *out_path, const avt_stitch_options *opt,
                       FILE *out, avt_error *err);
-/* "train", "val" or "test" for a log, fixed by a hash of log_id (ratios train, val, rest). */
-const char *avt_export_split_of(const char *log_id, double train, double val);
+
+/* One log for avt_export_splits_assign. */
+typedef struct avt_split_log {
+    const char *log_id;
+    uint64_t frames;
+    const char *fixed; /* "train", "val", "test" from an override, or NULL */
+    const char *split; /* out: the log's split */
+} avt_split_log;
+/* Deterministic splits balanced by frames: logs with a fixed split keep it; the others, the
+ * largest first (ties by log_id), each go to the split whose frame target (ratio x all
+ * frames) is missed by the most frames (ties: train, val, test), except that while the logs
+ * left are no more than the splits with a positive ratio still empty, they go to those.
+ * The result depends only on the (log_id, frames, fixed) set, not on the order given.
+ * AVT_INVAL for ratios outside [0, 1] or summing above 1, or a fixed split of another name. */
+int avt_export_splits_assign(avt_split_log *logs, size_t n, double train, double val,
+                             avt_error *err);
 
 #endif
