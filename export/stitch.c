@@ -496,9 +496,6 @@ int avt_export_stitch(const char *dir, const char *out_path, const avt_stitch_op
                       FILE *out, avt_error *err)
 {
     int rc = AVT_OK;
-    if (train < 0 || val < 0 || train + val > 1)
-        return avt_err(err, AVT_INVAL, "split ratios train %g, val %g: need >= 0 and a sum <= 1",
-                       train, val);
     h5x_quiet q; /* ended at `out`: every return below goes there */
     h5x_quiet_begin(&q);
     DIR *dh = NULL;
