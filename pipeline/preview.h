@@ -11,4 +11,8 @@
  * coloured by depth and the 2D boxes, writes out_path. */
 int avt_preview_draw(const char *image_path, const avt_camera_frame *cf, const char *out_path, avt_error *err);
 
+/* Reads a PNG (any kind libpng reads) as 8-bit RGB (grey = 0: 3 w h bytes) or 8-bit grey
+ * (grey = 1: w h bytes) into *px (malloc'ed, caller frees). */
+int avt_png_load(const char *path, int grey, unsigned *w, unsigned *h, unsigned char **px, avt_error *err);
+
 #endif

@@ -207,3 +207,29 @@ void sweep_source_close(sweep_source *s)
     free(s->rtype);
     free(s);
 }
+
+int sweep_source_config(const char *log_dir, avt_lidar_config *lc, avt_log_config *cfg, sweep_source_paths *cfg_paths,
+                        avt_error *err)
+{
+    char log_yaml[4096];
+    avt_lidar_config_default(lc);
+    if (avt_path_join(log_yaml, sizeof log_yaml, log_dir, "log.yaml"))
+        return avt_err(err, AVT_INVAL, "%s: path too long", log_dir);
+    int rc = avt_log_config_load(log_yaml, cfg, err);
+    if (rc) return rc;
+    if (cfg->lidar_model[0]) lc->model = cfg->lidar_model;
+    if (cfg->lidar_data_port) lc->data_port = cfg->lidar_data_port;
+    if (cfg->lidar_position_port) lc->position_port = cfg->lidar_position_port;
+    if (cfg->lidar_source[0]) lc->source_addr = cfg->lidar_source;
+    if (cfg->lidar_metadata[0]) {
+        if (avt_path_join(cfg_paths->metadata, sizeof cfg_paths->metadata, log_dir, cfg->lidar_metadata))
+            return avt_err(err, AVT_INVAL, "%s: path too long", log_dir);
+        lc->metadata_path = cfg_paths->metadata;
+    }
+    if (cfg->lidar_calibration[0]) {
+        if (avt_path_join(cfg_paths->calibration, sizeof cfg_paths->calibration, log_dir, cfg->lidar_calibration))
+            return avt_err(err, AVT_INVAL, "%s: path too long", log_dir);
+        lc->calibration_path = cfg_paths->calibration;
+    }
+    return AVT_OK;
+}

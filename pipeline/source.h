@@ -4,6 +4,7 @@
 #ifndef AVT_PIPELINE_SOURCE_H
 #define AVT_PIPELINE_SOURCE_H
 
+#include "avtruth/calib.h"
 #include "avtruth/ingest.h"
 
 typedef struct sweep_source sweep_source;
@@ -22,5 +23,14 @@ const char *sweep_source_capture(const sweep_source *s);
 /* The capture reader's statistics so far; 0 (st untouched) for point-cloud files. */
 int sweep_source_stats(const sweep_source *s, avt_lidar_stats *st);
 void sweep_source_close(sweep_source *s);
+
+/* The LiDAR reader settings of a log: the defaults, then log.yaml's (model, ports, source,
+ * Ouster metadata and Velodyne calibration, both relative to the log directory; their absolute
+ * paths are kept in cfg_paths, which lc points into). *cfg gets log.yaml's content. */
+typedef struct sweep_source_paths {
+    char metadata[4096], calibration[4096];
+} sweep_source_paths;
+int sweep_source_config(const char *log_dir, avt_lidar_config *lc, avt_log_config *cfg, sweep_source_paths *cfg_paths,
+                        avt_error *err);
 
 #endif
