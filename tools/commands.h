@@ -12,5 +12,6 @@ extern const cli_cmd avt_cmd_verify;
 extern const cli_cmd avt_cmd_batch;
 extern const cli_cmd avt_cmd_stitch;
 extern const cli_cmd avt_cmd_import;
+extern const cli_cmd avt_cmd_calib_check;
 
 #endif
