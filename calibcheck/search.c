@@ -2,6 +2,7 @@
  * errors E (Levinson & Thrun, RSS 2013, sections III-C and IV; include/avtruth/calibcheck.h). */
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -100,9 +101,9 @@ double avt_cc_score(const avt_cam_model *m, const avt_tf *lidar_T_cam, const dou
 
 void avt_cc_options_default(avt_cc_options *o)
 {
-    o->rot_step_deg = 0.5;
-    o->trans_step_m = 0.08;
-    o->levels = 5;
+    o->rot_step_deg = 0.2;
+    o->trans_step_m = 0.04;
+    o->levels = 4;
     o->max_rot_deg = 3.0;
     o->max_trans_m = 0.5;
     o->grid = 1;
@@ -170,26 +171,37 @@ static void descend(search_ctx *c, const avt_cc_options *o, const int active[AVT
     for (int level = from; level <= o->levels; level++) {
         double sr = o->rot_step_deg * DEG / (1 << level), st = o->trans_step_m / (1 << level);
         for (int iter = 0; iter < 30; iter++) {
-            /* axis neighbours, then one combined step from a parabola per parameter */
+            /* axis neighbours, the diagonal neighbours of each pair of parameters (ridges such
+             * as yaw against a sideways shift run diagonally), then one combined step from a
+             * parabola per parameter */
             int nc = 0, at[2 * AVT_CC_NPARAM];
+            const double step[AVT_CC_NPARAM] = {sr, sr, sr, st, st, st};
             for (int i = 0; i < 2 * AVT_CC_NPARAM; i++) {
                 int k = i / 2;
                 if (!active[k]) continue;
                 double *p = cand + AVT_CC_NPARAM * nc;
                 memcpy(p, best, AVT_CC_NPARAM * sizeof *best);
-                p[k] += (i % 2 ? 1 : -1) * (k < AVT_CC_X ? sr : st);
+                p[k] += (i % 2 ? 1 : -1) * step[k];
                 clamp(p, o);
                 at[i] = nc++;
             }
+            for (int k = 0; k < AVT_CC_NPARAM; k++)
+                for (int l = k + 1; l < AVT_CC_NPARAM; l++)
+                    for (int q = 0; q < 4 && active[k] && active[l]; q++) {
+                        double *p = cand + AVT_CC_NPARAM * nc++;
+                        memcpy(p, best, AVT_CC_NPARAM * sizeof *best);
+                        p[k] += (q & 1 ? 1 : -1) * step[k];
+                        p[l] += (q & 2 ? 1 : -1) * step[l];
+                        clamp(p, o);
+                    }
             score_many(c, cand, nc, score);
             double *comb = cand + AVT_CC_NPARAM * nc;
             memcpy(comb, best, AVT_CC_NPARAM * sizeof *best);
             for (int k = 0; k < AVT_CC_NPARAM; k++) {
                 if (!active[k]) continue;
                 double sm = score[at[2 * k]], sp = score[at[2 * k + 1]], curv = sm + sp - 2 * *s_best;
-                double step = k < AVT_CC_X ? sr : st;
-                if (curv < 0) comb[k] += step * fmax(-1.0, fmin(1.0, 0.5 * (sm - sp) / curv));
-                else if (fmax(sm, sp) > *s_best) comb[k] += sp > sm ? step : -step;
+                if (curv < 0) comb[k] += step[k] * fmax(-1.0, fmin(1.0, 0.5 * (sm - sp) / curv));
+                else if (fmax(sm, sp) > *s_best) comb[k] += sp > sm ? step[k] : -step[k];
             }
             clamp(comb, o);
             score_many(c, comb, 1, score + nc);
@@ -230,6 +242,7 @@ int avt_cc_search(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_c
 #endif
     size_t nmax = 0;
     for (size_t k = 0; k < nf; k++) nmax = f[k].n > nmax ? f[k].n : nmax;
+    /* room for the 728 grid neighbours (more than a search step's 12 + 60 + 1) */
     double *cand = malloc(729 * AVT_CC_NPARAM * sizeof *cand), *score = malloc(729 * sizeof *score);
     c.scratch = calloc((size_t)c.threads, sizeof *c.scratch);
     int rc = (!cand || !score || !c.scratch) ? avt_err(err, AVT_NOMEM, "out of memory for the search") : AVT_OK;
@@ -238,8 +251,11 @@ int avt_cc_search(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_c
 
     double best[AVT_CC_NPARAM] = {0}, s_best;
     s_best = out->score_stored = avt_cc_score(m, lidar_T_cam, best, f, nf, &c.scratch[0], &out->points);
-    int all[AVT_CC_NPARAM] = {1, 1, 1, 1, 1, 1}, any_unseen = 0;
-    descend(&c, o, all, 0, best, &s_best, cand, score);
+    /* rotations first: an angle error moves far points as much as a large shift would, and a
+     * shift searched at the same time settles on the ridge between the two */
+    int all[AVT_CC_NPARAM] = {1, 1, 1, 1, 1, 1}, rot[AVT_CC_NPARAM] = {1, 1, 1, 0, 0, 0}, any_unseen = 0;
+    descend(&c, o, rot, 0, best, &s_best, cand, score);
+    descend(&c, o, all, 1, best, &s_best, cand, score);
     sharpness(&c, o, best, s_best, out->sharpness, cand, score);
     for (int k = 0; k < AVT_CC_NPARAM; k++) {
         out->observed[k] = out->sharpness[k] >= o->min_sharpness;

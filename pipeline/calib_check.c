@@ -173,7 +173,7 @@ static int frame_make(const cc_state *st, const cc_cam *c, const avt_sweep *sw, 
     f->height = h;
     f->index = sw->index;
     *edge = avt_cc_edge_map(grey, w, h, f->dmap);
-    size_t n = sw->n ? sw->n : 1, k = 0;
+    size_t n = sw->n ? 2 * sw->n : 1, k = 0;
     idx = malloc(n * sizeof *idx);
     wt = malloc(n * sizeof *wt);
     exyz = malloc(3 * n * sizeof *exyz);

@@ -27,6 +27,8 @@
 #define AVT_CC_ALPHA (1.0 / 3.0)
 #define AVT_CC_GAMMA 0.98
 #define AVT_CC_MIN_JUMP_M 0.3
+#define AVT_CC_MIN_JUMP_REL 0.05
+#define AVT_CC_SKY_MAX_RANGE_M 40.0
 /* Returns along a ring farther apart than this angle are not neighbours. */
 #define AVT_CC_MAX_GAP_DEG 1.5
 /* A jump counts at most this much (one very far background must not outweigh many edges). */
@@ -44,15 +46,21 @@ void avt_cc_error_params(const avt_tf *E, double e[AVT_CC_NPARAM]);
  * (used to tell a featureless image). OpenMP-parallel over rows for the edge map. */
 double avt_cc_edge_map(const uint8_t *grey, unsigned w, unsigned h, float *d);
 
-/* Depth discontinuities of n points (xyz 3n, LiDAR frame, in firing order) with their rings:
- * points are grouped by ring, keeping their order (azimuth order within a ring). A return i
- * whose two ring neighbours lie within AVT_CC_MAX_GAP_DEG is kept when the second difference
- * r_{i-1} + r_{i+1} - 2 r_i is at least AVT_CC_MIN_JUMP_M (the paper's max(r_{i-1} - r_i,
- * r_{i+1} - r_i, 0) also fires all along surfaces seen at a grazing angle), with weight
- * X_i = min(that, AVT_CC_MAX_JUMP_M)^(1/2). Its edge point (edge_xyz, 3 per kept return) lies
- * half-way in angle between it and its farther neighbour, at its range: the edge lies between
- * the two beams. idx gets the kept returns' indices; idx, weight, edge_xyz have capacity n.
- * AVT_OK or AVT_NOMEM. */
+/* Depth discontinuities of n points (xyz 3n, LiDAR frame, in firing order) with their rings.
+ * Points are grouped by ring keeping their order (azimuth order within a ring); point-cloud
+ * files without rings (all equal) are cut into scan lines where the azimuth jumps by more than
+ * half a turn (KITTI). Rings are ordered by mean elevation. For each return i, two triples are
+ * tested: its neighbours along the ring (both within AVT_CC_MAX_GAP_DEG), and the returns of
+ * the rings below and above nearest in azimuth (within 0.3 deg). A triple (a, i, b) keeps i
+ * when the range's second difference r_a + r_b - 2 r_i is at least AVT_CC_MIN_JUMP_M and
+ * AVT_CC_MIN_JUMP_REL r_i (the paper's max(r_a - r_i, r_b - r_i, 0) also fires all along
+ * surfaces seen at a grazing angle, and the ground's range is convex in elevation), with
+ * weight X = min(that, AVT_CC_MAX_JUMP_M)^(1/2); its edge point lies half-way in angle
+ * between i and the farther of a, b, at i's range (the edge lies between the two beams). A
+ * return within AVT_CC_SKY_MAX_RANGE_M with a ring below but no return of the ring above near
+ * its azimuth is an edge against the sky (weight of the largest jump, half-way up to that
+ * ring). Writes up to 2n entries: the kept returns' indices (idx), weights and edge points
+ * (edge_xyz, 3 each); *n_out their count. AVT_OK or AVT_NOMEM. */
 int avt_cc_discontinuities(const float *xyz, const uint16_t *ring, size_t n, uint32_t *idx, float *weight,
                            float *edge_xyz, size_t *n_out, avt_error *err);
 
