@@ -175,8 +175,9 @@ int avt_cc_discontinuities(const float *xyz, const uint16_t *ring, size_t n, uin
                     di[0] * db[0] + di[1] * db[1] + di[2] * db[2] >= cos_gap)
                     consider(&c, a, i, b);
             }
-            /* across the rings */
-            if (g + 1 < nr) {
+            /* across the rings, where they are close enough to place the edge between them */
+            if (g + 1 < nr && rings[g + 1].elevation - ri->elevation <= AVT_CC_MAX_RING_GAP_DEG * DEG &&
+                (g == 0 || ri->elevation - rings[g - 1].elevation <= AVT_CC_MAX_RING_GAP_DEG * DEG)) {
                 long up = vertical_neighbour(&c, &rings[g + 1], az[i]);
                 long dn = g > 0 ? vertical_neighbour(&c, &rings[g - 1], az[i]) : -1;
                 if (up >= 0 && dn >= 0 && range[up] > 0 && range[dn] > 0) consider(&c, (uint32_t)dn, i, (uint32_t)up);

@@ -2,7 +2,6 @@
  * errors E (Levinson & Thrun, RSS 2013, sections III-C and IV; include/avtruth/calibcheck.h). */
 #include <math.h>
 #include <stdlib.h>
-#include <stdio.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -120,7 +119,44 @@ typedef struct search_ctx {
     avt_cc_scratch *scratch; /* one per thread */
     int threads;
     int evaluations;
+    /* rotation that keeps points at the typical depth in view while the translation moves by a
+     * unit along axis j: comp[j] (roll, pitch, yaw per metre) */
+    double comp[3][3];
 } search_ctx;
+
+/* Moves parameter k of p by amount. A translation moves together with the rotation that keeps
+ * the points at the typical depth where they were (a "parallax move"): a shift and a small
+ * turn have nearly the same effect on far points, so plain moves of either would stop on the
+ * ridge between them. */
+static void move(const search_ctx *c, double *p, int k, double amount)
+{
+    p[k] += amount;
+    if (k >= AVT_CC_X)
+        for (int r = 0; r < 3; r++) p[r] += c->comp[k - AVT_CC_X][r] * amount;
+}
+
+/* comp from the camera's optical axis a (LiDAR frame) and the harmonic mean depth d of the
+ * points in front: a shift t moves a point at a d sideways by t's part across a; the rotation
+ * w = (t x a) / d moves it back (w x a d = -(t - (t.a) a)). Small angles: roll, pitch, yaw =
+ * w's x, y, z. */
+static void parallax_init(search_ctx *c)
+{
+    const double *m = c->lidar_T_cam->m;
+    double a[3] = {m[2], m[6], m[10]}, inv = 0;
+    size_t n = 0;
+    for (size_t k = 0; k < c->nf; k++)
+        for (size_t i = 0; i < c->f[k].n; i++) {
+            double d = a[0] * c->f[k].x[i] + a[1] * c->f[k].y[i] + a[2] * c->f[k].z[i];
+            if (d > 1.0) inv += 1.0 / d, n++;
+        }
+    double depth = n ? (double)n / inv : 1e9;
+    for (int j = 0; j < 3; j++) {
+        double t[3] = {j == 0, j == 1, j == 2};
+        c->comp[j][0] = (t[1] * a[2] - t[2] * a[1]) / depth;
+        c->comp[j][1] = (t[2] * a[0] - t[0] * a[2]) / depth;
+        c->comp[j][2] = (t[0] * a[1] - t[1] * a[0]) / depth;
+    }
+}
 
 /* Scores nc candidates (6 parameters each) in parallel. */
 static void score_many(search_ctx *c, const double *cand, int nc, double *score)
@@ -181,7 +217,7 @@ static void descend(search_ctx *c, const avt_cc_options *o, const int active[AVT
                 if (!active[k]) continue;
                 double *p = cand + AVT_CC_NPARAM * nc;
                 memcpy(p, best, AVT_CC_NPARAM * sizeof *best);
-                p[k] += (i % 2 ? 1 : -1) * step[k];
+                move(c, p, k, (i % 2 ? 1 : -1) * step[k]);
                 clamp(p, o);
                 at[i] = nc++;
             }
@@ -190,8 +226,8 @@ static void descend(search_ctx *c, const avt_cc_options *o, const int active[AVT
                     for (int q = 0; q < 4 && active[k] && active[l]; q++) {
                         double *p = cand + AVT_CC_NPARAM * nc++;
                         memcpy(p, best, AVT_CC_NPARAM * sizeof *best);
-                        p[k] += (q & 1 ? 1 : -1) * step[k];
-                        p[l] += (q & 2 ? 1 : -1) * step[l];
+                        move(c, p, k, (q & 1 ? 1 : -1) * step[k]);
+                        move(c, p, l, (q & 2 ? 1 : -1) * step[l]);
                         clamp(p, o);
                     }
             score_many(c, cand, nc, score);
@@ -200,8 +236,8 @@ static void descend(search_ctx *c, const avt_cc_options *o, const int active[AVT
             for (int k = 0; k < AVT_CC_NPARAM; k++) {
                 if (!active[k]) continue;
                 double sm = score[at[2 * k]], sp = score[at[2 * k + 1]], curv = sm + sp - 2 * *s_best;
-                if (curv < 0) comb[k] += step[k] * fmax(-1.0, fmin(1.0, 0.5 * (sm - sp) / curv));
-                else if (fmax(sm, sp) > *s_best) comb[k] += sp > sm ? step[k] : -step[k];
+                if (curv < 0) move(c, comb, k, step[k] * fmax(-1.0, fmin(1.0, 0.5 * (sm - sp) / curv)));
+                else if (fmax(sm, sp) > *s_best) move(c, comb, k, sp > sm ? step[k] : -step[k]);
             }
             clamp(comb, o);
             score_many(c, comb, 1, score + nc);
@@ -224,7 +260,7 @@ static void sharpness(search_ctx *c, const avt_cc_options *o, const double best[
         double *p = cand + AVT_CC_NPARAM * i;
         memcpy(p, best, AVT_CC_NPARAM * sizeof *best);
         int k = i / 2;
-        p[k] += (i % 2 ? 1 : -1) * (k < AVT_CC_X ? o->grid_rot_deg * DEG : o->grid_trans_m);
+        move(c, p, k, (i % 2 ? 1 : -1) * (k < AVT_CC_X ? o->grid_rot_deg * DEG : o->grid_trans_m));
     }
     score_many(c, cand, 2 * AVT_CC_NPARAM, score);
     for (int k = 0; k < AVT_CC_NPARAM; k++)
@@ -236,7 +272,8 @@ int avt_cc_search(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_c
 {
     memset(out, 0, sizeof *out);
     if (nf == 0) return avt_err(err, AVT_INVAL, "calibration check: no frame to score");
-    search_ctx c = {m, lidar_T_cam, f, nf, NULL, 1, 0};
+    search_ctx c = {m, lidar_T_cam, f, nf, NULL, 1, 0, {{0}}};
+    parallax_init(&c);
 #ifdef _OPENMP
     c.threads = omp_get_max_threads();
 #endif

@@ -30,6 +30,7 @@
 #define AVT_CC_MIN_JUMP_REL 0.05
 #define AVT_CC_SKY_MAX_RANGE_M 40.0
 /* Returns along a ring farther apart than this angle are not neighbours. */
+#define AVT_CC_MAX_RING_GAP_DEG 0.6 /* the same across rings (their mean elevations) */
 #define AVT_CC_MAX_GAP_DEG 1.5
 /* A jump counts at most this much (one very far background must not outweigh many edges). */
 #define AVT_CC_MAX_JUMP_M 10.0
@@ -51,7 +52,8 @@ double avt_cc_edge_map(const uint8_t *grey, unsigned w, unsigned h, float *d);
  * files without rings (all equal) are cut into scan lines where the azimuth jumps by more than
  * half a turn (KITTI). Rings are ordered by mean elevation. For each return i, two triples are
  * tested: its neighbours along the ring (both within AVT_CC_MAX_GAP_DEG), and the returns of
- * the rings below and above nearest in azimuth (within 0.3 deg). A triple (a, i, b) keeps i
+ * the rings below and above nearest in azimuth (within 0.3 deg) when those rings lie within
+ * AVT_CC_MAX_RING_GAP_DEG in elevation. A triple (a, i, b) keeps i
  * when the range's second difference r_a + r_b - 2 r_i is at least AVT_CC_MIN_JUMP_M and
  * AVT_CC_MIN_JUMP_REL r_i (the paper's max(r_a - r_i, r_b - r_i, 0) also fires all along
  * surfaces seen at a grazing angle, and the ground's range is convex in elevation), with

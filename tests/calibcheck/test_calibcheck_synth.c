@@ -1,0 +1,123 @@
+/* The whole calibration check on synthetic logs with planted errors: for each seed, one log of
+ * a static scene (VLS-128, one 640 x 400 camera, 1 s); the check must pass its calibration
+ * and flag and estimate each planted error (0.25 deg of roll, pitch or yaw, 5 cm sideways or
+ * up), within 0.1 deg and 2 cm of each planted parameter. The planted E is composed here from
+ * rotations written out (not avt_cc_error_tf). Seeds: AVT_CC_SEEDS (default 10). */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "avtruth/calib.h"
+#include "avtruth/pipeline.h"
+#include "avtruth/synth.h"
+
+#define DEG (M_PI / 180.0)
+
+static avt_tf planted_tf(const double p[6])
+{
+    double r = p[0] * DEG, q = p[1] * DEG, y = p[2] * DEG;
+    avt_tf rx = {{1, 0, 0, 0, 0, cos(r), -sin(r), 0, 0, sin(r), cos(r), 0, 0, 0, 0, 1}};
+    avt_tf ry = {{cos(q), 0, sin(q), 0, 0, 1, 0, 0, -sin(q), 0, cos(q), 0, 0, 0, 0, 1}};
+    avt_tf rz = {{cos(y), -sin(y), 0, p[3], sin(y), cos(y), 0, p[4], 0, 0, 1, p[5], 0, 0, 0, 1}};
+    avt_tf a = avt_tf_mul(&ry, &rx);
+    return avt_tf_mul(&rz, &a);
+}
+
+static void rm_rf(const char *dir)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
+
+static void test_planted_errors(void **state)
+{
+    (void)state;
+    const char *env = getenv("AVT_CC_SEEDS");
+    int seeds = env ? atoi(env) : 10;
+    /* roll, pitch, yaw (deg), x, y, z (m) */
+    const double cases[][6] = {
+        {0, 0, 0, 0, 0, 0},    {0, 0, 0.25, 0, 0, 0}, {0, 0.25, 0, 0, 0, 0},
+        {0.25, 0, 0, 0, 0, 0}, {0, 0, 0, 0, 0.05, 0}, {0, 0, 0, 0, 0, 0.05},
+    };
+    const int ncase = sizeof cases / sizeof cases[0];
+    int failures = 0;
+    double worst_rot = 0, worst_trans = 0;
+    for (int seed = 1; seed <= seeds; seed++) {
+        char dir[] = "/tmp/avt-cc-synth-XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        avt_synth_config sc;
+        avt_synth_config_default(&sc);
+        sc.seed = (uint64_t)seed;
+        sc.seconds = 1.0;
+        sc.cameras = 1;
+        sc.lidar = "vls128";
+        sc.moving_objects = 0;
+        sc.static_objects = 20;
+        avt_error err = {0, ""};
+        int rc = avt_synth_run(dir, &sc, NULL, NULL, &err);
+        if (rc) fprintf(stderr, "%s\n", err.msg);
+        assert_int_equal(rc, AVT_OK);
+        char path[4200];
+        snprintf(path, sizeof path, "%s/calib.yaml", dir);
+        avt_rig truth;
+        assert_int_equal(avt_rig_load_yaml(path, &truth, &err), AVT_OK);
+        for (int c = 0; c < ncase; c++) {
+            avt_rig rig = truth;
+            avt_camera cam = truth.cameras[0];
+            avt_tf E = planted_tf(cases[c]);
+            cam.lidar_T_cam = avt_tf_mul(&E, &truth.cameras[0].lidar_T_cam);
+            rig.cameras = &cam;
+            avt_calib_check_options o;
+            avt_calib_check_options_default(&o);
+            o.rig = &rig;
+            o.window = 0;
+            o.overlays = 0;
+            o.search.grid = 0;
+            avt_calib_check_report r;
+            rc = avt_calib_check(dir, &o, &r, &err);
+            if (rc) fprintf(stderr, "%s\n", err.msg);
+            assert_int_equal(rc, AVT_OK);
+            assert_int_equal(r.n_cams, 1);
+            const avt_calib_check_camera *cc = &r.cams[0];
+            int want = c == 0 ? AVT_CC_ALIGNED : AVT_CC_MISCALIBRATED;
+            double drot = 0, dtrans = 0;
+            for (int k = 0; k < 6; k++) {
+                double got = k < 3 ? cc->est.error[k] / DEG : cc->est.error[k];
+                double d = fabs(got - cases[c][k]);
+                if (k < 3) drot = fmax(drot, d);
+                else dtrans = fmax(dtrans, d);
+            }
+            worst_rot = fmax(worst_rot, drot);
+            worst_trans = fmax(worst_trans, dtrans);
+            int ok = cc->status == want && drot <= 0.1 && dtrans <= 0.02;
+            printf("seed %2d planted r%.2f p%.2f y%.2f x%.2f y%.2f z%.2f: %-13s est r%+.3f p%+.3f y%+.3f deg "
+                   "x%+.3f y%+.3f z%+.3f m, off %.3f deg %.3f m %s\n",
+                   seed, cases[c][0], cases[c][1], cases[c][2], cases[c][3], cases[c][4], cases[c][5],
+                   avt_cc_status_name(cc->status), cc->est.error[0] / DEG, cc->est.error[1] / DEG,
+                   cc->est.error[2] / DEG, cc->est.error[3], cc->est.error[4], cc->est.error[5], drot, dtrans,
+                   ok ? "ok" : "FAIL");
+            failures += !ok;
+            avt_calib_check_report_free(&r);
+        }
+        avt_rig_free(&truth);
+        rm_rf(dir);
+    }
+    printf("%d seeds x %d cases: %d failures; worst estimate off by %.3f deg, %.3f m\n", seeds, ncase, failures,
+           worst_rot, worst_trans);
+    assert_int_equal(failures, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_planted_errors)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
