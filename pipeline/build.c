@@ -844,7 +844,10 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
         return avt_err(err, AVT_INVAL, "unknown sync policy '%s' (trigger, nearest, approximate)", opt->policy);
     if ((rc = avt_path_join(path, sizeof path, log_dir, "calib.yaml")))
         return avt_err(err, AVT_INVAL, "%s: path too long", log_dir);
-    if ((rc = avt_rig_load_yaml(path, &st.rig, err))) goto out;
+    /* --calib: any format, camera-only files taking their LiDAR extrinsics from calib.yaml */
+    if ((rc = opt->n_calib ? avt_rig_load_combined(opt->calib_paths, opt->n_calib, opt->calib_format, path, &st.rig, err)
+                           : avt_rig_load_yaml(path, &st.rig, err)))
+        goto out;
     if ((rc = avt_path_join(path, sizeof path, log_dir, "poses.csv"))) goto out;
     if ((rc = avt_poses_load(path, &st.poses, err))) goto out;
     if ((rc = avt_label_index_open(log_dir, &st.labels, err))) goto out;
@@ -928,9 +931,15 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
         goto out;
     }
     char calib_abs[4096];
-    avt_path_join(calib_abs, sizeof calib_abs, log_dir, "calib.yaml");
-    if ((rc = avt_export_add_input(st.writer, "calib.yaml", calib_abs, err))) goto out;
     struct stat lsb;
+    avt_path_join(calib_abs, sizeof calib_abs, log_dir, "calib.yaml");
+    if ((!opt->n_calib || stat(calib_abs, &lsb) == 0) &&
+        (rc = avt_export_add_input(st.writer, "calib.yaml", calib_abs, err)))
+        goto out;
+    for (size_t i = 0; i < opt->n_calib; i++)
+        if (stat(opt->calib_paths[i], &lsb) == 0 && S_ISREG(lsb.st_mode) &&
+            (rc = avt_export_add_input(st.writer, opt->calib_paths[i], opt->calib_paths[i], err)))
+            goto out;
     if (stat(log_yaml, &lsb) == 0 && (rc = avt_export_add_input(st.writer, "log.yaml", log_yaml, err))) goto out;
     if (lc.metadata_path && (rc = avt_export_add_input(st.writer, lcfg.lidar_metadata, meta_abs, err))) goto out;
     if (lc.calibration_path &&

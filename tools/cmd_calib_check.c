@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "avtruth/pipeline.h"
+#include "calib_args.h"
 #include "commands.h"
 
 #define DEG (M_PI / 180.0)
@@ -17,6 +18,7 @@ static int parse_frames(const char *v, void *dest, char *accepted, size_t n)
 {
     avt_calib_check_options *o = dest;
     snprintf(accepted, n, "A:B with 0 <= A < B (sweep indices, B exclusive; A: or :B open)");
+    if (!v) return 1;
     const char *colon = strchr(v, ':');
     if (!colon) return 1;
     char a[32] = "", b[32] = "";
@@ -80,6 +82,7 @@ static int run(int argc, char **argv, const char *cmdline)
     avt_calib_check_options o;
     avt_calib_check_options_default(&o);
     const char *json = NULL, *out_dir = NULL, *camera = NULL;
+    calib_args cal = {{0}, 0, 0};
     int64_t window = o.window, overlays = o.overlays, max_frames = o.max_frames;
     const cli_opt opts[] = {
         {"camera", 0, CLI_STR, "NAME", "check only this camera", "every camera", .dest = &camera},
@@ -91,6 +94,10 @@ static int run(int argc, char **argv, const char *cmdline)
          .dest = &window},
         {"overlays", 0, CLI_INT, "N", "sweeps with overlays", "3", 0, 1000, .dest = &overlays},
         {"max-frames", 0, CLI_INT, "N", "frames kept for the whole-log estimate", "40", 1, 100000, .dest = &max_frames},
+        {"calib", 0, CLI_CALL, "FILE", "check this calibration (any format; repeat per file) instead of LOG/calib.yaml",
+         "LOG/calib.yaml", .call = calib_args_add, .dest = &cal},
+        {"calib-format", 0, CLI_CHOICE, "FORMAT", "format of the --calib files", "auto", .choices = CALIB_FORMATS,
+         .dest = &cal.format},
         {"rot-threshold", 0, CLI_REAL, "DEG", "an angle error at least this is a miscalibration", "0.15", 0.001, 10,
          .dest = &o.thresholds.rot_deg},
         {"trans-threshold", 0, CLI_REAL, "M", "a translation error at least this is a miscalibration", "0.03",
@@ -114,8 +121,16 @@ static int run(int argc, char **argv, const char *cmdline)
         o.overlay_dir = out_dir;
     }
     o.progress = isatty(2) ? progress : NULL;
+    avt_rig rig;
+    if (cal.n) {
+        char ext[4096];
+        snprintf(ext, sizeof ext, "%s/calib.yaml", pos[0]);
+        if (avt_rig_load_combined(cal.paths, cal.n, CALIB_FORMATS[cal.format], ext, &rig, &err)) return cli_fail(&err);
+        o.rig = &rig;
+    }
     avt_calib_check_report rep;
     r = avt_calib_check(pos[0], &o, &rep, &err);
+    if (cal.n) avt_rig_free(&rig);
     if (o.progress) fputc('\n', stderr);
     if (r) return cli_fail(&err);
     if (json && avt_calib_check_write_json(&rep, json, &err)) {

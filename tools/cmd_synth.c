@@ -25,8 +25,9 @@ static int parse_miscalibration(const char *v, void *dest, char *accepted, size_
     avt_synth_config *cfg = dest;
     static char camera[64];
     static const char *const keys[6] = {"roll", "pitch", "yaw", "x", "y", "z"};
-    const char *colon = strchr(v, ':');
     snprintf(accepted, n, "CAMERA:roll=DEG,pitch=DEG,yaw=DEG,x=M,y=M,z=M (keys optional)");
+    if (!v) return 1;
+    const char *colon = strchr(v, ':');
     if (!colon || colon == v || (size_t)(colon - v) >= sizeof camera) return 1;
     memcpy(camera, v, (size_t)(colon - v));
     camera[colon - v] = '\0';

@@ -46,6 +46,12 @@ typedef struct avt_build_options {
      * naming the file; may be NULL. */
     void (*warn)(const char *msg, void *ctx);
     void *warn_ctx;
+    /* The calibration instead of LOG/calib.yaml: n_calib files of any format (calib_format, or
+     * detected when NULL / "auto"), combined by avt_rig_load_combined with LOG/calib.yaml's
+     * LiDAR extrinsics for camera-only formats. */
+    const char *const *calib_paths;
+    size_t n_calib;
+    const char *calib_format;
 } avt_build_options;
 
 void avt_build_options_default(avt_build_options *o);
