@@ -108,7 +108,7 @@ void avt_cc_options_default(avt_cc_options *o)
     o->grid = 1;
     o->grid_rot_deg = 0.1;
     o->grid_trans_m = 0.02;
-    o->min_sharpness = 0.002;
+    o->min_sharpness = 0.004;
 }
 
 typedef struct search_ctx {
@@ -338,16 +338,24 @@ void avt_cc_thresholds_default(avt_cc_thresholds *t)
     t->rot_deg = 0.15;
     t->trans_m = 0.03;
     t->min_points = 200;
+    t->min_gain = 0.01;
 }
 
 int avt_cc_judge(const avt_cc_estimate *e, const avt_cc_thresholds *t)
 {
     int any = 0, bad = 0;
+    double size = 0; /* the error measured in thresholds, summed over the observed parameters */
     for (int k = 0; k < AVT_CC_NPARAM; k++) {
-        any |= e->observed[k];
-        double lim = k < AVT_CC_X ? t->rot_deg * DEG : t->trans_m;
-        if (e->observed[k] && fabs(e->error[k]) >= lim) bad = 1;
+        if (!e->observed[k]) continue;
+        any = 1;
+        double r = fabs(e->error[k]) / (k < AVT_CC_X ? t->rot_deg * DEG : t->trans_m);
+        bad |= r >= 1.0;
+        size += r;
     }
     if (e->points < t->min_points || !any) return AVT_CC_UNDETERMINED;
-    return bad ? AVT_CC_MISCALIBRATED : AVT_CC_ALIGNED;
+    double gain = e->score_stored > 0 ? e->score_best / e->score_stored - 1.0 : 0.0;
+    /* one parameter beyond its threshold, or smaller errors together beyond them with twice the
+     * gain (a sideways shift partly taken up by a turn), with a gain above the score's noise */
+    if (gain >= t->min_gain && (bad || (size >= 1.0 && gain >= 2 * t->min_gain))) return AVT_CC_MISCALIBRATED;
+    return AVT_CC_ALIGNED;
 }

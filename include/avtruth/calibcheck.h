@@ -101,7 +101,7 @@ typedef struct avt_cc_options {
     int grid;
     double grid_rot_deg, grid_trans_m;
     /* A parameter whose sharpness is below this is not observed: it is held at 0 in a second
-     * search from the first one's best (it would wander with noise), default 0.002. */
+     * search from the first one's best (it would wander with noise), default 0.004. */
     double min_sharpness;
 } avt_cc_options;
 void avt_cc_options_default(avt_cc_options *o);
@@ -137,11 +137,17 @@ typedef struct avt_cc_thresholds {
     double rot_deg;         /* an angle error at least this is a miscalibration, default 0.15 */
     double trans_m;         /* a translation error at least this, default 0.03 */
     size_t min_points;      /* fewer discontinuity points in view: undetermined, default 200 */
+    /* the estimate must score this much more than the stored calibration (relative) for a
+     * miscalibration: below it the difference is within the score's noise, default 0.01 */
+    double min_gain;
 } avt_cc_thresholds;
 void avt_cc_thresholds_default(avt_cc_thresholds *t);
 
-/* Status of an estimate: undetermined with too few points or no observed parameter, else
- * miscalibrated when an observed parameter's error reaches its threshold. */
+/* Status of an estimate: undetermined with too few points or no observed parameter; else
+ * miscalibrated when the estimate scores at least min_gain more than the stored calibration
+ * and an observed parameter's error reaches its threshold, or the observed errors in units of
+ * their thresholds sum to at least 1 with a gain of at least 2 min_gain (a sideways shift
+ * partly taken up by a turn); else aligned. */
 int avt_cc_judge(const avt_cc_estimate *e, const avt_cc_thresholds *t);
 
 #endif
