@@ -289,24 +289,20 @@ int avt_cc_search(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_c
     double best[AVT_CC_NPARAM] = {0}, s_best;
     s_best = out->score_stored = avt_cc_score(m, lidar_T_cam, best, f, nf, &c.scratch[0], &out->points);
     /* rotations first: an angle error moves far points as much as a large shift would, and a
-     * shift searched at the same time settles on the ridge between the two */
-    int all[AVT_CC_NPARAM] = {1, 1, 1, 1, 1, 1}, rot[AVT_CC_NPARAM] = {1, 1, 1, 0, 0, 0}, any_unseen = 0;
+     * shift searched at the same time settles on the ridge between the two. Then what the score
+     * sees (sharpness there): parameters it does not see would wander with noise and drag the
+     * others along, so they are held at 0 while the seen ones are searched together. */
+    int rot[AVT_CC_NPARAM] = {1, 1, 1, 0, 0, 0};
     descend(&c, o, rot, 0, best, &s_best, cand, score);
-    descend(&c, o, all, 1, best, &s_best, cand, score);
     sharpness(&c, o, best, s_best, out->sharpness, cand, score);
+    int unseen_rot = 0;
     for (int k = 0; k < AVT_CC_NPARAM; k++) {
         out->observed[k] = out->sharpness[k] >= o->min_sharpness;
-        any_unseen |= !out->observed[k];
+        if (!out->observed[k] && k < AVT_CC_X && best[k] != 0) best[k] = 0, unseen_rot = 1;
     }
-    if (any_unseen) {
-        /* parameters the score does not see wander with noise and drag the others along: search
-         * again from the best with them held at 0 */
-        for (int k = 0; k < AVT_CC_NPARAM; k++)
-            if (!out->observed[k]) best[k] = 0;
-        s_best = avt_cc_score(m, lidar_T_cam, best, f, nf, &c.scratch[0], NULL);
-        descend(&c, o, out->observed, 1, best, &s_best, cand, score);
-        sharpness(&c, o, best, s_best, out->sharpness, cand, score);
-    }
+    if (unseen_rot) s_best = avt_cc_score(m, lidar_T_cam, best, f, nf, &c.scratch[0], NULL);
+    descend(&c, o, out->observed, 1, best, &s_best, cand, score);
+    sharpness(&c, o, best, s_best, out->sharpness, cand, score);
     memcpy(out->error, best, sizeof best);
     out->score_best = s_best;
     out->f_stored = out->f_best = NAN;

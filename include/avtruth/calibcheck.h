@@ -100,8 +100,9 @@ typedef struct avt_cc_options {
      * parameter around a calibration; default 0.1 deg and 0.02 m; grid 0: not computed. */
     int grid;
     double grid_rot_deg, grid_trans_m;
-    /* A parameter whose sharpness is below this is not observed: it is held at 0 in a second
-     * search from the first one's best (it would wander with noise), default 0.004. */
+    /* A parameter whose sharpness (after the search of the rotations) is below this is not
+     * observed: it is held at 0 while the others are searched together (it would wander with
+     * noise), default 0.004. */
     double min_sharpness;
 } avt_cc_options;
 void avt_cc_options_default(avt_cc_options *o);
@@ -116,15 +117,17 @@ typedef struct avt_cc_estimate {
     /* Peak sharpness per parameter: 1 - mean(score at +-probe) / score_best, probes 0.1 deg /
      * 2 cm (the grid steps) from the estimate; near 0 where the score does not see a parameter. */
     double sharpness[AVT_CC_NPARAM];
-    int observed[AVT_CC_NPARAM]; /* sharpness >= options min_sharpness after the first search */
+    int observed[AVT_CC_NPARAM]; /* sharpness >= options min_sharpness after the rotations' search */
     size_t points;               /* discontinuity points inside the images, stored calibration */
     int evaluations;             /* scores computed */
 } avt_cc_estimate;
 
 /* Coarse-to-fine search for the E maximising the score over nf frames of one camera: at each
  * step size the 12 axis neighbours and a combined step (per-parameter parabola) are scored in
- * parallel and the best taken, until none improves; then the step halves. Parameters found
- * unobserved are then held at 0 and the others searched again from the second level. AVT_OK, AVT_NOMEM,
+ * parallel and the best taken, until none improves; then the step halves. The rotations are
+ * searched first, then every observed parameter from the second level on (translations as
+ * parallax moves: the shift with the turn that keeps points at the typical depth in place).
+ * AVT_OK, AVT_NOMEM,
  * or AVT_INVAL (no frame). */
 int avt_cc_search(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_cc_frame *f, size_t nf,
                   const avt_cc_options *o, avt_cc_estimate *out, avt_error *err);

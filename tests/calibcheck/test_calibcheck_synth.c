@@ -71,25 +71,33 @@ static void test_planted_errors(void **state)
         snprintf(path, sizeof path, "%s/calib.yaml", dir);
         avt_rig truth;
         assert_int_equal(avt_rig_load_yaml(path, &truth, &err), AVT_OK);
+        /* one check of a rig holding the camera once per case, each copy with its planted error:
+         * the sweeps are read once for all cases */
+        avt_camera cams[8];
+        const double *plants[8];
         for (int c = 0; c < ncase; c++) {
-            const double *plant = cases[c == 4 && seed % 2 == 0 ? 5 : c];
-            avt_rig rig = truth;
-            avt_camera cam = truth.cameras[0];
-            avt_tf E = planted_tf(plant);
-            cam.lidar_T_cam = avt_tf_mul(&E, &truth.cameras[0].lidar_T_cam);
-            rig.cameras = &cam;
-            avt_calib_check_options o;
-            avt_calib_check_options_default(&o);
-            o.rig = &rig;
-            o.window = 0;
-            o.overlays = 0;
-            o.search.grid = 0;
-            avt_calib_check_report r;
-            rc = avt_calib_check(dir, &o, &r, &err);
-            if (rc) fprintf(stderr, "%s\n", err.msg);
-            assert_int_equal(rc, AVT_OK);
-            assert_int_equal(r.n_cams, 1);
-            const avt_calib_check_camera *cc = &r.cams[0];
+            plants[c] = cases[c == 4 && seed % 2 == 0 ? 5 : c];
+            cams[c] = truth.cameras[0];
+            avt_tf E = planted_tf(plants[c]);
+            cams[c].lidar_T_cam = avt_tf_mul(&E, &truth.cameras[0].lidar_T_cam);
+        }
+        avt_rig rig = truth;
+        rig.cameras = cams;
+        rig.n_cameras = (size_t)ncase;
+        avt_calib_check_options o;
+        avt_calib_check_options_default(&o);
+        o.rig = &rig;
+        o.window = 0;
+        o.overlays = 0;
+        o.search.grid = 0;
+        avt_calib_check_report r;
+        rc = avt_calib_check(dir, &o, &r, &err);
+        if (rc) fprintf(stderr, "%s\n", err.msg);
+        assert_int_equal(rc, AVT_OK);
+        assert_int_equal(r.n_cams, (size_t)ncase);
+        for (int c = 0; c < ncase; c++) {
+            const double *plant = plants[c];
+            const avt_calib_check_camera *cc = &r.cams[c];
             int want = c == 0 ? AVT_CC_ALIGNED : AVT_CC_MISCALIBRATED;
             double drot = 0, dtrans = 0;
             for (int k = 0; k < 6; k++) {
@@ -117,8 +125,8 @@ static void test_planted_errors(void **state)
                    cc->est.error[2] / DEG, cc->est.error[3], cc->est.error[4], cc->est.error[5], drot, dtrans,
                    100 * (cc->est.score_best / cc->est.score_stored - 1), ok ? "ok" : "FAIL");
             failures += !ok;
-            avt_calib_check_report_free(&r);
         }
+        avt_calib_check_report_free(&r);
         avt_rig_free(&truth);
         rm_rf(dir);
     }
