@@ -102,7 +102,7 @@ void avt_cc_options_default(avt_cc_options *o)
 {
     o->rot_step_deg = 0.2;
     o->trans_step_m = 0.04;
-    o->levels = 4;
+    o->levels = 3;
     o->max_rot_deg = 3.0;
     o->max_trans_m = 0.5;
     o->grid = 1;
@@ -297,7 +297,9 @@ int avt_cc_search(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_c
     sharpness(&c, o, best, s_best, out->sharpness, cand, score);
     int unseen_rot = 0;
     for (int k = 0; k < AVT_CC_NPARAM; k++) {
-        out->observed[k] = out->sharpness[k] >= o->min_sharpness;
+        /* a translation's sharpness is that of its parallax move, which leaves the points at the
+         * typical depth in place: half the threshold */
+        out->observed[k] = out->sharpness[k] >= (k < AVT_CC_X ? 1.0 : 0.5) * o->min_sharpness;
         if (!out->observed[k] && k < AVT_CC_X && best[k] != 0) best[k] = 0, unseen_rot = 1;
     }
     if (unseen_rot) s_best = avt_cc_score(m, lidar_T_cam, best, f, nf, &c.scratch[0], NULL);
@@ -340,18 +342,16 @@ void avt_cc_thresholds_default(avt_cc_thresholds *t)
 int avt_cc_judge(const avt_cc_estimate *e, const avt_cc_thresholds *t)
 {
     int any = 0, bad = 0;
-    double size = 0; /* the error measured in thresholds, summed over the observed parameters */
     for (int k = 0; k < AVT_CC_NPARAM; k++) {
         if (!e->observed[k]) continue;
         any = 1;
-        double r = fabs(e->error[k]) / (k < AVT_CC_X ? t->rot_deg * DEG : t->trans_m);
-        bad |= r >= 1.0;
-        size += r;
+        bad |= fabs(e->error[k]) >= (k < AVT_CC_X ? t->rot_deg * DEG : t->trans_m);
     }
     if (e->points < t->min_points || !any) return AVT_CC_UNDETERMINED;
     double gain = e->score_stored > 0 ? e->score_best / e->score_stored - 1.0 : 0.0;
-    /* one parameter beyond its threshold, or smaller errors together beyond them with twice the
-     * gain (a sideways shift partly taken up by a turn), with a gain above the score's noise */
-    if (gain >= t->min_gain && (bad || (size >= 1.0 && gain >= 2 * t->min_gain))) return AVT_CC_MISCALIBRATED;
+    /* a parameter beyond its threshold with a gain above the score's noise, or twice that gain
+     * whatever the parameters (a sideways shift the score cannot tell from a turn shows as
+     * two errors each below its threshold) */
+    if ((bad && gain >= t->min_gain) || gain >= 2 * t->min_gain) return AVT_CC_MISCALIBRATED;
     return AVT_CC_ALIGNED;
 }

@@ -128,6 +128,37 @@ static int move_points(const cc_state *st, const avt_sweep *sw, const float *xyz
     return AVT_OK;
 }
 
+/* A sweep's depth discontinuities, computed once for all cameras. */
+typedef struct cc_disc {
+    uint32_t *idx;
+    float *wt, *exyz;
+    size_t k, cap;
+} cc_disc;
+
+static int disc_compute(const avt_sweep *sw, cc_disc *d, avt_error *err)
+{
+    size_t n = sw->n ? 2 * sw->n : 1;
+    if (n > d->cap) {
+        free(d->idx);
+        free(d->wt);
+        free(d->exyz);
+        d->idx = malloc(n * sizeof *d->idx);
+        d->wt = malloc(n * sizeof *d->wt);
+        d->exyz = malloc(3 * n * sizeof *d->exyz);
+        d->cap = d->idx && d->wt && d->exyz ? n : 0;
+        if (!d->cap) return avt_err(err, AVT_NOMEM, "out of memory for the discontinuities of %zu points", sw->n);
+    }
+    return avt_cc_discontinuities(sw->xyz, sw->ring, sw->n, d->idx, d->wt, d->exyz, &d->k, err);
+}
+
+static void disc_free(cc_disc *d)
+{
+    free(d->idx);
+    free(d->wt);
+    free(d->exyz);
+    memset(d, 0, sizeof *d);
+}
+
 /* The image of camera c paired with the sweep: index into its stream, or -1. */
 static long pair_image(const cc_state *st, const cc_cam *c, const avt_sync_rotation *rot)
 {
@@ -149,18 +180,21 @@ static long pair_image(const cc_state *st, const cc_cam *c, const avt_sync_rotat
     return bd <= st->o->tolerance_ns ? best : -1;
 }
 
-/* Builds the frame of camera c from the sweep and image im; *edge gets the edge share. */
-static int frame_make(const cc_state *st, const cc_cam *c, const avt_sweep *sw, long im, cc_frame **out,
-                      double *edge, avt_error *err)
+/* Builds the frame of camera c from the sweep, its discontinuities and image im; *edge gets
+ * the edge share. Only the discontinuities that the stored calibration projects into the image
+ * widened by a tenth on each side are kept (the search moves points by a few pixels). */
+static int frame_make(const cc_state *st, const cc_cam *c, const avt_sweep *sw, const cc_disc *d, long im,
+                      cc_frame **out, double *edge, avt_error *err)
 {
     const avt_image_ref *ref = &c->stream.images[im];
     char path[4096];
     unsigned char *grey = NULL;
     unsigned w = 0, h = 0;
-    uint32_t *idx = NULL;
-    float *wt = NULL, *exyz = NULL;
+    const size_t k = d->k;
     cc_frame *f = calloc(1, sizeof *f);
-    int rc = f ? AVT_OK : avt_err(err, AVT_NOMEM, "out of memory");
+    float *uv = malloc((2 * k + 1) * sizeof *uv), *dep = malloc((k + 1) * sizeof *dep);
+    uint8_t *ok = malloc(k + 1);
+    int rc = f && uv && dep && ok ? AVT_OK : avt_err(err, AVT_NOMEM, "out of memory");
     if (!rc && avt_path_join(path, sizeof path, st->log_dir, ref->path))
         rc = avt_err(err, AVT_INVAL, "%s: path too long", st->log_dir);
     if (!rc) rc = avt_png_load(path, 1, &w, &h, &grey, err);
@@ -168,35 +202,39 @@ static int frame_make(const cc_state *st, const cc_cam *c, const avt_sweep *sw, 
         rc = avt_err(err, AVT_MISMATCH, "%s: image is %ux%u, camera %s's calibration says %ux%u", path, w, h,
                      c->cam->name, c->cam->width, c->cam->height);
     if (!rc && !(f->dmap = malloc((size_t)w * h * sizeof *f->dmap))) rc = avt_err(err, AVT_NOMEM, "out of memory");
+    if (!rc && !(f->x = malloc((4 * k + 1) * sizeof *f->x))) rc = avt_err(err, AVT_NOMEM, "out of memory");
     if (rc) goto out;
     f->width = w;
     f->height = h;
     f->index = sw->index;
     *edge = avt_cc_edge_map(grey, w, h, f->dmap);
-    size_t n = sw->n ? 2 * sw->n : 1, k = 0;
-    idx = malloc(n * sizeof *idx);
-    wt = malloc(n * sizeof *wt);
-    exyz = malloc(3 * n * sizeof *exyz);
-    if (!idx || !wt || !exyz) {
-        rc = avt_err(err, AVT_NOMEM, "out of memory");
-        goto out;
-    }
-    if ((rc = avt_cc_discontinuities(sw->xyz, sw->ring, sw->n, idx, wt, exyz, &k, err))) goto out;
-    if (!(f->x = malloc((4 * k + 1) * sizeof *f->x))) {
-        rc = avt_err(err, AVT_NOMEM, "out of memory");
-        goto out;
-    }
     f->y = f->x + k;
     f->z = f->y + k;
     f->w = f->z + k;
-    f->n = k;
-    memcpy(f->w, wt, k * sizeof *wt);
-    rc = move_points(st, sw, exyz, idx, k, ref->t_ns, f->x, f->y, f->z, err);
+    if ((rc = move_points(st, sw, d->exyz, d->idx, k, ref->t_ns, f->x, f->y, f->z, err))) goto out;
+    avt_tf cam_T_lidar = avt_tf_inv(&c->cam->lidar_T_cam);
+    avt_cam_project_points_soa(&c->model, &cam_T_lidar, f->x, f->y, f->z, k, uv, uv + k, dep, ok);
+    const float mu = 0.1f * (float)w, mv = 0.1f * (float)h;
+    size_t m = 0;
+    for (size_t i = 0; i < k; i++) {
+        float u = uv[i], v = uv[k + i];
+        if (!(u >= -mu && u <= (float)w + mu && v >= -mv && v <= (float)h + mv)) continue;
+        f->x[m] = f->x[i], f->y[m] = f->y[i], f->z[m] = f->z[i], f->w[m] = d->wt[i];
+        m++;
+    }
+    /* y, z, w were written in place behind x: move them to follow the m kept points */
+    memmove(f->x + m, f->y, m * sizeof *f->x);
+    memmove(f->x + 2 * m, f->z, m * sizeof *f->x);
+    memmove(f->x + 3 * m, f->w, m * sizeof *f->x);
+    f->y = f->x + m;
+    f->z = f->y + m;
+    f->w = f->z + m;
+    f->n = m;
 out:
     free(grey);
-    free(idx);
-    free(wt);
-    free(exyz);
+    free(uv);
+    free(dep);
+    free(ok);
     if (rc) frame_free(f);
     else *out = f;
     return rc;
@@ -334,6 +372,7 @@ static int overlays_write(cc_state *st, const uint64_t *pick, size_t npick, avt_
     size_t cap = 0;
     avt_label_frame lf = {0, NULL, 0};
     avt_cc_scratch scr = {0};
+    cc_disc disc = {0};
     int rc = open_source(st, &src, err);
     const avt_sweep *sw;
     size_t next = 0;
@@ -350,6 +389,7 @@ static int overlays_write(cc_state *st, const uint64_t *pick, size_t npick, avt_
         if (li >= 0 && (rc = avt_label_frame_load(st->labels.paths[li], &lf, err))) break;
         avt_sync_rotation rot;
         avt_sync_rotation_fit(sw, st->lc.cut_angle_deg, &rot);
+        int disc_done = 0;
         if (avt_grow((void **)&xyz, &cap, sw->n ? sw->n : 1, 3 * sizeof *xyz)) {
             rc = avt_err(err, AVT_NOMEM, "out of memory");
             break;
@@ -392,7 +432,8 @@ static int overlays_write(cc_state *st, const uint64_t *pick, size_t npick, avt_
                 rc = overlay_draw(st, c, &corrected, x, sw->n, lf.n ? &lf : NULL, ref->t_ns, image, out_path, err);
             cc_frame *f = NULL;
             double edge;
-            if (!rc) rc = frame_make(st, c, sw, im, &f, &edge, err);
+            if (!rc && !disc_done) rc = disc_compute(sw, &disc, err), disc_done = 1;
+            if (!rc) rc = frame_make(st, c, sw, &disc, im, &f, &edge, err);
             if (!rc) rc = avt_cc_scratch_reserve(&scr, f->n ? f->n : 1, err);
             if (!rc) {
                 avt_cc_frame v = frame_view(f);
@@ -405,6 +446,7 @@ static int overlays_write(cc_state *st, const uint64_t *pick, size_t npick, avt_
         }
     }
     avt_cc_scratch_free(&scr);
+    disc_free(&disc);
     avt_label_frame_free(&lf);
     free(xyz);
     sweep_source_close(src);
@@ -440,6 +482,7 @@ int avt_calib_check(const char *log_dir, const avt_calib_check_options *o, avt_c
     st.o = o;
     sweep_source *src = NULL;
     uint64_t *pick = NULL;
+    cc_disc disc = {0};
     char path[4096];
     int rc = AVT_OK;
     struct stat sb;
@@ -509,13 +552,16 @@ int avt_calib_check(const char *log_dir, const avt_calib_check_options *o, avt_c
         r->sweeps++;
         avt_sync_rotation rot;
         avt_sync_rotation_fit(sw, st.lc.cut_angle_deg, &rot);
+        int disc_done = 0;
         for (size_t ci = 0; ci < st.n_cams && !rc; ci++) {
             cc_cam *c = &st.cams[ci];
             long im = pair_image(&st, c, &rot);
             if (im < 0) continue;
             cc_frame *f = NULL;
             double edge = 0;
-            if ((rc = frame_make(&st, c, sw, im, &f, &edge, err))) break;
+            if (!disc_done && (rc = disc_compute(sw, &disc, err))) break;
+            disc_done = 1;
+            if ((rc = frame_make(&st, c, sw, &disc, im, &f, &edge, err))) break;
             c->edge_sum += edge;
             c->out->frames++;
             rc = frame_add(&st, c, f, err);
@@ -575,6 +621,7 @@ int avt_calib_check(const char *log_dir, const avt_calib_check_options *o, avt_c
     if (npick) rc = overlays_write(&st, pick, npick, err);
 out:
     free(pick);
+    disc_free(&disc);
     sweep_source_close(src);
     state_free(&st);
     if (rc) avt_calib_check_report_free(r);

@@ -102,7 +102,7 @@ typedef struct avt_cc_options {
     double grid_rot_deg, grid_trans_m;
     /* A parameter whose sharpness (after the search of the rotations) is below this is not
      * observed: it is held at 0 while the others are searched together (it would wander with
-     * noise), default 0.004. */
+     * noise), default 0.004; half that for translations, whose probes are parallax moves. */
     double min_sharpness;
 } avt_cc_options;
 void avt_cc_options_default(avt_cc_options *o);
@@ -148,9 +148,9 @@ void avt_cc_thresholds_default(avt_cc_thresholds *t);
 
 /* Status of an estimate: undetermined with too few points or no observed parameter; else
  * miscalibrated when the estimate scores at least min_gain more than the stored calibration
- * and an observed parameter's error reaches its threshold, or the observed errors in units of
- * their thresholds sum to at least 1 with a gain of at least 2 min_gain (a sideways shift
- * partly taken up by a turn); else aligned. */
+ * and an observed parameter's error reaches its threshold, or scores at least 2 min_gain more
+ * whatever the parameters (a sideways shift the score cannot tell from a turn shows as two
+ * errors each below its threshold); else aligned. */
 int avt_cc_judge(const avt_cc_estimate *e, const avt_cc_thresholds *t);
 
 #endif
