@@ -16,11 +16,11 @@
 
 #include <jansson.h>
 
+#include "avtruth/drivelog.h"
+#include "avtruth/export.h"
 #include "avtruth/labels.h"
 #include "avtruth/pipeline.h"
 #include "avtruth/sync.h"
-#include "preview.h"
-#include "source.h"
 
 #define DEG (M_PI / 180.0)
 #define LABEL_TOLERANCE_NS 5000000
@@ -60,15 +60,11 @@ typedef struct cc_cam {
 } cc_cam;
 
 typedef struct cc_state {
-    const char *log_dir;
     avt_rig own_rig;
     const avt_rig *rig;
     avt_poses poses;
     avt_label_index labels;
-    avt_lidar_config lc;
-    avt_log_config lcfg;
-    sweep_source_paths lpaths;
-    char src_desc[4096];
+    avt_drive_log log;
     cc_cam *cams;
     size_t n_cams;
     const avt_calib_check_options *o;
@@ -195,8 +191,7 @@ static int frame_make(const cc_state *st, const cc_cam *c, const avt_sweep *sw, 
     float *uv = malloc((2 * k + 1) * sizeof *uv), *dep = malloc((k + 1) * sizeof *dep);
     uint8_t *ok = malloc(k + 1);
     int rc = f && uv && dep && ok ? AVT_OK : avt_err(err, AVT_NOMEM, "out of memory");
-    if (!rc && avt_path_join(path, sizeof path, st->log_dir, ref->path))
-        rc = avt_err(err, AVT_INVAL, "%s: path too long", st->log_dir);
+    if (!rc) rc = avt_drive_log_path(&st->log, ref->path, path, sizeof path, err);
     if (!rc) rc = avt_png_load(path, 1, &w, &h, &grey, err);
     if (!rc && (w != c->cam->width || h != c->cam->height))
         rc = avt_err(err, AVT_MISMATCH, "%s: image is %ux%u, camera %s's calibration says %ux%u", path, w, h,
@@ -302,9 +297,9 @@ static int frame_add(cc_state *st, cc_cam *c, cc_frame *f, avt_error *err)
     return AVT_OK;
 }
 
-static int open_source(cc_state *st, sweep_source **src, avt_error *err)
+static int open_source(cc_state *st, avt_sweep_source **src, avt_error *err)
 {
-    *src = sweep_source_open(st->src_desc, &st->lc, err);
+    *src = avt_sweep_source_open(st->log.lidar, &st->log.lidar_cfg, err);
     return *src ? AVT_OK : (err ? err->code : AVT_IO);
 }
 
@@ -367,7 +362,7 @@ out:
 static int overlays_write(cc_state *st, const uint64_t *pick, size_t npick, avt_error *err)
 {
     const avt_calib_check_options *o = st->o;
-    sweep_source *src = NULL;
+    avt_sweep_source *src = NULL;
     float *xyz = NULL;
     size_t cap = 0;
     avt_label_frame lf = {0, NULL, 0};
@@ -377,7 +372,7 @@ static int overlays_write(cc_state *st, const uint64_t *pick, size_t npick, avt_
     const avt_sweep *sw;
     size_t next = 0;
     while (!rc && next < npick) {
-        int r = sweep_source_next(src, &sw, err);
+        int r = avt_sweep_source_next(src, &sw, err);
         if (r <= 0) {
             rc = r;
             break;
@@ -388,7 +383,7 @@ static int overlays_write(cc_state *st, const uint64_t *pick, size_t npick, avt_
         long li = avt_label_index_find(&st->labels, sw->timestamp_ns, LABEL_TOLERANCE_NS);
         if (li >= 0 && (rc = avt_label_frame_load(st->labels.paths[li], &lf, err))) break;
         avt_sync_rotation rot;
-        avt_sync_rotation_fit(sw, st->lc.cut_angle_deg, &rot);
+        avt_sync_rotation_fit(sw, st->log.lidar_cfg.cut_angle_deg, &rot);
         int disc_done = 0;
         if (avt_grow((void **)&xyz, &cap, sw->n ? sw->n : 1, 3 * sizeof *xyz)) {
             rc = avt_err(err, AVT_NOMEM, "out of memory");
@@ -421,7 +416,7 @@ static int overlays_write(cc_state *st, const uint64_t *pick, size_t npick, avt_
             avt_tf E = avt_cc_error_tf(c->out->est.error), Einv = avt_tf_inv(&E);
             avt_tf corrected = avt_tf_mul(&Einv, &c->cam->lidar_T_cam);
             char image[4096], out_path[4096];
-            avt_path_join(image, sizeof image, st->log_dir, ref->path);
+            if ((rc = avt_drive_log_path(&st->log, ref->path, image, sizeof image, err))) break;
             snprintf(ov->stored, sizeof ov->stored, "%s_%06" PRIu64 "_stored.png", c->cam->name, sw->index);
             snprintf(ov->corrected, sizeof ov->corrected, "%s_%06" PRIu64 "_corrected.png", c->cam->name, sw->index);
             avt_path_join(out_path, sizeof out_path, o->overlay_dir, ov->stored);
@@ -449,7 +444,7 @@ static int overlays_write(cc_state *st, const uint64_t *pick, size_t npick, avt_
     disc_free(&disc);
     avt_label_frame_free(&lf);
     free(xyz);
-    sweep_source_close(src);
+    avt_sweep_source_close(src);
     return rc;
 }
 
@@ -478,28 +473,21 @@ int avt_calib_check(const char *log_dir, const avt_calib_check_options *o, avt_c
     cc_state st;
     memset(&st, 0, sizeof st);
     memset(r, 0, sizeof *r);
-    st.log_dir = log_dir;
     st.o = o;
-    sweep_source *src = NULL;
+    avt_sweep_source *src = NULL;
     uint64_t *pick = NULL;
     cc_disc disc = {0};
-    char path[4096];
     int rc = AVT_OK;
-    struct stat sb;
-    if (stat(log_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-        return avt_err(err, AVT_NOTFOUND, "%s: not a drive-log directory", log_dir);
+    const avt_drive_log_overrides ov = {NULL, NULL, NULL, 180.0};
+    if ((rc = avt_drive_log_open(log_dir, &ov, &st.log, err))) return rc;
     snprintf(r->log, sizeof r->log, "%s", log_dir);
     st.rig = o->rig;
     if (!st.rig) {
-        if (avt_path_join(path, sizeof path, log_dir, "calib.yaml")) return avt_err(err, AVT_INVAL, "%s: path too long", log_dir);
-        if ((rc = avt_rig_load_yaml(path, &st.own_rig, err))) goto out;
+        if ((rc = avt_rig_load_yaml(st.log.calib_yaml, &st.own_rig, err))) goto out;
         st.rig = &st.own_rig;
     }
-    if ((rc = avt_path_join(path, sizeof path, log_dir, "poses.csv"))) goto out;
-    if ((rc = avt_poses_load(path, &st.poses, err))) goto out;
-    if ((rc = avt_label_index_open(log_dir, &st.labels, err))) goto out;
-    if ((rc = sweep_source_find(log_dir, st.src_desc, sizeof st.src_desc, err))) goto out;
-    if ((rc = sweep_source_config(log_dir, &st.lc, &st.lcfg, &st.lpaths, err))) goto out;
+    if ((rc = avt_poses_load(st.log.poses_csv, &st.poses, err))) goto out;
+    if ((rc = avt_label_index_open(st.log.dir, &st.labels, err))) goto out;
 
     size_t nc = 0;
     for (size_t i = 0; i < st.rig->n_cameras; i++) nc += !o->camera || strcmp(o->camera, st.rig->cameras[i].name) == 0;
@@ -545,13 +533,13 @@ int avt_calib_check(const char *log_dir, const avt_calib_check_options *o, avt_c
     if ((rc = open_source(&st, &src, err))) goto out;
     const avt_sweep *sw;
     for (;;) {
-        int got = sweep_source_next(src, &sw, err);
+        int got = avt_sweep_source_next(src, &sw, err);
         if (got < 0) rc = got;
         if (got <= 0 || sw->index >= o->end_frame) break;
         if (sw->index < o->first_frame) continue;
         r->sweeps++;
         avt_sync_rotation rot;
-        avt_sync_rotation_fit(sw, st.lc.cut_angle_deg, &rot);
+        avt_sync_rotation_fit(sw, st.log.lidar_cfg.cut_angle_deg, &rot);
         int disc_done = 0;
         for (size_t ci = 0; ci < st.n_cams && !rc; ci++) {
             cc_cam *c = &st.cams[ci];
@@ -570,7 +558,7 @@ int avt_calib_check(const char *log_dir, const avt_calib_check_options *o, avt_c
         if (o->progress) o->progress(r->sweeps, o->progress_ctx);
     }
     if (rc) goto out;
-    sweep_source_close(src);
+    avt_sweep_source_close(src);
     src = NULL;
 
     r->status = AVT_CC_ALIGNED;
@@ -622,7 +610,7 @@ int avt_calib_check(const char *log_dir, const avt_calib_check_options *o, avt_c
 out:
     free(pick);
     disc_free(&disc);
-    sweep_source_close(src);
+    avt_sweep_source_close(src);
     state_free(&st);
     if (rc) avt_calib_check_report_free(r);
     return rc;

@@ -121,17 +121,19 @@ static void test_discontinuities_ring(void **state)
     }
 }
 
-/* Two rings (elevation 0 and 1 deg) over a wall 20 m ahead, a box 10 m ahead reaching up to
- * ring 0 only, and a third ring at 2 deg without returns above the wall: ring 0's box returns
- * are vertical discontinuities against ring 1's wall returns (second difference needs a ring
- * below: a ring at -1 deg on the box too). */
+/* Three rings 0.4 deg apart (-0.4, 0, 0.4 deg; at most AVT_CC_MAX_RING_GAP_DEG) over a box
+ * 10 m ahead reaching up to the middle ring and a wall 20 m ahead: the middle ring's returns
+ * are vertical discontinuities (second difference 10 + 20 - 2 * 10 against the rings below
+ * and above), their edge points half-way up to the top ring (0.2 deg). Along the rings the
+ * range is constant: nothing. A second set with rings 1 deg apart gives nothing (too far apart
+ * to place an edge between them). */
 static void test_discontinuities_vertical(void **state)
 {
     (void)state;
     enum { AZ = 5, RINGS = 3 };
     float xyz[3 * AZ * RINGS];
     uint16_t ring[AZ * RINGS];
-    const double el[RINGS] = {-1 * DEG, 0, 1 * DEG};
+    const double el[RINGS] = {-0.4 * DEG, 0, 0.4 * DEG};
     size_t n = 0;
     for (int r = 0; r < RINGS; r++)
         for (int a = 0; a < AZ; a++) {
@@ -152,8 +154,20 @@ static void test_discontinuities_vertical(void **state)
         assert_true(fabs(w[i] - sqrt(10.0)) < 1e-4); /* 10 + 20 - 2 * 10 */
         /* half-way up: elevation 0.5 deg at 10 m */
         double z = e[3 * i + 2];
-        assert_true(fabs(z - 10.0 * sin(0.5 * DEG)) < 1e-4);
+        assert_true(fabs(z - 10.0 * sin(0.2 * DEG)) < 1e-4);
     }
+    /* the same scene with rings 1 deg apart */
+    n = 0;
+    for (int r = 0; r < RINGS; r++)
+        for (int a = 0; a < AZ; a++) {
+            double az = (a - 2) * 0.1 * DEG, range = r < 2 ? 10.0 : 20.0, elr = (r - 1) * DEG;
+            xyz[3 * n] = (float)(range * cos(elr) * cos(az));
+            xyz[3 * n + 1] = (float)(range * cos(elr) * sin(az));
+            xyz[3 * n + 2] = (float)(range * sin(elr));
+            ring[n++] = (uint16_t)r;
+        }
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, n, idx, w, e, &k, NULL), AVT_OK);
+    assert_int_equal(k, 0);
 }
 
 /* The score of one point through an identity-like camera: weight x bilinear D. */
