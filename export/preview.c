@@ -32,27 +32,33 @@ static void line(rgb_image *im, double x0, double y0, double x1, double y1, cons
     }
 }
 
-static int read_rgb(const char *path, rgb_image *im, avt_error *err)
+int avt_png_load(const char *path, int grey, unsigned *w, unsigned *h, unsigned char **px, avt_error *err)
 {
     png_image pi;
     memset(&pi, 0, sizeof pi);
     pi.version = PNG_IMAGE_VERSION;
+    *px = NULL;
     if (!png_image_begin_read_from_file(&pi, path))
         return avt_err(err, AVT_FORMAT, "%s: cannot read PNG: %s", path, pi.message);
-    pi.format = PNG_FORMAT_RGB;
-    im->w = pi.width;
-    im->h = pi.height;
-    im->px = malloc(PNG_IMAGE_SIZE(pi));
-    if (!im->px) {
+    pi.format = grey ? PNG_FORMAT_GRAY : PNG_FORMAT_RGB;
+    *w = pi.width;
+    *h = pi.height;
+    *px = malloc(PNG_IMAGE_SIZE(pi));
+    if (!*px) {
         png_image_free(&pi);
         return avt_err(err, AVT_NOMEM, "%s: out of memory", path);
     }
-    if (!png_image_finish_read(&pi, NULL, im->px, 0, NULL)) {
-        free(im->px);
-        im->px = NULL;
+    if (!png_image_finish_read(&pi, NULL, *px, 0, NULL)) {
+        free(*px);
+        *px = NULL;
         return avt_err(err, AVT_FORMAT, "%s: broken PNG: %s", path, pi.message);
     }
     return AVT_OK;
+}
+
+static int read_rgb(const char *path, rgb_image *im, avt_error *err)
+{
+    return avt_png_load(path, 0, &im->w, &im->h, &im->px, err);
 }
 
 int avt_preview_draw(const char *image_path, const avt_camera_frame *cf, const char *out_path, avt_error *err)

@@ -740,7 +740,11 @@ static void findings(const avt_build_summary *sum, avt_sbuf *b)
 static int open_inputs(build_state *st, const avt_build_options *opt, avt_build_summary *sum, avt_error *err)
 {
     int rc;
-    if ((rc = avt_rig_load_yaml(st->log.calib_yaml, &st->rig, err))) return rc;
+    /* --calib: any format, camera-only files taking their LiDAR extrinsics from calib.yaml */
+    if ((rc = opt->n_calib ? avt_rig_load_combined(opt->calib_paths, opt->n_calib, opt->calib_format,
+                                                   st->log.calib_yaml, &st->rig, err)
+                           : avt_rig_load_yaml(st->log.calib_yaml, &st->rig, err)))
+        return rc;
     if ((rc = avt_poses_load(st->log.poses_csv, &st->poses, err))) return rc;
     if ((rc = avt_label_index_open(st->log.dir, &st->labels, err))) return rc;
     const size_t nc = st->rig.n_cameras;
@@ -859,8 +863,15 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     }
     avt_log_input in[AVT_LOG_MAX_FIXED_INPUTS];
     const size_t n_in = avt_drive_log_inputs(&st.log, st.poses.n > 0, avt_sweep_source_capture(st.lidar), in);
+    struct stat csb;
     for (size_t i = 0; i < n_in; i++)
-        if ((rc = avt_export_add_input(st.writer, in[i].rel, in[i].abs, err))) goto out;
+        if ((!opt->n_calib || in[i].abs != st.log.calib_yaml || stat(in[i].abs, &csb) == 0) &&
+            (rc = avt_export_add_input(st.writer, in[i].rel, in[i].abs, err)))
+            goto out;
+    for (size_t i = 0; i < opt->n_calib; i++)
+        if (stat(opt->calib_paths[i], &csb) == 0 && S_ISREG(csb.st_mode) &&
+            (rc = avt_export_add_input(st.writer, opt->calib_paths[i], opt->calib_paths[i], err)))
+            goto out;
 
     /* Frames are built one sweep behind the reader: frame k sees sweeps k-1, k and k+1. */
     const avt_sweep *sw;

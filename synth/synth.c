@@ -149,6 +149,28 @@ static void print_list(FILE *f, const double *v, int n)
     fputc(']', f);
 }
 
+/* E of avt_synth_config.miscalibrate: Trans(x, y, z) Rz(yaw) Ry(pitch) Rx(roll), written out
+ * here rather than taken from calibcheck/ (the code under test). */
+static avt_tf miscalibration(const double p[6])
+{
+    double r = p[0] * DEG, q = p[1] * DEG, y = p[2] * DEG;
+    avt_tf rx = {{1, 0, 0, 0, 0, cos(r), -sin(r), 0, 0, sin(r), cos(r), 0, 0, 0, 0, 1}};
+    avt_tf ry = {{cos(q), 0, sin(q), 0, 0, 1, 0, 0, -sin(q), 0, cos(q), 0, 0, 0, 0, 1}};
+    avt_tf rz = {{cos(y), -sin(y), 0, p[3], sin(y), cos(y), 0, p[4], 0, 0, 1, p[5], 0, 0, 0, 1}};
+    avt_tf a = avt_tf_mul(&ry, &rx);
+    return avt_tf_mul(&rz, &a);
+}
+
+/* The lidar_T_cam calib.yaml stores for camera c: the true one, or E * true for the
+ * miscalibrated camera. */
+static avt_tf stored_lidar_T_cam(const synth_scene *sc, const synth_cam *c)
+{
+    const char *name = sc->cfg.miscalibrate_camera;
+    if (!name || strcmp(name, c->name) != 0) return c->lidar_T_cam;
+    avt_tf E = miscalibration(sc->cfg.miscalibrate);
+    return avt_tf_mul(&E, &c->lidar_T_cam);
+}
+
 /* calib.yaml version 1 (docs/drive-log.md). Written here rather than through
  * avt_rig_save_yaml so that the generator does not depend on calib/. */
 static int write_calib(const synth_scene *sc, const char *path, avt_error *err)
@@ -167,7 +189,8 @@ static int write_calib(const synth_scene *sc, const char *path, avt_error *err)
         fprintf(f, "\n    distortion_model: radtan\n    distortion: ");
         print_list(f, c->dist, 5);
         fprintf(f, "\n    lidar_T_cam: ");
-        print_list(f, c->lidar_T_cam.m, 16);
+        avt_tf stored = stored_lidar_T_cam(sc, c);
+        print_list(f, stored.m, 16);
         fputc('\n', f);
     }
     return close_w(f, path, err);
@@ -278,6 +301,26 @@ static double camera_axis_az_deg(const synth_cam *c)
     avt_tf_rotate(&c->lidar_T_cam, z, d);
     double az = atan2(-d[1], d[0]) / DEG;
     return az < 0 ? az + 360.0 : az;
+}
+
+static int write_miscalibration(const synth_scene *sc, const char *path, avt_error *err)
+{
+    const double *p = sc->cfg.miscalibrate;
+    json_t *root = json_object();
+    json_object_set_new(root, "camera", json_string(sc->cfg.miscalibrate_camera));
+    json_object_set_new(root, "convention", json_string("stored lidar_T_cam = E * true lidar_T_cam, E = Trans(x,y,z) "
+                                                        "Rz(yaw) Ry(pitch) Rx(roll) about the LiDAR axes"));
+    static const char *const names[6] = {"roll_deg", "pitch_deg", "yaw_deg", "x_m", "y_m", "z_m"};
+    json_t *e = json_object();
+    for (int k = 0; k < 6; k++) json_object_set_new(e, names[k], json_real(p[k]));
+    json_object_set_new(root, "error", e);
+    for (size_t i = 0; i < sc->n_cam; i++) {
+        if (strcmp(sc->cam[i].name, sc->cfg.miscalibrate_camera) != 0) continue;
+        avt_tf stored = stored_lidar_T_cam(sc, &sc->cam[i]);
+        json_object_set_new(root, "true_lidar_T_cam", json_vec(sc->cam[i].lidar_T_cam.m, 16));
+        json_object_set_new(root, "stored_lidar_T_cam", json_vec(stored.m, 16));
+    }
+    return json_write(root, path, err);
 }
 
 static int write_params(const synth_scene *sc, const char *path, avt_error *err)
@@ -513,6 +556,22 @@ int avt_synth_run(const char *dir, const avt_synth_config *cfg,
     sc = malloc(sizeof *sc);
     if (!sc) return avt_err(err, AVT_NOMEM, "synth: out of memory");
     if ((rc = synth_scene_init(sc, cfg, err))) goto out;
+    if (cfg->miscalibrate_camera) {
+        int found = 0;
+        for (size_t i = 0; i < sc->n_cam; i++) found |= strcmp(sc->cam[i].name, cfg->miscalibrate_camera) == 0;
+        avt_sbuf names = {0};
+        for (size_t i = 0; i < sc->n_cam; i++) avt_sbuf_printf(&names, "%s%s", i ? ", " : "", sc->cam[i].name);
+        if (!found)
+            rc = avt_err(err, AVT_INVAL, "synth: --miscalibrate camera '%s' is not one of the log's cameras (%s)",
+                         cfg->miscalibrate_camera, names.p ? names.p : "none");
+        free(names.p);
+        for (int k = 0; k < 6 && !rc; k++)
+            if (!(fabs(cfg->miscalibrate[k]) <= (k < 3 ? 10.0 : 1.0)))
+                rc = avt_err(err, AVT_INVAL, "synth: miscalibration %s %g outside [-%g, %g]",
+                             (const char *[]){"roll", "pitch", "yaw", "x", "y", "z"}[k], cfg->miscalibrate[k],
+                             k < 3 ? 10.0 : 1.0, k < 3 ? 10.0 : 1.0);
+        if (rc) goto out;
+    }
 
     if ((rc = path2(path, sizeof path, dir, "calib.yaml", err)) ||
         (rc = write_calib(sc, path, err)))
@@ -540,6 +599,9 @@ int avt_synth_run(const char *dir, const avt_synth_config *cfg,
     if ((rc = write_images(sc, sw, n_sw, dir, progress, ctx, err))) goto out;
     if ((rc = path2(path, sizeof path, dir, "truth/params.json", err)) ||
         (rc = write_params(sc, path, err)))
+        goto out;
+    if (cfg->miscalibrate_camera && ((rc = path2(path, sizeof path, dir, "truth/miscalibration.json", err)) ||
+                                     (rc = write_miscalibration(sc, path, err))))
         goto out;
     if (progress) progress(1.0, ctx);
 out:

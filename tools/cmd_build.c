@@ -9,6 +9,7 @@
 #include "avtruth/export.h"
 #include "avtruth/pipeline.h"
 #include "avtruth/synth.h"
+#include "calib_args.h"
 #include "commands.h"
 
 #include "avt_git_sha.h" /* AVT_GIT_SHA, written at build time (cmake/git_sha.cmake) */
@@ -118,6 +119,7 @@ static int build(int argc, char **argv, const char *cmdline)
     avt_build_options_default(&o);
     const char *out = NULL;
     int policy = 0, clock = 0, vis = 0, verify = 0, embed = 0;
+    calib_args cal = {{0}, 0, 0};
     double tol_ms = (double)o.sync_tolerance_ns * 1e-6, offset_ms = NAN;
     const cli_opt opts[] = {
         {"output", 'o', CLI_STR, "OUT.h5", "the output file (required)", NULL, .dest = &out},
@@ -148,6 +150,10 @@ static int build(int argc, char **argv, const char *cmdline)
         {"depth-png", 0, CLI_STR, "DIR", "write KITTI depth-completion PNGs there", NULL, .dest = &o.depth_png_dir},
         {"embed-images", 0, CLI_FLAG, NULL, "store each paired image in /cameras/<name>/image_png", "off",
          .dest = &embed},
+        {"calib", 0, CLI_CALL, "FILE", "calibration file(s) of any format instead of LOG/calib.yaml (repeat per file)",
+         "LOG/calib.yaml", .call = calib_args_add, .dest = &cal},
+        {"calib-format", 0, CLI_CHOICE, "FORMAT", "format of the --calib files", "auto", .choices = CALIB_FORMATS,
+         .dest = &cal.format},
         {0},
     };
     char **pos;
@@ -165,6 +171,9 @@ static int build(int argc, char **argv, const char *cmdline)
     }
     o.verify_images = verify;
     o.embed_images = embed;
+    o.calib_paths = cal.paths;
+    o.n_calib = cal.n;
+    o.calib_format = CALIB_FORMATS[cal.format];
     if (make_dir(o.sync_report_dir) || make_dir(o.preview_dir) || make_dir(o.depth_png_dir)) return 1;
     return run_build(pos[0], out, &o, cmdline);
 }

@@ -1,7 +1,9 @@
 /* avtruth synth: a deterministic synthetic drive log with known truth. */
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "avtruth/common.h"
 #include "avtruth/synth.h"
 #include "commands.h"
 
@@ -17,12 +19,41 @@ static void progress(double f, void *ctx)
     fflush(stderr);
 }
 
+/* CAMERA:roll=R,pitch=P,yaw=Y,x=X,y=Y,z=Z (degrees, metres; keys optional, default 0). */
+static int parse_miscalibration(const char *v, void *dest, char *accepted, size_t n)
+{
+    avt_synth_config *cfg = dest;
+    static char camera[64];
+    static const char *const keys[6] = {"roll", "pitch", "yaw", "x", "y", "z"};
+    snprintf(accepted, n, "CAMERA:roll=DEG,pitch=DEG,yaw=DEG,x=M,y=M,z=M (keys optional)");
+    if (!v) return 1;
+    const char *colon = strchr(v, ':');
+    if (!colon || colon == v || (size_t)(colon - v) >= sizeof camera) return 1;
+    memcpy(camera, v, (size_t)(colon - v));
+    camera[colon - v] = '\0';
+    double e[6] = {0};
+    char buf[256];
+    if (snprintf(buf, sizeof buf, "%s", colon + 1) >= (int)sizeof buf) return 1;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(tok, '=');
+        if (!eq) return 1;
+        *eq = '\0';
+        int k = 0;
+        while (k < 6 && strcmp(tok, keys[k]) != 0) k++;
+        if (k == 6 || !avt_parse_double(eq + 1, &e[k])) return 1;
+    }
+    cfg->miscalibrate_camera = camera;
+    memcpy(cfg->miscalibrate, e, sizeof e);
+    return 0;
+}
+
 static int run(int argc, char **argv, const char *cmdline)
 {
     (void)cmdline;
     avt_synth_config cfg;
     avt_synth_config_default(&cfg);
     int64_t seed = (int64_t)cfg.seed, cameras = cfg.cameras, width = cfg.width, height = cfg.height;
+    int64_t moving = cfg.moving_objects, still = cfg.static_objects;
     int lidar = 0, ret = -1, profile = -1; /* -1: not given */
     const cli_opt opts[] = {
         {"seed", 0, CLI_INT, "N", "random seed", "1", 0, 9e15, .dest = &seed},
@@ -46,6 +77,11 @@ static int run(int argc, char **argv, const char *cmdline)
          .dest = &cfg.duplicate_rate},
         {"distortion", 0, CLI_REAL, "X", "scale of the radtan distortion coefficients", "1", 0, 100,
          .dest = &cfg.distortion},
+        {"moving-objects", 0, CLI_INT, "N", "objects moving in the scene", "8", 0, 128, .dest = &moving},
+        {"static-objects", 0, CLI_INT, "N", "objects standing still", "6", 0, 128, .dest = &still},
+        {"miscalibrate", 0, CLI_CALL, "CAMERA:roll=,pitch=,yaw=,x=,y=,z=",
+         "store CAMERA's lidar_T_cam wrong by E (degrees, metres; docs/calibration-check.md)", "none",
+         .call = parse_miscalibration, .dest = &cfg},
         {0},
     };
     char **pos;
@@ -57,6 +93,8 @@ static int run(int argc, char **argv, const char *cmdline)
     cfg.cameras = (int)cameras;
     cfg.width = (unsigned)width;
     cfg.height = (unsigned)height;
+    cfg.moving_objects = (int)moving;
+    cfg.static_objects = (int)still;
     cfg.lidar = LIDARS[lidar];
     if (ret >= 0) cfg.lidar_return = RETURNS[ret];
     if (profile >= 0) cfg.lidar_profile = PROFILES[profile];

@@ -13,5 +13,7 @@ extern const cli_cmd avt_cmd_batch;
 extern const cli_cmd avt_cmd_stitch;
 extern const cli_cmd avt_cmd_import;
 extern const cli_cmd avt_cmd_import_rosbag2; /* reached through import */
+extern const cli_cmd avt_cmd_calib_check;
+extern const cli_cmd avt_cmd_calib;
 
 #endif

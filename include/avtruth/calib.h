@@ -73,6 +73,15 @@ int avt_log_config_load(const char *path, avt_log_config *cfg, avt_error *err);
  *   "auto"/NULL    detected from the file's content (avt_rig_format_detect)
  * Errors name the file, the key and the value. Caller frees with avt_rig_free. Thread-safe. */
 int avt_rig_load(const char *path, const char *format, avt_rig *rig, avt_error *err);
+/* One rig from n calibration files (each in format, or detected when format is NULL/"auto"):
+ * their cameras together (a name given twice is an error). A camera whose format carries no
+ * pose in the LiDAR frame (ros, kalibr, opencv without lidar_T_cam) takes lidar_T_cam from the
+ * camera of the same name in extrinsics_yaml (a calib.yaml; NULL or a missing file: none, then
+ * such a camera is an error naming it); the LiDAR model and lidar_T_ego come from the first
+ * file that has them (avtruth, kitti-*), else from extrinsics_yaml. rig->source names the
+ * files and formats. Validated; caller frees with avt_rig_free. Thread-safe. */
+int avt_rig_load_combined(const char *const *paths, size_t n, const char *format, const char *extrinsics_yaml,
+                          avt_rig *rig, avt_error *err);
 /* KITTI object calib/<id>.txt: the rectified camera-0 frame of its labels, R0_rect * Tr_velo_to_cam
  * (rotations re-orthonormalised as in avt_rig_load). */
 int avt_kitti_rect_T_velo(const char *path, avt_tf *rect_T_velo, avt_error *err);

@@ -47,6 +47,12 @@ typedef struct avt_build_options {
      * naming the file; may be NULL. */
     void (*warn)(const char *msg, void *ctx);
     void *warn_ctx;
+    /* The calibration instead of LOG/calib.yaml: n_calib files of any format (calib_format, or
+     * detected when NULL / "auto"), combined by avt_rig_load_combined with LOG/calib.yaml's
+     * LiDAR extrinsics for camera-only formats. */
+    const char *const *calib_paths;
+    size_t n_calib;
+    const char *calib_format;
 } avt_build_options;
 
 void avt_build_options_default(avt_build_options *o);
@@ -70,5 +76,70 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
               avt_build_summary *summary, avt_error *err);
 void avt_build_summary_free(avt_build_summary *summary); /* NULL: no-op */
 
+
+/* ---- calibration check (docs/calibration-check.md) ---- */
+#include "avtruth/calib.h"
+#include "avtruth/calibcheck.h"
+
+typedef struct avt_calib_check_options {
+    const char *camera;          /* only this camera; NULL: every camera of the rig */
+    uint64_t first_frame;        /* sweeps first_frame <= index < end_frame are checked */
+    uint64_t end_frame;          /* UINT64_MAX: to the end */
+    unsigned window;             /* frames per window, default 10 */
+    unsigned max_frames;         /* frames kept for the whole-log estimate (evenly thinned), default 40 */
+    const char *overlay_dir;     /* overlays written there when set */
+    unsigned overlays;           /* frames with overlays (first, last, evenly between), default 3 */
+    const avt_rig *rig;          /* the calibration to check; NULL: the log's calib.yaml */
+    int64_t tolerance_ns;        /* image to camera reference time, default 50 ms */
+    avt_cc_options search;
+    avt_cc_thresholds thresholds;
+    void (*progress)(uint64_t frames, void *ctx); /* after each sweep; may be NULL */
+    void *progress_ctx;
+} avt_calib_check_options;
+void avt_calib_check_options_default(avt_calib_check_options *o);
+
+typedef struct avt_calib_check_window {
+    uint64_t first_frame, last_frame; /* sweep indices */
+    unsigned frames;
+    int status;                       /* enum avt_cc_status */
+    avt_cc_estimate est;
+} avt_calib_check_window;
+
+typedef struct avt_calib_check_overlay {
+    uint64_t frame;
+    char stored[512], corrected[512]; /* file names inside overlay_dir */
+    double score_stored, score_corrected; /* this frame's score, stored and corrected calibration */
+} avt_calib_check_overlay;
+
+typedef struct avt_calib_check_camera {
+    char name[AVT_NAME_MAX];
+    int status;                       /* enum avt_cc_status */
+    avt_cc_estimate est;              /* over the kept frames */
+    double confidence;                /* F of the reported calibration (docs) */
+    unsigned frames;                  /* frames with a paired image */
+    double edge_fraction;             /* mean share of edge pixels */
+    avt_calib_check_window *windows;
+    size_t n_windows;
+    avt_calib_check_overlay *overlays;
+    size_t n_overlays;
+} avt_calib_check_camera;
+
+typedef struct avt_calib_check_report {
+    char log[512];
+    uint64_t sweeps;                  /* sweeps in the frame range */
+    int status;                       /* miscalibrated if any camera is, else undetermined if any is */
+    avt_calib_check_camera *cams;
+    size_t n_cams;
+} avt_calib_check_report;
+
+/* Checks the LiDAR-camera calibration of a drive log: pairs each sweep with each camera's image
+ * nearest to the instant the head faces the camera, moves the sweep's depth discontinuities to
+ * the image time with the ego poses, scores and searches per window and over the log, writes the
+ * overlays. Errors name the file and the value. Caller frees r with avt_calib_check_report_free. */
+int avt_calib_check(const char *log_dir, const avt_calib_check_options *o, avt_calib_check_report *r,
+                    avt_error *err);
+/* The JSON report (docs/calibration-check.md), written whole or not at all. */
+int avt_calib_check_write_json(const avt_calib_check_report *r, const char *path, avt_error *err);
+void avt_calib_check_report_free(avt_calib_check_report *r);
 
 #endif

@@ -32,6 +32,13 @@ typedef struct avt_synth_config {
                                   the same content 2..10 ms later, default 0 */
     double distortion;         /* scale of the radtan coefficients, default 1 (strong) */
     int moving_objects, static_objects; /* default 8 and 6 */
+    /* When miscalibrate_camera names a camera, calib.yaml stores its lidar_T_cam wrong by E:
+     * stored = E * true, E = Trans(x, y, z) Rz(yaw) Ry(pitch) Rx(roll) about the LiDAR axes
+     * (the convention of avtruth/calibcheck.h); miscalibrate = roll, pitch, yaw (degrees),
+     * x, y, z (metres). Images and truth use the true calibration; truth/miscalibration.json
+     * records E and both transforms. */
+    const char *miscalibrate_camera;
+    double miscalibrate[6];
 } avt_synth_config;
 
 void avt_synth_config_default(avt_synth_config *cfg);

@@ -1,0 +1,201 @@
+/* avtruth calibcheck: the LiDAR side of Levinson & Thrun (RSS 2013), section III-A: depth
+ * discontinuities between neighbouring returns, along each ring and, for the angles the
+ * horizontal neighbours cannot see (pitch), between adjacent rings at the same azimuth
+ * (include/avtruth/calibcheck.h gives the rules). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "avtruth/calibcheck.h"
+
+#define DEG (M_PI / 180.0)
+#define BINS 3600                  /* azimuth bins of 0.1 degree, for the vertical neighbours */
+#define VERTICAL_MAX_DAZ_DEG 0.3   /* a return of the adjacent ring this close in azimuth */
+
+typedef struct ring_info {
+    size_t lo, hi;                 /* returns order[lo..hi) */
+    double elevation;              /* mean, rad */
+    int32_t *bin;                  /* BINS entries: a return in that azimuth bin, or -1 */
+} ring_info;
+
+typedef struct disc_ctx {
+    const float *xyz;
+    const double *range, *az;
+    uint32_t *idx;
+    float *weight, *edge_xyz;
+    size_t k;
+} disc_ctx;
+
+static double az_diff(double a, double b)
+{
+    double d = fabs(a - b);
+    return d > 180.0 ? 360.0 - d : d;
+}
+
+/* Unit direction of return i. */
+static void dir_of(const disc_ctx *c, uint32_t i, double d[3])
+{
+    for (int k = 0; k < 3; k++) d[k] = c->xyz[3 * (size_t)i + k] / c->range[i];
+}
+
+/* The triple (a, i, b) of neighbours along one direction: keeps i when the range's second
+ * difference says that one side jumps away (a surface at a grazing angle changes range
+ * steadily and does not count; the relative part keeps the ground's curvature in elevation
+ * out). The edge point lies half-way in angle to the farther neighbour, at i's range. */
+static void consider(disc_ctx *c, uint32_t a, uint32_t i, uint32_t b)
+{
+    const double *r = c->range;
+    double x = r[a] + r[b] - 2.0 * r[i];
+    if (x < AVT_CC_MIN_JUMP_M || x < AVT_CC_MIN_JUMP_REL * r[i]) return;
+    uint32_t far = r[a] > r[b] ? a : b;
+    double di[3], df[3], nd = 0;
+    dir_of(c, i, di);
+    dir_of(c, far, df);
+    for (int k = 0; k < 3; k++) {
+        di[k] += df[k];
+        nd += di[k] * di[k];
+    }
+    nd = r[i] / sqrt(nd);
+    for (int k = 0; k < 3; k++) c->edge_xyz[3 * c->k + k] = (float)(di[k] * nd);
+    c->idx[c->k] = i;
+    c->weight[c->k] = (float)sqrt(x > AVT_CC_MAX_JUMP_M ? AVT_CC_MAX_JUMP_M : x);
+    c->k++;
+}
+
+/* A return i below a ring with no return near its azimuth (the sky): an edge half-way up to
+ * that ring's elevation, when i is near enough for the missing return not to be range. */
+static void consider_sky(disc_ctx *c, uint32_t i, double el_above)
+{
+    double r = c->range[i];
+    if (r > AVT_CC_SKY_MAX_RANGE_M) return;
+    const float *p = c->xyz + 3 * (size_t)i;
+    double h = hypot(p[0], p[1]), el = 0.5 * (atan2(p[2], h) + el_above);
+    c->edge_xyz[3 * c->k] = (float)(r * cos(el) * p[0] / h);
+    c->edge_xyz[3 * c->k + 1] = (float)(r * cos(el) * p[1] / h);
+    c->edge_xyz[3 * c->k + 2] = (float)(r * sin(el));
+    c->idx[c->k] = i;
+    c->weight[c->k] = (float)sqrt(AVT_CC_MAX_JUMP_M);
+    c->k++;
+}
+
+/* The return of ring g nearest in azimuth to az, within VERTICAL_MAX_DAZ_DEG, or -1. */
+static long vertical_neighbour(const disc_ctx *c, const ring_info *g, double az)
+{
+    int b = (int)floor(az * 10.0);
+    long best = -1;
+    double bd = VERTICAL_MAX_DAZ_DEG;
+    for (int d = -3; d <= 3; d++) {
+        int32_t j = g->bin[((b + d) % BINS + BINS) % BINS];
+        if (j < 0) continue;
+        double e = az_diff(c->az[j], az);
+        if (e <= bd) bd = e, best = j;
+    }
+    return best;
+}
+
+static int by_elevation(const void *a, const void *b)
+{
+    const ring_info *x = a, *y = b;
+    return (x->elevation > y->elevation) - (x->elevation < y->elevation);
+}
+
+int avt_cc_discontinuities(const float *xyz, const uint16_t *ring, size_t n, uint32_t *idx, float *weight,
+                           float *edge_xyz, size_t *n_out, avt_error *err)
+{
+    *n_out = 0;
+    if (n == 0) return AVT_OK;
+    size_t *start = calloc(65537, sizeof *start);
+    uint32_t *order = malloc(n * sizeof *order);
+    uint16_t *line = malloc(n * sizeof *line);
+    double *range = malloc(n * sizeof *range), *az = malloc(n * sizeof *az);
+    ring_info *rings = NULL;
+    int32_t *bins = NULL;
+    size_t nr = 0;
+    int rc = AVT_OK;
+    if (!start || !order || !line || !range || !az) goto nomem;
+    /* Point-cloud files carry no rings (all 0): a scan line ends where the azimuth jumps by more
+     * than half a turn (KITTI's files hold the lines one after the other). */
+    int one_ring = 1;
+    for (size_t i = 0; i < n; i++) {
+        const float *p = xyz + 3 * i;
+        range[i] = sqrt((double)p[0] * p[0] + (double)p[1] * p[1] + (double)p[2] * p[2]);
+        az[i] = atan2(p[1], p[0]) / DEG + 180.0; /* [0, 360] */
+        if (az[i] >= 360.0) az[i] -= 360.0;
+        one_ring &= ring[i] == ring[0];
+    }
+    for (size_t i = 0, l = 0; i < n; i++) {
+        if (one_ring && i > 0 && fabs(az[i] - az[i - 1]) > 180.0 && l < 65535) l++;
+        line[i] = one_ring ? (uint16_t)l : ring[i];
+    }
+    /* stable counting sort by line */
+    for (size_t i = 0; i < n; i++) start[line[i] + 1]++;
+    for (size_t r = 1; r <= 65536; r++) start[r] += start[r - 1];
+    for (size_t r = 0; r < 65536; r++) nr += start[r + 1] > start[r];
+    rings = calloc(nr, sizeof *rings);
+    bins = malloc(nr * BINS * sizeof *bins);
+    if (!rings || !bins) goto nomem;
+    for (size_t r = 0, g = 0; r < 65536; r++)
+        if (start[r + 1] > start[r]) {
+            rings[g].lo = start[r];
+            rings[g].hi = start[r + 1];
+            g++;
+        }
+    for (size_t i = 0; i < n; i++) order[start[line[i]]++] = (uint32_t)i;
+    for (size_t g = 0; g < nr; g++) {
+        ring_info *ri = &rings[g];
+        ri->bin = bins + g * BINS;
+        for (int b = 0; b < BINS; b++) ri->bin[b] = -1;
+        double s = 0;
+        for (size_t j = ri->lo; j < ri->hi; j++) {
+            uint32_t i = order[j];
+            const float *p = xyz + 3 * (size_t)i;
+            s += atan2(p[2], hypot(p[0], p[1]));
+            int b = (int)(az[i] * 10.0);
+            ri->bin[b < BINS ? b : BINS - 1] = (int32_t)i;
+        }
+        ri->elevation = s / (double)(ri->hi - ri->lo);
+    }
+    qsort(rings, nr, sizeof *rings, by_elevation);
+
+    disc_ctx c = {xyz, range, az, idx, weight, edge_xyz, 0};
+    const double cos_gap = cos(AVT_CC_MAX_GAP_DEG * DEG);
+    for (size_t g = 0; g < nr; g++) {
+        const ring_info *ri = &rings[g];
+        for (size_t j = ri->lo; j < ri->hi; j++) {
+            uint32_t i = order[j];
+            if (!(range[i] > 0)) continue;
+            /* along the ring */
+            if (j > ri->lo && j + 1 < ri->hi) {
+                uint32_t a = order[j - 1], b = order[j + 1];
+                double da[3], db[3], di[3];
+                dir_of(&c, i, di);
+                dir_of(&c, a, da);
+                dir_of(&c, b, db);
+                if (range[a] > 0 && range[b] > 0 && di[0] * da[0] + di[1] * da[1] + di[2] * da[2] >= cos_gap &&
+                    di[0] * db[0] + di[1] * db[1] + di[2] * db[2] >= cos_gap)
+                    consider(&c, a, i, b);
+            }
+            /* across the rings, where they are close enough to place the edge between them */
+            if (g + 1 < nr && rings[g + 1].elevation - ri->elevation <= AVT_CC_MAX_RING_GAP_DEG * DEG &&
+                (g == 0 || ri->elevation - rings[g - 1].elevation <= AVT_CC_MAX_RING_GAP_DEG * DEG)) {
+                long up = vertical_neighbour(&c, &rings[g + 1], az[i]);
+                long dn = g > 0 ? vertical_neighbour(&c, &rings[g - 1], az[i]) : -1;
+                if (up >= 0 && dn >= 0 && range[up] > 0 && range[dn] > 0) consider(&c, (uint32_t)dn, i, (uint32_t)up);
+                else if (up < 0 && dn >= 0) consider_sky(&c, i, rings[g + 1].elevation);
+            }
+        }
+    }
+    *n_out = c.k;
+    goto out;
+nomem:
+    rc = avt_err(err, AVT_NOMEM, "out of memory for the discontinuities of %zu points", n);
+out:
+    free(start);
+    free(order);
+    free(line);
+    free(range);
+    free(az);
+    free(rings);
+    free(bins);
+    return rc;
+}

@@ -1,0 +1,357 @@
+/* avtruth calibcheck: the score of a calibration and the coarse-to-fine search over small
+ * errors E (Levinson & Thrun, RSS 2013, sections III-C and IV; include/avtruth/calibcheck.h). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "avtruth/calibcheck.h"
+
+#define DEG (M_PI / 180.0)
+
+avt_tf avt_cc_error_tf(const double e[AVT_CC_NPARAM])
+{
+    double cr = cos(e[AVT_CC_ROLL]), sr = sin(e[AVT_CC_ROLL]);
+    double cp = cos(e[AVT_CC_PITCH]), sp = sin(e[AVT_CC_PITCH]);
+    double cy = cos(e[AVT_CC_YAW]), sy = sin(e[AVT_CC_YAW]);
+    /* Rz(yaw) Ry(pitch) Rx(roll) */
+    avt_tf t = {{cy * cp, cy * sp * sr - sy * cr, cy * sp * cr + sy * sr, e[AVT_CC_X],
+                 sy * cp, sy * sp * sr + cy * cr, sy * sp * cr - cy * sr, e[AVT_CC_Y],
+                 -sp, cp * sr, cp * cr, e[AVT_CC_Z],
+                 0, 0, 0, 1}};
+    return t;
+}
+
+void avt_cc_error_params(const avt_tf *E, double e[AVT_CC_NPARAM])
+{
+    const double *m = E->m;
+    e[AVT_CC_ROLL] = atan2(m[9], m[10]);
+    e[AVT_CC_PITCH] = asin(fmax(-1.0, fmin(1.0, -m[8])));
+    e[AVT_CC_YAW] = atan2(m[4], m[0]);
+    e[AVT_CC_X] = m[3];
+    e[AVT_CC_Y] = m[7];
+    e[AVT_CC_Z] = m[11];
+}
+
+int avt_cc_scratch_reserve(avt_cc_scratch *s, size_t n, avt_error *err)
+{
+    if (n <= s->cap) return AVT_OK;
+    float *u = realloc(s->u, n * sizeof *u);
+    if (u) s->u = u;
+    float *v = realloc(s->v, n * sizeof *v);
+    if (v) s->v = v;
+    float *d = realloc(s->depth, n * sizeof *d);
+    if (d) s->depth = d;
+    uint8_t *ok = realloc(s->valid, n);
+    if (ok) s->valid = ok;
+    if (!u || !v || !d || !ok) return avt_err(err, AVT_NOMEM, "out of memory for %zu projections", n);
+    s->cap = n;
+    return AVT_OK;
+}
+
+void avt_cc_scratch_free(avt_cc_scratch *s)
+{
+    free(s->u);
+    free(s->v);
+    free(s->depth);
+    free(s->valid);
+    memset(s, 0, sizeof *s);
+}
+
+/* Sum of w_i D(u_i, v_i), D bilinear between pixel centres (integers); points outside
+ * [0, W-1) x [0, H-1) or invalid count 0. A plain loop over arrays that the compiler can
+ * vectorise up to the gathers. */
+static double frame_score(const avt_cc_frame *f, const float *u, const float *v, const uint8_t *valid, size_t *n_in)
+{
+    const float wmax = (float)f->width - 1.0f, hmax = (float)f->height - 1.0f;
+    const float *d = f->dmap;
+    const size_t stride = f->width;
+    double sum = 0.0;
+    size_t in = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        float x = u[i], y = v[i];
+        if (!valid[i] || !(x >= 0.0f && x < wmax && y >= 0.0f && y < hmax)) continue;
+        size_t x0 = (size_t)x, y0 = (size_t)y;
+        float fx = x - (float)x0, fy = y - (float)y0;
+        const float *p = d + y0 * stride + x0;
+        float top = p[0] + fx * (p[1] - p[0]), bot = p[stride] + fx * (p[stride + 1] - p[stride]);
+        sum += (double)(f->w[i] * (top + fy * (bot - top)));
+        in++;
+    }
+    if (n_in) *n_in += in;
+    return sum;
+}
+
+double avt_cc_score(const avt_cam_model *m, const avt_tf *lidar_T_cam, const double e[AVT_CC_NPARAM],
+                    const avt_cc_frame *f, size_t nf, avt_cc_scratch *s, size_t *n_in)
+{
+    avt_tf E = avt_cc_error_tf(e), cam_T_lidar = avt_tf_inv(lidar_T_cam);
+    avt_tf cam_T_src = avt_tf_mul(&cam_T_lidar, &E);
+    double sum = 0.0;
+    if (n_in) *n_in = 0;
+    for (size_t k = 0; k < nf; k++) {
+        avt_cam_project_points_soa(m, &cam_T_src, f[k].x, f[k].y, f[k].z, f[k].n, s->u, s->v, s->depth, s->valid);
+        sum += frame_score(&f[k], s->u, s->v, s->valid, n_in);
+    }
+    return sum;
+}
+
+void avt_cc_options_default(avt_cc_options *o)
+{
+    o->rot_step_deg = 0.2;
+    o->trans_step_m = 0.04;
+    o->levels = 3;
+    o->max_rot_deg = 3.0;
+    o->max_trans_m = 0.5;
+    o->grid = 1;
+    o->grid_rot_deg = 0.1;
+    o->grid_trans_m = 0.02;
+    o->min_sharpness = 0.004;
+}
+
+typedef struct search_ctx {
+    const avt_cam_model *m;
+    const avt_tf *lidar_T_cam;
+    const avt_cc_frame *f;
+    size_t nf;
+    avt_cc_scratch *scratch; /* one per thread */
+    int threads;
+    int evaluations;
+    /* rotation that keeps points at the typical depth in view while the translation moves by a
+     * unit along axis j: comp[j] (roll, pitch, yaw per metre) */
+    double comp[3][3];
+} search_ctx;
+
+/* Moves parameter k of p by amount. A translation moves together with the rotation that keeps
+ * the points at the typical depth where they were (a "parallax move"): a shift and a small
+ * turn have nearly the same effect on far points, so plain moves of either would stop on the
+ * ridge between them. */
+static void move(const search_ctx *c, double *p, int k, double amount)
+{
+    p[k] += amount;
+    if (k >= AVT_CC_X)
+        for (int r = 0; r < 3; r++) p[r] += c->comp[k - AVT_CC_X][r] * amount;
+}
+
+/* comp from the camera's optical axis a (LiDAR frame) and the harmonic mean depth d of the
+ * points in front: a shift t moves a point at a d sideways by t's part across a; the rotation
+ * w = (t x a) / d moves it back (w x a d = -(t - (t.a) a)). Small angles: roll, pitch, yaw =
+ * w's x, y, z. */
+static void parallax_init(search_ctx *c)
+{
+    const double *m = c->lidar_T_cam->m;
+    double a[3] = {m[2], m[6], m[10]}, inv = 0;
+    size_t n = 0;
+    for (size_t k = 0; k < c->nf; k++)
+        for (size_t i = 0; i < c->f[k].n; i++) {
+            double d = a[0] * c->f[k].x[i] + a[1] * c->f[k].y[i] + a[2] * c->f[k].z[i];
+            if (d > 1.0) inv += 1.0 / d, n++;
+        }
+    double depth = n ? (double)n / inv : 1e9;
+    for (int j = 0; j < 3; j++) {
+        double t[3] = {j == 0, j == 1, j == 2};
+        c->comp[j][0] = (t[1] * a[2] - t[2] * a[1]) / depth;
+        c->comp[j][1] = (t[2] * a[0] - t[0] * a[2]) / depth;
+        c->comp[j][2] = (t[0] * a[1] - t[1] * a[0]) / depth;
+    }
+}
+
+/* Scores nc candidates (6 parameters each) in parallel. */
+static void score_many(search_ctx *c, const double *cand, int nc, double *score)
+{
+#pragma omp parallel for schedule(dynamic, 1) num_threads(c->threads)
+    for (int i = 0; i < nc; i++) {
+        int t = 0;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+#endif
+        score[i] = avt_cc_score(c->m, c->lidar_T_cam, cand + AVT_CC_NPARAM * i, c->f, c->nf, &c->scratch[t], NULL);
+    }
+    c->evaluations += nc;
+}
+
+static void clamp(double e[AVT_CC_NPARAM], const avt_cc_options *o)
+{
+    for (int k = 0; k < AVT_CC_NPARAM; k++) {
+        double lim = k < AVT_CC_X ? o->max_rot_deg * DEG : o->max_trans_m;
+        e[k] = fmax(-lim, fmin(lim, e[k]));
+    }
+}
+
+/* Share of the 3^6 - 1 grid neighbours of e scoring below s0. */
+static double grid_fraction(search_ctx *c, const double e[AVT_CC_NPARAM], double s0, const avt_cc_options *o,
+                            double *cand, double *score)
+{
+    int nc = 0;
+    for (int g = 0; g < 729; g++) {
+        if (g == 364) continue; /* all digits 1: the centre */
+        int r = g;
+        for (int k = 0; k < AVT_CC_NPARAM; k++, r /= 3) {
+            double step = k < AVT_CC_X ? o->grid_rot_deg * DEG : o->grid_trans_m;
+            cand[AVT_CC_NPARAM * nc + k] = e[k] + (r % 3 - 1) * step;
+        }
+        nc++;
+    }
+    score_many(c, cand, nc, score);
+    int lower = 0;
+    for (int i = 0; i < nc; i++) lower += score[i] < s0;
+    return (double)lower / nc;
+}
+
+/* Coarse-to-fine ascent over the active parameters from level `from` on (see the header). */
+static void descend(search_ctx *c, const avt_cc_options *o, const int active[AVT_CC_NPARAM], int from,
+                    double best[AVT_CC_NPARAM], double *s_best, double *cand, double *score)
+{
+    for (int level = from; level <= o->levels; level++) {
+        double sr = o->rot_step_deg * DEG / (1 << level), st = o->trans_step_m / (1 << level);
+        for (int iter = 0; iter < 30; iter++) {
+            /* axis neighbours, the diagonal neighbours of each pair of parameters (ridges such
+             * as yaw against a sideways shift run diagonally), then one combined step from a
+             * parabola per parameter */
+            int nc = 0, at[2 * AVT_CC_NPARAM];
+            const double step[AVT_CC_NPARAM] = {sr, sr, sr, st, st, st};
+            for (int i = 0; i < 2 * AVT_CC_NPARAM; i++) {
+                int k = i / 2;
+                if (!active[k]) continue;
+                double *p = cand + AVT_CC_NPARAM * nc;
+                memcpy(p, best, AVT_CC_NPARAM * sizeof *best);
+                move(c, p, k, (i % 2 ? 1 : -1) * step[k]);
+                clamp(p, o);
+                at[i] = nc++;
+            }
+            for (int k = 0; k < AVT_CC_NPARAM; k++)
+                for (int l = k + 1; l < AVT_CC_NPARAM; l++)
+                    for (int q = 0; q < 4 && active[k] && active[l]; q++) {
+                        double *p = cand + AVT_CC_NPARAM * nc++;
+                        memcpy(p, best, AVT_CC_NPARAM * sizeof *best);
+                        move(c, p, k, (q & 1 ? 1 : -1) * step[k]);
+                        move(c, p, l, (q & 2 ? 1 : -1) * step[l]);
+                        clamp(p, o);
+                    }
+            score_many(c, cand, nc, score);
+            double *comb = cand + AVT_CC_NPARAM * nc;
+            memcpy(comb, best, AVT_CC_NPARAM * sizeof *best);
+            for (int k = 0; k < AVT_CC_NPARAM; k++) {
+                if (!active[k]) continue;
+                double sm = score[at[2 * k]], sp = score[at[2 * k + 1]], curv = sm + sp - 2 * *s_best;
+                if (curv < 0) move(c, comb, k, step[k] * fmax(-1.0, fmin(1.0, 0.5 * (sm - sp) / curv)));
+                else if (fmax(sm, sp) > *s_best) move(c, comb, k, sp > sm ? step[k] : -step[k]);
+            }
+            clamp(comb, o);
+            score_many(c, comb, 1, score + nc);
+            int ib = -1;
+            double s = *s_best;
+            for (int i = 0; i <= nc; i++)
+                if (score[i] > s) s = score[i], ib = i;
+            if (ib < 0) break;
+            memcpy(best, cand + AVT_CC_NPARAM * ib, AVT_CC_NPARAM * sizeof *best);
+            *s_best = s;
+        }
+    }
+}
+
+/* Peak sharpness per parameter from probes at the grid steps around best. */
+static void sharpness(search_ctx *c, const avt_cc_options *o, const double best[AVT_CC_NPARAM], double s_best,
+                      double sharp[AVT_CC_NPARAM], double *cand, double *score)
+{
+    for (int i = 0; i < 2 * AVT_CC_NPARAM; i++) {
+        double *p = cand + AVT_CC_NPARAM * i;
+        memcpy(p, best, AVT_CC_NPARAM * sizeof *best);
+        int k = i / 2;
+        move(c, p, k, (i % 2 ? 1 : -1) * (k < AVT_CC_X ? o->grid_rot_deg * DEG : o->grid_trans_m));
+    }
+    score_many(c, cand, 2 * AVT_CC_NPARAM, score);
+    for (int k = 0; k < AVT_CC_NPARAM; k++)
+        sharp[k] = s_best > 0 ? 1.0 - 0.5 * (score[2 * k] + score[2 * k + 1]) / s_best : 0.0;
+}
+
+int avt_cc_search(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_cc_frame *f, size_t nf,
+                  const avt_cc_options *o, avt_cc_estimate *out, avt_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (nf == 0) return avt_err(err, AVT_INVAL, "calibration check: no frame to score");
+    search_ctx c = {m, lidar_T_cam, f, nf, NULL, 1, 0, {{0}}};
+    parallax_init(&c);
+#ifdef _OPENMP
+    c.threads = omp_get_max_threads();
+#endif
+    size_t nmax = 0;
+    for (size_t k = 0; k < nf; k++) nmax = f[k].n > nmax ? f[k].n : nmax;
+    /* room for the 728 grid neighbours (more than a search step's 12 + 60 + 1) */
+    double *cand = malloc(729 * AVT_CC_NPARAM * sizeof *cand), *score = malloc(729 * sizeof *score);
+    c.scratch = calloc((size_t)c.threads, sizeof *c.scratch);
+    int rc = (!cand || !score || !c.scratch) ? avt_err(err, AVT_NOMEM, "out of memory for the search") : AVT_OK;
+    for (int t = 0; t < c.threads && !rc; t++) rc = avt_cc_scratch_reserve(&c.scratch[t], nmax ? nmax : 1, err);
+    if (rc) goto out;
+
+    double best[AVT_CC_NPARAM] = {0}, s_best;
+    s_best = out->score_stored = avt_cc_score(m, lidar_T_cam, best, f, nf, &c.scratch[0], &out->points);
+    /* rotations first: an angle error moves far points as much as a large shift would, and a
+     * shift searched at the same time settles on the ridge between the two. Then what the score
+     * sees (sharpness there): parameters it does not see would wander with noise and drag the
+     * others along, so they are held at 0 while the seen ones are searched together. */
+    int rot[AVT_CC_NPARAM] = {1, 1, 1, 0, 0, 0};
+    descend(&c, o, rot, 0, best, &s_best, cand, score);
+    sharpness(&c, o, best, s_best, out->sharpness, cand, score);
+    int unseen_rot = 0;
+    for (int k = 0; k < AVT_CC_NPARAM; k++) {
+        /* a translation's sharpness is that of its parallax move, which leaves the points at the
+         * typical depth in place: half the threshold */
+        out->observed[k] = out->sharpness[k] >= (k < AVT_CC_X ? 1.0 : 0.5) * o->min_sharpness;
+        if (!out->observed[k] && k < AVT_CC_X && best[k] != 0) best[k] = 0, unseen_rot = 1;
+    }
+    if (unseen_rot) s_best = avt_cc_score(m, lidar_T_cam, best, f, nf, &c.scratch[0], NULL);
+    descend(&c, o, out->observed, 1, best, &s_best, cand, score);
+    sharpness(&c, o, best, s_best, out->sharpness, cand, score);
+    memcpy(out->error, best, sizeof best);
+    out->score_best = s_best;
+    out->f_stored = out->f_best = NAN;
+    if (o->grid) {
+        double zero[AVT_CC_NPARAM] = {0};
+        out->f_stored = grid_fraction(&c, zero, out->score_stored, o, cand, score);
+        out->f_best = grid_fraction(&c, best, s_best, o, cand, score);
+    }
+    out->evaluations = c.evaluations + 1;
+out:
+    for (int t = 0; c.scratch && t < c.threads; t++) avt_cc_scratch_free(&c.scratch[t]);
+    free(c.scratch);
+    free(cand);
+    free(score);
+    return rc;
+}
+
+const char *avt_cc_status_name(int status)
+{
+    switch (status) {
+    case AVT_CC_ALIGNED: return "aligned";
+    case AVT_CC_MISCALIBRATED: return "miscalibrated";
+    default: return "undetermined";
+    }
+}
+
+void avt_cc_thresholds_default(avt_cc_thresholds *t)
+{
+    t->rot_deg = 0.15;
+    t->trans_m = 0.03;
+    t->min_points = 200;
+    t->min_gain = 0.01;
+}
+
+int avt_cc_judge(const avt_cc_estimate *e, const avt_cc_thresholds *t)
+{
+    int any = 0, bad = 0;
+    for (int k = 0; k < AVT_CC_NPARAM; k++) {
+        if (!e->observed[k]) continue;
+        any = 1;
+        bad |= fabs(e->error[k]) >= (k < AVT_CC_X ? t->rot_deg * DEG : t->trans_m);
+    }
+    if (e->points < t->min_points || !any) return AVT_CC_UNDETERMINED;
+    double gain = e->score_stored > 0 ? e->score_best / e->score_stored - 1.0 : 0.0;
+    /* a parameter beyond its threshold with a gain above the score's noise, or twice that gain
+     * whatever the parameters (a sideways shift the score cannot tell from a turn shows as
+     * two errors each below its threshold) */
+    if ((bad && gain >= t->min_gain) || gain >= 2 * t->min_gain) return AVT_CC_MISCALIBRATED;
+    return AVT_CC_ALIGNED;
+}

@@ -1,0 +1,156 @@
+/* avtruth calibcheck: LiDAR-camera extrinsic calibration check after Levinson & Thrun,
+ * "Automatic Online Calibration of Cameras and Lasers", RSS 2013 (docs/calibration-check.md).
+ *
+ * Image side: the edge map E (each pixel's largest absolute grey difference to its 8
+ * neighbours, scaled to [0, 1]) after the paper's inverse distance transform
+ *   D(p) = alpha E(p) + (1 - alpha) max_q E(q) gamma^(max(|p.u - q.u|, |p.v - q.v|))
+ * with alpha = 1/3 and gamma = 0.98. LiDAR side: depth discontinuities along each ring,
+ *   X_i = max(r_{i-1} - r_i, r_{i+1} - r_i, 0)^(1/2)
+ * kept where the jump is at least AVT_CC_MIN_JUMP_M. The score of a calibration is the sum over
+ * frames of X_i D(projection of point i) (bilinear in D).
+ *
+ * Error convention: stored lidar_T_cam = E * true lidar_T_cam, where
+ *   E = Trans(x, y, z) Rz(yaw) Ry(pitch) Rx(roll)
+ * rotates about the LiDAR axes and translates in the LiDAR frame. A candidate E projects LiDAR
+ * point p by cam_T_lidar = stored^-1 E, so the candidate equal to the real error scores best.
+ * All functions are thread-safe; the search runs OpenMP-parallel over candidates. */
+#ifndef AVTRUTH_CALIBCHECK_H
+#define AVTRUTH_CALIBCHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "avtruth/common.h"
+#include "avtruth/geom.h"
+#include "avtruth/project.h"
+
+#define AVT_CC_ALPHA (1.0 / 3.0)
+#define AVT_CC_GAMMA 0.98
+#define AVT_CC_MIN_JUMP_M 0.3
+#define AVT_CC_MIN_JUMP_REL 0.05
+#define AVT_CC_SKY_MAX_RANGE_M 40.0
+/* Returns along a ring farther apart than this angle are not neighbours. */
+#define AVT_CC_MAX_RING_GAP_DEG 0.6 /* the same across rings (their mean elevations) */
+#define AVT_CC_MAX_GAP_DEG 1.5
+/* A jump counts at most this much (one very far background must not outweigh many edges). */
+#define AVT_CC_MAX_JUMP_M 10.0
+
+/* Error parameters, in this order: roll, pitch, yaw (rad), x, y, z (m). */
+enum { AVT_CC_ROLL, AVT_CC_PITCH, AVT_CC_YAW, AVT_CC_X, AVT_CC_Y, AVT_CC_Z, AVT_CC_NPARAM };
+
+/* E of the convention above from its six parameters, and back (|pitch| < 90 deg). */
+avt_tf avt_cc_error_tf(const double e[AVT_CC_NPARAM]);
+void avt_cc_error_params(const avt_tf *E, double e[AVT_CC_NPARAM]);
+
+/* The inverse-distance-transformed edge map D of a w x h grey image (row-major) into d (w h
+ * floats, caller-owned). Returns the share of pixels whose edge value E is at least 0.1
+ * (used to tell a featureless image). OpenMP-parallel over rows for the edge map. */
+double avt_cc_edge_map(const uint8_t *grey, unsigned w, unsigned h, float *d);
+
+/* Depth discontinuities of n points (xyz 3n, LiDAR frame, in firing order) with their rings.
+ * Points are grouped by ring keeping their order (azimuth order within a ring); point-cloud
+ * files without rings (all equal) are cut into scan lines where the azimuth jumps by more than
+ * half a turn (KITTI). Rings are ordered by mean elevation. For each return i, two triples are
+ * tested: its neighbours along the ring (both within AVT_CC_MAX_GAP_DEG), and the returns of
+ * the rings below and above nearest in azimuth (within 0.3 deg) when those rings lie within
+ * AVT_CC_MAX_RING_GAP_DEG in elevation. A triple (a, i, b) keeps i
+ * when the range's second difference r_a + r_b - 2 r_i is at least AVT_CC_MIN_JUMP_M and
+ * AVT_CC_MIN_JUMP_REL r_i (the paper's max(r_a - r_i, r_b - r_i, 0) also fires all along
+ * surfaces seen at a grazing angle, and the ground's range is convex in elevation), with
+ * weight X = min(that, AVT_CC_MAX_JUMP_M)^(1/2); its edge point lies half-way in angle
+ * between i and the farther of a, b, at i's range (the edge lies between the two beams). A
+ * return within AVT_CC_SKY_MAX_RANGE_M with a ring below but no return of the ring above near
+ * its azimuth is an edge against the sky (weight of the largest jump, half-way up to that
+ * ring). Writes up to 2n entries: the kept returns' indices (idx), weights and edge points
+ * (edge_xyz, 3 each); *n_out their count. AVT_OK or AVT_NOMEM. */
+int avt_cc_discontinuities(const float *xyz, const uint16_t *ring, size_t n, uint32_t *idx, float *weight,
+                           float *edge_xyz, size_t *n_out, avt_error *err);
+
+/* One frame of one camera prepared for scoring: the discontinuity points (structure of arrays,
+ * LiDAR frame at the image's time) and the image's D map. Arrays borrowed. */
+typedef struct avt_cc_frame {
+    const float *x, *y, *z, *w;
+    size_t n;
+    const float *dmap;
+    unsigned width, height;
+} avt_cc_frame;
+
+/* Per-thread buffers for projections (u, v, depth, valid of the largest frame). */
+typedef struct avt_cc_scratch {
+    float *u, *v, *depth;
+    uint8_t *valid;
+    size_t cap;
+} avt_cc_scratch;
+int avt_cc_scratch_reserve(avt_cc_scratch *s, size_t n, avt_error *err);
+void avt_cc_scratch_free(avt_cc_scratch *s);
+
+/* Score of the calibration stored^-1 E (E from e) over nf frames; *n_in (may be NULL) gets the
+ * number of points that project inside the images. Not parallel itself (callers parallelise
+ * over candidates). */
+double avt_cc_score(const avt_cam_model *m, const avt_tf *lidar_T_cam, const double e[AVT_CC_NPARAM],
+                    const avt_cc_frame *f, size_t nf, avt_cc_scratch *s, size_t *n_in);
+
+typedef struct avt_cc_options {
+    double rot_step_deg;    /* coarsest search step of the angles, default 0.5 */
+    double trans_step_m;    /* coarsest search step of the translations, default 0.08 */
+    int levels;             /* step halvings after the coarsest, default 5 (0.016 deg, 2.5 mm) */
+    double max_rot_deg;     /* the search stays within this error, default 3 */
+    double max_trans_m;     /* default 0.5 */
+    /* Grid of the paper's confidence F: the 3^6 - 1 = 728 calibrations at +-grid step of each
+     * parameter around a calibration; default 0.1 deg and 0.02 m; grid 0: not computed. */
+    int grid;
+    double grid_rot_deg, grid_trans_m;
+    /* A parameter whose sharpness (after the search of the rotations) is below this is not
+     * observed: it is held at 0 while the others are searched together (it would wander with
+     * noise), default 0.004; half that for translations, whose probes are parallax moves. */
+    double min_sharpness;
+} avt_cc_options;
+void avt_cc_options_default(avt_cc_options *o);
+
+typedef struct avt_cc_estimate {
+    double error[AVT_CC_NPARAM]; /* the best-scoring E: roll, pitch, yaw (rad), x, y, z (m) */
+    double score_stored;         /* score of the stored calibration (E = identity) */
+    double score_best;           /* score of error[] */
+    /* Paper's F: share of the 728 grid neighbours scoring below the stored calibration, and
+     * below the estimate (NaN when options grid = 0). */
+    double f_stored, f_best;
+    /* Peak sharpness per parameter: 1 - mean(score at +-probe) / score_best, probes 0.1 deg /
+     * 2 cm (the grid steps) from the estimate; near 0 where the score does not see a parameter. */
+    double sharpness[AVT_CC_NPARAM];
+    int observed[AVT_CC_NPARAM]; /* sharpness >= options min_sharpness after the rotations' search */
+    size_t points;               /* discontinuity points inside the images, stored calibration */
+    int evaluations;             /* scores computed */
+} avt_cc_estimate;
+
+/* Coarse-to-fine search for the E maximising the score over nf frames of one camera: at each
+ * step size the 12 axis neighbours and a combined step (per-parameter parabola) are scored in
+ * parallel and the best taken, until none improves; then the step halves. The rotations are
+ * searched first, then every observed parameter from the second level on (translations as
+ * parallax moves: the shift with the turn that keeps points at the typical depth in place).
+ * AVT_OK, AVT_NOMEM,
+ * or AVT_INVAL (no frame). */
+int avt_cc_search(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_cc_frame *f, size_t nf,
+                  const avt_cc_options *o, avt_cc_estimate *out, avt_error *err);
+
+/* ---- judgement ---- */
+enum avt_cc_status { AVT_CC_ALIGNED = 0, AVT_CC_MISCALIBRATED = 1, AVT_CC_UNDETERMINED = 2 };
+const char *avt_cc_status_name(int status);
+
+typedef struct avt_cc_thresholds {
+    double rot_deg;         /* an angle error at least this is a miscalibration, default 0.15 */
+    double trans_m;         /* a translation error at least this, default 0.03 */
+    size_t min_points;      /* fewer discontinuity points in view: undetermined, default 200 */
+    /* the estimate must score this much more than the stored calibration (relative) for a
+     * miscalibration: below it the difference is within the score's noise, default 0.01 */
+    double min_gain;
+} avt_cc_thresholds;
+void avt_cc_thresholds_default(avt_cc_thresholds *t);
+
+/* Status of an estimate: undetermined with too few points or no observed parameter; else
+ * miscalibrated when the estimate scores at least min_gain more than the stored calibration
+ * and an observed parameter's error reaches its threshold, or scores at least 2 min_gain more
+ * whatever the parameters (a sideways shift the score cannot tell from a turn shows as two
+ * errors each below its threshold); else aligned. */
+int avt_cc_judge(const avt_cc_estimate *e, const avt_cc_thresholds *t);
+
+#endif

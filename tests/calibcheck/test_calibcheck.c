@@ -1,0 +1,215 @@
+/* Unit tests of calibcheck's parts against hand computations: the error transform against
+ * rotations written out, the edge map and inverse distance transform on step images, the
+ * discontinuities of a hand-made ring, the score of one point. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "avtruth/calibcheck.h"
+
+#define DEG (M_PI / 180.0)
+
+/* E = Rz(yaw) Ry(pitch) Rx(roll) applied to unit vectors: 90 deg yaw turns x into y, 90 deg
+ * pitch turns z into x, 90 deg roll turns y into z (right-handed rotations). */
+static void test_error_tf_axes(void **state)
+{
+    (void)state;
+    struct {
+        double e[6], in[3], out[3];
+    } cases[] = {
+        {{0, 0, 90 * DEG, 0, 0, 0}, {1, 0, 0}, {0, 1, 0}},
+        {{0, 90 * DEG, 0, 0, 0, 0}, {0, 0, 1}, {1, 0, 0}},
+        {{90 * DEG, 0, 0, 0, 0, 0}, {0, 1, 0}, {0, 0, 1}},
+        {{0, 0, 0, 0.1, -0.2, 0.3}, {1, 2, 3}, {1.1, 1.8, 3.3}},
+        /* roll first, then pitch, then yaw: x stays x under roll, pitch 90 sends x to -z, yaw
+         * leaves z */
+        {{90 * DEG, 90 * DEG, 90 * DEG, 0, 0, 0}, {1, 0, 0}, {0, 0, -1}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        avt_tf E = avt_cc_error_tf(cases[i].e);
+        double out[3];
+        avt_tf_apply(&E, cases[i].in, out);
+        for (int k = 0; k < 3; k++) assert_true(fabs(out[k] - cases[i].out[k]) < 1e-12);
+    }
+    /* parameters back from the matrix */
+    double e[6] = {0.01, -0.02, 0.03, 0.04, 0.05, -0.06}, back[6];
+    avt_tf E = avt_cc_error_tf(e);
+    avt_cc_error_params(&E, back);
+    for (int k = 0; k < 6; k++) assert_true(fabs(back[k] - e[k]) < 1e-12);
+}
+
+/* A vertical step from 0 to 255 between columns 9 and 10 of a 20 x 8 image: E = 1 on both
+ * columns, 0 elsewhere; D = alpha E + (1 - alpha) gamma^d at chessboard distance d from them. */
+static void test_edge_map_step(void **state)
+{
+    (void)state;
+    enum { W = 20, H = 8 };
+    uint8_t img[W * H];
+    float d[W * H];
+    for (int v = 0; v < H; v++)
+        for (int u = 0; u < W; u++) img[v * W + u] = u < 10 ? 0 : 255;
+    double share = avt_cc_edge_map(img, W, H, d);
+    assert_true(fabs(share - 2.0 / W) < 1e-12);
+    for (int v = 0; v < H; v++)
+        for (int u = 0; u < W; u++) {
+            int dist = u < 9 ? 9 - u : u > 10 ? u - 10 : 0;
+            double want = dist == 0 ? 1.0 : (1 - 1.0 / 3) * pow(0.98, dist);
+            assert_true(fabs(d[v * W + u] - want) < 1e-5);
+        }
+}
+
+/* One lit pixel of 51 at (5, 3) in a 12 x 9 image: E = 0.2 there and on its 8 neighbours;
+ * D's spread is 0.2 gamma^d with d the chessboard distance to the nearest of those 9 pixels. */
+static void test_edge_map_chessboard(void **state)
+{
+    (void)state;
+    enum { W = 12, H = 9 };
+    uint8_t img[W * H] = {0};
+    float d[W * H];
+    img[3 * W + 5] = 51;
+    avt_cc_edge_map(img, W, H, d);
+    for (int v = 0; v < H; v++)
+        for (int u = 0; u < W; u++) {
+            int du = abs(u - 5) - 1, dv = abs(v - 3) - 1;
+            int dist = (du > dv ? du : dv) > 0 ? (du > dv ? du : dv) : 0;
+            double e = dist == 0 ? 0.2 : 0.0;
+            double want = e / 3 + (2.0 / 3) * 0.2 * pow(0.98, dist);
+            assert_true(fabs(d[v * W + u] - want) < 1e-6);
+        }
+}
+
+/* One ring over a wall 10 m ahead with a post 5 m ahead covering azimuths -1..1 deg, returns
+ * every 0.25 deg from -5 to 5 deg: the post's two outer returns are the only discontinuities
+ * (second difference 10 + 5 - 10 = 5 m), weight sqrt(5), edge points at 5 m half-way in angle
+ * to the wall's returns. The wall is not flat in range (a plane at x = 10) but its second
+ * difference is tiny. */
+static void test_discontinuities_ring(void **state)
+{
+    (void)state;
+    enum { N = 41 };
+    float xyz[3 * N];
+    uint16_t ring[N];
+    for (int i = 0; i < N; i++) {
+        double az = (-5.0 + 0.25 * i) * DEG, x = (fabs(-5.0 + 0.25 * i) <= 1.0 + 1e-9) ? 5.0 : 10.0;
+        xyz[3 * i] = (float)x;
+        xyz[3 * i + 1] = (float)(x * tan(az));
+        xyz[3 * i + 2] = 0;
+        ring[i] = 3;
+    }
+    uint32_t idx[2 * N];
+    float w[2 * N], e[6 * N];
+    size_t n = 0;
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, N, idx, w, e, &n, NULL), AVT_OK);
+    assert_int_equal(n, 2);
+    int want[2] = {16, 24}; /* azimuth -1 and +1 */
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(idx[k], want[k]);
+        double r = 5.0 / cos(1.0 * DEG), rn = 10.0 / cos(1.25 * DEG);
+        double second = rn + 5.0 / cos(0.75 * DEG) - 2 * r;
+        assert_true(fabs(w[k] - sqrt(second)) < 1e-4);
+        /* half-way between azimuth 1 and 1.25 deg: 1.125 deg, at range r */
+        double az = (k ? 1.125 : -1.125) * DEG;
+        assert_true(fabs(e[3 * k] - r * cos(az)) < 1e-4);
+        assert_true(fabs(e[3 * k + 1] - r * sin(az)) < 1e-4);
+    }
+}
+
+/* Three rings 0.4 deg apart (-0.4, 0, 0.4 deg; at most AVT_CC_MAX_RING_GAP_DEG) over a box
+ * 10 m ahead reaching up to the middle ring and a wall 20 m ahead: the middle ring's returns
+ * are vertical discontinuities (second difference 10 + 20 - 2 * 10 against the rings below
+ * and above), their edge points half-way up to the top ring (0.2 deg). Along the rings the
+ * range is constant: nothing. A second set with rings 1 deg apart gives nothing (too far apart
+ * to place an edge between them). */
+static void test_discontinuities_vertical(void **state)
+{
+    (void)state;
+    enum { AZ = 5, RINGS = 3 };
+    float xyz[3 * AZ * RINGS];
+    uint16_t ring[AZ * RINGS];
+    const double el[RINGS] = {-0.4 * DEG, 0, 0.4 * DEG};
+    size_t n = 0;
+    for (int r = 0; r < RINGS; r++)
+        for (int a = 0; a < AZ; a++) {
+            double az = (a - 2) * 0.1 * DEG, range = r < 2 ? 10.0 : 20.0;
+            xyz[3 * n] = (float)(range * cos(el[r]) * cos(az));
+            xyz[3 * n + 1] = (float)(range * cos(el[r]) * sin(az));
+            xyz[3 * n + 2] = (float)(range * sin(el[r]));
+            ring[n++] = (uint16_t)r;
+        }
+    uint32_t idx[2 * AZ * RINGS];
+    float w[2 * AZ * RINGS], e[6 * AZ * RINGS];
+    size_t k = 0;
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, n, idx, w, e, &k, NULL), AVT_OK);
+    /* the 5 returns of ring 1 (the box's top row); along the rings nothing changes */
+    assert_int_equal(k, AZ);
+    for (size_t i = 0; i < k; i++) {
+        assert_int_equal(idx[i], AZ + i);
+        assert_true(fabs(w[i] - sqrt(10.0)) < 1e-4); /* 10 + 20 - 2 * 10 */
+        /* half-way up: elevation 0.5 deg at 10 m */
+        double z = e[3 * i + 2];
+        assert_true(fabs(z - 10.0 * sin(0.2 * DEG)) < 1e-4);
+    }
+    /* the same scene with rings 1 deg apart */
+    n = 0;
+    for (int r = 0; r < RINGS; r++)
+        for (int a = 0; a < AZ; a++) {
+            double az = (a - 2) * 0.1 * DEG, range = r < 2 ? 10.0 : 20.0, elr = (r - 1) * DEG;
+            xyz[3 * n] = (float)(range * cos(elr) * cos(az));
+            xyz[3 * n + 1] = (float)(range * cos(elr) * sin(az));
+            xyz[3 * n + 2] = (float)(range * sin(elr));
+            ring[n++] = (uint16_t)r;
+        }
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, n, idx, w, e, &k, NULL), AVT_OK);
+    assert_int_equal(k, 0);
+}
+
+/* The score of one point through an identity-like camera: weight x bilinear D. */
+static void test_score_one_point(void **state)
+{
+    (void)state;
+    avt_camera cam;
+    memset(&cam, 0, sizeof cam);
+    cam.width = 8;
+    cam.height = 6;
+    double K[9] = {100, 0, 3.5, 0, 100, 2.5, 0, 0, 1};
+    memcpy(cam.K, K, sizeof K);
+    snprintf(cam.distortion_model, sizeof cam.distortion_model, "none");
+    /* camera axes = LiDAR axes */
+    cam.lidar_T_cam = avt_tf_identity();
+    avt_cam_model m;
+    assert_int_equal(avt_cam_model_init(&m, &cam, NULL), AVT_OK);
+    float dmap[48];
+    for (int i = 0; i < 48; i++) dmap[i] = (float)(i % 8) + 10.0f * (float)(i / 8); /* D = u + 10 v */
+    /* the point at (u, v) = (3.5 + 100 x / z, 2.5 + 100 y / z) = (4.25, 1.75) */
+    float x = 0.0075f, y = -0.0075f, z = 1.0f, w = 2.0f;
+    avt_cc_frame f = {&x, &y, &z, &w, 1, dmap, 8, 6};
+    avt_cc_scratch s = {0};
+    assert_int_equal(avt_cc_scratch_reserve(&s, 1, NULL), AVT_OK);
+    double e[6] = {0};
+    size_t in = 0;
+    double sc = avt_cc_score(&m, &cam.lidar_T_cam, e, &f, 1, &s, &in);
+    assert_int_equal(in, 1);
+    assert_true(fabs(sc - 2.0 * (4.25 + 17.5)) < 1e-3); /* bilinear of a linear map is exact */
+    /* E moving the point by +0.0025 along x (LiDAR = camera axes): u 4.5 */
+    e[AVT_CC_X] = 0.0025;
+    sc = avt_cc_score(&m, &cam.lidar_T_cam, e, &f, 1, &s, &in);
+    assert_true(fabs(sc - 2.0 * (4.5 + 17.5)) < 1e-3);
+    avt_cc_scratch_free(&s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_error_tf_axes),         cmocka_unit_test(test_edge_map_step),
+        cmocka_unit_test(test_edge_map_chessboard),   cmocka_unit_test(test_discontinuities_ring),
+        cmocka_unit_test(test_discontinuities_vertical), cmocka_unit_test(test_score_one_point),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,80 @@
+"""End-to-end: `avtruth synth --miscalibrate` plants a known error in a synthetic log's stored
+calibration (truth/miscalibration.json) and `avtruth calib-check` must flag that camera,
+estimate the error, pass the other camera, write overlays and a JSON report, and exit 1; with
+the true calibration given through --calib it must exit 0; a log without objects cannot be
+judged (exit 2); bad arguments are refused."""
+import json
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from common import Checker, need, run, tmpdir  # noqa: E402
+
+cv2 = need('cv2')
+c = Checker()
+d = tmpdir()
+log = os.path.join(d, "log")
+run("synth", log, "--seed", "5", "--seconds", "1", "--cameras", "2", "--lidar", "vls128", "--moving-objects", "0",
+    "--static-objects", "20", "--miscalibrate", "front:yaw=0.3,pitch=-0.2")
+truth = json.load(open(os.path.join(log, "truth", "miscalibration.json")))
+c.check(truth["camera"] == "front" and truth["error"]["yaw_deg"] == 0.3 and truth["error"]["pitch_deg"] == -0.2,
+        f"truth/miscalibration.json records the planted error: {truth['error']}")
+
+report, ov = os.path.join(d, "r.json"), os.path.join(d, "ov")
+p = run("calib-check", log, "--json", report, "-o", ov, "--window", "5", check=False)
+c.check(p.returncode == 1, f"a miscalibrated camera exits 1 (got {p.returncode}: {p.stderr})")
+c.check("front" in p.stdout and "miscalibrated" in p.stdout, "the summary names the camera and its status")
+r = json.load(open(report))
+cams = {x["camera"]: x for x in r["cameras"]}
+c.check(r["status"] == "miscalibrated", f"overall status {r['status']}")
+f = cams["front"]
+c.check(f["status"] == "miscalibrated", f"front: {f['status']}")
+for k in ("yaw_deg", "pitch_deg", "roll_deg"):
+    c.check(abs(f["error"][k] - truth["error"][k]) <= 0.1,
+            f"front {k}: estimate {f['error'][k]:.3f}, planted {truth['error'][k]}")
+c.check(cams["front_left"]["status"] == "aligned", f"front_left: {cams['front_left']['status']}")
+c.check(0 <= f["confidence"] <= 1, f"confidence {f['confidence']} in [0, 1]")
+c.check(len(f["windows"]) >= 1 and all(w["frames"] >= 3 for w in f["windows"]), "windows of frames reported")
+for w in f["windows"]:
+    c.check(abs(w["error"]["yaw_deg"] - 0.3) <= 0.15, f"window {w['first_frame']}-{w['last_frame']}: yaw "
+            f"{w['error']['yaw_deg']:.3f}")
+c.check(len(f["overlays"]) >= 2, "overlays written")
+img0 = cv2.imread(os.path.join(log, "cameras", "front", sorted(os.listdir(os.path.join(log, "cameras", "front")))[0]))
+for o in f["overlays"]:
+    a, b = cv2.imread(os.path.join(ov, o["stored"])), cv2.imread(os.path.join(ov, o["corrected"]))
+    c.check(a is not None and b is not None and a.shape == img0.shape == b.shape, f"overlay {o['stored']} readable")
+    if a is not None and b is not None:
+        c.check((a != b).any(), f"overlays of frame {o['frame']} differ before and after the correction")
+
+# the true calibration through --calib (calib.yaml with front's true lidar_T_cam): aligned
+text = open(os.path.join(log, "calib.yaml")).read()
+stored = ", ".join(repr(v) for v in truth["stored_lidar_T_cam"])
+fixed = os.path.join(d, "fixed.yaml")
+lines = []
+for line in text.splitlines():
+    m = re.match(r"(\s*lidar_T_cam: )\[(.*)\]", line)
+    if m and [float(v) for v in m.group(2).split(",")] == truth["stored_lidar_T_cam"]:
+        line = m.group(1) + "[" + ", ".join(repr(v) for v in truth["true_lidar_T_cam"]) + "]"
+    lines.append(line)
+open(fixed, "w").write("\n".join(lines) + "\n")
+c.check(open(fixed).read() != text, "the fixed calibration differs from the stored one")
+p = run("calib-check", log, "--calib", fixed, "--window", "0", check=False)
+c.check(p.returncode == 0, f"the true calibration exits 0 (got {p.returncode}: {p.stdout[-400:]})")
+
+# nothing to see: no objects, no depth discontinuities
+empty = os.path.join(d, "empty")
+run("synth", empty, "--seconds", "0.3", "--cameras", "1", "--moving-objects", "0", "--static-objects", "0")
+p = run("calib-check", empty, check=False)
+c.check(p.returncode == 2, f"a log without edges exits 2 (got {p.returncode})")
+
+# bad arguments
+p = run("calib-check", log, "--camera", "nosuch", check=False)
+c.check(p.returncode == 1 and "nosuch" in p.stderr and "front" in p.stderr, f"unknown camera: {p.stderr.strip()}")
+p = run("calib-check", log, "--frames", "5:2", check=False)
+c.check(p.returncode == 2 and "--frames" in p.stderr, f"bad --frames: {p.stderr.strip()}")
+p = run("synth", os.path.join(d, "x"), "--miscalibrate", "front:yaw", check=False)
+c.check(p.returncode == 2 and "--miscalibrate" in p.stderr, f"bad --miscalibrate: {p.stderr.strip()}")
+p = run("synth", os.path.join(d, "y"), "--cameras", "1", "--miscalibrate", "rear:yaw=1", check=False)
+c.check(p.returncode == 1 and "rear" in p.stderr, f"unknown camera to miscalibrate: {p.stderr.strip()}")
+c.finish()
