@@ -466,7 +466,7 @@ static int static_between(const importer *im, const char *a, const char *b, avt_
     return AVT_OK;
 }
 
-static int add_pose(importer *im, const avt_ros_transform *t, avt_error *err)
+static int add_pose(importer *im, const avt_ros_transform *t, int64_t recv_ns, avt_error *err)
 {
     if (strcmp(t->child_frame_id, EGO_FRAME) != 0) return AVT_OK;
     if (!im->pose_parent[0]) snprintf(im->pose_parent, sizeof im->pose_parent, "%s", t->header.frame_id);
@@ -476,7 +476,7 @@ static int add_pose(importer *im, const avt_ros_transform *t, avt_error *err)
     if (avt_grow((void **)&im->poses, &im->cap_poses, im->nposes + 1, sizeof *im->poses))
         return avt_err(err, AVT_NOMEM, "out of memory");
     pose_row *p = &im->poses[im->nposes++];
-    p->t_ns = t->header.stamp_ns;
+    p->t_ns = stamp_or_recv(&t->header, recv_ns);
     memcpy(p->t, t->t, sizeof p->t);
     memcpy(p->q, t->q, sizeof p->q);
     return AVT_OK;
@@ -668,7 +668,7 @@ static int on_message(importer *im, const avt_bag_msg *m, int role, const avt_ba
         avt_ros_tf tf;
         if ((rc = avt_cdr_tf(m->data, m->len, &tf, err))) break;
         for (size_t i = 0; !rc && i < tf.n; i++)
-            rc = role == R_TF_STATIC ? add_static(im, &tf.transforms[i], err) : add_pose(im, &tf.transforms[i], err);
+            rc = role == R_TF_STATIC ? add_static(im, &tf.transforms[i], err) : add_pose(im, &tf.transforms[i], m->recv_ns, err);
         avt_ros_tf_free(&tf);
         break;
     }
