@@ -1,7 +1,7 @@
 /* avtruth labels: the annotation schema (docs/schema.md): classes with stable ids and an
  * optional parent, attribute values allowed per class, size priors, required and optional
  * label fields, the label coordinate frame, ignore classes (KITTI DontCare) and per-class
- * matching thresholds. Schemas are YAML (libyaml); the shipped ones (schemas/*.yaml:
+ * matching thresholds. Schemas are YAML (libyaml); the shipped ones (schemas/NAME.yaml:
  * "default", "kitti", "nuscenes") are compiled into the library.
  *
  * A loaded schema is immutable: every function taking a const avt_schema * is thread-safe. */
