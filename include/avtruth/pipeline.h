@@ -17,6 +17,9 @@ typedef struct avt_build_options {
     const char *lidar_model;     /* default "auto" */
     const char *lidar_calibration; /* Velodyne db.xml / ROS YAML (HDL-64E needs one); NULL: none */
     const char *lidar_source;    /* IPv4 source address of the LiDAR's packets; NULL: any */
+    /* annotation schema (a file or a shipped name: default, kitti, nuscenes); NULL: the log's
+     * (log.yaml `schema:`, LOG/schema.yaml, else the default). docs/schema.md */
+    const char *schema;
     const char *command_line;    /* recorded in provenance */
     const char *git_sha;         /* recorded in provenance */
     /* called after every frame with the frame count so far (progress line); may be NULL */
