@@ -86,7 +86,7 @@ static void json_text(const json_t *j, char *out, size_t n)
         snprintf(out, n, "%s", json_string_value(j));
         return;
     }
-    char *s = j ? json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+    char *s = j ? json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
     snprintf(out, n, "%s", s ? s : "(missing)");
     free(s);
 }

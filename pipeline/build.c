@@ -891,28 +891,9 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     }
 
     avt_lidar_config lc;
-    avt_lidar_config_default(&lc);
-    lc.model = opt->lidar_model;
-    lc.cut_angle_deg = opt->cut_angle_deg;
-    /* log.yaml overrides the defaults; the command line's --lidar-model overrides log.yaml */
     char log_yaml[4096], meta_abs[4096], vcal_abs[4096];
     avt_log_config lcfg;
-    avt_path_join(log_yaml, sizeof log_yaml, log_dir, "log.yaml");
-    if ((rc = avt_log_config_load(log_yaml, &lcfg, err))) goto out;
-    if (lcfg.lidar_model[0] && strcmp(opt->lidar_model, "auto") == 0) lc.model = lcfg.lidar_model;
-    if (lcfg.lidar_data_port) lc.data_port = lcfg.lidar_data_port;
-    if (lcfg.lidar_position_port) lc.position_port = lcfg.lidar_position_port;
-    if (lcfg.lidar_metadata[0]) {
-        avt_path_join(meta_abs, sizeof meta_abs, log_dir, lcfg.lidar_metadata);
-        lc.metadata_path = meta_abs;
-    }
-    if (lcfg.lidar_calibration[0]) {
-        avt_path_join(vcal_abs, sizeof vcal_abs, log_dir, lcfg.lidar_calibration);
-        lc.calibration_path = vcal_abs;
-    }
-    if (lcfg.lidar_source[0]) lc.source_addr = lcfg.lidar_source;
-    if (opt->lidar_calibration) lc.calibration_path = opt->lidar_calibration;
-    if (opt->lidar_source) lc.source_addr = opt->lidar_source;
+    if ((rc = sweep_source_config(log_dir, opt, &lc, &lcfg, log_yaml, meta_abs, vcal_abs, err))) goto out;
     if ((rc = setup_sync(&st, opt, &lc, err))) goto out;
     st.lidar = sweep_source_open(st.lidar_path, &lc, err);
     if (!st.lidar) {

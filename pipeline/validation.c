@@ -93,3 +93,53 @@ void build_validation_free(build_validation *v)
     free(v->rows);
     memset(v, 0, sizeof *v);
 }
+
+int avt_validate_log(const char *log_dir, const avt_build_options *opt, avt_validation *rep, char *schema_origin,
+                     size_t n, avt_error *err)
+{
+    avt_rig rig;
+    avt_poses poses;
+    avt_label_index labels;
+    build_validation v;
+    sweep_source *src = NULL;
+    memset(&rig, 0, sizeof rig);
+    memset(&poses, 0, sizeof poses);
+    memset(&labels, 0, sizeof labels);
+    memset(&v, 0, sizeof v);
+    char path[4096], desc[4096], log_yaml[4096], meta_abs[4096], vcal_abs[4096];
+    avt_lidar_config lc;
+    avt_log_config lcfg;
+    int rc;
+    if ((rc = avt_path_join(path, sizeof path, log_dir, "calib.yaml")))
+        return avt_err(err, AVT_INVAL, "%s: path too long", log_dir);
+    if ((rc = avt_rig_load_yaml(path, &rig, err))) goto out;
+    avt_path_join(path, sizeof path, log_dir, "poses.csv");
+    if ((rc = avt_poses_load(path, &poses, err)) || (rc = avt_label_index_open(log_dir, &labels, err))) goto out;
+    if ((rc = avt_schema_for_log(log_dir, opt->schema, &v.schema, v.origin, sizeof v.origin, err))) goto out;
+    if (schema_origin) snprintf(schema_origin, n, "%s (%s)", v.schema.name, v.origin);
+    if ((rc = sweep_source_config(log_dir, opt, &lc, &lcfg, log_yaml, meta_abs, vcal_abs, err)) ||
+        (rc = sweep_source_find(log_dir, desc, sizeof desc, err)))
+        goto out;
+    if (!(src = sweep_source_open(desc, &lc, err))) {
+        rc = err ? err->code : AVT_IO;
+        goto out;
+    }
+    const avt_sweep *sw;
+    while ((rc = sweep_source_next(src, &sw, err)) > 0)
+        if ((rc = build_validation_sweep(&v, sw, err))) goto out;
+    if (rc < 0) goto out;
+    v.cfg.schema = &v.schema;
+    v.cfg.rig = &rig;
+    v.cfg.poses = &poses;
+    v.cfg.label_tolerance_ns = opt->label_tolerance_ns;
+    v.cfg.sweep_ns = v.sweep_ns;
+    v.cfg.n_sweeps = v.n_sweeps;
+    rc = avt_validate_labels(&labels, &v.cfg, rep, err);
+out:
+    sweep_source_close(src);
+    build_validation_free(&v);
+    avt_label_index_free(&labels);
+    avt_poses_free(&poses);
+    avt_rig_free(&rig);
+    return rc;
+}

@@ -76,5 +76,14 @@ typedef struct avt_build_summary {
 int avt_build(const char *log_dir, const char *out_path, const avt_build_options *opt,
               avt_build_summary *summary, avt_error *err);
 
+/* `avtruth validate` (docs/schema.md): every label file of log_dir against its schema
+ * (opt->schema overrides; opt's LiDAR options and label_tolerance_ns as for build), with the
+ * sweep times of the decoded capture for the time rules. Findings go to rep (see
+ * avtruth/validate.h; rep->max_kept may be set before). schema_origin (n bytes, may be NULL)
+ * receives where the schema came from. Returns AVT_OK when the rules ran, whatever they found;
+ * an error status when they could not (no log, unreadable calibration, capture or schema). */
+struct avt_validation;
+int avt_validate_log(const char *log_dir, const avt_build_options *opt, struct avt_validation *rep,
+                     char *schema_origin, size_t n, avt_error *err);
 
 #endif
