@@ -12,5 +12,7 @@ extern const cli_cmd avt_cmd_verify;
 extern const cli_cmd avt_cmd_batch;
 extern const cli_cmd avt_cmd_stitch;
 extern const cli_cmd avt_cmd_import;
+extern const cli_cmd avt_cmd_validate;
+extern const cli_cmd avt_cmd_export;
 
 #endif
