@@ -17,7 +17,8 @@ const char *const AVT_SCHEMA_BUILTINS[] = {"default", "kitti", "nuscenes", NULL}
 /* The string arena: fixed slots of AVT_SCHEMA_NAME_MAX bytes. */
 enum { SLOT_ATTR = 0, SLOT_REQ = SLOT_ATTR + AVT_SCHEMA_MAX_ATTRIBUTES,
        SLOT_OPT = SLOT_REQ + AVT_SCHEMA_MAX_FIELDS, SLOT_NONE = SLOT_OPT + AVT_SCHEMA_MAX_FIELDS,
-       SLOT_CLASS = SLOT_NONE + 1, SLOT_COUNT = SLOT_CLASS + AVT_SCHEMA_MAX_CLASSES };
+       SLOT_CLASS = SLOT_NONE + 1, SLOT_ALIAS = SLOT_CLASS + AVT_SCHEMA_MAX_CLASSES,
+       SLOT_COUNT = SLOT_ALIAS + 512 /* aliases of all classes */ };
 
 typedef struct parse_ctx {
     yaml_document_t doc;
@@ -147,8 +148,8 @@ static int parse_class(parse_ctx *c, avt_schema *s, yaml_node_t *n, const double
                        size_t n_groups)
 {
     static const char *const keys[] = {"name", "id", "parent", "attributes", "size", "ignore",
-                                       "iou3d_threshold", "center_distance_m", NULL};
-    yaml_node_t *v[8];
+                                       "iou3d_threshold", "center_distance_m", "aliases", NULL};
+    yaml_node_t *v[9];
     int rc;
     if (s->n_classes >= AVT_SCHEMA_MAX_CLASSES) return fail(c, n, "more than 256 classes%s", "classes", "");
     avt_schema_class *k = &s->classes[s->n_classes];
@@ -200,6 +201,18 @@ static int parse_class(parse_ctx *c, avt_schema *s, yaml_node_t *n, const double
     k->center_distance_m = dflt[1];
     if (v[6] && (rc = number(c, v[6], key, 0, 1, &k->iou3d_threshold))) return rc;
     if (v[7] && (rc = number(c, v[7], key, 0, 1e3, &k->center_distance_m))) return rc;
+    if (v[8]) {
+        size_t used = 0;
+        for (size_t i = 0; i < s->n_classes; i++) used += s->classes[i].n_aliases;
+        if (v[8]->type != YAML_SEQUENCE_NODE || seq_len(v[8]) > AVT_SCHEMA_MAX_ALIASES || used + seq_len(v[8]) > 512)
+            return fail(c, v[8], "aliases: expected a list of at most 8 names (512 in a schema)%s", key, "");
+        for (yaml_node_item_t *it = v[8]->data.sequence.items.start; it < v[8]->data.sequence.items.top; it++) {
+            char *dst = slot(s, SLOT_ALIAS + (int)(used + k->n_aliases));
+            if ((rc = copy_name(c, dst, node(c, *it), key))) return rc;
+            if (avt_schema_class_find(s, dst)) return fail(c, node(c, *it), "alias '%s' names another class", key, dst);
+            k->aliases[k->n_aliases++] = dst;
+        }
+    }
     s->n_classes++;
     return AVT_OK;
 }
@@ -401,6 +414,8 @@ const avt_schema_class *avt_schema_class_find(const avt_schema *s, const char *n
         if (strcmp(k->name, name) == 0) return k;
         size_t pl = strlen(k->parent);
         if (pl && strncmp(name, k->parent, pl) == 0 && name[pl] == '.' && strcmp(name + pl + 1, k->name) == 0) return k;
+        for (size_t a = 0; a < k->n_aliases; a++)
+            if (strcmp(k->aliases[a], name) == 0) return k;
     }
     return NULL;
 }

@@ -17,10 +17,15 @@
 #define AVT_SCHEMA_MAX_CLASSES 256
 #define AVT_SCHEMA_MAX_ATTRIBUTES 32 /* bits of /boxes3d/attributes */
 #define AVT_SCHEMA_MAX_FIELDS 32
+#define AVT_SCHEMA_MAX_ALIASES 8      /* per class */
 
 typedef struct avt_schema_class {
     char name[AVT_SCHEMA_NAME_MAX];   /* "car"; the label files' "class" value */
     char parent[AVT_SCHEMA_NAME_MAX]; /* "vehicle" (path "vehicle.car"), "" for none */
+    /* other names of the class in imported datasets ("human.pedestrian.adult"); owned by the
+     * schema */
+    const char *aliases[AVT_SCHEMA_MAX_ALIASES];
+    size_t n_aliases;
     uint16_t id;                      /* stable id, 1..65535 (0 = none); /meta/class_names[id] */
     int ignore;                       /* 1: an ignore region (DontCare), never a box of /boxes3d */
     uint32_t attributes;              /* bitmask of the attribute values allowed for the class */
@@ -79,7 +84,7 @@ int avt_schema_for_log(const char *log_dir, const char *override, avt_schema *s,
 
 void avt_schema_free(avt_schema *s);
 
-/* Class by name ("car") or by its path ("vehicle.car"); NULL if unknown. */
+/* Class by name ("car"), by its path ("vehicle.car") or by an alias; NULL if unknown. */
 const avt_schema_class *avt_schema_class_find(const avt_schema *s, const char *name);
 /* Class by id; NULL if no class has it. */
 const avt_schema_class *avt_schema_class_by_id(const avt_schema *s, unsigned id);
