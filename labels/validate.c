@@ -119,6 +119,26 @@ static int number(sink *k, const json_t *j, const char *where, double *out)
     return 0;
 }
 
+/* Is o an object whose keys are all known? Findings: bad_type (naming what was expected) or
+ * unknown_key per key. Returns 0 when o is not an object. */
+static int object_keys(sink *k, json_t *o, const char *where, const char *what, const char *const *known, size_t n)
+{
+    char v[128];
+    if (!json_is_object(o)) {
+        json_text(o, v, sizeof v);
+        emit(k, where[0] ? AVT_RULE_BAD_TYPE : AVT_RULE_PARSE, where, v, "expected %s", what);
+        return 0;
+    }
+    const char *key;
+    json_t *val;
+    json_object_foreach(o, key, val) {
+        size_t i = 0;
+        while (i < n && strcmp(key, known[i]) != 0) i++;
+        if (i == n) unknown_key(k, where, key, known, n);
+    }
+    return 1;
+}
+
 /* n numbers at j (a list); NaN where absent. Returns 1 when all are finite numbers. */
 static int numbers(sink *k, const json_t *j, const char *where, size_t n, double *out)
 {
@@ -151,21 +171,11 @@ static int read_box(sink *k, const avt_schema *s, const avt_validate_config *cfg
     memset(lb, 0, sizeof *lb);
     lb->track_id = -1;
     lb->velocity[0] = lb->velocity[1] = lb->velocity[2] = NAN;
-    if (!json_is_object(b)) {
-        json_text(b, v, sizeof v);
-        emit(k, AVT_RULE_BAD_TYPE, where, v, "expected an object (a box)");
-        return 0;
-    }
-    const char *key;
-    json_t *val;
-    json_object_foreach(b, key, val) {
-        if (avt_schema_field(s, key)) continue;
-        const char *known[2 * AVT_SCHEMA_MAX_FIELDS];
-        size_t nk = 0;
-        for (size_t i = 0; i < s->n_required; i++) known[nk++] = s->required[i];
-        for (size_t i = 0; i < s->n_optional; i++) known[nk++] = s->optional[i];
-        unknown_key(k, where, key, known, nk);
-    }
+    const char *known[2 * AVT_SCHEMA_MAX_FIELDS];
+    size_t nk = 0;
+    for (size_t i = 0; i < s->n_required; i++) known[nk++] = s->required[i];
+    for (size_t i = 0; i < s->n_optional; i++) known[nk++] = s->optional[i];
+    if (!object_keys(k, b, where, "an object (a box)", known, nk)) return 0;
     for (size_t i = 0; i < s->n_required; i++)
         if (!json_object_get(b, s->required[i])) {
             snprintf(w, sizeof w, "%s.%s", where, s->required[i]);
@@ -283,18 +293,7 @@ static int read_region(sink *k, const avt_schema *s, const avt_validate_config *
     int before = k->errors;
     snprintf(where, sizeof where, "ignore_regions[%zu]", ri);
     memset(out, 0, sizeof *out);
-    if (!json_is_object(r)) {
-        json_text(r, v, sizeof v);
-        emit(k, AVT_RULE_BAD_TYPE, where, v, "expected an object (camera, class, xyxy)");
-        return 0;
-    }
-    const char *key;
-    json_t *val;
-    json_object_foreach(r, key, val) {
-        int known = 0;
-        for (size_t i = 0; i < 3; i++) known |= strcmp(key, REGION_KEYS[i]) == 0;
-        if (!known) unknown_key(k, where, key, REGION_KEYS, 3);
-    }
+    if (!object_keys(k, r, where, "an object (camera, class, xyxy)", REGION_KEYS, 3)) return 0;
     json_t *cam = json_object_get(r, "camera"), *cls = json_object_get(r, "class");
     snprintf(w, sizeof w, "%s.camera", where);
     json_text(cam, v, sizeof v);
@@ -341,18 +340,7 @@ static int read_file(sink *k, const avt_schema *s, const avt_validate_config *cf
         return AVT_OK;
     }
     int rc = AVT_OK;
-    if (!json_is_object(root)) {
-        json_text(root, v, 40);
-        emit(k, AVT_RULE_PARSE, "", v, "expected a JSON object");
-        goto out;
-    }
-    const char *key;
-    json_t *val;
-    json_object_foreach(root, key, val) {
-        int known = 0;
-        for (size_t i = 0; i < 4; i++) known |= strcmp(key, TOP_KEYS[i]) == 0;
-        if (!known) unknown_key(k, "", key, TOP_KEYS, 4);
-    }
+    if (!object_keys(k, root, "", "a JSON object", TOP_KEYS, 4)) goto out;
     json_t *ts = json_object_get(root, "timestamp_ns"), *frame = json_object_get(root, "frame");
     json_t *boxes = json_object_get(root, "boxes"), *regions = json_object_get(root, "ignore_regions");
     if (!ts) emit(k, AVT_RULE_MISSING_FIELD, "timestamp_ns", NULL, "every label file has one");
