@@ -321,15 +321,16 @@ static int read_region(sink *k, const avt_schema *s, const avt_validate_config *
     return k->errors == before;
 }
 
-/* Reads path into out; findings into k. With ok NULL, out holds the usable boxes only; else
+/* Reads text (len bytes; NULL: the file k->path) into out; findings into k. With ok NULL, out holds the usable boxes only; else
  * every box, and (*ok)[i] says whether box i is usable. AVT_OK unless out of memory. */
-static int read_file(sink *k, const avt_schema *s, const avt_validate_config *cfg, avt_label_frame *out,
-                     uint8_t **ok)
+static int read_file(sink *k, const avt_schema *s, const avt_validate_config *cfg, const char *text, size_t len,
+                     avt_label_frame *out, uint8_t **ok)
 {
     char v[128];
     json_error_t je;
     memset(out, 0, sizeof *out);
-    json_t *root = json_load_file(k->path, JSON_REJECT_DUPLICATES, &je);
+    json_t *root = text ? json_loadb(text, len, JSON_REJECT_DUPLICATES, &je)
+                        : json_load_file(k->path, JSON_REJECT_DUPLICATES, &je);
     if (!root) {
         /* JSON has no NaN or infinity: a writer's NaN token or an overflowing number is a
          * non-finite number, anything else a parse error */
@@ -391,15 +392,21 @@ out:
     return rc;
 }
 
-int avt_label_frame_read(const char *path, const avt_schema *s, avt_label_frame *out, avt_error *err)
+int avt_label_frame_parse(const char *text, size_t len, const char *path, const avt_schema *s, avt_label_frame *out,
+                          avt_error *err)
 {
     sink k = {path, NULL, err, 0};
-    int rc = read_file(&k, s, NULL, out, NULL);
+    int rc = read_file(&k, s, NULL, text, len, out, NULL);
     if (!rc && k.errors) {
         avt_label_frame_free(out);
         rc = err ? err->code : AVT_FORMAT;
     }
     return rc;
+}
+
+int avt_label_frame_read(const char *path, const avt_schema *s, avt_label_frame *out, avt_error *err)
+{
+    return avt_label_frame_parse(NULL, 0, path, s, out, err);
 }
 
 /* ---- geometry ---------------------------------------------------------------------------- */
@@ -654,7 +661,7 @@ int avt_validate_labels(const avt_label_index *idx, const avt_validate_config *c
         sink k = {idx->paths[i], rep, err, 0};
         avt_label_frame f;
         uint8_t *ok = NULL;
-        if ((rc = read_file(&k, cfg->schema, cfg, &f, &ok))) break;
+        if ((rc = read_file(&k, cfg->schema, cfg, NULL, 0, &f, &ok))) break;
         rep->files++;
         rep->boxes += f.n;
         if (f.timestamp_ns != 0 && f.timestamp_ns != idx->t_ns[i]) {

@@ -100,6 +100,10 @@ typedef struct avt_validate_config {
  * their 2D regions): the strict loader of `build`. The first error-severity finding becomes
  * err (AVT_FORMAT: "file: boxes[3].velocty: unknown key (closest known: 'velocity')"). */
 int avt_label_frame_read(const char *path, const avt_schema *s, avt_label_frame *out, avt_error *err);
+/* The same over text (len bytes, e.g. for fuzzing); path names it in messages. With text NULL,
+ * the file path is read. */
+int avt_label_frame_parse(const char *text, size_t len, const char *path, const avt_schema *s, avt_label_frame *out,
+                          avt_error *err);
 
 /* Runs every rule over the files of idx (in time order; files that cannot be read are
  * findings, not failures) and appends to rep. Memory: one file plus one entry per track.
