@@ -192,6 +192,7 @@ enum {
 enum {
     CCOL_TS, CCOL_DELTA, CCOL_PATH, CCOL_B2_OFF, CCOL_B2_INDEX, CCOL_B2_XYXY, CCOL_B2_TRUNC,
     CCOL_B2_VIS, CCOL_B2_CORNERS, CCOL_B2_NPTS, CCOL_D_OFF, CCOL_D_UV, CCOL_D_DEPTH,
+    CCOL_IG_OFF, CCOL_IG_XYXY, CCOL_IG_CLASS,
     CCOL_IMG_OFF, CCOL_IMG_PNG, /* only with embed_images; zeroed (no dataset) otherwise */
     CCOL_COUNT
 };
@@ -208,7 +209,7 @@ typedef struct avt_export_cam {
     char distortion_model[32];
     unsigned width, height;
     h5x_col cols[CCOL_COUNT];
-    uint64_t paired, boxes2d, depth, image_bytes;
+    uint64_t paired, boxes2d, depth, ignore, image_bytes;
     int64_t delta_min_ns, delta_max_ns; /* over paired frames */
 } avt_export_cam;
 

@@ -52,7 +52,8 @@ int avt_export_kitti(const char *path, const char *camera, const char *out_dir, 
 {
     h5x_quiet q;
     h5x_quiet_begin(&q);
-    enum { B_OFF, CENTER, SIZE, YAW, CLASS, L_T_C, KMAT, B2_OFF, B2_IDX, XYXY, TRUNC, VIS, NCOL };
+    enum { B_OFF, CENTER, SIZE, YAW, CLASS, L_T_C, KMAT, B2_OFF, B2_IDX, XYXY, TRUNC, VIS, IG_OFF, IG_XYXY, IG_CLASS,
+           NCOL };
     vcol c[NCOL];
     memset(c, 0, sizeof c);
     char **names = NULL, cam[AVT_NAME_MAX] = "", p[4096];
@@ -77,18 +78,21 @@ int avt_export_kitti(const char *path, const char *camera, const char *out_dir, 
         goto out;
     }
     const char *col[NCOL] = {"frames/box_offset", "boxes3d/center", "boxes3d/size", "boxes3d/yaw", "boxes3d/class_id",
-                             NULL, NULL, NULL, NULL, NULL, NULL, NULL};
-    char cp[7][AVT_NAME_MAX + 40];
-    static const char *const cam_col[7] = {"lidar_T_cam", "K", "boxes2d/offset", "boxes2d/box3d_index",
-                                           "boxes2d/xyxy", "boxes2d/truncation", "boxes2d/visibility"};
-    for (int i = 0; i < 7; i++) {
+                             NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    char cp[10][AVT_NAME_MAX + 40];
+    static const char *const cam_col[10] = {"lidar_T_cam", "K", "boxes2d/offset", "boxes2d/box3d_index",
+                                            "boxes2d/xyxy", "boxes2d/truncation", "boxes2d/visibility",
+                                            "ignore/offset", "ignore/xyxy", "ignore/class_id"};
+    for (int i = 0; i < 10; i++) {
         snprintf(cp[i], sizeof cp[i], "cameras/%s/%s", cam, cam_col[i]);
         col[L_T_C + i] = cp[i];
     }
     const hid_t mt[NCOL] = {H5T_NATIVE_UINT64, H5T_NATIVE_FLOAT, H5T_NATIVE_FLOAT, H5T_NATIVE_FLOAT, H5T_NATIVE_UINT16,
                             H5T_NATIVE_DOUBLE, H5T_NATIVE_DOUBLE, H5T_NATIVE_UINT64, H5T_NATIVE_UINT32,
-                            H5T_NATIVE_FLOAT, H5T_NATIVE_FLOAT, H5T_NATIVE_FLOAT};
-    for (int i = 0; i < NCOL && !rc; i++) rc = vread(&v, col[i], mt[i], 0, &c[i]);
+                            H5T_NATIVE_FLOAT, H5T_NATIVE_FLOAT, H5T_NATIVE_FLOAT, H5T_NATIVE_UINT64,
+                            H5T_NATIVE_FLOAT, H5T_NATIVE_UINT16};
+    /* ignore regions: in files written since the annotation schema only */
+    for (int i = 0; i < NCOL && !rc; i++) rc = vread(&v, col[i], mt[i], i >= IG_OFF, &c[i]);
     if (rc || (rc = read_strs(&v, "meta/class_names", &names, &n_names))) goto out;
     /* the structure is verify's business; here only what indexing needs */
     const uint64_t frames = c[B_OFF].rows ? c[B_OFF].rows - 1 : 0, n_boxes = c[CENTER].rows;
@@ -97,7 +101,11 @@ int avt_export_kitti(const char *path, const char *camera, const char *out_dir, 
     const uint16_t *cls = c[CLASS].data;
     const float *center = c[CENTER].data, *size = c[SIZE].data, *yaw = c[YAW].data, *xyxy = c[XYXY].data;
     const float *trunc = c[TRUNC].data, *vis = c[VIS].data;
-    if (c[B2_OFF].rows != frames + 1 || c[L_T_C].rows != 4 || c[KMAT].rows != 3) {
+    const uint64_t *goff = c[IG_OFF].data;
+    const float *gxy = c[IG_XYXY].data;
+    const uint16_t *gcls = c[IG_CLASS].data;
+    if (c[B2_OFF].rows != frames + 1 || c[L_T_C].rows != 4 || c[KMAT].rows != 3 ||
+        (c[IG_OFF].present && c[IG_OFF].rows != frames + 1)) {
         rc = avt_err(err, AVT_MISMATCH, "%s: camera %s: offsets or calibration of the wrong shape (run avtruth verify)",
                      path, cam);
         goto out;
@@ -132,6 +140,19 @@ int avt_export_kitti(const char *path, const char *camera, const char *out_dir, 
             for (int e = 0; e < 4; e++) o.bbox[e] = xyxy[4 * k + e];
             avt_kitti_labels_format(&o, 1, &b);
             written++;
+        }
+        for (uint64_t k = goff ? goff[i] : 0; goff && k < goff[i + 1] && !rc; k++) {
+            if (k >= c[IG_XYXY].rows || k >= c[IG_CLASS].rows || gcls[k] >= n_names) {
+                rc = avt_err(err, AVT_MISMATCH, "%s: camera %s: ignore row %llu out of range (run avtruth verify)", path,
+                             cam, (unsigned long long)k);
+                break;
+            }
+            /* the devkit's DontCare line: only the 2D box is meaningful */
+            avt_kitti_object o = {.truncated = -1, .occluded = -1, .alpha = -10, .h = -1, .w = -1, .l = -1,
+                                  .loc = {-1000, -1000, -1000}, .ry = -10};
+            snprintf(o.type, sizeof o.type, "%s", names[gcls[k]]);
+            for (int e = 0; e < 4; e++) o.bbox[e] = gxy[4 * k + e];
+            avt_kitti_labels_format(&o, 1, &b);
         }
         if (rc) break;
         if (b.oom || calib.oom) {

@@ -73,6 +73,9 @@ static const col_spec cam_specs[CCOL_COUNT] = {
     [CCOL_D_OFF] = {"depth/offset", K_U64, 1, 0, 0, T_ROWS},
     [CCOL_D_UV] = {"depth/uv", K_F32, 2, 2, 0, P_ROWS},
     [CCOL_D_DEPTH] = {"depth/depth", K_F32, 1, 0, 0, P_ROWS},
+    [CCOL_IG_OFF] = {"ignore/offset", K_U64, 1, 0, 0, T_ROWS},
+    [CCOL_IG_XYXY] = {"ignore/xyxy", K_F32, 2, 4, 0, T_ROWS},
+    [CCOL_IG_CLASS] = {"ignore/class_id", K_U16, 1, 0, 0, T_ROWS},
     [CCOL_IMG_OFF] = {"image_offset", K_U64, 1, 0, 0, T_ROWS},
     [CCOL_IMG_PNG] = {"image_png", K_U8, 1, 0, 0, AVT_IMAGE_CHUNK_BYTES},
 };
@@ -473,6 +476,7 @@ avt_export_writer *avt_export_open(const char *path, const avt_rig *rig,
     for (size_t i = 0; i < w->n_cams; i++)
         if ((rc = h5x_col_append(&w->cams[i].cols[CCOL_B2_OFF], &zero, 1, err)) ||
             (rc = h5x_col_append(&w->cams[i].cols[CCOL_D_OFF], &zero, 1, err)) ||
+            (rc = h5x_col_append(&w->cams[i].cols[CCOL_IG_OFF], &zero, 1, err)) ||
             (w->embed_images &&
              (rc = h5x_col_append(&w->cams[i].cols[CCOL_IMG_OFF], &zero, 1, err))))
             goto out;
@@ -609,6 +613,13 @@ static int check_frame(const avt_export_writer *w, const avt_frame_out *f, avt_e
         if (cf->n_depth && (!cf->depth_uv || !cf->depth))
             return avt_err(err, AVT_INVAL, "%s: frame %llu: camera %s: %zu depth samples without data",
                            file, (unsigned long long)fi, cn, cf->n_depth);
+        if (cf->n_ignore && (!cf->ignore_xyxy || !cf->ignore_class))
+            return avt_err(err, AVT_INVAL, "%s: frame %llu: camera %s: %zu ignore regions without data",
+                           file, (unsigned long long)fi, cn, cf->n_ignore);
+        for (size_t i = 0; i < cf->n_ignore; i++)
+            if (cf->ignore_class[i] >= w->n_classes)
+                return avt_err(err, AVT_INVAL, "%s: frame %llu: camera %s: ignore region %zu: class_id %u >= %zu classes",
+                               file, (unsigned long long)fi, cn, i, (unsigned)cf->ignore_class[i], w->n_classes);
         for (size_t i = 0; i < cf->n_boxes2d; i++)
             if (cf->boxes2d[i].box3d_index >= f->n_boxes)
                 return avt_err(err, AVT_INVAL,
@@ -710,7 +721,9 @@ static int write_camera(avt_export_writer *w, avt_export_cam *c, const avt_camer
             return rc;
     }
     if ((rc = h5x_col_append(&col[CCOL_D_UV], cf->depth_uv, cf->n_depth, err)) ||
-        (rc = h5x_col_append(&col[CCOL_D_DEPTH], cf->depth, cf->n_depth, err)))
+        (rc = h5x_col_append(&col[CCOL_D_DEPTH], cf->depth, cf->n_depth, err)) ||
+        (rc = h5x_col_append(&col[CCOL_IG_XYXY], cf->ignore_xyxy, cf->n_ignore, err)) ||
+        (rc = h5x_col_append(&col[CCOL_IG_CLASS], cf->ignore_class, cf->n_ignore, err)))
         return rc;
     if (w->embed_images) {
         if (embeds_image(w, cf) && (rc = image_append(w, c, cf->image_path, err))) return rc;
@@ -719,9 +732,11 @@ static int write_camera(avt_export_writer *w, avt_export_cam *c, const avt_camer
     }
     c->boxes2d += cf->n_boxes2d;
     c->depth += cf->n_depth;
-    uint64_t b_end = c->boxes2d, d_end = c->depth;
+    c->ignore += cf->n_ignore;
+    uint64_t b_end = c->boxes2d, d_end = c->depth, i_end = c->ignore;
     if ((rc = h5x_col_append(&col[CCOL_B2_OFF], &b_end, 1, err)) ||
-        (rc = h5x_col_append(&col[CCOL_D_OFF], &d_end, 1, err)))
+        (rc = h5x_col_append(&col[CCOL_D_OFF], &d_end, 1, err)) ||
+        (rc = h5x_col_append(&col[CCOL_IG_OFF], &i_end, 1, err)))
         return rc;
     if (cf->timestamp_ns != INT64_MIN) {
         c->paired++;

@@ -81,6 +81,9 @@ typedef struct cam_work {
     uint8_t *nvalid;
     size_t cap_n;
     long *approx_pair; /* policy approximate: image index per sweep (-1 none), from pass 1 */
+    float *ig_xyxy;    /* the frame's ignore regions in this camera (validation.h) */
+    uint16_t *ig_cls;
+    size_t cap_ig;
     size_t approx_n;
 } cam_work;
 
@@ -499,6 +502,9 @@ static int process_frame(build_state *st, const char *log_dir, const held_sweep 
         memset(cf, 0, sizeof *cf);
         cf->timestamp_ns = INT64_MIN;
         cf->image_path = "";
+        if ((rc = build_ignore_regions(&lf, cam->name, &cw->ig_xyxy, &cw->ig_cls, &cw->cap_ig, &cf->n_ignore, err)))
+            goto out;
+        cf->ignore_xyxy = cw->ig_xyxy, cf->ignore_class = cw->ig_cls;
         int64_t t_cam = reference_time(&rot, cw);
         avt_sync_match mt;
         if (cw->approx_pair) {
@@ -782,7 +788,7 @@ static void state_free(build_state *st)
             avt_sync_matcher_free(cw->matcher);
             free(cw->uv), free(cw->depth), free(cw->valid), free(cw->dsamp_uv), free(cw->dsamp);
             free(cw->b2d), free(cw->cell_min), free(cw->box_in_img), free(cw->box_vis), free(cw->approx_pair);
-            free(cw->nuv), free(cw->ndepth), free(cw->nvalid);
+            free(cw->nuv), free(cw->ndepth), free(cw->nvalid), free(cw->ig_xyxy), free(cw->ig_cls);
         }
     free(st->cams);
     free(st->cframes);

@@ -94,6 +94,23 @@ void build_validation_free(build_validation *v)
     memset(v, 0, sizeof *v);
 }
 
+int build_ignore_regions(const avt_label_frame *lf, const char *camera, float **xyxy, uint16_t **cls, size_t *cap,
+                         size_t *n, avt_error *err)
+{
+    size_t c2 = *cap;
+    *n = 0;
+    if (avt_grow((void **)xyxy, &c2, lf->n_ignore + 1, 4 * sizeof **xyxy) ||
+        avt_grow((void **)cls, cap, lf->n_ignore + 1, sizeof **cls))
+        return avt_err(err, AVT_NOMEM, "out of memory for %zu ignore regions", lf->n_ignore);
+    for (size_t i = 0; i < lf->n_ignore; i++) {
+        const avt_label_ignore *g = &lf->ignore[i];
+        if (strcmp(g->camera, camera) != 0) continue;
+        for (int k = 0; k < 4; k++) (*xyxy)[4 * *n + k] = (float)g->xyxy[k];
+        (*cls)[(*n)++] = (uint16_t)g->class_id;
+    }
+    return AVT_OK;
+}
+
 int avt_validate_log(const char *log_dir, const avt_build_options *opt, avt_validation *rep, char *schema_origin,
                      size_t n, avt_error *err)
 {

@@ -32,4 +32,9 @@ int build_validation_end(build_validation *v, const avt_label_index *labels, con
                          avt_sbuf *found, avt_export_meta *meta, avt_error *err);
 void build_validation_free(build_validation *v);
 
+/* The ignore regions of camera in lf as the writer's columns: *xyxy (4 per region) and *cls,
+ * grown as needed (*cap regions); *n receives their count. */
+int build_ignore_regions(const avt_label_frame *lf, const char *camera, float **xyxy, uint16_t **cls, size_t *cap,
+                         size_t *n, avt_error *err);
+
 #endif

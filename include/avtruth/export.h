@@ -45,6 +45,10 @@ typedef struct avt_camera_frame {
     size_t n_depth;
     const float *depth_uv;  /* 2 * n_depth */
     const float *depth;     /* n_depth, metres */
+    /* image regions whose objects were not labelled (KITTI DontCare; docs/schema.md) */
+    size_t n_ignore;
+    const float *ignore_xyxy;       /* 4 * n_ignore, pixels [left, top, right, bottom] */
+    const uint16_t *ignore_class;   /* n_ignore, class ids (the schema's ignore classes) */
 } avt_camera_frame;
 
 /* One frame (= one LiDAR sweep). Arrays are borrowed for the duration of the call. */

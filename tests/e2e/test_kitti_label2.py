@@ -1,5 +1,6 @@
 """End-to-end on the KITTI object frames in ../shared/data/kitti/object: `avtruth import kitti`
-keeps every object (boxes = non-DontCare lines, DontCare lines = ignore regions of image_2),
+keeps every object (boxes = non-DontCare lines, DontCare lines = ignore regions of image_2, in
+the label files and in /cameras/image_2/ignore, and exported back as DontCare lines),
 `avtruth validate` finds nothing, `avtruth build` keeps every box with its KITTI class, and
 `avtruth export kitti` round-trips label_2 against KITTI's own file: class, dimensions and
 location to 1 cm (our locations are in camera 2's frame: KITTI's plus P2's offset K^-1 p4, from
@@ -75,10 +76,20 @@ for label_file in sorted(glob.glob(os.path.join(src, "label_2", "*.txt"))):
         cls = [names[i] for i in f["boxes3d/class_id"][:]]
         c.check(cls == [k[0] for k in objs], f"{fid}: /boxes3d classes {cls}")
         c.check(f["meta/schema"].asstr()[()].startswith("# KITTI object"), f"{fid}: built with the KITTI schema")
+        g = f["cameras/image_2/ignore"]
+        kd = np.array([[float(v) for v in k[4:8]] for k in dc], np.float32).reshape(-1, 4)
+        c.check(list(g["offset"][:]) == [0, len(dc)] and np.array_equal(g["xyxy"][:], kd)
+                and all(names[i] == "DontCare" for i in g["class_id"][:]),
+                f"{fid}: /cameras/image_2/ignore holds the {len(dc)} DontCare boxes")
     ex = os.path.join(d, "export_" + fid)
     run("export", "kitti", out, ex)
     ours = [l.split() for l in open(os.path.join(ex, "label_2", "000000.txt"))]
+    odc = [o for o in ours if o[0] == "DontCare"]
+    ours = [o for o in ours if o[0] != "DontCare"]
     c.check(len(ours) == len(objs), f"{fid}: {len(ours)} exported lines for {len(objs)} objects")
+    c.check(len(odc) == len(dc) and all(np.allclose([float(v) for v in o[4:8]], [float(v) for v in k[4:8]], atol=0.006)
+                                        and float(o[11]) == -1000 for o, k in zip(odc, dc)),
+            f"{fid}: {len(odc)} DontCare lines exported for {len(dc)}")
     cal = read_calib(os.path.join(src, "calib", fid + ".txt"))
     P2 = cal["P2"].reshape(3, 4)
     t2 = np.linalg.solve(P2[:, :3], P2[:, 3])  # camera 2's offset from rectified camera 0
