@@ -81,10 +81,10 @@ typedef struct cam_work {
     uint8_t *nvalid;
     size_t cap_n;
     long *approx_pair; /* policy approximate: image index per sweep (-1 none), from pass 1 */
-    float *ig_xyxy;    /* the frame's ignore regions in this camera (validation.h) */
+    size_t approx_n;
+    float *ig_xyxy; /* the frame's ignore regions in this camera (validation.h) */
     uint16_t *ig_cls;
     size_t cap_ig;
-    size_t approx_n;
 } cam_work;
 
 /* An owned copy of a sweep with its points deskewed to the sweep's reference time. Three are
