@@ -1063,7 +1063,8 @@ static int write_text_file(const char *path, const char *partial, const char *te
     return rc;
 }
 
-/* /meta/validation: the label validation findings as string columns of one row each. */
+/* /meta/validation: the label validation findings as string columns of one row each, and the
+ * counts of all findings as attributes errors and warnings. */
 static int write_validation(avt_export_writer *w, const avt_export_meta *m, avt_error *err)
 {
     static const char *const col[6] = {"severity", "rule", "file", "path", "value", "message"};
@@ -1083,6 +1084,12 @@ static int write_validation(avt_export_writer *w, const avt_export_meta *m, avt_
         if (!rc) rc = h5x_dset_write(w->file, path, K_STR, 1, &dims, v, w->partial, err);
     }
     free(v);
+    const uint64_t counts[2] = {m ? m->validation_errors : 0, m ? m->validation_warnings : 0};
+    hid_t g = rc ? -1 : H5Gopen2(w->file, "meta/validation", H5P_DEFAULT);
+    if (!rc && g < 0) rc = h5x_fail(err, w->partial, "meta/validation", "H5Gopen2");
+    if (!rc && !(rc = h5x_attr_num(g, "errors", K_U64, &counts[0], w->partial, err)))
+        rc = h5x_attr_num(g, "warnings", K_U64, &counts[1], w->partial, err);
+    if (g >= 0) H5Gclose(g);
     return rc;
 }
 

@@ -76,6 +76,8 @@ int build_validation_end(build_validation *v, const avt_label_index *labels, con
     }
     meta->validation = v->rows;
     meta->n_validation = v->rep.n;
+    meta->validation_errors = v->rep.errors;
+    meta->validation_warnings = v->rep.warnings;
     if (opt->warn && v->rep.warnings) {
         char msg[256];
         snprintf(msg, sizeof msg, "labels: %llu validation warnings (in the dataset card and /meta/validation)",

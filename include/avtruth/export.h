@@ -150,6 +150,8 @@ typedef struct avt_export_meta {
      * message: string arrays of n_validation rows; empty when there is none) */
     const avt_export_finding *validation;
     size_t n_validation;
+    /* attributes of /meta/validation: every finding counted (the table may list fewer) */
+    uint64_t validation_errors, validation_warnings;
 } avt_export_meta;
 
 /* Writes metadata, closes the file, fsyncs, renames NAME.h5.partial -> NAME.h5.

@@ -83,6 +83,8 @@ with h5py.File(out_w, "r") as f:
     paths = list(f["meta/validation/path"].asstr()[:])
     fl = list(f["meta/validation/file"].asstr()[:])
     card = f["dataset_card"].asstr()[()]
+    counted = (int(f["meta/validation"].attrs["errors"]), int(f["meta/validation"].attrs["warnings"]))
+c.check(counted == (0, len(rules)), f"/meta/validation counts (errors, warnings) {counted} for {len(rules)} rows")
 c.check("size_prior" in rules, f"size_prior in /meta/validation: {rules}")
 k = rules.index("size_prior") if "size_prior" in rules else 0
 c.check(fl[k:k + 1] == ["labels/" + os.path.basename(wfile)], f"row names the file relative to the log: {fl}")
