@@ -76,8 +76,11 @@ j = json.load(open(wfile))
 cars = [b for b in j["boxes"] if b["class"] == "car"]
 cars[0]["size"][0] = 30.0
 json.dump(j, open(wfile, "w"))
+# built with a copy of the default schema under another name: also the stitch case below
+other = os.path.join(d, "custom.yaml")
+open(other, "w").write(text.replace("name: avtruth-default", "name: avtruth-custom"))
 out_w = os.path.join(d, "warn.h5")
-p = run("build", warn, "-o", out_w)
+p = run("build", warn, "-o", out_w, "--schema", other)
 with h5py.File(out_w, "r") as f:
     rules = list(f["meta/validation/rule"].asstr()[:])
     paths = list(f["meta/validation/path"].asstr()[:])
@@ -96,18 +99,17 @@ c.check(run("validate", os.path.join(d, "nope"), check=False).returncode == 2, "
 c.check(run("validate", log, "--schema", "waymo", check=False).returncode == 2, "unknown schema: exit 2")
 
 # stitch: same schema fine, a different schema refused naming both
-other = os.path.join(d, "custom.yaml")
-open(other, "w").write(text.replace("name: avtruth-default", "name: avtruth-custom"))
 sd = os.path.join(d, "stitch")
 os.makedirs(sd)
 shutil.copy(out, os.path.join(sd, "a.h5"))
-run("build", log, "-o", os.path.join(sd, "b.h5"), "--schema", other)
+shutil.copy(out_w, os.path.join(sd, "b.h5"))
 p = run("stitch", sd, "-o", os.path.join(d, "all.h5"), check=False)
 c.check(p.returncode == 1 and "'avtruth-default'" in p.stderr and "'avtruth-custom'" in p.stderr
         and "a.h5" in p.stderr and "b.h5" in p.stderr, f"stitch refuses different schemas: {p.stderr.strip()}")
 c.check(not os.path.exists(os.path.join(d, "all.h5")), "no index file written")
 with h5py.File(os.path.join(sd, "b.h5"), "r") as f:
     c.check(f["meta/class_names"].asstr()[3] == "cyclist", "ids stable under the same class list")
+    c.check(f["meta/schema"].asstr()[()] == open(other).read(), "--schema FILE: /meta/schema is that file")
 os.remove(os.path.join(sd, "b.h5"))
 shutil.copy(out, os.path.join(sd, "b.h5"))
 p = run("stitch", sd, "-o", os.path.join(d, "all.h5"), check=False)
