@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -128,7 +129,10 @@ int main(int argc, char **argv)
         avt_validation_free(&rep);
     }
     struct rusage ru;
+    struct utsname un;
     getrusage(RUSAGE_SELF, &ru);
+    if (uname(&un) == 0)
+        printf("machine: %s %s %s, %ld cores online\n", un.sysname, un.release, un.machine, sysconf(_SC_NPROCESSORS_ONLN));
     printf("files %zu, boxes %ld; best of 3 (machine shared with other jobs)\n", idx.n, (long)idx.n * BOXES);
     printf("  jansson parse only : %7.3f s  %8.0f files/s\n", best_parse, (double)idx.n / best_parse);
     printf("  validate (all rules): %7.3f s  %8.0f files/s  (%.2fx the parse time)\n", best_val,
