@@ -20,7 +20,7 @@ h5py, np = need("h5py", "numpy")
 c = Checker()
 d = tmpdir()
 log = os.path.join(d, "log")
-run("synth", log, "--seconds", "1", "--cameras", "1")
+run("synth", log, "--seconds", "1", "--cameras", "1", "--width", "320", "--height", "200")
 
 poses = np.loadtxt(os.path.join(log, "poses.csv"), delimiter=",", skiprows=1)
 pt = poses[:, 0].astype(np.int64)

@@ -18,7 +18,7 @@ ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 c = Checker()
 d = tmpdir()
 log = os.path.join(d, "log")
-run("synth", log, "--seconds", "1", "--cameras", "1")
+run("synth", log, "--seconds", "1", "--cameras", "1", "--width", "320", "--height", "200")
 files = sorted(glob.glob(os.path.join(log, "labels", "*.json")))
 c.check(len(files) >= 5, f"synthetic labels: {len(files)} files")
 
