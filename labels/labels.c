@@ -1,19 +1,12 @@
 /* avtruth labels: label files (read by validate.c), their index, and per-point box membership. */
-#include <dirent.h>
-#include <errno.h>
-#include <stdio.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "avtruth/labels.h"
 #include "avtruth/schema.h"
 #include "avtruth/validate.h"
-
-typedef struct avt_label_file {
-    int64_t t_ns;
-    char *path;
-} avt_label_file;
 
 int avt_label_frame_load(const char *path, avt_label_frame *out, avt_error *err)
 {
@@ -33,13 +26,6 @@ void avt_label_frame_free(avt_label_frame *f)
     memset(f, 0, sizeof *f);
 }
 
-
-static int cmp_label_file(const void *a, const void *b)
-{
-    const avt_label_file *x = a, *y = b;
-    return x->t_ns < y->t_ns ? -1 : x->t_ns > y->t_ns;
-}
-
 static char *join_dup(const char *dir, const char *name)
 {
     size_t need = strlen(dir) + strlen(name) + 2;
@@ -50,52 +36,36 @@ static char *join_dup(const char *dir, const char *name)
 
 int avt_label_index_open(const char *log_dir, avt_label_index *idx, avt_error *err)
 {
+    static const char *const EXTS[] = {".json", NULL};
     memset(idx, 0, sizeof *idx);
     char dir[4096];
+    avt_file_index fi;
     if (avt_path_join(dir, sizeof dir, log_dir, "labels")) return avt_err(err, AVT_INVAL, "%s: path too long", log_dir);
-    DIR *d = opendir(dir);
-    if (!d) return errno == ENOENT ? AVT_OK : avt_err(err, AVT_IO, "%s: %s", dir, strerror(errno));
-    avt_label_file *files = NULL;
-    size_t cap = 0, cap_bad = 0, n = 0;
-    int rc = AVT_OK;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        const char *ext = strrchr(e->d_name, '.');
-        if (e->d_name[0] == '.' || !ext || strcmp(ext, ".json") != 0) continue;
-        char num[64];
-        size_t len = (size_t)(ext - e->d_name);
-        int64_t t;
-        int ok = len < sizeof num;
-        if (ok) {
-            memcpy(num, e->d_name, len);
-            num[len] = '\0';
-            ok = avt_parse_int64(num, &t);
+    int rc = avt_file_index_list(dir, EXTS, NULL, &fi, err);
+    if (rc) return rc == AVT_NOTFOUND ? AVT_OK : rc;
+    avt_file_index_sort_time(&fi);
+    /* names without a time sort first: validation reports them (rule file_name) */
+    size_t nb = 0;
+    while (nb < fi.n && fi.files[nb].t_ns == AVT_NO_TIME) nb++;
+    idx->t_ns = malloc((fi.n ? fi.n : 1) * sizeof *idx->t_ns);
+    idx->paths = calloc(fi.n ? fi.n : 1, sizeof *idx->paths);
+    idx->bad_names = calloc(nb ? nb : 1, sizeof *idx->bad_names);
+    if (!idx->t_ns || !idx->paths || !idx->bad_names) goto nomem;
+    for (size_t i = 0; i < fi.n; i++) {
+        char *path = join_dup(dir, fi.files[i].name);
+        if (!path) goto nomem;
+        if (i < nb) {
+            idx->bad_names[idx->n_bad++] = path;
+        } else {
+            idx->paths[idx->n] = path;
+            idx->t_ns[idx->n++] = fi.files[i].t_ns;
         }
-        if (!ok) { /* reported by validation (rule file_name) */
-            if (avt_grow((void **)&idx->bad_names, &cap_bad, idx->n_bad + 1, sizeof *idx->bad_names) ||
-                !(idx->bad_names[idx->n_bad] = join_dup(dir, e->d_name)))
-                goto nomem;
-            idx->n_bad++;
-            continue;
-        }
-        if (avt_grow((void **)&files, &cap, n + 1, sizeof *files) || !(files[n].path = join_dup(dir, e->d_name)))
-            goto nomem;
-        files[n++].t_ns = t;
     }
-    qsort(files, n, sizeof *files, cmp_label_file);
-    idx->t_ns = malloc((n ? n : 1) * sizeof *idx->t_ns);
-    idx->paths = malloc((n ? n : 1) * sizeof *idx->paths);
-    if (!idx->t_ns || !idx->paths) goto nomem;
-    for (size_t i = 0; i < n; i++) idx->t_ns[i] = files[i].t_ns, idx->paths[i] = files[i].path;
-    idx->n = n;
-    n = 0;
     goto out;
 nomem:
     rc = avt_err(err, AVT_NOMEM, "%s: out of memory", dir);
 out:
-    for (size_t i = 0; i < n; i++) free(files[i].path);
-    free(files);
-    closedir(d);
+    avt_file_index_free(&fi);
     if (rc) avt_label_index_free(idx);
     return rc;
 }

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "source.h"
+#include "avtruth/drivelog.h"
 #include "validation.h"
 
 /* How many findings an error message and the dataset card list. */
@@ -116,35 +116,30 @@ int build_ignore_regions(const avt_label_frame *lf, const char *camera, float **
 int avt_validate_log(const char *log_dir, const avt_build_options *opt, avt_validation *rep, char *schema_origin,
                      size_t n, avt_error *err)
 {
+    avt_drive_log log;
     avt_rig rig;
     avt_poses poses;
     avt_label_index labels;
     build_validation v;
-    sweep_source *src = NULL;
+    avt_sweep_source *src = NULL;
     memset(&rig, 0, sizeof rig);
     memset(&poses, 0, sizeof poses);
     memset(&labels, 0, sizeof labels);
     memset(&v, 0, sizeof v);
-    char path[4096], desc[4096], log_yaml[4096], meta_abs[4096], vcal_abs[4096];
-    avt_lidar_config lc;
-    avt_log_config lcfg;
+    const avt_drive_log_overrides ov = {opt->lidar_model, opt->lidar_calibration, opt->lidar_source,
+                                        opt->cut_angle_deg};
     int rc;
-    if ((rc = avt_path_join(path, sizeof path, log_dir, "calib.yaml")))
-        return avt_err(err, AVT_INVAL, "%s: path too long", log_dir);
-    if ((rc = avt_rig_load_yaml(path, &rig, err))) goto out;
-    avt_path_join(path, sizeof path, log_dir, "poses.csv");
-    if ((rc = avt_poses_load(path, &poses, err)) || (rc = avt_label_index_open(log_dir, &labels, err))) goto out;
-    if ((rc = avt_schema_for_log(log_dir, opt->schema, &v.schema, v.origin, sizeof v.origin, err))) goto out;
-    if (schema_origin) snprintf(schema_origin, n, "%s (%s)", v.schema.name, v.origin);
-    if ((rc = sweep_source_config(log_dir, opt, &lc, &lcfg, log_yaml, meta_abs, vcal_abs, err)) ||
-        (rc = sweep_source_find(log_dir, desc, sizeof desc, err)))
+    if ((rc = avt_drive_log_open(log_dir, &ov, &log, err)) || (rc = avt_rig_load_yaml(log.calib_yaml, &rig, err)) ||
+        (rc = avt_poses_load(log.poses_csv, &poses, err)) || (rc = avt_label_index_open(log.dir, &labels, err)) ||
+        (rc = avt_schema_for_log(log.dir, opt->schema, &v.schema, v.origin, sizeof v.origin, err)))
         goto out;
-    if (!(src = sweep_source_open(desc, &lc, err))) {
+    if (schema_origin) snprintf(schema_origin, n, "%s (%s)", v.schema.name, v.origin);
+    if (!(src = avt_sweep_source_open(log.lidar, &log.lidar_cfg, err))) {
         rc = err ? err->code : AVT_IO;
         goto out;
     }
     const avt_sweep *sw;
-    while ((rc = sweep_source_next(src, &sw, err)) > 0)
+    while ((rc = avt_sweep_source_next(src, &sw, err)) > 0)
         if ((rc = build_validation_sweep(&v, sw, err))) goto out;
     if (rc < 0) goto out;
     v.cfg.schema = &v.schema;
@@ -155,7 +150,7 @@ int avt_validate_log(const char *log_dir, const avt_build_options *opt, avt_vali
     v.cfg.n_sweeps = v.n_sweeps;
     rc = avt_validate_labels(&labels, &v.cfg, rep, err);
 out:
-    sweep_source_close(src);
+    avt_sweep_source_close(src);
     build_validation_free(&v);
     avt_label_index_free(&labels);
     avt_poses_free(&poses);
