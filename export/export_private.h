@@ -165,6 +165,27 @@ static inline uint64_t h5x_col_rows(const h5x_col *c) { return c->rows_written +
 /* Closes the dataset and frees the stage (staged rows are dropped). Safe on a zeroed col. */
 void h5x_col_close(h5x_col *c);
 
+/* ---- reading whole datasets (verify.c; used by verify and the KITTI export) ------------- */
+
+/* One whole dataset read into memory as a native type, rows = first dimension. */
+typedef struct vcol {
+    void *data;
+    uint64_t rows;
+    int present;
+} vcol;
+typedef struct vctx {
+    hid_t file;
+    const char *path; /* the .h5 file, for messages */
+    avt_error *err;
+} vctx;
+void vcol_free(vcol *c);
+/* Reads v->file's dataset name (which must exist unless optional) converted to mtype. */
+int vread(vctx *v, const char *name, hid_t mtype, int optional, vcol *out);
+
+/* Stitch's check that every source has the same /meta/schema (stitch_schema.c): AVT_OK, or
+ * AVT_MISMATCH naming the first file, a file that differs and both schemas. */
+int stitch_same_schema(char *const *files, size_t n, avt_error *err);
+
 /* ---- writer state ----------------------------------------------------------------------- */
 
 enum {
@@ -177,6 +198,7 @@ enum {
 enum {
     CCOL_TS, CCOL_DELTA, CCOL_PATH, CCOL_B2_OFF, CCOL_B2_INDEX, CCOL_B2_XYXY, CCOL_B2_TRUNC,
     CCOL_B2_VIS, CCOL_B2_CORNERS, CCOL_B2_NPTS, CCOL_D_OFF, CCOL_D_UV, CCOL_D_DEPTH,
+    CCOL_IG_OFF, CCOL_IG_XYXY, CCOL_IG_CLASS,
     CCOL_IMG_OFF, CCOL_IMG_PNG, /* only with embed_images; zeroed (no dataset) otherwise */
     CCOL_COUNT
 };
@@ -193,7 +215,7 @@ typedef struct avt_export_cam {
     char distortion_model[32];
     unsigned width, height;
     h5x_col cols[CCOL_COUNT];
-    uint64_t paired, boxes2d, depth, image_bytes;
+    uint64_t paired, boxes2d, depth, ignore, image_bytes;
     int64_t delta_min_ns, delta_max_ns; /* over paired frames */
 } avt_export_cam;
 

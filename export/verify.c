@@ -10,27 +10,13 @@
 
 #include "export_private.h"
 
-/* One whole dataset read into memory as a native type, rows = first dimension. */
-typedef struct vcol {
-    void *data;
-    uint64_t rows;
-    int present;
-} vcol;
-
-static void vcol_free(vcol *c)
+void vcol_free(vcol *c)
 {
     free(c->data);
     memset(c, 0, sizeof *c);
 }
 
-typedef struct vctx {
-    hid_t file;
-    const char *path; /* the .h5 file, for messages */
-    avt_error *err;
-} vctx;
-
-/* Reads loc/name (which must exist unless optional) converted to mtype. */
-static int vread(vctx *v, const char *name, hid_t mtype, int optional, vcol *out)
+int vread(vctx *v, const char *name, hid_t mtype, int optional, vcol *out)
 {
     int rc = AVT_OK;
     hid_t d = -1, sp = -1;
@@ -260,7 +246,7 @@ static int check_camera(cam_walk *cw, const char *name)
     vctx *v = cw->v;
     int rc;
     char base[300], p[400];
-    vcol off = {0}, idx = {0}, doff = {0}, ts = {0}, ioff = {0};
+    vcol off = {0}, idx = {0}, doff = {0}, ts = {0}, ioff = {0}, goff = {0};
     uint64_t lens[8];
     snprintf(base, sizeof base, "cameras/%s", name);
     static const char *const fcols[] = {"timestamp_ns", "sync_delta_ns", "image_path", NULL};
@@ -288,6 +274,16 @@ static int check_camera(cam_walk *cw, const char *name)
     if ((rc = check_lengths(v, NULL, dn, UINT64_MAX, lens)) ||
         (rc = vread(v, p, H5T_NATIVE_UINT64, 0, &doff)) ||
         (rc = check_offsets(v, p, &doff, cw->frames, dn, lens)))
+        goto out;
+    /* ignore regions (files written since the annotation schema; docs/schema.md) */
+    char gnames[2][400];
+    const char *gn[3] = {gnames[0], gnames[1], NULL};
+    snprintf(gnames[0], sizeof gnames[0], "%s/ignore/xyxy", base);
+    snprintf(gnames[1], sizeof gnames[1], "%s/ignore/class_id", base);
+    snprintf(p, sizeof p, "%s/ignore/offset", base);
+    if ((rc = vread(v, p, H5T_NATIVE_UINT64, 1, &goff)) ||
+        (goff.present && ((rc = check_lengths(v, NULL, gn, UINT64_MAX, lens)) ||
+                          (rc = check_offsets(v, p, &goff, cw->frames, gn, lens)))))
         goto out;
     snprintf(p, sizeof p, "%s/image_offset", base);
     if ((rc = vread(v, p, H5T_NATIVE_UINT64, 1, &ioff))) goto out;
@@ -338,7 +334,7 @@ static int check_camera(cam_walk *cw, const char *name)
             (unsigned long long)((const uint64_t *)doff.data)[cw->frames],
             ioff.present ? ", embedded images" : "");
 out:
-    vcol_free(&off), vcol_free(&idx), vcol_free(&doff), vcol_free(&ts), vcol_free(&ioff);
+    vcol_free(&off), vcol_free(&idx), vcol_free(&doff), vcol_free(&ts), vcol_free(&ioff), vcol_free(&goff);
     return rc;
 }
 

@@ -74,6 +74,9 @@ static const col_spec cam_specs[CCOL_COUNT] = {
     [CCOL_D_OFF] = {"depth/offset", K_U64, 1, 0, 0, T_ROWS},
     [CCOL_D_UV] = {"depth/uv", K_F32, 2, 2, 0, P_ROWS},
     [CCOL_D_DEPTH] = {"depth/depth", K_F32, 1, 0, 0, P_ROWS},
+    [CCOL_IG_OFF] = {"ignore/offset", K_U64, 1, 0, 0, T_ROWS},
+    [CCOL_IG_XYXY] = {"ignore/xyxy", K_F32, 2, 4, 0, T_ROWS},
+    [CCOL_IG_CLASS] = {"ignore/class_id", K_U16, 1, 0, 0, T_ROWS},
     [CCOL_IMG_OFF] = {"image_offset", K_U64, 1, 0, 0, T_ROWS},
     [CCOL_IMG_PNG] = {"image_png", K_U8, 1, 0, 0, AVT_IMAGE_CHUNK_BYTES},
 };
@@ -474,6 +477,7 @@ avt_export_writer *avt_export_open(const char *path, const avt_rig *rig,
     for (size_t i = 0; i < w->n_cams; i++)
         if ((rc = h5x_col_append(&w->cams[i].cols[CCOL_B2_OFF], &zero, 1, err)) ||
             (rc = h5x_col_append(&w->cams[i].cols[CCOL_D_OFF], &zero, 1, err)) ||
+            (rc = h5x_col_append(&w->cams[i].cols[CCOL_IG_OFF], &zero, 1, err)) ||
             (w->embed_images &&
              (rc = h5x_col_append(&w->cams[i].cols[CCOL_IMG_OFF], &zero, 1, err))))
             goto out;
@@ -610,6 +614,13 @@ static int check_frame(const avt_export_writer *w, const avt_frame_out *f, avt_e
         if (cf->n_depth && (!cf->depth_uv || !cf->depth))
             return avt_err(err, AVT_INVAL, "%s: frame %llu: camera %s: %zu depth samples without data",
                            file, (unsigned long long)fi, cn, cf->n_depth);
+        if (cf->n_ignore && (!cf->ignore_xyxy || !cf->ignore_class))
+            return avt_err(err, AVT_INVAL, "%s: frame %llu: camera %s: %zu ignore regions without data",
+                           file, (unsigned long long)fi, cn, cf->n_ignore);
+        for (size_t i = 0; i < cf->n_ignore; i++)
+            if (cf->ignore_class[i] >= w->n_classes)
+                return avt_err(err, AVT_INVAL, "%s: frame %llu: camera %s: ignore region %zu: class_id %u >= %zu classes",
+                               file, (unsigned long long)fi, cn, i, (unsigned)cf->ignore_class[i], w->n_classes);
         for (size_t i = 0; i < cf->n_boxes2d; i++)
             if (cf->boxes2d[i].box3d_index >= f->n_boxes)
                 return avt_err(err, AVT_INVAL,
@@ -711,7 +722,9 @@ static int write_camera(avt_export_writer *w, avt_export_cam *c, const avt_camer
             return rc;
     }
     if ((rc = h5x_col_append(&col[CCOL_D_UV], cf->depth_uv, cf->n_depth, err)) ||
-        (rc = h5x_col_append(&col[CCOL_D_DEPTH], cf->depth, cf->n_depth, err)))
+        (rc = h5x_col_append(&col[CCOL_D_DEPTH], cf->depth, cf->n_depth, err)) ||
+        (rc = h5x_col_append(&col[CCOL_IG_XYXY], cf->ignore_xyxy, cf->n_ignore, err)) ||
+        (rc = h5x_col_append(&col[CCOL_IG_CLASS], cf->ignore_class, cf->n_ignore, err)))
         return rc;
     if (w->embed_images) {
         if (embeds_image(w, cf) && (rc = image_append(w, c, cf->image_path, err))) return rc;
@@ -720,9 +733,11 @@ static int write_camera(avt_export_writer *w, avt_export_cam *c, const avt_camer
     }
     c->boxes2d += cf->n_boxes2d;
     c->depth += cf->n_depth;
-    uint64_t b_end = c->boxes2d, d_end = c->depth;
+    c->ignore += cf->n_ignore;
+    uint64_t b_end = c->boxes2d, d_end = c->depth, i_end = c->ignore;
     if ((rc = h5x_col_append(&col[CCOL_B2_OFF], &b_end, 1, err)) ||
-        (rc = h5x_col_append(&col[CCOL_D_OFF], &d_end, 1, err)))
+        (rc = h5x_col_append(&col[CCOL_D_OFF], &d_end, 1, err)) ||
+        (rc = h5x_col_append(&col[CCOL_IG_OFF], &i_end, 1, err)))
         return rc;
     if (cf->timestamp_ns != INT64_MIN) {
         c->paired++;
@@ -1049,6 +1064,36 @@ static int write_text_file(const char *path, const char *partial, const char *te
     return rc;
 }
 
+/* /meta/validation: the label validation findings as string columns of one row each, and the
+ * counts of all findings as attributes errors and warnings. */
+static int write_validation(avt_export_writer *w, const avt_export_meta *m, avt_error *err)
+{
+    static const char *const col[6] = {"severity", "rule", "file", "path", "value", "message"};
+    size_t n = m ? m->n_validation : 0;
+    const char **v = malloc((n ? n : 1) * sizeof *v);
+    int rc = v ? AVT_OK : avt_err(err, AVT_NOMEM, "%s: out of memory", w->partial);
+    for (int c = 0; c < 6 && !rc; c++) {
+        char path[64];
+        for (size_t i = 0; i < n; i++) {
+            const avt_export_finding *f = &m->validation[i];
+            const char *const field[6] = {f->severity, f->rule, f->file, f->path, f->value, f->message};
+            v[i] = field[c];
+            if ((rc = check_str(v[i], "a validation finding", w->partial, err))) break;
+        }
+        hsize_t dims = n;
+        snprintf(path, sizeof path, "meta/validation/%s", col[c]);
+        if (!rc) rc = h5x_dset_write(w->file, path, K_STR, 1, &dims, v, w->partial, err);
+    }
+    free(v);
+    const uint64_t counts[2] = {m ? m->validation_errors : 0, m ? m->validation_warnings : 0};
+    hid_t g = rc ? -1 : H5Gopen2(w->file, "meta/validation", H5P_DEFAULT);
+    if (!rc && g < 0) rc = h5x_fail(err, w->partial, "meta/validation", "H5Gopen2");
+    if (!rc && !(rc = h5x_attr_num(g, "errors", K_U64, &counts[0], w->partial, err)))
+        rc = h5x_attr_num(g, "warnings", K_U64, &counts[1], w->partial, err);
+    if (g >= 0) H5Gclose(g);
+    return rc;
+}
+
 int avt_export_finish(avt_export_writer *w, const avt_export_meta *meta, avt_error *err)
 {
     if (!w) return avt_err(err, AVT_INVAL, "avt_export_finish: NULL writer");
@@ -1070,7 +1115,8 @@ int avt_export_finish(avt_export_writer *w, const avt_export_meta *meta, avt_err
     if ((rc = check_str(source, "calibration source", w->partial, err)) ||
         (rc = h5x_dset_write(w->file, "calibration/source", K_STR, 0, NULL, &source, w->partial,
                              err)) ||
-        (rc = write_provenance(w, meta, err)) || (rc = write_sync(w, meta, err)))
+        (rc = write_provenance(w, meta, err)) || (rc = write_sync(w, meta, err)) ||
+        (rc = write_validation(w, meta, err)))
         goto out;
     if (meta && meta->dataset_card) {
         if ((rc = check_str(meta->dataset_card, "dataset card", w->partial, err))) goto out;

@@ -1,115 +1,20 @@
-/* avtruth labels: label files (jansson), their index, and per-point box membership. */
-#include <errno.h>
-#include <jansson.h>
+/* avtruth labels: label files (read by validate.c), their index, and per-point box membership. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "avtruth/labels.h"
-
-const char *const AVT_CLASS_NAMES[AVT_NUM_CLASSES] = {"none", "car", "pedestrian", "cyclist", "truck"};
-
-int avt_class_id(const char *name)
-{
-    for (int i = 1; i < AVT_NUM_CLASSES; i++)
-        if (strcmp(name, AVT_CLASS_NAMES[i]) == 0) return i;
-    return -1;
-}
-
-static int get_vec3(json_t *obj, const char *key, double out[3], int required, const char *path, size_t bi,
-                    avt_error *err)
-{
-    json_t *a = json_object_get(obj, key);
-    if (!a || json_is_null(a)) {
-        if (required) return avt_err(err, AVT_FORMAT, "%s: boxes[%zu]: missing '%s'", path, bi, key);
-        out[0] = out[1] = out[2] = NAN;
-        return AVT_OK;
-    }
-    if (!json_is_array(a) || json_array_size(a) != 3)
-        return avt_err(err, AVT_FORMAT, "%s: boxes[%zu].%s: expected 3 numbers", path, bi, key);
-    for (int k = 0; k < 3; k++) {
-        json_t *v = json_array_get(a, (size_t)k);
-        if (!json_is_number(v) || !isfinite(json_number_value(v)))
-            return avt_err(err, AVT_FORMAT, "%s: boxes[%zu].%s[%d]: not a finite number", path, bi, key, k);
-        out[k] = json_number_value(v);
-    }
-    return AVT_OK;
-}
+#include "avtruth/schema.h"
+#include "avtruth/validate.h"
 
 int avt_label_frame_load(const char *path, avt_label_frame *out, avt_error *err)
 {
+    avt_schema s;
     memset(out, 0, sizeof *out);
-    json_error_t je;
-    int rc = AVT_OK;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-    if (!root)
-        return avt_err(err, errno == ENOENT ? AVT_NOTFOUND : AVT_FORMAT, "%s: line %d: %s", path, je.line,
-                       je.text);
-    json_t *ts = json_object_get(root, "timestamp_ns"), *boxes = json_object_get(root, "boxes");
-    json_t *frame = json_object_get(root, "frame");
-    if (!json_is_integer(ts)) {
-        rc = avt_err(err, AVT_FORMAT, "%s: 'timestamp_ns' missing or not an integer", path);
-        goto out;
-    }
-    if (frame && (!json_is_string(frame) || strcmp(json_string_value(frame), "lidar") != 0)) {
-        rc = avt_err(err, AVT_UNSUPPORTED, "%s: frame '%s': only \"lidar\" is supported", path,
-                     json_is_string(frame) ? json_string_value(frame) : "?");
-        goto out;
-    }
-    if (!json_is_array(boxes)) {
-        rc = avt_err(err, AVT_FORMAT, "%s: 'boxes' missing or not a list", path);
-        goto out;
-    }
-    out->timestamp_ns = json_integer_value(ts);
-    size_t n = json_array_size(boxes);
-    if (n > 100000) {
-        rc = avt_err(err, AVT_FORMAT, "%s: %zu boxes, more than the 100000 limit", path, n);
-        goto out;
-    }
-    out->boxes = calloc(n ? n : 1, sizeof *out->boxes);
-    if (!out->boxes) {
-        rc = avt_err(err, AVT_NOMEM, "%s: out of memory", path);
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        json_t *b = json_array_get(boxes, i);
-        avt_label_box *lb = &out->boxes[i];
-        if (!json_is_object(b)) {
-            rc = avt_err(err, AVT_FORMAT, "%s: boxes[%zu]: not an object", path, i);
-            goto out;
-        }
-        json_t *cls = json_object_get(b, "class"), *tid = json_object_get(b, "track_id");
-        json_t *yaw = json_object_get(b, "yaw");
-        if (!json_is_string(cls) || (lb->class_id = avt_class_id(json_string_value(cls))) < 0) {
-            rc = avt_err(err, AVT_FORMAT, "%s: boxes[%zu].class: unknown class '%s'", path, i,
-                         json_is_string(cls) ? json_string_value(cls) : "(missing)");
-            goto out;
-        }
-        if (!json_is_integer(tid)) {
-            rc = avt_err(err, AVT_FORMAT, "%s: boxes[%zu].track_id: missing or not an integer", path, i);
-            goto out;
-        }
-        lb->track_id = json_integer_value(tid);
-        if (!json_is_number(yaw) || !isfinite(json_number_value(yaw))) {
-            rc = avt_err(err, AVT_FORMAT, "%s: boxes[%zu].yaw: missing or not a finite number", path, i);
-            goto out;
-        }
-        lb->yaw = json_number_value(yaw);
-        if ((rc = get_vec3(b, "center", lb->center, 1, path, i, err))) goto out;
-        if ((rc = get_vec3(b, "size", lb->size, 1, path, i, err))) goto out;
-        if ((rc = get_vec3(b, "velocity", lb->velocity, 0, path, i, err))) goto out;
-        for (int k = 0; k < 3; k++)
-            if (!(lb->size[k] > 0)) {
-                rc = avt_err(err, AVT_FORMAT, "%s: boxes[%zu].size[%d]: must be positive, got %g", path, i, k,
-                             lb->size[k]);
-                goto out;
-            }
-        out->n = i + 1;
-    }
-out:
-    json_decref(root);
-    if (rc) avt_label_frame_free(out);
+    if (avt_schema_default(&s)) return avt_err(err, AVT_NOMEM, "%s: out of memory for the default schema", path);
+    int rc = avt_label_frame_read(path, &s, out, err);
+    avt_schema_free(&s);
     return rc;
 }
 
@@ -117,9 +22,17 @@ void avt_label_frame_free(avt_label_frame *f)
 {
     if (!f) return;
     free(f->boxes);
+    free(f->ignore);
     memset(f, 0, sizeof *f);
 }
 
+static char *join_dup(const char *dir, const char *name)
+{
+    size_t need = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(need);
+    if (p) snprintf(p, need, "%s/%s", dir, name);
+    return p;
+}
 
 int avt_label_index_open(const char *log_dir, avt_label_index *idx, avt_error *err)
 {
@@ -131,18 +44,22 @@ int avt_label_index_open(const char *log_dir, avt_label_index *idx, avt_error *e
     int rc = avt_file_index_list(dir, EXTS, NULL, &fi, err);
     if (rc) return rc == AVT_NOTFOUND ? AVT_OK : rc;
     avt_file_index_sort_time(&fi);
-    if (fi.n && fi.files[0].t_ns == AVT_NO_TIME) {
-        rc = avt_err(err, AVT_FORMAT, "%s/%s: label file names must be <t_ns>.json", dir, fi.files[0].name);
-        goto out;
-    }
+    /* names without a time sort first: validation reports them (rule file_name) */
+    size_t nb = 0;
+    while (nb < fi.n && fi.files[nb].t_ns == AVT_NO_TIME) nb++;
     idx->t_ns = malloc((fi.n ? fi.n : 1) * sizeof *idx->t_ns);
     idx->paths = calloc(fi.n ? fi.n : 1, sizeof *idx->paths);
-    if (!idx->t_ns || !idx->paths) goto nomem;
-    for (size_t i = 0; i < fi.n; i++, idx->n++) {
-        size_t need = strlen(dir) + strlen(fi.files[i].name) + 2;
-        if (!(idx->paths[i] = malloc(need))) goto nomem;
-        snprintf(idx->paths[i], need, "%s/%s", dir, fi.files[i].name);
-        idx->t_ns[i] = fi.files[i].t_ns;
+    idx->bad_names = calloc(nb ? nb : 1, sizeof *idx->bad_names);
+    if (!idx->t_ns || !idx->paths || !idx->bad_names) goto nomem;
+    for (size_t i = 0; i < fi.n; i++) {
+        char *path = join_dup(dir, fi.files[i].name);
+        if (!path) goto nomem;
+        if (i < nb) {
+            idx->bad_names[idx->n_bad++] = path;
+        } else {
+            idx->paths[idx->n] = path;
+            idx->t_ns[idx->n++] = fi.files[i].t_ns;
+        }
     }
     goto out;
 nomem:
@@ -177,6 +94,8 @@ void avt_label_index_free(avt_label_index *idx)
 {
     if (!idx) return;
     for (size_t i = 0; i < idx->n; i++) free(idx->paths[i]);
+    for (size_t i = 0; i < idx->n_bad; i++) free(idx->bad_names[i]);
+    free(idx->bad_names);
     free(idx->paths);
     free(idx->t_ns);
     memset(idx, 0, sizeof *idx);

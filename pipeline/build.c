@@ -24,6 +24,7 @@
 #include "avtruth/pipeline.h"
 #include "avtruth/project.h"
 #include "avtruth/sync.h"
+#include "validation.h"
 
 void avt_build_options_default(avt_build_options *o)
 {
@@ -108,6 +109,9 @@ typedef struct cam_work {
     size_t cap_n;
     long *approx_pair; /* policy approximate: image index per sweep (-1 none), from pass 1 */
     size_t approx_n;
+    float *ig_xyxy; /* the frame's ignore regions in this camera (validation.h) */
+    uint16_t *ig_cls;
+    size_t cap_ig;
 } cam_work;
 
 /* An owned copy of a sweep with its points deskewed to the sweep's reference time. Three are
@@ -141,6 +145,7 @@ typedef struct build_state {
     size_t cap_boxes;
     held_sweep held[3];
     int64_t half_period_ns; /* half the last complete sweep's duration; 0 until one is seen */
+    build_validation val;   /* the schema and the label validation (validation.h) */
 } build_state;
 
 static int grow_frame_buffers(build_state *st, size_t n, size_t n_all, avt_error *err)
@@ -340,7 +345,7 @@ static int label_stage(build_state *st, const held_sweep *cur, const avt_build_o
     if (li >= 0) {
         const char *path = st->labels.paths[li];
         avt_tf w_l;
-        if ((rc = avt_label_frame_load(path, lf, err))) return rc;
+        if ((rc = avt_label_frame_read(path, &st->val.schema, lf, err))) return rc;
         if ((rc = grow_box_buffers(st, lf->n ? lf->n : 1, err))) return rc;
         if ((rc = avt_poses_at(&st->poses, lf->timestamp_ns, &w_l, err))) return avt_err_prefix(err, "%s", path);
         *world_T_lidar_label = avt_tf_mul(&w_l, &ego_T_lidar);
@@ -411,6 +416,9 @@ static int camera_stage(build_state *st, size_t c, const held_sweep *prev, const
     memset(cf, 0, sizeof *cf);
     cf->timestamp_ns = INT64_MIN;
     cf->image_path = "";
+    if ((rc = build_ignore_regions(lf, cam->name, &cw->ig_xyxy, &cw->ig_cls, &cw->cap_ig, &cf->n_ignore, err)))
+        return rc;
+    cf->ignore_xyxy = cw->ig_xyxy, cf->ignore_class = cw->ig_cls;
     const int64_t t_cam = avt_sync_rotation_time(rot, cw->axis_az_deg);
     avt_sync_match mt;
     if (cw->approx_pair) mt.image = frame_no < cw->approx_n ? cw->approx_pair[frame_no] : -1;
@@ -514,7 +522,7 @@ static int process_frame(build_state *st, const held_sweep *prev, const held_swe
     int rc;
     const avt_sweep *sw = &cur->sw;
     const size_t n = sw->n;
-    avt_label_frame lf = {0, NULL, 0};
+    avt_label_frame lf = {0};
     const size_t n_all = n + (prev ? prev->sw.n : 0) + (next ? next->sw.n : 0);
     if ((rc = grow_frame_buffers(st, n ? n : 1, n_all ? n_all : 1, err))) return rc;
     for (size_t i = 0; i < n; i++) {
@@ -694,7 +702,7 @@ static void state_free(build_state *st)
             avt_depth_grid_free(&cw->grid);
             free(cw->uv), free(cw->depth), free(cw->valid), free(cw->dsamp_uv), free(cw->dsamp);
             free(cw->b2d), free(cw->box_in_img), free(cw->box_vis), free(cw->approx_pair);
-            free(cw->nuv), free(cw->ndepth), free(cw->nvalid);
+            free(cw->nuv), free(cw->ndepth), free(cw->nvalid), free(cw->ig_xyxy), free(cw->ig_cls);
         }
     free(st->cams);
     free(st->cframes);
@@ -702,6 +710,8 @@ static void state_free(build_state *st)
     for (int k = 0; k < 3; k++) held_free(&st->held[k]);
     free(st->b3d), free(st->lboxes), free(st->counts);
     avt_label_index_free(&st->labels);
+    build_validation_free(&st->val);
+    build_validation_free(&st->val);
     avt_poses_free(&st->poses);
     avt_rig_free(&st->rig);
 }
@@ -747,6 +757,7 @@ static int open_inputs(build_state *st, const avt_build_options *opt, avt_build_
         return rc;
     if ((rc = avt_poses_load(st->log.poses_csv, &st->poses, err))) return rc;
     if ((rc = avt_label_index_open(st->log.dir, &st->labels, err))) return rc;
+    if ((rc = build_validation_begin(&st->val, st->log.dir, opt, &st->rig, &st->poses, &st->labels, err))) return rc;
     const size_t nc = st->rig.n_cameras;
     st->cams = calloc(nc ? nc : 1, sizeof *st->cams);
     st->cframes = calloc(nc ? nc : 1, sizeof *st->cframes);
@@ -856,7 +867,10 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     eo.embed_images = opt->embed_images;
     eo.log_dir = log_dir;
     eo.log_id = st.log.log_id;
-    st.writer = avt_export_open(out_path, &st.rig, AVT_CLASS_NAMES, AVT_NUM_CLASSES, &eo, err);
+    eo.attribute_names = st.val.schema.attribute_names;
+    eo.n_attribute_names = st.val.schema.n_attributes;
+    eo.schema = st.val.schema.text;
+    st.writer = avt_export_open(out_path, &st.rig, st.val.schema.class_names, st.val.schema.n_class_names, &eo, err);
     if (!st.writer) {
         rc = err ? err->code : AVT_IO;
         goto out;
@@ -889,7 +903,7 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
         else {
             const char *cloud = avt_sweep_source_file(st.lidar);
             if (cloud && (rc = avt_export_add_input(st.writer, avt_drive_log_rel(&st.log, cloud), cloud, err))) goto out;
-            if ((rc = held_fill(&st, hn, sw, err))) goto out;
+            if ((rc = held_fill(&st, hn, sw, err)) || (rc = build_validation_sweep(&st.val, sw, err))) goto out;
         }
         if (hc->used) {
             if (frame_no == 0) first_ts = hc->sw.timestamp_ns;
@@ -913,12 +927,13 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     }
     sum->have_lidar_stats = avt_sweep_source_stats(st.lidar, &sum->lidar);
     findings(sum, &found);
+    avt_export_meta meta;
+    memset(&meta, 0, sizeof meta);
+    if ((rc = build_validation_end(&st.val, &st.labels, opt, &found, &meta, err))) goto out;
     if (found.oom) {
         rc = avt_err(err, AVT_NOMEM, "%s: out of memory for the validation findings", out_path);
         goto out;
     }
-    avt_export_meta meta;
-    memset(&meta, 0, sizeof meta);
     meta.findings = found.p;
     meta.tool_version = AVT_VERSION;
     meta.git_sha = opt->git_sha;

@@ -348,7 +348,8 @@ static int overlay_draw(const cc_state *st, const cc_cam *c, const avt_tf *lidar
         for (int k = 0; k < 4; k++) b2[nb].xyxy[k] = (float)bp.xyxy[k];
         nb++;
     }
-    avt_camera_frame cf = {t_img, 0, image, nb, b2, m, uv, dp};
+    avt_camera_frame cf = {.timestamp_ns = t_img, .image_path = image, .n_boxes2d = nb, .boxes2d = b2,
+                           .n_depth = m, .depth_uv = uv, .depth = dp};
     if (!rc) rc = avt_preview_draw(image, &cf, out_path, err);
 out:
     free(uv);
@@ -365,7 +366,7 @@ static int overlays_write(cc_state *st, const uint64_t *pick, size_t npick, avt_
     avt_sweep_source *src = NULL;
     float *xyz = NULL;
     size_t cap = 0;
-    avt_label_frame lf = {0, NULL, 0};
+    avt_label_frame lf = {0};
     avt_cc_scratch scr = {0};
     cc_disc disc = {0};
     int rc = open_source(st, &src, err);

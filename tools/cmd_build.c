@@ -154,6 +154,8 @@ static int build(int argc, char **argv, const char *cmdline)
          "LOG/calib.yaml", .call = calib_args_add, .dest = &cal},
         {"calib-format", 0, CLI_CHOICE, "FORMAT", "format of the --calib files", "auto", .choices = CALIB_FORMATS,
          .dest = &cal.format},
+        {"schema", 0, CLI_STR, "FILE|NAME", "annotation schema: a file or default, kitti, nuscenes (docs/schema.md)",
+         "the log's", .dest = &o.schema},
         {0},
     };
     char **pos;

@@ -15,5 +15,7 @@ extern const cli_cmd avt_cmd_import;
 extern const cli_cmd avt_cmd_import_rosbag2; /* reached through import */
 extern const cli_cmd avt_cmd_calib_check;
 extern const cli_cmd avt_cmd_calib;
+extern const cli_cmd avt_cmd_validate;
+extern const cli_cmd avt_cmd_export;
 
 #endif

@@ -45,6 +45,10 @@ typedef struct avt_camera_frame {
     size_t n_depth;
     const float *depth_uv;  /* 2 * n_depth */
     const float *depth;     /* n_depth, metres */
+    /* image regions whose objects were not labelled (KITTI DontCare; docs/schema.md) */
+    size_t n_ignore;
+    const float *ignore_xyxy;       /* 4 * n_ignore, pixels [left, top, right, bottom] */
+    const uint16_t *ignore_class;   /* n_ignore, class ids (the schema's ignore classes) */
 } avt_camera_frame;
 
 /* One frame (= one LiDAR sweep). Arrays are borrowed for the duration of the call. */
@@ -133,6 +137,11 @@ typedef struct avt_sync_camera_summary {
     uint64_t bad_times;          /* images with unusable, duplicate or backward times */
 } avt_sync_camera_summary;
 
+/* One label validation finding (a row of /meta/validation; docs/schema.md). */
+typedef struct avt_export_finding {
+    const char *severity, *rule, *file, *path, *value, *message;
+} avt_export_finding;
+
 typedef struct avt_export_meta {
     const char *tool_version, *git_sha, *command_line, *config_json;
     int64_t started_ns;
@@ -142,6 +151,12 @@ typedef struct avt_export_meta {
     const char *licence;                 /* the data's licence (log.yaml), or NULL: "not stated" */
     /* Markdown list items ("- ...\n") for the card's "Validation findings", or NULL: none */
     const char *findings;
+    /* /meta/validation: one row per finding (columns severity, rule, file, path, value,
+     * message: string arrays of n_validation rows; empty when there is none) */
+    const avt_export_finding *validation;
+    size_t n_validation;
+    /* attributes of /meta/validation: every finding counted (the table may list fewer) */
+    uint64_t validation_errors, validation_warnings;
 } avt_export_meta;
 
 /* Writes metadata, closes the file, fsyncs, renames NAME.h5.partial -> NAME.h5.
@@ -221,5 +236,14 @@ typedef struct avt_split_log {
  * AVT_INVAL for ratios outside [0, 1] or summing above 1, or a fixed split of another name. */
 int avt_export_splits_assign(avt_split_log *logs, size_t n, double train, double val,
                              avt_error *err);
+
+/* KITTI object labels from a ground-truth file (avtruth export kitti; docs/schema.md): for every
+ * frame i, out_dir/label_2/<i, 6 digits>.txt with one line per 3D box that has a 2D box in
+ * camera (NULL: the first camera by name): class name, truncation, occlusion level from
+ * visibility, alpha, the 2D box, dimensions, location and rotation_y in that camera's frame; and
+ * out_dir/calib/<i>.txt with P0..P3 = K [I | 0], R0_rect = I and Tr_velo_to_cam. A summary line
+ * goes to out (may be NULL). Not thread-safe (HDF5). */
+int avt_export_kitti(const char *path, const char *camera, const char *out_dir, FILE *out, avt_error *err);
+
 
 #endif

@@ -154,6 +154,10 @@ def expected():
         e[p + "depth/offset"] = np.array(doff, np.uint64)
         e[p + "depth/uv"] = np.array(uv, np.float32).reshape(-1, 2)
         e[p + "depth/depth"] = np.array(dep, np.float32)
+        # the fixture labels no ignore regions: empty columns, offsets all 0
+        e[p + "ignore/offset"] = np.zeros(len(doff), np.uint64)
+        e[p + "ignore/xyxy"] = np.zeros((0, 4), np.float32)
+        e[p + "ignore/class_id"] = np.zeros(0, np.uint16)
     return e
 
 
@@ -185,6 +189,8 @@ def layout():
             p + "boxes2d/corners": ("<f4", (8, 2), T), p + "boxes2d/num_lidar_points": ("<u4", (), T),
             p + "depth/offset": ("<u8", (), T), p + "depth/uv": ("<f4", (2,), P),
             p + "depth/depth": ("<f4", (), P),
+            p + "ignore/offset": ("<u8", (), T), p + "ignore/xyxy": ("<f4", (4,), T),
+            p + "ignore/class_id": ("<u2", (), T),
         })
     return lay
 
@@ -208,6 +214,9 @@ SYNC_COLUMNS = {"camera": "str", "policy": "str", "frames_paired": "<u8", "frame
                 "clock_offset_sd_ns": "<f8", "clock_drift_sd_ppm": "<f8", "clock_corrected": "|u1",
                 "clock_t_ref_ns": "<i8", "jitter_ns": "<f8", "bad_times": "<u8"}
 FIXED.update({f"sync/cameras/{k}": (dt, (2,)) for k, dt in SYNC_COLUMNS.items()})
+# /meta/validation: label validation findings, one row each (docs/schema.md); none here
+FIXED.update({f"meta/validation/{k}": ("str", (None,))
+              for k in ("severity", "rule", "file", "path", "value", "message")})
 
 
 def is_utf8_str(dt):
