@@ -96,6 +96,15 @@ int avt_label_frame_load(const char *path, avt_label_frame *out, avt_error *err)
             goto out;
         }
         lb->yaw = json_number_value(yaw);
+        json_t *score = json_object_get(b, "score");
+        lb->score = NAN;
+        if (score && !json_is_null(score)) {
+            if (!json_is_number(score) || !isfinite(json_number_value(score))) {
+                rc = avt_err(err, AVT_FORMAT, "%s: boxes[%zu].score: not a finite number", path, i);
+                goto out;
+            }
+            lb->score = json_number_value(score);
+        }
         if ((rc = get_vec3(b, "center", lb->center, 1, path, i, err))) goto out;
         if ((rc = get_vec3(b, "size", lb->size, 1, path, i, err))) goto out;
         if ((rc = get_vec3(b, "velocity", lb->velocity, 0, path, i, err))) goto out;
@@ -121,13 +130,11 @@ void avt_label_frame_free(avt_label_frame *f)
 }
 
 
-int avt_label_index_open(const char *log_dir, avt_label_index *idx, avt_error *err)
+static int index_open(const char *dir, int missing_ok, avt_label_index *idx, avt_error *err)
 {
     memset(idx, 0, sizeof *idx);
-    char dir[4096];
-    if (avt_path_join(dir, sizeof dir, log_dir, "labels")) return avt_err(err, AVT_INVAL, "%s: path too long", log_dir);
     DIR *d = opendir(dir);
-    if (!d) return errno == ENOENT ? AVT_OK : avt_err(err, AVT_IO, "%s: %s", dir, strerror(errno));
+    if (!d) return errno == ENOENT && missing_ok ? AVT_OK : avt_err(err, AVT_IO, "%s: %s", dir, strerror(errno));
     size_t cap_t = 0, cap_p = 0;
     int rc = AVT_OK;
     struct dirent *e;
@@ -172,6 +179,19 @@ out:
     closedir(d);
     if (rc) avt_label_index_free(idx);
     return rc;
+}
+
+int avt_label_index_open(const char *log_dir, avt_label_index *idx, avt_error *err)
+{
+    char dir[4096];
+    memset(idx, 0, sizeof *idx);
+    if (avt_path_join(dir, sizeof dir, log_dir, "labels")) return avt_err(err, AVT_INVAL, "%s: path too long", log_dir);
+    return index_open(dir, 1, idx, err);
+}
+
+int avt_label_index_open_dir(const char *dir, avt_label_index *idx, avt_error *err)
+{
+    return index_open(dir, 0, idx, err);
 }
 
 long avt_label_index_find(const avt_label_index *idx, int64_t t, int64_t tol)
