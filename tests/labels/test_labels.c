@@ -138,8 +138,8 @@ static void test_point_labels(void **state)
     avt_label_box boxes[2];
     memset(boxes, 0, sizeof boxes);
     /* a large car box and a small pedestrian box inside it: the smaller one wins */
-    boxes[0] = (avt_label_box){{0, 0, 0}, {4, 2, 2}, 0, {NAN, NAN, NAN}, 1, 10, 0};
-    boxes[1] = (avt_label_box){{1, 0, 0}, {0.5, 0.5, 1}, M_PI / 4, {NAN, NAN, NAN}, 2, 11, 0};
+    boxes[0] = (avt_label_box){{0, 0, 0}, {4, 2, 2}, 0, {NAN, NAN, NAN}, 1, 10, 0, NAN};
+    boxes[1] = (avt_label_box){{1, 0, 0}, {0.5, 0.5, 1}, M_PI / 4, {NAN, NAN, NAN}, 2, 11, 0, NAN};
     const float xyz[] = {0, 0, 0, 1, 0, 0, 1.9f, 0, 0, 2.1f, 0, 0, 1.3f, 0.0f, 0};
     uint16_t lab[5];
     int32_t inst[5];
