@@ -1,7 +1,9 @@
 /* avtruth quality: optimal one-to-one assignment (Kuhn 1955, Munkres 1957) in the O(n^2 m)
  * form with row and column potentials and shortest augmenting paths (Jonker & Volgenant's
  * formulation of the Hungarian method), and box matching on top of it. */
+#include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -129,4 +131,29 @@ out:
     free(val);
     free(cost);
     return rc;
+}
+
+int avt_class_thresholds_parse(const char *spec, double thr[AVT_NUM_CLASSES], char *msg, size_t n)
+{
+    static const char *const FORM = "CLASS=X[,CLASS=X...] with CLASS car, pedestrian, cyclist or truck, or one X >= 0";
+    char buf[256];
+    if (!spec || snprintf(buf, sizeof buf, "%s", spec) >= (int)sizeof buf) return snprintf(msg, n, "%s", FORM), -1;
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(tok, '='), *end;
+        const char *val = eq ? eq + 1 : tok;
+        errno = 0;
+        double v = strtod(val, &end);
+        if (end == val || *end || errno || !isfinite(v) || v < 0)
+            return snprintf(msg, n, "%s ('%s' is not a number >= 0)", FORM, val), -1;
+        if (!eq) {
+            for (int c = 0; c < AVT_NUM_CLASSES; c++) thr[c] = v;
+            continue;
+        }
+        *eq = '\0';
+        int c = avt_class_id(tok);
+        if (c < 0) return snprintf(msg, n, "%s ('%s' is not a class)", FORM, tok), -1;
+        thr[c] = v;
+    }
+    return 0;
 }

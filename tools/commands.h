@@ -12,5 +12,8 @@ extern const cli_cmd avt_cmd_verify;
 extern const cli_cmd avt_cmd_batch;
 extern const cli_cmd avt_cmd_stitch;
 extern const cli_cmd avt_cmd_import;
+extern const cli_cmd avt_cmd_agree;
+extern const cli_cmd avt_cmd_consensus;
+extern const cli_cmd avt_cmd_eval;
 
 #endif

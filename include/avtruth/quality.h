@@ -51,6 +51,10 @@ typedef struct avt_match_opts {
 /* KITTI's thresholds for IoU (car 0.7, pedestrian and cyclist 0.5, truck 0.7). */
 void avt_match_opts_kitti(avt_match_opts *o, avt_match_metric metric);
 
+/* Parses per-class thresholds "car=0.7,pedestrian=0.5" (or one number for every class) into
+ * thr; returns 0, or -1 with msg giving the accepted form and the bad part (spec NULL: the form). */
+int avt_class_thresholds_parse(const char *spec, double thr[AVT_NUM_CLASSES], char *msg, size_t n);
+
 /* Matches boxes a[0..na) and b[0..nb) one-to-one, maximising the total IoU (or minimising
  * the total centre distance) over the pairs that pass the threshold of a's class.
  * a_to_b[i] is the matched index in b or -1; value[i] the IoU or distance of the pair (NaN
@@ -195,5 +199,19 @@ typedef struct avt_coco_image {
     size_t n_gt, n_pred;
 } avt_coco_image;
 void avt_eval_coco(const avt_coco_image *images, size_t n, double *ap50, double *ap);
+
+/* ---- eval of files (quality/evalrun.c) ---- */
+
+typedef struct avt_eval_run_opts {
+    avt_eval_opts eval;
+    const char *calib;   /* rig for projecting boxes (difficulty, 2D boxes); NULL: GT's calib.yaml */
+    const char *camera;  /* camera of the difficulty levels; NULL: the first */
+} avt_eval_run_opts;
+/* Evaluates the label set pred against gt (a log, a labels folder or an output file): frames
+ * paired within 5 ms; KITTI difficulty from the GT file's 2D boxes (output file) or from the
+ * projection through the rig; "coco2d" per camera when gt is an output file and a rig is known
+ * (predicted 2D boxes = the projections of predicted 3D boxes). *report is the caller's. */
+int avt_quality_eval_paths(const char *gt, const char *pred, const avt_eval_run_opts *o, json_t **report,
+                           avt_error *err);
 
 #endif
