@@ -33,10 +33,13 @@ void avt_eval_opts_default(avt_eval_opts *o)
 
 static double score_of(const avt_label_box *b) { return isnan(b->score) ? 1.0 : b->score; }
 
-/* One frame prepared for one class, difficulty and metric. */
+/* One frame restricted to one class (other classes never count in KITTI's statistics), its
+ * overlaps computed once per metric; ig/id are refilled per difficulty. */
 typedef struct kframe {
     size_t ng, nd;
-    int *ig, *id;     /* ignored_gt (0 counted, 1 ignored, -1 other class); ignored_det */
+    const avt_eval_frame *e;
+    size_t *gi, *dj;  /* indices of the class's boxes in the frame */
+    int *ig, *id;     /* ignored_gt (0 counted, 1 ignored); ignored_det (0 counted, 1 ignored) */
     double *score;    /* per detection */
     double *ov;       /* ng x nd overlaps */
     char *in_dc;      /* detection inside a DontCare region */
@@ -45,48 +48,68 @@ typedef struct kframe {
 
 static void kframe_free(kframe *k, size_t n)
 {
-    for (size_t i = 0; k && i < n; i++) free(k[i].ig);
+    for (size_t i = 0; k && i < n; i++) free(k[i].gi);
     free(k);
 }
 
-/* KITTI's cleanData and the overlaps; returns the counted ground truth or (size_t)-1. */
-static size_t kitti_prepare(const avt_eval_frame *fr, size_t n, int cls, int diff, int bev, double thr, kframe *k)
+/* The class's boxes and their overlaps; 0 or -1 when out of memory. */
+static int kitti_prepare(const avt_eval_frame *fr, size_t n, int cls, int bev, double thr, kframe *k)
 {
-    size_t n_gt = 0;
     for (size_t f = 0; f < n; f++) {
         const avt_eval_frame *e = &fr[f];
         kframe *q = &k[f];
-        q->ng = e->n_gt, q->nd = e->n_pred;
-        size_t ints = q->ng + q->nd, dbl = q->nd + q->ng * q->nd;
-        char *mem = malloc(ints * sizeof(int) + dbl * sizeof(double) + 2 * q->nd + 1);
-        if (!mem) return (size_t)-1;
-        q->ig = (int *)mem;
-        q->id = q->ig + q->ng;
-        q->score = (double *)(mem + ints * sizeof(int));
-        q->ov = q->score + q->nd;
-        q->in_dc = (char *)(q->ov + q->ng * q->nd);
-        q->assigned = q->in_dc + q->nd;
+        size_t ng = 0, nd = 0;
+        for (size_t i = 0; i < e->n_gt; i++) ng += e->gt[i].class_id == cls;
+        for (size_t j = 0; j < e->n_pred; j++) nd += e->pred[j].class_id == cls;
+        char *mem = malloc((ng + nd) * (sizeof(size_t) + sizeof(int)) + (nd + ng * nd) * sizeof(double) + 2 * nd + 1);
+        if (!mem) return -1;
+        q->e = e, q->ng = ng, q->nd = nd;
+        q->gi = (size_t *)mem; /* first in the block: kframe_free frees it */
+        q->dj = q->gi + ng;
+        q->score = (double *)(q->dj + nd);
+        q->ov = q->score + nd;
+        q->ig = (int *)(q->ov + ng * nd);
+        q->id = q->ig + ng;
+        q->in_dc = (char *)(q->id + nd);
+        q->assigned = q->in_dc + nd;
+        ng = nd = 0;
+        for (size_t i = 0; i < e->n_gt; i++)
+            if (e->gt[i].class_id == cls) q->gi[ng++] = i;
+        for (size_t j = 0; j < e->n_pred; j++)
+            if (e->pred[j].class_id == cls) {
+                const avt_box_view *v = e->pred_view ? &e->pred_view[j] : NULL;
+                q->score[nd] = score_of(&e->pred[j]);
+                q->in_dc[nd] = 0;
+                for (size_t d = 0; v && d < e->n_dontcare; d++)
+                    q->in_dc[nd] |= avt_quality_iou_2d(v->xyxy, e->dontcare[d], 1) > thr;
+                q->dj[nd++] = j;
+            }
+        for (size_t i = 0; i < ng; i++)
+            for (size_t j = 0; j < nd; j++) {
+                const avt_label_box *g = &e->gt[q->gi[i]], *p = &e->pred[q->dj[j]];
+                q->ov[i * nd + j] = bev ? avt_quality_iou_bev(g, p) : avt_quality_iou_3d(g, p);
+            }
+    }
+    return 0;
+}
+
+/* KITTI's cleanData for one difficulty: which boxes count; returns the counted ground truth. */
+static size_t kitti_level(kframe *k, size_t n, int diff)
+{
+    size_t n_gt = 0;
+    for (size_t f = 0; f < n; f++) {
+        kframe *q = &k[f];
         for (size_t i = 0; i < q->ng; i++) {
-            const avt_box_view *v = e->gt_view ? &e->gt_view[i] : NULL;
-            int ignore = v && v->height_px >= 0 &&
-                         (v->occlusion > MAX_OCCLUSION[diff] || v->truncation > MAX_TRUNCATION[diff] ||
-                          v->height_px <= MIN_HEIGHT[diff]);
-            q->ig[i] = e->gt[i].class_id != cls ? -1 : ignore ? 1 : 0;
+            const avt_box_view *v = q->e->gt_view ? &q->e->gt_view[q->gi[i]] : NULL;
+            q->ig[i] = v && v->height_px >= 0 &&
+                       (v->occlusion > MAX_OCCLUSION[diff] || v->truncation > MAX_TRUNCATION[diff] ||
+                        v->height_px <= MIN_HEIGHT[diff]);
             n_gt += q->ig[i] == 0;
         }
         for (size_t j = 0; j < q->nd; j++) {
-            const avt_box_view *v = e->pred_view ? &e->pred_view[j] : NULL;
-            q->score[j] = score_of(&e->pred[j]);
-            q->id[j] = e->pred[j].class_id != cls ? -1 : (v && v->height_px >= 0 && v->height_px < MIN_HEIGHT[diff]) ? 1 : 0;
-            q->in_dc[j] = 0;
-            for (size_t d = 0; v && d < e->n_dontcare && q->id[j] == 0; d++)
-                q->in_dc[j] |= avt_quality_iou_2d(v->xyxy, e->dontcare[d], 1) > thr;
+            const avt_box_view *v = q->e->pred_view ? &q->e->pred_view[q->dj[j]] : NULL;
+            q->id[j] = v && v->height_px >= 0 && v->height_px < MIN_HEIGHT[diff];
         }
-        for (size_t i = 0; i < q->ng; i++)
-            for (size_t j = 0; j < q->nd; j++)
-                q->ov[i * q->nd + j] = (q->ig[i] == -1 || q->id[j] == -1) ? 0
-                                       : bev ? avt_quality_iou_bev(&e->gt[i], &e->pred[j])
-                                             : avt_quality_iou_3d(&e->gt[i], &e->pred[j]);
     }
     return n_gt;
 }
@@ -99,18 +122,16 @@ static void kitti_stats(kframe *q, double thr, int compute_fp, double score_thr,
     const double NO_DET = -1e7;
     memset(q->assigned, 0, q->nd);
     for (size_t i = 0; i < q->ng; i++) {
-        if (q->ig[i] == -1) continue;
         long det = -1;
         double valid = NO_DET, max_iou = 0;
         int assigned_ignored = 0;
+        const double *ov = &q->ov[i * q->nd];
         for (size_t j = 0; j < q->nd; j++) {
-            if (q->id[j] == -1 || q->assigned[j] || (compute_fp && q->score[j] < score_thr)) continue;
-            double o = q->ov[i * q->nd + j];
-            if (!(o > thr)) continue;
+            if (!(ov[j] > thr) || q->assigned[j] || (compute_fp && q->score[j] < score_thr)) continue;
             if (!compute_fp) {
                 if (q->score[j] > valid) det = (long)j, valid = q->score[j];
-            } else if ((o > max_iou || assigned_ignored) && q->id[j] == 0) {
-                max_iou = o, det = (long)j, valid = 1, assigned_ignored = 0;
+            } else if ((ov[j] > max_iou || assigned_ignored) && q->id[j] == 0) {
+                max_iou = ov[j], det = (long)j, valid = 1, assigned_ignored = 0;
             } else if (valid == NO_DET && q->id[j] == 1) {
                 det = (long)j, valid = 1, assigned_ignored = 1;
             }
@@ -138,20 +159,15 @@ static int cmp_desc(const void *a, const void *b)
     return (x < y) - (x > y);
 }
 
-size_t avt_eval_kitti_ap(const avt_eval_frame *frames, size_t n, int cls, int diff, int bev, double thr, double ap[2])
+/* AP R40 and R11 of prepared frames at the difficulty last set by kitti_level. */
+static int kitti_ap_prepared(kframe *k, size_t n, size_t n_gt, double thr, double ap[2])
 {
     ap[0] = ap[1] = NAN;
-    kframe *k = calloc(n ? n : 1, sizeof *k);
-    double *v = NULL;
-    size_t n_gt = k ? kitti_prepare(frames, n, cls, diff, bev, thr, k) : (size_t)-1;
-    if (n_gt == (size_t)-1 || n_gt == 0) goto out;
+    if (!n_gt) return 0;
     long tp = 0, fp = 0, fn = 0;
     for (size_t f = 0; f < n; f++) kitti_stats(&k[f], thr, 0, 0, &tp, &fp, &fn, NULL);
-    v = malloc(((size_t)tp + 1) * sizeof *v);
-    if (!v) {
-        n_gt = (size_t)-1;
-        goto out;
-    }
+    double *v = malloc(((size_t)tp + 1) * sizeof *v);
+    if (!v) return -1;
     long nv = 0;
     fp = fn = 0;
     for (size_t f = 0; f < n; f++) kitti_stats(&k[f], thr, 0, 0, &nv, &fp, &fn, v);
@@ -160,7 +176,7 @@ size_t avt_eval_kitti_ap(const avt_eval_frame *frames, size_t n, int cls, int di
      * the same ones when there are at least 40 true positives); each is evaluated with KITTI's
      * assignment, and the precision is read at the recall it reached: AP|R40 as defined
      * (max precision at recall >= r), so that perfect predictions give 1 whatever the count. */
-    double t[KITTI_PTS], rec[KITTI_PTS], prc[KITTI_PTS], at[KITTI_PTS];
+    double t[KITTI_PTS], rec[KITTI_PTS], prc[KITTI_PTS];
     int nt = 0;
     for (int i = 0; i < KITTI_PTS; i++) {
         long need = (long)ceil((double)i / (KITTI_PTS - 1) * (double)n_gt - 1e-9);
@@ -168,6 +184,7 @@ size_t avt_eval_kitti_ap(const avt_eval_frame *frames, size_t n, int cls, int di
         if (need > nv) break;
         if (nt == 0 || v[need - 1] != t[nt - 1]) t[nt++] = v[need - 1];
     }
+    free(v);
     for (int i = 0; i < nt; i++) {
         tp = fp = fn = 0;
         for (size_t f = 0; f < n; f++) kitti_stats(&k[f], thr, 1, t[i], &tp, &fp, &fn, NULL);
@@ -176,17 +193,39 @@ size_t avt_eval_kitti_ap(const avt_eval_frame *frames, size_t n, int cls, int di
     }
     ap[0] = ap[1] = 0;
     for (int i = 0; i < KITTI_PTS; i++) {
-        double r = (double)i / (KITTI_PTS - 1);
-        at[i] = 0;
+        double r = (double)i / (KITTI_PTS - 1), at = 0;
         for (int j = 0; j < nt; j++)
-            if (rec[j] >= r - 1e-12) at[i] = fmax(at[i], prc[j]);
-        if (i > 0) ap[0] += at[i] / 40;
-        if (i % 4 == 0) ap[1] += at[i] / 11;
+            if (rec[j] >= r - 1e-12) at = fmax(at, prc[j]);
+        if (i > 0) ap[0] += at / 40;
+        if (i % 4 == 0) ap[1] += at / 11;
     }
-out:
-    free(v);
+    return 0;
+}
+
+/* AP of one class and metric at the three difficulties; -1 when out of memory. */
+static int kitti_ap_levels(const avt_eval_frame *frames, size_t n, int cls, int bev, double thr, double ap[3][2],
+                           size_t n_gt[3])
+{
+    kframe *k = calloc(n ? n : 1, sizeof *k);
+    int rc = k ? kitti_prepare(frames, n, cls, bev, thr, k) : -1;
+    for (int d = 0; d < 3; d++) {
+        ap[d][0] = ap[d][1] = NAN;
+        n_gt[d] = 0;
+        if (rc) continue;
+        n_gt[d] = kitti_level(k, n, d);
+        rc = kitti_ap_prepared(k, n, n_gt[d], thr, ap[d]);
+    }
     kframe_free(k, n);
-    return n_gt == (size_t)-1 ? 0 : n_gt;
+    return rc;
+}
+
+size_t avt_eval_kitti_ap(const avt_eval_frame *frames, size_t n, int cls, int diff, int bev, double thr, double ap[2])
+{
+    double all[3][2];
+    size_t n_gt[3];
+    kitti_ap_levels(frames, n, cls, bev, thr, all, n_gt);
+    ap[0] = all[diff][0], ap[1] = all[diff][1];
+    return n_gt[diff];
 }
 
 /* ---- nuScenes ---- */
@@ -353,17 +392,19 @@ int avt_quality_eval(const avt_eval_frame *frames, size_t n, const avt_eval_opts
     int map_n = 0, tp_n[N_TP] = {0};
     for (int c = 1; c < AVT_NUM_CLASSES; c++) {
         json_t *kc = json_object();
-        double ap[2];
         size_t n_gt_all = 0;
-        for (int d = 0; d < 3; d++) {
-            json_t *kd = json_object();
-            for (int bev = 0; bev < 2; bev++) {
-                size_t ng = avt_eval_kitti_ap(frames, n, c, d, bev, o->iou_threshold[c], ap);
-                json_object_set_new(kd, bev ? "apbev_r40" : "ap3d_r40", num(ap[0]));
-                json_object_set_new(kd, bev ? "apbev_r11" : "ap3d_r11", num(ap[1]));
-                json_object_set_new(kd, "n_gt", json_integer((json_int_t)ng));
-                if (d == 1) json_object_update(kc, kd);
+        double ap[2][3][2];
+        size_t ng[2][3];
+        for (int bev = 0; bev < 2; bev++)
+            if (kitti_ap_levels(frames, n, c, bev, o->iou_threshold[c], ap[bev], ng[bev])) {
+                json_decref(kc), json_decref(kitti), json_decref(nusc);
+                return avt_err(err, AVT_NOMEM, "evaluation: out of memory");
             }
+        for (int d = 0; d < 3; d++) {
+            json_t *kd = json_pack("{s:o, s:o, s:o, s:o, s:I}", "ap3d_r40", num(ap[0][d][0]), "ap3d_r11",
+                                   num(ap[0][d][1]), "apbev_r40", num(ap[1][d][0]), "apbev_r11", num(ap[1][d][1]),
+                                   "n_gt", (json_int_t)ng[0][d]);
+            if (d == 1) json_object_update(kc, kd);
             json_object_set_new(kc, DIFF[d], kd);
         }
         for (size_t f = 0; f < n; f++)

@@ -1,6 +1,9 @@
 /* avtruth quality: `eval` of label files: ground truth and predictions loaded, frames paired,
  * KITTI's per-box difficulty inputs found (an output file's 2D boxes, or the projection
- * through the rig), the 3D metrics (eval.c) and, per camera, COCO 2D AP (coco.c). */
+ * through the rig), the 3D metrics (eval.c) and, per camera, COCO 2D AP (coco.c). The 2D
+ * boxes of predictions are those of their own output file when PRED is one (made by the same
+ * pipeline, so at the image time like the truth's), otherwise the projections of the 3D boxes
+ * at the sweep time through the rig. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,7 +88,7 @@ int avt_quality_eval_paths(const char *gt_path, const char *pred_path, const avt
     memset(&rig, 0, sizeof rig);
     memset(&pred, 0, sizeof pred);
     *report = NULL;
-    int rc = avt_label_set_load(gt_path, &gt, err), have_rig = 0, h5 = is_file(gt_path);
+    int rc = avt_label_set_load(gt_path, &gt, err), have_rig = 0, h5 = is_file(gt_path), pred_h5 = is_file(pred_path);
     if (rc) return rc;
     avt_eval_frame *fr = NULL;
     avt_box_view *gv = NULL, *pv = NULL;
@@ -118,7 +121,7 @@ int avt_quality_eval_paths(const char *gt_path, const char *pred_path, const avt
     total_boxes(&gt, g0);
     total_boxes(&pred, p0);
     const char *diff_source = "none (every box counts at every level)";
-    int gt_views = 0, pred_views = rc_cam != NULL;
+    int gt_views = 0, pred_views = rc_cam != NULL || (pred_h5 && cam);
     if (h5 && cam) {
         if ((rc = avt_quality_h5_views(gt_path, cam, ng, gv, err))) goto out;
         gt_views = 1, diff_source = "the output file's 2D boxes";
@@ -129,7 +132,8 @@ int avt_quality_eval_paths(const char *gt_path, const char *pred_path, const avt
         rc = avt_err(err, AVT_INVAL, "--camera %s: not in the calibration", o->camera);
         goto out;
     }
-    if (pred_views && (rc = project_all(rc_cam, &pred, pv, err))) goto out;
+    if (pred_views && (rc = pred_h5 ? avt_quality_h5_views(pred_path, cam, np, pv, err) : project_all(rc_cam, &pred, pv, err)))
+        goto out;
     size_t unpaired = 0, paired_pred = 0;
     for (size_t f = 0; f < gt.n; f++) {
         pf[f] = avt_label_set_find(&pred, gt.t_ns[f]);
@@ -151,11 +155,12 @@ int avt_quality_eval_paths(const char *gt_path, const char *pred_path, const avt
     if (cam && gt_views) json_object_set_new(r, "difficulty_camera", json_string(cam));
     /* 2D: the output file's boxes of each camera against the predictions projected into it */
     json_t *coco = json_object();
-    for (size_t c = 0; h5 && have_rig && c < ncam; c++) {
-        const avt_camera *rcam = rig_camera(&rig, cams[c]);
+    for (size_t c = 0; h5 && (have_rig || pred_h5) && c < ncam; c++) {
+        const avt_camera *rcam = have_rig ? rig_camera(&rig, cams[c]) : NULL;
         double ap50, ap;
-        if (!rcam) continue;
-        if ((rc = avt_quality_h5_views(gt_path, cams[c], ng, gv, err)) || (rc = project_all(rcam, &pred, pv, err)))
+        if (!rcam && !pred_h5) continue;
+        if ((rc = avt_quality_h5_views(gt_path, cams[c], ng, gv, err)) ||
+            (rc = pred_h5 ? avt_quality_h5_views(pred_path, cams[c], np, pv, err) : project_all(rcam, &pred, pv, err)))
             goto out;
         if (coco_camera(&gt, &pred, pf, g0, p0, gv, pv, &ap50, &ap)) {
             rc = avt_err(err, AVT_NOMEM, "eval: out of memory");

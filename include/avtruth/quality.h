@@ -209,8 +209,9 @@ typedef struct avt_eval_run_opts {
 } avt_eval_run_opts;
 /* Evaluates the label set pred against gt (a log, a labels folder or an output file): frames
  * paired within 5 ms; KITTI difficulty from the GT file's 2D boxes (output file) or from the
- * projection through the rig; "coco2d" per camera when gt is an output file and a rig is known
- * (predicted 2D boxes = the projections of predicted 3D boxes). *report is the caller's. */
+ * projection through the rig; "coco2d" per camera when gt is an output file and pred is one
+ * too (its 2D boxes) or a rig is known (the projections of the predicted 3D boxes at the sweep
+ * time). *report is the caller's. */
 int avt_quality_eval_paths(const char *gt, const char *pred, const avt_eval_run_opts *o, json_t **report,
                            avt_error *err);
 

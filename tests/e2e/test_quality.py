@@ -260,7 +260,38 @@ def main():
         c.check(ap["0.5"] == 0 and ap["1"] == 0 and ap["2"] == 1 and ap["4"] == 1, f"shift: {cls} nuScenes {ap}")
         c.check(abs(r["nuscenes"][cls]["ate"] - 1) < 1e-9, f"shift: ATE {r['nuscenes'][cls]['ate']}")
 
-    # 5. the KITTI frames against themselves
+    # 5. an output file as the truth: difficulty from its 2D boxes; itself as the predictions
+    # gives AP 1 everywhere, 2D included; its log's labels give AP 1 in 3D
+    log, h5 = f"{tmp}/slog", f"{tmp}/slog.h5"
+    run("synth", log, "--seed", 21, "--seconds", 1.0, "--cameras", 2, "--width", 320, "--height", 200)
+    run("build", log, "-o", h5)
+    for pred, cal in ((h5, []), (os.path.join(log, "labels"), ["--calib", os.path.join(log, "calib.yaml")])):
+        p = os.path.join(tmp, "h5.json")
+        run("eval", "--gt", h5, "--pred", pred, "--json", p, *cal)
+        r = json.load(open(p))
+        vals = [v for cls in r["kitti"].values() for lvl in ("easy", "moderate", "hard")
+                for key, v in cls[lvl].items() if key.startswith("ap") and v is not None]
+        c.check(vals and all(v == 1 for v in vals) and r["nuscenes"]["mAP"] == 1, f"{pred}: 3D AP {vals}")
+        c.check(r["difficulty_from"] == "the output file's 2D boxes", r["difficulty_from"])
+        c.check(sorted(r["coco2d"]) == ["front", "front_left"], f"coco2d cameras {sorted(r['coco2d'])}")
+        if pred == h5:
+            c.check(all(v["ap50"] == 1 and v["ap"] == 1 for v in r["coco2d"].values()), f"2D AP {r['coco2d']}")
+
+    # 6. bad inputs: exit 1 naming the file and the field; usage errors exit 2
+    bad = f"{tmp}/bad"
+    os.makedirs(bad)
+    with open(f"{bad}/{T0}.json", "w") as fh:
+        json.dump({"timestamp_ns": T0, "boxes": [{**truth4[0][0], "score": "high"}]}, fh)
+    p = run("eval", "--gt", gt, "--pred", bad, check=False)
+    c.check(p.returncode == 1 and f"{T0}.json" in p.stderr and "score" in p.stderr, f"bad score: {p.stderr}")
+    p = run("agree", gt, f"{tmp}/nonexistent", check=False)
+    c.check(p.returncode == 1 and "nonexistent" in p.stderr, f"missing set: {p.stderr}")
+    p = run("agree", gt, check=False)
+    c.check(p.returncode == 2, f"one set: exit {p.returncode}")
+    p = run("eval", "--gt", gt, "--pred", gt, "--iou-threshold", "car=x", check=False)
+    c.check(p.returncode == 2 and "car=x" in p.stderr, f"bad threshold: {p.stderr}")
+
+    # 7. the KITTI frames against themselves
     data = os.environ.get("AVT_SHARED_DATA", "")
     src = os.path.join(data, "kitti", "object")
     if os.path.isdir(src):
