@@ -1,5 +1,5 @@
 /* avtruth calibration: the optional per-log settings file log.yaml (docs/drive-log.md):
- * log id, licence, and LiDAR overrides (model, data port, source address, metadata and
+ * log id, licence, annotation schema, and LiDAR overrides (model, data port, source address, metadata and
  * calibration files). Unknown keys are errors, so that a typo is not silently ignored. */
 #include <errno.h>
 #include <string.h>
@@ -42,13 +42,15 @@ int avt_log_config_load(const char *path, avt_log_config *cfg, avt_error *err)
     int rc = calib_yaml_load(path, &doc, err);
     if (rc) return rc;
     yaml_node_t *root = yaml_document_get_root_node(&doc), *n;
-    static const char *const top[] = {"log_id", "licence", "license", "lidar", NULL};
+    static const char *const top[] = {"log_id", "licence", "license", "lidar", "schema", NULL};
     static const char *const lid[] = {"model", "data_port", "position_port", "source", "metadata", "calibration", NULL};
     if ((rc = check_keys(&doc, root, top, path, "top level", err))) goto out;
     if ((n = calib_yaml_get(&doc, root, "log_id")) && (rc = copy_str(cfg->log_id, sizeof cfg->log_id, n, path, "log_id", err)))
         goto out;
     if (!(n = calib_yaml_get(&doc, root, "licence"))) n = calib_yaml_get(&doc, root, "license");
     if (n && (rc = copy_str(cfg->licence, sizeof cfg->licence, n, path, "licence", err))) goto out;
+    if ((n = calib_yaml_get(&doc, root, "schema")) && (rc = copy_str(cfg->schema, sizeof cfg->schema, n, path, "schema", err)))
+        goto out;
     yaml_node_t *l = calib_yaml_get(&doc, root, "lidar");
     if (l) {
         if ((rc = check_keys(&doc, l, lid, path, "lidar", err))) goto out;

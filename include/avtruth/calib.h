@@ -55,6 +55,7 @@ typedef struct avt_log_config {
     char lidar_calibration[512];   /* Velodyne calibration (db.xml / ROS YAML), relative */
     uint16_t lidar_data_port;      /* 0: the sensor's default */
     uint16_t lidar_position_port;  /* Velodyne position / Ouster IMU packets; 0: default */
+    char schema[512];              /* annotation schema: a shipped name or a path, relative */
 } avt_log_config;
 /* Loads path; a missing file is not an error (all fields empty). Unknown keys are errors
  * naming the line. */
