@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "avtruth/quality.h"
+#include "avtruth/schema.h"
 
 /* n <= m; c(i, j) = cost[i * stride_i + j * stride_j]. row_to_col[i] for i < n. */
 static int hungarian(const double *cost, size_t n, size_t m, size_t si, size_t sj, long *row_to_col)
@@ -156,4 +157,25 @@ int avt_class_thresholds_parse(const char *spec, double thr[AVT_NUM_CLASSES], ch
         thr[c] = v;
     }
     return 0;
+}
+
+int avt_quality_schema_thresholds(const char *schema, double thr[AVT_NUM_CLASSES], avt_error *err)
+{
+    avt_schema sc;
+    FILE *f = fopen(schema, "r");
+    int rc = f ? avt_schema_load(schema, &sc, err) : avt_schema_builtin(schema, &sc, err);
+    if (f) fclose(f);
+    if (rc) return rc;
+    for (int c = 1; c < AVT_NUM_CLASSES; c++) {
+        const avt_schema_class *k = avt_schema_class_find(&sc, AVT_CLASS_NAMES[c]);
+        if (k) thr[c] = k->iou3d_threshold;
+    }
+    avt_schema_free(&sc);
+    return AVT_OK;
+}
+
+void avt_quality_thresholds_override(double thr[AVT_NUM_CLASSES], const double over[AVT_NUM_CLASSES])
+{
+    for (int c = 0; c < AVT_NUM_CLASSES; c++)
+        if (!isnan(over[c])) thr[c] = over[c];
 }

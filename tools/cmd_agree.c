@@ -21,7 +21,8 @@ typedef struct group_args {
     int metric;
     double match_thr;
     double iou_ok[AVT_NUM_CLASSES];
-    const char *json, *out;
+    const char *json, *out, *schema;
+    double over[AVT_NUM_CLASSES];
     int64_t max_disputes;
 } group_args;
 
@@ -88,7 +89,7 @@ static void print_report(json_t *r)
 
 static int run_group(const cli_cmd *cmd, int consensus, int argc, char **argv)
 {
-    group_args g = {.metric = 1, .match_thr = 0.25, .max_disputes = 1000};
+    group_args g = {.metric = 1, .match_thr = 0.25, .max_disputes = 1000, .over = {NAN, NAN, NAN, NAN, NAN}};
     avt_match_opts k;
     avt_match_opts_kitti(&k, AVT_MATCH_IOU_3D);
     memcpy(g.iou_ok, k.threshold, sizeof g.iou_ok);
@@ -98,7 +99,9 @@ static int run_group(const cli_cmd *cmd, int consensus, int argc, char **argv)
         {"match-threshold", 0, CLI_REAL, "X", "IoU at least X (or centre distance below X m) to be one object", "0.25",
          0, 1000, .dest = &g.match_thr},
         {"iou-threshold", 0, CLI_CALL, "SPEC", "3D IoU below which matched boxes disagree in geometry",
-         "car=0.7,pedestrian=0.5,cyclist=0.5,truck=0.7", .call = thresholds, .dest = g.iou_ok},
+         "car=0.7,pedestrian=0.5,cyclist=0.5,truck=0.7", .call = thresholds, .dest = g.over},
+        {"schema", 0, CLI_STR, "FILE|NAME", "annotation schema giving the thresholds (--iou-threshold wins)",
+         "KITTI's", .dest = &g.schema},
         {"json", 0, CLI_STR, "REPORT", "write the full report as JSON", NULL, .dest = &g.json},
         {"max-disputes", 0, CLI_INT, "N", "disputes listed in the report (0: all)", "1000", 0, 1e9,
          .dest = &g.max_disputes},
@@ -114,12 +117,14 @@ static int run_group(const cli_cmd *cmd, int consensus, int argc, char **argv)
     int r = cli_parse(cmd, consensus ? cons_opts : agree_opts, argc, argv, &pos, &npos);
     if (r) return r == CLI_EXIT_HELP ? 0 : r;
     if (consensus && !g.out) return cli_usage_error(cmd, "missing -o LABELS_OUT");
+    avt_error err = {0, ""};
+    if (g.schema && avt_quality_schema_thresholds(g.schema, g.iou_ok, &err)) return cli_fail(&err);
+    avt_quality_thresholds_override(g.iou_ok, g.over);
     avt_label_set sets[AVT_MAX_ANNOTATORS];
     int m = load_sets(cmd, pos, npos, sets);
     if (m < 0) return -m;
     avt_agree_opts o;
     opts_from(&g, &o);
-    avt_error err = {0, ""};
     int status = 0;
     if (consensus) {
         avt_consensus_stats st;

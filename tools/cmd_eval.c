@@ -20,15 +20,18 @@ static double jnum(json_t *o, const char *k)
 static int run(int argc, char **argv, const char *cmdline)
 {
     (void)cmdline;
-    const char *gt = NULL, *pred = NULL, *json = NULL;
+    const char *gt = NULL, *pred = NULL, *json = NULL, *schema = NULL;
     avt_eval_run_opts o = {0};
     avt_eval_opts_default(&o.eval);
+    double over[AVT_NUM_CLASSES] = {NAN, NAN, NAN, NAN, NAN};
     const cli_opt opts[] = {
         {"gt", 0, CLI_STR, "GT", "ground truth: a log, its labels folder or an output file (required)", NULL, .dest = &gt},
         {"pred", 0, CLI_STR, "PRED", "predictions: label files with a score per box (required)", NULL, .dest = &pred},
         {"json", 0, CLI_STR, "REPORT", "write the full report as JSON", NULL, .dest = &json},
         {"iou-threshold", 0, CLI_CALL, "SPEC", "KITTI overlap per class", "car=0.7,pedestrian=0.5,cyclist=0.5,truck=0.7",
-         .call = thresholds, .dest = o.eval.iou_threshold},
+         .call = thresholds, .dest = over},
+        {"schema", 0, CLI_STR, "FILE|NAME", "annotation schema giving the thresholds (--iou-threshold wins)",
+         "KITTI's", .dest = &schema},
         {"calib", 0, CLI_STR, "FILE", "calibration to project boxes with (difficulty levels, 2D boxes)",
          "GT/calib.yaml when GT is a log", .dest = &o.calib},
         {"camera", 0, CLI_STR, "NAME", "camera of the KITTI difficulty levels", "the first", .dest = &o.camera},
@@ -41,6 +44,8 @@ static int run(int argc, char **argv, const char *cmdline)
     if (npos || !gt || !pred) return cli_usage_error(&avt_cmd_eval, "expected --gt GT --pred PRED");
     avt_error err = {0, ""};
     json_t *rep = NULL;
+    if (schema && avt_quality_schema_thresholds(schema, o.eval.iou_threshold, &err)) return cli_fail(&err);
+    avt_quality_thresholds_override(o.eval.iou_threshold, over);
     if (avt_quality_eval_paths(gt, pred, &o, &rep, &err)) return cli_fail(&err);
     printf("%.0f frames (%.0f without predictions); difficulty from %s\n", jnum(rep, "frames"),
            jnum(rep, "frames_without_predictions"), json_string_value(json_object_get(rep, "difficulty_from")));

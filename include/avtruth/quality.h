@@ -55,6 +55,13 @@ void avt_match_opts_kitti(avt_match_opts *o, avt_match_metric metric);
  * thr; returns 0, or -1 with msg giving the accepted form and the bad part (spec NULL: the form). */
 int avt_class_thresholds_parse(const char *spec, double thr[AVT_NUM_CLASSES], char *msg, size_t n);
 
+/* The 3D IoU thresholds of the classes in an annotation schema (include/avtruth/schema.h): a
+ * schema file, or a shipped schema's name ("default", "kitti", "nuscenes"); classes matched by
+ * name, those the schema lacks keep thr. */
+int avt_quality_schema_thresholds(const char *schema, double thr[AVT_NUM_CLASSES], avt_error *err);
+/* thr[c] = over[c] where over[c] is not NaN. */
+void avt_quality_thresholds_override(double thr[AVT_NUM_CLASSES], const double over[AVT_NUM_CLASSES]);
+
 /* Matches boxes a[0..na) and b[0..nb) one-to-one, maximising the total IoU (or minimising
  * the total centre distance) over the pairs that pass the threshold of a's class.
  * a_to_b[i] is the matched index in b or -1; value[i] the IoU or distance of the pair (NaN

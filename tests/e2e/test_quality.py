@@ -233,9 +233,9 @@ def main():
         k += 1
         return write(out, f"{tmp}/pred{k}")
 
-    def ev(pred):
+    def ev(pred, *extra):
         p = os.path.join(tmp, "eval.json")
-        run("eval", "--gt", gt, "--pred", pred, "--json", p)
+        run("eval", "--gt", gt, "--pred", pred, "--json", p, *extra)
         return json.load(open(p))
 
     r = ev(preds())
@@ -259,6 +259,11 @@ def main():
         ap = r["nuscenes"][cls]["ap"]
         c.check(ap["0.5"] == 0 and ap["1"] == 0 and ap["2"] == 1 and ap["4"] == 1, f"shift: {cls} nuScenes {ap}")
         c.check(abs(r["nuscenes"][cls]["ate"] - 1) < 1e-9, f"shift: ATE {r['nuscenes'][cls]['ate']}")
+
+    # thresholds from the shipped default schema (car 0.7), one overridden
+    r = ev(preds(), "--schema", "default", "--iou-threshold", "pedestrian=0.3")
+    th = (r["kitti"]["car"]["iou_threshold"], r["kitti"]["pedestrian"]["iou_threshold"])
+    c.check(th == (0.7, 0.3), f"thresholds from schema and option: {th}")
 
     # 5. an output file as the truth: difficulty from its 2D boxes; itself as the predictions
     # gives AP 1 everywhere, 2D included; its log's labels give AP 1 in 3D
