@@ -156,6 +156,30 @@ static inline uint64_t h5x_col_rows(const h5x_col *c) { return c->rows_written +
 /* Closes the dataset and frees the stage (staged rows are dropped). Safe on a zeroed col. */
 void h5x_col_close(h5x_col *c);
 
+/* ---- reading whole datasets (verify.c; used by verify and the KITTI export) ------------- */
+
+/* One whole dataset read into memory as a native type, rows = first dimension. */
+typedef struct vcol {
+    void *data;
+    uint64_t rows;
+    int present;
+} vcol;
+typedef struct vctx {
+    hid_t file;
+    const char *path; /* the .h5 file, for messages */
+    avt_error *err;
+} vctx;
+void vcol_free(vcol *c);
+/* Reads v->file's dataset name (which must exist unless optional) converted to mtype. */
+int vread(vctx *v, const char *name, hid_t mtype, int optional, vcol *out);
+/* A 1-D string dataset as *n malloc'ed strings (free with free_strs). */
+int read_strs(vctx *v, const char *name, char ***out, uint64_t *n);
+void free_strs(char **s, uint64_t n);
+
+/* Stitch's check that every source has the same /meta/schema (stitch_schema.c): AVT_OK, or
+ * AVT_MISMATCH naming the first file, a file that differs and both schemas. */
+int stitch_same_schema(char *const *files, size_t n, avt_error *err);
+
 /* ---- writer state ----------------------------------------------------------------------- */
 
 enum {

@@ -542,7 +542,7 @@ int avt_export_stitch(const char *dir, const char *out_path, double train, doubl
         bb[k + 1] = bb[k] + s->boxes;
     }
     if (devnull) fclose(devnull);
-    if (rc) goto out;
+    if (rc || (rc = stitch_same_schema(names, n, err))) goto out;
 
     partial = malloc(olen + 9);
     if (!partial) {

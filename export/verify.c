@@ -10,27 +10,13 @@
 
 #include "export_private.h"
 
-/* One whole dataset read into memory as a native type, rows = first dimension. */
-typedef struct vcol {
-    void *data;
-    uint64_t rows;
-    int present;
-} vcol;
-
-static void vcol_free(vcol *c)
+void vcol_free(vcol *c)
 {
     free(c->data);
     memset(c, 0, sizeof *c);
 }
 
-typedef struct vctx {
-    hid_t file;
-    const char *path; /* the .h5 file, for messages */
-    avt_error *err;
-} vctx;
-
-/* Reads loc/name (which must exist unless optional) converted to mtype. */
-static int vread(vctx *v, const char *name, hid_t mtype, int optional, vcol *out)
+int vread(vctx *v, const char *name, hid_t mtype, int optional, vcol *out)
 {
     int rc = AVT_OK;
     hid_t d = -1, sp = -1;
@@ -351,7 +337,7 @@ static herr_t camera_cb(hid_t g, const char *name, const H5L_info_t *info, void 
 }
 
 /* Reads a 1-D variable-length string dataset; caller frees with free_strs. */
-static int read_strs(vctx *v, const char *name, char ***out, uint64_t *n)
+int read_strs(vctx *v, const char *name, char ***out, uint64_t *n)
 {
     int rc = AVT_OK;
     hid_t d = -1, sp = -1, t = h5x_str_type();
@@ -384,7 +370,7 @@ out:
     return rc;
 }
 
-static void free_strs(char **s, uint64_t n)
+void free_strs(char **s, uint64_t n)
 {
     for (uint64_t i = 0; s && i < n; i++) H5free_memory(s[i]);
     free(s);

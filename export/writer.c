@@ -1048,6 +1048,29 @@ static int write_text_file(const char *path, const char *partial, const char *te
     return rc;
 }
 
+/* /meta/validation: the label validation findings as string columns of one row each. */
+static int write_validation(avt_export_writer *w, const avt_export_meta *m, avt_error *err)
+{
+    static const char *const col[6] = {"severity", "rule", "file", "path", "value", "message"};
+    size_t n = m ? m->n_validation : 0;
+    const char **v = malloc((n ? n : 1) * sizeof *v);
+    int rc = v ? AVT_OK : avt_err(err, AVT_NOMEM, "%s: out of memory", w->partial);
+    for (int c = 0; c < 6 && !rc; c++) {
+        char path[64];
+        for (size_t i = 0; i < n; i++) {
+            const avt_export_finding *f = &m->validation[i];
+            const char *const field[6] = {f->severity, f->rule, f->file, f->path, f->value, f->message};
+            v[i] = field[c];
+            if ((rc = check_str(v[i], "a validation finding", w->partial, err))) break;
+        }
+        hsize_t dims = n;
+        snprintf(path, sizeof path, "meta/validation/%s", col[c]);
+        if (!rc) rc = h5x_dset_write(w->file, path, K_STR, 1, &dims, v, w->partial, err);
+    }
+    free(v);
+    return rc;
+}
+
 int avt_export_finish(avt_export_writer *w, const avt_export_meta *meta, avt_error *err)
 {
     if (!w) return avt_err(err, AVT_INVAL, "avt_export_finish: NULL writer");
@@ -1069,7 +1092,8 @@ int avt_export_finish(avt_export_writer *w, const avt_export_meta *meta, avt_err
     if ((rc = check_str(source, "calibration source", w->partial, err)) ||
         (rc = h5x_dset_write(w->file, "calibration/source", K_STR, 0, NULL, &source, w->partial,
                              err)) ||
-        (rc = write_provenance(w, meta, err)) || (rc = write_sync(w, meta, err)))
+        (rc = write_provenance(w, meta, err)) || (rc = write_sync(w, meta, err)) ||
+        (rc = write_validation(w, meta, err)))
         goto out;
     if (meta && meta->dataset_card) {
         if ((rc = check_str(meta->dataset_card, "dataset card", w->partial, err))) goto out;

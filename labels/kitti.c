@@ -20,6 +20,7 @@
 #include "avtruth/calib.h"
 #include "avtruth/kitti.h"
 #include "avtruth/pointcloud.h"
+#include "avtruth/schema.h"
 
 int avt_kitti_labels_parse(const char *text, size_t len, const char *path, avt_kitti_object **objs, size_t *n,
                            avt_error *err)
@@ -127,15 +128,6 @@ void avt_kitti_object_box(const avt_kitti_object *o, const avt_tf *T, avt_obox *
     box->size[2] = o->h;
 }
 
-static int kitti_class(const char *type)
-{
-    if (!strcmp(type, "Car") || !strcmp(type, "Van")) return avt_class_id("car");
-    if (!strcmp(type, "Truck")) return avt_class_id("truck");
-    if (!strcmp(type, "Pedestrian") || !strcmp(type, "Person_sitting")) return avt_class_id("pedestrian");
-    if (!strcmp(type, "Cyclist")) return avt_class_id("cyclist");
-    return -1;
-}
-
 void avt_kitti_object_label(const avt_kitti_object *o, const avt_tf *lidar_T_rect, avt_label_box *lb, double *tilt)
 {
     avt_obox b;
@@ -145,9 +137,35 @@ void avt_kitti_object_label(const avt_kitti_object *o, const avt_tf *lidar_T_rec
     memcpy(lb->size, b.size, sizeof lb->size);
     lb->yaw = atan2(b.R[3], b.R[0]);
     lb->velocity[0] = lb->velocity[1] = lb->velocity[2] = NAN;
-    lb->class_id = kitti_class(o->type);
+    lb->class_id = -1; /* the type names a class of the KITTI schema (schemas/kitti.yaml) */
     lb->track_id = -1;
     if (tilt) *tilt = acos(fmin(1.0, fabs(b.R[8])));
+}
+
+void avt_kitti_object_from_box(const double center[3], const double size[3], double yaw, const avt_tf *cam_T_lidar,
+                               avt_kitti_object *o)
+{
+    double c[3], d[3], ax[3] = {cos(yaw), sin(yaw), 0};
+    avt_tf_apply(cam_T_lidar, center, c);
+    avt_tf_rotate(cam_T_lidar, ax, d);
+    o->l = size[0], o->w = size[1], o->h = size[2];
+    o->loc[0] = c[0], o->loc[1] = c[1] + 0.5 * o->h, o->loc[2] = c[2];
+    o->ry = atan2(-d[2], d[0]);
+    o->alpha = o->ry - atan2(o->loc[0], o->loc[2]);
+    o->alpha -= 2 * M_PI * floor((o->alpha + M_PI) / (2 * M_PI));
+}
+
+int avt_kitti_occlusion(double v)
+{
+    return v >= 0.75 ? 0 : v >= 0.25 ? 1 : v > 0 ? 2 : 3;
+}
+
+void avt_kitti_labels_format(const avt_kitti_object *o, size_t n, avt_sbuf *out)
+{
+    for (size_t i = 0; i < n; i++, o++)
+        avt_sbuf_printf(out, "%s %.4f %d %.4f %.2f %.2f %.2f %.2f %.4f %.4f %.4f %.4f %.4f %.4f %.4f\n", o->type,
+                        o->truncated, o->occluded, o->alpha, o->bbox[0], o->bbox[1], o->bbox[2], o->bbox[3], o->h, o->w,
+                        o->l, o->loc[0], o->loc[1], o->loc[2], o->ry);
 }
 
 /* ---- import ---- */
@@ -210,31 +228,46 @@ static int list_ids(const char *dir, char ***ids, size_t *n, avt_error *err)
     return *n ? AVT_OK : avt_err(err, AVT_NOTFOUND, "%s: no .bin point clouds", dir);
 }
 
-static int write_label_json(const char *path, int64_t t_ns, const avt_kitti_object *o, size_t n, const avt_tf *lidar_T_rect,
-                            avt_error *err)
+/* A label file of the drive log (docs/drive-log.md) with the KITTI schema's classes: every
+ * object of a known type as a box, DontCare (an ignore class) as an ignore region of camera
+ * image_2. A type the schema does not have is an error naming the line. */
+static int write_label_json(const char *path, const char *src, int64_t t_ns, const avt_kitti_object *o, size_t n,
+                            const avt_tf *lidar_T_rect, const avt_schema *schema, avt_error *err)
 {
-    json_t *root = json_object(), *boxes = json_array();
+    json_t *root = json_object(), *boxes = json_array(), *regions = json_array();
     int rc = AVT_OK;
-    if (!root || !boxes) {
+    if (!root || !boxes || !regions) {
         json_decref(root);
         json_decref(boxes);
+        json_decref(regions);
         return avt_err(err, AVT_NOMEM, "%s: out of memory", path);
     }
     json_object_set_new(root, "timestamp_ns", json_integer(t_ns));
     json_object_set_new(root, "frame", json_string("lidar"));
-    for (size_t i = 0; i < n; i++) {
-        avt_label_box lb;
-        avt_kitti_object_label(&o[i], lidar_T_rect, &lb, NULL);
-        if (lb.class_id < 0) continue; /* DontCare, Misc, Tram: no class in the schema */
-        json_t *b = json_pack("{s:I, s:s, s:[f,f,f], s:[f,f,f], s:f, s:[]}", "track_id", (json_int_t)i, "class",
-                              AVT_CLASS_NAMES[lb.class_id], "center", lb.center[0], lb.center[1], lb.center[2], "size",
-                              lb.size[0], lb.size[1], lb.size[2], "yaw", lb.yaw, "attributes");
-        if (!b || json_array_append_new(boxes, b)) {
-            rc = avt_err(err, AVT_NOMEM, "%s: out of memory", path);
+    json_object_set_new(root, "boxes", boxes);
+    json_object_set_new(root, "ignore_regions", regions);
+    for (size_t i = 0; i < n && !rc; i++) {
+        const avt_schema_class *k = avt_schema_class_find(schema, o[i].type);
+        json_t *e;
+        if (!k) {
+            rc = avt_err(err, AVT_FORMAT, "%s: object %zu: type '%s' is not a class of the KITTI schema", src, i + 1,
+                         o[i].type);
             break;
         }
+        if (k->ignore) {
+            e = json_pack("{s:s, s:s, s:[f,f,f,f]}", "camera", "image_2", "class", k->name, "xyxy", o[i].bbox[0],
+                          o[i].bbox[1], o[i].bbox[2], o[i].bbox[3]);
+            if (!e || json_array_append_new(regions, e)) rc = avt_err(err, AVT_NOMEM, "%s: out of memory", path);
+            continue;
+        }
+        avt_label_box lb;
+        avt_kitti_object_label(&o[i], lidar_T_rect, &lb, NULL);
+        /* KITTI objects have no identity across frames: the line number is the track id */
+        e = json_pack("{s:I, s:s, s:[f,f,f], s:[f,f,f], s:f, s:[]}", "track_id", (json_int_t)i, "class", k->name,
+                      "center", lb.center[0], lb.center[1], lb.center[2], "size", lb.size[0], lb.size[1], lb.size[2],
+                      "yaw", lb.yaw, "attributes");
+        if (!e || json_array_append_new(boxes, e)) rc = avt_err(err, AVT_NOMEM, "%s: out of memory", path);
     }
-    json_object_set_new(root, "boxes", boxes);
     if (!rc && json_dump_file(root, path, JSON_INDENT(1) | JSON_REAL_PRECISION(17)))
         rc = avt_err(err, AVT_IO, "%s: cannot write", path);
     json_decref(root);
@@ -242,7 +275,8 @@ static int write_label_json(const char *path, int64_t t_ns, const avt_kitti_obje
 }
 
 /* One log from the frames ids[sel[0..ns-1]] sharing one calibration. */
-static int import_group(const char *src, const char *log, char **ids, const size_t *sel, size_t ns, avt_error *err)
+static int import_group(const char *src, const char *log, char **ids, const size_t *sel, size_t ns,
+                        const avt_schema *schema, avt_error *err)
 {
     char p[1024], q[1024];
     avt_rig rig;
@@ -269,6 +303,17 @@ static int import_group(const char *src, const char *log, char **ids, const size
     }
     if ((rc = pathf(q, sizeof q, err, "%s/calib.yaml", log))) goto out;
     if ((rc = avt_rig_save_yaml(q, &rig, err))) goto out;
+    if ((rc = pathf(q, sizeof q, err, "%s/log.yaml", log))) goto out;
+    FILE *ly = fopen(q, "w");
+    if (!ly || fputs("# written by avtruth import kitti: labels use the KITTI classes\nschema: kitti\n", ly) < 0) {
+        if (ly) fclose(ly);
+        rc = avt_err(err, AVT_IO, "%s: cannot write: %s", q, strerror(errno));
+        goto out;
+    }
+    if (fclose(ly)) {
+        rc = avt_err(err, AVT_IO, "%s: cannot write: %s", q, strerror(errno));
+        goto out;
+    }
     for (size_t k = 0; k < ns; k++) {
         const char *id = ids[sel[k]];
         long long t = KITTI_T0_NS + (long long)k * KITTI_DT_NS;
@@ -288,7 +333,7 @@ static int import_group(const char *src, const char *log, char **ids, const size
             size_t n = 0;
             if ((rc = avt_kitti_labels_load(p, &objs, &n, err))) goto out;
             rc = pathf(q, sizeof q, err, "%s/labels/%lld.json", log, t);
-            if (!rc) rc = write_label_json(q, t, objs, n, &lidar_T_rect, err);
+            if (!rc) rc = write_label_json(q, p, t, objs, n, &lidar_T_rect, schema, err);
             free(objs);
             if (rc) goto out;
         }
@@ -302,7 +347,9 @@ int avt_import_kitti(const char *src, const char *dst, avt_error *err)
 {
     char **ids = NULL, **calib = NULL, p[1024];
     size_t n = 0, *group = NULL, *sel = NULL, n_groups = 0;
+    avt_schema schema;
     int rc;
+    if ((rc = avt_schema_builtin("kitti", &schema, err))) return rc;
     if ((rc = pathf(p, sizeof p, err, "%s/velodyne", src))) goto out;
     if ((rc = list_ids(p, &ids, &n, err))) goto out;
     calib = calloc(n, sizeof *calib);
@@ -333,7 +380,7 @@ int avt_import_kitti(const char *src, const char *dst, avt_error *err)
         char log[1024];
         if ((rc = n_groups == 1 ? pathf(log, sizeof log, err, "%s", dst) : pathf(log, sizeof log, err, "%s/%s", dst, ids[g])))
             goto out;
-        if ((rc = import_group(src, log, ids, sel, ns, err))) goto out;
+        if ((rc = import_group(src, log, ids, sel, ns, &schema, err))) goto out;
     }
 out:
     for (size_t i = 0; i < n; i++) {
@@ -344,5 +391,6 @@ out:
     free(calib);
     free(group);
     free(sel);
+    avt_schema_free(&schema);
     return rc;
 }

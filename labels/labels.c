@@ -1,124 +1,27 @@
-/* avtruth labels: label files (jansson), their index, and per-point box membership. */
+/* avtruth labels: label files (read by validate.c), their index, and per-point box membership. */
 #include <dirent.h>
 #include <errno.h>
-#include <jansson.h>
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "avtruth/labels.h"
+#include "avtruth/schema.h"
+#include "avtruth/validate.h"
 
-const char *const AVT_CLASS_NAMES[AVT_NUM_CLASSES] = {"none", "car", "pedestrian", "cyclist", "truck"};
-
-int avt_class_id(const char *name)
-{
-    for (int i = 1; i < AVT_NUM_CLASSES; i++)
-        if (strcmp(name, AVT_CLASS_NAMES[i]) == 0) return i;
-    return -1;
-}
-
-static int get_vec3(json_t *obj, const char *key, double out[3], int required, const char *path, size_t bi,
-                    avt_error *err)
-{
-    json_t *a = json_object_get(obj, key);
-    if (!a || json_is_null(a)) {
-        if (required) return avt_err(err, AVT_FORMAT, "%s: boxes[%zu]: missing '%s'", path, bi, key);
-        out[0] = out[1] = out[2] = NAN;
-        return AVT_OK;
-    }
-    if (!json_is_array(a) || json_array_size(a) != 3)
-        return avt_err(err, AVT_FORMAT, "%s: boxes[%zu].%s: expected 3 numbers", path, bi, key);
-    for (int k = 0; k < 3; k++) {
-        json_t *v = json_array_get(a, (size_t)k);
-        if (!json_is_number(v) || !isfinite(json_number_value(v)))
-            return avt_err(err, AVT_FORMAT, "%s: boxes[%zu].%s[%d]: not a finite number", path, bi, key, k);
-        out[k] = json_number_value(v);
-    }
-    return AVT_OK;
-}
+typedef struct avt_label_file {
+    int64_t t_ns;
+    char *path;
+} avt_label_file;
 
 int avt_label_frame_load(const char *path, avt_label_frame *out, avt_error *err)
 {
+    avt_schema s;
     memset(out, 0, sizeof *out);
-    json_error_t je;
-    int rc = AVT_OK;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-    if (!root)
-        return avt_err(err, errno == ENOENT ? AVT_NOTFOUND : AVT_FORMAT, "%s: line %d: %s", path, je.line,
-                       je.text);
-    json_t *ts = json_object_get(root, "timestamp_ns"), *boxes = json_object_get(root, "boxes");
-    json_t *frame = json_object_get(root, "frame");
-    if (!json_is_integer(ts)) {
-        rc = avt_err(err, AVT_FORMAT, "%s: 'timestamp_ns' missing or not an integer", path);
-        goto out;
-    }
-    if (frame && (!json_is_string(frame) || strcmp(json_string_value(frame), "lidar") != 0)) {
-        rc = avt_err(err, AVT_UNSUPPORTED, "%s: frame '%s': only \"lidar\" is supported", path,
-                     json_is_string(frame) ? json_string_value(frame) : "?");
-        goto out;
-    }
-    if (!json_is_array(boxes)) {
-        rc = avt_err(err, AVT_FORMAT, "%s: 'boxes' missing or not a list", path);
-        goto out;
-    }
-    out->timestamp_ns = json_integer_value(ts);
-    size_t n = json_array_size(boxes);
-    if (n > 100000) {
-        rc = avt_err(err, AVT_FORMAT, "%s: %zu boxes, more than the 100000 limit", path, n);
-        goto out;
-    }
-    out->boxes = calloc(n ? n : 1, sizeof *out->boxes);
-    if (!out->boxes) {
-        rc = avt_err(err, AVT_NOMEM, "%s: out of memory", path);
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        json_t *b = json_array_get(boxes, i);
-        avt_label_box *lb = &out->boxes[i];
-        if (!json_is_object(b)) {
-            rc = avt_err(err, AVT_FORMAT, "%s: boxes[%zu]: not an object", path, i);
-            goto out;
-        }
-        json_t *cls = json_object_get(b, "class"), *tid = json_object_get(b, "track_id");
-        json_t *yaw = json_object_get(b, "yaw");
-        if (!json_is_string(cls) || (lb->class_id = avt_class_id(json_string_value(cls))) < 0) {
-            rc = avt_err(err, AVT_FORMAT, "%s: boxes[%zu].class: unknown class '%s'", path, i,
-                         json_is_string(cls) ? json_string_value(cls) : "(missing)");
-            goto out;
-        }
-        if (!json_is_integer(tid)) {
-            rc = avt_err(err, AVT_FORMAT, "%s: boxes[%zu].track_id: missing or not an integer", path, i);
-            goto out;
-        }
-        lb->track_id = json_integer_value(tid);
-        if (!json_is_number(yaw) || !isfinite(json_number_value(yaw))) {
-            rc = avt_err(err, AVT_FORMAT, "%s: boxes[%zu].yaw: missing or not a finite number", path, i);
-            goto out;
-        }
-        lb->yaw = json_number_value(yaw);
-        json_t *score = json_object_get(b, "score");
-        lb->score = NAN;
-        if (score && !json_is_null(score)) {
-            if (!json_is_number(score) || !isfinite(json_number_value(score))) {
-                rc = avt_err(err, AVT_FORMAT, "%s: boxes[%zu].score: not a finite number", path, i);
-                goto out;
-            }
-            lb->score = json_number_value(score);
-        }
-        if ((rc = get_vec3(b, "center", lb->center, 1, path, i, err))) goto out;
-        if ((rc = get_vec3(b, "size", lb->size, 1, path, i, err))) goto out;
-        if ((rc = get_vec3(b, "velocity", lb->velocity, 0, path, i, err))) goto out;
-        for (int k = 0; k < 3; k++)
-            if (!(lb->size[k] > 0)) {
-                rc = avt_err(err, AVT_FORMAT, "%s: boxes[%zu].size[%d]: must be positive, got %g", path, i, k,
-                             lb->size[k]);
-                goto out;
-            }
-        out->n = i + 1;
-    }
-out:
-    json_decref(root);
-    if (rc) avt_label_frame_free(out);
+    if (avt_schema_default(&s)) return avt_err(err, AVT_NOMEM, "%s: out of memory for the default schema", path);
+    int rc = avt_label_frame_read(path, &s, out, err);
+    avt_schema_free(&s);
     return rc;
 }
 
@@ -126,16 +29,32 @@ void avt_label_frame_free(avt_label_frame *f)
 {
     if (!f) return;
     free(f->boxes);
+    free(f->ignore);
     memset(f, 0, sizeof *f);
 }
 
+
+static int cmp_label_file(const void *a, const void *b)
+{
+    const avt_label_file *x = a, *y = b;
+    return x->t_ns < y->t_ns ? -1 : x->t_ns > y->t_ns;
+}
+
+static char *join_dup(const char *dir, const char *name)
+{
+    size_t need = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(need);
+    if (p) snprintf(p, need, "%s/%s", dir, name);
+    return p;
+}
 
 static int index_open(const char *dir, int missing_ok, avt_label_index *idx, avt_error *err)
 {
     memset(idx, 0, sizeof *idx);
     DIR *d = opendir(dir);
     if (!d) return errno == ENOENT && missing_ok ? AVT_OK : avt_err(err, AVT_IO, "%s: %s", dir, strerror(errno));
-    size_t cap_t = 0, cap_p = 0;
+    avt_label_file *files = NULL;
+    size_t cap = 0, cap_bad = 0, n = 0;
     int rc = AVT_OK;
     struct dirent *e;
     while ((e = readdir(d))) {
@@ -144,38 +63,36 @@ static int index_open(const char *dir, int missing_ok, avt_label_index *idx, avt
         char num[64];
         size_t len = (size_t)(ext - e->d_name);
         int64_t t;
-        if (len >= sizeof num) len = sizeof num - 1;
-        memcpy(num, e->d_name, len);
-        num[len] = '\0';
-        if (!avt_parse_int64(num, &t)) {
-            rc = avt_err(err, AVT_FORMAT, "%s/%s: label file names must be <t_ns>.json", dir, e->d_name);
-            goto out;
+        int ok = len < sizeof num;
+        if (ok) {
+            memcpy(num, e->d_name, len);
+            num[len] = '\0';
+            ok = avt_parse_int64(num, &t);
         }
-        if (avt_grow((void **)&idx->t_ns, &cap_t, idx->n + 1, sizeof *idx->t_ns) ||
-            avt_grow((void **)&idx->paths, &cap_p, idx->n + 1, sizeof *idx->paths)) {
-            rc = avt_err(err, AVT_NOMEM, "out of memory");
-            goto out;
+        if (!ok) { /* reported by validation (rule file_name) */
+            if (avt_grow((void **)&idx->bad_names, &cap_bad, idx->n_bad + 1, sizeof *idx->bad_names) ||
+                !(idx->bad_names[idx->n_bad] = join_dup(dir, e->d_name)))
+                goto nomem;
+            idx->n_bad++;
+            continue;
         }
-        size_t need = strlen(dir) + strlen(e->d_name) + 2;
-        idx->paths[idx->n] = malloc(need);
-        if (!idx->paths[idx->n]) {
-            rc = avt_err(err, AVT_NOMEM, "out of memory");
-            goto out;
-        }
-        snprintf(idx->paths[idx->n], need, "%s/%s", dir, e->d_name);
-        idx->t_ns[idx->n++] = t;
+        if (avt_grow((void **)&files, &cap, n + 1, sizeof *files) || !(files[n].path = join_dup(dir, e->d_name)))
+            goto nomem;
+        files[n++].t_ns = t;
     }
-    /* insertion sort by time keeps paths aligned (label counts are modest) */
-    for (size_t i = 1; i < idx->n; i++)
-        for (size_t j = i; j > 0 && idx->t_ns[j] < idx->t_ns[j - 1]; j--) {
-            int64_t t = idx->t_ns[j];
-            idx->t_ns[j] = idx->t_ns[j - 1];
-            idx->t_ns[j - 1] = t;
-            char *p = idx->paths[j];
-            idx->paths[j] = idx->paths[j - 1];
-            idx->paths[j - 1] = p;
-        }
+    qsort(files, n, sizeof *files, cmp_label_file);
+    idx->t_ns = malloc((n ? n : 1) * sizeof *idx->t_ns);
+    idx->paths = malloc((n ? n : 1) * sizeof *idx->paths);
+    if (!idx->t_ns || !idx->paths) goto nomem;
+    for (size_t i = 0; i < n; i++) idx->t_ns[i] = files[i].t_ns, idx->paths[i] = files[i].path;
+    idx->n = n;
+    n = 0;
+    goto out;
+nomem:
+    rc = avt_err(err, AVT_NOMEM, "%s: out of memory", dir);
 out:
+    for (size_t i = 0; i < n; i++) free(files[i].path);
+    free(files);
     closedir(d);
     if (rc) avt_label_index_free(idx);
     return rc;
@@ -218,6 +135,8 @@ void avt_label_index_free(avt_label_index *idx)
 {
     if (!idx) return;
     for (size_t i = 0; i < idx->n; i++) free(idx->paths[i]);
+    for (size_t i = 0; i < idx->n_bad; i++) free(idx->bad_names[i]);
+    free(idx->bad_names);
     free(idx->paths);
     free(idx->t_ns);
     memset(idx, 0, sizeof *idx);

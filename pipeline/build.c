@@ -26,6 +26,7 @@
 #include "avtruth/sync.h"
 #include "preview.h"
 #include "source.h"
+#include "validation.h"
 
 void avt_build_options_default(avt_build_options *o)
 {
@@ -113,6 +114,7 @@ typedef struct build_state {
     char lidar_path[4096];
     held_sweep held[3];
     int64_t half_period_ns; /* half the last complete sweep's duration; 0 until one is seen */
+    build_validation val;   /* the schema and the label validation (validation.h) */
 } build_state;
 
 #define CELL 4 /* visibility depth-buffer cell, pixels */
@@ -414,7 +416,7 @@ static int process_frame(build_state *st, const char *log_dir, const held_sweep 
     const avt_sweep *sw = &cur->sw;
     const size_t n = sw->n;
     const float *xyz = cur->desk;
-    avt_label_frame lf = {0, NULL, 0};
+    avt_label_frame lf = {0};
     const size_t n_all = n + (prev ? prev->sw.n : 0) + (next ? next->sw.n : 0);
     if ((rc = grow_frame_buffers(st, n ? n : 1, n_all ? n_all : 1, err))) return rc;
     for (size_t i = 0; i < n; i++) {
@@ -433,7 +435,7 @@ static int process_frame(build_state *st, const char *log_dir, const held_sweep 
     long li = avt_label_index_find(&st->labels, sw->timestamp_ns, opt->label_tolerance_ns);
     avt_tf world_T_lidar_label = world_T_lidar_ref;
     if (li >= 0) {
-        if ((rc = avt_label_frame_load(st->labels.paths[li], &lf, err))) goto out;
+        if ((rc = avt_label_frame_read(st->labels.paths[li], &st->val.schema, &lf, err))) goto out;
         if ((rc = grow_box_buffers(st, lf.n ? lf.n : 1, err))) goto out;
         avt_tf w_l;
         if ((rc = avt_poses_at(&st->poses, lf.timestamp_ns, &w_l, err))) {
@@ -788,6 +790,7 @@ static void state_free(build_state *st)
     for (int k = 0; k < 3; k++) held_free(&st->held[k]);
     free(st->b3d), free(st->lboxes), free(st->counts);
     avt_label_index_free(&st->labels);
+    build_validation_free(&st->val);
     avt_poses_free(&st->poses);
     avt_rig_free(&st->rig);
 }
@@ -848,6 +851,7 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     if ((rc = avt_path_join(path, sizeof path, log_dir, "poses.csv"))) goto out;
     if ((rc = avt_poses_load(path, &st.poses, err))) goto out;
     if ((rc = avt_label_index_open(log_dir, &st.labels, err))) goto out;
+    if ((rc = build_validation_begin(&st.val, log_dir, opt, &st.rig, &st.poses, &st.labels, err))) goto out;
     if ((rc = sweep_source_find(log_dir, st.lidar_path, sizeof st.lidar_path, err))) goto out;
 
     st.cams = calloc(st.rig.n_cameras ? st.rig.n_cameras : 1, sizeof *st.cams);
@@ -887,28 +891,9 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     }
 
     avt_lidar_config lc;
-    avt_lidar_config_default(&lc);
-    lc.model = opt->lidar_model;
-    lc.cut_angle_deg = opt->cut_angle_deg;
-    /* log.yaml overrides the defaults; the command line's --lidar-model overrides log.yaml */
     char log_yaml[4096], meta_abs[4096], vcal_abs[4096];
     avt_log_config lcfg;
-    avt_path_join(log_yaml, sizeof log_yaml, log_dir, "log.yaml");
-    if ((rc = avt_log_config_load(log_yaml, &lcfg, err))) goto out;
-    if (lcfg.lidar_model[0] && strcmp(opt->lidar_model, "auto") == 0) lc.model = lcfg.lidar_model;
-    if (lcfg.lidar_data_port) lc.data_port = lcfg.lidar_data_port;
-    if (lcfg.lidar_position_port) lc.position_port = lcfg.lidar_position_port;
-    if (lcfg.lidar_metadata[0]) {
-        avt_path_join(meta_abs, sizeof meta_abs, log_dir, lcfg.lidar_metadata);
-        lc.metadata_path = meta_abs;
-    }
-    if (lcfg.lidar_calibration[0]) {
-        avt_path_join(vcal_abs, sizeof vcal_abs, log_dir, lcfg.lidar_calibration);
-        lc.calibration_path = vcal_abs;
-    }
-    if (lcfg.lidar_source[0]) lc.source_addr = lcfg.lidar_source;
-    if (opt->lidar_calibration) lc.calibration_path = opt->lidar_calibration;
-    if (opt->lidar_source) lc.source_addr = opt->lidar_source;
+    if ((rc = sweep_source_config(log_dir, opt, &lc, &lcfg, log_yaml, meta_abs, vcal_abs, err))) goto out;
     if ((rc = setup_sync(&st, opt, &lc, err))) goto out;
     st.lidar = sweep_source_open(st.lidar_path, &lc, err);
     if (!st.lidar) {
@@ -922,7 +907,10 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     eo.log_dir = log_dir;
     const char *base = strrchr(log_dir, '/');
     eo.log_id = lcfg.log_id[0] ? lcfg.log_id : (base && base[1]) ? base + 1 : log_dir;
-    st.writer = avt_export_open(out_path, &st.rig, AVT_CLASS_NAMES, AVT_NUM_CLASSES, &eo, err);
+    eo.attribute_names = st.val.schema.attribute_names;
+    eo.n_attribute_names = st.val.schema.n_attributes;
+    eo.schema = st.val.schema.text;
+    st.writer = avt_export_open(out_path, &st.rig, st.val.schema.class_names, st.val.schema.n_class_names, &eo, err);
     if (!st.writer) {
         rc = err ? err->code : AVT_IO;
         goto out;
@@ -957,7 +945,7 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
         else {
             const char *cloud = sweep_source_file(st.lidar);
             if (cloud && (rc = avt_export_add_input(st.writer, cloud + strlen(log_dir) + 1, cloud, err))) goto out;
-            if ((rc = held_fill(&st, hn, sw, err))) goto out;
+            if ((rc = held_fill(&st, hn, sw, err)) || (rc = build_validation_sweep(&st.val, sw, err))) goto out;
         }
         if (hc->used) {
             if (frame_no == 0) first_ts = hc->sw.timestamp_ns;
@@ -1045,12 +1033,13 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     }
     sum->have_lidar_stats = sweep_source_stats(st.lidar, &sum->lidar);
     findings(sum, &found);
+    avt_export_meta meta;
+    memset(&meta, 0, sizeof meta);
+    if ((rc = build_validation_end(&st.val, &st.labels, opt, &found, &meta, err))) goto out;
     if (found.oom) {
         rc = avt_err(err, AVT_NOMEM, "%s: out of memory for the validation findings", out_path);
         goto out;
     }
-    avt_export_meta meta;
-    memset(&meta, 0, sizeof meta);
     meta.findings = found.p;
     meta.tool_version = AVT_VERSION;
     meta.git_sha = opt->git_sha;

@@ -207,3 +207,30 @@ void sweep_source_close(sweep_source *s)
     free(s->rtype);
     free(s);
 }
+
+int sweep_source_config(const char *log_dir, const avt_build_options *opt, avt_lidar_config *lc, avt_log_config *lcfg,
+                        char *log_yaml, char *meta_abs, char *vcal_abs, avt_error *err)
+{
+    avt_lidar_config_default(lc);
+    lc->model = opt->lidar_model;
+    lc->cut_angle_deg = opt->cut_angle_deg;
+    /* log.yaml overrides the defaults; the command line's --lidar-model overrides log.yaml */
+    avt_path_join(log_yaml, 4096, log_dir, "log.yaml");
+    int rc = avt_log_config_load(log_yaml, lcfg, err);
+    if (rc) return rc;
+    if (lcfg->lidar_model[0] && strcmp(opt->lidar_model, "auto") == 0) lc->model = lcfg->lidar_model;
+    if (lcfg->lidar_data_port) lc->data_port = lcfg->lidar_data_port;
+    if (lcfg->lidar_position_port) lc->position_port = lcfg->lidar_position_port;
+    if (lcfg->lidar_metadata[0]) {
+        avt_path_join(meta_abs, 4096, log_dir, lcfg->lidar_metadata);
+        lc->metadata_path = meta_abs;
+    }
+    if (lcfg->lidar_calibration[0]) {
+        avt_path_join(vcal_abs, 4096, log_dir, lcfg->lidar_calibration);
+        lc->calibration_path = vcal_abs;
+    }
+    if (lcfg->lidar_source[0]) lc->source_addr = lcfg->lidar_source;
+    if (opt->lidar_calibration) lc->calibration_path = opt->lidar_calibration;
+    if (opt->lidar_source) lc->source_addr = opt->lidar_source;
+    return AVT_OK;
+}

@@ -9,15 +9,16 @@
 #include "avtruth/quality.h"
 #include "quality_private.h"
 
-void avt_agree_opts_default(avt_agree_opts *o)
+void avt_agree_opts_default(avt_agree_opts *o, const avt_schema *s)
 {
     memset(o, 0, sizeof *o);
+    o->schema = s;
     /* one object for annotators: footprints overlapping by a quarter; the class thresholds
-     * (KITTI's) then judge whether the geometry agrees */
+     * (the schema's) then judge whether the geometry agrees */
     o->match.metric = AVT_MATCH_IOU_BEV;
-    for (int c = 0; c < AVT_NUM_CLASSES; c++) o->match.threshold[c] = 0.25;
+    for (int c = 0; c < AVT_QUALITY_MAX_ID; c++) o->match.threshold[c] = 0.25;
     avt_match_opts k;
-    avt_match_opts_kitti(&k, AVT_MATCH_IOU_3D);
+    avt_match_opts_schema(&k, AVT_MATCH_IOU_3D, s);
     memcpy(o->iou_ok, k.threshold, sizeof o->iou_ok);
     o->max_disputes = 1000;
 }
@@ -131,16 +132,24 @@ out:
 static json_t *num(double x) { return isfinite(x) ? json_real(x) : json_null(); }
 
 /* Majority class of a cluster among the annotators present: votes[] per class. */
-static int majority(const avt_label_set *s, const avt_clusters *cl, const avt_cluster *k, int votes[AVT_NUM_CLASSES])
+static int majority(const avt_label_set *s, const avt_clusters *cl, const avt_cluster *k, int votes[AVT_QUALITY_MAX_ID])
 {
-    int best = 0;
-    memset(votes, 0, AVT_NUM_CLASSES * sizeof *votes);
+    int best = -1;
+    for (size_t j = 0; j < cl->m; j++) {
+        const avt_label_box *b = member_box(s, cl, k, j);
+        if (b) votes[b->class_id] = 0;
+    }
     for (size_t j = 0; j < cl->m; j++) {
         const avt_label_box *b = member_box(s, cl, k, j);
         if (b) votes[b->class_id]++;
     }
-    for (int c = 1; c < AVT_NUM_CLASSES; c++)
-        if (votes[c] > votes[best] || best == 0) best = votes[c] ? c : best;
+    /* ties to the lower class id */
+    for (size_t j = 0; j < cl->m; j++) {
+        const avt_label_box *b = member_box(s, cl, k, j);
+        if (b && (best < 0 || votes[b->class_id] > votes[best] ||
+                  (votes[b->class_id] == votes[best] && b->class_id < best)))
+            best = b->class_id;
+    }
     return best;
 }
 
@@ -161,15 +170,25 @@ static int cmp_dispute(const void *a, const void *b)
  * cat(j) gives annotator j's category (0..k-1) or -1 to leave the cluster out. */
 typedef int (*cat_fn)(const avt_label_set *s, const avt_clusters *cl, const avt_cluster *c, size_t j, int arg);
 
-static double kappa_of(const avt_label_set *s, const avt_clusters *cl, int k, cat_fn cat, int arg, size_t *used)
+static double kappa_of(const avt_label_set *s, const avt_clusters *cl, cat_fn cat, int arg, size_t *used)
 {
+    /* the categories in use, numbered densely */
+    int dense[AVT_QUALITY_MAX_ID], k = 0;
     size_t m = cl->m, n = 0;
-    double *t = calloc(m == 2 ? (size_t)(k * k) : cl->n * (size_t)k + 1, sizeof *t), kap = NAN;
+    for (int c = 0; c < AVT_QUALITY_MAX_ID; c++) dense[c] = -1;
+    for (size_t i = 0; i < cl->n; i++)
+        for (size_t j = 0; j < m; j++) {
+            int v = cat(s, cl, &cl->c[i], j, arg);
+            if (v >= 0 && dense[v] < 0) dense[v] = k++;
+        }
+    double *t = calloc(m == 2 ? (size_t)(k * k) + 1 : cl->n * (size_t)k + 1, sizeof *t), kap = NAN;
+    *used = 0;
     if (!t) return NAN;
     for (size_t i = 0; i < cl->n; i++) {
         int v[AVT_MAX_ANNOTATORS], skip = 0;
         for (size_t j = 0; j < m; j++) skip |= (v[j] = cat(s, cl, &cl->c[i], j, arg)) < 0;
         if (skip) continue;
+        for (size_t j = 0; j < m; j++) v[j] = dense[v[j]];
         if (m == 2) t[v[0] * k + v[1]] += 1;
         else
             for (size_t j = 0; j < m; j++) t[n * (size_t)k + (size_t)v[j]] += 1;
@@ -211,14 +230,14 @@ int avt_quality_agree(const avt_label_set *s, size_t m, const avt_agree_opts *o,
     /* per class: boxes, boxes matched by every other annotator, pairwise IoU and deviations */
     struct {
         double boxes, matched, pairs, iou, dc, ds[3], dyaw;
-    } st[AVT_NUM_CLASSES] = {{0}};
+    } st[AVT_QUALITY_MAX_ID] = {{0}};
     size_t absent[AVT_MAX_ANNOTATORS] = {0}, boxes_of[AVT_MAX_ANNOTATORS] = {0}, nd = 0, n_icc = 0;
     double pairs_both = 0, pairs_diff = 0;
     for (size_t i = 0; i < cl.n; i++) {
         const avt_cluster *c = &cl.c[i];
         const avt_label_box *b[AVT_MAX_ANNOTATORS];
         size_t present = 0;
-        int votes[AVT_NUM_CLASSES];
+        int votes[AVT_QUALITY_MAX_ID];
         int maj = majority(s, &cl, c, votes);
         for (size_t j = 0; j < m; j++) {
             b[j] = member_box(s, &cl, c, j);
@@ -269,10 +288,10 @@ int avt_quality_agree(const avt_label_set *s, size_t m, const avt_agree_opts *o,
                                              "objects", (json_int_t)boxes_of[j], "miss_rate",
                                              num(cl.n ? (double)absent[j] / (double)cl.n : NAN)));
     }
-    for (int c = 1; c < AVT_NUM_CLASSES; c++) {
+    for (int c = 0; c < AVT_QUALITY_MAX_ID; c++) {
         if (!st[c].boxes) continue;
         double p = st[c].pairs;
-        json_object_set_new(pc, AVT_CLASS_NAMES[c],
+        json_object_set_new(pc, avt_quality_class_name(o->schema, c),
                             json_pack("{s:I, s:o, s:o, s:o, s:[o,o,o], s:o}", "boxes", (json_int_t)st[c].boxes,
                                       "match_rate", num(st[c].matched / st[c].boxes), "mean_iou", num(st[c].iou / p),
                                       "center_deviation_m", num(st[c].dc / p), "size_deviation_m",
@@ -280,7 +299,7 @@ int avt_quality_agree(const avt_label_set *s, size_t m, const avt_agree_opts *o,
                                       "yaw_deviation_rad", num(st[c].dyaw / p)));
     }
     size_t used;
-    double kap = kappa_of(s, &cl, AVT_NUM_CLASSES, class_cat, 0, &used);
+    double kap = kappa_of(s, &cl, class_cat, 0, &used);
     json_object_set_new(r, "annotators", ann);
     json_object_set_new(r, "frames", json_integer((json_int_t)cl.n_frames));
     json_object_set_new(r, "objects", json_integer((json_int_t)cl.n));
@@ -299,7 +318,7 @@ int avt_quality_agree(const avt_label_set *s, size_t m, const avt_agree_opts *o,
         if (seen >> bit & 1u) {
             char key[16];
             snprintf(key, sizeof key, "bit%d", bit);
-            json_object_set_new(ak, key, num(kappa_of(s, &cl, 2, attr_cat, bit, &used)));
+            json_object_set_new(ak, key, num(kappa_of(s, &cl, attr_cat, bit, &used)));
         }
     json_object_set_new(r, "attribute_kappa", ak);
     static const char *const FIELDS[4] = {"length", "width", "height", "yaw"};
@@ -319,7 +338,7 @@ int avt_quality_agree(const avt_label_set *s, size_t m, const avt_agree_opts *o,
         for (size_t j = 0; j < m; j++) {
             const avt_label_box *b = member_box(s, &cl, c, j);
             json_array_append_new(ids, b ? json_integer((json_int_t)b->track_id) : json_null());
-            json_array_append_new(cls, b ? json_string(AVT_CLASS_NAMES[b->class_id]) : json_null());
+            json_array_append_new(cls, b ? json_string(avt_quality_class_name(o->schema, b->class_id)) : json_null());
             if (b && !file) file = s[j].paths[cl.frame_of[c->frame * m + j]];
         }
         static const char *const W[3] = {"missing", "class", "geometry"};
@@ -373,7 +392,7 @@ int avt_quality_consensus(const avt_label_set *s, size_t m, const avt_agree_opts
     for (size_t f = 0; f < cl.n_frames; f++) boxes[f] = json_array();
     for (size_t i = 0; i < cl.n; i++) {
         const avt_cluster *c = &cl.c[i];
-        int votes[AVT_NUM_CLASSES];
+        int votes[AVT_QUALITY_MAX_ID];
         int maj = majority(s, &cl, c, votes);
         double v[7][AVT_MAX_ANNOTATORS], sn = 0, cs = 0, vel[3] = {0, 0, 0};
         size_t n = 0, nv = 0;
@@ -393,10 +412,10 @@ int avt_quality_consensus(const avt_label_set *s, size_t m, const avt_agree_opts
         }
         double g[6];
         for (int k = 0; k < 6; k++) g[k] = median(v[k], n);
-        json_t *b = json_pack("{s:I, s:s, s:[f,f,f], s:[f,f,f], s:f, s:[], s:f, s:b, s:I}", "track_id", (json_int_t)track,
-                              "class", AVT_CLASS_NAMES[maj], "center", g[0], g[1], g[2], "size", g[3], g[4], g[5], "yaw",
+        json_t *b = json_pack("{s:I, s:s, s:[f,f,f], s:[f,f,f], s:f, s:[], s:f, s:b}", "track_id", (json_int_t)track,
+                              "class", avt_quality_class_name(o->schema, maj), "center", g[0], g[1], g[2], "size", g[3], g[4], g[5], "yaw",
                               atan2(sn, cs), "attributes", "confidence", (double)votes[maj] / (double)m, "disputed",
-                              2 * votes[maj] <= (int)m, "annotators", (json_int_t)n);
+                              2 * votes[maj] <= (int)m);
         if (b && nv)
             json_object_set_new(b, "velocity", json_pack("[f,f,f]", vel[0] / nv, vel[1] / nv, vel[2] / nv));
         if (!b || json_array_append_new(boxes[c->frame], b)) {

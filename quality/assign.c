@@ -79,13 +79,16 @@ int avt_match_metric_parse(const char *name)
     return -1;
 }
 
-void avt_match_opts_kitti(avt_match_opts *o, avt_match_metric metric)
+void avt_match_opts_schema(avt_match_opts *o, avt_match_metric metric, const avt_schema *s)
 {
-    /* KITTI object benchmark: 0.7 for cars, 0.5 for pedestrians and cyclists; trucks as cars */
-    static const double kitti[AVT_NUM_CLASSES] = {0.5, 0.7, 0.5, 0.5, 0.7};
     memset(o, 0, sizeof *o);
     o->metric = metric;
-    for (int c = 0; c < AVT_NUM_CLASSES; c++) o->threshold[c] = metric == AVT_MATCH_DISTANCE ? 2.0 : kitti[c];
+    for (int c = 0; c < AVT_QUALITY_MAX_ID; c++) o->threshold[c] = metric == AVT_MATCH_DISTANCE ? 2.0 : 0.5;
+    for (size_t i = 0; s && i < s->n_classes; i++) {
+        const avt_schema_class *k = &s->classes[i];
+        if (k->id < AVT_QUALITY_MAX_ID)
+            o->threshold[k->id] = metric == AVT_MATCH_DISTANCE ? k->center_distance_m : k->iou3d_threshold;
+    }
 }
 
 /* The similarity of a pair in the metric: IoU (higher better) or distance (lower better). */
@@ -134,10 +137,11 @@ out:
     return rc;
 }
 
-int avt_class_thresholds_parse(const char *spec, double thr[AVT_NUM_CLASSES], char *msg, size_t n)
+int avt_class_thresholds_parse(const char *spec, const avt_schema *s, double thr[AVT_QUALITY_MAX_ID], char *msg,
+                               size_t n)
 {
-    static const char *const FORM = "CLASS=X[,CLASS=X...] with CLASS car, pedestrian, cyclist or truck, or one X >= 0";
-    char buf[256];
+    static const char *const FORM = "CLASS=X[,CLASS=X...] with a class of the schema, or one X >= 0";
+    char buf[1024];
     if (!spec || snprintf(buf, sizeof buf, "%s", spec) >= (int)sizeof buf) return snprintf(msg, n, "%s", FORM), -1;
     char *save = NULL;
     for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
@@ -148,34 +152,26 @@ int avt_class_thresholds_parse(const char *spec, double thr[AVT_NUM_CLASSES], ch
         if (end == val || *end || errno || !isfinite(v) || v < 0)
             return snprintf(msg, n, "%s ('%s' is not a number >= 0)", FORM, val), -1;
         if (!eq) {
-            for (int c = 0; c < AVT_NUM_CLASSES; c++) thr[c] = v;
+            for (int c = 0; c < AVT_QUALITY_MAX_ID; c++) thr[c] = v;
             continue;
         }
         *eq = '\0';
-        int c = avt_class_id(tok);
-        if (c < 0) return snprintf(msg, n, "%s ('%s' is not a class)", FORM, tok), -1;
-        thr[c] = v;
+        const avt_schema_class *k = s ? avt_schema_class_find(s, tok) : NULL;
+        if (!k || k->id >= AVT_QUALITY_MAX_ID)
+            return snprintf(msg, n, "%s ('%s' is not a class of schema %s)", FORM, tok, s ? s->name : "?"), -1;
+        thr[k->id] = v;
     }
     return 0;
 }
 
-int avt_quality_schema_thresholds(const char *schema, double thr[AVT_NUM_CLASSES], avt_error *err)
+void avt_quality_thresholds_override(double thr[AVT_QUALITY_MAX_ID], const double over[AVT_QUALITY_MAX_ID])
 {
-    avt_schema sc;
-    FILE *f = fopen(schema, "r");
-    int rc = f ? avt_schema_load(schema, &sc, err) : avt_schema_builtin(schema, &sc, err);
-    if (f) fclose(f);
-    if (rc) return rc;
-    for (int c = 1; c < AVT_NUM_CLASSES; c++) {
-        const avt_schema_class *k = avt_schema_class_find(&sc, AVT_CLASS_NAMES[c]);
-        if (k) thr[c] = k->iou3d_threshold;
-    }
-    avt_schema_free(&sc);
-    return AVT_OK;
+    for (int c = 0; c < AVT_QUALITY_MAX_ID; c++)
+        if (!isnan(over[c])) thr[c] = over[c];
 }
 
-void avt_quality_thresholds_override(double thr[AVT_NUM_CLASSES], const double over[AVT_NUM_CLASSES])
+const char *avt_quality_class_name(const avt_schema *s, int c)
 {
-    for (int c = 0; c < AVT_NUM_CLASSES; c++)
-        if (!isnan(over[c])) thr[c] = over[c];
+    const avt_schema_class *k = s && c >= 0 ? avt_schema_class_by_id(s, (unsigned)c) : NULL;
+    return k ? k->name : "?";
 }

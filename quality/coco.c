@@ -103,7 +103,7 @@ void avt_eval_coco(const avt_coco_image *images, size_t n, double *ap50, double 
 {
     double s50 = 0, s = 0;
     int nc = 0;
-    for (int c = 1; c < AVT_NUM_CLASSES; c++) {
+    for (int c = 1; c < AVT_QUALITY_MAX_ID; c++) {
         double a50 = coco_ap(images, n, c, 0.5);
         if (isnan(a50)) continue;
         double sum = 0;

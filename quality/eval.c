@@ -13,6 +13,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "avtruth/quality.h"
 
@@ -21,10 +22,11 @@ static const double MIN_HEIGHT[3] = {40, 25, 25};
 static const int MAX_OCCLUSION[3] = {0, 1, 2};
 static const double MAX_TRUNCATION[3] = {0.15, 0.3, 0.5};
 
-void avt_eval_opts_default(avt_eval_opts *o)
+void avt_eval_opts_default(avt_eval_opts *o, const avt_schema *s)
 {
     avt_match_opts m;
-    avt_match_opts_kitti(&m, AVT_MATCH_IOU_3D);
+    avt_match_opts_schema(&m, AVT_MATCH_IOU_3D, s);
+    o->schema = s;
     memcpy(o->iou_threshold, m.threshold, sizeof o->iou_threshold);
     static const double d[4] = {0.5, 1, 2, 4};
     memcpy(o->nusc_distances, d, sizeof d);
@@ -52,14 +54,15 @@ static void kframe_free(kframe *k, size_t n)
     free(k);
 }
 
-/* The class's boxes and their overlaps; 0 or -1 when out of memory. */
-static int kitti_prepare(const avt_eval_frame *fr, size_t n, int cls, int bev, double thr, kframe *k)
+/* The class's boxes (and the neighbour class's ground truth) and their overlaps; 0 or -1 when
+ * out of memory. */
+static int kitti_prepare(const avt_eval_frame *fr, size_t n, int cls, int nb, int bev, double thr, kframe *k)
 {
     for (size_t f = 0; f < n; f++) {
         const avt_eval_frame *e = &fr[f];
         kframe *q = &k[f];
         size_t ng = 0, nd = 0;
-        for (size_t i = 0; i < e->n_gt; i++) ng += e->gt[i].class_id == cls;
+        for (size_t i = 0; i < e->n_gt; i++) ng += e->gt[i].class_id == cls || e->gt[i].class_id == nb;
         for (size_t j = 0; j < e->n_pred; j++) nd += e->pred[j].class_id == cls;
         char *mem = malloc((ng + nd) * (sizeof(size_t) + sizeof(int)) + (nd + ng * nd) * sizeof(double) + 2 * nd + 1);
         if (!mem) return -1;
@@ -74,7 +77,7 @@ static int kitti_prepare(const avt_eval_frame *fr, size_t n, int cls, int bev, d
         q->assigned = q->in_dc + nd;
         ng = nd = 0;
         for (size_t i = 0; i < e->n_gt; i++)
-            if (e->gt[i].class_id == cls) q->gi[ng++] = i;
+            if (e->gt[i].class_id == cls || e->gt[i].class_id == nb) q->gi[ng++] = i;
         for (size_t j = 0; j < e->n_pred; j++)
             if (e->pred[j].class_id == cls) {
                 const avt_box_view *v = e->pred_view ? &e->pred_view[j] : NULL;
@@ -93,17 +96,19 @@ static int kitti_prepare(const avt_eval_frame *fr, size_t n, int cls, int bev, d
     return 0;
 }
 
-/* KITTI's cleanData for one difficulty: which boxes count; returns the counted ground truth. */
-static size_t kitti_level(kframe *k, size_t n, int diff)
+/* KITTI's cleanData for one difficulty: which boxes count (a neighbour class's never does);
+ * returns the counted ground truth. */
+static size_t kitti_level(kframe *k, size_t n, int cls, int diff)
 {
     size_t n_gt = 0;
     for (size_t f = 0; f < n; f++) {
         kframe *q = &k[f];
         for (size_t i = 0; i < q->ng; i++) {
             const avt_box_view *v = q->e->gt_view ? &q->e->gt_view[q->gi[i]] : NULL;
-            q->ig[i] = v && v->height_px >= 0 &&
-                       (v->occlusion > MAX_OCCLUSION[diff] || v->truncation > MAX_TRUNCATION[diff] ||
-                        v->height_px <= MIN_HEIGHT[diff]);
+            q->ig[i] = q->e->gt[q->gi[i]].class_id != cls ||
+                       (v && v->height_px >= 0 &&
+                        (v->occlusion > MAX_OCCLUSION[diff] || v->truncation > MAX_TRUNCATION[diff] ||
+                         v->height_px <= MIN_HEIGHT[diff]));
             n_gt += q->ig[i] == 0;
         }
         for (size_t j = 0; j < q->nd; j++) {
@@ -203,27 +208,28 @@ static int kitti_ap_prepared(kframe *k, size_t n, size_t n_gt, double thr, doubl
 }
 
 /* AP of one class and metric at the three difficulties; -1 when out of memory. */
-static int kitti_ap_levels(const avt_eval_frame *frames, size_t n, int cls, int bev, double thr, double ap[3][2],
-                           size_t n_gt[3])
+static int kitti_ap_levels(const avt_eval_frame *frames, size_t n, int cls, int nb, int bev, double thr,
+                           double ap[3][2], size_t n_gt[3])
 {
     kframe *k = calloc(n ? n : 1, sizeof *k);
-    int rc = k ? kitti_prepare(frames, n, cls, bev, thr, k) : -1;
+    int rc = k ? kitti_prepare(frames, n, cls, nb, bev, thr, k) : -1;
     for (int d = 0; d < 3; d++) {
         ap[d][0] = ap[d][1] = NAN;
         n_gt[d] = 0;
         if (rc) continue;
-        n_gt[d] = kitti_level(k, n, d);
+        n_gt[d] = kitti_level(k, n, cls, d);
         rc = kitti_ap_prepared(k, n, n_gt[d], thr, ap[d]);
     }
     kframe_free(k, n);
     return rc;
 }
 
-size_t avt_eval_kitti_ap(const avt_eval_frame *frames, size_t n, int cls, int diff, int bev, double thr, double ap[2])
+size_t avt_eval_kitti_ap(const avt_eval_frame *frames, size_t n, int cls, int nb, int diff, int bev, double thr,
+                         double ap[2])
 {
     double all[3][2];
     size_t n_gt[3];
-    kitti_ap_levels(frames, n, cls, bev, thr, all, n_gt);
+    kitti_ap_levels(frames, n, cls, nb, bev, thr, all, n_gt);
     ap[0] = all[diff][0], ap[1] = all[diff][1];
     return n_gt[diff];
 }
@@ -384,19 +390,35 @@ out:
 
 static json_t *num(double x) { return isfinite(x) ? json_real(x) : json_null(); }
 
+/* KITTI's neighbouring classes, neither found nor missed when evaluating the other: Van for
+ * Car, Person_sitting for Pedestrian (evaluate_object.cpp, cleanData). Id or -1. */
+static int neighbour(const avt_schema *s, const avt_schema_class *k)
+{
+    static const char *const PAIRS[][2] = {{"car", "van"}, {"pedestrian", "person_sitting"}};
+    for (int i = 0; i < 2; i++)
+        if (strcasecmp(k->name, PAIRS[i][0]) == 0)
+            for (size_t j = 0; j < s->n_classes; j++)
+                if (strcasecmp(s->classes[j].name, PAIRS[i][1]) == 0 && s->classes[j].id < AVT_QUALITY_MAX_ID)
+                    return s->classes[j].id;
+    return -1;
+}
+
 int avt_quality_eval(const avt_eval_frame *frames, size_t n, const avt_eval_opts *o, json_t *report, avt_error *err)
 {
     static const char *const DIFF[3] = {"easy", "moderate", "hard"};
     json_t *kitti = json_object(), *nusc = json_object();
     double map_sum = 0, tp_sum[N_TP] = {0};
     int map_n = 0, tp_n[N_TP] = {0};
-    for (int c = 1; c < AVT_NUM_CLASSES; c++) {
+    for (size_t ci = 0; o->schema && ci < o->schema->n_classes; ci++) {
+        const avt_schema_class *sk = &o->schema->classes[ci];
+        int c = sk->id, nb = neighbour(o->schema, sk);
+        if (sk->ignore || c >= AVT_QUALITY_MAX_ID) continue;
         json_t *kc = json_object();
         size_t n_gt_all = 0;
         double ap[2][3][2];
         size_t ng[2][3];
         for (int bev = 0; bev < 2; bev++)
-            if (kitti_ap_levels(frames, n, c, bev, o->iou_threshold[c], ap[bev], ng[bev])) {
+            if (kitti_ap_levels(frames, n, c, nb, bev, o->iou_threshold[c], ap[bev], ng[bev])) {
                 json_decref(kc), json_decref(kitti), json_decref(nusc);
                 return avt_err(err, AVT_NOMEM, "evaluation: out of memory");
             }
@@ -414,7 +436,7 @@ int avt_quality_eval(const avt_eval_frame *frames, size_t n, const avt_eval_opts
             continue;
         }
         json_object_set_new(kc, "iou_threshold", json_real(o->iou_threshold[c]));
-        json_object_set_new(kitti, AVT_CLASS_NAMES[c], kc);
+        json_object_set_new(kitti, sk->name, kc);
         json_t *nc = json_object(), *aps = json_object();
         double mean = 0, tp[N_TP];
         for (int k = 0; k < 4; k++) {
@@ -434,7 +456,7 @@ int avt_quality_eval(const avt_eval_frame *frames, size_t n, const avt_eval_opts
             json_object_set_new(nc, TP_NAMES[m], num(tp[m]));
             if (isfinite(tp[m])) tp_sum[m] += tp[m], tp_n[m]++;
         }
-        json_object_set_new(nusc, AVT_CLASS_NAMES[c], nc);
+        json_object_set_new(nusc, sk->name, nc);
         map_sum += mean, map_n++;
     }
     json_object_set_new(nusc, "mAP", num(map_n ? map_sum / map_n : NAN));

@@ -88,16 +88,17 @@ int avt_quality_eval_paths(const char *gt_path, const char *pred_path, const avt
     memset(&rig, 0, sizeof rig);
     memset(&pred, 0, sizeof pred);
     *report = NULL;
-    int rc = avt_label_set_load(gt_path, &gt, err), have_rig = 0, h5 = is_file(gt_path), pred_h5 = is_file(pred_path);
+    int rc = avt_label_set_load(gt_path, o->eval.schema, &gt, err), have_rig = 0, h5 = is_file(gt_path), pred_h5 = is_file(pred_path);
     if (rc) return rc;
     avt_eval_frame *fr = NULL;
     avt_box_view *gv = NULL, *pv = NULL;
     long *pf = NULL;
-    size_t *g0 = NULL, *p0 = NULL;
+    size_t *g0 = NULL, *p0 = NULL, n_dc = 0;
+    double(*dc)[4] = NULL;
     json_t *r = json_object();
     char cams[16][64], calib[4200];
     size_t ncam = 0;
-    if ((rc = avt_label_set_load(pred_path, &pred, err))) goto out;
+    if ((rc = avt_label_set_load(pred_path, o->eval.schema, &pred, err))) goto out;
     snprintf(calib, sizeof calib, "%s/calib.yaml", gt_path);
     if (o->calib || (!h5 && is_file(calib))) {
         if ((rc = avt_rig_load(o->calib ? o->calib : calib, "auto", &rig, err))) goto out;
@@ -134,13 +135,25 @@ int avt_quality_eval_paths(const char *gt_path, const char *pred_path, const avt
     }
     if (pred_views && (rc = pred_h5 ? avt_quality_h5_views(pred_path, cam, np, pv, err) : project_all(rc_cam, &pred, pv, err)))
         goto out;
+    /* DontCare: the ignore regions of the GT label files in the difficulty camera */
+    for (size_t f = 0; f < gt.n; f++) n_dc += gt.frames[f].n_ignore;
+    if (!(dc = malloc((n_dc + 1) * sizeof *dc))) {
+        rc = avt_err(err, AVT_NOMEM, "eval: out of memory");
+        goto out;
+    }
+    n_dc = 0;
     size_t unpaired = 0, paired_pred = 0;
     for (size_t f = 0; f < gt.n; f++) {
         pf[f] = avt_label_set_find(&pred, gt.t_ns[f]);
         unpaired += pf[f] < 0;
         paired_pred += pf[f] >= 0;
         fr[f] = (avt_eval_frame){.gt = gt.frames[f].boxes, .n_gt = gt.frames[f].n,
-                                 .gt_view = gt_views ? gv + g0[f] : NULL};
+                                 .gt_view = gt_views ? gv + g0[f] : NULL, .dontcare = (const double(*)[4])(dc + n_dc)};
+        for (size_t i = 0; cam && i < gt.frames[f].n_ignore; i++)
+            if (strcmp(gt.frames[f].ignore[i].camera, cam) == 0) {
+                memcpy(dc[n_dc++], gt.frames[f].ignore[i].xyxy, sizeof dc[0]);
+                fr[f].n_dontcare++;
+            }
         if (pf[f] >= 0) {
             fr[f].pred = pred.frames[pf[f]].boxes;
             fr[f].n_pred = pred.frames[pf[f]].n;
@@ -174,7 +187,7 @@ int avt_quality_eval_paths(const char *gt_path, const char *pred_path, const avt
     r = NULL;
 out:
     json_decref(r);
-    free(fr), free(pf), free(g0), free(p0), free(gv), free(pv);
+    free(fr), free(pf), free(g0), free(p0), free(gv), free(pv), free(dc);
     if (have_rig) avt_rig_free(&rig);
     avt_label_set_free(&pred);
     avt_label_set_free(&gt);

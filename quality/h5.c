@@ -114,7 +114,7 @@ int quality_h5_load_boxes(const char *path, avt_label_set *s, avt_error *err)
             lb->track_id = (int64_t)c[TID][b];
             lb->attributes = (uint32_t)c[ATTR][b];
             lb->score = NAN;
-            if (lb->class_id < 1 || lb->class_id >= AVT_NUM_CLASSES || !(lb->size[0] > 0 && lb->size[1] > 0 && lb->size[2] > 0)) {
+            if (lb->class_id < 1 || lb->class_id >= AVT_QUALITY_MAX_ID || !(lb->size[0] > 0 && lb->size[1] > 0 && lb->size[2] > 0)) {
                 rc = avt_err(err, AVT_FORMAT, "%s: /boxes3d row %zu: class_id %d, size %g x %g x %g", path, b,
                              lb->class_id, lb->size[0], lb->size[1], lb->size[2]);
                 goto out;
@@ -210,5 +210,47 @@ out:
     for (int k = 0; k < NCOL; k++) free(c[k]);
     if (f >= 0) H5Fclose(f);
     H5Eset_auto2(H5E_DEFAULT, fn, fd);
+    return rc;
+}
+
+int quality_h5_schema_text(const char *path, char **text, size_t *len, avt_error *err)
+{
+    *text = NULL;
+    *len = 0;
+    H5E_auto2_t fn;
+    void *fd;
+    H5Eget_auto2(H5E_DEFAULT, &fn, &fd);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t f = open_file(path, err), d = -1, t = -1, mt = -1;
+    int rc = f < 0 ? AVT_FORMAT : AVT_OK;
+    if (f >= 0 && H5Lexists(f, "meta", H5P_DEFAULT) > 0 && H5Lexists(f, "meta/schema", H5P_DEFAULT) > 0 &&
+        (d = H5Dopen2(f, "meta/schema", H5P_DEFAULT)) >= 0 && (t = H5Dget_type(d)) >= 0 && H5Tget_class(t) == H5T_STRING) {
+        if (H5Tis_variable_str(t) > 0) {
+            char *s = NULL;
+            mt = H5Tcopy(H5T_C_S1);
+            if (mt >= 0 && H5Tset_size(mt, H5T_VARIABLE) >= 0 && H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, &s) >= 0 && s) {
+                *text = strdup(s);
+                H5free_memory(s);
+                if (!*text) rc = avt_err(err, AVT_NOMEM, "%s: out of memory", path);
+            }
+        } else {
+            size_t sz = H5Tget_size(t);
+            *text = calloc(sz + 1, 1);
+            mt = H5Tcopy(t);
+            if (!*text) rc = avt_err(err, AVT_NOMEM, "%s: out of memory", path);
+            else if (H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, *text) < 0) rc = avt_err(err, AVT_HDF5, "%s: /meta/schema: read failed", path);
+        }
+        if (*text) *len = strlen(*text);
+    }
+    if (mt >= 0) H5Tclose(mt);
+    if (t >= 0) H5Tclose(t);
+    if (d >= 0) H5Dclose(d);
+    if (f >= 0) H5Fclose(f);
+    H5Eset_auto2(H5E_DEFAULT, fn, fd);
+    if (rc) {
+        free(*text);
+        *text = NULL;
+        *len = 0;
+    }
     return rc;
 }

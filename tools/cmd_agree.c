@@ -11,28 +11,21 @@
 
 static const char *const METRICS[] = {"iou3d", "bev", "distance", NULL};
 
-static int thresholds(const char *v, void *dest, char *accepted, size_t n)
-{
-    return avt_class_thresholds_parse(v, dest, accepted, n) != 0;
-}
-
 /* The options agree and consensus share; returns the number of sets loaded or -status. */
 typedef struct group_args {
     int metric;
     double match_thr;
-    double iou_ok[AVT_NUM_CLASSES];
-    const char *json, *out, *schema;
-    double over[AVT_NUM_CLASSES];
+    const char *json, *out, *schema, *thr;
     int64_t max_disputes;
 } group_args;
 
-static int load_sets(const cli_cmd *cmd, char **pos, int npos, avt_label_set *sets)
+static int load_sets(const cli_cmd *cmd, char **pos, int npos, const avt_schema *sc, avt_label_set *sets)
 {
     if (npos < 2 || npos > AVT_MAX_ANNOTATORS)
         return -cli_usage_error(cmd, "expected 2 to %d label sets, got %d", AVT_MAX_ANNOTATORS, npos);
     for (int i = 0; i < npos; i++) {
         avt_error err = {0, ""};
-        if (avt_label_set_load(pos[i], &sets[i], &err)) {
+        if (avt_label_set_load(pos[i], sc, &sets[i], &err)) {
             for (int j = 0; j < i; j++) avt_label_set_free(&sets[j]);
             return -cli_fail(&err);
         }
@@ -40,12 +33,11 @@ static int load_sets(const cli_cmd *cmd, char **pos, int npos, avt_label_set *se
     return npos;
 }
 
-static void opts_from(const group_args *g, avt_agree_opts *o)
+static void opts_from(const group_args *g, const avt_schema *sc, avt_agree_opts *o)
 {
-    avt_agree_opts_default(o);
+    avt_agree_opts_default(o, sc);
     o->match.metric = (avt_match_metric)g->metric;
-    for (int c = 0; c < AVT_NUM_CLASSES; c++) o->match.threshold[c] = g->match_thr;
-    memcpy(o->iou_ok, g->iou_ok, sizeof o->iou_ok);
+    for (int c = 0; c < AVT_QUALITY_MAX_ID; c++) o->match.threshold[c] = g->match_thr;
     o->max_disputes = (size_t)g->max_disputes;
 }
 
@@ -89,26 +81,24 @@ static void print_report(json_t *r)
 
 static int run_group(const cli_cmd *cmd, int consensus, int argc, char **argv)
 {
-    group_args g = {.metric = 1, .match_thr = 0.25, .max_disputes = 1000, .over = {NAN, NAN, NAN, NAN, NAN}};
-    avt_match_opts k;
-    avt_match_opts_kitti(&k, AVT_MATCH_IOU_3D);
-    memcpy(g.iou_ok, k.threshold, sizeof g.iou_ok);
+    group_args g = {.metric = 1, .match_thr = 0.25, .max_disputes = 1000};
     const cli_opt agree_opts[] = {
         {"match", 0, CLI_CHOICE, NULL, "how boxes of different annotators are found to be one object", "bev",
          .choices = METRICS, .dest = &g.metric},
         {"match-threshold", 0, CLI_REAL, "X", "IoU at least X (or centre distance below X m) to be one object", "0.25",
          0, 1000, .dest = &g.match_thr},
-        {"iou-threshold", 0, CLI_CALL, "SPEC", "3D IoU below which matched boxes disagree in geometry",
-         "car=0.7,pedestrian=0.5,cyclist=0.5,truck=0.7", .call = thresholds, .dest = g.over},
-        {"schema", 0, CLI_STR, "FILE|NAME", "annotation schema giving the thresholds (--iou-threshold wins)",
-         "KITTI's", .dest = &g.schema},
+        {"iou-threshold", 0, CLI_STR, "SPEC",
+         "3D IoU below which matched boxes disagree in geometry: CLASS=X[,CLASS=X...] or one X",
+         "the schema's iou3d_threshold", .dest = &g.thr},
+        {"schema", 0, CLI_STR, "FILE|NAME", "annotation schema: classes and thresholds",
+         "the first set's (log.yaml, schema.yaml, /meta/schema) or the default", .dest = &g.schema},
         {"json", 0, CLI_STR, "REPORT", "write the full report as JSON", NULL, .dest = &g.json},
         {"max-disputes", 0, CLI_INT, "N", "disputes listed in the report (0: all)", "1000", 0, 1e9,
          .dest = &g.max_disputes},
         {0},
     };
     const cli_opt cons_opts[] = {
-        agree_opts[0], agree_opts[1],
+        agree_opts[0], agree_opts[1], agree_opts[3],
         {"output", 'o', CLI_STR, "LABELS_OUT", "folder of the merged <t_ns>.json files (required)", NULL, .dest = &g.out},
         {0},
     };
@@ -117,14 +107,23 @@ static int run_group(const cli_cmd *cmd, int consensus, int argc, char **argv)
     int r = cli_parse(cmd, consensus ? cons_opts : agree_opts, argc, argv, &pos, &npos);
     if (r) return r == CLI_EXIT_HELP ? 0 : r;
     if (consensus && !g.out) return cli_usage_error(cmd, "missing -o LABELS_OUT");
+    if (npos < 1) return cli_usage_error(cmd, "expected 2 to %d label sets, got %d", AVT_MAX_ANNOTATORS, npos);
     avt_error err = {0, ""};
-    if (g.schema && avt_quality_schema_thresholds(g.schema, g.iou_ok, &err)) return cli_fail(&err);
-    avt_quality_thresholds_override(g.iou_ok, g.over);
-    avt_label_set sets[AVT_MAX_ANNOTATORS];
-    int m = load_sets(cmd, pos, npos, sets);
-    if (m < 0) return -m;
+    avt_schema sc;
+    char origin[512], msg[512];
+    if (avt_quality_schema_for(pos[0], g.schema, &sc, origin, sizeof origin, &err)) return cli_fail(&err);
     avt_agree_opts o;
-    opts_from(&g, &o);
+    opts_from(&g, &sc, &o);
+    if (g.thr && avt_class_thresholds_parse(g.thr, &sc, o.iou_ok, msg, sizeof msg)) {
+        avt_schema_free(&sc);
+        return cli_usage_error(cmd, "--iou-threshold: '%s' is not accepted: expected %s", g.thr, msg);
+    }
+    avt_label_set sets[AVT_MAX_ANNOTATORS];
+    int m = load_sets(cmd, pos, npos, &sc, sets);
+    if (m < 0) {
+        avt_schema_free(&sc);
+        return -m;
+    }
     int status = 0;
     if (consensus) {
         avt_consensus_stats st;
@@ -135,6 +134,7 @@ static int run_group(const cli_cmd *cmd, int consensus, int argc, char **argv)
         if (avt_quality_agree(sets, (size_t)m, &o, &rep, &err)) {
             status = cli_fail(&err);
         } else {
+            json_object_set_new(rep, "schema", json_string(origin));
             print_report(rep);
             if (g.json && json_dump_file(rep, g.json, JSON_INDENT(1) | JSON_REAL_PRECISION(10))) {
                 fprintf(stderr, "avtruth: error: %s: cannot write\n", g.json);
@@ -144,6 +144,7 @@ static int run_group(const cli_cmd *cmd, int consensus, int argc, char **argv)
         json_decref(rep);
     }
     for (int i = 0; i < m; i++) avt_label_set_free(&sets[i]);
+    avt_schema_free(&sc);
     return status;
 }
 

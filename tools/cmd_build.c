@@ -147,6 +147,8 @@ static int build(int argc, char **argv, const char *cmdline)
         {"depth-png", 0, CLI_STR, "DIR", "write KITTI depth-completion PNGs there", NULL, .dest = &o.depth_png_dir},
         {"embed-images", 0, CLI_FLAG, NULL, "store each paired image in /cameras/<name>/image_png", "off",
          .dest = &embed},
+        {"schema", 0, CLI_STR, "FILE|NAME", "annotation schema: a file or default, kitti, nuscenes (docs/schema.md)",
+         "the log's", .dest = &o.schema},
         {0},
     };
     char **pos;

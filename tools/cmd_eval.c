@@ -6,11 +6,6 @@
 #include "avtruth/quality.h"
 #include "commands.h"
 
-static int thresholds(const char *v, void *dest, char *accepted, size_t n)
-{
-    return avt_class_thresholds_parse(v, dest, accepted, n) != 0;
-}
-
 static double jnum(json_t *o, const char *k)
 {
     json_t *v = json_object_get(o, k);
@@ -20,18 +15,16 @@ static double jnum(json_t *o, const char *k)
 static int run(int argc, char **argv, const char *cmdline)
 {
     (void)cmdline;
-    const char *gt = NULL, *pred = NULL, *json = NULL, *schema = NULL;
+    const char *gt = NULL, *pred = NULL, *json = NULL, *schema = NULL, *thr = NULL;
     avt_eval_run_opts o = {0};
-    avt_eval_opts_default(&o.eval);
-    double over[AVT_NUM_CLASSES] = {NAN, NAN, NAN, NAN, NAN};
     const cli_opt opts[] = {
         {"gt", 0, CLI_STR, "GT", "ground truth: a log, its labels folder or an output file (required)", NULL, .dest = &gt},
         {"pred", 0, CLI_STR, "PRED", "predictions: label files with a score per box (required)", NULL, .dest = &pred},
         {"json", 0, CLI_STR, "REPORT", "write the full report as JSON", NULL, .dest = &json},
-        {"iou-threshold", 0, CLI_CALL, "SPEC", "KITTI overlap per class", "car=0.7,pedestrian=0.5,cyclist=0.5,truck=0.7",
-         .call = thresholds, .dest = over},
-        {"schema", 0, CLI_STR, "FILE|NAME", "annotation schema giving the thresholds (--iou-threshold wins)",
-         "KITTI's", .dest = &schema},
+        {"iou-threshold", 0, CLI_STR, "SPEC", "KITTI overlap per class: CLASS=X[,CLASS=X...] or one X",
+         "the schema's iou3d_threshold", .dest = &thr},
+        {"schema", 0, CLI_STR, "FILE|NAME", "annotation schema: classes and thresholds",
+         "GT's (/meta/schema, log.yaml, schema.yaml) or the default", .dest = &schema},
         {"calib", 0, CLI_STR, "FILE", "calibration to project boxes with (difficulty levels, 2D boxes)",
          "GT/calib.yaml when GT is a log", .dest = &o.calib},
         {"camera", 0, CLI_STR, "NAME", "camera of the KITTI difficulty levels", "the first", .dest = &o.camera},
@@ -44,11 +37,20 @@ static int run(int argc, char **argv, const char *cmdline)
     if (npos || !gt || !pred) return cli_usage_error(&avt_cmd_eval, "expected --gt GT --pred PRED");
     avt_error err = {0, ""};
     json_t *rep = NULL;
-    if (schema && avt_quality_schema_thresholds(schema, o.eval.iou_threshold, &err)) return cli_fail(&err);
-    avt_quality_thresholds_override(o.eval.iou_threshold, over);
-    if (avt_quality_eval_paths(gt, pred, &o, &rep, &err)) return cli_fail(&err);
-    printf("%.0f frames (%.0f without predictions); difficulty from %s\n", jnum(rep, "frames"),
-           jnum(rep, "frames_without_predictions"), json_string_value(json_object_get(rep, "difficulty_from")));
+    avt_schema sc;
+    char origin[512], msg[512];
+    if (avt_quality_schema_for(gt, schema, &sc, origin, sizeof origin, &err)) return cli_fail(&err);
+    avt_eval_opts_default(&o.eval, &sc);
+    if (thr && avt_class_thresholds_parse(thr, &sc, o.eval.iou_threshold, msg, sizeof msg)) {
+        avt_schema_free(&sc);
+        return cli_usage_error(&avt_cmd_eval, "--iou-threshold: '%s' is not accepted: expected %s", thr, msg);
+    }
+    int rc = avt_quality_eval_paths(gt, pred, &o, &rep, &err);
+    avt_schema_free(&sc);
+    if (rc) return cli_fail(&err);
+    json_object_set_new(rep, "schema", json_string(origin));
+    printf("%.0f frames (%.0f without predictions); schema %s; difficulty from %s\n", jnum(rep, "frames"),
+           jnum(rep, "frames_without_predictions"), origin, json_string_value(json_object_get(rep, "difficulty_from")));
     printf("%-12s %6s %8s %8s %8s %8s %8s %8s\n", "KITTI", "n_gt", "3D_easy", "3D_mod", "3D_hard", "BEV_easy",
            "BEV_mod", "BEV_hard");
     const char *k;

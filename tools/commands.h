@@ -15,5 +15,7 @@ extern const cli_cmd avt_cmd_import;
 extern const cli_cmd avt_cmd_agree;
 extern const cli_cmd avt_cmd_consensus;
 extern const cli_cmd avt_cmd_eval;
+extern const cli_cmd avt_cmd_validate;
+extern const cli_cmd avt_cmd_export;
 
 #endif

@@ -128,6 +128,11 @@ typedef struct avt_sync_camera_summary {
     uint64_t bad_times;          /* images with unusable, duplicate or backward times */
 } avt_sync_camera_summary;
 
+/* One label validation finding (a row of /meta/validation; docs/schema.md). */
+typedef struct avt_export_finding {
+    const char *severity, *rule, *file, *path, *value, *message;
+} avt_export_finding;
+
 typedef struct avt_export_meta {
     const char *tool_version, *git_sha, *command_line, *config_json;
     int64_t started_ns;
@@ -137,6 +142,10 @@ typedef struct avt_export_meta {
     const char *licence;                 /* the data's licence (log.yaml), or NULL: "not stated" */
     /* Markdown list items ("- ...\n") for the card's "Validation findings", or NULL: none */
     const char *findings;
+    /* /meta/validation: one row per finding (columns severity, rule, file, path, value,
+     * message: string arrays of n_validation rows; empty when there is none) */
+    const avt_export_finding *validation;
+    size_t n_validation;
 } avt_export_meta;
 
 /* Writes metadata, closes the file, fsyncs, renames NAME.h5.partial -> NAME.h5.
@@ -170,9 +179,17 @@ int avt_export_verify_structure(const char *path, FILE *out, avt_error *err);
  * rebased copies, and /logs: log_id, file, sha256, split, frame_offset (L+1), plus each
  * log's calibration and camera intrinsics under /logs/<k>/ and frames/log_index (F,).
  * Each source is verified (structure) first; sources with different column sets (cameras,
- * embedded images) are refused with AVT_MISMATCH. Splits: avt_export_split_of. Written via .partial + rename. */
+ * embedded images) or different annotation schemas (/meta/schema) are refused with AVT_MISMATCH. Splits: avt_export_split_of. Written via .partial + rename. */
 int avt_export_stitch(const char *dir, const char *out_path, double train, double val,
                       FILE *out, avt_error *err);
+/* KITTI object labels from a ground-truth file (avtruth export kitti; docs/schema.md): for every
+ * frame i, out_dir/label_2/<i, 6 digits>.txt with one line per 3D box that has a 2D box in
+ * camera (NULL: the first camera by name): class name, truncation, occlusion level from
+ * visibility, alpha, the 2D box, dimensions, location and rotation_y in that camera's frame; and
+ * out_dir/calib/<i>.txt with P0..P3 = K [I | 0], R0_rect = I and Tr_velo_to_cam. A summary line
+ * goes to out (may be NULL). Not thread-safe (HDF5). */
+int avt_export_kitti(const char *path, const char *camera, const char *out_dir, FILE *out, avt_error *err);
+
 /* "train", "val" or "test" for a log, fixed by a hash of log_id (ratios train, val, rest). */
 const char *avt_export_split_of(const char *log_id, double train, double val);
 

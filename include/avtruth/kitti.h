@@ -35,14 +35,29 @@ void avt_kitti_object_box(const avt_kitti_object *o, const avt_tf *target_T_rect
 /* The box as a drive-log label in the LiDAR frame (center, size l/w/h, yaw about LiDAR z). The
  * label format has yaw only, so the small tilt between the camera's y axis and LiDAR z
  * (0.85 degree on the KITTI object frames tested) is dropped: the returned tilt_rad says by
- * how much (docs/calibration.md "KITTI import"). class_id from
- * the KITTI type (Car/Van -> car, Truck, Pedestrian/Person_sitting, Cyclist; -1 otherwise). */
+ * how much (docs/calibration.md "KITTI import"). class_id is -1: the type is the name of a class of
+ * the KITTI schema (schemas/kitti.yaml), mapped by the caller's schema. */
 void avt_kitti_object_label(const avt_kitti_object *o, const avt_tf *lidar_T_rect, avt_label_box *lb,
                             double *tilt_rad);
 
+/* The inverse of avt_kitti_object_label, for label_2 export: a box in the LiDAR frame (center,
+ * size l/w/h, yaw about LiDAR z) as a KITTI object of the camera cam_T_lidar: location = the
+ * centre in camera coordinates moved down (+y) by h/2, rotation_y of the length axis seen in
+ * the camera's x-z plane (ry = atan2(-d_z, d_x)), alpha = ry - atan2(x, z) wrapped to
+ * [-pi, pi). type, truncated, occluded and bbox are the caller's. */
+void avt_kitti_object_from_box(const double center[3], const double size[3], double yaw, const avt_tf *cam_T_lidar,
+                               avt_kitti_object *o);
+/* KITTI's occlusion level from a visible fraction (FORMAT.md boxes2d/visibility): >= 0.75 -> 0
+ * fully visible, >= 0.25 -> 1 partly occluded, > 0 -> 2 largely occluded, else (0, NaN) 3
+ * unknown. */
+int avt_kitti_occlusion(double visibility);
+/* Appends objects as label_2 lines (15 fields; pixels with 2 decimals, 3D with 4) to out. */
+void avt_kitti_labels_format(const avt_kitti_object *o, size_t n, avt_sbuf *out);
+
 /* Imports a KITTI object layout SRC (calib/, velodyne/, image_2/, label_2/ optional) into drive
  * logs (docs/calibration.md "KITTI import"): frames are ordered by id and given synthetic times
- * 0.1 s apart. Frames with identical calibration files share one log; when all frames share one
+ * 0.1 s apart; labels keep every KITTI type through the KITTI schema (log.yaml `schema: kitti`),
+ * DontCare as ignore regions of camera image_2. Frames with identical calibration files share one log; when all frames share one
  * calibration DST is that log, otherwise DST/<first id of the group>/ is one log per group.
  * Not thread-safe with respect to DST (writes files). */
 int avt_import_kitti(const char *src_dir, const char *dst_dir, avt_error *err);

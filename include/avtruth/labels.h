@@ -1,5 +1,6 @@
-/* avtruth labels: 3D box annotations (labels/<t_ns>.json), ego poses (poses.csv), the class
- * schema, and per-point class/instance labels. Formats: docs/drive-log.md. */
+/* avtruth labels: 3D box annotations (labels/<t_ns>.json), ego poses (poses.csv) and per-point
+ * class/instance labels. Formats: docs/drive-log.md; classes and attributes come from the
+ * annotation schema (avtruth/schema.h, docs/schema.md). */
 #ifndef AVTRUTH_LABELS_H
 #define AVTRUTH_LABELS_H
 
@@ -9,35 +10,44 @@
 #include "avtruth/common.h"
 #include "avtruth/geom.h"
 
-/* The annotation schema: class ids index this table; 0 = none. */
-#define AVT_NUM_CLASSES 5
-extern const char *const AVT_CLASS_NAMES[AVT_NUM_CLASSES];
-int avt_class_id(const char *name); /* -1 if unknown */
-
 typedef struct avt_label_box {
     double center[3], size[3], yaw;
     double velocity[3];  /* world velocity in LiDAR axes; NaN when unknown */
-    int class_id;
-    int64_t track_id;
-    uint32_t attributes;
+    int class_id;        /* the schema's class id */
+    int64_t track_id;    /* -1 when the schema does not require one and it is absent */
+    uint32_t attributes; /* bit i: the schema's attribute_names[i] */
     double score;        /* detection confidence of a prediction ("score"); NaN when absent */
 } avt_label_box;
+
+/* An image region whose objects were not labelled (KITTI DontCare): an ignore class of the
+ * schema, in one camera, pixels [left, top, right, bottom]. */
+typedef struct avt_label_ignore {
+    char camera[64];
+    int class_id;
+    double xyxy[4];
+} avt_label_ignore;
 
 typedef struct avt_label_frame {
     int64_t timestamp_ns;
     avt_label_box *boxes;
     size_t n;
+    avt_label_ignore *ignore;
+    size_t n_ignore;
 } avt_label_frame;
 
-/* Loads and validates one label file (jansson). Errors name the file, the box and the field. */
+/* Loads and validates one label file (jansson) with the default schema; with another schema:
+ * avt_label_frame_read (avtruth/validate.h). Errors name the file, the box and the field. */
 int avt_label_frame_load(const char *path, avt_label_frame *out, avt_error *err);
 void avt_label_frame_free(avt_label_frame *f);
 
-/* Index of the label files of a log: their times from the file names, sorted. */
+/* Index of the label files of a log: their times from the file names, sorted. .json files not
+ * named <t_ns>.json are listed in bad_names (full paths) for validation to report. */
 typedef struct avt_label_index {
     int64_t *t_ns;
     char **paths;
     size_t n;
+    char **bad_names;
+    size_t n_bad;
 } avt_label_index;
 int avt_label_index_open(const char *log_dir, avt_label_index *idx, avt_error *err); /* no labels/ = empty */
 /* The same for a directory of <t_ns>.json files itself; a missing directory is an error. */

@@ -15,6 +15,11 @@
 
 #include "avtruth/common.h"
 #include "avtruth/labels.h"
+#include "avtruth/schema.h"
+
+/* Class ids index per-class tables; the annotation schema (avtruth/schema.h) names them. Ids
+ * of this value or more are refused when label sets are loaded. */
+#define AVT_QUALITY_MAX_ID 256
 
 /* ---- geometry (quality/geometry.c) ---- */
 
@@ -45,22 +50,29 @@ int avt_match_metric_parse(const char *name);
 
 typedef struct avt_match_opts {
     avt_match_metric metric;
-    double threshold[AVT_NUM_CLASSES]; /* per class of the first set's box: IoU >= t, or distance < t (m) */
-    int same_class;                    /* only boxes of the same class may match */
+    double threshold[AVT_QUALITY_MAX_ID]; /* per class id of the first set's box: IoU >= t, or distance < t (m) */
+    int same_class;                       /* only boxes of the same class may match */
 } avt_match_opts;
-/* KITTI's thresholds for IoU (car 0.7, pedestrian and cyclist 0.5, truck 0.7). */
-void avt_match_opts_kitti(avt_match_opts *o, avt_match_metric metric);
+/* The schema's per-class thresholds: iou3d_threshold (the shipped schemas: KITTI's 0.7 for
+ * cars and other vehicles, 0.5 for the rest) or, for distance, center_distance_m; ids the
+ * schema lacks get 0.5 / 2 m. */
+void avt_match_opts_schema(avt_match_opts *o, avt_match_metric metric, const avt_schema *s);
 
-/* Parses per-class thresholds "car=0.7,pedestrian=0.5" (or one number for every class) into
- * thr; returns 0, or -1 with msg giving the accepted form and the bad part (spec NULL: the form). */
-int avt_class_thresholds_parse(const char *spec, double thr[AVT_NUM_CLASSES], char *msg, size_t n);
-
-/* The 3D IoU thresholds of the classes in an annotation schema (include/avtruth/schema.h): a
- * schema file, or a shipped schema's name ("default", "kitti", "nuscenes"); classes matched by
- * name, those the schema lacks keep thr. */
-int avt_quality_schema_thresholds(const char *schema, double thr[AVT_NUM_CLASSES], avt_error *err);
+/* Parses per-class thresholds "car=0.7,pedestrian=0.5" (class names of schema s, or one
+ * number for every class) into thr (indexed by class id); returns 0, or -1 with msg giving the
+ * accepted form and the bad part (spec NULL: the form). */
+int avt_class_thresholds_parse(const char *spec, const avt_schema *s, double thr[AVT_QUALITY_MAX_ID], char *msg,
+                               size_t n);
 /* thr[c] = over[c] where over[c] is not NaN. */
-void avt_quality_thresholds_override(double thr[AVT_NUM_CLASSES], const double over[AVT_NUM_CLASSES]);
+void avt_quality_thresholds_override(double thr[AVT_QUALITY_MAX_ID], const double over[AVT_QUALITY_MAX_ID]);
+
+/* The schema of a label set: override (a schema file or a shipped name) if not NULL; else an
+ * output file's /meta/schema; else the log's (avt_schema_for_log: log.yaml, schema.yaml) for a
+ * log or for a labels folder inside one; else the default. origin (n bytes) says which. */
+int avt_quality_schema_for(const char *path, const char *override, avt_schema *s, char *origin, size_t n,
+                           avt_error *err);
+/* The name of class id c in s ("?" if none). */
+const char *avt_quality_class_name(const avt_schema *s, int c);
 
 /* Matches boxes a[0..na) and b[0..nb) one-to-one, maximising the total IoU (or minimising
  * the total centre distance) over the pairs that pass the threshold of a's class.
@@ -92,7 +104,9 @@ typedef struct avt_label_set {
     char **paths;            /* file of each frame (the .h5 for an output file) */
     avt_label_frame *frames;
 } avt_label_set;
-int avt_label_set_load(const char *path, avt_label_set *s, avt_error *err);
+/* Label files are read with schema sc (avt_label_frame_read: unknown keys and classes are
+ * errors); an output file's class ids are taken as ids of sc. */
+int avt_label_set_load(const char *path, const avt_schema *sc, avt_label_set *s, avt_error *err);
 void avt_label_set_free(avt_label_set *s);
 /* Frame of s nearest to t within 5 ms, or -1. */
 long avt_label_set_find(const avt_label_set *s, int64_t t_ns);
@@ -116,11 +130,13 @@ typedef struct avt_clusters {
 } avt_clusters;
 
 typedef struct avt_agree_opts {
+    const avt_schema *schema; /* names the classes */
     avt_match_opts match;     /* how boxes of different annotators are found to be one object */
-    double iou_ok[AVT_NUM_CLASSES]; /* below this 3D IoU a matched pair is a geometry dispute */
+    double iou_ok[AVT_QUALITY_MAX_ID]; /* below this 3D IoU a matched pair is a geometry dispute */
     size_t max_disputes;      /* disputes listed in the report (0 = all) */
 } avt_agree_opts;
-void avt_agree_opts_default(avt_agree_opts *o);
+/* Matching on BEV IoU >= 0.25 whatever the class; iou_ok the schema's iou3d_threshold. */
+void avt_agree_opts_default(avt_agree_opts *o, const avt_schema *s);
 
 /* Groups the boxes of m annotators frame by frame into objects: annotator 0's boxes seed the
  * objects, each further annotator is matched (Hungarian, on the mean IoU with the members so
@@ -164,11 +180,12 @@ typedef struct avt_eval_frame {
 } avt_eval_frame;
 
 typedef struct avt_eval_opts {
-    double iou_threshold[AVT_NUM_CLASSES]; /* KITTI overlap per class (default 0.7 / 0.5) */
+    const avt_schema *schema;                 /* the classes evaluated (not the ignore ones) */
+    double iou_threshold[AVT_QUALITY_MAX_ID]; /* KITTI overlap per class id (the schema's) */
     double nusc_distances[4];              /* 0.5, 1, 2, 4 m */
     int nusc_tp_distance;                  /* index of the distance of the TP errors (2 m) */
 } avt_eval_opts;
-void avt_eval_opts_default(avt_eval_opts *o);
+void avt_eval_opts_default(avt_eval_opts *o, const avt_schema *s);
 
 /* Evaluates the frames: the report gets "kitti" -> class -> {ap3d_r40, apbev_r40, ap3d_r11,
  * apbev_r11} per difficulty (the top-level keys are the moderate level, as KITTI ranks),
@@ -190,12 +207,15 @@ int avt_quality_project_views(const struct avt_camera *cam, const avt_label_box 
                               avt_box_view *views, avt_error *err);
 
 /* KITTI AP of one class at one difficulty (0 easy, 1 moderate, 2 hard) and metric (3D or BEV
- * IoU): ap[0] R40, ap[1] R11. Returns the number of ground-truth boxes counted. */
-size_t avt_eval_kitti_ap(const avt_eval_frame *frames, size_t n, int class_id, int difficulty, int bev,
-                         double threshold, double ap[2]);
+ * IoU): ap[0] R40, ap[1] R11. Ground truth of the neighbour class (KITTI: Van for Car,
+ * Person_sitting for Pedestrian; -1 for none) is ignored, neither found nor missed. Returns
+ * the number of ground-truth boxes counted. */
+size_t avt_eval_kitti_ap(const avt_eval_frame *frames, size_t n, int class_id, int neighbour_id, int difficulty,
+                         int bev, double threshold, double ap[2]);
 
 /* COCO-style AP of 2D boxes of one camera: per image GT and predictions with class and score;
- * ap50 and the mean over IoU 0.50:0.05:0.95, averaged over the classes present in the GT. */
+ * ap50 and the mean over IoU 0.50:0.05:0.95, averaged over the classes present in the GT
+ * (class ids < AVT_QUALITY_MAX_ID). */
 typedef struct avt_box2d {
     double xyxy[4];
     int class_id;
@@ -210,7 +230,7 @@ void avt_eval_coco(const avt_coco_image *images, size_t n, double *ap50, double 
 /* ---- eval of files (quality/evalrun.c) ---- */
 
 typedef struct avt_eval_run_opts {
-    avt_eval_opts eval;
+    avt_eval_opts eval;  /* eval.schema also reads both label sets */
     const char *calib;   /* rig for projecting boxes (difficulty, 2D boxes); NULL: GT's calib.yaml */
     const char *camera;  /* camera of the difficulty levels; NULL: the first */
 } avt_eval_run_opts;

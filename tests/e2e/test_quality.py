@@ -53,7 +53,8 @@ def write(frames, d):
     os.makedirs(d, exist_ok=True)
     for f, boxes in enumerate(frames):
         with open(os.path.join(d, f"{T0 + f * 100000000}.json"), "w") as fh:
-            json.dump({"timestamp_ns": T0 + f * 100000000, "frame": "lidar", "boxes": boxes}, fh)
+            json.dump({"timestamp_ns": T0 + f * 100000000, "frame": "lidar",
+                       "boxes": [{k: v for k, v in b.items() if k != "truth_index"} for b in boxes]}, fh)
     return d
 
 

@@ -207,6 +207,9 @@ SYNC_COLUMNS = {"camera": "str", "policy": "str", "frames_paired": "<u8", "frame
                 "clock_offset_sd_ns": "<f8", "clock_drift_sd_ppm": "<f8", "clock_corrected": "|u1",
                 "clock_t_ref_ns": "<i8", "jitter_ns": "<f8", "bad_times": "<u8"}
 FIXED.update({f"sync/cameras/{k}": (dt, (2,)) for k, dt in SYNC_COLUMNS.items()})
+# /meta/validation: label validation findings, one row each (docs/schema.md); none here
+FIXED.update({f"meta/validation/{k}": ("str", (None,))
+              for k in ("severity", "rule", "file", "path", "value", "message")})
 
 
 def is_utf8_str(dt):

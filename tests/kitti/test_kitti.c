@@ -30,6 +30,8 @@
 #include "avtruth/calib.h"
 #include "avtruth/kitti.h"
 #include "avtruth/labels.h"
+#include "avtruth/schema.h"
+#include "avtruth/validate.h"
 #include "avtruth/pointcloud.h"
 #include "avtruth/project.h"
 
@@ -372,8 +374,19 @@ static void test_import(void **state)
     assert_int_equal(avt_label_index_open(p, &idx, &err), 0);
     assert_int_equal(idx.n, 1);
     avt_label_frame fr;
-    if (avt_label_frame_load(idx.paths[0], &fr, &err)) fail_msg("%s", err.msg);
-    assert_int_equal(fr.n, 3); /* Truck, Car, Cyclist; DontCare dropped */
+    avt_schema kitti;
+    assert_int_equal(avt_schema_builtin("kitti", &kitti, &err), 0);
+    if (avt_label_frame_read(idx.paths[0], &kitti, &fr, &err)) fail_msg("%s", err.msg);
+    /* label_2/000001.txt: Truck, Car, Cyclist as boxes, its four DontCare lines as regions */
+    assert_int_equal(fr.n, 3);
+    assert_int_equal(fr.boxes[0].class_id, avt_schema_class_find(&kitti, "Truck")->id);
+    assert_int_equal(fr.boxes[1].class_id, avt_schema_class_find(&kitti, "Car")->id);
+    assert_int_equal(fr.boxes[2].class_id, avt_schema_class_find(&kitti, "Cyclist")->id);
+    assert_int_equal(fr.n_ignore, 4);
+    static const double dc0[4] = {503.89, 169.71, 590.61, 190.13};
+    assert_string_equal(fr.ignore[0].camera, "image_2");
+    for (int i = 0; i < 4; i++) assert_true(fabs(fr.ignore[0].xyxy[i] - dc0[i]) < 1e-9);
+    avt_schema_free(&kitti);
     avt_cam_model m;
     assert_int_equal(avt_cam_model_init(&m, &rig.cameras[0], &err), 0);
     avt_tf cam_T_lidar = avt_tf_inv(&rig.cameras[0].lidar_T_cam);

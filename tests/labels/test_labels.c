@@ -48,12 +48,12 @@ static void test_label_file(void **state)
         {"{\"timestamp_ns\": 1, \"boxes\": [", "line"},
         {"{\"boxes\": []}", "timestamp_ns"},
         {"{\"timestamp_ns\": 1, \"boxes\": [{\"track_id\": 1, \"class\": \"ufo\", \"center\": [0,0,0], "
-         "\"size\": [1,1,1], \"yaw\": 0}]}", "boxes[0].class: unknown class 'ufo'"},
+         "\"size\": [1,1,1], \"yaw\": 0}]}", "boxes[0].class: 'ufo': not a class of schema avtruth-default"},
         {"{\"timestamp_ns\": 1, \"boxes\": [{\"track_id\": 1, \"class\": \"car\", \"center\": [0,0], "
          "\"size\": [1,1,1], \"yaw\": 0}]}", "boxes[0].center"},
         {"{\"timestamp_ns\": 1, \"boxes\": [{\"track_id\": 1, \"class\": \"car\", \"center\": [0,0,0], "
-         "\"size\": [1,-1,1], \"yaw\": 0}]}", "boxes[0].size[1]: must be positive"},
-        {"{\"timestamp_ns\": 1, \"frame\": \"camera\", \"boxes\": []}", "frame 'camera'"},
+         "\"size\": [1,-1,1], \"yaw\": 0}]}", "boxes[0].size[1]: '-1': sizes must be positive"},
+        {"{\"timestamp_ns\": 1, \"frame\": \"camera\", \"boxes\": []}", "frame: 'camera'"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         write_tmp("json", bad[i].text);

@@ -108,7 +108,10 @@ static void test_match_thresholds(void **state)
     avt_label_box a[2] = {box(1, 0, 0, 0, 4, 2, 1.5, 0), box(1, 10, 0, 0, 4, 2, 1.5, 0)};
     avt_label_box b[2] = {box(1, 10.2, 0, 0, 4, 2, 1.5, 0), box(1, 30, 0, 0, 4, 2, 1.5, 0)};
     avt_match_opts o;
-    avt_match_opts_kitti(&o, AVT_MATCH_IOU_3D);
+    avt_schema sc;
+    assert_int_equal(avt_schema_default(&sc), 0);
+    avt_match_opts_schema(&o, AVT_MATCH_IOU_3D, &sc); /* car (id 1): 0.7 */
+    assert_true(o.threshold[1] == 0.7);
     long a2b[2];
     double v[2];
     avt_error err;
@@ -116,10 +119,18 @@ static void test_match_thresholds(void **state)
     assert_int_equal(a2b[0], -1);
     assert_int_equal(a2b[1], 0);
     assert_true(fabs(v[1] - 3.8 / 4.2) < 1e-12); /* 3.8 x 2 overlap of 4 x 2 boxes */
-    avt_match_opts_kitti(&o, AVT_MATCH_DISTANCE);
+    avt_match_opts_schema(&o, AVT_MATCH_DISTANCE, &sc);
     o.threshold[1] = 0.1; /* 0.2 m apart: too far */
     assert_int_equal(avt_quality_match(a, 2, b, 2, &o, a2b, v, &err), 0);
     assert_int_equal(a2b[1], -1);
+    /* thresholds by class name of the schema */
+    char msg[256];
+    assert_int_equal(avt_class_thresholds_parse("car=0.6,pedestrian=0.3", &sc, o.threshold, msg, sizeof msg), 0);
+    assert_true(o.threshold[1] == 0.6 && o.threshold[2] == 0.3);
+    assert_int_equal(avt_class_thresholds_parse("bus=x", &sc, o.threshold, msg, sizeof msg), -1);
+    assert_int_equal(avt_class_thresholds_parse("spaceship=0.5", &sc, o.threshold, msg, sizeof msg), -1);
+    assert_non_null(strstr(msg, "spaceship"));
+    avt_schema_free(&sc);
 }
 
 /* Cohen (1960), Table 1: two judges, three categories, N = 200; p_o = .70, p_c = .41,
@@ -192,28 +203,28 @@ static void test_kitti_ap(void **state)
     setup_eval(0, 0, 0);
     for (int d = 0; d < 3; d++)
         for (int bev = 0; bev < 2; bev++) {
-            assert_int_equal(avt_eval_kitti_ap(fr, NF, 1, d, bev, 0.7, ap), NF * NB);
+            assert_int_equal(avt_eval_kitti_ap(fr, NF, 1, -1, d, bev, 0.7, ap), NF * NB);
             assert_true(fabs(ap[0] - 1) < 1e-12 && fabs(ap[1] - 1) < 1e-12);
         }
     /* every 5th box missed: recall reaches 0.8 at precision 1; R40 sums 32 of the 40 recall
      * points, R11 9 of 11 (0, 0.1, .., 0.8) */
     setup_eval(0, 5, 0);
-    avt_eval_kitti_ap(fr, NF, 1, 1, 0, 0.7, ap);
+    avt_eval_kitti_ap(fr, NF, 1, -1, 1, 0, 0.7, ap);
     assert_true(fabs(ap[0] - 0.8) < 1e-12);
     assert_true(fabs(ap[1] - 9.0 / 11) < 1e-12);
     /* extra boxes scored below every true positive change nothing */
     setup_eval(0, 5, 1);
-    avt_eval_kitti_ap(fr, NF, 1, 1, 0, 0.7, ap);
+    avt_eval_kitti_ap(fr, NF, 1, -1, 1, 0, 0.7, ap);
     assert_true(fabs(ap[0] - 0.8) < 1e-12);
     /* 1 m shift in x of a 4 x 1.8 m car: IoU at most 3/5 (yaw 0) < 0.7 -> AP 0; the worst,
      * yaw 0.9: (4 - cos 0.9)(1.8 - sin 0.9) / (2 * 7.2 - that) = 0.313 -> AP 1 at 0.3 */
     setup_eval(1, 0, 0);
-    avt_eval_kitti_ap(fr, NF, 1, 1, 0, 0.7, ap);
+    avt_eval_kitti_ap(fr, NF, 1, -1, 1, 0, 0.7, ap);
     assert_true(ap[0] == 0 && ap[1] == 0);
-    avt_eval_kitti_ap(fr, NF, 1, 1, 1, 0.3, ap);
+    avt_eval_kitti_ap(fr, NF, 1, -1, 1, 1, 0.3, ap);
     assert_true(fabs(ap[0] - 1) < 1e-12);
     /* no ground truth of a class: undefined */
-    assert_int_equal(avt_eval_kitti_ap(fr, NF, 2, 1, 0, 0.5, ap), 0);
+    assert_int_equal(avt_eval_kitti_ap(fr, NF, 2, -1, 1, 0, 0.5, ap), 0);
     assert_true(isnan(ap[0]));
 }
 
@@ -231,22 +242,43 @@ static void test_kitti_difficulty_and_dontcare(void **state)
     avt_eval_frame f = {g, p, 2, 3, gv, pv, NULL, 0};
     double ap[2];
     /* without the DontCare region the 0.95 false positive comes first: precision 1/2, 2/3 */
-    assert_int_equal(avt_eval_kitti_ap(&f, 1, 1, 1, 0, 0.7, ap), 2);
+    assert_int_equal(avt_eval_kitti_ap(&f, 1, 1, -1, 1, 0, 0.7, ap), 2);
     /* R40: recall points 1..20 at precision 2/3 (the best at recall >= r), 21..40 too */
     assert_true(fabs(ap[0] - 2.0 / 3) < 1e-12);
     f.dontcare = (const double(*)[4])dc, f.n_dontcare = 1;
-    avt_eval_kitti_ap(&f, 1, 1, 1, 0, 0.7, ap);
+    avt_eval_kitti_ap(&f, 1, 1, -1, 1, 0, 0.7, ap);
     assert_true(fabs(ap[0] - 1) < 1e-12);
     /* easy: the 30 px car is ignored, and so is its 30 px detection: one car, found */
-    assert_int_equal(avt_eval_kitti_ap(&f, 1, 1, 0, 0, 0.7, ap), 1);
+    assert_int_equal(avt_eval_kitti_ap(&f, 1, 1, -1, 0, 0, 0.7, ap), 1);
     assert_true(fabs(ap[0] - 1) < 1e-12);
+}
+
+/* KITTI's neighbour classes: a van (id 5 in the default schema) is neither found nor missed
+ * when cars are evaluated; a car detection on it is not a false positive. */
+static void test_kitti_neighbour_class(void **state)
+{
+    (void)state;
+    avt_label_box g[2] = {box(1, 10, 0, 0, 4, 2, 1.5, 0), box(5, 20, 0, 0, 5, 2, 2, 0)};
+    avt_label_box p[2] = {g[0], g[1]};
+    p[1].class_id = 1;
+    p[0].score = 0.5, p[1].score = 0.9; /* the detection on the van ranks first */
+    avt_eval_frame f = {g, p, 2, 2, NULL, NULL, NULL, 0};
+    double ap[2];
+    assert_int_equal(avt_eval_kitti_ap(&f, 1, 1, 5, 1, 0, 0.7, ap), 1);
+    assert_true(fabs(ap[0] - 1) < 1e-12);
+    /* without the neighbour rule the van detection is a false positive ahead of the car:
+     * precision 1/2 at recall 1 */
+    assert_int_equal(avt_eval_kitti_ap(&f, 1, 1, -1, 1, 0, 0.7, ap), 1);
+    assert_true(fabs(ap[0] - 0.5) < 1e-12);
 }
 
 static void test_nuscenes(void **state)
 {
     (void)state;
     avt_eval_opts o;
-    avt_eval_opts_default(&o);
+    avt_schema sc;
+    assert_int_equal(avt_schema_default(&sc), 0);
+    avt_eval_opts_default(&o, &sc);
     setup_eval(1, 0, 0);
     json_t *r = json_object();
     avt_error err;
@@ -273,6 +305,7 @@ static void test_nuscenes(void **state)
     ap = json_object_get(json_object_get(json_object_get(r, "nuscenes"), "car"), "ap");
     assert_true(fabs(json_real_value(json_object_get(ap, "0.5")) - 7.0 / 9) < 1e-9);
     json_decref(r);
+    avt_schema_free(&sc);
 }
 
 static void test_coco(void **state)
@@ -297,7 +330,8 @@ int main(void)
         cmocka_unit_test(test_match_thresholds),    cmocka_unit_test(test_cohen_1960),
         cmocka_unit_test(test_fleiss_example),      cmocka_unit_test(test_icc_shrout_fleiss),
         cmocka_unit_test(test_kitti_ap),            cmocka_unit_test(test_kitti_difficulty_and_dontcare),
-        cmocka_unit_test(test_nuscenes),            cmocka_unit_test(test_coco),
+        cmocka_unit_test(test_kitti_neighbour_class), cmocka_unit_test(test_nuscenes),
+        cmocka_unit_test(test_coco),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
