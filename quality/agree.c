@@ -318,7 +318,8 @@ int avt_quality_agree(const avt_label_set *s, size_t m, const avt_agree_opts *o,
         if (seen >> bit & 1u) {
             char key[16];
             snprintf(key, sizeof key, "bit%d", bit);
-            json_object_set_new(ak, key, num(kappa_of(s, &cl, attr_cat, bit, &used)));
+            const char *name = o->schema && (size_t)bit < o->schema->n_attributes ? o->schema->attribute_names[bit] : key;
+            json_object_set_new(ak, name, num(kappa_of(s, &cl, attr_cat, bit, &used)));
         }
     json_object_set_new(r, "attribute_kappa", ak);
     static const char *const FIELDS[4] = {"length", "width", "height", "yaw"};
@@ -395,7 +396,7 @@ int avt_quality_consensus(const avt_label_set *s, size_t m, const avt_agree_opts
         int votes[AVT_QUALITY_MAX_ID];
         int maj = majority(s, &cl, c, votes);
         double v[7][AVT_MAX_ANNOTATORS], sn = 0, cs = 0, vel[3] = {0, 0, 0};
-        size_t n = 0, nv = 0;
+        size_t n = 0, nv = 0, attr_votes[32] = {0};
         int64_t track = -1;
         /* geometry from the annotators who gave the majority class */
         for (size_t j = 0; j < m; j++) {
@@ -404,6 +405,7 @@ int avt_quality_consensus(const avt_label_set *s, size_t m, const avt_agree_opts
             if (track < 0 && n == 0) track = b->track_id;
             for (int k = 0; k < 3; k++) v[k][n] = b->center[k], v[3 + k][n] = b->size[k];
             sn += sin(b->yaw), cs += cos(b->yaw);
+            for (int a = 0; a < 32; a++) attr_votes[a] += b->attributes >> a & 1u;
             if (isfinite(b->velocity[0])) {
                 for (int k = 0; k < 3; k++) vel[k] += b->velocity[k];
                 nv++;
@@ -412,9 +414,15 @@ int avt_quality_consensus(const avt_label_set *s, size_t m, const avt_agree_opts
         }
         double g[6];
         for (int k = 0; k < 6; k++) g[k] = median(v[k], n);
-        json_t *b = json_pack("{s:I, s:s, s:[f,f,f], s:[f,f,f], s:f, s:[], s:f, s:b}", "track_id", (json_int_t)track,
+        /* an attribute value the strict majority of them gave (values of a group exclude each
+         * other, so at most one per group) */
+        json_t *attrs = json_array();
+        for (int a = 0; attrs && a < 32; a++)
+            if (2 * attr_votes[a] > n && o->schema && (size_t)a < o->schema->n_attributes)
+                json_array_append_new(attrs, json_string(o->schema->attribute_names[a]));
+        json_t *b = json_pack("{s:I, s:s, s:[f,f,f], s:[f,f,f], s:f, s:o, s:f, s:b}", "track_id", (json_int_t)track,
                               "class", avt_quality_class_name(o->schema, maj), "center", g[0], g[1], g[2], "size", g[3], g[4], g[5], "yaw",
-                              atan2(sn, cs), "attributes", "confidence", (double)votes[maj] / (double)m, "disputed",
+                              atan2(sn, cs), "attributes", attrs, "confidence", (double)votes[maj] / (double)m, "disputed",
                               2 * votes[maj] <= (int)m);
         if (b && nv)
             json_object_set_new(b, "velocity", json_pack("[f,f,f]", vel[0] / nv, vel[1] / nv, vel[2] / nv));

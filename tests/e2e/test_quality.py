@@ -23,26 +23,30 @@ def make_truth(rng, frames, per_frame, classes=None):
         boxes = []
         for i in range(per_frame):
             c = classes(f, i) if classes else CLASSES[rng.integers(0, 4)]
-            boxes.append({"track_id": f * 1000 + i, "class": c,
+            attrs = [["vehicle.moving", "vehicle.parked"][rng.integers(0, 2)]] if c == "car" else []
+            boxes.append({"track_id": f * 1000 + i, "class": c, "attributes": attrs,
                           "center": [12.0 * (i % 10) + rng.uniform(-1, 1), 12.0 * (i // 10) + rng.uniform(-1, 1), 0.8],
                           "size": list(SIZES[c]), "yaw": float(rng.uniform(-math.pi, math.pi))})
         out.append(boxes)
     return out
 
 
-def annotate(rng, truth, sigma, p_conf, p_miss, yaw_sigma=0.0):
+def annotate(rng, truth, sigma, p_conf, p_miss, yaw_sigma=0.0, p_attr=0.0):
     """One annotator: per truth box (index kept in 'truth_index') missed with p_miss, class
-    changed with p_conf to another class, centre moved by N(0, sigma) per axis."""
+    changed with p_conf to another class (attributes then dropped), centre moved by N(0, sigma)
+    per axis, a car's moving/parked swapped with p_attr."""
     out = []
     for boxes in truth:
         mine = []
         for k, b in enumerate(boxes):
             if rng.random() < p_miss:
                 continue
-            c = b["class"]
+            c, attrs = b["class"], b["attributes"]
             if rng.random() < p_conf:
-                c = [x for x in CLASSES if x != c][rng.integers(0, 3)]
-            mine.append({**b, "class": c, "truth_index": k,
+                c, attrs = [x for x in CLASSES if x != c][rng.integers(0, 3)], []
+            if attrs and rng.random() < p_attr:
+                attrs = [{"vehicle.moving": "vehicle.parked", "vehicle.parked": "vehicle.moving"}[attrs[0]]]
+            mine.append({**b, "class": c, "attributes": attrs, "truth_index": k,
                          "center": [v + rng.normal(0, sigma) for v in b["center"]],
                          "yaw": b["yaw"] + rng.normal(0, yaw_sigma)})
         out.append(mine)
@@ -113,7 +117,7 @@ def main():
     # 1. two annotators: A = truth, B with planted confusion 0.1, misses 0.1, centre noise 5 cm
     truth = make_truth(rng, 60, 25)
     a = annotate(rng, truth, 0.0, 0.0, 0.0)
-    b = annotate(rng, truth, 0.05, 0.1, 0.1)
+    b = annotate(rng, truth, 0.05, 0.1, 0.1, p_attr=0.2)
     rep_path = os.path.join(tmp, "ab.json")
     run("agree", write(a, f"{tmp}/a"), write(b, f"{tmp}/b"), "--json", rep_path, "--max-disputes", "0")
     r = json.load(open(rep_path))
@@ -143,6 +147,12 @@ def main():
     po, pe = np.trace(t), t.sum(1) @ t.sum(0)
     k_pop = (po - pe) / (1 - pe)
     c.check(abs(r["class_kappa"] - k_pop) < 0.05, f"kappa {r['class_kappa']} vs planted {k_pop:.3f}")
+    # attribute kappa (vehicle.moving set or not) over the objects both drew: numpy
+    both_attr = [("vehicle.moving" in tb["attributes"], "vehicle.moving" in bi[f][k]["attributes"])
+                 for f in range(len(truth)) for k, tb in enumerate(truth[f]) if k in bi[f]]
+    k_attr = cohen(np.array([x for x, _ in both_attr], int), np.array([y for _, y in both_attr], int), 2)
+    got = r["attribute_kappa"].get("vehicle.moving")
+    c.check(got is not None and abs(got - k_attr) < 1e-9, f"attribute kappa {got} vs numpy {k_attr}")
     # ICC(2,1) of the lengths of boxes both drew: numpy on the planted correspondences
     pairs = [(tb["size"][0], bi[f][k]["size"][0]) for f in range(len(truth)) for k, tb in enumerate(truth[f])
              if k in bi[f]]
@@ -207,6 +217,8 @@ def main():
         e_j, acc_j = score(ann)
         c.check(e_c < e_j and acc_c > acc_j,
                 f"consensus (centre {e_c:.3f} m, class {acc_c:.3f}) vs annotator {j} ({e_j:.3f}, {acc_j:.3f})")
+    # the consensus files are valid label files (the strict reader of agree accepts them)
+    c.check(run("agree", out, f"{tmp}/a", check=False).returncode == 0, "consensus files read back")
     flags = [x for f in cons for x in f]
     c.check(len(flags) == len(counts) and all("confidence" in x and "disputed" in x for x in flags),
             f"every object drawn by someone kept and flagged: {len(flags)} vs {len(counts)}")
