@@ -37,7 +37,8 @@ static void opts_from(const group_args *g, const avt_schema *sc, avt_agree_opts 
 {
     avt_agree_opts_default(o, sc);
     o->match.metric = (avt_match_metric)g->metric;
-    for (int c = 0; c < AVT_QUALITY_MAX_ID; c++) o->match.threshold[c] = g->match_thr;
+    double t = !isnan(g->match_thr) ? g->match_thr : o->match.metric == AVT_MATCH_DISTANCE ? 2.0 : 0.25;
+    for (int c = 0; c < AVT_QUALITY_MAX_ID; c++) o->match.threshold[c] = t;
     o->max_disputes = (size_t)g->max_disputes;
 }
 
@@ -81,11 +82,12 @@ static void print_report(json_t *r)
 
 static int run_group(const cli_cmd *cmd, int consensus, int argc, char **argv)
 {
-    group_args g = {.metric = 1, .match_thr = 0.25, .max_disputes = 1000};
+    group_args g = {.metric = 1, .match_thr = NAN, .max_disputes = 1000};
     const cli_opt agree_opts[] = {
         {"match", 0, CLI_CHOICE, NULL, "how boxes of different annotators are found to be one object", "bev",
          .choices = METRICS, .dest = &g.metric},
-        {"match-threshold", 0, CLI_REAL, "X", "IoU at least X (or centre distance below X m) to be one object", "0.25",
+        {"match-threshold", 0, CLI_REAL, "X", "IoU at least X (or centre distance below X m) to be one object",
+         "0.25 (IoU), 2 (distance)",
          0, 1000, .dest = &g.match_thr},
         {"iou-threshold", 0, CLI_STR, "SPEC",
          "3D IoU below which matched boxes disagree in geometry: CLASS=X[,CLASS=X...] or one X",
