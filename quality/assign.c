@@ -140,7 +140,7 @@ out:
 int avt_class_thresholds_parse(const char *spec, const avt_schema *s, double thr[AVT_QUALITY_MAX_ID], char *msg,
                                size_t n)
 {
-    static const char *const FORM = "CLASS=X[,CLASS=X...] with a class of the schema, or one X >= 0";
+    static const char *const FORM = "CLASS=X,CLASS=X,... with classes of the schema, or one number X >= 0";
     char buf[1024];
     if (!spec || snprintf(buf, sizeof buf, "%s", spec) >= (int)sizeof buf) return snprintf(msg, n, "%s", FORM), -1;
     char *save = NULL;
@@ -152,14 +152,15 @@ int avt_class_thresholds_parse(const char *spec, const avt_schema *s, double thr
         if (end == val || *end || errno || !isfinite(v) || v < 0)
             return snprintf(msg, n, "%s ('%s' is not a number >= 0)", FORM, val), -1;
         if (!eq) {
-            for (int c = 0; c < AVT_QUALITY_MAX_ID; c++) thr[c] = v;
+            for (int c = 0; thr && c < AVT_QUALITY_MAX_ID; c++) thr[c] = v;
             continue;
         }
         *eq = '\0';
+        if (!s && *tok) continue; /* the form only */
         const avt_schema_class *k = s ? avt_schema_class_find(s, tok) : NULL;
         if (!k || k->id >= AVT_QUALITY_MAX_ID)
             return snprintf(msg, n, "%s ('%s' is not a class of schema %s)", FORM, tok, s ? s->name : "?"), -1;
-        thr[k->id] = v;
+        if (thr) thr[k->id] = v;
     }
     return 0;
 }

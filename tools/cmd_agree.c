@@ -9,6 +9,14 @@
 #include "avtruth/quality.h"
 #include "commands.h"
 
+/* --iou-threshold: the form checked now, the class names once the schema is known. */
+static int thresholds(const char *v, void *dest, char *accepted, size_t n)
+{
+    if (avt_class_thresholds_parse(v, NULL, NULL, accepted, n)) return 1;
+    *(const char **)dest = v;
+    return 0;
+}
+
 static const char *const METRICS[] = {"iou3d", "bev", "distance", NULL};
 
 /* The options agree and consensus share; returns the number of sets loaded or -status. */
@@ -89,9 +97,8 @@ static int run_group(const cli_cmd *cmd, int consensus, int argc, char **argv)
         {"match-threshold", 0, CLI_REAL, "X", "IoU at least X (or centre distance below X m) to be one object",
          "0.25 (IoU), 2 (distance)",
          0, 1000, .dest = &g.match_thr},
-        {"iou-threshold", 0, CLI_STR, "SPEC",
-         "3D IoU below which matched boxes disagree in geometry: CLASS=X[,CLASS=X...] or one X",
-         "the schema's iou3d_threshold", .dest = &g.thr},
+        {"iou-threshold", 0, CLI_CALL, "SPEC", "3D IoU below which matched boxes disagree in geometry",
+         "the schema's iou3d_threshold", .call = thresholds, .dest = &g.thr},
         {"schema", 0, CLI_STR, "FILE|NAME", "annotation schema: classes and thresholds",
          "the first set's (log.yaml, schema.yaml, /meta/schema) or the default", .dest = &g.schema},
         {"json", 0, CLI_STR, "REPORT", "write the full report as JSON", NULL, .dest = &g.json},

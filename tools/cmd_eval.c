@@ -6,6 +6,14 @@
 #include "avtruth/quality.h"
 #include "commands.h"
 
+/* --iou-threshold: the form checked now, the class names once the schema is known. */
+static int thresholds(const char *v, void *dest, char *accepted, size_t n)
+{
+    if (avt_class_thresholds_parse(v, NULL, NULL, accepted, n)) return 1;
+    *(const char **)dest = v;
+    return 0;
+}
+
 static double jnum(json_t *o, const char *k)
 {
     json_t *v = json_object_get(o, k);
@@ -21,8 +29,8 @@ static int run(int argc, char **argv, const char *cmdline)
         {"gt", 0, CLI_STR, "GT", "ground truth: a log, its labels folder or an output file (required)", NULL, .dest = &gt},
         {"pred", 0, CLI_STR, "PRED", "predictions: label files with a score per box (required)", NULL, .dest = &pred},
         {"json", 0, CLI_STR, "REPORT", "write the full report as JSON", NULL, .dest = &json},
-        {"iou-threshold", 0, CLI_STR, "SPEC", "KITTI overlap per class: CLASS=X[,CLASS=X...] or one X",
-         "the schema's iou3d_threshold", .dest = &thr},
+        {"iou-threshold", 0, CLI_CALL, "SPEC", "KITTI overlap per class", "the schema's iou3d_threshold",
+         .call = thresholds, .dest = &thr},
         {"schema", 0, CLI_STR, "FILE|NAME", "annotation schema: classes and thresholds",
          "GT's (/meta/schema, log.yaml, schema.yaml) or the default", .dest = &schema},
         {"calib", 0, CLI_STR, "FILE", "calibration to project boxes with (difficulty levels, 2D boxes)",

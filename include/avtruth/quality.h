@@ -60,7 +60,8 @@ void avt_match_opts_schema(avt_match_opts *o, avt_match_metric metric, const avt
 
 /* Parses per-class thresholds "car=0.7,pedestrian=0.5" (class names of schema s, or one
  * number for every class) into thr (indexed by class id); returns 0, or -1 with msg giving the
- * accepted form and the bad part (spec NULL: the form). */
+ * accepted form and the bad part (spec NULL: the form). With s and thr NULL only the form is
+ * checked (option parsing, before the schema is known). */
 int avt_class_thresholds_parse(const char *spec, const avt_schema *s, double thr[AVT_QUALITY_MAX_ID], char *msg,
                                size_t n);
 /* thr[c] = over[c] where over[c] is not NaN. */
