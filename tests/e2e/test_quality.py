@@ -107,6 +107,46 @@ def iou3d_mc(a, b, rng, n=200000):
     return inter / (l * w * h + np.prod(b["size"]) - inter)
 
 
+def dontcare_check(c, tmp, src, dst):
+    """Frame 000001 has DontCare regions: a high-scored extra cyclist whose image box lies
+    (about 65 %, above the 0.5 threshold) inside the first region is no false positive (AP 1);
+    the same box elsewhere in the image is one, ranked first: precision 1/2 at recall 1."""
+    log = os.path.join(dst, "000001")
+    lab = os.path.join(log, "labels")
+    if not os.path.isdir(lab):
+        return
+    cal = {}
+    for line in open(os.path.join(src, "calib", "000001.txt")):
+        if ":" in line:
+            k, v = line.split(":", 1)
+            cal[k] = np.array([float(x) for x in v.split()])
+    P2 = cal["P2"].reshape(3, 4)
+    R0 = np.eye(4)
+    R0[:3, :3] = cal["R0_rect"].reshape(3, 3)
+    Tr = np.eye(4)
+    Tr[:3] = cal["Tr_velo_to_cam"].reshape(3, 4)
+    velo_T_rect = np.linalg.inv(R0 @ Tr)
+    name = os.listdir(lab)[0]
+    frame = json.load(open(os.path.join(lab, name)))
+    region = frame["ignore_regions"][0]["xyxy"]
+    results = []
+    for u in ((region[0] + region[2]) / 2, 300.0):
+        z, v = 40.0, (region[1] + region[3]) / 2
+        x = ((u - P2[0, 2]) * z - P2[0, 3]) / P2[0, 0]
+        y = ((v - P2[1, 2]) * z - P2[1, 3]) / P2[1, 1]
+        centre = (velo_T_rect @ [x, y, z, 1])[:3]
+        boxes = [{**b, "score": 0.5} for b in frame["boxes"]]
+        boxes.append({"track_id": 99, "class": "Cyclist", "center": list(centre), "size": [1.8, 0.6, 1.7], "yaw": 0.0,
+                      "attributes": [], "score": 0.99})
+        d = f"{tmp}/dc{len(results)}"
+        os.makedirs(d)
+        json.dump({**frame, "boxes": boxes}, open(os.path.join(d, name), "w"))
+        p = os.path.join(tmp, "dc.json")
+        run("eval", "--gt", log, "--pred", d, "--json", p)
+        results.append(json.load(open(p))["kitti"]["Cyclist"]["ap3d_r40"])
+    c.check(results == [1, 0.5], f"DontCare: extra cyclist inside the region AP {results[0]}, outside {results[1]}")
+
+
 def main():
     c = Checker()
     rng = np.random.default_rng(15)
@@ -324,6 +364,7 @@ def main():
                     for key, v in cls[lvl].items() if key.startswith("ap") and v is not None]
             c.check(vals and all(v == 1 for v in vals), f"KITTI {log} against itself: {vals}")
             c.check(r["nuscenes"]["mAP"] == 1, f"KITTI {log} nuScenes mAP {r['nuscenes']['mAP']}")
+        dontcare_check(c, tmp, src, dst)
     else:
         print(f"note: {src} absent, KITTI self-evaluation skipped")
     c.finish()
