@@ -34,15 +34,14 @@ static char *join_dup(const char *dir, const char *name)
     return p;
 }
 
-int avt_label_index_open(const char *log_dir, avt_label_index *idx, avt_error *err)
+static int index_open(const char *dir, int missing_ok, avt_label_index *idx, avt_error *err)
 {
     static const char *const EXTS[] = {".json", NULL};
     memset(idx, 0, sizeof *idx);
-    char dir[4096];
     avt_file_index fi;
-    if (avt_path_join(dir, sizeof dir, log_dir, "labels")) return avt_err(err, AVT_INVAL, "%s: path too long", log_dir);
     int rc = avt_file_index_list(dir, EXTS, NULL, &fi, err);
-    if (rc) return rc == AVT_NOTFOUND ? AVT_OK : rc;
+    if (rc == AVT_NOTFOUND) return missing_ok ? AVT_OK : avt_err(err, rc, "%s: no such labels directory", dir);
+    if (rc) return rc;
     avt_file_index_sort_time(&fi);
     /* names without a time sort first: validation reports them (rule file_name) */
     size_t nb = 0;
@@ -68,6 +67,19 @@ out:
     avt_file_index_free(&fi);
     if (rc) avt_label_index_free(idx);
     return rc;
+}
+
+int avt_label_index_open(const char *log_dir, avt_label_index *idx, avt_error *err)
+{
+    char dir[4096];
+    memset(idx, 0, sizeof *idx);
+    if (avt_path_join(dir, sizeof dir, log_dir, "labels")) return avt_err(err, AVT_INVAL, "%s: path too long", log_dir);
+    return index_open(dir, 1, idx, err);
+}
+
+int avt_label_index_open_dir(const char *dir, avt_label_index *idx, avt_error *err)
+{
+    return index_open(dir, 0, idx, err);
 }
 
 long avt_label_index_find(const avt_label_index *idx, int64_t t, int64_t tol)

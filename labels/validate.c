@@ -171,6 +171,7 @@ static int read_box(sink *k, const avt_schema *s, const avt_validate_config *cfg
     memset(lb, 0, sizeof *lb);
     lb->track_id = -1;
     lb->velocity[0] = lb->velocity[1] = lb->velocity[2] = NAN;
+    lb->score = NAN;
     const char *known[2 * AVT_SCHEMA_MAX_FIELDS];
     size_t nk = 0;
     for (size_t i = 0; i < s->n_required; i++) known[nk++] = s->required[i];
@@ -230,6 +231,10 @@ static int read_box(sink *k, const avt_schema *s, const avt_validate_config *cfg
     if ((j = json_object_get(b, "velocity")) && !json_is_null(j)) {
         snprintf(w, sizeof w, "%s.velocity", where);
         numbers(k, j, w, 3, lb->velocity);
+    }
+    if ((j = json_object_get(b, "score")) && !json_is_null(j)) { /* a prediction's confidence (eval) */
+        snprintf(w, sizeof w, "%s.score", where);
+        number(k, j, w, &lb->score);
     }
     json_t *yaw = json_object_get(b, "yaw"), *rot = json_object_get(b, "rotation");
     if (yaw) {

@@ -11,7 +11,7 @@
 static const cli_cmd *const COMMANDS[] = {
     &avt_cmd_synth, &avt_cmd_build, &avt_cmd_demo, &avt_cmd_inspect, &avt_cmd_verify,
     &avt_cmd_batch, &avt_cmd_stitch, &avt_cmd_import, &avt_cmd_calib_check, &avt_cmd_calib,
-    &avt_cmd_validate, &avt_cmd_export,
+    &avt_cmd_validate, &avt_cmd_export, &avt_cmd_agree, &avt_cmd_consensus, &avt_cmd_eval,
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 

@@ -15,6 +15,9 @@ extern const cli_cmd avt_cmd_import;
 extern const cli_cmd avt_cmd_import_rosbag2; /* reached through import */
 extern const cli_cmd avt_cmd_calib_check;
 extern const cli_cmd avt_cmd_calib;
+extern const cli_cmd avt_cmd_agree;
+extern const cli_cmd avt_cmd_consensus;
+extern const cli_cmd avt_cmd_eval;
 extern const cli_cmd avt_cmd_validate;
 extern const cli_cmd avt_cmd_export;
 

@@ -17,6 +17,7 @@ typedef struct avt_label_box {
     int class_id;        /* the schema's class id */
     int64_t track_id;    /* -1 when the schema does not require one and it is absent */
     uint32_t attributes; /* bit i: the schema's attribute_names[i] */
+    double score;        /* detection confidence of a prediction ("score"); NaN when absent */
 } avt_label_box;
 
 /* An image region whose objects were not labelled (KITTI DontCare): an ignore class of the
@@ -50,6 +51,8 @@ typedef struct avt_label_index {
     size_t n_bad;
 } avt_label_index;
 int avt_label_index_open(const char *log_dir, avt_label_index *idx, avt_error *err); /* no labels/ = empty */
+/* The same for a directory of <t_ns>.json files itself; a missing directory is an error. */
+int avt_label_index_open_dir(const char *dir, avt_label_index *idx, avt_error *err);
 /* Index of the label file nearest to t within tol, or -1. */
 long avt_label_index_find(const avt_label_index *idx, int64_t t_ns, int64_t tol_ns);
 void avt_label_index_free(avt_label_index *idx);

@@ -1,0 +1,37 @@
+/* avtruth quality: what KITTI's difficulty levels need of a box in one camera, from the
+ * camera model and the box's projection (include/avtruth/project.h). */
+#include <math.h>
+
+#include "avtruth/calib.h"
+#include "avtruth/project.h"
+#include "avtruth/quality.h"
+
+int avt_quality_project_views(const avt_camera *cam, const avt_label_box *boxes, size_t n, avt_box_view *views,
+                              avt_error *err)
+{
+    avt_cam_model model;
+    int rc = avt_cam_model_init(&model, cam, err);
+    if (rc) return rc;
+    avt_tf cam_T_lidar = avt_tf_inv(&cam->lidar_T_cam);
+    for (size_t i = 0; i < n; i++) {
+        const avt_label_box *b = &boxes[i];
+        avt_obox ob;
+        avt_tf R = avt_tf_from_yaw(b->yaw, b->center);
+        for (int k = 0; k < 3; k++) ob.center[k] = b->center[k], ob.size[k] = b->size[k];
+        for (int r = 0; r < 3; r++)
+            for (int c = 0; c < 3; c++) ob.R[3 * r + c] = R.m[4 * r + c];
+        avt_box_projection bp;
+        avt_box_view *v = &views[i];
+        if (avt_box_project(&model, &cam_T_lidar, &ob, &bp)) {
+            for (int k = 0; k < 4; k++) v->xyxy[k] = bp.xyxy[k];
+            v->height_px = bp.xyxy[3] - bp.xyxy[1];
+            v->truncation = bp.truncation;
+        } else {
+            for (int k = 0; k < 4; k++) v->xyxy[k] = NAN;
+            v->height_px = 0;
+            v->truncation = 1;
+        }
+        v->occlusion = 0;
+    }
+    return AVT_OK;
+}
