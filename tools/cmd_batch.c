@@ -10,6 +10,7 @@
 #include "avtruth/export.h"
 #include "avtruth/pipeline.h"
 #include "commands.h"
+#include "progress.h"
 
 #include "avt_git_sha.h"
 
@@ -52,9 +53,11 @@ static int run(int argc, char **argv, const char *cmdline)
 {
     const char *dir = NULL;
     int64_t jobs = 1;
+    int quiet = 0;
     const cli_opt opts[] = {
         {"output", 'o', CLI_STR, "DIR", "where DIR/<log>.h5 go (required)", NULL, .dest = &dir},
         {"jobs", 'j', CLI_INT, "N", "logs built at once, each in its own process", "1", 1, 256, .dest = &jobs},
+        {"quiet", 'q', CLI_FLAG, NULL, "no progress report on stderr", "off", .dest = &quiet},
         {0},
     };
     char **pos;
@@ -71,7 +74,9 @@ static int run(int argc, char **argv, const char *cmdline)
     const int share = running_max > 0 && omp_get_max_threads() / running_max > 1
                           ? (int)(omp_get_max_threads() / running_max)
                           : 1;
-    int failed = 0, running = 0;
+    int failed = 0, running = 0, done = 0;
+    cli_progress pr;
+    cli_progress_begin(&pr, "batch", "logs", quiet);
     fflush(stdout);
     for (int i = 0; i < npos || running > 0;) {
         if (i < npos && running < jobs) {
@@ -99,7 +104,10 @@ static int run(int argc, char **argv, const char *cmdline)
         if (wait(&status) < 0) break;
         running--;
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) failed++;
+        done++;
+        cli_progress_update(&pr, (double)done / npos, (uint64_t)done);
     }
+    cli_progress_end(&pr);
     if (failed) fprintf(stderr, "avtruth batch: %d of %d logs failed\n", failed, npos);
     return failed ? 1 : 0;
 }

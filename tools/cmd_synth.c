@@ -4,18 +4,14 @@
 
 #include "avtruth/synth.h"
 #include "commands.h"
+#include "progress.h"
 
 static const char *const LIDARS[] = {"vlp16",  "vlp16hires", "hdl32e", "vlp32c", "vls128", "hdl64e",
                                      "hdl64e_s2", "os1-64", "os0-128", NULL};
 static const char *const RETURNS[] = {"strongest", "last", "dual", NULL};
 static const char *const PROFILES[] = {"rng19", "rng19-dual", "rng15", "legacy", NULL};
 
-static void progress(double f, void *ctx)
-{
-    (void)ctx;
-    fprintf(stderr, "\r  synthesizing %3.0f%%", 100 * f);
-    fflush(stderr);
-}
+static void progress(double f, void *ctx) { cli_progress_update(ctx, f, 0); }
 
 static int run(int argc, char **argv, const char *cmdline)
 {
@@ -24,6 +20,7 @@ static int run(int argc, char **argv, const char *cmdline)
     avt_synth_config_default(&cfg);
     int64_t seed = (int64_t)cfg.seed, cameras = cfg.cameras, width = cfg.width, height = cfg.height;
     int lidar = 0, ret = -1, profile = -1; /* -1: not given */
+    int quiet = 0;
     const cli_opt opts[] = {
         {"seed", 0, CLI_INT, "N", "random seed", "1", 0, 9e15, .dest = &seed},
         {"seconds", 0, CLI_REAL, "S", "length of the log", "3", 0.001, 600, .dest = &cfg.seconds},
@@ -46,6 +43,7 @@ static int run(int argc, char **argv, const char *cmdline)
          .dest = &cfg.duplicate_rate},
         {"distortion", 0, CLI_REAL, "X", "scale of the radtan distortion coefficients", "1", 0, 100,
          .dest = &cfg.distortion},
+        {"quiet", 'q', CLI_FLAG, NULL, "no progress report on stderr", "off", .dest = &quiet},
         {0},
     };
     char **pos;
@@ -61,9 +59,10 @@ static int run(int argc, char **argv, const char *cmdline)
     if (ret >= 0) cfg.lidar_return = RETURNS[ret];
     if (profile >= 0) cfg.lidar_profile = PROFILES[profile];
     avt_error err = {0, ""};
-    int tty = isatty(2);
-    r = avt_synth_run(pos[0], &cfg, tty ? progress : NULL, NULL, &err);
-    if (tty) fputc('\n', stderr);
+    cli_progress pr;
+    cli_progress_begin(&pr, "synthesizing", NULL, quiet);
+    r = avt_synth_run(pos[0], &cfg, progress, &pr, &err);
+    cli_progress_end(&pr);
     if (r) return cli_fail(&err);
     printf("synthetic drive log written to %s\n", pos[0]);
     return 0;
