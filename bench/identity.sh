@@ -39,9 +39,9 @@ run_case() { # log label options...
     else
         echo "$label: $(tail -1 "$WORK/$label.cmp")"; head -5 "$WORK/$label.cmp"; fail=1
     fi
-    # the terminal summary too, but for the time line
-    grep -v '^time ' "$WORK/$label.ref.out" | sed "s/$label.ref/X/" >"$WORK/$label.ref.sum"
-    grep -v '^time ' "$WORK/$label.new.out" | sed "s/$label.new/X/" >"$WORK/$label.new.sum"
+    # the terminal summary too, but for the time line and progress lines
+    grep -v -e '^time ' -e '^avtruth: building' "$WORK/$label.ref.out" | sed "s/$label.ref/X/" >"$WORK/$label.ref.sum"
+    grep -v -e '^time ' -e '^avtruth: building' "$WORK/$label.new.out" | sed "s/$label.new/X/" >"$WORK/$label.new.sum"
     cmp -s "$WORK/$label.ref.sum" "$WORK/$label.new.sum" || { echo "$label: terminal summary differs"; diff "$WORK/$label.ref.sum" "$WORK/$label.new.sum" | head -5; fail=1; }
 }
 [ -d "$WORK/demo" ] || "$REF" synth "$WORK/demo" >/dev/null 2>&1

@@ -11,13 +11,17 @@ avt_tf avt_tf_identity(void)
 
 avt_tf avt_tf_mul(const avt_tf *a, const avt_tf *b)
 {
+    /* The last row of a rigid transform is 0 0 0 1, so is that of the product; the other
+     * entries are summed in the order of the plain triple loop, from +0, so that the results
+     * stay the same bit for bit (deskew calls this twice per point time). */
     avt_tf c;
-    for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++) {
-            double s = 0;
-            for (int k = 0; k < 4; k++) s += a->m[4 * i + k] * b->m[4 * k + j];
-            c.m[4 * i + j] = s;
-        }
+    const double *x = a->m, *y = b->m;
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 4; j++)
+            c.m[4 * i + j] = 0.0 + x[4 * i] * y[j] + x[4 * i + 1] * y[4 + j] + x[4 * i + 2] * y[8 + j] +
+                             x[4 * i + 3] * y[12 + j];
+    c.m[12] = c.m[13] = c.m[14] = 0;
+    c.m[15] = 1;
     return c;
 }
 

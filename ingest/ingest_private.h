@@ -94,6 +94,7 @@ typedef struct avt_pcap_src {
     int linktype;            /* DLT_* */
     uint64_t record;         /* records read so far */
     uint64_t off;            /* file offset of the next record */
+    uint64_t size;           /* bytes of the capture (progress) */
     char name[256];          /* file name used in messages */
     char *iobuf;             /* the FILE's buffer (path captures), freed after pcap_close */
 } avt_pcap_src;

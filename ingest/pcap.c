@@ -432,6 +432,8 @@ int avt_pcap_src_open(avt_pcap_src *s, const char *path, const void *mem, size_t
     }
     off_t at = ftello(pcap_file(s->pc));
     s->off = at > 0 ? (uint64_t)at : 0;
+    struct stat sb;
+    s->size = mem ? len : fstat(fileno(pcap_file(s->pc)), &sb) == 0 ? (uint64_t)sb.st_size : 0;
 out:
     if (fp) fclose(fp);
     if (!s->pc) {

@@ -649,6 +649,12 @@ void avt_sweep_free_arrays(avt_sweep *s)
     s->return_type = NULL;
 }
 
+double avt_lidar_fraction(const avt_lidar_reader *r)
+{
+    if (!r->src.size) return 0;
+    return r->src.off >= r->src.size ? 1.0 : (double)r->src.off / (double)r->src.size;
+}
+
 void avt_lidar_stats_get(const avt_lidar_reader *r, avt_lidar_stats *stats)
 {
     if (!r || !stats) return;

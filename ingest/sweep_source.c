@@ -160,3 +160,9 @@ void avt_sweep_source_close(avt_sweep_source *s)
     free(s->rtype);
     free(s);
 }
+
+double avt_sweep_source_fraction(const avt_sweep_source *s)
+{
+    if (s->reader) return avt_lidar_fraction(s->reader);
+    return s->files.n ? (double)s->next / (double)s->files.n : 1.0;
+}

@@ -119,8 +119,13 @@ void avt_label_points(const float *xyz, size_t n, const avt_label_box *boxes, si
     for (size_t b = 0; b < nb; b++) counts[b] = 0;
     /* each box's cos and sin of yaw once, not once per point (they were a third of a build's
      * labelling time); without memory for the table, computed where needed */
-    double *cs = malloc(2 * nb * sizeof *cs + 1);
-    for (size_t b = 0; cs && b < nb; b++) cs[2 * b] = cos(boxes[b].yaw), cs[2 * b + 1] = sin(boxes[b].yaw);
+    double *cs = malloc(3 * nb * sizeof *cs + 1);
+    for (size_t b = 0; cs && b < nb; b++) {
+        cs[3 * b] = cos(boxes[b].yaw), cs[3 * b + 1] = sin(boxes[b].yaw);
+        /* a circle around the box's footprint, 1 % wider than its half diagonal: a point
+         * outside it is outside the box whatever the rounding, and costs two products */
+        cs[3 * b + 2] = 1.01 * 0.25 * (boxes[b].size[0] * boxes[b].size[0] + boxes[b].size[1] * boxes[b].size[1]);
+    }
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++) {
         int32_t best = -1;
@@ -128,8 +133,9 @@ void avt_label_points(const float *xyz, size_t n, const avt_label_box *boxes, si
         for (size_t b = 0; b < nb; b++) {
             const avt_label_box *bx = &boxes[b];
             double dx = xyz[3 * i] - bx->center[0], dy = xyz[3 * i + 1] - bx->center[1];
+            if (cs && dx * dx + dy * dy > cs[3 * b + 2]) continue;
             double dz = xyz[3 * i + 2] - bx->center[2];
-            double c = cs ? cs[2 * b] : cos(bx->yaw), s = cs ? cs[2 * b + 1] : sin(bx->yaw);
+            double c = cs ? cs[3 * b] : cos(bx->yaw), s = cs ? cs[3 * b + 1] : sin(bx->yaw);
             double lx = c * dx + s * dy, ly = -s * dx + c * dy;
             if (fabs(lx) <= 0.5 * bx->size[0] && fabs(ly) <= 0.5 * bx->size[1] && fabs(dz) <= 0.5 * bx->size[2]) {
                 double vol = bx->size[0] * bx->size[1] * bx->size[2];

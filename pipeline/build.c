@@ -451,7 +451,7 @@ static int camera_stage(build_state *st, size_t c, const held_sweep *prev, const
     const avt_tf cam_T_world = avt_tf_mul(&cw->cam_T_lidar, &lidar_img_T_world);
     const avt_tf cam_T_lidar_ref = avt_tf_mul(&cam_T_world, &cur->world_T_lidar);
 
-    avt_cam_project_points(&cw->model, &cam_T_lidar_ref, cur->desk, n, cw->uv, cw->depth, cw->valid);
+    avt_cam_project_visible(&cw->model, &cam_T_lidar_ref, cur->desk, n, cw->uv, cw->depth, cw->valid);
     /* the camera sees one rotation centred on its reference time: points of this sweep
      * outside it are dropped, those of the neighbouring sweeps inside it added */
     for (size_t i = 0; i < n; i++) cw->valid[i] &= (uint8_t)in_window(st, sw->t_ns[i], t_cam);
@@ -467,7 +467,7 @@ static int camera_stage(build_state *st, size_t c, const held_sweep *prev, const
         const uint8_t *pvalid = cw->valid;
         if (h != cur) {
             avt_tf cam_T_h = avt_tf_mul(&cam_T_world, &h->world_T_lidar);
-            avt_cam_project_points(&cw->model, &cam_T_h, h->desk, h->sw.n, cw->nuv, cw->ndepth, cw->nvalid);
+            avt_cam_project_visible(&cw->model, &cam_T_h, h->desk, h->sw.n, cw->nuv, cw->ndepth, cw->nvalid);
             for (size_t i = 0; i < h->sw.n; i++) cw->nvalid[i] &= (uint8_t)in_window(st, h->sw.t_ns[i], t_cam);
             puv = cw->nuv, pdepth = cw->ndepth, pvalid = cw->nvalid;
         }
@@ -910,7 +910,8 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
             if ((rc = process_frame(&st, hp->used ? hp : NULL, hc, hn->used ? hn : NULL, opt, frame_no, sum, err)))
                 goto out;
             frame_no++;
-            if (opt->progress) opt->progress(frame_no, hc->sw.timestamp_ns, opt->progress_ctx);
+            if (opt->progress)
+                opt->progress(avt_sweep_source_fraction(st.lidar), frame_no, hc->sw.timestamp_ns, opt->progress_ctx);
         }
         held_sweep *t = hp; /* rotate: previous <- current <- next <- (reused) */
         hp = hc, hc = hn, hn = t;

@@ -335,9 +335,31 @@ static inline __attribute__((always_inline)) void radtan5_soa_chunk(const radtan
     }
 }
 
+/* Could any of the k points be valid? 0 only when every point is behind the camera or, with a
+ * 1 % margin that covers any rounding, outside the monotonic region: the test of radtan5_block
+ * without the division. */
+static inline __attribute__((always_inline)) int radtan5_block_may_see(const radtan5 *c, const float *restrict p,
+                                                                       size_t k)
+{
+    const double t0 = c->t[0], t1 = c->t[1], t2 = c->t[2], t3 = c->t[3], t4 = c->t[4], t5 = c->t[5];
+    const double t6 = c->t[6], t7 = c->t[7], t8 = c->t[8], t9 = c->t[9], t10 = c->t[10], t11 = c->t[11];
+    const double lim = c->r2_max * 1.01;
+    int any = 0;
+#pragma omp simd reduction(| : any)
+    for (size_t i = 0; i < k; i++) {
+        double X = t0 * p[3 * i] + t1 * p[3 * i + 1] + t2 * p[3 * i + 2] + t3;
+        double Y = t4 * p[3 * i] + t5 * p[3 * i + 1] + t6 * p[3 * i + 2] + t7;
+        double Z = t8 * p[3 * i] + t9 * p[3 * i + 1] + t10 * p[3 * i + 2] + t11;
+        any |= (Z > 0) & !(X * X + Y * Y > lim * Z * Z);
+    }
+    return any;
+}
+
+/* cull: blocks of points of which none can be valid get valid = 0 and nothing else written. */
 static inline __attribute__((always_inline)) void radtan5_aos_chunk(const radtan5 *c, const float *restrict xyz,
                                                                     size_t n, float *restrict uv,
-                                                                    float *restrict depth, uint8_t *restrict valid)
+                                                                    float *restrict depth, uint8_t *restrict valid,
+                                                                    int cull)
 {
     /* padded so that the five arrays are not 4 KiB apart (4K aliasing of loads and stores) */
     float buf[5][RADTAN5_BLOCK + 16];
@@ -345,6 +367,10 @@ static inline __attribute__((always_inline)) void radtan5_aos_chunk(const radtan
     for (size_t b = 0; b < n; b += RADTAN5_BLOCK) {
         size_t k = n - b < RADTAN5_BLOCK ? n - b : RADTAN5_BLOCK;
         const float *p = xyz + 3 * b;
+        if (cull && !radtan5_block_may_see(c, p, k)) {
+            memset(valid + b, 0, k);
+            continue;
+        }
 #pragma omp simd
         for (size_t i = 0; i < k; i++) x[i] = p[3 * i], y[i] = p[3 * i + 1], z[i] = p[3 * i + 2];
         radtan5_block(c, x, y, z, k, u, v, depth + b, valid + b);
@@ -360,9 +386,10 @@ static void radtan5_soa(const radtan5 *c, const float *x, const float *y, const 
     radtan5_soa_chunk(c, x, y, z, n, u, v, depth, valid);
 }
 
-static void radtan5_aos(const radtan5 *c, const float *xyz, size_t n, float *uv, float *depth, uint8_t *valid)
+static void radtan5_aos(const radtan5 *c, const float *xyz, size_t n, float *uv, float *depth, uint8_t *valid,
+                        int cull)
 {
-    radtan5_aos_chunk(c, xyz, n, uv, depth, valid);
+    radtan5_aos_chunk(c, xyz, n, uv, depth, valid, cull);
 }
 
 #if AVT_HAVE_AVX2_PATH
@@ -373,9 +400,9 @@ static AVT_TARGET_AVX2 void radtan5_soa_avx2(const radtan5 *c, const float *x, c
 }
 
 static AVT_TARGET_AVX2 void radtan5_aos_avx2(const radtan5 *c, const float *xyz, size_t n, float *uv, float *depth,
-                                             uint8_t *valid)
+                                             uint8_t *valid, int cull)
 {
-    radtan5_aos_chunk(c, xyz, n, uv, depth, valid);
+    radtan5_aos_chunk(c, xyz, n, uv, depth, valid, cull);
 }
 #endif
 
@@ -402,21 +429,21 @@ static void generic_point(const avt_cam_model *m, const double *t, double px, do
     *valid = (uint8_t)ok;
 }
 
-void avt_cam_project_points(const avt_cam_model *m, const avt_tf *T, const float *xyz, size_t n, float *uv,
-                            float *depth, uint8_t *valid)
+static void project_points(const avt_cam_model *m, const avt_tf *T, const float *xyz, size_t n, float *uv,
+                           float *depth, uint8_t *valid, int cull)
 {
     if (is_radtan5(m)) {
         const radtan5 c = radtan5_make(m, T);
         const int avx2 = AVT_HAVE_AVX2_PATH && m->simd >= AVT_SIMD_AVX2;
-#pragma omp parallel
+#pragma omp parallel if (n >= 4096)
         {
             size_t b, e;
             thread_chunk(n, &b, &e);
 #if AVT_HAVE_AVX2_PATH
-            if (avx2) radtan5_aos_avx2(&c, xyz + 3 * b, e - b, uv + 2 * b, depth + b, valid + b);
+            if (avx2) radtan5_aos_avx2(&c, xyz + 3 * b, e - b, uv + 2 * b, depth + b, valid + b, cull);
             else
 #endif
-                radtan5_aos(&c, xyz + 3 * b, e - b, uv + 2 * b, depth + b, valid + b);
+                radtan5_aos(&c, xyz + 3 * b, e - b, uv + 2 * b, depth + b, valid + b, cull);
         }
         (void)avx2;
         return;
@@ -425,6 +452,18 @@ void avt_cam_project_points(const avt_cam_model *m, const avt_tf *T, const float
     for (size_t i = 0; i < n; i++)
         generic_point(m, T->m, xyz[3 * i], xyz[3 * i + 1], xyz[3 * i + 2], &uv[2 * i], &uv[2 * i + 1], &depth[i],
                       &valid[i]);
+}
+
+void avt_cam_project_points(const avt_cam_model *m, const avt_tf *T, const float *xyz, size_t n, float *uv,
+                            float *depth, uint8_t *valid)
+{
+    project_points(m, T, xyz, n, uv, depth, valid, 0);
+}
+
+void avt_cam_project_visible(const avt_cam_model *m, const avt_tf *T, const float *xyz, size_t n, float *uv,
+                             float *depth, uint8_t *valid)
+{
+    project_points(m, T, xyz, n, uv, depth, valid, 1);
 }
 
 void avt_cam_project_points_soa(const avt_cam_model *m, const avt_tf *T, const float *x, const float *y,

@@ -12,6 +12,7 @@
 #include "avtruth/pipeline.h"
 #include "avtruth/scaleout.h"
 #include "commands.h"
+#include "progress.h"
 
 #include "avt_git_sha.h"
 
@@ -32,7 +33,7 @@ static int run(int argc, char **argv, const char *cmdline)
 {
     const char *dir = NULL;
     int64_t jobs = 1, threads = 0;
-    int print_order = 0;
+    int print_order = 0, quiet = 0;
     const cli_opt opts[] = {
         {"output", 'o', CLI_STR, "DIR", "where DIR/<log>.h5 go (required)", NULL, .dest = &dir},
         {"jobs", 'j', CLI_INT, "N", "logs built at once, each in its own process", "1", 1, 256, .dest = &jobs},
@@ -40,6 +41,7 @@ static int run(int argc, char **argv, const char *cmdline)
          "OMP_NUM_THREADS or the cores, shared among the jobs", 1, 1024, .dest = &threads},
         {"print-order", 0, CLI_FLAG, NULL, "print the logs longest first (by capture bytes, the order "
          "avtruth-mpi and tools/slurm/submit.sh hand them out) and exit", NULL, .dest = &print_order},
+        {"quiet", 'q', CLI_FLAG, NULL, "no progress report on stderr", "off", .dest = &quiet},
         {0},
     };
     char **pos;
@@ -57,7 +59,7 @@ static int run(int argc, char **argv, const char *cmdline)
     const int share = running_max > 0 && omp_get_max_threads() / running_max > 1
                           ? (int)(omp_get_max_threads() / running_max)
                           : 1;
-    int failed = 0, running = 0;
+    int failed = 0, running = 0, done = 0;
     /* our children: wait() may also reap a process we inherited (a shell that exec'd us
      * leaves its process substitutions behind), which must not count as a log */
     pid_t *pids = calloc((size_t)jobs, sizeof *pids);
@@ -69,6 +71,9 @@ static int run(int argc, char **argv, const char *cmdline)
     avt_build_options_default(&o);
     o.command_line = cmdline;
     o.git_sha = AVT_GIT_SHA;
+    cli_progress pr;
+    cli_progress_begin(&pr, "batch", "logs", quiet);
+    fflush(stdout);
     for (int i = 0; i < npos || running > 0;) {
         if (i < npos && running < jobs) {
             /* the cores are shared among the jobs that can run at once (-j N, or fewer
@@ -100,8 +105,11 @@ static int run(int argc, char **argv, const char *cmdline)
         pids[k] = 0;
         running--;
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) failed++;
+        done++;
+        cli_progress_update(&pr, (double)done / npos, (uint64_t)done);
     }
     free(pids);
+    cli_progress_end(&pr);
     if (failed) fprintf(stderr, "avtruth batch: %d of %d logs failed\n", failed, npos);
     return failed ? 1 : 0;
 }

@@ -11,6 +11,7 @@
 #include "avtruth/synth.h"
 #include "calib_args.h"
 #include "commands.h"
+#include "progress.h"
 
 #include "avt_git_sha.h" /* AVT_GIT_SHA, written at build time (cmake/git_sha.cmake) */
 
@@ -31,13 +32,10 @@ static int compression(const char *v, void *dest, char *accepted, size_t n)
     return 0;
 }
 
-static void build_progress(uint64_t frames, int64_t t_ns, void *ctx)
+static void build_progress(double fraction, uint64_t frames, int64_t t_ns, void *ctx)
 {
-    (void)ctx;
-    char ts[64];
-    avt_format_utc(t_ns, ts, sizeof ts);
-    fprintf(stderr, "\r  building: frame %llu  (%s)", (unsigned long long)frames, ts);
-    fflush(stderr);
+    (void)t_ns;
+    cli_progress_update(ctx, fraction, frames);
 }
 
 static void build_warn(const char *msg, void *ctx)
@@ -87,17 +85,19 @@ static void print_summary(const avt_build_summary *s, const char *out)
     printf("output          %s\n", out);
 }
 
-static int run_build(const char *log, const char *out, avt_build_options *o, const char *cmdline)
+static int run_build(const char *log, const char *out, avt_build_options *o, const char *cmdline, int quiet)
 {
     avt_error err = {0, ""};
     avt_build_summary s;
-    int tty = isatty(2);
+    cli_progress pr;
+    cli_progress_begin(&pr, "building", "frames", quiet);
     o->command_line = cmdline;
     o->git_sha = AVT_GIT_SHA;
     o->warn = build_warn;
-    if (tty) o->progress = build_progress;
+    o->progress = build_progress;
+    o->progress_ctx = &pr;
     int rc = avt_build(log, out, o, &s, &err);
-    if (tty) fputc('\n', stderr);
+    cli_progress_end(&pr);
     if (rc) return cli_fail(&err);
     print_summary(&s, out);
     avt_build_summary_free(&s);
@@ -118,7 +118,7 @@ static int build(int argc, char **argv, const char *cmdline)
     avt_build_options o;
     avt_build_options_default(&o);
     const char *out = NULL;
-    int policy = 0, clock = 0, vis = 0, verify = 0, embed = 0;
+    int policy = 0, clock = 0, vis = 0, verify = 0, embed = 0, quiet = 0;
     calib_args cal = {{0}, 0, 0};
     double tol_ms = (double)o.sync_tolerance_ns * 1e-6, offset_ms = NAN;
     const cli_opt opts[] = {
@@ -156,6 +156,7 @@ static int build(int argc, char **argv, const char *cmdline)
          .dest = &cal.format},
         {"schema", 0, CLI_STR, "FILE|NAME", "annotation schema: a file or default, kitti, nuscenes (docs/schema.md)",
          "the log's", .dest = &o.schema},
+        {"quiet", 'q', CLI_FLAG, NULL, "no progress report on stderr", "off", .dest = &quiet},
         {0},
     };
     char **pos;
@@ -177,7 +178,7 @@ static int build(int argc, char **argv, const char *cmdline)
     o.n_calib = cal.n;
     o.calib_format = CALIB_FORMATS[cal.format];
     if (make_dir(o.sync_report_dir) || make_dir(o.preview_dir) || make_dir(o.depth_png_dir)) return 1;
-    return run_build(pos[0], out, &o, cmdline);
+    return run_build(pos[0], out, &o, cmdline, quiet);
 }
 
 static int demo(int argc, char **argv, const char *cmdline)
@@ -214,7 +215,7 @@ static int demo(int argc, char **argv, const char *cmdline)
     o.preview_dir = prev;
     o.preview_stride = 10;
     printf("building %s\n", out);
-    r = run_build(log, out, &o, cmdline);
+    r = run_build(log, out, &o, cmdline, 0);
     if (r) return r;
     printf("previews        %s/preview_*.png\n", prev);
     printf("inspect it with: avtruth inspect %s\n", out);

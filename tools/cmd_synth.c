@@ -6,18 +6,14 @@
 #include "avtruth/common.h"
 #include "avtruth/synth.h"
 #include "commands.h"
+#include "progress.h"
 
 static const char *const LIDARS[] = {"vlp16",  "vlp16hires", "hdl32e", "vlp32c", "vls128", "hdl64e",
                                      "hdl64e_s2", "os1-64", "os0-128", NULL};
 static const char *const RETURNS[] = {"strongest", "last", "dual", NULL};
 static const char *const PROFILES[] = {"rng19", "rng19-dual", "rng15", "legacy", NULL};
 
-static void progress(double f, void *ctx)
-{
-    (void)ctx;
-    fprintf(stderr, "\r  synthesizing %3.0f%%", 100 * f);
-    fflush(stderr);
-}
+static void progress(double f, void *ctx) { cli_progress_update(ctx, f, 0); }
 
 /* CAMERA:roll=R,pitch=P,yaw=Y,x=X,y=Y,z=Z (degrees, metres; keys optional, default 0). */
 static int parse_miscalibration(const char *v, void *dest, char *accepted, size_t n)
@@ -55,6 +51,7 @@ static int run(int argc, char **argv, const char *cmdline)
     int64_t seed = (int64_t)cfg.seed, cameras = cfg.cameras, width = cfg.width, height = cfg.height;
     int64_t moving = cfg.moving_objects, still = cfg.static_objects;
     int lidar = 0, ret = -1, profile = -1; /* -1: not given */
+    int quiet = 0;
     const cli_opt opts[] = {
         {"seed", 0, CLI_INT, "N", "random seed", "1", 0, 9e15, .dest = &seed},
         {"seconds", 0, CLI_REAL, "S", "length of the log", "3", 0.001, 600, .dest = &cfg.seconds},
@@ -82,6 +79,7 @@ static int run(int argc, char **argv, const char *cmdline)
         {"miscalibrate", 0, CLI_CALL, "CAMERA:roll=,pitch=,yaw=,x=,y=,z=",
          "store CAMERA's lidar_T_cam wrong by E (degrees, metres; docs/calibration-check.md)", "none",
          .call = parse_miscalibration, .dest = &cfg},
+        {"quiet", 'q', CLI_FLAG, NULL, "no progress report on stderr", "off", .dest = &quiet},
         {0},
     };
     char **pos;
@@ -99,9 +97,10 @@ static int run(int argc, char **argv, const char *cmdline)
     if (ret >= 0) cfg.lidar_return = RETURNS[ret];
     if (profile >= 0) cfg.lidar_profile = PROFILES[profile];
     avt_error err = {0, ""};
-    int tty = isatty(2);
-    r = avt_synth_run(pos[0], &cfg, tty ? progress : NULL, NULL, &err);
-    if (tty) fputc('\n', stderr);
+    cli_progress pr;
+    cli_progress_begin(&pr, "synthesizing", NULL, quiet);
+    r = avt_synth_run(pos[0], &cfg, progress, &pr, &err);
+    cli_progress_end(&pr);
     if (r) return cli_fail(&err);
     printf("synthetic drive log written to %s\n", pos[0]);
     return 0;

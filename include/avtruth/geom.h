@@ -9,7 +9,7 @@
 typedef struct avt_tf { double m[16]; } avt_tf; /* row-major, last row 0 0 0 1 */
 
 avt_tf avt_tf_identity(void);
-avt_tf avt_tf_mul(const avt_tf *a_T_b, const avt_tf *b_T_c);   /* a_T_c */
+avt_tf avt_tf_mul(const avt_tf *a_T_b, const avt_tf *b_T_c);   /* a_T_c; both with last row 0 0 0 1 */
 avt_tf avt_tf_inv(const avt_tf *a_T_b);                         /* b_T_a (rigid inverse) */
 void avt_tf_apply(const avt_tf *a_T_b, const double p_b[3], double p_a[3]);
 void avt_tf_rotate(const avt_tf *a_T_b, const double v_b[3], double v_a[3]); /* no translation */

@@ -118,6 +118,8 @@ avt_lidar_reader *avt_lidar_open_mem(const void *data, size_t len, const char *n
  * sensor). Corrupt single packets are counted and skipped, not errors. */
 int avt_lidar_next(avt_lidar_reader *r, const avt_sweep **sweep, avt_error *err);
 void avt_lidar_stats_get(const avt_lidar_reader *r, avt_lidar_stats *stats);
+/* The share of the capture's bytes read so far, 0..1 (for progress reports). */
+double avt_lidar_fraction(const avt_lidar_reader *r);
 void avt_lidar_close(avt_lidar_reader *r); /* NULL is a no-op */
 
 /* ---- parallel decode of one capture ----
@@ -233,6 +235,8 @@ const char *avt_sweep_source_capture(const avt_sweep_source *s);
 /* The capture reader's statistics so far; 0 (st untouched) for point-cloud files. */
 int avt_sweep_source_stats(const avt_sweep_source *s, avt_lidar_stats *st);
 void avt_sweep_source_close(avt_sweep_source *s); /* NULL: no-op */
+/* The share of the source read so far, 0..1: capture bytes, or files of the directory. */
+double avt_sweep_source_fraction(const avt_sweep_source *s);
 
 /* Parses an image time from a file name (without directory); returns AVT_OK or AVT_FORMAT. */
 int avt_image_time_from_name(const char *file_name, int64_t *t_ns);

@@ -23,8 +23,9 @@ typedef struct avt_build_options {
     const char *schema;
     const char *command_line;    /* recorded in provenance */
     const char *git_sha;         /* recorded in provenance */
-    /* called after every frame with the frame count so far (progress line); may be NULL */
-    void (*progress)(uint64_t frames, int64_t t_ns, void *ctx);
+    /* called after every frame with the share of the LiDAR data read (0..1), the frame count
+     * so far and the frame's time (progress line); may be NULL */
+    void (*progress)(double fraction, uint64_t frames, int64_t t_ns, void *ctx);
     void *progress_ctx;
     /* When set, every preview_stride-th frame's camera images are written there with the 2D
      * boxes and LiDAR depth points drawn on them: preview_<camera>_<frame>.png. */

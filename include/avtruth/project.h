@@ -51,6 +51,13 @@ int avt_cam_unproject(const avt_cam_model *m, const double uv[2], double ray[3])
  * the camera z) and valid (n, 1 when valid and inside the image). OpenMP-parallel. */
 void avt_cam_project_points(const avt_cam_model *m, const avt_tf *cam_T_src, const float *xyz,
                             size_t n, float *uv, float *depth, uint8_t *valid);
+/* As avt_cam_project_points, for callers that use only the valid points: valid is the same,
+ * uv and depth are the same for every valid point and may be left unwritten for the others.
+ * Blocks of consecutive points that no camera ray can see (behind the camera or outside the
+ * monotonic region) are skipped after a cheap test, which pays for LiDAR sweeps (ordered by
+ * azimuth) seen by cameras with a narrow field of view. */
+void avt_cam_project_visible(const avt_cam_model *m, const avt_tf *cam_T_src, const float *xyz,
+                             size_t n, float *uv, float *depth, uint8_t *valid);
 /* The same with structure-of-arrays inputs and outputs (x, y, z; u, v). Invalid points (behind
  * the camera or outside the monotonic region) get u = v = NaN. For pinhole cameras with at most
  * 5 coefficients both run a branch-free vectorised loop (instruction set m->simd); validity is

@@ -279,6 +279,40 @@ static void batch_points(const avt_cam_model *m, const avt_tf *T, float *x, floa
         x[k] = specials[j][0], y[k] = specials[j][1], z[k] = specials[j][2];
 }
 
+/* avt_cam_project_visible against avt_cam_project_points: the same valid flags, and the same
+ * pixels and depths where valid; once on the points as they are and once with the points
+ * behind the camera moved to the front, so that whole blocks of them can be skipped. */
+static void check_visible(const avt_cam_model *m, const avt_tf *T, const float *xyz, int n)
+{
+    float *sorted = malloc((size_t)n * 12), *uv = malloc((size_t)n * 8), *uv2 = malloc((size_t)n * 8);
+    float *d = malloc((size_t)n * 4), *d2 = malloc((size_t)n * 4);
+    uint8_t *v = malloc((size_t)n), *v2 = malloc((size_t)n);
+    assert_true(sorted && uv && uv2 && d && d2 && v && v2);
+    int k = 0, behind = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < n; i++) {
+            double p0[3] = {xyz[3 * i], xyz[3 * i + 1], xyz[3 * i + 2]}, p[3];
+            avt_tf_apply(T, p0, p);
+            if ((p[2] <= 0) == (pass == 0)) {
+                memcpy(&sorted[3 * k++], &xyz[3 * i], 12);
+                behind += pass == 0;
+            }
+        }
+    assert_true(behind > 1024); /* several whole blocks */
+    for (int round = 0; round < 2; round++) {
+        const float *pts = round ? sorted : xyz;
+        avt_cam_project_points(m, T, pts, (size_t)n, uv, d, v);
+        avt_cam_project_visible(m, T, pts, (size_t)n, uv2, d2, v2);
+        assert_memory_equal(v, v2, (size_t)n);
+        for (int i = 0; i < n; i++)
+            if (v[i]) {
+                assert_memory_equal(&uv[2 * i], &uv2[2 * i], 8);
+                assert_memory_equal(&d[i], &d2[i], 4);
+            }
+    }
+    free(sorted), free(uv), free(uv2), free(d), free(d2), free(v), free(v2);
+}
+
 static void check_batch_T(const double *dist, int nd, const avt_tf *T)
 {
     avt_camera c = make_cam(dist, nd);
@@ -306,6 +340,7 @@ static void check_batch_T(const double *dist, int nd, const avt_tf *T)
             assert_memory_equal(v1, v3, N);
             assert_memory_equal(v2, v4, N);
         }
+        check_visible(&m, T, xyz, N);
         int n_valid = 0, n_front_invalid = 0;
         for (int i = 0; i < N; i++) {
             double p0[3] = {x[i], y[i], z[i]}, p[3], r[2];

@@ -1,0 +1,59 @@
+#!/bin/sh
+# bench_build.sh: `avtruth build` end to end on fixed synthetic logs.
+#
+# usage: bench/bench_build.sh [BUILD_DIR [THREADS [SECONDS...]]]   (defaults: build 2 "20 120")
+# For every length in SECONDS it synthesizes (once, kept in $WORK, default a temporary
+# directory) a VLP-32C log with 6 cameras of 640x400 and a VLS-128 log without cameras, builds
+# each with OMP_NUM_THREADS=THREADS, and prints wall and CPU time, peak RSS, times real time
+# (log seconds / wall seconds) and M points/s (points written / wall seconds), after a line
+# describing the machine and its load (other jobs slow a shared machine down: compare figures
+# of one run only, and rerun). The Python stack the issue compares with (velodyne_decoder ->
+# numpy -> h5py gzip) runs on the VLS-128 capture when `import velodyne_decoder` works, else
+# its line says why it is skipped.
+set -eu
+
+BUILD=${1:-build}
+THREADS=${2:-2}
+LENGTHS=${3:-"20 120"}
+AVTRUTH=$BUILD/avtruth
+PY=${PYTHON:-/usr/bin/python3}
+[ -x "$AVTRUTH" ] || { echo "bench_build.sh: $AVTRUTH missing (cmake --build $BUILD --target avtruth)" >&2; exit 2; }
+KEEP=${WORK:+1}
+WORK=${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/avt_bench_build.XXXXXX")}
+mkdir -p "$WORK"
+[ -n "$KEEP" ] || trap 'rm -rf "$WORK"' EXIT INT TERM
+
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
+echo "machine: $(nproc) CPUs ($cpu), $(awk '/MemTotal/ {printf "%.1f GB", $2/1048576}' /proc/meminfo)," \
+     "$(uname -sr); load $(cut -d' ' -f1-3 /proc/loadavg); threads $THREADS; $("$AVTRUTH" --version)"
+printf '%-24s %8s %8s %9s %8s %10s %9s\n' log "wall s" "CPU s" "RSS MB" "x real" "M pts/s" points
+
+# one build: label, log dir, log seconds
+run() {
+    rm -f "$WORK/out.h5"
+    OMP_NUM_THREADS=$THREADS /usr/bin/time -o "$WORK/time" -f "%e %U %S %M" \
+        "$AVTRUTH" build "$2" -o "$WORK/out.h5" >"$WORK/build.out" 2>&1 ||
+        { echo "$1: build failed:"; tail -3 "$WORK/build.out"; return 1; }
+    pts=$(awk '/^lidar points/ {print $3}' "$WORK/build.out")
+    read -r wall user sys rss <"$WORK/time"
+    awk -v l="$1" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v sec="$3" -v p="$pts" 'BEGIN {
+        printf "%-24s %8.2f %8.2f %9.1f %8.1f %10.2f %9d\n", l, w, u + s, r / 1024, sec / w, p / w / 1e6, p }'
+}
+
+for secs in $LENGTHS; do
+    v=$WORK/vlp32c_6cam_${secs}s
+    h=$WORK/vls128_${secs}s
+    [ -d "$v" ] || "$AVTRUTH" synth "$v" --lidar vlp32c --cameras 6 --width 640 --height 400 --seconds "$secs" >/dev/null 2>&1
+    [ -d "$h" ] || "$AVTRUTH" synth "$h" --lidar vls128 --cameras 0 --seconds "$secs" >/dev/null 2>&1
+    run "vlp32c+6cam ${secs}s" "$v" "$secs"
+    run "vls128 ${secs}s" "$h" "$secs"
+    if "$PY" -c "import velodyne_decoder" 2>/dev/null; then
+        cap=$(ls "$h"/lidar/*.pcap | head -1)
+        /usr/bin/time -o "$WORK/time" -f "%e %U %S %M" "$PY" "$(dirname "$0")/python_stack.py" "$cap" "$WORK/py.h5" \
+            >"$WORK/py.out" 2>&1 && read -r wall user sys rss <"$WORK/time" &&
+            echo "python stack vls128 ${secs}s: wall $wall s, CPU $(echo "$user + $sys" | bc) s"
+    else
+        echo "python stack vls128 ${secs}s: skipped: velodyne_decoder is not importable by $PY" \
+             "(it is on PyPI only, not a Debian package; this machine reaches no PyPI)"
+    fi
+done

@@ -1,0 +1,45 @@
+"""Progress reports of long commands on stderr: lines with percent, count, rate and ETA when
+stderr is not a terminal (here every frame: AVT_PROGRESS_SECONDS=0), ending at 100 %; none
+with --quiet; stdout (the summary) unchanged either way."""
+import os
+import re
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import AVTRUTH, Checker, tmpdir  # noqa: E402
+
+c = Checker()
+d = tmpdir()
+env = dict(os.environ, AVT_PROGRESS_SECONDS="0")
+
+
+def avt(*args):
+    return subprocess.run([AVTRUTH, *map(str, args)], capture_output=True, text=True, env=env, timeout=600)
+
+
+p = avt("synth", os.path.join(d, "log"), "--seconds", 1, "--cameras", 1, "--width", 64, "--height", 48)
+c.check(p.returncode == 0, f"synth: {p.stderr}")
+synth_lines = [l for l in p.stderr.splitlines() if l.startswith("avtruth: synthesizing")]
+c.check(len(synth_lines) >= 2 and "100%" in synth_lines[-1], f"synth progress lines: {synth_lines[-3:]}")
+
+p = avt("build", os.path.join(d, "log"), "-o", os.path.join(d, "a.h5"))
+c.check(p.returncode == 0, f"build: {p.stderr}")
+lines = [l for l in p.stderr.splitlines() if l.startswith("avtruth: building")]
+pat = re.compile(r"avtruth: building +(\d+)%  (\d+) frames  [0-9.]+ frames/s")
+m = [pat.match(l) for l in lines]
+c.check(len(lines) >= 5 and all(m), f"every frame reported with percent, count and rate: {lines[:3]}")
+if all(m) and m:
+    pct = [int(x.group(1)) for x in m]
+    frames = [int(x.group(2)) for x in m]
+    c.check(pct == sorted(pct) and pct[-1] == 100, f"percent rises to 100: {pct}")
+    c.check(frames[:-1] == list(range(1, len(frames))), f"frames counted one by one: {frames[:5]}")
+    summary_frames = int(re.search(r"^frames +(\d+)", p.stdout, re.M).group(1))
+    c.check(frames[-1] == summary_frames, f"last count {frames[-1]} = the summary's {summary_frames} frames")
+c.check(any("ETA" in l for l in lines), "some line gives the time left")
+
+q = avt("build", os.path.join(d, "log"), "-o", os.path.join(d, "b.h5"), "--quiet")
+c.check(q.returncode == 0 and "building" not in q.stderr, f"--quiet: no progress: {q.stderr[:200]}")
+strip = lambda s: "\n".join(l for l in s.splitlines() if not l.startswith(("time", "output")))  # noqa: E731
+c.check(strip(q.stdout) == strip(p.stdout), "the summary on stdout is the same with and without --quiet")
+c.finish()
