@@ -804,6 +804,7 @@ static void findings(const avt_build_summary *sum, avt_sbuf *b)
         avt_sbuf_printf(b, "%s); the first: %s\n", l->corrupt > AVT_LIDAR_CORRUPT_KEEP ? ", ..." : "",
                         l->first_corrupt);
     }
+    if (sum->have_lidar_stats && l->truncated[0]) avt_sbuf_printf(b, "- LiDAR: %s\n", l->truncated);
     if (sum->have_lidar_stats && l->frag_dropped)
         avt_sbuf_printf(b, "- LiDAR: %llu IPv4 fragments dropped (datagrams never completed)\n",
                         (unsigned long long)l->frag_dropped);

@@ -270,6 +270,7 @@ static void print_summary(const avt_build_summary *s, const char *out)
             printf("%s%llu", i ? ", " : " (records ", (unsigned long long)l->corrupt_record[i]);
         printf("%s\n", l->corrupt ? (l->corrupt > AVT_LIDAR_CORRUPT_KEEP ? ", ...)" : ")") : "");
         if (l->first_corrupt[0]) printf("  first corrupt %s\n", l->first_corrupt);
+        if (l->truncated[0]) printf("  capture cut    %s\n", l->truncated);
         if (l->fragments)
             printf("  IPv4 fragments %llu, %llu datagrams reassembled, %llu fragments dropped\n",
                    (unsigned long long)l->fragments, (unsigned long long)l->reassembled,

@@ -99,6 +99,11 @@ typedef struct avt_lidar_stats {
     uint64_t measurements;
     char model[32];            /* detected or configured model name */
     char first_corrupt[256];   /* message about the first corrupt packet, "" if none */
+    /* the capture ends inside a record (power loss, a copy cut short): decoding stopped at
+     * that record (1 = the first), the file's length in bytes, and a message naming both;
+     * 0 and "" when it ended at a record boundary. A cut followed by more data is an error. */
+    uint64_t truncated_record, truncated_byte;
+    char truncated[320];
     /* record numbers (1 = the capture's first) of the first min(corrupt, AVT_LIDAR_CORRUPT_KEEP)
      * corrupt packets */
     uint64_t corrupt_record[AVT_LIDAR_CORRUPT_KEEP];
