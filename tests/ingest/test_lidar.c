@@ -186,7 +186,7 @@ static const tcase CASES[] = {
     {"TCP", {LINK_ETH, 2368, 0, 1, 0, 0, 0}, M_NONE, 1, 0, 0, 0, 1, NULL},
     {"not Velodyne (568-byte payloads)", {LINK_ETH, 2368, 0, 0, 0, 0, 0}, M_HESAI, 1, AVT_UNSUPPORTED, 0, 0, 0, "unsupported sensor"},
     {"bad pcap magic", {LINK_ETH, 2368, 0, 0, 0, 0, 0}, M_MAGIC, 0, AVT_FORMAT, 0, 0, 0, "not a readable"},
-    {"truncated last record", {LINK_ETH, 2368, 0, 0, 0, 0, 0}, M_TRUNC, 1, AVT_TRUNCATED, 384, 0, 0, "record 3"},
+    {"truncated last record", {LINK_ETH, 2368, 0, 0, 0, 0, 0}, M_TRUNC, 1, 0, 384, 0, 0, "truncated at record 3, byte"},
 };
 
 static void test_table(void **state)
@@ -232,7 +232,9 @@ static void test_table(void **state)
         assert_int_equal(res.st.corrupt, c->corrupt);
         assert_int_equal(res.st.skipped, c->skipped);
         if (c->msg) {
-            const char *where = c->corrupt ? res.st.first_corrupt : res.msg;
+            const char *where = c->mut == M_TRUNC ? res.st.truncated
+                                : c->corrupt      ? res.st.first_corrupt
+                                                  : res.msg;
             if (!strstr(where, c->msg)) fail_msg("case %s: \"%s\" lacks \"%s\"", c->name, where, c->msg);
             if (!strstr(where, "test.pcap")) fail_msg("case %s: message names no file", c->name);
         }
