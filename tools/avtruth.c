@@ -29,7 +29,7 @@ static const char *USAGE =
     "      --clock-offset S  --jitter S  --clock-drift-ppm PPM  --drop-rate P  --duplicate-rate P\n"
     "      --distortion X\n"
     "  build LOG -o OUT.h5   turn a drive log into cross-modal ground truth (HDF5)\n"
-    "      --compression gzip[=1..9]|none|lzf|blosc-zstd  --sync trigger|nearest|approximate  --sync-tolerance-ms MS\n"
+    "      --compression gzip[=1..9]|none|blosc-zstd  --sync trigger|nearest|approximate  --sync-tolerance-ms MS\n"
     "      --clock-correct auto|on|off  --clock-offset-ms MS  --verify-images  --sync-report DIR\n"
     "      --cut-angle DEG  --lidar-model auto|vlp16|...  --lidar-calibration FILE  --lidar-source ADDR\n"
     "      --preview DIR\n"

@@ -68,9 +68,9 @@ typedef struct avt_frame_out {
 
 typedef struct avt_export_options {
     const char *log_id;       /* NULL: the file name without ".h5" */
-    /* "gzip" (default: level 1 + shuffle), "gzip=N" (N 1..9), "none", "lzf" or "blosc-zstd"
-     * (the last two need the HDF5 filter plugins; avt_export_open fails naming the Debian
-     * package when one is missing). gzip chunks are shuffled and deflated by the writer,
+    /* "gzip" (default: level 1 + shuffle), "gzip=N" (N 1..9), "none" or "blosc-zstd"
+     * (needs the HDF5 Blosc filter plugin; avt_export_open fails naming the Debian package
+     * when it is missing). gzip chunks are shuffled and deflated by the writer,
      * in parallel (OpenMP, libdeflate), and stored pre-filtered under the standard shuffle +
      * deflate filters: any HDF5 reader decodes them without plugins. */
     const char *compression;
