@@ -5,7 +5,7 @@
 # with the exact apt-get line and the make stops.
 
 PACKAGES := cmake make gcc pkg-config libpcap-dev libpng-dev libhdf5-dev hdf5-tools \
-            libyaml-dev libjansson-dev libssl-dev libcmocka-dev libdeflate-dev python3 python3-numpy \
+            libyaml-dev libjansson-dev libssl-dev libcmocka-dev libdeflate-dev libturbojpeg0-dev python3 python3-numpy \
             python3-h5py python3-opencv tcpdump \
             hdf5-filter-plugin-blosc-serial
 BUILD    ?= build

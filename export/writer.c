@@ -515,9 +515,10 @@ static int image_abs_path(const avt_export_writer *w, const char *rel, char *out
 }
 
 static const unsigned char png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+static const unsigned char jpeg_soi[3] = {0xff, 0xd8, 0xff}; /* SOI and the next marker */
 
-/* The image is a readable regular PNG file of at most AVT_IMAGE_MAX_BYTES: found before any
- * row of the frame is appended, so a missing image rejects the frame only. */
+/* The image is a readable regular PNG or JPEG file of at most AVT_IMAGE_MAX_BYTES: found
+ * before any row of the frame is appended, so a missing image rejects the frame only. */
 static int image_check(const avt_export_writer *w, const char *rel, avt_error *err)
 {
     char abs[4096];
@@ -532,8 +533,9 @@ static int image_check(const avt_export_writer *w, const char *rel, avt_error *e
     } else if ((uint64_t)sb.st_size > AVT_IMAGE_MAX_BYTES) {
         rc = avt_err(err, AVT_INVAL, "%s: %lld bytes, images above %llu bytes are not embedded",
                      abs, (long long)sb.st_size, (unsigned long long)AVT_IMAGE_MAX_BYTES);
-    } else if (fread(sig, 1, 8, fh) != 8 || memcmp(sig, png_sig, 8) != 0) {
-        rc = avt_err(err, AVT_FORMAT, "%s: not a PNG file (signature)", abs);
+    } else if (fread(sig, 1, 8, fh) != 8 ||
+               (memcmp(sig, png_sig, 8) != 0 && memcmp(sig, jpeg_soi, 3) != 0)) {
+        rc = avt_err(err, AVT_FORMAT, "%s: not a PNG or JPEG file (signature)", abs);
     }
     fclose(fh);
     return rc;

@@ -24,7 +24,7 @@ static int all_digits(const char *s, size_t n)
 int avt_image_time_from_name(const char *name, int64_t *t_ns)
 {
     const char *dot = strrchr(name, '.');
-    if (!dot || strcmp(dot, ".png") != 0) return AVT_FORMAT;
+    if (!dot || avt_image_kind_of(name) == AVT_IMAGE_UNKNOWN) return AVT_FORMAT;
     size_t len = (size_t)(dot - name);
     char buf[64];
     if (len == 0 || len >= sizeof buf) return AVT_FORMAT;
@@ -220,6 +220,37 @@ out:
     return rc;
 }
 
+/* Leaves out the images whose file fails the cheap structural check (avt_image_check: a
+ * truncated or corrupt PNG or JPEG), each with a warning giving the reason; they are counted
+ * and named in out->damaged_files. */
+static int drop_damaged(avt_camera_stream *out, const char *log_dir, avt_error *err)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < out->n; i++) {
+        char abs[4096];
+        avt_error e = {0};
+        if (avt_path_join(abs, sizeof abs, log_dir, out->images[i].path))
+            return avt_err(err, AVT_INVAL, "%s: path too long", out->images[i].path);
+        int rc = avt_image_check(abs, &e);
+        if (rc == AVT_NOMEM) return avt_err(err, rc, "%s", e.msg);
+        if (rc == AVT_OK) {
+            out->images[k++] = out->images[i];
+            continue;
+        }
+        size_t used = strlen(out->damaged_files);
+        if (used + strlen(out->images[i].path) + 8 < sizeof out->damaged_files)
+            snprintf(out->damaged_files + used, sizeof out->damaged_files - used, "%s%s",
+                     used ? ", " : "", out->images[i].path);
+        else if (used + 6 < sizeof out->damaged_files && !strstr(out->damaged_files, ", ..."))
+            snprintf(out->damaged_files + used, sizeof out->damaged_files - used, ", ...");
+        out->damaged++;
+        warnf(out, "%s; image left out (unpaired)", e.msg);
+        free(out->images[i].path);
+    }
+    out->n = k;
+    return AVT_OK;
+}
+
 int avt_camera_stream_list(const char *log_dir, const char *name, avt_camera_stream *out, avt_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -252,8 +283,7 @@ int avt_camera_stream_list(const char *log_dir, const char *name, avt_camera_str
         if (strcmp(e->d_name, "timestamps.csv") == 0) have_csv = 1;
         if (strcmp(e->d_name, "timestamps.txt") == 0) have_txt = 1;
         if (e->d_name[0] == '.') continue;
-        const char *ext = strrchr(e->d_name, '.');
-        if (!ext || strcmp(ext, ".png") != 0) continue;
+        if (avt_image_kind_of(e->d_name) == AVT_IMAGE_UNKNOWN) continue;
         char *nm = strdup(e->d_name);
         if (!nm || avt_grow((void **)&names, &names_cap, n_names + 1, sizeof *names)) {
             free(nm);
@@ -277,7 +307,7 @@ int avt_camera_stream_list(const char *log_dir, const char *name, avt_camera_str
             goto out;
         }
         if (n_times != n_names)
-            warnf(out, "%s: %zu times for %zu .png images; the first %zu images in name order are used", txt,
+            warnf(out, "%s: %zu times for %zu images; the first %zu images in name order are used", txt,
                   n_times, n_names, n_times < n_names ? n_times : n_names);
         for (size_t i = 0; i < n_names && i < n_times; i++) {
             char where[64];
@@ -294,7 +324,8 @@ int avt_camera_stream_list(const char *log_dir, const char *name, avt_camera_str
                 out->bad_names++;
                 warnf(out,
                       "%s/%s: cannot read a time from the file name (expected <ns>.png, <us>.png or "
-                      "<seconds>.<fraction>.png, or a timestamps.txt / timestamps.csv); image left out",
+                      "<seconds>.<fraction>.png, or .jpg, or a timestamps.txt / timestamps.csv); "
+                      "image left out",
                       dir, names[i]);
                 continue;
             }
@@ -318,8 +349,9 @@ int avt_camera_stream_list(const char *log_dir, const char *name, avt_camera_str
         }
         out->n = k;
     }
+    if ((rc = drop_damaged(out, log_dir, err))) goto out;
     if (out->n == 0 && out->warnings_total == 0)
-        warnf(out, "%s: camera '%s' has no .png images; its frames stay unpaired", dir, name);
+        warnf(out, "%s: camera '%s' has no .png/.jpg images; its frames stay unpaired", dir, name);
 out:
     if (d) closedir(d);
     for (size_t i = 0; i < n_names; i++) free(names[i]);

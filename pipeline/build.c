@@ -517,7 +517,7 @@ static int process_frame(build_state *st, const char *log_dir, const held_sweep 
             rc = avt_err(err, AVT_INVAL, "%s: path too long", ir->path);
             goto out;
         }
-        if ((rc = opt->verify_images ? avt_png_verify(abs_img, &info, err) : avt_png_read_info(abs_img, &info, err)))
+        if ((rc = opt->verify_images ? avt_image_verify(abs_img, &info, err) : avt_image_read_info(abs_img, &info, err)))
             goto out;
         if (info.width != cam->width || info.height != cam->height) {
             rc = avt_err(err, AVT_MISMATCH, "%s: image is %ux%u but calib.yaml says camera %s is %ux%u", abs_img,
@@ -821,6 +821,10 @@ static void findings(const avt_build_summary *sum, avt_sbuf *b)
         if (sum->cam[c].bad_times)
             avt_sbuf_printf(b, "- Camera %s: %llu images skipped for their times (unreadable, repeated or going back)\n",
                             sum->cam[c].name, (unsigned long long)sum->cam[c].bad_times);
+    for (unsigned c = 0; c < sum->n_cameras; c++)
+        if (sum->cam[c].damaged)
+            avt_sbuf_printf(b, "- Camera %s: %llu damaged images (truncated or corrupt) left unpaired: %s\n",
+                            sum->cam[c].name, (unsigned long long)sum->cam[c].damaged, sum->cam[c].damaged_files);
 }
 
 int avt_build(const char *log_dir, const char *out_path, const avt_build_options *opt, avt_build_summary *sum,
@@ -884,6 +888,8 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
             snprintf(sum->cam[c].name, sizeof sum->cam[c].name, "%s", cam->name);
             sum->cam[c].images = cw->stream.n;
             sum->cam[c].bad_times = cw->stream.bad_names + cw->stream.duplicate_times + cw->stream.backwards_times;
+            sum->cam[c].damaged = cw->stream.damaged;
+            memcpy(sum->cam[c].damaged_files, cw->stream.damaged_files, sizeof sum->cam[c].damaged_files);
         }
     }
 

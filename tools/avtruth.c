@@ -34,7 +34,7 @@ static const char *USAGE =
     "      --cut-angle DEG  --lidar-model auto|vlp16|...  --lidar-calibration FILE  --lidar-source ADDR\n"
     "      --preview DIR\n"
     "      --box-visibility any|all|none  --depth-png DIR\n"
-    "      --embed-images (store each paired PNG in /cameras/<name>/image_png)\n"
+    "      --embed-images (store each paired image's PNG or JPEG bytes in /cameras/<name>/image_png)\n"
     "  demo [-o DIR]  synthesize a log, build it, print a summary, write previews\n"
     "  inspect FILE   human summary of an output file\n"
     "  verify FILE [LOG]   re-check offsets, cross-references and times, re-hash the inputs\n"
@@ -283,6 +283,8 @@ static void print_summary(const avt_build_summary *s, const char *out)
                k->name, (unsigned long long)k->images, (unsigned long long)k->paired,
                (unsigned long long)k->unpaired_frames, (unsigned long long)k->unpaired_images,
                (unsigned long long)k->duplicates, (unsigned long long)k->dropped, (unsigned long long)k->bad_times);
+        if (k->damaged)
+            printf("  damaged images  %llu left unpaired: %s\n", (unsigned long long)k->damaged, k->damaged_files);
         printf("  sync delta ms   min %.3f  median %.3f  p95 %.3f  max %.3f\n", k->delta_min_ns * 1e-6,
                k->delta_median_ns * 1e-6, k->delta_p95_ns * 1e-6, k->delta_max_ns * 1e-6);
         if (k->clock_valid)

@@ -60,6 +60,9 @@ typedef struct avt_build_summary {
         int64_t delta_min_ns, delta_median_ns, delta_p95_ns, delta_max_ns, delta_max_abs_ns;
         int clock_valid, clock_corrected;
         double clock_offset_ns, clock_offset_sd_ns, clock_drift_ppm, clock_drift_sd_ppm, jitter_ns;
+        /* images that failed the cheap check (avt_camera_stream.damaged, damaged_files) */
+        uint64_t damaged;
+        char damaged_files[512];
     } cam[AVT_SUMMARY_MAX_CAMERAS];
     /* the LiDAR capture reader's counters (corrupt packets and their record numbers, losses,
      * fragments); have_lidar_stats is 0 for logs of point-cloud files */
