@@ -1,5 +1,6 @@
 /* avtruth export: HDF5 helpers (error capture, attributes, staged extendible columns).
  * Follows the HDF5 1.10 C API reference (H5E, H5A, H5D, H5P, H5S, H5T). */
+#include <errno.h>
 #include <libdeflate.h>
 #include <math.h>
 #include <omp.h>
@@ -43,6 +44,7 @@ static herr_t h5x_walk_cb(unsigned n, const H5E_error2_t *e, void *data)
 
 int h5x_fail(avt_error *err, const char *file, const char *obj, const char *call)
 {
+    const int saved_errno = errno; /* the failed write's, when HDF5 leaves no detail (H5Fclose) */
     h5x_walk wk;
     memset(&wk, 0, sizeof wk);
     /* Downward: the API call first, the innermost cause (often "errno = 28, error message
@@ -51,6 +53,13 @@ int h5x_fail(avt_error *err, const char *file, const char *obj, const char *call
     if (!wk.count) snprintf(wk.text, sizeof wk.text, "no HDF5 error detail");
     for (char *c = wk.text; *c; c++) /* ctime() in HDF5's I/O messages ends in a newline */
         if (*c == '\n' || *c == '\r' || *c == '\t') *c = ' ';
+    /* out of space (a full disk, a quota, a file-size limit): said first, in plain words */
+    const char *en = strstr(wk.text, "errno = ");
+    const long no = en ? strtol(en + 8, NULL, 10) : wk.count ? 0 : saved_errno;
+    if (no == ENOSPC || no == EFBIG || no == EDQUOT)
+        return avt_err(err, AVT_IO, "%s: cannot write %s: %s (the disk, a quota or the file-size "
+                       "limit is full); nothing is kept. HDF5: %s failed: %s",
+                       file, obj ? obj : "the file", strerror((int)no), call, wk.text);
     if (obj)
         return avt_err(err, AVT_HDF5, "%s: %s: %s failed: %s", file, obj, call, wk.text);
     return avt_err(err, AVT_HDF5, "%s: %s failed: %s", file, call, wk.text);

@@ -178,6 +178,18 @@ static int is_identity(const double m[16])
 
 /* ---- teardown --------------------------------------------------------------------------- */
 
+static int unclosed; /* an HDF5 file id could not be closed (see writer_close_h5) */
+
+int avt_export_unclosed(void) { return unclosed; }
+
+/* H5Fclose, noting a file left half-closed (see writer_close_h5). */
+static herr_t file_close(hid_t f)
+{
+    herr_t rc = H5Fclose(f);
+    if (rc < 0 && H5Iis_valid(f) > 0) unclosed = 1;
+    return rc;
+}
+
 /* Closes every HDF5 id the writer holds (staged rows are dropped). */
 static void writer_close_h5(avt_export_writer *w)
 {
@@ -186,7 +198,10 @@ static void writer_close_h5(avt_export_writer *w)
         for (int i = 0; i < CCOL_COUNT; i++) h5x_col_close(&w->cams[c].cols[i]);
     if (w->str_t >= 0) H5Tclose(w->str_t);
     w->str_t = -1;
-    if (w->file >= 0) H5Fclose(w->file);
+    /* A close whose final writes fail (disk full, file-size limit) leaves the file's id
+     * half torn down in HDF5 1.10, and HDF5's exit-time cleanup then crashes on it (SIGSEGV
+     * in H5F__close_cb): avt_export_unclosed() tells the program to exit without it. */
+    if (w->file >= 0) file_close(w->file);
     w->file = -1;
 }
 
@@ -1094,7 +1109,7 @@ int avt_export_finish(avt_export_writer *w, const avt_export_meta *meta, avt_err
         for (int i = 0; i < CCOL_COUNT; i++) h5x_col_close(&w->cams[c].cols[i]);
     H5Tclose(w->str_t);
     w->str_t = -1;
-    herr_t closed = H5Fclose(w->file);
+    herr_t closed = file_close(w->file);
     w->file = -1;
     if (closed < 0) {
         rc = h5x_fail(err, w->partial, NULL, "H5Fclose");

@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <omp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -547,6 +548,10 @@ int main(int argc, char **argv)
         fputs(USAGE, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    /* a file-size limit (ulimit -f) reached while writing fails the write (EFBIG), reported
+     * and cleaned up like a full disk, instead of a SIGXFSZ that kills the process and leaves
+     * the .partial file behind */
+    signal(SIGXFSZ, SIG_IGN);
     char *cmdline = join_args(argc, argv);
     if (!cmdline) return 1;
     int rc;
@@ -564,5 +569,9 @@ int main(int argc, char **argv)
         rc = 2;
     }
     free(cmdline);
+    if (avt_export_unclosed()) { /* a disk filled: see avt_export_unclosed */
+        fflush(NULL);
+        _exit(rc);
+    }
     return rc;
 }

@@ -176,4 +176,10 @@ int avt_export_stitch(const char *dir, const char *out_path, double train, doubl
 /* "train", "val" or "test" for a log, fixed by a hash of log_id (ratios train, val, rest). */
 const char *avt_export_split_of(const char *log_id, double train, double val);
 
+/* 1 once a failed export could not close its HDF5 file (its last writes failed: disk full,
+ * file-size limit). The partial file is removed, but HDF5 1.10 keeps a half-closed id that
+ * its exit-time cleanup crashes on: a program should then leave with _exit after flushing
+ * its output (tools/avtruth.c does). */
+int avt_export_unclosed(void);
+
 #endif
