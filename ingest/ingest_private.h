@@ -275,6 +275,8 @@ int64_t avt_toh_to_abs_ns(uint32_t toh_us, int64_t est_ns);
 
 typedef struct avt_ouster_meta {
     int profile;                 /* enum avt_ouster_profile */
+    int fusa_header;             /* FuSa packet header (u8 type, u32 frame id): lidar_data_format
+                                    header_type "FUSA", or the FUSA profile without one */
     int w, h;                    /* columns_per_frame, pixels_per_column (= beams) */
     int cols_per_packet;
     int col_lo, col_hi;          /* column_window, inclusive (wraps when lo > hi) */

@@ -25,7 +25,7 @@ static const char *USAGE =
     "  synth DIR      write a deterministic synthetic drive log with known truth\n"
     "      --seed N  --seconds S  --cameras N\n"
     "      --lidar vlp16|vlp16hires|hdl32e|vlp32c|vls128|hdl64e|hdl64e_s2  --lidar-return strongest|last|dual\n"
-    "      --lidar os1-64|os0-128  --lidar-profile rng19|rng19-dual|rng15|legacy (Ouster)\n"
+    "      --lidar os1-64|os0-128  --lidar-profile rng19|rng19-dual|rng15|legacy|five-word|fusa-dual|rng15-dual|rng15-zone|rng19-zone|rng15-win (Ouster)\n"
     "      --width W  --height H\n"
     "      --clock-offset S  --jitter S  --clock-drift-ppm PPM  --drop-rate P  --duplicate-rate P\n"
     "      --distortion X\n"
