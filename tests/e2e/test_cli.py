@@ -1,0 +1,44 @@
+"""Command-line conventions (README "Commands"): `avtruth --version`; `avtruth COMMAND --help`
+for every command listed by `avtruth help`, with usage, options, defaults and an example; a bad
+option value, an unknown option or a missing value exits 2 with a message naming the option
+and what it accepts; a bad LOG is an error of the work (exit 1)."""
+import re
+
+from common import Checker, run, tmpdir
+
+ck = Checker()
+
+p = run("--version")
+ck.check(re.match(r"avtruth \d+\.\d+\.\d+ \(git [0-9a-f]+", p.stdout), f"--version: {p.stdout!r}")
+
+p = run("help")
+commands = re.findall(r"^  (\S+) ", p.stdout.split("commands:")[1], re.M)
+ck.check(len(commands) >= 8, f"help lists the commands: {commands}")
+for c in commands:
+    h = run(c, "--help", check=False)
+    ck.check(h.returncode == 0, f"{c} --help exits 0 ({h.returncode})")
+    ck.check(h.stdout.startswith(f"usage: avtruth {c}"), f"{c} --help starts with its usage")
+    ck.check("example:\n  avtruth " + c in h.stdout, f"{c} --help has an example")
+    ck.check("-h, --help" in h.stdout, f"{c} --help lists --help")
+    u = run(c, "--no-such-option", check=False)
+    ck.check(u.returncode == 2 and "--no-such-option" in u.stderr, f"{c}: unknown option exits 2 naming it")
+    # every option that takes values from a list or a range: a bad value exits 2 naming the accepted ones
+    for m in re.finditer(r"--([a-z0-9-]+) \S+ +.*\[([^\]]+)\]", h.stdout):
+        name, accepted = m.group(1), m.group(2)
+        b = run(c, f"--{name}", "not-a-value", "x", check=False)
+        ck.check(b.returncode == 2, f"{c} --{name} not-a-value exits 2 ({b.returncode}: {b.stderr.strip()})")
+        ck.check(f"--{name}" in b.stderr and accepted.split(" (")[0] in b.stderr,
+                 f"{c} --{name}: the message names the accepted values [{accepted}]: {b.stderr.strip()}")
+
+h = run("build", "--help").stdout
+ck.check("--sync POLICY" in h and "trigger, nearest or approximate" in h and "(default: trigger)" in h,
+         "build --help: --sync with its values and default")
+s = run("synth", "--help").stdout
+ck.check("an integer in 0..6" in s, "synth --help: --cameras range is what synth accepts (0..6)")
+ck.check(run("synth", "--cameras", "7", tmpdir() + "/x", check=False).returncode == 2, "synth --cameras 7 exits 2")
+ck.check(run("build", "--sync", "bogus", "x", "-o", "y.h5", check=False).returncode == 2, "bad --sync exits 2")
+ck.check(run("build", "x", "-o", check=False).returncode == 2, "-o without a value exits 2")
+p = run("build", tmpdir() + "/missing", "-o", tmpdir() + "/o.h5", check=False)
+ck.check(p.returncode == 1 and "missing" in p.stderr, f"a missing LOG exits 1 naming it: {p.stderr.strip()}")
+ck.check(run("no-such-command", check=False).returncode == 2, "unknown command exits 2")
+ck.finish()
