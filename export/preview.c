@@ -1,14 +1,14 @@
-/* avtruth export: preview images with projected boxes and points drawn on them
- * (libpng read, normalised to 8-bit RGB, and write). */
+/* avtruth export: preview images with projected boxes and LiDAR points drawn on camera frames
+ * (PNG or JPEG read as 8-bit RGB by avt_image_load_rgb, written as PNG by libpng). */
 #include <errno.h>
 #include <math.h>
 #include <png.h>
-#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "avtruth/export.h"
+#include "avtruth/ingest.h"
 
 typedef struct rgb_image {
     unsigned w, h;
@@ -32,33 +32,12 @@ static void line(rgb_image *im, double x0, double y0, double x1, double y1, cons
     }
 }
 
-static int read_rgb(const char *path, rgb_image *im, avt_error *err)
-{
-    png_image pi;
-    memset(&pi, 0, sizeof pi);
-    pi.version = PNG_IMAGE_VERSION;
-    if (!png_image_begin_read_from_file(&pi, path))
-        return avt_err(err, AVT_FORMAT, "%s: cannot read PNG: %s", path, pi.message);
-    pi.format = PNG_FORMAT_RGB;
-    im->w = pi.width;
-    im->h = pi.height;
-    im->px = malloc(PNG_IMAGE_SIZE(pi));
-    if (!im->px) {
-        png_image_free(&pi);
-        return avt_err(err, AVT_NOMEM, "%s: out of memory", path);
-    }
-    if (!png_image_finish_read(&pi, NULL, im->px, 0, NULL)) {
-        free(im->px);
-        im->px = NULL;
-        return avt_err(err, AVT_FORMAT, "%s: broken PNG: %s", path, pi.message);
-    }
-    return AVT_OK;
-}
-
 int avt_preview_draw(const char *image_path, const avt_camera_frame *cf, const char *out_path, avt_error *err)
 {
     rgb_image im = {0, 0, NULL};
-    int rc = read_rgb(image_path, &im, err);
+    uint32_t w = 0, h = 0;
+    int rc = avt_image_load_rgb(image_path, &w, &h, &im.px, err); /* PNG or JPEG */
+    im.w = w, im.h = h;
     if (rc) return rc;
     for (size_t i = 0; i < cf->n_depth; i++) {
         /* colour by depth: near red, far blue (0..60 m) */

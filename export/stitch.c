@@ -496,9 +496,8 @@ int avt_export_stitch(const char *dir, const char *out_path, const avt_stitch_op
                       FILE *out, avt_error *err)
 {
     int rc = AVT_OK;
-    if (train < 0 || val < 0 || train + val > 1)
-        return avt_err(err, AVT_INVAL, "split ratios train %g, val %g: need >= 0 and a sum <= 1",
-                       train, val);
+    /* the ratios checked before h5x_quiet_begin: this return leaves HDF5's error printing on */
+    if ((rc = avt_export_splits_assign(NULL, 0, opt->train, opt->val, err))) return rc;
     h5x_quiet q; /* ended at `out`: every return below goes there */
     h5x_quiet_begin(&q);
     DIR *dh = NULL;
@@ -516,7 +515,6 @@ int avt_export_stitch(const char *dir, const char *out_path, const avt_stitch_op
     char *card = NULL, *card_path = NULL, *card_partial = NULL;
     ds_overrides ov;
     memset(&ov, 0, sizeof ov);
-    if ((rc = avt_export_splits_assign(NULL, 0, opt->train, opt->val, err))) goto out;
     size_t olen = strlen(out_path);
     if (olen < 4 || strcmp(out_path + olen - 3, ".h5") != 0) {
         rc = avt_err(err, AVT_INVAL, "%s: output name must end in .h5", out_path);

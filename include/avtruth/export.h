@@ -68,9 +68,9 @@ typedef struct avt_frame_out {
 
 typedef struct avt_export_options {
     const char *log_id;       /* NULL: the file name without ".h5" */
-    /* "gzip" (default: level 1 + shuffle), "gzip=N" (N 1..9), "none", "lzf" or "blosc-zstd"
-     * (the last two need the HDF5 filter plugins; avt_export_open fails naming the Debian
-     * package when one is missing). gzip chunks are shuffled and deflated by the writer,
+    /* "gzip" (default: level 1 + shuffle), "gzip=N" (N 1..9), "none" or "blosc-zstd"
+     * (needs the HDF5 Blosc filter plugin; avt_export_open fails naming the Debian package
+     * when it is missing). gzip chunks are shuffled and deflated by the writer,
      * in parallel (OpenMP, libdeflate), and stored pre-filtered under the standard shuffle +
      * deflate filters: any HDF5 reader decodes them without plugins. */
     const char *compression;
@@ -131,6 +131,10 @@ typedef struct avt_sync_camera_summary {
     int64_t clock_t_ref_ns;      /* LiDAR time at which clock_offset_ns holds */
     double jitter_ns;            /* residual sd of image times around the clock model */
     uint64_t bad_times;          /* images with unusable, duplicate or backward times */
+    /* images left unpaired because their file failed the cheap check (truncated, corrupt):
+     * avt_camera_stream.damaged and damaged_files */
+    uint64_t damaged;
+    char damaged_files[512];
 } avt_sync_camera_summary;
 
 typedef struct avt_export_meta {
@@ -218,5 +222,11 @@ typedef struct avt_split_log {
  * AVT_INVAL for ratios outside [0, 1] or summing above 1, or a fixed split of another name. */
 int avt_export_splits_assign(avt_split_log *logs, size_t n, double train, double val,
                              avt_error *err);
+
+/* 1 once a failed export could not close its HDF5 file (its last writes failed: disk full,
+ * file-size limit). The partial file is removed, but HDF5 1.10 keeps a half-closed id that
+ * its exit-time cleanup crashes on: a program should then leave with _exit after flushing
+ * its output (tools/avtruth.c does). */
+int avt_export_unclosed(void);
 
 #endif

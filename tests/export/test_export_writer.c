@@ -562,9 +562,13 @@ static void test_stitch_restores_error_printing(void **state)
     FILE *devnull = fopen("/dev/null", "w");
     assert_non_null(devnull);
     /* bad ratios, a bad output name, a missing directory */
-    assert_int_not_equal(avt_export_stitch(".", "x.h5", 0.9, 0.5, devnull, &err), 0);
-    assert_int_not_equal(avt_export_stitch(".", "x.txt", 0.8, 0.1, devnull, &err), 0);
-    assert_int_not_equal(avt_export_stitch("/nonexistent/dir", "x.h5", 0.8, 0.1, devnull, &err), 0);
+    avt_stitch_options bad, good;
+    avt_stitch_options_default(&bad);
+    avt_stitch_options_default(&good);
+    bad.train = 0.9, bad.val = 0.5;
+    assert_int_not_equal(avt_export_stitch(".", "x.h5", &bad, devnull, &err), 0);
+    assert_int_not_equal(avt_export_stitch(".", "x.txt", &good, devnull, &err), 0);
+    assert_int_not_equal(avt_export_stitch("/nonexistent/dir", "x.h5", &good, devnull, &err), 0);
     fclose(devnull);
     H5Eget_auto2(H5E_DEFAULT, &after, &data_after);
     assert_ptr_equal(before, after);
