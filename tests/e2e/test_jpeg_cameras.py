@@ -20,7 +20,7 @@ h5py, np, cv2 = need('h5py', 'numpy', 'cv2')
 c = Checker()
 d = tmpdir()
 png_log = os.path.join(d, "png")
-run("synth", png_log, "--seed", 11, "--seconds", 1.5, "--cameras", 2, "--width", 320, "--height", 200)
+run("synth", png_log, "--seed", 11, "--seconds", 1.0, "--cameras", 2, "--width", 320, "--height", 200)
 CAMS = sorted(os.listdir(os.path.join(png_log, "cameras")))
 
 jpg_log = os.path.join(d, "jpg")
@@ -31,7 +31,7 @@ for p in glob.glob(os.path.join(jpg_log, "cameras", "*", "*.png")):
     assert cv2.imwrite(p[:-4] + ".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 95])
     os.remove(p)
     n_jpg += 1
-c.check(n_jpg >= 20, f"{n_jpg} frames converted to JPEG")
+c.check(n_jpg >= 16, f"{n_jpg} frames converted to JPEG")
 
 
 def cam_cols(path):
@@ -54,7 +54,7 @@ p = run("build", jpg_log, "-o", b_out, "--verify-images", "--embed-images", "--p
 B = cam_cols(b_out)
 for cam in CAMS:
     a, b = A[cam], B[cam]
-    c.check(sum(1 for s in a["image_path"] if s) >= 10 and len(a["boxes2d/xyxy"]) >= 10,
+    c.check(sum(1 for s in a["image_path"] if s) >= 8 and len(a["boxes2d/xyxy"]) >= 8,
             f"{cam}: PNG log pairs images and has 2D boxes")
     c.check([s[:-4] + ".jpg" if s else "" for s in a["image_path"]] == b["image_path"],
             f"{cam}: the same frames paired with the same images (as .jpg)")
@@ -127,8 +127,5 @@ if p.returncode == 0:
         if cam == cam1:
             want = [s[:-4] + ".jpg" if s else "" for s in want]
         c.check(C[cam]["image_path"] == want, f"{cam}: the damaged images' frames unpaired, the others as before")
-# --verify-images decodes fully; with the cheap checks passing it builds as well
-p = run("build", jpg_log, "-o", os.path.join(d, "v.h5"), "--verify-images", check=False)
-c.check(p.returncode == 0, "--verify-images decodes every JPEG")
 shutil.rmtree(d) if c.failed == 0 else print("kept", d)
 c.finish()
