@@ -424,7 +424,10 @@ int avt_export_stitch(const char *dir, const char *out_path, double train, doubl
                       FILE *out, avt_error *err)
 {
     int rc = AVT_OK;
-    h5x_quiet q;
+    if (train < 0 || val < 0 || train + val > 1)
+        return avt_err(err, AVT_INVAL, "split ratios train %g, val %g: need >= 0 and a sum <= 1",
+                       train, val);
+    h5x_quiet q; /* ended at `out`: every return below goes there */
     h5x_quiet_begin(&q);
     DIR *dh = NULL;
     char **names = NULL, *partial = NULL;
@@ -438,9 +441,6 @@ int avt_export_stitch(const char *dir, const char *out_path, double train, doubl
     h5x_zctx z;
     memset(&z, 0, sizeof z);
     char out_real[PATH_MAX], out_dir[PATH_MAX], out_base[PATH_MAX];
-    if (train < 0 || val < 0 || train + val > 1)
-        return avt_err(err, AVT_INVAL, "split ratios train %g, val %g: need >= 0 and a sum <= 1",
-                       train, val);
     size_t olen = strlen(out_path);
     if (olen < 4 || strcmp(out_path + olen - 3, ".h5") != 0) {
         rc = avt_err(err, AVT_INVAL, "%s: output name must end in .h5", out_path);

@@ -44,6 +44,7 @@ static int batch_one(const char *log, const char *dir, const char *cmdline)
         return 1;
     }
     printf("%s: %llu frames, %.2f s\n", out, (unsigned long long)s.frames, s.seconds);
+    avt_build_summary_free(&s);
     return 0;
 }
 
