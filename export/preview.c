@@ -1,5 +1,5 @@
-/* avtruth export: preview images with projected boxes and LiDAR points drawn on camera frames
- * (PNG or JPEG read as 8-bit RGB by avt_image_load_rgb, written as PNG by libpng). */
+/* avtruth export: preview images with projected boxes and points drawn on them (PNG or JPEG
+ * read as 8-bit RGB by avt_image_load_rgb, written as PNG by libpng). */
 #include <errno.h>
 #include <math.h>
 #include <png.h>

@@ -310,7 +310,7 @@ int avt_camera_stream_list(const char *log_dir, const char *name, avt_camera_str
                 out->bad_names++;
                 warnf(out,
                       "%s/%s: cannot read a time from the file name (expected <ns>.png, <us>.png or "
-                      "<seconds>.<fraction>.png, or .jpg / .jpeg, or a timestamps.txt / timestamps.csv); "
+                      "<seconds>.<fraction>.png, or .jpg, or a timestamps.txt / timestamps.csv); "
                       "image left out",
                       dir, f[i].name);
                 continue;

@@ -736,9 +736,10 @@ static void findings(const avt_build_summary *sum, avt_sbuf *b)
             avt_sbuf_printf(b, "- Camera %s: %llu images skipped for their times (unreadable, repeated or going back)\n",
                             sum->cam[c].name, (unsigned long long)sum->cam[c].bad_times);
     for (unsigned c = 0; c < sum->n_cameras; c++)
-        if (sum->cam[c].damaged)
+        if (sum->cam[c].damaged_images)
             avt_sbuf_printf(b, "- Camera %s: %llu damaged images (truncated or corrupt) left unpaired: %s\n",
-                            sum->cam[c].name, (unsigned long long)sum->cam[c].damaged, sum->cam[c].damaged_files);
+                            sum->cam[c].name, (unsigned long long)sum->cam[c].damaged_images,
+                            sum->cam[c].damaged_files);
 }
 
 /* The rig, poses, labels and camera streams of the log, and every camera's buffers. */
@@ -775,8 +776,8 @@ static int open_inputs(build_state *st, const avt_build_options *opt, avt_build_
         snprintf(s->name, sizeof s->name, "%s", cam->name);
         s->images = cw->stream.n;
         s->bad_times = cw->stream.bad_names + cw->stream.duplicate_times + cw->stream.backwards_times;
-        s->damaged = cw->stream.damaged;
-        snprintf(s->damaged_files, sizeof s->damaged_files, "%s", cw->stream.damaged_files);
+        s->damaged_images = cw->stream.damaged;
+        memcpy(s->damaged_files, cw->stream.damaged_files, sizeof s->damaged_files);
     }
     return AVT_OK;
 }

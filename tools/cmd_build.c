@@ -73,8 +73,9 @@ static void print_summary(const avt_build_summary *s, const char *out)
                k->name, (unsigned long long)k->images, (unsigned long long)k->paired,
                (unsigned long long)k->unpaired_frames, (unsigned long long)k->unpaired_images,
                (unsigned long long)k->duplicates, (unsigned long long)k->dropped, (unsigned long long)k->bad_times);
-        if (k->damaged)
-            printf("  damaged images  %llu left unpaired: %s\n", (unsigned long long)k->damaged, k->damaged_files);
+        if (k->damaged_images)
+            printf("  damaged images  %llu left unpaired: %s\n", (unsigned long long)k->damaged_images,
+                   k->damaged_files);
         printf("  sync delta ms   min %.3f  median %.3f  p95 %.3f  max %.3f\n", k->delta_min_ns * 1e-6,
                k->delta_median_ns * 1e-6, k->delta_p95_ns * 1e-6, k->delta_max_ns * 1e-6);
         if (k->clock_valid)

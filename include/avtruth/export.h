@@ -131,9 +131,9 @@ typedef struct avt_sync_camera_summary {
     int64_t clock_t_ref_ns;      /* LiDAR time at which clock_offset_ns holds */
     double jitter_ns;            /* residual sd of image times around the clock model */
     uint64_t bad_times;          /* images with unusable, duplicate or backward times */
-    /* images left unpaired because their file failed the cheap check (truncated, corrupt):
-     * avt_camera_stream.damaged and damaged_files */
-    uint64_t damaged;
+    /* images left out as truncated or corrupt (avt_camera_stream.damaged, damaged_files): in
+     * the build's summary and the card's findings, not in /sync */
+    uint64_t damaged_images;
     char damaged_files[512];
 } avt_sync_camera_summary;
 
