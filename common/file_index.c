@@ -1,5 +1,5 @@
 /* avtruth common: the one indexer of a drive log's timed files (docs/drive-log.md):
- * labels/<t_ns>.json, lidar/<t_ns>.bin|.pcd.bin|.pcd and cameras/<name>/<time>.png. */
+ * labels/<t_ns>.json, lidar/<t_ns>.bin|.pcd.bin|.pcd and cameras/<name>/<time>.png|.jpg|.jpeg. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>

@@ -68,9 +68,8 @@ int h5x_dset_write(hid_t loc, const char *path, int kind, int rank, const hsize_
  * with H5Dwrite_chunk under the standard shuffle + deflate filter declaration, so any HDF5
  * reader decodes it without plugins. H5X_DEFLATE_HDF5 declares the same filters but lets
  * HDF5's own single-threaded filter pipeline compress (kept for comparison in bench/).
- * H5X_LZF and H5X_BLOSC_ZSTD need the HDF5 filter plugins (ids 32000, 32001). */
-enum h5x_filter { H5X_NONE, H5X_DEFLATE, H5X_DEFLATE_HDF5, H5X_LZF, H5X_BLOSC_ZSTD };
-#define H5X_FILTER_LZF 32000
+ * H5X_BLOSC_ZSTD needs the HDF5 Blosc filter plugin (id 32001). */
+enum h5x_filter { H5X_NONE, H5X_DEFLATE, H5X_DEFLATE_HDF5, H5X_BLOSC_ZSTD };
 #define H5X_FILTER_BLOSC 32001
 
 /* Per-writer compression state: one libdeflate compressor and shuffle buffer per thread,
@@ -118,7 +117,7 @@ struct libdeflate_compressor;
 size_t h5x_chunk_deflate(struct libdeflate_compressor *comp, const unsigned char *in,
                          size_t nbytes, size_t esize, unsigned char *out, size_t out_cap);
 
-/* Parses "none", "gzip", "gzip=N" (1..9), "lzf", "blosc-zstd" into filter and level;
+/* Parses "none", "gzip", "gzip=N" (1..9), "blosc-zstd" into filter and level;
  * hdf5_path selects H5X_DEFLATE_HDF5 for gzip. Checks that a plugin filter is available and
  * otherwise names the Debian package to install. */
 int h5x_filter_parse(const char *spec, int hdf5_path, int *filter, int *level, avt_error *err);

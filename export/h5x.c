@@ -1,5 +1,6 @@
 /* avtruth export: HDF5 helpers (error capture, attributes, staged extendible columns).
  * Follows the HDF5 1.10 C API reference (H5E, H5A, H5D, H5P, H5S, H5T). */
+#include <errno.h>
 #include <libdeflate.h>
 #include <math.h>
 #include <omp.h>
@@ -43,6 +44,7 @@ static herr_t h5x_walk_cb(unsigned n, const H5E_error2_t *e, void *data)
 
 int h5x_fail(avt_error *err, const char *file, const char *obj, const char *call)
 {
+    const int saved_errno = errno; /* the failed write's, when HDF5 leaves no detail (H5Fclose) */
     h5x_walk wk;
     memset(&wk, 0, sizeof wk);
     /* Downward: the API call first, the innermost cause (often "errno = 28, error message
@@ -51,6 +53,13 @@ int h5x_fail(avt_error *err, const char *file, const char *obj, const char *call
     if (!wk.count) snprintf(wk.text, sizeof wk.text, "no HDF5 error detail");
     for (char *c = wk.text; *c; c++) /* ctime() in HDF5's I/O messages ends in a newline */
         if (*c == '\n' || *c == '\r' || *c == '\t') *c = ' ';
+    /* out of space (a full disk, a quota, a file-size limit): said first, in plain words */
+    const char *en = strstr(wk.text, "errno = ");
+    const long no = en ? strtol(en + 8, NULL, 10) : wk.count ? 0 : saved_errno;
+    if (no == ENOSPC || no == EFBIG || no == EDQUOT)
+        return avt_err(err, AVT_IO, "%s: cannot write %s: %s (the disk, a quota or the file-size "
+                       "limit is full); nothing is kept. HDF5: %s failed: %s",
+                       file, obj ? obj : "the file", strerror((int)no), call, wk.text);
     if (obj)
         return avt_err(err, AVT_HDF5, "%s: %s: %s failed: %s", file, obj, call, wk.text);
     return avt_err(err, AVT_HDF5, "%s: %s failed: %s", file, call, wk.text);
@@ -230,27 +239,25 @@ int h5x_filter_parse(const char *spec, int hdf5_path, int *filter, int *level, a
                 return avt_err(err, AVT_INVAL, "compression \"%s\": gzip level must be 1..9", s);
             *level = s[5] - '0';
         }
-    } else if (strcmp(s, "lzf") == 0 || strcmp(s, "blosc-zstd") == 0) {
-        int lzf = s[0] == 'l';
-        *filter = lzf ? H5X_LZF : H5X_BLOSC_ZSTD;
-        *level = lzf ? 0 : 5;
+    } else if (strcmp(s, "blosc-zstd") == 0) {
+        *filter = H5X_BLOSC_ZSTD;
+        *level = 5;
         /* H5Zfilter_avail loads a plugin from HDF5_PLUGIN_PATH or the packaged plugin
          * directory on first use. */
         h5x_quiet q;
         h5x_quiet_begin(&q);
-        htri_t avail = H5Zfilter_avail(lzf ? H5X_FILTER_LZF : H5X_FILTER_BLOSC);
+        htri_t avail = H5Zfilter_avail(H5X_FILTER_BLOSC);
         h5x_quiet_end(&q);
         if (avail <= 0)
             return avt_err(err, AVT_UNSUPPORTED,
-                           lzf ? "compression \"lzf\" needs the HDF5 LZF filter plugin (filter "
-                                 "32000), which is not installed; Debian packages no C plugin "
-                                 "for it (h5py carries its own): use gzip or blosc-zstd"
-                               : "compression \"blosc-zstd\" needs the HDF5 Blosc filter plugin "
-                                 "(filter 32001), which is not installed: apt-get install "
-                                 "hdf5-filter-plugin-blosc-serial");
+                           "compression \"blosc-zstd\" needs the HDF5 Blosc filter plugin "
+                           "(filter 32001), which is not installed: apt-get install "
+                           "hdf5-filter-plugin-blosc-serial");
     } else {
+        /* no lzf: Debian's only C LZF plugin (hdf5-plugin-lzf 3.7.0-8) cannot be loaded, its
+         * liblzf_filter.so calls lzf_compress without depending on liblzf (docs/format-notes.md) */
         return avt_err(err, AVT_UNSUPPORTED,
-                       "compression \"%s\" (supported: none, gzip, gzip=1..9, lzf, blosc-zstd)", s);
+                       "compression \"%s\" (supported: none, gzip, gzip=1..9, blosc-zstd)", s);
     }
     return AVT_OK;
 }
@@ -714,15 +721,12 @@ int h5x_col_create(h5x_col *c, hid_t loc, const char *path, int kind, int rank, 
         goto out;
     }
     herr_t fr = 0;
-    if (kind == K_STR && (filter == H5X_LZF || filter == H5X_BLOSC_ZSTD)) {
+    if (kind == K_STR && filter == H5X_BLOSC_ZSTD) {
         /* Variable-length strings are heap references: the Debian blosc plugin divides by
          * their type size and dies of SIGFPE. Plain deflate 1 needs no plugin anyway. */
         fr = H5Pset_deflate(dcpl, 1);
     } else if (filter == H5X_DEFLATE || filter == H5X_DEFLATE_HDF5) {
         fr = H5Pset_shuffle(dcpl) < 0 || H5Pset_deflate(dcpl, (unsigned)z->level) < 0 ? -1 : 0;
-    } else if (filter == H5X_LZF) {
-        const unsigned cd[3] = {0, 0, 0};
-        fr = H5Pset_filter(dcpl, H5X_FILTER_LZF, H5Z_FLAG_OPTIONAL, 3, cd);
     } else if (filter == H5X_BLOSC_ZSTD) {
         /* cd_values 0..3 are filled by the plugin; 4 level, 5 byte shuffle, 6 zstd (5). */
         const unsigned cd[7] = {0, 0, 0, 0, (unsigned)z->level, 1, 5};

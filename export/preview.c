@@ -1,14 +1,14 @@
-/* avtruth export: preview images with projected boxes and points drawn on them
- * (libpng read, normalised to 8-bit RGB, and write). */
+/* avtruth export: preview images with projected boxes and points drawn on them (PNG or JPEG
+ * read as 8-bit RGB by avt_image_load_rgb, written as PNG by libpng). */
 #include <errno.h>
 #include <math.h>
 #include <png.h>
-#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "avtruth/export.h"
+#include "avtruth/ingest.h"
 
 typedef struct rgb_image {
     unsigned w, h;
@@ -56,15 +56,13 @@ int avt_png_load(const char *path, int grey, unsigned *w, unsigned *h, unsigned 
     return AVT_OK;
 }
 
-static int read_rgb(const char *path, rgb_image *im, avt_error *err)
-{
-    return avt_png_load(path, 0, &im->w, &im->h, &im->px, err);
-}
 
 int avt_preview_draw(const char *image_path, const avt_camera_frame *cf, const char *out_path, avt_error *err)
 {
     rgb_image im = {0, 0, NULL};
-    int rc = read_rgb(image_path, &im, err);
+    uint32_t w = 0, h = 0;
+    int rc = avt_image_load_rgb(image_path, &w, &h, &im.px, err); /* PNG or JPEG */
+    im.w = w, im.h = h;
     if (rc) return rc;
     for (size_t i = 0; i < cf->n_depth; i++) {
         /* colour by depth: near red, far blue (0..60 m) */

@@ -513,7 +513,6 @@ int avt_export_stitch(const char *dir, const char *out_path, const avt_stitch_op
     char *card = NULL, *card_path = NULL, *card_partial = NULL;
     ds_overrides ov;
     memset(&ov, 0, sizeof ov);
-    if ((rc = avt_export_splits_assign(NULL, 0, opt->train, opt->val, err))) goto out;
     size_t olen = strlen(out_path);
     if (olen < 4 || strcmp(out_path + olen - 3, ".h5") != 0) {
         rc = avt_err(err, AVT_INVAL, "%s: output name must end in .h5", out_path);

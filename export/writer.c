@@ -182,6 +182,18 @@ static int is_identity(const double m[16])
 
 /* ---- teardown --------------------------------------------------------------------------- */
 
+static int unclosed; /* an HDF5 file id could not be closed (see writer_close_h5) */
+
+int avt_export_unclosed(void) { return unclosed; }
+
+/* H5Fclose, noting a file left half-closed (see writer_close_h5). */
+static herr_t file_close(hid_t f)
+{
+    herr_t rc = H5Fclose(f);
+    if (rc < 0 && H5Iis_valid(f) > 0) unclosed = 1;
+    return rc;
+}
+
 /* Closes every HDF5 id the writer holds (staged rows are dropped). */
 static void writer_close_h5(avt_export_writer *w)
 {
@@ -190,7 +202,10 @@ static void writer_close_h5(avt_export_writer *w)
         for (int i = 0; i < CCOL_COUNT; i++) h5x_col_close(&w->cams[c].cols[i]);
     if (w->str_t >= 0) H5Tclose(w->str_t);
     w->str_t = -1;
-    if (w->file >= 0) H5Fclose(w->file);
+    /* A close whose final writes fail (disk full, file-size limit) leaves the file's id
+     * half torn down in HDF5 1.10, and HDF5's exit-time cleanup then crashes on it (SIGSEGV
+     * in H5F__close_cb): avt_export_unclosed() tells the program to exit without it. */
+    if (w->file >= 0) file_close(w->file);
     w->file = -1;
 }
 
@@ -520,9 +535,10 @@ static int image_abs_path(const avt_export_writer *w, const char *rel, char *out
 }
 
 static const unsigned char png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+static const unsigned char jpeg_soi[3] = {0xff, 0xd8, 0xff}; /* SOI and the next marker */
 
-/* The image is a readable regular PNG file of at most AVT_IMAGE_MAX_BYTES: found before any
- * row of the frame is appended, so a missing image rejects the frame only. */
+/* The image is a readable regular PNG or JPEG file of at most AVT_IMAGE_MAX_BYTES: found
+ * before any row of the frame is appended, so a missing image rejects the frame only. */
 static int image_check(const avt_export_writer *w, const char *rel, avt_error *err)
 {
     char abs[4096];
@@ -537,8 +553,9 @@ static int image_check(const avt_export_writer *w, const char *rel, avt_error *e
     } else if ((uint64_t)sb.st_size > AVT_IMAGE_MAX_BYTES) {
         rc = avt_err(err, AVT_INVAL, "%s: %lld bytes, images above %llu bytes are not embedded",
                      abs, (long long)sb.st_size, (unsigned long long)AVT_IMAGE_MAX_BYTES);
-    } else if (fread(sig, 1, 8, fh) != 8 || memcmp(sig, png_sig, 8) != 0) {
-        rc = avt_err(err, AVT_FORMAT, "%s: not a PNG file (signature)", abs);
+    } else if (fread(sig, 1, 8, fh) != 8 ||
+               (memcmp(sig, png_sig, 8) != 0 && memcmp(sig, jpeg_soi, 3) != 0)) {
+        rc = avt_err(err, AVT_FORMAT, "%s: not a PNG or JPEG file (signature)", abs);
     }
     fclose(fh);
     return rc;
@@ -1139,7 +1156,7 @@ int avt_export_finish(avt_export_writer *w, const avt_export_meta *meta, avt_err
         for (int i = 0; i < CCOL_COUNT; i++) h5x_col_close(&w->cams[c].cols[i]);
     H5Tclose(w->str_t);
     w->str_t = -1;
-    herr_t closed = H5Fclose(w->file);
+    herr_t closed = file_close(w->file);
     w->file = -1;
     if (closed < 0) {
         rc = h5x_fail(err, w->partial, NULL, "H5Fclose");

@@ -24,7 +24,7 @@ static int all_digits(const char *s, size_t n)
 int avt_image_time_from_name(const char *name, int64_t *t_ns)
 {
     const char *dot = strrchr(name, '.');
-    if (!dot || strcmp(dot, ".png") != 0) return AVT_FORMAT;
+    if (!dot || avt_image_kind_of(name) == AVT_IMAGE_UNKNOWN) return AVT_FORMAT;
     size_t len = (size_t)(dot - name);
     char buf[64];
     if (len == 0 || len >= sizeof buf) return AVT_FORMAT;
@@ -184,7 +184,7 @@ static int add_ordered(avt_camera_stream *out, size_t *cap, const char *dir, con
 }
 
 static int list_csv(avt_camera_stream *out, size_t *cap, const char *dir, const char *csv, const char *cam,
-                    const avt_file_index *pngs, avt_error *err)
+                    const avt_file_index *imgs, avt_error *err)
 {
     FILE *f = fopen(csv, "r");
     char *line = NULL;
@@ -206,7 +206,7 @@ static int list_csv(avt_camera_stream *out, size_t *cap, const char *dir, const 
             continue;
         }
         *comma = '\0';
-        if (!bsearch(&(avt_timed_file){line, 0}, pngs->files, pngs->n, sizeof *pngs->files, cmp_file)) {
+        if (!bsearch(&(avt_timed_file){line, 0}, imgs->files, imgs->n, sizeof *imgs->files, cmp_file)) {
             out->bad_names++;
             warnf(out, "%s: line %zu: no image %s/%s; row left out", csv, lineno, dir, line);
             continue;
@@ -223,13 +223,45 @@ out:
     return rc;
 }
 
+/* Leaves out the images whose file fails the cheap structural check (avt_image_check: a
+ * truncated or corrupt PNG or JPEG), each with a warning giving the reason; they are counted
+ * and named in out->damaged_files. */
+static int drop_damaged(avt_camera_stream *out, const char *log_dir, avt_error *err)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < out->n; i++) {
+        char abs[4096];
+        avt_error e = {0};
+        if (avt_path_join(abs, sizeof abs, log_dir, out->images[i].path))
+            return avt_err(err, AVT_INVAL, "%s: path too long", out->images[i].path);
+        int rc = avt_image_check(abs, &e);
+        if (rc == AVT_NOMEM) return avt_err(err, rc, "%s", e.msg);
+        if (rc == AVT_OK) {
+            out->images[k++] = out->images[i];
+            continue;
+        }
+        size_t used = strlen(out->damaged_files);
+        if (used + strlen(out->images[i].path) + 8 < sizeof out->damaged_files)
+            snprintf(out->damaged_files + used, sizeof out->damaged_files - used, "%s%s",
+                     used ? ", " : "", out->images[i].path);
+        else if (used + 6 < sizeof out->damaged_files && !strstr(out->damaged_files, ", ..."))
+            snprintf(out->damaged_files + used, sizeof out->damaged_files - used, ", ...");
+        out->damaged++;
+        warnf(out, "%s; image left out (unpaired)", e.msg);
+        free(out->images[i].path);
+    }
+    out->n = k;
+    return AVT_OK;
+}
+
 int avt_camera_stream_list(const char *log_dir, const char *name, avt_camera_stream *out, avt_error *err)
 {
-    static const char *const EXTS[] = {".png", NULL};
+    /* the kinds of avt_image_kind_of, in lower or upper case */
+    static const char *const EXTS[] = {".png", ".jpg", ".jpeg", ".PNG", ".JPG", ".JPEG", NULL};
     memset(out, 0, sizeof *out);
     char dir[4096], csv[4200], txt[4200];
     size_t cap = 0;
-    avt_file_index pngs = {0};
+    avt_file_index files = {0};
     int64_t *times = NULL;
     size_t n_times = 0;
     int rc = AVT_OK;
@@ -240,17 +272,17 @@ int avt_camera_stream_list(const char *log_dir, const char *name, avt_camera_str
     snprintf(txt, sizeof txt, "%s/timestamps.txt", dir);
     out->name = strdup(name);
     if (!out->name) return avt_err(err, AVT_NOMEM, "out of memory");
-    rc = avt_file_index_list(dir, EXTS, avt_image_time_from_name, &pngs, err);
+    rc = avt_file_index_list(dir, EXTS, avt_image_time_from_name, &files, err);
     if (rc == AVT_NOTFOUND) {
         rc = AVT_OK;
         warnf(out, "%s: no such directory: camera '%s' has no images; its frames stay unpaired", dir, name);
         goto out;
     }
     if (rc) goto out;
-    const avt_timed_file *f = pngs.files;
+    const avt_timed_file *f = files.files;
     if (access(csv, F_OK) == 0) {
         out->time_source = "timestamps.csv";
-        if ((rc = list_csv(out, &cap, dir, csv, name, &pngs, err))) goto out;
+        if ((rc = list_csv(out, &cap, dir, csv, name, &files, err))) goto out;
     } else if (access(txt, F_OK) == 0) {
         out->time_source = "timestamps.txt";
         if ((rc = avt_kitti_times_load(txt, &times, &n_times, err))) {
@@ -261,10 +293,10 @@ int avt_camera_stream_list(const char *log_dir, const char *name, avt_camera_str
             rc = AVT_OK;
             goto out;
         }
-        if (n_times != pngs.n)
-            warnf(out, "%s: %zu times for %zu .png images; the first %zu images in name order are used", txt,
-                  n_times, pngs.n, n_times < pngs.n ? n_times : pngs.n);
-        for (size_t i = 0; i < pngs.n && i < n_times; i++) {
+        if (n_times != files.n)
+            warnf(out, "%s: %zu times for %zu images; the first %zu images in name order are used", txt,
+                  n_times, files.n, n_times < files.n ? n_times : files.n);
+        for (size_t i = 0; i < files.n && i < n_times; i++) {
             char where[64];
             snprintf(where, sizeof where, "timestamps.txt line %zu", i + 1);
             if (add_ordered(out, &cap, dir, name, f[i].name, times[i], where)) {
@@ -273,12 +305,13 @@ int avt_camera_stream_list(const char *log_dir, const char *name, avt_camera_str
             }
         }
     } else {
-        for (size_t i = 0; i < pngs.n; i++) {
+        for (size_t i = 0; i < files.n; i++) {
             if (f[i].t_ns == AVT_NO_TIME) {
                 out->bad_names++;
                 warnf(out,
                       "%s/%s: cannot read a time from the file name (expected <ns>.png, <us>.png or "
-                      "<seconds>.<fraction>.png, or a timestamps.txt / timestamps.csv); image left out",
+                      "<seconds>.<fraction>.png, or .jpg, or a timestamps.txt / timestamps.csv); "
+                      "image left out",
                       dir, f[i].name);
                 continue;
             }
@@ -302,10 +335,11 @@ int avt_camera_stream_list(const char *log_dir, const char *name, avt_camera_str
         }
         out->n = k;
     }
+    if ((rc = drop_damaged(out, log_dir, err))) goto out;
     if (out->n == 0 && out->warnings_total == 0)
-        warnf(out, "%s: camera '%s' has no .png images; its frames stay unpaired", dir, name);
+        warnf(out, "%s: camera '%s' has no .png/.jpg images; its frames stay unpaired", dir, name);
 out:
-    avt_file_index_free(&pngs);
+    avt_file_index_free(&files);
     free(times);
     if (rc) avt_camera_stream_free(out);
     return rc;

@@ -97,6 +97,9 @@ typedef struct avt_pcap_src {
     uint64_t size;           /* bytes of the capture (progress) */
     char name[256];          /* file name used in messages */
     char *iobuf;             /* the FILE's buffer (path captures), freed after pcap_close */
+    /* the file ended inside a record (power loss, a copy cut short): that record (1 = the
+     * first) and the file's length; 0 if it ended at a record boundary */
+    uint64_t cut_record, cut_byte;
 } avt_pcap_src;
 
 /* Opens a capture from a path (mem == NULL) or from memory (not copied). Supports pcap and
@@ -105,7 +108,8 @@ typedef struct avt_pcap_src {
 int avt_pcap_src_open(avt_pcap_src *s, const char *path, const void *mem, size_t len,
                       const char *name, avt_error *err);
 /* Reads the next record: 1 and *f filled, 0 at the end, AVT_TRUNCATED/AVT_FORMAT naming the
- * file and record number. */
+ * file and record number. A file that ends inside a record (the last one cut) ends there: 0,
+ * with cut_record and cut_byte set; damage followed by more data is an error. */
 int avt_pcap_src_next(avt_pcap_src *s, avt_udp_frame *f, avt_error *err);
 void avt_pcap_src_close(avt_pcap_src *s);
 /* Moves to the record at file offset off (a record boundary from avt_lidar_split), which has
@@ -272,6 +276,8 @@ int64_t avt_toh_to_abs_ns(uint32_t toh_us, int64_t est_ns);
 
 typedef struct avt_ouster_meta {
     int profile;                 /* enum avt_ouster_profile */
+    int fusa_header;             /* FuSa packet header (u8 type, u32 frame id): lidar_data_format
+                                    header_type "FUSA", or the FUSA profile without one */
     int w, h;                    /* columns_per_frame, pixels_per_column (= beams) */
     int cols_per_packet;
     int col_lo, col_hi;          /* column_window, inclusive (wraps when lo > hi) */

@@ -7,7 +7,13 @@
  *   "Coordinate Frames and XYZ Calculation" (lidar vs sensor frame, beam origin offset),
  *   and "Sensor Metadata" (the JSON returned by get_metadata / saved next to captures);
  *   for firmware 1.x the OS-1 Software User Manual v1.13 section 9 "Lidar Data Format".
- * All multi-byte fields are little-endian.
+ * All multi-byte fields are little-endian. The profiles and their pixel fields are those of
+ * ouster-sdk's packet-format table (ouster_client/src/parsing.cpp: LEGACY_FIELD_INFO,
+ * SINGLE_FIELD_INFO, DUAL_FIELD_INFO, LB_FIELD_INFO, FIVE_WORD_PIXEL_INFO,
+ * DUAL_LB_FIELD_INFO (FUSA_RNG15_RFL8_NIR8_DUAL and RNG15_RFL8_NIR8_DUAL), ZM_LB_FIELD_INFO,
+ * ZM_SINGLE_FIELD_INFO, LB_WINDOW_FIELD_INFO and the `profiles` table with each pixel's size;
+ * field_info(bit_start, bits, upshift)); OFF carries no pixels and is refused. Only the range
+ * and reflectivity of each return are decoded (PROFILES below).
  *
  * Legacy packet: cpp (16) column blocks, no packet header or footer:
  *
@@ -22,7 +28,9 @@
  *
  * Configurable packet (udp_profile_lidar other than LEGACY):
  *
- *   packet header, 32 B:
+ *   packet header, 32 B (FuSa header, lidar_data_format.header_type "FUSA" or the FUSA profile
+ *   without one: type u8 | init id u24 | frame id u32 | alerts u8 | 2 B | serial no. u40 at
+ *   byte 11 | countdowns; ouster-sdk parsing.cpp, packet_format::Impl "fusa" branch):
  *   +--------------+-------------+----------------+----------------+-------------------+
  *   | type u16 (1) | frame id u16| init id u24    | serial no. u40 | alerts, countdowns|
  *   +--------------+-------------+----------------+----------------+-------------------+
@@ -37,6 +45,12 @@
  *   |  ..._DUAL (16 B): range1 bits 0-18, refl1 byte 3 | range2 bits 0-18, refl2 byte 7 |
  *   |                   | signal1 u16 | signal2 u16 | NIR u16 | unused u16              |
  *   |  RNG15_RFL8_NIR8 (4 B): range u16 bits 0-14 in 8 mm | refl u8 | NIR u8 (x16)      |
+ *   |  FIVE_WORD_PIXEL (20 B): the DUAL layout, then a fifth word                      |
+ *   |  FUSA_RNG15_RFL8_NIR8_DUAL, RNG15_RFL8_NIR8_DUAL (8 B): range1 u16 bits 0-14 in   |
+ *   |      8 mm | refl1 u8 | NIR u8 | range2 u16 bits 0-14 | refl2 u8 | window u8       |
+ *   |  RNG15_RFL8_NIR8_ZONE16 (8 B): the RNG15 word | zone mask u16 | 2 B                |
+ *   |  RNG19_RFL8_SIG16_NIR16_ZONE16 (12 B): the RNG19 layout, zone mask u16 at byte 10 |
+ *   |  RNG15_RFL8_WIN8 (4 B): range u16 bits 0-14 in 8 mm | refl u8 | window u8         |
  *   +----------------------------------------------------------------------------------+
  *   packet footer, 32 B (reserved)
  *
@@ -82,16 +96,30 @@
 #define EPOCH_2000_NS 946684800000000000LL
 #define LATE_WINDOW 8 /* frame ids this far behind the last released one are late, not a restart */
 
-static const struct {
+/* Where each profile keeps the range and reflectivity of return k in a pixel: the range in
+ * the little-endian u32 at byte range_at[k], bits range_mask, times 2^range_shift mm; the
+ * reflectivity in refl_bytes bytes at refl_at[k]. Indexed by enum avt_ouster_profile. */
+static const struct os_profile {
     const char *name;
     int profile;
     size_t px_bytes;
     int returns;
-} PROFILES[] = {
-    {"LEGACY", AVT_OUSTER_LEGACY, 12, 1},
-    {"RNG19_RFL8_SIG16_NIR16", AVT_OUSTER_RNG19_RFL8_SIG16_NIR16, 12, 1},
-    {"RNG19_RFL8_SIG16_NIR16_DUAL", AVT_OUSTER_RNG19_RFL8_SIG16_NIR16_DUAL, 16, 2},
-    {"RNG15_RFL8_NIR8", AVT_OUSTER_RNG15_RFL8_NIR8, 4, 1},
+    uint8_t range_at[2];
+    uint32_t range_mask;
+    uint8_t range_shift;
+    uint8_t refl_at[2];
+    uint8_t refl_bytes;
+} PROFILES[AVT_OUSTER_PROFILES] = {
+    {"LEGACY", AVT_OUSTER_LEGACY, 12, 1, {0, 0}, 0xFFFFF, 0, {4, 4}, 2},
+    {"RNG19_RFL8_SIG16_NIR16", AVT_OUSTER_RNG19_RFL8_SIG16_NIR16, 12, 1, {0, 0}, 0x7FFFF, 0, {4, 4}, 1},
+    {"RNG19_RFL8_SIG16_NIR16_DUAL", AVT_OUSTER_RNG19_RFL8_SIG16_NIR16_DUAL, 16, 2, {0, 4}, 0x7FFFF, 0, {3, 7}, 1},
+    {"RNG15_RFL8_NIR8", AVT_OUSTER_RNG15_RFL8_NIR8, 4, 1, {0, 0}, 0x7FFF, 3, {2, 2}, 1},
+    {"FIVE_WORD_PIXEL", AVT_OUSTER_FIVE_WORD_PIXEL, 20, 2, {0, 4}, 0x7FFFF, 0, {3, 7}, 1},
+    {"FUSA_RNG15_RFL8_NIR8_DUAL", AVT_OUSTER_FUSA_RNG15_RFL8_NIR8_DUAL, 8, 2, {0, 4}, 0x7FFF, 3, {2, 6}, 1},
+    {"RNG15_RFL8_NIR8_DUAL", AVT_OUSTER_RNG15_RFL8_NIR8_DUAL, 8, 2, {0, 4}, 0x7FFF, 3, {2, 6}, 1},
+    {"RNG15_RFL8_NIR8_ZONE16", AVT_OUSTER_RNG15_RFL8_NIR8_ZONE16, 8, 1, {0, 0}, 0x7FFF, 3, {2, 2}, 1},
+    {"RNG19_RFL8_SIG16_NIR16_ZONE16", AVT_OUSTER_RNG19_RFL8_SIG16_NIR16_ZONE16, 12, 1, {0, 0}, 0x7FFFF, 0, {4, 4}, 1},
+    {"RNG15_RFL8_WIN8", AVT_OUSTER_RNG15_RFL8_WIN8, 4, 1, {0, 0}, 0x7FFF, 3, {2, 2}, 1},
 };
 
 static size_t px_bytes(int profile) { return PROFILES[profile].px_bytes; }
@@ -274,13 +302,30 @@ int avt_ouster_meta_parse(const char *json, size_t len, const char *name, avt_ou
                 found = 1;
             }
         if (!found) {
+            char list[512] = "";
+            for (size_t i = 0; i < sizeof PROFILES / sizeof PROFILES[0]; i++)
+                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
+                         PROFILES[i].name);
             rc = avt_err(err, AVT_UNSUPPORTED, "%s: udp_profile_lidar \"%s\" not supported "
-                         "(LEGACY, RNG19_RFL8_SIG16_NIR16[_DUAL], RNG15_RFL8_NIR8 are)", name,
-                         s ? s : "(not a string)");
+                         "(%s are%s)", name, s ? s : "(not a string)", list,
+                         s && strcmp(s, "OFF") == 0 ? "; OFF sends no lidar data" : "");
             goto out;
         }
     } else {
         m->defaulted = 1;
+    }
+    /* header_type (firmware 3.x lidar_data_format): the FuSa header, which the FUSA profile
+     * uses when the metadata does not say (ouster-sdk before header_type existed) */
+    m->fusa_header = m->profile == AVT_OUSTER_FUSA_RNG15_RFL8_NIR8_DUAL;
+    v = find_key(root, "header_type");
+    if (v) {
+        const char *s = json_string_value(v);
+        if (!s || (strcmp(s, "FUSA") != 0 && strcmp(s, "STANDARD") != 0)) {
+            rc = avt_err(err, AVT_UNSUPPORTED, "%s: header_type \"%s\" not supported (STANDARD, "
+                         "FUSA are)", name, s ? s : "(not a string)");
+            goto out;
+        }
+        m->fusa_header = strcmp(s, "FUSA") == 0;
     }
 
     /* Beam origin: the SDK's default for a JSON without it is the OS-1's 12.163 mm. */
@@ -380,13 +425,16 @@ int avt_ouster_check(const avt_ouster_meta *m, const uint8_t *p, size_t len, uin
         c.pos = 10;
         *frame_id = avt_get_le16(&c);
     } else {
-        uint16_t type = avt_get_le16(&c);
-        *frame_id = avt_get_le16(&c);
+        /* standard: type u16 | frame id u16 | init id u24 | serial u40 at byte 7;
+         * FuSa: type u8 | init id u24 | frame id u32 | alerts u8 | 2 B | serial u40 at 11 */
+        const unsigned type = m->fusa_header ? avt_get_u8(&c) : avt_get_le16(&c);
+        if (m->fusa_header) c.pos = 4;
+        *frame_id = m->fusa_header ? avt_get_le32(&c) : avt_get_le16(&c);
         if (type != 1) {
-            snprintf(why, why_n, "packet type %u, lidar data packets are 1", (unsigned)type);
+            snprintf(why, why_n, "packet type %u, lidar data packets are 1", type);
             return AVT_FORMAT;
         }
-        c.pos = 7;
+        c.pos = m->fusa_header ? 11 : 7;
         const uint64_t sn = avt_get_le32(&c) | (uint64_t)avt_get_u8(&c) << 32;
         if (m->prod_sn && sn && sn != m->prod_sn) {
             snprintf(why, why_n, "serial number %llu, the metadata's %llu: another sensor's",
@@ -433,8 +481,11 @@ struct avt_ouster_batcher {
     uint64_t next_index, columns_lost, measurements;
 };
 
-/* b - a for 16-bit frame ids. */
-static int fdiff(uint32_t b, uint32_t a) { return (int16_t)(uint16_t)(b - a); }
+/* y - x for the frame ids of batcher bt: 16 bits, 32 with the FuSa header. */
+static int fdiff(const avt_ouster_batcher *bt, uint32_t y, uint32_t x)
+{
+    return bt->m.fusa_header ? (int)(int32_t)(y - x) : (int)(int16_t)(uint16_t)(y - x);
+}
 
 void avt_ouster_batcher_free(avt_ouster_batcher *b)
 {
@@ -561,24 +612,10 @@ uint64_t avt_ouster_batcher_measurements(const avt_ouster_batcher *b) { return b
 static inline __attribute__((always_inline)) void pixel(int profile, const uint8_t *q, int k,
                                                         uint32_t *r, uint32_t *refl)
 {
-    switch (profile) {
-    case AVT_OUSTER_LEGACY:
-        *r = rd32(q) & 0xFFFFFu;
-        *refl = rd16(q + 4); /* 16 bits in the legacy layout, reported as is */
-        break;
-    case AVT_OUSTER_RNG19_RFL8_SIG16_NIR16:
-        *r = rd32(q) & 0x7FFFFu;
-        *refl = q[4];
-        break;
-    case AVT_OUSTER_RNG19_RFL8_SIG16_NIR16_DUAL:
-        *r = rd32(q + 4 * k) & 0x7FFFFu;
-        *refl = q[3 + 4 * k];
-        break;
-    default: /* RNG15_RFL8_NIR8 */
-        *r = (uint32_t)(rd16(q) & 0x7FFFu) * 8u;
-        *refl = q[2];
-        break;
-    }
+    const struct os_profile *P = &PROFILES[profile]; /* folded: profile is a constant */
+    *r = (rd32(q + P->range_at[k]) & P->range_mask) << P->range_shift;
+    /* 16 bits in the legacy layout, reported as is */
+    *refl = P->refl_bytes == 2 ? rd16(q + P->refl_at[k]) : q[P->refl_at[k]];
 }
 
 /* The sweep's arrays as restrict pointers: stores to them (the return type is a byte, which
@@ -616,7 +653,7 @@ put_point(const avt_ouster_batcher *b, os_out o, const float *restrict dir,
 static inline __attribute__((always_inline)) void pixels4(int profile, const uint8_t *q,
                                                           __m128i *r, __m128i *refl)
 {
-    if (profile == AVT_OUSTER_RNG15_RFL8_NIR8) {
+    if (PROFILES[profile].px_bytes == 4) { /* RNG15 pixels */
         const __m128i x = _mm_loadu_si128((const __m128i *)q);
         *r = _mm_slli_epi32(_mm_and_si128(x, _mm_set1_epi32(0x7FFF)), 3);
         *refl = _mm_and_si128(_mm_srli_epi32(x, 16), _mm_set1_epi32(0xFF));
@@ -666,7 +703,12 @@ put_column(const avt_ouster_batcher *b, const uint8_t *px0, int profile, int v, 
     const os_out o = {s->xyz, s->intensity, s->ring, s->t_ns, s->return_type};
     const uint32_t lo = b->raw_min, span = b->raw_max - b->raw_min;
     int u = 0;
+#ifdef __SSE2__
+    /* pixels4 reads the 4-byte (RNG15) and 12-byte (legacy, RNG19) layouts */
+    if (nr == 1 && (pxb == 4 || pxb == 12))
+#else
     if (nr == 1)
+#endif
         for (; u + 4 <= h; u += 4) {
             uint32_t r[4], refl[4];
             const uint8_t *q = px0 + (size_t)u * pxb;
@@ -755,20 +797,22 @@ static void emit_frame(avt_ouster_batcher *b, os_frame *f)
                 s->timestamp_ns = t;
                 fwd = 1;
             }
+            /* one instance of put_column per profile, its table entry folded in */
+#define PROFILE_CASE(p) \
+    case p: s->n = put_column(b, px, p, v, t, s, s->n); break;
             switch (m->profile) {
-            case AVT_OUSTER_LEGACY:
-                s->n = put_column(b, px, AVT_OUSTER_LEGACY, v, t, s, s->n);
-                break;
-            case AVT_OUSTER_RNG19_RFL8_SIG16_NIR16:
-                s->n = put_column(b, px, AVT_OUSTER_RNG19_RFL8_SIG16_NIR16, v, t, s, s->n);
-                break;
-            case AVT_OUSTER_RNG19_RFL8_SIG16_NIR16_DUAL:
-                s->n = put_column(b, px, AVT_OUSTER_RNG19_RFL8_SIG16_NIR16_DUAL, v, t, s, s->n);
-                break;
-            default:
-                s->n = put_column(b, px, AVT_OUSTER_RNG15_RFL8_NIR8, v, t, s, s->n);
-                break;
+                PROFILE_CASE(AVT_OUSTER_LEGACY)
+                PROFILE_CASE(AVT_OUSTER_RNG19_RFL8_SIG16_NIR16)
+                PROFILE_CASE(AVT_OUSTER_RNG19_RFL8_SIG16_NIR16_DUAL)
+                PROFILE_CASE(AVT_OUSTER_RNG15_RFL8_NIR8)
+                PROFILE_CASE(AVT_OUSTER_FIVE_WORD_PIXEL)
+                PROFILE_CASE(AVT_OUSTER_FUSA_RNG15_RFL8_NIR8_DUAL)
+                PROFILE_CASE(AVT_OUSTER_RNG15_RFL8_NIR8_DUAL)
+                PROFILE_CASE(AVT_OUSTER_RNG15_RFL8_NIR8_ZONE16)
+                PROFILE_CASE(AVT_OUSTER_RNG19_RFL8_SIG16_NIR16_ZONE16)
+                PROFILE_CASE(AVT_OUSTER_RNG15_RFL8_WIN8)
             }
+#undef PROFILE_CASE
         }
     }
     if (!fwd)
@@ -793,14 +837,14 @@ int avt_ouster_batcher_release(avt_ouster_batcher *b, int at_end)
     for (int i = 0; i < 2; i++) {
         os_frame *f = &b->fr[i];
         if (!f->used) continue;
-        int due = at_end || f->npk >= b->window_packets || fdiff(b->newest, f->id) >= 2;
-        if (due && (!pick || fdiff(f->id, pick->id) < 0)) pick = f;
+        int due = at_end || f->npk >= b->window_packets || fdiff(b, b->newest, f->id) >= 2;
+        if (due && (!pick || fdiff(b, f->id, pick->id) < 0)) pick = f;
     }
     if (!pick) return 0;
     /* Frames leave in frame order: an older frame still held (a capture that starts part-way
      * through a frame, or packets lost) goes first, incomplete, before a due newer one. */
     for (int i = 0; i < 2; i++)
-        if (b->fr[i].used && fdiff(b->fr[i].id, pick->id) < 0) pick = &b->fr[i];
+        if (b->fr[i].used && fdiff(b, b->fr[i].id, pick->id) < 0) pick = &b->fr[i];
     emit_frame(b, pick);
     return 1;
 }
@@ -815,12 +859,12 @@ int avt_ouster_batcher_push(avt_ouster_batcher *b, const uint8_t *p, uint32_t fr
     for (int i = 0; i < 2; i++)
         if (b->fr[i].used && b->fr[i].id == frame_id) f = &b->fr[i];
     if (!f) {
-        int behind = b->have_released ? fdiff(frame_id, b->last_released) : 1;
+        int behind = b->have_released ? fdiff(b, frame_id, b->last_released) : 1;
         if (behind <= 0 && behind >= -LATE_WINDOW) {
             *late = 1;
             return 0;
         }
-        if (!b->have_newest || fdiff(frame_id, b->newest) > 0 || behind < -LATE_WINDOW) {
+        if (!b->have_newest || fdiff(b, frame_id, b->newest) > 0 || behind < -LATE_WINDOW) {
             b->newest = frame_id;
             b->have_newest = 1;
         }
@@ -828,8 +872,8 @@ int avt_ouster_batcher_push(avt_ouster_batcher *b, const uint8_t *p, uint32_t fr
             if (!b->fr[i].used) f = &b->fr[i];
         if (!f) {
             /* both slots hold older frames: the oldest leaves the window now */
-            os_frame *old = fdiff(b->fr[0].id, b->fr[1].id) < 0 ? &b->fr[0] : &b->fr[1];
-            if (fdiff(frame_id, old->id) < 0) {
+            os_frame *old = fdiff(b, b->fr[0].id, b->fr[1].id) < 0 ? &b->fr[0] : &b->fr[1];
+            if (fdiff(b, frame_id, old->id) < 0) {
                 *late = 1;
                 return 0;
             }

@@ -451,6 +451,16 @@ int avt_pcap_src_next(avt_pcap_src *s, avt_udp_frame *f, avt_error *err)
     if (rc == PCAP_ERROR_BREAK) return 0;
     if (rc != 1) {
         const char *msg = pcap_geterr(s->pc);
+        FILE *fp = pcap_file(s->pc);
+        /* libpcap's "truncated" is a short read; at the end of the file it is the capture
+         * cut inside its last record (tcpdump and Wireshark read up to there too). Anything
+         * else (a record length past the snap length, an I/O error) stays an error. */
+        if (rc == PCAP_ERROR && msg && strstr(msg, "truncated") && fp && feof(fp) && !ferror(fp)) {
+            off_t end = ftello(fp);
+            s->cut_record = s->record + 1;
+            s->cut_byte = end > 0 ? (uint64_t)end : s->off;
+            return 0;
+        }
         int code = (msg && strstr(msg, "truncated")) ? AVT_TRUNCATED : AVT_FORMAT;
         return avt_err(err, code, "%s: record %llu: %s", s->name,
                        (unsigned long long)(s->record + 1), msg ? msg : "read error");

@@ -663,6 +663,15 @@ void avt_lidar_stats_get(const avt_lidar_reader *r, avt_lidar_stats *stats)
     stats->reassembled = r->src.frag.reassembled;
     stats->frag_dropped = r->src.frag.dropped;
     stats->frag_overlaps = r->src.frag.overlaps;
+    if (r->src.cut_record) {
+        stats->truncated_record = r->src.cut_record;
+        stats->truncated_byte = r->src.cut_byte;
+        snprintf(stats->truncated, sizeof stats->truncated,
+                 "%.200s: truncated at record %llu, byte %llu (the file ends inside that record): "
+                 "decoded up to the cut",
+                 r->src.name, (unsigned long long)r->src.cut_record,
+                 (unsigned long long)r->src.cut_byte);
+    }
     if (r->os) {
         stats->columns_lost = avt_ouster_batcher_columns_lost(r->os);
         stats->measurements = avt_ouster_batcher_measurements(r->os);

@@ -433,7 +433,7 @@ static int camera_stage(build_state *st, size_t c, const held_sweep *prev, const
     char abs_img[AVT_LOG_PATH_MAX];
     avt_png_info info;
     if ((rc = avt_drive_log_path(&st->log, ir->path, abs_img, sizeof abs_img, err))) return rc;
-    if ((rc = opt->verify_images ? avt_png_verify(abs_img, &info, err) : avt_png_read_info(abs_img, &info, err)))
+    if ((rc = opt->verify_images ? avt_image_verify(abs_img, &info, err) : avt_image_read_info(abs_img, &info, err)))
         return rc;
     if (info.width != cam->width || info.height != cam->height)
         return avt_err(err, AVT_MISMATCH, "%s: image is %ux%u but calib.yaml says camera %s is %ux%u", abs_img,
@@ -728,6 +728,7 @@ static void findings(const avt_build_summary *sum, avt_sbuf *b)
         avt_sbuf_printf(b, "%s); the first: %s\n", l->corrupt > AVT_LIDAR_CORRUPT_KEEP ? ", ..." : "",
                         l->first_corrupt);
     }
+    if (sum->have_lidar_stats && l->truncated[0]) avt_sbuf_printf(b, "- LiDAR: %s\n", l->truncated);
     if (sum->have_lidar_stats && l->frag_dropped)
         avt_sbuf_printf(b, "- LiDAR: %llu IPv4 fragments dropped (datagrams never completed)\n",
                         (unsigned long long)l->frag_dropped);
@@ -744,6 +745,11 @@ static void findings(const avt_build_summary *sum, avt_sbuf *b)
         if (sum->cam[c].bad_times)
             avt_sbuf_printf(b, "- Camera %s: %llu images skipped for their times (unreadable, repeated or going back)\n",
                             sum->cam[c].name, (unsigned long long)sum->cam[c].bad_times);
+    for (unsigned c = 0; c < sum->n_cameras; c++)
+        if (sum->cam[c].damaged_images)
+            avt_sbuf_printf(b, "- Camera %s: %llu damaged images (truncated or corrupt) left unpaired: %s\n",
+                            sum->cam[c].name, (unsigned long long)sum->cam[c].damaged_images,
+                            sum->cam[c].damaged_files);
 }
 
 /* The rig, poses, labels and camera streams of the log, and every camera's buffers. */
@@ -785,6 +791,8 @@ static int open_inputs(build_state *st, const avt_build_options *opt, avt_build_
         snprintf(s->name, sizeof s->name, "%s", cam->name);
         s->images = cw->stream.n;
         s->bad_times = cw->stream.bad_names + cw->stream.duplicate_times + cw->stream.backwards_times;
+        s->damaged_images = cw->stream.damaged;
+        memcpy(s->damaged_files, cw->stream.damaged_files, sizeof s->damaged_files);
     }
     return AVT_OK;
 }

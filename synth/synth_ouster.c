@@ -133,15 +133,24 @@ static const synth_ouster_model MODELS[] = {
     {"os0-128", "OS-0-128", 128, 1024, 10, OS0_128_ALT, OS0_128_AZ, 27.67, 36.18},
 };
 
+/* Pixel size, range unit (mm) and returns per pixel of each profile, as the Sensor Docs'
+ * profile pages give them (the layouts themselves are written out in packet_build). */
 static const struct {
     const char *name, *udp_profile;
     int profile;
     size_t px_bytes;
+    int mm_unit, dual;
 } PROFILES[] = {
-    {"legacy", "LEGACY", AVT_OUSTER_LEGACY, 12},
-    {"rng19", "RNG19_RFL8_SIG16_NIR16", AVT_OUSTER_RNG19_RFL8_SIG16_NIR16, 12},
-    {"rng19-dual", "RNG19_RFL8_SIG16_NIR16_DUAL", AVT_OUSTER_RNG19_RFL8_SIG16_NIR16_DUAL, 16},
-    {"rng15", "RNG15_RFL8_NIR8", AVT_OUSTER_RNG15_RFL8_NIR8, 4},
+    {"legacy", "LEGACY", AVT_OUSTER_LEGACY, 12, 1, 0},
+    {"rng19", "RNG19_RFL8_SIG16_NIR16", AVT_OUSTER_RNG19_RFL8_SIG16_NIR16, 12, 1, 0},
+    {"rng19-dual", "RNG19_RFL8_SIG16_NIR16_DUAL", AVT_OUSTER_RNG19_RFL8_SIG16_NIR16_DUAL, 16, 1, 1},
+    {"rng15", "RNG15_RFL8_NIR8", AVT_OUSTER_RNG15_RFL8_NIR8, 4, 8, 0},
+    {"five-word", "FIVE_WORD_PIXEL", AVT_OUSTER_FIVE_WORD_PIXEL, 20, 1, 1},
+    {"fusa-dual", "FUSA_RNG15_RFL8_NIR8_DUAL", AVT_OUSTER_FUSA_RNG15_RFL8_NIR8_DUAL, 8, 8, 1},
+    {"rng15-dual", "RNG15_RFL8_NIR8_DUAL", AVT_OUSTER_RNG15_RFL8_NIR8_DUAL, 8, 8, 1},
+    {"rng15-zone", "RNG15_RFL8_NIR8_ZONE16", AVT_OUSTER_RNG15_RFL8_NIR8_ZONE16, 8, 8, 0},
+    {"rng19-zone", "RNG19_RFL8_SIG16_NIR16_ZONE16", AVT_OUSTER_RNG19_RFL8_SIG16_NIR16_ZONE16, 12, 1, 0},
+    {"rng15-win", "RNG15_RFL8_WIN8", AVT_OUSTER_RNG15_RFL8_WIN8, 4, 8, 0},
 };
 #define N_PROFILES (sizeof PROFILES / sizeof PROFILES[0])
 
@@ -289,10 +298,9 @@ static ret make_return(const ouster_ctx *oc, double s_m, uint8_t refl)
 {
     ret r = {0, 0, 0};
     const double mm = s_m * 1000.0 + oc->range_add_mm;
-    const long q = oc->profile == AVT_OUSTER_RNG15_RFL8_NIR8 ? lround(mm / 8.0) : lround(mm);
-    const long max = oc->profile == AVT_OUSTER_RNG15_RFL8_NIR8 ? 0x7FFF
-                     : oc->profile == AVT_OUSTER_LEGACY        ? 0xFFFFF
-                                                               : 0x7FFFF;
+    const int unit = PROFILES[profile_index(oc->profile)].mm_unit;
+    const long q = lround(mm / unit);
+    const long max = unit == 8 ? 0x7FFF : oc->profile == AVT_OUSTER_LEGACY ? 0xFFFFF : 0x7FFFF;
     if (s_m < SYNTH_LIDAR_MIN_RANGE_M || q <= 0 || q > max) return r;
     r.raw = (uint32_t)q;
     r.refl = refl;
@@ -325,7 +333,7 @@ static void cast_pixel(const ouster_ctx *oc, const synth_box *bx, const avt_tf *
     hit = synth_cast(bx, sc->n_obj, o, d, SYNTH_LIDAR_MAX_RANGE_M, &th, &face);
     if (hit == -2) return;
     *r1 = make_return(oc, th, surface_refl(sc, hit, o, d, th));
-    if (!r1->raw || oc->profile != AVT_OUSTER_RNG19_RFL8_SIG16_NIR16_DUAL || hit < 0 ||
+    if (!r1->raw || !PROFILES[profile_index(oc->profile)].dual || hit < 0 ||
         (sc->obj[hit].cls != SYNTH_PEDESTRIAN && sc->obj[hit].cls != SYNTH_CYCLIST))
         return;
     /* from just inside the box the slab test gives its exit; continue just past it */
@@ -351,13 +359,21 @@ static void packet_build(const ouster_ctx *oc, int64_t P, uint8_t *pl, int *poin
     const int legacy = oc->profile == AVT_OUSTER_LEGACY, h = oc->h;
     const size_t pxb = PROFILES[profile_index(oc->profile)].px_bytes, cb = col_bytes(oc->profile, h);
     const int64_t m = P * CPP / oc->w;
-    const uint16_t frame_id = (uint16_t)(FRAME_ID0 + m);
+    const uint32_t frame_id = (uint32_t)(FRAME_ID0 + m); /* 16 bits but in the FuSa header */
+    const int fusa = oc->profile == AVT_OUSTER_FUSA_RNG15_RFL8_NIR8_DUAL;
     synth_box bx[SYNTH_MAX_OBJECTS];
     *points = *second = 0;
     memset(pl, 0, packet_bytes(oc->profile, h));
-    if (!legacy) {
+    if (fusa) { /* type u8 | init id u24 | frame id u32 | alerts u8 | 2 B | serial u40 */
+        pl[0] = 1;
+        pl[1] = (uint8_t)oc->init_id, pl[2] = (uint8_t)(oc->init_id >> 8);
+        pl[3] = (uint8_t)(oc->init_id >> 16);
+        put_le32(pl + 4, frame_id);
+        put_le32(pl + 11, (uint32_t)oc->serial);
+        pl[15] = (uint8_t)(oc->serial >> 32);
+    } else if (!legacy) {
         put_le16(pl, 1); /* lidar data */
-        put_le16(pl + 2, frame_id);
+        put_le16(pl + 2, (uint16_t)frame_id);
         put_le32(pl + 4, oc->init_id & 0xFFFFFFu); /* u24: byte 7 is overwritten next */
         put_le64(pl + 7, oc->serial & 0xFFFFFFFFFFULL); /* u40: bytes 12..14 stay 0 */
     }
@@ -369,7 +385,7 @@ static void packet_build(const ouster_ctx *oc, int64_t P, uint8_t *pl, int *poin
         put_le64(col, (uint64_t)t);
         put_le16(col + 8, (uint16_t)v);
         if (legacy) {
-            put_le16(col + 10, frame_id);
+            put_le16(col + 10, (uint16_t)frame_id);
             put_le32(col + 12, (uint32_t)((int64_t)v * ENCODER_TICKS / oc->w));
             put_le32(col + 16 + (size_t)h * pxb, 0xFFFFFFFFu);
         } else {
@@ -411,6 +427,45 @@ static void packet_build(const ouster_ctx *oc, int64_t P, uint8_t *pl, int *poin
                 put_le16(px + 8, r1.signal);
                 put_le16(px + 10, r2.signal);
                 put_le16(px + 12, nir);
+                break;
+            case AVT_OUSTER_FIVE_WORD_PIXEL: /* the DUAL words, then a fifth (reserved) */
+                put_le32(px, r1.raw);
+                px[3] = r1.refl;
+                put_le32(px + 4, r2.raw);
+                px[7] = r2.refl;
+                put_le16(px + 8, r1.signal);
+                put_le16(px + 10, r2.signal);
+                put_le16(px + 12, nir);
+                put_le32(px + 16, 0xDEADBEEFu);
+                break;
+            case AVT_OUSTER_FUSA_RNG15_RFL8_NIR8_DUAL:
+            case AVT_OUSTER_RNG15_RFL8_NIR8_DUAL:
+                /* range1 u16 (bits 0-14, 8 mm) | refl1 | NIR / 16 | range2 u16 | refl2 | window */
+                put_le16(px, (uint16_t)r1.raw);
+                px[2] = r1.refl;
+                px[3] = (uint8_t)(nir >> 4);
+                put_le16(px + 4, (uint16_t)r2.raw);
+                px[6] = r2.refl;
+                px[7] = 0x5A;
+                break;
+            case AVT_OUSTER_RNG15_RFL8_NIR8_ZONE16: /* RNG15 word, zone mask u16, 2 B */
+                put_le16(px, (uint16_t)r1.raw);
+                px[2] = r1.refl;
+                px[3] = (uint8_t)(nir >> 4);
+                put_le16(px + 4, 0xFFFF);
+                put_le16(px + 6, 0xFFFF);
+                break;
+            case AVT_OUSTER_RNG19_RFL8_SIG16_NIR16_ZONE16: /* RNG19 with the zone mask in 10-11 */
+                put_le32(px, r1.raw);
+                px[4] = r1.refl;
+                put_le16(px + 6, r1.signal);
+                put_le16(px + 8, nir);
+                put_le16(px + 10, 0xFFFF);
+                break;
+            case AVT_OUSTER_RNG15_RFL8_WIN8: /* range u16 | refl | window */
+                put_le16(px, (uint16_t)r1.raw);
+                px[2] = r1.refl;
+                px[3] = 0xFF;
                 break;
             default: /* RNG15_RFL8_NIR8 */
                 put_le16(px, (uint16_t)r1.raw);

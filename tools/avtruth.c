@@ -1,9 +1,12 @@
 /* avtruth: the command-line front end. One file per command (tools/cmd_<name>.c), listed in
  * COMMANDS; each parses its options through tools/cli.h. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+#include "avtruth/export.h"
 
 #include "commands.h"
 
@@ -70,8 +73,16 @@ int main(int argc, char **argv)
                 fputs("avtruth: out of memory\n", stderr);
                 return 1;
             }
+            /* a file-size limit (ulimit -f) reached while writing fails the write (EFBIG),
+             * reported and cleaned up like a full disk, instead of a SIGXFSZ that kills the
+             * process and leaves the .partial file behind */
+            signal(SIGXFSZ, SIG_IGN);
             int rc = COMMANDS[i]->run(argc - 1, argv + 1, cmdline);
             free(cmdline);
+            if (avt_export_unclosed()) { /* a disk filled: see avt_export_unclosed */
+                fflush(NULL);
+                _exit(rc);
+            }
             return rc;
         }
     fprintf(stderr, "avtruth: unknown command '%s'\n", cmd);

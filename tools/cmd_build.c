@@ -59,6 +59,7 @@ static void print_summary(const avt_build_summary *s, const char *out)
             printf("%s%llu", i ? ", " : " (records ", (unsigned long long)l->corrupt_record[i]);
         printf("%s\n", l->corrupt ? (l->corrupt > AVT_LIDAR_CORRUPT_KEEP ? ", ...)" : ")") : "");
         if (l->first_corrupt[0]) printf("  first corrupt %s\n", l->first_corrupt);
+        if (l->truncated[0]) printf("  capture cut    %s\n", l->truncated);
         if (l->fragments)
             printf("  IPv4 fragments %llu, %llu datagrams reassembled, %llu fragments dropped\n",
                    (unsigned long long)l->fragments, (unsigned long long)l->reassembled,
@@ -71,6 +72,9 @@ static void print_summary(const avt_build_summary *s, const char *out)
                k->name, (unsigned long long)k->images, (unsigned long long)k->paired,
                (unsigned long long)k->unpaired_frames, (unsigned long long)k->unpaired_images,
                (unsigned long long)k->duplicates, (unsigned long long)k->dropped, (unsigned long long)k->bad_times);
+        if (k->damaged_images)
+            printf("  damaged images  %llu left unpaired: %s\n", (unsigned long long)k->damaged_images,
+                   k->damaged_files);
         printf("  sync delta ms   min %.3f  median %.3f  p95 %.3f  max %.3f\n", k->delta_min_ns * 1e-6,
                k->delta_median_ns * 1e-6, k->delta_p95_ns * 1e-6, k->delta_max_ns * 1e-6);
         if (k->clock_valid)
@@ -148,7 +152,7 @@ static int build(int argc, char **argv, const char *cmdline)
         {"box-visibility", 0, CLI_CHOICE, "RULE", "which projected boxes get a 2D box", "any",
          .choices = VISIBILITY, .dest = &vis},
         {"depth-png", 0, CLI_STR, "DIR", "write KITTI depth-completion PNGs there", NULL, .dest = &o.depth_png_dir},
-        {"embed-images", 0, CLI_FLAG, NULL, "store each paired image in /cameras/<name>/image_png", "off",
+        {"embed-images", 0, CLI_FLAG, NULL, "store each paired image's file bytes (PNG or JPEG) in /cameras/<name>/image_png", "off",
          .dest = &embed},
         {"calib", 0, CLI_CALL, "FILE", "calibration file(s) of any format instead of LOG/calib.yaml (repeat per file)",
          "LOG/calib.yaml", .call = calib_args_add, .dest = &cal},

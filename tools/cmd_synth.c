@@ -11,7 +11,9 @@
 static const char *const LIDARS[] = {"vlp16",  "vlp16hires", "hdl32e", "vlp32c", "vls128", "hdl64e",
                                      "hdl64e_s2", "os1-64", "os0-128", NULL};
 static const char *const RETURNS[] = {"strongest", "last", "dual", NULL};
-static const char *const PROFILES[] = {"rng19", "rng19-dual", "rng15", "legacy", NULL};
+static const char *const PROFILES[] = {"rng19",     "rng19-dual", "rng15",      "legacy",
+                                       "five-word", "fusa-dual",  "rng15-dual", "rng15-zone",
+                                       "rng19-zone", "rng15-win", NULL};
 
 static void progress(double f, void *ctx) { cli_progress_update(ctx, f, 0); }
 

@@ -72,9 +72,9 @@ typedef struct avt_frame_out {
 
 typedef struct avt_export_options {
     const char *log_id;       /* NULL: the file name without ".h5" */
-    /* "gzip" (default: level 1 + shuffle), "gzip=N" (N 1..9), "none", "lzf" or "blosc-zstd"
-     * (the last two need the HDF5 filter plugins; avt_export_open fails naming the Debian
-     * package when one is missing). gzip chunks are shuffled and deflated by the writer,
+    /* "gzip" (default: level 1 + shuffle), "gzip=N" (N 1..9), "none" or "blosc-zstd"
+     * (needs the HDF5 Blosc filter plugin; avt_export_open fails naming the Debian package
+     * when it is missing). gzip chunks are shuffled and deflated by the writer,
      * in parallel (OpenMP, libdeflate), and stored pre-filtered under the standard shuffle +
      * deflate filters: any HDF5 reader decodes them without plugins. */
     const char *compression;
@@ -135,6 +135,10 @@ typedef struct avt_sync_camera_summary {
     int64_t clock_t_ref_ns;      /* LiDAR time at which clock_offset_ns holds */
     double jitter_ns;            /* residual sd of image times around the clock model */
     uint64_t bad_times;          /* images with unusable, duplicate or backward times */
+    /* images left out as truncated or corrupt (avt_camera_stream.damaged, damaged_files): in
+     * the build's summary and the card's findings, not in /sync */
+    uint64_t damaged_images;
+    char damaged_files[512];
 } avt_sync_camera_summary;
 
 /* One label validation finding (a row of /meta/validation; docs/schema.md). */
@@ -245,5 +249,10 @@ int avt_export_splits_assign(avt_split_log *logs, size_t n, double train, double
  * goes to out (may be NULL). Not thread-safe (HDF5). */
 int avt_export_kitti(const char *path, const char *camera, const char *out_dir, FILE *out, avt_error *err);
 
+/* 1 once a failed export could not close its HDF5 file (its last writes failed: disk full,
+ * file-size limit). The partial file is removed, but HDF5 1.10 keeps a half-closed id that
+ * its exit-time cleanup crashes on: a program should then leave with _exit after flushing
+ * its output (tools/avtruth.c does). */
+int avt_export_unclosed(void);
 
 #endif

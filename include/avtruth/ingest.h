@@ -99,6 +99,11 @@ typedef struct avt_lidar_stats {
     uint64_t measurements;
     char model[32];            /* detected or configured model name */
     char first_corrupt[256];   /* message about the first corrupt packet, "" if none */
+    /* the capture ends inside a record (power loss, a copy cut short): decoding stopped at
+     * that record (1 = the first), the file's length in bytes, and a message naming both;
+     * 0 and "" when it ended at a record boundary. A cut followed by more data is an error. */
+    uint64_t truncated_record, truncated_byte;
+    char truncated[320];
     /* record numbers (1 = the capture's first) of the first min(corrupt, AVT_LIDAR_CORRUPT_KEEP)
      * corrupt packets */
     uint64_t corrupt_record[AVT_LIDAR_CORRUPT_KEEP];
@@ -199,6 +204,10 @@ typedef struct avt_camera_stream {
     char *warnings[AVT_STREAM_MAX_WARNINGS];
     size_t n_warnings;
     uint64_t warnings_total, bad_names, duplicate_times, backwards_times;
+    /* images left out because their file failed avt_image_check (truncated, corrupt), and
+     * their paths ("cameras/front/1.png, ...", cut with ", ..." when too long) */
+    uint64_t damaged;
+    char damaged_files[512];
 } avt_camera_stream;
 
 /* Lists cameras/<name>/ under log_dir. Image times come from, in this order:
@@ -206,6 +215,9 @@ typedef struct avt_camera_stream {
  *  - cameras/<name>/timestamps.txt: the KITTI raw format, `YYYY-MM-DD hh:mm:ss.fffffffff` in
  *    UTC, one line per .png in file-name order;
  *  - the file names (integer ns or us since the epoch, or seconds with a fraction).
+ * Images are .png, .jpg or .jpeg files (avt_image_kind_of). Every listed image passes the
+ * cheap structural check avt_image_check or is left out (see damaged) with a warning naming
+ * the file and the damage.
  * Bad times never stop the listing: an unparseable name or line, a time equal to an earlier
  * one (duplicate) or, for the two timestamp files, earlier than the previous image's (time
  * going backwards) leaves that image out with a warning naming the file, line and value; a
@@ -260,5 +272,23 @@ int avt_png_read_info_mem(const void *data, size_t size, avt_png_info *info, avt
  * zlib stream (adler32, length). AVT_FORMAT naming the file and libpng's message on damage. */
 int avt_png_verify(const char *path, avt_png_info *info, avt_error *err);
 int avt_png_verify_mem(const void *data, size_t size, avt_png_info *info, avt_error *err);
+
+/* ---- camera image files: PNG and JPEG (ingest/image.c) ---- */
+typedef enum avt_image_kind { AVT_IMAGE_UNKNOWN, AVT_IMAGE_PNG, AVT_IMAGE_JPEG } avt_image_kind;
+/* By the file name's extension: .png; .jpg or .jpeg (either case). */
+avt_image_kind avt_image_kind_of(const char *path);
+/* Cheap structural check without decoding: PNG signature, every chunk's length and CRC, IHDR
+ * first, IEND present; JPEG SOI, marker segments up to the first scan with a frame header,
+ * EOI at the end. AVT_OK, or AVT_TRUNCATED / AVT_FORMAT / AVT_IO naming the file and where. */
+int avt_image_check(const char *path, avt_error *err);
+/* Dimensions from the PNG IHDR or the JPEG frame header (bit_depth 8 and color_type the
+ * TJCS colour space for JPEG). */
+int avt_image_read_info(const char *path, avt_png_info *info, avt_error *err);
+/* A full decode (PNG: avt_png_verify; JPEG: libturbojpeg, warnings such as a premature end
+ * are errors). */
+int avt_image_verify(const char *path, avt_png_info *info, avt_error *err);
+/* The image decoded to 8-bit RGB, *px (3 w h bytes) malloc'ed for the caller. */
+int avt_image_load_rgb(const char *path, uint32_t *w, uint32_t *h, unsigned char **px,
+                       avt_error *err);
 
 #endif

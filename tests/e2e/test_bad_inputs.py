@@ -36,22 +36,17 @@ def pcap(d):
     return sorted(glob.glob(os.path.join(d, "lidar", "*.pcap")))[0]
 
 
-def truncate_pcap(d):
+def hole_pcap(d):
+    """100 bytes missing in the middle, the rest intact: no power loss (a cut last record is
+    built up to the cut: test_truncated_capture.py)."""
     p = pcap(d)
-    size = os.path.getsize(p)
-    with open(p, "r+b") as f:
-        f.truncate(size // 2 + 7)  # cut in the middle of a record
+    data = open(p, "rb").read()
+    mid = len(data) // 2 + 7
+    open(p, "wb").write(data[:mid] + data[mid + 100:])
 
 
 def empty_pcap(d):
     open(pcap(d), "wb").close()
-
-
-def garbage_png(d):
-    img = sorted(glob.glob(os.path.join(d, "cameras", "*", "*.png")))[2]
-    with open(img, "r+b") as f:
-        f.seek(0)
-        f.write(b"not a png at all")
 
 
 def bad_rotation(d):
@@ -75,8 +70,8 @@ def bad_label(d):
 
 expect_fail("no_lidar", lambda d: shutil.rmtree(os.path.join(d, "lidar")), "lidar")
 expect_fail("empty_pcap", empty_pcap, "vlp16.pcap")
-expect_fail("truncated_pcap", truncate_pcap, "vlp16.pcap")
-expect_fail("garbage_png", garbage_png, ".png", "PNG")
+expect_fail("hole_in_pcap", hole_pcap, "vlp16.pcap", "record ")
+# (an image that is no PNG is left unpaired with a finding, status 0: test_jpeg_cameras.py)
 expect_fail("bad_rotation", bad_rotation, "calib.yaml", "lidar_T_ego", "rigid")
 expect_fail("missing_calib", missing_calib, "calib.yaml")
 expect_fail("bad_label", bad_label, ".json", "line")

@@ -43,7 +43,7 @@ c.check(f"{t[:10]}.{t[10:]}.png" in err and "duplicate image time" in err and t 
         "duplicate time reported with both files and the value")
 c.check(back_file in err and "timestamps.csv line 7" in err and "backwards" in err,
         "backwards time reported with the file, the line and the value")
-c.check("front_right" in err and "no .png images" in err, "camera without images reported")
+c.check("front_right" in err and "no .png/.jpg images" in err, "camera without images reported")
 
 truth = {}
 with open(os.path.join(log, "truth", "images.csv")) as f:

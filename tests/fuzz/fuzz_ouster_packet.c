@@ -15,7 +15,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char why[160];
     if (size < 2) return 0;
     memset(&m, 0, sizeof m);
-    m.profile = data[0] % 4;
+    m.profile = data[0] % AVT_OUSTER_PROFILES;
+    m.fusa_header = (data[0] / AVT_OUSTER_PROFILES) & 1;
     m.h = 16;
     m.w = 512;
     m.cols_per_packet = 16;

@@ -186,7 +186,7 @@ static const tcase CASES[] = {
     {"TCP", {LINK_ETH, 2368, 0, 1, 0, 0, 0}, M_NONE, 1, 0, 0, 0, 1, NULL},
     {"not Velodyne (568-byte payloads)", {LINK_ETH, 2368, 0, 0, 0, 0, 0}, M_HESAI, 1, AVT_UNSUPPORTED, 0, 0, 0, "unsupported sensor"},
     {"bad pcap magic", {LINK_ETH, 2368, 0, 0, 0, 0, 0}, M_MAGIC, 0, AVT_FORMAT, 0, 0, 0, "not a readable"},
-    {"truncated last record", {LINK_ETH, 2368, 0, 0, 0, 0, 0}, M_TRUNC, 1, AVT_TRUNCATED, 384, 0, 0, "record 3"},
+    {"truncated last record", {LINK_ETH, 2368, 0, 0, 0, 0, 0}, M_TRUNC, 1, 0, 384, 0, 0, "truncated at record 3, byte"},
 };
 
 static void test_table(void **state)
@@ -232,7 +232,9 @@ static void test_table(void **state)
         assert_int_equal(res.st.corrupt, c->corrupt);
         assert_int_equal(res.st.skipped, c->skipped);
         if (c->msg) {
-            const char *where = c->corrupt ? res.st.first_corrupt : res.msg;
+            const char *where = c->mut == M_TRUNC ? res.st.truncated
+                                : c->corrupt      ? res.st.first_corrupt
+                                                  : res.msg;
             if (!strstr(where, c->msg)) fail_msg("case %s: \"%s\" lacks \"%s\"", c->name, where, c->msg);
             if (!strstr(where, "test.pcap")) fail_msg("case %s: message names no file", c->name);
         }
@@ -446,10 +448,10 @@ static void test_puck_hires(void **state)
     avt_lidar_close(r);
 }
 
-/* VLS-128: sequence k (blocks 4k..4k+3, banks EE DD CC BB) at azimuth az0 + 20 k; channel ch
+/* VLS-128: sequence k (blocks 4k..4k+3, banks EE DD CC BB) at azimuth az0 + step k; channel ch
  * of bank b at raw 2500 + 32 b + ch (4 mm units: 10 m and a bit). dual: one sequence, block
  * 2b = last (raw as above), 2b+1 = strongest (raw + 100, or equal for ch < 4). */
-static void vls128_payload(uint8_t *p, uint16_t az0, int dual)
+static void vls128_payload(uint8_t *p, uint16_t az0, int step, int dual)
 {
     static const uint8_t BANK[4] = {0xEE, 0xDD, 0xCC, 0xBB};
     memset(p, 0, AVT_VLP16_PAYLOAD);
@@ -458,7 +460,7 @@ static void vls128_payload(uint8_t *p, uint16_t az0, int dual)
         int bank = dual ? blk / 2 : blk % 4, k = dual ? 0 : blk / 4;
         q[0] = 0xFF;
         q[1] = BANK[bank];
-        le16(q + 2, (uint16_t)(az0 + 20 * k));
+        le16(q + 2, (uint16_t)(az0 + step * k));
         for (int ch = 0; ch < 32; ch++) {
             int raw = 2500 + 32 * bank + ch + (dual && blk % 2 && ch >= 4 ? 100 : 0);
             le16(q + 4 + 3 * ch, (uint16_t)raw);
@@ -477,7 +479,7 @@ static void test_vls128(void **state)
     uint8_t pl[AVT_VLP16_PAYLOAD];
     avt_error err = {0};
     const avt_sweep *s, *s2;
-    vls128_payload(pl, 5000, 0);
+    vls128_payload(pl, 5000, 20, 0);
     avt_lidar_reader *r = decode_one(&b, pl, "auto", NULL, &s, &err);
     assert_non_null(r);
     avt_lidar_stats st;
@@ -516,7 +518,7 @@ static void test_vls128(void **state)
     avt_lidar_close(r);
 
     /* dual return: one sequence, last + strongest per bank; equal ranges emitted once */
-    vls128_payload(pl, 5000, 1);
+    vls128_payload(pl, 5000, 20, 1);
     r = decode_one(&b, pl, "auto", NULL, &s, &err);
     assert_non_null(r);
     assert_int_equal(s->n, 128 + 128 - 16);
@@ -531,6 +533,49 @@ static void test_vls128(void **state)
     assert_int_equal(last, 112);
     assert_int_equal(strongest, 112);
     avt_lidar_close(r);
+}
+
+/* VLS-128 lasers 64-127 (docs/sensors.md): the manual's firing timing has one maintenance
+ * slot between firing group 7 and group 8, so laser l of group g = l / 8 fires 2.665 us x
+ * (g + g / 8) after the sequence's first firing (the ROS velodyne driver and nebula agree);
+ * velodyne_decoder, after VeloView, puts two there (g + 2 (g / 8)). The packet turns fast
+ * (38 x 0.01 deg per 53.3 us sequence, about 1190 RPM), so the two timings put lasers 64-127
+ * two azimuth units apart. The azimuth each point was given is read back from its x, y
+ * (clockwise from +x) against the same packet not turning: the laser's azimuth offset cancels,
+ * what is left is the rotation during the laser's firing delay. */
+static void test_vls128_azimuths_64_127(void **state)
+{
+    (void)state;
+    static buf b, b0;
+    uint8_t pl[AVT_VLP16_PAYLOAD], pl0[AVT_VLP16_PAYLOAD];
+    avt_error err = {0};
+    const avt_sweep *s, *s0;
+    vls128_payload(pl, 5000, 38, 0);
+    vls128_payload(pl0, 5000, 0, 0);
+    avt_lidar_reader *r = decode_one(&b, pl, "vls128", NULL, &s, &err);
+    avt_lidar_reader *r0 = decode_one(&b0, pl0, "vls128", NULL, &s0, &err);
+    assert_non_null(r);
+    assert_non_null(r0);
+    assert_true(s->n >= 128 && s0->n >= 128);
+    const double rate = 2 * 38 / (2 * 53300.0); /* 0.01 deg per ns, over the packet */
+    int apart = 0;
+    for (int l = 0; l < 128; l++) { /* the first sequence: lasers 0-127 in order */
+        assert_int_equal(s->intensity[l], l);
+        assert_int_equal(s0->intensity[l], l);
+        const double az = atan2(-s->xyz[3 * l + 1], s->xyz[3 * l]) * 18000.0 / M_PI;
+        const double az0 = atan2(-s0->xyz[3 * l + 1], s0->xyz[3 * l]) * 18000.0 / M_PI;
+        const double got = az - az0; /* 0.01 deg */
+        const int g = l / 8;
+        const double manual = rate * 2665.0 * (g + g / 8);
+        const double veloview = rate * 2665.0 * (g + 2 * (g / 8));
+        if (fabs(got - lround(manual)) > 0.01)
+            fail_msg("laser %d: azimuth advanced %.3f x 0.01 deg, the manual's timing gives "
+                     "%.3f (rounded %ld)", l, got, manual, lround(manual));
+        apart += g >= 8 && fabs(got - veloview) > 1.0;
+    }
+    assert_int_equal(apart, 64); /* the test tells the two timings apart on every laser */
+    avt_lidar_close(r);
+    avt_lidar_close(r0);
 }
 
 /* HDL-64E: firing c = blocks 2c (FF EE, upper) and 2c+1 (FF DD, lower), azimuth az0 + 30 c;
@@ -802,7 +847,7 @@ static void test_two_sensors(void **state)
     for (int k = 0; k < 10; k++) {
         vlp16_payload(pa, TOH0_US + 1327 * (uint32_t)k, (uint16_t)((10000 + 480 * k) % 36000),
                       AVT_VELODYNE_MODE_STRONGEST);
-        vls128_payload(pb, (uint16_t)((20000 + 60 * k) % 36000), 0);
+        vls128_payload(pb, (uint16_t)((20000 + 60 * k) % 36000), 20, 0);
         le32(pb + 1200, TOH0_US + 160 * (uint32_t)k);
         pcap_frame(&b, &fa, T0_S * 1000000 + 1400 * k, pa, sizeof pa);
         pcap_frame(&b, &fb, T0_S * 1000000 + 1400 * k + 700, pb, sizeof pb);
@@ -859,6 +904,7 @@ int main(void)
         cmocka_unit_test(test_toh),
         cmocka_unit_test(test_puck_hires),
         cmocka_unit_test(test_vls128),
+        cmocka_unit_test(test_vls128_azimuths_64_127),
         cmocka_unit_test(test_hdl64e),
         cmocka_unit_test(test_calib_files),
         cmocka_unit_test(test_two_sensors),

@@ -241,11 +241,62 @@ static void test_range_filter_bounds(void **state)
     avt_ouster_batcher_free(b);
 }
 
+/* udp_profile_lidar and header_type from the metadata: every profile of ouster-sdk's table
+ * is accepted with its packet size (32 B header + 16 columns of 12 B header + 16 pixels of the
+ * profile's size (Sensor Docs) + 32 B footer), OFF and unknown names are refused naming the
+ * value, header_type picks the FuSa header. */
+static void test_profiles(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        size_t px;
+        int fusa;
+    } want[] = {{"RNG19_RFL8_SIG16_NIR16", 12, 0}, {"RNG19_RFL8_SIG16_NIR16_DUAL", 16, 0},
+                {"RNG15_RFL8_NIR8", 4, 0},         {"FIVE_WORD_PIXEL", 20, 0},
+                {"FUSA_RNG15_RFL8_NIR8_DUAL", 8, 1}, {"RNG15_RFL8_NIR8_DUAL", 8, 0},
+                {"RNG15_RFL8_NIR8_ZONE16", 8, 0},  {"RNG19_RFL8_SIG16_NIR16_ZONE16", 12, 0},
+                {"RNG15_RFL8_WIN8", 4, 0}};
+    char js[4096], alt[512] = "", az[512] = "";
+    size_t la = 0, lz = 0;
+    for (int i = 0; i < 16; i++) {
+        la += (size_t)snprintf(alt + la, sizeof alt - la, "%s%g", i ? "," : "", 10.0 - i);
+        lz += (size_t)snprintf(az + lz, sizeof az - lz, "%s0", i ? "," : "");
+    }
+    avt_ouster_meta m;
+    avt_error err = {0, ""};
+    for (size_t k = 0; k < sizeof want / sizeof want[0]; k++)
+        for (int ht = 0; ht < 3; ht++) { /* header_type absent, STANDARD, FUSA */
+            snprintf(js, sizeof js,
+                     "{\"beam_altitude_angles\":[%s],\"beam_azimuth_angles\":[%s],"
+                     "\"columns_per_frame\":512,\"columns_per_packet\":16,"
+                     "\"udp_profile_lidar\":\"%s\"%s}",
+                     alt, az, want[k].name,
+                     ht == 0 ? "" : ht == 1 ? ",\"header_type\":\"STANDARD\"" : ",\"header_type\":\"FUSA\"");
+            if (avt_ouster_meta_parse(js, strlen(js), "m.json", &m, &err) != AVT_OK) fail_msg("%s", err.msg);
+            assert_int_equal(avt_ouster_packet_size(&m), 32 + 16 * (12 + 16 * want[k].px) + 32);
+            assert_int_equal(m.fusa_header, ht == 0 ? want[k].fusa : ht == 2);
+        }
+    for (int bad = 0; bad < 3; bad++) {
+        snprintf(js, sizeof js,
+                 "{\"beam_altitude_angles\":[%s],\"beam_azimuth_angles\":[%s],\"columns_per_frame\":512,"
+                 "\"columns_per_packet\":16,%s}",
+                 alt, az,
+                 bad == 0 ? "\"udp_profile_lidar\":\"OFF\""
+                 : bad == 1 ? "\"udp_profile_lidar\":\"RNG21\""
+                            : "\"udp_profile_lidar\":\"RNG15_RFL8_NIR8\",\"header_type\":\"EXTENDED\"");
+        assert_int_equal(avt_ouster_meta_parse(js, strlen(js), "m.json", &m, &err), AVT_UNSUPPORTED);
+        assert_non_null(strstr(err.msg, bad == 0 ? "OFF sends no lidar data" : bad == 1 ? "RNG21" : "EXTENDED"));
+        assert_non_null(strstr(err.msg, "m.json"));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_repeated_column_ids),
                                        cmocka_unit_test(test_frames_leave_in_order),
                                        cmocka_unit_test(test_packets_out_of_order),
-                                       cmocka_unit_test(test_range_filter_bounds)};
+                                       cmocka_unit_test(test_range_filter_bounds),
+                                       cmocka_unit_test(test_profiles)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,18 +1,18 @@
-/* Every truncation of a valid capture fails cleanly: real captures of ../shared/data cut
- * in their file header, in and around their first records and at a stride over the whole
- * file (HEAD_BYTES below says which lengths and why), each prefix decoded to its end.
- * Captures: a Velodyne classic pcap, the same rewritten as pcapng, and an Ouster pcap whose
- * lidar datagram the test splits into IPv4 fragments of a 1500-byte MTU.
+/* Every truncation of a valid capture ends cleanly or fails cleanly: real captures of
+ * ../shared/data cut in their file header, in and around their first records, in and around their
+ * last record (every byte of it in the Velodyne pcap) and at a stride over the whole file (HEAD_BYTES below says which lengths
+ * and why), each prefix decoded to its end. Captures: a Velodyne classic pcap, the same
+ * rewritten as pcapng, and an Ouster pcap whose lidar datagram the test splits into IPv4
+ * fragments of a 1500-byte MTU.
  *
- * A prefix must end in one of:
- *  - a clean end (avt_lidar_next returns 0), or
- *  - an error (open fails, or avt_lidar_next returns a negative status) whose message names
- *    the capture and, once the file header is whole, the record: a cut inside record k is
- *    AVT_TRUNCATED "record k: ";
- * and in both cases its sweeps must be those decoded from its whole records alone (the
- * prefix cut back to the last record boundary): all of them at a clean end, the first ones
- * before an error. So no point comes from a partial record. ASan/UBSan see the rest: every
- * prefix is copied into a buffer of its exact size. */
+ * A prefix cut in the file header fails (open or the first read), naming the capture. Any
+ * other prefix of k whole records decodes exactly as those k records alone (the prefix cut
+ * back to the last record boundary): the same status, message and sweeps, so no point comes
+ * from a partial record and none of the whole records' is lost (a power loss cuts the last
+ * record; tcpdump and Wireshark read up to it). A cut inside record k + 1 is reported in the
+ * reader's statistics: truncated_record k + 1, truncated_byte the prefix's length. Damage
+ * followed by more data (bytes missing inside a middle record) stays an error naming the
+ * record. ASan/UBSan see the rest: every prefix is copied into a buffer of its exact size. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -46,12 +46,15 @@
 #define HEAD_BYTES 72
 #define TAIL_BYTES 8
 
-/* What a prefix decoded to: one fingerprint per sweep, the final status and message. */
+/* What a prefix decoded to: one fingerprint per sweep, the final status and message, and the
+ * truncation the reader reported. */
 typedef struct outcome {
     int open_ok, rc; /* rc: avt_lidar_next's last status, or the open error's code */
     size_t sweeps;
     uint64_t fp[MAX_SWEEPS];
     char msg[AVT_ERROR_MAX];
+    uint64_t cut_record, cut_byte;
+    char cut_msg[320];
 } outcome;
 
 /* FNV-1a over the sweep's size, times and coordinates (as 32-bit words). */
@@ -76,6 +79,7 @@ typedef struct capture {
     const char *model, *meta;
     size_t ends[MAX_RECORDS + 1]; /* ends[0]: end of the file header; ends[k]: of record k */
     size_t nrec;
+    int every_last; /* every byte of the last record is cut, else as those of the first */
     outcome whole[MAX_RECORDS + 1]; /* decode of the first k records, once known */
     int known[MAX_RECORDS + 1];
 } capture;
@@ -105,6 +109,11 @@ static void decode(const capture *c, size_t len, outcome *o)
         o->fp[o->sweeps++] = fingerprint(s);
     }
     if (o->rc < 0) snprintf(o->msg, sizeof o->msg, "%s", err.msg);
+    avt_lidar_stats st;
+    avt_lidar_stats_get(r, &st);
+    o->cut_record = st.truncated_record;
+    o->cut_byte = st.truncated_byte;
+    snprintf(o->cut_msg, sizeof o->cut_msg, "%s", st.truncated);
     avt_lidar_close(r);
     free(copy);
 }
@@ -131,45 +140,56 @@ static int check_prefix(capture *c, size_t len)
     decode(c, len, &o);
     size_t k = 0; /* whole records in the prefix */
     while (k < c->nrec && c->ends[k + 1] <= len) k++;
-    const int in_header = len < c->ends[0], at_boundary = !in_header && len == c->ends[k];
-    if (o.rc < 0 || !o.open_ok) {
-        char rec[40];
-        snprintf(rec, sizeof rec, "record %zu: ", k + 1);
+    if (len < c->ends[0]) { /* in the file header */
+        if (o.open_ok && o.rc == 0) return 1; /* (no such prefix has a valid header) */
         if (!strstr(o.msg, c->name))
             fail_msg("%s cut at %zu: message names no file: \"%s\"", c->name, len, o.msg);
-        /* a cut inside a record: that record, truncated; at a boundary the capture is whole
-         * but may lack data ("no ... data packets in k records") */
-        if (!in_header && !strstr(o.msg, at_boundary ? "record" : rec))
-            fail_msg("%s cut at %zu: message lacks \"%s\": \"%s\"", c->name, len,
-                     at_boundary ? "record" : rec, o.msg);
-        if (!in_header && !at_boundary && o.rc != AVT_TRUNCATED)
-            fail_msg("%s cut at %zu: status %d, not AVT_TRUNCATED", c->name, len, o.rc);
-        if (in_header && o.rc != AVT_TRUNCATED && o.rc != AVT_FORMAT)
+        if (o.rc != AVT_TRUNCATED && o.rc != AVT_FORMAT)
             fail_msg("%s cut at %zu: status %d in the file header", c->name, len, o.rc);
-    } else if (o.rc != 0) {
-        fail_msg("%s cut at %zu: status %d", c->name, len, o.rc);
+        return 0;
     }
-    if (in_header) return o.open_ok && o.rc == 0;
-    /* the sweeps of the whole records alone: those of the prefix cut back to ends[k] */
+    /* the whole records alone: the prefix cut back to ends[k] */
     if (!c->known[k]) {
         decode(c, c->ends[k], &c->whole[k]);
         c->known[k] = 1;
     }
     const outcome *w = &c->whole[k];
-    if (o.rc == 0 ? o.sweeps != w->sweeps : o.sweeps > w->sweeps)
-        fail_msg("%s cut at %zu: %zu sweeps, its %zu whole records give %zu (status %d)",
-                 c->name, len, o.sweeps, k, w->sweeps, o.rc);
+    if (w->cut_record) fail_msg("%s: %zu whole records reported as cut", c->name, k);
+    if (o.open_ok != w->open_ok || o.rc != w->rc || strcmp(o.msg, w->msg) != 0)
+        fail_msg("%s cut at %zu: status %d \"%s\", its %zu whole records give %d \"%s\"",
+                 c->name, len, o.rc, o.msg, k, w->rc, w->msg);
+    if (o.sweeps != w->sweeps)
+        fail_msg("%s cut at %zu: %zu sweeps, its %zu whole records give %zu", c->name, len,
+                 o.sweeps, k, w->sweeps);
     for (size_t i = 0; i < o.sweeps; i++)
         if (o.fp[i] != w->fp[i])
             fail_msg("%s cut at %zu: sweep %zu differs from that of its %zu whole records",
                      c->name, len, i, k);
+    if (len == c->ends[k]) {
+        if (o.cut_record || o.cut_msg[0])
+            fail_msg("%s cut at record boundary %zu reported as truncated", c->name, len);
+    } else if (o.open_ok) {
+        /* "truncated at record N, byte B", N the cut record, B the file's length */
+        char want[96];
+        snprintf(want, sizeof want, "truncated at record %zu, byte %zu", k + 1, len);
+        if (o.cut_record != k + 1 || o.cut_byte != len || !strstr(o.cut_msg, want) ||
+            !strstr(o.cut_msg, c->name))
+            fail_msg("%s cut at %zu: truncation reported as record %llu, byte %llu (\"%s\"), "
+                     "want \"%s\"",
+                     c->name, len, (unsigned long long)o.cut_record,
+                     (unsigned long long)o.cut_byte, o.cut_msg, want);
+    }
     return o.rc == 0;
 }
 
 /* 1 if a prefix of len bytes is cut (see HEAD_BYTES above). */
 static int is_cut(const capture *c, size_t dense, size_t stride, size_t len)
 {
-    if (len <= c->ends[0] || len % stride == 0) return 1;
+    if (len <= c->ends[0] || len % stride == 0 || (c->every_last && len >= c->ends[c->nrec - 1]))
+        return 1;
+    if (len >= c->ends[c->nrec - 1] &&
+        (len < c->ends[c->nrec - 1] + HEAD_BYTES || len + TAIL_BYTES >= c->ends[c->nrec]))
+        return 1;
     for (size_t k = 0; k < dense; k++)
         if ((len >= c->ends[k] && len < c->ends[k] + HEAD_BYTES) ||
             (len + TAIL_BYTES >= c->ends[k + 1] && len <= c->ends[k + 1]))
@@ -177,8 +197,9 @@ static int is_cut(const capture *c, size_t dense, size_t stride, size_t len)
     return 0;
 }
 
-/* Cuts the file header, the first `dense` records and about `spread` lengths over the whole
- * file, and the whole file, which must end cleanly. */
+/* Cuts the file header, the first `dense` records, the last record (every byte of it with
+ * every_last) and about `spread` lengths over the whole file, and the whole file, which must
+ * end cleanly. */
 static void sweep_prefixes(capture *c, size_t dense, size_t spread)
 {
     assert_true(dense <= c->nrec);
@@ -191,7 +212,7 @@ static void sweep_prefixes(capture *c, size_t dense, size_t spread)
     }
     assert_int_equal(check_prefix(c, c->len), 1);
     clean++, lengths++;
-    print_message("%s: %zu bytes, %zu records; %zu lengths (header, %zu records, every %zu): "
+    print_message("%s: %zu bytes, %zu records; %zu lengths (header, %zu records, the last, every %zu): "
                   "%zu clean ends, %zu errors\n",
                   c->name, c->len, c->nrec, lengths, dense, stride, clean, lengths - clean);
 }
@@ -218,6 +239,7 @@ static void test_velodyne_pcap(void **state)
     memset(&CAP, 0, sizeof CAP);
     /* the 2014 VLP-16 reports the HDL-32E product byte: name the model */
     CAP.name = "vlp16_strongest_2014.pcap", CAP.data = data, CAP.len = n, CAP.model = "vlp16";
+    CAP.every_last = 1; /* a power loss: every cut of the last record (1264 bytes) */
     find_records(&CAP, 0);
     sweep_prefixes(&CAP, 4, 200);
     free(data);
@@ -236,6 +258,44 @@ static void test_velodyne_pcapng(void **state)
     find_records(&CAP, 1);
     sweep_prefixes(&CAP, 4, 200);
     free(ng);
+    free(data);
+}
+
+/* Bytes missing inside a middle record, the rest of the file intact: the damage is followed by
+ * more data, so it is no power loss and stays an error naming the capture and a record at or
+ * after the damaged one, whatever the length lost. */
+static void test_velodyne_hole(void **state)
+{
+    (void)state;
+    size_t n;
+    uint8_t *data = slurp(AVT_SHARED_DATA "/velodyne/vlp16_strongest_2014.pcap", &n);
+    if (!data) skip();
+    memset(&CAP, 0, sizeof CAP);
+    CAP.name = "vlp16_strongest_2014-hole.pcap", CAP.model = "vlp16";
+    CAP.data = data, CAP.len = n;
+    find_records(&CAP, 0);
+    const size_t m = CAP.nrec / 2; /* record m + 1 loses bytes */
+    const size_t holes[] = {1, 7, 16, 100, 1000};
+    uint8_t *cut = malloc(n);
+    assert_non_null(cut);
+    for (size_t h = 0; h < sizeof holes / sizeof holes[0]; h++) {
+        const size_t at = CAP.ends[m] + 16 + 600; /* inside the record's data */
+        memcpy(cut, data, at);
+        memcpy(cut + at, data + at + holes[h], n - at - holes[h]);
+        capture hole = {.name = CAP.name, .model = "vlp16", .data = cut, .len = n - holes[h]};
+        outcome o;
+        decode(&hole, hole.len, &o);
+        print_message("%zu bytes missing in record %zu: status %d \"%s\"\n", holes[h], m + 1,
+                      o.rc, o.msg);
+        assert_true(o.open_ok);
+        assert_true(o.rc < 0);
+        assert_non_null(strstr(o.msg, CAP.name));
+        const char *r = strstr(o.msg, "record ");
+        assert_non_null(r);
+        assert_true(strtoull(r + 7, NULL, 10) >= m + 1);
+        assert_int_equal(o.cut_record, 0);
+    }
+    free(cut);
     free(data);
 }
 
@@ -313,6 +373,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_velodyne_pcap),
         cmocka_unit_test(test_velodyne_pcapng),
+        cmocka_unit_test(test_velodyne_hole),
         cmocka_unit_test(test_ouster_fragmented),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
