@@ -1,5 +1,5 @@
 /* avtruth export: preview images with projected boxes and points drawn on them (PNG or JPEG
- * read as 8-bit RGB by avt_image_load_rgb, written as PNG by libpng). */
+ * read as 8-bit RGB by avt_image_load, written as PNG by libpng). */
 #include <errno.h>
 #include <math.h>
 #include <png.h>
@@ -32,36 +32,11 @@ static void line(rgb_image *im, double x0, double y0, double x1, double y1, cons
     }
 }
 
-int avt_png_load(const char *path, int grey, unsigned *w, unsigned *h, unsigned char **px, avt_error *err)
-{
-    png_image pi;
-    memset(&pi, 0, sizeof pi);
-    pi.version = PNG_IMAGE_VERSION;
-    *px = NULL;
-    if (!png_image_begin_read_from_file(&pi, path))
-        return avt_err(err, AVT_FORMAT, "%s: cannot read PNG: %s", path, pi.message);
-    pi.format = grey ? PNG_FORMAT_GRAY : PNG_FORMAT_RGB;
-    *w = pi.width;
-    *h = pi.height;
-    *px = malloc(PNG_IMAGE_SIZE(pi));
-    if (!*px) {
-        png_image_free(&pi);
-        return avt_err(err, AVT_NOMEM, "%s: out of memory", path);
-    }
-    if (!png_image_finish_read(&pi, NULL, *px, 0, NULL)) {
-        free(*px);
-        *px = NULL;
-        return avt_err(err, AVT_FORMAT, "%s: broken PNG: %s", path, pi.message);
-    }
-    return AVT_OK;
-}
-
-
 int avt_preview_draw(const char *image_path, const avt_camera_frame *cf, const char *out_path, avt_error *err)
 {
     rgb_image im = {0, 0, NULL};
     uint32_t w = 0, h = 0;
-    int rc = avt_image_load_rgb(image_path, &w, &h, &im.px, err); /* PNG or JPEG */
+    int rc = avt_image_load(image_path, 0, &w, &h, &im.px, err); /* PNG or JPEG */
     im.w = w, im.h = h;
     if (rc) return rc;
     for (size_t i = 0; i < cf->n_depth; i++) {

@@ -166,7 +166,9 @@ static int slurp(const char *path, unsigned char **buf, size_t *n, avt_error *er
 }
 
 /* Reads the header and, with px (w h 3 bytes, allocated here), decodes to RGB. */
-static int jpeg_run(const char *path, int decode, avt_png_info *info, unsigned char **px, avt_error *err)
+/* The JPEG's header into info; with channels 3 (RGB) or 1 (grey) also its pixels, into *px when
+ * px is not NULL; channels 0: the header only. */
+static int jpeg_run(const char *path, int channels, avt_png_info *info, unsigned char **px, avt_error *err)
 {
     unsigned char *buf = NULL;
     size_t n = 0;
@@ -186,13 +188,14 @@ static int jpeg_run(const char *path, int decode, avt_png_info *info, unsigned c
     info->height = (uint32_t)h;
     info->bit_depth = 8;
     info->color_type = cs;
-    if (!decode) goto out;
-    unsigned char *out = malloc((size_t)w * (size_t)h * 3);
+    if (!channels) goto out;
+    unsigned char *out = malloc((size_t)w * (size_t)h * (size_t)channels);
     if (!out) {
         rc = avt_err(err, AVT_NOMEM, "%s: out of memory for a %dx%d image", path, w, h);
         goto out;
     }
-    if (tjDecompress2(tj, buf, (unsigned long)n, out, w, 0, h, TJPF_RGB, TJFLAG_STOPONWARNING) != 0) {
+    if (tjDecompress2(tj, buf, (unsigned long)n, out, w, 0, h, channels == 1 ? TJPF_GRAY : TJPF_RGB,
+                      TJFLAG_STOPONWARNING) != 0) {
         rc = avt_err(err, AVT_FORMAT, "%s: damaged JPEG: %s", path, tjGetErrorStr2(tj));
         free(out);
         goto out;
@@ -213,16 +216,16 @@ int avt_image_read_info(const char *path, avt_png_info *info, avt_error *err)
 
 int avt_image_verify(const char *path, avt_png_info *info, avt_error *err)
 {
-    if (avt_image_kind_of(path) == AVT_IMAGE_JPEG) return jpeg_run(path, 1, info, NULL, err);
+    if (avt_image_kind_of(path) == AVT_IMAGE_JPEG) return jpeg_run(path, 3, info, NULL, err);
     return avt_png_verify(path, info, err);
 }
 
-int avt_image_load_rgb(const char *path, uint32_t *w, uint32_t *h, unsigned char **px, avt_error *err)
+int avt_image_load(const char *path, int grey, uint32_t *w, uint32_t *h, unsigned char **px, avt_error *err)
 {
     avt_png_info info;
     *px = NULL;
     if (avt_image_kind_of(path) == AVT_IMAGE_JPEG) {
-        int rc = jpeg_run(path, 1, &info, px, err);
+        int rc = jpeg_run(path, grey ? 1 : 3, &info, px, err);
         *w = info.width, *h = info.height;
         return rc;
     }
@@ -231,7 +234,7 @@ int avt_image_load_rgb(const char *path, uint32_t *w, uint32_t *h, unsigned char
     pi.version = PNG_IMAGE_VERSION;
     if (!png_image_begin_read_from_file(&pi, path))
         return avt_err(err, AVT_FORMAT, "%s: cannot read PNG: %s", path, pi.message);
-    pi.format = PNG_FORMAT_RGB;
+    pi.format = grey ? PNG_FORMAT_GRAY : PNG_FORMAT_RGB;
     *w = pi.width;
     *h = pi.height;
     *px = malloc(PNG_IMAGE_SIZE(pi));

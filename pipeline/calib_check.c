@@ -192,15 +192,9 @@ static int frame_make(const cc_state *st, const cc_cam *c, const avt_sweep *sw, 
     uint8_t *ok = malloc(k + 1);
     int rc = f && uv && dep && ok ? AVT_OK : avt_err(err, AVT_NOMEM, "out of memory");
     if (!rc) rc = avt_drive_log_path(&st->log, ref->path, path, sizeof path, err);
-    if (!rc && avt_image_kind_of(path) == AVT_IMAGE_JPEG) { /* JPEG: decoded as RGB, made grey here */
-        uint32_t w32 = 0, h32 = 0;
-        rc = avt_image_load_rgb(path, &w32, &h32, &grey, err);
-        w = w32, h = h32;
-        for (size_t i = 0; !rc && i < (size_t)w * h; i++)
-            grey[i] = (unsigned char)((299u * grey[3 * i] + 587u * grey[3 * i + 1] + 114u * grey[3 * i + 2] + 500) / 1000);
-    } else if (!rc) {
-        rc = avt_png_load(path, 1, &w, &h, &grey, err);
-    }
+    uint32_t w32 = 0, h32 = 0;
+    if (!rc) rc = avt_image_load(path, 1, &w32, &h32, &grey, err); /* PNG or JPEG */
+    w = w32, h = h32;
     if (!rc && (w != c->cam->width || h != c->cam->height))
         rc = avt_err(err, AVT_MISMATCH, "%s: image is %ux%u, camera %s's calibration says %ux%u", path, w, h,
                      c->cam->name, c->cam->width, c->cam->height);

@@ -173,10 +173,6 @@ void avt_export_abort(avt_export_writer *w);
  * cf coloured by depth and its 2D boxes, writes out_path. Thread-safe (files only). */
 int avt_preview_draw(const char *image_path, const avt_camera_frame *cf, const char *out_path,
                      avt_error *err);
-/* Reads a PNG (any kind libpng reads) as 8-bit RGB (grey = 0: 3 w h bytes) or 8-bit grey
- * (grey = 1: w h bytes) into *px (malloc'ed, caller frees). Thread-safe. */
-int avt_png_load(const char *path, int grey, unsigned *w, unsigned *h, unsigned char **px, avt_error *err);
-
 /* Human summary of an output file (avtruth inspect) written to out. AVT_NOTFOUND for a
  * missing file, AVT_FORMAT for a non-HDF5 or non-avtruth file. Like every function here it
  * calls HDF5, which (Debian serial build) is not thread-safe: one thread at a time. */

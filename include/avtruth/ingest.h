@@ -287,8 +287,8 @@ int avt_image_read_info(const char *path, avt_png_info *info, avt_error *err);
 /* A full decode (PNG: avt_png_verify; JPEG: libturbojpeg, warnings such as a premature end
  * are errors). */
 int avt_image_verify(const char *path, avt_png_info *info, avt_error *err);
-/* The image decoded to 8-bit RGB, *px (3 w h bytes) malloc'ed for the caller. */
-int avt_image_load_rgb(const char *path, uint32_t *w, uint32_t *h, unsigned char **px,
-                       avt_error *err);
+/* The image (PNG or JPEG) decoded to 8-bit RGB (grey 0: 3 w h bytes) or 8-bit grey (grey 1:
+ * w h bytes), *px malloc'ed for the caller. Thread-safe. */
+int avt_image_load(const char *path, int grey, uint32_t *w, uint32_t *h, unsigned char **px, avt_error *err);
 
 #endif

@@ -96,7 +96,7 @@ static void whole(const char *path, const unsigned char *p, size_t n)
     assert_int_equal(info.width, W);
     uint32_t w, h;
     unsigned char *rgb;
-    assert_int_equal(avt_image_load_rgb(path, &w, &h, &rgb, &err), AVT_OK);
+    assert_int_equal(avt_image_load(path, 0, &w, &h, &rgb, &err), AVT_OK);
     assert_int_equal(w, W);
     assert_int_equal(h, H);
     free(rgb);
