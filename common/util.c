@@ -144,3 +144,10 @@ void avt_format_utc(int64_t t_ns, char *out, size_t n)
     strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tmv);
     snprintf(out, n, "%s.%09lldZ", date, (long long)frac);
 }
+
+int avt_name_lookup(const char *const *names, size_t n, const char *name)
+{
+    for (size_t i = 0; name && i < n; i++)
+        if (strcmp(name, names[i]) == 0) return (int)i;
+    return -1;
+}

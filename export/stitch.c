@@ -495,8 +495,10 @@ static int write_card(hid_t o, const char *partial, const char *out_path,
 int avt_export_stitch(const char *dir, const char *out_path, const avt_stitch_options *opt,
                       FILE *out, avt_error *err)
 {
-    int rc = AVT_OK;
-    h5x_quiet q;
+    /* the ratios checked first (no logs: nothing assigned) */
+    int rc = avt_export_splits_assign(NULL, 0, opt->train, opt->val, err);
+    if (rc) return rc;
+    h5x_quiet q; /* ended at `out`: every return below goes there */
     h5x_quiet_begin(&q);
     DIR *dh = NULL;
     char **names = NULL, *partial = NULL;
@@ -513,7 +515,6 @@ int avt_export_stitch(const char *dir, const char *out_path, const avt_stitch_op
     char *card = NULL, *card_path = NULL, *card_partial = NULL;
     ds_overrides ov;
     memset(&ov, 0, sizeof ov);
-    if ((rc = avt_export_splits_assign(NULL, 0, opt->train, opt->val, err))) goto out;
     size_t olen = strlen(out_path);
     if (olen < 4 || strcmp(out_path + olen - 3, ".h5") != 0) {
         rc = avt_err(err, AVT_INVAL, "%s: output name must end in .h5", out_path);

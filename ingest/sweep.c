@@ -464,13 +464,67 @@ static int start_part(avt_lidar_reader *r, const avt_lidar_part *part, const cha
     return rc;
 }
 
+/* Velodyne: the model named (NULL: detected by prescan from the product byte), the per-unit
+ * calibration, the capture, and the decode tables. Returns 1 or a negative status; as the
+ * last family it takes every capture no other family claimed and reports what is wrong. */
+static int open_velodyne(avt_lidar_reader *r, const char *path, const void *mem, size_t len,
+                         const char *name, const char *model, avt_error *err)
+{
+    if (model && !(r->model = avt_vlp_model_find(model)))
+        return avt_err(err, AVT_UNSUPPORTED, "%s: lidar model \"%s\" not supported (auto, %s, ouster)",
+                       name ? name : path, model, avt_vlp_model_names());
+    if (r->cfg.calibration_path) {
+        r->calib = malloc(sizeof *r->calib);
+        if (!r->calib) return avt_err(err, AVT_NOMEM, "%s: out of memory", name ? name : path);
+        if (avt_vlp_calib_load(r->cfg.calibration_path, r->calib, err) != AVT_OK) return err ? err->code : AVT_FORMAT;
+    }
+    if (avt_pcap_src_open(&r->src, path, mem, len, name, err) != AVT_OK) return err ? err->code : AVT_IO;
+    prescan(r, path, mem, len);
+    if (r->model) {
+        if (avt_vlp_tables_init(&r->tab, r->model, r->calib, r->cfg.min_range_m, r->cfg.max_range_m, err) !=
+            AVT_OK)
+            return avt_err_prefix(err, "%s", r->src.name);
+        snprintf(r->st.model, sizeof r->st.model, "%s", r->model->name);
+    }
+    return 1;
+}
+
+/* Ouster: 1 when the capture is an Ouster one (or the model says so) with the batcher and the
+ * capture open, 0 when it is not (the next family is tried), or a negative status. */
+static int probe_ouster(avt_lidar_reader *r, const char *path, const void *mem, size_t len,
+                        const char *name, const char *model, avt_error *err)
+{
+    int rc = open_ouster(r, path, mem, len, name, model != NULL, err);
+    if (rc != 1) return rc;
+    if (avt_pcap_src_open(&r->src, path, mem, len, name, err) != AVT_OK) return err ? err->code : AVT_IO;
+    snprintf(r->st.model, sizeof r->st.model, "ouster");
+    return 1;
+}
+
+static int is_ouster_model(const char *model) { return strcmp(model, "ouster") == 0; }
+static int is_velodyne_model(const char *model) { return avt_vlp_model_find(model) != NULL; }
+
+/* The sensor families, tried in this order on an "auto" capture (like libpcap's
+ * check_headers[]): open returns 1 (the family's capture, the reader set up), 0 (not this
+ * family: try the next) or a negative status. A model the configuration names goes straight
+ * to its family, whose open gets the name (NULL in "auto" mode). A new family is one decoder
+ * file and one row here. */
+static const struct lidar_family {
+    int (*has_model)(const char *model);
+    int (*open)(avt_lidar_reader *r, const char *path, const void *mem, size_t len, const char *name,
+                const char *model, avt_error *err);
+} FAMILIES[] = {
+    {is_ouster_model, probe_ouster},
+    {is_velodyne_model, open_velodyne}, /* last: takes what no other family claimed */
+};
+#define N_FAMILIES (sizeof FAMILIES / sizeof FAMILIES[0])
+
 static avt_lidar_reader *open_any(const char *path, const void *mem, size_t len,
                                   const char *name, const avt_lidar_config *cfg_in,
                                   const avt_lidar_part *part, avt_error *err)
 {
     avt_lidar_reader *r = NULL;
     avt_lidar_config defaults;
-    const char *model_req;
     int ok = 0;
 
     if (!cfg_in) {
@@ -505,56 +559,29 @@ static avt_lidar_reader *open_any(const char *path, const void *mem, size_t len,
     double cut = fmod(cfg_in->cut_angle_deg, 360.0);
     r->cut_cdeg = (int32_t)lround((cut < 0 ? cut + 360.0 : cut) * 100.0) % 36000;
 
-    model_req = cfg_in->model && cfg_in->model[0] ? cfg_in->model : "auto";
-    if (strcmp(model_req, "auto") == 0 || strcmp(model_req, "ouster") == 0) {
-        int rc = open_ouster(r, path, mem, len, name, strcmp(model_req, "ouster") == 0, err);
-        if (rc < 0) goto out;
-        if (rc == 1) {
-            if (avt_pcap_src_open(&r->src, path, mem, len, name, err) != AVT_OK) goto out;
-            snprintf(r->st.model, sizeof r->st.model, "ouster");
-            if (part && start_part(r, part, path, mem, len, err) != AVT_OK) goto out;
-            ok = 1;
-            goto out;
+    const char *model = cfg_in->model && cfg_in->model[0] && strcmp(cfg_in->model, "auto") != 0 ? cfg_in->model : NULL;
+    size_t fam = N_FAMILIES - 1; /* an unknown model: the last family's open names it */
+    for (size_t i = 0; model && i < N_FAMILIES; i++)
+        if (FAMILIES[i].has_model(model)) {
+            fam = i;
+            break;
         }
-    } else {
-        r->model = avt_vlp_model_find(model_req);
-        if (!r->model) {
-            avt_err(err, AVT_UNSUPPORTED,
-                    "%s: lidar model \"%s\" not supported (auto, %s, ouster)",
-                    name ? name : path, model_req, avt_vlp_model_names());
-            goto out;
-        }
-    }
-    if (cfg_in->calibration_path) {
-        r->calib = malloc(sizeof *r->calib);
-        if (!r->calib) {
-            avt_err(err, AVT_NOMEM, "%s: out of memory", name ? name : path);
-            goto out;
-        }
-        if (avt_vlp_calib_load(cfg_in->calibration_path, r->calib, err) != AVT_OK) goto out;
-    }
-    if (avt_pcap_src_open(&r->src, path, mem, len, name, err) != AVT_OK) goto out;
-    prescan(r, path, mem, len);
-    if (r->model) {
-        if (avt_vlp_tables_init(&r->tab, r->model, r->calib, cfg_in->min_range_m,
-                                cfg_in->max_range_m, err) != AVT_OK) {
-            avt_err_prefix(err, "%s", r->src.name);
-            goto out;
-        }
-        snprintf(r->st.model, sizeof r->st.model, "%s", r->model->name);
-    }
+    int rc = 0;
+    for (size_t i = model ? fam : 0; i < N_FAMILIES && rc == 0; i++)
+        rc = FAMILIES[i].open(r, path, mem, len, name, model, err);
+    if (rc < 0) goto out;
     if (part && start_part(r, part, path, mem, len, err) != AVT_OK) goto out;
     if (part && !r->sweep_synced && !r->ended) {
         /* the part's first sweep decides whether the lead-in was enough (see the top) */
-        int rc = part_next(r, &r->pending_sweep, &r->pending_err);
-        if (rc == PART_RESYNC) {
+        int prc = part_next(r, &r->pending_sweep, &r->pending_err);
+        if (prc == PART_RESYNC) {
             avt_lidar_part whole = *part;
             whole.lead = whole.lead_record = 0;
             avt_lidar_close(r);
             return open_any(path, mem, len, name, cfg_in, &whole, err);
         }
         r->pending = 1;
-        r->pending_rc = rc;
+        r->pending_rc = prc;
     }
     ok = 1;
 out:

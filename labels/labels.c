@@ -1,8 +1,8 @@
 /* avtruth labels: label files (jansson), their index, and per-point box membership. */
-#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,53 +123,32 @@ void avt_label_frame_free(avt_label_frame *f)
 
 int avt_label_index_open(const char *log_dir, avt_label_index *idx, avt_error *err)
 {
+    static const char *const EXTS[] = {".json", NULL};
     memset(idx, 0, sizeof *idx);
     char dir[4096];
+    avt_file_index fi;
     if (avt_path_join(dir, sizeof dir, log_dir, "labels")) return avt_err(err, AVT_INVAL, "%s: path too long", log_dir);
-    DIR *d = opendir(dir);
-    if (!d) return errno == ENOENT ? AVT_OK : avt_err(err, AVT_IO, "%s: %s", dir, strerror(errno));
-    size_t cap_t = 0, cap_p = 0;
-    int rc = AVT_OK;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        const char *ext = strrchr(e->d_name, '.');
-        if (e->d_name[0] == '.' || !ext || strcmp(ext, ".json") != 0) continue;
-        char num[64];
-        size_t len = (size_t)(ext - e->d_name);
-        int64_t t;
-        if (len >= sizeof num) len = sizeof num - 1;
-        memcpy(num, e->d_name, len);
-        num[len] = '\0';
-        if (!avt_parse_int64(num, &t)) {
-            rc = avt_err(err, AVT_FORMAT, "%s/%s: label file names must be <t_ns>.json", dir, e->d_name);
-            goto out;
-        }
-        if (avt_grow((void **)&idx->t_ns, &cap_t, idx->n + 1, sizeof *idx->t_ns) ||
-            avt_grow((void **)&idx->paths, &cap_p, idx->n + 1, sizeof *idx->paths)) {
-            rc = avt_err(err, AVT_NOMEM, "out of memory");
-            goto out;
-        }
-        size_t need = strlen(dir) + strlen(e->d_name) + 2;
-        idx->paths[idx->n] = malloc(need);
-        if (!idx->paths[idx->n]) {
-            rc = avt_err(err, AVT_NOMEM, "out of memory");
-            goto out;
-        }
-        snprintf(idx->paths[idx->n], need, "%s/%s", dir, e->d_name);
-        idx->t_ns[idx->n++] = t;
+    int rc = avt_file_index_list(dir, EXTS, NULL, &fi, err);
+    if (rc) return rc == AVT_NOTFOUND ? AVT_OK : rc;
+    avt_file_index_sort_time(&fi);
+    if (fi.n && fi.files[0].t_ns == AVT_NO_TIME) {
+        rc = avt_err(err, AVT_FORMAT, "%s/%s: label file names must be <t_ns>.json", dir, fi.files[0].name);
+        goto out;
     }
-    /* insertion sort by time keeps paths aligned (label counts are modest) */
-    for (size_t i = 1; i < idx->n; i++)
-        for (size_t j = i; j > 0 && idx->t_ns[j] < idx->t_ns[j - 1]; j--) {
-            int64_t t = idx->t_ns[j];
-            idx->t_ns[j] = idx->t_ns[j - 1];
-            idx->t_ns[j - 1] = t;
-            char *p = idx->paths[j];
-            idx->paths[j] = idx->paths[j - 1];
-            idx->paths[j - 1] = p;
-        }
+    idx->t_ns = malloc((fi.n ? fi.n : 1) * sizeof *idx->t_ns);
+    idx->paths = calloc(fi.n ? fi.n : 1, sizeof *idx->paths);
+    if (!idx->t_ns || !idx->paths) goto nomem;
+    for (size_t i = 0; i < fi.n; i++, idx->n++) {
+        size_t need = strlen(dir) + strlen(fi.files[i].name) + 2;
+        if (!(idx->paths[i] = malloc(need))) goto nomem;
+        snprintf(idx->paths[i], need, "%s/%s", dir, fi.files[i].name);
+        idx->t_ns[i] = fi.files[i].t_ns;
+    }
+    goto out;
+nomem:
+    rc = avt_err(err, AVT_NOMEM, "%s: out of memory", dir);
 out:
-    closedir(d);
+    avt_file_index_free(&fi);
     if (rc) avt_label_index_free(idx);
     return rc;
 }

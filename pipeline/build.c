@@ -1,12 +1,11 @@
 /* avtruth pipeline: `avtruth build` — a drive log (docs/drive-log.md) through every stage into
- * the HDF5 file of ../shared/FORMAT.md.
+ * the HDF5 file of ../shared/FORMAT.md. Only wiring: each step below is a function of a room.
  *
- * Per sweep: deskew the points to the sweep's reference time with the ego poses, attach the
- * nearest label file, label points by box, pair every camera's image (sync policy), move the
- * boxes and points to the image's time (ego motion and box velocity), project boxes and
- * points, and append the frame to the file. Buffers are reused: memory is bounded by one sweep
- * plus per-camera buffers whatever the log's length. */
-#include <dirent.h>
+ * Per sweep: deskew the points to the sweep's reference time (labels/motion.c), attach the
+ * nearest label file and move its boxes to the sweep's time (labels/), label points by box,
+ * pair every camera's image (sync/), move the boxes and points to the image's time, project
+ * them and decide which boxes are seen (project/), and append the frame (export/). Buffers are
+ * reused: memory is bounded by three sweeps plus per-camera buffers whatever the log's length. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -18,14 +17,13 @@
 #include <jansson.h>
 
 #include "avtruth/calib.h"
+#include "avtruth/drivelog.h"
 #include "avtruth/export.h"
 #include "avtruth/ingest.h"
 #include "avtruth/labels.h"
 #include "avtruth/pipeline.h"
 #include "avtruth/project.h"
 #include "avtruth/sync.h"
-#include "preview.h"
-#include "source.h"
 
 void avt_build_options_default(avt_build_options *o)
 {
@@ -41,6 +39,35 @@ void avt_build_options_default(avt_build_options *o)
     o->preview_stride = 10;
     o->box_visibility = "any";
     o->clock_correct = "auto";
+}
+
+void avt_build_summary_free(avt_build_summary *s)
+{
+    if (!s) return;
+    free(s->cam);
+    s->cam = NULL;
+    s->n_cameras = 0;
+}
+
+/* The options' names, parsed once. */
+typedef struct build_modes {
+    enum avt_sync_policy policy;
+    enum avt_box_visibility box_visibility;
+    enum avt_clock_correct clock_correct;
+} build_modes;
+
+static int parse_modes(const avt_build_options *opt, build_modes *m, avt_error *err)
+{
+    if (avt_sync_policy_parse(opt->policy, &m->policy))
+        return avt_err(err, AVT_INVAL, "unknown sync policy '%s' (trigger, nearest, approximate)",
+                       opt->policy ? opt->policy : "(null)");
+    if (avt_box_visibility_parse(opt->box_visibility, &m->box_visibility))
+        return avt_err(err, AVT_INVAL, "unknown box visibility '%s' (any, all, none)",
+                       opt->box_visibility ? opt->box_visibility : "(null)");
+    if (avt_clock_correct_parse(opt->clock_correct, &m->clock_correct))
+        return avt_err(err, AVT_INVAL, "unknown clock correction '%s' (auto, on, off)",
+                       opt->clock_correct ? opt->clock_correct : "(null)");
+    return AVT_OK;
 }
 
 /* The matcher's image source: a cursor over a camera stream (already in memory). */
@@ -69,7 +96,7 @@ typedef struct cam_work {
     avt_box2d *b2d;
     uint32_t *box_in_img, *box_vis; /* per box: LiDAR points in the image, and not hidden */
     size_t cap_b2d;
-    float *cell_min; /* coarse depth buffer for visibility */
+    avt_depth_grid grid; /* visibility */
     avt_sync_stats stats;
     stream_cursor cursor;
     avt_sync_matcher *matcher;
@@ -95,10 +122,12 @@ typedef struct held_sweep {
 } held_sweep;
 
 typedef struct build_state {
+    avt_drive_log log;
+    build_modes modes;
     avt_rig rig;
     avt_poses poses;
     avt_label_index labels;
-    sweep_source *lidar;
+    avt_sweep_source *lidar;
     avt_export_writer *writer;
     cam_work *cams;
     avt_camera_frame *cframes;
@@ -110,42 +139,9 @@ typedef struct build_state {
     avt_label_box *lboxes;
     uint32_t *counts;
     size_t cap_boxes;
-    char lidar_path[4096];
     held_sweep held[3];
     int64_t half_period_ns; /* half the last complete sweep's duration; 0 until one is seen */
 } build_state;
-
-#define CELL 4 /* visibility depth-buffer cell, pixels */
-
-/* The depth-buffer cell of a valid pixel position (in [-0.5, W-0.5) x [-0.5, H-0.5) before the
- * float rounding of the stored position, hence the clamp). */
-static size_t cell_of(const float uv[2], unsigned gw, unsigned gh)
-{
-    size_t cu = (size_t)((uv[0] + 0.5f) / CELL), cv = (size_t)((uv[1] + 0.5f) / CELL);
-    return (cv < gh ? cv : gh - 1) * gw + (cu < gw ? cu : gw - 1);
-}
-
-/* world_T_box at time t of a label box given in the LiDAR frame at the label's time. */
-static void box_world(const avt_label_box *lb, const avt_tf *world_T_lidar_l, int64_t t_label, int64_t t,
-                      avt_obox *out)
-{
-    avt_tf_apply(world_T_lidar_l, lb->center, out->center);
-    double dt = (double)(t - t_label) * 1e-9;
-    if (isfinite(lb->velocity[0]) && dt != 0) {
-        double vw[3];
-        avt_tf_rotate(world_T_lidar_l, lb->velocity, vw);
-        for (int k = 0; k < 3; k++) out->center[k] += vw[k] * dt;
-    }
-    memcpy(out->size, lb->size, sizeof out->size);
-    double c = cos(lb->yaw), s = sin(lb->yaw);
-    const double Rl[9] = {c, -s, 0, s, c, 0, 0, 0, 1};
-    for (int i = 0; i < 3; i++)
-        for (int j = 0; j < 3; j++) {
-            double acc = 0;
-            for (int k = 0; k < 3; k++) acc += world_T_lidar_l->m[4 * i + k] * Rl[3 * k + j];
-            out->R[3 * i + j] = acc;
-        }
-}
 
 static int grow_frame_buffers(build_state *st, size_t n, size_t n_all, avt_error *err)
 {
@@ -207,54 +203,6 @@ nomem:
     return avt_err(err, AVT_NOMEM, "out of memory for %zu boxes", nb);
 }
 
-/* Deskews the sweep's points into out: p_ref = lidar_T_ego W(t_ref)^-1 W(t_p) ego_T_lidar p.
- * In parallel over the points (each thread with its own pose cursor); every point's result
- * depends only on its time and position, so it is the same for any number of threads. */
-static int deskew(build_state *st, const avt_sweep *sw, float *out, avt_error *err)
-{
-    if (st->poses.n == 0 || sw->n == 0) {
-        memcpy(out, sw->xyz, sw->n * 3 * sizeof(float));
-        return AVT_OK;
-    }
-    avt_tf w_ref, w_lo, ego_T_lidar = avt_tf_inv(&st->rig.lidar_T_ego);
-    int64_t t_lo = sw->t_ns[0], t_hi = sw->t_ns[0];
-    for (size_t i = 1; i < sw->n; i++) {
-        t_lo = sw->t_ns[i] < t_lo ? sw->t_ns[i] : t_lo;
-        t_hi = sw->t_ns[i] > t_hi ? sw->t_ns[i] : t_hi;
-    }
-    /* the poses cover an interval: if they cover the earliest and latest point, they cover all */
-    int rc = avt_poses_at(&st->poses, sw->timestamp_ns, &w_ref, err);
-    if (!rc && (avt_poses_at(&st->poses, t_lo, &w_lo, NULL) || avt_poses_at(&st->poses, t_hi, &w_lo, NULL)))
-        for (size_t i = 0; i < sw->n && !rc; i++) /* name the first point without a pose */
-            rc = avt_poses_at(&st->poses, sw->t_ns[i], &w_lo, err);
-    if (rc) return avt_err_prefix(err, "%s: sweep %llu", st->lidar_path, (unsigned long long)sw->index);
-    avt_tf w_inv = avt_tf_inv(&w_ref);
-    const avt_tf lidar_ref_T_world = avt_tf_mul(&st->rig.lidar_T_ego, &w_inv);
-    const avt_poses *poses = &st->poses;
-    const int64_t n = (int64_t)sw->n;
-#pragma omp parallel if (n >= 4096)
-    {
-        avt_poses_cursor cur = {0};
-        int64_t last_t = INT64_MIN;
-        avt_tf M = avt_tf_identity();
-#pragma omp for schedule(static)
-        for (int64_t i = 0; i < n; i++) {
-            /* pose changes little within one firing; evaluate it once per distinct time */
-            if (sw->t_ns[i] != last_t) {
-                avt_tf w_p;
-                avt_poses_at_cursor(poses, sw->t_ns[i], &cur, &w_p, NULL); /* covered: above */
-                avt_tf a = avt_tf_mul(&w_p, &ego_T_lidar);
-                M = avt_tf_mul(&lidar_ref_T_world, &a);
-                last_t = sw->t_ns[i];
-            }
-            double p[3] = {sw->xyz[3 * i], sw->xyz[3 * i + 1], sw->xyz[3 * i + 2]}, q[3];
-            avt_tf_apply(&M, p, q);
-            for (int k = 0; k < 3; k++) out[3 * i + k] = (float)q[k];
-        }
-    }
-    return AVT_OK;
-}
-
 /* Copies sweep sw into h and deskews it. */
 static int held_fill(build_state *st, held_sweep *h, const avt_sweep *sw, avt_error *err)
 {
@@ -284,11 +232,10 @@ static int held_fill(build_state *st, held_sweep *h, const avt_sweep *sw, avt_er
     memcpy(o->ring, sw->ring, sw->n * sizeof(uint16_t));
     memcpy(o->t_ns, sw->t_ns, sw->n * sizeof(int64_t));
     memcpy(o->return_type, sw->return_type, sw->n);
-    int rc = deskew(st, o, h->desk, err);
-    if (rc) return rc;
     avt_tf w_ref, ego_T_lidar = avt_tf_inv(&st->rig.lidar_T_ego);
-    if ((rc = avt_poses_at(&st->poses, o->timestamp_ns, &w_ref, err)))
-        return avt_err_prefix(err, "%s: sweep %llu", st->lidar_path, (unsigned long long)o->index);
+    int rc = avt_poses_deskew(&st->poses, &st->rig.lidar_T_ego, o, h->desk, err);
+    if (!rc) rc = avt_poses_at(&st->poses, o->timestamp_ns, &w_ref, err);
+    if (rc) return avt_err_prefix(err, "%s: sweep %llu", st->log.lidar, (unsigned long long)o->index);
     h->world_T_lidar = avt_tf_mul(&w_ref, &ego_T_lidar);
     h->used = 1;
     if (o->complete && o->end_ns > o->start_ns) st->half_period_ns = (o->end_ns - o->start_ns) / 2;
@@ -309,41 +256,13 @@ static int in_window(const build_state *st, int64_t t, int64_t t_cam)
     return st->half_period_ns == 0 || (t - t_cam <= st->half_period_ns && t_cam - t < st->half_period_ns);
 }
 
-/* The inclusion policy of avt_build_options.box_visibility; fills bp. */
-static int include_box(const avt_cam_model *m, const avt_tf *cam_T_world, const avt_obox *wb, const char *policy,
-                       avt_box_projection *bp)
+/* The head's rotation over a sweep, fitted once for all cameras (policy trigger only); a
+ * camera's reference time is avt_sync_rotation_time at its axis azimuth: the axis crossing
+ * (trigger) or the sweep time (nearest, approximate). */
+static void sweep_rotation(const avt_sweep *sw, const build_modes *m, double cut_angle_deg, avt_sync_rotation *rot)
 {
-    int visible = avt_box_project(m, cam_T_world, wb, bp);
-    if (strcmp(policy, "all") == 0) {
-        if (!visible) return 0;
-        for (int q = 0; q < 8; q++) {
-            const double *c = bp->corners[q];
-            if (!(c[0] >= 0 && c[1] >= 0 && c[0] <= m->width - 1 && c[1] <= m->height - 1)) return 0;
-        }
-        return 1;
-    }
-    if (strcmp(policy, "none") == 0 && !visible) {
-        int front = 0;
-        for (int q = 0; q < 8; q++) front |= !isnan(bp->corners[q][0]);
-        for (int k = 0; k < 4; k++) bp->xyxy[k] = NAN;
-        bp->truncation = 1;
-        return front;
-    }
-    return visible;
-}
-
-/* The head's rotation over a sweep, fitted once for all cameras (policy trigger only). */
-static void sweep_rotation(const avt_sweep *sw, const avt_build_options *opt, avt_sync_rotation *rot)
-{
-    if (strcmp(opt->policy, "trigger") == 0) avt_sync_rotation_fit(sw, opt->cut_angle_deg, rot);
+    if (m->policy == AVT_SYNC_TRIGGER) avt_sync_rotation_fit(sw, cut_angle_deg, rot);
     else *rot = (avt_sync_rotation){.fallback_ns = sw->timestamp_ns};
-}
-
-/* A camera's reference time in a sweep: the axis crossing (trigger) or the sweep time
- * (nearest, approximate), from the sweep's rotation (sweep_rotation). */
-static int64_t reference_time(const avt_sync_rotation *rot, const cam_work *cw)
-{
-    return avt_sync_rotation_time(rot, cw->axis_az_deg);
 }
 
 /* Policy approximate: ROS ApproximateTime over the sweeps' reference times (stream 0) and
@@ -406,14 +325,195 @@ static int approx_pairing(build_state *st, const avt_build_options *opt, const i
     return rc;
 }
 
-static int process_frame(build_state *st, const char *log_dir, const held_sweep *prev, const held_sweep *cur,
-                         const held_sweep *next, const avt_build_options *opt, uint64_t frame_no,
-                         avt_build_summary *sum, avt_error *err)
+/* The boxes of a frame: the label file nearest to the sweep, its boxes moved to the sweep's
+ * reference time, the points labelled by box, and the /boxes3d rows. lf keeps the label
+ * file's boxes (for the cameras' times), world_T_lidar_label its ego pose. */
+static int label_stage(build_state *st, const held_sweep *cur, const avt_build_options *opt, avt_label_frame *lf,
+                       avt_tf *world_T_lidar_label, avt_build_summary *sum, avt_error *err)
+{
+    int rc;
+    const avt_sweep *sw = &cur->sw;
+    const avt_tf ego_T_lidar = avt_tf_inv(&st->rig.lidar_T_ego);
+    const avt_tf lidar_ref_T_world = avt_tf_inv(&cur->world_T_lidar);
+    long li = avt_label_index_find(&st->labels, sw->timestamp_ns, opt->label_tolerance_ns);
+    *world_T_lidar_label = cur->world_T_lidar;
+    if (li >= 0) {
+        const char *path = st->labels.paths[li];
+        avt_tf w_l;
+        if ((rc = avt_label_frame_load(path, lf, err))) return rc;
+        if ((rc = grow_box_buffers(st, lf->n ? lf->n : 1, err))) return rc;
+        if ((rc = avt_poses_at(&st->poses, lf->timestamp_ns, &w_l, err))) return avt_err_prefix(err, "%s", path);
+        *world_T_lidar_label = avt_tf_mul(&w_l, &ego_T_lidar);
+        if ((rc = avt_export_add_input(st->writer, avt_drive_log_rel(&st->log, path), path, err))) return rc;
+        sum->label_files_used++;
+    } else if ((rc = grow_box_buffers(st, 1, err))) {
+        return rc;
+    }
+    for (size_t b = 0; b < lf->n; b++)
+        avt_label_box_move(&lf->boxes[b], world_T_lidar_label, lf->timestamp_ns, &lidar_ref_T_world,
+                           sw->timestamp_ns, &st->lboxes[b]);
+    avt_label_points(cur->desk, sw->n, st->lboxes, lf->n, st->plabel, st->pinst, st->counts);
+    for (size_t b = 0; b < lf->n; b++) {
+        const avt_label_box *lb = &st->lboxes[b];
+        avt_box3d *o = &st->b3d[b];
+        double q[4];
+        avt_yaw_quaternion(lb->yaw, q);
+        for (int k = 0; k < 3; k++) {
+            o->center[k] = (float)lb->center[k];
+            o->size[k] = (float)lb->size[k];
+            o->velocity[k] = (float)lb->velocity[k];
+        }
+        o->yaw = (float)lb->yaw;
+        for (int k = 0; k < 4; k++) o->rotation[k] = (float)q[k];
+        o->class_id = (uint16_t)lb->class_id;
+        o->track_id = lb->track_id;
+        o->num_lidar_points = st->counts[b];
+        o->attributes = lb->attributes;
+    }
+    return AVT_OK;
+}
+
+/* Optional per-image outputs: the KITTI depth PNG and the preview. */
+static int camera_extras(const avt_build_options *opt, const avt_camera *cam, const avt_camera_frame *cf,
+                         const char *abs_img, uint64_t frame_no, avt_error *err)
+{
+    int rc = AVT_OK;
+    if (opt->depth_png_dir) {
+        char dp[4096];
+        snprintf(dp, sizeof dp, "%s/%s", opt->depth_png_dir, cam->name);
+        if (mkdir(dp, 0777) != 0 && errno != EEXIST) return avt_err(err, AVT_IO, "%s: cannot create: %s", dp, strerror(errno));
+        snprintf(dp, sizeof dp, "%s/%s/%06llu.png", opt->depth_png_dir, cam->name, (unsigned long long)frame_no);
+        if ((rc = avt_depth_png_write(dp, cam->width, cam->height, cf->depth_uv, cf->depth, cf->n_depth, err)))
+            return rc;
+    }
+    if (opt->preview_dir && opt->preview_stride && frame_no % opt->preview_stride == 0) {
+        char pv[4096];
+        snprintf(pv, sizeof pv, "%s/preview_%s_%04llu.png", opt->preview_dir, cam->name, (unsigned long long)frame_no);
+        rc = avt_preview_draw(abs_img, cf, pv, err);
+    }
+    return rc;
+}
+
+/* One camera in one frame: pair an image, check it, project the points of the rotation
+ * around the camera's reference time at the image's time, fill the depth grid, count each
+ * box's visible points and project the boxes. */
+static int camera_stage(build_state *st, size_t c, const held_sweep *prev, const held_sweep *cur,
+                        const held_sweep *next, const avt_sync_rotation *rot, const avt_label_frame *lf,
+                        const avt_tf *world_T_lidar_label, const avt_build_options *opt, uint64_t frame_no,
+                        avt_build_summary *sum, avt_error *err)
+{
+    int rc;
+    cam_work *cw = &st->cams[c];
+    avt_camera_frame *cf = &st->cframes[c];
+    const avt_camera *cam = &st->rig.cameras[c];
+    const avt_sweep *sw = &cur->sw;
+    const size_t n = sw->n, nb = lf->n;
+    memset(cf, 0, sizeof *cf);
+    cf->timestamp_ns = INT64_MIN;
+    cf->image_path = "";
+    const int64_t t_cam = avt_sync_rotation_time(rot, cw->axis_az_deg);
+    avt_sync_match mt;
+    if (cw->approx_pair) mt.image = frame_no < cw->approx_n ? cw->approx_pair[frame_no] : -1;
+    else if ((rc = avt_sync_matcher_pair(cw->matcher, t_cam, &mt, err))) return rc;
+    if (mt.image < 0) {
+        cw->unpaired_frames++;
+        return AVT_OK;
+    }
+    const avt_image_ref *ir = &cw->stream.images[mt.image];
+    /* the image's time in the LiDAR clock: everything is projected at that instant */
+    const int64_t t_img = cw->corrected ? avt_clock_camera_to_lidar(&cw->clock, ir->t_ns) : ir->t_ns;
+    char abs_img[AVT_LOG_PATH_MAX];
+    avt_png_info info;
+    if ((rc = avt_drive_log_path(&st->log, ir->path, abs_img, sizeof abs_img, err))) return rc;
+    if ((rc = opt->verify_images ? avt_png_verify(abs_img, &info, err) : avt_png_read_info(abs_img, &info, err)))
+        return rc;
+    if (info.width != cam->width || info.height != cam->height)
+        return avt_err(err, AVT_MISMATCH, "%s: image is %ux%u but calib.yaml says camera %s is %ux%u", abs_img,
+                       info.width, info.height, cam->name, cam->width, cam->height);
+    if ((rc = avt_export_add_input(st->writer, ir->path, abs_img, err))) return rc;
+    avt_sync_stats_add(&cw->stats, t_img - t_cam);
+    cf->timestamp_ns = t_img;
+    cf->sync_delta_ns = t_img - t_cam;
+    cf->image_path = ir->path;
+
+    avt_tf w_img;
+    if ((rc = avt_poses_at(&st->poses, t_img, &w_img, err))) return avt_err_prefix(err, "%s", abs_img);
+    const avt_tf w_img_inv = avt_tf_inv(&w_img);
+    const avt_tf lidar_img_T_world = avt_tf_mul(&st->rig.lidar_T_ego, &w_img_inv);
+    const avt_tf cam_T_world = avt_tf_mul(&cw->cam_T_lidar, &lidar_img_T_world);
+    const avt_tf cam_T_lidar_ref = avt_tf_mul(&cam_T_world, &cur->world_T_lidar);
+
+    avt_cam_project_points(&cw->model, &cam_T_lidar_ref, cur->desk, n, cw->uv, cw->depth, cw->valid);
+    /* the camera sees one rotation centred on its reference time: points of this sweep
+     * outside it are dropped, those of the neighbouring sweeps inside it added */
+    for (size_t i = 0; i < n; i++) cw->valid[i] &= (uint8_t)in_window(st, sw->t_ns[i], t_cam);
+    avt_depth_grid_clear(&cw->grid);
+    size_t nd = 0;
+    const held_sweep *nbr[3] = {cur, NULL, NULL};
+    if (st->half_period_ns && t_cam - st->half_period_ns < sw->start_ns) nbr[1] = prev;
+    if (st->half_period_ns && t_cam + st->half_period_ns > sw->end_ns) nbr[2] = next;
+    for (int k = 0; k < 3; k++) {
+        const held_sweep *h = nbr[k];
+        if (!h) continue;
+        const float *puv = cw->uv, *pdepth = cw->depth;
+        const uint8_t *pvalid = cw->valid;
+        if (h != cur) {
+            avt_tf cam_T_h = avt_tf_mul(&cam_T_world, &h->world_T_lidar);
+            avt_cam_project_points(&cw->model, &cam_T_h, h->desk, h->sw.n, cw->nuv, cw->ndepth, cw->nvalid);
+            for (size_t i = 0; i < h->sw.n; i++) cw->nvalid[i] &= (uint8_t)in_window(st, h->sw.t_ns[i], t_cam);
+            puv = cw->nuv, pdepth = cw->ndepth, pvalid = cw->nvalid;
+        }
+        for (size_t i = 0; i < h->sw.n; i++) {
+            if (!pvalid[i]) continue;
+            cw->dsamp_uv[2 * nd] = puv[2 * i];
+            cw->dsamp_uv[2 * nd + 1] = puv[2 * i + 1];
+            cw->dsamp[nd++] = pdepth[i];
+            avt_depth_grid_add(&cw->grid, &puv[2 * i], pdepth[i]);
+        }
+    }
+    cf->n_depth = nd;
+    cf->depth_uv = cw->dsamp_uv;
+    cf->depth = cw->dsamp;
+
+    /* visibility: box points in the image not hidden by a point more than AVT_DEPTH_HIDE_M
+     * nearer in the same depth-grid cell */
+    for (size_t b = 0; b < nb; b++) cw->box_in_img[b] = cw->box_vis[b] = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (st->pinst[i] < 0 || !cw->valid[i]) continue;
+        cw->box_in_img[st->pinst[i]]++;
+        cw->box_vis[st->pinst[i]] += (uint32_t)avt_depth_grid_visible(&cw->grid, &cw->uv[2 * i], cw->depth[i]);
+    }
+    size_t k2 = 0;
+    for (size_t b = 0; b < nb; b++) {
+        const avt_tf world_T_box = avt_label_box_pose(&lf->boxes[b], world_T_lidar_label, lf->timestamp_ns, t_img);
+        const avt_obox wb = avt_obox_from_tf(&world_T_box, lf->boxes[b].size);
+        avt_box_projection bp;
+        if (!avt_box_include(&cw->model, &cam_T_world, &wb, st->modes.box_visibility, &bp)) continue;
+        avt_box2d *o = &cw->b2d[k2++];
+        o->box3d_index = (uint32_t)b;
+        for (int q = 0; q < 4; q++) o->xyxy[q] = (float)bp.xyxy[q];
+        for (int q = 0; q < 8; q++) {
+            o->corners[2 * q] = (float)bp.corners[q][0];
+            o->corners[2 * q + 1] = (float)bp.corners[q][1];
+        }
+        o->truncation = (float)bp.truncation;
+        uint32_t in_img = cw->box_in_img[b], vis = cw->box_vis[b];
+        o->num_lidar_points = in_img;
+        o->visibility = in_img ? (float)vis / (float)in_img : NAN;
+    }
+    cf->n_boxes2d = k2;
+    cf->boxes2d = cw->b2d;
+    sum->boxes2d += k2;
+    sum->depth_samples += nd;
+    return camera_extras(opt, cam, cf, abs_img, frame_no, err);
+}
+
+static int process_frame(build_state *st, const held_sweep *prev, const held_sweep *cur, const held_sweep *next,
+                         const avt_build_options *opt, uint64_t frame_no, avt_build_summary *sum, avt_error *err)
 {
     int rc;
     const avt_sweep *sw = &cur->sw;
     const size_t n = sw->n;
-    const float *xyz = cur->desk;
     avt_label_frame lf = {0, NULL, 0};
     const size_t n_all = n + (prev ? prev->sw.n : 0) + (next ? next->sw.n : 0);
     if ((rc = grow_frame_buffers(st, n ? n : 1, n_all ? n_all : 1, err))) return rc;
@@ -421,208 +521,18 @@ static int process_frame(build_state *st, const char *log_dir, const held_sweep 
         int64_t d = sw->t_ns[i] - sw->timestamp_ns;
         if (d > INT32_MAX || d < INT32_MIN)
             return avt_err(err, AVT_FORMAT, "%s: sweep %llu: point time %lld ns is %lld ns from the sweep time",
-                           st->lidar_path, (unsigned long long)sw->index, (long long)sw->t_ns[i], (long long)d);
+                           st->log.lidar, (unsigned long long)sw->index, (long long)sw->t_ns[i], (long long)d);
         st->tdelta[i] = (int32_t)d;
     }
-    const avt_tf ego_T_lidar = avt_tf_inv(&st->rig.lidar_T_ego);
-    avt_tf w_ref = avt_tf_mul(&cur->world_T_lidar, &st->rig.lidar_T_ego);
-    avt_tf world_T_lidar_ref = cur->world_T_lidar;
-    avt_tf lidar_ref_T_world = avt_tf_inv(&world_T_lidar_ref);
-
-    /* labels of this sweep, moved to the sweep's reference time */
-    long li = avt_label_index_find(&st->labels, sw->timestamp_ns, opt->label_tolerance_ns);
-    avt_tf world_T_lidar_label = world_T_lidar_ref;
-    if (li >= 0) {
-        if ((rc = avt_label_frame_load(st->labels.paths[li], &lf, err))) goto out;
-        if ((rc = grow_box_buffers(st, lf.n ? lf.n : 1, err))) goto out;
-        avt_tf w_l;
-        if ((rc = avt_poses_at(&st->poses, lf.timestamp_ns, &w_l, err))) {
-            avt_err_prefix(err, "%s", st->labels.paths[li]);
-            goto out;
-        }
-        world_T_lidar_label = avt_tf_mul(&w_l, &ego_T_lidar);
-        if ((rc = avt_export_add_input(st->writer, st->labels.paths[li] + strlen(log_dir) + 1, st->labels.paths[li], err)))
-            goto out;
-        sum->label_files_used++;
-    } else if ((rc = grow_box_buffers(st, 1, err))) {
-        goto out;
-    }
-    const size_t nb = lf.n;
-    for (size_t b = 0; b < nb; b++) {
-        avt_label_box *lb = &st->lboxes[b];
-        *lb = lf.boxes[b];
-        if (lf.timestamp_ns != sw->timestamp_ns) {
-            avt_obox wb;
-            box_world(&lf.boxes[b], &world_T_lidar_label, lf.timestamp_ns, sw->timestamp_ns, &wb);
-            avt_tf_apply(&lidar_ref_T_world, wb.center, lb->center);
-            double r00 = 0, r10 = 0;
-            for (int k = 0; k < 3; k++) {
-                r00 += lidar_ref_T_world.m[k] * wb.R[3 * k];
-                r10 += lidar_ref_T_world.m[4 + k] * wb.R[3 * k];
-            }
-            lb->yaw = atan2(r10, r00);
-            if (isfinite(lf.boxes[b].velocity[0])) {
-                double vw[3];
-                avt_tf_rotate(&world_T_lidar_label, lf.boxes[b].velocity, vw);
-                avt_tf_rotate(&lidar_ref_T_world, vw, lb->velocity);
-            }
-        }
-    }
-    avt_label_points(xyz, n, st->lboxes, nb, st->plabel, st->pinst, st->counts);
-    for (size_t b = 0; b < nb; b++) {
-        const avt_label_box *lb = &st->lboxes[b];
-        avt_box3d *o = &st->b3d[b];
-        for (int k = 0; k < 3; k++) {
-            o->center[k] = (float)lb->center[k];
-            o->size[k] = (float)lb->size[k];
-            o->velocity[k] = (float)lb->velocity[k];
-        }
-        o->yaw = (float)lb->yaw;
-        o->rotation[0] = (float)cos(0.5 * lb->yaw);
-        o->rotation[1] = o->rotation[2] = 0;
-        o->rotation[3] = (float)sin(0.5 * lb->yaw);
-        o->class_id = (uint16_t)lb->class_id;
-        o->track_id = lb->track_id;
-        o->num_lidar_points = st->counts[b];
-        o->attributes = lb->attributes;
-    }
-
-    /* cameras */
+    avt_tf world_T_lidar_label;
+    if ((rc = label_stage(st, cur, opt, &lf, &world_T_lidar_label, sum, err))) goto out;
     avt_sync_rotation rot;
-    sweep_rotation(sw, opt, &rot);
-    for (size_t c = 0; c < st->rig.n_cameras; c++) {
-        cam_work *cw = &st->cams[c];
-        avt_camera_frame *cf = &st->cframes[c];
-        const avt_camera *cam = &st->rig.cameras[c];
-        memset(cf, 0, sizeof *cf);
-        cf->timestamp_ns = INT64_MIN;
-        cf->image_path = "";
-        int64_t t_cam = reference_time(&rot, cw);
-        avt_sync_match mt;
-        if (cw->approx_pair) {
-            mt.image = frame_no < cw->approx_n ? cw->approx_pair[frame_no] : -1;
-        } else if ((rc = avt_sync_matcher_pair(cw->matcher, t_cam, &mt, err))) {
+    sweep_rotation(sw, &st->modes, opt->cut_angle_deg, &rot);
+    for (size_t c = 0; c < st->rig.n_cameras; c++)
+        if ((rc = camera_stage(st, c, prev, cur, next, &rot, &lf, &world_T_lidar_label, opt, frame_no, sum, err)))
             goto out;
-        }
-        if (mt.image < 0) {
-            cw->unpaired_frames++;
-            continue;
-        }
-        const avt_image_ref *ir = &cw->stream.images[mt.image];
-        /* the image's time in the LiDAR clock: everything is projected at that instant */
-        const int64_t t_img = cw->corrected ? avt_clock_camera_to_lidar(&cw->clock, ir->t_ns) : ir->t_ns;
-        char abs_img[4096];
-        avt_png_info info;
-        if (avt_path_join(abs_img, sizeof abs_img, log_dir, ir->path)) {
-            rc = avt_err(err, AVT_INVAL, "%s: path too long", ir->path);
-            goto out;
-        }
-        if ((rc = opt->verify_images ? avt_png_verify(abs_img, &info, err) : avt_png_read_info(abs_img, &info, err)))
-            goto out;
-        if (info.width != cam->width || info.height != cam->height) {
-            rc = avt_err(err, AVT_MISMATCH, "%s: image is %ux%u but calib.yaml says camera %s is %ux%u", abs_img,
-                         info.width, info.height, cam->name, cam->width, cam->height);
-            goto out;
-        }
-        if ((rc = avt_export_add_input(st->writer, ir->path, abs_img, err))) goto out;
-        avt_sync_stats_add(&cw->stats, t_img - t_cam);
-        cf->timestamp_ns = t_img;
-        cf->sync_delta_ns = t_img - t_cam;
-        cf->image_path = ir->path;
 
-        avt_tf w_img;
-        if ((rc = avt_poses_at(&st->poses, t_img, &w_img, err))) {
-            avt_err_prefix(err, "%s", abs_img);
-            goto out;
-        }
-        avt_tf w_img_inv = avt_tf_inv(&w_img);
-        avt_tf lidar_img_T_world = avt_tf_mul(&st->rig.lidar_T_ego, &w_img_inv);
-        avt_tf cam_T_world = avt_tf_mul(&cw->cam_T_lidar, &lidar_img_T_world);
-        avt_tf cam_T_lidar_ref = avt_tf_mul(&cam_T_world, &world_T_lidar_ref);
-
-        avt_cam_project_points(&cw->model, &cam_T_lidar_ref, xyz, n, cw->uv, cw->depth, cw->valid);
-        /* the camera sees one rotation centred on its reference time: points of this sweep
-         * outside it are dropped, those of the neighbouring sweeps inside it added */
-        for (size_t i = 0; i < n; i++) cw->valid[i] &= (uint8_t)in_window(st, sw->t_ns[i], t_cam);
-        const unsigned gw = (cam->width + CELL - 1) / CELL, gh = (cam->height + CELL - 1) / CELL;
-        for (size_t k = 0; k < (size_t)gw * gh; k++) cw->cell_min[k] = INFINITY;
-        size_t nd = 0;
-        const held_sweep *nbr[3] = {cur, NULL, NULL};
-        if (st->half_period_ns && t_cam - st->half_period_ns < sw->start_ns) nbr[1] = prev;
-        if (st->half_period_ns && t_cam + st->half_period_ns > sw->end_ns) nbr[2] = next;
-        for (int k = 0; k < 3; k++) {
-            const held_sweep *h = nbr[k];
-            if (!h) continue;
-            const float *puv = cw->uv, *pdepth = cw->depth;
-            const uint8_t *pvalid = cw->valid;
-            if (h != cur) {
-                avt_tf cam_T_h = avt_tf_mul(&cam_T_world, &h->world_T_lidar);
-                avt_cam_project_points(&cw->model, &cam_T_h, h->desk, h->sw.n, cw->nuv, cw->ndepth, cw->nvalid);
-                for (size_t i = 0; i < h->sw.n; i++) cw->nvalid[i] &= (uint8_t)in_window(st, h->sw.t_ns[i], t_cam);
-                puv = cw->nuv, pdepth = cw->ndepth, pvalid = cw->nvalid;
-            }
-            for (size_t i = 0; i < h->sw.n; i++) {
-                if (!pvalid[i]) continue;
-                cw->dsamp_uv[2 * nd] = puv[2 * i];
-                cw->dsamp_uv[2 * nd + 1] = puv[2 * i + 1];
-                cw->dsamp[nd++] = pdepth[i];
-                size_t cell = cell_of(&puv[2 * i], gw, gh);
-                if (pdepth[i] < cw->cell_min[cell]) cw->cell_min[cell] = pdepth[i];
-            }
-        }
-        cf->n_depth = nd;
-        cf->depth_uv = cw->dsamp_uv;
-        cf->depth = cw->dsamp;
-
-        for (size_t b = 0; b < nb; b++) cw->box_in_img[b] = cw->box_vis[b] = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (st->pinst[i] < 0 || !cw->valid[i]) continue;
-            size_t cell = cell_of(&cw->uv[2 * i], gw, gh);
-            cw->box_in_img[st->pinst[i]]++;
-            cw->box_vis[st->pinst[i]] += cw->depth[i] <= cw->cell_min[cell] + 0.5f;
-        }
-        size_t k2 = 0;
-        for (size_t b = 0; b < nb; b++) {
-            avt_obox wb;
-            avt_box_projection bp;
-            box_world(&lf.boxes[b], &world_T_lidar_label, lf.timestamp_ns, t_img, &wb);
-            if (!include_box(&cw->model, &cam_T_world, &wb, opt->box_visibility, &bp)) continue;
-            avt_box2d *o = &cw->b2d[k2++];
-            o->box3d_index = (uint32_t)b;
-            for (int q = 0; q < 4; q++) o->xyxy[q] = (float)bp.xyxy[q];
-            for (int q = 0; q < 8; q++) {
-                o->corners[2 * q] = (float)bp.corners[q][0];
-                o->corners[2 * q + 1] = (float)bp.corners[q][1];
-            }
-            o->truncation = (float)bp.truncation;
-            /* visibility: box points in the image not hidden by a point more than 0.5 m nearer
-             * in the same CELL x CELL pixel cell (counted in one pass over the points below) */
-            uint32_t in_img = cw->box_in_img[b], vis = cw->box_vis[b];
-            o->num_lidar_points = in_img;
-            o->visibility = in_img ? (float)vis / (float)in_img : NAN;
-        }
-        cf->n_boxes2d = k2;
-        cf->boxes2d = cw->b2d;
-        sum->boxes2d += k2;
-        sum->depth_samples += nd;
-        if (opt->depth_png_dir) {
-            char dp[4096];
-            snprintf(dp, sizeof dp, "%s/%s", opt->depth_png_dir, cam->name);
-            if (mkdir(dp, 0777) != 0 && errno != EEXIST) {
-                rc = avt_err(err, AVT_IO, "%s: cannot create: %s", dp, strerror(errno));
-                goto out;
-            }
-            snprintf(dp, sizeof dp, "%s/%s/%06llu.png", opt->depth_png_dir, cam->name, (unsigned long long)frame_no);
-            if ((rc = avt_depth_png_write(dp, cam->width, cam->height, cf->depth_uv, cf->depth, nd, err))) goto out;
-        }
-        if (opt->preview_dir && opt->preview_stride && frame_no % opt->preview_stride == 0) {
-            char pv[4096];
-            snprintf(pv, sizeof pv, "%s/preview_%s_%04llu.png", opt->preview_dir, cam->name,
-                     (unsigned long long)frame_no);
-            if ((rc = avt_preview_draw(abs_img, cf, pv, err))) goto out;
-        }
-    }
-
+    const avt_tf w_ref = avt_tf_mul(&cur->world_T_lidar, &st->rig.lidar_T_ego);
     avt_frame_out fo;
     memset(&fo, 0, sizeof fo);
     fo.timestamp_ns = sw->timestamp_ns;
@@ -632,20 +542,20 @@ static int process_frame(build_state *st, const char *log_dir, const held_sweep 
     fo.packets = sw->packets;
     fo.packets_lost = sw->packets_lost;
     fo.n_points = n;
-    fo.xyz = xyz;
+    fo.xyz = cur->desk;
     fo.intensity = sw->intensity;
     fo.ring = sw->ring;
     fo.time_ns = st->tdelta;
     fo.return_type = sw->return_type;
     fo.label = st->plabel;
     fo.instance = st->pinst;
-    fo.n_boxes = nb;
+    fo.n_boxes = lf.n;
     fo.boxes = st->b3d;
     fo.cams = st->cframes;
     if ((rc = avt_export_frame(st->writer, &fo, err))) goto out;
     sum->frames++;
     sum->points += n;
-    sum->boxes3d += nb;
+    sum->boxes3d += lf.n;
 out:
     avt_label_frame_free(&lf);
     return rc;
@@ -654,13 +564,13 @@ out:
 /* Pass 1 over the capture: every camera's reference times through a clock tracker (offset
  * guess, pairing, robust fit); then the decision to correct, the matchers for pass 2 and the
  * statistics. Memory: the trackers' fixed samples. */
-static int setup_sync(build_state *st, const avt_build_options *opt, const avt_lidar_config *lc, avt_error *err)
+static int setup_sync(build_state *st, const avt_build_options *opt, avt_error *err)
 {
     int rc = AVT_OK;
     const size_t nc = st->rig.n_cameras;
-    sweep_source *rd = NULL;
+    avt_sweep_source *rd = NULL;
     avt_clock_tracker **trk = NULL;
-    const int approximate = strcmp(opt->policy, "approximate") == 0;
+    const int approximate = st->modes.policy == AVT_SYNC_APPROXIMATE;
     int64_t *sweep_ts = NULL;
     size_t n_sweeps = 0, cap_ts = 0;
     stream_cursor *cur = NULL;
@@ -680,14 +590,14 @@ static int setup_sync(build_state *st, const avt_build_options *opt, const avt_l
             goto out;
         }
     }
-    rd = sweep_source_open(st->lidar_path, lc, err);
+    rd = avt_sweep_source_open(st->log.lidar, &st->log.lidar_cfg, err);
     if (!rd) {
         rc = err ? err->code : AVT_IO;
         goto out;
     }
     const avt_sweep *sw;
     for (;;) {
-        int r = sweep_source_next(rd, &sw, err);
+        int r = avt_sweep_source_next(rd, &sw, err);
         if (r < 0) {
             rc = r;
             goto out;
@@ -701,9 +611,10 @@ static int setup_sync(build_state *st, const avt_build_options *opt, const avt_l
             sweep_ts[n_sweeps++] = sw->timestamp_ns;
         }
         avt_sync_rotation rot;
-        sweep_rotation(sw, opt, &rot);
+        sweep_rotation(sw, &st->modes, opt->cut_angle_deg, &rot);
         for (size_t c = 0; c < nc; c++)
-            if (st->cams[c].stream.n && (rc = avt_clock_tracker_add(trk[c], reference_time(&rot, &st->cams[c]), err)))
+            if (st->cams[c].stream.n &&
+                (rc = avt_clock_tracker_add(trk[c], avt_sync_rotation_time(&rot, st->cams[c].axis_az_deg), err)))
                 goto out;
     }
     for (size_t c = 0; c < nc; c++) {
@@ -721,9 +632,11 @@ static int setup_sync(build_state *st, const avt_build_options *opt, const avt_l
         }
         /* auto corrects only under the trigger policy: with nearest/approximate the reference is
          * the sweep time, so a camera's constant trigger phase would look like a clock offset */
-        cw->corrected = cw->clock.valid && (strcmp(opt->clock_correct, "on") == 0 ||
-                                            (strcmp(opt->clock_correct, "auto") == 0 &&
-                                             strcmp(opt->policy, "trigger") == 0 && avt_clock_evidence_strong(&cw->clock)));
+        const build_modes *m = &st->modes;
+        cw->corrected = cw->clock.valid &&
+                        (m->clock_correct == AVT_CLOCK_ON ||
+                         (m->clock_correct == AVT_CLOCK_AUTO && m->policy == AVT_SYNC_TRIGGER &&
+                          avt_clock_evidence_strong(&cw->clock)));
         /* a repeated frame arrives within a quarter period of the original */
         if (cw->stream.n > 2) {
             int64_t span = cw->stream.images[cw->stream.n - 1].t_ns - cw->stream.images[0].t_ns;
@@ -744,7 +657,7 @@ static int setup_sync(build_state *st, const avt_build_options *opt, const avt_l
     if (approximate && (rc = approx_pairing(st, opt, sweep_ts, n_sweeps, err))) goto out;
 out:
     free(sweep_ts);
-    sweep_source_close(rd);
+    avt_sweep_source_close(rd);
     if (trk)
         for (size_t c = 0; c < nc; c++) avt_clock_tracker_free(trk[c]);
     free(trk);
@@ -771,15 +684,16 @@ static char *config_json(const char *log_dir, const avt_build_options *o)
 
 static void state_free(build_state *st)
 {
-    sweep_source_close(st->lidar);
+    avt_sweep_source_close(st->lidar);
     if (st->cams)
         for (size_t c = 0; c < st->rig.n_cameras; c++) {
             cam_work *cw = &st->cams[c];
             avt_camera_stream_free(&cw->stream);
             avt_sync_stats_free(&cw->stats);
             avt_sync_matcher_free(cw->matcher);
+            avt_depth_grid_free(&cw->grid);
             free(cw->uv), free(cw->depth), free(cw->valid), free(cw->dsamp_uv), free(cw->dsamp);
-            free(cw->b2d), free(cw->cell_min), free(cw->box_in_img), free(cw->box_vis), free(cw->approx_pair);
+            free(cw->b2d), free(cw->box_in_img), free(cw->box_vis), free(cw->approx_pair);
             free(cw->nuv), free(cw->ndepth), free(cw->nvalid);
         }
     free(st->cams);
@@ -822,54 +736,27 @@ static void findings(const avt_build_summary *sum, avt_sbuf *b)
                             sum->cam[c].name, (unsigned long long)sum->cam[c].bad_times);
 }
 
-int avt_build(const char *log_dir, const char *out_path, const avt_build_options *opt, avt_build_summary *sum,
-              avt_error *err)
+/* The rig, poses, labels and camera streams of the log, and every camera's buffers. */
+static int open_inputs(build_state *st, const avt_build_options *opt, avt_build_summary *sum, avt_error *err)
 {
-    build_state st;
-    memset(&st, 0, sizeof st);
-    memset(sum, 0, sizeof *sum);
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    const int64_t started = avt_now_ns();
-    char path[4096], *cfg_json = NULL;
-    avt_sync_camera_summary *ss = NULL;
-    avt_sbuf found = {0}; /* the card's validation findings */
     int rc;
-    struct stat sb;
-
-    if (stat(log_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-        return avt_err(err, AVT_NOTFOUND, "%s: not a drive-log directory", log_dir);
-    if (strcmp(opt->policy, "trigger") != 0 && strcmp(opt->policy, "nearest") != 0 &&
-        strcmp(opt->policy, "approximate") != 0)
-        return avt_err(err, AVT_INVAL, "unknown sync policy '%s' (trigger, nearest, approximate)", opt->policy);
-    if ((rc = avt_path_join(path, sizeof path, log_dir, "calib.yaml")))
-        return avt_err(err, AVT_INVAL, "%s: path too long", log_dir);
-    if ((rc = avt_rig_load_yaml(path, &st.rig, err))) goto out;
-    if ((rc = avt_path_join(path, sizeof path, log_dir, "poses.csv"))) goto out;
-    if ((rc = avt_poses_load(path, &st.poses, err))) goto out;
-    if ((rc = avt_label_index_open(log_dir, &st.labels, err))) goto out;
-    if ((rc = sweep_source_find(log_dir, st.lidar_path, sizeof st.lidar_path, err))) goto out;
-
-    st.cams = calloc(st.rig.n_cameras ? st.rig.n_cameras : 1, sizeof *st.cams);
-    st.cframes = calloc(st.rig.n_cameras ? st.rig.n_cameras : 1, sizeof *st.cframes);
-    if (!st.cams || !st.cframes) {
-        rc = avt_err(err, AVT_NOMEM, "out of memory");
-        goto out;
-    }
-    sum->n_cameras = st.rig.n_cameras < AVT_SUMMARY_MAX_CAMERAS ? (unsigned)st.rig.n_cameras : AVT_SUMMARY_MAX_CAMERAS;
-    for (size_t c = 0; c < st.rig.n_cameras; c++) {
-        cam_work *cw = &st.cams[c];
-        const avt_camera *cam = &st.rig.cameras[c];
-        if ((rc = avt_cam_model_init(&cw->model, cam, err))) goto out;
+    if ((rc = avt_rig_load_yaml(st->log.calib_yaml, &st->rig, err))) return rc;
+    if ((rc = avt_poses_load(st->log.poses_csv, &st->poses, err))) return rc;
+    if ((rc = avt_label_index_open(st->log.dir, &st->labels, err))) return rc;
+    const size_t nc = st->rig.n_cameras;
+    st->cams = calloc(nc ? nc : 1, sizeof *st->cams);
+    st->cframes = calloc(nc ? nc : 1, sizeof *st->cframes);
+    sum->cam = calloc(nc ? nc : 1, sizeof *sum->cam);
+    if (!st->cams || !st->cframes || !sum->cam) return avt_err(err, AVT_NOMEM, "out of memory");
+    sum->n_cameras = (unsigned)nc;
+    for (size_t c = 0; c < nc; c++) {
+        cam_work *cw = &st->cams[c];
+        const avt_camera *cam = &st->rig.cameras[c];
+        if ((rc = avt_cam_model_init(&cw->model, cam, err))) return rc;
         cw->cam_T_lidar = avt_tf_inv(&cam->lidar_T_cam);
         cw->axis_az_deg = avt_sync_camera_azimuth_deg(cam);
-        size_t cells = (size_t)((cam->width + CELL - 1) / CELL) * ((cam->height + CELL - 1) / CELL);
-        cw->cell_min = malloc(cells * sizeof *cw->cell_min);
-        if (!cw->cell_min) {
-            rc = avt_err(err, AVT_NOMEM, "out of memory");
-            goto out;
-        }
-        if ((rc = avt_camera_stream_list(log_dir, cam->name, &cw->stream, err))) goto out;
+        if (avt_depth_grid_init(&cw->grid, cam->width, cam->height)) return avt_err(err, AVT_NOMEM, "out of memory");
+        if ((rc = avt_camera_stream_list(st->log.dir, cam->name, &cw->stream, err))) return rc;
         if (opt->warn) {
             for (size_t w = 0; w < cw->stream.n_warnings; w++) opt->warn(cw->stream.warnings[w], opt->warn_ctx);
             if (cw->stream.warnings_total > cw->stream.n_warnings) {
@@ -879,38 +766,82 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
                 opt->warn(msg, opt->warn_ctx);
             }
         }
-        if (c < AVT_SUMMARY_MAX_CAMERAS) {
-            snprintf(sum->cam[c].name, sizeof sum->cam[c].name, "%s", cam->name);
-            sum->cam[c].images = cw->stream.n;
-            sum->cam[c].bad_times = cw->stream.bad_names + cw->stream.duplicate_times + cw->stream.backwards_times;
+        avt_sync_camera_summary *s = &sum->cam[c];
+        snprintf(s->name, sizeof s->name, "%s", cam->name);
+        s->images = cw->stream.n;
+        s->bad_times = cw->stream.bad_names + cw->stream.duplicate_times + cw->stream.backwards_times;
+    }
+    return AVT_OK;
+}
+
+/* Every camera's pairing summary after the last frame (the clock offset at the first frame's
+ * reference time first_ts, docs/pipeline.md), and the optional sync histograms. */
+static int sync_summary(build_state *st, const avt_build_options *opt, int64_t first_ts, avt_build_summary *sum,
+                        avt_error *err)
+{
+    int rc;
+    for (size_t c = 0; c < st->rig.n_cameras; c++) {
+        cam_work *cw = &st->cams[c];
+        const avt_clock_model *k = &cw->clock;
+        avt_sync_camera_summary *s = &sum->cam[c];
+        avt_sync_counts n;
+        if ((rc = avt_sync_matcher_finish(cw->matcher, err))) return rc;
+        avt_sync_matcher_counts(cw->matcher, &n);
+        if (cw->approx_pair) { /* the matcher only counted the images */
+            n.paired = 0;
+            for (size_t i = 0; i < cw->approx_n; i++) n.paired += cw->approx_pair[i] >= 0;
+            n.unpaired_images = cw->stream.n - n.paired;
+        }
+        s->policy = avt_sync_policy_name(st->modes.policy);
+        s->tolerance_ns = opt->sync_tolerance_ns;
+        s->paired = n.paired;
+        s->unpaired_frames = cw->unpaired_frames;
+        s->unpaired_images = n.unpaired_images;
+        s->duplicates = n.duplicates;
+        s->dropped = n.dropped;
+        avt_sync_stats_summary(&cw->stats, &s->delta_min_ns, &s->delta_median_ns, &s->delta_p95_ns, &s->delta_max_ns);
+        s->delta_max_abs_ns = llabs(s->delta_min_ns) > llabs(s->delta_max_ns) ? llabs(s->delta_min_ns)
+                                                                              : llabs(s->delta_max_ns);
+        const double dt_ref = (double)(first_ts - k->t_ref_ns);
+        s->clock_valid = k->valid;
+        s->clock_corrected = cw->corrected;
+        s->clock_t_ref_ns = first_ts;
+        s->clock_offset_ns = k->valid ? (int64_t)llround(k->offset_ns + k->drift * dt_ref) : 0;
+        s->clock_drift_ppm = k->valid ? k->drift * 1e6 : 0;
+        s->clock_offset_sd_ns = sqrt(k->offset_sd_ns * k->offset_sd_ns + pow(dt_ref * k->drift_sd, 2));
+        s->clock_drift_sd_ppm = k->drift_sd * 1e6;
+        s->jitter_ns = k->residual_sd_ns;
+        if (opt->sync_report_dir) {
+            char png[4096];
+            if (snprintf(png, sizeof png, "%s/sync_%s.png", opt->sync_report_dir, st->rig.cameras[c].name) >=
+                (int)sizeof png)
+                return avt_err(err, AVT_INVAL, "%s: path too long", opt->sync_report_dir);
+            if ((rc = avt_sync_stats_write_png(&cw->stats, png, 400, 200, err))) return rc;
         }
     }
+    return AVT_OK;
+}
 
-    avt_lidar_config lc;
-    avt_lidar_config_default(&lc);
-    lc.model = opt->lidar_model;
-    lc.cut_angle_deg = opt->cut_angle_deg;
-    /* log.yaml overrides the defaults; the command line's --lidar-model overrides log.yaml */
-    char log_yaml[4096], meta_abs[4096], vcal_abs[4096];
-    avt_log_config lcfg;
-    avt_path_join(log_yaml, sizeof log_yaml, log_dir, "log.yaml");
-    if ((rc = avt_log_config_load(log_yaml, &lcfg, err))) goto out;
-    if (lcfg.lidar_model[0] && strcmp(opt->lidar_model, "auto") == 0) lc.model = lcfg.lidar_model;
-    if (lcfg.lidar_data_port) lc.data_port = lcfg.lidar_data_port;
-    if (lcfg.lidar_position_port) lc.position_port = lcfg.lidar_position_port;
-    if (lcfg.lidar_metadata[0]) {
-        avt_path_join(meta_abs, sizeof meta_abs, log_dir, lcfg.lidar_metadata);
-        lc.metadata_path = meta_abs;
-    }
-    if (lcfg.lidar_calibration[0]) {
-        avt_path_join(vcal_abs, sizeof vcal_abs, log_dir, lcfg.lidar_calibration);
-        lc.calibration_path = vcal_abs;
-    }
-    if (lcfg.lidar_source[0]) lc.source_addr = lcfg.lidar_source;
-    if (opt->lidar_calibration) lc.calibration_path = opt->lidar_calibration;
-    if (opt->lidar_source) lc.source_addr = opt->lidar_source;
-    if ((rc = setup_sync(&st, opt, &lc, err))) goto out;
-    st.lidar = sweep_source_open(st.lidar_path, &lc, err);
+int avt_build(const char *log_dir, const char *out_path, const avt_build_options *opt, avt_build_summary *sum,
+              avt_error *err)
+{
+    build_state st;
+    memset(&st, 0, sizeof st);
+    memset(sum, 0, sizeof *sum);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    const int64_t started = avt_now_ns();
+    char *cfg_json = NULL;
+    avt_sbuf found = {0}; /* the card's validation findings */
+    int rc;
+
+    const avt_drive_log_overrides ov = {opt->lidar_model, opt->lidar_calibration, opt->lidar_source,
+                                        opt->cut_angle_deg};
+    if ((rc = avt_drive_log_open(log_dir, &ov, &st.log, err))) goto out;
+    if ((rc = parse_modes(opt, &st.modes, err))) goto out;
+    if ((rc = open_inputs(&st, opt, sum, err))) goto out;
+    if ((rc = setup_sync(&st, opt, err))) goto out;
+    st.lidar = avt_sweep_source_open(st.log.lidar, &st.log.lidar_cfg, err);
     if (!st.lidar) {
         rc = err ? err->code : AVT_IO;
         goto out;
@@ -920,26 +851,16 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     eo.compression = opt->compression;
     eo.embed_images = opt->embed_images;
     eo.log_dir = log_dir;
-    const char *base = strrchr(log_dir, '/');
-    eo.log_id = lcfg.log_id[0] ? lcfg.log_id : (base && base[1]) ? base + 1 : log_dir;
+    eo.log_id = st.log.log_id;
     st.writer = avt_export_open(out_path, &st.rig, AVT_CLASS_NAMES, AVT_NUM_CLASSES, &eo, err);
     if (!st.writer) {
         rc = err ? err->code : AVT_IO;
         goto out;
     }
-    char calib_abs[4096];
-    avt_path_join(calib_abs, sizeof calib_abs, log_dir, "calib.yaml");
-    if ((rc = avt_export_add_input(st.writer, "calib.yaml", calib_abs, err))) goto out;
-    struct stat lsb;
-    if (stat(log_yaml, &lsb) == 0 && (rc = avt_export_add_input(st.writer, "log.yaml", log_yaml, err))) goto out;
-    if (lc.metadata_path && (rc = avt_export_add_input(st.writer, lcfg.lidar_metadata, meta_abs, err))) goto out;
-    if (lc.calibration_path &&
-        (rc = avt_export_add_input(st.writer, opt->lidar_calibration ? opt->lidar_calibration : lcfg.lidar_calibration,
-                                   lc.calibration_path, err)))
-        goto out;
-    if (st.poses.n && (rc = avt_export_add_input(st.writer, "poses.csv", st.poses.path, err))) goto out;
-    const char *capture = sweep_source_capture(st.lidar);
-    if (capture && (rc = avt_export_add_input(st.writer, capture + strlen(log_dir) + 1, capture, err))) goto out;
+    avt_log_input in[AVT_LOG_MAX_FIXED_INPUTS];
+    const size_t n_in = avt_drive_log_inputs(&st.log, st.poses.n > 0, avt_sweep_source_capture(st.lidar), in);
+    for (size_t i = 0; i < n_in; i++)
+        if ((rc = avt_export_add_input(st.writer, in[i].rel, in[i].abs, err))) goto out;
 
     /* Frames are built one sweep behind the reader: frame k sees sweeps k-1, k and k+1. */
     const avt_sweep *sw;
@@ -947,7 +868,7 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     int64_t first_ts = 0;
     held_sweep *hp = &st.held[0], *hc = &st.held[1], *hn = &st.held[2];
     for (int ended = 0; !ended;) {
-        int r = sweep_source_next(st.lidar, &sw, err);
+        int r = avt_sweep_source_next(st.lidar, &sw, err);
         if (r < 0) {
             rc = r;
             goto out;
@@ -955,14 +876,13 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
         hn->used = 0;
         if (r == 0) ended = 1;
         else {
-            const char *cloud = sweep_source_file(st.lidar);
-            if (cloud && (rc = avt_export_add_input(st.writer, cloud + strlen(log_dir) + 1, cloud, err))) goto out;
+            const char *cloud = avt_sweep_source_file(st.lidar);
+            if (cloud && (rc = avt_export_add_input(st.writer, avt_drive_log_rel(&st.log, cloud), cloud, err))) goto out;
             if ((rc = held_fill(&st, hn, sw, err))) goto out;
         }
         if (hc->used) {
             if (frame_no == 0) first_ts = hc->sw.timestamp_ns;
-            if ((rc = process_frame(&st, log_dir, hp->used ? hp : NULL, hc, hn->used ? hn : NULL, opt, frame_no, sum,
-                                    err)))
+            if ((rc = process_frame(&st, hp->used ? hp : NULL, hc, hn->used ? hn : NULL, opt, frame_no, sum, err)))
                 goto out;
             frame_no++;
             if (opt->progress) opt->progress(frame_no, hc->sw.timestamp_ns, opt->progress_ctx);
@@ -971,79 +891,16 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
         hp = hc, hc = hn, hn = t;
     }
     if (frame_no == 0) {
-        rc = avt_err(err, AVT_FORMAT, "%s: no LiDAR sweeps decoded (empty capture?)", st.lidar_path);
+        rc = avt_err(err, AVT_FORMAT, "%s: no LiDAR sweeps decoded (empty capture?)", st.log.lidar);
         goto out;
     }
-
-    ss = calloc(st.rig.n_cameras ? st.rig.n_cameras : 1, sizeof *ss);
+    if ((rc = sync_summary(&st, opt, first_ts, sum, err))) goto out;
     cfg_json = config_json(log_dir, opt);
-    if (!ss || !cfg_json) {
+    if (!cfg_json) {
         rc = avt_err(err, AVT_NOMEM, "out of memory");
         goto out;
     }
-    for (size_t c = 0; c < st.rig.n_cameras; c++) {
-        cam_work *cw = &st.cams[c];
-        avt_sync_camera_summary *s = &ss[c];
-        avt_sync_counts k;
-        if ((rc = avt_sync_matcher_finish(cw->matcher, err))) goto out;
-        avt_sync_matcher_counts(cw->matcher, &k);
-        s->policy = opt->policy;
-        s->tolerance_ns = opt->sync_tolerance_ns;
-        /* the offset at the first frame's reference time (docs/pipeline.md) */
-        s->clock_offset_ns = cw->clock.valid ? (int64_t)llround(cw->clock.offset_ns +
-                                                                cw->clock.drift * (double)(first_ts - cw->clock.t_ref_ns))
-                                             : 0;
-        s->clock_drift_ppm = cw->clock.valid ? cw->clock.drift * 1e6 : 0;
-        if (cw->approx_pair) { /* the matcher only counted the images */
-            k.paired = 0;
-            for (size_t i = 0; i < cw->approx_n; i++) k.paired += cw->approx_pair[i] >= 0;
-            k.unpaired_images = cw->stream.n - k.paired;
-        }
-        s->paired = k.paired;
-        s->unpaired_frames = cw->unpaired_frames;
-        s->unpaired_images = k.unpaired_images;
-        s->duplicates = k.duplicates;
-        s->dropped = k.dropped;
-        avt_sync_stats_summary(&cw->stats, &s->delta_min_ns, &s->delta_median_ns, &s->delta_p95_ns, &s->delta_max_ns);
-        if (c < AVT_SUMMARY_MAX_CAMERAS) {
-            __typeof__(sum->cam[0]) *o = &sum->cam[c];
-            o->paired = s->paired;
-            o->unpaired_frames = s->unpaired_frames;
-            o->unpaired_images = s->unpaired_images;
-            o->duplicates = s->duplicates;
-            o->dropped = s->dropped;
-            o->delta_min_ns = s->delta_min_ns;
-            o->delta_median_ns = s->delta_median_ns;
-            o->delta_p95_ns = s->delta_p95_ns;
-            o->delta_max_ns = s->delta_max_ns;
-            o->delta_max_abs_ns = llabs(s->delta_min_ns) > llabs(s->delta_max_ns) ? llabs(s->delta_min_ns)
-                                                                                  : llabs(s->delta_max_ns);
-            o->clock_valid = cw->clock.valid;
-            o->clock_corrected = cw->corrected;
-            o->clock_offset_ns = (double)s->clock_offset_ns;
-            o->clock_offset_sd_ns = sqrt(cw->clock.offset_sd_ns * cw->clock.offset_sd_ns +
-                                         pow((double)(first_ts - cw->clock.t_ref_ns) * cw->clock.drift_sd, 2));
-            o->clock_drift_ppm = s->clock_drift_ppm;
-            o->clock_drift_sd_ppm = cw->clock.drift_sd * 1e6;
-            o->jitter_ns = cw->clock.residual_sd_ns;
-            s->clock_offset_sd_ns = o->clock_offset_sd_ns;
-            s->clock_drift_sd_ppm = o->clock_drift_sd_ppm;
-            s->jitter_ns = o->jitter_ns;
-            s->bad_times = o->bad_times;
-            s->clock_corrected = cw->corrected;
-            s->clock_t_ref_ns = first_ts;
-        }
-        if (opt->sync_report_dir) {
-            char png[4096];
-            if (snprintf(png, sizeof png, "%s/sync_%s.png", opt->sync_report_dir, st.rig.cameras[c].name) >=
-                (int)sizeof png) {
-                rc = avt_err(err, AVT_INVAL, "%s: path too long", opt->sync_report_dir);
-                goto out;
-            }
-            if ((rc = avt_sync_stats_write_png(&cw->stats, png, 400, 200, err))) goto out;
-        }
-    }
-    sum->have_lidar_stats = sweep_source_stats(st.lidar, &sum->lidar);
+    sum->have_lidar_stats = avt_sweep_source_stats(st.lidar, &sum->lidar);
     findings(sum, &found);
     if (found.oom) {
         rc = avt_err(err, AVT_NOMEM, "%s: out of memory for the validation findings", out_path);
@@ -1058,16 +915,16 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     meta.config_json = cfg_json;
     meta.started_ns = started;
     meta.calibration_source = st.rig.source;
-    meta.licence = lcfg.licence;
-    meta.sync = ss;
+    meta.licence = st.log.cfg.licence;
+    meta.sync = sum->cam;
     rc = avt_export_finish(st.writer, &meta, err);
     st.writer = NULL;
 out:
     if (st.writer) avt_export_abort(st.writer);
-    free(ss);
     free(cfg_json);
     free(found.p);
     state_free(&st);
+    if (rc) avt_build_summary_free(sum);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     sum->seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     return rc;

@@ -39,6 +39,7 @@ int avt_scaleout_unit(const char *log, const char *dir, const avt_build_options 
     if (rc) return avt_err_prefix(err, "%s", log);
     r->frames = s.frames;
     r->seconds = s.seconds;
+    avt_build_summary_free(&s);
     return AVT_OK;
 }
 

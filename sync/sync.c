@@ -9,20 +9,27 @@
 #include "avtruth/sync.h"
 
 static const char *const policy_names[] = {"trigger", "nearest", "approximate"};
+static const char *const clock_correct_names[] = {"auto", "on", "off"};
 
 int avt_sync_policy_parse(const char *name, enum avt_sync_policy *out)
 {
-    for (int i = 0; i < 3; i++)
-        if (name && strcmp(name, policy_names[i]) == 0) {
-            *out = (enum avt_sync_policy)i;
-            return AVT_OK;
-        }
-    return AVT_INVAL;
+    int i = avt_name_lookup(policy_names, 3, name);
+    if (i < 0) return AVT_INVAL;
+    *out = (enum avt_sync_policy)i;
+    return AVT_OK;
 }
 
 const char *avt_sync_policy_name(enum avt_sync_policy p)
 {
     return (unsigned)p < 3 ? policy_names[p] : "unknown";
+}
+
+int avt_clock_correct_parse(const char *name, enum avt_clock_correct *out)
+{
+    int i = avt_name_lookup(clock_correct_names, 3, name);
+    if (i < 0) return AVT_INVAL;
+    *out = (enum avt_clock_correct)i;
+    return AVT_OK;
 }
 
 double avt_sync_camera_azimuth_deg(const avt_camera *cam)

@@ -109,7 +109,7 @@ typedef struct synth_laser_calib {
 /* The synthetic HDL-64E unit's calibration of laser l (0..63): fixed, plausible values. */
 void synth_hdl64e_calib(int l, synth_laser_calib *c);
 
-/* An Ouster model as the generator writes it (synth/ouster.c): one real unit's beam table
+/* An Ouster model as the generator writes it (synth/synth_ouster.c): one real unit's beam table
  * and its lidar mode. Packets hold the sensors' default 16 columns. */
 #define SYNTH_OUSTER_COLS_PER_PACKET 16
 typedef struct synth_ouster_model {
@@ -259,7 +259,7 @@ size_t synth_udp_frame(uint8_t *frame, uint16_t ip_id, uint16_t port, const uint
 size_t synth_ipv4_fragment(const uint8_t *frame, size_t len, size_t mtu, size_t k,
                            uint8_t *out);
 
-/* Ouster (synth/ouster.c): time of global column g of the log, where g = w m + v is column v
+/* Ouster (synth/synth_ouster.c): time of global column g of the log, where g = w m + v is column v
  * of sweep m (sweep 0 starts at column sc->phase, at t0_ns). Columns are equally spaced:
  * t = t0_ns - floor(phase rev_ns / w) + floor(g rev_ns / w). */
 int64_t synth_ouster_col_ns(const synth_scene *sc, int64_t g);

@@ -99,6 +99,7 @@ static int run_build(const char *log, const char *out, avt_build_options *o, con
     if (tty) fputc('\n', stderr);
     if (rc) return cli_fail(&err);
     print_summary(&s, out);
+    avt_build_summary_free(&s);
     return 0;
 }
 

@@ -147,6 +147,9 @@ void avt_sbuf_printf(avt_sbuf *b, const char *fmt, ...);
 /* Strict number parsing: the whole string must be a finite number. Return 1 on success. */
 int avt_parse_double(const char *s, double *out);
 int avt_parse_int64(const char *s, int64_t *out);
+/* The index of name in the table names[0..n), or -1 (also for NULL): the one lookup behind
+ * every option enum's parse function. */
+int avt_name_lookup(const char *const *names, size_t n, const char *name);
 
 /* Reads a whole file into a malloc'ed buffer (NUL-terminated, len excludes the NUL).
  * max_bytes guards against absurd inputs. Caller frees *data. */
@@ -154,6 +157,32 @@ int avt_read_file(const char *path, size_t max_bytes, char **data, size_t *len, 
 
 /* Joins dir and name into out (size n); returns AVT_INVAL if it does not fit. */
 int avt_path_join(char *out, size_t n, const char *dir, const char *name);
+
+/* The timed files of one directory of a drive log (labels/, lidar/, cameras/<name>/): the one
+ * indexer behind the label index, the point-cloud sweep source and the camera streams. */
+#define AVT_NO_TIME INT64_MIN /* a file whose name gives no time */
+typedef struct avt_timed_file {
+    char *name;   /* file name, no directory */
+    int64_t t_ns; /* its time, or AVT_NO_TIME */
+} avt_timed_file;
+typedef struct avt_file_index {
+    avt_timed_file *files;
+    size_t n;
+} avt_file_index;
+/* 1 when name is longer than and ends in one of suffixes (NULL-terminated list). */
+int avt_name_ends_with(const char *name, const char *const *suffixes);
+/* Reads a time from a file name: AVT_OK or AVT_FORMAT. */
+typedef int (*avt_name_time_fn)(const char *name, int64_t *t_ns);
+/* Lists the files of dir whose names end in one of exts (NULL-terminated list; names starting
+ * with '.' are skipped), sorted by name (qsort). Each file's time comes from time_of, or with
+ * time_of NULL from the `<t_ns><ext>` rule: one or more digits (integer ns) followed by exactly
+ * one of exts. Names without a time get AVT_NO_TIME. A missing directory returns AVT_NOTFOUND
+ * without a message; other errors fill err. Free with avt_file_index_free. */
+int avt_file_index_list(const char *dir, const char *const *exts, avt_name_time_fn time_of,
+                        avt_file_index *out, avt_error *err);
+/* Sorts by (time, name), O(n log n); AVT_NO_TIME first. */
+void avt_file_index_sort_time(avt_file_index *idx);
+void avt_file_index_free(avt_file_index *idx);
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (month 1..12); H. Hinnant's
  * days_from_civil. Used for UTC dates in NMEA sentences and KITTI timestamps. */

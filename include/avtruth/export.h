@@ -112,16 +112,21 @@ int avt_export_frame(avt_export_writer *w, const avt_frame_out *frame, avt_error
 int avt_export_add_input(avt_export_writer *w, const char *rel_path, const char *abs_path,
                          avt_error *err);
 
-/* Sync summary per camera for /sync (counts and delta statistics). */
+/* One camera's pairing summary: the one struct behind /sync (attributes and the /sync/cameras
+ * table), the dataset card and the build's terminal summary. */
 typedef struct avt_sync_camera_summary {
-    const char *policy;          /* "trigger", "nearest" */
+    char name[64];
+    const char *policy;          /* "trigger", "nearest", "approximate" (static) */
     int64_t tolerance_ns;
     int64_t clock_offset_ns;     /* estimated, camera clock - LiDAR clock, at clock_t_ref_ns */
     double clock_drift_ppm;
+    uint64_t images;             /* images listed with usable times */
     uint64_t paired, unpaired_frames, unpaired_images, duplicates, dropped;
     int64_t delta_min_ns, delta_median_ns, delta_p95_ns, delta_max_ns;
+    int64_t delta_max_abs_ns;    /* max(|delta_min_ns|, |delta_max_ns|) */
     double clock_offset_sd_ns;   /* standard deviations of the clock estimate */
     double clock_drift_sd_ppm;
+    int clock_valid;             /* 1: a clock model was fitted */
     int clock_corrected;         /* 1: image times were moved to the LiDAR clock */
     int64_t clock_t_ref_ns;      /* LiDAR time at which clock_offset_ns holds */
     double jitter_ns;            /* residual sd of image times around the clock model */
@@ -144,6 +149,11 @@ typedef struct avt_export_meta {
 int avt_export_finish(avt_export_writer *w, const avt_export_meta *meta, avt_error *err);
 /* Closes and deletes the partial file; frees the writer. NULL is a no-op. */
 void avt_export_abort(avt_export_writer *w);
+
+/* Reads image_path (any PNG libpng reads, converted to 8-bit RGB), draws the depth points of
+ * cf coloured by depth and its 2D boxes, writes out_path. Thread-safe (files only). */
+int avt_preview_draw(const char *image_path, const avt_camera_frame *cf, const char *out_path,
+                     avt_error *err);
 
 /* Human summary of an output file (avtruth inspect) written to out. AVT_NOTFOUND for a
  * missing file, AVT_FORMAT for a non-HDF5 or non-avtruth file. Like every function here it

@@ -213,6 +213,27 @@ int avt_camera_stream_list(const char *log_dir, const char *name, avt_camera_str
                            avt_error *err);
 void avt_camera_stream_free(avt_camera_stream *s);
 
+/* Where a log's sweeps come from: a packet capture (lidar/<sensor>.pcap|.pcapng, decoded as
+ * above) or already-decoded point-cloud files (lidar/<t_ns>.bin | .pcd.bin | .pcd, one sweep
+ * per file, avtruth/pointcloud.h). Point-cloud files carry no per-point times, rings or return
+ * types: every point gets the file's time, ring 0 and return type 0 (single), and each file is
+ * one complete sweep whose start, end and reference times are that time. Not thread-safe. */
+typedef struct avt_sweep_source avt_sweep_source;
+/* Finds the log's LiDAR data: the first capture by name in lidar/, else the point-cloud files.
+ * desc (size n) receives the capture path or the lidar/ directory, for messages. */
+int avt_sweep_source_find(const char *log_dir, char *desc, size_t n, avt_error *err);
+/* Opens what avt_sweep_source_find found. */
+avt_sweep_source *avt_sweep_source_open(const char *desc, const avt_lidar_config *lc, avt_error *err);
+/* As avt_lidar_next. */
+int avt_sweep_source_next(avt_sweep_source *s, const avt_sweep **sw, avt_error *err);
+/* The file the last sweep came from when it has one file per sweep, else NULL. */
+const char *avt_sweep_source_file(const avt_sweep_source *s);
+/* The capture file when the whole log is one capture, else NULL. */
+const char *avt_sweep_source_capture(const avt_sweep_source *s);
+/* The capture reader's statistics so far; 0 (st untouched) for point-cloud files. */
+int avt_sweep_source_stats(const avt_sweep_source *s, avt_lidar_stats *st);
+void avt_sweep_source_close(avt_sweep_source *s); /* NULL: no-op */
+
 /* Parses an image time from a file name (without directory); returns AVT_OK or AVT_FORMAT. */
 int avt_image_time_from_name(const char *file_name, int64_t *t_ns);
 /* Parses a KITTI raw timestamp line "2011-09-26 13:02:25.964389445" (UTC; 0..9 fraction

@@ -8,6 +8,7 @@
 
 #include "avtruth/common.h"
 #include "avtruth/geom.h"
+#include "avtruth/ingest.h"
 
 /* The annotation schema: class ids index this table; 0 = none. */
 #define AVT_NUM_CLASSES 5
@@ -66,6 +67,25 @@ typedef struct avt_poses_cursor {
 int avt_poses_at_cursor(const avt_poses *p, int64_t t_ns, avt_poses_cursor *c, avt_tf *out,
                         avt_error *err);
 void avt_poses_free(avt_poses *p);
+/* Deskews a sweep to its reference time (labels/motion.c): every point p at its firing time
+ * t_p becomes lidar_T_ego W(t_ref)^-1 W(t_p) ego_T_lidar p, written to out (3n floats); with
+ * no poses a copy. AVT_NOTFOUND naming the first time the poses do not cover. OpenMP inside;
+ * the result does not depend on the number of threads. */
+int avt_poses_deskew(const avt_poses *poses, const avt_tf *lidar_T_ego, const avt_sweep *sw, float *out,
+                     avt_error *err);
+
+/* Box motion (labels/motion.c). world_T_box at t_ns of a box given in the LiDAR frame at
+ * t_label_ns, where the ego pose gave world_T_lidar: the box's rotation and centre moved by its
+ * world velocity (when known) over t_ns - t_label_ns. Pure. */
+avt_tf avt_label_box_pose(const avt_label_box *lb, const avt_tf *world_T_lidar, int64_t t_label_ns,
+                          int64_t t_ns);
+/* The box `in` (LiDAR frame at t_label_ns, ego pose world_T_lidar_label) at t_ns in the frame
+ * lidar_T_world maps the world to: centre, yaw about that frame's z and velocity; the other
+ * fields copied. At t_ns == t_label_ns the box is copied unchanged. Pure; out may not alias in. */
+void avt_label_box_move(const avt_label_box *in, const avt_tf *world_T_lidar_label, int64_t t_label_ns,
+                        const avt_tf *lidar_T_world, int64_t t_ns, avt_label_box *out);
+/* The unit quaternion [w,x,y,z] of a rotation by yaw_rad about +z. */
+void avt_yaw_quaternion(double yaw_rad, double q[4]);
 
 /* Per-point labels: for every point the class id and the row of the box containing it.
  * Overlapping boxes: the smallest box (by volume) wins, ties to the lower row. counts[b]

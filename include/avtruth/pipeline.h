@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "avtruth/common.h"
+#include "avtruth/export.h"
 #include "avtruth/ingest.h"
 
 typedef struct avt_build_options {
@@ -50,17 +51,11 @@ typedef struct avt_build_options {
 
 void avt_build_options_default(avt_build_options *o);
 
-#define AVT_SUMMARY_MAX_CAMERAS 16
 typedef struct avt_build_summary {
     uint64_t frames, points, boxes3d, boxes2d, depth_samples, label_files_used;
     unsigned n_cameras;
-    struct {
-        char name[64];
-        uint64_t images, paired, unpaired_frames, unpaired_images, duplicates, dropped, bad_times;
-        int64_t delta_min_ns, delta_median_ns, delta_p95_ns, delta_max_ns, delta_max_abs_ns;
-        int clock_valid, clock_corrected;
-        double clock_offset_ns, clock_offset_sd_ns, clock_drift_ppm, clock_drift_sd_ppm, jitter_ns;
-    } cam[AVT_SUMMARY_MAX_CAMERAS];
+    /* every camera of the rig: the same values as /sync (owned; avt_build_summary_free) */
+    avt_sync_camera_summary *cam;
     /* the LiDAR capture reader's counters (corrupt packets and their record numbers, losses,
      * fragments); have_lidar_stats is 0 for logs of point-cloud files */
     int have_lidar_stats;
@@ -69,9 +64,11 @@ typedef struct avt_build_summary {
 } avt_build_summary;
 
 /* Builds log_dir into out_path (must end in .h5). On any error nothing is left at out_path
- * (an existing file there is kept unchanged) and err names the input and what is wrong. */
+ * (an existing file there is kept unchanged), err names the input and what is wrong and the
+ * summary holds nothing to free. After success free the summary with avt_build_summary_free. */
 int avt_build(const char *log_dir, const char *out_path, const avt_build_options *opt,
               avt_build_summary *summary, avt_error *err);
+void avt_build_summary_free(avt_build_summary *summary); /* NULL: no-op */
 
 
 #endif

@@ -96,4 +96,36 @@ int avt_box_project(const avt_cam_model *m, const avt_tf *cam_T_src, const avt_o
  * (0 if o is inside) when it hits. */
 int avt_obox_ray_hit(const avt_obox *b, const double o[3], const double d[3], double *t);
 
+/* Which projected 3D boxes get a 2D box in a camera (avt_build_options.box_visibility):
+ * ANY: some part of the silhouette is inside the image; ALL: all 8 corners in front of the
+ * camera and inside the image; NONE: every box with some part in front of the camera, its
+ * xyxy NaN when nothing of it is inside the image. */
+enum avt_box_visibility { AVT_BOXVIS_ANY = 0, AVT_BOXVIS_ALL = 1, AVT_BOXVIS_NONE = 2 };
+/* "any", "all", "none" -> policy; AVT_INVAL for anything else. */
+int avt_box_visibility_parse(const char *name, enum avt_box_visibility *out);
+const char *avt_box_visibility_name(enum avt_box_visibility v);
+
+/* The oriented box of a pose src_T_box (rotation and centre) and a size. */
+avt_obox avt_obox_from_tf(const avt_tf *src_T_box, const double size[3]);
+/* Projects box (avt_box_project) and applies the policy: returns 1 when the box gets a 2D
+ * box, with bp filled (policy NONE: xyxy NaN and truncation 1 for a box not in the image). */
+int avt_box_include(const avt_cam_model *m, const avt_tf *cam_T_src, const avt_obox *box,
+                    enum avt_box_visibility policy, avt_box_projection *bp);
+
+/* Occlusion by a coarse depth buffer: the nearest depth per AVT_DEPTH_CELL x AVT_DEPTH_CELL
+ * pixel cell of the points added; a point is visible unless one more than AVT_DEPTH_HIDE_M
+ * nearer fell into its cell. Positions must be valid pixels (avt_cam_project_points). One
+ * grid per camera and thread. */
+#define AVT_DEPTH_CELL 4
+#define AVT_DEPTH_HIDE_M 0.5f
+typedef struct avt_depth_grid {
+    unsigned gw, gh;
+    float *cell_min;
+} avt_depth_grid;
+int avt_depth_grid_init(avt_depth_grid *g, unsigned width, unsigned height); /* AVT_NOMEM */
+void avt_depth_grid_clear(avt_depth_grid *g);
+void avt_depth_grid_add(avt_depth_grid *g, const float uv[2], float depth);
+int avt_depth_grid_visible(const avt_depth_grid *g, const float uv[2], float depth);
+void avt_depth_grid_free(avt_depth_grid *g);
+
 #endif

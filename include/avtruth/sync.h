@@ -27,6 +27,11 @@ enum avt_sync_policy { AVT_SYNC_TRIGGER = 0, AVT_SYNC_NEAREST = 1, AVT_SYNC_APPR
 int avt_sync_policy_parse(const char *name, enum avt_sync_policy *out);
 const char *avt_sync_policy_name(enum avt_sync_policy p);
 
+/* When image times are moved to the LiDAR clock (docs/pipeline.md "Camera clocks"). */
+enum avt_clock_correct { AVT_CLOCK_AUTO = 0, AVT_CLOCK_ON = 1, AVT_CLOCK_OFF = 2 };
+/* "auto", "on", "off" -> mode; AVT_INVAL for anything else. */
+int avt_clock_correct_parse(const char *name, enum avt_clock_correct *out);
+
 /* Azimuth of the camera's optical axis in the LiDAR frame, degrees in [0, 360), clockwise from
  * +x seen from above (the Velodyne packet convention). */
 double avt_sync_camera_azimuth_deg(const avt_camera *cam);

@@ -549,6 +549,32 @@ static void test_inspect_errors(void **state)
     tmp_remove(&t);
 }
 
+/* Every way out of avt_export_stitch, the early ones included, gives HDF5's error printing
+ * back as it was (it is turned off while stitching). */
+static void test_stitch_restores_error_printing(void **state)
+{
+    (void)state;
+    H5E_auto2_t before, after;
+    void *data_before, *data_after;
+    H5Eget_auto2(H5E_DEFAULT, &before, &data_before);
+    assert_non_null(before);
+    avt_error err = {0, ""};
+    FILE *devnull = fopen("/dev/null", "w");
+    assert_non_null(devnull);
+    /* bad ratios, a bad output name, a missing directory */
+    avt_stitch_options bad, good;
+    avt_stitch_options_default(&good);
+    bad = good;
+    bad.train = 0.9, bad.val = 0.5;
+    assert_int_not_equal(avt_export_stitch(".", "x.h5", &bad, devnull, &err), 0);
+    assert_int_not_equal(avt_export_stitch(".", "x.txt", &good, devnull, &err), 0);
+    assert_int_not_equal(avt_export_stitch("/nonexistent/dir", "x.h5", &good, devnull, &err), 0);
+    fclose(devnull);
+    H5Eget_auto2(H5E_DEFAULT, &after, &data_after);
+    assert_ptr_equal(before, after);
+    assert_ptr_equal(data_before, data_after);
+}
+
 static void test_add_input_errors(void **state)
 {
     (void)state;
@@ -591,6 +617,7 @@ int main(void)
         cmocka_unit_test_teardown(test_inspect, no_open_ids),
         cmocka_unit_test_teardown(test_inspect_errors, no_open_ids),
         cmocka_unit_test_teardown(test_add_input_errors, no_open_ids),
+        cmocka_unit_test_teardown(test_stitch_restores_error_printing, no_open_ids),
     };
     if (getenv("AVT_TEST_FILTER")) cmocka_set_test_filter(getenv("AVT_TEST_FILTER"));
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,4 +1,4 @@
-/* Fuzz target: point-cloud files (labels/pointcloud.c) read from memory as PCD (ascii/binary),
+/* Fuzz target: point-cloud files (ingest/pointcloud.c) read from memory as PCD (ascii/binary),
  * KITTI .bin and nuScenes .pcd.bin; a cloud read must hold finite points only (points with a
  * NaN coordinate are dropped, infinity is refused). */
 #include <math.h>

@@ -1,4 +1,4 @@
-/* Ouster captures of the generator (synth/ouster.c), decoded back by the ingest: for each
+/* Ouster captures of the generator (synth/synth_ouster.c), decoded back by the ingest: for each
  * udp_profile_lidar a short log (avt_synth_run) read with model "auto" and the metadata JSON
  * found beside the capture, then
  *  - every point within 2 mm (RNG15, 8 mm range unit: 5 mm) of the ground plane or a box
@@ -103,7 +103,7 @@ static size_t out_of_order_datagrams(const char *pcap_path, size_t *fragments)
     return ooo;
 }
 
-/* seconds >= 1.6: more than 997 packets, so at least one is dropped (synth/ouster.c). */
+/* seconds >= 1.6: more than 997 packets, so at least one is dropped (synth/synth_ouster.c). */
 static void run_profile(const char *model, const char *profile, int dual, double seconds)
 {
     char dir[] = "/tmp/avt_synth_ouster_XXXXXX";

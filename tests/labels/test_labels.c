@@ -132,6 +132,52 @@ static void test_poses(void **state)
     unlink(path);
 }
 
+/* Box motion by hand: the label's LiDAR sits at world (10,0,0) facing +x; the box at (5,0,0),
+ * yaw 0.3, moving at 1 m/s along the LiDAR's x. One second later it is at world (16,0,0). The
+ * other frame's LiDAR sits at (12,0,0) turned 90 degrees left, so world (16,0,0) is 4 m to its
+ * right: (0,-4,0); the yaw loses 90 degrees and the velocity (1,0,0) becomes (0,-1,0). */
+static void test_box_motion(void **state)
+{
+    (void)state;
+    const double t_label[3] = {10, 0, 0}, t_other[3] = {12, 0, 0};
+    const avt_tf world_T_label = avt_tf_from_yaw(0, t_label);
+    const avt_tf world_T_other = avt_tf_from_yaw(M_PI / 2, t_other);
+    const avt_tf other_T_world = avt_tf_inv(&world_T_other);
+    avt_label_box in = {{5, 0, 0}, {4, 2, 1.5}, 0.3, {1, 0, 0}, 1, 42, 0}, out;
+    const int64_t t0 = 1000000000000LL, t1 = t0 + 1000000000LL;
+
+    avt_tf w = avt_label_box_pose(&in, &world_T_label, t0, t1);
+    assert_float_equal(w.m[3], 16, 1e-12);
+    assert_float_equal(w.m[7], 0, 1e-12);
+    assert_float_equal(w.m[0], cos(0.3), 1e-12); /* rotation: yaw about z */
+    assert_float_equal(w.m[4], sin(0.3), 1e-12);
+
+    avt_label_box_move(&in, &world_T_label, t0, &other_T_world, t1, &out);
+    assert_float_equal(out.center[0], 0, 1e-12);
+    assert_float_equal(out.center[1], -4, 1e-12);
+    assert_float_equal(out.center[2], 0, 1e-12);
+    assert_float_equal(out.yaw, 0.3 - M_PI / 2, 1e-12);
+    assert_float_equal(out.velocity[0], 0, 1e-12);
+    assert_float_equal(out.velocity[1], -1, 1e-12);
+    assert_true(out.size[0] == 4 && out.class_id == 1 && out.track_id == 42);
+
+    /* no velocity: the box stays where it was in the world */
+    in.velocity[0] = in.velocity[1] = in.velocity[2] = NAN;
+    avt_label_box_move(&in, &world_T_label, t0, &other_T_world, t1, &out);
+    assert_float_equal(out.center[0], 0, 1e-12);
+    assert_float_equal(out.center[1], -3, 1e-12);
+    assert_true(isnan(out.velocity[0]));
+    /* at the label's own time the box is copied unchanged, whatever the frames */
+    avt_label_box_move(&in, &world_T_label, t0, &other_T_world, t0, &out);
+    assert_true(out.center[0] == 5 && out.center[1] == 0 && out.yaw == 0.3 && isnan(out.velocity[0]));
+
+    double q[4];
+    avt_yaw_quaternion(M_PI / 2, q); /* 90 degrees about z: (cos 45, 0, 0, sin 45) */
+    assert_float_equal(q[0], sqrt(0.5), 1e-12);
+    assert_float_equal(q[3], sqrt(0.5), 1e-12);
+    assert_true(q[1] == 0 && q[2] == 0);
+}
+
 static void test_point_labels(void **state)
 {
     (void)state;
@@ -162,6 +208,6 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_label_file), cmocka_unit_test(test_poses),
                                        cmocka_unit_test(test_poses_cursor),
-                                       cmocka_unit_test(test_point_labels)};
+                                       cmocka_unit_test(test_point_labels), cmocka_unit_test(test_box_motion)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

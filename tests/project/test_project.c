@@ -357,9 +357,33 @@ static void test_batch_matches_single(void **state)
     check_batch(d8, 8); /* generic path */
 }
 
+/* The depth grid by hand: a 10 x 7 image in 4-pixel cells is 3 x 2 cells; a pixel's cell is
+ * (u + 0.5) / 4, (v + 0.5) / 4, the last row and column clamped. */
+static void test_depth_grid(void **state)
+{
+    (void)state;
+    avt_depth_grid g;
+    assert_int_equal(avt_depth_grid_init(&g, 10, 7), AVT_OK);
+    assert_int_equal(g.gw, 3);
+    assert_int_equal(g.gh, 2);
+    avt_depth_grid_clear(&g);
+    const float a[2] = {1, 1}, b[2] = {3.4f, 3.4f}, c[2] = {3.6f, 1}, far[2] = {9.4f, 6.4f}, d[2] = {8.6f, 4};
+    assert_true(avt_depth_grid_visible(&g, a, 100)); /* empty: everything visible */
+    avt_depth_grid_add(&g, a, 10);
+    assert_true(avt_depth_grid_visible(&g, b, 10.5f)); /* same cell (0,0), within 0.5 m */
+    assert_false(avt_depth_grid_visible(&g, b, 10.6f));
+    assert_true(avt_depth_grid_visible(&g, c, 50)); /* cell (1,0): nothing there */
+    avt_depth_grid_add(&g, far, 2);                  /* (2.48, 1.73) -> cell (2,1) */
+    assert_false(avt_depth_grid_visible(&g, d, 3));  /* (2.28, 1.13) -> the same cell */
+    avt_depth_grid_add(&g, a, 20);                   /* a farther point does not raise the minimum */
+    assert_false(avt_depth_grid_visible(&g, b, 10.6f));
+    avt_depth_grid_free(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_depth_grid),
         cmocka_unit_test(test_batch_matches_single),  cmocka_unit_test(test_pinhole_formula),       cmocka_unit_test(test_unproject_roundtrip),
         cmocka_unit_test(test_monotonic_region),      cmocka_unit_test(test_box_inside_distorted),
         cmocka_unit_test(test_box_crossing_near_plane), cmocka_unit_test(test_box_not_visible),

@@ -14,7 +14,7 @@
 
 #include "synth_private.h"
 
-/* OpenCV's radial-tangential model, k1 k2 p1 p2 k3, written independently of synth/camera.c. */
+/* OpenCV's radial-tangential model, k1 k2 p1 p2 k3, written independently of synth/synth_camera.c. */
 static void project(const synth_cam *c, const double pc[3], double *u, double *v)
 {
     double x = pc[0] / pc[2], y = pc[1] / pc[2];

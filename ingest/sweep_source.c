@@ -1,7 +1,5 @@
-/* avtruth pipeline: sweep sources — a packet capture or a directory of point-cloud files.
- * Point-cloud files carry no per-point times, rings or return types: every point gets the
- * file's time (its name, integer ns), ring 0 and return type 0 (single), and each file is one
- * complete sweep whose start, end and reference times are that time. */
+/* avtruth ingest: sweep sources (include/avtruth/ingest.h) — a packet capture or a directory
+ * of point-cloud files. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -10,14 +8,16 @@
 #include <sys/stat.h>
 
 #include "avtruth/pointcloud.h"
-#include "source.h"
+#include "avtruth/ingest.h"
 
-struct sweep_source {
+/* the point-cloud file names of docs/drive-log.md */
+static const char *const CLOUD_EXTS[] = {".bin", ".pcd.bin", ".pcd", NULL};
+
+struct avt_sweep_source {
     avt_lidar_reader *reader; /* a capture, or */
     char dir[4096];           /* a directory of clouds: */
-    char **files;             /* sorted by time */
-    int64_t *times;
-    size_t n, next;
+    avt_file_index files;     /* sorted by time */
+    size_t next;
     char current[4096];
     avt_pointcloud pc;
     avt_sweep sw;
@@ -28,19 +28,13 @@ struct sweep_source {
     char capture[4096];
 };
 
-static int is_cloud(const char *name)
-{
-    size_t n = strlen(name);
-    return (n > 4 && strcmp(name + n - 4, ".bin") == 0) || (n > 4 && strcmp(name + n - 4, ".pcd") == 0);
-}
-
 static int is_capture(const char *name)
 {
     const char *ext = strrchr(name, '.');
     return ext && (strcmp(ext, ".pcap") == 0 || strcmp(ext, ".pcapng") == 0);
 }
 
-int sweep_source_find(const char *log_dir, char *desc, size_t n, avt_error *err)
+int avt_sweep_source_find(const char *log_dir, char *desc, size_t n, avt_error *err)
 {
     char dir[4096];
     if (avt_path_join(dir, sizeof dir, log_dir, "lidar")) return avt_err(err, AVT_INVAL, "%s: path too long", log_dir);
@@ -53,7 +47,7 @@ int sweep_source_find(const char *log_dir, char *desc, size_t n, avt_error *err)
     int clouds = 0;
     struct dirent *e;
     while ((e = readdir(d))) {
-        if (is_cloud(e->d_name)) clouds++;
+        if (avt_name_ends_with(e->d_name, CLOUD_EXTS)) clouds++;
         if (!is_capture(e->d_name)) continue;
         if (strlen(e->d_name) < sizeof best && (!best[0] || strcmp(e->d_name, best) < 0))
             memcpy(best, e->d_name, strlen(e->d_name) + 1);
@@ -65,64 +59,25 @@ int sweep_source_find(const char *log_dir, char *desc, size_t n, avt_error *err)
                    log_dir);
 }
 
-/* Time from a cloud's file name: the integer nanoseconds before the first '.'. */
-static int cloud_time(const char *name, int64_t *t)
+static int open_dir(avt_sweep_source *s, avt_error *err)
 {
-    char num[32];
-    size_t k = strcspn(name, ".");
-    if (k == 0 || k >= sizeof num) return 0;
-    memcpy(num, name, k);
-    num[k] = '\0';
-    for (size_t i = 0; i < k; i++)
-        if (num[i] < '0' || num[i] > '9') return 0;
-    return avt_parse_int64(num, t);
+    int rc = avt_file_index_list(s->dir, CLOUD_EXTS, NULL, &s->files, err);
+    if (rc == AVT_NOTFOUND) return avt_err(err, AVT_IO, "%s: %s", s->dir, strerror(ENOENT));
+    if (rc) return rc;
+    avt_file_index_sort_time(&s->files);
+    const avt_timed_file *f = s->files.files;
+    if (s->files.n && f[0].t_ns == AVT_NO_TIME)
+        return avt_err(err, AVT_FORMAT, "%s/%s: point-cloud files must be named <t_ns>.bin|.pcd.bin|.pcd", s->dir,
+                       f[0].name);
+    for (size_t i = 1; i < s->files.n; i++)
+        if (f[i].t_ns == f[i - 1].t_ns)
+            return avt_err(err, AVT_FORMAT, "%s: %s and %s have the same time", s->dir, f[i - 1].name, f[i].name);
+    return AVT_OK;
 }
 
-static int open_dir(sweep_source *s, avt_error *err)
+avt_sweep_source *avt_sweep_source_open(const char *desc, const avt_lidar_config *lc, avt_error *err)
 {
-    DIR *d = opendir(s->dir);
-    if (!d) return avt_err(err, AVT_IO, "%s: %s", s->dir, strerror(errno));
-    size_t cap_f = 0, cap_t = 0;
-    int rc = AVT_OK;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!is_cloud(e->d_name)) continue;
-        int64_t t;
-        if (!cloud_time(e->d_name, &t)) {
-            rc = avt_err(err, AVT_FORMAT, "%s/%s: point-cloud files must be named <t_ns>.bin|.pcd.bin|.pcd", s->dir,
-                         e->d_name);
-            goto out;
-        }
-        if (avt_grow((void **)&s->files, &cap_f, s->n + 1, sizeof *s->files) ||
-            avt_grow((void **)&s->times, &cap_t, s->n + 1, sizeof *s->times) || !(s->files[s->n] = strdup(e->d_name))) {
-            rc = avt_err(err, AVT_NOMEM, "out of memory");
-            goto out;
-        }
-        s->times[s->n++] = t;
-    }
-    /* sort by time (insertion sort keeps names and times together) */
-    for (size_t i = 1; i < s->n; i++)
-        for (size_t j = i; j > 0 && s->times[j] < s->times[j - 1]; j--) {
-            int64_t t = s->times[j];
-            s->times[j] = s->times[j - 1];
-            s->times[j - 1] = t;
-            char *f = s->files[j];
-            s->files[j] = s->files[j - 1];
-            s->files[j - 1] = f;
-        }
-    for (size_t i = 1; i < s->n; i++)
-        if (s->times[i] == s->times[i - 1]) {
-            rc = avt_err(err, AVT_FORMAT, "%s: %s and %s have the same time", s->dir, s->files[i - 1], s->files[i]);
-            goto out;
-        }
-out:
-    closedir(d);
-    return rc;
-}
-
-sweep_source *sweep_source_open(const char *desc, const avt_lidar_config *lc, avt_error *err)
-{
-    sweep_source *s = calloc(1, sizeof *s);
+    avt_sweep_source *s = calloc(1, sizeof *s);
     if (!s) {
         avt_err(err, AVT_NOMEM, "out of memory");
         return NULL;
@@ -140,24 +95,24 @@ sweep_source *sweep_source_open(const char *desc, const avt_lidar_config *lc, av
     if (!s->reader) goto fail;
     return s;
 fail:
-    sweep_source_close(s);
+    avt_sweep_source_close(s);
     return NULL;
 }
 
-int sweep_source_stats(const sweep_source *s, avt_lidar_stats *st)
+int avt_sweep_source_stats(const avt_sweep_source *s, avt_lidar_stats *st)
 {
     if (!s->reader) return 0;
     avt_lidar_stats_get(s->reader, st);
     return 1;
 }
 
-int sweep_source_next(sweep_source *s, const avt_sweep **sw, avt_error *err)
+int avt_sweep_source_next(avt_sweep_source *s, const avt_sweep **sw, avt_error *err)
 {
     if (s->reader) return avt_lidar_next(s->reader, sw, err);
     *sw = NULL;
-    if (s->next >= s->n) return 0;
+    if (s->next >= s->files.n) return 0;
     avt_pointcloud_free(&s->pc);
-    if (avt_path_join(s->current, sizeof s->current, s->dir, s->files[s->next]))
+    if (avt_path_join(s->current, sizeof s->current, s->dir, s->files.files[s->next].name))
         return avt_err(err, AVT_INVAL, "%s: path too long", s->dir);
     int rc = avt_pointcloud_read(s->current, AVT_PC_AUTO, &s->pc, err);
     if (rc) return rc;
@@ -168,7 +123,7 @@ int sweep_source_next(sweep_source *s, const avt_sweep **sw, avt_error *err)
     c = s->cap;
     if (avt_grow((void **)&s->rtype, &c, n ? n : 1, sizeof *s->rtype)) goto nomem;
     s->cap = c;
-    const int64_t t = s->times[s->next];
+    const int64_t t = s->files.files[s->next].t_ns;
     for (size_t i = 0; i < n; i++) {
         s->ring[i] = 0;
         s->t_ns[i] = t;
@@ -191,16 +146,14 @@ nomem:
     return avt_err(err, AVT_NOMEM, "%s: out of memory", s->current);
 }
 
-const char *sweep_source_file(const sweep_source *s) { return s->reader ? NULL : s->current; }
-const char *sweep_source_capture(const sweep_source *s) { return s->reader ? s->capture : NULL; }
+const char *avt_sweep_source_file(const avt_sweep_source *s) { return s->reader ? NULL : s->current; }
+const char *avt_sweep_source_capture(const avt_sweep_source *s) { return s->reader ? s->capture : NULL; }
 
-void sweep_source_close(sweep_source *s)
+void avt_sweep_source_close(avt_sweep_source *s)
 {
     if (!s) return;
     avt_lidar_close(s->reader);
-    for (size_t i = 0; i < s->n; i++) free(s->files[i]);
-    free(s->files);
-    free(s->times);
+    avt_file_index_free(&s->files);
     avt_pointcloud_free(&s->pc);
     free(s->ring);
     free(s->t_ns);

@@ -1,4 +1,4 @@
-/* avtruth pipeline: preview images — projected boxes and LiDAR points drawn on camera frames
+/* avtruth export: preview images with projected boxes and points drawn on them
  * (libpng read, normalised to 8-bit RGB, and write). */
 #include <errno.h>
 #include <math.h>
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "preview.h"
+#include "avtruth/export.h"
 
 typedef struct rgb_image {
     unsigned w, h;

@@ -2,7 +2,6 @@
  * timestamps.csv; PNG headers read with libpng without decoding the image (PNG spec, ISO/IEC
  * 15948, 11.2.2 IHDR) and full decodes that check every CRC (5.3) and the zlib stream
  * (RFC 1950 adler32). */
-#include <dirent.h>
 #include <errno.h>
 #include <png.h>
 #include <setjmp.h>
@@ -10,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "avtruth/ingest.h"
 
@@ -148,7 +148,10 @@ static int cmp_image(const void *a, const void *b)
     return strcmp(x->path, y->path);
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmp_file(const void *a, const void *b)
+{
+    return strcmp(((const avt_timed_file *)a)->name, ((const avt_timed_file *)b)->name);
+}
 
 static int add_image(avt_camera_stream *out, size_t *cap, const char *cam, const char *file, int64_t t)
 {
@@ -181,7 +184,7 @@ static int add_ordered(avt_camera_stream *out, size_t *cap, const char *dir, con
 }
 
 static int list_csv(avt_camera_stream *out, size_t *cap, const char *dir, const char *csv, const char *cam,
-                    char **names, size_t n_names, avt_error *err)
+                    const avt_file_index *pngs, avt_error *err)
 {
     FILE *f = fopen(csv, "r");
     char *line = NULL;
@@ -203,7 +206,7 @@ static int list_csv(avt_camera_stream *out, size_t *cap, const char *dir, const 
             continue;
         }
         *comma = '\0';
-        if (!bsearch(&(const char *){line}, names, n_names, sizeof *names, cmp_str)) {
+        if (!bsearch(&(avt_timed_file){line, 0}, pngs->files, pngs->n, sizeof *pngs->files, cmp_file)) {
             out->bad_names++;
             warnf(out, "%s: line %zu: no image %s/%s; row left out", csv, lineno, dir, line);
             continue;
@@ -222,14 +225,14 @@ out:
 
 int avt_camera_stream_list(const char *log_dir, const char *name, avt_camera_stream *out, avt_error *err)
 {
+    static const char *const EXTS[] = {".png", NULL};
     memset(out, 0, sizeof *out);
     char dir[4096], csv[4200], txt[4200];
-    size_t cap = 0, n_names = 0, names_cap = 0;
-    char **names = NULL;
+    size_t cap = 0;
+    avt_file_index pngs = {0};
     int64_t *times = NULL;
     size_t n_times = 0;
     int rc = AVT_OK;
-    DIR *d = NULL;
     out->time_source = "file names";
     if (snprintf(dir, sizeof dir, "%s/cameras/%s", log_dir, name) >= (int)sizeof dir)
         return avt_err(err, AVT_INVAL, "%s: path too long", log_dir);
@@ -237,36 +240,18 @@ int avt_camera_stream_list(const char *log_dir, const char *name, avt_camera_str
     snprintf(txt, sizeof txt, "%s/timestamps.txt", dir);
     out->name = strdup(name);
     if (!out->name) return avt_err(err, AVT_NOMEM, "out of memory");
-    d = opendir(dir);
-    if (!d) {
-        if (errno != ENOENT && errno != ENOTDIR) {
-            rc = avt_err(err, AVT_IO, "%s: cannot list camera images: %s", dir, strerror(errno));
-            goto out;
-        }
+    rc = avt_file_index_list(dir, EXTS, avt_image_time_from_name, &pngs, err);
+    if (rc == AVT_NOTFOUND) {
+        rc = AVT_OK;
         warnf(out, "%s: no such directory: camera '%s' has no images; its frames stay unpaired", dir, name);
         goto out;
     }
-    struct dirent *e;
-    int have_csv = 0, have_txt = 0;
-    while ((e = readdir(d))) {
-        if (strcmp(e->d_name, "timestamps.csv") == 0) have_csv = 1;
-        if (strcmp(e->d_name, "timestamps.txt") == 0) have_txt = 1;
-        if (e->d_name[0] == '.') continue;
-        const char *ext = strrchr(e->d_name, '.');
-        if (!ext || strcmp(ext, ".png") != 0) continue;
-        char *nm = strdup(e->d_name);
-        if (!nm || avt_grow((void **)&names, &names_cap, n_names + 1, sizeof *names)) {
-            free(nm);
-            rc = avt_err(err, AVT_NOMEM, "%s: out of memory", dir);
-            goto out;
-        }
-        names[n_names++] = nm;
-    }
-    if (n_names) qsort(names, n_names, sizeof *names, cmp_str);
-    if (have_csv) {
+    if (rc) goto out;
+    const avt_timed_file *f = pngs.files;
+    if (access(csv, F_OK) == 0) {
         out->time_source = "timestamps.csv";
-        if ((rc = list_csv(out, &cap, dir, csv, name, names, n_names, err))) goto out;
-    } else if (have_txt) {
+        if ((rc = list_csv(out, &cap, dir, csv, name, &pngs, err))) goto out;
+    } else if (access(txt, F_OK) == 0) {
         out->time_source = "timestamps.txt";
         if ((rc = avt_kitti_times_load(txt, &times, &n_times, err))) {
             if (rc != AVT_FORMAT) goto out;
@@ -276,29 +261,28 @@ int avt_camera_stream_list(const char *log_dir, const char *name, avt_camera_str
             rc = AVT_OK;
             goto out;
         }
-        if (n_times != n_names)
+        if (n_times != pngs.n)
             warnf(out, "%s: %zu times for %zu .png images; the first %zu images in name order are used", txt,
-                  n_times, n_names, n_times < n_names ? n_times : n_names);
-        for (size_t i = 0; i < n_names && i < n_times; i++) {
+                  n_times, pngs.n, n_times < pngs.n ? n_times : pngs.n);
+        for (size_t i = 0; i < pngs.n && i < n_times; i++) {
             char where[64];
             snprintf(where, sizeof where, "timestamps.txt line %zu", i + 1);
-            if (add_ordered(out, &cap, dir, name, names[i], times[i], where)) {
+            if (add_ordered(out, &cap, dir, name, f[i].name, times[i], where)) {
                 rc = avt_err(err, AVT_NOMEM, "%s: out of memory", dir);
                 goto out;
             }
         }
     } else {
-        for (size_t i = 0; i < n_names; i++) {
-            int64_t t;
-            if (avt_image_time_from_name(names[i], &t) != AVT_OK) {
+        for (size_t i = 0; i < pngs.n; i++) {
+            if (f[i].t_ns == AVT_NO_TIME) {
                 out->bad_names++;
                 warnf(out,
                       "%s/%s: cannot read a time from the file name (expected <ns>.png, <us>.png or "
                       "<seconds>.<fraction>.png, or a timestamps.txt / timestamps.csv); image left out",
-                      dir, names[i]);
+                      dir, f[i].name);
                 continue;
             }
-            if (add_image(out, &cap, name, names[i], t)) {
+            if (add_image(out, &cap, name, f[i].name, f[i].t_ns)) {
                 rc = avt_err(err, AVT_NOMEM, "%s: out of memory", dir);
                 goto out;
             }
@@ -321,9 +305,7 @@ int avt_camera_stream_list(const char *log_dir, const char *name, avt_camera_str
     if (out->n == 0 && out->warnings_total == 0)
         warnf(out, "%s: camera '%s' has no .png images; its frames stay unpaired", dir, name);
 out:
-    if (d) closedir(d);
-    for (size_t i = 0; i < n_names; i++) free(names[i]);
-    free(names);
+    avt_file_index_free(&pngs);
     free(times);
     if (rc) avt_camera_stream_free(out);
     return rc;

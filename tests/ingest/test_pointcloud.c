@@ -1,4 +1,4 @@
-/* Point-cloud files (labels/pointcloud.c): PCD ascii and binary with every field type, NaN
+/* Point-cloud files (ingest/pointcloud.c): PCD ascii and binary with every field type, NaN
  * points dropped alike in every format, infinity and out-of-range values refused with the
  * file, line/point and value, KITTI and nuScenes records, truncation at every length. */
 #include <math.h>
