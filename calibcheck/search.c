@@ -298,8 +298,8 @@ int avt_cc_search(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_c
     int unseen_rot = 0;
     for (int k = 0; k < AVT_CC_NPARAM; k++) {
         /* a translation's sharpness is that of its parallax move, which leaves the points at the
-         * typical depth in place: half the threshold */
-        out->observed[k] = out->sharpness[k] >= (k < AVT_CC_X ? 1.0 : 0.5) * o->min_sharpness;
+         * typical depth in place: a quarter of the threshold */
+        out->observed[k] = out->sharpness[k] >= (k < AVT_CC_X ? 1.0 : 0.25) * o->min_sharpness;
         if (!out->observed[k] && k < AVT_CC_X && best[k] != 0) best[k] = 0, unseen_rot = 1;
     }
     if (unseen_rot) s_best = avt_cc_score(m, lidar_T_cam, best, f, nf, &c.scratch[0], NULL);

@@ -102,7 +102,8 @@ typedef struct avt_cc_options {
     double grid_rot_deg, grid_trans_m;
     /* A parameter whose sharpness (after the search of the rotations) is below this is not
      * observed: it is held at 0 while the others are searched together (it would wander with
-     * noise), default 0.004; half that for translations, whose probes are parallax moves. */
+     * noise), default 0.004; a quarter of it for translations, whose probes are parallax moves
+     * (they leave the points at the typical depth in place). */
     double min_sharpness;
 } avt_cc_options;
 void avt_cc_options_default(avt_cc_options *o);
