@@ -7,6 +7,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "avtruth/schema.h"
 #include "export_private.h"
 
 static const char *const SPLITS[] = {"train", "val", "test"};
@@ -294,6 +295,18 @@ static void first_difference(const char *a, const char *b, char *out, size_t n)
              (int)(lb < 80 ? lb : 80), b + start);
 }
 
+/* A schema text's name for messages: 'name', or (none recorded) / (unreadable). */
+static void schema_name(const char *text, char *out, size_t n)
+{
+    avt_schema sc;
+    avt_error e;
+    memset(&sc, 0, sizeof sc);
+    if (!text[0]) snprintf(out, n, "(none recorded)");
+    else if (avt_schema_parse(text, strlen(text), "/meta/schema", &sc, &e) == AVT_OK) snprintf(out, n, "'%s'", sc.name);
+    else snprintf(out, n, "(unreadable)");
+    avt_schema_free(&sc);
+}
+
 int ds_compatible(const ds_source *a, const char *fa, const ds_source *b, const char *fb,
                   avt_error *err)
 {
@@ -303,11 +316,14 @@ int ds_compatible(const ds_source *a, const char *fa, const ds_source *b, const 
                        fb, b->format_version[0] ? b->format_version : "(none)", fa,
                        a->format_version[0] ? a->format_version : "(none)");
     if (strcmp(a->schema, b->schema) != 0) {
-        char diff[256];
+        char diff[256], na[96], nb[96];
         first_difference(b->schema, a->schema, diff, sizeof diff);
+        schema_name(a->schema, na, sizeof na);
+        schema_name(b->schema, nb, sizeof nb);
         return avt_err(err, AVT_MISMATCH, "%s and %s were built with different annotation "
-                       "schemas (/meta/schema %s): class ids would not mean the same",
-                       fb, fa, diff);
+                       "schemas (%s and %s; /meta/schema %s): class ids would not mean the same, "
+                       "rebuild them with one schema (build --schema)",
+                       fb, fa, nb, na, diff);
     }
     for (uint64_t i = 0; i < a->n_classes || i < b->n_classes; i++) {
         const char *x = i < a->n_classes && a->class_names[i] ? a->class_names[i] : NULL;

@@ -181,10 +181,6 @@ void vcol_free(vcol *c);
 /* Reads v->file's dataset name (which must exist unless optional) converted to mtype. */
 int vread(vctx *v, const char *name, hid_t mtype, int optional, vcol *out);
 
-/* Stitch's check that every source has the same /meta/schema (stitch_schema.c): AVT_OK, or
- * AVT_MISMATCH naming the first file, a file that differs and both schemas. */
-int stitch_same_schema(char *const *files, size_t n, avt_error *err);
-
 /* ---- writer state ----------------------------------------------------------------------- */
 
 enum {

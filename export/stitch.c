@@ -627,7 +627,7 @@ int avt_export_stitch(const char *dir, const char *out_path, const avt_stitch_op
         bb[k + 1] = bb[k] + s->boxes;
     }
     if (devnull) fclose(devnull);
-    if (rc || (rc = stitch_same_schema(names, n, err))) goto out;
+    if (rc) goto out;
 
     partial = malloc(olen + 9);
     if (!partial) {

@@ -19,6 +19,8 @@
 #include "avtruth/drivelog.h"
 #include "avtruth/export.h"
 #include "avtruth/labels.h"
+#include "avtruth/schema.h"
+#include "avtruth/validate.h"
 #include "avtruth/pipeline.h"
 #include "avtruth/sync.h"
 
@@ -65,6 +67,7 @@ typedef struct cc_state {
     avt_poses poses;
     avt_label_index labels;
     avt_drive_log log;
+    avt_schema schema; /* the log's annotation schema: the boxes drawn on the overlays */
     cc_cam *cams;
     size_t n_cams;
     const avt_calib_check_options *o;
@@ -384,7 +387,7 @@ static int overlays_write(cc_state *st, const uint64_t *pick, size_t npick, avt_
         next++;
         avt_label_frame_free(&lf);
         long li = avt_label_index_find(&st->labels, sw->timestamp_ns, LABEL_TOLERANCE_NS);
-        if (li >= 0 && (rc = avt_label_frame_load(st->labels.paths[li], &lf, err))) break;
+        if (li >= 0 && (rc = avt_label_frame_read(st->labels.paths[li], &st->schema, &lf, err))) break;
         avt_sync_rotation rot;
         avt_sync_rotation_fit(sw, st->log.lidar_cfg.cut_angle_deg, &rot);
         int disc_done = 0;
@@ -466,6 +469,7 @@ static void state_free(cc_state *st)
     }
     free(st->cams);
     avt_label_index_free(&st->labels);
+    avt_schema_free(&st->schema);
     avt_poses_free(&st->poses);
     avt_rig_free(&st->own_rig);
 }
@@ -490,6 +494,7 @@ int avt_calib_check(const char *log_dir, const avt_calib_check_options *o, avt_c
         st.rig = &st.own_rig;
     }
     if ((rc = avt_poses_load(st.log.poses_csv, &st.poses, err))) goto out;
+    if ((rc = avt_schema_for_log(log_dir, NULL, &st.schema, NULL, 0, err))) goto out;
     if ((rc = avt_label_index_open(st.log.dir, &st.labels, err))) goto out;
 
     size_t nc = 0;
