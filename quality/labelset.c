@@ -42,6 +42,12 @@ int avt_label_set_load(const char *path, const avt_schema *sc, avt_label_set *s,
         return avt_err(err, AVT_INVAL, "%s: path too long", path);
     rc = is_dir(sub) ? avt_label_index_open(path, &idx, err) : avt_label_index_open_dir(path, &idx, err);
     if (rc) return rc;
+    if (idx.n_bad) {
+        rc = avt_err(err, AVT_FORMAT, "%s: not a label file name (expected <t_ns>.json)", idx.bad_names[0]);
+        avt_label_index_free(&idx);
+        return rc;
+    }
+    free(idx.bad_names);
     s->t_ns = idx.t_ns, s->paths = idx.paths, s->n = idx.n; /* the index's arrays become ours */
     s->frames = calloc(s->n ? s->n : 1, sizeof *s->frames);
     if (!s->frames) {
