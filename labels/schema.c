@@ -28,6 +28,14 @@ typedef struct parse_ctx {
 
 static char *slot(avt_schema *s, int i) { return s->strings + (size_t)i * AVT_SCHEMA_NAME_MAX; }
 
+/* Copies a built-in name (shorter than a slot) into slot i; returns the slot. */
+static char *slot_set(avt_schema *s, int i, const char *name)
+{
+    char *dst = slot(s, i);
+    snprintf(dst, AVT_SCHEMA_NAME_MAX, "%s", name);
+    return dst;
+}
+
 static unsigned line_of(const yaml_node_t *n) { return n ? (unsigned)n->start_mark.line + 1 : 0; }
 
 static const char *scalar(const yaml_node_t *n)
@@ -250,8 +258,8 @@ static int parse_doc(parse_ctx *c, avt_schema *s)
     if (!v[3]) { /* the label format's own fields */
         static const char *const req[] = {"track_id", "class", "center", "size", "yaw"};
         static const char *const opt[] = {"velocity", "attributes", "rotation"};
-        for (size_t i = 0; i < 5; i++) s->required[s->n_required++] = strcpy(slot(s, SLOT_REQ + (int)i), req[i]);
-        for (size_t i = 0; i < 3; i++) s->optional[s->n_optional++] = strcpy(slot(s, SLOT_OPT + (int)i), opt[i]);
+        for (size_t i = 0; i < 5; i++) s->required[s->n_required++] = slot_set(s, SLOT_REQ + (int)i, req[i]);
+        for (size_t i = 0; i < 3; i++) s->optional[s->n_optional++] = slot_set(s, SLOT_OPT + (int)i, opt[i]);
     }
     for (size_t i = 0; i < s->n_required; i++)
         for (size_t j = 0; j < s->n_optional; j++)
@@ -278,9 +286,9 @@ static int parse_doc(parse_ctx *c, avt_schema *s)
     s->class_names = calloc(s->n_class_names, sizeof *s->class_names);
     if (!s->class_names) return avt_err(c->err, AVT_NOMEM, "%s: out of memory", c->origin);
     for (size_t i = 0; i < s->n_class_names; i++) s->class_names[i] = "";
-    s->class_names[0] = strcpy(slot(s, SLOT_NONE), "none");
+    s->class_names[0] = slot_set(s, SLOT_NONE, "none");
     for (size_t i = 0; i < s->n_classes; i++)
-        s->class_names[s->classes[i].id] = strcpy(slot(s, SLOT_CLASS + (int)i), s->classes[i].name);
+        s->class_names[s->classes[i].id] = slot_set(s, SLOT_CLASS + (int)i, s->classes[i].name);
     return AVT_OK;
 }
 

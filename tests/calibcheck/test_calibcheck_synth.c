@@ -43,7 +43,8 @@ static void test_planted_errors(void **state)
 {
     (void)state;
     const char *env = getenv("AVT_CC_SEEDS");
-    int seeds = env ? atoi(env) : 10;
+    int64_t seeds = 10;
+    if (env && (!avt_parse_int64(env, &seeds) || seeds < 1 || seeds > 1000)) fail_msg("AVT_CC_SEEDS='%s': not a count 1..1000", env);
     /* roll, pitch, yaw (deg), x, y, z (m); the 5 cm shift is sideways on odd seeds, up on even */
     const double cases[][6] = {
         {0, 0, 0, 0, 0, 0},    {0, 0, 0.25, 0, 0, 0}, {0, 0.25, 0, 0, 0, 0},
@@ -132,7 +133,7 @@ static void test_planted_errors(void **state)
     }
     printf("%d seeds x %d cases: %d failures; worst estimate off by %.3f deg, %.3f m (correct and rotation "
            "cases), %.3f deg, %.3f m (5 cm shifts)\n",
-           seeds, ncase, failures, worst_rot, worst_trans, worst_shift_rot, worst_shift);
+           (int)seeds, ncase, failures, worst_rot, worst_trans, worst_shift_rot, worst_shift);
     assert_int_equal(failures, 0);
 }
 
