@@ -122,6 +122,7 @@ typedef struct held_sweep {
     float *desk;          /* 3n, deskewed to sw.timestamp_ns */
     size_t cap;
     avt_tf world_T_lidar; /* at sw.timestamp_ns */
+    avt_point_blocks blocks; /* of desk, for the cameras' culling */
     int used;
 } held_sweep;
 
@@ -241,6 +242,7 @@ static int held_fill(build_state *st, held_sweep *h, const avt_sweep *sw, avt_er
     int rc = avt_poses_deskew(&st->poses, &st->rig.lidar_T_ego, o, h->desk, err);
     if (!rc) rc = avt_poses_at(&st->poses, o->timestamp_ns, &w_ref, err);
     if (rc) return avt_err_prefix(err, "%s: sweep %llu", st->log.lidar, (unsigned long long)o->index);
+    if (st->rig.n_cameras && avt_point_blocks_build(&h->blocks, h->desk, o->n)) goto nomem;
     h->world_T_lidar = avt_tf_mul(&w_ref, &ego_T_lidar);
     h->used = 1;
     if (o->complete && o->end_ns > o->start_ns) st->half_period_ns = (o->end_ns - o->start_ns) / 2;
@@ -253,6 +255,7 @@ static void held_free(held_sweep *h)
 {
     avt_sweep_free_arrays(&h->sw);
     free(h->desk);
+    avt_point_blocks_free(&h->blocks);
 }
 
 /* Is point time t inside the camera's window: one rotation centred on its reference time? */
@@ -451,7 +454,7 @@ static int camera_stage(build_state *st, size_t c, const held_sweep *prev, const
     const avt_tf cam_T_world = avt_tf_mul(&cw->cam_T_lidar, &lidar_img_T_world);
     const avt_tf cam_T_lidar_ref = avt_tf_mul(&cam_T_world, &cur->world_T_lidar);
 
-    avt_cam_project_visible(&cw->model, &cam_T_lidar_ref, cur->desk, n, cw->uv, cw->depth, cw->valid);
+    avt_cam_project_visible(&cw->model, &cam_T_lidar_ref, cur->desk, n, &cur->blocks, cw->uv, cw->depth, cw->valid);
     /* the camera sees one rotation centred on its reference time: points of this sweep
      * outside it are dropped, those of the neighbouring sweeps inside it added */
     for (size_t i = 0; i < n; i++) cw->valid[i] &= (uint8_t)in_window(st, sw->t_ns[i], t_cam);
@@ -467,7 +470,7 @@ static int camera_stage(build_state *st, size_t c, const held_sweep *prev, const
         const uint8_t *pvalid = cw->valid;
         if (h != cur) {
             avt_tf cam_T_h = avt_tf_mul(&cam_T_world, &h->world_T_lidar);
-            avt_cam_project_visible(&cw->model, &cam_T_h, h->desk, h->sw.n, cw->nuv, cw->ndepth, cw->nvalid);
+            avt_cam_project_visible(&cw->model, &cam_T_h, h->desk, h->sw.n, &h->blocks, cw->nuv, cw->ndepth, cw->nvalid);
             for (size_t i = 0; i < h->sw.n; i++) cw->nvalid[i] &= (uint8_t)in_window(st, h->sw.t_ns[i], t_cam);
             puv = cw->nuv, pdepth = cw->ndepth, pvalid = cw->nvalid;
         }

@@ -18,6 +18,7 @@
  * first radius where the map stops increasing and mark points beyond it invalid. */
 #include <math.h>
 #include <omp.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "avtruth/project.h"
@@ -75,6 +76,35 @@ static void tilt_matrix(double tx, double ty, double out[9])
         }
 }
 
+/* The bounds m->view of the undistorted image: the image border [-0.5, W-0.5] x [-0.5, H-0.5]
+ * walked in steps of a quarter pixel and unprojected. The distortion is one-to-one on the
+ * monotonic region, so a point whose pixel is inside the border has its x'/z', y'/z' inside the
+ * unprojected border, hence inside its bounding box; widened by 1 % and 2 px against the steps
+ * between samples. Where part of the border has no preimage (strong distortion), the bounds
+ * are the monotonic region's: |x'|, |y'| <= sqrt(r2_max). */
+static void view_bounds(avt_cam_model *m)
+{
+    const double r = sqrt(m->r2_max), W = m->width - 0.5, H = m->height - 0.5;
+    double lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY};
+    const unsigned steps[2] = {4 * m->width, 4 * m->height};
+    for (int side = 0; side < 4; side++) {
+        const unsigned ns = steps[side / 2 ? 1 : 0];
+        for (unsigned i = 0; i <= ns; i++) {
+            double f = (double)i / ns, uv[2], ray[3];
+            if (side / 2 == 0) uv[0] = -0.5 + f * (W + 0.5), uv[1] = side % 2 ? H : -0.5;
+            else uv[0] = side % 2 ? W : -0.5, uv[1] = -0.5 + f * (H + 0.5);
+            if (!avt_cam_unproject(m, uv, ray)) {
+                m->view[0] = m->view[2] = -r, m->view[1] = m->view[3] = r;
+                return;
+            }
+            for (int k = 0; k < 2; k++) lo[k] = fmin(lo[k], ray[k]), hi[k] = fmax(hi[k], ray[k]);
+        }
+    }
+    const double pad[2] = {0.01 * (hi[0] - lo[0]) + 2 / m->fx, 0.01 * (hi[1] - lo[1]) + 2 / m->fy};
+    m->view[0] = fmax(lo[0] - pad[0], -r), m->view[1] = fmin(hi[0] + pad[0], r);
+    m->view[2] = fmax(lo[1] - pad[1], -r), m->view[3] = fmin(hi[1] + pad[1], r);
+}
+
 int avt_cam_model_init(avt_cam_model *m, const avt_camera *cam, avt_error *err)
 {
     memset(m, 0, sizeof *m);
@@ -95,6 +125,7 @@ int avt_cam_model_init(avt_cam_model *m, const avt_camera *cam, avt_error *err)
         if (n != 4 && n != 0)
             return avt_err(err, AVT_UNSUPPORTED, "camera %s: fisheye needs 4 coefficients, got %d", cam->name, n);
         for (int i = 0; i < n; i++) m->k[i] = d[i];
+        m->view[0] = m->view[2] = -INFINITY, m->view[1] = m->view[3] = INFINITY; /* only z > 0 */
         /* largest theta with d theta_d / d theta > 0, searched up to 180 degrees */
         double prev = 0, th;
         m->theta_max = M_PI;
@@ -143,6 +174,7 @@ int avt_cam_model_init(avt_cam_model *m, const avt_camera *cam, avt_error *err)
         }
         prev = v;
     }
+    view_bounds(m);
     return AVT_OK;
 }
 
@@ -335,31 +367,9 @@ static inline __attribute__((always_inline)) void radtan5_soa_chunk(const radtan
     }
 }
 
-/* Could any of the k points be valid? 0 only when every point is behind the camera or, with a
- * 1 % margin that covers any rounding, outside the monotonic region: the test of radtan5_block
- * without the division. */
-static inline __attribute__((always_inline)) int radtan5_block_may_see(const radtan5 *c, const float *restrict p,
-                                                                       size_t k)
-{
-    const double t0 = c->t[0], t1 = c->t[1], t2 = c->t[2], t3 = c->t[3], t4 = c->t[4], t5 = c->t[5];
-    const double t6 = c->t[6], t7 = c->t[7], t8 = c->t[8], t9 = c->t[9], t10 = c->t[10], t11 = c->t[11];
-    const double lim = c->r2_max * 1.01;
-    int any = 0;
-#pragma omp simd reduction(| : any)
-    for (size_t i = 0; i < k; i++) {
-        double X = t0 * p[3 * i] + t1 * p[3 * i + 1] + t2 * p[3 * i + 2] + t3;
-        double Y = t4 * p[3 * i] + t5 * p[3 * i + 1] + t6 * p[3 * i + 2] + t7;
-        double Z = t8 * p[3 * i] + t9 * p[3 * i + 1] + t10 * p[3 * i + 2] + t11;
-        any |= (Z > 0) & !(X * X + Y * Y > lim * Z * Z);
-    }
-    return any;
-}
-
-/* cull: blocks of points of which none can be valid get valid = 0 and nothing else written. */
 static inline __attribute__((always_inline)) void radtan5_aos_chunk(const radtan5 *c, const float *restrict xyz,
                                                                     size_t n, float *restrict uv,
-                                                                    float *restrict depth, uint8_t *restrict valid,
-                                                                    int cull)
+                                                                    float *restrict depth, uint8_t *restrict valid)
 {
     /* padded so that the five arrays are not 4 KiB apart (4K aliasing of loads and stores) */
     float buf[5][RADTAN5_BLOCK + 16];
@@ -367,10 +377,6 @@ static inline __attribute__((always_inline)) void radtan5_aos_chunk(const radtan
     for (size_t b = 0; b < n; b += RADTAN5_BLOCK) {
         size_t k = n - b < RADTAN5_BLOCK ? n - b : RADTAN5_BLOCK;
         const float *p = xyz + 3 * b;
-        if (cull && !radtan5_block_may_see(c, p, k)) {
-            memset(valid + b, 0, k);
-            continue;
-        }
 #pragma omp simd
         for (size_t i = 0; i < k; i++) x[i] = p[3 * i], y[i] = p[3 * i + 1], z[i] = p[3 * i + 2];
         radtan5_block(c, x, y, z, k, u, v, depth + b, valid + b);
@@ -386,10 +392,9 @@ static void radtan5_soa(const radtan5 *c, const float *x, const float *y, const 
     radtan5_soa_chunk(c, x, y, z, n, u, v, depth, valid);
 }
 
-static void radtan5_aos(const radtan5 *c, const float *xyz, size_t n, float *uv, float *depth, uint8_t *valid,
-                        int cull)
+static void radtan5_aos(const radtan5 *c, const float *xyz, size_t n, float *uv, float *depth, uint8_t *valid)
 {
-    radtan5_aos_chunk(c, xyz, n, uv, depth, valid, cull);
+    radtan5_aos_chunk(c, xyz, n, uv, depth, valid);
 }
 
 #if AVT_HAVE_AVX2_PATH
@@ -400,9 +405,9 @@ static AVT_TARGET_AVX2 void radtan5_soa_avx2(const radtan5 *c, const float *x, c
 }
 
 static AVT_TARGET_AVX2 void radtan5_aos_avx2(const radtan5 *c, const float *xyz, size_t n, float *uv, float *depth,
-                                             uint8_t *valid, int cull)
+                                             uint8_t *valid)
 {
-    radtan5_aos_chunk(c, xyz, n, uv, depth, valid, cull);
+    radtan5_aos_chunk(c, xyz, n, uv, depth, valid);
 }
 #endif
 
@@ -429,41 +434,118 @@ static void generic_point(const avt_cam_model *m, const double *t, double px, do
     *valid = (uint8_t)ok;
 }
 
-static void project_points(const avt_cam_model *m, const avt_tf *T, const float *xyz, size_t n, float *uv,
-                           float *depth, uint8_t *valid, int cull)
+/* Is the block's box wholly outside one of the half-spaces whose intersection holds every
+ * point that can be valid: in front of the camera, and x/z, y/z within the view bounds? A
+ * comparison with NaN says no (the block is projected). */
+static int block_outside(const avt_cam_model *m, const double *t, const double (*c)[3])
 {
-    if (is_radtan5(m)) {
-        const radtan5 c = radtan5_make(m, T);
-        const int avx2 = AVT_HAVE_AVX2_PATH && m->simd >= AVT_SIMD_AVX2;
-#pragma omp parallel if (n >= 4096)
-        {
-            size_t b, e;
-            thread_chunk(n, &b, &e);
+    const double *w = m->view;
+    int behind = 1, left = 1, right = 1, low = 1, high = 1;
+    for (int k = 0; k < 8; k++) {
+        const double X = t[0] * c[k][0] + t[1] * c[k][1] + t[2] * c[k][2] + t[3];
+        const double Y = t[4] * c[k][0] + t[5] * c[k][1] + t[6] * c[k][2] + t[7];
+        const double Z = t[8] * c[k][0] + t[9] * c[k][1] + t[10] * c[k][2] + t[11];
+        behind &= Z <= 0;
+        left &= X < w[0] * Z;
+        right &= X > w[1] * Z;
+        low &= Y < w[2] * Z;
+        high &= Y > w[3] * Z;
+    }
+    return behind | left | right | low | high;
+}
+
+/* Points [b, b + k): the vectorised kernel or avt_cam_project per point. */
+static void project_range(const avt_cam_model *m, const radtan5 *c, int avx2, const avt_tf *T, const float *xyz,
+                          size_t b, size_t k, float *uv, float *depth, uint8_t *valid)
+{
+    if (c) {
 #if AVT_HAVE_AVX2_PATH
-            if (avx2) radtan5_aos_avx2(&c, xyz + 3 * b, e - b, uv + 2 * b, depth + b, valid + b, cull);
-            else
+        if (avx2) radtan5_aos_avx2(c, xyz + 3 * b, k, uv + 2 * b, depth + b, valid + b);
+        else
 #endif
-                radtan5_aos(&c, xyz + 3 * b, e - b, uv + 2 * b, depth + b, valid + b, cull);
-        }
+            radtan5_aos(c, xyz + 3 * b, k, uv + 2 * b, depth + b, valid + b);
         (void)avx2;
         return;
     }
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = b; i < b + k; i++)
         generic_point(m, T->m, xyz[3 * i], xyz[3 * i + 1], xyz[3 * i + 2], &uv[2 * i], &uv[2 * i + 1], &depth[i],
                       &valid[i]);
+}
+
+/* In blocks of AVT_POINT_BLOCK points, split between the threads; with boxes, the blocks
+ * outside the view get valid = 0 and nothing else written. */
+static void project_points(const avt_cam_model *m, const avt_tf *T, const float *xyz, size_t n, float *uv,
+                           float *depth, uint8_t *valid, const avt_point_blocks *blocks)
+{
+    const radtan5 c5 = radtan5_make(m, T);
+    const radtan5 *c = is_radtan5(m) ? &c5 : NULL;
+    const int avx2 = AVT_HAVE_AVX2_PATH && m->simd >= AVT_SIMD_AVX2;
+    const size_t nb = (n + AVT_POINT_BLOCK - 1) / AVT_POINT_BLOCK;
+    if (blocks && blocks->n_blocks != nb) blocks = NULL; /* not this cloud's: no culling */
+#pragma omp parallel if (n >= 4096)
+    {
+        size_t j0, j1;
+        thread_chunk(nb, &j0, &j1);
+        for (size_t j = j0; j < j1; j++) {
+            const size_t b = j * AVT_POINT_BLOCK, k = n - b < AVT_POINT_BLOCK ? n - b : AVT_POINT_BLOCK;
+            if (blocks && block_outside(m, T->m, (const double(*)[3])blocks->corner[j])) memset(valid + b, 0, k);
+            else project_range(m, c, avx2, T, xyz, b, k, uv, depth, valid);
+        }
+    }
 }
 
 void avt_cam_project_points(const avt_cam_model *m, const avt_tf *T, const float *xyz, size_t n, float *uv,
                             float *depth, uint8_t *valid)
 {
-    project_points(m, T, xyz, n, uv, depth, valid, 0);
+    project_points(m, T, xyz, n, uv, depth, valid, NULL);
 }
 
-void avt_cam_project_visible(const avt_cam_model *m, const avt_tf *T, const float *xyz, size_t n, float *uv,
-                             float *depth, uint8_t *valid)
+void avt_cam_project_visible(const avt_cam_model *m, const avt_tf *T, const float *xyz, size_t n,
+                             const avt_point_blocks *blocks, float *uv, float *depth, uint8_t *valid)
 {
-    project_points(m, T, xyz, n, uv, depth, valid, 1);
+    project_points(m, T, xyz, n, uv, depth, valid, blocks);
+}
+
+int avt_point_blocks_build(avt_point_blocks *bl, const float *xyz, size_t n)
+{
+    const size_t nb = (n + AVT_POINT_BLOCK - 1) / AVT_POINT_BLOCK;
+    size_t cap = bl->cap;
+    if (avt_grow((void **)&bl->corner, &cap, nb ? nb : 1, sizeof *bl->corner)) return AVT_NOMEM;
+    bl->cap = cap;
+    bl->n_blocks = nb;
+    for (size_t j = 0; j < nb; j++) {
+        const size_t b = j * AVT_POINT_BLOCK, k = n - b < AVT_POINT_BLOCK ? n - b : AVT_POINT_BLOCK;
+        const float *mid = xyz + 3 * (b + k / 2);
+        double dx = mid[0], dy = mid[1], len = sqrt(dx * dx + dy * dy);
+        if (!(len > 1e-9 && len < 1e30)) dx = 1, dy = 0, len = 1;
+        dx /= len, dy /= len;
+        double lo[3] = {INFINITY, INFINITY, INFINITY}, hi[3] = {-INFINITY, -INFINITY, -INFINITY};
+        for (size_t i = b; i < b + k; i++) {
+            const double x = xyz[3 * i], y = xyz[3 * i + 1], z = xyz[3 * i + 2];
+            if (!(isfinite(x) && isfinite(y) && isfinite(z))) continue;
+            const double q[3] = {dx * x + dy * y, dx * y - dy * x, z};
+            for (int a = 0; a < 3; a++) lo[a] = fmin(lo[a], q[a]), hi[a] = fmax(hi[a], q[a]);
+        }
+        if (lo[0] > hi[0]) /* no finite point: any box will do */
+            for (int a = 0; a < 3; a++) lo[a] = hi[a] = 0;
+        for (int a = 0; a < 3; a++) { /* against the rounding of the rotation */
+            lo[a] -= 1e-6 * (1 + fabs(lo[a]));
+            hi[a] += 1e-6 * (1 + fabs(hi[a]));
+        }
+        for (int k8 = 0; k8 < 8; k8++) {
+            const double s = k8 & 1 ? hi[0] : lo[0], t = k8 & 2 ? hi[1] : lo[1], z = k8 & 4 ? hi[2] : lo[2];
+            bl->corner[j][k8][0] = dx * s - dy * t;
+            bl->corner[j][k8][1] = dy * s + dx * t;
+            bl->corner[j][k8][2] = z;
+        }
+    }
+    return AVT_OK;
+}
+
+void avt_point_blocks_free(avt_point_blocks *b)
+{
+    free(b->corner);
+    memset(b, 0, sizeof *b);
 }
 
 void avt_cam_project_points_soa(const avt_cam_model *m, const avt_tf *T, const float *x, const float *y,

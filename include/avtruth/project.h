@@ -26,6 +26,8 @@ typedef struct avt_cam_model {
     int has_tilt, rational;
     double r2_max;           /* pinhole: largest valid x'^2 + y'^2 */
     double theta_max;        /* fisheye: largest valid angle from the optical axis (rad) */
+    double view[4];          /* pinhole: x'/z' in [view0, view1], y'/z' in [view2, view3] holds
+                              * for every point that can land in the image (with a margin) */
     unsigned width, height;
     int simd;                /* enum avt_cam_simd: instruction set of the batch projections */
 } avt_cam_model;
@@ -51,13 +53,26 @@ int avt_cam_unproject(const avt_cam_model *m, const double uv[2], double ray[3])
  * the camera z) and valid (n, 1 when valid and inside the image). OpenMP-parallel. */
 void avt_cam_project_points(const avt_cam_model *m, const avt_tf *cam_T_src, const float *xyz,
                             size_t n, float *uv, float *depth, uint8_t *valid);
+/* Bounding boxes of the blocks of AVT_POINT_BLOCK consecutive points of a cloud: box j holds
+ * points [j B, (j + 1) B), oriented along the azimuth of the block's middle point (a LiDAR
+ * sweep's block is a thin wedge at one azimuth: tight), as its 8 corners. Computed once per
+ * cloud, tested against every camera by avt_cam_project_visible. */
+enum { AVT_POINT_BLOCK = 512 };
+typedef struct avt_point_blocks {
+    double (*corner)[8][3];
+    size_t n_blocks, cap;
+} avt_point_blocks;
+/* AVT_OK or AVT_NOMEM. Non-finite points are left out of the boxes. */
+int avt_point_blocks_build(avt_point_blocks *b, const float *xyz, size_t n);
+void avt_point_blocks_free(avt_point_blocks *b);
+
 /* As avt_cam_project_points, for callers that use only the valid points: valid is the same,
  * uv and depth are the same for every valid point and may be left unwritten for the others.
- * Blocks of consecutive points that no camera ray can see (behind the camera or outside the
- * monotonic region) are skipped after a cheap test, which pays for LiDAR sweeps (ordered by
- * azimuth) seen by cameras with a narrow field of view. */
+ * With blocks (of these xyz, or NULL), a block whose box lies wholly behind the camera or
+ * beside the image's view bounds (avt_cam_model.view) is skipped: a LiDAR sweep, ordered by
+ * azimuth, seen by a camera with a narrow field of view is mostly skipped. */
 void avt_cam_project_visible(const avt_cam_model *m, const avt_tf *cam_T_src, const float *xyz,
-                             size_t n, float *uv, float *depth, uint8_t *valid);
+                             size_t n, const avt_point_blocks *blocks, float *uv, float *depth, uint8_t *valid);
 /* The same with structure-of-arrays inputs and outputs (x, y, z; u, v). Invalid points (behind
  * the camera or outside the monotonic region) get u = v = NaN. For pinhole cameras with at most
  * 5 coefficients both run a branch-free vectorised loop (instruction set m->simd); validity is

@@ -279,15 +279,30 @@ static void batch_points(const avt_cam_model *m, const avt_tf *T, float *x, floa
         x[k] = specials[j][0], y[k] = specials[j][1], z[k] = specials[j][2];
 }
 
+/* Sort key of check_visible: the point's azimuth about the camera's y axis. */
+typedef struct az_point {
+    double az;
+    float p[3];
+} az_point;
+
+static int az_cmp(const void *a, const void *b)
+{
+    const double x = ((const az_point *)a)->az, y = ((const az_point *)b)->az;
+    return (x > y) - (x < y) + 2 * (isnan(x) - isnan(y));
+}
+
 /* avt_cam_project_visible against avt_cam_project_points: the same valid flags, and the same
- * pixels and depths where valid; once on the points as they are and once with the points
- * behind the camera moved to the front, so that whole blocks of them can be skipped. */
+ * pixels and depths where valid; on the points as they are, with the points behind the camera
+ * moved to the front, so that whole blocks of them can be skipped, and sorted by azimuth
+ * around the camera (as a sweep is), so that whole blocks lie left or right of the image. */
 static void check_visible(const avt_cam_model *m, const avt_tf *T, const float *xyz, int n)
 {
-    float *sorted = malloc((size_t)n * 12), *uv = malloc((size_t)n * 8), *uv2 = malloc((size_t)n * 8);
+    float *sorted = malloc((size_t)n * 12), *by_az = malloc((size_t)n * 12);
+    az_point *ap = malloc((size_t)n * sizeof *ap);
+    float *uv = malloc((size_t)n * 8), *uv2 = malloc((size_t)n * 8);
     float *d = malloc((size_t)n * 4), *d2 = malloc((size_t)n * 4);
     uint8_t *v = malloc((size_t)n), *v2 = malloc((size_t)n);
-    assert_true(sorted && uv && uv2 && d && d2 && v && v2);
+    assert_true(sorted && by_az && ap && uv && uv2 && d && d2 && v && v2);
     int k = 0, behind = 0;
     for (int pass = 0; pass < 2; pass++)
         for (int i = 0; i < n; i++) {
@@ -299,10 +314,21 @@ static void check_visible(const avt_cam_model *m, const avt_tf *T, const float *
             }
         }
     assert_true(behind > 1024); /* several whole blocks */
-    for (int round = 0; round < 2; round++) {
-        const float *pts = round ? sorted : xyz;
+    for (int i = 0; i < n; i++) {
+        double p0[3] = {xyz[3 * i], xyz[3 * i + 1], xyz[3 * i + 2]}, p[3];
+        avt_tf_apply(T, p0, p);
+        ap[i].az = atan2(p[0], p[2]);
+        memcpy(ap[i].p, &xyz[3 * i], 12);
+    }
+    qsort(ap, (size_t)n, sizeof *ap, az_cmp);
+    for (int i = 0; i < n; i++) memcpy(&by_az[3 * i], ap[i].p, 12);
+    for (int round = 0; round < 3; round++) {
+        const float *pts = round == 0 ? xyz : round == 1 ? sorted : by_az;
         avt_cam_project_points(m, T, pts, (size_t)n, uv, d, v);
-        avt_cam_project_visible(m, T, pts, (size_t)n, uv2, d2, v2);
+        avt_point_blocks blk = {0};
+        assert_int_equal(avt_point_blocks_build(&blk, pts, (size_t)n), AVT_OK);
+        avt_cam_project_visible(m, T, pts, (size_t)n, &blk, uv2, d2, v2);
+        avt_point_blocks_free(&blk);
         assert_memory_equal(v, v2, (size_t)n);
         for (int i = 0; i < n; i++)
             if (v[i]) {
@@ -310,8 +336,10 @@ static void check_visible(const avt_cam_model *m, const avt_tf *T, const float *
                 assert_memory_equal(&d[i], &d2[i], 4);
             }
     }
-    free(sorted), free(uv), free(uv2), free(d), free(d2), free(v), free(v2);
+    free(sorted), free(by_az), free(ap), free(uv), free(uv2), free(d), free(d2), free(v), free(v2);
 }
+
+static void check_border_blocks(const avt_cam_model *m, const avt_tf *T);
 
 static void check_batch_T(const double *dist, int nd, const avt_tf *T)
 {
@@ -341,6 +369,7 @@ static void check_batch_T(const double *dist, int nd, const avt_tf *T)
             assert_memory_equal(v2, v4, N);
         }
         check_visible(&m, T, xyz, N);
+        check_border_blocks(&m, T);
         int n_valid = 0, n_front_invalid = 0;
         for (int i = 0; i < N; i++) {
             double p0[3] = {x[i], y[i], z[i]}, p[3], r[2];
@@ -371,6 +400,62 @@ static void check_batch_T(const double *dist, int nd, const avt_tf *T)
     }
     free(xyz), free(x), free(y), free(z), free(uv), free(u), free(v), free(d1), free(d2);
     free(uv0), free(u0), free(v0), free(v1), free(v2), free(v3), free(v4);
+}
+
+/* Culling at the image border: clusters of AVT_POINT_BLOCK points (one block each) around
+ * the preimages of pixels a quarter pixel inside and outside the image border, every 16th
+ * pixel of each side, at depths 0.5 to 80 m. A block may be skipped only if none of its points
+ * is valid: avt_cam_project_visible must give the valid flags of avt_cam_project_points (a
+ * cluster inside that was skipped for want of a margin would differ). */
+static void check_border_blocks(const avt_cam_model *m, const avt_tf *T)
+{
+    enum { B = AVT_POINT_BLOCK, MAXC = 1200 };
+    float *xyz = malloc((size_t)MAXC * B * 12), *uv = malloc((size_t)MAXC * B * 8), *uv2 = malloc((size_t)MAXC * B * 8);
+    float *d = malloc((size_t)MAXC * B * 4), *d2 = malloc((size_t)MAXC * B * 4);
+    uint8_t *v = malloc((size_t)MAXC * B), *v2 = malloc((size_t)MAXC * B);
+    assert_true(xyz && uv && uv2 && d && d2 && v && v2);
+    const avt_tf inv = avt_tf_inv(T);
+    const double W = m->width - 0.5, H = m->height - 0.5, depths[3] = {0.5, 7, 80};
+    size_t nc = 0, inside = 0;
+    for (int side = 0; side < 4; side++)
+        for (double f = 0; f <= 1 && nc + 6 <= MAXC; f += 16.0 / (side < 2 ? m->width : m->height))
+            for (int out = 0; out < 2; out++)
+                for (int z = 0; z < 3; z++) {
+                    const double e = out ? -0.25 : 0.25; /* inward is + */
+                    double px[2];
+                    if (side < 2) px[0] = -0.5 + f * (W + 0.5), px[1] = side ? H - e : -0.5 + e;
+                    else px[0] = side == 3 ? W - e : -0.5 + e, px[1] = -0.5 + f * (H + 0.5);
+                    px[0] = fmin(fmax(px[0], -0.25), W - 0.25), px[1] = fmin(fmax(px[1], -0.25), H - 0.25);
+                    if (out) { /* push the outward coordinate back out */
+                        if (side < 2) px[1] = side ? H + 0.25 : -0.75;
+                        else px[0] = side == 3 ? W + 0.25 : -0.75;
+                    }
+                    double ray[3];
+                    if (!avt_cam_unproject(m, px, ray)) continue;
+                    for (int i = 0; i < B; i++) { /* a cluster 1e-4 of the depth across */
+                        double r = 1 + 1e-4 * ((i % 7) - 3) / 3, c[3] = {ray[0] * depths[z] * r, ray[1] * depths[z] * r,
+                                                                           depths[z] * r}, s[3];
+                        avt_tf_apply(&inv, c, s);
+                        float *o = &xyz[3 * (nc * B + (size_t)i)];
+                        o[0] = (float)s[0], o[1] = (float)s[1], o[2] = (float)s[2];
+                    }
+                    nc++;
+                }
+    const size_t n = nc * B;
+    avt_point_blocks blk = {0};
+    assert_int_equal(avt_point_blocks_build(&blk, xyz, n), AVT_OK);
+    avt_cam_project_points(m, T, xyz, n, uv, d, v);
+    avt_cam_project_visible(m, T, xyz, n, &blk, uv2, d2, v2);
+    assert_memory_equal(v, v2, n);
+    for (size_t c = 0; c < nc; c++) {
+        size_t any = 0;
+        for (int i = 0; i < B; i++) any += v[c * B + (size_t)i];
+        inside += any > 0;
+    }
+    assert_true(inside > nc / 4); /* clusters on both sides were made */
+    assert_true(inside < nc);
+    avt_point_blocks_free(&blk);
+    free(xyz), free(uv), free(uv2), free(d), free(d2), free(v), free(v2);
 }
 
 static void check_batch(const double *dist, int nd)
