@@ -112,6 +112,8 @@ typedef struct cam_work {
     float *ig_xyxy; /* the frame's ignore regions in this camera (validation.h) */
     uint16_t *ig_cls;
     size_t cap_ig;
+    char abs_img[AVT_LOG_PATH_MAX]; /* the frame's image ("" unpaired), registered after the cameras */
+    avt_error err;                  /* the camera's error in this frame */
 } cam_work;
 
 /* An owned copy of a sweep with its points deskewed to the sweep's reference time. Three are
@@ -408,10 +410,11 @@ static int camera_extras(const avt_build_options *opt, const avt_camera *cam, co
 static int camera_stage(build_state *st, size_t c, const held_sweep *prev, const held_sweep *cur,
                         const held_sweep *next, const avt_sync_rotation *rot, const avt_label_frame *lf,
                         const avt_tf *world_T_lidar_label, const avt_build_options *opt, uint64_t frame_no,
-                        avt_build_summary *sum, avt_error *err)
+                        avt_error *err)
 {
     int rc;
     cam_work *cw = &st->cams[c];
+    cw->abs_img[0] = '\0';
     avt_camera_frame *cf = &st->cframes[c];
     const avt_camera *cam = &st->rig.cameras[c];
     const avt_sweep *sw = &cur->sw;
@@ -433,15 +436,14 @@ static int camera_stage(build_state *st, size_t c, const held_sweep *prev, const
     const avt_image_ref *ir = &cw->stream.images[mt.image];
     /* the image's time in the LiDAR clock: everything is projected at that instant */
     const int64_t t_img = cw->corrected ? avt_clock_camera_to_lidar(&cw->clock, ir->t_ns) : ir->t_ns;
-    char abs_img[AVT_LOG_PATH_MAX];
+    char *abs_img = cw->abs_img;
     avt_png_info info;
-    if ((rc = avt_drive_log_path(&st->log, ir->path, abs_img, sizeof abs_img, err))) return rc;
+    if ((rc = avt_drive_log_path(&st->log, ir->path, abs_img, sizeof cw->abs_img, err))) return rc;
     if ((rc = opt->verify_images ? avt_image_verify(abs_img, &info, err) : avt_image_read_info(abs_img, &info, err)))
         return rc;
     if (info.width != cam->width || info.height != cam->height)
         return avt_err(err, AVT_MISMATCH, "%s: image is %ux%u but calib.yaml says camera %s is %ux%u", abs_img,
                        info.width, info.height, cam->name, cam->width, cam->height);
-    if ((rc = avt_export_add_input(st->writer, ir->path, abs_img, err))) return rc;
     avt_sync_stats_add(&cw->stats, t_img - t_cam);
     cf->timestamp_ns = t_img;
     cf->sync_delta_ns = t_img - t_cam;
@@ -514,8 +516,6 @@ static int camera_stage(build_state *st, size_t c, const held_sweep *prev, const
     }
     cf->n_boxes2d = k2;
     cf->boxes2d = cw->b2d;
-    sum->boxes2d += k2;
-    sum->depth_samples += nd;
     return camera_extras(opt, cam, cf, abs_img, frame_no, err);
 }
 
@@ -539,9 +539,28 @@ static int process_frame(build_state *st, const held_sweep *prev, const held_swe
     if ((rc = label_stage(st, cur, opt, &lf, &world_T_lidar_label, sum, err))) goto out;
     avt_sync_rotation rot;
     sweep_rotation(sw, &st->modes, opt->cut_angle_deg, &rot);
-    for (size_t c = 0; c < st->rig.n_cameras; c++)
-        if ((rc = camera_stage(st, c, prev, cur, next, &rot, &lf, &world_T_lidar_label, opt, frame_no, sum, err)))
+    /* the cameras in parallel (each on its own buffers; nested regions run on one thread),
+     * then in camera order: the first error, the images' provenance and the counts */
+    const int nc = (int)st->rig.n_cameras;
+#pragma omp parallel for schedule(dynamic, 1) if (nc > 1)
+    for (int c = 0; c < nc; c++) {
+        cam_work *cw = &st->cams[c];
+        cw->err.code = AVT_OK;
+        cw->err.msg[0] = '\0';
+        camera_stage(st, (size_t)c, prev, cur, next, &rot, &lf, &world_T_lidar_label, opt, frame_no, &cw->err);
+    }
+    for (int c = 0; c < nc; c++) {
+        const cam_work *cw = &st->cams[c];
+        if (cw->err.code) {
+            if (err) *err = cw->err;
+            rc = cw->err.code;
             goto out;
+        }
+        if (cw->abs_img[0] && (rc = avt_export_add_input(st->writer, st->cframes[c].image_path, cw->abs_img, err)))
+            goto out;
+        sum->boxes2d += st->cframes[c].n_boxes2d;
+        sum->depth_samples += st->cframes[c].n_depth;
+    }
 
     const avt_tf w_ref = avt_tf_mul(&cur->world_T_lidar, &st->rig.lidar_T_ego);
     avt_frame_out fo;
