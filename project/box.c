@@ -222,6 +222,8 @@ int avt_box_project(const avt_cam_model *m, const avt_tf *cam_T_src, const avt_o
     memset(out, 0, sizeof *out);
     for (int i = 0; i < 8; i++)
         if (!avt_cam_project(m, c[i], out->corners[i])) out->corners[i][0] = out->corners[i][1] = NAN;
+    const avt_tf I = avt_tf_identity();
+    if (avt_cam_hull_outside(m, &I, (const double(*)[3])c)) return 0; /* no part can reach the image */
 
     edge_ctx ctx = {m, (double)m->width - 1, (double)m->height - 1, {0, 0, 0, 0, 0}, {0, 0, 0, 0, 0}};
     double c2 = cone_c2(m);
@@ -238,8 +240,8 @@ int avt_box_project(const avt_cam_model *m, const avt_tf *cam_T_src, const avt_o
     const double corners_px[4][2] = {{0, 0}, {ctx.W, 0}, {0, ctx.H}, {ctx.W, ctx.H}};
     const double origin[3] = {0, 0, 0};
     for (int i = 0; i < 4; i++) {
-        double ray[3], t;
-        if (avt_cam_unproject(m, corners_px[i], ray) && avt_obox_ray_hit(&box, origin, ray, &t)) {
+        double t;
+        if (m->corner_ok[i] && avt_obox_ray_hit(&box, origin, m->corner_ray[i], &t)) {
             bbox_add(&ctx.clipped, corners_px[i][0], corners_px[i][1]);
             bbox_add(&ctx.extent, corners_px[i][0], corners_px[i][1]);
         }

@@ -82,6 +82,14 @@ static void tilt_matrix(double tx, double ty, double out[9])
  * unprojected border, hence inside its bounding box; widened by 1 % and 2 px against the steps
  * between samples. Where part of the border has no preimage (strong distortion), the bounds
  * are the monotonic region's: |x'|, |y'| <= sqrt(r2_max). */
+/* The rays of the image's corner pixels (0, 0), (W-1, 0), (0, H-1), (W-1, H-1), once. */
+static void corner_rays(avt_cam_model *m)
+{
+    const double W = (double)m->width - 1, H = (double)m->height - 1;
+    const double px[4][2] = {{0, 0}, {W, 0}, {0, H}, {W, H}};
+    for (int i = 0; i < 4; i++) m->corner_ok[i] = avt_cam_unproject(m, px[i], m->corner_ray[i]);
+}
+
 static void view_bounds(avt_cam_model *m)
 {
     const double r = sqrt(m->r2_max), W = m->width - 0.5, H = m->height - 0.5;
@@ -137,6 +145,7 @@ int avt_cam_model_init(avt_cam_model *m, const avt_camera *cam, avt_error *err)
             }
             prev = v;
         }
+        corner_rays(m);
         return AVT_OK;
     }
     if (n != 0 && n != 4 && n != 5 && n != 8 && n != 12 && n != 14)
@@ -175,6 +184,7 @@ int avt_cam_model_init(avt_cam_model *m, const avt_camera *cam, avt_error *err)
         prev = v;
     }
     view_bounds(m);
+    corner_rays(m);
     return AVT_OK;
 }
 
@@ -434,12 +444,9 @@ static void generic_point(const avt_cam_model *m, const double *t, double px, do
     *valid = (uint8_t)ok;
 }
 
-/* Is the block's box wholly outside one of the half-spaces whose intersection holds every
- * point that can be valid: in front of the camera, and x/z, y/z within the view bounds? A
- * comparison with NaN says no (the block is projected). */
-static int block_outside(const avt_cam_model *m, const double *t, const double (*c)[3])
+int avt_cam_hull_outside(const avt_cam_model *m, const avt_tf *cam_T_src, const double c[8][3])
 {
-    const double *w = m->view;
+    const double *w = m->view, *t = cam_T_src->m;
     int behind = 1, left = 1, right = 1, low = 1, high = 1;
     for (int k = 0; k < 8; k++) {
         const double X = t[0] * c[k][0] + t[1] * c[k][1] + t[2] * c[k][2] + t[3];
@@ -488,7 +495,7 @@ static void project_points(const avt_cam_model *m, const avt_tf *T, const float 
         thread_chunk(nb, &j0, &j1);
         for (size_t j = j0; j < j1; j++) {
             const size_t b = j * AVT_POINT_BLOCK, k = n - b < AVT_POINT_BLOCK ? n - b : AVT_POINT_BLOCK;
-            if (blocks && block_outside(m, T->m, (const double(*)[3])blocks->corner[j])) memset(valid + b, 0, k);
+            if (blocks && avt_cam_hull_outside(m, T, (const double(*)[3])blocks->corner[j])) memset(valid + b, 0, k);
             else project_range(m, c, avx2, T, xyz, b, k, uv, depth, valid);
         }
     }

@@ -28,6 +28,8 @@ typedef struct avt_cam_model {
     double theta_max;        /* fisheye: largest valid angle from the optical axis (rad) */
     double view[4];          /* pinhole: x'/z' in [view0, view1], y'/z' in [view2, view3] holds
                               * for every point that can land in the image (with a margin) */
+    double corner_ray[4][3]; /* avt_cam_unproject of the corner pixels (0,0) (W-1,0) (0,H-1) (W-1,H-1) */
+    int corner_ok[4];
     unsigned width, height;
     int simd;                /* enum avt_cam_simd: instruction set of the batch projections */
 } avt_cam_model;
@@ -65,6 +67,10 @@ typedef struct avt_point_blocks {
 /* AVT_OK or AVT_NOMEM. Non-finite points are left out of the boxes. */
 int avt_point_blocks_build(avt_point_blocks *b, const float *xyz, size_t n);
 void avt_point_blocks_free(avt_point_blocks *b);
+
+/* Does the convex hull of the 8 points c (source frame) lie wholly behind the camera or beside
+ * its view bounds, so that none of its points can be valid? NaN coordinates say no. */
+int avt_cam_hull_outside(const avt_cam_model *m, const avt_tf *cam_T_src, const double c[8][3]);
 
 /* As avt_cam_project_points, for callers that use only the valid points: valid is the same,
  * uv and depth are the same for every valid point and may be left unwritten for the others.
