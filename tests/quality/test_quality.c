@@ -133,8 +133,10 @@ static void test_match_thresholds(void **state)
     avt_schema_free(&sc);
 }
 
-/* Cohen (1960), Table 1: two judges, three categories, N = 200; p_o = .70, p_c = .41,
- * kappa = .29 / .59 = .492. */
+/* Cohen (1960), p. 45 (Table 2; the same cells are Cohen 1968's Table 1): two judges, three
+ * categories, N = 200; p_o = .70, p_c = .41, kappa = .29 / .59 = .492. The cells as reproduced
+ * by R's psych (man/kappa.Rd, "cohen reports .492"), thomaspingel/cohens-kappa-matlab and the
+ * DMAR package (checked against .492), which agree cell for cell. */
 static void test_cohen_1960(void **state)
 {
     (void)state;
@@ -153,6 +155,30 @@ static void test_fleiss_example(void **state)
     /* perfect agreement: 1; all raters split evenly between two categories: negative */
     double p[6] = {3, 0, 0, 3, 3, 0};
     assert_true(fabs(avt_kappa_fleiss(p, 3, 2) - 1) < 1e-12);
+}
+
+/* Fleiss (1971), Table 1: 30 patients, 6 psychiatrists, 5 diagnoses (depression, personality
+ * disorder, schizophrenia, neurosis, other), as counts per patient; published kappa .430. The
+ * counts as reproduced by JonasMoss/quadagree (data_raw/fleiss1971.csv, "scraped by hand from
+ * Fleiss (1971)") and, as raw ratings, by R's irr (dataset diagnoses; kappam.fleiss 0.4302445,
+ * also statsmodels' test_inter_rater.py): column sums 26 26 30 55 43. Exactly, P-bar = 5/9,
+ * P-bar_e = 3563/16200, kappa = 5437/12637. */
+static void test_fleiss_1971(void **state)
+{
+    (void)state;
+    static const double t[30 * 5] = {
+        0, 0, 0, 6, 0, 0, 3, 0, 0, 3, 0, 1, 4, 0, 1, 0, 0, 0, 0, 6, 0, 3, 0, 3, 0, 2, 0, 4, 0, 0,
+        0, 0, 4, 0, 2, 2, 0, 3, 1, 0, 2, 0, 0, 4, 0, 0, 0, 0, 0, 6, 1, 0, 0, 5, 0, 1, 1, 0, 4, 0,
+        0, 3, 3, 0, 0, 1, 0, 0, 5, 0, 0, 2, 0, 3, 1, 0, 0, 5, 0, 1, 3, 0, 0, 1, 2, 5, 1, 0, 0, 0,
+        0, 2, 0, 4, 0, 1, 0, 2, 0, 3, 0, 0, 0, 0, 6, 0, 1, 0, 5, 0, 0, 2, 0, 1, 3, 2, 0, 0, 4, 0,
+        1, 0, 0, 4, 1, 0, 5, 0, 1, 0, 4, 0, 0, 0, 2, 0, 2, 0, 4, 0, 1, 0, 5, 0, 0, 0, 0, 0, 0, 6};
+    double col[5] = {0};
+    for (int i = 0; i < 150; i++) col[i % 5] += t[i];
+    const double want_col[5] = {26, 26, 30, 55, 43};
+    for (int j = 0; j < 5; j++) assert_true(col[j] == want_col[j]); /* the table as transcribed */
+    const double kappa = avt_kappa_fleiss(t, 30, 5);
+    assert_true(fabs(kappa - 5437.0 / 12637.0) < 1e-12);
+    assert_true(fabs(kappa - 0.430) < 5e-4);
 }
 
 /* Shrout & Fleiss (1979), Table 2: 6 targets rated by 4 judges; ICC(2,1) = .29. */
@@ -328,7 +354,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_overlap_hand_cases),  cmocka_unit_test(test_assignment_vs_brute_force),
         cmocka_unit_test(test_match_thresholds),    cmocka_unit_test(test_cohen_1960),
-        cmocka_unit_test(test_fleiss_example),      cmocka_unit_test(test_icc_shrout_fleiss),
+        cmocka_unit_test(test_fleiss_example),      cmocka_unit_test(test_fleiss_1971),      cmocka_unit_test(test_icc_shrout_fleiss),
         cmocka_unit_test(test_kitti_ap),            cmocka_unit_test(test_kitti_difficulty_and_dontcare),
         cmocka_unit_test(test_kitti_neighbour_class), cmocka_unit_test(test_nuscenes),
         cmocka_unit_test(test_coco),
