@@ -139,6 +139,9 @@ void avt_kitti_object_label(const avt_kitti_object *o, const avt_tf *lidar_T_rec
     lb->velocity[0] = lb->velocity[1] = lb->velocity[2] = NAN;
     lb->class_id = -1; /* the type names a class of the KITTI schema (schemas/kitti.yaml) */
     lb->track_id = -1;
+    lb->score = NAN;
+    lb->occluded = o->occluded;
+    lb->truncated = o->truncated;
     if (tilt) *tilt = acos(fmin(1.0, fabs(b.R[8])));
 }
 
@@ -263,9 +266,9 @@ static int write_label_json(const char *path, const char *src, int64_t t_ns, con
         avt_label_box lb;
         avt_kitti_object_label(&o[i], lidar_T_rect, &lb, NULL);
         /* KITTI objects have no identity across frames: the line number is the track id */
-        e = json_pack("{s:I, s:s, s:[f,f,f], s:[f,f,f], s:f, s:[]}", "track_id", (json_int_t)i, "class", k->name,
-                      "center", lb.center[0], lb.center[1], lb.center[2], "size", lb.size[0], lb.size[1], lb.size[2],
-                      "yaw", lb.yaw, "attributes");
+        e = json_pack("{s:I, s:s, s:[f,f,f], s:[f,f,f], s:f, s:[], s:i, s:f}", "track_id", (json_int_t)i, "class",
+                      k->name, "center", lb.center[0], lb.center[1], lb.center[2], "size", lb.size[0], lb.size[1],
+                      lb.size[2], "yaw", lb.yaw, "attributes", "occluded", o[i].occluded, "truncated", o[i].truncated);
         if (!e || json_array_append_new(boxes, e)) rc = avt_err(err, AVT_NOMEM, "%s: out of memory", path);
     }
     if (!rc && json_dump_file(root, path, JSON_INDENT(1) | JSON_REAL_PRECISION(17)))

@@ -172,6 +172,8 @@ static int read_box(sink *k, const avt_schema *s, const avt_validate_config *cfg
     lb->track_id = -1;
     lb->velocity[0] = lb->velocity[1] = lb->velocity[2] = NAN;
     lb->score = NAN;
+    lb->occluded = -1;
+    lb->truncated = NAN;
     const char *known[2 * AVT_SCHEMA_MAX_FIELDS];
     size_t nk = 0;
     for (size_t i = 0; i < s->n_required; i++) known[nk++] = s->required[i];
@@ -235,6 +237,24 @@ static int read_box(sink *k, const avt_schema *s, const avt_validate_config *cfg
     if ((j = json_object_get(b, "score")) && !json_is_null(j)) { /* a prediction's confidence (eval) */
         snprintf(w, sizeof w, "%s.score", where);
         number(k, j, w, &lb->score);
+    }
+    if ((j = json_object_get(b, "occluded")) && !json_is_null(j)) { /* KITTI's difficulty inputs (eval) */
+        snprintf(w, sizeof w, "%s.occluded", where);
+        if (!json_is_integer(j) || json_integer_value(j) < 0 || json_integer_value(j) > 3) {
+            json_text(j, v, sizeof v);
+            emit(k, json_is_integer(j) ? AVT_RULE_OUT_OF_RANGE : AVT_RULE_BAD_TYPE, w, v,
+                 "expected KITTI's occlusion level, an integer 0..3");
+        } else {
+            lb->occluded = (int)json_integer_value(j);
+        }
+    }
+    if ((j = json_object_get(b, "truncated")) && !json_is_null(j)) {
+        snprintf(w, sizeof w, "%s.truncated", where);
+        if (number(k, j, w, &lb->truncated) && !(lb->truncated >= 0 && lb->truncated <= 1)) {
+            json_text(j, v, sizeof v);
+            emit(k, AVT_RULE_OUT_OF_RANGE, w, v, "expected KITTI's truncation, 0..1");
+            lb->truncated = NAN;
+        }
     }
     json_t *yaw = json_object_get(b, "yaw"), *rot = json_object_get(b, "rotation");
     if (yaw) {

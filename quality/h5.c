@@ -114,6 +114,8 @@ int quality_h5_load_boxes(const char *path, avt_label_set *s, avt_error *err)
             lb->track_id = (int64_t)c[TID][b];
             lb->attributes = (uint32_t)c[ATTR][b];
             lb->score = NAN;
+            lb->occluded = -1; /* from /cameras/<name>/boxes2d/visibility instead */
+            lb->truncated = NAN;
             if (lb->class_id < 1 || lb->class_id >= AVT_QUALITY_MAX_ID || !(lb->size[0] > 0 && lb->size[1] > 0 && lb->size[2] > 0)) {
                 rc = avt_err(err, AVT_FORMAT, "%s: /boxes3d row %zu: class_id %d, size %g x %g x %g", path, b,
                              lb->class_id, lb->size[0], lb->size[1], lb->size[2]);

@@ -31,7 +31,9 @@ int avt_quality_project_views(const avt_camera *cam, const avt_label_box *boxes,
             v->height_px = 0;
             v->truncation = 1;
         }
-        v->occlusion = 0;
+        /* the label's own KITTI values when it has them (an imported KITTI log) */
+        if (!isnan(b->truncated)) v->truncation = b->truncated;
+        v->occlusion = b->occluded >= 0 ? b->occluded : 0;
     }
     return AVT_OK;
 }

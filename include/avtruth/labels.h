@@ -18,6 +18,8 @@ typedef struct avt_label_box {
     int64_t track_id;    /* -1 when the schema does not require one and it is absent */
     uint32_t attributes; /* bit i: the schema's attribute_names[i] */
     double score;        /* detection confidence of a prediction ("score"); NaN when absent */
+    int occluded;        /* KITTI occlusion level 0..3 ("occluded"); -1 when absent */
+    double truncated;    /* KITTI truncation 0..1 ("truncated"); NaN when absent */
 } avt_label_box;
 
 /* An image region whose objects were not labelled (KITTI DontCare): an ignore class of the

@@ -215,7 +215,7 @@ static void test_box_motion(void **state)
     const avt_tf world_T_label = avt_tf_from_yaw(0, t_label);
     const avt_tf world_T_other = avt_tf_from_yaw(M_PI / 2, t_other);
     const avt_tf other_T_world = avt_tf_inv(&world_T_other);
-    avt_label_box in = {{5, 0, 0}, {4, 2, 1.5}, 0.3, {1, 0, 0}, 1, 42, 0, NAN}, out;
+    avt_label_box in = {{5, 0, 0}, {4, 2, 1.5}, 0.3, {1, 0, 0}, 1, 42, 0, NAN, -1, NAN}, out;
     const int64_t t0 = 1000000000000LL, t1 = t0 + 1000000000LL;
 
     avt_tf w = avt_label_box_pose(&in, &world_T_label, t0, t1);
@@ -256,8 +256,8 @@ static void test_point_labels(void **state)
     avt_label_box boxes[2];
     memset(boxes, 0, sizeof boxes);
     /* a large car box and a small pedestrian box inside it: the smaller one wins */
-    boxes[0] = (avt_label_box){{0, 0, 0}, {4, 2, 2}, 0, {NAN, NAN, NAN}, 1, 10, 0, NAN};
-    boxes[1] = (avt_label_box){{1, 0, 0}, {0.5, 0.5, 1}, M_PI / 4, {NAN, NAN, NAN}, 2, 11, 0, NAN};
+    boxes[0] = (avt_label_box){{0, 0, 0}, {4, 2, 2}, 0, {NAN, NAN, NAN}, 1, 10, 0, NAN, -1, NAN};
+    boxes[1] = (avt_label_box){{1, 0, 0}, {0.5, 0.5, 1}, M_PI / 4, {NAN, NAN, NAN}, 2, 11, 0, NAN, -1, NAN};
     const float xyz[] = {0, 0, 0, 1, 0, 0, 1.9f, 0, 0, 2.1f, 0, 0, 1.3f, 0.0f, 0};
     uint16_t lab[5];
     int32_t inst[5];
