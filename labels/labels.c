@@ -113,40 +113,68 @@ void avt_label_index_free(avt_label_index *idx)
     memset(idx, 0, sizeof *idx);
 }
 
-void avt_label_points(const float *xyz, size_t n, const avt_label_box *boxes, size_t nb, uint16_t *label,
-                      int32_t *instance, uint32_t *counts)
+/* Could box b (its footprint circle of squared radius r2, its height) hold a point of block f? */
+static int block_may_hold(const double *f, const avt_label_box *bx, double r2)
+{
+    const double s = f[0] * bx->center[0] + f[1] * bx->center[1], t = f[0] * bx->center[1] - f[1] * bx->center[0];
+    const double ds = s < f[2] ? f[2] - s : s > f[3] ? s - f[3] : 0, dt = t < f[4] ? f[4] - t : t > f[5] ? t - f[5] : 0;
+    const double h = 0.5 * bx->size[2] * 1.01;
+    return ds * ds + dt * dt <= r2 && bx->center[2] - h <= f[7] && bx->center[2] + h >= f[6];
+}
+
+void avt_label_points(const float *xyz, size_t n, const avt_point_blocks *blocks, const avt_label_box *boxes,
+                      size_t nb, uint16_t *label, int32_t *instance, uint32_t *counts)
 {
     for (size_t b = 0; b < nb; b++) counts[b] = 0;
-    /* each box's cos and sin of yaw once, not once per point (they were a third of a build's
-     * labelling time); without memory for the table, computed where needed */
+    /* each box's cos and sin of yaw once (they were a third of a build's labelling time), and a
+     * circle around its footprint, 1 % wider than its half diagonal: a point outside it is
+     * outside the box whatever the rounding, and costs two products */
     double *cs = malloc(3 * nb * sizeof *cs + 1);
     for (size_t b = 0; cs && b < nb; b++) {
         cs[3 * b] = cos(boxes[b].yaw), cs[3 * b + 1] = sin(boxes[b].yaw);
-        /* a circle around the box's footprint, 1 % wider than its half diagonal: a point
-         * outside it is outside the box whatever the rounding, and costs two products */
         cs[3 * b + 2] = 1.01 * 0.25 * (boxes[b].size[0] * boxes[b].size[0] + boxes[b].size[1] * boxes[b].size[1]);
     }
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) {
-        int32_t best = -1;
-        double best_vol = INFINITY;
-        for (size_t b = 0; b < nb; b++) {
-            const avt_label_box *bx = &boxes[b];
-            double dx = xyz[3 * i] - bx->center[0], dy = xyz[3 * i + 1] - bx->center[1];
-            if (cs && dx * dx + dy * dy > cs[3 * b + 2]) continue;
-            double dz = xyz[3 * i + 2] - bx->center[2];
-            double c = cs ? cs[3 * b] : cos(bx->yaw), s = cs ? cs[3 * b + 1] : sin(bx->yaw);
-            double lx = c * dx + s * dy, ly = -s * dx + c * dy;
-            if (fabs(lx) <= 0.5 * bx->size[0] && fabs(ly) <= 0.5 * bx->size[1] && fabs(dz) <= 0.5 * bx->size[2]) {
-                double vol = bx->size[0] * bx->size[1] * bx->size[2];
-                if (vol < best_vol) {
-                    best_vol = vol;
-                    best = (int32_t)b;
+    if (!cs || (blocks && blocks->n_blocks != (n + AVT_POINT_BLOCK - 1) / AVT_POINT_BLOCK)) blocks = NULL;
+    const size_t span = blocks ? AVT_POINT_BLOCK : (n ? n : 1), nblk = (n + span - 1) / span;
+    /* per block, the boxes that may hold one of its points (without blocks or memory for the
+     * list: every box, the tables computed where needed) */
+#pragma omp parallel if (n >= 4096)
+    {
+        size_t *cand = blocks ? malloc((nb ? nb : 1) * sizeof *cand) : NULL;
+#pragma omp for schedule(static)
+        for (size_t j = 0; j < nblk; j++) {
+            const size_t i0 = j * span, i1 = i0 + span < n ? i0 + span : n;
+            size_t nc = nb;
+            if (cand) {
+                nc = 0;
+                for (size_t b = 0; b < nb; b++)
+                    if (block_may_hold(blocks->frame[j], &boxes[b], cs[3 * b + 2])) cand[nc++] = b;
+            }
+            for (size_t i = i0; i < i1; i++) {
+                int32_t best = -1;
+                double best_vol = INFINITY;
+                for (size_t q = 0; q < nc; q++) {
+                    const size_t b = cand ? cand[q] : q;
+                    const avt_label_box *bx = &boxes[b];
+                    double dx = xyz[3 * i] - bx->center[0], dy = xyz[3 * i + 1] - bx->center[1];
+                    if (cs && dx * dx + dy * dy > cs[3 * b + 2]) continue;
+                    double dz = xyz[3 * i + 2] - bx->center[2];
+                    double c = cs ? cs[3 * b] : cos(bx->yaw), s = cs ? cs[3 * b + 1] : sin(bx->yaw);
+                    double lx = c * dx + s * dy, ly = -s * dx + c * dy;
+                    if (fabs(lx) <= 0.5 * bx->size[0] && fabs(ly) <= 0.5 * bx->size[1] &&
+                        fabs(dz) <= 0.5 * bx->size[2]) {
+                        double vol = bx->size[0] * bx->size[1] * bx->size[2];
+                        if (vol < best_vol) {
+                            best_vol = vol;
+                            best = (int32_t)b;
+                        }
+                    }
                 }
+                instance[i] = best;
+                label[i] = best >= 0 ? (uint16_t)boxes[best].class_id : 0;
             }
         }
-        instance[i] = best;
-        label[i] = best >= 0 ? (uint16_t)boxes[best].class_id : 0;
+        free(cand);
     }
     free(cs);
     for (size_t i = 0; i < n; i++)

@@ -244,7 +244,7 @@ static int held_fill(build_state *st, held_sweep *h, const avt_sweep *sw, avt_er
     int rc = avt_poses_deskew(&st->poses, &st->rig.lidar_T_ego, o, h->desk, err);
     if (!rc) rc = avt_poses_at(&st->poses, o->timestamp_ns, &w_ref, err);
     if (rc) return avt_err_prefix(err, "%s: sweep %llu", st->log.lidar, (unsigned long long)o->index);
-    if (st->rig.n_cameras && avt_point_blocks_build(&h->blocks, h->desk, o->n)) goto nomem;
+    if (avt_point_blocks_build(&h->blocks, h->desk, o->n)) goto nomem;
     h->world_T_lidar = avt_tf_mul(&w_ref, &ego_T_lidar);
     h->used = 1;
     if (o->complete && o->end_ns > o->start_ns) st->half_period_ns = (o->end_ns - o->start_ns) / 2;
@@ -362,7 +362,7 @@ static int label_stage(build_state *st, const held_sweep *cur, const avt_build_o
     for (size_t b = 0; b < lf->n; b++)
         avt_label_box_move(&lf->boxes[b], world_T_lidar_label, lf->timestamp_ns, &lidar_ref_T_world,
                            sw->timestamp_ns, &st->lboxes[b]);
-    avt_label_points(cur->desk, sw->n, st->lboxes, lf->n, st->plabel, st->pinst, st->counts);
+    avt_label_points(cur->desk, sw->n, &cur->blocks, st->lboxes, lf->n, st->plabel, st->pinst, st->counts);
     for (size_t b = 0; b < lf->n; b++) {
         const avt_label_box *lb = &st->lboxes[b];
         avt_box3d *o = &st->b3d[b];

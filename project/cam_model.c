@@ -513,47 +513,6 @@ void avt_cam_project_visible(const avt_cam_model *m, const avt_tf *T, const floa
     project_points(m, T, xyz, n, uv, depth, valid, blocks);
 }
 
-int avt_point_blocks_build(avt_point_blocks *bl, const float *xyz, size_t n)
-{
-    const size_t nb = (n + AVT_POINT_BLOCK - 1) / AVT_POINT_BLOCK;
-    size_t cap = bl->cap;
-    if (avt_grow((void **)&bl->corner, &cap, nb ? nb : 1, sizeof *bl->corner)) return AVT_NOMEM;
-    bl->cap = cap;
-    bl->n_blocks = nb;
-    for (size_t j = 0; j < nb; j++) {
-        const size_t b = j * AVT_POINT_BLOCK, k = n - b < AVT_POINT_BLOCK ? n - b : AVT_POINT_BLOCK;
-        const float *mid = xyz + 3 * (b + k / 2);
-        double dx = mid[0], dy = mid[1], len = sqrt(dx * dx + dy * dy);
-        if (!(len > 1e-9 && len < 1e30)) dx = 1, dy = 0, len = 1;
-        dx /= len, dy /= len;
-        double lo[3] = {INFINITY, INFINITY, INFINITY}, hi[3] = {-INFINITY, -INFINITY, -INFINITY};
-        for (size_t i = b; i < b + k; i++) {
-            const double x = xyz[3 * i], y = xyz[3 * i + 1], z = xyz[3 * i + 2];
-            if (!(isfinite(x) && isfinite(y) && isfinite(z))) continue;
-            const double q[3] = {dx * x + dy * y, dx * y - dy * x, z};
-            for (int a = 0; a < 3; a++) lo[a] = fmin(lo[a], q[a]), hi[a] = fmax(hi[a], q[a]);
-        }
-        if (lo[0] > hi[0]) /* no finite point: any box will do */
-            for (int a = 0; a < 3; a++) lo[a] = hi[a] = 0;
-        for (int a = 0; a < 3; a++) { /* against the rounding of the rotation */
-            lo[a] -= 1e-6 * (1 + fabs(lo[a]));
-            hi[a] += 1e-6 * (1 + fabs(hi[a]));
-        }
-        for (int k8 = 0; k8 < 8; k8++) {
-            const double s = k8 & 1 ? hi[0] : lo[0], t = k8 & 2 ? hi[1] : lo[1], z = k8 & 4 ? hi[2] : lo[2];
-            bl->corner[j][k8][0] = dx * s - dy * t;
-            bl->corner[j][k8][1] = dy * s + dx * t;
-            bl->corner[j][k8][2] = z;
-        }
-    }
-    return AVT_OK;
-}
-
-void avt_point_blocks_free(avt_point_blocks *b)
-{
-    free(b->corner);
-    memset(b, 0, sizeof *b);
-}
 
 void avt_cam_project_points_soa(const avt_cam_model *m, const avt_tf *T, const float *x, const float *y,
                                 const float *z, size_t n, float *u, float *v, float *depth, uint8_t *valid)

@@ -4,6 +4,7 @@
 #ifndef AVTRUTH_GEOM_H
 #define AVTRUTH_GEOM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct avt_tf { double m[16]; } avt_tf; /* row-major, last row 0 0 0 1 */
@@ -29,5 +30,21 @@ typedef struct avt_tf_slerp {
 } avt_tf_slerp;
 void avt_tf_slerp_init(avt_tf_slerp *z, const avt_tf *a, const avt_tf *b);
 avt_tf avt_tf_slerp_at(const avt_tf_slerp *z, double s);
+
+/* Bounding boxes of the blocks of AVT_POINT_BLOCK consecutive points of a cloud (common/blocks.c):
+ * box j holds points [j B, (j + 1) B), oriented along the azimuth of the block's middle point
+ * (a LiDAR sweep's block is a thin wedge at one azimuth: tight). frame[j] = {dx, dy, s0, s1,
+ * t0, t1, z0, z1}: the points' s = dx x + dy y, t = dx y - dy x and z lie in [s0, s1] x [t0, t1]
+ * x [z0, z1]; corner[j] are that box's 8 corners. Built once per cloud, then tested against
+ * every camera (avt_cam_project_visible) and box (avt_label_points). */
+enum { AVT_POINT_BLOCK = 512 };
+typedef struct avt_point_blocks {
+    double (*corner)[8][3];
+    double (*frame)[8];
+    size_t n_blocks, cap;
+} avt_point_blocks;
+/* 0 or -1 (out of memory). Non-finite points are left out of the boxes. */
+int avt_point_blocks_build(avt_point_blocks *b, const float *xyz, size_t n);
+void avt_point_blocks_free(avt_point_blocks *b);
 
 #endif

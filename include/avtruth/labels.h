@@ -104,8 +104,10 @@ void avt_yaw_quaternion(double yaw_rad, double q[4]);
 
 /* Per-point labels: for every point the class id and the row of the box containing it.
  * Overlapping boxes: the smallest box (by volume) wins, ties to the lower row. counts[b]
- * receives the number of points assigned to box b. Thread-safe (OpenMP inside). */
-void avt_label_points(const float *xyz, size_t n, const avt_label_box *boxes, size_t nb,
-                      uint16_t *label, int32_t *instance, uint32_t *counts);
+ * receives the number of points assigned to box b. With blocks (avt_point_blocks of xyz, or
+ * NULL) each block of points is tested only against the boxes that can reach its bounding
+ * box. Thread-safe (OpenMP inside). */
+void avt_label_points(const float *xyz, size_t n, const avt_point_blocks *blocks, const avt_label_box *boxes,
+                      size_t nb, uint16_t *label, int32_t *instance, uint32_t *counts);
 
 #endif

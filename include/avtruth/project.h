@@ -55,19 +55,6 @@ int avt_cam_unproject(const avt_cam_model *m, const double uv[2], double ray[3])
  * the camera z) and valid (n, 1 when valid and inside the image). OpenMP-parallel. */
 void avt_cam_project_points(const avt_cam_model *m, const avt_tf *cam_T_src, const float *xyz,
                             size_t n, float *uv, float *depth, uint8_t *valid);
-/* Bounding boxes of the blocks of AVT_POINT_BLOCK consecutive points of a cloud: box j holds
- * points [j B, (j + 1) B), oriented along the azimuth of the block's middle point (a LiDAR
- * sweep's block is a thin wedge at one azimuth: tight), as its 8 corners. Computed once per
- * cloud, tested against every camera by avt_cam_project_visible. */
-enum { AVT_POINT_BLOCK = 512 };
-typedef struct avt_point_blocks {
-    double (*corner)[8][3];
-    size_t n_blocks, cap;
-} avt_point_blocks;
-/* AVT_OK or AVT_NOMEM. Non-finite points are left out of the boxes. */
-int avt_point_blocks_build(avt_point_blocks *b, const float *xyz, size_t n);
-void avt_point_blocks_free(avt_point_blocks *b);
-
 /* Does the convex hull of the 8 points c (source frame) lie wholly behind the camera or beside
  * its view bounds, so that none of its points can be valid? NaN coordinates say no. */
 int avt_cam_hull_outside(const avt_cam_model *m, const avt_tf *cam_T_src, const double c[8][3]);

@@ -262,7 +262,7 @@ static void test_point_labels(void **state)
     uint16_t lab[5];
     int32_t inst[5];
     uint32_t cnt[2];
-    avt_label_points(xyz, 5, boxes, 2, lab, inst, cnt);
+    avt_label_points(xyz, 5, NULL, boxes, 2, lab, inst, cnt);
     assert_int_equal(inst[0], 0);
     assert_int_equal(inst[1], 1);
     assert_int_equal(lab[1], 2);
@@ -276,10 +276,58 @@ static void test_point_labels(void **state)
     assert_int_equal(cnt[1], 2);
 }
 
+/* With the cloud's blocks (avt_point_blocks), a sweep-ordered cloud (azimuth by azimuth, near
+ * to far, some points on and just off box faces, NaN points) among 60 boxes of every yaw and
+ * height gets the labels, instances and counts of the test of every box. */
+static void test_point_labels_blocks(void **state)
+{
+    (void)state;
+    enum { N = 40000, NB = 60 };
+    float *xyz = malloc(N * 12);
+    uint16_t *l1 = malloc(N * 2), *l2 = malloc(N * 2);
+    int32_t *i1 = malloc(N * 4), *i2 = malloc(N * 4);
+    avt_label_box boxes[NB];
+    uint32_t c1[NB], c2[NB];
+    assert_true(xyz && l1 && l2 && i1 && i2);
+    for (int b = 0; b < NB; b++) {
+        const double az = 0.1047 * b, r = 3 + (b * 37 % 40);
+        boxes[b] = (avt_label_box){{r * cos(az), r * sin(az), -1 + 0.05 * (b % 9)}, {1 + b % 5, 0.6 + 0.1 * (b % 7),
+                                   0.5 + 0.2 * (b % 4)}, 0.37 * b, {NAN, NAN, NAN}, 1 + b % 3, b, 0, NAN, -1, NAN};
+    }
+    for (int i = 0; i < N; i++) { /* 400 azimuths x 100 points out to 60 m */
+        const double az = 6.2832 * (i / 100) / 400, r = 0.5 + 0.6 * (i % 100), z = -1.2 + 0.03 * (i % 97);
+        xyz[3 * i] = (float)(r * cos(az)), xyz[3 * i + 1] = (float)(r * sin(az)), xyz[3 * i + 2] = (float)z;
+    }
+    for (int b = 0; b < NB; b++) /* a corner of every box exactly, in the block of its azimuth */
+        for (int k = 0; k < 3; k++) {
+            const double c = cos(boxes[b].yaw), s = sin(boxes[b].yaw), hx = 0.5 * boxes[b].size[0] * (k ? 1 : 1.0001),
+                         hy = 0.5 * boxes[b].size[1];
+            const int i = (int)(fmod(atan2(boxes[b].center[1], boxes[b].center[0]) + 6.2832, 6.2832) / 6.2832 * 400) *
+                              100 + 3 * b % 100 + k;
+            xyz[3 * i] = (float)(boxes[b].center[0] + c * hx - s * hy);
+            xyz[3 * i + 1] = (float)(boxes[b].center[1] + s * hx + c * hy);
+            xyz[3 * i + 2] = (float)(boxes[b].center[2] + (k == 2 ? 0.5 * boxes[b].size[2] : 0));
+        }
+    xyz[3 * 777] = NAN;
+    avt_point_blocks blk = {0};
+    assert_int_equal(avt_point_blocks_build(&blk, xyz, N), 0);
+    avt_label_points(xyz, N, NULL, boxes, NB, l1, i1, c1);
+    avt_label_points(xyz, N, &blk, boxes, NB, l2, i2, c2);
+    assert_memory_equal(l1, l2, N * 2);
+    assert_memory_equal(i1, i2, N * 4);
+    assert_memory_equal(c1, c2, sizeof c1);
+    uint32_t labelled = 0;
+    for (int b = 0; b < NB; b++) labelled += c1[b];
+    if (labelled < 300) fail_msg("only %u points in boxes", labelled); /* the test has something to compare */
+    avt_point_blocks_free(&blk);
+    free(xyz), free(l1), free(l2), free(i1), free(i2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_label_file), cmocka_unit_test(test_poses),
                                        cmocka_unit_test(test_poses_cursor), cmocka_unit_test(test_deskew),
-                                       cmocka_unit_test(test_point_labels), cmocka_unit_test(test_box_motion)};
+                                       cmocka_unit_test(test_point_labels), cmocka_unit_test(test_point_labels_blocks),
+                                       cmocka_unit_test(test_box_motion)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
