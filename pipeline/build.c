@@ -260,10 +260,26 @@ static void held_free(held_sweep *h)
     avt_point_blocks_free(&h->blocks);
 }
 
-/* Is point time t inside the camera's window: one rotation centred on its reference time? */
-static int in_window(const build_state *st, int64_t t, int64_t t_cam)
+/* Keeps valid only for the points inside the camera's window: one rotation centred on its
+ * reference time t_cam (no window before a complete sweep gave the period). */
+static void window_mask(const build_state *st, const int64_t *t, size_t n, int64_t t_cam, uint8_t *valid)
 {
-    return st->half_period_ns == 0 || (t - t_cam <= st->half_period_ns && t_cam - t < st->half_period_ns);
+    const int64_t hp = st->half_period_ns;
+    if (hp == 0) return;
+    for (size_t i = 0; i < n; i++) valid[i] &= (uint8_t)((t[i] - t_cam <= hp) & (t_cam - t[i] < hp));
+}
+
+/* The next i >= from with valid[i] set, or n: eight flags at a time through the runs of
+ * invalid points (most of a sweep is outside any one camera's view). */
+static size_t next_valid(const uint8_t *valid, size_t from, size_t n)
+{
+    size_t i = from;
+    for (uint64_t w; i + 8 <= n; i += 8) {
+        memcpy(&w, valid + i, 8);
+        if (w) break;
+    }
+    while (i < n && !valid[i]) i++;
+    return i;
 }
 
 /* The head's rotation over a sweep, fitted once for all cameras (policy trigger only); a
@@ -459,7 +475,7 @@ static int camera_stage(build_state *st, size_t c, const held_sweep *prev, const
     avt_cam_project_visible(&cw->model, &cam_T_lidar_ref, cur->desk, n, &cur->blocks, cw->uv, cw->depth, cw->valid);
     /* the camera sees one rotation centred on its reference time: points of this sweep
      * outside it are dropped, those of the neighbouring sweeps inside it added */
-    for (size_t i = 0; i < n; i++) cw->valid[i] &= (uint8_t)in_window(st, sw->t_ns[i], t_cam);
+    window_mask(st, sw->t_ns, n, t_cam, cw->valid);
     avt_depth_grid_clear(&cw->grid);
     size_t nd = 0;
     const held_sweep *nbr[3] = {cur, NULL, NULL};
@@ -473,11 +489,10 @@ static int camera_stage(build_state *st, size_t c, const held_sweep *prev, const
         if (h != cur) {
             avt_tf cam_T_h = avt_tf_mul(&cam_T_world, &h->world_T_lidar);
             avt_cam_project_visible(&cw->model, &cam_T_h, h->desk, h->sw.n, &h->blocks, cw->nuv, cw->ndepth, cw->nvalid);
-            for (size_t i = 0; i < h->sw.n; i++) cw->nvalid[i] &= (uint8_t)in_window(st, h->sw.t_ns[i], t_cam);
+            window_mask(st, h->sw.t_ns, h->sw.n, t_cam, cw->nvalid);
             puv = cw->nuv, pdepth = cw->ndepth, pvalid = cw->nvalid;
         }
-        for (size_t i = 0; i < h->sw.n; i++) {
-            if (!pvalid[i]) continue;
+        for (size_t i = next_valid(pvalid, 0, h->sw.n); i < h->sw.n; i = next_valid(pvalid, i + 1, h->sw.n)) {
             cw->dsamp_uv[2 * nd] = puv[2 * i];
             cw->dsamp_uv[2 * nd + 1] = puv[2 * i + 1];
             cw->dsamp[nd++] = pdepth[i];
@@ -491,8 +506,8 @@ static int camera_stage(build_state *st, size_t c, const held_sweep *prev, const
     /* visibility: box points in the image not hidden by a point more than AVT_DEPTH_HIDE_M
      * nearer in the same depth-grid cell */
     for (size_t b = 0; b < nb; b++) cw->box_in_img[b] = cw->box_vis[b] = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (st->pinst[i] < 0 || !cw->valid[i]) continue;
+    for (size_t i = next_valid(cw->valid, 0, n); i < n; i = next_valid(cw->valid, i + 1, n)) {
+        if (st->pinst[i] < 0) continue;
         cw->box_in_img[st->pinst[i]]++;
         cw->box_vis[st->pinst[i]] += (uint32_t)avt_depth_grid_visible(&cw->grid, &cw->uv[2 * i], cw->depth[i]);
     }
