@@ -5,7 +5,7 @@
  *    h5py returns attributes as str and string datasets as bytes (.asstr() gives str);
  *  - counts in root attributes (num_frames, num_cameras) are uint64, image width/height
  *    uint32; /calibration/source, /meta/schema and /dataset_card are scalar string datasets;
- *  - extendible columns are chunked (16,384 rows per point/depth sample: docs/format-notes.md;
+ *  - extendible columns are chunked (8,192 rows per point/depth sample: docs/format-notes.md;
  *    4,096 rows per frame/box) with shuffle + gzip 1 unless compression is "none", including
  *    image_path;
  *    small fixed arrays (K, distortion, transforms, names, provenance inputs) are contiguous.
