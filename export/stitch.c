@@ -625,6 +625,7 @@ int avt_export_stitch(const char *dir, const char *out_path, const avt_stitch_op
         f = -1;
         fb[k + 1] = fb[k] + s->frames;
         bb[k + 1] = bb[k] + s->boxes;
+        if (opt->progress) opt->progress(0.8 * (double)(k + 1) / (double)n, k + 1, opt->progress_ctx);
     }
     if (devnull) fclose(devnull);
     if (rc) goto out;
@@ -648,6 +649,7 @@ int avt_export_stitch(const char *dir, const char *out_path, const avt_stitch_op
         rc = c->rebase != REB_NONE || c->is_str
                  ? copy_column(o, c, logs, n, fb, bb, &z, partial, err)
                  : virtual_column(o, c, logs, n, partial, err);
+        if (opt->progress) opt->progress(0.8 + 0.2 * (double)(i + 1) / (double)lc.n, n, opt->progress_ctx);
     }
     if (rc) goto out;
     /* Small fixed objects (class names, schema, calibration, camera intrinsics) from the

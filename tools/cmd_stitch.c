@@ -4,6 +4,9 @@
 
 #include "avtruth/export.h"
 #include "commands.h"
+#include "progress.h"
+
+static void stitch_progress(double fraction, uint64_t logs, void *ctx) { cli_progress_update(ctx, fraction, logs); }
 
 /* --exclude GLOB, repeatable: appended to the options' list (argv outlives the call). */
 typedef struct excludes {
@@ -35,6 +38,7 @@ static int run(int argc, char **argv, const char *cmdline)
     avt_stitch_options so;
     avt_stitch_options_default(&so);
     excludes ex = {NULL, 0, 0};
+    int quiet = 0;
     const cli_opt opts[] = {
         {"output", 'o', CLI_STR, "DATASET.h5", "the index file (required); its card: DATASET.card.md", NULL, .dest = &out},
         {"train", 0, CLI_REAL, "R", "share of the frames in the train split", "0.8", 0, 1, .dest = &so.train},
@@ -43,6 +47,7 @@ static int run(int argc, char **argv, const char *cmdline)
          .dest = &so.splits_path},
         {"exclude", 0, CLI_CALL, "GLOB", "leave out DIR's files matching GLOB (fnmatch, e.g. 'bad_*.h5'; repeatable)", "none",
          .call = add_exclude, .dest = &ex},
+        {"quiet", 'q', CLI_FLAG, NULL, "no progress report on stderr", "off", .dest = &quiet},
         {0},
     };
     char **pos;
@@ -53,7 +58,13 @@ static int run(int argc, char **argv, const char *cmdline)
         avt_error err = {0, ""};
         so.exclude = ex.v;
         so.n_exclude = ex.n;
-        if (avt_export_stitch(pos[0], out, &so, stdout, &err)) r = cli_fail(&err);
+        cli_progress pr;
+        cli_progress_begin(&pr, "stitching", "logs", quiet);
+        so.progress = stitch_progress;
+        so.progress_ctx = &pr;
+        int rc = avt_export_stitch(pos[0], out, &so, stdout, &err);
+        cli_progress_end(&pr);
+        if (rc) r = cli_fail(&err);
     }
     free(ex.v);
     return r == CLI_EXIT_HELP ? 0 : r;

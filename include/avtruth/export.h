@@ -201,6 +201,10 @@ typedef struct avt_stitch_options {
      * every stitched index, which are always left out). */
     const char *const *exclude;
     size_t n_exclude;
+    /* Called after each source is checked and hashed (most of the time: fraction 0 .. 0.8,
+     * items = sources done) and after each column is written (0.8 .. 1); NULL: silent. */
+    void (*progress)(double fraction, uint64_t items, void *ctx);
+    void *progress_ctx;
 } avt_stitch_options;
 /* train 0.8, val 0.1, no overrides file, no exclusions. */
 void avt_stitch_options_default(avt_stitch_options *o);

@@ -1,4 +1,4 @@
-"""Progress reports of long commands on stderr: lines with percent, count, rate and ETA when
+"""Progress reports of long commands (synth, build, stitch) on stderr: lines with percent, count, rate and ETA when
 stderr is not a terminal (here every frame: AVT_PROGRESS_SECONDS=0), ending at 100 %; none
 with --quiet; stdout (the summary) unchanged either way."""
 import os
@@ -42,4 +42,20 @@ q = avt("build", os.path.join(d, "log"), "-o", os.path.join(d, "b.h5"), "--quiet
 c.check(q.returncode == 0 and "building" not in q.stderr, f"--quiet: no progress: {q.stderr[:200]}")
 strip = lambda s: "\n".join(l for l in s.splitlines() if not l.startswith(("time", "output")))  # noqa: E731
 c.check(strip(q.stdout) == strip(p.stdout), "the summary on stdout is the same with and without --quiet")
+
+# stitch: one line per source checked, then per column, ending at 100 % with every log counted
+os.makedirs(os.path.join(d, "st"))
+for name in ("a", "b"):
+    os.replace(os.path.join(d, name + ".h5"), os.path.join(d, "st", name + ".h5"))
+p = avt("stitch", os.path.join(d, "st"), "-o", os.path.join(d, "st", "all.h5"))
+c.check(p.returncode == 0, f"stitch: {p.stderr}")
+st = [l for l in p.stderr.splitlines() if l.startswith("avtruth: stitching")]
+pat = re.compile(r"avtruth: stitching +(\d+)%  (\d+) logs")
+m = [pat.match(l) for l in st]
+c.check(len(st) >= 3 and all(m), f"stitch progress lines: {st[:3]}")
+if m and all(m):
+    pct = [int(x.group(1)) for x in m]
+    c.check(pct == sorted(pct) and pct[-1] == 100 and int(m[-1].group(2)) == 2, f"stitch percent {pct}, logs {m[-1].group(2)}")
+q = avt("stitch", os.path.join(d, "st"), "-o", os.path.join(d, "st", "all2.h5"), "--quiet")
+c.check(q.returncode == 0 and "stitching" not in q.stderr, f"stitch --quiet: {q.stderr[:200]}")
 c.finish()
