@@ -11,7 +11,7 @@
 
 /* Row counts of one chunk (FORMAT.md): per-point (and depth) columns and per-frame/per-box
  * tables. Points: chosen for random-frame reads, measured in docs/format-notes.md. */
-#define AVT_POINT_CHUNK_ROWS 8192
+#define AVT_POINT_CHUNK_ROWS 16384
 #define AVT_TABLE_CHUNK_ROWS 4096
 
 /* Element kinds of a column; mapped to a little-endian file type and a native memory type. */
@@ -236,6 +236,7 @@ struct avt_export_writer {
     int64_t created_ns;
     hsize_t writeback_at; /* file size when writeback was last started (start_writeback) */
     h5x_col cols[COL_COUNT];
+    size_t point_chunk_rows; /* 0: AVT_POINT_CHUNK_ROWS */
     avt_export_cam *cams;
     size_t n_cams;
     char **class_names;

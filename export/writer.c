@@ -5,7 +5,7 @@
  *    h5py returns attributes as str and string datasets as bytes (.asstr() gives str);
  *  - counts in root attributes (num_frames, num_cameras) are uint64, image width/height
  *    uint32; /calibration/source, /meta/schema and /dataset_card are scalar string datasets;
- *  - extendible columns are chunked (8,192 rows per point/depth sample: docs/format-notes.md;
+ *  - extendible columns are chunked (16,384 rows per point/depth sample by default: docs/format-notes.md;
  *    4,096 rows per frame/box) with shuffle + gzip 1 unless compression is "none", including
  *    image_path;
  *    small fixed arrays (K, distortion, transforms, names, provenance inputs) are contiguous.
@@ -241,6 +241,12 @@ static void writer_discard(avt_export_writer *w)
 
 /* ---- open ------------------------------------------------------------------------------- */
 
+/* A column's chunk rows: per-point and depth columns take the writer's choice. */
+static size_t chunk_rows_of(const avt_export_writer *w, size_t spec_rows)
+{
+    return spec_rows == P_ROWS && w->point_chunk_rows ? w->point_chunk_rows : spec_rows;
+}
+
 static int create_file(avt_export_writer *w, avt_error *err)
 {
     int rc = AVT_OK;
@@ -291,7 +297,7 @@ static int create_camera(avt_export_writer *w, size_t ci, const avt_camera *cam,
     for (int i = 0; i < (w->embed_images ? CCOL_COUNT : CCOL_ALWAYS); i++) {
         snprintf(path, sizeof path, "%s/%s", base, cam_specs[i].path);
         rc = h5x_col_create(&c->cols[i], w->file, path, cam_specs[i].kind, cam_specs[i].rank,
-                            cam_specs[i].d1, cam_specs[i].d2, cam_specs[i].chunk_rows,
+                            cam_specs[i].d1, cam_specs[i].d2, chunk_rows_of(w, cam_specs[i].chunk_rows),
                             i == CCOL_IMG_PNG ? &w->z_raw : &w->z, w->partial, err);
         if (rc) goto out;
     }
@@ -437,6 +443,13 @@ avt_export_writer *avt_export_open(const char *path, const avt_rig *rig,
     }
     snprintf(w->lidar_model, sizeof w->lidar_model, "%s", rig->lidar_model);
     snprintf(w->rig_source, sizeof w->rig_source, "%s", rig->source);
+    if (opt && opt->point_chunk_rows &&
+        (opt->point_chunk_rows < AVT_EXPORT_MIN_CHUNK_ROWS || opt->point_chunk_rows > AVT_EXPORT_MAX_CHUNK_ROWS)) {
+        rc = avt_err(err, AVT_INVAL, "%s: chunk rows %zu (accepted: %d..%d)", path, opt->point_chunk_rows,
+                     AVT_EXPORT_MIN_CHUNK_ROWS, AVT_EXPORT_MAX_CHUNK_ROWS);
+        goto out;
+    }
+    w->point_chunk_rows = opt ? opt->point_chunk_rows : 0;
     int filter, level;
     if ((rc = h5x_filter_parse(opt ? opt->compression : NULL, opt && opt->hdf5_filter_path,
                                &filter, &level, err))) {
@@ -468,7 +481,7 @@ avt_export_writer *avt_export_open(const char *path, const avt_rig *rig,
     for (int i = 0; i < COL_COUNT; i++) {
         const col_spec *s = &frame_specs[i];
         rc = h5x_col_create(&w->cols[i], w->file, s->path, s->kind, s->rank, s->d1, s->d2,
-                            s->chunk_rows, &w->z, w->partial, err);
+                            chunk_rows_of(w, s->chunk_rows), &w->z, w->partial, err);
         if (rc) goto out;
     }
     for (size_t i = 0; i < w->n_cams; i++)

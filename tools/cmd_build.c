@@ -125,10 +125,14 @@ static int build(int argc, char **argv, const char *cmdline)
     int policy = 0, clock = 0, vis = 0, verify = 0, embed = 0, quiet = 0;
     calib_args cal = {{0}, 0, 0};
     double tol_ms = (double)o.sync_tolerance_ns * 1e-6, offset_ms = NAN;
+    int64_t chunk_rows = 16384;
     const cli_opt opts[] = {
         {"output", 'o', CLI_STR, "OUT.h5", "the output file (required)", NULL, .dest = &out},
         {"compression", 0, CLI_CALL, "SPEC", "HDF5 filter of the columns", "gzip (level 1)", .call = compression,
          .dest = &o.compression},
+        {"chunk-rows", 0, CLI_INT, "N", "HDF5 chunk rows of the per-point and depth columns (fewer: faster random frames, "
+         "more chunks to write; docs/format-notes.md)", "16384", AVT_EXPORT_MIN_CHUNK_ROWS, AVT_EXPORT_MAX_CHUNK_ROWS,
+         .dest = &chunk_rows},
         {"sync", 0, CLI_CHOICE, "POLICY", "camera pairing policy (docs/pipeline.md)", "trigger", .choices = POLICIES,
          .dest = &policy},
         {"sync-tolerance-ms", 0, CLI_REAL, "MS", "largest image-to-reference time difference paired", "50", 0.001,
@@ -169,6 +173,7 @@ static int build(int argc, char **argv, const char *cmdline)
     if (r) return r == CLI_EXIT_HELP ? 0 : r;
     if (npos != 1 || !out) return cli_usage_error(&avt_cmd_build, "expected LOG and -o OUT.h5");
     o.policy = POLICIES[policy];
+    o.point_chunk_rows = (size_t)chunk_rows;
     o.clock_correct = CLOCK[clock];
     o.box_visibility = VISIBILITY[vis];
     o.sync_tolerance_ns = (int64_t)llround(tol_ms * 1e6);

@@ -11,6 +11,7 @@
 
 typedef struct avt_build_options {
     const char *compression;     /* "gzip" (default) or "none" */
+    size_t point_chunk_rows;     /* per-point and depth chunk rows; 0: 16,384 (avt_export_options) */
     const char *policy;          /* "trigger" (default) or "nearest" ("approximate": library only) */
     int64_t sync_tolerance_ns;   /* default 50 ms */
     int64_t label_tolerance_ns;  /* default 5 ms */

@@ -27,7 +27,7 @@ CLASSES = ["none", "car", "pedestrian", "cyclist"]
 CAMS = ["front", "left"]
 UNPAIRED = {(1, 2)}  # (camera, frame)
 # chunk rows of docs/format-notes.md ("Chunk rows"): per point and depth sample, per table row
-POINT_CHUNK, TABLE_CHUNK = 8192, 4096
+POINT_CHUNK, TABLE_CHUNK = 16384, 4096
 
 failures = []
 
