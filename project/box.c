@@ -6,9 +6,10 @@
  * edges with the image border, or (c) image corners covered by the box. We
  *  1. clip each of the 12 edges to the valid cone of the camera (in front of it and inside the
  *     region where the distortion is monotonic) — never dropping corners behind the camera;
- *  2. subdivide each clipped edge until every piece projects to a chord of at most 0.5 px (the
- *     curve then deviates from its chord by far less than 0.01 px), clip the chords to the image
- *     and take their extent (a, b);
+ *  2. subdivide each clipped edge until every piece projects to a chord of at most 0.5 px or
+ *     (after two halvings) its middle projects within 1e-3 px of the chord's middle (the curve
+ *     then deviates from its chord by less than about that), clip the chords to the image and
+ *     take their extent (a, b);
  *  3. cast the rays of the four image corners against the box (c). */
 #include <math.h>
 #include <string.h>
@@ -167,12 +168,30 @@ typedef struct edge_ctx {
     bbox2 clipped, extent;
 } edge_ctx;
 
+/* Is pixel p at least m pixels inside [0, W] x [0, H]? */
+static int inside_by(const double p[2], const edge_ctx *c, double m)
+{
+    return p[0] >= m && p[0] <= c->W - m && p[1] >= m && p[1] <= c->H - m;
+}
+
 static void subdivide(edge_ctx *c, const double a[3], const double b[3], const double ua[2],
                       const double ub[2], int depth)
 {
     double dx = ub[0] - ua[0], dy = ub[1] - ua[1];
     double chord2 = dx * dx + dy * dy;
     int leaf = chord2 <= 0.25 || depth >= 30;
+    double mid[3], um[2];
+    lerp3(a, b, 0.5, mid);
+    const int mid_ok = avt_cam_project(c->m, mid, um);
+    /* flat enough: past the first two halvings, a piece well inside the image whose middle
+     * projects within 1e-3 px of its chord's middle is a chord (the projected edge bends
+     * smoothly: its deviation is largest near the middle and shrinks four-fold per halving).
+     * Pieces near the border stay short: where a chord crosses the border at a grazing angle,
+     * its crossing can lie far from the curve's. */
+    if (!leaf && mid_ok && depth >= 2 && inside_by(ua, c, 2) && inside_by(ub, c, 2) && inside_by(um, c, 2)) {
+        const double ex = um[0] - 0.5 * (ua[0] + ub[0]), ey = um[1] - 0.5 * (ua[1] + ub[1]);
+        leaf = ex * ex + ey * ey <= 1e-6;
+    }
     if (!leaf) {
         /* a short piece whose chord lies wholly beyond one image side cannot reach into it */
         double na = sqrt(a[0] * a[0] + a[1] * a[1] + a[2] * a[2]);
@@ -190,9 +209,7 @@ static void subdivide(edge_ctx *c, const double a[3], const double b[3], const d
         chord_clip_add(&c->clipped, ua, ub, c->W, c->H);
         return;
     }
-    double mid[3], um[2];
-    lerp3(a, b, 0.5, mid);
-    if (!avt_cam_project(c->m, mid, um)) { /* cannot happen inside the cone; stay safe */
+    if (!mid_ok) { /* cannot happen inside the cone; stay safe */
         bbox_add(&c->extent, ua[0], ua[1]);
         bbox_add(&c->extent, ub[0], ub[1]);
         return;
