@@ -268,7 +268,7 @@ static int write_label_json(const char *path, const char *src, int64_t t_ns, con
         /* KITTI objects have no identity across frames: the line number is the track id */
         e = json_pack("{s:I, s:s, s:[f,f,f], s:[f,f,f], s:f, s:[], s:i, s:f}", "track_id", (json_int_t)i, "class",
                       k->name, "center", lb.center[0], lb.center[1], lb.center[2], "size", lb.size[0], lb.size[1],
-                      lb.size[2], "yaw", lb.yaw, "attributes", "occluded", o[i].occluded, "truncated", o[i].truncated);
+                      lb.size[2], "yaw", lb.yaw, "attributes", "occluded", lb.occluded, "truncated", lb.truncated);
         if (!e || json_array_append_new(boxes, e)) rc = avt_err(err, AVT_NOMEM, "%s: out of memory", path);
     }
     if (!rc && json_dump_file(root, path, JSON_INDENT(1) | JSON_REAL_PRECISION(17)))

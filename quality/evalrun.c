@@ -25,18 +25,6 @@ static const avt_camera *rig_camera(const avt_rig *rig, const char *name)
     return NULL;
 }
 
-/* Views of every box of the frames (flattened in frame order) through a camera. */
-static int project_all(const avt_camera *cam, const avt_label_set *s, avt_box_view *v, avt_error *err)
-{
-    size_t off = 0;
-    for (size_t f = 0; f < s->n; f++) {
-        int rc = avt_quality_project_views(cam, s->frames[f].boxes, s->frames[f].n, v + off, err);
-        if (rc) return rc;
-        off += s->frames[f].n;
-    }
-    return AVT_OK;
-}
-
 static size_t total_boxes(const avt_label_set *s, size_t *first)
 {
     size_t n = 0;
@@ -127,13 +115,13 @@ int avt_quality_eval_paths(const char *gt_path, const char *pred_path, const avt
         if ((rc = avt_quality_h5_views(gt_path, cam, ng, gv, err))) goto out;
         gt_views = 1, diff_source = "the output file's 2D boxes";
     } else if (rc_cam) {
-        if ((rc = project_all(rc_cam, &gt, gv, err))) goto out;
+        if ((rc = avt_quality_project_views(rc_cam, gt.frames, gt.n, gv, err))) goto out;
         gt_views = 1, diff_source = "projection through the calibration";
     } else if (o->camera) {
         rc = avt_err(err, AVT_INVAL, "--camera %s: not in the calibration", o->camera);
         goto out;
     }
-    if (pred_views && (rc = pred_h5 ? avt_quality_h5_views(pred_path, cam, np, pv, err) : project_all(rc_cam, &pred, pv, err)))
+    if (pred_views && (rc = pred_h5 ? avt_quality_h5_views(pred_path, cam, np, pv, err) : avt_quality_project_views(rc_cam, pred.frames, pred.n, pv, err)))
         goto out;
     /* DontCare: the ignore regions of the GT label files in the difficulty camera */
     for (size_t f = 0; f < gt.n; f++) n_dc += gt.frames[f].n_ignore;
@@ -173,7 +161,7 @@ int avt_quality_eval_paths(const char *gt_path, const char *pred_path, const avt
         double ap50, ap;
         if (!rcam && !pred_h5) continue;
         if ((rc = avt_quality_h5_views(gt_path, cams[c], ng, gv, err)) ||
-            (rc = pred_h5 ? avt_quality_h5_views(pred_path, cams[c], np, pv, err) : project_all(rcam, &pred, pv, err)))
+            (rc = pred_h5 ? avt_quality_h5_views(pred_path, cams[c], np, pv, err) : avt_quality_project_views(rcam, pred.frames, pred.n, pv, err)))
             goto out;
         if (coco_camera(&gt, &pred, pf, g0, p0, gv, pv, &ap50, &ap)) {
             rc = avt_err(err, AVT_NOMEM, "eval: out of memory");

@@ -201,10 +201,12 @@ int avt_quality_h5_cameras(const char *path, char names[][64], size_t max, size_
  * its truncation and the occlusion level of its visibility (>= 0.9: 0, >= 0.5: 1, else 2);
  * rows without a 2D box in that camera get height 0 and NaN xyxy. */
 int avt_quality_h5_views(const char *path, const char *camera, size_t n_rows, avt_box_view *views, avt_error *err);
-/* views of boxes (LiDAR frame) projected into a camera of a rig (avt_box_project): 2D box,
- * height and truncation; occlusion unknown, taken as 0. Boxes outside the image: height 0. */
+/* views of the boxes (LiDAR frame) of n_frames frames, flattened in frame order, projected
+ * into a camera of a rig (avt_box_project): 2D box, height and truncation, and the label's own
+ * KITTI occlusion and truncation where it has them (else occlusion 0). Boxes outside the
+ * image: height 0. The camera model is prepared once for all frames. */
 struct avt_camera;
-int avt_quality_project_views(const struct avt_camera *cam, const avt_label_box *boxes, size_t n,
+int avt_quality_project_views(const struct avt_camera *cam, const avt_label_frame *frames, size_t n_frames,
                               avt_box_view *views, avt_error *err);
 
 /* KITTI AP of one class at one difficulty (0 easy, 1 moderate, 2 hard) and metric (3D or BEV

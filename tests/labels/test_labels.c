@@ -143,16 +143,18 @@ static void test_deskew(void **state)
 {
     (void)state;
     const int rows = 2001; /* 0 .. 20 s every 10 ms */
-    char *text = malloc((size_t)rows * 160 + 64);
+    const size_t cap = (size_t)rows * 160 + 64;
+    char *text = malloc(cap);
     assert_non_null(text);
-    int len = sprintf(text, "t_ns,x,y,z,qw,qx,qy,qz\n");
+    int len = snprintf(text, cap, "t_ns,x,y,z,qw,qx,qy,qz\n");
     double yaw = 0, y = 0;
     for (int k = 0; k < rows; k++) {
-        len += sprintf(text + len, "%lld,%.17g,%.17g,0.5,%.17g,0,0,%.17g\n", (long long)k * 10000000, 15 * 0.01 * k, y,
+        len += snprintf(text + len, cap - (size_t)len, "%lld,%.17g,%.17g,0.5,%.17g,0,0,%.17g\n", (long long)k * 10000000, 15 * 0.01 * k, y,
                        cos(yaw / 2), sin(yaw / 2));
         const double sgn = k % 2 ? -1 : 1;
         yaw += sgn * 2 * 0.01, y += sgn * 10 * 0.01;
     }
+    assert_true((size_t)len < cap); /* the table fitted */
     write_tmp("csv", text);
     free(text);
     avt_poses p;
