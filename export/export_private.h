@@ -11,7 +11,7 @@
 
 /* Row counts of one chunk (FORMAT.md): per-point (and depth) columns and per-frame/per-box
  * tables. Points: chosen for random-frame reads, measured in docs/format-notes.md. */
-#define AVT_POINT_CHUNK_ROWS 16384
+#define AVT_POINT_CHUNK_ROWS AVT_EXPORT_CHUNK_ROWS
 #define AVT_TABLE_CHUNK_ROWS 4096
 
 /* Element kinds of a column; mapped to a little-endian file type and a native memory type. */

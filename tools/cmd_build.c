@@ -125,7 +125,7 @@ static int build(int argc, char **argv, const char *cmdline)
     int policy = 0, clock = 0, vis = 0, verify = 0, embed = 0, quiet = 0;
     calib_args cal = {{0}, 0, 0};
     double tol_ms = (double)o.sync_tolerance_ns * 1e-6, offset_ms = NAN;
-    int64_t chunk_rows = 16384;
+    int64_t chunk_rows = AVT_EXPORT_CHUNK_ROWS;
     const cli_opt opts[] = {
         {"output", 'o', CLI_STR, "OUT.h5", "the output file (required)", NULL, .dest = &out},
         {"compression", 0, CLI_CALL, "SPEC", "HDF5 filter of the columns", "gzip (level 1)", .call = compression,

@@ -92,11 +92,11 @@ typedef struct avt_export_options {
     int embed_images;
     const char *log_dir;
     /* Chunk rows of the per-point and depth columns, AVT_EXPORT_MIN_CHUNK_ROWS ..
-     * AVT_EXPORT_MAX_CHUNK_ROWS; 0: 16,384. Fewer rows read random frames faster and write
-     * more chunks (docs/format-notes.md, "Chunk rows"). */
+     * AVT_EXPORT_MAX_CHUNK_ROWS; 0: AVT_EXPORT_CHUNK_ROWS. Fewer rows read random frames
+     * faster and write more chunks (docs/format-notes.md, "Chunk rows"). */
     size_t point_chunk_rows;
 } avt_export_options;
-enum { AVT_EXPORT_MIN_CHUNK_ROWS = 1024, AVT_EXPORT_MAX_CHUNK_ROWS = 262144 };
+enum { AVT_EXPORT_MIN_CHUNK_ROWS = 1024, AVT_EXPORT_CHUNK_ROWS = 16384, AVT_EXPORT_MAX_CHUNK_ROWS = 262144 };
 
 /* Checks a compression spec (syntax, and that a plugin filter is installed) without
  * opening a file: AVT_OK, or AVT_UNSUPPORTED / AVT_INVAL with a message naming what to
