@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "avtruth/export.h"
+#include "avtruth/h5quiet.h"
 
 /* Row counts of one chunk (FORMAT.md): per-point (and depth) columns and per-frame/per-box
  * tables. Points: chosen for random-frame reads, measured in docs/format-notes.md. */
@@ -19,14 +20,7 @@ enum h5x_kind { K_U8, K_U16, K_U32, K_U64, K_I32, K_I64, K_F32, K_F64, K_STR };
 
 /* ---- error handling --------------------------------------------------------------------- */
 
-/* HDF5 prints its error stack to stderr by default; a library must not. Every public entry
- * point turns the automatic printing off for its duration and restores the caller's. */
-typedef struct h5x_quiet {
-    H5E_auto2_t func;
-    void *data;
-} h5x_quiet;
-void h5x_quiet_begin(h5x_quiet *q);
-void h5x_quiet_end(const h5x_quiet *q);
+/* h5x_quiet_begin / h5x_quiet_end: include/avtruth/h5quiet.h */
 
 /* Fills err with "file: object: call failed: <HDF5 error stack, outermost first>" and
  * returns AVT_HDF5. Must be called right after the failing call, before any other HDF5

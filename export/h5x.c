@@ -12,16 +12,6 @@
 
 /* ---- error handling --------------------------------------------------------------------- */
 
-void h5x_quiet_begin(h5x_quiet *q)
-{
-    q->func = NULL;
-    q->data = NULL;
-    H5Eget_auto2(H5E_DEFAULT, &q->func, &q->data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-}
-
-void h5x_quiet_end(const h5x_quiet *q) { H5Eset_auto2(H5E_DEFAULT, q->func, q->data); }
-
 typedef struct h5x_walk {
     char text[AVT_ERROR_MAX / 2];
     size_t len;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "avtruth/h5quiet.h"
 #include "quality_private.h"
 
 /* Reads a whole numeric dataset converted to double; its shape must be (rows, cols) (cols 1:
@@ -68,10 +69,8 @@ int quality_h5_load_boxes(const char *path, avt_label_set *s, avt_error *err)
     double *c[NCOL] = {0};
     size_t rows[NCOL] = {0};
     int rc = AVT_OK;
-    H5E_auto2_t fn;
-    void *fd;
-    H5Eget_auto2(H5E_DEFAULT, &fn, &fd);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    h5x_quiet q;
+    h5x_quiet_begin(&q);
     hid_t f = open_file(path, err);
     if (f < 0) {
         rc = AVT_FORMAT;
@@ -135,7 +134,7 @@ nomem:
 out:
     for (int k = 0; k < NCOL; k++) free(c[k]);
     if (f >= 0) H5Fclose(f);
-    H5Eset_auto2(H5E_DEFAULT, fn, fd);
+    h5x_quiet_end(&q);
     if (rc) avt_label_set_free(s);
     return rc;
 }
@@ -152,10 +151,8 @@ static herr_t add_name(hid_t g, const char *name, const H5L_info_t *info, void *
 int avt_quality_h5_cameras(const char *path, char names[][64], size_t max, size_t *n, avt_error *err)
 {
     *n = 0;
-    H5E_auto2_t fn;
-    void *fd;
-    H5Eget_auto2(H5E_DEFAULT, &fn, &fd);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    h5x_quiet q;
+    h5x_quiet_begin(&q);
     hid_t f = open_file(path, err);
     int rc = f < 0 ? AVT_FORMAT : AVT_OK;
     if (f >= 0 && H5Lexists(f, "cameras", H5P_DEFAULT) > 0) {
@@ -166,7 +163,7 @@ int avt_quality_h5_cameras(const char *path, char names[][64], size_t max, size_
         if (g >= 0) H5Gclose(g);
     }
     if (f >= 0) H5Fclose(f);
-    H5Eset_auto2(H5E_DEFAULT, fn, fd);
+    h5x_quiet_end(&q);
     return rc;
 }
 
@@ -181,10 +178,8 @@ int avt_quality_h5_views(const char *path, const char *camera, size_t n_rows, av
     int rc = AVT_OK;
     for (size_t i = 0; i < n_rows; i++)
         views[i] = (avt_box_view){{NAN, NAN, NAN, NAN}, 0, 1, 2};
-    H5E_auto2_t fn;
-    void *fd;
-    H5Eget_auto2(H5E_DEFAULT, &fn, &fd);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    h5x_quiet q;
+    h5x_quiet_begin(&q);
     hid_t f = open_file(path, err);
     if (f < 0) {
         rc = AVT_FORMAT;
@@ -211,7 +206,7 @@ int avt_quality_h5_views(const char *path, const char *camera, size_t n_rows, av
 out:
     for (int k = 0; k < NCOL; k++) free(c[k]);
     if (f >= 0) H5Fclose(f);
-    H5Eset_auto2(H5E_DEFAULT, fn, fd);
+    h5x_quiet_end(&q);
     return rc;
 }
 
@@ -219,10 +214,8 @@ int quality_h5_schema_text(const char *path, char **text, size_t *len, avt_error
 {
     *text = NULL;
     *len = 0;
-    H5E_auto2_t fn;
-    void *fd;
-    H5Eget_auto2(H5E_DEFAULT, &fn, &fd);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    h5x_quiet q;
+    h5x_quiet_begin(&q);
     hid_t f = open_file(path, err), d = -1, t = -1, mt = -1;
     int rc = f < 0 ? AVT_FORMAT : AVT_OK;
     if (f >= 0 && H5Lexists(f, "meta", H5P_DEFAULT) > 0 && H5Lexists(f, "meta/schema", H5P_DEFAULT) > 0 &&
@@ -248,7 +241,7 @@ int quality_h5_schema_text(const char *path, char **text, size_t *len, avt_error
     if (t >= 0) H5Tclose(t);
     if (d >= 0) H5Dclose(d);
     if (f >= 0) H5Fclose(f);
-    H5Eset_auto2(H5E_DEFAULT, fn, fd);
+    h5x_quiet_end(&q);
     if (rc) {
         free(*text);
         *text = NULL;
