@@ -30,9 +30,22 @@ _GROUPS = (("points", POINT_KEYS, "points_batch", "cat"),
            ("boxes2d", BOX2D_KEYS, "box2d", "pad"))
 
 
-def _cat(arrays, out, index_key):
+def _cat(key, arrays, out, index_key, seen):
+    """arrays concatenated; out[index_key] names each row's item (built once per group: every
+    key of a group has the same rows per item, checked)."""
     counts = [len(a) for a in arrays]
-    out[index_key] = np.repeat(np.arange(len(arrays), dtype=np.int64), counts)
+    if index_key in seen:
+        if counts != seen[index_key][1]:
+            raise ValueError(f"collate: {key} has {counts} rows per item, "
+                             f"{seen[index_key][0]} has {seen[index_key][1]}")
+        return np.concatenate(arrays)
+    seen[index_key] = (key, counts)
+    index = np.empty(sum(counts), np.int64)
+    at = 0
+    for b, n in enumerate(counts):  # slice fills: np.repeat took 5x as long
+        index[at:at + n] = b
+        at += n
+    out[index_key] = index
     return np.concatenate(arrays)
 
 
@@ -59,7 +72,7 @@ def _stack(values):
 
 
 def _level(items):
-    out = {}
+    out, seen = {}, {}
     keys = items[0].keys()
     for key in keys:
         values = [it[key] for it in items]
@@ -67,7 +80,7 @@ def _level(items):
         if group is None:
             out[key] = _stack(values)
         elif group[3] == "cat":
-            out[key] = _cat(values, out, group[2])
+            out[key] = _cat(key, values, out, group[2], seen)
         else:
             out[key] = _pad(key, values)
             counts = np.array([len(v) for v in values], np.int64)
@@ -106,14 +119,70 @@ def _batch_from_numpy(tree):
     return Batch(_to_torch(tree, torch))
 
 
+class _Slot(int):
+    """Where a tensor was in a shipped batch: its index in the layout."""
+
+
+def _rebuild(tree, buf, layout):
+    if isinstance(tree, dict):
+        return {k: _rebuild(v, buf, layout) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_rebuild(v, buf, layout) for v in tree]
+    if isinstance(tree, _Slot):
+        off, nbytes, dtype, shape = layout[tree]
+        return buf[off:off + nbytes].view(dtype).reshape(shape)
+    return tree
+
+
+def _batch_from_shared(tree, buf, layout):
+    return Batch(_rebuild(tree, buf, layout))
+
+
+def _ship_shared(batch, torch):
+    """batch's tensors copied into one shared-memory byte tensor (one segment per batch),
+    the rest of the tree kept with _Slot placeholders."""
+    tensors = []
+
+    def strip(x):
+        if isinstance(x, dict):
+            return {k: strip(v) for k, v in x.items()}
+        if isinstance(x, list):
+            return [strip(v) for v in x]
+        if isinstance(x, torch.Tensor):
+            tensors.append(x)
+            return _Slot(len(tensors) - 1)
+        return x
+
+    tree = strip(dict(batch))
+    layout, off = [], 0
+    for t in tensors:
+        off = (off + 63) // 64 * 64  # every view aligned for its dtype
+        layout.append((off, t.numel() * t.element_size(), t.dtype, tuple(t.shape)))
+        off += layout[-1][1]
+    buf = torch.empty(off, dtype=torch.uint8).share_memory_()
+    for t, (o, n, dtype, shape) in zip(tensors, layout):
+        buf[o:o + n].view(dtype).reshape(shape).copy_(t)
+    return _batch_from_shared, (tree, buf, layout)
+
+
 class Batch(dict):
-    """A collated batch: a dict of tensors (and lists, dicts). It crosses from a DataLoader
-    worker to the main process pickled as numpy arrays, copied once through the worker's pipe,
-    and is rebuilt there as tensors (torch.from_numpy, no copy): torch's own way, one
-    shared-memory segment passed per tensor (some 60 per batch here), cost 1.5x the CPU per
-    frame (docs/benchmarks.md)."""
+    """A collated batch: a dict of tensors (and lists, dicts).
+
+    From a DataLoader worker to the main process its tensors travel as one shared-memory
+    segment per batch (copied into it once; the main process gets views of it, no copy;
+    torch passes the segment's file descriptor). A tensor kept from the batch keeps the
+    whole segment. Torch's own way, one segment per tensor (some 60 a batch here), cost 1.5x
+    the CPU per frame, and the batch pickled through the workers' pipe 1.2x
+    (docs/benchmarks.md). Pickled anywhere else (no worker), the tensors go as numpy arrays."""
 
     def __reduce__(self):
+        try:
+            import torch
+            from torch.utils.data import get_worker_info
+        except ImportError:
+            torch = None
+        if torch is not None and get_worker_info() is not None:
+            return _ship_shared(self, torch)
         return _batch_from_numpy, (_to_numpy(dict(self)),)
 
 

@@ -12,6 +12,8 @@ import os
 import h5py
 import numpy as np
 
+from ._chunks import Column
+
 INT64_MIN = np.iinfo(np.int64).min
 
 # torch-compatible dtype of each stored dtype (docs/python.md)
@@ -171,6 +173,8 @@ class Dataset:
 
     def close(self):
         if self._r is not None and self._pid == os.getpid():
+            for f in self._r.files.values():
+                f.close()
             self._r.f.close()
         self._r = None
 
@@ -231,25 +235,30 @@ class _Reader:
         self.ds = ds
         self.f = h5py.File(ds.path, "r", rdcc_nbytes=_CHUNK_CACHE, rdcc_nslots=4099)
         f = self.f
+        self.files = {}  # source files of a stitched index's virtual columns, opened once
+
+        def col(name):
+            return Column(f[name], self.files)
+
         self.point_off = f["frames/point_offset"][:].astype(np.int64)
         self.box_off = f["frames/box_offset"][:].astype(np.int64)
         self.ts = f["frames/timestamp_ns"][:]
-        self.pose = f["frames/ego_pose"]
-        self.pcols = [(k, f["lidar/" + POINT_COLUMNS[k]]) for k in ds.points]
-        self.bcols = [(k, f["boxes3d/" + BOX_COLUMNS[k]]) for k in ds.boxes]
+        self.pose = col("frames/ego_pose")
+        self.pcols = [(k, col("lidar/" + POINT_COLUMNS[k])) for k in ds.points]
+        self.bcols = [(k, col("boxes3d/" + BOX_COLUMNS[k])) for k in ds.boxes]
         self.cams = {}
         for name in ds.cameras:
             g = f["cameras/" + name]
             c = {"ts": g["timestamp_ns"][:],
                  "path": g["image_path"].asstr()[:],
                  "b2_off": g["boxes2d/offset"][:].astype(np.int64),
-                 "b2": [(k, g["boxes2d/" + BOX2D_COLUMNS[k]]) for k in ds.boxes2d]}
+                 "b2": [(k, col(g.name + "/boxes2d/" + BOX2D_COLUMNS[k])) for k in ds.boxes2d]}
             if ds.depth:
                 c["d_off"] = g["depth/offset"][:].astype(np.int64)
-                c["uv"], c["depth"] = g["depth/uv"], g["depth/depth"]
+                c["uv"], c["depth"] = col(g.name + "/depth/uv"), col(g.name + "/depth/depth")
             if ds.images and "image_png" in g:
                 c["png_off"] = g["image_offset"][:].astype(np.int64)
-                c["png"] = g["image_png"]
+                c["png"] = col(g.name + "/image_png")
             self.cams[name] = c
         self.calib = {}
 
@@ -276,15 +285,15 @@ class _Reader:
         b0, b1 = self.box_off[i], self.box_off[i + 1]
         item = {"index": np.int64(i), "log_index": np.int64(k), "log_id": ds.log_ids[k],
                 "frame_in_log": np.int64(i - ds.frame_offset[k]),
-                "timestamp_ns": self.ts[i], "ego_pose": self.pose[i],
+                "timestamp_ns": self.ts[i], "ego_pose": self.pose.read(i, i + 1)[0],
                 "lidar_T_ego": cal["lidar_T_ego"]}
         for key, d in self.pcols:
-            a = d[p0:p1]
+            a = d.read(p0, p1)
             if key == "instance":  # rows of /boxes3d made frame-local, -1 = none
                 a = np.where(a >= 0, a - np.int32(b0), np.int32(-1))
             item[key] = torch_dtype(a)
         for key, d in self.bcols:
-            item[key] = torch_dtype(d[b0:b1])
+            item[key] = torch_dtype(d.read(b0, b1))
         item["cameras"] = {}
         for name in cameras:
             c = self.cams[name]
@@ -295,12 +304,12 @@ class _Reader:
                         "timestamp_ns": c["ts"][i], "image_file": rel,
                         "image_path": os.path.join(ds.log_dir(k), rel) if rel else ""})
             for key, d in c["b2"]:
-                a = torch_dtype(d[k0:k1])
+                a = torch_dtype(d.read(k0, k1))
                 cam[key] = a - b0 if key == "box3d_index" else a  # frame-local box rows
             if ds.depth:
                 d0, d1 = c["d_off"][i], c["d_off"][i + 1]
-                cam["depth_uv"] = c["uv"][d0:d1]
-                cam["depth"] = c["depth"][d0:d1]
+                cam["depth_uv"] = c["uv"].read(d0, d1)
+                cam["depth"] = c["depth"].read(d0, d1)
             if ds.images:
                 cam["image"] = self.image(c, i, cam["image_path"]) if cam["paired"] else None
             item["cameras"][name] = cam
@@ -309,7 +318,7 @@ class _Reader:
     def image(self, c, i, path):
         import cv2
         if "png" in c:
-            buf = c["png"][c["png_off"][i]:c["png_off"][i + 1]]
+            buf = c["png"].read(c["png_off"][i], c["png_off"][i + 1])
             img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
             where = f"{self.ds.path}: embedded image of frame {i}"
         else:

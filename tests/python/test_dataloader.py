@@ -172,6 +172,18 @@ def main():
             for k, want in WANT.items():
                 check(it[k].dtype == want and same_bytes(it[k], ref[i][k], k, want),
                       f"{name} frame {i}: single-process {k} ({it[k].dtype})")
+        # those reads came from the stored chunks (libdeflate), the stitched index's virtual
+        # columns through their sources: h5py read none of them
+        r = ds._reader()
+        cols = [c for _, c in r.pcols + r.bcols]
+        cols += [c for cam in r.cams.values() for _, c in cam["b2"]]
+        cols += [col for cam in r.cams.values() for col in (cam["uv"], cam["depth"])]
+        if avtruth._chunks.available():
+            check(all((c.filters is not None or c.parts is not None) and c.by_h5py == 0
+                      for c in cols), f"{name}: every column read from its chunks")
+            check(name != "stitched" or sum(c.parts is not None for c in cols) >= 5,
+                  f"{name}: virtual columns followed to their sources")
+        ds.close()
         check_default_collate(name, ds)
 
     # stitched items: their log, image path and that log's calibration
