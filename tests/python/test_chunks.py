@@ -16,13 +16,9 @@ import zlib
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
-from common import Checker, run  # noqa: E402
-try:
-    import h5py
-    import numpy as np
-except ImportError as e:
-    print(f"SKIP: {e} (Debian python3-h5py, python3-numpy)")
-    sys.exit(77)
+from common import Checker, need, run  # noqa: E402
+
+h5py, np = need("h5py", "numpy")
 
 from avtruth import _chunks  # noqa: E402
 
