@@ -138,6 +138,38 @@ static void test_runs_of_every_length(void **state)
     free(in);
 }
 
+/* Which leading planes are stored: one whose bytes look random one by one but repeat 6 KiB
+ * apart (like the second byte of image coordinates sorted along the scan) deflates; one of
+ * skewed random bytes that deflate shrinks by under a tenth (like low mantissa bytes of
+ * measured coordinates, 7.3 bits a byte) is stored, as is a uniform random one; one deflate shrinks by
+ * a quarter is not. Each plane comes first (leading), the others follow as libdeflate's. */
+static void test_which_planes_are_stored(void **state)
+{
+    struct libdeflate_compressor *comp = *state;
+    const size_t n = 49152, period = 6144;
+    unsigned char *in = malloc(2 * n);
+    assert_non_null(in);
+    fill_plane(in + n, n, CONSTANT, 3);
+    const size_t rest = roundtrip(comp, in + n, n, 1); /* the second plane alone */
+    /* repeats far apart: deflated to well under half */
+    for (size_t i = 0; i < n; i++) in[i] = i < period ? rnd8() : in[i - period];
+    assert_true(roundtrip(comp, in, 2 * n, 2) < n / 2);
+    /* skewed random bytes: 7.3 bits each (bytes below 64 eight times as likely as the rest),
+     * which deflate shrinks by under a tenth */
+    for (size_t i = 0; i < n; i++) in[i] = rnd8() < 160 ? rnd8() & 63 : rnd8();
+    size_t len = roundtrip(comp, in, 2 * n, 2);
+    assert_true(len >= n + rest - 16); /* stored: the plane's n bytes and block headers */
+    assert_true(len <= n + 5 * (n / 65535 + 1) + rest + 16);
+    /* uniform random bytes: stored */
+    fill_plane(in, n, RANDOM, 0);
+    len = roundtrip(comp, in, 2 * n, 2);
+    assert_true(len >= n && len <= n + 5 * (n / 65535 + 1) + rest + 16);
+    /* bytes from 64 values (6 bits): deflate gains a quarter, so it deflates */
+    for (size_t i = 0; i < n; i++) in[i] = rnd8() & 63;
+    assert_true(roundtrip(comp, in, 2 * n, 2) < n * 8 / 10);
+    free(in);
+}
+
 static void test_small_chunks_use_libdeflate(void **state)
 {
     struct libdeflate_compressor *comp = *state;
@@ -154,6 +186,7 @@ int main(void)
         cmocka_unit_test(test_plane_mixes),
         cmocka_unit_test(test_run_lengths),
         cmocka_unit_test(test_runs_of_every_length),
+        cmocka_unit_test(test_which_planes_are_stored),
         cmocka_unit_test(test_small_chunks_use_libdeflate),
     };
     return cmocka_run_group_tests(tests, comp_setup, comp_teardown);
