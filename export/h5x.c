@@ -323,8 +323,8 @@ static double h5x_entropy(const unsigned char *p, size_t n)
 }
 
 /* Whether deflate should leave plane p[0..n) stored: its sampled bytes look random (above 7
- * bits a byte) and libdeflate's level 1 shrinks a 16 KiB slice of it (from its middle) by less
- * than a seventh. Such a plane is nearly all literals, which inflate a byte at a time (about
+ * bits a byte) and the chunk's compressor (libdeflate level 1 unless gzip=N asks for another)
+ * shrinks a 16 KiB slice of it (from its middle) by less than a seventh. Such a plane is nearly all literals, which inflate a byte at a time (about
  * 4 ns a byte here, against a copy). Byte entropy alone is not enough: the second byte of
  * image coordinates sorted along the scan looks random byte by byte (7.95 bits) and deflates
  * to a quarter through repeats kilobytes apart (a 4 KiB slice misses them, 32 KiB decides the
@@ -450,7 +450,7 @@ static void h5x_stored_blocks(h5x_bits *b, const unsigned char *p, size_t n, int
 /* A zlib stream (RFC 1950) of the shuffled chunk in[0..nbytes), byte planes of n = nbytes /
  * esize bytes. Leading planes made of long runs of one byte (at most one run per 64 bytes on
  * average: labels, instance ids, the high bytes of small integers) are written as run
- * blocks, leading planes deflate would shrink by less than a tenth (h5x_plane_stored) as
+ * blocks, leading planes deflate would shrink by less than a seventh (h5x_plane_stored) as
  * stored blocks,
  * the rest as one libdeflate raw deflate stream, then the Adler-32 of everything: the same
  * bytes decode with any inflate (HDF5's deflate filter), and deflate spends no time on

@@ -18,6 +18,7 @@ sequential reads and the small per-box tables inflate each chunk once.
 import ctypes
 import ctypes.util
 import os
+import threading
 from collections import OrderedDict
 
 import h5py
@@ -30,8 +31,9 @@ _RESULTS = {1: "bad data", 2: "short output", 3: "insufficient space"}
 
 
 class _Inflater:
-    """libdeflate's zlib decompressor through ctypes, one per process (not shareable across
-    threads; allocated again after a fork)."""
+    """libdeflate's zlib decompressor through ctypes, one per thread (a decompressor must not be
+    used by two threads at once, and ctypes lets go of the GIL during the call); allocated
+    again in a forked child."""
 
     def __init__(self):
         self.lib = None
@@ -46,17 +48,17 @@ class _Inflater:
         lib.libdeflate_zlib_decompress.argtypes = [
             ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_void_p,
             ctypes.c_size_t, ctypes.c_void_p]
-        self.lib, self.d, self.pid = lib, None, None
+        self.lib, self.local = lib, threading.local()
 
     def inflate(self, raw, nbytes, where):
         """raw (a zlib stream) inflated to exactly nbytes, as a uint8 array."""
-        if self.pid != os.getpid():
-            self.d, self.pid = self.lib.libdeflate_alloc_decompressor(), os.getpid()
-            if not self.d:
+        t = self.local
+        if getattr(t, "pid", None) != os.getpid():
+            t.d, t.pid = self.lib.libdeflate_alloc_decompressor(), os.getpid()
+            if not t.d:
                 raise MemoryError("libdeflate_alloc_decompressor failed")
         out = np.empty(nbytes, np.uint8)
-        r = self.lib.libdeflate_zlib_decompress(self.d, raw, len(raw), out.ctypes.data,
-                                                nbytes, None)
+        r = self.lib.libdeflate_zlib_decompress(t.d, raw, len(raw), out.ctypes.data, nbytes, None)
         if r != 0:
             raise OSError(f"{where}: deflate stream does not inflate to the chunk's {nbytes} "
                           f"bytes ({_RESULTS.get(r, r)})")
@@ -77,6 +79,8 @@ def _pipeline(d):
         return None
     if tuple(d.chunks[1:]) != tuple(d.shape[1:]):
         return None  # chunked across the inner dimensions: not a row range per chunk
+    if d.id.get_type() != h5py.h5t.py_create(d.dtype):
+        return None  # a file type h5py converts (e.g. 12-bit integers): h5py reads it
     dcpl = d.id.get_create_plist()
     filters = tuple(dcpl.get_filter(i)[0] for i in range(dcpl.get_nfilters()))
     return filters if filters in ((_SHUFFLE, _DEFLATE), (_DEFLATE,), ()) else None
@@ -115,12 +119,16 @@ class Column:
             self.per = int(np.prod(d.shape[1:], dtype=np.int64))  # elements per row
             self.nbytes = self.rows * self.per * d.dtype.itemsize
             self.cache = OrderedDict()
+            self.lock = threading.Lock()  # the cache, for threads sharing a Column
             self.inflated = 0  # chunks read from the file (the cache missed)
             self.keep = max(1, CACHE_BYTES // self.nbytes)
 
     def _sources(self, d, files):
         """The virtual dataset's row blocks and their source datasets, or None (h5py reads
-        it) when a mapping is not a plain block of rows."""
+        it) when a mapping is not a plain block of rows, blocks overlap, a source cannot be
+        opened or HDF5_VDS_PREFIX changes where sources are looked for."""
+        if os.environ.get("HDF5_VDS_PREFIX"):
+            return None
         base = os.path.dirname(os.path.abspath(d.file.filename))
         parts = []
         for m in d.virtual_sources():
@@ -128,7 +136,10 @@ class Column:
             path = d.file.filename if name == "." else \
                 name if os.path.isabs(name) else os.path.join(base, name)
             if path not in files:
-                files[path] = h5py.File(path, "r")
+                try:
+                    files[path] = h5py.File(path, "r")
+                except OSError:
+                    return None
             src = Column(files[path][m.dset_name], files)
             if src.dtype != d.dtype or src.shape[1:] != d.shape[1:]:
                 return None  # h5py would convert the values
@@ -138,6 +149,8 @@ class Column:
                 return None
             parts.append((rows[0][0], rows[0][1], src, rows[1][0]))
         parts.sort(key=lambda p: p[0])
+        if any(a[1] > b[0] for a, b in zip(parts, parts[1:])):
+            return None  # overlapping mappings: HDF5's precedence rules, h5py reads it
         return parts
 
     def read(self, lo, hi):
@@ -156,7 +169,11 @@ class Column:
             r0 = max(lo, c * self.rows)
             r1 = min(hi, (c + 1) * self.rows)
             e0, e1 = (r0 - c * self.rows) * self.per, (r1 - c * self.rows) * self.per
-            raw, shuffled = self._chunk(c)
+            hit = self._chunk(c)
+            if hit is None:  # a chunk never written: h5py gives its fill value
+                self.by_h5py += 1
+                return self.d[lo:hi]
+            raw, shuffled = hit
             at = (r0 - lo) * self.per
             if shuffled and it > 1:  # byte plane k holds byte k of every element
                 planes = raw.reshape(it, -1)
@@ -167,13 +184,18 @@ class Column:
         return out
 
     def _chunk(self, c):
-        """Chunk c inflated (still shuffled) and whether it is shuffled."""
-        hit = self.cache.get(c)
-        if hit is not None:
-            self.cache.move_to_end(c)
-            return hit
+        """Chunk c inflated (still shuffled) and whether it is shuffled, or None if the file
+        holds no such chunk."""
+        with self.lock:
+            hit = self.cache.get(c)
+            if hit is not None:
+                self.cache.move_to_end(c)
+                return hit
         off = (c * self.rows,) + (0,) * (len(self.shape) - 1)
-        mask, raw = self.d.id.read_direct_chunk(off)
+        try:
+            mask, raw = self.d.id.read_direct_chunk(off)
+        except RuntimeError:  # "chunk storage is not allocated"
+            return None
         where = f"{self.where} chunk {c} (rows {off[0]}..)"
         shuffled = _SHUFFLE in self.filters and not mask & (1 << self.filters.index(_SHUFFLE))
         if _DEFLATE in self.filters and not mask & (1 << self.filters.index(_DEFLATE)):
@@ -184,10 +206,11 @@ class Column:
                               f"{self.nbytes}")
             buf = np.frombuffer(raw, np.uint8)
         hit = (buf, shuffled)
-        self.inflated += 1
-        self.cache[c] = hit
-        if len(self.cache) > self.keep:
-            self.cache.popitem(last=False)
+        with self.lock:
+            self.inflated += 1
+            self.cache[c] = hit
+            if len(self.cache) > self.keep:
+                self.cache.popitem(last=False)
         return hit
 
     def _read_virtual(self, lo, hi):

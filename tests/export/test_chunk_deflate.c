@@ -140,7 +140,7 @@ static void test_runs_of_every_length(void **state)
 
 /* Which leading planes are stored: one whose bytes look random one by one but repeat 6 KiB
  * apart (like the second byte of image coordinates sorted along the scan) deflates; one of
- * skewed random bytes that deflate shrinks by under a tenth (like low mantissa bytes of
+ * skewed random bytes that deflate shrinks by under a seventh (like low mantissa bytes of
  * measured coordinates, 7.3 bits a byte) is stored, as is a uniform random one; one deflate shrinks by
  * a quarter is not. Each plane comes first (leading), the others follow as libdeflate's. */
 static void test_which_planes_are_stored(void **state)
@@ -155,7 +155,7 @@ static void test_which_planes_are_stored(void **state)
     for (size_t i = 0; i < n; i++) in[i] = i < period ? rnd8() : in[i - period];
     assert_true(roundtrip(comp, in, 2 * n, 2) < n / 2);
     /* skewed random bytes: 7.3 bits each (bytes below 64 eight times as likely as the rest),
-     * which deflate shrinks by under a tenth */
+     * which deflate shrinks by under a seventh */
     for (size_t i = 0; i < n; i++) in[i] = rnd8() < 160 ? rnd8() & 63 : rnd8();
     size_t len = roundtrip(comp, in, 2 * n, 2);
     assert_true(len >= n + rest - 16); /* stored: the plane's n bytes and block headers */

@@ -11,6 +11,7 @@ Usage: test_chunks.py WORK_DIR   (AVTRUTH = the CLI). Skips (77) without h5py/nu
 import os
 import shutil
 import sys
+import threading
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -154,6 +155,67 @@ try:
             g.close()
 finally:
     os.chdir(cwd)
+
+# ---- what it leaves to h5py: converted file types, overlapping mappings, unwritten chunks -----
+path = os.path.join(work, "odd.h5")
+with h5py.File(path, "w") as f:
+    t = h5py.h5t.STD_I16LE.copy()
+    t.set_precision(12)  # signed 12-bit integers in 2 bytes: h5py sign-extends them
+    dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+    dcpl.set_chunk((8,))
+    dcpl.set_deflate(1)
+    d = h5py.h5d.create(f.id, b"int12", t, h5py.h5s.create_simple((16,)), dcpl=dcpl)
+    raw = np.array([0x0FFF, 0x0800, 0x0123, 5] * 4, np.uint16).tobytes()
+    for c in range(2):
+        d.write_direct_chunk((8 * c,), zlib.compress(raw[16 * c:16 * c + 16]))
+    u = f.create_dataset("unwritten", shape=(24,), dtype="i4", chunks=(8,), compression="gzip",
+                         fillvalue=7)
+    u[0:8] = np.arange(8)
+    f.create_dataset("a", data=np.arange(10, dtype="i4"), chunks=(4,), compression="gzip")
+    f.create_dataset("b", data=np.arange(100, 110, dtype="i4"), chunks=(4,), compression="gzip")
+    lay = h5py.VirtualLayout((20,), "i4")
+    lay[0:10] = h5py.VirtualSource(".", "a", shape=(10,))
+    lay[5:15] = h5py.VirtualSource(".", "b", shape=(10,))
+    f.create_virtual_dataset("overlap", lay, fillvalue=-1)
+with h5py.File(path, "r") as f:
+    col = _chunks.Column(f["int12"])
+    check(col.filters is None and same(col.read(0, 16), f["int12"][0:16]),
+          "a 12-bit integer type is left to h5py (it converts the values)")
+    col = _chunks.Column(f["overlap"])
+    check(col.parts is None and same(col.read(0, 20), f["overlap"][0:20]),
+          "overlapping virtual mappings are left to h5py (its precedence, fill values)")
+    col = _chunks.Column(f["unwritten"])
+    check(same(col.read(0, 24), f["unwritten"][0:24]) and same(col.read(2, 6), f["unwritten"][2:6])
+          and col.by_h5py == 1, "a range over a chunk never written reads h5py's fill value")
+
+# ---- threads sharing a file and a Column: one decompressor per thread, a locked cache -------
+path = os.path.join(work, "threads.h5")
+v = values(np.float32, 64 * 1024, (3,))
+with h5py.File(path, "w") as f:
+    f.create_dataset("x", data=v, chunks=(1024, 3), shuffle=True, compression="gzip")
+with h5py.File(path, "r") as f:
+    shared = _chunks.Column(f["x"])
+    shared.keep = 1  # every read inflates: the most concurrent inflates
+    bad = []
+
+    def reader(seed):
+        r = np.random.default_rng(seed)
+        own = _chunks.Column(f["x"])
+        for k in range(150):
+            lo = int(r.integers(0, len(v) - 3000))
+            hi = lo + int(r.integers(1, 3000))
+            try:
+                for col in (own, shared):
+                    if col.read(lo, hi).tobytes() != v[lo:hi].tobytes():
+                        bad.append((seed, lo, hi))
+            except Exception as e:  # noqa: BLE001 (any failure is the finding)
+                bad.append(repr(e))
+    ts = [threading.Thread(target=reader, args=(s,)) for s in range(3)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    check(not bad, f"3 threads, own and shared Columns, 900 random ranges: {bad[:2]}")
 
 # ---- no libdeflate: h5py reads everything ---------------------------------------------------
 lib = _chunks._INFLATER.lib
