@@ -324,12 +324,13 @@ static double h5x_entropy(const unsigned char *p, size_t n)
 
 /* Whether deflate should leave plane p[0..n) stored: its sampled bytes look random (above 7
  * bits a byte) and the chunk's compressor (libdeflate level 1 unless gzip=N asks for another)
- * shrinks a 16 KiB slice of it (from its middle) by less than a seventh. Such a plane is nearly all literals, which inflate a byte at a time (about
- * 4 ns a byte here, against a copy). Byte entropy alone is not enough: the second byte of
- * image coordinates sorted along the scan looks random byte by byte (7.95 bits) and deflates
- * to a quarter through repeats kilobytes apart (a 4 KiB slice misses them, 32 KiB decides the
- * same at twice the cost); the low mantissa bytes of LiDAR coordinates (7.3-7.7 bits) deflate
- * by only 3-7 %. docs/format-notes.md, "Compression". */
+ * shrinks a 16 KiB slice of it (from its middle) by less than a seventh. Such a plane is nearly
+ * all literals, which inflate a byte at a time (about 4 ns a byte here, against a copy). Byte
+ * entropy alone is not enough: the second byte of image coordinates sorted along the scan
+ * looks random byte by byte (7.95 bits) and deflates to a quarter through repeats kilobytes
+ * apart (a 4 KiB slice misses them, 32 KiB decides the same at twice the cost); the low
+ * mantissa bytes of LiDAR coordinates (7.3-7.7 bits) deflate by only 3-7 %.
+ * docs/format-notes.md, "Compression". */
 static int h5x_plane_stored(struct libdeflate_compressor *comp, const unsigned char *p, size_t n)
 {
     enum { SLICE = 16384 };

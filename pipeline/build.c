@@ -716,7 +716,8 @@ static char *config_json(const char *log_dir, const avt_build_options *o)
 {
     json_t *j = json_pack("{s:s?, s:s?, s:I, s:s?, s:I, s:I, s:f, s:s?, s:s?, s:s?, s:s?, s:b, s:b, s:s?, s:s?}",
                           "log_dir", log_dir, "compression", o->compression, "point_chunk_rows",
-                          (json_int_t)(o->point_chunk_rows ? o->point_chunk_rows : AVT_EXPORT_CHUNK_ROWS), "sync_policy", o->policy,
+                          (json_int_t)(o->point_chunk_rows ? o->point_chunk_rows : AVT_EXPORT_CHUNK_ROWS),
+                          "sync_policy", o->policy,
                           "sync_tolerance_ns", (json_int_t)o->sync_tolerance_ns, "label_tolerance_ns",
                           (json_int_t)o->label_tolerance_ns, "cut_angle_deg", o->cut_angle_deg, "lidar_model",
                           o->lidar_model, "lidar_calibration", o->lidar_calibration, "lidar_source", o->lidar_source,

@@ -76,12 +76,6 @@ static void tilt_matrix(double tx, double ty, double out[9])
         }
 }
 
-/* The bounds m->view of the undistorted image: the image border [-0.5, W-0.5] x [-0.5, H-0.5]
- * walked in steps of a quarter pixel and unprojected. The distortion is one-to-one on the
- * monotonic region, so a point whose pixel is inside the border has its x'/z', y'/z' inside the
- * unprojected border, hence inside its bounding box; widened by 1 % and 2 px against the steps
- * between samples. Where part of the border has no preimage (strong distortion), the bounds
- * are the monotonic region's: |x'|, |y'| <= sqrt(r2_max). */
 /* The rays of the image's corner pixels (0, 0), (W-1, 0), (0, H-1), (W-1, H-1), once. */
 static void corner_rays(avt_cam_model *m)
 {
@@ -90,6 +84,12 @@ static void corner_rays(avt_cam_model *m)
     for (int i = 0; i < 4; i++) m->corner_ok[i] = avt_cam_unproject(m, px[i], m->corner_ray[i]);
 }
 
+/* The bounds m->view of the undistorted image: the image border [-0.5, W-0.5] x [-0.5, H-0.5]
+ * walked in steps of a quarter pixel and unprojected. The distortion is one-to-one on the
+ * monotonic region, so a point whose pixel is inside the border has its x'/z', y'/z' inside the
+ * unprojected border, hence inside its bounding box; widened by 1 % and 2 px against the steps
+ * between samples. Where part of the border has no preimage (strong distortion), the bounds
+ * are the monotonic region's: |x'|, |y'| <= sqrt(r2_max). */
 static void view_bounds(avt_cam_model *m)
 {
     const double r = sqrt(m->r2_max), W = m->width - 0.5, H = m->height - 0.5;
@@ -512,7 +512,6 @@ void avt_cam_project_visible(const avt_cam_model *m, const avt_tf *T, const floa
 {
     project_points(m, T, xyz, n, uv, depth, valid, blocks);
 }
-
 
 void avt_cam_project_points_soa(const avt_cam_model *m, const avt_tf *T, const float *x, const float *y,
                                 const float *z, size_t n, float *u, float *v, float *depth, uint8_t *valid)

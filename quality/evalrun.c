@@ -25,6 +25,15 @@ static const avt_camera *rig_camera(const avt_rig *rig, const char *name)
     return NULL;
 }
 
+/* The predictions' views in a camera: its 2D boxes in a predictions file (pred_h5), else
+ * the label boxes projected through the rig's camera. */
+static int pred_views_in(int pred_h5, const char *pred_path, const char *camera, size_t np, const avt_camera *cam,
+                         const avt_label_set *pred, avt_box_view *pv, avt_error *err)
+{
+    return pred_h5 ? avt_quality_h5_views(pred_path, camera, np, pv, err)
+                   : avt_quality_project_views(cam, pred->frames, pred->n, pv, err);
+}
+
 static size_t total_boxes(const avt_label_set *s, size_t *first)
 {
     size_t n = 0;
@@ -121,8 +130,7 @@ int avt_quality_eval_paths(const char *gt_path, const char *pred_path, const avt
         rc = avt_err(err, AVT_INVAL, "--camera %s: not in the calibration", o->camera);
         goto out;
     }
-    if (pred_views && (rc = pred_h5 ? avt_quality_h5_views(pred_path, cam, np, pv, err) : avt_quality_project_views(rc_cam, pred.frames, pred.n, pv, err)))
-        goto out;
+    if (pred_views && (rc = pred_views_in(pred_h5, pred_path, cam, np, rc_cam, &pred, pv, err))) goto out;
     /* DontCare: the ignore regions of the GT label files in the difficulty camera */
     for (size_t f = 0; f < gt.n; f++) n_dc += gt.frames[f].n_ignore;
     if (!(dc = malloc((n_dc + 1) * sizeof *dc))) {
@@ -161,7 +169,7 @@ int avt_quality_eval_paths(const char *gt_path, const char *pred_path, const avt
         double ap50, ap;
         if (!rcam && !pred_h5) continue;
         if ((rc = avt_quality_h5_views(gt_path, cams[c], ng, gv, err)) ||
-            (rc = pred_h5 ? avt_quality_h5_views(pred_path, cams[c], np, pv, err) : avt_quality_project_views(rcam, pred.frames, pred.n, pv, err)))
+            (rc = pred_views_in(pred_h5, pred_path, cams[c], np, rcam, &pred, pv, err)))
             goto out;
         if (coco_camera(&gt, &pred, pf, g0, p0, gv, pv, &ap50, &ap)) {
             rc = avt_err(err, AVT_NOMEM, "eval: out of memory");

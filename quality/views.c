@@ -17,11 +17,8 @@ int avt_quality_project_views(const avt_camera *cam, const avt_label_frame *fram
     for (size_t f = 0; f < n_frames; f++)
         for (size_t i = 0; i < frames[f].n; i++, v++) {
             const avt_label_box *b = &frames[f].boxes[i];
-            avt_obox ob;
-            avt_tf R = avt_tf_from_yaw(b->yaw, b->center);
-            for (int k = 0; k < 3; k++) ob.center[k] = b->center[k], ob.size[k] = b->size[k];
-            for (int r = 0; r < 3; r++)
-                for (int c = 0; c < 3; c++) ob.R[3 * r + c] = R.m[4 * r + c];
+            const avt_tf lidar_T_box = avt_tf_from_yaw(b->yaw, b->center);
+            const avt_obox ob = avt_obox_from_tf(&lidar_T_box, b->size);
             avt_box_projection bp;
             if (avt_box_project(&model, &cam_T_lidar, &ob, &bp)) {
                 for (int k = 0; k < 4; k++) v->xyxy[k] = bp.xyxy[k];
