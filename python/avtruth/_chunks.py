@@ -24,7 +24,7 @@ from collections import OrderedDict
 import h5py
 import numpy as np
 
-CACHE_BYTES = 1 << 20  # inflated chunks kept per column (at least one)
+CACHE_BYTES = 1 << 20  # inflated chunks kept per column (at least one); h5py's cache for the rest
 _SHUFFLE, _DEFLATE = h5py.h5z.FILTER_SHUFFLE, h5py.h5z.FILTER_DEFLATE
 # libdeflate_result (libdeflate.h)
 _RESULTS = {1: "bad data", 2: "short output", 3: "insufficient space"}
@@ -214,17 +214,14 @@ class Column:
         return hit
 
     def _read_virtual(self, lo, hi):
-        pieces = []
-        for v0, v1, col, s0 in self.parts:
-            a, b = max(lo, v0), min(hi, v1)
-            if a < b:
-                pieces.append((a, col.read(s0 + a - v0, s0 + b - v0)))
-        covered = sum(len(p) for _, p in pieces)
-        if not 0 <= lo <= hi <= self.shape[0] or covered != hi - lo:
-            self.by_h5py += 1  # rows no mapping names (fill value) or out of range
+        if not 0 <= lo <= hi <= self.shape[0]:
+            self.by_h5py += 1
+            return self.d[lo:hi]
+        pieces = [col.read(s0 + max(lo, v0) - v0, s0 + min(hi, v1) - v0)
+                  for v0, v1, col, s0 in self.parts if max(lo, v0) < min(hi, v1)]
+        if sum(len(p) for p in pieces) != hi - lo:  # rows no mapping names: fill values
+            self.by_h5py += 1
             return self.d[lo:hi]
         if len(pieces) == 1:
-            return pieces[0][1]
-        if not pieces:
-            return np.empty((0,) + self.shape[1:], self.dtype)
-        return np.concatenate([p for _, p in pieces])
+            return pieces[0]
+        return np.concatenate(pieces) if pieces else np.empty((0,) + self.shape[1:], self.dtype)

@@ -12,7 +12,7 @@ import os
 import h5py
 import numpy as np
 
-from ._chunks import Column
+from ._chunks import CACHE_BYTES, Column
 
 INT64_MIN = np.iinfo(np.int64).min
 
@@ -35,7 +35,6 @@ BOX2D_COLUMNS = {"box3d_index": "box3d_index", "xyxy": "xyxy", "truncation": "tr
 DEFAULT_POINTS = ("xyz", "intensity", "ring", "label", "instance")
 DEFAULT_BOXES = ("box_center", "box_size", "box_yaw", "box_class", "box_track")
 DEFAULT_BOXES2D = ("box3d_index", "xyxy", "visibility")
-_CHUNK_CACHE = 1 << 20  # HDF5 chunk cache per dataset: a few chunks (random reads reuse none)
 
 
 def torch_dtype(a):
@@ -233,7 +232,7 @@ class _Reader:
 
     def __init__(self, ds):
         self.ds = ds
-        self.f = h5py.File(ds.path, "r", rdcc_nbytes=_CHUNK_CACHE, rdcc_nslots=4099)
+        self.f = h5py.File(ds.path, "r", rdcc_nbytes=CACHE_BYTES, rdcc_nslots=4099)
         f = self.f
         self.files = {}  # source files of a stitched index's virtual columns, opened once
 
