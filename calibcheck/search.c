@@ -109,6 +109,7 @@ void avt_cc_options_default(avt_cc_options *o)
     o->grid_rot_deg = 0.1;
     o->grid_trans_m = 0.02;
     o->min_sharpness = 0.004;
+    o->min_breadth = 0.008;
 }
 
 typedef struct search_ctx {
@@ -252,15 +253,16 @@ static void descend(search_ctx *c, const avt_cc_options *o, const int active[AVT
     }
 }
 
-/* Peak sharpness per parameter from probes at the grid steps around best. */
+/* Drop of the score per parameter at probes of `scale` grid steps either side of best:
+ * 1 - mean(score at +-probe) / s_best. */
 static void sharpness(search_ctx *c, const avt_cc_options *o, const double best[AVT_CC_NPARAM], double s_best,
-                      double sharp[AVT_CC_NPARAM], double *cand, double *score)
+                      double scale, double sharp[AVT_CC_NPARAM], double *cand, double *score)
 {
     for (int i = 0; i < 2 * AVT_CC_NPARAM; i++) {
         double *p = cand + AVT_CC_NPARAM * i;
         memcpy(p, best, AVT_CC_NPARAM * sizeof *best);
         int k = i / 2;
-        move(c, p, k, (i % 2 ? 1 : -1) * (k < AVT_CC_X ? o->grid_rot_deg * DEG : o->grid_trans_m));
+        move(c, p, k, (i % 2 ? 1 : -1) * scale * (k < AVT_CC_X ? o->grid_rot_deg * DEG : o->grid_trans_m));
     }
     score_many(c, cand, 2 * AVT_CC_NPARAM, score);
     for (int k = 0; k < AVT_CC_NPARAM; k++)
@@ -294,17 +296,24 @@ int avt_cc_search(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_c
      * others along, so they are held at 0 while the seen ones are searched together. */
     int rot[AVT_CC_NPARAM] = {1, 1, 1, 0, 0, 0};
     descend(&c, o, rot, 0, best, &s_best, cand, score);
-    sharpness(&c, o, best, s_best, out->sharpness, cand, score);
+    sharpness(&c, o, best, s_best, 1.0, out->sharpness, cand, score);
+    sharpness(&c, o, best, s_best, AVT_CC_WIDE_PROBE, out->breadth, cand, score);
     int unseen_rot = 0;
     for (int k = 0; k < AVT_CC_NPARAM; k++) {
         /* a translation's sharpness is that of its parallax move, which leaves the points at the
-         * typical depth in place: a quarter of the threshold */
-        out->observed[k] = out->sharpness[k] >= (k < AVT_CC_X ? 1.0 : 0.25) * o->min_sharpness;
+         * typical depth in place: a quarter of the threshold. A broad peak of an angle (real
+         * scenes whose edges are blurred or sparse: the score falls over half a degree but is
+         * flat at its top) is seen by the wide probes. Not a shift's: on the one-frame KITTI logs
+         * the shifts' wide probes counted shifts the frame cannot place as observed, and the
+         * shipped calibration of 000000 wandered to x +16 cm and was flagged. */
+        out->observed[k] = k < AVT_CC_X ? out->sharpness[k] >= o->min_sharpness || out->breadth[k] >= o->min_breadth
+                                        : out->sharpness[k] >= 0.25 * o->min_sharpness;
         if (!out->observed[k] && k < AVT_CC_X && best[k] != 0) best[k] = 0, unseen_rot = 1;
     }
     if (unseen_rot) s_best = avt_cc_score(m, lidar_T_cam, best, f, nf, &c.scratch[0], NULL);
     descend(&c, o, out->observed, 1, best, &s_best, cand, score);
-    sharpness(&c, o, best, s_best, out->sharpness, cand, score);
+    sharpness(&c, o, best, s_best, 1.0, out->sharpness, cand, score);
+    sharpness(&c, o, best, s_best, AVT_CC_WIDE_PROBE, out->breadth, cand, score);
     memcpy(out->error, best, sizeof best);
     out->score_best = s_best;
     out->f_stored = out->f_best = NAN;

@@ -663,7 +663,8 @@ int avt_calib_check_write_json(const avt_calib_check_report *r, const char *path
                                     "Rx(roll) about the LiDAR axes"));
     for (size_t i = 0; i < r->n_cams; i++) {
         const avt_calib_check_camera *c = &r->cams[i];
-        json_t *o = json_object(), *sh = json_object(), *obs = json_object(), *wins = json_array(), *ovs = json_array();
+        json_t *o = json_object(), *sh = json_object(), *br = json_object(), *obs = json_object();
+        json_t *wins = json_array(), *ovs = json_array();
         json_object_set_new(o, "camera", json_string(c->name));
         json_object_set_new(o, "status", json_string(avt_cc_status_name(c->status)));
         json_object_set_new(o, "error", error_json(c->est.error));
@@ -672,9 +673,11 @@ int avt_calib_check_write_json(const avt_calib_check_report *r, const char *path
         json_object_set_new(o, "f_best", num(c->est.f_best));
         for (int k = 0; k < AVT_CC_NPARAM; k++) {
             json_object_set_new(sh, PARAM_NAMES[k], num(c->est.sharpness[k]));
+            json_object_set_new(br, PARAM_NAMES[k], num(c->est.breadth[k]));
             json_object_set_new(obs, PARAM_NAMES[k], json_boolean(c->est.observed[k]));
         }
         json_object_set_new(o, "sharpness", sh);
+        json_object_set_new(o, "breadth", br);
         json_object_set_new(o, "observed", obs);
         json_object_set_new(o, "score_stored", num(c->est.score_stored));
         json_object_set_new(o, "score_best", num(c->est.score_best));

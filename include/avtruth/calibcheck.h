@@ -90,6 +90,9 @@ void avt_cc_scratch_free(avt_cc_scratch *s);
 double avt_cc_score(const avt_cam_model *m, const avt_tf *lidar_T_cam, const double e[AVT_CC_NPARAM],
                     const avt_cc_frame *f, size_t nf, avt_cc_scratch *s, size_t *n_in);
 
+/* The wide probes of a parameter's drop, in grid steps (see avt_cc_estimate breadth). */
+#define AVT_CC_WIDE_PROBE 4.0
+
 typedef struct avt_cc_options {
     double rot_step_deg;    /* coarsest search step of the angles, default 0.5 */
     double trans_step_m;    /* coarsest search step of the translations, default 0.08 */
@@ -100,11 +103,12 @@ typedef struct avt_cc_options {
      * parameter around a calibration; default 0.1 deg and 0.02 m; grid 0: not computed. */
     int grid;
     double grid_rot_deg, grid_trans_m;
-    /* A parameter whose sharpness (after the search of the rotations) is below this is not
-     * observed: it is held at 0 while the others are searched together (it would wander with
-     * noise), default 0.004; a quarter of it for translations, whose probes are parallax moves
-     * (they leave the points at the typical depth in place). */
-    double min_sharpness;
+    /* An angle whose sharpness (after the search of the rotations) is below min_sharpness
+     * (default 0.004) and whose breadth is below min_breadth (default 0.008) is not observed:
+     * it is held at 0 while the others are searched together (it would wander with noise). A
+     * translation is observed when its sharpness reaches a quarter of min_sharpness (its probes
+     * are parallax moves, which leave the points at the typical depth in place). */
+    double min_sharpness, min_breadth;
 } avt_cc_options;
 void avt_cc_options_default(avt_cc_options *o);
 
@@ -118,7 +122,10 @@ typedef struct avt_cc_estimate {
     /* Peak sharpness per parameter: 1 - mean(score at +-probe) / score_best, probes 0.1 deg /
      * 2 cm (the grid steps) from the estimate; near 0 where the score does not see a parameter. */
     double sharpness[AVT_CC_NPARAM];
-    int observed[AVT_CC_NPARAM]; /* sharpness >= options min_sharpness after the rotations' search */
+    /* The same drop at probes AVT_CC_WIDE_PROBE times as far (0.4 deg / 8 cm): a broad peak. */
+    double breadth[AVT_CC_NPARAM];
+    /* sharpness >= options min_sharpness or breadth >= min_breadth after the rotations' search */
+    int observed[AVT_CC_NPARAM];
     size_t points;               /* discontinuity points inside the images, stored calibration */
     int evaluations;             /* scores computed */
 } avt_cc_estimate;
