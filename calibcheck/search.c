@@ -290,30 +290,36 @@ int avt_cc_search(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_c
 
     double best[AVT_CC_NPARAM] = {0}, s_best;
     s_best = out->score_stored = avt_cc_score(m, lidar_T_cam, best, f, nf, &c.scratch[0], &out->points);
-    /* rotations first: an angle error moves far points as much as a large shift would, and a
+    /* Rotations first: an angle error moves far points as much as a large shift would, and a
      * shift searched at the same time settles on the ridge between the two. Then what the score
-     * sees (sharpness there): parameters it does not see would wander with noise and drag the
-     * others along, so they are held at 0 while the seen ones are searched together. */
-    int rot[AVT_CC_NPARAM] = {1, 1, 1, 0, 0, 0};
-    descend(&c, o, rot, 0, best, &s_best, cand, score);
+     * sees: parameters it does not see would wander with noise and drag the others along, so
+     * they are held at 0 while the seen ones are searched together. An angle is seen when the
+     * score curves at +-0.1 deg (sharpness) or falls over +-0.4 deg (breadth: real scenes whose
+     * edges are blurred or sparse give a tent, flat at its top). A shift is judged where the
+     * search has taken it, by its breadth alone: at the rotations' estimate a shift sits on the
+     * slope of the ridge between a shift and a turn, where neither probe tells (a 5 cm shift up
+     * read as -0.22 deg of pitch had sharpness 0.0004 there, breadth 0.012 at the end). */
+    int active[AVT_CC_NPARAM] = {1, 1, 1, 0, 0, 0};
+    descend(&c, o, active, 0, best, &s_best, cand, score);
     sharpness(&c, o, best, s_best, 1.0, out->sharpness, cand, score);
     sharpness(&c, o, best, s_best, AVT_CC_WIDE_PROBE, out->breadth, cand, score);
-    int unseen_rot = 0;
-    for (int k = 0; k < AVT_CC_NPARAM; k++) {
-        /* a translation's sharpness is that of its parallax move, which leaves the points at the
-         * typical depth in place: a quarter of the threshold. A broad peak of an angle (real
-         * scenes whose edges are blurred or sparse: the score falls over half a degree but is
-         * flat at its top) is seen by the wide probes. Not a shift's: on the one-frame KITTI logs
-         * the shifts' wide probes counted shifts the frame cannot place as observed, and the
-         * shipped calibration of 000000 wandered to x +16 cm and was flagged. */
-        out->observed[k] = k < AVT_CC_X ? out->sharpness[k] >= o->min_sharpness || out->breadth[k] >= o->min_breadth
-                                        : out->sharpness[k] >= 0.25 * o->min_sharpness;
-        if (!out->observed[k] && k < AVT_CC_X && best[k] != 0) best[k] = 0, unseen_rot = 1;
+    int unseen = 0;
+    for (int k = 0; k < AVT_CC_X; k++) {
+        active[k] = out->sharpness[k] >= o->min_sharpness || out->breadth[k] >= o->min_breadth;
+        if (!active[k] && best[k] != 0) best[k] = 0, unseen = 1;
     }
-    if (unseen_rot) s_best = avt_cc_score(m, lidar_T_cam, best, f, nf, &c.scratch[0], NULL);
-    descend(&c, o, out->observed, 1, best, &s_best, cand, score);
-    sharpness(&c, o, best, s_best, 1.0, out->sharpness, cand, score);
-    sharpness(&c, o, best, s_best, AVT_CC_WIDE_PROBE, out->breadth, cand, score);
+    for (int k = AVT_CC_X; k < AVT_CC_NPARAM; k++) active[k] = 1;
+    for (int pass = 0; pass < 2; pass++) {
+        if (unseen) s_best = avt_cc_score(m, lidar_T_cam, best, f, nf, &c.scratch[0], NULL);
+        descend(&c, o, active, 1, best, &s_best, cand, score);
+        sharpness(&c, o, best, s_best, 1.0, out->sharpness, cand, score);
+        sharpness(&c, o, best, s_best, AVT_CC_WIDE_PROBE, out->breadth, cand, score);
+        unseen = 0;
+        for (int k = AVT_CC_X; k < AVT_CC_NPARAM && pass == 0; k++)
+            if (out->breadth[k] < o->min_breadth) active[k] = 0, best[k] = 0, unseen = 1;
+        if (!unseen) break;
+    }
+    memcpy(out->observed, active, sizeof active);
     memcpy(out->error, best, sizeof best);
     out->score_best = s_best;
     out->f_stored = out->f_best = NAN;

@@ -106,8 +106,9 @@ typedef struct avt_cc_options {
     /* An angle whose sharpness (after the search of the rotations) is below min_sharpness
      * (default 0.004) and whose breadth is below min_breadth (default 0.008) is not observed:
      * it is held at 0 while the others are searched together (it would wander with noise). A
-     * translation is observed when its sharpness reaches a quarter of min_sharpness (its probes
-     * are parallax moves, which leave the points at the typical depth in place). */
+     * shift is searched, then judged by its breadth at the estimate (its probes are parallax
+     * moves, which leave the points at the typical depth in place): below min_breadth it is
+     * set to 0 and the rest searched again. */
     double min_sharpness, min_breadth;
 } avt_cc_options;
 void avt_cc_options_default(avt_cc_options *o);
@@ -124,7 +125,8 @@ typedef struct avt_cc_estimate {
     double sharpness[AVT_CC_NPARAM];
     /* The same drop at probes AVT_CC_WIDE_PROBE times as far (0.4 deg / 8 cm): a broad peak. */
     double breadth[AVT_CC_NPARAM];
-    /* sharpness >= options min_sharpness or breadth >= min_breadth after the rotations' search */
+    /* angles: sharpness >= min_sharpness or breadth >= min_breadth after the rotations' search;
+     * shifts: breadth >= min_breadth at the joint estimate */
     int observed[AVT_CC_NPARAM];
     size_t points;               /* discontinuity points inside the images, stored calibration */
     int evaluations;             /* scores computed */
@@ -133,10 +135,10 @@ typedef struct avt_cc_estimate {
 /* Coarse-to-fine search for the E maximising the score over nf frames of one camera: at each
  * step size the 12 axis neighbours and a combined step (per-parameter parabola) are scored in
  * parallel and the best taken, until none improves; then the step halves. The rotations are
- * searched first, then every observed parameter from the second level on (translations as
- * parallax moves: the shift with the turn that keeps points at the typical depth in place).
- * AVT_OK, AVT_NOMEM,
- * or AVT_INVAL (no frame). */
+ * searched first, then the observed angles and the three shifts from the second level on
+ * (shifts as parallax moves: the shift with the turn that keeps points at the typical depth
+ * in place), then again without the shifts the score does not see (options min_breadth).
+ * AVT_OK, AVT_NOMEM, or AVT_INVAL (no frame). */
 int avt_cc_search(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_cc_frame *f, size_t nf,
                   const avt_cc_options *o, avt_cc_estimate *out, avt_error *err);
 
