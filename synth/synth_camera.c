@@ -100,8 +100,18 @@ void synth_raytable_free(synth_raytable *rt)
     rt->valid = NULL;
 }
 
+/* The square wave of period 2 (+1 on [0, 1), -1 on [1, 2)) averaged over [x - w/2, x + w/2]:
+ * differences of its integral, the triangle wave 1 - |x mod 2 - 1|. */
+static double square_mean(double x, double w)
+{
+    if (!(w > 1e-9)) return fmod(floor(x), 2.0) == 0.0 ? 1.0 : -1.0;
+    double a = x + 0.5 * w, b = x - 0.5 * w;
+    double ta = 1.0 - fabs(a - 2.0 * floor(0.5 * a) - 1.0), tb = 1.0 - fabs(b - 2.0 * floor(0.5 * b) - 1.0);
+    return (ta - tb) / w;
+}
+
 static void shade(const synth_scene *sc, int hit, int face, const double p[3],
-                  const double d[3], uint8_t out[3])
+                  const double d[3], const double foot[2], uint8_t out[3])
 {
     if (hit == -2) {
         /* sky: brighter towards the horizon */
@@ -112,13 +122,16 @@ static void shade(const synth_scene *sc, int hit, int face, const double p[3],
         return;
     }
     if (hit == -1) {
-        /* 1 m checkerboard, darker tiles every 5 m so that the texture is not periodic */
-        long ix = (long)floor(p[0]), iy = (long)floor(p[1]);
-        int c = ((ix + iy) & 1) ? 150 : 95;
-        if (((long)floor(p[0] / 5.0) + (long)floor(p[1] / 5.0)) & 1) c -= 25;
-        out[0] = (uint8_t)c;
-        out[1] = (uint8_t)(c - 5);
-        out[2] = (uint8_t)(c - 15);
+        /* 1 m checkerboard (95 and 150), 25 darker on the odd tiles of a 5 m checkerboard so
+         * that the texture is not periodic; averaged over the pixel's footprint on the ground
+         * (foot: its extent along x and y), as a lens and sensor do, so that the far ground
+         * does not alias into a band of random edges */
+        double c = 122.5 - 27.5 * square_mean(p[0], foot[0]) * square_mean(p[1], foot[1]) - 12.5 +
+                   12.5 * square_mean(p[0] / 5.0, foot[0] / 5.0) * square_mean(p[1] / 5.0, foot[1] / 5.0);
+        long q = lround(c);
+        out[0] = (uint8_t)q;
+        out[1] = (uint8_t)(q - 5);
+        out[2] = (uint8_t)(q - 15);
         return;
     }
     static const double face_shade[6] = {1.0, 0.75, 0.9, 0.65, 1.15, 0.5};
@@ -158,6 +171,29 @@ static double refine_extreme(const synth_cam *cam, const avt_tf *world_T_cam, co
         }
     }
     return edge;
+}
+
+/* The extent along world x and y of pixel (u, v)'s footprint on the ground (p: its centre's
+ * hit): the sum of the moves of the hit to the next pixel across and down (the previous one at
+ * the image's last column or row). A neighbour whose ray misses the ground (the horizon) makes
+ * the footprint 1 km wide: the pixel sees the mean colour. */
+static void ground_footprint(const synth_raytable *rt, const avt_tf *world_T_cam, const double o[3],
+                             const double p[3], unsigned u, unsigned v, unsigned w, unsigned h, double foot[2])
+{
+    const size_t nb[2] = {(size_t)v * w + (u + 1 < w ? u + 1 : u - 1),
+                          (size_t)(v + 1 < h ? v + 1 : v - 1) * w + u};
+    foot[0] = foot[1] = 0;
+    for (int k = 0; k < 2; k++) {
+        double dc[3] = {rt->dir[3 * nb[k]], rt->dir[3 * nb[k] + 1], rt->dir[3 * nb[k] + 2]}, d[3];
+        avt_tf_rotate(world_T_cam, dc, d);
+        if (!rt->valid[nb[k]] || !(d[2] < 0)) {
+            foot[0] = foot[1] = 1000.0;
+            return;
+        }
+        double t = -o[2] / d[2];
+        foot[0] += fabs(o[0] + t * d[0] - p[0]);
+        foot[1] += fabs(o[1] + t * d[1] - p[1]);
+    }
 }
 
 void synth_render(const synth_scene *sc, const synth_cam *cam, const synth_raytable *rt,
@@ -213,7 +249,9 @@ void synth_render(const synth_scene *sc, const synth_cam *cam, const synth_rayta
                 }
             }
             double p[3] = {o[0] + tbest * d[0], o[1] + tbest * d[1], o[2] + tbest * d[2]};
-            shade(sc, best, fbest, p, d, px);
+            double foot[2] = {0, 0};
+            if (best == -1) ground_footprint(rt, &world_T_cam, o, p, u, v, w, h, foot);
+            shade(sc, best, fbest, p, d, foot, px);
         }
     }
 
