@@ -563,7 +563,7 @@ int avt_calib_check(const char *log_dir, const avt_calib_check_options *o, avt_c
             rc = frame_add(&st, c, f, err);
         }
         if (rc) goto out;
-        if (o->progress) o->progress(r->sweeps, o->progress_ctx);
+        if (o->progress) o->progress(avt_sweep_source_fraction(src), r->sweeps, o->progress_ctx);
     }
     if (rc) goto out;
     avt_sweep_source_close(src);

@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "avtruth/pipeline.h"
 #include "calib_args.h"
 #include "commands.h"
+#include "progress.h"
 
 #define DEG (M_PI / 180.0)
 
@@ -34,12 +34,7 @@ static int parse_frames(const char *v, void *dest, char *accepted, size_t n)
     return 0;
 }
 
-static void progress(uint64_t frames, void *ctx)
-{
-    (void)ctx;
-    fprintf(stderr, "\r  calib-check: sweep %" PRIu64, frames);
-    fflush(stderr);
-}
+static void progress(double fraction, uint64_t sweeps, void *ctx) { cli_progress_update(ctx, fraction, sweeps); }
 
 static void summary(const avt_calib_check_report *r, const char *overlay_dir)
 {
@@ -84,6 +79,7 @@ static int run(int argc, char **argv, const char *cmdline)
     const char *json = NULL, *out_dir = NULL, *camera = NULL;
     calib_args cal = {{0}, 0, 0};
     int64_t window = o.window, overlays = o.overlays, max_frames = o.max_frames;
+    int quiet = 0;
     const cli_opt opts[] = {
         {"camera", 0, CLI_STR, "NAME", "check only this camera", "every camera", .dest = &camera},
         {"frames", 0, CLI_CALL, "A:B", "sweeps A <= index < B only", "all", .call = parse_frames, .dest = &o},
@@ -102,6 +98,7 @@ static int run(int argc, char **argv, const char *cmdline)
          .dest = &o.thresholds.rot_deg},
         {"trans-threshold", 0, CLI_REAL, "M", "a translation error at least this is a miscalibration", "0.03",
          0.001, 1, .dest = &o.thresholds.trans_m},
+        {"quiet", 'q', CLI_FLAG, NULL, "no progress report on stderr", "off", .dest = &quiet},
         {0},
     };
     char **pos;
@@ -120,7 +117,10 @@ static int run(int argc, char **argv, const char *cmdline)
             return cli_usage_error(&avt_cmd_calib_check, "cannot create the overlay directory '%s'", out_dir);
         o.overlay_dir = out_dir;
     }
-    o.progress = isatty(2) ? progress : NULL;
+    cli_progress pr;
+    cli_progress_begin(&pr, "checking", "sweeps", quiet);
+    o.progress = progress;
+    o.progress_ctx = &pr;
     avt_rig rig;
     if (cal.n) {
         char ext[4096];
@@ -131,7 +131,7 @@ static int run(int argc, char **argv, const char *cmdline)
     avt_calib_check_report rep;
     r = avt_calib_check(pos[0], &o, &rep, &err);
     if (cal.n) avt_rig_free(&rig);
-    if (o.progress) fputc('\n', stderr);
+    cli_progress_end(&pr);
     if (r) return cli_fail(&err);
     if (json && avt_calib_check_write_json(&rep, json, &err)) {
         avt_calib_check_report_free(&rep);

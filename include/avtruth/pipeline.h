@@ -107,7 +107,8 @@ typedef struct avt_calib_check_options {
     int64_t tolerance_ns;        /* image to camera reference time, default 50 ms */
     avt_cc_options search;
     avt_cc_thresholds thresholds;
-    void (*progress)(uint64_t frames, void *ctx); /* after each sweep; may be NULL */
+    /* after each sweep: the share of the capture read and the sweeps checked; may be NULL */
+    void (*progress)(double fraction, uint64_t sweeps, void *ctx);
     void *progress_ctx;
 } avt_calib_check_options;
 void avt_calib_check_options_default(avt_calib_check_options *o);

@@ -1,4 +1,4 @@
-"""Progress reports of long commands (synth, build, stitch) on stderr: lines with percent, count, rate and ETA when
+"""Progress reports of long commands (synth, build, stitch, calib-check) on stderr: lines with percent, count, rate and ETA when
 stderr is not a terminal (here every frame: AVT_PROGRESS_SECONDS=0), ending at 100 %; none
 with --quiet; stdout (the summary) unchanged either way."""
 import os
@@ -58,4 +58,19 @@ if m and all(m):
     c.check(pct == sorted(pct) and pct[-1] == 100 and int(m[-1].group(2)) == 2, f"stitch percent {pct}, logs {m[-1].group(2)}")
 q = avt("stitch", os.path.join(d, "st"), "-o", os.path.join(d, "st", "all2.h5"), "--quiet")
 c.check(q.returncode == 0 and "stitching" not in q.stderr, f"stitch --quiet: {q.stderr[:200]}")
+# calib-check: one line per sweep, percent rising to 100 with every sweep of the report counted
+p = avt("calib-check", os.path.join(d, "log"), "--window", 0)
+c.check(p.returncode in (0, 1, 2), f"calib-check: {p.stderr[-300:]}")
+cc = [l for l in p.stderr.splitlines() if l.startswith("avtruth: checking")]
+pat = re.compile(r"avtruth: checking +(\d+)%  (\d+) sweeps")
+m = [pat.match(l) for l in cc]
+c.check(len(cc) >= 3 and all(m), f"calib-check progress lines: {cc[:3]}")
+if m and all(m):
+    pct = [int(x.group(1)) for x in m]
+    sweeps = int(re.search(r": (\d+) sweeps", p.stdout).group(1))
+    c.check(pct == sorted(pct) and pct[-1] == 100 and int(m[-1].group(2)) == sweeps,
+            f"calib-check percent {pct}, sweeps {m[-1].group(2)} of {sweeps}")
+q = avt("calib-check", os.path.join(d, "log"), "--window", 0, "--quiet")
+c.check(q.returncode == p.returncode and "checking" not in q.stderr, f"calib-check --quiet: {q.stderr[:200]}")
+c.check(q.stdout == p.stdout, "calib-check's summary is the same with and without --quiet")
 c.finish()
