@@ -43,6 +43,7 @@ struct avt_bag {
     avt_mcap_reader *mcap;
     uint8_t *file_buf; /* COMP_FILE: the decompressed storage file */
     size_t file_len;
+    sqlite3_int64 file_msgs, file_read; /* sqlite3: the current file's messages, and read */
     uint8_t *msg_buf;  /* COMP_MESSAGE: the current message decompressed */
     size_t msg_cap;
     id_map *ids; /* sqlite3 topic id / MCAP channel id -> topic */
@@ -262,6 +263,11 @@ static int open_sqlite(avt_bag *b, const char *path, avt_error *err)
     }
     sqlite3_finalize(q);
     if (rc) return rc;
+    b->file_msgs = b->file_read = 0;
+    if (sqlite3_prepare_v2(b->db, "SELECT COUNT(*) FROM messages", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        b->file_msgs = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
     if (sqlite3_prepare_v2(b->db, "SELECT topic_id, timestamp, data, id FROM messages ORDER BY timestamp, id", -1,
                            &b->stmt, NULL) != SQLITE_OK)
         return avt_err(err, AVT_FORMAT, "%s: not a rosbag2 sqlite3 file (%s)", path, sqlite3_errmsg(b->db));
@@ -278,6 +284,7 @@ static int next_sqlite(avt_bag *b, avt_bag_msg *m, avt_error *err)
     const id_map *t = tid >= 0 && tid <= UINT32_MAX ? find_id(b->ids, b->nids, (uint32_t)tid) : NULL;
     if (!t) return avt_err(err, AVT_FORMAT, "%s: message id %lld: topic_id %lld not in topics", path, (long long)row, (long long)tid);
     m->topic = t->idx;
+    b->file_read++;
     m->recv_ns = sqlite3_column_int64(b->stmt, 1);
     m->data = sqlite3_column_blob(b->stmt, 2);
     m->len = (size_t)sqlite3_column_bytes(b->stmt, 2);
@@ -412,6 +419,14 @@ int avt_bag_next(avt_bag *b, avt_bag_msg *m, avt_error *err)
         close_file(b);
         b->cur++;
     }
+}
+
+double avt_bag_fraction(const avt_bag *b)
+{
+    if (!b || b->nfiles == 0) return 1.0;
+    double in = b->mcap ? avt_mcap_fraction(b->mcap)
+                : b->db && b->file_msgs > 0 ? (double)b->file_read / (double)b->file_msgs : 0.0;
+    return ((double)(b->cur < b->nfiles ? b->cur : b->nfiles) + in) / (double)b->nfiles;
 }
 
 void avt_bag_close(avt_bag *b)

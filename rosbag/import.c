@@ -733,6 +733,7 @@ int avt_rosbag_import(const char *bag_path, const char *dst, const avt_rosbag_im
             if (rc) break;
         }
         im.st->messages++;
+        if (opts && opts->progress) opts->progress(avt_bag_fraction(im.bag), im.st->messages, opts->progress_ctx);
         int role = im.roles[m.topic];
         if (role <= 0) continue;
         if (role == R_POINTS && im.lidar_topic != SIZE_MAX && !points_forced) continue;

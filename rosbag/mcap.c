@@ -218,6 +218,8 @@ int avt_mcap_open(const char *path, avt_mcap_reader **out, avt_error *err)
     return AVT_OK;
 }
 
+double avt_mcap_fraction(const avt_mcap_reader *r) { return r && r->end ? (double)r->pos / (double)r->end : 0.0; }
+
 void avt_mcap_close(avt_mcap_reader *r)
 {
     if (!r) return;

@@ -6,6 +6,7 @@
 
 #include "avtruth/rosbag.h"
 #include "commands.h"
+#include "progress.h"
 
 #define MAX_TOPICS 64
 
@@ -38,24 +39,32 @@ static int topic_opt(const char *v, void *dest, char *accepted, size_t n)
     return 1;
 }
 
+static void progress(double fraction, uint64_t messages, void *ctx) { cli_progress_update(ctx, fraction, messages); }
+
 static int run(int argc, char **argv, const char *cmdline)
 {
     (void)cmdline;
     topic_overrides topics = {0};
+    int quiet = 0;
     const cli_opt opts[] = {
         {"topic", 0, CLI_CALL, "TYPE=TOPIC",
          "take TOPIC for TYPE, repeatable; other topics of that type are left out",
          "topics chosen by type", 0, 0, NULL, topic_opt, &topics},
+        {"quiet", 'q', CLI_FLAG, NULL, "no progress report on stderr", "off", .dest = &quiet},
         {0}};
     char **pos;
     int npos;
     int r = cli_parse(&avt_cmd_import_rosbag2, opts, argc, argv, &pos, &npos);
     if (r) return r == CLI_EXIT_HELP ? 0 : r;
     if (npos != 2) return cli_usage_error(&avt_cmd_import_rosbag2, "expected BAG DST");
-    avt_rosbag_import_opts o = {topics.n, topics.role, topics.topic};
+    cli_progress pr;
+    cli_progress_begin(&pr, "importing", "messages", quiet);
+    avt_rosbag_import_opts o = {topics.n, topics.role, topics.topic, progress, &pr};
     avt_rosbag_import_stats st;
     avt_error err = {0, ""};
-    if (avt_rosbag_import(pos[0], pos[1], &o, &st, &err)) return cli_fail(&err);
+    int rc = avt_rosbag_import(pos[0], pos[1], &o, &st, &err);
+    cli_progress_end(&pr);
+    if (rc) return cli_fail(&err);
     if (st.truncated[0]) fprintf(stderr, "avtruth: warning: the bag is cut, imported up to the cut: %s\n", st.truncated);
     printf("bag %s imported as drive log %s: %zu messages read; %zu LiDAR packets, %zu IMU packets, %zu point "
            "clouds, %zu images, %zu cameras with CameraInfo, %zu static transforms, %zu poses\n",
@@ -65,7 +74,7 @@ static int run(int argc, char **argv, const char *cmdline)
 }
 
 const cli_cmd avt_cmd_import_rosbag2 = {
-    "import rosbag2", "BAG DST [--topic TYPE=TOPIC ...]",
+    "import rosbag2", "BAG DST [--topic TYPE=TOPIC ...] [--quiet]",
     "Write a ROS 2 bag (rosbag2 directory, .db3 or .mcap) as a drive log: LiDAR packets to a pcap, images, "
     "CameraInfo + /tf_static to calib.yaml, /tf to poses.csv (docs/rosbag2.md).",
     "  avtruth import rosbag2 ../shared/data/rosbag2/nebula_vlp16 /tmp/vlp16\n"

@@ -1,5 +1,5 @@
 /* avtruth command line: progress of long commands on stderr (build, batch, synth, stitch,
- * calib-check): percent,
+ * calib-check, import rosbag2): percent,
  * rate and time left; a live bar on a terminal, a line every PROGRESS_LINE_S seconds
  * otherwise (batch logs, CI; the environment variable AVT_PROGRESS_SECONDS changes it);
  * nothing with --quiet. */

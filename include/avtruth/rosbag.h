@@ -89,6 +89,8 @@ int avt_mcap_open_mem(const void *data, size_t len, const char *name, avt_mcap_r
  * record, 0 after the Footer, negative on error ("FILE: record N at byte B: ..."); after an
  * error it returns 0. */
 int avt_mcap_next(avt_mcap_reader *r, avt_mcap_record *rec, avt_error *err);
+/* Share of the file's records read (top-level position / end), 0..1. */
+double avt_mcap_fraction(const avt_mcap_reader *r);
 void avt_mcap_close(avt_mcap_reader *r);
 
 /* ---------------------------------------------------------------------------------------- */
@@ -121,6 +123,9 @@ const avt_bag_topic *avt_bag_topics(const avt_bag *bag, size_t *n);
  * AVT_TRUNCATED when the last file is cut (its messages before the cut were returned), an
  * error when a cut file is followed by more files. */
 int avt_bag_next(avt_bag *bag, avt_bag_msg *msg, avt_error *err);
+/* Share of the bag read, 0..1: its files count alike; within a file, the MCAP reader's
+ * position or the sqlite3 messages read of the file's count. */
+double avt_bag_fraction(const avt_bag *bag);
 void avt_bag_close(avt_bag *bag);
 
 /* ---------------------------------------------------------------------------------------- */
@@ -225,6 +230,9 @@ typedef struct avt_rosbag_import_opts {
     size_t noverrides;
     const char *const *override_role;
     const char *const *override_topic;
+    /* after each message: the share of the bag read and the messages read; may be NULL */
+    void (*progress)(double fraction, uint64_t messages, void *ctx);
+    void *progress_ctx;
 } avt_rosbag_import_opts;
 
 typedef struct avt_rosbag_import_stats {

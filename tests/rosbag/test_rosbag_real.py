@@ -14,6 +14,7 @@ cut by a power loss imports the messages before the cut with status 0 and a warn
 byte; a damaged bag (a packet count past the message, a cut file followed by more files)
 fails with status 1, an error naming the file, and nothing left at DST."""
 import os
+import re
 import shutil
 import sqlite3
 import struct
@@ -97,6 +98,18 @@ def main():
     if not os.path.isdir(os.path.join(data, "rosbag2")):
         skip(f"shared data not found at {data!r}")
     c = Checker()
+    os.environ["AVT_PROGRESS_SECONDS"] = "0"  # a progress line per message (stderr is not a terminal)
+
+    def progress_ok(p, what):
+        """import's progress: percent rising to 100, the messages counted up to the summary's count."""
+        pat = re.compile(r"avtruth: importing +(\d+)%  (\d+) messages")
+        m = [pat.match(l) for l in p.stderr.splitlines() if l.startswith("avtruth: importing")]
+        total = re.search(r"(\d+) messages read", p.stdout)
+        ok = bool(m) and all(m) and total is not None
+        pct = [int(x.group(1)) for x in m] if ok else []
+        c.check(ok and pct == sorted(pct) and pct[-1] == 100 and int(m[-1].group(2)) == int(total.group(1)),
+                f"{what}: import progress {p.stderr[-300:]!r}")
+
     h = run("import", "rosbag2", "--help", check=False)
     c.check(h.returncode == 0 and "--topic TYPE=TOPIC" in h.stdout and "tf_static" in h.stdout,
             f"import rosbag2 --help: {h.returncode} {h.stdout!r}")
@@ -108,6 +121,9 @@ def main():
             imported = os.path.join(tmp, bag)
             p = run("import", "rosbag2", bag_dir, imported)
             print(p.stdout.strip())
+            progress_ok(p, bag)
+            q = run("import", "rosbag2", bag_dir, imported + "_quiet", "--quiet")
+            c.check("importing" not in q.stderr, f"{bag}: --quiet still reports progress: {q.stderr[:200]!r}")
             got = pcap_records(os.path.join(imported, "lidar", "velodyne.pcap"))
             per_msg = bag_packets(db3)
             want = [p for m in per_msg for p in m]
@@ -132,7 +148,7 @@ def main():
             # MCAP storage of the same messages: the same capture
             mc = os.path.join(tmp, bag + ".mcap")
             ends = to_mcap(db3, mc)
-            run("import", "rosbag2", mc, imported + "_mcap")
+            progress_ok(run("import", "rosbag2", mc, imported + "_mcap"), bag + " (MCAP)")
             c.check(open(os.path.join(imported + "_mcap", "lidar", "velodyne.pcap"), "rb").read()
                     == open(os.path.join(imported, "lidar", "velodyne.pcap"), "rb").read(),
                     f"{bag}: MCAP copy imports to another capture")
