@@ -100,13 +100,21 @@ void synth_raytable_free(synth_raytable *rt)
     rt->valid = NULL;
 }
 
+/* floor for the world's coordinates (|x| < 2^53): a conversion instead of a libm call */
+static inline long long floor_ll(double x)
+{
+    long long i = (long long)x;
+    return i - (x < (double)i);
+}
+
 /* The square wave of period 2 (+1 on [0, 1), -1 on [1, 2)) averaged over [x - w/2, x + w/2]:
  * differences of its integral, the triangle wave 1 - |x mod 2 - 1|. */
 static double square_mean(double x, double w)
 {
-    if (!(w > 1e-9)) return fmod(floor(x), 2.0) == 0.0 ? 1.0 : -1.0;
     double a = x + 0.5 * w, b = x - 0.5 * w;
-    double ta = 1.0 - fabs(a - 2.0 * floor(0.5 * a) - 1.0), tb = 1.0 - fabs(b - 2.0 * floor(0.5 * b) - 1.0);
+    long long fa = floor_ll(a), fb = floor_ll(b);
+    if (fa == fb) return (fb & 1) ? -1.0 : 1.0; /* within one tile */
+    double ta = 1.0 - fabs(a - (double)(fa - (fa & 1)) - 1.0), tb = 1.0 - fabs(b - (double)(fb - (fb & 1)) - 1.0);
     return (ta - tb) / w;
 }
 
