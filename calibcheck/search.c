@@ -123,17 +123,19 @@ typedef struct search_ctx {
     /* rotation that keeps points at the typical depth in view while the translation moves by a
      * unit along axis j: comp[j] (roll, pitch, yaw per metre) */
     double comp[3][3];
+    int turn_seen[3]; /* the angles a parallax move may turn: those the score sees */
 } search_ctx;
 
 /* Moves parameter k of p by amount. A translation moves together with the rotation that keeps
  * the points at the typical depth where they were (a "parallax move"): a shift and a small
  * turn have nearly the same effect on far points, so plain moves of either would stop on the
- * ridge between them. */
+ * ridge between them. Angles the score does not see stay where they are (held at 0). */
 static void move(const search_ctx *c, double *p, int k, double amount)
 {
     p[k] += amount;
     if (k >= AVT_CC_X)
-        for (int r = 0; r < 3; r++) p[r] += c->comp[k - AVT_CC_X][r] * amount;
+        for (int r = 0; r < 3; r++)
+            if (c->turn_seen[r]) p[r] += c->comp[k - AVT_CC_X][r] * amount;
 }
 
 /* comp from the camera's optical axis a (LiDAR frame) and the harmonic mean depth d of the
@@ -274,7 +276,7 @@ int avt_cc_search(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_c
 {
     memset(out, 0, sizeof *out);
     if (nf == 0) return avt_err(err, AVT_INVAL, "calibration check: no frame to score");
-    search_ctx c = {m, lidar_T_cam, f, nf, NULL, 1, 0, {{0}}};
+    search_ctx c = {m, lidar_T_cam, f, nf, NULL, 1, 0, {{0}}, {1, 1, 1}};
     parallax_init(&c);
 #ifdef _OPENMP
     c.threads = omp_get_max_threads();
@@ -305,18 +307,19 @@ int avt_cc_search(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_c
     sharpness(&c, o, best, s_best, AVT_CC_WIDE_PROBE, out->breadth, cand, score);
     int unseen = 0;
     for (int k = 0; k < AVT_CC_X; k++) {
-        active[k] = out->sharpness[k] >= o->min_sharpness || out->breadth[k] >= o->min_breadth;
+        active[k] = c.turn_seen[k] = out->sharpness[k] >= o->min_sharpness || out->breadth[k] >= o->min_breadth;
         if (!active[k] && best[k] != 0) best[k] = 0, unseen = 1;
     }
     for (int k = AVT_CC_X; k < AVT_CC_NPARAM; k++) active[k] = 1;
     for (int pass = 0; pass < 2; pass++) {
-        if (unseen) s_best = avt_cc_score(m, lidar_T_cam, best, f, nf, &c.scratch[0], NULL);
+        if (unseen) s_best = avt_cc_score(m, lidar_T_cam, best, f, nf, &c.scratch[0], NULL), c.evaluations++;
         descend(&c, o, active, 1, best, &s_best, cand, score);
         sharpness(&c, o, best, s_best, 1.0, out->sharpness, cand, score);
         sharpness(&c, o, best, s_best, AVT_CC_WIDE_PROBE, out->breadth, cand, score);
         unseen = 0;
+        /* a shift not seen is taken back with the turn its parallax moves added */
         for (int k = AVT_CC_X; k < AVT_CC_NPARAM && pass == 0; k++)
-            if (out->breadth[k] < o->min_breadth) active[k] = 0, best[k] = 0, unseen = 1;
+            if (out->breadth[k] < o->min_breadth) move(&c, best, k, -best[k]), active[k] = 0, unseen = 1;
         if (!unseen) break;
     }
     memcpy(out->observed, active, sizeof active);

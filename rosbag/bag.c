@@ -14,6 +14,7 @@
  * stream (<name>.db3.zstd, .mcap.zstd), decompressed here into memory (sqlite3 opens it with
  * sqlite3_deserialize); mode MESSAGE compresses each message's data, decompressed one by one. */
 #include <dirent.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -263,6 +264,8 @@ static int open_sqlite(avt_bag *b, const char *path, avt_error *err)
     }
     sqlite3_finalize(q);
     if (rc) return rc;
+    /* the file's message count, for avt_bag_fraction only (0 if it cannot be had: the progress
+     * then stays at the file's start until the next file) */
     b->file_msgs = b->file_read = 0;
     if (sqlite3_prepare_v2(b->db, "SELECT COUNT(*) FROM messages", -1, &q, NULL) == SQLITE_OK &&
         sqlite3_step(q) == SQLITE_ROW)
@@ -424,8 +427,9 @@ int avt_bag_next(avt_bag *b, avt_bag_msg *m, avt_error *err)
 double avt_bag_fraction(const avt_bag *b)
 {
     if (!b || b->nfiles == 0) return 1.0;
+    /* a file still being written may hold more messages than its COUNT(*) said */
     double in = b->mcap ? avt_mcap_fraction(b->mcap)
-                : b->db && b->file_msgs > 0 ? (double)b->file_read / (double)b->file_msgs : 0.0;
+                : b->db && b->file_msgs > 0 ? fmin(1.0, (double)b->file_read / (double)b->file_msgs) : 0.0;
     return ((double)(b->cur < b->nfiles ? b->cur : b->nfiles) + in) / (double)b->nfiles;
 }
 

@@ -94,9 +94,9 @@ double avt_cc_score(const avt_cam_model *m, const avt_tf *lidar_T_cam, const dou
 #define AVT_CC_WIDE_PROBE 4.0
 
 typedef struct avt_cc_options {
-    double rot_step_deg;    /* coarsest search step of the angles, default 0.5 */
-    double trans_step_m;    /* coarsest search step of the translations, default 0.08 */
-    int levels;             /* step halvings after the coarsest, default 5 (0.016 deg, 2.5 mm) */
+    double rot_step_deg;    /* coarsest search step of the angles, default 0.2 */
+    double trans_step_m;    /* coarsest search step of the translations, default 0.04 */
+    int levels;             /* step halvings after the coarsest, default 3 (0.025 deg, 5 mm) */
     double max_rot_deg;     /* the search stays within this error, default 3 */
     double max_trans_m;     /* default 0.5 */
     /* Grid of the paper's confidence F: the 3^6 - 1 = 728 calibrations at +-grid step of each
@@ -126,7 +126,8 @@ typedef struct avt_cc_estimate {
     /* The same drop at probes AVT_CC_WIDE_PROBE times as far (0.4 deg / 8 cm): a broad peak. */
     double breadth[AVT_CC_NPARAM];
     /* angles: sharpness >= min_sharpness or breadth >= min_breadth after the rotations' search;
-     * shifts: breadth >= min_breadth at the joint estimate */
+     * shifts: breadth >= min_breadth at the first joint estimate (sharpness and breadth above
+     * are those of the final estimate, which may differ) */
     int observed[AVT_CC_NPARAM];
     size_t points;               /* discontinuity points inside the images, stored calibration */
     int evaluations;             /* scores computed */

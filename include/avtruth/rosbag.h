@@ -89,7 +89,8 @@ int avt_mcap_open_mem(const void *data, size_t len, const char *name, avt_mcap_r
  * record, 0 after the Footer, negative on error ("FILE: record N at byte B: ..."); after an
  * error it returns 0. */
 int avt_mcap_next(avt_mcap_reader *r, avt_mcap_record *rec, avt_error *err);
-/* Share of the file's records read (top-level position / end), 0..1. */
+/* Share of the file's records read (top-level position / end), 0..1; it moves past a whole
+ * Chunk when the chunk is entered (a file of one big chunk jumps to near 1 at its start). */
 double avt_mcap_fraction(const avt_mcap_reader *r);
 void avt_mcap_close(avt_mcap_reader *r);
 
