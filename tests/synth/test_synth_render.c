@@ -251,7 +251,8 @@ static void test_ground_is_pixel_average(void **state)
             worst = fmax(worst, e);
             n++;
         }
-    /* the 12 rows below the first one that is all ground: neighbouring pixels' jumps */
+    /* rows 3 to 14 below the first sampled row with ground in all 64 samples of a pixel: the
+     * jumps between neighbouring pixels there */
     for (int v = horizon + 3; v >= 0 && v < horizon + 15 && v < (int)h; v++)
         for (unsigned u = 1; u < w; u++) {
             band_jump += abs((int)rgb[3 * ((size_t)v * w + u)] - (int)rgb[3 * ((size_t)v * w + u - 1)]);
