@@ -3,6 +3,7 @@
  * horizontal neighbours cannot see (pitch), between adjacent rings at the same azimuth
  * (include/avtruth/calibcheck.h gives the rules). */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,8 +100,8 @@ static int by_elevation(const void *a, const void *b)
     return (x->elevation > y->elevation) - (x->elevation < y->elevation);
 }
 
-int avt_cc_discontinuities(const float *xyz, const uint16_t *ring, size_t n, uint32_t *idx, float *weight,
-                           float *edge_xyz, size_t *n_out, avt_error *err)
+int avt_cc_discontinuities(const float *xyz, const uint16_t *ring, const int64_t *t_ns, int64_t cut_margin_ns,
+                           size_t n, uint32_t *idx, float *weight, float *edge_xyz, size_t *n_out, avt_error *err)
 {
     *n_out = 0;
     if (n == 0) return AVT_OK;
@@ -157,6 +158,17 @@ int avt_cc_discontinuities(const float *xyz, const uint16_t *ring, size_t n, uin
     }
     qsort(rings, nr, sizeof *rings, by_elevation);
 
+    /* the firings far enough from the sweep's cut for the rings above and below */
+    int64_t t_lo = INT64_MIN, t_hi = INT64_MAX;
+    if (t_ns) {
+        int64_t first = t_ns[0], last = t_ns[0];
+        for (size_t i = 1; i < n; i++) {
+            first = t_ns[i] < first ? t_ns[i] : first;
+            last = t_ns[i] > last ? t_ns[i] : last;
+        }
+        t_lo = first + cut_margin_ns;
+        t_hi = last - cut_margin_ns;
+    }
     disc_ctx c = {xyz, range, az, idx, weight, edge_xyz, 0};
     const double cos_gap = cos(AVT_CC_MAX_GAP_DEG * DEG);
     for (size_t g = 0; g < nr; g++) {
@@ -176,6 +188,7 @@ int avt_cc_discontinuities(const float *xyz, const uint16_t *ring, size_t n, uin
                     consider(&c, a, i, b);
             }
             /* across the rings, where they are close enough to place the edge between them */
+            if (t_ns && (t_ns[i] < t_lo || t_ns[i] > t_hi)) continue;
             if (g + 1 < nr && rings[g + 1].elevation - ri->elevation <= AVT_CC_MAX_RING_GAP_DEG * DEG &&
                 (g == 0 || ri->elevation - rings[g - 1].elevation <= AVT_CC_MAX_RING_GAP_DEG * DEG)) {
                 long up = vertical_neighbour(&c, &rings[g + 1], az[i]);

@@ -34,6 +34,9 @@
 #define AVT_CC_MAX_GAP_DEG 1.5
 /* A jump counts at most this much (one very far background must not outweigh many edges). */
 #define AVT_CC_MAX_JUMP_M 10.0
+/* The rotation either side of a sweep's cut in which the rings are not compared (more than
+ * the spread of a Velodyne's laser azimuth offsets: VLS-128 +-6.35 deg) */
+#define AVT_CC_CUT_MARGIN_DEG 20.0
 
 /* Error parameters, in this order: roll, pitch, yaw (rad), x, y, z (m). */
 enum { AVT_CC_ROLL, AVT_CC_PITCH, AVT_CC_YAW, AVT_CC_X, AVT_CC_Y, AVT_CC_Z, AVT_CC_NPARAM };
@@ -61,10 +64,14 @@ double avt_cc_edge_map(const uint8_t *grey, unsigned w, unsigned h, float *d);
  * between i and the farther of a, b, at i's range (the edge lies between the two beams). A
  * return within AVT_CC_SKY_MAX_RANGE_M with a ring below but no return of the ring above near
  * its azimuth is an edge against the sky (weight of the largest jump, half-way up to that
- * ring). Writes up to 2n entries: the kept returns' indices (idx), weights and edge points
- * (edge_xyz, 3 each); *n_out their count. AVT_OK or AVT_NOMEM. */
-int avt_cc_discontinuities(const float *xyz, const uint16_t *ring, size_t n, uint32_t *idx, float *weight,
-                           float *edge_xyz, size_t *n_out, avt_error *err);
+ * ring). Near the sweep's cut the rings' neighbours at one azimuth are not of one instant (a
+ * laser's azimuth offset puts its return there in the neighbouring sweep, or a whole turn
+ * earlier): with the firing times t_ns (may be NULL), a return fired within cut_margin_ns of
+ * the sweep's first or last firing is not tested against the rings below and above. Writes
+ * up to 2n entries: the kept returns' indices (idx), weights and edge points (edge_xyz, 3
+ * each); *n_out their count. AVT_OK or AVT_NOMEM. */
+int avt_cc_discontinuities(const float *xyz, const uint16_t *ring, const int64_t *t_ns, int64_t cut_margin_ns,
+                           size_t n, uint32_t *idx, float *weight, float *edge_xyz, size_t *n_out, avt_error *err);
 
 /* One frame of one camera prepared for scoring: the discontinuity points (structure of arrays,
  * LiDAR frame at the image's time) and the image's D map. Arrays borrowed. */

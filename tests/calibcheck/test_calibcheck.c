@@ -106,7 +106,7 @@ static void test_discontinuities_ring(void **state)
     uint32_t idx[2 * N];
     float w[2 * N], e[6 * N];
     size_t n = 0;
-    assert_int_equal(avt_cc_discontinuities(xyz, ring, N, idx, w, e, &n, NULL), AVT_OK);
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, N, idx, w, e, &n, NULL), AVT_OK);
     assert_int_equal(n, 2);
     int want[2] = {16, 24}; /* azimuth -1 and +1 */
     for (int k = 0; k < 2; k++) {
@@ -146,7 +146,7 @@ static void test_discontinuities_vertical(void **state)
     uint32_t idx[2 * AZ * RINGS];
     float w[2 * AZ * RINGS], e[6 * AZ * RINGS];
     size_t k = 0;
-    assert_int_equal(avt_cc_discontinuities(xyz, ring, n, idx, w, e, &k, NULL), AVT_OK);
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, n, idx, w, e, &k, NULL), AVT_OK);
     /* the 5 returns of ring 1 (the box's top row); along the rings nothing changes */
     assert_int_equal(k, AZ);
     for (size_t i = 0; i < k; i++) {
@@ -166,8 +166,65 @@ static void test_discontinuities_vertical(void **state)
             xyz[3 * n + 2] = (float)(range * sin(elr));
             ring[n++] = (uint16_t)r;
         }
-    assert_int_equal(avt_cc_discontinuities(xyz, ring, n, idx, w, e, &k, NULL), AVT_OK);
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, n, idx, w, e, &k, NULL), AVT_OK);
     assert_int_equal(k, 0);
+}
+
+/* Edges against the sky and the sweep's cut: rings at -0.4, 0 and +0.4 deg; a box 10 m ahead
+ * (azimuth -0.2..0.2 deg) hit by the two lower rings; the top ring returns only far to the sides
+ * (azimuth +-90 deg, the sweep's first and last firings at 0 and 25 ms), so above the box it
+ * sees the sky: the middle ring's 5 returns there are sky edges, half-way up to the top ring.
+ * The same returns fired within the cut margin of the sweep's first or last firing are not
+ * compared with the rings (the ring above may have fired that azimuth in the neighbouring
+ * sweep): no edge; outside the margin they are edges again. */
+static void test_discontinuities_sky_and_cut(void **state)
+{
+    (void)state;
+    enum { AZ = 5, N = 2 * AZ + 2 };
+    float xyz[3 * N];
+    uint16_t ring[N];
+    int64_t t[N];
+    size_t n = 0;
+    for (int r = 0; r < 2; r++)
+        for (int a = 0; a < AZ; a++) {
+            double el = (r - 1) * 0.4 * DEG, az = (a - 2) * 0.1 * DEG;
+            xyz[3 * n] = (float)(10.0 * cos(el) * cos(az));
+            xyz[3 * n + 1] = (float)(10.0 * cos(el) * sin(az));
+            xyz[3 * n + 2] = (float)(10.0 * sin(el));
+            ring[n++] = (uint16_t)r;
+        }
+    for (int side = -1; side <= 1; side += 2) { /* the top ring's two returns */
+        double el = 0.4 * DEG;
+        xyz[3 * n] = 0;
+        xyz[3 * n + 1] = (float)(side * 30.0 * cos(el));
+        xyz[3 * n + 2] = (float)(30.0 * sin(el));
+        ring[n++] = 2;
+    }
+    uint32_t idx[2 * N];
+    float w[2 * N], e[6 * N];
+    size_t k = 0;
+    /* without times: the sky edges */
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, n, idx, w, e, &k, NULL), AVT_OK);
+    assert_int_equal(k, AZ);
+    for (size_t i = 0; i < k; i++) {
+        assert_int_equal(idx[i], AZ + i);
+        assert_true(fabs(w[i] - sqrt(AVT_CC_MAX_JUMP_M)) < 1e-4);
+        assert_true(fabs(e[3 * i + 2] - 10.0 * sin(0.2 * DEG)) < 1e-4); /* half-way up, at 10 m */
+    }
+    /* the box fired 1 ms after the sweep's first firing (0) and 24 ms before its last (25 ms) */
+    for (size_t i = 0; i < 2 * AZ; i++) t[i] = 1000000 + (int64_t)(i % AZ) * 1000;
+    t[2 * AZ] = 0;
+    t[2 * AZ + 1] = 25000000;
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, t, 2000000, n, idx, w, e, &k, NULL), AVT_OK);
+    assert_int_equal(k, 0); /* within 2 ms of the first firing */
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, t, 500000, n, idx, w, e, &k, NULL), AVT_OK);
+    assert_int_equal(k, AZ); /* outside 0.5 ms */
+    /* the box fired 1 ms before the last firing */
+    for (size_t i = 0; i < 2 * AZ; i++) t[i] = 24000000 + (int64_t)(i % AZ) * 100;
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, t, 2000000, n, idx, w, e, &k, NULL), AVT_OK);
+    assert_int_equal(k, 0);
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, t, 500000, n, idx, w, e, &k, NULL), AVT_OK);
+    assert_int_equal(k, AZ);
 }
 
 /* The score of one point through an identity-like camera: weight x bilinear D. */
@@ -209,7 +266,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_error_tf_axes),         cmocka_unit_test(test_edge_map_step),
         cmocka_unit_test(test_edge_map_chessboard),   cmocka_unit_test(test_discontinuities_ring),
-        cmocka_unit_test(test_discontinuities_vertical), cmocka_unit_test(test_score_one_point),
+        cmocka_unit_test(test_discontinuities_vertical), cmocka_unit_test(test_discontinuities_sky_and_cut),
+        cmocka_unit_test(test_score_one_point),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
