@@ -135,8 +135,8 @@ typedef struct cc_disc {
 } cc_disc;
 
 /* A sweep's depth discontinuities; the rings are not compared within AVT_CC_CUT_MARGIN_DEG of
- * rotation of the sweep's cut (its rotation rate fitted from the points). */
-static int disc_compute(const cc_state *st, const avt_sweep *sw, cc_disc *d, avt_error *err)
+ * rotation of the sweep's cut (at the rate rot fitted from the sweep's points). */
+static int disc_compute(const avt_sync_rotation *rot, const avt_sweep *sw, cc_disc *d, avt_error *err)
 {
     size_t n = sw->n ? 2 * sw->n : 1;
     if (n > d->cap) {
@@ -149,9 +149,7 @@ static int disc_compute(const cc_state *st, const avt_sweep *sw, cc_disc *d, avt
         d->cap = d->idx && d->wt && d->exyz ? n : 0;
         if (!d->cap) return avt_err(err, AVT_NOMEM, "out of memory for the discontinuities of %zu points", sw->n);
     }
-    avt_sync_rotation rot;
-    avt_sync_rotation_fit(sw, st->log.lidar_cfg.cut_angle_deg, &rot);
-    int64_t margin = rot.ok ? (int64_t)llround(AVT_CC_CUT_MARGIN_DEG / rot.b * 1e9) : 0;
+    int64_t margin = rot->ok ? (int64_t)llround(AVT_CC_CUT_MARGIN_DEG / rot->b * 1e9) : 0;
     return avt_cc_discontinuities(sw->xyz, sw->ring, sw->t_ns, margin, sw->n, d->idx, d->wt, d->exyz, &d->k, err);
 }
 
@@ -438,7 +436,7 @@ static int overlays_write(cc_state *st, const uint64_t *pick, size_t npick, avt_
                 rc = overlay_draw(st, c, &corrected, x, sw->n, lf.n ? &lf : NULL, ref->t_ns, image, out_path, err);
             cc_frame *f = NULL;
             double edge;
-            if (!rc && !disc_done) rc = disc_compute(st, sw, &disc, err), disc_done = 1;
+            if (!rc && !disc_done) rc = disc_compute(&rot, sw, &disc, err), disc_done = 1;
             if (!rc) rc = frame_make(st, c, sw, &disc, im, &f, &edge, err);
             if (!rc) rc = avt_cc_scratch_reserve(&scr, f->n ? f->n : 1, err);
             if (!rc) {
@@ -560,7 +558,7 @@ int avt_calib_check(const char *log_dir, const avt_calib_check_options *o, avt_c
             if (im < 0) continue;
             cc_frame *f = NULL;
             double edge = 0;
-            if (!disc_done && (rc = disc_compute(&st, sw, &disc, err))) break;
+            if (!disc_done && (rc = disc_compute(&rot, sw, &disc, err))) break;
             disc_done = 1;
             if ((rc = frame_make(&st, c, sw, &disc, im, &f, &edge, err))) break;
             c->edge_sum += edge;

@@ -34,8 +34,6 @@ static int parse_frames(const char *v, void *dest, char *accepted, size_t n)
     return 0;
 }
 
-static void progress(double fraction, uint64_t sweeps, void *ctx) { cli_progress_update(ctx, fraction, sweeps); }
-
 static void summary(const avt_calib_check_report *r, const char *overlay_dir)
 {
     printf("calibration check of %s: %" PRIu64 " sweeps\n", r->log, r->sweeps);
@@ -119,7 +117,7 @@ static int run(int argc, char **argv, const char *cmdline)
     }
     cli_progress pr;
     cli_progress_begin(&pr, "checking", "sweeps", quiet);
-    o.progress = progress;
+    o.progress = cli_progress_items;
     o.progress_ctx = &pr;
     avt_rig rig;
     if (cal.n) {

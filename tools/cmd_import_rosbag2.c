@@ -39,8 +39,6 @@ static int topic_opt(const char *v, void *dest, char *accepted, size_t n)
     return 1;
 }
 
-static void progress(double fraction, uint64_t messages, void *ctx) { cli_progress_update(ctx, fraction, messages); }
-
 static int run(int argc, char **argv, const char *cmdline)
 {
     (void)cmdline;
@@ -59,7 +57,7 @@ static int run(int argc, char **argv, const char *cmdline)
     if (npos != 2) return cli_usage_error(&avt_cmd_import_rosbag2, "expected BAG DST");
     cli_progress pr;
     cli_progress_begin(&pr, "importing", "messages", quiet);
-    avt_rosbag_import_opts o = {topics.n, topics.role, topics.topic, progress, &pr};
+    avt_rosbag_import_opts o = {topics.n, topics.role, topics.topic, cli_progress_items, &pr};
     avt_rosbag_import_stats st;
     avt_error err = {0, ""};
     int rc = avt_rosbag_import(pos[0], pos[1], &o, &st, &err);

@@ -6,8 +6,6 @@
 #include "commands.h"
 #include "progress.h"
 
-static void stitch_progress(double fraction, uint64_t logs, void *ctx) { cli_progress_update(ctx, fraction, logs); }
-
 /* --exclude GLOB, repeatable: appended to the options' list (argv outlives the call). */
 typedef struct excludes {
     const char **v;
@@ -60,7 +58,7 @@ static int run(int argc, char **argv, const char *cmdline)
         so.n_exclude = ex.n;
         cli_progress pr;
         cli_progress_begin(&pr, "stitching", "logs", quiet);
-        so.progress = stitch_progress;
+        so.progress = cli_progress_items;
         so.progress_ctx = &pr;
         int rc = avt_export_stitch(pos[0], out, &so, stdout, &err);
         cli_progress_end(&pr);

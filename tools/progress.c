@@ -68,6 +68,8 @@ void cli_progress_update(cli_progress *p, double fraction, uint64_t items)
     if (t - p->last >= p->interval_s) draw(p, t);
 }
 
+void cli_progress_items(double fraction, uint64_t items, void *ctx) { cli_progress_update(ctx, fraction, items); }
+
 void cli_progress_end(cli_progress *p)
 {
     if (p->quiet || !p->drawn) return;

@@ -21,6 +21,9 @@ typedef struct cli_progress {
 void cli_progress_begin(cli_progress *p, const char *what, const char *unit, int quiet);
 /* fraction done, 0..1; items counted so far (ignored without a unit) */
 void cli_progress_update(cli_progress *p, double fraction, uint64_t items);
+/* cli_progress_update as the library's progress callback (fraction, count, ctx = the
+ * cli_progress): stitch, calib-check, import rosbag2 */
+void cli_progress_items(double fraction, uint64_t items, void *ctx);
 /* ends the bar's line on a terminal; elsewhere a closing line if any was printed */
 void cli_progress_end(cli_progress *p);
 
