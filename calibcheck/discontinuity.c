@@ -42,21 +42,31 @@ static void dir_of(const disc_ctx *c, uint32_t i, double d[3])
 /* The triple (a, i, b) of neighbours along one direction: keeps i when the range's second
  * difference says that one side jumps away (a surface at a grazing angle changes range
  * steadily and does not count; the relative part keeps the ground's curvature in elevation
- * out). The edge point lies half-way in angle to the farther neighbour, at i's range. */
-static void consider(disc_ctx *c, uint32_t a, uint32_t i, uint32_t b)
+ * out). The edge point lies half-way in angle to the farther neighbour: along a ring (along
+ * set) on the near surface, its range extrapolated linearly in angle from the near neighbour
+ * through i (by at most AVT_CC_MAX_EXTEND of the jump); across rings at i's range. */
+static void consider(disc_ctx *c, uint32_t a, uint32_t i, uint32_t b, int along)
 {
     const double *r = c->range;
     double x = r[a] + r[b] - 2.0 * r[i];
     if (x < AVT_CC_MIN_JUMP_M || x < AVT_CC_MIN_JUMP_REL * r[i]) return;
-    uint32_t far = r[a] > r[b] ? a : b;
-    double di[3], df[3], nd = 0;
+    uint32_t far = r[a] > r[b] ? a : b, near = far == a ? b : a;
+    double di[3], df[3], dn[3], nd = 0;
     dir_of(c, i, di);
     dir_of(c, far, df);
+    dir_of(c, near, dn);
+    double to_near = acos(fmin(1.0, di[0] * dn[0] + di[1] * dn[1] + di[2] * dn[2]));
+    double to_far = acos(fmin(1.0, di[0] * df[0] + di[1] * df[1] + di[2] * df[2]));
     for (int k = 0; k < 3; k++) {
         di[k] += df[k];
         nd += di[k] * di[k];
     }
-    nd = r[i] / sqrt(nd);
+    double range = r[i];
+    if (along && to_near > 0) {
+        double ext = (r[i] - r[near]) * 0.5 * to_far / to_near, cap = AVT_CC_MAX_EXTEND * (r[far] - r[i]);
+        range += fmax(-cap, fmin(cap, ext));
+    }
+    nd = range / sqrt(nd);
     for (int k = 0; k < 3; k++) c->edge_xyz[3 * c->k + k] = (float)(di[k] * nd);
     c->idx[c->k] = i;
     c->weight[c->k] = (float)sqrt(x > AVT_CC_MAX_JUMP_M ? AVT_CC_MAX_JUMP_M : x);
@@ -185,7 +195,7 @@ int avt_cc_discontinuities(const float *xyz, const uint16_t *ring, const int64_t
                 dir_of(&c, b, db);
                 if (range[a] > 0 && range[b] > 0 && di[0] * da[0] + di[1] * da[1] + di[2] * da[2] >= cos_gap &&
                     di[0] * db[0] + di[1] * db[1] + di[2] * db[2] >= cos_gap)
-                    consider(&c, a, i, b);
+                    consider(&c, a, i, b, 1);
             }
             /* across the rings, where they are close enough to place the edge between them */
             if (t_ns && (t_ns[i] < t_lo || t_ns[i] > t_hi)) continue;
@@ -193,7 +203,7 @@ int avt_cc_discontinuities(const float *xyz, const uint16_t *ring, const int64_t
                 (g == 0 || ri->elevation - rings[g - 1].elevation <= AVT_CC_MAX_RING_GAP_DEG * DEG)) {
                 long up = vertical_neighbour(&c, &rings[g + 1], az[i]);
                 long dn = g > 0 ? vertical_neighbour(&c, &rings[g - 1], az[i]) : -1;
-                if (up >= 0 && dn >= 0 && range[up] > 0 && range[dn] > 0) consider(&c, (uint32_t)dn, i, (uint32_t)up);
+                if (up >= 0 && dn >= 0 && range[up] > 0 && range[dn] > 0) consider(&c, (uint32_t)dn, i, (uint32_t)up, 0);
                 else if (up < 0 && dn >= 0) consider_sky(&c, i, rings[g + 1].elevation);
             }
         }

@@ -32,6 +32,9 @@
 /* Returns along a ring farther apart than this angle are not neighbours. */
 #define AVT_CC_MAX_RING_GAP_DEG 0.6 /* the same across rings (their mean elevations) */
 #define AVT_CC_MAX_GAP_DEG 1.5
+/* Along a ring, the edge point's range is the near surface's extrapolated half a step on, by at
+ * most this share of the jump (avt_cc_discontinuities) */
+#define AVT_CC_MAX_EXTEND 0.25
 /* A jump counts at most this much (one very far background must not outweigh many edges). */
 #define AVT_CC_MAX_JUMP_M 10.0
 /* The rotation either side of a sweep's cut in which the rings are not compared (more than
@@ -61,7 +64,12 @@ double avt_cc_edge_map(const uint8_t *grey, unsigned w, unsigned h, float *d);
  * AVT_CC_MIN_JUMP_REL r_i (the paper's max(r_a - r_i, r_b - r_i, 0) also fires all along
  * surfaces seen at a grazing angle, and the ground's range is convex in elevation), with
  * weight X = min(that, AVT_CC_MAX_JUMP_M)^(1/2); its edge point lies half-way in angle
- * between i and the farther of a, b, at i's range (the edge lies between the two beams). A
+ * between i and the farther of a, b (the edge lies between the two beams): along a ring on the
+ * near surface, at the range extrapolated linearly in angle from the nearer of a, b through i
+ * (changed by at most AVT_CC_MAX_EXTEND of the jump to the farther; a side seen at a grazing
+ * angle changes range fast, and the camera, elsewhere on the car, sees a point misplaced
+ * along the LiDAR's beam displaced sideways), across rings at i's range (the near surface
+ * there is often a roof seen at a grazing angle, where range is far from linear in angle). A
  * return within AVT_CC_SKY_MAX_RANGE_M with a ring below but no return of the ring above near
  * its azimuth is an edge against the sky (weight of the largest jump, half-way up to that
  * ring). Near the sweep's cut the rings' neighbours at one azimuth are not of one instant (a

@@ -87,9 +87,9 @@ static void test_edge_map_chessboard(void **state)
 
 /* One ring over a wall 10 m ahead with a post 5 m ahead covering azimuths -1..1 deg, returns
  * every 0.25 deg from -5 to 5 deg: the post's two outer returns are the only discontinuities
- * (second difference 10 + 5 - 10 = 5 m), weight sqrt(5), edge points at 5 m half-way in angle
- * to the wall's returns. The wall is not flat in range (a plane at x = 10) but its second
- * difference is tiny. */
+ * (second difference 10 + 5 - 10 = 5 m), weight sqrt(5), edge points on the post's face (the
+ * plane x = 5) half-way in angle to the wall's returns. The wall is not flat in range (a plane
+ * at x = 10) but its second difference is tiny. */
 static void test_discontinuities_ring(void **state)
 {
     (void)state;
@@ -114,11 +114,41 @@ static void test_discontinuities_ring(void **state)
         double r = 5.0 / cos(1.0 * DEG), rn = 10.0 / cos(1.25 * DEG);
         double second = rn + 5.0 / cos(0.75 * DEG) - 2 * r;
         assert_true(fabs(w[k] - sqrt(second)) < 1e-4);
-        /* half-way between azimuth 1 and 1.25 deg: 1.125 deg, at range r */
+        /* half-way between azimuth 1 and 1.25 deg: 1.125 deg, on the face x = 5 (at the
+         * return's range r the point would lie 0.2 mm inside it) */
         double az = (k ? 1.125 : -1.125) * DEG;
-        assert_true(fabs(e[3 * k] - r * cos(az)) < 1e-4);
-        assert_true(fabs(e[3 * k + 1] - r * sin(az)) < 1e-4);
+        assert_true(fabs(e[3 * k] - 5.0) < 5e-5);
+        assert_true(fabs(e[3 * k + 1] - 5.0 * tan(az)) < 5e-5);
     }
+}
+
+/* One ring along a side wall seen at a grazing angle (the plane y = 4, azimuths 30..50 deg
+ * every 0.2 deg), then a wall 30 m away: the wall's last return is the edge, and its edge
+ * point lies on the side wall's extension half-way to the next beam, at azimuth 50.1 deg and
+ * range 4 / sin(50.1 deg), within a millimetre (the return's own range is 7.6 mm off: the
+ * camera, elsewhere on the car, would see the point off the edge). */
+static void test_discontinuities_grazing(void **state)
+{
+    (void)state;
+    enum { N = 111 };
+    float xyz[3 * N];
+    uint16_t ring[N];
+    for (int i = 0; i < N; i++) {
+        double az = (30.0 + 0.2 * i) * DEG, r = i <= 100 ? 4.0 / sin(az) : 30.0;
+        xyz[3 * i] = (float)(r * cos(az));
+        xyz[3 * i + 1] = (float)(r * sin(az));
+        xyz[3 * i + 2] = 0;
+        ring[i] = 0;
+    }
+    uint32_t idx[2 * N];
+    float w[2 * N], e[6 * N];
+    size_t n = 0;
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, N, idx, w, e, &n, NULL), AVT_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(idx[0], 100);
+    double az = 50.1 * DEG, r = 4.0 / sin(az);
+    assert_true(fabs(e[0] - r * cos(az)) < 1e-3);
+    assert_true(fabs(e[1] - 4.0) < 1e-3);
 }
 
 /* Three rings 0.4 deg apart (-0.4, 0, 0.4 deg; at most AVT_CC_MAX_RING_GAP_DEG) over a box
@@ -266,6 +296,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_error_tf_axes),         cmocka_unit_test(test_edge_map_step),
         cmocka_unit_test(test_edge_map_chessboard),   cmocka_unit_test(test_discontinuities_ring),
+        cmocka_unit_test(test_discontinuities_grazing),
         cmocka_unit_test(test_discontinuities_vertical), cmocka_unit_test(test_discontinuities_sky_and_cut),
         cmocka_unit_test(test_score_one_point),
     };
