@@ -66,9 +66,9 @@ double avt_cc_edge_map(const uint8_t *grey, unsigned w, unsigned h, float *d);
  * weight X = min(that, AVT_CC_MAX_JUMP_M)^(1/2); its edge point lies half-way in angle
  * between i and the farther of a, b (the edge lies between the two beams): along a ring on the
  * near surface, at the range extrapolated linearly in angle from the nearer of a, b through i
- * (changed by at most AVT_CC_MAX_EXTEND of the jump to the farther; a side seen at a grazing
- * angle changes range fast, and the camera, elsewhere on the car, sees a point misplaced
- * along the LiDAR's beam displaced sideways), across rings at i's range (the near surface
+ * (changed by at most AVT_CC_MAX_EXTEND of the jump to the farther; on a side seen at a
+ * grazing angle the range changes fast, and a point misplaced along the LiDAR's beam appears
+ * shifted sideways to a camera mounted elsewhere), across rings at i's range (the near surface
  * there is often a roof seen at a grazing angle, where range is far from linear in angle). A
  * return within AVT_CC_SKY_MAX_RANGE_M with a ring below but no return of the ring above near
  * its azimuth is an edge against the sky (weight of the largest jump, half-way up to that
