@@ -85,6 +85,24 @@ static void test_edge_map_chessboard(void **state)
         }
 }
 
+/* n returns of one ring in the plane z = 0, every step_deg from az0_deg, at range(az in degrees) */
+static void one_ring(int n, double az0_deg, double step_deg, double (*range)(double), float *xyz, uint16_t *ring)
+{
+    for (int i = 0; i < n; i++) {
+        double a = az0_deg + step_deg * i, r = range(a);
+        xyz[3 * i] = (float)(r * cos(a * DEG));
+        xyz[3 * i + 1] = (float)(r * sin(a * DEG));
+        xyz[3 * i + 2] = 0;
+        ring[i] = 3;
+    }
+}
+
+/* a post covering azimuths -1..1 deg on the plane x = 5, before a wall on x = 10 */
+static double post_range(double a) { return (fabs(a) <= 1.0 + 1e-9 ? 5.0 : 10.0) / cos(a * DEG); }
+
+/* a side wall on the plane y = 4 up to azimuth 50 deg, then a wall 30 m away */
+static double side_range(double a) { return a <= 50.0 + 1e-9 ? 4.0 / sin(a * DEG) : 30.0; }
+
 /* One ring over a wall 10 m ahead with a post 5 m ahead covering azimuths -1..1 deg, returns
  * every 0.25 deg from -5 to 5 deg: the post's two outer returns are the only discontinuities
  * (second difference 10 + 5 - 10 = 5 m), weight sqrt(5), edge points on the post's face (the
@@ -96,13 +114,7 @@ static void test_discontinuities_ring(void **state)
     enum { N = 41 };
     float xyz[3 * N];
     uint16_t ring[N];
-    for (int i = 0; i < N; i++) {
-        double az = (-5.0 + 0.25 * i) * DEG, x = (fabs(-5.0 + 0.25 * i) <= 1.0 + 1e-9) ? 5.0 : 10.0;
-        xyz[3 * i] = (float)x;
-        xyz[3 * i + 1] = (float)(x * tan(az));
-        xyz[3 * i + 2] = 0;
-        ring[i] = 3;
-    }
+    one_ring(N, -5.0, 0.25, post_range, xyz, ring);
     uint32_t idx[2 * N];
     float w[2 * N], e[6 * N];
     size_t n = 0;
@@ -133,13 +145,7 @@ static void test_discontinuities_grazing(void **state)
     enum { N = 111 };
     float xyz[3 * N];
     uint16_t ring[N];
-    for (int i = 0; i < N; i++) {
-        double az = (30.0 + 0.2 * i) * DEG, r = i <= 100 ? 4.0 / sin(az) : 30.0;
-        xyz[3 * i] = (float)(r * cos(az));
-        xyz[3 * i + 1] = (float)(r * sin(az));
-        xyz[3 * i + 2] = 0;
-        ring[i] = 0;
-    }
+    one_ring(N, 30.0, 0.2, side_range, xyz, ring);
     uint32_t idx[2 * N];
     float w[2 * N], e[6 * N];
     size_t n = 0;
