@@ -12,10 +12,20 @@
 #define DEG (M_PI / 180.0)
 #define BINS 3600                  /* azimuth bins of 0.1 degree, for the vertical neighbours */
 #define VERTICAL_MAX_DAZ_DEG 0.3   /* a return of the adjacent ring this close in azimuth */
+/* A ring's beam is fitted from at least this many returns whose horizontal distances spread by
+ * this much (standard deviation), to an origin this near the LiDAR's */
+#define RING_FIT_MIN_RETURNS 20
+#define RING_FIT_MIN_SPREAD_M 1.0
+#define RING_FIT_MAX_ORIGIN_M 1.0
 
 typedef struct ring_info {
     size_t lo, hi;                 /* returns order[lo..hi) */
-    double elevation;              /* mean, rad */
+    /* the beam's cone fitted to the returns: z = origin_z + h tan(elevation), h the horizontal
+     * distance (a laser offset vertically from the LiDAR's origin, as the HDL-64E's by about
+     * 0.2 m, sees a near return higher than its elevation from the origin) */
+    double elevation, origin_z;
+    double apparent; /* mean elevation of the returns seen from the LiDAR's origin */
+    int fitted;
     int32_t *bin;                  /* BINS entries: a return in that azimuth bin, or -1 */
 } ring_info;
 
@@ -39,18 +49,54 @@ static void dir_of(const disc_ctx *c, uint32_t i, double d[3])
     for (int k = 0; k < 3; k++) d[k] = c->xyz[3 * (size_t)i + k] / c->range[i];
 }
 
+/* Edge entry c->k between return i of ring gi and the beam of ring gf at i's azimuth:
+ * half-way in angle between the two beams, seen from their origins (the rings' fitted
+ * origin_z), at i's distance from its origin. far: a return of gf (its direction), or -1 (the
+ * beam at i's azimuth: the sky). */
+static void edge_between_beams(disc_ctx *c, uint32_t i, const ring_info *gi, long far, const ring_info *gf)
+{
+    const float *p = c->xyz + 3 * (size_t)i;
+    double di[3] = {p[0], p[1], p[2] - gi->origin_z}, df[3];
+    double ri = sqrt(di[0] * di[0] + di[1] * di[1] + di[2] * di[2]), h = hypot(p[0], p[1]);
+    if (far >= 0) {
+        const float *q = c->xyz + 3 * (size_t)far;
+        df[0] = q[0], df[1] = q[1], df[2] = q[2] - gf->origin_z;
+    } else {
+        df[0] = cos(gf->elevation) * p[0] / h, df[1] = cos(gf->elevation) * p[1] / h, df[2] = sin(gf->elevation);
+    }
+    double rf = sqrt(df[0] * df[0] + df[1] * df[1] + df[2] * df[2]), m[3], nm = 0;
+    for (int k = 0; k < 3; k++) {
+        m[k] = di[k] / ri + df[k] / rf;
+        nm += m[k] * m[k];
+    }
+    nm = ri / sqrt(nm);
+    const double oz = 0.5 * (gi->origin_z + gf->origin_z);
+    c->edge_xyz[3 * c->k] = (float)(m[0] * nm);
+    c->edge_xyz[3 * c->k + 1] = (float)(m[1] * nm);
+    c->edge_xyz[3 * c->k + 2] = (float)(oz + m[2] * nm);
+}
+
 /* The triple (a, i, b) of neighbours along one direction: keeps i when the range's second
  * difference says that one side jumps away (a surface at a grazing angle changes range
  * steadily and does not count; the relative part keeps the ground's curvature in elevation
- * out). The edge point lies half-way in angle to the farther neighbour: along a ring (along
- * set) on the near surface, its range extrapolated linearly in angle from the near neighbour
- * through i (by at most AVT_CC_MAX_EXTEND of the jump); across rings at i's range. */
-static void consider(disc_ctx *c, uint32_t a, uint32_t i, uint32_t b, int along)
+ * out). Along a ring (ga, gb NULL) the edge point lies half-way in angle to the farther
+ * neighbour, on the near surface: its range extrapolated linearly in angle from the near
+ * neighbour through i (by at most AVT_CC_MAX_EXTEND of the jump). Across rings (a, b of rings
+ * ga, gb) it lies half-way between i and the farther one's beam (edge_between_beams). */
+static void consider(disc_ctx *c, uint32_t a, uint32_t i, uint32_t b, const ring_info *ga, const ring_info *gi,
+                     const ring_info *gb)
 {
     const double *r = c->range;
     double x = r[a] + r[b] - 2.0 * r[i];
     if (x < AVT_CC_MIN_JUMP_M || x < AVT_CC_MIN_JUMP_REL * r[i]) return;
     uint32_t far = r[a] > r[b] ? a : b, near = far == a ? b : a;
+    c->idx[c->k] = i;
+    c->weight[c->k] = (float)sqrt(x > AVT_CC_MAX_JUMP_M ? AVT_CC_MAX_JUMP_M : x);
+    if (ga) {
+        edge_between_beams(c, i, gi, far, far == a ? ga : gb);
+        c->k++;
+        return;
+    }
     double di[3], df[3], dn[3], nd = 0;
     dir_of(c, i, di);
     dir_of(c, far, df);
@@ -62,28 +108,21 @@ static void consider(disc_ctx *c, uint32_t a, uint32_t i, uint32_t b, int along)
         nd += di[k] * di[k];
     }
     double range = r[i];
-    if (along && to_near > 0) {
+    if (to_near > 0) {
         double ext = (r[i] - r[near]) * 0.5 * to_far / to_near, cap = AVT_CC_MAX_EXTEND * (r[far] - r[i]);
         range += fmax(-cap, fmin(cap, ext));
     }
     nd = range / sqrt(nd);
     for (int k = 0; k < 3; k++) c->edge_xyz[3 * c->k + k] = (float)(di[k] * nd);
-    c->idx[c->k] = i;
-    c->weight[c->k] = (float)sqrt(x > AVT_CC_MAX_JUMP_M ? AVT_CC_MAX_JUMP_M : x);
     c->k++;
 }
 
 /* A return i below a ring with no return near its azimuth (the sky): an edge half-way up to
- * that ring's elevation, when i is near enough for the missing return not to be range. */
-static void consider_sky(disc_ctx *c, uint32_t i, double el_above)
+ * that ring's beam, when i is near enough for the missing return not to be range. */
+static void consider_sky(disc_ctx *c, uint32_t i, const ring_info *gi, const ring_info *above)
 {
-    double r = c->range[i];
-    if (r > AVT_CC_SKY_MAX_RANGE_M) return;
-    const float *p = c->xyz + 3 * (size_t)i;
-    double h = hypot(p[0], p[1]), el = 0.5 * (atan2(p[2], h) + el_above);
-    c->edge_xyz[3 * c->k] = (float)(r * cos(el) * p[0] / h);
-    c->edge_xyz[3 * c->k + 1] = (float)(r * cos(el) * p[1] / h);
-    c->edge_xyz[3 * c->k + 2] = (float)(r * sin(el));
+    if (c->range[i] > AVT_CC_SKY_MAX_RANGE_M) return;
+    edge_between_beams(c, i, gi, -1, above);
     c->idx[c->k] = i;
     c->weight[c->k] = (float)sqrt(AVT_CC_MAX_JUMP_M);
     c->k++;
@@ -156,15 +195,48 @@ int avt_cc_discontinuities(const float *xyz, const uint16_t *ring, const int64_t
         ring_info *ri = &rings[g];
         ri->bin = bins + g * BINS;
         for (int b = 0; b < BINS; b++) ri->bin[b] = -1;
-        double s = 0;
+        /* least squares of z on h over the returns; the mean elevation from the origin when h
+         * does not spread enough to tell the origin's height */
+        double sh = 0, sz = 0, shh = 0, shz = 0, se = 0;
+        size_t m = 0;
         for (size_t j = ri->lo; j < ri->hi; j++) {
             uint32_t i = order[j];
             const float *p = xyz + 3 * (size_t)i;
-            s += atan2(p[2], hypot(p[0], p[1]));
             int b = (int)(az[i] * 10.0);
             ri->bin[b < BINS ? b : BINS - 1] = (int32_t)i;
+            if (!(range[i] > 0)) continue;
+            double h = hypot(p[0], p[1]);
+            sh += h, sz += p[2], shh += h * h, shz += h * p[2], se += atan2(p[2], h);
+            m++;
         }
-        ri->elevation = s / (double)(ri->hi - ri->lo);
+        double var = m ? shh / (double)m - (sh / (double)m) * (sh / (double)m) : 0;
+        ri->fitted = 0;
+        ri->apparent = m ? se / (double)m : 0;
+        if (m >= RING_FIT_MIN_RETURNS && var >= RING_FIT_MIN_SPREAD_M * RING_FIT_MIN_SPREAD_M) {
+            double slope = (shz / (double)m - sh / (double)m * sz / (double)m) / var;
+            double z0 = sz / (double)m - slope * sh / (double)m;
+            if (fabs(z0) <= RING_FIT_MAX_ORIGIN_M) ri->elevation = atan(slope), ri->origin_z = z0, ri->fitted = 1;
+        }
+    }
+    /* a ring whose returns do not tell its origin takes the origin of the fitted ring nearest
+     * in elevation seen from the LiDAR's origin (the HDL-64E's two blocks differ) */
+    for (size_t g = 0; g < nr; g++) {
+        ring_info *ri = &rings[g];
+        if (ri->fitted) continue;
+        double best = INFINITY;
+        ri->origin_z = 0;
+        for (size_t q = 0; q < nr; q++)
+            if (rings[q].fitted && fabs(rings[q].apparent - ri->apparent) < best)
+                best = fabs(rings[q].apparent - ri->apparent), ri->origin_z = rings[q].origin_z;
+        double se = 0;
+        size_t m = 0;
+        for (size_t j = ri->lo; j < ri->hi; j++) {
+            const float *p = xyz + 3 * (size_t)order[j];
+            if (!(range[order[j]] > 0)) continue;
+            se += atan2(p[2] - ri->origin_z, hypot(p[0], p[1]));
+            m++;
+        }
+        ri->elevation = m ? se / (double)m : 0;
     }
     qsort(rings, nr, sizeof *rings, by_elevation);
 
@@ -195,7 +267,7 @@ int avt_cc_discontinuities(const float *xyz, const uint16_t *ring, const int64_t
                 dir_of(&c, b, db);
                 if (range[a] > 0 && range[b] > 0 && di[0] * da[0] + di[1] * da[1] + di[2] * da[2] >= cos_gap &&
                     di[0] * db[0] + di[1] * db[1] + di[2] * db[2] >= cos_gap)
-                    consider(&c, a, i, b, 1);
+                    consider(&c, a, i, b, NULL, NULL, NULL);
             }
             /* across the rings, where they are close enough to place the edge between them */
             if (t_ns && (t_ns[i] < t_lo || t_ns[i] > t_hi)) continue;
@@ -203,8 +275,9 @@ int avt_cc_discontinuities(const float *xyz, const uint16_t *ring, const int64_t
                 (g == 0 || ri->elevation - rings[g - 1].elevation <= AVT_CC_MAX_RING_GAP_DEG * DEG)) {
                 long up = vertical_neighbour(&c, &rings[g + 1], az[i]);
                 long dn = g > 0 ? vertical_neighbour(&c, &rings[g - 1], az[i]) : -1;
-                if (up >= 0 && dn >= 0 && range[up] > 0 && range[dn] > 0) consider(&c, (uint32_t)dn, i, (uint32_t)up, 0);
-                else if (up < 0 && dn >= 0) consider_sky(&c, i, rings[g + 1].elevation);
+                if (up >= 0 && dn >= 0 && range[up] > 0 && range[dn] > 0)
+                    consider(&c, (uint32_t)dn, i, (uint32_t)up, &rings[g - 1], ri, &rings[g + 1]);
+                else if (up < 0 && dn >= 0) consider_sky(&c, i, ri, &rings[g + 1]);
             }
         }
     }

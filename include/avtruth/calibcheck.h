@@ -56,7 +56,11 @@ double avt_cc_edge_map(const uint8_t *grey, unsigned w, unsigned h, float *d);
 /* Depth discontinuities of n points (xyz 3n, LiDAR frame, in firing order) with their rings.
  * Points are grouped by ring keeping their order (azimuth order within a ring); point-cloud
  * files without rings (all equal) are cut into scan lines where the azimuth jumps by more than
- * half a turn (KITTI). Rings are ordered by mean elevation. For each return i, two triples are
+ * half a turn (KITTI). Each ring's beam is fitted to its returns as a cone z = origin_z +
+ * h tan(elevation), h the horizontal distance (a laser's origin may lie off the LiDAR's: the
+ * HDL-64E's by about 0.2 m, which makes a return 10 m away look 1.1 deg higher than its beam;
+ * a ring whose returns spread too little in h takes the origin of the fitted ring nearest in
+ * apparent elevation), and the rings are ordered by that elevation. For each return i, two triples are
  * tested: its neighbours along the ring (both within AVT_CC_MAX_GAP_DEG), and the returns of
  * the rings below and above nearest in azimuth (within 0.3 deg) when those rings lie within
  * AVT_CC_MAX_RING_GAP_DEG in elevation. A triple (a, i, b) keeps i
@@ -68,11 +72,12 @@ double avt_cc_edge_map(const uint8_t *grey, unsigned w, unsigned h, float *d);
  * near surface, at the range extrapolated linearly in angle from the nearer of a, b through i
  * (changed by at most AVT_CC_MAX_EXTEND of the jump to the farther; on a side seen at a
  * grazing angle the range changes fast, and a point misplaced along the LiDAR's beam appears
- * shifted sideways to a camera mounted elsewhere), across rings at i's range (the near surface
+ * shifted sideways to a camera mounted elsewhere); across rings the angles are those of the
+ * two beams seen from their fitted origins, at i's distance from its origin (the near surface
  * there is often a roof seen at a grazing angle, where range is far from linear in angle). A
  * return within AVT_CC_SKY_MAX_RANGE_M with a ring below but no return of the ring above near
  * its azimuth is an edge against the sky (weight of the largest jump, half-way up to that
- * ring). Near the sweep's cut the rings' neighbours at one azimuth are not of one instant (a
+ * ring's beam). Near the sweep's cut the rings' neighbours at one azimuth are not of one instant (a
  * laser's azimuth offset puts its return there in the neighbouring sweep, or a whole turn
  * earlier): with the firing times t_ns (may be NULL), a return fired within cut_margin_ns of
  * the sweep's first or last firing is not tested against the rings below and above. Writes

@@ -157,6 +157,45 @@ static void test_discontinuities_grazing(void **state)
     assert_true(fabs(e[1] - 4.0) < 1e-3);
 }
 
+/* Three lasers 0.4 deg apart (-1.0, -0.6, -0.2 deg) whose origin lies 0.2 m above the LiDAR's,
+ * as the HDL-64E's do, over a wall on x = 10 m (azimuths -5..5 deg) 0.13 m high and a wall on
+ * x = 30 m behind it; returns every 0.5 deg from -30 to 30 deg. The middle laser's returns on
+ * the near wall are the wall's top edge: the edge point lies half-way between the middle and
+ * the top beam at the return's horizontal distance h, z = 0.2 + h tan(-0.4 deg) (1.3 cm below
+ * the wall's top, the beams' mid-line). Seen from the LiDAR's origin the returns look 0.5 deg
+ * higher than the beams; half-way in that angle the point would lie 5 cm lower. */
+static void test_discontinuities_beam_origin(void **state)
+{
+    (void)state;
+    enum { AZ = 121, RINGS = 3 };
+    const double el[RINGS] = {-1.0, -0.6, -0.2}, oz = 0.2;
+    float xyz[3 * AZ * RINGS];
+    uint16_t ring[AZ * RINGS];
+    size_t n = 0;
+    for (int r = 0; r < RINGS; r++)
+        for (int a = 0; a < AZ; a++) {
+            double az = (-30.0 + 0.5 * a) * DEG, e = el[r] * DEG;
+            double dx = cos(e) * cos(az), dy = cos(e) * sin(az), dz = sin(e);
+            double t = 10.0 / dx; /* the near wall, where it is */
+            if (!(fabs(az) <= 5.0 * DEG + 1e-9 && oz + t * dz <= 0.13)) t = 30.0 / dx;
+            xyz[3 * n] = (float)(t * dx);
+            xyz[3 * n + 1] = (float)(t * dy);
+            xyz[3 * n + 2] = (float)(oz + t * dz);
+            ring[n++] = (uint16_t)(7 + r);
+        }
+    uint32_t idx[2 * AZ * RINGS];
+    float w[2 * AZ * RINGS], e[6 * AZ * RINGS];
+    size_t k = 0, tops = 0;
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, n, idx, w, e, &k, NULL), AVT_OK);
+    for (size_t i = 0; i < k; i++) {
+        if (idx[i] < AZ || idx[i] >= 2 * AZ || fabs(-30.0 + 0.5 * (idx[i] - AZ)) > 4.5) continue;
+        double h = hypot(e[3 * i], e[3 * i + 1]);
+        assert_true(fabs(e[3 * i + 2] - (oz + h * tan(-0.4 * DEG))) < 2e-3);
+        tops++;
+    }
+    assert_int_equal(tops, 19); /* azimuths -4.5..4.5 deg */
+}
+
 /* Three rings 0.4 deg apart (-0.4, 0, 0.4 deg; at most AVT_CC_MAX_RING_GAP_DEG) over a box
  * 10 m ahead reaching up to the middle ring and a wall 20 m ahead: the middle ring's returns
  * are vertical discontinuities (second difference 10 + 20 - 2 * 10 against the rings below
@@ -303,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_error_tf_axes),         cmocka_unit_test(test_edge_map_step),
         cmocka_unit_test(test_edge_map_chessboard),   cmocka_unit_test(test_discontinuities_ring),
         cmocka_unit_test(test_discontinuities_grazing),
+        cmocka_unit_test(test_discontinuities_beam_origin),
         cmocka_unit_test(test_discontinuities_vertical), cmocka_unit_test(test_discontinuities_sky_and_cut),
         cmocka_unit_test(test_score_one_point),
     };
