@@ -79,7 +79,9 @@ static void edge_between_beams(disc_ctx *c, uint32_t i, const ring_info *gi, lon
 /* The triple (a, i, b) of neighbours along one direction: keeps i when the range's second
  * difference says that one side jumps away (a surface at a grazing angle changes range
  * steadily and does not count; the relative part keeps the ground's curvature in elevation
- * out). Along a ring (ga, gb NULL) the edge point lies half-way in angle to the farther
+ * out) and the inverse range's says so too (on a plane 1/r is a sinusoid of the beam's angle,
+ * nearly linear over three beams at any incidence, while r grows without bound towards a
+ * grazing plane's horizon: rings 0.3-0.5 deg apart see the ground beyond 40 m as jumps). Along a ring (ga, gb NULL) the edge point lies half-way in angle to the farther
  * neighbour, on the near surface: its range extrapolated linearly in angle from the near
  * neighbour through i (by at most AVT_CC_MAX_EXTEND of the jump). Across rings (a, b of rings
  * ga, gb) it lies half-way between i and the farther one's beam (edge_between_beams). */
@@ -89,6 +91,7 @@ static void consider(disc_ctx *c, uint32_t a, uint32_t i, uint32_t b, const ring
     const double *r = c->range;
     double x = r[a] + r[b] - 2.0 * r[i];
     if (x < AVT_CC_MIN_JUMP_M || x < AVT_CC_MIN_JUMP_REL * r[i]) return;
+    if (2.0 - r[i] / r[a] - r[i] / r[b] < AVT_CC_MIN_INV_JUMP) return; /* a plane */
     uint32_t far = r[a] > r[b] ? a : b, near = far == a ? b : a;
     c->idx[c->k] = i;
     c->weight[c->k] = (float)sqrt(x > AVT_CC_MAX_JUMP_M ? AVT_CC_MAX_JUMP_M : x);

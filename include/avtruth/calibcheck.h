@@ -28,6 +28,9 @@
 #define AVT_CC_GAMMA 0.98
 #define AVT_CC_MIN_JUMP_M 0.3
 #define AVT_CC_MIN_JUMP_REL 0.05
+/* ... and 2 - r_i / r_a - r_i / r_b at least this (1 - r_i / r_far for a jump from a surface;
+ * about the square of the beam step, 1e-4, on any plane) */
+#define AVT_CC_MIN_INV_JUMP 0.02
 #define AVT_CC_SKY_MAX_RANGE_M 40.0
 /* Returns along a ring farther apart than this angle are not neighbours. */
 #define AVT_CC_MAX_RING_GAP_DEG 0.6 /* the same across rings (their mean elevations) */
@@ -66,7 +69,9 @@ double avt_cc_edge_map(const uint8_t *grey, unsigned w, unsigned h, float *d);
  * AVT_CC_MAX_RING_GAP_DEG in elevation. A triple (a, i, b) keeps i
  * when the range's second difference r_a + r_b - 2 r_i is at least AVT_CC_MIN_JUMP_M and
  * AVT_CC_MIN_JUMP_REL r_i (the paper's max(r_a - r_i, r_b - r_i, 0) also fires all along
- * surfaces seen at a grazing angle, and the ground's range is convex in elevation), with
+ * surfaces seen at a grazing angle, and the ground's range is convex in elevation) and
+ * 2 - r_i / r_a - r_i / r_b at least AVT_CC_MIN_INV_JUMP (the inverse range of a plane is
+ * nearly linear in the beam's angle at any incidence: the far ground is not an edge), with
  * weight X = min(that, AVT_CC_MAX_JUMP_M)^(1/2); its edge point lies half-way in angle
  * between i and the farther of a, b (the edge lies between the two beams): along a ring on the
  * near surface, at the range extrapolated linearly in angle from the nearer of a, b through i

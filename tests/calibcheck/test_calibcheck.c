@@ -157,6 +157,32 @@ static void test_discontinuities_grazing(void **state)
     assert_true(fabs(e[1] - 4.0) < 1e-3);
 }
 
+/* Flat ground 1.8 m below three rings 0.4 deg apart (-2.0, -1.6, -1.2 deg; ranges 52, 64 and
+ * 86 m) every 0.5 deg of azimuth: the middle ring's second difference in range is 8.8 m, above
+ * both limits of the range rule, but the ground is a plane, no edge. */
+static void test_discontinuities_far_ground(void **state)
+{
+    (void)state;
+    enum { AZ = 41, RINGS = 3 };
+    const double el[RINGS] = {-2.0, -1.6, -1.2};
+    float xyz[3 * AZ * RINGS];
+    uint16_t ring[AZ * RINGS];
+    size_t n = 0;
+    for (int r = 0; r < RINGS; r++)
+        for (int a = 0; a < AZ; a++) {
+            double az = (-10.0 + 0.5 * a) * DEG, h = 1.8 / tan(-el[r] * DEG);
+            xyz[3 * n] = (float)(h * cos(az));
+            xyz[3 * n + 1] = (float)(h * sin(az));
+            xyz[3 * n + 2] = -1.8f;
+            ring[n++] = (uint16_t)r;
+        }
+    uint32_t idx[2 * AZ * RINGS];
+    float w[2 * AZ * RINGS], e[6 * AZ * RINGS];
+    size_t k = 1;
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, n, idx, w, e, &k, NULL), AVT_OK);
+    assert_int_equal(k, 0);
+}
+
 /* Three lasers 0.4 deg apart (-1.0, -0.6, -0.2 deg) whose origin lies 0.2 m above the LiDAR's,
  * as the HDL-64E's do, over a wall on x = 10 m (azimuths -5..5 deg) 0.13 m high and a wall on
  * x = 30 m behind it; returns every 0.5 deg from -30 to 30 deg. The middle laser's returns on
@@ -343,6 +369,7 @@ int main(void)
         cmocka_unit_test(test_edge_map_chessboard),   cmocka_unit_test(test_discontinuities_ring),
         cmocka_unit_test(test_discontinuities_grazing),
         cmocka_unit_test(test_discontinuities_beam_origin),
+        cmocka_unit_test(test_discontinuities_far_ground),
         cmocka_unit_test(test_discontinuities_vertical), cmocka_unit_test(test_discontinuities_sky_and_cut),
         cmocka_unit_test(test_score_one_point),
     };
