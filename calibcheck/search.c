@@ -324,6 +324,11 @@ int avt_cc_search(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_c
     }
     memcpy(out->observed, active, sizeof active);
     memcpy(out->error, best, sizeof best);
+    out->at_bound = 0;
+    for (int k = 0; k < AVT_CC_NPARAM; k++) {
+        double lim = k < AVT_CC_X ? o->max_rot_deg * DEG : o->max_trans_m;
+        out->at_bound |= active[k] && fabs(best[k]) >= lim * (1.0 - 1e-9);
+    }
     out->score_best = s_best;
     out->f_stored = out->f_best = NAN;
     if (o->grid) {
@@ -365,7 +370,7 @@ int avt_cc_judge(const avt_cc_estimate *e, const avt_cc_thresholds *t)
         any = 1;
         bad |= fabs(e->error[k]) >= (k < AVT_CC_X ? t->rot_deg * DEG : t->trans_m);
     }
-    if (e->points < t->min_points || !any) return AVT_CC_UNDETERMINED;
+    if (e->points < t->min_points || !any || e->at_bound) return AVT_CC_UNDETERMINED;
     double gain = e->score_stored > 0 ? e->score_best / e->score_stored - 1.0 : 0.0;
     /* a parameter beyond its threshold with a gain above the score's noise, or twice that gain
      * whatever the parameters (a sideways shift the score cannot tell from a turn shows as

@@ -682,6 +682,7 @@ int avt_calib_check_write_json(const avt_calib_check_report *r, const char *path
         json_object_set_new(o, "sharpness", sh);
         json_object_set_new(o, "breadth", br);
         json_object_set_new(o, "observed", obs);
+        json_object_set_new(o, "at_search_bound", json_boolean(c->est.at_bound));
         json_object_set_new(o, "score_stored", num(c->est.score_stored));
         json_object_set_new(o, "score_best", num(c->est.score_best));
         json_object_set_new(o, "points", json_integer((json_int_t)c->est.points));

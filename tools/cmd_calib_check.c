@@ -34,7 +34,7 @@ static int parse_frames(const char *v, void *dest, char *accepted, size_t n)
     return 0;
 }
 
-static void summary(const avt_calib_check_report *r, const char *overlay_dir)
+static void summary(const avt_calib_check_report *r, const avt_calib_check_options *o, const char *overlay_dir)
 {
     printf("calibration check of %s: %" PRIu64 " sweeps\n", r->log, r->sweeps);
     for (size_t i = 0; i < r->n_cams; i++) {
@@ -53,6 +53,9 @@ static void summary(const avt_calib_check_report *r, const char *overlay_dir)
                c->est.score_stored, c->est.score_best,
                c->est.score_stored > 0 ? 100 * (c->est.score_best / c->est.score_stored - 1) : 0.0, c->est.f_stored,
                c->est.f_best);
+        if (c->est.at_bound)
+            printf("    the estimate ran to the search's bound (%.1f deg / %.2f m): no peak of the score within it\n",
+                   o->search.max_rot_deg, o->search.max_trans_m);
         for (size_t w = 0; w < c->n_windows; w++) {
             const avt_calib_check_window *win = &c->windows[w];
             printf("    window sweeps %" PRIu64 "-%" PRIu64 ": %-13s yaw %+.3f deg, pitch %+.3f, roll %+.3f, "
@@ -135,7 +138,7 @@ static int run(int argc, char **argv, const char *cmdline)
         avt_calib_check_report_free(&rep);
         return cli_fail(&err);
     }
-    summary(&rep, out_dir);
+    summary(&rep, &o, out_dir);
     int status = rep.status == AVT_CC_ALIGNED ? 0 : rep.status == AVT_CC_MISCALIBRATED ? 1 : 2;
     avt_calib_check_report_free(&rep);
     return status;

@@ -156,6 +156,9 @@ typedef struct avt_cc_estimate {
     int observed[AVT_CC_NPARAM];
     size_t points;               /* discontinuity points inside the images, stored calibration */
     int evaluations;             /* scores computed */
+    /* an observed parameter ended at the search's bound (options max_rot_deg, max_trans_m):
+     * the score has no peak within it */
+    int at_bound;
 } avt_cc_estimate;
 
 /* Coarse-to-fine search for the E maximising the score over nf frames of one camera: at each
@@ -182,7 +185,8 @@ typedef struct avt_cc_thresholds {
 } avt_cc_thresholds;
 void avt_cc_thresholds_default(avt_cc_thresholds *t);
 
-/* Status of an estimate: undetermined with too few points or no observed parameter; else
+/* Status of an estimate: undetermined with too few points, no observed parameter or an
+ * estimate at the search's bound (at_bound); else
  * miscalibrated when the estimate scores at least min_gain more than the stored calibration
  * and an observed parameter's error reaches its threshold, or scores at least 2 min_gain more
  * whatever the parameters (a sideways shift the score cannot tell from a turn shows as two

@@ -328,6 +328,34 @@ static void test_discontinuities_sky_and_cut(void **state)
     assert_int_equal(k, AZ);
 }
 
+/* The judgement: 0.5 deg of yaw with a 5 % gain over 1000 points is a miscalibration; the same
+ * estimate at the search's bound is undetermined (the score has no peak within it), as are too
+ * few points; 0.1 deg with a 1.5 % gain is aligned (below both the threshold and twice the
+ * noise gain). */
+static void test_judge(void **state)
+{
+    (void)state;
+    avt_cc_thresholds t;
+    avt_cc_thresholds_default(&t);
+    avt_cc_estimate e;
+    memset(&e, 0, sizeof e);
+    for (int k = 0; k < AVT_CC_NPARAM; k++) e.observed[k] = 1;
+    e.error[AVT_CC_YAW] = 0.5 * DEG;
+    e.score_stored = 100.0;
+    e.score_best = 105.0;
+    e.points = 1000;
+    assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_MISCALIBRATED);
+    e.at_bound = 1;
+    assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_UNDETERMINED);
+    e.at_bound = 0;
+    e.points = 100;
+    assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_UNDETERMINED);
+    e.points = 1000;
+    e.error[AVT_CC_YAW] = 0.1 * DEG;
+    e.score_best = 101.5;
+    assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_ALIGNED);
+}
+
 /* The score of one point through an identity-like camera: weight x bilinear D. */
 static void test_score_one_point(void **state)
 {
@@ -372,6 +400,7 @@ int main(void)
         cmocka_unit_test(test_discontinuities_far_ground),
         cmocka_unit_test(test_discontinuities_vertical), cmocka_unit_test(test_discontinuities_sky_and_cut),
         cmocka_unit_test(test_score_one_point),
+        cmocka_unit_test(test_judge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
