@@ -26,6 +26,7 @@ typedef struct ring_info {
     double elevation, origin_z;
     double apparent; /* mean elevation of the returns seen from the LiDAR's origin */
     int fitted;
+    size_t returns;  /* with range > 0 */
     int32_t *bin;                  /* BINS entries: a return in that azimuth bin, or -1 */
 } ring_info;
 
@@ -76,22 +77,45 @@ static void edge_between_beams(disc_ctx *c, uint32_t i, const ring_info *gi, lon
     c->edge_xyz[3 * c->k + 2] = (float)(oz + m[2] * nm);
 }
 
+/* The elevation of return i seen from the LiDAR's origin. */
+static double elevation_of(const disc_ctx *c, uint32_t i)
+{
+    const float *p = c->xyz + 3 * (size_t)i;
+    return atan2(p[2], hypot(p[0], p[1]));
+}
+
+/* The angle between the beams of returns i and j (directions from the LiDAR's origin). */
+static double beam_angle(const disc_ctx *c, uint32_t i, uint32_t j)
+{
+    double a[3], b[3];
+    dir_of(c, i, a);
+    dir_of(c, j, b);
+    return acos(fmin(1.0, a[0] * b[0] + a[1] * b[1] + a[2] * b[2]));
+}
+
 /* The triple (a, i, b) of neighbours along one direction: keeps i when the range's second
  * difference says that one side jumps away (a surface at a grazing angle changes range
  * steadily and does not count; the relative part keeps the ground's curvature in elevation
- * out) and the inverse range's says so too (on a plane 1/r is a sinusoid of the beam's angle,
- * nearly linear over three beams at any incidence, while r grows without bound towards a
- * grazing plane's horizon: rings 0.3-0.5 deg apart see the ground beyond 40 m as jumps). Along a ring (ga, gb NULL) the edge point lies half-way in angle to the farther
- * neighbour, on the near surface: its range extrapolated linearly in angle from the near
- * neighbour through i (by at most AVT_CC_MAX_EXTEND of the jump). Across rings (a, b of rings
- * ga, gb) it lies half-way between i and the farther one's beam (edge_between_beams). */
+ * out) and the inverse range says so too: on a plane 1/r is a sinusoid of the beam's angle,
+ * nearly linear over three beams at any incidence (rings 0.3-0.5 deg apart see the ground's
+ * range beyond 40 m jump), so 1/r_i is compared with its interpolation in angle from a and b.
+ * Along a ring (ga, gb NULL) the edge point lies half-way in angle to the farther neighbour,
+ * on the near surface: its range extrapolated linearly in angle from the near neighbour
+ * through i (by at most AVT_CC_MAX_EXTEND of the jump), when the near neighbour lies on i's
+ * surface (its range within the jump limits of i's). Across rings (a, b of rings ga, gb) it
+ * lies half-way between i and the farther one's beam (edge_between_beams). */
 static void consider(disc_ctx *c, uint32_t a, uint32_t i, uint32_t b, const ring_info *ga, const ring_info *gi,
                      const ring_info *gb)
 {
     const double *r = c->range;
     double x = r[a] + r[b] - 2.0 * r[i];
     if (x < AVT_CC_MIN_JUMP_M || x < AVT_CC_MIN_JUMP_REL * r[i]) return;
-    if (2.0 - r[i] / r[a] - r[i] / r[b] < AVT_CC_MIN_INV_JUMP) return; /* a plane */
+    /* the steps between the beams: across rings in elevation only (a vertical neighbour may lie
+     * 0.3 deg off in azimuth, more than the rings' spacing) */
+    const double ta = ga ? fabs(elevation_of(c, i) - elevation_of(c, a)) : beam_angle(c, a, i);
+    const double tb = ga ? fabs(elevation_of(c, b) - elevation_of(c, i)) : beam_angle(c, i, b);
+    if (!(ta + tb > 0)) return;
+    if (2.0 * (1.0 - r[i] * (tb / r[a] + ta / r[b]) / (ta + tb)) < AVT_CC_MIN_INV_JUMP) return; /* a plane */
     uint32_t far = r[a] > r[b] ? a : b, near = far == a ? b : a;
     c->idx[c->k] = i;
     c->weight[c->k] = (float)sqrt(x > AVT_CC_MAX_JUMP_M ? AVT_CC_MAX_JUMP_M : x);
@@ -100,18 +124,16 @@ static void consider(disc_ctx *c, uint32_t a, uint32_t i, uint32_t b, const ring
         c->k++;
         return;
     }
-    double di[3], df[3], dn[3], nd = 0;
+    const double to_near = near == a ? ta : tb, to_far = far == a ? ta : tb;
+    double di[3], df[3], nd = 0;
     dir_of(c, i, di);
     dir_of(c, far, df);
-    dir_of(c, near, dn);
-    double to_near = acos(fmin(1.0, di[0] * dn[0] + di[1] * dn[1] + di[2] * dn[2]));
-    double to_far = acos(fmin(1.0, di[0] * df[0] + di[1] * df[1] + di[2] * df[2]));
     for (int k = 0; k < 3; k++) {
         di[k] += df[k];
         nd += di[k] * di[k];
     }
     double range = r[i];
-    if (to_near > 0) {
+    if (to_near > 0.1 * to_far && fabs(r[i] - r[near]) < fmax(AVT_CC_MIN_JUMP_M, AVT_CC_MIN_JUMP_REL * r[i])) {
         double ext = (r[i] - r[near]) * 0.5 * to_far / to_near, cap = AVT_CC_MAX_EXTEND * (r[far] - r[i]);
         range += fmax(-cap, fmin(cap, ext));
     }
@@ -124,7 +146,8 @@ static void consider(disc_ctx *c, uint32_t a, uint32_t i, uint32_t b, const ring
  * that ring's beam, when i is near enough for the missing return not to be range. */
 static void consider_sky(disc_ctx *c, uint32_t i, const ring_info *gi, const ring_info *above)
 {
-    if (c->range[i] > AVT_CC_SKY_MAX_RANGE_M) return;
+    const float *p = c->xyz + 3 * (size_t)i;
+    if (c->range[i] > AVT_CC_SKY_MAX_RANGE_M || !(hypot(p[0], p[1]) > 0)) return;
     edge_between_beams(c, i, gi, -1, above);
     c->idx[c->k] = i;
     c->weight[c->k] = (float)sqrt(AVT_CC_MAX_JUMP_M);
@@ -205,15 +228,16 @@ int avt_cc_discontinuities(const float *xyz, const uint16_t *ring, const int64_t
         for (size_t j = ri->lo; j < ri->hi; j++) {
             uint32_t i = order[j];
             const float *p = xyz + 3 * (size_t)i;
+            if (!(range[i] > 0)) continue; /* no return: not a neighbour */
             int b = (int)(az[i] * 10.0);
             ri->bin[b < BINS ? b : BINS - 1] = (int32_t)i;
-            if (!(range[i] > 0)) continue;
             double h = hypot(p[0], p[1]);
             sh += h, sz += p[2], shh += h * h, shz += h * p[2], se += atan2(p[2], h);
             m++;
         }
         double var = m ? shh / (double)m - (sh / (double)m) * (sh / (double)m) : 0;
         ri->fitted = 0;
+        ri->returns = m;
         ri->apparent = m ? se / (double)m : 0;
         if (m >= RING_FIT_MIN_RETURNS && var >= RING_FIT_MIN_SPREAD_M * RING_FIT_MIN_SPREAD_M) {
             double slope = (shz / (double)m - sh / (double)m * sz / (double)m) / var;
@@ -221,8 +245,15 @@ int avt_cc_discontinuities(const float *xyz, const uint16_t *ring, const int64_t
             if (fabs(z0) <= RING_FIT_MAX_ORIGIN_M) ri->elevation = atan(slope), ri->origin_z = z0, ri->fitted = 1;
         }
     }
-    /* a ring whose returns do not tell its origin takes the origin of the fitted ring nearest
-     * in elevation seen from the LiDAR's origin (the HDL-64E's two blocks differ) */
+    /* rings without a return have no elevation to be ordered by */
+    size_t kept = 0;
+    for (size_t g = 0; g < nr; g++)
+        if (rings[g].returns) rings[kept++] = rings[g];
+    nr = kept;
+    /* a ring whose returns do not tell its origin (fewer than RING_FIT_MIN_RETURNS, too little
+     * spread in h, or an origin beyond RING_FIT_MAX_ORIGIN_M) takes the origin of the fitted
+     * ring nearest in apparent elevation (seen from the LiDAR's origin: the HDL-64E's two
+     * blocks differ), 0 without any, and its mean elevation seen from that origin */
     for (size_t g = 0; g < nr; g++) {
         ring_info *ri = &rings[g];
         if (ri->fitted) continue;

@@ -28,12 +28,13 @@
 #define AVT_CC_GAMMA 0.98
 #define AVT_CC_MIN_JUMP_M 0.3
 #define AVT_CC_MIN_JUMP_REL 0.05
-/* ... and 2 - r_i / r_a - r_i / r_b at least this (1 - r_i / r_far for a jump from a surface;
- * about the square of the beam step, 1e-4, on any plane) */
+/* ... and 2 (1 - r_i / r_ab) at least this, 1 / r_ab interpolated in angle from r_a and r_b
+ * (2 - r_i / r_a - r_i / r_b for even steps; 1 - r_i / r_far for a jump from a surface; about
+ * the square of the beam step, 1e-4, on any plane) */
 #define AVT_CC_MIN_INV_JUMP 0.02
 #define AVT_CC_SKY_MAX_RANGE_M 40.0
 /* Returns along a ring farther apart than this angle are not neighbours. */
-#define AVT_CC_MAX_RING_GAP_DEG 0.6 /* the same across rings (their mean elevations) */
+#define AVT_CC_MAX_RING_GAP_DEG 0.6 /* the same across rings (their fitted elevations) */
 #define AVT_CC_MAX_GAP_DEG 1.5
 /* Along a ring, the edge point's range is the near surface's extrapolated half a step on, by at
  * most this share of the jump (avt_cc_discontinuities) */
@@ -62,19 +63,24 @@ double avt_cc_edge_map(const uint8_t *grey, unsigned w, unsigned h, float *d);
  * half a turn (KITTI). Each ring's beam is fitted to its returns as a cone z = origin_z +
  * h tan(elevation), h the horizontal distance (a laser's origin may lie off the LiDAR's: the
  * HDL-64E's by about 0.2 m, which makes a return 10 m away look 1.1 deg higher than its beam;
- * a ring whose returns spread too little in h takes the origin of the fitted ring nearest in
- * apparent elevation), and the rings are ordered by that elevation. For each return i, two triples are
+ * a ring whose returns do not tell the origin (fewer than 20, spread less than 1 m in h, or an
+ * origin beyond 1 m) takes the origin of the fitted ring nearest in apparent elevation, 0
+ * without any, and its mean elevation seen from there), and the rings with returns are ordered
+ * by that elevation. For each return i, two triples are
  * tested: its neighbours along the ring (both within AVT_CC_MAX_GAP_DEG), and the returns of
  * the rings below and above nearest in azimuth (within 0.3 deg) when those rings lie within
  * AVT_CC_MAX_RING_GAP_DEG in elevation. A triple (a, i, b) keeps i
  * when the range's second difference r_a + r_b - 2 r_i is at least AVT_CC_MIN_JUMP_M and
  * AVT_CC_MIN_JUMP_REL r_i (the paper's max(r_a - r_i, r_b - r_i, 0) also fires all along
  * surfaces seen at a grazing angle, and the ground's range is convex in elevation) and
- * 2 - r_i / r_a - r_i / r_b at least AVT_CC_MIN_INV_JUMP (the inverse range of a plane is
- * nearly linear in the beam's angle at any incidence: the far ground is not an edge), with
+ * 2 (1 - r_i / r_ab) at least AVT_CC_MIN_INV_JUMP, 1 / r_ab the inverse range interpolated
+ * linearly in the beams' angle from a and b (for even steps 2 - r_i / r_a - r_i / r_b; the
+ * inverse range of a plane is nearly linear in the beam's angle at any incidence: the far
+ * ground is not an edge), with
  * weight X = min(that, AVT_CC_MAX_JUMP_M)^(1/2); its edge point lies half-way in angle
  * between i and the farther of a, b (the edge lies between the two beams): along a ring on the
  * near surface, at the range extrapolated linearly in angle from the nearer of a, b through i
+ * (when the nearer lies on i's surface: its range within the jump limits of i's)
  * (changed by at most AVT_CC_MAX_EXTEND of the jump to the farther; on a side seen at a
  * grazing angle the range changes fast, and a point misplaced along the LiDAR's beam appears
  * shifted sideways to a camera mounted elsewhere); across rings the angles are those of the

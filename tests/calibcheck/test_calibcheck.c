@@ -157,23 +157,75 @@ static void test_discontinuities_grazing(void **state)
     assert_true(fabs(e[1] - 4.0) < 1e-3);
 }
 
-/* Flat ground 1.8 m below three rings 0.4 deg apart (-2.0, -1.6, -1.2 deg; ranges 52, 64 and
- * 86 m) every 0.5 deg of azimuth: the middle ring's second difference in range is 8.8 m, above
- * both limits of the range rule, but the ground is a plane, no edge. */
+/* A post one return wide, 5 m ahead of a wall 10 m away (returns every 0.25 deg): both of its
+ * neighbours are the wall's, so there is no near surface to extend: its edge point stays at
+ * 5 m, half-way in angle (0.125 deg) to the farther. */
+static double pole_range(double a) { return fabs(a) < 0.1 ? 5.0 : 10.0 / cos(a * DEG); }
+
+static void test_discontinuities_pole(void **state)
+{
+    (void)state;
+    enum { N = 21 };
+    float xyz[3 * N];
+    uint16_t ring[N];
+    one_ring(N, -2.5, 0.25, pole_range, xyz, ring);
+    uint32_t idx[2 * N];
+    float w[2 * N], e[6 * N];
+    size_t n = 0;
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, N, idx, w, e, &n, NULL), AVT_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(idx[0], 10);
+    assert_true(fabs(sqrt(e[0] * e[0] + e[1] * e[1] + e[2] * e[2]) - 5.0) < 1e-4);
+    assert_true(fabs(fabs(atan2(e[1], e[0])) - 0.125 * DEG) < 1e-6);
+}
+
+/* Flat ground 1.8 m below three rings (ranges 52, 64 and 86 m at -2.0, -1.6, -1.2 deg) every
+ * 0.5 deg of azimuth: the middle ring's second difference in range is 8.8 m, above both
+ * limits of the range rule, but the ground is a plane, no edge; the same with the rings
+ * unevenly spaced (0.38 and 0.42 deg; 0.4 and 0.45 deg), as a unit's own calibration has
+ * them. */
 static void test_discontinuities_far_ground(void **state)
 {
     (void)state;
     enum { AZ = 41, RINGS = 3 };
-    const double el[RINGS] = {-2.0, -1.6, -1.2};
+    const double els[3][RINGS] = {{-2.0, -1.6, -1.2}, {-2.0, -1.62, -1.2}, {-2.4, -2.0, -1.55}};
+    for (int set = 0; set < 3; set++) {
+        float xyz[3 * AZ * RINGS];
+        uint16_t ring[AZ * RINGS];
+        size_t n = 0;
+        for (int r = 0; r < RINGS; r++)
+            for (int a = 0; a < AZ; a++) {
+                double az = (-10.0 + 0.5 * a) * DEG, h = 1.8 / tan(-els[set][r] * DEG);
+                xyz[3 * n] = (float)(h * cos(az));
+                xyz[3 * n + 1] = (float)(h * sin(az));
+                xyz[3 * n + 2] = -1.8f;
+                ring[n++] = (uint16_t)r;
+            }
+        uint32_t idx[2 * AZ * RINGS];
+        float w[2 * AZ * RINGS], e[6 * AZ * RINGS];
+        size_t k = 1;
+        assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, n, idx, w, e, &k, NULL), AVT_OK);
+        assert_int_equal(k, 0);
+    }
+}
+
+/* Two rings (-0.9, -0.5 deg) over a wall 10 m ahead and a third ring without a single return
+ * (points at the origin, as point-cloud files keep them): it is no ring above, so the wall's
+ * top ring has no edges against the sky (there is nothing to compare it with) and there are
+ * no edges at all. */
+static void test_discontinuities_empty_ring(void **state)
+{
+    (void)state;
+    enum { AZ = 41, RINGS = 3 };
     float xyz[3 * AZ * RINGS];
     uint16_t ring[AZ * RINGS];
     size_t n = 0;
     for (int r = 0; r < RINGS; r++)
         for (int a = 0; a < AZ; a++) {
-            double az = (-10.0 + 0.5 * a) * DEG, h = 1.8 / tan(-el[r] * DEG);
-            xyz[3 * n] = (float)(h * cos(az));
-            xyz[3 * n + 1] = (float)(h * sin(az));
-            xyz[3 * n + 2] = -1.8f;
+            double az = (-10.0 + 0.5 * a) * DEG, el = (r == 0 ? -0.9 : -0.5) * DEG, t = 10.0 / (cos(el) * cos(az));
+            xyz[3 * n] = r < 2 ? (float)(t * cos(el) * cos(az)) : 0.0f;
+            xyz[3 * n + 1] = r < 2 ? (float)(t * cos(el) * sin(az)) : 0.0f;
+            xyz[3 * n + 2] = r < 2 ? (float)(t * sin(el)) : 0.0f;
             ring[n++] = (uint16_t)r;
         }
     uint32_t idx[2 * AZ * RINGS];
@@ -186,10 +238,11 @@ static void test_discontinuities_far_ground(void **state)
 /* Three lasers 0.4 deg apart (-1.0, -0.6, -0.2 deg) whose origin lies 0.2 m above the LiDAR's,
  * as the HDL-64E's do, over a wall on x = 10 m (azimuths -5..5 deg) 0.13 m high and a wall on
  * x = 30 m behind it; returns every 0.5 deg from -30 to 30 deg. The middle laser's returns on
- * the near wall are the wall's top edge: the edge point lies half-way between the middle and
- * the top beam at the return's horizontal distance h, z = 0.2 + h tan(-0.4 deg) (1.3 cm below
- * the wall's top, the beams' mid-line). Seen from the LiDAR's origin the returns look 0.5 deg
- * higher than the beams; half-way in that angle the point would lie 5 cm lower. */
+ * the near wall are the wall's top edge: the edge point lies on the wall (h = 10 / cos(az), at
+ * the return's azimuth) half-way between the middle and the top beam, z = 0.2 + h tan(-0.4
+ * deg) (the beams' mid-line, here about the wall's top). Seen from the LiDAR's origin the
+ * middle laser's returns look 1.15 deg higher than its beam; half-way in that angle the point
+ * would lie 6.7 cm lower. */
 static void test_discontinuities_beam_origin(void **state)
 {
     (void)state;
@@ -215,7 +268,9 @@ static void test_discontinuities_beam_origin(void **state)
     assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, n, idx, w, e, &k, NULL), AVT_OK);
     for (size_t i = 0; i < k; i++) {
         if (idx[i] < AZ || idx[i] >= 2 * AZ || fabs(-30.0 + 0.5 * (idx[i] - AZ)) > 4.5) continue;
-        double h = hypot(e[3 * i], e[3 * i + 1]);
+        double h = hypot(e[3 * i], e[3 * i + 1]), az = (-30.0 + 0.5 * (idx[i] - AZ)) * DEG;
+        assert_true(fabs(h - 10.0 / cos(az)) < 2e-3);
+        assert_true(fabs(atan2(e[3 * i + 1], e[3 * i]) - az) < 1e-4);
         assert_true(fabs(e[3 * i + 2] - (oz + h * tan(-0.4 * DEG))) < 2e-3);
         tops++;
     }
@@ -398,6 +453,8 @@ int main(void)
         cmocka_unit_test(test_discontinuities_grazing),
         cmocka_unit_test(test_discontinuities_beam_origin),
         cmocka_unit_test(test_discontinuities_far_ground),
+        cmocka_unit_test(test_discontinuities_pole),
+        cmocka_unit_test(test_discontinuities_empty_ring),
         cmocka_unit_test(test_discontinuities_vertical), cmocka_unit_test(test_discontinuities_sky_and_cut),
         cmocka_unit_test(test_score_one_point),
         cmocka_unit_test(test_judge),
