@@ -97,6 +97,20 @@ static void one_ring(int n, double az0_deg, double step_deg, double (*range)(dou
     }
 }
 
+/* The discontinuities of one_ring(n, az0_deg, step_deg, range) into idx, w, e; their count. */
+static size_t ring_edges(int n, double az0_deg, double step_deg, double (*range)(double), uint32_t *idx, float *w,
+                         float *e)
+{
+    float *xyz = malloc(3 * (size_t)n * sizeof *xyz);
+    uint16_t *ring = malloc((size_t)n * sizeof *ring);
+    size_t k = 0;
+    assert_non_null(xyz), assert_non_null(ring);
+    one_ring(n, az0_deg, step_deg, range, xyz, ring);
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, (size_t)n, idx, w, e, &k, NULL), AVT_OK);
+    free(xyz), free(ring);
+    return k;
+}
+
 /* a post covering azimuths -1..1 deg on the plane x = 5, before a wall on x = 10 */
 static double post_range(double a) { return (fabs(a) <= 1.0 + 1e-9 ? 5.0 : 10.0) / cos(a * DEG); }
 
@@ -112,13 +126,9 @@ static void test_discontinuities_ring(void **state)
 {
     (void)state;
     enum { N = 41 };
-    float xyz[3 * N];
-    uint16_t ring[N];
-    one_ring(N, -5.0, 0.25, post_range, xyz, ring);
     uint32_t idx[2 * N];
     float w[2 * N], e[6 * N];
-    size_t n = 0;
-    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, N, idx, w, e, &n, NULL), AVT_OK);
+    size_t n = ring_edges(N, -5.0, 0.25, post_range, idx, w, e);
     assert_int_equal(n, 2);
     int want[2] = {16, 24}; /* azimuth -1 and +1 */
     for (int k = 0; k < 2; k++) {
@@ -143,13 +153,9 @@ static void test_discontinuities_grazing(void **state)
 {
     (void)state;
     enum { N = 111 };
-    float xyz[3 * N];
-    uint16_t ring[N];
-    one_ring(N, 30.0, 0.2, side_range, xyz, ring);
     uint32_t idx[2 * N];
     float w[2 * N], e[6 * N];
-    size_t n = 0;
-    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, N, idx, w, e, &n, NULL), AVT_OK);
+    size_t n = ring_edges(N, 30.0, 0.2, side_range, idx, w, e);
     assert_int_equal(n, 1);
     assert_int_equal(idx[0], 100);
     double az = 50.1 * DEG, r = 4.0 / sin(az);
@@ -166,17 +172,46 @@ static void test_discontinuities_pole(void **state)
 {
     (void)state;
     enum { N = 21 };
-    float xyz[3 * N];
-    uint16_t ring[N];
-    one_ring(N, -2.5, 0.25, pole_range, xyz, ring);
     uint32_t idx[2 * N];
     float w[2 * N], e[6 * N];
-    size_t n = 0;
-    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, N, idx, w, e, &n, NULL), AVT_OK);
+    size_t n = ring_edges(N, -2.5, 0.25, pole_range, idx, w, e);
     assert_int_equal(n, 1);
     assert_int_equal(idx[0], 10);
     assert_true(fabs(sqrt(e[0] * e[0] + e[1] * e[1] + e[2] * e[2]) - 5.0) < 1e-4);
     assert_true(fabs(fabs(atan2(e[1], e[0])) - 0.125 * DEG) < 1e-6);
+}
+
+/* rings x naz returns, ring r's every 0.5 deg of azimuth from -10 deg at point(r, az) */
+enum { GRID_AZ = 41 };
+static size_t ring_grid(int rings, void (*point)(int, double, const void *, float *), const void *ctx, float *xyz,
+                        uint16_t *ring)
+{
+    size_t n = 0;
+    for (int r = 0; r < rings; r++)
+        for (int a = 0; a < GRID_AZ; a++) {
+            point(r, (-10.0 + 0.5 * a) * DEG, ctx, xyz + 3 * n);
+            ring[n++] = (uint16_t)r;
+        }
+    return n;
+}
+
+/* The number of discontinuities of n points. */
+static size_t edge_count(const float *xyz, const uint16_t *ring, size_t n)
+{
+    uint32_t *idx = malloc(2 * n * sizeof *idx);
+    float *w = malloc(2 * n * sizeof *w), *e = malloc(6 * n * sizeof *e);
+    size_t k = 0;
+    assert_non_null(idx), assert_non_null(w), assert_non_null(e);
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, n, idx, w, e, &k, NULL), AVT_OK);
+    free(idx), free(w), free(e);
+    return k;
+}
+
+/* flat ground 1.8 m below the rings of elevations ctx (deg) */
+static void ground_point(int r, double az, const void *ctx, float *p)
+{
+    double h = 1.8 / tan(-((const double *)ctx)[r] * DEG);
+    p[0] = (float)(h * cos(az)), p[1] = (float)(h * sin(az)), p[2] = -1.8f;
 }
 
 /* Flat ground 1.8 m below three rings (ranges 52, 64 and 86 m at -2.0, -1.6, -1.2 deg) every
@@ -187,52 +222,29 @@ static void test_discontinuities_pole(void **state)
 static void test_discontinuities_far_ground(void **state)
 {
     (void)state;
-    enum { AZ = 41, RINGS = 3 };
-    const double els[3][RINGS] = {{-2.0, -1.6, -1.2}, {-2.0, -1.62, -1.2}, {-2.4, -2.0, -1.55}};
-    for (int set = 0; set < 3; set++) {
-        float xyz[3 * AZ * RINGS];
-        uint16_t ring[AZ * RINGS];
-        size_t n = 0;
-        for (int r = 0; r < RINGS; r++)
-            for (int a = 0; a < AZ; a++) {
-                double az = (-10.0 + 0.5 * a) * DEG, h = 1.8 / tan(-els[set][r] * DEG);
-                xyz[3 * n] = (float)(h * cos(az));
-                xyz[3 * n + 1] = (float)(h * sin(az));
-                xyz[3 * n + 2] = -1.8f;
-                ring[n++] = (uint16_t)r;
-            }
-        uint32_t idx[2 * AZ * RINGS];
-        float w[2 * AZ * RINGS], e[6 * AZ * RINGS];
-        size_t k = 1;
-        assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, n, idx, w, e, &k, NULL), AVT_OK);
-        assert_int_equal(k, 0);
-    }
+    const double els[3][3] = {{-2.0, -1.6, -1.2}, {-2.0, -1.62, -1.2}, {-2.4, -2.0, -1.55}};
+    float xyz[3 * 3 * GRID_AZ];
+    uint16_t ring[3 * GRID_AZ];
+    for (int set = 0; set < 3; set++) assert_int_equal(edge_count(xyz, ring, ring_grid(3, ground_point, els[set], xyz, ring)), 0);
 }
 
-/* Two rings (-0.9, -0.5 deg) over a wall 10 m ahead and a third ring without a single return
- * (points at the origin, as point-cloud files keep them): it is no ring above, so the wall's
- * top ring has no edges against the sky (there is nothing to compare it with) and there are
- * no edges at all. */
+/* rings 0 and 1 (-0.9, -0.5 deg) on a wall 10 m ahead; ring 2 without a return (the origin) */
+static void wall_or_nothing(int r, double az, const void *ctx, float *p)
+{
+    (void)ctx;
+    double el = (r == 0 ? -0.9 : -0.5) * DEG, t = r < 2 ? 10.0 / (cos(el) * cos(az)) : 0.0;
+    p[0] = (float)(t * cos(el) * cos(az)), p[1] = (float)(t * cos(el) * sin(az)), p[2] = (float)(t * sin(el));
+}
+
+/* Two rings over a wall 10 m ahead and a third ring without a single return (points at the
+ * origin, as point-cloud files keep them): it is no ring above, so the wall's top ring has no
+ * edges against the sky (there is nothing to compare it with) and there are no edges at all. */
 static void test_discontinuities_empty_ring(void **state)
 {
     (void)state;
-    enum { AZ = 41, RINGS = 3 };
-    float xyz[3 * AZ * RINGS];
-    uint16_t ring[AZ * RINGS];
-    size_t n = 0;
-    for (int r = 0; r < RINGS; r++)
-        for (int a = 0; a < AZ; a++) {
-            double az = (-10.0 + 0.5 * a) * DEG, el = (r == 0 ? -0.9 : -0.5) * DEG, t = 10.0 / (cos(el) * cos(az));
-            xyz[3 * n] = r < 2 ? (float)(t * cos(el) * cos(az)) : 0.0f;
-            xyz[3 * n + 1] = r < 2 ? (float)(t * cos(el) * sin(az)) : 0.0f;
-            xyz[3 * n + 2] = r < 2 ? (float)(t * sin(el)) : 0.0f;
-            ring[n++] = (uint16_t)r;
-        }
-    uint32_t idx[2 * AZ * RINGS];
-    float w[2 * AZ * RINGS], e[6 * AZ * RINGS];
-    size_t k = 1;
-    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, n, idx, w, e, &k, NULL), AVT_OK);
-    assert_int_equal(k, 0);
+    float xyz[3 * 3 * GRID_AZ];
+    uint16_t ring[3 * GRID_AZ];
+    assert_int_equal(edge_count(xyz, ring, ring_grid(3, wall_or_nothing, NULL, xyz, ring)), 0);
 }
 
 /* Three lasers 0.4 deg apart (-1.0, -0.6, -0.2 deg) whose origin lies 0.2 m above the LiDAR's,
