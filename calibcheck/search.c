@@ -175,10 +175,16 @@ static void score_many(search_ctx *c, const double *cand, int nc, double *score)
     c->evaluations += nc;
 }
 
+/* The search's bound on parameter k (options max_rot_deg, max_trans_m). */
+static double search_bound(const avt_cc_options *o, int k)
+{
+    return k < AVT_CC_X ? o->max_rot_deg * DEG : o->max_trans_m;
+}
+
 static void clamp(double e[AVT_CC_NPARAM], const avt_cc_options *o)
 {
     for (int k = 0; k < AVT_CC_NPARAM; k++) {
-        double lim = k < AVT_CC_X ? o->max_rot_deg * DEG : o->max_trans_m;
+        double lim = search_bound(o, k);
         e[k] = fmax(-lim, fmin(lim, e[k]));
     }
 }
@@ -325,10 +331,8 @@ int avt_cc_search(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_c
     memcpy(out->observed, active, sizeof active);
     memcpy(out->error, best, sizeof best);
     out->at_bound = 0;
-    for (int k = 0; k < AVT_CC_NPARAM; k++) {
-        double lim = k < AVT_CC_X ? o->max_rot_deg * DEG : o->max_trans_m;
-        out->at_bound |= active[k] && fabs(best[k]) >= lim * (1.0 - 1e-9);
-    }
+    for (int k = 0; k < AVT_CC_NPARAM; k++)
+        out->at_bound |= active[k] && fabs(best[k]) >= search_bound(o, k) * (1.0 - 1e-9);
     out->score_best = s_best;
     out->f_stored = out->f_best = NAN;
     if (o->grid) {
