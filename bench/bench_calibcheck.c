@@ -68,7 +68,7 @@ int main(int argc, char **argv)
     double t_png = (omp_get_wtime() - t0) / reps;
     float *d = malloc((size_t)pi.width * pi.height * sizeof *d);
     t0 = omp_get_wtime();
-    for (int i = 0; i < reps; i++) avt_cc_edge_map(grey, pi.width, pi.height, d);
+    for (int i = 0; i < reps; i++) avt_cc_edge_map(grey, pi.width, pi.height, d, NULL);
     double t_edge = (omp_get_wtime() - t0) / reps;
     printf("log %s, camera %s, %ux%u, %d threads available\n", log, name, pi.width, pi.height, omp_get_max_threads());
     printf("PNG decode to grey (baseline)   %8.2f ms\n", 1e3 * t_png);

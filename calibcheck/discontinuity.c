@@ -35,6 +35,7 @@ typedef struct disc_ctx {
     const double *range, *az;
     uint32_t *idx;
     float *weight, *edge_xyz;
+    uint8_t *kind;
     size_t k;
 } disc_ctx;
 
@@ -119,6 +120,7 @@ static void consider(disc_ctx *c, uint32_t a, uint32_t i, uint32_t b, const ring
     uint32_t far = r[a] > r[b] ? a : b, near = far == a ? b : a;
     c->idx[c->k] = i;
     c->weight[c->k] = (float)sqrt(x > AVT_CC_MAX_JUMP_M ? AVT_CC_MAX_JUMP_M : x);
+    if (c->kind) c->kind[c->k] = ga ? AVT_CC_ACROSS_RINGS : AVT_CC_ALONG_RING;
     if (ga) {
         edge_between_beams(c, i, gi, far, far == a ? ga : gb);
         c->k++;
@@ -151,6 +153,7 @@ static void consider_sky(disc_ctx *c, uint32_t i, const ring_info *gi, const rin
     edge_between_beams(c, i, gi, -1, above);
     c->idx[c->k] = i;
     c->weight[c->k] = (float)sqrt(AVT_CC_MAX_JUMP_M);
+    if (c->kind) c->kind[c->k] = AVT_CC_ACROSS_RINGS;
     c->k++;
 }
 
@@ -176,7 +179,8 @@ static int by_elevation(const void *a, const void *b)
 }
 
 int avt_cc_discontinuities(const float *xyz, const uint16_t *ring, const int64_t *t_ns, int64_t cut_margin_ns,
-                           size_t n, uint32_t *idx, float *weight, float *edge_xyz, size_t *n_out, avt_error *err)
+                           size_t n, uint32_t *idx, float *weight, float *edge_xyz, uint8_t *kind, size_t *n_out,
+                           avt_error *err)
 {
     *n_out = 0;
     if (n == 0) return AVT_OK;
@@ -285,7 +289,7 @@ int avt_cc_discontinuities(const float *xyz, const uint16_t *ring, const int64_t
         t_lo = first + cut_margin_ns;
         t_hi = last - cut_margin_ns;
     }
-    disc_ctx c = {xyz, range, az, idx, weight, edge_xyz, 0};
+    disc_ctx c = {xyz, range, az, idx, weight, edge_xyz, kind, 0};
     const double cos_gap = cos(AVT_CC_MAX_GAP_DEG * DEG);
     for (size_t g = 0; g < nr; g++) {
         const ring_info *ri = &rings[g];

@@ -1,22 +1,18 @@
 /* avtruth calibcheck: the image side of Levinson & Thrun (RSS 2013), section III-B: the edge
- * map and its inverse distance transform (include/avtruth/calibcheck.h gives the formulas). */
+ * map and its inverse distance transform (include/avtruth/calibcheck.h gives the formulas),
+ * and the same of the edge map normalised along the rows. */
 #include <stdlib.h>
 
 #include "avtruth/calibcheck.h"
 
 static inline float fmaxf2(float a, float b) { return a > b ? a : b; }
 
-double avt_cc_edge_map(const uint8_t *grey, unsigned w, unsigned h, float *d)
+/* E: largest absolute difference to the 8 neighbours (inside the image), in [0, 1]; returns
+ * the number of pixels with E >= 0.1. */
+static long edge_values(const uint8_t *grey, unsigned w, unsigned h, float *e)
 {
-    const size_t n = (size_t)w * h;
-    float *e = malloc(n * sizeof *e);
-    if (!e || w == 0 || h == 0) {
-        free(e);
-        return 0.0;
-    }
     long strong = 0;
-    /* E: largest absolute difference to the 8 neighbours (inside the image) */
-#pragma omp parallel for schedule(static) reduction(+ : strong) if (n >= 65536)
+#pragma omp parallel for schedule(static) reduction(+ : strong) if ((size_t)w * h >= 65536)
     for (unsigned v = 0; v < h; v++) {
         for (unsigned u = 0; u < w; u++) {
             int c = grey[(size_t)v * w + u], m = 0;
@@ -33,8 +29,15 @@ double avt_cc_edge_map(const uint8_t *grey, unsigned w, unsigned h, float *d)
             strong += m >= 26;
         }
     }
-    /* max_q E(q) gamma^chessboard(p, q) by the two-pass 8-neighbour propagation, which is exact
-     * for the chessboard distance (Rosenfeld & Pfaltz 1966) */
+    return strong;
+}
+
+/* D = alpha E + (1 - alpha) max_q E(q) gamma^chessboard(p, q), the maximum by the two-pass
+ * 8-neighbour propagation, which is exact for the chessboard distance (Rosenfeld & Pfaltz
+ * 1966) */
+static void inverse_distance(const float *e, unsigned w, unsigned h, float *d)
+{
+    const size_t n = (size_t)w * h;
     const float g = (float)AVT_CC_GAMMA;
     for (size_t i = 0; i < n; i++) d[i] = e[i];
     for (unsigned v = 0; v < h; v++) {
@@ -65,6 +68,54 @@ double avt_cc_edge_map(const uint8_t *grey, unsigned w, unsigned h, float *d)
     }
     const float a = (float)AVT_CC_ALPHA;
     for (size_t i = 0; i < n; i++) d[i] = a * e[i] + (1.0f - a) * d[i];
+}
+
+/* out = d / max(AVT_CC_ALONG_FLOOR, the largest d within AVT_CC_ALONG_RADIUS_PX in its row),
+ * times the mean of that denominator over the image (so the map's values are of D's size and
+ * the score's relative changes keep their meaning). The window's maximum by van Herk / Gil &
+ * Werman: maxima from each block's start (g) and to its end (s), blocks of 2r + 1. */
+static void normalise_rows(const float *d, unsigned w, unsigned h, float *out, float *g, float *s)
+{
+    const long r = AVT_CC_ALONG_RADIUS_PX, blk = 2 * r + 1, n = (long)w;
+    double sum = 0;
+    for (unsigned v = 0; v < h; v++) {
+        const float *row = d + (size_t)v * w;
+        float *o = out + (size_t)v * w;
+        for (long u = 0; u < n; u++) g[u] = u % blk ? fmaxf2(g[u - 1], row[u]) : row[u];
+        for (long u = n - 1; u >= 0; u--) s[u] = (u + 1) % blk && u + 1 < n ? fmaxf2(s[u + 1], row[u]) : row[u];
+        for (long u = 0; u < n; u++) {
+            long lo = u - r < 0 ? 0 : u - r, hi = u + r >= n ? n - 1 : u + r;
+            float m = fmaxf2(s[lo], g[hi]);
+            if (lo / blk == hi / blk) { /* one block: at a block's start or the row's ends */
+                m = row[lo];
+                for (long q = lo + 1; q <= hi; q++) m = fmaxf2(m, row[q]);
+            }
+            m = fmaxf2(m, AVT_CC_ALONG_FLOOR);
+            o[u] = row[u] / m;
+            sum += m;
+        }
+    }
+    const float scale = (float)(sum / ((double)w * h));
+    for (size_t i = 0; i < (size_t)w * h; i++) out[i] *= scale;
+}
+
+double avt_cc_edge_map(const uint8_t *grey, unsigned w, unsigned h, float *d, float *d_along)
+{
+    const size_t n = (size_t)w * h;
+    float *e = malloc(n * sizeof *e);
+    if (!e || w == 0 || h == 0) {
+        free(e);
+        return 0.0;
+    }
+    long strong = edge_values(grey, w, h, e);
+    inverse_distance(e, w, h, d);
     free(e);
+    if (d_along) {
+        float *g = malloc(2 * (size_t)w * sizeof *g);
+        if (g) normalise_rows(d, w, h, d_along, g, g + w);
+        else
+            for (size_t i = 0; i < n; i++) d_along[i] = d[i];
+        free(g);
+    }
     return (double)strong / (double)n;
 }

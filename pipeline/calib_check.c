@@ -43,8 +43,8 @@ void avt_calib_check_options_default(avt_calib_check_options *o)
 typedef struct cc_frame {
     uint64_t index;
     float *x, *y, *z, *w;
-    size_t n;
-    float *dmap;
+    size_t n, n_across; /* the points across the rings first, then those along a ring */
+    float *dmap, *dmap_along;
     unsigned width, height;
     int in_window, in_keep;
 } cc_frame;
@@ -78,13 +78,21 @@ static void frame_free(cc_frame *f)
     if (!f) return;
     free(f->x);
     free(f->dmap);
+    free(f->dmap_along);
     free(f);
 }
 
-static avt_cc_frame frame_view(const cc_frame *f)
+/* The two scored parts of nf frames into v (2 nf entries): the discontinuities across the
+ * rings against the edge map D, those along a ring against D normalised along the image rows
+ * (avt_cc_edge_map). */
+static void frame_views(cc_frame *const *f, size_t nf, avt_cc_frame *v)
 {
-    avt_cc_frame v = {f->x, f->y, f->z, f->w, f->n, f->dmap, f->width, f->height};
-    return v;
+    for (size_t i = 0; i < nf; i++) {
+        const cc_frame *g = f[i];
+        size_t a = g->n_across;
+        v[2 * i] = (avt_cc_frame){g->x, g->y, g->z, g->w, a, g->dmap, g->width, g->height};
+        v[2 * i + 1] = (avt_cc_frame){g->x + a, g->y + a, g->z + a, g->w + a, g->n - a, g->dmap_along, g->width, g->height};
+    }
 }
 
 /* lidar(t_img) <- lidar(t_p): lidar_T_ego W(t_img)^-1 W(t_p) ego_T_lidar; identity without poses. */
@@ -131,6 +139,7 @@ static int move_points(const cc_state *st, const avt_sweep *sw, const float *xyz
 typedef struct cc_disc {
     uint32_t *idx;
     float *wt, *exyz;
+    uint8_t *kind;
     size_t k, cap;
 } cc_disc;
 
@@ -143,14 +152,17 @@ static int disc_compute(const avt_sync_rotation *rot, const avt_sweep *sw, cc_di
         free(d->idx);
         free(d->wt);
         free(d->exyz);
+        free(d->kind);
         d->idx = malloc(n * sizeof *d->idx);
         d->wt = malloc(n * sizeof *d->wt);
         d->exyz = malloc(3 * n * sizeof *d->exyz);
-        d->cap = d->idx && d->wt && d->exyz ? n : 0;
+        d->kind = malloc(n);
+        d->cap = d->idx && d->wt && d->exyz && d->kind ? n : 0;
         if (!d->cap) return avt_err(err, AVT_NOMEM, "out of memory for the discontinuities of %zu points", sw->n);
     }
     int64_t margin = rot->ok ? (int64_t)llround(AVT_CC_CUT_MARGIN_DEG / rot->b * 1e9) : 0;
-    return avt_cc_discontinuities(sw->xyz, sw->ring, sw->t_ns, margin, sw->n, d->idx, d->wt, d->exyz, &d->k, err);
+    return avt_cc_discontinuities(sw->xyz, sw->ring, sw->t_ns, margin, sw->n, d->idx, d->wt, d->exyz, d->kind, &d->k,
+                                  err);
 }
 
 static void disc_free(cc_disc *d)
@@ -158,6 +170,7 @@ static void disc_free(cc_disc *d)
     free(d->idx);
     free(d->wt);
     free(d->exyz);
+    free(d->kind);
     memset(d, 0, sizeof *d);
 }
 
@@ -204,13 +217,15 @@ static int frame_make(const cc_state *st, const cc_cam *c, const avt_sweep *sw, 
     if (!rc && (w != c->cam->width || h != c->cam->height))
         rc = avt_err(err, AVT_MISMATCH, "%s: image is %ux%u, camera %s's calibration says %ux%u", path, w, h,
                      c->cam->name, c->cam->width, c->cam->height);
-    if (!rc && !(f->dmap = malloc((size_t)w * h * sizeof *f->dmap))) rc = avt_err(err, AVT_NOMEM, "out of memory");
+    if (!rc && (!(f->dmap = malloc((size_t)w * h * sizeof *f->dmap)) ||
+                !(f->dmap_along = malloc((size_t)w * h * sizeof *f->dmap_along))))
+        rc = avt_err(err, AVT_NOMEM, "out of memory");
     if (!rc && !(f->x = malloc((4 * k + 1) * sizeof *f->x))) rc = avt_err(err, AVT_NOMEM, "out of memory");
     if (rc) goto out;
     f->width = w;
     f->height = h;
     f->index = sw->index;
-    *edge = avt_cc_edge_map(grey, w, h, f->dmap);
+    *edge = avt_cc_edge_map(grey, w, h, f->dmap, f->dmap_along);
     f->y = f->x + k;
     f->z = f->y + k;
     f->w = f->z + k;
@@ -218,17 +233,28 @@ static int frame_make(const cc_state *st, const cc_cam *c, const avt_sweep *sw, 
     avt_tf cam_T_lidar = avt_tf_inv(&c->cam->lidar_T_cam);
     avt_cam_project_points_soa(&c->model, &cam_T_lidar, f->x, f->y, f->z, k, uv, uv + k, dep, ok);
     const float mu = 0.1f * (float)w, mv = 0.1f * (float)h;
+    /* the kept points in order: those across the rings, then those along a ring */
+    uint32_t *sel = (uint32_t *)dep; /* k floats, free now */
     size_t m = 0;
-    for (size_t i = 0; i < k; i++) {
-        float u = uv[i], v = uv[k + i];
-        if (!(u >= -mu && u <= (float)w + mu && v >= -mv && v <= (float)h + mv)) continue;
-        f->x[m] = f->x[i], f->y[m] = f->y[i], f->z[m] = f->z[i], f->w[m] = d->wt[i];
-        m++;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < k; i++) {
+            float u = uv[i], v = uv[k + i];
+            if ((d->kind[i] == AVT_CC_ACROSS_RINGS) != (pass == 0)) continue;
+            if (u >= -mu && u <= (float)w + mu && v >= -mv && v <= (float)h + mv) sel[m++] = (uint32_t)i;
+        }
+        if (pass == 0) f->n_across = m;
     }
-    /* y, z, w were written in place behind x: move them to follow the m kept points */
-    memmove(f->x + m, f->y, m * sizeof *f->x);
-    memmove(f->x + 2 * m, f->z, m * sizeof *f->x);
-    memmove(f->x + 3 * m, f->w, m * sizeof *f->x);
+    float *all = malloc((4 * m + 1) * sizeof *all);
+    if (!all) {
+        rc = avt_err(err, AVT_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t j = 0; j < m; j++) {
+        size_t i = sel[j];
+        all[j] = f->x[i], all[m + j] = f->y[i], all[2 * m + j] = f->z[i], all[3 * m + j] = d->wt[i];
+    }
+    free(f->x);
+    f->x = all;
     f->y = f->x + m;
     f->z = f->y + m;
     f->w = f->z + m;
@@ -246,14 +272,14 @@ out:
 static int window_close(cc_state *st, cc_cam *c, avt_error *err)
 {
     if (c->n_win == 0) return AVT_OK;
-    avt_cc_frame *v = malloc(c->n_win * sizeof *v);
+    avt_cc_frame *v = malloc(2 * c->n_win * sizeof *v);
     avt_calib_check_window *ws = realloc(c->out->windows, (c->out->n_windows + 1) * sizeof *ws);
     if (ws) c->out->windows = ws;
     if (!v || !ws) {
         free(v);
         return avt_err(err, AVT_NOMEM, "out of memory");
     }
-    for (size_t i = 0; i < c->n_win; i++) v[i] = frame_view(c->win[i]);
+    frame_views(c->win, c->n_win, v);
     avt_calib_check_window *w = &ws[c->out->n_windows];
     memset(w, 0, sizeof *w);
     w->first_frame = c->win[0]->index;
@@ -261,7 +287,7 @@ static int window_close(cc_state *st, cc_cam *c, avt_error *err)
     w->frames = (unsigned)c->n_win;
     avt_cc_options so = st->o->search;
     so.grid = 0;
-    int rc = avt_cc_search(&c->model, &c->cam->lidar_T_cam, v, c->n_win, &so, &w->est, err);
+    int rc = avt_cc_search(&c->model, &c->cam->lidar_T_cam, v, 2 * c->n_win, &so, &w->est, err);
     free(v);
     if (rc) return avt_err_prefix(err, "camera %s", c->cam->name);
     w->status = avt_cc_judge(&w->est, &st->o->thresholds);
@@ -440,10 +466,11 @@ static int overlays_write(cc_state *st, const uint64_t *pick, size_t npick, avt_
             if (!rc) rc = frame_make(st, c, sw, &disc, im, &f, &edge, err);
             if (!rc) rc = avt_cc_scratch_reserve(&scr, f->n ? f->n : 1, err);
             if (!rc) {
-                avt_cc_frame v = frame_view(f);
+                avt_cc_frame v[2];
+                frame_views(&f, 1, v);
                 double zero[AVT_CC_NPARAM] = {0};
-                ov->score_stored = avt_cc_score(&c->model, &c->cam->lidar_T_cam, zero, &v, 1, &scr, NULL);
-                ov->score_corrected = avt_cc_score(&c->model, &c->cam->lidar_T_cam, c->out->est.error, &v, 1, &scr, NULL);
+                ov->score_stored = avt_cc_score(&c->model, &c->cam->lidar_T_cam, zero, v, 2, &scr, NULL);
+                ov->score_corrected = avt_cc_score(&c->model, &c->cam->lidar_T_cam, c->out->est.error, v, 2, &scr, NULL);
             }
             frame_free(f);
             if (!rc) c->out->n_overlays++;
@@ -583,13 +610,13 @@ int avt_calib_check(const char *log_dir, const avt_calib_check_options *o, avt_c
             out->status = AVT_CC_UNDETERMINED;
             out->confidence = 0;
         } else {
-            avt_cc_frame *v = malloc(c->n_keep * sizeof *v);
+            avt_cc_frame *v = malloc(2 * c->n_keep * sizeof *v);
             if (!v) {
                 rc = avt_err(err, AVT_NOMEM, "out of memory");
                 goto out;
             }
-            for (size_t i = 0; i < c->n_keep; i++) v[i] = frame_view(c->keep[i]);
-            rc = avt_cc_search(&c->model, &c->cam->lidar_T_cam, v, c->n_keep, &o->search, &out->est, err);
+            frame_views(c->keep, c->n_keep, v);
+            rc = avt_cc_search(&c->model, &c->cam->lidar_T_cam, v, 2 * c->n_keep, &o->search, &out->est, err);
             free(v);
             if (rc) {
                 avt_err_prefix(err, "camera %s", c->cam->name);

@@ -53,9 +53,18 @@ avt_tf avt_cc_error_tf(const double e[AVT_CC_NPARAM]);
 void avt_cc_error_params(const avt_tf *E, double e[AVT_CC_NPARAM]);
 
 /* The inverse-distance-transformed edge map D of a w x h grey image (row-major) into d (w h
- * floats, caller-owned). Returns the share of pixels whose edge value E is at least 0.1
- * (used to tell a featureless image). OpenMP-parallel over rows for the edge map. */
-double avt_cc_edge_map(const uint8_t *grey, unsigned w, unsigned h, float *d);
+ * floats, caller-owned) and, when d_along is not NULL, the same transform of the edge map
+ * normalised along the rows into d_along: E / max(AVT_CC_ALONG_FLOOR, the largest E within
+ * AVT_CC_ALONG_RADIUS_PX in the row), scored by the discontinuities along a ring (a front
+ * camera's vertical edges). An object's side is then as strong an edge where its contrast with
+ * the background is weak as where it is strong: points on it gain nothing by sliding along it
+ * (towards the sky's contrast, which pulled pitch by up to a degree where the rings are too
+ * far apart for edges across them), while its ends still hold them. Returns the share of
+ * pixels whose edge value E is at least 0.1 (used to tell a featureless image). OpenMP-parallel
+ * over rows for the edge map. */
+#define AVT_CC_ALONG_RADIUS_PX 32
+#define AVT_CC_ALONG_FLOOR 0.1f
+double avt_cc_edge_map(const uint8_t *grey, unsigned w, unsigned h, float *d, float *d_along);
 
 /* Depth discontinuities of n points (xyz 3n, LiDAR frame, in firing order) with their rings.
  * Points are grouped by ring keeping their order (azimuth order within a ring); point-cloud
@@ -93,9 +102,12 @@ double avt_cc_edge_map(const uint8_t *grey, unsigned w, unsigned h, float *d);
  * earlier): with the firing times t_ns (may be NULL), a return fired within cut_margin_ns of
  * the sweep's first or last firing is not tested against the rings below and above. Writes
  * up to 2n entries: the kept returns' indices (idx), weights and edge points (edge_xyz, 3
- * each); *n_out their count. AVT_OK or AVT_NOMEM. */
+ * each) and, when kind is not NULL, whether each lies along a ring or across the rings (the sky
+ * included); *n_out their count. AVT_OK or AVT_NOMEM. */
+enum { AVT_CC_ALONG_RING, AVT_CC_ACROSS_RINGS };
 int avt_cc_discontinuities(const float *xyz, const uint16_t *ring, const int64_t *t_ns, int64_t cut_margin_ns,
-                           size_t n, uint32_t *idx, float *weight, float *edge_xyz, size_t *n_out, avt_error *err);
+                           size_t n, uint32_t *idx, float *weight, float *edge_xyz, uint8_t *kind, size_t *n_out,
+                           avt_error *err);
 
 /* One frame of one camera prepared for scoring: the discontinuity points (structure of arrays,
  * LiDAR frame at the image's time) and the image's D map. Arrays borrowed. */

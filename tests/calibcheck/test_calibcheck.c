@@ -55,7 +55,7 @@ static void test_edge_map_step(void **state)
     float d[W * H];
     for (int v = 0; v < H; v++)
         for (int u = 0; u < W; u++) img[v * W + u] = u < 10 ? 0 : 255;
-    double share = avt_cc_edge_map(img, W, H, d);
+    double share = avt_cc_edge_map(img, W, H, d, NULL);
     assert_true(fabs(share - 2.0 / W) < 1e-12);
     for (int v = 0; v < H; v++)
         for (int u = 0; u < W; u++) {
@@ -74,7 +74,7 @@ static void test_edge_map_chessboard(void **state)
     uint8_t img[W * H] = {0};
     float d[W * H];
     img[3 * W + 5] = 51;
-    avt_cc_edge_map(img, W, H, d);
+    avt_cc_edge_map(img, W, H, d, NULL);
     for (int v = 0; v < H; v++)
         for (int u = 0; u < W; u++) {
             int du = abs(u - 5) - 1, dv = abs(v - 3) - 1;
@@ -83,6 +83,60 @@ static void test_edge_map_chessboard(void **state)
             double want = e / 3 + (2.0 / 3) * 0.2 * pow(0.98, dist);
             assert_true(fabs(d[v * W + u] - want) < 1e-6);
         }
+}
+
+/* The map along the rows. A vertical edge at column 40 of an 81 x 400 image, 0 | 255 in the
+ * top 200 rows and 100 | 130 in the bottom 200 (contrast 30/255, above the floor 0.1): D on the
+ * edge differs 8.5 times between the halves, the map along the rows not at all (far from the
+ * rows where the halves meet, beyond the strong edge's reach in D), and across the row it falls
+ * off as D does. */
+static void test_edge_map_along(void **state)
+{
+    (void)state;
+    enum { W = 81, H = 400 };
+    uint8_t img[W * H];
+    static float d[W * H], a[W * H];
+    for (int v = 0; v < H; v++)
+        for (int u = 0; u < W; u++) img[v * W + u] = v < H / 2 ? (u < 40 ? 0 : 255) : (u < 40 ? 100 : 130);
+    avt_cc_edge_map(img, W, H, d, a);
+    const int top = 5, bottom = H - 6;
+    assert_true(d[top * W + 40] / d[bottom * W + 40] > 8.0);
+    for (int u = 30; u <= 50; u++) {
+        assert_true(fabs(a[top * W + u] / a[bottom * W + u] - 1.0) < 1e-5);
+        assert_true(fabs(a[top * W + u] / a[top * W + 40] - d[top * W + u] / d[top * W + 40]) < 1e-5);
+    }
+}
+
+/* The map along the rows against a brute-force reference computed here from D: each value
+ * divided by max(floor, the largest D within the radius in its row), all times the mean of
+ * those divisors; a random image of 150 x 7 (the window's blocks of 65 meet the row's ends at
+ * every offset). */
+static void test_edge_map_along_window(void **state)
+{
+    (void)state;
+    enum { W = 150, H = 7 };
+    uint8_t img[W * H];
+    float d[W * H], a[W * H];
+    double div[W * H], sum = 0;
+    uint32_t x = 12345;
+    for (int i = 0; i < W * H; i++) {
+        x = x * 1664525u + 1013904223u;
+        img[i] = (uint8_t)(x >> 24) / 4; /* edges up to 63/255, some below the floor */
+    }
+    avt_cc_edge_map(img, W, H, d, a);
+    const int r = AVT_CC_ALONG_RADIUS_PX;
+    for (int v = 0; v < H; v++)
+        for (int u = 0; u < W; u++) {
+            double m = AVT_CC_ALONG_FLOOR;
+            for (int q = u - r; q <= u + r; q++)
+                if (q >= 0 && q < W && d[v * W + q] > m) m = d[v * W + q];
+            div[v * W + u] = m;
+            sum += m;
+        }
+    for (int i = 0; i < W * H; i++) {
+        double want = d[i] / div[i] * (sum / (W * H));
+        assert_true(fabs(a[i] - want) < 1e-5 * want + 1e-7);
+    }
 }
 
 /* n returns of one ring in the plane z = 0, every step_deg from az0_deg, at range(az in degrees) */
@@ -103,11 +157,13 @@ static size_t ring_edges(int n, double az0_deg, double step_deg, double (*range)
 {
     float *xyz = malloc(3 * (size_t)n * sizeof *xyz);
     uint16_t *ring = malloc((size_t)n * sizeof *ring);
+    uint8_t *kind = malloc(2 * (size_t)n);
     size_t k = 0;
-    assert_non_null(xyz), assert_non_null(ring);
+    assert_non_null(xyz), assert_non_null(ring), assert_non_null(kind);
     one_ring(n, az0_deg, step_deg, range, xyz, ring);
-    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, (size_t)n, idx, w, e, &k, NULL), AVT_OK);
-    free(xyz), free(ring);
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, (size_t)n, idx, w, e, kind, &k, NULL), AVT_OK);
+    for (size_t i = 0; i < k; i++) assert_int_equal(kind[i], AVT_CC_ALONG_RING); /* one ring: along it */
+    free(xyz), free(ring), free(kind);
     return k;
 }
 
@@ -202,7 +258,7 @@ static size_t edge_count(const float *xyz, const uint16_t *ring, size_t n)
     float *w = malloc(2 * n * sizeof *w), *e = malloc(6 * n * sizeof *e);
     size_t k = 0;
     assert_non_null(idx), assert_non_null(w), assert_non_null(e);
-    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, n, idx, w, e, &k, NULL), AVT_OK);
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, n, idx, w, e, NULL, &k, NULL), AVT_OK);
     free(idx), free(w), free(e);
     return k;
 }
@@ -277,7 +333,7 @@ static void test_discontinuities_beam_origin(void **state)
     uint32_t idx[2 * AZ * RINGS];
     float w[2 * AZ * RINGS], e[6 * AZ * RINGS];
     size_t k = 0, tops = 0;
-    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, n, idx, w, e, &k, NULL), AVT_OK);
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, n, idx, w, e, NULL, &k, NULL), AVT_OK);
     for (size_t i = 0; i < k; i++) {
         if (idx[i] < AZ || idx[i] >= 2 * AZ || fabs(-30.0 + 0.5 * (idx[i] - AZ)) > 4.5) continue;
         double h = hypot(e[3 * i], e[3 * i + 1]), az = (-30.0 + 0.5 * (idx[i] - AZ)) * DEG;
@@ -313,12 +369,14 @@ static void test_discontinuities_vertical(void **state)
         }
     uint32_t idx[2 * AZ * RINGS];
     float w[2 * AZ * RINGS], e[6 * AZ * RINGS];
+    uint8_t kind[2 * AZ * RINGS];
     size_t k = 0;
-    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, n, idx, w, e, &k, NULL), AVT_OK);
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, n, idx, w, e, kind, &k, NULL), AVT_OK);
     /* the 5 returns of ring 1 (the box's top row); along the rings nothing changes */
     assert_int_equal(k, AZ);
     for (size_t i = 0; i < k; i++) {
         assert_int_equal(idx[i], AZ + i);
+        assert_int_equal(kind[i], AVT_CC_ACROSS_RINGS);
         assert_true(fabs(w[i] - sqrt(10.0)) < 1e-4); /* 10 + 20 - 2 * 10 */
         /* half-way up: elevation 0.5 deg at 10 m */
         double z = e[3 * i + 2];
@@ -334,7 +392,7 @@ static void test_discontinuities_vertical(void **state)
             xyz[3 * n + 2] = (float)(range * sin(elr));
             ring[n++] = (uint16_t)r;
         }
-    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, n, idx, w, e, &k, NULL), AVT_OK);
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, n, idx, w, e, NULL, &k, NULL), AVT_OK);
     assert_int_equal(k, 0);
 }
 
@@ -372,7 +430,7 @@ static void test_discontinuities_sky_and_cut(void **state)
     float w[2 * N], e[6 * N];
     size_t k = 0;
     /* without times: the sky edges */
-    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, n, idx, w, e, &k, NULL), AVT_OK);
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, n, idx, w, e, NULL, &k, NULL), AVT_OK);
     assert_int_equal(k, AZ);
     for (size_t i = 0; i < k; i++) {
         assert_int_equal(idx[i], AZ + i);
@@ -383,15 +441,15 @@ static void test_discontinuities_sky_and_cut(void **state)
     for (size_t i = 0; i < 2 * AZ; i++) t[i] = 1000000 + (int64_t)(i % AZ) * 1000;
     t[2 * AZ] = 0;
     t[2 * AZ + 1] = 25000000;
-    assert_int_equal(avt_cc_discontinuities(xyz, ring, t, 2000000, n, idx, w, e, &k, NULL), AVT_OK);
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, t, 2000000, n, idx, w, e, NULL, &k, NULL), AVT_OK);
     assert_int_equal(k, 0); /* within 2 ms of the first firing */
-    assert_int_equal(avt_cc_discontinuities(xyz, ring, t, 500000, n, idx, w, e, &k, NULL), AVT_OK);
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, t, 500000, n, idx, w, e, NULL, &k, NULL), AVT_OK);
     assert_int_equal(k, AZ); /* outside 0.5 ms */
     /* the box fired 1 ms before the last firing */
     for (size_t i = 0; i < 2 * AZ; i++) t[i] = 24000000 + (int64_t)(i % AZ) * 100;
-    assert_int_equal(avt_cc_discontinuities(xyz, ring, t, 2000000, n, idx, w, e, &k, NULL), AVT_OK);
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, t, 2000000, n, idx, w, e, NULL, &k, NULL), AVT_OK);
     assert_int_equal(k, 0);
-    assert_int_equal(avt_cc_discontinuities(xyz, ring, t, 500000, n, idx, w, e, &k, NULL), AVT_OK);
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, t, 500000, n, idx, w, e, NULL, &k, NULL), AVT_OK);
     assert_int_equal(k, AZ);
 }
 
@@ -461,7 +519,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_error_tf_axes),         cmocka_unit_test(test_edge_map_step),
-        cmocka_unit_test(test_edge_map_chessboard),   cmocka_unit_test(test_discontinuities_ring),
+        cmocka_unit_test(test_edge_map_chessboard),   cmocka_unit_test(test_edge_map_along),
+        cmocka_unit_test(test_edge_map_along_window), cmocka_unit_test(test_discontinuities_ring),
         cmocka_unit_test(test_discontinuities_grazing),
         cmocka_unit_test(test_discontinuities_beam_origin),
         cmocka_unit_test(test_discontinuities_far_ground),

@@ -1,11 +1,10 @@
 /* The whole calibration check on synthetic logs with planted errors: for each seed, one log of
  * a static scene (VLS-128, one 640 x 400 camera, 1 s); the check must pass its calibration
  * and flag each planted error (0.25 deg of roll, pitch or yaw, 5 cm sideways or up), and in
- * every case every estimated angle must lie within 0.1 deg and every shift within 2.5 cm of the
- * planted values (the issue asks for 2 cm; the worst measured is 0.051 deg, 2.05 cm on one case
- * of 50, 1.9 cm or less on the others; docs/calibration-check.md). The planted E is composed
- * here from rotations written out (not
- * avt_cc_error_tf). Seeds: AVT_CC_SEEDS (default 10). */
+ * every case every estimated angle must lie within 0.1 deg and every shift within 2 cm of the
+ * planted values (the worst measured: 0.051 deg, 1.88 cm; docs/calibration-check.md). The
+ * planted E is composed here from rotations written out (not avt_cc_error_tf). Seeds:
+ * AVT_CC_SEEDS (default 10). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -116,9 +115,8 @@ static void test_planted_errors(void **state)
                 worst_shift_rot = fmax(worst_shift_rot, drot);
                 worst_shift = fmax(worst_shift, dtrans);
             }
-            /* every angle within 0.1 deg, every shift within 2.5 cm (docs/calibration-check.md
-             * gives the measured figures) */
-            int ok = cc->status == want && drot <= 0.1 && dtrans <= 0.025;
+            /* every angle within 0.1 deg, every shift within 2 cm */
+            int ok = cc->status == want && drot <= 0.1 && dtrans <= 0.02;
             printf("seed %2d planted r%.2f p%.2f y%.2f x%.2f y%.2f z%.2f: %-13s est r%+.3f p%+.3f y%+.3f deg "
                    "x%+.3f y%+.3f z%+.3f m, off %.3f deg %.3f m, gain %.1f%% %s\n",
                    seed, plant[0], plant[1], plant[2], plant[3], plant[4], plant[5],
