@@ -71,32 +71,48 @@ static void inverse_distance(const float *e, unsigned w, unsigned h, float *d)
 }
 
 /* out = d / max(AVT_CC_ALONG_FLOOR, the largest d within AVT_CC_ALONG_RADIUS_PX in its row),
- * times the mean of that denominator over the image (so the map's values are of D's size and
- * the score's relative changes keep their meaning). The window's maximum by van Herk / Gil &
- * Werman: maxima from each block's start (g) and to its end (s), blocks of 2r + 1. */
-static void normalise_rows(const float *d, unsigned w, unsigned h, float *out, float *g, float *s)
+ * times the mean of that divisor over the image (so the map's values are of D's size and the
+ * score's relative changes keep their meaning). The window's maximum by van Herk / Gil &
+ * Werman: maxima from each block's start (g) and to its end (s), blocks of 2r + 1. Returns 0,
+ * or -1 without memory. OpenMP-parallel over rows. */
+static int normalise_rows(const float *d, unsigned w, unsigned h, float *out)
 {
     const long r = AVT_CC_ALONG_RADIUS_PX, blk = 2 * r + 1, n = (long)w;
-    double sum = 0;
-    for (unsigned v = 0; v < h; v++) {
-        const float *row = d + (size_t)v * w;
-        float *o = out + (size_t)v * w;
-        for (long u = 0; u < n; u++) g[u] = u % blk ? fmaxf2(g[u - 1], row[u]) : row[u];
-        for (long u = n - 1; u >= 0; u--) s[u] = (u + 1) % blk && u + 1 < n ? fmaxf2(s[u + 1], row[u]) : row[u];
-        for (long u = 0; u < n; u++) {
-            long lo = u - r < 0 ? 0 : u - r, hi = u + r >= n ? n - 1 : u + r;
-            float m = fmaxf2(s[lo], g[hi]);
-            if (lo / blk == hi / blk) { /* one block: at a block's start or the row's ends */
-                m = row[lo];
-                for (long q = lo + 1; q <= hi; q++) m = fmaxf2(m, row[q]);
+    double *rowsum = malloc((size_t)h * sizeof *rowsum), sum = 0; /* summed in row order after: */
+    int bad = !rowsum;                                               /* the same for any threads */
+#pragma omp parallel reduction(+ : bad) if ((size_t)w * h >= 65536 && rowsum)
+    {
+        float *g = malloc(2 * (size_t)w * sizeof *g), *s = g ? g + w : NULL;
+        bad = !g;
+#pragma omp for schedule(static)
+        for (unsigned v = 0; v < h; v++) {
+            if (!g || !rowsum) continue;
+            double rs = 0;
+            const float *row = d + (size_t)v * w;
+            float *o = out + (size_t)v * w;
+            for (long u = 0; u < n; u++) g[u] = u % blk ? fmaxf2(g[u - 1], row[u]) : row[u];
+            for (long u = n - 1; u >= 0; u--) s[u] = (u + 1) % blk && u + 1 < n ? fmaxf2(s[u + 1], row[u]) : row[u];
+            for (long u = 0; u < n; u++) {
+                long lo = u - r < 0 ? 0 : u - r, hi = u + r >= n ? n - 1 : u + r;
+                float m = fmaxf2(s[lo], g[hi]);
+                if (lo / blk == hi / blk) { /* one block: at a block's start or the row's ends */
+                    m = row[lo];
+                    for (long q = lo + 1; q <= hi; q++) m = fmaxf2(m, row[q]);
+                }
+                m = fmaxf2(m, AVT_CC_ALONG_FLOOR);
+                o[u] = row[u] / m;
+                rs += m;
             }
-            m = fmaxf2(m, AVT_CC_ALONG_FLOOR);
-            o[u] = row[u] / m;
-            sum += m;
+            rowsum[v] = rs;
         }
+        free(g);
     }
+    for (unsigned v = 0; v < h && !bad; v++) sum += rowsum[v];
+    free(rowsum);
+    if (bad) return -1;
     const float scale = (float)(sum / ((double)w * h));
     for (size_t i = 0; i < (size_t)w * h; i++) out[i] *= scale;
+    return 0;
 }
 
 double avt_cc_edge_map(const uint8_t *grey, unsigned w, unsigned h, float *d, float *d_along)
@@ -110,12 +126,7 @@ double avt_cc_edge_map(const uint8_t *grey, unsigned w, unsigned h, float *d, fl
     long strong = edge_values(grey, w, h, e);
     inverse_distance(e, w, h, d);
     free(e);
-    if (d_along) {
-        float *g = malloc(2 * (size_t)w * sizeof *g);
-        if (g) normalise_rows(d, w, h, d_along, g, g + w);
-        else
-            for (size_t i = 0; i < n; i++) d_along[i] = d[i];
-        free(g);
-    }
+    if (d_along && normalise_rows(d, w, h, d_along))
+        for (size_t i = 0; i < n; i++) d_along[i] = d[i]; /* without memory: the plain map */
     return (double)strong / (double)n;
 }
