@@ -110,6 +110,7 @@ void avt_cc_options_default(avt_cc_options *o)
     o->grid_trans_m = 0.02;
     o->min_sharpness = 0.004;
     o->min_breadth = 0.008;
+    o->jackknife_bands = 8;
 }
 
 typedef struct search_ctx {
@@ -277,6 +278,98 @@ static void sharpness(search_ctx *c, const avt_cc_options *o, const double best[
         sharp[k] = s_best > 0 ? 1.0 - 0.5 * (score[2 * k] + score[2 * k + 1]) / s_best : 0.0;
 }
 
+/* Projects frame f with the error e into u, v, valid (scratch s for the depths). */
+static void project_frame(const search_ctx *c, const double e[AVT_CC_NPARAM], const avt_cc_frame *f, float *u,
+                          float *v, uint8_t *valid, avt_cc_scratch *s)
+{
+    avt_tf E = avt_cc_error_tf(e), cam_T_lidar = avt_tf_inv(c->lidar_T_cam);
+    avt_tf cam_T_src = avt_tf_mul(&cam_T_lidar, &E);
+    avt_cam_project_points_soa(c->m, &cam_T_src, f->x, f->y, f->z, f->n, u, v, s->depth, valid);
+}
+
+/* The jackknife over o->jackknife_bands bands of image columns (see avt_cc_options): the
+ * estimates without each band (searched again from the whole view's, from the second step
+ * size on), their standard errors sd (0 for the parameters not searched) and the significance
+ * of the correction: the points' displacement under each band's estimate projected on the
+ * whole view's (1 for the whole view's itself), 1 over that share's standard error. A share
+ * of the displacement, not the parameters: where two parameters move the points alike (a
+ * shift and a turn at one depth) the band estimates wander along that ridge, which the
+ * parameters' spread shows and the displacement's does not. AVT_OK or AVT_NOMEM. */
+static int jackknife(search_ctx *c, const avt_cc_options *o, const int active[AVT_CC_NPARAM],
+                     const double best[AVT_CC_NPARAM], double sd[AVT_CC_NPARAM], double *significance,
+                     double *cand, double *score, avt_error *err)
+{
+    const int K = o->jackknife_bands;
+    size_t total = 0;
+    for (size_t k = 0; k < c->nf; k++) total += c->f[k].n;
+    uint8_t *band = malloc(total + 1), *ok = malloc(total + 1);
+    float *w = malloc((5 * total + 1) * sizeof *w), *u0 = w + total, *v0 = u0 + total, *du = v0 + total,
+          *dv = du + total;
+    avt_cc_frame *fb = malloc(c->nf * sizeof *fb);
+    double *est = malloc((size_t)K * (AVT_CC_NPARAM + 1) * sizeof *est), *share = est + K * AVT_CC_NPARAM;
+    if (!band || !ok || !w || !fb || !est) {
+        free(band), free(ok), free(w), free(fb), free(est);
+        return avt_err(err, AVT_NOMEM, "out of memory for the jackknife");
+    }
+    /* each point's band: its column under the stored calibration (outside: the nearest band);
+     * the displacement (du, dv) the whole view's estimate gives the points valid under both */
+    avt_cc_scratch *s = &c->scratch[0];
+    const double zero[AVT_CC_NPARAM] = {0};
+    for (size_t k = 0, at = 0; k < c->nf; at += c->f[k].n, k++) {
+        const avt_cc_frame *f = &c->f[k];
+        project_frame(c, zero, f, u0 + at, v0 + at, ok + at, s);
+        for (size_t i = 0; i < f->n; i++) {
+            double bb = floor((double)u0[at + i] * K / f->width);
+            band[at + i] = (uint8_t)(bb < 0 || !(bb == bb) ? 0 : bb >= K ? K - 1 : bb);
+        }
+        project_frame(c, best, f, s->u, s->v, s->valid, s);
+        for (size_t i = 0; i < f->n; i++) {
+            ok[at + i] = ok[at + i] && s->valid[i];
+            du[at + i] = s->u[i] - u0[at + i], dv[at + i] = s->v[i] - v0[at + i];
+        }
+        fb[k] = *f;
+        fb[k].w = w + at;
+    }
+    search_ctx cb = *c;
+    cb.f = fb;
+    for (int b = 0; b < K; b++) {
+        for (size_t k = 0, at = 0; k < c->nf; at += c->f[k].n, k++)
+            for (size_t i = 0; i < c->f[k].n; i++) w[at + i] = band[at + i] == b ? 0.0f : c->f[k].w[i];
+        double *e = est + (size_t)b * AVT_CC_NPARAM, sb;
+        memcpy(e, best, AVT_CC_NPARAM * sizeof *e);
+        sb = avt_cc_score(c->m, c->lidar_T_cam, e, fb, c->nf, s, NULL);
+        cb.evaluations = 0;
+        descend(&cb, o, active, 1, e, &sb, cand, score);
+        c->evaluations += cb.evaluations + 1;
+        /* this estimate's displacement projected on the whole view's, over all points */
+        double num = 0, den = 0;
+        for (size_t k = 0, at = 0; k < c->nf; at += c->f[k].n, k++) {
+            project_frame(c, e, &c->f[k], s->u, s->v, s->valid, s);
+            for (size_t i = 0; i < c->f[k].n; i++) {
+                if (!ok[at + i] || !s->valid[i]) continue;
+                num += (double)(s->u[i] - u0[at + i]) * du[at + i] + (double)(s->v[i] - v0[at + i]) * dv[at + i];
+                den += (double)du[at + i] * du[at + i] + (double)dv[at + i] * dv[at + i];
+            }
+        }
+        share[b] = den > 0 ? num / den : 0.0;
+    }
+    for (int p = 0; p <= AVT_CC_NPARAM; p++) { /* the parameters, then the share */
+        const double *x = p < AVT_CC_NPARAM ? est + p : share;
+        const int stride = p < AVT_CC_NPARAM ? AVT_CC_NPARAM : 1;
+        double mean = 0, ss = 0;
+        for (int bb = 0; bb < K; bb++) mean += x[bb * stride] / K;
+        for (int bb = 0; bb < K; bb++) ss += (x[bb * stride] - mean) * (x[bb * stride] - mean);
+        double se = sqrt((K - 1.0) / K * ss);
+        if (p < AVT_CC_NPARAM) sd[p] = active[p] ? se : 0.0;
+        else *significance = 1.0 / se; /* infinite when every band agrees exactly */
+    }
+    int moved = 0;
+    for (int p = 0; p < AVT_CC_NPARAM; p++) moved |= best[p] != 0;
+    if (!moved) *significance = 0.0;
+    free(band), free(ok), free(w), free(fb), free(est);
+    return AVT_OK;
+}
+
 int avt_cc_search(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_cc_frame *f, size_t nf,
                   const avt_cc_options *o, avt_cc_estimate *out, avt_error *err)
 {
@@ -334,6 +427,11 @@ int avt_cc_search(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_c
     for (int k = 0; k < AVT_CC_NPARAM; k++)
         out->at_bound |= active[k] && fabs(best[k]) >= search_bound(o, k) * (1.0 - 1e-9);
     out->score_best = s_best;
+    for (int k = 0; k < AVT_CC_NPARAM; k++) out->sd[k] = NAN;
+    out->significance = NAN;
+    if (o->jackknife_bands > 1 &&
+        (rc = jackknife(&c, o, active, best, out->sd, &out->significance, cand, score, err)))
+        goto out;
     out->f_stored = out->f_best = NAN;
     if (o->grid) {
         double zero[AVT_CC_NPARAM] = {0};
@@ -364,6 +462,7 @@ void avt_cc_thresholds_default(avt_cc_thresholds *t)
     t->trans_m = 0.03;
     t->min_points = 200;
     t->min_gain = 0.01;
+    t->min_z = 3.0;
 }
 
 int avt_cc_judge(const avt_cc_estimate *e, const avt_cc_thresholds *t)
@@ -379,6 +478,8 @@ int avt_cc_judge(const avt_cc_estimate *e, const avt_cc_thresholds *t)
     /* a parameter beyond its threshold with a gain above the score's noise, or twice that gain
      * whatever the parameters (a sideways shift the score cannot tell from a turn shows as
      * two errors each below its threshold) */
-    if ((bad && gain >= t->min_gain) || gain >= 2 * t->min_gain) return AVT_CC_MISCALIBRATED;
-    return AVT_CC_ALIGNED;
+    if (!((bad && gain >= t->min_gain) || gain >= 2 * t->min_gain)) return AVT_CC_ALIGNED;
+    /* ... and a correction that holds whichever part of the view is left out (always without
+     * the jackknife: significance NaN); else the data cannot tell */
+    return e->significance < t->min_z ? AVT_CC_UNDETERMINED : AVT_CC_MISCALIBRATED;
 }

@@ -698,6 +698,8 @@ int avt_calib_check_write_json(const avt_calib_check_report *r, const char *path
         json_object_set_new(o, "camera", json_string(c->name));
         json_object_set_new(o, "status", json_string(avt_cc_status_name(c->status)));
         json_object_set_new(o, "error", error_json(c->est.error));
+        json_object_set_new(o, "standard_error", error_json(c->est.sd));
+        json_object_set_new(o, "significance", num(c->est.significance));
         json_object_set_new(o, "confidence", num(c->confidence));
         json_object_set_new(o, "f_stored", num(c->est.f_stored));
         json_object_set_new(o, "f_best", num(c->est.f_best));

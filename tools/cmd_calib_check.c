@@ -53,6 +53,10 @@ static void summary(const avt_calib_check_report *r, const avt_calib_check_optio
                c->est.score_stored, c->est.score_best,
                c->est.score_stored > 0 ? 100 * (c->est.score_best / c->est.score_stored - 1) : 0.0, c->est.f_stored,
                c->est.f_best);
+        if (c->est.score_best > c->est.score_stored)
+            printf("    significance %.1f (how well the correction holds when each of %d column bands of the view "
+                   "is left out; miscalibrated needs %.1f)\n",
+                   c->est.significance, o->search.jackknife_bands, o->thresholds.min_z);
         if (c->est.at_bound)
             printf("    the estimate ran to the search's bound (%.1f deg / %.2f m): no peak of the score within it\n",
                    o->search.max_rot_deg, o->search.max_trans_m);

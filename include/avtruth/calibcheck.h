@@ -153,6 +153,12 @@ typedef struct avt_cc_options {
      * moves, which leave the points at the typical depth in place): below min_breadth it is
      * set to 0 and the rest searched again. */
     double min_sharpness, min_breadth;
+    /* Jackknife of the estimate over this many bands of image columns (default 8; 0: none):
+     * the discontinuities that the stored calibration projects into one band (about one
+     * object's share of the view) are left out in turn and the estimate refined from the full
+     * one at the finest step; the spread of those estimates is the estimate's standard error
+     * (avt_cc_estimate sd). */
+    int jackknife_bands;
 } avt_cc_options;
 void avt_cc_options_default(avt_cc_options *o);
 
@@ -177,6 +183,19 @@ typedef struct avt_cc_estimate {
     /* an observed parameter ended at the search's bound (options max_rot_deg, max_trans_m):
      * the score has no peak within it */
     int at_bound;
+    /* Jackknife standard error of each parameter (rad, m): sqrt((K-1)/K sum (e_b - mean)^2)
+     * over the K band-left-out estimates; 0 for parameters not observed; NaN without the
+     * jackknife (options jackknife_bands 0). Where the rings are far apart an object's top
+     * lies anywhere between two beams, and with few objects in view their placement errors
+     * do not average out: the estimate then moves when one object is left out. */
+    double sd[AVT_CC_NPARAM];
+    /* How well the correction holds up: the points' displacement under each band-left-out
+     * estimate, as a share of the displacement under the whole view's (1 for that one), and
+     * 1 over that share's jackknife standard error; 0 without a correction, NaN without the
+     * jackknife. A share of the displacement, not the parameters: where two parameters move
+     * the points alike (a shift and a turn at one depth) the band estimates wander along that
+     * ridge, which the parameters' sd shows and the displacement does not. */
+    double significance;
 } avt_cc_estimate;
 
 /* Coarse-to-fine search for the E maximising the score over nf frames of one camera: at each
@@ -200,6 +219,9 @@ typedef struct avt_cc_thresholds {
     /* the estimate must score this much more than the stored calibration (relative) for a
      * miscalibration: below it the difference is within the score's noise, default 0.01 */
     double min_gain;
+    /* a correction counts only when its significance (avt_cc_estimate) is at least this,
+     * default 3 */
+    double min_z;
 } avt_cc_thresholds;
 void avt_cc_thresholds_default(avt_cc_thresholds *t);
 
@@ -208,7 +230,10 @@ void avt_cc_thresholds_default(avt_cc_thresholds *t);
  * miscalibrated when the estimate scores at least min_gain more than the stored calibration
  * and an observed parameter's error reaches its threshold, or scores at least 2 min_gain more
  * whatever the parameters (a sideways shift the score cannot tell from a turn shows as two
- * errors each below its threshold); else aligned. */
+ * errors each below its threshold), in either case with a significance of at least min_z
+ * (not asked without the jackknife); undetermined when it would be miscalibrated but the
+ * correction is not that significant (the data cannot tell whether the calibration is off);
+ * else aligned. */
 int avt_cc_judge(const avt_cc_estimate *e, const avt_cc_thresholds *t);
 
 #endif

@@ -465,6 +465,7 @@ static void test_judge(void **state)
     avt_cc_estimate e;
     memset(&e, 0, sizeof e);
     for (int k = 0; k < AVT_CC_NPARAM; k++) e.observed[k] = 1;
+    e.significance = INFINITY; /* every band's estimate the same */
     e.error[AVT_CC_YAW] = 0.5 * DEG;
     e.score_stored = 100.0;
     e.score_best = 105.0;
@@ -476,9 +477,99 @@ static void test_judge(void **state)
     e.points = 100;
     assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_UNDETERMINED);
     e.points = 1000;
+    /* a correction that does not hold when parts of the view are left out: the data cannot
+     * tell */
+    e.significance = 2.5;
+    assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_UNDETERMINED);
+    e.significance = 3.0;
+    assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_MISCALIBRATED);
+    e.significance = 0.0; /* an estimate that scores like the stored one is aligned all the same */
     e.error[AVT_CC_YAW] = 0.1 * DEG;
     e.score_best = 101.5;
     assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_ALIGNED);
+    e.error[AVT_CC_YAW] = 0.5 * DEG;
+    /* without the jackknife (significance NaN) the errors count as they are */
+    e.significance = NAN;
+    e.score_best = 105.0;
+    assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_MISCALIBRATED);
+    e.error[AVT_CC_YAW] = 0.1 * DEG;
+    e.score_best = 101.5;
+    assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_ALIGNED);
+}
+
+/* The jackknife over column bands (avt_cc_search). A 640 x 400 camera looking along the LiDAR's
+ * z (camera axes = LiDAR axes: the LiDAR's pitch pans the image), 8 vertical edges at columns
+ * 40 + 80 b, D a tent 20 px wide on each; 21 points 10 m away on each edge's column. All
+ * points 3 px to the right: every band sees the same pan, the error is significant. Only the
+ * points of band 2, weighted 10 times the others, 12 px to the right: the whole view's
+ * estimate follows them (more than 5 px), but it does not hold when band 2 is left out: not
+ * significant, undetermined. */
+static void jack_scene(double shift_all, double shift_band2, float *dmap, float *x, float *y, float *z, float *w)
+{
+    for (int v = 0; v < 400; v++)
+        for (int u = 0; u < 640; u++) {
+            int b = u / 80;
+            dmap[v * 640 + u] = (float)fmax(0.0, 1.0 - fabs(u - (40.0 + 80 * b)) / 20.0);
+        }
+    for (int b = 0, n = 0; b < 8; b++)
+        for (int j = 0; j < 21; j++, n++) {
+            double u = 40.0 + 80 * b + shift_all + (b == 2 ? shift_band2 : 0), v = 100.0 + 10 * j;
+            x[n] = (float)((u - 320) * 10 / 500), y[n] = (float)((v - 200) * 10 / 500), z[n] = 10.0f;
+            w[n] = b == 2 ? 10.0f : 1.0f;
+        }
+}
+
+static void test_jackknife(void **state)
+{
+    (void)state;
+    avt_camera cam;
+    memset(&cam, 0, sizeof cam);
+    cam.width = 640;
+    cam.height = 400;
+    double K[9] = {500, 0, 320, 0, 500, 200, 0, 0, 1};
+    memcpy(cam.K, K, sizeof K);
+    snprintf(cam.distortion_model, sizeof cam.distortion_model, "none");
+    cam.lidar_T_cam = avt_tf_identity();
+    avt_cam_model m;
+    assert_int_equal(avt_cam_model_init(&m, &cam, NULL), AVT_OK);
+    static float dmap[640 * 400];
+    float x[168], y[168], z[168], w[168];
+    avt_cc_options o;
+    avt_cc_options_default(&o);
+    o.grid = 0;
+    avt_cc_thresholds t;
+    avt_cc_thresholds_default(&t);
+    t.min_points = 100;
+    avt_cc_estimate e;
+    const double shifts[2][2] = {{3, 0}, {0, 12}};
+    for (int c = 0; c < 2; c++) {
+        jack_scene(shifts[c][0], shifts[c][1], dmap, x, y, z, w);
+        avt_cc_frame f = {x, y, z, w, 168, dmap, 640, 400};
+        assert_int_equal(avt_cc_search(&m, &cam.lidar_T_cam, &f, 1, &o, &e, NULL), AVT_OK);
+        /* the correction moves the points back onto the edges (pitch pans; with every point
+         * at one depth a sideways shift pans alike): the image column of (0, 0, 10) */
+        avt_tf E = avt_cc_error_tf(e.error);
+        double p[3] = {0, 0, 10}, q[3];
+        avt_tf_apply(&E, p, q);
+        double px = 500 * q[0] / q[2];
+        print_message("scene %d: the correction moves the points %.2f px, significance %.2f\n", c, px,
+                      e.significance);
+        if (c == 0) {
+            assert_true(fabs(px + 3) < 0.5);
+            assert_true(e.significance >= 10);
+            assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_MISCALIBRATED);
+        } else {
+            assert_true(px < -5); /* band 2 draws the whole view's estimate */
+            assert_true(e.significance < t.min_z);
+            assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_UNDETERMINED);
+        }
+    }
+    /* without the jackknife: no standard errors, the second scene counts as miscalibrated */
+    o.jackknife_bands = 0;
+    assert_int_equal(avt_cc_search(&m, &cam.lidar_T_cam, &(avt_cc_frame){x, y, z, w, 168, dmap, 640, 400}, 1, &o, &e, NULL),
+                     AVT_OK);
+    assert_true(isnan(e.significance));
+    assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_MISCALIBRATED);
 }
 
 /* The score of one point through an identity-like camera: weight x bilinear D. */
@@ -528,7 +619,7 @@ int main(void)
         cmocka_unit_test(test_discontinuities_empty_ring),
         cmocka_unit_test(test_discontinuities_vertical), cmocka_unit_test(test_discontinuities_sky_and_cut),
         cmocka_unit_test(test_score_one_point),
-        cmocka_unit_test(test_judge),
+        cmocka_unit_test(test_judge),                 cmocka_unit_test(test_jackknife),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
