@@ -370,23 +370,59 @@ static int jackknife(search_ctx *c, const avt_cc_options *o, const int active[AV
     return AVT_OK;
 }
 
+/* A search's context over nf frames (parallax moves, per-thread scratch) and its candidate
+ * buffers: room for the 728 grid neighbours (more than a search step's 12 + 60 + 1). */
+static int ctx_open(search_ctx *c, const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_cc_frame *f,
+                    size_t nf, double **cand, double **score, avt_error *err)
+{
+    *c = (search_ctx){m, lidar_T_cam, f, nf, NULL, 1, 0, {{0}}, {1, 1, 1}};
+    parallax_init(c);
+#ifdef _OPENMP
+    c->threads = omp_get_max_threads();
+#endif
+    size_t nmax = 0;
+    for (size_t k = 0; k < nf; k++) nmax = f[k].n > nmax ? f[k].n : nmax;
+    *cand = malloc(729 * AVT_CC_NPARAM * sizeof **cand);
+    *score = malloc(729 * sizeof **score);
+    c->scratch = calloc((size_t)c->threads, sizeof *c->scratch);
+    int rc = (!*cand || !*score || !c->scratch) ? avt_err(err, AVT_NOMEM, "out of memory for the search") : AVT_OK;
+    for (int t = 0; t < c->threads && !rc; t++) rc = avt_cc_scratch_reserve(&c->scratch[t], nmax ? nmax : 1, err);
+    return rc;
+}
+
+static void ctx_close(search_ctx *c, double *cand, double *score)
+{
+    for (int t = 0; c->scratch && t < c->threads; t++) avt_cc_scratch_free(&c->scratch[t]);
+    free(c->scratch);
+    free(cand);
+    free(score);
+}
+
+int avt_cc_jackknife(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_cc_frame *f, size_t nf,
+                     const avt_cc_options *o, avt_cc_estimate *est, avt_error *err)
+{
+    for (int k = 0; k < AVT_CC_NPARAM; k++) est->sd[k] = NAN;
+    est->significance = NAN;
+    if (o->jackknife_bands < 2 || nf == 0) return AVT_OK;
+    search_ctx c;
+    double *cand, *score;
+    int rc = ctx_open(&c, m, lidar_T_cam, f, nf, &cand, &score, err);
+    /* the search's parallax moves turn only the angles it found the score to see */
+    for (int k = 0; k < AVT_CC_X; k++) c.turn_seen[k] = est->observed[k];
+    if (!rc) rc = jackknife(&c, o, est->observed, est->error, est->sd, &est->significance, cand, score, err);
+    est->evaluations += c.evaluations;
+    ctx_close(&c, cand, score);
+    return rc;
+}
+
 int avt_cc_search(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_cc_frame *f, size_t nf,
                   const avt_cc_options *o, avt_cc_estimate *out, avt_error *err)
 {
     memset(out, 0, sizeof *out);
     if (nf == 0) return avt_err(err, AVT_INVAL, "calibration check: no frame to score");
-    search_ctx c = {m, lidar_T_cam, f, nf, NULL, 1, 0, {{0}}, {1, 1, 1}};
-    parallax_init(&c);
-#ifdef _OPENMP
-    c.threads = omp_get_max_threads();
-#endif
-    size_t nmax = 0;
-    for (size_t k = 0; k < nf; k++) nmax = f[k].n > nmax ? f[k].n : nmax;
-    /* room for the 728 grid neighbours (more than a search step's 12 + 60 + 1) */
-    double *cand = malloc(729 * AVT_CC_NPARAM * sizeof *cand), *score = malloc(729 * sizeof *score);
-    c.scratch = calloc((size_t)c.threads, sizeof *c.scratch);
-    int rc = (!cand || !score || !c.scratch) ? avt_err(err, AVT_NOMEM, "out of memory for the search") : AVT_OK;
-    for (int t = 0; t < c.threads && !rc; t++) rc = avt_cc_scratch_reserve(&c.scratch[t], nmax ? nmax : 1, err);
+    search_ctx c;
+    double *cand, *score;
+    int rc = ctx_open(&c, m, lidar_T_cam, f, nf, &cand, &score, err);
     if (rc) goto out;
 
     double best[AVT_CC_NPARAM] = {0}, s_best;
@@ -429,9 +465,6 @@ int avt_cc_search(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_c
     out->score_best = s_best;
     for (int k = 0; k < AVT_CC_NPARAM; k++) out->sd[k] = NAN;
     out->significance = NAN;
-    if (o->jackknife_bands > 1 &&
-        (rc = jackknife(&c, o, active, best, out->sd, &out->significance, cand, score, err)))
-        goto out;
     out->f_stored = out->f_best = NAN;
     if (o->grid) {
         double zero[AVT_CC_NPARAM] = {0};
@@ -440,10 +473,7 @@ int avt_cc_search(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_c
     }
     out->evaluations = c.evaluations + 1;
 out:
-    for (int t = 0; c.scratch && t < c.threads; t++) avt_cc_scratch_free(&c.scratch[t]);
-    free(c.scratch);
-    free(cand);
-    free(score);
+    ctx_close(&c, cand, score);
     return rc;
 }
 

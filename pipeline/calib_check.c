@@ -269,6 +269,18 @@ out:
     return rc;
 }
 
+/* The status of camera c's estimate over the frames v: judged, and when that says
+ * miscalibrated, judged again with the jackknife's significance (avt_cc_jackknife). */
+static int judge(const cc_cam *c, const avt_cc_frame *v, size_t nv, const avt_calib_check_options *o,
+                 avt_cc_estimate *est, int *status, avt_error *err)
+{
+    *status = avt_cc_judge(est, &o->thresholds);
+    if (*status != AVT_CC_MISCALIBRATED) return AVT_OK;
+    int rc = avt_cc_jackknife(&c->model, &c->cam->lidar_T_cam, v, nv, &o->search, est, err);
+    if (!rc) *status = avt_cc_judge(est, &o->thresholds);
+    return rc;
+}
+
 static int window_close(cc_state *st, cc_cam *c, avt_error *err)
 {
     if (c->n_win == 0) return AVT_OK;
@@ -288,9 +300,9 @@ static int window_close(cc_state *st, cc_cam *c, avt_error *err)
     avt_cc_options so = st->o->search;
     so.grid = 0;
     int rc = avt_cc_search(&c->model, &c->cam->lidar_T_cam, v, 2 * c->n_win, &so, &w->est, err);
+    if (!rc) rc = judge(c, v, 2 * c->n_win, st->o, &w->est, &w->status, err);
     free(v);
     if (rc) return avt_err_prefix(err, "camera %s", c->cam->name);
-    w->status = avt_cc_judge(&w->est, &st->o->thresholds);
     c->out->n_windows++;
     for (size_t i = 0; i < c->n_win; i++) {
         c->win[i]->in_window = 0;
@@ -617,12 +629,12 @@ int avt_calib_check(const char *log_dir, const avt_calib_check_options *o, avt_c
             }
             frame_views(c->keep, c->n_keep, v);
             rc = avt_cc_search(&c->model, &c->cam->lidar_T_cam, v, 2 * c->n_keep, &o->search, &out->est, err);
+            if (!rc) rc = judge(c, v, 2 * c->n_keep, o, &out->est, &out->status, err);
             free(v);
             if (rc) {
                 avt_err_prefix(err, "camera %s", c->cam->name);
                 goto out;
             }
-            out->status = avt_cc_judge(&out->est, &o->thresholds);
             out->confidence = out->status == AVT_CC_MISCALIBRATED ? out->est.f_best : out->est.f_stored;
         }
         if (out->status == AVT_CC_MISCALIBRATED) r->status = AVT_CC_MISCALIBRATED;
@@ -727,6 +739,7 @@ int avt_calib_check_write_json(const avt_calib_check_report *r, const char *path
             json_object_set_new(wo, "error", error_json(w->est.error));
             json_object_set_new(wo, "score_stored", num(w->est.score_stored));
             json_object_set_new(wo, "score_best", num(w->est.score_best));
+            json_object_set_new(wo, "significance", num(w->est.significance));
             json_object_set_new(wo, "points", json_integer((json_int_t)w->est.points));
             json_array_append_new(wins, wo);
         }

@@ -53,7 +53,7 @@ static void summary(const avt_calib_check_report *r, const avt_calib_check_optio
                c->est.score_stored, c->est.score_best,
                c->est.score_stored > 0 ? 100 * (c->est.score_best / c->est.score_stored - 1) : 0.0, c->est.f_stored,
                c->est.f_best);
-        if (c->est.score_best > c->est.score_stored)
+        if (isfinite(c->est.significance)) /* computed when the estimate would be miscalibrated */
             printf("    significance %.1f (how well the correction holds when each of %d column bands of the view "
                    "is left out; miscalibrated needs %.1f)\n",
                    c->est.significance, o->search.jackknife_bands, o->thresholds.min_z);

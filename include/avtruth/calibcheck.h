@@ -153,11 +153,7 @@ typedef struct avt_cc_options {
      * moves, which leave the points at the typical depth in place): below min_breadth it is
      * set to 0 and the rest searched again. */
     double min_sharpness, min_breadth;
-    /* Jackknife of the estimate over this many bands of image columns (default 8; 0: none):
-     * the discontinuities that the stored calibration projects into one band (about one
-     * object's share of the view) are left out in turn and the estimate refined from the full
-     * one at the finest step; the spread of those estimates is the estimate's standard error
-     * (avt_cc_estimate sd). */
+    /* avt_cc_jackknife's bands of image columns (default 8, at most 255; below 2: none) */
     int jackknife_bands;
 } avt_cc_options;
 void avt_cc_options_default(avt_cc_options *o);
@@ -184,10 +180,8 @@ typedef struct avt_cc_estimate {
      * the score has no peak within it */
     int at_bound;
     /* Jackknife standard error of each parameter (rad, m): sqrt((K-1)/K sum (e_b - mean)^2)
-     * over the K band-left-out estimates; 0 for parameters not observed; NaN without the
-     * jackknife (options jackknife_bands 0). Where the rings are far apart an object's top
-     * lies anywhere between two beams, and with few objects in view their placement errors
-     * do not average out: the estimate then moves when one object is left out. */
+     * over the K band-left-out estimates (avt_cc_jackknife); 0 for parameters not observed;
+     * NaN without the jackknife. */
     double sd[AVT_CC_NPARAM];
     /* How well the correction holds up: the points' displacement under each band-left-out
      * estimate, as a share of the displacement under the whole view's (1 for that one), and
@@ -207,6 +201,18 @@ typedef struct avt_cc_estimate {
  * AVT_OK, AVT_NOMEM, or AVT_INVAL (no frame). */
 int avt_cc_search(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_cc_frame *f, size_t nf,
                   const avt_cc_options *o, avt_cc_estimate *out, avt_error *err);
+
+/* The jackknife of est (avt_cc_search's over the same frames) over o->jackknife_bands bands of
+ * image columns: the discontinuities the stored calibration projects into one band (about one
+ * object's share of the view) are left out in turn and the observed parameters searched again
+ * from est's (from the second step size on); fills est's sd and significance (NaN with fewer
+ * than 2 bands). Where the rings are far apart an object's top lies anywhere between two
+ * beams, and with a handful of objects in view their placement errors do not average out:
+ * a correction a few objects ask for does not hold when they are left out. Costs a few
+ * searches: callers run it when the estimate would otherwise be judged miscalibrated.
+ * AVT_OK or AVT_NOMEM. */
+int avt_cc_jackknife(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_cc_frame *f, size_t nf,
+                     const avt_cc_options *o, avt_cc_estimate *est, avt_error *err);
 
 /* ---- judgement ---- */
 enum avt_cc_status { AVT_CC_ALIGNED = 0, AVT_CC_MISCALIBRATED = 1, AVT_CC_UNDETERMINED = 2 };

@@ -546,6 +546,8 @@ static void test_jackknife(void **state)
         jack_scene(shifts[c][0], shifts[c][1], dmap, x, y, z, w);
         avt_cc_frame f = {x, y, z, w, 168, dmap, 640, 400};
         assert_int_equal(avt_cc_search(&m, &cam.lidar_T_cam, &f, 1, &o, &e, NULL), AVT_OK);
+        assert_true(isnan(e.significance)); /* the search alone: no jackknife */
+        assert_int_equal(avt_cc_jackknife(&m, &cam.lidar_T_cam, &f, 1, &o, &e, NULL), AVT_OK);
         /* the correction moves the points back onto the edges (pitch pans; with every point
          * at one depth a sideways shift pans alike): the image column of (0, 0, 10) */
         avt_tf E = avt_cc_error_tf(e.error);
@@ -564,10 +566,11 @@ static void test_jackknife(void **state)
             assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_UNDETERMINED);
         }
     }
-    /* without the jackknife: no standard errors, the second scene counts as miscalibrated */
+    /* without the jackknife: no significance, the second scene counts as miscalibrated */
     o.jackknife_bands = 0;
-    assert_int_equal(avt_cc_search(&m, &cam.lidar_T_cam, &(avt_cc_frame){x, y, z, w, 168, dmap, 640, 400}, 1, &o, &e, NULL),
-                     AVT_OK);
+    avt_cc_frame f = {x, y, z, w, 168, dmap, 640, 400};
+    assert_int_equal(avt_cc_search(&m, &cam.lidar_T_cam, &f, 1, &o, &e, NULL), AVT_OK);
+    assert_int_equal(avt_cc_jackknife(&m, &cam.lidar_T_cam, &f, 1, &o, &e, NULL), AVT_OK);
     assert_true(isnan(e.significance));
     assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_MISCALIBRATED);
 }

@@ -35,6 +35,8 @@ for k in ("yaw_deg", "pitch_deg", "roll_deg"):
             f"front {k}: estimate {f['error'][k]:.3f}, planted {truth['error'][k]}")
 c.check(cams["front_left"]["status"] == "aligned", f"front_left: {cams['front_left']['status']}")
 c.check(0 <= f["confidence"] <= 1, f"confidence {f['confidence']} in [0, 1]")
+c.check(f["significance"] >= 3 and all(f["standard_error"][k] >= 0 for k in f["error"]),
+        f"front: significance {f['significance']} >= 3 (a miscalibration needs it), standard errors reported")
 c.check(len(f["windows"]) >= 1 and all(w["frames"] >= 3 for w in f["windows"]), "windows of frames reported")
 for w in f["windows"]:
     c.check(abs(w["error"]["yaw_deg"] - 0.3) <= 0.15, f"window {w['first_frame']}-{w['last_frame']}: yaw "
