@@ -60,13 +60,21 @@ void avt_cc_scratch_free(avt_cc_scratch *s)
     memset(s, 0, sizeof *s);
 }
 
+void avt_cc_dmap_quantise(const float *d, size_t n, uint16_t *q)
+{
+    for (size_t i = 0; i < n; i++) {
+        float x = d[i] > 0.0f ? (d[i] < 1.0f ? d[i] : 1.0f) : 0.0f; /* NaN: 0 */
+        q[i] = (uint16_t)lrintf(x * AVT_CC_DMAP_ONE);
+    }
+}
+
 /* Sum of w_i D(u_i, v_i), D bilinear between pixel centres (integers); points outside
  * [0, W-1) x [0, H-1) or invalid count 0. A plain loop over arrays that the compiler can
  * vectorise up to the gathers. */
 static double frame_score(const avt_cc_frame *f, const float *u, const float *v, const uint8_t *valid, size_t *n_in)
 {
     const float wmax = (float)f->width - 1.0f, hmax = (float)f->height - 1.0f;
-    const float *d = f->dmap;
+    const uint16_t *d = f->dmap;
     const size_t stride = f->width;
     double sum = 0.0;
     size_t in = 0;
@@ -75,13 +83,14 @@ static double frame_score(const avt_cc_frame *f, const float *u, const float *v,
         if (!valid[i] || !(x >= 0.0f && x < wmax && y >= 0.0f && y < hmax)) continue;
         size_t x0 = (size_t)x, y0 = (size_t)y;
         float fx = x - (float)x0, fy = y - (float)y0;
-        const float *p = d + y0 * stride + x0;
-        float top = p[0] + fx * (p[1] - p[0]), bot = p[stride] + fx * (p[stride + 1] - p[stride]);
+        const uint16_t *p = d + y0 * stride + x0;
+        float p00 = p[0], p01 = p[1], p10 = p[stride], p11 = p[stride + 1];
+        float top = p00 + fx * (p01 - p00), bot = p10 + fx * (p11 - p10);
         sum += (double)(f->w[i] * (top + fy * (bot - top)));
         in++;
     }
     if (n_in) *n_in += in;
-    return sum;
+    return sum / AVT_CC_DMAP_ONE;
 }
 
 double avt_cc_score(const avt_cam_model *m, const avt_tf *lidar_T_cam, const double e[AVT_CC_NPARAM],

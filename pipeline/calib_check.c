@@ -44,7 +44,7 @@ typedef struct cc_frame {
     uint64_t index;
     float *x, *y, *z, *w;
     size_t n, n_across; /* the points across the rings first, then those along a ring */
-    float *dmap, *dmap_along;
+    uint16_t *dmap, *dmap_along; /* avt_cc_dmap_quantise */
     unsigned width, height;
     int in_window, in_keep;
 } cc_frame;
@@ -201,6 +201,7 @@ static long pair_image(const cc_state *st, const cc_cam *c, const avt_sync_rotat
 static int frame_make(const cc_state *st, const cc_cam *c, const avt_sweep *sw, const cc_disc *d, long im,
                       cc_frame **out, double *edge, avt_error *err)
 {
+    float *maps = NULL; /* D and the map along the rows as floats, quantised into the frame */
     const avt_image_ref *ref = &c->stream.images[im];
     char path[4096];
     unsigned char *grey = NULL;
@@ -217,15 +218,20 @@ static int frame_make(const cc_state *st, const cc_cam *c, const avt_sweep *sw, 
     if (!rc && (w != c->cam->width || h != c->cam->height))
         rc = avt_err(err, AVT_MISMATCH, "%s: image is %ux%u, camera %s's calibration says %ux%u", path, w, h,
                      c->cam->name, c->cam->width, c->cam->height);
-    if (!rc && (!(f->dmap = malloc((size_t)w * h * sizeof *f->dmap)) ||
-                !(f->dmap_along = malloc((size_t)w * h * sizeof *f->dmap_along))))
+    const size_t npx = (size_t)w * h;
+    if (!rc && (!(f->dmap = malloc(npx * sizeof *f->dmap)) || !(f->dmap_along = malloc(npx * sizeof *f->dmap_along)) ||
+                !(maps = malloc(2 * npx * sizeof *maps))))
         rc = avt_err(err, AVT_NOMEM, "out of memory");
     if (!rc && !(f->x = malloc((4 * k + 1) * sizeof *f->x))) rc = avt_err(err, AVT_NOMEM, "out of memory");
     if (rc) goto out;
     f->width = w;
     f->height = h;
     f->index = sw->index;
-    *edge = avt_cc_edge_map(grey, w, h, f->dmap, f->dmap_along);
+    *edge = avt_cc_edge_map(grey, w, h, maps, maps + npx);
+    avt_cc_dmap_quantise(maps, npx, f->dmap);
+    avt_cc_dmap_quantise(maps + npx, npx, f->dmap_along);
+    free(maps);
+    maps = NULL;
     f->y = f->x + k;
     f->z = f->y + k;
     f->w = f->z + k;
@@ -260,6 +266,7 @@ static int frame_make(const cc_state *st, const cc_cam *c, const avt_sweep *sw, 
     f->w = f->z + m;
     f->n = m;
 out:
+    free(maps);
     free(grey);
     free(uv);
     free(dep);

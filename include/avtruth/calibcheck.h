@@ -109,12 +109,19 @@ int avt_cc_discontinuities(const float *xyz, const uint16_t *ring, const int64_t
                            size_t n, uint32_t *idx, float *weight, float *edge_xyz, uint8_t *kind, size_t *n_out,
                            avt_error *err);
 
+/* A frame's map (D or the map along the rows, both in [0, 1]) is kept as 16-bit fixed point,
+ * AVT_CC_DMAP_ONE for 1: a check keeps up to max_frames frames of two maps the image's size
+ * (1280 x 800: 4 MB a frame, 8 MB as floats). avt_cc_dmap_quantise rounds n values of d into
+ * q (clamped to [0, 1]); a step is 1.5e-5, far below the maps' own precision. */
+#define AVT_CC_DMAP_ONE 65535.0f
+void avt_cc_dmap_quantise(const float *d, size_t n, uint16_t *q);
+
 /* One frame of one camera prepared for scoring: the discontinuity points (structure of arrays,
- * LiDAR frame at the image's time) and the image's D map. Arrays borrowed. */
+ * LiDAR frame at the image's time) and the image's map, quantised. Arrays borrowed. */
 typedef struct avt_cc_frame {
     const float *x, *y, *z, *w;
     size_t n;
-    const float *dmap;
+    const uint16_t *dmap;
     unsigned width, height;
 } avt_cc_frame;
 

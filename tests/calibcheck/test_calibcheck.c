@@ -504,12 +504,13 @@ static void test_judge(void **state)
  * points of band 2, weighted 10 times the others, 12 px to the right: the whole view's
  * estimate follows them (more than 5 px), but it does not hold when band 2 is left out: not
  * significant, undetermined. */
-static void jack_scene(double shift_all, double shift_band2, float *dmap, float *x, float *y, float *z, float *w)
+static void jack_scene(double shift_all, double shift_band2, uint16_t *dmap, float *x, float *y, float *z, float *w)
 {
     for (int v = 0; v < 400; v++)
         for (int u = 0; u < 640; u++) {
             int b = u / 80;
-            dmap[v * 640 + u] = (float)fmax(0.0, 1.0 - fabs(u - (40.0 + 80 * b)) / 20.0);
+            float d = (float)fmax(0.0, 1.0 - fabs(u - (40.0 + 80 * b)) / 20.0);
+            avt_cc_dmap_quantise(&d, 1, &dmap[v * 640 + u]);
         }
     for (int b = 0, n = 0; b < 8; b++)
         for (int j = 0; j < 21; j++, n++) {
@@ -532,7 +533,7 @@ static void test_jackknife(void **state)
     cam.lidar_T_cam = avt_tf_identity();
     avt_cam_model m;
     assert_int_equal(avt_cam_model_init(&m, &cam, NULL), AVT_OK);
-    static float dmap[640 * 400];
+    static uint16_t dmap[640 * 400];
     float x[168], y[168], z[168], w[168];
     avt_cc_options o;
     avt_cc_options_default(&o);
@@ -575,6 +576,17 @@ static void test_jackknife(void **state)
     assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_MISCALIBRATED);
 }
 
+/* Maps quantised to 16 bits: clamped to [0, 1], rounded, NaN as 0. */
+static void test_dmap_quantise(void **state)
+{
+    (void)state;
+    const float d[7] = {-0.5f, 0.0f, 0.25f, 0.5f, 1.0f, 2.0f, NAN};
+    const uint16_t want[7] = {0, 0, 16384, 32768, 65535, 65535, 0}; /* 16383.75, 32767.5 round up */
+    uint16_t q[7];
+    avt_cc_dmap_quantise(d, 7, q);
+    for (int i = 0; i < 7; i++) assert_int_equal(q[i], want[i]);
+}
+
 /* The score of one point through an identity-like camera: weight x bilinear D. */
 static void test_score_one_point(void **state)
 {
@@ -590,8 +602,10 @@ static void test_score_one_point(void **state)
     cam.lidar_T_cam = avt_tf_identity();
     avt_cam_model m;
     assert_int_equal(avt_cam_model_init(&m, &cam, NULL), AVT_OK);
-    float dmap[48];
-    for (int i = 0; i < 48; i++) dmap[i] = (float)(i % 8) + 10.0f * (float)(i / 8); /* D = u + 10 v */
+    float d[48];
+    uint16_t dmap[48];
+    for (int i = 0; i < 48; i++) d[i] = ((float)(i % 8) + 10.0f * (float)(i / 8)) / 100.0f; /* D = (u + 10 v) / 100 */
+    avt_cc_dmap_quantise(d, 48, dmap);
     /* the point at (u, v) = (3.5 + 100 x / z, 2.5 + 100 y / z) = (4.25, 1.75) */
     float x = 0.0075f, y = -0.0075f, z = 1.0f, w = 2.0f;
     avt_cc_frame f = {&x, &y, &z, &w, 1, dmap, 8, 6};
@@ -601,11 +615,11 @@ static void test_score_one_point(void **state)
     size_t in = 0;
     double sc = avt_cc_score(&m, &cam.lidar_T_cam, e, &f, 1, &s, &in);
     assert_int_equal(in, 1);
-    assert_true(fabs(sc - 2.0 * (4.25 + 17.5)) < 1e-3); /* bilinear of a linear map is exact */
+    assert_true(fabs(sc - 2.0 * (4.25 + 17.5) / 100) < 1e-4); /* bilinear of a linear map: exact, but for the 16-bit steps */
     /* E moving the point by +0.0025 along x (LiDAR = camera axes): u 4.5 */
     e[AVT_CC_X] = 0.0025;
     sc = avt_cc_score(&m, &cam.lidar_T_cam, e, &f, 1, &s, &in);
-    assert_true(fabs(sc - 2.0 * (4.5 + 17.5)) < 1e-3);
+    assert_true(fabs(sc - 2.0 * (4.5 + 17.5) / 100) < 1e-4);
     avt_cc_scratch_free(&s);
 }
 
@@ -621,7 +635,7 @@ int main(void)
         cmocka_unit_test(test_discontinuities_pole),
         cmocka_unit_test(test_discontinuities_empty_ring),
         cmocka_unit_test(test_discontinuities_vertical), cmocka_unit_test(test_discontinuities_sky_and_cut),
-        cmocka_unit_test(test_score_one_point),
+        cmocka_unit_test(test_dmap_quantise),         cmocka_unit_test(test_score_one_point),
         cmocka_unit_test(test_judge),                 cmocka_unit_test(test_jackknife),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
