@@ -308,14 +308,15 @@ static int jackknife(search_ctx *c, const avt_cc_options *o, const int active[AV
                      const double best[AVT_CC_NPARAM], double sd[AVT_CC_NPARAM], double *significance,
                      double *cand, double *score, avt_error *err)
 {
-    const int K = o->jackknife_bands;
+    const int K = o->jackknife_bands < AVT_CC_MAX_BANDS ? o->jackknife_bands : AVT_CC_MAX_BANDS;
     size_t total = 0;
     for (size_t k = 0; k < c->nf; k++) total += c->f[k].n;
     uint8_t *band = malloc(total + 1), *ok = malloc(total + 1);
     float *w = malloc((5 * total + 1) * sizeof *w), *u0 = w + total, *v0 = u0 + total, *du = v0 + total,
           *dv = du + total;
     avt_cc_frame *fb = malloc(c->nf * sizeof *fb);
-    double *est = malloc((size_t)K * (AVT_CC_NPARAM + 1) * sizeof *est), *share = est + K * AVT_CC_NPARAM;
+    double *est = malloc((size_t)K * (AVT_CC_NPARAM + 2) * sizeof *est), *share = est + K * AVT_CC_NPARAM,
+           *weight = share + K;
     if (!band || !ok || !w || !fb || !est) {
         free(band), free(ok), free(w), free(fb), free(est);
         return avt_err(err, AVT_NOMEM, "out of memory for the jackknife");
@@ -324,12 +325,14 @@ static int jackknife(search_ctx *c, const avt_cc_options *o, const int active[AV
      * the displacement (du, dv) the whole view's estimate gives the points valid under both */
     avt_cc_scratch *s = &c->scratch[0];
     const double zero[AVT_CC_NPARAM] = {0};
+    for (int b = 0; b < K; b++) weight[b] = 0;
     for (size_t k = 0, at = 0; k < c->nf; at += c->f[k].n, k++) {
         const avt_cc_frame *f = &c->f[k];
         project_frame(c, zero, f, u0 + at, v0 + at, ok + at, s);
         for (size_t i = 0; i < f->n; i++) {
             double bb = floor((double)u0[at + i] * K / f->width);
             band[at + i] = (uint8_t)(bb < 0 || !(bb == bb) ? 0 : bb >= K ? K - 1 : bb);
+            weight[band[at + i]] += f->w[i];
         }
         project_frame(c, best, f, s->u, s->v, s->valid, s);
         for (size_t i = 0; i < f->n; i++) {
@@ -341,18 +344,24 @@ static int jackknife(search_ctx *c, const avt_cc_options *o, const int active[AV
     }
     search_ctx cb = *c;
     cb.f = fb;
+    int n = 0; /* the bands with points, left out in turn; their estimates and shares packed */
     for (int b = 0; b < K; b++) {
+        if (!(weight[b] > 0)) continue;
         for (size_t k = 0, at = 0; k < c->nf; at += c->f[k].n, k++)
             for (size_t i = 0; i < c->f[k].n; i++) w[at + i] = band[at + i] == b ? 0.0f : c->f[k].w[i];
-        double *e = est + (size_t)b * AVT_CC_NPARAM, sb;
+        double *e = est + (size_t)n * AVT_CC_NPARAM;
         memcpy(e, best, AVT_CC_NPARAM * sizeof *e);
-        sb = avt_cc_score(c->m, c->lidar_T_cam, e, fb, c->nf, s, NULL);
+        double s0 = avt_cc_score(c->m, c->lidar_T_cam, zero, fb, c->nf, s, NULL);
+        double sb = avt_cc_score(c->m, c->lidar_T_cam, e, fb, c->nf, s, NULL);
         cb.evaluations = 0;
         descend(&cb, o, active, 1, e, &sb, cand, score);
-        c->evaluations += cb.evaluations + 1;
-        /* this estimate's displacement projected on the whole view's, over all points */
+        c->evaluations += cb.evaluations + 2;
+        /* this estimate's displacement projected on the whole view's, over all points; none
+         * when the rest of the view scores it no better than the stored calibration (the
+         * search starts at the whole view's estimate and stays there where the rest cannot
+         * tell: that is no support, not agreement) */
         double num = 0, den = 0;
-        for (size_t k = 0, at = 0; k < c->nf; at += c->f[k].n, k++) {
+        for (size_t k = 0, at = 0; k < c->nf && sb > s0; at += c->f[k].n, k++) {
             project_frame(c, e, &c->f[k], s->u, s->v, s->valid, s);
             for (size_t i = 0; i < c->f[k].n; i++) {
                 if (!ok[at + i] || !s->valid[i]) continue;
@@ -360,21 +369,22 @@ static int jackknife(search_ctx *c, const avt_cc_options *o, const int active[AV
                 den += (double)du[at + i] * du[at + i] + (double)dv[at + i] * dv[at + i];
             }
         }
-        share[b] = den > 0 ? num / den : 0.0;
+        share[n++] = den > 0 ? num / den : 0.0;
     }
+    int moved = 0;
+    for (int p = 0; p < AVT_CC_NPARAM; p++) moved |= best[p] != 0;
     for (int p = 0; p <= AVT_CC_NPARAM; p++) { /* the parameters, then the share */
         const double *x = p < AVT_CC_NPARAM ? est + p : share;
         const int stride = p < AVT_CC_NPARAM ? AVT_CC_NPARAM : 1;
         double mean = 0, ss = 0;
-        for (int bb = 0; bb < K; bb++) mean += x[bb * stride] / K;
-        for (int bb = 0; bb < K; bb++) ss += (x[bb * stride] - mean) * (x[bb * stride] - mean);
-        double se = sqrt((K - 1.0) / K * ss);
+        for (int bb = 0; bb < n; bb++) mean += x[bb * stride] / n;
+        for (int bb = 0; bb < n; bb++) ss += (x[bb * stride] - mean) * (x[bb * stride] - mean);
+        double se = n >= 2 ? sqrt((n - 1.0) / n * ss) : NAN;
         if (p < AVT_CC_NPARAM) sd[p] = active[p] ? se : 0.0;
-        else *significance = 1.0 / se; /* infinite when every band agrees exactly */
+        /* fewer than two bands with points, or no correction: nothing to tell it by */
+        else if (n < 2 || !moved) *significance = 0.0;
+        else *significance = se > 1.0 / AVT_CC_MAX_SIGNIFICANCE ? 1.0 / se : AVT_CC_MAX_SIGNIFICANCE;
     }
-    int moved = 0;
-    for (int p = 0; p < AVT_CC_NPARAM; p++) moved |= best[p] != 0;
-    if (!moved) *significance = 0.0;
     free(band), free(ok), free(w), free(fb), free(est);
     return AVT_OK;
 }
@@ -428,6 +438,8 @@ int avt_cc_search(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_c
                   const avt_cc_options *o, avt_cc_estimate *out, avt_error *err)
 {
     memset(out, 0, sizeof *out);
+    for (int k = 0; k < AVT_CC_NPARAM; k++) out->sd[k] = NAN;
+    out->significance = NAN;
     if (nf == 0) return avt_err(err, AVT_INVAL, "calibration check: no frame to score");
     search_ctx c;
     double *cand, *score;

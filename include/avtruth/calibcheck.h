@@ -53,10 +53,10 @@ avt_tf avt_cc_error_tf(const double e[AVT_CC_NPARAM]);
 void avt_cc_error_params(const avt_tf *E, double e[AVT_CC_NPARAM]);
 
 /* The inverse-distance-transformed edge map D of a w x h grey image (row-major) into d (w h
- * floats, caller-owned) and, when d_along is not NULL, the same transform of the edge map
- * normalised along the rows into d_along: E / max(AVT_CC_ALONG_FLOOR, the largest E within
- * AVT_CC_ALONG_RADIUS_PX in the row), scored by the discontinuities along a ring (a front
- * camera's vertical edges). An object's side is then as strong an edge where its contrast with
+ * floats, caller-owned) and, when d_along is not NULL, D normalised along the rows into
+ * d_along: D / max(AVT_CC_ALONG_FLOOR, the largest D within AVT_CC_ALONG_RADIUS_PX in the
+ * row), times the mean of that divisor over the image (values of D's size, in [0, 1]), scored
+ * by the discontinuities along a ring (a front camera's vertical edges). An object's side is then as strong an edge where its contrast with
  * the background is weak as where it is strong: points on it gain nothing by sliding along it
  * (towards the sky's contrast, which pulled pitch by up to a degree where the rings are too
  * far apart for edges across them), while its ends still hold them. Returns the share of
@@ -140,6 +140,10 @@ void avt_cc_scratch_free(avt_cc_scratch *s);
 double avt_cc_score(const avt_cam_model *m, const avt_tf *lidar_T_cam, const double e[AVT_CC_NPARAM],
                     const avt_cc_frame *f, size_t nf, avt_cc_scratch *s, size_t *n_in);
 
+/* The jackknife's most bands, and its significance when every band agrees to 1e-6 */
+#define AVT_CC_MAX_BANDS 255
+#define AVT_CC_MAX_SIGNIFICANCE 1e6
+
 /* The wide probes of a parameter's drop, in grid steps (see avt_cc_estimate breadth). */
 #define AVT_CC_WIDE_PROBE 4.0
 
@@ -160,7 +164,8 @@ typedef struct avt_cc_options {
      * moves, which leave the points at the typical depth in place): below min_breadth it is
      * set to 0 and the rest searched again. */
     double min_sharpness, min_breadth;
-    /* avt_cc_jackknife's bands of image columns (default 8, at most 255; below 2: none) */
+    /* avt_cc_jackknife's bands of image columns (default 8; at most AVT_CC_MAX_BANDS are used;
+     * below 2: none) */
     int jackknife_bands;
 } avt_cc_options;
 void avt_cc_options_default(avt_cc_options *o);
@@ -191,9 +196,11 @@ typedef struct avt_cc_estimate {
      * NaN without the jackknife. */
     double sd[AVT_CC_NPARAM];
     /* How well the correction holds up: the points' displacement under each band-left-out
-     * estimate, as a share of the displacement under the whole view's (1 for that one), and
-     * 1 over that share's jackknife standard error; 0 without a correction, NaN without the
-     * jackknife. A share of the displacement, not the parameters: where two parameters move
+     * estimate, as a share of the displacement under the whole view's (1 for that one; 0 when
+     * the rest of the view scores that estimate no better than the stored calibration), and
+     * 1 over that share's jackknife standard error, over the bands with points (at most
+     * AVT_CC_MAX_SIGNIFICANCE); 0 without a correction or with fewer than two bands with
+     * points, NaN without the jackknife. A share of the displacement, not the parameters: where two parameters move
      * the points alike (a shift and a turn at one depth) the band estimates wander along that
      * ridge, which the parameters' sd shows and the displacement does not. */
     double significance;

@@ -110,32 +110,38 @@ static void test_edge_map_along(void **state)
 /* The map along the rows against a brute-force reference computed here from D: each value
  * divided by max(floor, the largest D within the radius in its row), all times the mean of
  * those divisors; a random image of 150 x 7 (the window's blocks of 65 meet the row's ends at
- * every offset). */
+ * every offset); again with the image so faint that no D reaches the floor. */
 static void test_edge_map_along_window(void **state)
 {
     (void)state;
     enum { W = 150, H = 7 };
     uint8_t img[W * H];
     float d[W * H], a[W * H];
-    double div[W * H], sum = 0;
-    uint32_t x = 12345;
-    for (int i = 0; i < W * H; i++) {
-        x = x * 1664525u + 1013904223u;
-        img[i] = (uint8_t)(x >> 24) / 4; /* edges up to 63/255, some below the floor */
-    }
-    avt_cc_edge_map(img, W, H, d, a);
-    const int r = AVT_CC_ALONG_RADIUS_PX;
-    for (int v = 0; v < H; v++)
-        for (int u = 0; u < W; u++) {
-            double m = AVT_CC_ALONG_FLOOR;
-            for (int q = u - r; q <= u + r; q++)
-                if (q >= 0 && q < W && d[v * W + q] > m) m = d[v * W + q];
-            div[v * W + u] = m;
-            sum += m;
+    double div[W * H];
+    for (int faint = 0; faint < 2; faint++) {
+        uint32_t x = 12345;
+        for (int i = 0; i < W * H; i++) {
+            x = x * 1664525u + 1013904223u;
+            /* edges up to 63/255; or, faint, up to 3/255 on the left and 7/255 on the right (the
+             * window's maximum varies, all of it below the floor) */
+            img[i] = (uint8_t)((x >> 24) / (!faint ? 4 : i % W < W / 2 ? 64 : 32));
         }
-    for (int i = 0; i < W * H; i++) {
-        double want = d[i] / div[i] * (sum / (W * H));
-        assert_true(fabs(a[i] - want) < 1e-5 * want + 1e-7);
+        avt_cc_edge_map(img, W, H, d, a);
+        for (int i = 0; i < W * H && faint; i++) assert_true(d[i] < AVT_CC_ALONG_FLOOR); /* all on the floor */
+        const int r = AVT_CC_ALONG_RADIUS_PX;
+        double sum = 0;
+        for (int v = 0; v < H; v++)
+            for (int u = 0; u < W; u++) {
+                double m = AVT_CC_ALONG_FLOOR;
+                for (int q = u - r; q <= u + r; q++)
+                    if (q >= 0 && q < W && d[v * W + q] > m) m = d[v * W + q];
+                div[v * W + u] = m;
+                sum += m;
+            }
+        for (int i = 0; i < W * H; i++) {
+            double want = d[i] / div[i] * (sum / (W * H));
+            assert_true(fabs(a[i] - want) < 1e-5 * want + 1e-7);
+        }
     }
 }
 
@@ -503,13 +509,15 @@ static void test_judge(void **state)
  * points 3 px to the right: every band sees the same pan, the error is significant. Only the
  * points of band 2, weighted 10 times the others, 12 px to the right: the whole view's
  * estimate follows them (more than 5 px), but it does not hold when band 2 is left out: not
- * significant, undetermined. */
-static void jack_scene(double shift_all, double shift_band2, uint16_t *dmap, float *x, float *y, float *z, float *w)
+ * significant, undetermined. The same with D 0 outside band 2: the rest of the view cannot
+ * tell any calibration from another, which is no support (not agreement): undetermined. */
+static void jack_scene(double shift_all, double shift_band2, int flat, uint16_t *dmap, float *x, float *y, float *z,
+                       float *w)
 {
     for (int v = 0; v < 400; v++)
         for (int u = 0; u < 640; u++) {
             int b = u / 80;
-            float d = (float)fmax(0.0, 1.0 - fabs(u - (40.0 + 80 * b)) / 20.0);
+            float d = flat && b != 2 ? 0.0f : (float)fmax(0.0, 1.0 - fabs(u - (40.0 + 80 * b)) / 20.0);
             avt_cc_dmap_quantise(&d, 1, &dmap[v * 640 + u]);
         }
     for (int b = 0, n = 0; b < 8; b++)
@@ -542,9 +550,9 @@ static void test_jackknife(void **state)
     avt_cc_thresholds_default(&t);
     t.min_points = 100;
     avt_cc_estimate e;
-    const double shifts[2][2] = {{3, 0}, {0, 12}};
-    for (int c = 0; c < 2; c++) {
-        jack_scene(shifts[c][0], shifts[c][1], dmap, x, y, z, w);
+    const double shifts[3][2] = {{3, 0}, {0, 12}, {0, 12}};
+    for (int c = 0; c < 3; c++) {
+        jack_scene(shifts[c][0], shifts[c][1], c == 2, dmap, x, y, z, w);
         avt_cc_frame f = {x, y, z, w, 168, dmap, 640, 400};
         assert_int_equal(avt_cc_search(&m, &cam.lidar_T_cam, &f, 1, &o, &e, NULL), AVT_OK);
         assert_true(isnan(e.significance)); /* the search alone: no jackknife */
@@ -563,7 +571,7 @@ static void test_jackknife(void **state)
             assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_MISCALIBRATED);
         } else {
             assert_true(px < -5); /* band 2 draws the whole view's estimate */
-            assert_true(e.significance < t.min_z);
+            assert_true(e.significance < t.min_z && e.significance > 0);
             assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_UNDETERMINED);
         }
     }
