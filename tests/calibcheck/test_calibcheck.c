@@ -459,6 +459,20 @@ static void test_discontinuities_sky_and_cut(void **state)
     assert_int_equal(k, AZ);
 }
 
+/* A w x h pinhole camera without distortion, focal length f, principal point (cx, cy), its
+ * axes the LiDAR's (x right, y down, z ahead) */
+static void pinhole(unsigned w, unsigned h, double f, double cx, double cy, avt_camera *cam, avt_cam_model *m)
+{
+    memset(cam, 0, sizeof *cam);
+    cam->width = w;
+    cam->height = h;
+    double K[9] = {f, 0, cx, 0, f, cy, 0, 0, 1};
+    memcpy(cam->K, K, sizeof K);
+    snprintf(cam->distortion_model, sizeof cam->distortion_model, "none");
+    cam->lidar_T_cam = avt_tf_identity();
+    assert_int_equal(avt_cam_model_init(m, cam, NULL), AVT_OK);
+}
+
 /* The judgement: 0.5 deg of yaw with a 5 % gain over 1000 points is a miscalibration; the same
  * estimate at the search's bound is undetermined (the score has no peak within it), as are too
  * few points; 0.1 deg with a 1.5 % gain is aligned (below both the threshold and twice the
@@ -532,15 +546,8 @@ static void test_jackknife(void **state)
 {
     (void)state;
     avt_camera cam;
-    memset(&cam, 0, sizeof cam);
-    cam.width = 640;
-    cam.height = 400;
-    double K[9] = {500, 0, 320, 0, 500, 200, 0, 0, 1};
-    memcpy(cam.K, K, sizeof K);
-    snprintf(cam.distortion_model, sizeof cam.distortion_model, "none");
-    cam.lidar_T_cam = avt_tf_identity();
     avt_cam_model m;
-    assert_int_equal(avt_cam_model_init(&m, &cam, NULL), AVT_OK);
+    pinhole(640, 400, 500, 320, 200, &cam, &m);
     static uint16_t dmap[640 * 400];
     float x[168], y[168], z[168], w[168];
     avt_cc_options o;
@@ -600,16 +607,8 @@ static void test_score_one_point(void **state)
 {
     (void)state;
     avt_camera cam;
-    memset(&cam, 0, sizeof cam);
-    cam.width = 8;
-    cam.height = 6;
-    double K[9] = {100, 0, 3.5, 0, 100, 2.5, 0, 0, 1};
-    memcpy(cam.K, K, sizeof K);
-    snprintf(cam.distortion_model, sizeof cam.distortion_model, "none");
-    /* camera axes = LiDAR axes */
-    cam.lidar_T_cam = avt_tf_identity();
     avt_cam_model m;
-    assert_int_equal(avt_cam_model_init(&m, &cam, NULL), AVT_OK);
+    pinhole(8, 6, 100, 3.5, 2.5, &cam, &m);
     float d[48];
     uint16_t dmap[48];
     for (int i = 0; i < 48; i++) d[i] = ((float)(i % 8) + 10.0f * (float)(i / 8)) / 100.0f; /* D = (u + 10 v) / 100 */
