@@ -95,7 +95,7 @@ static int normalise_rows(const float *d, unsigned w, unsigned h, float *out)
             for (long u = 0; u < n; u++) {
                 long lo = u - r < 0 ? 0 : u - r, hi = u + r >= n ? n - 1 : u + r;
                 float m = fmaxf2(s[lo], g[hi]);
-                if (lo / blk == hi / blk) { /* one block: at a block's start or the row's ends */
+                if (lo / blk == hi / blk && hi - lo + 1 < blk) { /* part of one block: the row's ends */
                     m = row[lo];
                     for (long q = lo + 1; q <= hi; q++) m = fmaxf2(m, row[q]);
                 }

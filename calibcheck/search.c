@@ -93,11 +93,17 @@ static double frame_score(const avt_cc_frame *f, const float *u, const float *v,
     return sum / AVT_CC_DMAP_ONE;
 }
 
+/* camera <- LiDAR under the calibration stored^-1 E (E from e) */
+static avt_tf error_cam_T_src(const avt_tf *lidar_T_cam, const double e[AVT_CC_NPARAM])
+{
+    avt_tf E = avt_cc_error_tf(e), cam_T_lidar = avt_tf_inv(lidar_T_cam);
+    return avt_tf_mul(&cam_T_lidar, &E);
+}
+
 double avt_cc_score(const avt_cam_model *m, const avt_tf *lidar_T_cam, const double e[AVT_CC_NPARAM],
                     const avt_cc_frame *f, size_t nf, avt_cc_scratch *s, size_t *n_in)
 {
-    avt_tf E = avt_cc_error_tf(e), cam_T_lidar = avt_tf_inv(lidar_T_cam);
-    avt_tf cam_T_src = avt_tf_mul(&cam_T_lidar, &E);
+    avt_tf cam_T_src = error_cam_T_src(lidar_T_cam, e);
     double sum = 0.0;
     if (n_in) *n_in = 0;
     for (size_t k = 0; k < nf; k++) {
@@ -291,8 +297,7 @@ static void sharpness(search_ctx *c, const avt_cc_options *o, const double best[
 static void project_frame(const search_ctx *c, const double e[AVT_CC_NPARAM], const avt_cc_frame *f, float *u,
                           float *v, uint8_t *valid, avt_cc_scratch *s)
 {
-    avt_tf E = avt_cc_error_tf(e), cam_T_lidar = avt_tf_inv(c->lidar_T_cam);
-    avt_tf cam_T_src = avt_tf_mul(&cam_T_lidar, &E);
+    avt_tf cam_T_src = error_cam_T_src(c->lidar_T_cam, e);
     avt_cam_project_points_soa(c->m, &cam_T_src, f->x, f->y, f->z, f->n, u, v, s->depth, valid);
 }
 
@@ -484,8 +489,6 @@ int avt_cc_search(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_c
     for (int k = 0; k < AVT_CC_NPARAM; k++)
         out->at_bound |= active[k] && fabs(best[k]) >= search_bound(o, k) * (1.0 - 1e-9);
     out->score_best = s_best;
-    for (int k = 0; k < AVT_CC_NPARAM; k++) out->sd[k] = NAN;
-    out->significance = NAN;
     out->f_stored = out->f_best = NAN;
     if (o->grid) {
         double zero[AVT_CC_NPARAM] = {0};

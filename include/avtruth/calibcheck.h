@@ -56,12 +56,12 @@ void avt_cc_error_params(const avt_tf *E, double e[AVT_CC_NPARAM]);
  * floats, caller-owned) and, when d_along is not NULL, D normalised along the rows into
  * d_along: D / max(AVT_CC_ALONG_FLOOR, the largest D within AVT_CC_ALONG_RADIUS_PX in the
  * row), times the mean of that divisor over the image (values of D's size, in [0, 1]), scored
- * by the discontinuities along a ring (a front camera's vertical edges). An object's side is then as strong an edge where its contrast with
- * the background is weak as where it is strong: points on it gain nothing by sliding along it
- * (towards the sky's contrast, which pulled pitch by up to a degree where the rings are too
- * far apart for edges across them), while its ends still hold them. Returns the share of
- * pixels whose edge value E is at least 0.1 (used to tell a featureless image). OpenMP-parallel
- * over rows for the edge map. */
+ * by the discontinuities along a ring (a front camera's vertical edges). An object's side is
+ * then as strong an edge where its contrast with the background is weak as where it is
+ * strong: points on it gain nothing by sliding along it (towards the sky's contrast, which
+ * pulled pitch by up to a degree where the rings are too far apart for edges across them),
+ * while its ends still hold them. Returns the share of pixels whose edge value E is at least
+ * 0.1 (used to tell a featureless image). OpenMP-parallel over rows. */
 #define AVT_CC_ALONG_RADIUS_PX 32
 #define AVT_CC_ALONG_FLOOR 0.1f
 double avt_cc_edge_map(const uint8_t *grey, unsigned w, unsigned h, float *d, float *d_along);
@@ -200,9 +200,10 @@ typedef struct avt_cc_estimate {
      * the rest of the view scores that estimate no better than the stored calibration), and
      * 1 over that share's jackknife standard error, over the bands with points (at most
      * AVT_CC_MAX_SIGNIFICANCE); 0 without a correction or with fewer than two bands with
-     * points, NaN without the jackknife. A share of the displacement, not the parameters: where two parameters move
-     * the points alike (a shift and a turn at one depth) the band estimates wander along that
-     * ridge, which the parameters' sd shows and the displacement does not. */
+     * points, NaN without the jackknife. A share of the displacement, not the parameters:
+     * where two parameters move the points alike (a shift and a turn at one depth) the band
+     * estimates wander along that ridge, which the parameters' sd shows and the displacement
+     * does not. */
     double significance;
 } avt_cc_estimate;
 
