@@ -179,8 +179,8 @@ static int by_elevation(const void *a, const void *b)
 }
 
 int avt_cc_discontinuities(const float *xyz, const uint16_t *ring, const int64_t *t_ns, int64_t cut_margin_ns,
-                           size_t n, uint32_t *idx, float *weight, float *edge_xyz, uint8_t *kind, size_t *n_out,
-                           avt_error *err)
+                           size_t n, uint32_t *idx, float *weight, float *edge_xyz, float *half_gap, uint8_t *kind,
+                           size_t *n_out, avt_error *err)
 {
     *n_out = 0;
     if (n == 0) return AVT_OK;
@@ -293,9 +293,17 @@ int avt_cc_discontinuities(const float *xyz, const uint16_t *ring, const int64_t
     const double cos_gap = cos(AVT_CC_MAX_GAP_DEG * DEG);
     for (size_t g = 0; g < nr; g++) {
         const ring_info *ri = &rings[g];
+        /* half the ring's mean gap in elevation to its neighbours: how far off in elevation an
+         * edge it sees may lie */
+        double gs = 0;
+        int gn = 0;
+        if (g + 1 < nr) gs += rings[g + 1].elevation - ri->elevation, gn++;
+        if (g > 0) gs += ri->elevation - rings[g - 1].elevation, gn++;
+        const float hg = gn ? (float)(0.5 * gs / gn) : 0.0f;
         for (size_t j = ri->lo; j < ri->hi; j++) {
             uint32_t i = order[j];
             if (!(range[i] > 0)) continue;
+            size_t k0 = c.k; /* the entries of return i from here */
             /* along the ring */
             if (j > ri->lo && j + 1 < ri->hi) {
                 uint32_t a = order[j - 1], b = order[j + 1];
@@ -307,6 +315,7 @@ int avt_cc_discontinuities(const float *xyz, const uint16_t *ring, const int64_t
                     di[0] * db[0] + di[1] * db[1] + di[2] * db[2] >= cos_gap)
                     consider(&c, a, i, b, NULL, NULL, NULL);
             }
+            for (; half_gap && k0 < c.k; k0++) half_gap[k0] = hg;
             /* across the rings, where they are close enough to place the edge between them */
             if (t_ns && (t_ns[i] < t_lo || t_ns[i] > t_hi)) continue;
             if (g + 1 < nr && rings[g + 1].elevation - ri->elevation <= AVT_CC_MAX_RING_GAP_DEG * DEG &&
@@ -317,6 +326,7 @@ int avt_cc_discontinuities(const float *xyz, const uint16_t *ring, const int64_t
                     consider(&c, (uint32_t)dn, i, (uint32_t)up, &rings[g - 1], ri, &rings[g + 1]);
                 else if (up < 0 && dn >= 0) consider_sky(&c, i, ri, &rings[g + 1]);
             }
+            for (; half_gap && k0 < c.k; k0++) half_gap[k0] = hg;
         }
     }
     *n_out = c.k;

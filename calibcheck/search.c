@@ -445,6 +445,7 @@ int avt_cc_search(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_c
     memset(out, 0, sizeof *out);
     for (int k = 0; k < AVT_CC_NPARAM; k++) out->sd[k] = NAN;
     out->significance = NAN;
+    out->across_rad = out->along_rad = out->across_gaps = NAN;
     if (nf == 0) return avt_err(err, AVT_INVAL, "calibration check: no frame to score");
     search_ctx c;
     double *cand, *score;
@@ -517,6 +518,31 @@ void avt_cc_thresholds_default(avt_cc_thresholds *t)
     t->min_points = 200;
     t->min_gain = 0.01;
     t->min_z = 3.0;
+    t->min_across_gaps = 1.0;
+}
+
+void avt_cc_displacement(const avt_cc_frame *f, size_t nf, avt_cc_estimate *est)
+{
+    const avt_tf E = avt_cc_error_tf(est->error);
+    double across = 0, along = 0, gaps = 0, sw = 0;
+    for (size_t k = 0; k < nf; k++) {
+        if (!f[k].half_gap) continue;
+        for (size_t i = 0; i < f[k].n; i++) {
+            double p[3] = {f[k].x[i], f[k].y[i], f[k].z[i]}, q[3];
+            avt_tf_apply(&E, p, q);
+            double el = atan2(p[2], hypot(p[0], p[1])), del = fabs(atan2(q[2], hypot(q[0], q[1])) - el);
+            double daz = fabs(atan2(q[1], q[0]) - atan2(p[1], p[0]));
+            daz = daz > M_PI ? 2 * M_PI - daz : daz;
+            const double w = f[k].w[i];
+            across += w * del;
+            along += w * daz * cos(el);
+            gaps += w * del / fmax(f[k].half_gap[i], 1e-6);
+            sw += w;
+        }
+    }
+    est->across_rad = sw > 0 ? across / sw : NAN;
+    est->along_rad = sw > 0 ? along / sw : NAN;
+    est->across_gaps = sw > 0 ? gaps / sw : NAN;
 }
 
 int avt_cc_judge(const avt_cc_estimate *e, const avt_cc_thresholds *t)
@@ -533,6 +559,9 @@ int avt_cc_judge(const avt_cc_estimate *e, const avt_cc_thresholds *t)
      * whatever the parameters (a sideways shift the score cannot tell from a turn shows as
      * two errors each below its threshold) */
     if (!((bad && gain >= t->min_gain) || gain >= 2 * t->min_gain)) return AVT_CC_ALIGNED;
+    /* ... and, moving the points more across the rings than along them, by more than the
+     * places of the edges between the beams are known (always without half gaps: NaN) ... */
+    if (e->across_rad >= e->along_rad && e->across_gaps < t->min_across_gaps) return AVT_CC_UNDETERMINED;
     /* ... and a correction that holds whichever part of the view is left out (always without
      * the jackknife: significance NaN); else the data cannot tell */
     return e->significance < t->min_z ? AVT_CC_UNDETERMINED : AVT_CC_MISCALIBRATED;

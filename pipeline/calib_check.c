@@ -42,7 +42,7 @@ void avt_calib_check_options_default(avt_calib_check_options *o)
 /* One frame of one camera, owned. */
 typedef struct cc_frame {
     uint64_t index;
-    float *x, *y, *z, *w;
+    float *x, *y, *z, *w, *half_gap; /* half_gap: avt_cc_discontinuities' */
     size_t n, n_across; /* the points across the rings first, then those along a ring */
     uint16_t *dmap, *dmap_along; /* avt_cc_dmap_quantise */
     unsigned width, height;
@@ -90,8 +90,9 @@ static void frame_views(cc_frame *const *f, size_t nf, avt_cc_frame *v)
     for (size_t i = 0; i < nf; i++) {
         const cc_frame *g = f[i];
         size_t a = g->n_across;
-        v[2 * i] = (avt_cc_frame){g->x, g->y, g->z, g->w, a, g->dmap, g->width, g->height};
-        v[2 * i + 1] = (avt_cc_frame){g->x + a, g->y + a, g->z + a, g->w + a, g->n - a, g->dmap_along, g->width, g->height};
+        v[2 * i] = (avt_cc_frame){g->x, g->y, g->z, g->w, a, g->dmap, g->width, g->height, g->half_gap};
+        v[2 * i + 1] = (avt_cc_frame){g->x + a,  g->y + a,  g->z + a,  g->w + a,       g->n - a,
+                                      g->dmap_along, g->width, g->height, g->half_gap + a};
     }
 }
 
@@ -138,7 +139,7 @@ static int move_points(const cc_state *st, const avt_sweep *sw, const float *xyz
 /* A sweep's depth discontinuities, computed once for all cameras. */
 typedef struct cc_disc {
     uint32_t *idx;
-    float *wt, *exyz;
+    float *wt, *exyz, *half_gap;
     uint8_t *kind;
     size_t k, cap;
 } cc_disc;
@@ -152,17 +153,19 @@ static int disc_compute(const avt_sync_rotation *rot, const avt_sweep *sw, cc_di
         free(d->idx);
         free(d->wt);
         free(d->exyz);
+        free(d->half_gap);
         free(d->kind);
         d->idx = malloc(n * sizeof *d->idx);
         d->wt = malloc(n * sizeof *d->wt);
         d->exyz = malloc(3 * n * sizeof *d->exyz);
+        d->half_gap = malloc(n * sizeof *d->half_gap);
         d->kind = malloc(n);
-        d->cap = d->idx && d->wt && d->exyz && d->kind ? n : 0;
+        d->cap = d->idx && d->wt && d->exyz && d->half_gap && d->kind ? n : 0;
         if (!d->cap) return avt_err(err, AVT_NOMEM, "out of memory for the discontinuities of %zu points", sw->n);
     }
     int64_t margin = rot->ok ? (int64_t)llround(AVT_CC_CUT_MARGIN_DEG / rot->b * 1e9) : 0;
-    return avt_cc_discontinuities(sw->xyz, sw->ring, sw->t_ns, margin, sw->n, d->idx, d->wt, d->exyz, d->kind, &d->k,
-                                  err);
+    return avt_cc_discontinuities(sw->xyz, sw->ring, sw->t_ns, margin, sw->n, d->idx, d->wt, d->exyz, d->half_gap,
+                                  d->kind, &d->k, err);
 }
 
 static void disc_free(cc_disc *d)
@@ -170,6 +173,7 @@ static void disc_free(cc_disc *d)
     free(d->idx);
     free(d->wt);
     free(d->exyz);
+    free(d->half_gap);
     free(d->kind);
     memset(d, 0, sizeof *d);
 }
@@ -250,7 +254,7 @@ static int frame_make(const cc_state *st, const cc_cam *c, const avt_sweep *sw, 
         }
         if (pass == 0) f->n_across = m;
     }
-    float *all = malloc((4 * m + 1) * sizeof *all);
+    float *all = malloc((5 * m + 1) * sizeof *all);
     if (!all) {
         rc = avt_err(err, AVT_NOMEM, "out of memory");
         goto out;
@@ -258,12 +262,14 @@ static int frame_make(const cc_state *st, const cc_cam *c, const avt_sweep *sw, 
     for (size_t j = 0; j < m; j++) {
         size_t i = sel[j];
         all[j] = f->x[i], all[m + j] = f->y[i], all[2 * m + j] = f->z[i], all[3 * m + j] = d->wt[i];
+        all[4 * m + j] = d->half_gap[i];
     }
     free(f->x);
     f->x = all;
     f->y = f->x + m;
     f->z = f->y + m;
     f->w = f->z + m;
+    f->half_gap = f->w + m;
     f->n = m;
 out:
     free(maps);
@@ -276,11 +282,13 @@ out:
     return rc;
 }
 
-/* The status of camera c's estimate over the frames v: judged, and when that says
- * miscalibrated, judged again with the jackknife's significance (avt_cc_jackknife). */
+/* The status of camera c's estimate over the frames v: judged with the correction's
+ * displacement across the rings (avt_cc_displacement), and when that says miscalibrated,
+ * judged again with the jackknife's significance (avt_cc_jackknife). */
 static int judge(const cc_cam *c, const avt_cc_frame *v, size_t nv, const avt_calib_check_options *o,
                  avt_cc_estimate *est, int *status, avt_error *err)
 {
+    avt_cc_displacement(v, nv, est);
     *status = avt_cc_judge(est, &o->thresholds);
     if (*status != AVT_CC_MISCALIBRATED) return AVT_OK;
     int rc = avt_cc_jackknife(&c->model, &c->cam->lidar_T_cam, v, nv, &o->search, est, err);
@@ -629,6 +637,7 @@ int avt_calib_check(const char *log_dir, const avt_calib_check_options *o, avt_c
             out->status = AVT_CC_UNDETERMINED;
             out->confidence = 0;
             out->est.significance = NAN; /* nothing searched */
+            out->est.across_rad = out->est.along_rad = out->est.across_gaps = NAN;
             for (int k = 0; k < AVT_CC_NPARAM; k++) out->est.sd[k] = NAN;
         } else {
             avt_cc_frame *v = malloc(2 * c->n_keep * sizeof *v);
@@ -703,6 +712,16 @@ static json_t *error_json(const double e[AVT_CC_NPARAM])
 
 static const char *const PARAM_NAMES[AVT_CC_NPARAM] = {"roll", "pitch", "yaw", "x", "y", "z"};
 
+/* How the correction moves the points as the LiDAR sees them (avt_cc_displacement). */
+static json_t *displacement_json(const avt_cc_estimate *e)
+{
+    json_t *d = json_object();
+    json_object_set_new(d, "across_rings_deg", num(e->across_rad / DEG));
+    json_object_set_new(d, "along_rings_deg", num(e->along_rad / DEG));
+    json_object_set_new(d, "across_rings_half_gaps", num(e->across_gaps));
+    return d;
+}
+
 int avt_calib_check_write_json(const avt_calib_check_report *r, const char *path, avt_error *err)
 {
     json_t *root = json_object(), *cams = json_array();
@@ -721,6 +740,7 @@ int avt_calib_check_write_json(const avt_calib_check_report *r, const char *path
         json_object_set_new(o, "error", error_json(c->est.error));
         json_object_set_new(o, "standard_error", error_json(c->est.sd));
         json_object_set_new(o, "significance", num(c->est.significance));
+        json_object_set_new(o, "displacement", displacement_json(&c->est));
         json_object_set_new(o, "confidence", num(c->confidence));
         json_object_set_new(o, "f_stored", num(c->est.f_stored));
         json_object_set_new(o, "f_best", num(c->est.f_best));
@@ -749,6 +769,7 @@ int avt_calib_check_write_json(const avt_calib_check_report *r, const char *path
             json_object_set_new(wo, "score_stored", num(w->est.score_stored));
             json_object_set_new(wo, "score_best", num(w->est.score_best));
             json_object_set_new(wo, "significance", num(w->est.significance));
+            json_object_set_new(wo, "displacement", displacement_json(&w->est));
             json_object_set_new(wo, "points", json_integer((json_int_t)w->est.points));
             json_array_append_new(wins, wo);
         }

@@ -53,6 +53,10 @@ static void summary(const avt_calib_check_report *r, const avt_calib_check_optio
                c->est.score_stored, c->est.score_best,
                c->est.score_stored > 0 ? 100 * (c->est.score_best / c->est.score_stored - 1) : 0.0, c->est.f_stored,
                c->est.f_best);
+        if (isfinite(c->est.across_gaps))
+            printf("    the correction moves the points %.3f deg across the rings (%.2f half ring gaps; miscalibrated "
+                   "needs %.1f when it moves them more across than along) and %.3f deg along them\n",
+                   c->est.across_rad / DEG, c->est.across_gaps, o->thresholds.min_across_gaps, c->est.along_rad / DEG);
         if (isfinite(c->est.significance)) /* computed when the estimate would be miscalibrated */
             printf("    significance %.1f (how well the correction holds when each of %d column bands of the view "
                    "is left out; miscalibrated needs %.1f)\n",

@@ -97,7 +97,9 @@ double avt_cc_edge_map(const uint8_t *grey, unsigned w, unsigned h, float *d, fl
  * there is often a roof seen at a grazing angle, where range is far from linear in angle). A
  * return within AVT_CC_SKY_MAX_RANGE_M with a ring below but no return of the ring above near
  * its azimuth is an edge against the sky (weight of the largest jump, half-way up to that
- * ring's beam). Near the sweep's cut the rings' neighbours at one azimuth are not of one instant (a
+ * ring's beam). half_gap (may be NULL) gets, per entry, half the mean gap in elevation between
+ * the ring of return i and its neighbouring rings (rad): how far off in elevation an edge that
+ * ring sees may lie (avt_cc_displacement). Near the sweep's cut the rings' neighbours at one azimuth are not of one instant (a
  * laser's azimuth offset puts its return there in the neighbouring sweep, or a whole turn
  * earlier): with the firing times t_ns (may be NULL), a return fired within cut_margin_ns of
  * the sweep's first or last firing is not tested against the rings below and above. Writes
@@ -106,8 +108,8 @@ double avt_cc_edge_map(const uint8_t *grey, unsigned w, unsigned h, float *d, fl
  * included); *n_out their count. AVT_OK or AVT_NOMEM. */
 enum { AVT_CC_ALONG_RING, AVT_CC_ACROSS_RINGS };
 int avt_cc_discontinuities(const float *xyz, const uint16_t *ring, const int64_t *t_ns, int64_t cut_margin_ns,
-                           size_t n, uint32_t *idx, float *weight, float *edge_xyz, uint8_t *kind, size_t *n_out,
-                           avt_error *err);
+                           size_t n, uint32_t *idx, float *weight, float *edge_xyz, float *half_gap, uint8_t *kind,
+                           size_t *n_out, avt_error *err);
 
 /* A frame's map (D or the map along the rows, both in [0, 1]) is kept as 16-bit fixed point,
  * AVT_CC_DMAP_ONE for 1: a check keeps up to max_frames frames of two maps the image's size
@@ -117,12 +119,14 @@ int avt_cc_discontinuities(const float *xyz, const uint16_t *ring, const int64_t
 void avt_cc_dmap_quantise(const float *d, size_t n, uint16_t *q);
 
 /* One frame of one camera prepared for scoring: the discontinuity points (structure of arrays,
- * LiDAR frame at the image's time) and the image's map, quantised. Arrays borrowed. */
+ * LiDAR frame at the image's time) and the image's map, quantised; half_gap (may be NULL)
+ * avt_cc_discontinuities' half ring gap of each point. Arrays borrowed. */
 typedef struct avt_cc_frame {
     const float *x, *y, *z, *w;
     size_t n;
     const uint16_t *dmap;
     unsigned width, height;
+    const float *half_gap;
 } avt_cc_frame;
 
 /* Per-thread buffers for projections (u, v, depth, valid of the largest frame). */
@@ -205,6 +209,11 @@ typedef struct avt_cc_estimate {
      * estimates wander along that ridge, which the parameters' sd shows and the displacement
      * does not. */
     double significance;
+    /* How the correction moves the discontinuity points as the LiDAR sees them
+     * (avt_cc_displacement), means weighted by the points' weights: across the rings (|change of
+     * elevation|, rad), along them (|change of azimuth| cos elevation, rad), and across the
+     * rings in half ring gaps (|change of elevation| / half_gap); NaN when not computed. */
+    double across_rad, along_rad, across_gaps;
 } avt_cc_estimate;
 
 /* Coarse-to-fine search for the E maximising the score over nf frames of one camera: at each
@@ -229,6 +238,11 @@ int avt_cc_search(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_c
 int avt_cc_jackknife(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_cc_frame *f, size_t nf,
                      const avt_cc_options *o, avt_cc_estimate *est, avt_error *err);
 
+/* Fills est's across_rad, along_rad and across_gaps for its error over nf frames (NaN when no
+ * frame has half gaps or no point has weight). A point p moves to E p under the estimate E
+ * (the candidate stored^-1 E projects p where the stored calibration projects E p). */
+void avt_cc_displacement(const avt_cc_frame *f, size_t nf, avt_cc_estimate *est);
+
 /* ---- judgement ---- */
 enum avt_cc_status { AVT_CC_ALIGNED = 0, AVT_CC_MISCALIBRATED = 1, AVT_CC_UNDETERMINED = 2 };
 const char *avt_cc_status_name(int status);
@@ -243,6 +257,10 @@ typedef struct avt_cc_thresholds {
     /* a correction counts only when its significance (avt_cc_estimate) is at least this,
      * default 3 */
     double min_z;
+    /* a correction that moves the points more across the rings than along them must move them
+     * across by at least this many half ring gaps on average (avt_cc_estimate across_gaps),
+     * default 1: within a ring gap the edges' places between the beams are not known */
+    double min_across_gaps;
 } avt_cc_thresholds;
 void avt_cc_thresholds_default(avt_cc_thresholds *t);
 
@@ -253,8 +271,10 @@ void avt_cc_thresholds_default(avt_cc_thresholds *t);
  * whatever the parameters (a sideways shift the score cannot tell from a turn shows as two
  * errors each below its threshold), in either case with a significance of at least min_z
  * (not asked without the jackknife); undetermined when it would be miscalibrated but the
- * correction is not that significant (the data cannot tell whether the calibration is off);
- * else aligned. */
+ * correction is not that significant (the data cannot tell whether the calibration is off),
+ * or when it moves the points more across the rings than along them but by fewer than
+ * min_across_gaps half ring gaps on average (across_gaps; not asked when NaN): the LiDAR cannot
+ * tell that from where edges lie between its beams; else aligned. */
 int avt_cc_judge(const avt_cc_estimate *e, const avt_cc_thresholds *t);
 
 #endif

@@ -167,7 +167,7 @@ static size_t ring_edges(int n, double az0_deg, double step_deg, double (*range)
     size_t k = 0;
     assert_non_null(xyz), assert_non_null(ring), assert_non_null(kind);
     one_ring(n, az0_deg, step_deg, range, xyz, ring);
-    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, (size_t)n, idx, w, e, kind, &k, NULL), AVT_OK);
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, (size_t)n, idx, w, e, NULL, kind, &k, NULL), AVT_OK);
     for (size_t i = 0; i < k; i++) assert_int_equal(kind[i], AVT_CC_ALONG_RING); /* one ring: along it */
     free(xyz), free(ring), free(kind);
     return k;
@@ -264,7 +264,7 @@ static size_t edge_count(const float *xyz, const uint16_t *ring, size_t n)
     float *w = malloc(2 * n * sizeof *w), *e = malloc(6 * n * sizeof *e);
     size_t k = 0;
     assert_non_null(idx), assert_non_null(w), assert_non_null(e);
-    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, n, idx, w, e, NULL, &k, NULL), AVT_OK);
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, n, idx, w, e, NULL, NULL, &k, NULL), AVT_OK);
     free(idx), free(w), free(e);
     return k;
 }
@@ -339,7 +339,7 @@ static void test_discontinuities_beam_origin(void **state)
     uint32_t idx[2 * AZ * RINGS];
     float w[2 * AZ * RINGS], e[6 * AZ * RINGS];
     size_t k = 0, tops = 0;
-    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, n, idx, w, e, NULL, &k, NULL), AVT_OK);
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, n, idx, w, e, NULL, NULL, &k, NULL), AVT_OK);
     for (size_t i = 0; i < k; i++) {
         if (idx[i] < AZ || idx[i] >= 2 * AZ || fabs(-30.0 + 0.5 * (idx[i] - AZ)) > 4.5) continue;
         double h = hypot(e[3 * i], e[3 * i + 1]), az = (-30.0 + 0.5 * (idx[i] - AZ)) * DEG;
@@ -377,7 +377,7 @@ static void test_discontinuities_vertical(void **state)
     float w[2 * AZ * RINGS], e[6 * AZ * RINGS];
     uint8_t kind[2 * AZ * RINGS];
     size_t k = 0;
-    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, n, idx, w, e, kind, &k, NULL), AVT_OK);
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, n, idx, w, e, NULL, kind, &k, NULL), AVT_OK);
     /* the 5 returns of ring 1 (the box's top row); along the rings nothing changes */
     assert_int_equal(k, AZ);
     for (size_t i = 0; i < k; i++) {
@@ -398,7 +398,7 @@ static void test_discontinuities_vertical(void **state)
             xyz[3 * n + 2] = (float)(range * sin(elr));
             ring[n++] = (uint16_t)r;
         }
-    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, n, idx, w, e, NULL, &k, NULL), AVT_OK);
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, n, idx, w, e, NULL, NULL, &k, NULL), AVT_OK);
     assert_int_equal(k, 0);
 }
 
@@ -433,29 +433,30 @@ static void test_discontinuities_sky_and_cut(void **state)
         ring[n++] = 2;
     }
     uint32_t idx[2 * N];
-    float w[2 * N], e[6 * N];
+    float w[2 * N], e[6 * N], half_gap[2 * N];
     size_t k = 0;
     /* without times: the sky edges */
-    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, n, idx, w, e, NULL, &k, NULL), AVT_OK);
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, n, idx, w, e, half_gap, NULL, &k, NULL), AVT_OK);
     assert_int_equal(k, AZ);
     for (size_t i = 0; i < k; i++) {
         assert_int_equal(idx[i], AZ + i);
         assert_true(fabs(w[i] - sqrt(AVT_CC_MAX_JUMP_M)) < 1e-4);
         assert_true(fabs(e[3 * i + 2] - 10.0 * sin(0.2 * DEG)) < 1e-4); /* half-way up, at 10 m */
+        assert_true(fabs(half_gap[i] - 0.2 * DEG) < 1e-6); /* the rings 0.4 deg apart */
     }
     /* the box fired 1 ms after the sweep's first firing (0) and 24 ms before its last (25 ms) */
     for (size_t i = 0; i < 2 * AZ; i++) t[i] = 1000000 + (int64_t)(i % AZ) * 1000;
     t[2 * AZ] = 0;
     t[2 * AZ + 1] = 25000000;
-    assert_int_equal(avt_cc_discontinuities(xyz, ring, t, 2000000, n, idx, w, e, NULL, &k, NULL), AVT_OK);
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, t, 2000000, n, idx, w, e, NULL, NULL, &k, NULL), AVT_OK);
     assert_int_equal(k, 0); /* within 2 ms of the first firing */
-    assert_int_equal(avt_cc_discontinuities(xyz, ring, t, 500000, n, idx, w, e, NULL, &k, NULL), AVT_OK);
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, t, 500000, n, idx, w, e, NULL, NULL, &k, NULL), AVT_OK);
     assert_int_equal(k, AZ); /* outside 0.5 ms */
     /* the box fired 1 ms before the last firing */
     for (size_t i = 0; i < 2 * AZ; i++) t[i] = 24000000 + (int64_t)(i % AZ) * 100;
-    assert_int_equal(avt_cc_discontinuities(xyz, ring, t, 2000000, n, idx, w, e, NULL, &k, NULL), AVT_OK);
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, t, 2000000, n, idx, w, e, NULL, NULL, &k, NULL), AVT_OK);
     assert_int_equal(k, 0);
-    assert_int_equal(avt_cc_discontinuities(xyz, ring, t, 500000, n, idx, w, e, NULL, &k, NULL), AVT_OK);
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, t, 500000, n, idx, w, e, NULL, NULL, &k, NULL), AVT_OK);
     assert_int_equal(k, AZ);
 }
 
@@ -476,7 +477,8 @@ static void pinhole(unsigned w, unsigned h, double f, double cx, double cy, avt_
 /* The judgement: 0.5 deg of yaw with a 5 % gain over 1000 points is a miscalibration; the same
  * estimate at the search's bound is undetermined (the score has no peak within it), as are too
  * few points; 0.1 deg with a 1.5 % gain is aligned (below both the threshold and twice the
- * noise gain). */
+ * noise gain). A correction that moves the points more across the rings than along them, by
+ * less than a half ring gap, is undetermined; by more, or mostly along them, miscalibrated. */
 static void test_judge(void **state)
 {
     (void)state;
@@ -486,6 +488,7 @@ static void test_judge(void **state)
     memset(&e, 0, sizeof e);
     for (int k = 0; k < AVT_CC_NPARAM; k++) e.observed[k] = 1;
     e.significance = INFINITY; /* every band's estimate the same */
+    e.across_rad = e.along_rad = e.across_gaps = NAN; /* not computed */
     e.error[AVT_CC_YAW] = 0.5 * DEG;
     e.score_stored = 100.0;
     e.score_best = 105.0;
@@ -503,6 +506,16 @@ static void test_judge(void **state)
     assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_UNDETERMINED);
     e.significance = 3.0;
     assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_MISCALIBRATED);
+    /* within the rings' spacing: the places of the edges between the beams are not known */
+    e.across_rad = 0.1 * DEG, e.along_rad = 0.02 * DEG, e.across_gaps = 0.6;
+    assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_UNDETERMINED);
+    e.across_gaps = 1.2; /* beyond it */
+    assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_MISCALIBRATED);
+    e.across_gaps = 0.6, e.along_rad = 0.15 * DEG; /* mostly along the rings */
+    assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_MISCALIBRATED);
+    e.along_rad = e.across_rad; /* as much across as along: across */
+    assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_UNDETERMINED);
+    e.across_rad = e.along_rad = e.across_gaps = NAN;
     e.significance = 0.0; /* an estimate that scores like the stored one is aligned all the same */
     e.error[AVT_CC_YAW] = 0.1 * DEG;
     e.score_best = 101.5;
@@ -560,7 +573,7 @@ static void test_jackknife(void **state)
     const double shifts[3][2] = {{3, 0}, {0, 12}, {0, 12}};
     for (int c = 0; c < 3; c++) {
         jack_scene(shifts[c][0], shifts[c][1], c == 2, dmap, x, y, z, w);
-        avt_cc_frame f = {x, y, z, w, 168, dmap, 640, 400};
+        avt_cc_frame f = {x, y, z, w, 168, dmap, 640, 400, NULL};
         assert_int_equal(avt_cc_search(&m, &cam.lidar_T_cam, &f, 1, &o, &e, NULL), AVT_OK);
         assert_true(isnan(e.significance)); /* the search alone: no jackknife */
         assert_int_equal(avt_cc_jackknife(&m, &cam.lidar_T_cam, &f, 1, &o, &e, NULL), AVT_OK);
@@ -584,11 +597,42 @@ static void test_jackknife(void **state)
     }
     /* without the jackknife: no significance, the second scene counts as miscalibrated */
     o.jackknife_bands = 0;
-    avt_cc_frame f = {x, y, z, w, 168, dmap, 640, 400};
+    avt_cc_frame f = {x, y, z, w, 168, dmap, 640, 400, NULL};
     assert_int_equal(avt_cc_search(&m, &cam.lidar_T_cam, &f, 1, &o, &e, NULL), AVT_OK);
     assert_int_equal(avt_cc_jackknife(&m, &cam.lidar_T_cam, &f, 1, &o, &e, NULL), AVT_OK);
     assert_true(isnan(e.significance));
     assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_MISCALIBRATED);
+}
+
+/* How a correction moves points as the LiDAR sees them (angles in degrees, distances 10 m):
+ * point 1 straight ahead, point 2 at azimuth 60 (weight 2), point 3 straight ahead at elevation
+ * 60; half ring gaps 0.1 deg. 0.2 deg of pitch moves points 1 and 3 across the rings by 0.2,
+ * point 2 by 0.1 (pitch tilts it by cos 60): 0.15 on average, 1.5 half gaps. 0.3 deg of yaw
+ * turns every point by 0.3 in azimuth, an angle of 0.3 cos 60 for point 3: 0.2625 along the
+ * rings on average. Without half gaps: NaN. */
+static void test_displacement(void **state)
+{
+    (void)state;
+    const double c60 = cos(60 * DEG), s60 = sin(60 * DEG);
+    const float x[3] = {10.0f, (float)(10 * c60), (float)(10 * c60)}, y[3] = {0.0f, (float)(10 * s60), 0.0f};
+    const float z[3] = {0.0f, 0.0f, (float)(10 * s60)}, w[3] = {1.0f, 2.0f, 1.0f};
+    const float hg[3] = {(float)(0.1 * DEG), (float)(0.1 * DEG), (float)(0.1 * DEG)};
+    static uint16_t dmap[4];
+    avt_cc_frame f = {x, y, z, w, 3, dmap, 2, 2, hg};
+    avt_cc_estimate e;
+    memset(&e, 0, sizeof e);
+    e.error[AVT_CC_PITCH] = 0.2 * DEG;
+    avt_cc_displacement(&f, 1, &e);
+    assert_true(fabs(e.across_rad / DEG - 0.15) < 1e-4);
+    assert_true(fabs(e.across_gaps - 1.5) < 1e-3);
+    assert_true(e.along_rad / DEG < 0.01); /* pitch turns point 2 a little along, too */
+    e.error[AVT_CC_PITCH] = 0, e.error[AVT_CC_YAW] = 0.3 * DEG;
+    avt_cc_displacement(&f, 1, &e);
+    assert_true(fabs(e.along_rad / DEG - 0.2625) < 1e-4);
+    assert_true(e.across_rad / DEG < 1e-4 && e.across_gaps < 1e-3);
+    f.half_gap = NULL;
+    avt_cc_displacement(&f, 1, &e);
+    assert_true(isnan(e.across_rad) && isnan(e.along_rad) && isnan(e.across_gaps));
 }
 
 /* Maps quantised to 16 bits: clamped to [0, 1], rounded, NaN as 0. */
@@ -615,7 +659,7 @@ static void test_score_one_point(void **state)
     avt_cc_dmap_quantise(d, 48, dmap);
     /* the point at (u, v) = (3.5 + 100 x / z, 2.5 + 100 y / z) = (4.25, 1.75) */
     float x = 0.0075f, y = -0.0075f, z = 1.0f, w = 2.0f;
-    avt_cc_frame f = {&x, &y, &z, &w, 1, dmap, 8, 6};
+    avt_cc_frame f = {&x, &y, &z, &w, 1, dmap, 8, 6, NULL};
     avt_cc_scratch s = {0};
     assert_int_equal(avt_cc_scratch_reserve(&s, 1, NULL), AVT_OK);
     double e[6] = {0};
@@ -644,6 +688,7 @@ int main(void)
         cmocka_unit_test(test_discontinuities_vertical), cmocka_unit_test(test_discontinuities_sky_and_cut),
         cmocka_unit_test(test_dmap_quantise),         cmocka_unit_test(test_score_one_point),
         cmocka_unit_test(test_judge),                 cmocka_unit_test(test_jackknife),
+        cmocka_unit_test(test_displacement),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
