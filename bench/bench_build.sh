@@ -18,10 +18,8 @@ LENGTHS=${3:-"20 120"}
 AVTRUTH=$BUILD/avtruth
 PY=${PYTHON:-/usr/bin/python3}
 [ -x "$AVTRUTH" ] || { echo "bench_build.sh: $AVTRUTH missing (cmake --build $BUILD --target avtruth)" >&2; exit 2; }
-KEEP=${WORK:+1}
-WORK=${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/avt_bench_build.XXXXXX")}
-mkdir -p "$WORK"
-[ -n "$KEEP" ] || trap 'rm -rf "$WORK"' EXIT INT TERM
+. "$(dirname "$0")/work_dir.sh"
+work_dir avt_bench_build
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 echo "machine: $(nproc) CPUs ($cpu), $(awk '/MemTotal/ {printf "%.1f GB", $2/1048576}' /proc/meminfo)," \

@@ -18,10 +18,8 @@ PLANT=${4:-}
 AVTRUTH=$BUILD/avtruth
 PY=${PYTHON:-/usr/bin/python3}
 [ -x "$AVTRUTH" ] || { echo "calibcheck_survey.sh: $AVTRUTH missing" >&2; exit 2; }
-KEEP=${WORK:+1}
-WORK=${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/avt_cc_survey.XXXXXX")}
-mkdir -p "$WORK"
-[ -n "$KEEP" ] || trap 'rm -rf "$WORK"' EXIT INT TERM
+. "$(dirname "$0")/work_dir.sh"
+work_dir avt_cc_survey
 tag=$(echo "$PLANT" | tr ':=,' '___')
 for model in $MODELS; do
     for seed in $SEEDS; do
