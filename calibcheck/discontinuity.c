@@ -299,7 +299,7 @@ int avt_cc_discontinuities(const float *xyz, const uint16_t *ring, const int64_t
         int gn = 0;
         if (g + 1 < nr) gs += rings[g + 1].elevation - ri->elevation, gn++;
         if (g > 0) gs += ri->elevation - rings[g - 1].elevation, gn++;
-        const float hg = gn ? (float)(0.5 * gs / gn) : 0.0f;
+        const float hg = gn ? (float)(0.5 * gs / gn) : NAN;
         for (size_t j = ri->lo; j < ri->hi; j++) {
             uint32_t i = order[j];
             if (!(range[i] > 0)) continue;

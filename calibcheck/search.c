@@ -445,7 +445,7 @@ int avt_cc_search(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_c
     memset(out, 0, sizeof *out);
     for (int k = 0; k < AVT_CC_NPARAM; k++) out->sd[k] = NAN;
     out->significance = NAN;
-    out->across_rad = out->along_rad = out->across_gaps = NAN;
+    out->across_rad = out->along_rad = out->across_gaps = out->beyond_gap = NAN;
     if (nf == 0) return avt_err(err, AVT_INVAL, "calibration check: no frame to score");
     search_ctx c;
     double *cand, *score;
@@ -518,16 +518,18 @@ void avt_cc_thresholds_default(avt_cc_thresholds *t)
     t->min_points = 200;
     t->min_gain = 0.01;
     t->min_z = 3.0;
-    t->min_across_gaps = 1.0;
+    t->min_beyond_gap = 0.1;
 }
 
 void avt_cc_displacement(const avt_cc_frame *f, size_t nf, avt_cc_estimate *est)
 {
     const avt_tf E = avt_cc_error_tf(est->error);
-    double across = 0, along = 0, gaps = 0, sw = 0;
+    double across = 0, along = 0, gaps = 0, beyond = 0, sw = 0;
     for (size_t k = 0; k < nf; k++) {
         if (!f[k].half_gap) continue;
         for (size_t i = 0; i < f[k].n; i++) {
+            const double hg = f[k].half_gap[i];
+            if (!(hg > 0) || !isfinite(hg)) continue; /* a ring without neighbours */
             double p[3] = {f[k].x[i], f[k].y[i], f[k].z[i]}, q[3];
             avt_tf_apply(&E, p, q);
             double el = atan2(p[2], hypot(p[0], p[1])), del = fabs(atan2(q[2], hypot(q[0], q[1])) - el);
@@ -536,13 +538,15 @@ void avt_cc_displacement(const avt_cc_frame *f, size_t nf, avt_cc_estimate *est)
             const double w = f[k].w[i];
             across += w * del;
             along += w * daz * cos(el);
-            gaps += w * del / fmax(f[k].half_gap[i], 1e-6);
+            gaps += w * del / hg;
+            beyond += del >= hg ? w : 0.0;
             sw += w;
         }
     }
     est->across_rad = sw > 0 ? across / sw : NAN;
     est->along_rad = sw > 0 ? along / sw : NAN;
     est->across_gaps = sw > 0 ? gaps / sw : NAN;
+    est->beyond_gap = sw > 0 ? beyond / sw : NAN;
 }
 
 int avt_cc_judge(const avt_cc_estimate *e, const avt_cc_thresholds *t)
@@ -561,7 +565,7 @@ int avt_cc_judge(const avt_cc_estimate *e, const avt_cc_thresholds *t)
     if (!((bad && gain >= t->min_gain) || gain >= 2 * t->min_gain)) return AVT_CC_ALIGNED;
     /* ... and, moving the points more across the rings than along them, by more than the
      * places of the edges between the beams are known (always without half gaps: NaN) ... */
-    if (e->across_rad >= e->along_rad && e->across_gaps < t->min_across_gaps) return AVT_CC_UNDETERMINED;
+    if (e->across_rad >= e->along_rad && e->beyond_gap < t->min_beyond_gap) return AVT_CC_UNDETERMINED;
     /* ... and a correction that holds whichever part of the view is left out (always without
      * the jackknife: significance NaN); else the data cannot tell */
     return e->significance < t->min_z ? AVT_CC_UNDETERMINED : AVT_CC_MISCALIBRATED;

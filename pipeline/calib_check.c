@@ -637,7 +637,7 @@ int avt_calib_check(const char *log_dir, const avt_calib_check_options *o, avt_c
             out->status = AVT_CC_UNDETERMINED;
             out->confidence = 0;
             out->est.significance = NAN; /* nothing searched */
-            out->est.across_rad = out->est.along_rad = out->est.across_gaps = NAN;
+            out->est.across_rad = out->est.along_rad = out->est.across_gaps = out->est.beyond_gap = NAN;
             for (int k = 0; k < AVT_CC_NPARAM; k++) out->est.sd[k] = NAN;
         } else {
             avt_cc_frame *v = malloc(2 * c->n_keep * sizeof *v);
@@ -719,6 +719,7 @@ static json_t *displacement_json(const avt_cc_estimate *e)
     json_object_set_new(d, "across_rings_deg", num(e->across_rad / DEG));
     json_object_set_new(d, "along_rings_deg", num(e->along_rad / DEG));
     json_object_set_new(d, "across_rings_half_gaps", num(e->across_gaps));
+    json_object_set_new(d, "share_beyond_half_gap", num(e->beyond_gap));
     return d;
 }
 

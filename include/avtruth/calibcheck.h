@@ -98,8 +98,9 @@ double avt_cc_edge_map(const uint8_t *grey, unsigned w, unsigned h, float *d, fl
  * return within AVT_CC_SKY_MAX_RANGE_M with a ring below but no return of the ring above near
  * its azimuth is an edge against the sky (weight of the largest jump, half-way up to that
  * ring's beam). half_gap (may be NULL) gets, per entry, half the mean gap in elevation between
- * the ring of return i and its neighbouring rings (rad): how far off in elevation an edge that
- * ring sees may lie (avt_cc_displacement). Near the sweep's cut the rings' neighbours at one azimuth are not of one instant (a
+ * the ring of return i and its neighbouring rings (rad; NaN for a ring without neighbours): how
+ * far off in elevation an edge that ring sees may lie (avt_cc_displacement). Near the sweep's
+ * cut the rings' neighbours at one azimuth are not of one instant (a
  * laser's azimuth offset puts its return there in the neighbouring sweep, or a whole turn
  * earlier): with the firing times t_ns (may be NULL), a return fired within cut_margin_ns of
  * the sweep's first or last firing is not tested against the rings below and above. Writes
@@ -210,10 +211,11 @@ typedef struct avt_cc_estimate {
      * does not. */
     double significance;
     /* How the correction moves the discontinuity points as the LiDAR sees them
-     * (avt_cc_displacement), means weighted by the points' weights: across the rings (|change of
-     * elevation|, rad), along them (|change of azimuth| cos elevation, rad), and across the
-     * rings in half ring gaps (|change of elevation| / half_gap); NaN when not computed. */
-    double across_rad, along_rad, across_gaps;
+     * (avt_cc_displacement), weighted by the points' weights: the means across the rings
+     * (|change of elevation|, rad), along them (|change of azimuth| cos elevation, rad) and
+     * across them in half ring gaps (|change of elevation| / half_gap), and the share of the
+     * points moved across the rings by at least their half gap; NaN when not computed. */
+    double across_rad, along_rad, across_gaps, beyond_gap;
 } avt_cc_estimate;
 
 /* Coarse-to-fine search for the E maximising the score over nf frames of one camera: at each
@@ -238,8 +240,8 @@ int avt_cc_search(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_c
 int avt_cc_jackknife(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_cc_frame *f, size_t nf,
                      const avt_cc_options *o, avt_cc_estimate *est, avt_error *err);
 
-/* Fills est's across_rad, along_rad and across_gaps for its error over nf frames (NaN when no
- * frame has half gaps or no point has weight). A point p moves to E p under the estimate E
+/* Fills est's across_rad, along_rad, across_gaps and beyond_gap for its error over nf frames,
+ * over the points with a finite half gap (NaN when there are none or they have no weight). A point p moves to E p under the estimate E
  * (the candidate stored^-1 E projects p where the stored calibration projects E p). */
 void avt_cc_displacement(const avt_cc_frame *f, size_t nf, avt_cc_estimate *est);
 
@@ -257,10 +259,11 @@ typedef struct avt_cc_thresholds {
     /* a correction counts only when its significance (avt_cc_estimate) is at least this,
      * default 3 */
     double min_z;
-    /* a correction that moves the points more across the rings than along them must move them
-     * across by at least this many half ring gaps on average (avt_cc_estimate across_gaps),
-     * default 1: within a ring gap the edges' places between the beams are not known */
-    double min_across_gaps;
+    /* a correction that moves the points more across the rings than along them must move at
+     * least this share of them (by weight) across by their half ring gap or more (avt_cc_estimate
+     * beyond_gap), default 0.1: within half a gap the edges' places between the beams are not
+     * known */
+    double min_beyond_gap;
 } avt_cc_thresholds;
 void avt_cc_thresholds_default(avt_cc_thresholds *t);
 
@@ -272,9 +275,9 @@ void avt_cc_thresholds_default(avt_cc_thresholds *t);
  * errors each below its threshold), in either case with a significance of at least min_z
  * (not asked without the jackknife); undetermined when it would be miscalibrated but the
  * correction is not that significant (the data cannot tell whether the calibration is off),
- * or when it moves the points more across the rings than along them but by fewer than
- * min_across_gaps half ring gaps on average (across_gaps; not asked when NaN): the LiDAR cannot
- * tell that from where edges lie between its beams; else aligned. */
+ * or when it moves the points more across the rings than along them (across_rad >= along_rad)
+ * and fewer than min_beyond_gap of them by their half ring gap or more (beyond_gap; not asked
+ * when NaN): the LiDAR cannot tell that from where edges lie between its beams; else aligned. */
 int avt_cc_judge(const avt_cc_estimate *e, const avt_cc_thresholds *t);
 
 #endif

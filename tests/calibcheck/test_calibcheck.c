@@ -206,6 +206,49 @@ static void test_discontinuities_ring(void **state)
     }
 }
 
+/* Half ring gaps: three rings at elevations -0.5, 0 and +0.3 deg over the post of
+ * test_discontinuities_ring (returns every 0.25 deg from -5 to 5 deg of azimuth): each ring's
+ * two edges along it get half its mean gap to its neighbours: 0.25 deg for the bottom ring (one
+ * neighbour, 0.5 deg away), 0.2 for the middle one (0.5 and 0.3), 0.15 for the top one; also
+ * when their returns fired within the cut margin (not compared across the rings, still
+ * edges along them). One ring alone has no gap: NaN. */
+static void test_discontinuities_half_gap(void **state)
+{
+    (void)state;
+    enum { N = 41, R = 3 };
+    const double el[R] = {-0.5, 0.0, 0.3};
+    float xyz[3 * N * R], e[6 * N * R], w[2 * N * R], hg[2 * N * R];
+    uint16_t ring[N * R];
+    int64_t t[N * R];
+    uint32_t idx[2 * N * R];
+    for (int r = 0, n = 0; r < R; r++)
+        for (int i = 0; i < N; i++, n++) {
+            double a = -5.0 + 0.25 * i, rho = post_range(a) / cos(el[r] * DEG);
+            xyz[3 * n] = (float)(rho * cos(el[r] * DEG) * cos(a * DEG));
+            xyz[3 * n + 1] = (float)(rho * cos(el[r] * DEG) * sin(a * DEG));
+            xyz[3 * n + 2] = (float)(rho * sin(el[r] * DEG));
+            ring[n] = (uint16_t)r;
+            t[n] = i * 1000; /* the post's returns within 30 us of the first and last firing */
+        }
+    for (int margin = 0; margin < 2; margin++) {
+        size_t k = 0;
+        for (size_t i = 0; i < 2 * N * R; i++) hg[i] = -1.0f;
+        assert_int_equal(avt_cc_discontinuities(xyz, ring, margin ? t : NULL, margin ? 30000 : 0, N * R, idx, w, e, hg,
+                                                NULL, &k, NULL),
+                         AVT_OK);
+        assert_int_equal(k, 2 * R); /* the post's two edges on each ring */
+        for (size_t j = 0; j < k; j++) {
+            double want = (idx[j] < N ? 0.25 : idx[j] < 2 * N ? 0.2 : 0.15) * DEG;
+            assert_true(fabs(hg[j] - want) < 1e-6);
+        }
+    }
+    /* one ring */
+    size_t k = 0;
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, NULL, 0, N, idx, w, e, hg, NULL, &k, NULL), AVT_OK);
+    assert_int_equal(k, 2);
+    assert_true(isnan(hg[0]) && isnan(hg[1]));
+}
+
 /* One ring along a side wall seen at a grazing angle (the plane y = 4, azimuths 30..50 deg
  * every 0.2 deg), then a wall 30 m away: the wall's last return is the edge, and its edge
  * point lies on the side wall's extension half-way to the next beam, at azimuth 50.1 deg and
@@ -477,8 +520,9 @@ static void pinhole(unsigned w, unsigned h, double f, double cx, double cy, avt_
 /* The judgement: 0.5 deg of yaw with a 5 % gain over 1000 points is a miscalibration; the same
  * estimate at the search's bound is undetermined (the score has no peak within it), as are too
  * few points; 0.1 deg with a 1.5 % gain is aligned (below both the threshold and twice the
- * noise gain). A correction that moves the points more across the rings than along them, by
- * less than a half ring gap, is undetermined; by more, or mostly along them, miscalibrated. */
+ * noise gain). A correction that moves the points more across the rings than along them,
+ * fewer than a tenth of them by a half ring gap or more, is undetermined; a tenth or more, or
+ * mostly along the rings, miscalibrated. */
 static void test_judge(void **state)
 {
     (void)state;
@@ -488,7 +532,7 @@ static void test_judge(void **state)
     memset(&e, 0, sizeof e);
     for (int k = 0; k < AVT_CC_NPARAM; k++) e.observed[k] = 1;
     e.significance = INFINITY; /* every band's estimate the same */
-    e.across_rad = e.along_rad = e.across_gaps = NAN; /* not computed */
+    e.across_rad = e.along_rad = e.across_gaps = e.beyond_gap = NAN; /* not computed */
     e.error[AVT_CC_YAW] = 0.5 * DEG;
     e.score_stored = 100.0;
     e.score_best = 105.0;
@@ -507,15 +551,15 @@ static void test_judge(void **state)
     e.significance = 3.0;
     assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_MISCALIBRATED);
     /* within the rings' spacing: the places of the edges between the beams are not known */
-    e.across_rad = 0.1 * DEG, e.along_rad = 0.02 * DEG, e.across_gaps = 0.6;
+    e.across_rad = 0.1 * DEG, e.along_rad = 0.02 * DEG, e.across_gaps = 0.6, e.beyond_gap = 0.05;
     assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_UNDETERMINED);
-    e.across_gaps = 1.2; /* beyond it */
+    e.beyond_gap = 0.1; /* a tenth of the points beyond their half gap */
     assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_MISCALIBRATED);
-    e.across_gaps = 0.6, e.along_rad = 0.15 * DEG; /* mostly along the rings */
+    e.beyond_gap = 0.05, e.along_rad = 0.15 * DEG; /* mostly along the rings */
     assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_MISCALIBRATED);
     e.along_rad = e.across_rad; /* as much across as along: across */
     assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_UNDETERMINED);
-    e.across_rad = e.along_rad = e.across_gaps = NAN;
+    e.across_rad = e.along_rad = e.across_gaps = e.beyond_gap = NAN;
     e.significance = 0.0; /* an estimate that scores like the stored one is aligned all the same */
     e.error[AVT_CC_YAW] = 0.1 * DEG;
     e.score_best = 101.5;
@@ -604,35 +648,47 @@ static void test_jackknife(void **state)
     assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_MISCALIBRATED);
 }
 
-/* How a correction moves points as the LiDAR sees them (angles in degrees, distances 10 m):
- * point 1 straight ahead, point 2 at azimuth 60 (weight 2), point 3 straight ahead at elevation
- * 60; half ring gaps 0.1 deg. 0.2 deg of pitch moves points 1 and 3 across the rings by 0.2,
- * point 2 by 0.1 (pitch tilts it by cos 60): 0.15 on average, 1.5 half gaps. 0.3 deg of yaw
- * turns every point by 0.3 in azimuth, an angle of 0.3 cos 60 for point 3: 0.2625 along the
- * rings on average. Without half gaps: NaN. */
+/* How a correction moves points as the LiDAR sees them (angles in degrees, distances 10 m).
+ * Frame 1: point 1 straight ahead (half gap 0.1), point 2 at azimuth 60 (weight 2, half gap
+ * 0.2), point 3 straight ahead at elevation 60 (half gap 0.1); frame 2 has no half gaps and
+ * counts nothing; frame 3: point 4 behind at azimuth 179.9 (half gap 0.1), point 5 on a ring
+ * without neighbours (half gap NaN, not counted). 0.2 deg of pitch moves points 1, 3 and 4
+ * across the rings by 0.2, point 2 by 0.1 (pitch tilts it by cos 60): 0.16 on average (weights
+ * 1, 2, 1, 1); in half gaps 2, 0.5, 2, 2: 1.4; beyond their half gap: points 1, 3, 4 (weight 3
+ * of 5). 0.3 deg of
+ * yaw turns every point by 0.3 in azimuth (point 4 across +-180), an angle of 0.3 cos 60 for
+ * point 3: 0.27 along the rings. 5 cm up moves point 1 across by atan(0.05 / 10). */
 static void test_displacement(void **state)
 {
     (void)state;
     const double c60 = cos(60 * DEG), s60 = sin(60 * DEG);
     const float x[3] = {10.0f, (float)(10 * c60), (float)(10 * c60)}, y[3] = {0.0f, (float)(10 * s60), 0.0f};
     const float z[3] = {0.0f, 0.0f, (float)(10 * s60)}, w[3] = {1.0f, 2.0f, 1.0f};
-    const float hg[3] = {(float)(0.1 * DEG), (float)(0.1 * DEG), (float)(0.1 * DEG)};
+    const float hg[3] = {(float)(0.1 * DEG), (float)(0.2 * DEG), (float)(0.1 * DEG)};
+    const float x4[2] = {(float)(10 * cos(179.9 * DEG)), 10.0f}, y4[2] = {(float)(10 * sin(179.9 * DEG)), 0.0f};
+    const float z4[2] = {0.0f, 5.0f}, w4[2] = {1.0f, 5.0f}, hg4[2] = {(float)(0.1 * DEG), NAN};
     static uint16_t dmap[4];
-    avt_cc_frame f = {x, y, z, w, 3, dmap, 2, 2, hg};
+    avt_cc_frame f[3] = {{x, y, z, w, 3, dmap, 2, 2, hg}, {x, y, z, w, 3, dmap, 2, 2, NULL},
+                         {x4, y4, z4, w4, 2, dmap, 2, 2, hg4}};
     avt_cc_estimate e;
     memset(&e, 0, sizeof e);
     e.error[AVT_CC_PITCH] = 0.2 * DEG;
-    avt_cc_displacement(&f, 1, &e);
-    assert_true(fabs(e.across_rad / DEG - 0.15) < 1e-4);
-    assert_true(fabs(e.across_gaps - 1.5) < 1e-3);
+    avt_cc_displacement(f, 3, &e);
+    assert_true(fabs(e.across_rad / DEG - 0.16) < 1e-4);
+    assert_true(fabs(e.across_gaps - 1.4) < 1e-3);
+    assert_true(fabs(e.beyond_gap - 0.6) < 1e-6);
     assert_true(e.along_rad / DEG < 0.01); /* pitch turns point 2 a little along, too */
     e.error[AVT_CC_PITCH] = 0, e.error[AVT_CC_YAW] = 0.3 * DEG;
-    avt_cc_displacement(&f, 1, &e);
-    assert_true(fabs(e.along_rad / DEG - 0.2625) < 1e-4);
-    assert_true(e.across_rad / DEG < 1e-4 && e.across_gaps < 1e-3);
-    f.half_gap = NULL;
-    avt_cc_displacement(&f, 1, &e);
-    assert_true(isnan(e.across_rad) && isnan(e.along_rad) && isnan(e.across_gaps));
+    avt_cc_displacement(f, 3, &e);
+    assert_true(fabs(e.along_rad / DEG - (0.3 + 2 * 0.3 + 0.3 * c60 + 0.3) / 5) < 1e-4);
+    assert_true(e.across_rad / DEG < 1e-4 && e.across_gaps < 1e-3 && e.beyond_gap == 0.0);
+    e.error[AVT_CC_YAW] = 0, e.error[AVT_CC_Z] = 0.05;
+    avt_cc_displacement(f, 1, &e); /* frame 1 alone */
+    assert_true(fabs(e.across_rad - (atan(0.005) + 2 * atan(0.005) + (atan2(10 * s60 + 0.05, 10 * c60) - 60 * DEG)) / 4) <
+                1e-6);
+    f[0].half_gap = NULL;
+    avt_cc_displacement(f, 2, &e);
+    assert_true(isnan(e.across_rad) && isnan(e.along_rad) && isnan(e.across_gaps) && isnan(e.beyond_gap));
 }
 
 /* Maps quantised to 16 bits: clamped to [0, 1], rounded, NaN as 0. */
@@ -688,7 +744,7 @@ int main(void)
         cmocka_unit_test(test_discontinuities_vertical), cmocka_unit_test(test_discontinuities_sky_and_cut),
         cmocka_unit_test(test_dmap_quantise),         cmocka_unit_test(test_score_one_point),
         cmocka_unit_test(test_judge),                 cmocka_unit_test(test_jackknife),
-        cmocka_unit_test(test_displacement),
+        cmocka_unit_test(test_displacement),          cmocka_unit_test(test_discontinuities_half_gap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
