@@ -100,10 +100,10 @@ double avt_cc_edge_map(const uint8_t *grey, unsigned w, unsigned h, float *d, fl
  * ring's beam). half_gap (may be NULL) gets, per entry, half the mean gap in elevation between
  * the ring of return i and its neighbouring rings (rad; NaN for a ring without neighbours): how
  * far off in elevation an edge that ring sees may lie (avt_cc_displacement). Near the sweep's
- * cut the rings' neighbours at one azimuth are not of one instant (a
- * laser's azimuth offset puts its return there in the neighbouring sweep, or a whole turn
- * earlier): with the firing times t_ns (may be NULL), a return fired within cut_margin_ns of
- * the sweep's first or last firing is not tested against the rings below and above. Writes
+ * cut the rings' neighbours at one azimuth are not of one instant (a laser's azimuth offset
+ * puts its return there in the neighbouring sweep, or a whole turn earlier): with the firing
+ * times t_ns (may be NULL), a return fired within cut_margin_ns of the sweep's first or last
+ * firing is not tested against the rings below and above. Writes
  * up to 2n entries: the kept returns' indices (idx), weights and edge points (edge_xyz, 3
  * each) and, when kind is not NULL, whether each lies along a ring or across the rings (the sky
  * included); *n_out their count. AVT_OK or AVT_NOMEM. */
@@ -241,8 +241,9 @@ int avt_cc_jackknife(const avt_cam_model *m, const avt_tf *lidar_T_cam, const av
                      const avt_cc_options *o, avt_cc_estimate *est, avt_error *err);
 
 /* Fills est's across_rad, along_rad, across_gaps and beyond_gap for its error over nf frames,
- * over the points with a finite half gap (NaN when there are none or they have no weight). A point p moves to E p under the estimate E
- * (the candidate stored^-1 E projects p where the stored calibration projects E p). */
+ * over the points with a finite half gap (NaN when there are none or they have no weight). A
+ * point p moves to E p under the estimate E (the candidate stored^-1 E projects p where the
+ * stored calibration projects E p). */
 void avt_cc_displacement(const avt_cc_frame *f, size_t nf, avt_cc_estimate *est);
 
 /* ---- judgement ---- */
