@@ -445,7 +445,7 @@ int avt_cc_search(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_c
     memset(out, 0, sizeof *out);
     for (int k = 0; k < AVT_CC_NPARAM; k++) out->sd[k] = NAN;
     out->significance = NAN;
-    out->across_rad = out->along_rad = out->across_gaps = out->beyond_gap = NAN;
+    out->across_rad = out->along_rad = out->across_gaps = out->beyond_tol = NAN;
     if (nf == 0) return avt_err(err, AVT_INVAL, "calibration check: no frame to score");
     search_ctx c;
     double *cand, *score;
@@ -518,7 +518,7 @@ void avt_cc_thresholds_default(avt_cc_thresholds *t)
     t->min_points = 200;
     t->min_gain = 0.01;
     t->min_z = 3.0;
-    t->min_beyond_gap = 0.1;
+    t->min_beyond_tol = 0.1;
 }
 
 void avt_cc_displacement(const avt_cc_frame *f, size_t nf, avt_cc_estimate *est)
@@ -539,14 +539,14 @@ void avt_cc_displacement(const avt_cc_frame *f, size_t nf, avt_cc_estimate *est)
             across += w * del;
             along += w * daz * cos(el);
             gaps += w * del / hg;
-            beyond += del >= hg ? w : 0.0;
+            beyond += del >= (f[k].along_rings ? 2 * hg : hg) ? w : 0.0;
             sw += w;
         }
     }
     est->across_rad = sw > 0 ? across / sw : NAN;
     est->along_rad = sw > 0 ? along / sw : NAN;
     est->across_gaps = sw > 0 ? gaps / sw : NAN;
-    est->beyond_gap = sw > 0 ? beyond / sw : NAN;
+    est->beyond_tol = sw > 0 ? beyond / sw : NAN;
 }
 
 int avt_cc_judge(const avt_cc_estimate *e, const avt_cc_thresholds *t)
@@ -565,7 +565,7 @@ int avt_cc_judge(const avt_cc_estimate *e, const avt_cc_thresholds *t)
     if (!((bad && gain >= t->min_gain) || gain >= 2 * t->min_gain)) return AVT_CC_ALIGNED;
     /* ... and, moving the points more across the rings than along them, by more than the
      * places of the edges between the beams are known (always without half gaps: NaN) ... */
-    if (e->across_rad >= e->along_rad && e->beyond_gap < t->min_beyond_gap) return AVT_CC_UNDETERMINED;
+    if (e->across_rad >= e->along_rad && e->beyond_tol < t->min_beyond_tol) return AVT_CC_UNDETERMINED;
     /* ... and a correction that holds whichever part of the view is left out (always without
      * the jackknife: significance NaN); else the data cannot tell */
     return e->significance < t->min_z ? AVT_CC_UNDETERMINED : AVT_CC_MISCALIBRATED;

@@ -90,9 +90,9 @@ static void frame_views(cc_frame *const *f, size_t nf, avt_cc_frame *v)
     for (size_t i = 0; i < nf; i++) {
         const cc_frame *g = f[i];
         size_t a = g->n_across;
-        v[2 * i] = (avt_cc_frame){g->x, g->y, g->z, g->w, a, g->dmap, g->width, g->height, g->half_gap};
+        v[2 * i] = (avt_cc_frame){g->x, g->y, g->z, g->w, a, g->dmap, g->width, g->height, g->half_gap, 0};
         v[2 * i + 1] = (avt_cc_frame){g->x + a,  g->y + a,  g->z + a,  g->w + a,       g->n - a,
-                                      g->dmap_along, g->width, g->height, g->half_gap + a};
+                                      g->dmap_along, g->width, g->height, g->half_gap + a, 1};
     }
 }
 
@@ -637,7 +637,7 @@ int avt_calib_check(const char *log_dir, const avt_calib_check_options *o, avt_c
             out->status = AVT_CC_UNDETERMINED;
             out->confidence = 0;
             out->est.significance = NAN; /* nothing searched */
-            out->est.across_rad = out->est.along_rad = out->est.across_gaps = out->est.beyond_gap = NAN;
+            out->est.across_rad = out->est.along_rad = out->est.across_gaps = out->est.beyond_tol = NAN;
             for (int k = 0; k < AVT_CC_NPARAM; k++) out->est.sd[k] = NAN;
         } else {
             avt_cc_frame *v = malloc(2 * c->n_keep * sizeof *v);
@@ -719,7 +719,7 @@ static json_t *displacement_json(const avt_cc_estimate *e)
     json_object_set_new(d, "across_rings_deg", num(e->across_rad / DEG));
     json_object_set_new(d, "along_rings_deg", num(e->along_rad / DEG));
     json_object_set_new(d, "across_rings_half_gaps", num(e->across_gaps));
-    json_object_set_new(d, "share_beyond_half_gap", num(e->beyond_gap));
+    json_object_set_new(d, "share_beyond_tolerance", num(e->beyond_tol));
     return d;
 }
 

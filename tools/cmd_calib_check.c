@@ -54,11 +54,11 @@ static void summary(const avt_calib_check_report *r, const avt_calib_check_optio
                c->est.score_stored > 0 ? 100 * (c->est.score_best / c->est.score_stored - 1) : 0.0, c->est.f_stored,
                c->est.f_best);
         if (isfinite(c->est.across_gaps))
-            printf("    the correction moves the points %.3f deg across the rings (%.2f half ring gaps; %.0f%% of them by "
-                   "a half gap or more, miscalibrated needs %.0f%% when it moves them more across than along) and %.3f "
-                   "deg along them\n",
-                   c->est.across_rad / DEG, c->est.across_gaps, 100 * c->est.beyond_gap,
-                   100 * o->thresholds.min_beyond_gap, c->est.along_rad / DEG);
+            printf("    the correction moves the points %.3f deg across the rings (%.2f half ring gaps; %.0f%% of them "
+                   "beyond their tolerance, a half gap across the rings or a gap along one; miscalibrated needs %.0f%% "
+                   "when it moves them more across than along) and %.3f deg along them\n",
+                   c->est.across_rad / DEG, c->est.across_gaps, 100 * c->est.beyond_tol,
+                   100 * o->thresholds.min_beyond_tol, c->est.along_rad / DEG);
         if (isfinite(c->est.significance)) /* computed when the estimate would be miscalibrated */
             printf("    significance %.1f (how well the correction holds when each of %d column bands of the view "
                    "is left out; miscalibrated needs %.1f)\n",

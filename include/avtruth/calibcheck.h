@@ -121,13 +121,15 @@ void avt_cc_dmap_quantise(const float *d, size_t n, uint16_t *q);
 
 /* One frame of one camera prepared for scoring: the discontinuity points (structure of arrays,
  * LiDAR frame at the image's time) and the image's map, quantised; half_gap (may be NULL)
- * avt_cc_discontinuities' half ring gap of each point. Arrays borrowed. */
+ * avt_cc_discontinuities' half ring gap of each point; along_rings: the points are edges along
+ * a ring (avt_cc_displacement). Arrays borrowed. */
 typedef struct avt_cc_frame {
     const float *x, *y, *z, *w;
     size_t n;
     const uint16_t *dmap;
     unsigned width, height;
     const float *half_gap;
+    int along_rings;
 } avt_cc_frame;
 
 /* Per-thread buffers for projections (u, v, depth, valid of the largest frame). */
@@ -214,8 +216,9 @@ typedef struct avt_cc_estimate {
      * (avt_cc_displacement), weighted by the points' weights: the means across the rings
      * (|change of elevation|, rad), along them (|change of azimuth| cos elevation, rad) and
      * across them in half ring gaps (|change of elevation| / half_gap), and the share of the
-     * points moved across the rings by at least their half gap; NaN when not computed. */
-    double across_rad, along_rad, across_gaps, beyond_gap;
+     * points moved across the rings by at least their tolerance (avt_cc_displacement); NaN
+     * when not computed. */
+    double across_rad, along_rad, across_gaps, beyond_tol;
 } avt_cc_estimate;
 
 /* Coarse-to-fine search for the E maximising the score over nf frames of one camera: at each
@@ -240,10 +243,13 @@ int avt_cc_search(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_c
 int avt_cc_jackknife(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_cc_frame *f, size_t nf,
                      const avt_cc_options *o, avt_cc_estimate *est, avt_error *err);
 
-/* Fills est's across_rad, along_rad, across_gaps and beyond_gap for its error over nf frames,
+/* Fills est's across_rad, along_rad, across_gaps and beyond_tol for its error over nf frames,
  * over the points with a finite half gap (NaN when there are none or they have no weight). A
  * point p moves to E p under the estimate E (the candidate stored^-1 E projects p where the
- * stored calibration projects E p). */
+ * stored calibration projects E p). A point's tolerance across the rings is its half gap for an
+ * edge across the rings (placed half-way between two beams) and the whole gap for an edge along
+ * a ring (frame along_rings: the point lies on its beam, but it holds the calibration across
+ * the rings only where its vertical edge ends, anywhere up to the next beam). */
 void avt_cc_displacement(const avt_cc_frame *f, size_t nf, avt_cc_estimate *est);
 
 /* ---- judgement ---- */
@@ -261,10 +267,10 @@ typedef struct avt_cc_thresholds {
      * default 3 */
     double min_z;
     /* a correction that moves the points more across the rings than along them must move at
-     * least this share of them (by weight) across by their half ring gap or more (avt_cc_estimate
-     * beyond_gap), default 0.1: within half a gap the edges' places between the beams are not
-     * known */
-    double min_beyond_gap;
+     * least this share of them (by weight) across by their tolerance or more (avt_cc_estimate
+     * beyond_tol, avt_cc_displacement), default 0.1: within it the edges' places between the
+     * beams are not known */
+    double min_beyond_tol;
 } avt_cc_thresholds;
 void avt_cc_thresholds_default(avt_cc_thresholds *t);
 
@@ -277,7 +283,7 @@ void avt_cc_thresholds_default(avt_cc_thresholds *t);
  * (not asked without the jackknife); undetermined when it would be miscalibrated but the
  * correction is not that significant (the data cannot tell whether the calibration is off),
  * or when it moves the points more across the rings than along them (across_rad >= along_rad)
- * and fewer than min_beyond_gap of them by their half ring gap or more (beyond_gap; not asked
+ * and fewer than min_beyond_tol of them by their tolerance or more (beyond_tol; not asked
  * when NaN): the LiDAR cannot tell that from where edges lie between its beams; else aligned. */
 int avt_cc_judge(const avt_cc_estimate *e, const avt_cc_thresholds *t);
 

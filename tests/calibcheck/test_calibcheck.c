@@ -532,7 +532,7 @@ static void test_judge(void **state)
     memset(&e, 0, sizeof e);
     for (int k = 0; k < AVT_CC_NPARAM; k++) e.observed[k] = 1;
     e.significance = INFINITY; /* every band's estimate the same */
-    e.across_rad = e.along_rad = e.across_gaps = e.beyond_gap = NAN; /* not computed */
+    e.across_rad = e.along_rad = e.across_gaps = e.beyond_tol = NAN; /* not computed */
     e.error[AVT_CC_YAW] = 0.5 * DEG;
     e.score_stored = 100.0;
     e.score_best = 105.0;
@@ -551,15 +551,15 @@ static void test_judge(void **state)
     e.significance = 3.0;
     assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_MISCALIBRATED);
     /* within the rings' spacing: the places of the edges between the beams are not known */
-    e.across_rad = 0.1 * DEG, e.along_rad = 0.02 * DEG, e.across_gaps = 0.6, e.beyond_gap = 0.05;
+    e.across_rad = 0.1 * DEG, e.along_rad = 0.02 * DEG, e.across_gaps = 0.6, e.beyond_tol = 0.05;
     assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_UNDETERMINED);
-    e.beyond_gap = 0.1; /* a tenth of the points beyond their half gap */
+    e.beyond_tol = 0.1; /* a tenth of the points beyond their half gap */
     assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_MISCALIBRATED);
-    e.beyond_gap = 0.05, e.along_rad = 0.15 * DEG; /* mostly along the rings */
+    e.beyond_tol = 0.05, e.along_rad = 0.15 * DEG; /* mostly along the rings */
     assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_MISCALIBRATED);
     e.along_rad = e.across_rad; /* as much across as along: across */
     assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_UNDETERMINED);
-    e.across_rad = e.along_rad = e.across_gaps = e.beyond_gap = NAN;
+    e.across_rad = e.along_rad = e.across_gaps = e.beyond_tol = NAN;
     e.significance = 0.0; /* an estimate that scores like the stored one is aligned all the same */
     e.error[AVT_CC_YAW] = 0.1 * DEG;
     e.score_best = 101.5;
@@ -617,7 +617,7 @@ static void test_jackknife(void **state)
     const double shifts[3][2] = {{3, 0}, {0, 12}, {0, 12}};
     for (int c = 0; c < 3; c++) {
         jack_scene(shifts[c][0], shifts[c][1], c == 2, dmap, x, y, z, w);
-        avt_cc_frame f = {x, y, z, w, 168, dmap, 640, 400, NULL};
+        avt_cc_frame f = {x, y, z, w, 168, dmap, 640, 400, NULL, 0};
         assert_int_equal(avt_cc_search(&m, &cam.lidar_T_cam, &f, 1, &o, &e, NULL), AVT_OK);
         assert_true(isnan(e.significance)); /* the search alone: no jackknife */
         assert_int_equal(avt_cc_jackknife(&m, &cam.lidar_T_cam, &f, 1, &o, &e, NULL), AVT_OK);
@@ -641,7 +641,7 @@ static void test_jackknife(void **state)
     }
     /* without the jackknife: no significance, the second scene counts as miscalibrated */
     o.jackknife_bands = 0;
-    avt_cc_frame f = {x, y, z, w, 168, dmap, 640, 400, NULL};
+    avt_cc_frame f = {x, y, z, w, 168, dmap, 640, 400, NULL, 0};
     assert_int_equal(avt_cc_search(&m, &cam.lidar_T_cam, &f, 1, &o, &e, NULL), AVT_OK);
     assert_int_equal(avt_cc_jackknife(&m, &cam.lidar_T_cam, &f, 1, &o, &e, NULL), AVT_OK);
     assert_true(isnan(e.significance));
@@ -649,13 +649,13 @@ static void test_jackknife(void **state)
 }
 
 /* How a correction moves points as the LiDAR sees them (angles in degrees, distances 10 m).
- * Frame 1: point 1 straight ahead (half gap 0.1), point 2 at azimuth 60 (weight 2, half gap
- * 0.2), point 3 straight ahead at elevation 60 (half gap 0.1); frame 2 has no half gaps and
- * counts nothing; frame 3: point 4 behind at azimuth 179.9 (half gap 0.1), point 5 on a ring
- * without neighbours (half gap NaN, not counted). 0.2 deg of pitch moves points 1, 3 and 4
- * across the rings by 0.2, point 2 by 0.1 (pitch tilts it by cos 60): 0.16 on average (weights
- * 1, 2, 1, 1); in half gaps 2, 0.5, 2, 2: 1.4; beyond their half gap: points 1, 3, 4 (weight 3
- * of 5). 0.3 deg of
+ * Frame 1, edges across the rings: point 1 straight ahead (half gap 0.1), point 2 at azimuth 60
+ * (weight 2, half gap 0.2), point 3 straight ahead at elevation 60 (half gap 0.1); frame 2 has
+ * no half gaps and counts nothing; frame 3, edges along a ring: point 4 behind at azimuth
+ * 179.9 (half gap 0.15: tolerance a whole gap, 0.3), point 5 on a ring without neighbours
+ * (half gap NaN, not counted). 0.2 deg of pitch moves points 1, 3 and 4 across the rings by
+ * 0.2, point 2 by 0.1 (pitch tilts it by cos 60): 0.16 on average (weights 1, 2, 1, 1); in half
+ * gaps 2, 0.5, 2, 1.33; beyond their tolerance: points 1 and 3 (weight 2 of 5). 0.3 deg of
  * yaw turns every point by 0.3 in azimuth (point 4 across +-180), an angle of 0.3 cos 60 for
  * point 3: 0.27 along the rings. 5 cm up moves point 1 across by atan(0.05 / 10). */
 static void test_displacement(void **state)
@@ -666,29 +666,29 @@ static void test_displacement(void **state)
     const float z[3] = {0.0f, 0.0f, (float)(10 * s60)}, w[3] = {1.0f, 2.0f, 1.0f};
     const float hg[3] = {(float)(0.1 * DEG), (float)(0.2 * DEG), (float)(0.1 * DEG)};
     const float x4[2] = {(float)(10 * cos(179.9 * DEG)), 10.0f}, y4[2] = {(float)(10 * sin(179.9 * DEG)), 0.0f};
-    const float z4[2] = {0.0f, 5.0f}, w4[2] = {1.0f, 5.0f}, hg4[2] = {(float)(0.1 * DEG), NAN};
+    const float z4[2] = {0.0f, 5.0f}, w4[2] = {1.0f, 5.0f}, hg4[2] = {(float)(0.15 * DEG), NAN};
     static uint16_t dmap[4];
-    avt_cc_frame f[3] = {{x, y, z, w, 3, dmap, 2, 2, hg}, {x, y, z, w, 3, dmap, 2, 2, NULL},
-                         {x4, y4, z4, w4, 2, dmap, 2, 2, hg4}};
+    avt_cc_frame f[3] = {{x, y, z, w, 3, dmap, 2, 2, hg, 0}, {x, y, z, w, 3, dmap, 2, 2, NULL, 0},
+                         {x4, y4, z4, w4, 2, dmap, 2, 2, hg4, 1}};
     avt_cc_estimate e;
     memset(&e, 0, sizeof e);
     e.error[AVT_CC_PITCH] = 0.2 * DEG;
     avt_cc_displacement(f, 3, &e);
     assert_true(fabs(e.across_rad / DEG - 0.16) < 1e-4);
-    assert_true(fabs(e.across_gaps - 1.4) < 1e-3);
-    assert_true(fabs(e.beyond_gap - 0.6) < 1e-6);
+    assert_true(fabs(e.across_gaps - (2 + 2 * 0.5 + 2 + 0.2 / 0.15) / 5) < 1e-3);
+    assert_true(fabs(e.beyond_tol - 0.4) < 1e-6);
     assert_true(e.along_rad / DEG < 0.01); /* pitch turns point 2 a little along, too */
     e.error[AVT_CC_PITCH] = 0, e.error[AVT_CC_YAW] = 0.3 * DEG;
     avt_cc_displacement(f, 3, &e);
     assert_true(fabs(e.along_rad / DEG - (0.3 + 2 * 0.3 + 0.3 * c60 + 0.3) / 5) < 1e-4);
-    assert_true(e.across_rad / DEG < 1e-4 && e.across_gaps < 1e-3 && e.beyond_gap == 0.0);
+    assert_true(e.across_rad / DEG < 1e-4 && e.across_gaps < 1e-3 && e.beyond_tol == 0.0);
     e.error[AVT_CC_YAW] = 0, e.error[AVT_CC_Z] = 0.05;
     avt_cc_displacement(f, 1, &e); /* frame 1 alone */
     assert_true(fabs(e.across_rad - (atan(0.005) + 2 * atan(0.005) + (atan2(10 * s60 + 0.05, 10 * c60) - 60 * DEG)) / 4) <
                 1e-6);
     f[0].half_gap = NULL;
     avt_cc_displacement(f, 2, &e);
-    assert_true(isnan(e.across_rad) && isnan(e.along_rad) && isnan(e.across_gaps) && isnan(e.beyond_gap));
+    assert_true(isnan(e.across_rad) && isnan(e.along_rad) && isnan(e.across_gaps) && isnan(e.beyond_tol));
 }
 
 /* Maps quantised to 16 bits: clamped to [0, 1], rounded, NaN as 0. */
@@ -715,7 +715,7 @@ static void test_score_one_point(void **state)
     avt_cc_dmap_quantise(d, 48, dmap);
     /* the point at (u, v) = (3.5 + 100 x / z, 2.5 + 100 y / z) = (4.25, 1.75) */
     float x = 0.0075f, y = -0.0075f, z = 1.0f, w = 2.0f;
-    avt_cc_frame f = {&x, &y, &z, &w, 1, dmap, 8, 6, NULL};
+    avt_cc_frame f = {&x, &y, &z, &w, 1, dmap, 8, 6, NULL, 0};
     avt_cc_scratch s = {0};
     assert_int_equal(avt_cc_scratch_reserve(&s, 1, NULL), AVT_OK);
     double e[6] = {0};

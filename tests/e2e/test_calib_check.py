@@ -73,7 +73,8 @@ c.check(p.returncode == 2, f"a log without edges exits 2 (got {p.returncode})")
 # A VLP-32C, rings 0.33 deg apart around the horizon: where an edge lies between two beams is not
 # known. This log's correct calibration reads as about 0.25 deg of roll on both cameras (both
 # were flagged before the ring-gap rule), a correction that moves the points across the rings,
-# fewer than a tenth of them by half a gap: undetermined, exit 2. 0.25 deg of yaw planted on the
+# fewer than a tenth of them beyond their tolerance (half a gap, a gap for edges along a ring):
+# undetermined, exit 2. 0.25 deg of yaw planted on the
 # front camera moves them along the rings: flagged.
 for plant, want in ((None, {"front": "undetermined", "front_left": "undetermined"}),
                     ("front:yaw=0.25", {"front": "miscalibrated", "front_left": "undetermined"})):
@@ -87,7 +88,7 @@ for plant, want in ((None, {"front": "undetermined", "front_left": "undetermined
         dsp = vc[cam]["displacement"]
         c.check(vc[cam]["status"] == status, f"vlp32c, planted {plant}: {cam} {vc[cam]['status']}, {dsp}")
         across = dsp["across_rings_deg"] >= dsp["along_rings_deg"]
-        within = across and dsp["share_beyond_half_gap"] < 0.1  # the ring-gap rule's case
+        within = across and dsp["share_beyond_tolerance"] < 0.1  # the ring-gap rule's case
         c.check(within == (status == "undetermined"),
                 f"vlp32c, planted {plant}: {cam} moved {'across' if across else 'along'} the rings, {dsp}")
 
