@@ -82,17 +82,21 @@ static void frame_free(cc_frame *f)
     free(f);
 }
 
+/* The points lo..hi of frame g against map as one view (every array from the same offset). */
+static avt_cc_frame frame_part(const cc_frame *g, size_t lo, size_t hi, const uint16_t *map, int along_rings)
+{
+    return (avt_cc_frame){g->x + lo, g->y + lo, g->z + lo,  g->w + lo,       hi - lo,
+                          map,       g->width, g->height, g->half_gap + lo, along_rings};
+}
+
 /* The two scored parts of nf frames into v (2 nf entries): the discontinuities across the
  * rings against the edge map D, those along a ring against D normalised along the image rows
  * (avt_cc_edge_map). */
 static void frame_views(cc_frame *const *f, size_t nf, avt_cc_frame *v)
 {
     for (size_t i = 0; i < nf; i++) {
-        const cc_frame *g = f[i];
-        size_t a = g->n_across;
-        v[2 * i] = (avt_cc_frame){g->x, g->y, g->z, g->w, a, g->dmap, g->width, g->height, g->half_gap, 0};
-        v[2 * i + 1] = (avt_cc_frame){g->x + a,  g->y + a,  g->z + a,  g->w + a,       g->n - a,
-                                      g->dmap_along, g->width, g->height, g->half_gap + a, 1};
+        v[2 * i] = frame_part(f[i], 0, f[i]->n_across, f[i]->dmap, 0);
+        v[2 * i + 1] = frame_part(f[i], f[i]->n_across, f[i]->n, f[i]->dmap_along, 1);
     }
 }
 
