@@ -300,10 +300,10 @@ int avt_cc_discontinuities(const float *xyz, const uint16_t *ring, const int64_t
         if (g + 1 < nr) gs += rings[g + 1].elevation - ri->elevation, gn++;
         if (g > 0) gs += ri->elevation - rings[g - 1].elevation, gn++;
         const float hg = gn ? (float)(0.5 * gs / gn) : NAN;
+        const size_t k0 = c.k; /* the ring's entries from here on: they are appended in order */
         for (size_t j = ri->lo; j < ri->hi; j++) {
             uint32_t i = order[j];
             if (!(range[i] > 0)) continue;
-            size_t k0 = c.k; /* the entries of return i from here */
             /* along the ring */
             if (j > ri->lo && j + 1 < ri->hi) {
                 uint32_t a = order[j - 1], b = order[j + 1];
@@ -315,7 +315,6 @@ int avt_cc_discontinuities(const float *xyz, const uint16_t *ring, const int64_t
                     di[0] * db[0] + di[1] * db[1] + di[2] * db[2] >= cos_gap)
                     consider(&c, a, i, b, NULL, NULL, NULL);
             }
-            for (; half_gap && k0 < c.k; k0++) half_gap[k0] = hg;
             /* across the rings, where they are close enough to place the edge between them */
             if (t_ns && (t_ns[i] < t_lo || t_ns[i] > t_hi)) continue;
             if (g + 1 < nr && rings[g + 1].elevation - ri->elevation <= AVT_CC_MAX_RING_GAP_DEG * DEG &&
@@ -326,8 +325,8 @@ int avt_cc_discontinuities(const float *xyz, const uint16_t *ring, const int64_t
                     consider(&c, (uint32_t)dn, i, (uint32_t)up, &rings[g - 1], ri, &rings[g + 1]);
                 else if (up < 0 && dn >= 0) consider_sky(&c, i, ri, &rings[g + 1]);
             }
-            for (; half_gap && k0 < c.k; k0++) half_gap[k0] = hg;
         }
+        for (size_t q = k0; half_gap && q < c.k; q++) half_gap[q] = hg;
     }
     *n_out = c.k;
     goto out;
