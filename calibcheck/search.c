@@ -439,13 +439,18 @@ int avt_cc_jackknife(const avt_cam_model *m, const avt_tf *lidar_T_cam, const av
     return rc;
 }
 
+void avt_cc_estimate_clear(avt_cc_estimate *e)
+{
+    memset(e, 0, sizeof *e);
+    for (int k = 0; k < AVT_CC_NPARAM; k++) e->sd[k] = NAN;
+    e->significance = NAN;
+    e->across_rad = e->along_rad = e->across_gaps = e->beyond_tol = NAN;
+}
+
 int avt_cc_search(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_cc_frame *f, size_t nf,
                   const avt_cc_options *o, avt_cc_estimate *out, avt_error *err)
 {
-    memset(out, 0, sizeof *out);
-    for (int k = 0; k < AVT_CC_NPARAM; k++) out->sd[k] = NAN;
-    out->significance = NAN;
-    out->across_rad = out->along_rad = out->across_gaps = out->beyond_tol = NAN;
+    avt_cc_estimate_clear(out);
     if (nf == 0) return avt_err(err, AVT_INVAL, "calibration check: no frame to score");
     search_ctx c;
     double *cand, *score;

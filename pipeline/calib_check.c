@@ -640,9 +640,7 @@ int avt_calib_check(const char *log_dir, const avt_calib_check_options *o, avt_c
         if (c->n_keep == 0) {
             out->status = AVT_CC_UNDETERMINED;
             out->confidence = 0;
-            out->est.significance = NAN; /* nothing searched */
-            out->est.across_rad = out->est.along_rad = out->est.across_gaps = out->est.beyond_tol = NAN;
-            for (int k = 0; k < AVT_CC_NPARAM; k++) out->est.sd[k] = NAN;
+            avt_cc_estimate_clear(&out->est); /* nothing searched */
         } else {
             avt_cc_frame *v = malloc(2 * c->n_keep * sizeof *v);
             if (!v) {

@@ -221,6 +221,10 @@ typedef struct avt_cc_estimate {
     double across_rad, along_rad, across_gaps, beyond_tol;
 } avt_cc_estimate;
 
+/* An estimate before any search: zeros, and NaN for what is computed later (sd, significance,
+ * the displacement). */
+void avt_cc_estimate_clear(avt_cc_estimate *e);
+
 /* Coarse-to-fine search for the E maximising the score over nf frames of one camera: at each
  * step size the 12 axis neighbours and a combined step (per-parameter parabola) are scored in
  * parallel and the best taken, until none improves; then the step halves. The rotations are
