@@ -74,8 +74,8 @@ c.check(p.returncode == 2, f"a log without edges exits 2 (got {p.returncode})")
 # known. This log's correct calibration reads as about 0.25 deg of roll on both cameras (both
 # were flagged before the ring-gap rule), a correction that moves the points across the rings,
 # fewer than a tenth of them beyond their tolerance (half a gap, a gap for edges along a ring):
-# undetermined, exit 2. 0.25 deg of yaw planted on the
-# front camera moves them along the rings: flagged.
+# undetermined, exit 2. 0.25 deg of yaw planted on the front camera moves them along the rings:
+# flagged.
 for plant, want in ((None, {"front": "undetermined", "front_left": "undetermined"}),
                     ("front:yaw=0.25", {"front": "miscalibrated", "front_left": "undetermined"})):
     vlog, vrep = os.path.join(d, f"vlp32c_{bool(plant)}"), os.path.join(d, f"vlp32c_{bool(plant)}.json")
