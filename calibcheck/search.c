@@ -1,5 +1,6 @@
 /* avtruth calibcheck: the score of a calibration and the coarse-to-fine search over small
  * errors E (Levinson & Thrun, RSS 2013, sections III-C and IV; include/avtruth/calibcheck.h). */
+#include <gsl/gsl_cdf.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -311,7 +312,7 @@ static void project_frame(const search_ctx *c, const double e[AVT_CC_NPARAM], co
  * parameters' spread shows and the displacement's does not. AVT_OK or AVT_NOMEM. */
 static int jackknife(search_ctx *c, const avt_cc_options *o, const int active[AVT_CC_NPARAM],
                      const double best[AVT_CC_NPARAM], double sd[AVT_CC_NPARAM], double *significance,
-                     double *cand, double *score, avt_error *err)
+                     double *bands, double *cand, double *score, avt_error *err)
 {
     const int K = o->jackknife_bands < AVT_CC_MAX_BANDS ? o->jackknife_bands : AVT_CC_MAX_BANDS;
     size_t total = 0;
@@ -376,6 +377,9 @@ static int jackknife(search_ctx *c, const avt_cc_options *o, const int active[AV
         }
         share[n++] = den > 0 ? num / den : 0.0;
     }
+    double sw = 0, sww = 0; /* the effective number of bands (Kish) */
+    for (int b = 0; b < K; b++) sw += weight[b], sww += weight[b] * weight[b];
+    *bands = sww > 0 ? sw * sw / sww : 0.0;
     int moved = 0;
     for (int p = 0; p < AVT_CC_NPARAM; p++) moved |= best[p] != 0;
     for (int p = 0; p <= AVT_CC_NPARAM; p++) { /* the parameters, then the share */
@@ -426,14 +430,15 @@ int avt_cc_jackknife(const avt_cam_model *m, const avt_tf *lidar_T_cam, const av
                      const avt_cc_options *o, avt_cc_estimate *est, avt_error *err)
 {
     for (int k = 0; k < AVT_CC_NPARAM; k++) est->sd[k] = NAN;
-    est->significance = NAN;
+    est->significance = est->bands = NAN;
     if (o->jackknife_bands < 2 || nf == 0) return AVT_OK;
     search_ctx c;
     double *cand, *score;
     int rc = ctx_open(&c, m, lidar_T_cam, f, nf, &cand, &score, err);
     /* the search's parallax moves turn only the angles it found the score to see */
     for (int k = 0; k < AVT_CC_X; k++) c.turn_seen[k] = est->observed[k];
-    if (!rc) rc = jackknife(&c, o, est->observed, est->error, est->sd, &est->significance, cand, score, err);
+    if (!rc) rc = jackknife(&c, o, est->observed, est->error, est->sd, &est->significance, &est->bands, cand, score,
+                            err);
     est->evaluations += c.evaluations;
     ctx_close(&c, cand, score);
     return rc;
@@ -443,7 +448,7 @@ void avt_cc_estimate_clear(avt_cc_estimate *e)
 {
     memset(e, 0, sizeof *e);
     for (int k = 0; k < AVT_CC_NPARAM; k++) e->sd[k] = NAN;
-    e->significance = NAN;
+    e->significance = e->bands = NAN;
     e->across_rad = e->along_rad = e->across_gaps = e->beyond_tol = NAN;
 }
 
@@ -522,7 +527,7 @@ void avt_cc_thresholds_default(avt_cc_thresholds *t)
     t->trans_m = 0.03;
     t->min_points = 200;
     t->min_gain = 0.01;
-    t->min_z = 3.0;
+    t->confidence = 0.99;
     t->min_beyond_tol = 0.1;
 }
 
@@ -573,5 +578,11 @@ int avt_cc_judge(const avt_cc_estimate *e, const avt_cc_thresholds *t)
     if (e->across_rad >= e->along_rad && e->beyond_tol < t->min_beyond_tol) return AVT_CC_UNDETERMINED;
     /* ... and a correction that holds whichever part of the view is left out (always without
      * the jackknife: significance NaN); else the data cannot tell */
-    return e->significance < t->min_z ? AVT_CC_UNDETERMINED : AVT_CC_MISCALIBRATED;
+    return e->significance < avt_cc_significance_needed(e, t) ? AVT_CC_UNDETERMINED : AVT_CC_MISCALIBRATED;
+}
+
+double avt_cc_significance_needed(const avt_cc_estimate *e, const avt_cc_thresholds *t)
+{
+    if (!(e->bands == e->bands)) return NAN;
+    return e->bands >= 2.0 ? gsl_cdf_tdist_Qinv(1.0 - t->confidence, e->bands - 1.0) : INFINITY;
 }

@@ -549,6 +549,7 @@ int avt_calib_check(const char *log_dir, const avt_calib_check_options *o, avt_c
     const avt_drive_log_overrides ov = {NULL, NULL, NULL, 180.0};
     if ((rc = avt_drive_log_open(log_dir, &ov, &st.log, err))) return rc;
     snprintf(r->log, sizeof r->log, "%s", log_dir);
+    r->thresholds = o->thresholds;
     st.rig = o->rig;
     if (!st.rig) {
         if ((rc = avt_rig_load_yaml(st.log.calib_yaml, &st.own_rig, err))) goto out;
@@ -743,6 +744,8 @@ int avt_calib_check_write_json(const avt_calib_check_report *r, const char *path
         json_object_set_new(o, "error", error_json(c->est.error));
         json_object_set_new(o, "standard_error", error_json(c->est.sd));
         json_object_set_new(o, "significance", num(c->est.significance));
+        json_object_set_new(o, "bands", num(c->est.bands));
+        json_object_set_new(o, "significance_needed", num(avt_cc_significance_needed(&c->est, &r->thresholds)));
         json_object_set_new(o, "displacement", displacement_json(&c->est));
         json_object_set_new(o, "confidence", num(c->confidence));
         json_object_set_new(o, "f_stored", num(c->est.f_stored));
@@ -772,6 +775,8 @@ int avt_calib_check_write_json(const avt_calib_check_report *r, const char *path
             json_object_set_new(wo, "score_stored", num(w->est.score_stored));
             json_object_set_new(wo, "score_best", num(w->est.score_best));
             json_object_set_new(wo, "significance", num(w->est.significance));
+            json_object_set_new(wo, "bands", num(w->est.bands));
+            json_object_set_new(wo, "significance_needed", num(avt_cc_significance_needed(&w->est, &r->thresholds)));
             json_object_set_new(wo, "displacement", displacement_json(&w->est));
             json_object_set_new(wo, "points", json_integer((json_int_t)w->est.points));
             json_array_append_new(wins, wo);

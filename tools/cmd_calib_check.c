@@ -59,10 +59,16 @@ static void summary(const avt_calib_check_report *r, const avt_calib_check_optio
                    "when it moves them more across than along) and %.3f deg along them\n",
                    c->est.across_rad / DEG, c->est.across_gaps, 100 * c->est.beyond_tol,
                    100 * o->thresholds.min_beyond_tol, c->est.along_rad / DEG);
-        if (isfinite(c->est.significance)) /* computed when the estimate would be miscalibrated */
+        const double need = avt_cc_significance_needed(&c->est, &o->thresholds);
+        if (isfinite(c->est.significance)) { /* computed when the estimate would be miscalibrated */
             printf("    significance %.1f (how well the correction holds when each of %d column bands of the view "
-                   "is left out; miscalibrated needs %.1f)\n",
-                   c->est.significance, o->search.jackknife_bands, o->thresholds.min_z);
+                   "is left out); the points fill %.1f of them",
+                   c->est.significance, o->search.jackknife_bands, c->est.bands);
+            if (isfinite(need))
+                printf(": miscalibrated needs %.1f (Student's t at %.0f%%, %.1f degrees of freedom)\n", need,
+                       100 * o->thresholds.confidence, c->est.bands - 1);
+            else printf(", fewer than two: no significance can tell a correction from chance\n");
+        }
         if (c->est.at_bound)
             printf("    the estimate ran to the search's bound (%.1f deg / %.2f m): no peak of the score within it\n",
                    o->search.max_rot_deg, o->search.max_trans_m);

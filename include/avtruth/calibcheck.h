@@ -212,6 +212,11 @@ typedef struct avt_cc_estimate {
      * estimates wander along that ridge, which the parameters' sd shows and the displacement
      * does not. */
     double significance;
+    /* The effective number of bands the jackknife had (Kish: (sum of the bands' weights)^2 /
+     * sum of their squares; 8 when 8 bands hold equal weight, about 1.7 when one holds three
+     * quarters of it): the significance is judged as a Student's t with bands - 1 degrees of
+     * freedom (avt_cc_significance_needed). NaN without the jackknife. */
+    double bands;
     /* How the correction moves the discontinuity points as the LiDAR sees them
      * (avt_cc_displacement), weighted by the points' weights: the means across the rings
      * (|change of elevation|, rad), along them (|change of azimuth| cos elevation, rad) and
@@ -267,9 +272,11 @@ typedef struct avt_cc_thresholds {
     /* the estimate must score this much more than the stored calibration (relative) for a
      * miscalibration: below it the difference is within the score's noise, default 0.01 */
     double min_gain;
-    /* a correction counts only when its significance (avt_cc_estimate) is at least this,
-     * default 3 */
-    double min_z;
+    /* a correction counts only when its significance (avt_cc_estimate) reaches Student's t's
+     * one-sided quantile of this level with the jackknife's effective bands - 1 degrees of
+     * freedom (avt_cc_significance_needed), default 0.99: 3.0 for 8 bands of equal weight,
+     * 7.0 for 3, 31.8 for 2 */
+    double confidence;
     /* a correction that moves the points more across the rings than along them must move at
      * least this share of them (by weight) across by their tolerance or more (avt_cc_estimate
      * beyond_tol, avt_cc_displacement), default 0.1: within it the edges' places between the
@@ -278,13 +285,18 @@ typedef struct avt_cc_thresholds {
 } avt_cc_thresholds;
 void avt_cc_thresholds_default(avt_cc_thresholds *t);
 
+/* The significance e needs for a miscalibration: Student's t quantile of t->confidence with
+ * e->bands - 1 degrees of freedom (GSL's gsl_cdf_tdist_Qinv); INFINITY with fewer than two
+ * effective bands (nothing to tell a correction from chance by), NaN without the jackknife. */
+double avt_cc_significance_needed(const avt_cc_estimate *e, const avt_cc_thresholds *t);
+
 /* Status of an estimate: undetermined with too few points, no observed parameter or an
  * estimate at the search's bound (at_bound); else
  * miscalibrated when the estimate scores at least min_gain more than the stored calibration
  * and an observed parameter's error reaches its threshold, or scores at least 2 min_gain more
  * whatever the parameters (a sideways shift the score cannot tell from a turn shows as two
- * errors each below its threshold), in either case with a significance of at least min_z
- * (not asked without the jackknife); undetermined when it would be miscalibrated but the
+ * errors each below its threshold), in either case with the significance
+ * avt_cc_significance_needed asks for (not asked without the jackknife); undetermined when it would be miscalibrated but the
  * correction is not that significant (the data cannot tell whether the calibration is off),
  * or when it moves the points more across the rings than along them (across_rad >= along_rad)
  * and fewer than min_beyond_tol of them by their tolerance or more (beyond_tol; not asked

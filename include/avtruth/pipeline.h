@@ -143,6 +143,7 @@ typedef struct avt_calib_check_report {
     char log[512];
     uint64_t sweeps;                  /* sweeps in the frame range */
     int status;                       /* miscalibrated if any camera is, else undetermined if any is */
+    avt_cc_thresholds thresholds;     /* what the cameras were judged by */
     avt_calib_check_camera *cams;
     size_t n_cams;
 } avt_calib_check_report;

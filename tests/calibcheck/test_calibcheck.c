@@ -522,7 +522,8 @@ static void pinhole(unsigned w, unsigned h, double f, double cx, double cy, avt_
  * few points; 0.1 deg with a 1.5 % gain is aligned (below both the threshold and twice the
  * noise gain). A correction that moves the points more across the rings than along them,
  * fewer than a tenth of them by a half ring gap or more, is undetermined; a tenth or more, or
- * mostly along the rings, miscalibrated. */
+ * mostly along the rings, miscalibrated. The significance needed grows as the points fill fewer
+ * bands of the view. */
 static void test_judge(void **state)
 {
     (void)state;
@@ -532,6 +533,7 @@ static void test_judge(void **state)
     memset(&e, 0, sizeof e);
     for (int k = 0; k < AVT_CC_NPARAM; k++) e.observed[k] = 1;
     e.significance = INFINITY; /* every band's estimate the same */
+    e.bands = 8;
     e.across_rad = e.along_rad = e.across_gaps = e.beyond_tol = NAN; /* not computed */
     e.error[AVT_CC_YAW] = 0.5 * DEG;
     e.score_stored = 100.0;
@@ -550,6 +552,13 @@ static void test_judge(void **state)
     assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_UNDETERMINED);
     e.significance = 3.0;
     assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_MISCALIBRATED);
+    e.bands = 3; /* the points in about three bands: Student's t with 2 degrees of freedom, 6.96 */
+    assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_UNDETERMINED);
+    e.significance = 7.0;
+    assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_MISCALIBRATED);
+    e.bands = 1.9, e.significance = AVT_CC_MAX_SIGNIFICANCE; /* fewer than two: nothing to tell by */
+    assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_UNDETERMINED);
+    e.bands = 8, e.significance = 3.0;
     /* within the rings' spacing: the places of the edges between the beams are not known */
     e.across_rad = 0.1 * DEG, e.along_rad = 0.02 * DEG, e.across_gaps = 0.6, e.beyond_tol = 0.05;
     assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_UNDETERMINED);
@@ -629,13 +638,15 @@ static void test_jackknife(void **state)
         double px = 500 * q[0] / q[2];
         print_message("scene %d: the correction moves the points %.2f px, significance %.2f\n", c, px,
                       e.significance);
+        /* band 2 holds 210 of the 357 weight: 357^2 / (210^2 + 7 * 21^2) = 2.70 effective bands */
+        assert_float_equal(e.bands, 357.0 * 357.0 / (210.0 * 210 + 7 * 21.0 * 21), 1e-9);
         if (c == 0) {
             assert_true(fabs(px + 3) < 0.5);
             assert_true(e.significance >= 10);
             assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_MISCALIBRATED);
         } else {
             assert_true(px < -5); /* band 2 draws the whole view's estimate */
-            assert_true(e.significance < t.min_z && e.significance > 0);
+            assert_true(e.significance < avt_cc_significance_needed(&e, &t) && e.significance > 0);
             assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_UNDETERMINED);
         }
     }
@@ -644,8 +655,34 @@ static void test_jackknife(void **state)
     avt_cc_frame f = {x, y, z, w, 168, dmap, 640, 400, NULL, 0};
     assert_int_equal(avt_cc_search(&m, &cam.lidar_T_cam, &f, 1, &o, &e, NULL), AVT_OK);
     assert_int_equal(avt_cc_jackknife(&m, &cam.lidar_T_cam, &f, 1, &o, &e, NULL), AVT_OK);
-    assert_true(isnan(e.significance));
+    assert_true(isnan(e.significance) && isnan(e.bands) && isnan(avt_cc_significance_needed(&e, &t)));
     assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_MISCALIBRATED);
+}
+
+/* The significance needed, against the table of Student's t's critical values (NIST/SEMATECH
+ * e-Handbook of Statistical Methods, section 1.3.6.7.2, upper-tail 0.01 and 0.05): 1, 2 and 7
+ * degrees of freedom are 2, 3 and 8 effective bands. */
+static void test_significance_needed(void **state)
+{
+    (void)state;
+    avt_cc_thresholds t;
+    avt_cc_thresholds_default(&t);
+    avt_cc_estimate e;
+    avt_cc_estimate_clear(&e);
+    assert_true(isnan(avt_cc_significance_needed(&e, &t))); /* no jackknife */
+    const double bands[3] = {2, 3, 8}, q99[3] = {31.821, 6.965, 2.998}, q95[3] = {6.314, 2.920, 1.895};
+    for (int i = 0; i < 3; i++) {
+        e.bands = bands[i];
+        t.confidence = 0.99;
+        assert_float_equal(avt_cc_significance_needed(&e, &t), q99[i], 5e-4);
+        t.confidence = 0.95;
+        assert_float_equal(avt_cc_significance_needed(&e, &t), q95[i], 5e-4);
+    }
+    e.bands = 1.999;
+    assert_true(isinf(avt_cc_significance_needed(&e, &t)));
+    e.bands = 2.5; /* between the tables' rows */
+    const double between = avt_cc_significance_needed(&e, &t);
+    assert_true(between < 6.314 && between > 2.920);
 }
 
 /* How a correction moves points as the LiDAR sees them (angles in degrees, distances 10 m).
@@ -744,6 +781,7 @@ int main(void)
         cmocka_unit_test(test_discontinuities_vertical), cmocka_unit_test(test_discontinuities_sky_and_cut),
         cmocka_unit_test(test_dmap_quantise),         cmocka_unit_test(test_score_one_point),
         cmocka_unit_test(test_judge),                 cmocka_unit_test(test_jackknife),
+        cmocka_unit_test(test_significance_needed),
         cmocka_unit_test(test_displacement),          cmocka_unit_test(test_discontinuities_half_gap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

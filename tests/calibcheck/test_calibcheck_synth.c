@@ -119,11 +119,12 @@ static void test_planted_errors(void **state)
             /* every angle within 0.1 deg, every shift within 2 cm */
             int ok = cc->status == want && drot <= 0.1 && dtrans <= 0.02;
             printf("seed %2d planted r%.2f p%.2f y%.2f x%.2f y%.2f z%.2f: %-13s est r%+.3f p%+.3f y%+.3f deg "
-                   "x%+.3f y%+.3f z%+.3f m, off %.3f deg %.3f m, gain %.1f%%, significance %.1f %s\n",
+                   "x%+.3f y%+.3f z%+.3f m, off %.3f deg %.3f m, gain %.1f%%, significance %.1f (needs %.1f) %s\n",
                    seed, plant[0], plant[1], plant[2], plant[3], plant[4], plant[5],
                    avt_cc_status_name(cc->status), cc->est.error[0] / DEG, cc->est.error[1] / DEG,
                    cc->est.error[2] / DEG, cc->est.error[3], cc->est.error[4], cc->est.error[5], drot, dtrans,
-                   100 * (cc->est.score_best / cc->est.score_stored - 1), cc->est.significance, ok ? "ok" : "FAIL");
+                   100 * (cc->est.score_best / cc->est.score_stored - 1), cc->est.significance,
+                   avt_cc_significance_needed(&cc->est, &r.thresholds), ok ? "ok" : "FAIL");
             failures += !ok;
         }
         avt_calib_check_report_free(&r);
