@@ -377,9 +377,11 @@ static int jackknife(search_ctx *c, const avt_cc_options *o, const int active[AV
         }
         share[n++] = den > 0 ? num / den : 0.0;
     }
-    double sw = 0, sww = 0; /* the effective number of bands (Kish) */
+    /* the effective number of bands (Kish) over the weights of the points each band's leaving
+     * out removes: with those in the margin beyond the image, which the search moves in */
+    double sw = 0, sww = 0;
     for (int b = 0; b < K; b++) sw += weight[b], sww += weight[b] * weight[b];
-    *bands = sww > 0 ? sw * sw / sww : 0.0;
+    *bands = sww > 0 && isfinite(sw * sw / sww) ? sw * sw / sww : 0.0;
     int moved = 0;
     for (int p = 0; p < AVT_CC_NPARAM; p++) moved |= best[p] != 0;
     for (int p = 0; p <= AVT_CC_NPARAM; p++) { /* the parameters, then the share */
@@ -527,7 +529,7 @@ void avt_cc_thresholds_default(avt_cc_thresholds *t)
     t->trans_m = 0.03;
     t->min_points = 200;
     t->min_gain = 0.01;
-    t->confidence = 0.99;
+    t->level = 0.02;
     t->min_beyond_tol = 0.1;
 }
 
@@ -578,11 +580,12 @@ int avt_cc_judge(const avt_cc_estimate *e, const avt_cc_thresholds *t)
     if (e->across_rad >= e->along_rad && e->beyond_tol < t->min_beyond_tol) return AVT_CC_UNDETERMINED;
     /* ... and a correction that holds whichever part of the view is left out (always without
      * the jackknife: significance NaN); else the data cannot tell */
-    return e->significance < avt_cc_significance_needed(e, t) ? AVT_CC_UNDETERMINED : AVT_CC_MISCALIBRATED;
+    if (isnan(e->significance)) return AVT_CC_MISCALIBRATED;
+    return e->significance >= avt_cc_significance_needed(e, t) ? AVT_CC_MISCALIBRATED : AVT_CC_UNDETERMINED;
 }
 
 double avt_cc_significance_needed(const avt_cc_estimate *e, const avt_cc_thresholds *t)
 {
-    if (!(e->bands == e->bands)) return NAN;
-    return e->bands >= 2.0 ? gsl_cdf_tdist_Qinv(1.0 - t->confidence, e->bands - 1.0) : INFINITY;
+    if (isnan(e->bands) || !(t->level > 0.0 && t->level < 1.0)) return NAN;
+    return e->bands >= 2.0 && isfinite(e->bands) ? gsl_cdf_tdist_Qinv(0.5 * t->level, e->bands - 1.0) : INFINITY;
 }

@@ -726,6 +726,17 @@ static json_t *displacement_json(const avt_cc_estimate *e)
     return d;
 }
 
+/* The jackknife's figures beside "significance": the effective bands, the significance needed
+ * (null when not computed or when none suffices) and whether it was reached (null without the
+ * jackknife). */
+static void significance_json(json_t *o, const avt_cc_estimate *e, const avt_cc_thresholds *t)
+{
+    const double need = avt_cc_significance_needed(e, t);
+    json_object_set_new(o, "bands", num(e->bands));
+    json_object_set_new(o, "significance_needed", num(need));
+    json_object_set_new(o, "significant", isnan(e->significance) ? json_null() : json_boolean(e->significance >= need));
+}
+
 int avt_calib_check_write_json(const avt_calib_check_report *r, const char *path, avt_error *err)
 {
     json_t *root = json_object(), *cams = json_array();
@@ -744,8 +755,7 @@ int avt_calib_check_write_json(const avt_calib_check_report *r, const char *path
         json_object_set_new(o, "error", error_json(c->est.error));
         json_object_set_new(o, "standard_error", error_json(c->est.sd));
         json_object_set_new(o, "significance", num(c->est.significance));
-        json_object_set_new(o, "bands", num(c->est.bands));
-        json_object_set_new(o, "significance_needed", num(avt_cc_significance_needed(&c->est, &r->thresholds)));
+        significance_json(o, &c->est, &r->thresholds);
         json_object_set_new(o, "displacement", displacement_json(&c->est));
         json_object_set_new(o, "confidence", num(c->confidence));
         json_object_set_new(o, "f_stored", num(c->est.f_stored));
@@ -775,8 +785,7 @@ int avt_calib_check_write_json(const avt_calib_check_report *r, const char *path
             json_object_set_new(wo, "score_stored", num(w->est.score_stored));
             json_object_set_new(wo, "score_best", num(w->est.score_best));
             json_object_set_new(wo, "significance", num(w->est.significance));
-            json_object_set_new(wo, "bands", num(w->est.bands));
-            json_object_set_new(wo, "significance_needed", num(avt_cc_significance_needed(&w->est, &r->thresholds)));
+            significance_json(wo, &w->est, &r->thresholds);
             json_object_set_new(wo, "displacement", displacement_json(&w->est));
             json_object_set_new(wo, "points", json_integer((json_int_t)w->est.points));
             json_array_append_new(wins, wo);

@@ -62,11 +62,11 @@ static void summary(const avt_calib_check_report *r, const avt_calib_check_optio
         const double need = avt_cc_significance_needed(&c->est, &o->thresholds);
         if (isfinite(c->est.significance)) { /* computed when the estimate would be miscalibrated */
             printf("    significance %.1f (how well the correction holds when each of %d column bands of the view "
-                   "is left out); the points fill %.1f of them",
+                   "is left out); the points fill %.2f of them",
                    c->est.significance, o->search.jackknife_bands, c->est.bands);
             if (isfinite(need))
-                printf(": miscalibrated needs %.1f (Student's t at %.0f%%, %.1f degrees of freedom)\n", need,
-                       100 * o->thresholds.confidence, c->est.bands - 1);
+                printf(": miscalibrated needs %.1f (Student's t, two-sided %g%% level, %.2f degrees of freedom)\n",
+                       need, 100 * o->thresholds.level, c->est.bands - 1);
             else printf(", fewer than two: no significance can tell a correction from chance\n");
         }
         if (c->est.at_bound)

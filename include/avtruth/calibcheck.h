@@ -273,10 +273,11 @@ typedef struct avt_cc_thresholds {
      * miscalibration: below it the difference is within the score's noise, default 0.01 */
     double min_gain;
     /* a correction counts only when its significance (avt_cc_estimate) reaches Student's t's
-     * one-sided quantile of this level with the jackknife's effective bands - 1 degrees of
-     * freedom (avt_cc_significance_needed), default 0.99: 3.0 for 8 bands of equal weight,
-     * 7.0 for 3, 31.8 for 2 */
-    double confidence;
+     * two-sided critical value at this level with the jackknife's effective bands - 1 degrees
+     * of freedom (avt_cc_significance_needed), default 0.02: 3.0 for 8 bands of equal weight,
+     * 7.0 for 3, 31.8 for 2. Two-sided because the significance is |share| over its standard
+     * error (each share is measured along the whole view's own correction) */
+    double level;
     /* a correction that moves the points more across the rings than along them must move at
      * least this share of them (by weight) across by their tolerance or more (avt_cc_estimate
      * beyond_tol, avt_cc_displacement), default 0.1: within it the edges' places between the
@@ -285,9 +286,10 @@ typedef struct avt_cc_thresholds {
 } avt_cc_thresholds;
 void avt_cc_thresholds_default(avt_cc_thresholds *t);
 
-/* The significance e needs for a miscalibration: Student's t quantile of t->confidence with
- * e->bands - 1 degrees of freedom (GSL's gsl_cdf_tdist_Qinv); INFINITY with fewer than two
- * effective bands (nothing to tell a correction from chance by), NaN without the jackknife. */
+/* The significance e needs for a miscalibration: Student's t's upper t->level / 2 quantile
+ * with e->bands - 1 degrees of freedom (GSL's gsl_cdf_tdist_Qinv); INFINITY with fewer than two
+ * effective bands (nothing to tell a correction from chance by); NaN without the jackknife
+ * (bands NaN) or with a level outside (0, 1), which avt_cc_judge takes as not significant. */
 double avt_cc_significance_needed(const avt_cc_estimate *e, const avt_cc_thresholds *t);
 
 /* Status of an estimate: undetermined with too few points, no observed parameter or an
@@ -296,7 +298,7 @@ double avt_cc_significance_needed(const avt_cc_estimate *e, const avt_cc_thresho
  * and an observed parameter's error reaches its threshold, or scores at least 2 min_gain more
  * whatever the parameters (a sideways shift the score cannot tell from a turn shows as two
  * errors each below its threshold), in either case with the significance
- * avt_cc_significance_needed asks for (not asked without the jackknife); undetermined when it would be miscalibrated but the
+ * avt_cc_significance_needed asks for (not asked without the jackknife: significance NaN); undetermined when it would be miscalibrated but the
  * correction is not that significant (the data cannot tell whether the calibration is off),
  * or when it moves the points more across the rings than along them (across_rad >= along_rad)
  * and fewer than min_beyond_tol of them by their tolerance or more (beyond_tol; not asked

@@ -639,7 +639,7 @@ static void test_jackknife(void **state)
         print_message("scene %d: the correction moves the points %.2f px, significance %.2f\n", c, px,
                       e.significance);
         /* band 2 holds 210 of the 357 weight: 357^2 / (210^2 + 7 * 21^2) = 2.70 effective bands */
-        assert_float_equal(e.bands, 357.0 * 357.0 / (210.0 * 210 + 7 * 21.0 * 21), 1e-9);
+        assert_true(fabs(e.bands - 357.0 * 357.0 / (210.0 * 210 + 7 * 21.0 * 21)) < 1e-6);
         if (c == 0) {
             assert_true(fabs(px + 3) < 0.5);
             assert_true(e.significance >= 10);
@@ -650,6 +650,18 @@ static void test_jackknife(void **state)
             assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_UNDETERMINED);
         }
     }
+    /* points in the margin beyond the image's left border (kept for candidates that move them
+     * in) belong to the leftmost band, whose leaving out removes them: 21 more at column -30,
+     * weighted 100, make band 0 weigh 2121 */
+    float xm[189], ym[189], zm[189], wm[189];
+    jack_scene(3, 0, 0, dmap, xm, ym, zm, wm);
+    for (int j = 0; j < 21; j++)
+        xm[168 + j] = -350 * 10.0f / 500, ym[168 + j] = (float)((10 * j - 100) * 10.0 / 500), zm[168 + j] = 10.0f,
+                 wm[168 + j] = 100.0f;
+    avt_cc_frame fm = {xm, ym, zm, wm, 189, dmap, 640, 400, NULL, 0};
+    assert_int_equal(avt_cc_search(&m, &cam.lidar_T_cam, &fm, 1, &o, &e, NULL), AVT_OK);
+    assert_int_equal(avt_cc_jackknife(&m, &cam.lidar_T_cam, &fm, 1, &o, &e, NULL), AVT_OK);
+    assert_true(fabs(e.bands - 2457.0 * 2457.0 / (2121.0 * 2121 + 210.0 * 210 + 6 * 21.0 * 21)) < 1e-6);
     /* without the jackknife: no significance, the second scene counts as miscalibrated */
     o.jackknife_bands = 0;
     avt_cc_frame f = {x, y, z, w, 168, dmap, 640, 400, NULL, 0};
@@ -660,8 +672,9 @@ static void test_jackknife(void **state)
 }
 
 /* The significance needed, against the table of Student's t's critical values (NIST/SEMATECH
- * e-Handbook of Statistical Methods, section 1.3.6.7.2, upper-tail 0.01 and 0.05): 1, 2 and 7
- * degrees of freedom are 2, 3 and 8 effective bands. */
+ * e-Handbook of Statistical Methods, section 1.3.6.7.2, upper-tail 0.01 and 0.05: two-sided
+ * levels 0.02 and 0.10): 1, 2 and 7 degrees of freedom are 2, 3 and 8 effective bands. A level
+ * outside (0, 1) asks for what no significance reaches (NaN: not significant). */
 static void test_significance_needed(void **state)
 {
     (void)state;
@@ -671,18 +684,37 @@ static void test_significance_needed(void **state)
     avt_cc_estimate_clear(&e);
     assert_true(isnan(avt_cc_significance_needed(&e, &t))); /* no jackknife */
     const double bands[3] = {2, 3, 8}, q99[3] = {31.821, 6.965, 2.998}, q95[3] = {6.314, 2.920, 1.895};
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 3; i++) { /* cmocka's float comparison takes inf and NaN for any value */
         e.bands = bands[i];
-        t.confidence = 0.99;
-        assert_float_equal(avt_cc_significance_needed(&e, &t), q99[i], 5e-4);
-        t.confidence = 0.95;
-        assert_float_equal(avt_cc_significance_needed(&e, &t), q95[i], 5e-4);
+        t.level = 0.02;
+        const double n99 = avt_cc_significance_needed(&e, &t);
+        assert_true(isfinite(n99) && fabs(n99 - q99[i]) < 5e-4);
+        t.level = 0.10;
+        const double n95 = avt_cc_significance_needed(&e, &t);
+        assert_true(isfinite(n95) && fabs(n95 - q95[i]) < 5e-4);
     }
     e.bands = 1.999;
     assert_true(isinf(avt_cc_significance_needed(&e, &t)));
-    e.bands = 2.5; /* between the tables' rows */
-    const double between = avt_cc_significance_needed(&e, &t);
-    assert_true(between < 6.314 && between > 2.920);
+    /* a bad level: never significant, even for a correction with a significance */
+    avt_cc_thresholds bad = t;
+    e.bands = 8;
+    e.significance = AVT_CC_MAX_SIGNIFICANCE, e.points = 1000, e.score_stored = 100, e.score_best = 105;
+    e.error[AVT_CC_YAW] = 0.5 * DEG, e.observed[AVT_CC_YAW] = 1;
+    assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_MISCALIBRATED);
+    for (int i = 0; i < 4; i++) {
+        bad.level = (const double[]){0.0, 1.0, -0.5, NAN}[i];
+        assert_true(isnan(avt_cc_significance_needed(&e, &bad)));
+        assert_int_equal(avt_cc_judge(&e, &bad), AVT_CC_UNDETERMINED);
+    }
+    t.level = 0.02;
+    /* fractional degrees of freedom, against the regularised incomplete beta function of Python's
+     * mpmath (P(T > t) = I_{nu / (nu + t^2)}(nu / 2, 1 / 2) / 2, solved for 0.01 with findroot) */
+    const double fb[3] = {2.5, 2.7, 5.7}, fq[3] = {11.19732, 8.91012, 3.45663};
+    for (int i = 0; i < 3; i++) {
+        e.bands = fb[i];
+        const double q = avt_cc_significance_needed(&e, &t);
+        assert_true(isfinite(q) && fabs(q - fq[i]) < 5e-4);
+    }
 }
 
 /* How a correction moves points as the LiDAR sees them (angles in degrees, distances 10 m).
