@@ -5,6 +5,7 @@
 # usage: bench/calibcheck_survey.sh [BUILD_DIR [MODELS [SEEDS [PLANT]]]]
 #   defaults: build "hdl64e vlp32c os1-64 hdl32e os0-128 vls128" "1 2 3 4 5" ""
 #   PLANT: a --miscalibrate value (e.g. front:yaw=0.25) for the front camera; empty: none.
+#   LOG_SECONDS (environment): the logs' length, default 1.
 # Each log: `avtruth synth LOG --seed S --seconds 1 --cameras 2 --lidar MODEL --moving-objects 0
 # --static-objects 20` (kept in $WORK, default a temporary directory), then `avtruth calib-check
 # LOG --json R`. Prints one line per camera (status, estimate, gain, significance) and the
@@ -15,6 +16,7 @@ BUILD=${1:-build}
 MODELS=${2:-"hdl64e vlp32c os1-64 hdl32e os0-128 vls128"}
 SEEDS=${3:-"1 2 3 4 5"}
 PLANT=${4:-}
+LEN=${LOG_SECONDS:-1}
 AVTRUTH=$BUILD/avtruth
 PY=${PYTHON:-/usr/bin/python3}
 [ -x "$AVTRUTH" ] || { echo "calibcheck_survey.sh: $AVTRUTH missing" >&2; exit 2; }
@@ -23,8 +25,8 @@ work_dir avt_cc_survey
 tag=$(echo "$PLANT" | tr ':=,' '___')
 for model in $MODELS; do
     for seed in $SEEDS; do
-        log=$WORK/${model}_s${seed}${tag:+_$tag}
-        [ -d "$log" ] || "$AVTRUTH" synth "$log" --seed "$seed" --seconds 1 --cameras 2 --lidar "$model" \
+        log=$WORK/${model}_s${seed}${tag:+_$tag}$([ "$LEN" = 1 ] || echo "_${LEN}s")
+        [ -d "$log" ] || "$AVTRUTH" synth "$log" --seed "$seed" --seconds "$LEN" --cameras 2 --lidar "$model" \
             --moving-objects 0 --static-objects 20 ${PLANT:+--miscalibrate "$PLANT"} --quiet >/dev/null
         rc=0
         "$AVTRUTH" calib-check "$log" --json "$WORK/report.json" --quiet >/dev/null 2>&1 || rc=$?
