@@ -6,7 +6,7 @@
 #   defaults: build "hdl64e vlp32c os1-64 hdl32e os0-128 vls128" "1 2 3 4 5" ""
 #   PLANT: a --miscalibrate value (e.g. front:yaw=0.25) for the front camera; empty: none.
 #   LOG_SECONDS (environment): the logs' length, default 1.
-# Each log: `avtruth synth LOG --seed S --seconds 1 --cameras 2 --lidar MODEL --moving-objects 0
+# Each log: `avtruth synth LOG --seed S --seconds LOG_SECONDS --cameras 2 --lidar MODEL --moving-objects 0
 # --static-objects 20` (kept in $WORK, default a temporary directory), then `avtruth calib-check
 # LOG --json R`. Prints one line per camera (status, estimate, gain, significance) and the
 # counts per model. With PLANT, the front camera's line says whether the planted error was
