@@ -298,11 +298,12 @@ double avt_cc_significance_needed(const avt_cc_estimate *e, const avt_cc_thresho
  * and an observed parameter's error reaches its threshold, or scores at least 2 min_gain more
  * whatever the parameters (a sideways shift the score cannot tell from a turn shows as two
  * errors each below its threshold), in either case with the significance
- * avt_cc_significance_needed asks for (not asked without the jackknife: significance NaN); undetermined when it would be miscalibrated but the
- * correction is not that significant (the data cannot tell whether the calibration is off),
- * or when it moves the points more across the rings than along them (across_rad >= along_rad)
- * and fewer than min_beyond_tol of them by their tolerance or more (beyond_tol; not asked
- * when NaN): the LiDAR cannot tell that from where edges lie between its beams; else aligned. */
+ * avt_cc_significance_needed asks for (not asked without the jackknife: significance NaN);
+ * undetermined when it would be miscalibrated but the correction is not that significant (the
+ * data cannot tell whether the calibration is off), or when it moves the points more across
+ * the rings than along them (across_rad >= along_rad) and fewer than min_beyond_tol of them by
+ * their tolerance or more (beyond_tol; not asked when NaN): the LiDAR cannot tell that from
+ * where edges lie between its beams; else aligned. */
 int avt_cc_judge(const avt_cc_estimate *e, const avt_cc_thresholds *t);
 
 #endif
