@@ -28,6 +28,7 @@ typedef struct ring_info {
     int fitted;
     size_t returns;  /* with range > 0 */
     int32_t *bin;                  /* BINS entries: a return in that azimuth bin, or -1 */
+    size_t gap_lo, gap_hi;         /* its azimuth intervals without data: gaps[gap_lo..gap_hi) */
 } ring_info;
 
 typedef struct disc_ctx {
@@ -172,6 +173,33 @@ static long vertical_neighbour(const disc_ctx *c, const ring_info *g, double az)
     return best;
 }
 
+static int by_time(const void *a, const void *b)
+{
+    const int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Whether any of the n times in ts (ascending) lies strictly between a and b (a < b). */
+static int time_between(const int64_t *ts, size_t n, int64_t a, int64_t b)
+{
+    size_t lo = 0, hi = n; /* the first time after a */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ts[mid] <= a) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < n && ts[lo] < b;
+}
+
+/* Whether azimuth az (degrees) lies in one of ring g's intervals without data (each the shorter
+ * arc between two of its returns). */
+static int in_data_gap(const ring_info *g, const float (*gaps)[2], double az)
+{
+    for (size_t k = g->gap_lo; k < g->gap_hi; k++)
+        if (az_diff(gaps[k][0], az) + az_diff(az, gaps[k][1]) <= az_diff(gaps[k][0], gaps[k][1]) + 1e-9) return 1;
+    return 0;
+}
+
 static int by_elevation(const void *a, const void *b)
 {
     const ring_info *x = a, *y = b;
@@ -190,6 +218,8 @@ int avt_cc_discontinuities(const float *xyz, const uint16_t *ring, const int64_t
     double *range = malloc(n * sizeof *range), *az = malloc(n * sizeof *az);
     ring_info *rings = NULL;
     int32_t *bins = NULL;
+    int64_t *ts = NULL;
+    float (*gaps)[2] = NULL;
     size_t nr = 0;
     int rc = AVT_OK;
     if (!start || !order || !line || !range || !az) goto nomem;
@@ -289,6 +319,42 @@ int avt_cc_discontinuities(const float *xyz, const uint16_t *ring, const int64_t
         t_lo = first + cut_margin_ns;
         t_hi = last - cut_margin_ns;
     }
+    /* Azimuths a ring has no data for, as opposed to no return (the sky): where two of its
+     * consecutive returns lie farther apart than a vertical neighbour may, more than two of the
+     * sweep's mean steps between firing times apart, and no point of the sweep, of any ring,
+     * was recorded between their times (a lost packet; its sectors differ from ring to ring
+     * where the beams fire at staggered azimuths, as an Ouster's do) */
+    size_t n_gaps = 0;
+    double step_ns = 0;
+    if (t_ns) {
+        if (!(ts = malloc(n * sizeof *ts)) || !(gaps = malloc(n * sizeof *gaps))) goto nomem;
+        memcpy(ts, t_ns, n * sizeof *ts);
+        int sorted = 1;
+        for (size_t i = 1; i < n && sorted; i++) sorted = ts[i - 1] <= ts[i];
+        if (!sorted) qsort(ts, n, sizeof *ts, by_time);
+        size_t distinct = 1;
+        for (size_t i = 1; i < n; i++) distinct += ts[i] != ts[i - 1];
+        step_ns = distinct > 1 ? (double)(ts[n - 1] - ts[0]) / (double)(distinct - 1) : 0.0;
+    }
+    for (size_t g = 0; g < nr; g++) {
+        ring_info *ri = &rings[g];
+        ri->gap_lo = ri->gap_hi = n_gaps;
+        long prev = -1;
+        for (size_t j = ri->lo; t_ns && j < ri->hi; j++) {
+            const uint32_t i = order[j];
+            if (!(range[i] > 0)) continue;
+            if (prev >= 0 && az_diff(az[prev], az[i]) > VERTICAL_MAX_DAZ_DEG) {
+                const int64_t a = t_ns[prev] < t_ns[i] ? t_ns[prev] : t_ns[i];
+                const int64_t b = t_ns[prev] < t_ns[i] ? t_ns[i] : t_ns[prev];
+                if ((double)(b - a) > 2.0 * step_ns && !time_between(ts, n, a, b)) {
+                    gaps[n_gaps][0] = (float)az[prev], gaps[n_gaps][1] = (float)az[i];
+                    n_gaps++;
+                }
+            }
+            prev = i;
+        }
+        ri->gap_hi = n_gaps;
+    }
     disc_ctx c = {xyz, range, az, idx, weight, edge_xyz, kind, 0};
     const double cos_gap = cos(AVT_CC_MAX_GAP_DEG * DEG);
     for (size_t g = 0; g < nr; g++) {
@@ -323,7 +389,8 @@ int avt_cc_discontinuities(const float *xyz, const uint16_t *ring, const int64_t
                 long dn = g > 0 ? vertical_neighbour(&c, &rings[g - 1], az[i]) : -1;
                 if (up >= 0 && dn >= 0 && range[up] > 0 && range[dn] > 0)
                     consider(&c, (uint32_t)dn, i, (uint32_t)up, &rings[g - 1], ri, &rings[g + 1]);
-                else if (up < 0 && dn >= 0) consider_sky(&c, i, ri, &rings[g + 1]);
+                else if (up < 0 && dn >= 0 && !in_data_gap(&rings[g + 1], (const float(*)[2])gaps, az[i]))
+                    consider_sky(&c, i, ri, &rings[g + 1]);
             }
         }
         for (size_t q = k0; half_gap && q < c.k; q++) half_gap[q] = hg;
@@ -340,5 +407,7 @@ out:
     free(az);
     free(rings);
     free(bins);
+    free(ts);
+    free(gaps);
     return rc;
 }

@@ -97,7 +97,10 @@ double avt_cc_edge_map(const uint8_t *grey, unsigned w, unsigned h, float *d, fl
  * there is often a roof seen at a grazing angle, where range is far from linear in angle). A
  * return within AVT_CC_SKY_MAX_RANGE_M with a ring below but no return of the ring above near
  * its azimuth is an edge against the sky (weight of the largest jump, half-way up to that
- * ring's beam). half_gap (may be NULL) gets, per entry, half the mean gap in elevation between
+ * ring's beam), unless, with the firing times t_ns, that azimuth lies where the ring above has
+ * no data: between two of its returns more than two of the sweep's mean firing steps apart
+ * with no point of the sweep fired in between (a lost packet, whose sector differs from ring to
+ * ring where the beams fire at staggered azimuths). half_gap (may be NULL) gets, per entry, half the mean gap in elevation between
  * the ring of return i and its neighbouring rings (rad; NaN for a ring without neighbours): how
  * far off in elevation an edge that ring sees may lie (avt_cc_displacement). Near the sweep's
  * cut the rings' neighbours at one azimuth are not of one instant (a laser's azimuth offset

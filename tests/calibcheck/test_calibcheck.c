@@ -503,6 +503,49 @@ static void test_discontinuities_sky_and_cut(void **state)
     assert_int_equal(k, AZ);
 }
 
+/* A lost packet is no sky. Three rings at elevations -1.0, -0.6 and -0.2 deg see a wall 10 m
+ * ahead at azimuths 0.35 deg apart (-20 to 19.9 deg), firing 100 us apart, each ring 6 steps
+ * earlier than the one below (staggered as an Ouster's beams). The firings of time steps 40-55
+ * lost: each ring misses a different sector, so the middle ring has returns where the top ring
+ * has none and the bottom ring has some. No edge at all with the firing times, where without
+ * them 6 of the middle ring's returns read as edges against the sky. The top ring returning
+ * nothing over those steps (the sky) while the others fire gives those edges. */
+static size_t lost_packet_edges(int sky, int with_times)
+{
+    enum { COLS = 115, N = 3 * COLS };
+    static float xyz[3 * N];
+    static uint16_t ring[N];
+    static int64_t t[N];
+    uint32_t idx[2 * N];
+    float w[2 * N], e[6 * N];
+    uint8_t kind[2 * N];
+    size_t n = 0, k = 0;
+    for (int c = 0; c < COLS; c++)
+        for (int r = 0; r < 3; r++) {
+            const int step = c + 6 * (1 - r); /* when it fires */
+            if (step >= 40 && step <= 55 && (!sky || r == 2)) continue;
+            const double az = (-20.0 + 0.35 * c) * DEG, el = (-1.0 + 0.4 * r) * DEG;
+            const double range = 10.0 / (cos(az) * cos(el));
+            xyz[3 * n] = (float)(range * cos(el) * cos(az));
+            xyz[3 * n + 1] = (float)(range * cos(el) * sin(az));
+            xyz[3 * n + 2] = (float)(range * sin(el));
+            ring[n] = (uint16_t)r;
+            t[n++] = 100000 * (int64_t)step;
+        }
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, with_times ? t : NULL, 0, n, idx, w, e, NULL, kind, &k, NULL),
+                     AVT_OK);
+    for (size_t i = 0; i < k; i++) assert_int_equal(kind[i], AVT_CC_ACROSS_RINGS);
+    return k;
+}
+
+static void test_discontinuities_lost_packet(void **state)
+{
+    (void)state;
+    assert_int_equal(lost_packet_edges(0, 1), 0);
+    assert_int_equal(lost_packet_edges(0, 0), 6); /* without times the sectors look like sky */
+    assert_int_equal(lost_packet_edges(1, 1), 16);
+}
+
 /* A w x h pinhole camera without distortion, focal length f, principal point (cx, cy), its
  * axes the LiDAR's (x right, y down, z ahead) */
 static void pinhole(unsigned w, unsigned h, double f, double cx, double cy, avt_camera *cam, avt_cam_model *m)
@@ -811,6 +854,7 @@ int main(void)
         cmocka_unit_test(test_discontinuities_pole),
         cmocka_unit_test(test_discontinuities_empty_ring),
         cmocka_unit_test(test_discontinuities_vertical), cmocka_unit_test(test_discontinuities_sky_and_cut),
+        cmocka_unit_test(test_discontinuities_lost_packet),
         cmocka_unit_test(test_dmap_quantise),         cmocka_unit_test(test_score_one_point),
         cmocka_unit_test(test_judge),                 cmocka_unit_test(test_jackknife),
         cmocka_unit_test(test_significance_needed),
