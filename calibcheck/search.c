@@ -69,19 +69,24 @@ void avt_cc_dmap_quantise(const float *d, size_t n, uint16_t *q)
     }
 }
 
+/* Whether (x, y) lies where D can be sampled: [0, W-1) x [0, H-1) */
+static int in_map(const avt_cc_frame *f, float x, float y)
+{
+    return x >= 0.0f && x < (float)f->width - 1.0f && y >= 0.0f && y < (float)f->height - 1.0f;
+}
+
 /* Sum of w_i D(u_i, v_i), D bilinear between pixel centres (integers); points outside
  * [0, W-1) x [0, H-1) or invalid count 0. A plain loop over arrays that the compiler can
  * vectorise up to the gathers. */
 static double frame_score(const avt_cc_frame *f, const float *u, const float *v, const uint8_t *valid, size_t *n_in)
 {
-    const float wmax = (float)f->width - 1.0f, hmax = (float)f->height - 1.0f;
     const uint16_t *d = f->dmap;
     const size_t stride = f->width;
     double sum = 0.0;
     size_t in = 0;
     for (size_t i = 0; i < f->n; i++) {
         float x = u[i], y = v[i];
-        if (!valid[i] || !(x >= 0.0f && x < wmax && y >= 0.0f && y < hmax)) continue;
+        if (!valid[i] || !in_map(f, x, y)) continue;
         size_t x0 = (size_t)x, y0 = (size_t)y;
         float fx = x - (float)x0, fy = y - (float)y0;
         const uint16_t *p = d + y0 * stride + x0;
@@ -450,7 +455,7 @@ void avt_cc_estimate_clear(avt_cc_estimate *e)
 {
     memset(e, 0, sizeof *e);
     for (int k = 0; k < AVT_CC_NPARAM; k++) e->sd[k] = NAN;
-    e->significance = e->bands = NAN;
+    e->significance = e->bands = e->common_gain = NAN;
     e->across_rad = e->along_rad = e->across_gaps = e->beyond_tol = NAN;
 }
 
@@ -533,6 +538,32 @@ void avt_cc_thresholds_default(avt_cc_thresholds *t)
     t->min_beyond_tol = 0.1;
 }
 
+int avt_cc_common_gain(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_cc_frame *f, size_t nf,
+                       avt_cc_estimate *est, avt_error *err)
+{
+    est->common_gain = NAN;
+    size_t nmax = 0;
+    for (size_t k = 0; k < nf; k++) nmax = f[k].n > nmax ? f[k].n : nmax;
+    avt_cc_scratch a = {0}, b = {0};
+    int rc = avt_cc_scratch_reserve(&a, nmax ? nmax : 1, err);
+    if (!rc) rc = avt_cc_scratch_reserve(&b, nmax ? nmax : 1, err);
+    const double zero[AVT_CC_NPARAM] = {0};
+    const avt_tf c0 = error_cam_T_src(lidar_T_cam, zero), c1 = error_cam_T_src(lidar_T_cam, est->error);
+    double s0 = 0, s1 = 0;
+    for (size_t k = 0; k < nf && !rc; k++) {
+        avt_cam_project_points_soa(m, &c0, f[k].x, f[k].y, f[k].z, f[k].n, a.u, a.v, a.depth, a.valid);
+        avt_cam_project_points_soa(m, &c1, f[k].x, f[k].y, f[k].z, f[k].n, b.u, b.v, b.depth, b.valid);
+        for (size_t i = 0; i < f[k].n; i++)
+            a.valid[i] = a.valid[i] && b.valid[i] && in_map(&f[k], a.u[i], a.v[i]) && in_map(&f[k], b.u[i], b.v[i]);
+        s0 += frame_score(&f[k], a.u, a.v, a.valid, NULL);
+        s1 += frame_score(&f[k], b.u, b.v, a.valid, NULL);
+    }
+    if (!rc && s0 > 0) est->common_gain = s1 / s0 - 1.0;
+    avt_cc_scratch_free(&a);
+    avt_cc_scratch_free(&b);
+    return rc;
+}
+
 void avt_cc_displacement(const avt_cc_frame *f, size_t nf, avt_cc_estimate *est)
 {
     const avt_tf E = avt_cc_error_tf(est->error);
@@ -575,6 +606,10 @@ int avt_cc_judge(const avt_cc_estimate *e, const avt_cc_thresholds *t)
      * whatever the parameters (a sideways shift the score cannot tell from a turn shows as
      * two errors each below its threshold) */
     if (!((bad && gain >= t->min_gain) || gain >= 2 * t->min_gain)) return AVT_CC_ALIGNED;
+    /* ... and a gain that holds over the points both calibrations put in the image (not from
+     * points the correction brings in, as along an edge that leaves the image; not asked when
+     * NaN) ... */
+    if (e->common_gain < t->min_gain) return AVT_CC_UNDETERMINED;
     /* ... and, moving the points more across the rings than along them, by more than the
      * places of the edges between the beams are known (always without half gaps: NaN) ... */
     if (e->across_rad >= e->along_rad && e->beyond_tol < t->min_beyond_tol) return AVT_CC_UNDETERMINED;

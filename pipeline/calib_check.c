@@ -293,9 +293,11 @@ static int judge(const cc_cam *c, const avt_cc_frame *v, size_t nv, const avt_ca
                  avt_cc_estimate *est, int *status, avt_error *err)
 {
     avt_cc_displacement(v, nv, est);
+    int rc = avt_cc_common_gain(&c->model, &c->cam->lidar_T_cam, v, nv, est, err);
+    if (rc) return rc;
     *status = avt_cc_judge(est, &o->thresholds);
     if (*status != AVT_CC_MISCALIBRATED) return AVT_OK;
-    int rc = avt_cc_jackknife(&c->model, &c->cam->lidar_T_cam, v, nv, &o->search, est, err);
+    rc = avt_cc_jackknife(&c->model, &c->cam->lidar_T_cam, v, nv, &o->search, est, err);
     if (!rc) *status = avt_cc_judge(est, &o->thresholds);
     return rc;
 }
@@ -757,6 +759,7 @@ int avt_calib_check_write_json(const avt_calib_check_report *r, const char *path
         json_object_set_new(o, "significance", num(c->est.significance));
         significance_json(o, &c->est, &r->thresholds);
         json_object_set_new(o, "displacement", displacement_json(&c->est));
+        json_object_set_new(o, "common_gain", num(c->est.common_gain));
         json_object_set_new(o, "confidence", num(c->confidence));
         json_object_set_new(o, "f_stored", num(c->est.f_stored));
         json_object_set_new(o, "f_best", num(c->est.f_best));
@@ -787,6 +790,7 @@ int avt_calib_check_write_json(const avt_calib_check_report *r, const char *path
             json_object_set_new(wo, "significance", num(w->est.significance));
             significance_json(wo, &w->est, &r->thresholds);
             json_object_set_new(wo, "displacement", displacement_json(&w->est));
+            json_object_set_new(wo, "common_gain", num(w->est.common_gain));
             json_object_set_new(wo, "points", json_integer((json_int_t)w->est.points));
             json_array_append_new(wins, wo);
         }

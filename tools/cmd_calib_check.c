@@ -53,6 +53,10 @@ static void summary(const avt_calib_check_report *r, const avt_calib_check_optio
                c->est.score_stored, c->est.score_best,
                c->est.score_stored > 0 ? 100 * (c->est.score_best / c->est.score_stored - 1) : 0.0, c->est.f_stored,
                c->est.f_best);
+        if (isfinite(c->est.common_gain))
+            printf("    over the points both calibrations put in the image: %+.2f%% (miscalibrated needs %.0f%%: not a "
+                   "gain from points the correction brings in)\n",
+                   100 * c->est.common_gain, 100 * o->thresholds.min_gain);
         if (isfinite(c->est.across_gaps))
             printf("    the correction moves the points %.3f deg across the rings (%.2f half ring gaps; %.0f%% of them "
                    "beyond their tolerance, a half gap across the rings or a gap along one; miscalibrated needs %.0f%% "

@@ -227,6 +227,9 @@ typedef struct avt_cc_estimate {
      * points moved across the rings by at least their tolerance (avt_cc_displacement); NaN
      * when not computed. */
     double across_rad, along_rad, across_gaps, beyond_tol;
+    /* The estimate's relative gain over the stored calibration counting only the points both
+     * put inside the image (avt_cc_common_gain); NaN when not computed. */
+    double common_gain;
 } avt_cc_estimate;
 
 /* An estimate before any search: zeros, and NaN for what is computed later (sd, significance,
@@ -263,6 +266,14 @@ int avt_cc_jackknife(const avt_cam_model *m, const avt_tf *lidar_T_cam, const av
  * a ring (frame along_rings: the point lies on its beam, but it holds the calibration across
  * the rings only where its vertical edge ends, anywhere up to the next beam). */
 void avt_cc_displacement(const avt_cc_frame *f, size_t nf, avt_cc_estimate *est);
+
+/* Fills est's common_gain: the score of its error over the score of the stored calibration, less
+ * 1, both over the points of the nf frames that both project inside the image. The search's
+ * score counts every point that lands in the image, so a correction can gain by bringing points
+ * in from the frames' margin beyond it: sliding the points along an edge that leaves the image
+ * brings its part beyond the border onto the edge's image. AVT_OK or AVT_NOMEM. */
+int avt_cc_common_gain(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_cc_frame *f, size_t nf,
+                       avt_cc_estimate *est, avt_error *err);
 
 /* ---- judgement ---- */
 enum avt_cc_status { AVT_CC_ALIGNED = 0, AVT_CC_MISCALIBRATED = 1, AVT_CC_UNDETERMINED = 2 };

@@ -566,7 +566,8 @@ static void pinhole(unsigned w, unsigned h, double f, double cx, double cy, avt_
  * noise gain). A correction that moves the points more across the rings than along them,
  * fewer than a tenth of them by a half ring gap or more, is undetermined; a tenth or more, or
  * mostly along the rings, miscalibrated. The significance needed grows as the points fill fewer
- * bands of the view. */
+ * bands of the view. A gain that does not hold over the points both calibrations put in the
+ * image (common gain below the noise gain) is undetermined. */
 static void test_judge(void **state)
 {
     (void)state;
@@ -577,7 +578,7 @@ static void test_judge(void **state)
     for (int k = 0; k < AVT_CC_NPARAM; k++) e.observed[k] = 1;
     e.significance = INFINITY; /* every band's estimate the same */
     e.bands = 8;
-    e.across_rad = e.along_rad = e.across_gaps = e.beyond_tol = NAN; /* not computed */
+    e.across_rad = e.along_rad = e.across_gaps = e.beyond_tol = e.common_gain = NAN; /* not computed */
     e.error[AVT_CC_YAW] = 0.5 * DEG;
     e.score_stored = 100.0;
     e.score_best = 105.0;
@@ -602,6 +603,12 @@ static void test_judge(void **state)
     e.bands = 1.9, e.significance = AVT_CC_MAX_SIGNIFICANCE; /* fewer than two: nothing to tell by */
     assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_UNDETERMINED);
     e.bands = 8, e.significance = 3.0;
+    /* the gain comes from points the correction brings into the image */
+    e.common_gain = 0.005;
+    assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_UNDETERMINED);
+    e.common_gain = 0.01;
+    assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_MISCALIBRATED);
+    e.common_gain = NAN;
     /* within the rings' spacing: the places of the edges between the beams are not known */
     e.across_rad = 0.1 * DEG, e.along_rad = 0.02 * DEG, e.across_gaps = 0.6, e.beyond_tol = 0.05;
     assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_UNDETERMINED);
@@ -760,6 +767,56 @@ static void test_significance_needed(void **state)
     }
 }
 
+/* The gain over the points both calibrations put in the image. A 640 x 400 camera looking along
+ * the LiDAR's z; D a tent 6 px wide on column 320; 39 points 10 m away on that column at rows
+ * -40 to 340 (the first four in the frame's margin above the image). A turn about the LiDAR's x
+ * (the camera's) moving them 40 px down slides them along the line: those in the image stay on
+ * it, the four above come in onto it. The plain score gains 4, the common gain is 0. The same
+ * points 2 px beside the column (D 1/3) and a turn moving them back onto it: the common gain is
+ * that of the 35 in the image, 2 (from 35/3 to 35). */
+static void test_common_gain(void **state)
+{
+    (void)state;
+    avt_camera cam;
+    avt_cam_model m;
+    pinhole(640, 400, 500, 320, 200, &cam, &m);
+    static uint16_t dmap[640 * 400];
+    for (int v = 0; v < 400; v++)
+        for (int u = 0; u < 640; u++) {
+            float d = (float)fmax(0.0, 1.0 - fabs(u - 320.0) / 3.0);
+            avt_cc_dmap_quantise(&d, 1, &dmap[v * 640 + u]);
+        }
+    float x[39], y[39], z[39], w[39];
+    avt_cc_scratch s = {0};
+    assert_int_equal(avt_cc_scratch_reserve(&s, 39, NULL), AVT_OK);
+    for (int side = 0; side < 2; side++) {
+        for (int j = 0; j < 39; j++) {
+            double u = 320.0 + 2 * side, v = -40.0 + 10 * j;
+            x[j] = (float)((u - 320) * 10 / 500), y[j] = (float)((v - 200) * 10 / 500), z[j] = 10.0f, w[j] = 1.0f;
+        }
+        avt_cc_frame f = {x, y, z, w, 39, dmap, 640, 400, NULL, 0};
+        avt_cc_estimate e;
+        avt_cc_estimate_clear(&e);
+        /* a turn about the LiDAR's x by -atan(40 / 500) moves (0, 0, 10) 40 px down the image,
+         * about its y by -atan(2 / 500) 2 px left */
+        if (side == 0) e.error[AVT_CC_ROLL] = -atan(40.0 / 500);
+        else e.error[AVT_CC_PITCH] = -atan(2.0 / 500);
+        const double zero[AVT_CC_NPARAM] = {0};
+        double s0 = avt_cc_score(&m, &cam.lidar_T_cam, zero, &f, 1, &s, NULL);
+        double s1 = avt_cc_score(&m, &cam.lidar_T_cam, e.error, &f, 1, &s, NULL);
+        assert_int_equal(avt_cc_common_gain(&m, &cam.lidar_T_cam, &f, 1, &e, NULL), AVT_OK);
+        print_message("side %d: score %.2f -> %.2f, common gain %.4f\n", side, s0, s1, e.common_gain);
+        if (side == 0) {
+            assert_true(fabs(s0 - 35.0) < 0.01 && fabs(s1 - 39.0) < 0.05); /* four more from above */
+            assert_true(fabs(e.common_gain) < 0.002);
+        } else {
+            assert_true(fabs(s0 - 35.0 / 3) < 0.01 && fabs(s1 - 35.0) < 0.05);
+            assert_true(fabs(e.common_gain - 2.0) < 0.01);
+        }
+    }
+    avt_cc_scratch_free(&s);
+}
+
 /* How a correction moves points as the LiDAR sees them (angles in degrees, distances 10 m).
  * Frame 1, edges across the rings: point 1 straight ahead (half gap 0.1), point 2 at azimuth 60
  * (weight 2, half gap 0.2), point 3 straight ahead at elevation 60 (half gap 0.1); frame 2 has
@@ -857,7 +914,7 @@ int main(void)
         cmocka_unit_test(test_discontinuities_lost_packet),
         cmocka_unit_test(test_dmap_quantise),         cmocka_unit_test(test_score_one_point),
         cmocka_unit_test(test_judge),                 cmocka_unit_test(test_jackknife),
-        cmocka_unit_test(test_significance_needed),
+        cmocka_unit_test(test_significance_needed),   cmocka_unit_test(test_common_gain),
         cmocka_unit_test(test_displacement),          cmocka_unit_test(test_discontinuities_half_gap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
