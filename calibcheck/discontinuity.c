@@ -191,12 +191,19 @@ static int time_between(const int64_t *ts, size_t n, int64_t a, int64_t b)
     return lo < n && ts[lo] < b;
 }
 
-/* Whether azimuth az (degrees) lies in one of ring g's intervals without data (each the shorter
- * arc between two of its returns). */
-static int in_data_gap(const ring_info *g, const float (*gaps)[2], double az)
+/* The turn from azimuth a to b (degrees) in the direction spin (+1: increasing), in [0, 360) */
+static double turn(double a, double b, int spin)
+{
+    double d = fmod(spin * (b - a), 360.0);
+    return d < 0 ? d + 360.0 : d;
+}
+
+/* Whether azimuth az (degrees) lies in one of ring g's intervals without data, each {the
+ * azimuth where it starts, its turn in the direction of spin}. */
+static int in_data_gap(const ring_info *g, const float (*gaps)[2], int spin, double az)
 {
     for (size_t k = g->gap_lo; k < g->gap_hi; k++)
-        if (az_diff(gaps[k][0], az) + az_diff(az, gaps[k][1]) <= az_diff(gaps[k][0], gaps[k][1]) + 1e-9) return 1;
+        if (turn(gaps[k][0], az, spin) <= gaps[k][1]) return 1;
     return 0;
 }
 
@@ -319,23 +326,38 @@ int avt_cc_discontinuities(const float *xyz, const uint16_t *ring, const int64_t
         t_lo = first + cut_margin_ns;
         t_hi = last - cut_margin_ns;
     }
-    /* Azimuths a ring has no data for, as opposed to no return (the sky): where two of its
-     * consecutive returns lie farther apart than a vertical neighbour may, more than two of the
-     * sweep's mean steps between firing times apart, and no point of the sweep, of any ring,
-     * was recorded between their times (a lost packet; its sectors differ from ring to ring
-     * where the beams fire at staggered azimuths, as an Ouster's do) */
+    /* Azimuths a ring has no data for, as opposed to no return (the sky): from one of its
+     * returns to the next in time, in the direction the head turns, where the two lie farther
+     * apart than a vertical neighbour may, at least one and a half of the sweep's median steps
+     * between firing times apart, and no point of the sweep, of any ring, was recorded between
+     * their times (a lost packet, whose sector differs from ring to ring where the beams fire at
+     * staggered azimuths, as an Ouster's do; or the rest of the turn outside an azimuth window).
+     * The direction: the sign of the rings' small azimuth steps from return to return in time. */
     size_t n_gaps = 0;
-    double step_ns = 0;
+    double step_ns = 0, spin_sum = 0;
     if (t_ns) {
         if (!(ts = malloc(n * sizeof *ts)) || !(gaps = malloc(n * sizeof *gaps))) goto nomem;
         memcpy(ts, t_ns, n * sizeof *ts);
         int sorted = 1;
         for (size_t i = 1; i < n && sorted; i++) sorted = ts[i - 1] <= ts[i];
         if (!sorted) qsort(ts, n, sizeof *ts, by_time);
-        size_t distinct = 1;
-        for (size_t i = 1; i < n; i++) distinct += ts[i] != ts[i - 1];
-        step_ns = distinct > 1 ? (double)(ts[n - 1] - ts[0]) / (double)(distinct - 1) : 0.0;
+        size_t nd = 0; /* the positive steps, into gaps' memory (n floats of 2) */
+        int64_t *steps = (int64_t *)gaps;
+        for (size_t i = 1; i < n; i++)
+            if (ts[i] != ts[i - 1]) steps[nd++] = ts[i] - ts[i - 1];
+        if (nd) {
+            qsort(steps, nd, sizeof *steps, by_time);
+            step_ns = (double)steps[nd / 2];
+        }
+        for (size_t g = 0; g < nr; g++)
+            for (size_t j = rings[g].lo + 1; j < rings[g].hi; j++) {
+                const uint32_t a = order[j - 1], b = order[j];
+                double d = fmod(az[b] - az[a] + 540.0, 360.0) - 180.0; /* (-180, 180] */
+                if (range[a] > 0 && range[b] > 0 && t_ns[a] != t_ns[b] && fabs(d) < 5.0)
+                    spin_sum += t_ns[b] > t_ns[a] ? d : -d;
+            }
     }
+    const int spin = spin_sum < 0 ? -1 : 1;
     for (size_t g = 0; g < nr; g++) {
         ring_info *ri = &rings[g];
         ri->gap_lo = ri->gap_hi = n_gaps;
@@ -344,10 +366,10 @@ int avt_cc_discontinuities(const float *xyz, const uint16_t *ring, const int64_t
             const uint32_t i = order[j];
             if (!(range[i] > 0)) continue;
             if (prev >= 0 && az_diff(az[prev], az[i]) > VERTICAL_MAX_DAZ_DEG) {
-                const int64_t a = t_ns[prev] < t_ns[i] ? t_ns[prev] : t_ns[i];
-                const int64_t b = t_ns[prev] < t_ns[i] ? t_ns[i] : t_ns[prev];
-                if ((double)(b - a) > 2.0 * step_ns && !time_between(ts, n, a, b)) {
-                    gaps[n_gaps][0] = (float)az[prev], gaps[n_gaps][1] = (float)az[i];
+                const uint32_t e = t_ns[prev] < t_ns[i] ? (uint32_t)prev : i, l = e == i ? (uint32_t)prev : i;
+                if (t_ns[l] > t_ns[e] && (double)(t_ns[l] - t_ns[e]) >= 1.5 * step_ns &&
+                    !time_between(ts, n, t_ns[e], t_ns[l])) {
+                    gaps[n_gaps][0] = (float)az[e], gaps[n_gaps][1] = (float)turn(az[e], az[l], spin);
                     n_gaps++;
                 }
             }
@@ -389,7 +411,7 @@ int avt_cc_discontinuities(const float *xyz, const uint16_t *ring, const int64_t
                 long dn = g > 0 ? vertical_neighbour(&c, &rings[g - 1], az[i]) : -1;
                 if (up >= 0 && dn >= 0 && range[up] > 0 && range[dn] > 0)
                     consider(&c, (uint32_t)dn, i, (uint32_t)up, &rings[g - 1], ri, &rings[g + 1]);
-                else if (up < 0 && dn >= 0 && !in_data_gap(&rings[g + 1], (const float(*)[2])gaps, az[i]))
+                else if (up < 0 && dn >= 0 && !in_data_gap(&rings[g + 1], (const float(*)[2])gaps, spin, az[i]))
                     consider_sky(&c, i, ri, &rings[g + 1]);
             }
         }

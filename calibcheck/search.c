@@ -558,7 +558,7 @@ int avt_cc_common_gain(const avt_cam_model *m, const avt_tf *lidar_T_cam, const 
         s0 += frame_score(&f[k], a.u, a.v, a.valid, NULL);
         s1 += frame_score(&f[k], b.u, b.v, a.valid, NULL);
     }
-    if (!rc && s0 > 0) est->common_gain = s1 / s0 - 1.0;
+    if (!rc && est->score_stored > 0) est->common_gain = (s1 - s0) / est->score_stored;
     avt_cc_scratch_free(&a);
     avt_cc_scratch_free(&b);
     return rc;
@@ -592,6 +592,12 @@ void avt_cc_displacement(const avt_cc_frame *f, size_t nf, avt_cc_estimate *est)
     est->beyond_tol = sw > 0 ? beyond / sw : NAN;
 }
 
+/* The gain rule of avt_cc_judge */
+static int gain_enough(int bad, double gain, const avt_cc_thresholds *t)
+{
+    return (bad && gain >= t->min_gain) || gain >= 2 * t->min_gain;
+}
+
 int avt_cc_judge(const avt_cc_estimate *e, const avt_cc_thresholds *t)
 {
     int any = 0, bad = 0;
@@ -605,11 +611,10 @@ int avt_cc_judge(const avt_cc_estimate *e, const avt_cc_thresholds *t)
     /* a parameter beyond its threshold with a gain above the score's noise, or twice that gain
      * whatever the parameters (a sideways shift the score cannot tell from a turn shows as
      * two errors each below its threshold) */
-    if (!((bad && gain >= t->min_gain) || gain >= 2 * t->min_gain)) return AVT_CC_ALIGNED;
-    /* ... and a gain that holds over the points both calibrations put in the image (not from
-     * points the correction brings in, as along an edge that leaves the image; not asked when
-     * NaN) ... */
-    if (e->common_gain < t->min_gain) return AVT_CC_UNDETERMINED;
+    if (!gain_enough(bad, gain, t)) return AVT_CC_ALIGNED;
+    /* ... and so over the points both calibrations put in the image (not a gain from points the
+     * correction brings in, as along an edge that leaves the image; not asked when NaN) ... */
+    if (!isnan(e->common_gain) && !gain_enough(bad, e->common_gain, t)) return AVT_CC_UNDETERMINED;
     /* ... and, moving the points more across the rings than along them, by more than the
      * places of the edges between the beams are known (always without half gaps: NaN) ... */
     if (e->across_rad >= e->along_rad && e->beyond_tol < t->min_beyond_tol) return AVT_CC_UNDETERMINED;

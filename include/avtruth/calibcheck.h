@@ -98,9 +98,10 @@ double avt_cc_edge_map(const uint8_t *grey, unsigned w, unsigned h, float *d, fl
  * return within AVT_CC_SKY_MAX_RANGE_M with a ring below but no return of the ring above near
  * its azimuth is an edge against the sky (weight of the largest jump, half-way up to that
  * ring's beam), unless, with the firing times t_ns, that azimuth lies where the ring above has
- * no data: between two of its returns more than two of the sweep's mean firing steps apart
- * with no point of the sweep fired in between (a lost packet, whose sector differs from ring to
- * ring where the beams fire at staggered azimuths). half_gap (may be NULL) gets, per entry, half the mean gap in elevation between
+ * no data: from one of its returns to the next in time, in the direction the head turns, where
+ * they are at least one and a half median firing steps apart and no point of the sweep fired
+ * in between (a lost packet, whose sector differs from ring to ring where the beams fire at
+ * staggered azimuths; the rest of the turn outside an azimuth window). half_gap (may be NULL) gets, per entry, half the mean gap in elevation between
  * the ring of return i and its neighbouring rings (rad; NaN for a ring without neighbours): how
  * far off in elevation an edge that ring sees may lie (avt_cc_displacement). Near the sweep's
  * cut the rings' neighbours at one azimuth are not of one instant (a laser's azimuth offset
@@ -227,8 +228,9 @@ typedef struct avt_cc_estimate {
      * points moved across the rings by at least their tolerance (avt_cc_displacement); NaN
      * when not computed. */
     double across_rad, along_rad, across_gaps, beyond_tol;
-    /* The estimate's relative gain over the stored calibration counting only the points both
-     * put inside the image (avt_cc_common_gain); NaN when not computed. */
+    /* The estimate's gain over the stored calibration counting only the points both put inside
+     * the image, relative to score_stored (avt_cc_common_gain); NaN when not computed or when
+     * score_stored is 0. */
     double common_gain;
 } avt_cc_estimate;
 
@@ -267,8 +269,9 @@ int avt_cc_jackknife(const avt_cam_model *m, const avt_tf *lidar_T_cam, const av
  * the rings only where its vertical edge ends, anywhere up to the next beam). */
 void avt_cc_displacement(const avt_cc_frame *f, size_t nf, avt_cc_estimate *est);
 
-/* Fills est's common_gain: the score of its error over the score of the stored calibration, less
- * 1, both over the points of the nf frames that both project inside the image. The search's
+/* Fills est's common_gain (its score_stored set, as avt_cc_search leaves it): the score of its
+ * error less that of the stored calibration, both over the points of the nf frames that both
+ * project inside the image, over score_stored; the same base as the plain gain. The search's
  * score counts every point that lands in the image, so a correction can gain by bringing points
  * in from the frames' margin beyond it: sliding the points along an edge that leaves the image
  * brings its part beyond the border onto the edge's image. AVT_OK or AVT_NOMEM. */
@@ -311,7 +314,8 @@ double avt_cc_significance_needed(const avt_cc_estimate *e, const avt_cc_thresho
  * miscalibrated when the estimate scores at least min_gain more than the stored calibration
  * and an observed parameter's error reaches its threshold, or scores at least 2 min_gain more
  * whatever the parameters (a sideways shift the score cannot tell from a turn shows as two
- * errors each below its threshold), in either case with the significance
+ * errors each below its threshold), and the same over the points both put inside the image
+ * (common_gain, not asked when NaN), in either case with the significance
  * avt_cc_significance_needed asks for (not asked without the jackknife: significance NaN);
  * undetermined when it would be miscalibrated but the correction is not that significant (the
  * data cannot tell whether the calibration is off), or when it moves the points more across

@@ -538,12 +538,49 @@ static size_t lost_packet_edges(int sky, int with_times)
     return k;
 }
 
+/* An azimuth window across the turn's start (an Ouster's, columns handed over in order: from
+ * 0 to 40 deg, then from -40 to 0 deg a turn later, nothing recorded between): the three rings
+ * of lost_packet_edges over the wall, the head turning either way (spin), the top ring seeing
+ * the sky from 10 to 15 deg. The rest of the turn, from 40 to 320 deg, has no data, the window
+ * itself has: the same sky edges with the firing times as without them. */
+static size_t window_edges(int spin, int with_times)
+{
+    enum { COLS = 229, N = 3 * COLS };
+    static float xyz[3 * N];
+    static uint16_t ring[N];
+    static int64_t t[N];
+    uint32_t idx[2 * N];
+    float w[2 * N], e[6 * N];
+    size_t n = 0, k = 0;
+    for (int c = 0; c < COLS; c++) {
+        const double a = c <= 114 ? 0.35 * c : 0.35 * (c - 229); /* 0..39.9, then -39.9..-0.35 */
+        const int64_t when = c <= 114 ? 100000 * (int64_t)c : 100000 * (int64_t)(c - 229 + 1029);
+        for (int r = 0; r < 3; r++) {
+            if (r == 2 && a >= 10.0 && a <= 15.0) continue;
+            const double az = spin * a * DEG, el = (-1.0 + 0.4 * r) * DEG, range = 10.0 / (cos(az) * cos(el));
+            xyz[3 * n] = (float)(range * cos(el) * cos(az));
+            xyz[3 * n + 1] = (float)(range * cos(el) * sin(az));
+            xyz[3 * n + 2] = (float)(range * sin(el));
+            ring[n] = (uint16_t)r;
+            t[n++] = when;
+        }
+    }
+    assert_int_equal(avt_cc_discontinuities(xyz, ring, with_times ? t : NULL, 0, n, idx, w, e, NULL, NULL, &k, NULL),
+                     AVT_OK);
+    return k;
+}
+
 static void test_discontinuities_lost_packet(void **state)
 {
     (void)state;
     assert_int_equal(lost_packet_edges(0, 1), 0);
     assert_int_equal(lost_packet_edges(0, 0), 6); /* without times the sectors look like sky */
     assert_int_equal(lost_packet_edges(1, 1), 16);
+    for (int spin = -1; spin <= 1; spin += 2) {
+        const size_t sky = window_edges(spin, 0);
+        assert_true(sky >= 10);
+        assert_int_equal(window_edges(spin, 1), sky);
+    }
 }
 
 /* A w x h pinhole camera without distortion, focal length f, principal point (cx, cy), its
@@ -608,6 +645,11 @@ static void test_judge(void **state)
     assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_UNDETERMINED);
     e.common_gain = 0.01;
     assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_MISCALIBRATED);
+    e.error[AVT_CC_YAW] = 0.1 * DEG; /* no parameter beyond its threshold: twice the noise gain */
+    assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_UNDETERMINED);
+    e.common_gain = 0.02;
+    assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_MISCALIBRATED);
+    e.error[AVT_CC_YAW] = 0.5 * DEG;
     e.common_gain = NAN;
     /* within the rings' spacing: the places of the edges between the beams are not known */
     e.across_rad = 0.1 * DEG, e.along_rad = 0.02 * DEG, e.across_gaps = 0.6, e.beyond_tol = 0.05;
@@ -767,13 +809,15 @@ static void test_significance_needed(void **state)
     }
 }
 
-/* The gain over the points both calibrations put in the image. A 640 x 400 camera looking along
- * the LiDAR's z; D a tent 6 px wide on column 320; 39 points 10 m away on that column at rows
- * -40 to 340 (the first four in the frame's margin above the image). A turn about the LiDAR's x
- * (the camera's) moving them 40 px down slides them along the line: those in the image stay on
- * it, the four above come in onto it. The plain score gains 4, the common gain is 0. The same
- * points 2 px beside the column (D 1/3) and a turn moving them back onto it: the common gain is
- * that of the 35 in the image, 2 (from 35/3 to 35). */
+/* The gain over the points both calibrations put in the image, relative to the stored score. A
+ * 640 x 400 camera looking along the LiDAR's z; D a tent 6 px wide on column 320; 39 points
+ * 10 m away on that column at rows -40 to 340 (the first four in the frame's margin above the
+ * image). A turn about the LiDAR's x (the camera's) moving them 40 px down slides them along the
+ * line: those in the image stay on it, the four above come in onto it. The plain score gains 4,
+ * the common gain is 0. The same points 2 px beside the column (D 1/3) and a turn moving them
+ * back onto it: the common gain is that of the 35 in the image, 2 (from 35/3 to 35). The points
+ * at rows 10 to 390, all in the image, moved 40 px down: four leave at the bottom, the plain
+ * score loses 4, the common gain is 0. */
 static void test_common_gain(void **state)
 {
     (void)state;
@@ -789,9 +833,9 @@ static void test_common_gain(void **state)
     float x[39], y[39], z[39], w[39];
     avt_cc_scratch s = {0};
     assert_int_equal(avt_cc_scratch_reserve(&s, 39, NULL), AVT_OK);
-    for (int side = 0; side < 2; side++) {
+    for (int side = 0; side < 3; side++) {
         for (int j = 0; j < 39; j++) {
-            double u = 320.0 + 2 * side, v = -40.0 + 10 * j;
+            double u = 320.0 + 2 * (side == 1), v = (side == 2 ? 10.0 : -40.0) + 10 * j;
             x[j] = (float)((u - 320) * 10 / 500), y[j] = (float)((v - 200) * 10 / 500), z[j] = 10.0f, w[j] = 1.0f;
         }
         avt_cc_frame f = {x, y, z, w, 39, dmap, 640, 400, NULL, 0};
@@ -799,19 +843,23 @@ static void test_common_gain(void **state)
         avt_cc_estimate_clear(&e);
         /* a turn about the LiDAR's x by -atan(40 / 500) moves (0, 0, 10) 40 px down the image,
          * about its y by -atan(2 / 500) 2 px left */
-        if (side == 0) e.error[AVT_CC_ROLL] = -atan(40.0 / 500);
+        if (side != 1) e.error[AVT_CC_ROLL] = -atan(40.0 / 500);
         else e.error[AVT_CC_PITCH] = -atan(2.0 / 500);
         const double zero[AVT_CC_NPARAM] = {0};
         double s0 = avt_cc_score(&m, &cam.lidar_T_cam, zero, &f, 1, &s, NULL);
         double s1 = avt_cc_score(&m, &cam.lidar_T_cam, e.error, &f, 1, &s, NULL);
+        e.score_stored = s0;
         assert_int_equal(avt_cc_common_gain(&m, &cam.lidar_T_cam, &f, 1, &e, NULL), AVT_OK);
         print_message("side %d: score %.2f -> %.2f, common gain %.4f\n", side, s0, s1, e.common_gain);
         if (side == 0) {
             assert_true(fabs(s0 - 35.0) < 0.01 && fabs(s1 - 39.0) < 0.05); /* four more from above */
             assert_true(fabs(e.common_gain) < 0.002);
-        } else {
+        } else if (side == 1) {
             assert_true(fabs(s0 - 35.0 / 3) < 0.01 && fabs(s1 - 35.0) < 0.05);
             assert_true(fabs(e.common_gain - 2.0) < 0.01);
+        } else {
+            assert_true(fabs(s0 - 39.0) < 0.01 && fabs(s1 - 35.0) < 0.05); /* four out at the bottom */
+            assert_true(fabs(e.common_gain) < 0.002);
         }
     }
     avt_cc_scratch_free(&s);
