@@ -503,6 +503,42 @@ static void test_discontinuities_sky_and_cut(void **state)
     assert_int_equal(k, AZ);
 }
 
+/* Returns of three rings on a wall 10 m ahead (the plane x = 10) with their firing times */
+static struct {
+    float xyz[3 * 3 * 229];
+    uint16_t ring[3 * 229];
+    int64_t t[3 * 229];
+    size_t n;
+} wall;
+
+/* One return of ring r (elevation -1.0 + 0.4 r deg) at azimuth az_deg, fired at time when */
+static void wall_return(double az_deg, int r, int64_t when)
+{
+    const double az = az_deg * DEG, el = (-1.0 + 0.4 * r) * DEG, range = 10.0 / (cos(az) * cos(el));
+    assert_true(wall.n < 3 * 229);
+    wall.xyz[3 * wall.n] = (float)(range * cos(el) * cos(az));
+    wall.xyz[3 * wall.n + 1] = (float)(range * cos(el) * sin(az));
+    wall.xyz[3 * wall.n + 2] = (float)(range * sin(el));
+    wall.ring[wall.n] = (uint16_t)r;
+    wall.t[wall.n++] = when;
+}
+
+/* The discontinuities of the wall's returns (with their firing times or without), all across
+ * the rings: their count; the wall emptied */
+static size_t wall_edges(int with_times)
+{
+    static uint32_t idx[6 * 229];
+    static float w[6 * 229], e[18 * 229];
+    static uint8_t kind[6 * 229];
+    size_t k = 0;
+    assert_int_equal(avt_cc_discontinuities(wall.xyz, wall.ring, with_times ? wall.t : NULL, 0, wall.n, idx, w, e, NULL,
+                                            kind, &k, NULL),
+                     AVT_OK);
+    for (size_t i = 0; i < k; i++) assert_int_equal(kind[i], AVT_CC_ACROSS_RINGS);
+    wall.n = 0;
+    return k;
+}
+
 /* A lost packet is no sky. Three rings at elevations -1.0, -0.6 and -0.2 deg see a wall 10 m
  * ahead at azimuths 0.35 deg apart (-20 to 19.9 deg), firing 100 us apart, each ring 6 steps
  * earlier than the one below (staggered as an Ouster's beams). The firings of time steps 40-55
@@ -512,30 +548,13 @@ static void test_discontinuities_sky_and_cut(void **state)
  * nothing over those steps (the sky) while the others fire gives those edges. */
 static size_t lost_packet_edges(int sky, int with_times)
 {
-    enum { COLS = 115, N = 3 * COLS };
-    static float xyz[3 * N];
-    static uint16_t ring[N];
-    static int64_t t[N];
-    uint32_t idx[2 * N];
-    float w[2 * N], e[6 * N];
-    uint8_t kind[2 * N];
-    size_t n = 0, k = 0;
-    for (int c = 0; c < COLS; c++)
+    for (int c = 0; c < 115; c++)
         for (int r = 0; r < 3; r++) {
             const int step = c + 6 * (1 - r); /* when it fires */
-            if (step >= 40 && step <= 55 && (!sky || r == 2)) continue;
-            const double az = (-20.0 + 0.35 * c) * DEG, el = (-1.0 + 0.4 * r) * DEG;
-            const double range = 10.0 / (cos(az) * cos(el));
-            xyz[3 * n] = (float)(range * cos(el) * cos(az));
-            xyz[3 * n + 1] = (float)(range * cos(el) * sin(az));
-            xyz[3 * n + 2] = (float)(range * sin(el));
-            ring[n] = (uint16_t)r;
-            t[n++] = 100000 * (int64_t)step;
+            const int lost = step >= 40 && step <= 55 && (!sky || r == 2);
+            if (!lost) wall_return(-20.0 + 0.35 * c, r, 100000 * (int64_t)step);
         }
-    assert_int_equal(avt_cc_discontinuities(xyz, ring, with_times ? t : NULL, 0, n, idx, w, e, NULL, kind, &k, NULL),
-                     AVT_OK);
-    for (size_t i = 0; i < k; i++) assert_int_equal(kind[i], AVT_CC_ACROSS_RINGS);
-    return k;
+    return wall_edges(with_times);
 }
 
 /* An azimuth window across the turn's start (an Ouster's, columns handed over in order: from
@@ -545,29 +564,13 @@ static size_t lost_packet_edges(int sky, int with_times)
  * itself has: the same sky edges with the firing times as without them. */
 static size_t window_edges(int spin, int with_times)
 {
-    enum { COLS = 229, N = 3 * COLS };
-    static float xyz[3 * N];
-    static uint16_t ring[N];
-    static int64_t t[N];
-    uint32_t idx[2 * N];
-    float w[2 * N], e[6 * N];
-    size_t n = 0, k = 0;
-    for (int c = 0; c < COLS; c++) {
+    for (int c = 0; c < 229; c++) {
         const double a = c <= 114 ? 0.35 * c : 0.35 * (c - 229); /* 0..39.9, then -39.9..-0.35 */
         const int64_t when = c <= 114 ? 100000 * (int64_t)c : 100000 * (int64_t)(c - 229 + 1029);
-        for (int r = 0; r < 3; r++) {
-            if (r == 2 && a >= 10.0 && a <= 15.0) continue;
-            const double az = spin * a * DEG, el = (-1.0 + 0.4 * r) * DEG, range = 10.0 / (cos(az) * cos(el));
-            xyz[3 * n] = (float)(range * cos(el) * cos(az));
-            xyz[3 * n + 1] = (float)(range * cos(el) * sin(az));
-            xyz[3 * n + 2] = (float)(range * sin(el));
-            ring[n] = (uint16_t)r;
-            t[n++] = when;
-        }
+        for (int r = 0; r < 3; r++)
+            if (!(r == 2 && a >= 10.0 && a <= 15.0)) wall_return(spin * a, r, when);
     }
-    assert_int_equal(avt_cc_discontinuities(xyz, ring, with_times ? t : NULL, 0, n, idx, w, e, NULL, NULL, &k, NULL),
-                     AVT_OK);
-    return k;
+    return wall_edges(with_times);
 }
 
 static void test_discontinuities_lost_packet(void **state)
