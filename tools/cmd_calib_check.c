@@ -54,17 +54,18 @@ static void summary(const avt_calib_check_report *r, const avt_calib_check_optio
                c->est.score_stored > 0 ? 100 * (c->est.score_best / c->est.score_stored - 1) : 0.0, c->est.f_stored,
                c->est.f_best);
         if (isfinite(c->est.common_gain))
-            printf("    over the points both calibrations put in the image: %+.2f%% (miscalibrated needs %.0f%%: not a "
-                   "gain from points the correction brings in)\n",
-                   100 * c->est.common_gain, 100 * o->thresholds.min_gain);
+            printf("    over the points both calibrations put in the image: %+.2f%% (miscalibrated needs %.0f%% with an "
+                   "error beyond its threshold, else %.0f%%, here too: not a gain from points the correction brings "
+                   "in)\n",
+                   100 * c->est.common_gain, 100 * o->thresholds.min_gain, 200 * o->thresholds.min_gain);
         if (isfinite(c->est.across_gaps))
             printf("    the correction moves the points %.3f deg across the rings (%.2f half ring gaps; %.0f%% of them "
                    "beyond their tolerance, a half gap across the rings or a gap along one; miscalibrated needs %.0f%% "
                    "when it moves them more across than along) and %.3f deg along them\n",
                    c->est.across_rad / DEG, c->est.across_gaps, 100 * c->est.beyond_tol,
                    100 * o->thresholds.min_beyond_tol, c->est.along_rad / DEG);
-        const double need = avt_cc_significance_needed(&c->est, &o->thresholds);
         if (isfinite(c->est.significance)) { /* computed when the estimate would be miscalibrated */
+            const double need = avt_cc_significance_needed(&c->est, &o->thresholds);
             printf("    significance %.1f (how well the correction holds when each of %d column bands of the view "
                    "is left out); the points fill %.2f of them",
                    c->est.significance, o->search.jackknife_bands, c->est.bands);
