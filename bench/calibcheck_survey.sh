@@ -36,11 +36,13 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 for c in r["cameras"]:
     e = c["error"]
-    sig, need = c.get("significance"), c.get("significance_needed")
+    sig, need, ag = c.get("significance"), c.get("significance_needed"), c["displacement"].get("across_rings_gain")
     print("%-8s seed %s %-11s %-13s r%+.2f p%+.2f y%+.2f deg x%+.3f y%+.3f z%+.3f m  significance %s" % (
         sys.argv[2], sys.argv[3], c["camera"], c["status"], e["roll_deg"], e["pitch_deg"], e["yaw_deg"],
         e["x_m"], e["y_m"], e["z_m"], "-" if sig is None else "%.1f (needs %s, %.1f bands)" % (
-            sig, "inf" if need is None else "%.1f" % need, c["bands"])))
+            sig, "inf" if need is None else "%.1f" % need, c["bands"])) + (
+        "" if ag is None else "  across-ring gain %+.2f%%" % (100 * ag)) + "  across-ring share %s" % (
+        "-" if c["displacement"].get("across_rings_share") is None else "%.2f" % c["displacement"]["across_rings_share"]))
 EOF
     done
 done | tee "$WORK/survey.txt"

@@ -132,6 +132,7 @@ void avt_cc_options_default(avt_cc_options *o)
     o->min_sharpness = 0.004;
     o->min_breadth = 0.008;
     o->jackknife_bands = 8;
+    o->min_across_share = 0.05;
 }
 
 typedef struct search_ctx {
@@ -455,7 +456,7 @@ void avt_cc_estimate_clear(avt_cc_estimate *e)
 {
     memset(e, 0, sizeof *e);
     for (int k = 0; k < AVT_CC_NPARAM; k++) e->sd[k] = NAN;
-    e->significance = e->bands = e->common_gain = NAN;
+    e->significance = e->bands = e->common_gain = e->across_gain = e->across_share = NAN;
     e->across_rad = e->along_rad = e->across_gaps = e->beyond_tol = NAN;
 }
 
@@ -480,16 +481,32 @@ int avt_cc_search(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_c
      * search has taken it, by its breadth alone: at the rotations' estimate a shift sits on the
      * slope of the ridge between a shift and a turn, where neither probe tells (a 5 cm shift up
      * read as -0.22 deg of pitch had sharpness 0.0004 there, breadth 0.012 at the end). */
-    int active[AVT_CC_NPARAM] = {1, 1, 1, 0, 0, 0};
+    int active[AVT_CC_NPARAM] = {1, 1, 1, 0, 0, 0}, held[AVT_CC_NPARAM] = {0};
+    double w_all = 0, w_across = 0;
+    for (size_t k = 0; k < nf; k++)
+        for (size_t i = 0; i < f[k].n; i++) {
+            w_all += f[k].w[i];
+            if (!f[k].along_rings) w_across += f[k].w[i];
+        }
+    out->across_share = w_all > 0 ? w_across / w_all : NAN;
+    for (int k = 0; k < AVT_CC_NPARAM && out->across_share < o->min_across_share; k++) {
+        avt_cc_estimate step;
+        avt_cc_estimate_clear(&step);
+        step.error[k] = k < AVT_CC_X ? o->grid_rot_deg * DEG : o->grid_trans_m;
+        avt_cc_displacement(f, nf, &step);
+        held[k] = step.across_rad >= step.along_rad; /* NaN (no half gaps): searched */
+        if (k < AVT_CC_X) active[k] = !held[k];
+    }
     descend(&c, o, active, 0, best, &s_best, cand, score);
     sharpness(&c, o, best, s_best, 1.0, out->sharpness, cand, score);
     sharpness(&c, o, best, s_best, AVT_CC_WIDE_PROBE, out->breadth, cand, score);
     int unseen = 0;
     for (int k = 0; k < AVT_CC_X; k++) {
-        active[k] = c.turn_seen[k] = out->sharpness[k] >= o->min_sharpness || out->breadth[k] >= o->min_breadth;
+        active[k] = c.turn_seen[k] =
+            !held[k] && (out->sharpness[k] >= o->min_sharpness || out->breadth[k] >= o->min_breadth);
         if (!active[k] && best[k] != 0) best[k] = 0, unseen = 1;
     }
-    for (int k = AVT_CC_X; k < AVT_CC_NPARAM; k++) active[k] = 1;
+    for (int k = AVT_CC_X; k < AVT_CC_NPARAM; k++) active[k] = !held[k];
     for (int pass = 0; pass < 2; pass++) {
         if (unseen) s_best = avt_cc_score(m, lidar_T_cam, best, f, nf, &c.scratch[0], NULL), c.evaluations++;
         descend(&c, o, active, 1, best, &s_best, cand, score);
@@ -541,7 +558,7 @@ void avt_cc_thresholds_default(avt_cc_thresholds *t)
 int avt_cc_common_gain(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_cc_frame *f, size_t nf,
                        avt_cc_estimate *est, avt_error *err)
 {
-    est->common_gain = NAN;
+    est->common_gain = est->across_gain = NAN;
     size_t nmax = 0;
     for (size_t k = 0; k < nf; k++) nmax = f[k].n > nmax ? f[k].n : nmax;
     avt_cc_scratch a = {0}, b = {0};
@@ -549,16 +566,20 @@ int avt_cc_common_gain(const avt_cam_model *m, const avt_tf *lidar_T_cam, const 
     if (!rc) rc = avt_cc_scratch_reserve(&b, nmax ? nmax : 1, err);
     const double zero[AVT_CC_NPARAM] = {0};
     const avt_tf c0 = error_cam_T_src(lidar_T_cam, zero), c1 = error_cam_T_src(lidar_T_cam, est->error);
-    double s0 = 0, s1 = 0;
+    double s0 = 0, s1 = 0, a0 = 0, a1 = 0;
     for (size_t k = 0; k < nf && !rc; k++) {
         avt_cam_project_points_soa(m, &c0, f[k].x, f[k].y, f[k].z, f[k].n, a.u, a.v, a.depth, a.valid);
         avt_cam_project_points_soa(m, &c1, f[k].x, f[k].y, f[k].z, f[k].n, b.u, b.v, b.depth, b.valid);
         for (size_t i = 0; i < f[k].n; i++)
             a.valid[i] = a.valid[i] && b.valid[i] && in_map(&f[k], a.u[i], a.v[i]) && in_map(&f[k], b.u[i], b.v[i]);
-        s0 += frame_score(&f[k], a.u, a.v, a.valid, NULL);
-        s1 += frame_score(&f[k], b.u, b.v, a.valid, NULL);
+        const double f0 = frame_score(&f[k], a.u, a.v, a.valid, NULL), f1 = frame_score(&f[k], b.u, b.v, a.valid, NULL);
+        s0 += f0, s1 += f1;
+        if (!f[k].along_rings) a0 += f0, a1 += f1;
     }
-    if (!rc && est->score_stored > 0) est->common_gain = (s1 - s0) / est->score_stored;
+    if (!rc && est->score_stored > 0) {
+        est->common_gain = (s1 - s0) / est->score_stored;
+        est->across_gain = (a1 - a0) / est->score_stored;
+    }
     avt_cc_scratch_free(&a);
     avt_cc_scratch_free(&b);
     return rc;
@@ -617,7 +638,9 @@ int avt_cc_judge(const avt_cc_estimate *e, const avt_cc_thresholds *t)
     if (!isnan(e->common_gain) && !gain_enough(bad, e->common_gain, t)) return AVT_CC_UNDETERMINED;
     /* ... and, moving the points more across the rings than along them, by more than the
      * places of the edges between the beams are known (always without half gaps: NaN) ... */
-    if (e->across_rad >= e->along_rad && e->beyond_tol < t->min_beyond_tol) return AVT_CC_UNDETERMINED;
+    if (e->across_rad >= e->along_rad &&
+        (e->beyond_tol < t->min_beyond_tol || (!isnan(e->across_gain) && !(e->across_gain > 0.0))))
+        return AVT_CC_UNDETERMINED;
     /* ... and a correction that holds whichever part of the view is left out (always without
      * the jackknife: significance NaN); else the data cannot tell */
     if (isnan(e->significance)) return AVT_CC_MISCALIBRATED;

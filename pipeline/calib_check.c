@@ -725,6 +725,8 @@ static json_t *displacement_json(const avt_cc_estimate *e)
     json_object_set_new(d, "along_rings_deg", num(e->along_rad / DEG));
     json_object_set_new(d, "across_rings_half_gaps", num(e->across_gaps));
     json_object_set_new(d, "share_beyond_tolerance", num(e->beyond_tol));
+    json_object_set_new(d, "across_rings_gain", num(e->across_gain));
+    json_object_set_new(d, "across_rings_share", num(e->across_share));
     return d;
 }
 

@@ -58,12 +58,20 @@ static void summary(const avt_calib_check_report *r, const avt_calib_check_optio
                    "error beyond its threshold, else %.0f%%, here too: not a gain from points the correction brings "
                    "in)\n",
                    100 * c->est.common_gain, 100 * o->thresholds.min_gain, 200 * o->thresholds.min_gain);
+        if (isfinite(c->est.across_gain))
+            printf("    of that, the edges across the rings (%.0f%% of the points' weight) give %+.2f%% (miscalibrated "
+                   "needs more than 0 when the correction moves the points more across the rings than along)\n",
+                   100 * c->est.across_share, 100 * c->est.across_gain);
         if (isfinite(c->est.across_gaps))
             printf("    the correction moves the points %.3f deg across the rings (%.2f half ring gaps; %.0f%% of them "
                    "beyond their tolerance, a half gap across the rings or a gap along one; miscalibrated needs %.0f%% "
                    "when it moves them more across than along) and %.3f deg along them\n",
                    c->est.across_rad / DEG, c->est.across_gaps, 100 * c->est.beyond_tol,
                    100 * o->thresholds.min_beyond_tol, c->est.along_rad / DEG);
+        if (c->est.across_share < o->search.min_across_share)
+            printf("    fewer than %.0f%% of the points' weight in edges across the rings: the parameters that move the "
+                   "points across them are not searched\n",
+                   100 * o->search.min_across_share);
         if (isfinite(c->est.significance)) { /* computed when the estimate would be miscalibrated */
             const double need = avt_cc_significance_needed(&c->est, &o->thresholds);
             printf("    significance %.1f (how well the correction holds when each of %d column bands of the view "

@@ -178,6 +178,13 @@ typedef struct avt_cc_options {
     /* avt_cc_jackknife's bands of image columns (default 8; at most AVT_CC_MAX_BANDS are used;
      * below 2: none) */
     int jackknife_bands;
+    /* With less than this share of the weight in edges across the rings (avt_cc_estimate
+     * across_share; default 0.05; none on LiDARs whose rings lie more than
+     * AVT_CC_MAX_RING_GAP_DEG apart), the parameters that move the points more across the rings
+     * than along them (by a grid step, avt_cc_displacement) are held at 0: the points along a
+     * ring would slide along their vertical edges, towards the rows where the map along the
+     * rows favours them (a VLP-16's side camera drifted 2.3 deg that way). */
+    double min_across_share;
 } avt_cc_options;
 void avt_cc_options_default(avt_cc_options *o);
 
@@ -198,6 +205,11 @@ typedef struct avt_cc_estimate {
      * are those of the final estimate, which may differ) */
     int observed[AVT_CC_NPARAM];
     size_t points;               /* discontinuity points inside the images, stored calibration */
+    /* The weight share of the discontinuities across the rings (frames not along_rings, the
+     * sky's included) among all the frames' points; NaN without points. Below the options'
+     * min_across_share a parameter that moves the points more across the rings than along
+     * them is not searched (observed 0): nothing else places the points across the rings. */
+    double across_share;
     int evaluations;             /* scores computed */
     /* an observed parameter ended at the search's bound (options max_rot_deg, max_trans_m):
      * the score has no peak within it */
@@ -232,6 +244,10 @@ typedef struct avt_cc_estimate {
      * the image, relative to score_stored (avt_cc_common_gain); NaN when not computed or when
      * score_stored is 0. */
     double common_gain;
+    /* The part of common_gain that the discontinuities across the rings (frames not
+     * along_rings, the sky's included) give, relative to score_stored: the only points that
+     * place the calibration across the rings (avt_cc_common_gain); NaN when not computed. */
+    double across_gain;
 } avt_cc_estimate;
 
 /* An estimate before any search: zeros, and NaN for what is computed later (sd, significance,
@@ -321,7 +337,9 @@ double avt_cc_significance_needed(const avt_cc_estimate *e, const avt_cc_thresho
  * data cannot tell whether the calibration is off), or when it moves the points more across
  * the rings than along them (across_rad >= along_rad) and fewer than min_beyond_tol of them by
  * their tolerance or more (beyond_tol; not asked when NaN): the LiDAR cannot tell that from
- * where edges lie between its beams; else aligned. */
+ * where edges lie between its beams, or when it so moves them and the edges across the rings
+ * gain nothing from it (across_gain 0 or less; not asked when NaN): only those place the points
+ * across the rings; else aligned. */
 int avt_cc_judge(const avt_cc_estimate *e, const avt_cc_thresholds *t);
 
 #endif

@@ -618,7 +618,7 @@ static void test_judge(void **state)
     for (int k = 0; k < AVT_CC_NPARAM; k++) e.observed[k] = 1;
     e.significance = INFINITY; /* every band's estimate the same */
     e.bands = 8;
-    e.across_rad = e.along_rad = e.across_gaps = e.beyond_tol = e.common_gain = NAN; /* not computed */
+    e.across_rad = e.along_rad = e.across_gaps = e.beyond_tol = e.common_gain = e.across_gain = NAN; /* not computed */
     e.error[AVT_CC_YAW] = 0.5 * DEG;
     e.score_stored = 100.0;
     e.score_best = 105.0;
@@ -663,6 +663,18 @@ static void test_judge(void **state)
     assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_MISCALIBRATED);
     e.along_rad = e.across_rad; /* as much across as along: across */
     assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_UNDETERMINED);
+    /* across the rings, beyond the tolerance, but the edges across the rings (the only ones
+     * that place the points across them) gain nothing: the gain is the edges along a ring
+     * sliding along their vertical edges */
+    e.beyond_tol = 0.5, e.along_rad = 0.02 * DEG;
+    assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_MISCALIBRATED);
+    e.across_gain = 0.0;
+    assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_UNDETERMINED);
+    e.across_gain = 0.004;
+    assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_MISCALIBRATED);
+    e.along_rad = 0.15 * DEG, e.across_gain = -0.01; /* mostly along the rings: not asked */
+    assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_MISCALIBRATED);
+    e.across_gain = NAN;
     e.across_rad = e.along_rad = e.across_gaps = e.beyond_tol = NAN;
     e.significance = 0.0; /* an estimate that scores like the stored one is aligned all the same */
     e.error[AVT_CC_YAW] = 0.1 * DEG;
@@ -766,6 +778,68 @@ static void test_jackknife(void **state)
     assert_int_equal(avt_cc_judge(&e, &t), AVT_CC_MISCALIBRATED);
 }
 
+/* Edges along a ring alone do not place the points across the rings (avt_cc_search,
+ * min_across_share). A 640 x 400 camera looking along the LiDAR's x (its columns along -y, its
+ * rows along -z); 8 vertical edges at columns 40 + 80 b, D tents 20 px wide, stronger on the
+ * rows 2 + 10 k than between them (as the map along the rows is stronger where an object's side
+ * stands against the sky than where the ground's edges compete); 21 points 10 m away on each at
+ * rows 100 + 10 j, 3 px right of their edge (a yaw error), with 1 deg half ring gaps. As edges
+ * along a ring: roll, pitch and the shift along z, which move these points more across the
+ * rings than along them, are held at 0 (not observed) and the yaw is found. The same points as
+ * edges across the rings: they are searched and move the points 2 px down, onto the stronger
+ * rows. */
+static void test_held_across(void **state)
+{
+    (void)state;
+    avt_camera cam;
+    avt_cam_model m;
+    pinhole(640, 400, 500, 320, 200, &cam, &m);
+    const double R[3][3] = {{0, 0, 1}, {-1, 0, 0}, {0, -1, 0}}; /* columns: the camera's axes */
+    for (int r = 0; r < 3; r++)
+        for (int c = 0; c < 3; c++) cam.lidar_T_cam.m[4 * r + c] = R[r][c];
+    static uint16_t dmap[640 * 400];
+    for (int v = 0; v < 400; v++)
+        for (int u = 0; u < 640; u++) {
+            const int r = (v + 8) % 10, off = r < 10 - r ? r : 10 - r; /* rows from the nearest 2 + 10 k */
+            float d = (float)(fmax(0.0, 1.0 - fabs(u - (40.0 + 80 * (u / 80))) / 20.0) *
+                              (0.5 + 0.5 * fmax(0.0, 1.0 - off / 3.0)));
+            avt_cc_dmap_quantise(&d, 1, &dmap[v * 640 + u]);
+        }
+    float x[168], y[168], z[168], w[168], hg[168];
+    for (int b = 0, n = 0; b < 8; b++)
+        for (int j = 0; j < 21; j++, n++) {
+            double u = 43.0 + 80 * b, v = 100.0 + 10 * j;
+            x[n] = 10.0f, y[n] = (float)(-(u - 320) * 10 / 500), z[n] = (float)(-(v - 200) * 10 / 500);
+            w[n] = 1.0f, hg[n] = (float)(1.0 * DEG);
+        }
+    avt_cc_options o;
+    avt_cc_options_default(&o);
+    o.grid = 0;
+    avt_cc_estimate e;
+    for (int along = 1; along >= 0; along--) {
+        avt_cc_frame f = {x, y, z, w, 168, dmap, 640, 400, hg, along};
+        assert_int_equal(avt_cc_search(&m, &cam.lidar_T_cam, &f, 1, &o, &e, NULL), AVT_OK);
+        /* where the correction moves the image centre's point (10, 0, 0) */
+        avt_tf E = avt_cc_error_tf(e.error);
+        double p[3] = {10, 0, 0}, q[3];
+        avt_tf_apply(&E, p, q);
+        double du = -500 * q[1] / q[0], dv = -500 * q[2] / q[0];
+        print_message("along %d: across share %.2f, observed roll %d pitch %d yaw %d, moves %.2f px right, %.2f px "
+                      "down\n", along, e.across_share, e.observed[AVT_CC_ROLL], e.observed[AVT_CC_PITCH],
+                      e.observed[AVT_CC_YAW], du, dv);
+        assert_true(e.across_share == (along ? 0.0 : 1.0));
+        assert_true(e.observed[AVT_CC_YAW]);
+        if (along) {
+            assert_true(!e.observed[AVT_CC_ROLL] && !e.observed[AVT_CC_PITCH] && !e.observed[AVT_CC_Z]);
+            assert_true(e.error[AVT_CC_ROLL] == 0.0 && e.error[AVT_CC_PITCH] == 0.0 && e.error[AVT_CC_Z] == 0.0);
+            assert_true(fabs(du + 3) < 0.5 && fabs(dv) < 0.5);
+        } else {
+            assert_true(e.observed[AVT_CC_PITCH]);
+            assert_true(fabs(du + 3) < 0.5 && fabs(dv - 2) < 0.5);
+        }
+    }
+}
+
 /* The significance needed, against the table of Student's t's critical values (NIST/SEMATECH
  * e-Handbook of Statistical Methods, section 1.3.6.7.2, upper-tail 0.01 and 0.05: two-sided
  * levels 0.02 and 0.10): 1, 2 and 7 degrees of freedom are 2, 3 and 8 effective bands. A level
@@ -841,7 +915,8 @@ static void test_common_gain(void **state)
             double u = 320.0 + 2 * (side == 1), v = (side == 2 ? 10.0 : -40.0) + 10 * j;
             x[j] = (float)((u - 320) * 10 / 500), y[j] = (float)((v - 200) * 10 / 500), z[j] = 10.0f, w[j] = 1.0f;
         }
-        avt_cc_frame f = {x, y, z, w, 39, dmap, 640, 400, NULL, 0};
+        /* the points twice: as edges across the rings and along them (across_gain: half) */
+        const avt_cc_frame f[2] = {{x, y, z, w, 39, dmap, 640, 400, NULL, 0}, {x, y, z, w, 39, dmap, 640, 400, NULL, 1}};
         avt_cc_estimate e;
         avt_cc_estimate_clear(&e);
         /* a turn about the LiDAR's x by -atan(40 / 500) moves (0, 0, 10) 40 px down the image,
@@ -849,11 +924,13 @@ static void test_common_gain(void **state)
         if (side != 1) e.error[AVT_CC_ROLL] = -atan(40.0 / 500);
         else e.error[AVT_CC_PITCH] = -atan(2.0 / 500);
         const double zero[AVT_CC_NPARAM] = {0};
-        double s0 = avt_cc_score(&m, &cam.lidar_T_cam, zero, &f, 1, &s, NULL);
-        double s1 = avt_cc_score(&m, &cam.lidar_T_cam, e.error, &f, 1, &s, NULL);
-        e.score_stored = s0;
-        assert_int_equal(avt_cc_common_gain(&m, &cam.lidar_T_cam, &f, 1, &e, NULL), AVT_OK);
-        print_message("side %d: score %.2f -> %.2f, common gain %.4f\n", side, s0, s1, e.common_gain);
+        double s0 = avt_cc_score(&m, &cam.lidar_T_cam, zero, f, 1, &s, NULL);
+        double s1 = avt_cc_score(&m, &cam.lidar_T_cam, e.error, f, 1, &s, NULL);
+        e.score_stored = 2 * s0;
+        assert_int_equal(avt_cc_common_gain(&m, &cam.lidar_T_cam, f, 2, &e, NULL), AVT_OK);
+        print_message("side %d: score %.2f -> %.2f, common gain %.4f, across the rings %.4f\n", side, s0, s1,
+                      e.common_gain, e.across_gain);
+        assert_true(isfinite(e.across_gain) && fabs(e.across_gain - 0.5 * e.common_gain) < 1e-6);
         if (side == 0) {
             assert_true(fabs(s0 - 35.0) < 0.01 && fabs(s1 - 39.0) < 0.05); /* four more from above */
             assert_true(fabs(e.common_gain) < 0.002);
@@ -965,6 +1042,7 @@ int main(void)
         cmocka_unit_test(test_discontinuities_lost_packet),
         cmocka_unit_test(test_dmap_quantise),         cmocka_unit_test(test_score_one_point),
         cmocka_unit_test(test_judge),                 cmocka_unit_test(test_jackknife),
+        cmocka_unit_test(test_held_across),
         cmocka_unit_test(test_significance_needed),   cmocka_unit_test(test_common_gain),
         cmocka_unit_test(test_displacement),          cmocka_unit_test(test_discontinuities_half_gap),
     };

@@ -113,6 +113,31 @@ c.check(fl["significance"] is not None and fl["significance"] > 10 and fl["bands
         f"needed {fl['significance_needed']}")
 c.check("fewer than two" in p.stdout, "the summary says the points fill fewer than two bands")
 
+# A VLP-16 (synth's default LiDAR), rings 2 deg apart: no edges across the rings, so nothing
+# places the points across them. Seed 2's front_left camera was flagged with roll +1.36 deg and
+# pitch -1.92 deg (significance 33), all of it the edges along the rings sliding up their
+# vertical edges; the parameters that move the points across the rings are now held at 0
+# (observed false), the correct calibration is aligned. 0.25 deg of yaw planted on the front
+# camera (along the rings) is flagged and estimated.
+for plant in (None, "front:yaw=0.25"):
+    slog, srep = os.path.join(d, f"vlp16_{bool(plant)}"), os.path.join(d, f"vlp16_{bool(plant)}.json")
+    run("synth", slog, "--seed", "2", "--seconds", "3", "--cameras", "2", "--lidar", "vlp16", "--moving-objects", "0",
+        "--static-objects", "20", *(["--miscalibrate", plant] if plant else []))
+    p = run("calib-check", slog, "--json", srep, check=False)
+    sc = {x["camera"]: x for x in json.load(open(srep))["cameras"]}
+    c.check(p.returncode == (1 if plant else 0), f"vlp16, planted {plant}: exit {p.returncode}")
+    for cam in ("front", "front_left"):
+        x = sc[cam]
+        want = "miscalibrated" if plant and cam == "front" else "aligned"
+        c.check(x["status"] == want, f"vlp16, planted {plant}: {cam} {x['status']}, error {x['error']}")
+        c.check(x["displacement"]["across_rings_share"] == 0
+                and not any(x["observed"][k] for k in ("roll", "pitch", "z"))
+                and x["error"]["roll_deg"] == 0 and x["error"]["pitch_deg"] == 0 and x["error"]["z_m"] == 0,
+                f"vlp16, planted {plant}: {cam} searched across the rings: {x['observed']}, {x['error']}")
+    if plant:
+        c.check(abs(sc["front"]["error"]["yaw_deg"] - 0.25) < 0.1, f"vlp16 planted yaw read as {sc['front']['error']}")
+    c.check("are not searched" in p.stdout, "the summary says what is not searched")
+
 # bad arguments
 p = run("calib-check", log, "--camera", "nosuch", check=False)
 c.check(p.returncode == 1 and "nosuch" in p.stderr and "front" in p.stderr, f"unknown camera: {p.stderr.strip()}")
