@@ -515,9 +515,11 @@ int avt_cc_search(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_c
         unseen = 0;
         /* a shift not seen is taken back with the turn its parallax moves added */
         for (int k = AVT_CC_X; k < AVT_CC_NPARAM && pass == 0; k++)
-            if (out->breadth[k] < o->min_breadth) move(&c, best, k, -best[k]), active[k] = 0, unseen = 1;
+            if (active[k] && out->breadth[k] < o->min_breadth) move(&c, best, k, -best[k]), active[k] = 0, unseen = 1;
         if (!unseen) break;
     }
+    for (int k = 0; k < AVT_CC_NPARAM; k++)
+        if (held[k]) out->sharpness[k] = out->breadth[k] = NAN; /* not searched: not judged by them */
     memcpy(out->observed, active, sizeof active);
     memcpy(out->error, best, sizeof best);
     out->at_bound = 0;

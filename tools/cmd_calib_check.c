@@ -98,7 +98,9 @@ static void summary(const avt_calib_check_report *r, const avt_calib_check_optio
                    overlay_dir, c->overlays[k].stored, overlay_dir, c->overlays[k].corrected,
                    c->overlays[k].score_stored, c->overlays[k].score_corrected);
     }
-    printf("  ? = the score does not see this parameter (held at 0). Overall: %s\n", avt_cc_status_name(r->status));
+    printf("  ? = not observed (held at 0): the score does not see it, or nothing places the points across the rings. "
+           "Overall: %s\n",
+           avt_cc_status_name(r->status));
 }
 
 static int run(int argc, char **argv, const char *cmdline)

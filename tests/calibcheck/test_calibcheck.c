@@ -832,6 +832,7 @@ static void test_held_across(void **state)
         if (along) {
             assert_true(!e.observed[AVT_CC_ROLL] && !e.observed[AVT_CC_PITCH] && !e.observed[AVT_CC_Z]);
             assert_true(e.error[AVT_CC_ROLL] == 0.0 && e.error[AVT_CC_PITCH] == 0.0 && e.error[AVT_CC_Z] == 0.0);
+            assert_true(isnan(e.sharpness[AVT_CC_PITCH]) && isnan(e.breadth[AVT_CC_Z]) && isfinite(e.breadth[AVT_CC_YAW]));
             assert_true(fabs(du + 3) < 0.5 && fabs(dv) < 0.5);
         } else {
             assert_true(e.observed[AVT_CC_PITCH]);
@@ -907,16 +908,18 @@ static void test_common_gain(void **state)
             float d = (float)fmax(0.0, 1.0 - fabs(u - 320.0) / 3.0);
             avt_cc_dmap_quantise(&d, 1, &dmap[v * 640 + u]);
         }
-    float x[39], y[39], z[39], w[39];
+    float x[39], y[39], z[39], w[39], w3[39];
     avt_cc_scratch s = {0};
     assert_int_equal(avt_cc_scratch_reserve(&s, 39, NULL), AVT_OK);
     for (int side = 0; side < 3; side++) {
         for (int j = 0; j < 39; j++) {
             double u = 320.0 + 2 * (side == 1), v = (side == 2 ? 10.0 : -40.0) + 10 * j;
             x[j] = (float)((u - 320) * 10 / 500), y[j] = (float)((v - 200) * 10 / 500), z[j] = 10.0f, w[j] = 1.0f;
+            w3[j] = 3.0f;
         }
-        /* the points twice: as edges across the rings and along them (across_gain: half) */
-        const avt_cc_frame f[2] = {{x, y, z, w, 39, dmap, 640, 400, NULL, 0}, {x, y, z, w, 39, dmap, 640, 400, NULL, 1}};
+        /* the points twice: as edges across the rings, and along them weighted 3 (across_gain:
+         * a quarter of the common gain) */
+        const avt_cc_frame f[2] = {{x, y, z, w, 39, dmap, 640, 400, NULL, 0}, {x, y, z, w3, 39, dmap, 640, 400, NULL, 1}};
         avt_cc_estimate e;
         avt_cc_estimate_clear(&e);
         /* a turn about the LiDAR's x by -atan(40 / 500) moves (0, 0, 10) 40 px down the image,
@@ -926,11 +929,11 @@ static void test_common_gain(void **state)
         const double zero[AVT_CC_NPARAM] = {0};
         double s0 = avt_cc_score(&m, &cam.lidar_T_cam, zero, f, 1, &s, NULL);
         double s1 = avt_cc_score(&m, &cam.lidar_T_cam, e.error, f, 1, &s, NULL);
-        e.score_stored = 2 * s0;
+        e.score_stored = 4 * s0;
         assert_int_equal(avt_cc_common_gain(&m, &cam.lidar_T_cam, f, 2, &e, NULL), AVT_OK);
         print_message("side %d: score %.2f -> %.2f, common gain %.4f, across the rings %.4f\n", side, s0, s1,
                       e.common_gain, e.across_gain);
-        assert_true(isfinite(e.across_gain) && fabs(e.across_gain - 0.5 * e.common_gain) < 1e-6);
+        assert_true(isfinite(e.across_gain) && fabs(e.across_gain - 0.25 * e.common_gain) < 1e-6);
         if (side == 0) {
             assert_true(fabs(s0 - 35.0) < 0.01 && fabs(s1 - 39.0) < 0.05); /* four more from above */
             assert_true(fabs(e.common_gain) < 0.002);
