@@ -74,6 +74,17 @@ run("synth", empty, "--seconds", "0.3", "--cameras", "1", "--moving-objects", "0
 p = run("calib-check", empty, check=False)
 c.check(p.returncode == 2, f"a log without edges exits 2 (got {p.returncode})")
 
+
+def synth_check(name, seed, seconds, lidar, plant=None):
+    """A synthetic log of 2 cameras and 20 static objects (plant: a --miscalibrate value),
+    checked: the calib-check process and the report's cameras by name."""
+    lg, rep = os.path.join(d, name), os.path.join(d, name + ".json")
+    run("synth", lg, "--seed", str(seed), "--seconds", str(seconds), "--cameras", "2", "--lidar", lidar,
+        "--moving-objects", "0", "--static-objects", "20", *(["--miscalibrate", plant] if plant else []))
+    p = run("calib-check", lg, "--json", rep, check=False)
+    return p, {x["camera"]: x for x in json.load(open(rep))["cameras"]}
+
+
 # A VLP-32C, rings 0.33 deg apart around the horizon: where an edge lies between two beams is not
 # known. This log's correct calibration reads as about 0.25 deg of roll on both cameras (both
 # were flagged before the ring-gap rule), a correction that moves the points across the rings,
@@ -82,11 +93,7 @@ c.check(p.returncode == 2, f"a log without edges exits 2 (got {p.returncode})")
 # flagged.
 for plant, want in ((None, {"front": "undetermined", "front_left": "undetermined"}),
                     ("front:yaw=0.25", {"front": "miscalibrated", "front_left": "undetermined"})):
-    vlog, vrep = os.path.join(d, f"vlp32c_{bool(plant)}"), os.path.join(d, f"vlp32c_{bool(plant)}.json")
-    run("synth", vlog, "--seed", "5", "--seconds", "1", "--cameras", "2", "--lidar", "vlp32c", "--moving-objects", "0",
-        "--static-objects", "20", *(["--miscalibrate", plant] if plant else []))
-    p = run("calib-check", vlog, "--json", vrep, check=False)
-    vc = {x["camera"]: x for x in json.load(open(vrep))["cameras"]}
+    p, vc = synth_check(f"vlp32c_{bool(plant)}", 5, 1, "vlp32c", plant)
     c.check(p.returncode == (1 if plant else 2), f"vlp32c, planted {plant}: exit {p.returncode}")
     for cam, status in want.items():
         dsp = vc[cam]["displacement"]
@@ -101,11 +108,8 @@ for plant, want in ((None, {"front": "undetermined", "front_left": "undetermined
 # Its correct calibration asks for 0.5 deg of roll and 0.4 deg of pitch, a correction every band
 # agrees on (significance far above 3), but the points fill under two bands in effect: no
 # significance can tell that from chance, undetermined (flagged before the bands rule).
-blog, brep = os.path.join(d, "vlp32c_s3"), os.path.join(d, "vlp32c_s3.json")
-run("synth", blog, "--seed", "3", "--seconds", "1", "--cameras", "2", "--lidar", "vlp32c", "--moving-objects", "0",
-    "--static-objects", "20")
-p = run("calib-check", blog, "--json", brep, check=False)
-fl = {x["camera"]: x for x in json.load(open(brep))["cameras"]}["front_left"]
+p, bc = synth_check("vlp32c_s3", 3, 1, "vlp32c")
+fl = bc["front_left"]
 c.check(p.returncode == 2 and fl["status"] == "undetermined", f"vlp32c seed 3: exit {p.returncode}, {fl['status']}")
 c.check(fl["significance"] is not None and fl["significance"] > 10 and fl["bands"] < 2
         and fl["significance_needed"] is None and fl["significant"] is False,
@@ -120,11 +124,7 @@ c.check("fewer than two" in p.stdout, "the summary says the points fill fewer th
 # (observed false), the correct calibration is aligned. 0.25 deg of yaw planted on the front
 # camera (along the rings) is flagged and estimated.
 for plant in (None, "front:yaw=0.25"):
-    slog, srep = os.path.join(d, f"vlp16_{bool(plant)}"), os.path.join(d, f"vlp16_{bool(plant)}.json")
-    run("synth", slog, "--seed", "2", "--seconds", "3", "--cameras", "2", "--lidar", "vlp16", "--moving-objects", "0",
-        "--static-objects", "20", *(["--miscalibrate", plant] if plant else []))
-    p = run("calib-check", slog, "--json", srep, check=False)
-    sc = {x["camera"]: x for x in json.load(open(srep))["cameras"]}
+    p, sc = synth_check(f"vlp16_{bool(plant)}", 2, 3, "vlp16", plant)
     c.check(p.returncode == (1 if plant else 0), f"vlp16, planted {plant}: exit {p.returncode}")
     for cam in ("front", "front_left"):
         x = sc[cam]
