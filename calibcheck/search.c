@@ -480,7 +480,10 @@ int avt_cc_search(const avt_cam_model *m, const avt_tf *lidar_T_cam, const avt_c
      * edges are blurred or sparse give a tent, flat at its top). A shift is judged where the
      * search has taken it, by its breadth alone: at the rotations' estimate a shift sits on the
      * slope of the ridge between a shift and a turn, where neither probe tells (a 5 cm shift up
-     * read as -0.22 deg of pitch had sharpness 0.0004 there, breadth 0.012 at the end). */
+     * read as -0.22 deg of pitch had sharpness 0.0004 there, breadth 0.012 at the end).
+     * Before all that, without edges across the rings (options min_across_share), the
+     * parameters that move the points more across the rings than along them are held at 0:
+     * never searched or observed (their probes reported null). */
     int active[AVT_CC_NPARAM] = {1, 1, 1, 0, 0, 0}, held[AVT_CC_NPARAM] = {0};
     double w_all = 0, w_across = 0;
     for (size_t k = 0; k < nf; k++)

@@ -287,7 +287,8 @@ void avt_cc_displacement(const avt_cc_frame *f, size_t nf, avt_cc_estimate *est)
 
 /* Fills est's common_gain (its score_stored set, as avt_cc_search leaves it): the score of its
  * error less that of the stored calibration, both over the points of the nf frames that both
- * project inside the image, over score_stored; the same base as the plain gain. The search's
+ * project inside the image, over score_stored; the same base as the plain gain. across_gain:
+ * the same sum over the frames of edges across the rings only (not along_rings). The search's
  * score counts every point that lands in the image, so a correction can gain by bringing points
  * in from the frames' margin beyond it: sliding the points along an edge that leaves the image
  * brings its part beyond the border onto the edge's image. AVT_OK or AVT_NOMEM. */
