@@ -3,7 +3,7 @@
 # models, correct calibrations and planted errors (docs/calibration-check.md, Limitations).
 #
 # usage: bench/calibcheck_survey.sh [BUILD_DIR [MODELS [SEEDS [PLANT]]]]
-#   defaults: build "hdl64e vlp32c os1-64 hdl32e os0-128 vls128" "1 2 3 4 5" ""
+#   defaults: build "vlp16 hdl64e vlp32c os1-64 hdl32e os0-128 vls128" "1 2 3 4 5" ""
 #   PLANT: a --miscalibrate value (e.g. front:yaw=0.25) for the front camera; empty: none.
 #   LOG_SECONDS (environment): the logs' length, default 1.
 # Each log: `avtruth synth LOG --seed S --seconds LOG_SECONDS --cameras 2 --lidar MODEL --moving-objects 0
@@ -13,7 +13,7 @@
 # flagged.
 set -eu
 BUILD=${1:-build}
-MODELS=${2:-"hdl64e vlp32c os1-64 hdl32e os0-128 vls128"}
+MODELS=${2:-"vlp16 hdl64e vlp32c os1-64 hdl32e os0-128 vls128"}
 SEEDS=${3:-"1 2 3 4 5"}
 PLANT=${4:-}
 LEN=${LOG_SECONDS:-1}
