@@ -34,13 +34,6 @@ void avt_mpi_batch_options_default(avt_mpi_batch_options *o)
     o->timeout_s = 120;
 }
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 static void nap(void)
 {
     struct timespec t = {0, POLL_MS * 1000000L};
@@ -127,20 +120,20 @@ static int worker(const avt_mpi_batch_options *o, int threads, avt_mpi_batch_sum
         }
         pid_t pid = avt_scaleout_spawn(o->logs[log], o->dir, o->build, threads, 1);
         int status = 0x100; /* exit 1 if fork failed */
-        double last = now_s(), start = last;
+        double last = avt_monotonic_s(), start = last;
         int hook = dies_on(o, o->logs[log]);
         while (pid > 0) {
             pid_t w = waitpid(pid, &status, WNOHANG);
             if (w == pid || (w < 0 && errno != EINTR)) break;
-            if (hook && now_s() - start > 0.2) raise(SIGKILL); /* the child follows (PDEATHSIG) */
-            if (now_s() - last >= o->heartbeat_s) {
+            if (hook && avt_monotonic_s() - start > 0.2) raise(SIGKILL); /* the child follows (PDEATHSIG) */
+            if (avt_monotonic_s() - last >= o->heartbeat_s) {
                 int hb[3] = {MSG_HEARTBEAT, log, 0};
                 if ((rc = MPI_Send(hb, 3, MPI_INT, 0, TAG_UP, MPI_COMM_WORLD)) != MPI_SUCCESS) {
                     kill(pid, SIGKILL);
                     waitpid(pid, NULL, 0);
                     return mpi_fail(err, rc, "MPI_Send");
                 }
-                last = now_s();
+                last = avt_monotonic_s();
             }
             nap();
         }
@@ -198,7 +191,7 @@ static int serve(coord *c, avt_error *err)
         if ((rc = MPI_Recv(msg, 3, MPI_INT, r, TAG_UP, MPI_COMM_WORLD, MPI_STATUS_IGNORE)) !=
             MPI_SUCCESS)
             return mpi_fail(err, rc, "MPI_Recv");
-        c->seen[r] = now_s();
+        c->seen[r] = avt_monotonic_s();
         if (c->dead[r]) { /* slower than the timeout, not dead: take it back */
             fprintf(c->out, "avtruth-mpi: rank %d is back after being declared dead\n", r);
             c->dead[r] = 0;
@@ -221,7 +214,7 @@ static int serve(coord *c, avt_error *err)
 
 static void check_dead(coord *c)
 {
-    double t = now_s();
+    double t = avt_monotonic_s();
     for (int r = 1; r < c->nranks; r++) {
         if (c->stopped[r] || c->dead[r] || t - c->seen[r] <= c->o->timeout_s) continue;
         c->dead[r] = 1;
@@ -275,7 +268,7 @@ static int coordinator(const avt_mpi_batch_options *o, int nranks, int threads, 
         goto out;
     }
     if ((rc = avt_scaleout_longest_first(o->logs, o->n_logs, c.order, NULL, err))) goto out;
-    double t0 = now_s();
+    double t0 = avt_monotonic_s();
     for (int r = 0; r < nranks; r++) c.busy[r] = -1, c.seen[r] = t0;
     fprintf(out, "avtruth-mpi: %zu logs on %d ranks, %d threads per build, longest first\n",
             o->n_logs, nranks, threads > 0 ? threads : omp_get_max_threads());
@@ -313,7 +306,7 @@ static int coordinator(const avt_mpi_batch_options *o, int nranks, int threads, 
         if (c.state[i] == LOG_LOST) fprintf(out, "avtruth-mpi: lost: %s\n", o->logs[i]);
 
     fprintf(out, "avtruth-mpi: %zu built or up to date, %zu failed, %zu lost (%zu ranks lost), "
-            "%.1f s\n", s->done, s->failed, s->lost, s->ranks_lost, now_s() - t0);
+            "%.1f s\n", s->done, s->failed, s->lost, s->ranks_lost, avt_monotonic_s() - t0);
     if (!rc && (s->failed || s->lost))
         rc = avt_err(err, AVT_IO, "%zu of %zu logs failed or were lost; not stitched: rerun the "
                      "same command to redo only those", s->failed + s->lost, o->n_logs);

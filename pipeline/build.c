@@ -42,6 +42,13 @@ void avt_build_options_default(avt_build_options *o)
     o->clock_correct = "auto";
 }
 
+const char *avt_build_stage_name(int stage)
+{
+    static const char *const names[AVT_BUILD_STAGES] = {"setup",   "decode", "deskew", "labels",
+                                                         "cameras", "export", "finish"};
+    return stage >= 0 && stage < AVT_BUILD_STAGES ? names[stage] : "?";
+}
+
 void avt_build_summary_free(avt_build_summary *s)
 {
     if (!s) return;
@@ -538,6 +545,7 @@ static int process_frame(build_state *st, const held_sweep *prev, const held_swe
                          const avt_build_options *opt, uint64_t frame_no, avt_build_summary *sum, avt_error *err)
 {
     int rc;
+    double t = avt_monotonic_s(), t_next;
     const avt_sweep *sw = &cur->sw;
     const size_t n = sw->n;
     avt_label_frame lf = {0};
@@ -557,6 +565,7 @@ static int process_frame(build_state *st, const held_sweep *prev, const held_swe
     /* the cameras in parallel (each on its own buffers; nested regions run on one thread),
      * then in camera order: the first error, the images' provenance and the counts */
     const int nc = (int)st->rig.n_cameras;
+    sum->stage_seconds[AVT_STAGE_LABELS] += (t_next = avt_monotonic_s()) - t, t = t_next;
 #pragma omp parallel for schedule(dynamic, 1) if (nc > 1)
     for (int c = 0; c < nc; c++) {
         cam_work *cw = &st->cams[c];
@@ -577,6 +586,7 @@ static int process_frame(build_state *st, const held_sweep *prev, const held_swe
         sum->depth_samples += st->cframes[c].n_depth;
     }
 
+    sum->stage_seconds[AVT_STAGE_CAMERAS] += (t_next = avt_monotonic_s()) - t, t = t_next;
     const avt_tf w_ref = avt_tf_mul(&cur->world_T_lidar, &st->rig.lidar_T_ego);
     avt_frame_out fo;
     memset(&fo, 0, sizeof fo);
@@ -598,6 +608,7 @@ static int process_frame(build_state *st, const held_sweep *prev, const held_swe
     fo.boxes = st->b3d;
     fo.cams = st->cframes;
     if ((rc = avt_export_frame(st->writer, &fo, err))) goto out;
+    sum->stage_seconds[AVT_STAGE_EXPORT] += avt_monotonic_s() - t;
     sum->frames++;
     sum->points += n;
     sum->boxes3d += lf.n;
@@ -890,8 +901,8 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     build_state st;
     memset(&st, 0, sizeof st);
     memset(sum, 0, sizeof *sum);
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    const double t0 = avt_monotonic_s();
+    double t_stage = t0, t_next;
     const int64_t started = avt_now_ns();
     char *cfg_json = NULL;
     avt_sbuf found = {0}; /* the card's validation findings */
@@ -940,8 +951,10 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     uint64_t frame_no = 0;
     int64_t first_ts = 0;
     held_sweep *hp = &st.held[0], *hc = &st.held[1], *hn = &st.held[2];
+    sum->stage_seconds[AVT_STAGE_SETUP] = (t_stage = avt_monotonic_s()) - t0;
     for (int ended = 0; !ended;) {
         int r = avt_sweep_source_next(st.lidar, &sw, err);
+        sum->stage_seconds[AVT_STAGE_DECODE] += (t_next = avt_monotonic_s()) - t_stage, t_stage = t_next;
         if (r < 0) {
             rc = r;
             goto out;
@@ -952,6 +965,7 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
             const char *cloud = avt_sweep_source_file(st.lidar);
             if (cloud && (rc = avt_export_add_input(st.writer, avt_drive_log_rel(&st.log, cloud), cloud, err))) goto out;
             if ((rc = held_fill(&st, hn, sw, err)) || (rc = build_validation_sweep(&st.val, sw, err))) goto out;
+            sum->stage_seconds[AVT_STAGE_DESKEW] += (t_next = avt_monotonic_s()) - t_stage, t_stage = t_next;
         }
         if (hc->used) {
             if (frame_no == 0) first_ts = hc->sw.timestamp_ns;
@@ -960,6 +974,7 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
             frame_no++;
             if (opt->progress)
                 opt->progress(avt_sweep_source_fraction(st.lidar), frame_no, hc->sw.timestamp_ns, opt->progress_ctx);
+            t_stage = avt_monotonic_s();
         }
         held_sweep *t = hp; /* rotate: previous <- current <- next <- (reused) */
         hp = hc, hc = hn, hn = t;
@@ -1000,7 +1015,7 @@ out:
     free(found.p);
     state_free(&st);
     if (rc) avt_build_summary_free(sum);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    sum->seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    sum->seconds = avt_monotonic_s() - t0;
+    sum->stage_seconds[AVT_STAGE_FINISH] = avt_monotonic_s() - t_stage;
     return rc;
 }

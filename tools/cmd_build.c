@@ -85,7 +85,10 @@ static void print_summary(const avt_build_summary *s, const char *out)
         else
             printf("  clock           not estimated (too few pairs)\n");
     }
-    printf("time            %.2f s\n", s->seconds);
+    printf("time            %.2f s (", s->seconds);
+    for (int k = 0; k < AVT_BUILD_STAGES; k++)
+        printf("%s%s %.2f", k ? ", " : "", avt_build_stage_name(k), s->stage_seconds[k]);
+    printf(")\n");
     printf("output          %s\n", out);
 }
 

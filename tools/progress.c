@@ -7,17 +7,10 @@
 #include "avtruth/common.h"
 #include "progress.h"
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 void cli_progress_begin(cli_progress *p, const char *what, const char *unit, int quiet)
 {
     *p = (cli_progress){.what = what, .unit = unit, .tty = isatty(2), .quiet = quiet};
-    p->t0 = p->last = now_s();
+    p->t0 = p->last = avt_monotonic_s();
     const char *env = getenv("AVT_PROGRESS_SECONDS");
     double v;
     p->interval_s = p->tty ? 0.1 : PROGRESS_LINE_S;
@@ -64,7 +57,7 @@ void cli_progress_update(cli_progress *p, double fraction, uint64_t items)
     if (p->quiet) return;
     p->fraction = fraction;
     p->items = items;
-    double t = now_s();
+    double t = avt_monotonic_s();
     if (t - p->last >= p->interval_s) draw(p, t);
 }
 
@@ -74,6 +67,6 @@ void cli_progress_end(cli_progress *p)
 {
     if (p->quiet || !p->drawn) return;
     p->fraction = 1;
-    draw(p, now_s());
+    draw(p, avt_monotonic_s());
     if (p->tty) fputc('\n', stderr);
 }

@@ -190,6 +190,8 @@ int64_t avt_days_from_civil(int64_t y, int64_t month, int64_t day);
 
 /* Current wall-clock time as int64 nanoseconds since the epoch (UTC). */
 int64_t avt_now_ns(void);
+/* Seconds on the monotonic clock (for durations: unaffected by clock changes). */
+double avt_monotonic_s(void);
 /* Formats t_ns as "2026-11-28T01:23:45.123456789Z" into out (n >= 32). */
 void avt_format_utc(int64_t t_ns, char *out, size_t n);
 

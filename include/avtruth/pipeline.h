@@ -62,6 +62,9 @@ typedef struct avt_build_options {
 
 void avt_build_options_default(avt_build_options *o);
 
+enum { AVT_STAGE_SETUP, AVT_STAGE_DECODE, AVT_STAGE_DESKEW, AVT_STAGE_LABELS, AVT_STAGE_CAMERAS, AVT_STAGE_EXPORT,
+       AVT_STAGE_FINISH, AVT_BUILD_STAGES };
+
 typedef struct avt_build_summary {
     uint64_t frames, points, boxes3d, boxes2d, depth_samples, label_files_used;
     unsigned n_cameras;
@@ -72,7 +75,13 @@ typedef struct avt_build_summary {
     int have_lidar_stats;
     avt_lidar_stats lidar;
     double seconds;
+    /* Wall seconds per stage of the build, summing to about `seconds` (avt_build_stage_name):
+     * opening the log and the writer and the sync pass over the capture; decoding the sweeps;
+     * copying and deskewing them; the labels and boxes; the cameras (one OpenMP region per
+     * frame); the export (compression included); the file's last tables, fsync and rename. */
+    double stage_seconds[AVT_BUILD_STAGES];
 } avt_build_summary;
+const char *avt_build_stage_name(int stage);
 
 /* Builds log_dir into out_path (must end in .h5). On any error nothing is left at out_path
  * (an existing file there is kept unchanged), err names the input and what is wrong and the

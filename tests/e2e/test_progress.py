@@ -1,6 +1,7 @@
 """Progress reports of long commands (synth, build, stitch, calib-check) on stderr: lines with percent, count, rate and ETA when
 stderr is not a terminal (here every frame: AVT_PROGRESS_SECONDS=0), ending at 100 %; none
-with --quiet; stdout (the summary) unchanged either way."""
+with --quiet; stdout (the summary) unchanged either way. build's time line gives each stage's
+wall seconds, summing to the total."""
 import os
 import re
 import subprocess
@@ -47,6 +48,16 @@ if frames:
     c.check(frames[:-1] == list(range(1, len(frames))), f"frames counted one by one: {frames[:5]}")
     summary_frames = int(re.search(r"^frames +(\d+)", p.stdout, re.M).group(1))
     c.check(frames[-1] == summary_frames, f"last count {frames[-1]} = the summary's {summary_frames} frames")
+
+# the time line: the total, then the wall seconds of each stage of the build, summing to it
+tm = re.search(r"^time +([0-9.]+) s \((.*)\)$", p.stdout, re.M)
+stages = dict((k, float(v)) for k, v in re.findall(r"(\w+) ([0-9.]+)", tm.group(2))) if tm else {}
+c.check(list(stages) == ["setup", "decode", "deskew", "labels", "cameras", "export", "finish"],
+        f"the time line names the build's stages: {tm.group(0) if tm else p.stdout[-300:]}")
+if tm:
+    total = float(tm.group(1))
+    c.check(abs(sum(stages.values()) - total) <= 0.05 + 0.05 * total,
+            f"the stages' times sum to the total {total}: {stages}")
 
 q = avt("build", os.path.join(d, "log"), "-o", os.path.join(d, "b.h5"), "--quiet")
 c.check(q.returncode == 0 and "building" not in q.stderr, f"--quiet: no progress: {q.stderr[:200]}")
