@@ -71,44 +71,36 @@ enum h5x_filter { H5X_NONE, H5X_DEFLATE, H5X_DEFLATE_HDF5, H5X_BLOSC_ZSTD };
  * persistent pool threads compress a batch together; idle pool threads sleep on a
  * condition variable (no spinning, no fork/join per flush). Everything but the job fields
  * is only touched by the writer's thread. */
-/* One flush of a column on the compression queue: its rows (the column's stage, handed over
- * whole), compressed chunk by chunk by whichever thread takes them, stored in queue order by the
- * writer's thread. */
-#define H5X_QUEUE 8     /* flushes in flight at most */
-#define H5X_MAX_BATCH 8 /* chunks per flush at most (batch_chunks) */
-typedef struct h5x_job {
-    struct h5x_col *col;          /* NULL once its column is closed (dropped, never stored) */
-    uint64_t start;               /* first row */
-    size_t n, nchunks, chunk_rows, row_bytes, esize;
-    unsigned char *rows;          /* owned, rows_cap bytes */
-    size_t rows_cap;
-    unsigned char *out;           /* nchunks slots of slot bytes; owned, out_cap bytes */
-    size_t out_cap, slot;
-    size_t out_len[H5X_MAX_BATCH];
-    size_t next, done;            /* chunks taken / finished, under mu */
-    int failed;                   /* under mu */
-} h5x_job;
-
 typedef struct h5x_zctx {
     int filter, level;
     int nthreads;
-    size_t batch_chunks;          /* chunks staged per column before a flush */
+    size_t batch_chunks;          /* chunks staged per column before a parallel flush */
     struct libdeflate_compressor **comp;
     unsigned char **shuf;         /* nthreads buffers of cap bytes */
-    size_t cap;
+    unsigned char **out;          /* 2 * batch_chunks buffers of out_cap bytes (two sets) */
+    size_t *out_len;              /* 2 * batch_chunks */
+    size_t cap, out_cap;
     /* pool */
     int pool_up;                  /* mutex and condition variables initialised */
     int n_workers;                /* pool threads started (nthreads - 1 when all started) */
     pthread_t *workers;
     pthread_mutex_t mu;
     pthread_cond_t cv_work, cv_done;
-    int stop;                     /* under mu */
-    /* The queue: q[(head + i) % H5X_QUEUE] for i < count, under mu. The pool compresses while
-     * the writer goes on building frames; the writer stores the finished flushes at the head
-     * at its next flush, and all of them at a column's h5x_col_flush (HDF5 calls stay on the
-     * writer's thread). */
-    h5x_job q[H5X_QUEUE];
-    size_t head, count;
+    unsigned long gen;            /* incremented per job */
+    int stop, active;             /* under mu */
+    /* the current job (written before gen is incremented, read-only while it runs) */
+    const unsigned char *job_rows;
+    size_t job_n, job_nchunks, job_chunk_rows, job_row_bytes, job_esize;
+    size_t next;                  /* next chunk to take, under mu */
+    int job_failed;               /* under mu */
+    int job_set;                  /* which half of out / out_len the job fills */
+    /* Compressed chunks not stored yet: written by the next flush while the pool compresses
+     * the next batch (HDF5 calls stay on the writer's thread), by h5x_col_flush at the
+     * latest. */
+    struct h5x_col *pend_c;
+    int pend_set;
+    uint64_t pend_start;
+    size_t pend_nchunks;
 } h5x_zctx;
 
 /* The zlib stream (RFC 1950) that HDF5's shuffle + deflate filters would store for the
@@ -131,8 +123,7 @@ void h5x_zctx_free(h5x_zctx *z);
 /* One chunked dataset with an unlimited first dimension. Rows are staged in a buffer of
  * whole chunks (z->batch_chunks for the direct deflate path, one otherwise) and written
  * chunk-aligned when it is full, so every chunk is written once, whole and aligned; only the
- * last partial chunk is rewritten if rows follow a flush. Memory: one batch per column, and
- * up to H5X_QUEUE batches in the compression queue (h5x_zctx). */
+ * last partial chunk is rewritten if rows follow a flush. Memory: one batch per column. */
 typedef struct h5x_col h5x_col;
 struct h5x_col {
     hid_t dset;
@@ -148,7 +139,6 @@ struct h5x_col {
     size_t stage_rows;    /* capacity of the stage, a multiple of chunk_rows */
     uint64_t rows_written;/* rows before the stage (chunk-aligned on the direct path) */
     unsigned char *stage; /* stage_rows rows; for K_STR an array of owned char * */
-    size_t stage_cap;     /* its bytes (a stage handed to the queue comes back as another) */
     size_t staged;
 };
 

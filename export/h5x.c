@@ -1,12 +1,10 @@
 /* avtruth export: HDF5 helpers (error capture, attributes, staged extendible columns).
  * Follows the HDF5 1.10 C API reference (H5E, H5A, H5D, H5P, H5S, H5T). */
-#define _GNU_SOURCE /* SCHED_IDLE */
 #include <errno.h>
 #include <libdeflate.h>
 #include <math.h>
 #include <omp.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -254,23 +252,26 @@ int h5x_filter_parse(const char *spec, int hdf5_path, int *filter, int *level, a
     return AVT_OK;
 }
 
-/* Room for a chunk of chunk_bytes compressed: a deflate stream plus stored blocks (5 header
- * bytes per 65,535) and the zlib header and trailer (see h5x_chunk_deflate). */
-static size_t h5x_out_bound(h5x_zctx *z, size_t chunk_bytes)
-{
-    return libdeflate_zlib_compress_bound(z->comp[0], chunk_bytes) + chunk_bytes + 5 * (chunk_bytes / 65535 + 2) + 16;
-}
-
-/* Grows the threads' shuffle buffers for chunks of chunk_bytes (with the queue empty). */
+/* Grows the shuffle and output buffers for chunks of chunk_bytes (single-threaded). */
 static int h5x_zctx_reserve(h5x_zctx *z, size_t chunk_bytes)
 {
     if (chunk_bytes <= z->cap) return AVT_OK;
+    /* Room for a deflate stream plus stored blocks (5 header bytes per 65,535) and the zlib
+     * header and trailer: see h5x_chunk_deflate. */
+    size_t out_cap = libdeflate_zlib_compress_bound(z->comp[0], chunk_bytes) + chunk_bytes +
+                     5 * (chunk_bytes / 65535 + 2) + 16;
     for (int t = 0; t < z->nthreads; t++) {
         unsigned char *p = realloc(z->shuf[t], chunk_bytes);
         if (!p) return AVT_NOMEM;
         z->shuf[t] = p;
     }
+    for (size_t i = 0; i < 2 * z->batch_chunks; i++) {
+        unsigned char *p = realloc(z->out[i], out_cap);
+        if (!p) return AVT_NOMEM;
+        z->out[i] = p;
+    }
     z->cap = chunk_bytes;
+    z->out_cap = out_cap;
     return AVT_OK;
 }
 
@@ -483,48 +484,46 @@ size_t h5x_chunk_deflate(struct libdeflate_compressor *comp, const unsigned char
 
 /* ---- the compression pool ---------------------------------------------------------------- */
 
-/* Shuffles and deflates chunk k of job j with thread t's buffers. 0 on failure. */
-static int h5x_job_chunk(h5x_zctx *z, h5x_job *j, size_t k, int t)
+/* Shuffles and deflates chunk k of the current job with thread t's buffers. 0 on failure. */
+static int h5x_job_chunk(h5x_zctx *z, size_t k, int t)
 {
-    size_t chunk_bytes = j->chunk_rows * j->row_bytes;
-    size_t left = j->n - k * j->chunk_rows;
-    size_t have = (left < j->chunk_rows ? left : j->chunk_rows) * j->row_bytes;
-    const unsigned char *src = j->rows + k * chunk_bytes;
-    unsigned char *shuf = z->shuf[t], *dst = j->out + k * j->slot;
+    size_t chunk_bytes = z->job_chunk_rows * z->job_row_bytes, esize = z->job_esize;
+    size_t left = z->job_n - k * z->job_chunk_rows;
+    size_t have = (left < z->job_chunk_rows ? left : z->job_chunk_rows) * z->job_row_bytes;
+    const unsigned char *src = z->job_rows + k * chunk_bytes;
+    unsigned char *shuf = z->shuf[t];
+    size_t slot = (size_t)z->job_set * z->batch_chunks + k;
+    unsigned char *dst = z->out[slot];
     /* The shuffle reads a full chunk: the tail of a partial one is zero. */
     if (have < chunk_bytes) {
         memcpy(dst, src, have);
         memset(dst + have, 0, chunk_bytes - have);
         src = dst;
     }
-    if (j->esize > 1) h5x_shuffle(shuf, src, chunk_bytes / j->esize, j->esize);
-    else memcpy(shuf, src, chunk_bytes);
-    j->out_len[k] = h5x_chunk_deflate(z->comp[t], shuf, chunk_bytes, j->esize, dst, j->slot);
-    return j->out_len[k] != 0;
+    if (esize > 1) {
+        h5x_shuffle(shuf, src, chunk_bytes / esize, esize);
+    } else {
+        memcpy(shuf, src, chunk_bytes);
+    }
+    size_t len = h5x_chunk_deflate(z->comp[t], shuf, chunk_bytes, esize, dst, z->out_cap);
+    z->out_len[slot] = len;
+    return len != 0;
 }
 
-/* A chunk not yet taken, of the oldest job that has one (under mu). */
-static h5x_job *h5x_take(h5x_zctx *z, size_t *k)
+/* Takes chunks of the current job until none is left. Called with mu unlocked. */
+static void h5x_job_run(h5x_zctx *z, int t)
 {
-    for (size_t i = 0; i < z->count; i++) {
-        h5x_job *j = &z->q[(z->head + i) % H5X_QUEUE];
-        if (j->next < j->nchunks) {
-            *k = j->next++;
-            return j;
+    for (;;) {
+        pthread_mutex_lock(&z->mu);
+        size_t k = z->next < z->job_nchunks ? z->next++ : z->job_nchunks;
+        pthread_mutex_unlock(&z->mu);
+        if (k >= z->job_nchunks) return;
+        if (!h5x_job_chunk(z, k, t)) {
+            pthread_mutex_lock(&z->mu);
+            z->job_failed = 1;
+            pthread_mutex_unlock(&z->mu);
         }
     }
-    return NULL;
-}
-
-/* Compresses chunk k of j with thread t's buffers, then counts it (called and returns with mu
- * locked). */
-static void h5x_run_chunk(h5x_zctx *z, h5x_job *j, size_t k, int t)
-{
-    pthread_mutex_unlock(&z->mu);
-    int ok = h5x_job_chunk(z, j, k, t);
-    pthread_mutex_lock(&z->mu);
-    if (!ok) j->failed = 1;
-    if (++j->done == j->nchunks) pthread_cond_broadcast(&z->cv_done);
 }
 
 typedef struct h5x_worker_arg {
@@ -537,70 +536,64 @@ static void *h5x_worker(void *arg)
     h5x_zctx *z = ((h5x_worker_arg *)arg)->z;
     int t = ((h5x_worker_arg *)arg)->t;
     free(arg);
-    /* Idle priority: the pool fills the cores the build leaves idle (its serial stages, the
-     * stores) and does not preempt its OpenMP regions, whose static shares would wait for a
-     * thread the compression took the core from. The writer's thread compresses itself when it
-     * must store a flush that is not finished. */
-#ifdef SCHED_IDLE
-    struct sched_param sp = {0};
-    (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
-#endif
     pthread_mutex_lock(&z->mu);
+    /* The gen the pool started with, not z->gen now: a job started before this thread first
+     * runs must still be seen as new (else its h5x_job_finish waits forever). */
+    unsigned long seen = 0;
     for (;;) {
-        size_t k;
-        h5x_job *j = NULL;
-        while (!z->stop && !(j = h5x_take(z, &k))) pthread_cond_wait(&z->cv_work, &z->mu);
+        while (!z->stop && z->gen == seen) pthread_cond_wait(&z->cv_work, &z->mu);
         if (z->stop) break;
-        h5x_run_chunk(z, j, k, t);
+        seen = z->gen;
+        pthread_mutex_unlock(&z->mu);
+        h5x_job_run(z, t);
+        pthread_mutex_lock(&z->mu);
+        if (--z->active == 0) pthread_cond_signal(&z->cv_done);
     }
     pthread_mutex_unlock(&z->mu);
     return NULL;
 }
 
-/* Pops the job at the head and stores its chunks unless its column was closed (called with mu
- * unlocked; the job is finished). */
-static int h5x_store_head(h5x_zctx *z, avt_error *err)
+/* Starts the job set up in z's job fields: wakes the pool (unless one chunk is not worth a
+ * wake-up). The writer's thread joins in with h5x_job_finish. */
+static void h5x_job_start(h5x_zctx *z)
 {
-    h5x_job *j = &z->q[z->head];
-    int rc = AVT_OK;
-    h5x_col *c = j->col;
-    if (c && j->failed)
-        rc = avt_err(err, AVT_HDF5, "%s: %s: libdeflate could not compress a chunk", c->file, c->path);
-    for (size_t k = 0; c && !rc && k < j->nchunks; k++) {
-        hsize_t off[3] = {j->start + k * j->chunk_rows, 0, 0};
-        if (H5Dwrite_chunk(c->dset, H5P_DEFAULT, 0, off, j->out_len[k], j->out + k * j->slot) < 0)
-            rc = h5x_fail(err, c->file, c->path, "H5Dwrite_chunk");
-    }
+    z->next = 0;
+    z->job_failed = 0;
+    z->active = 0;
+    if (z->n_workers == 0 || z->job_nchunks < 2) return;
     pthread_mutex_lock(&z->mu);
-    z->head = (z->head + 1) % H5X_QUEUE;
-    z->count--;
+    z->active = z->n_workers;
+    z->gen++;
+    pthread_cond_broadcast(&z->cv_work);
     pthread_mutex_unlock(&z->mu);
-    return rc;
 }
 
-/* Stores the finished jobs at the head of the queue, in order, until `keep` or fewer are
- * left: the writer's thread compresses chunks (its own buffers are thread 0's) while the one
- * it must store next is not finished. keep H5X_QUEUE: only those already finished. */
-static int h5x_zctx_store(h5x_zctx *z, size_t keep, avt_error *err)
+/* Compresses the rest of the job on the calling thread, waits for the pool; returns nonzero
+ * if a chunk could not be compressed. */
+static int h5x_job_finish(h5x_zctx *z)
 {
-    int rc = AVT_OK;
-    if (!z->pool_up) return AVT_OK;
+    h5x_job_run(z, 0);
     pthread_mutex_lock(&z->mu);
-    while (!rc && z->count > 0) {
-        h5x_job *j = &z->q[z->head];
-        while (j->done < j->nchunks && z->count > keep) {
-            size_t k;
-            h5x_job *t = h5x_take(z, &k);
-            if (t) h5x_run_chunk(z, t, k, 0);
-            else pthread_cond_wait(&z->cv_done, &z->mu);
-        }
-        if (j->done < j->nchunks) break;
-        pthread_mutex_unlock(&z->mu);
-        rc = h5x_store_head(z, err);
-        pthread_mutex_lock(&z->mu);
-    }
+    while (z->active > 0) pthread_cond_wait(&z->cv_done, &z->mu);
+    int failed = z->job_failed;
     pthread_mutex_unlock(&z->mu);
-    return rc;
+    return failed;
+}
+
+/* Stores the pending compressed chunks, if any. */
+static int h5x_zctx_drain(h5x_zctx *z, avt_error *err)
+{
+    h5x_col *c = z ? z->pend_c : NULL;
+    if (!c) return AVT_OK;
+    z->pend_c = NULL;
+    size_t base = (size_t)z->pend_set * z->batch_chunks;
+    for (size_t k = 0; k < z->pend_nchunks; k++) {
+        hsize_t off[3] = {z->pend_start + k * c->chunk_rows, 0, 0};
+        if (H5Dwrite_chunk(c->dset, H5P_DEFAULT, 0, off, z->out_len[base + k],
+                           z->out[base + k]) < 0)
+            return h5x_fail(err, c->file, c->path, "H5Dwrite_chunk");
+    }
+    return AVT_OK;
 }
 
 int h5x_zctx_init(h5x_zctx *z, int filter, int level, avt_error *err)
@@ -614,37 +607,45 @@ int h5x_zctx_init(h5x_zctx *z, int filter, int level, avt_error *err)
     /* omp_get_max_threads honours OMP_NUM_THREADS (1 = no pool threads). */
     int nt = omp_get_max_threads();
     z->nthreads = nt < 1 ? 1 : nt > 64 ? 64 : nt;
-    /* Two chunks per thread keep the threads busy; at most H5X_MAX_BATCH bound the stage memory. */
+    /* Two chunks per thread keep the threads busy; at most 8 bound the stage memory. */
     z->batch_chunks = (size_t)(2 * z->nthreads);
-    if (z->batch_chunks > H5X_MAX_BATCH) z->batch_chunks = H5X_MAX_BATCH;
+    if (z->batch_chunks > 8) z->batch_chunks = 8;
     z->comp = calloc((size_t)z->nthreads, sizeof *z->comp);
     z->shuf = calloc((size_t)z->nthreads, sizeof *z->shuf);
+    z->out = calloc(2 * z->batch_chunks, sizeof *z->out);
+    z->out_len = calloc(2 * z->batch_chunks, sizeof *z->out_len);
     z->workers = calloc((size_t)z->nthreads, sizeof *z->workers);
-    if (!z->comp || !z->shuf || !z->workers) goto nomem;
+    if (!z->comp || !z->shuf || !z->out || !z->out_len || !z->workers) goto nomem;
     for (int t = 0; t < z->nthreads; t++)
         if (!(z->comp[t] = libdeflate_alloc_compressor(level))) goto nomem;
-    if (pthread_mutex_init(&z->mu, NULL) != 0) goto nomem;
-    if (pthread_cond_init(&z->cv_work, NULL) != 0) {
-        pthread_mutex_destroy(&z->mu);
-        goto nomem;
-    }
-    if (pthread_cond_init(&z->cv_done, NULL) != 0) {
-        pthread_cond_destroy(&z->cv_work);
-        pthread_mutex_destroy(&z->mu);
-        goto nomem;
-    }
-    z->pool_up = 1;
-    /* A thread that cannot be started only costs parallelism. */
-    for (int t = 1; t < z->nthreads; t++) {
-        h5x_worker_arg *a = malloc(sizeof *a);
-        if (!a) break;
-        a->z = z;
-        a->t = t;
-        if (pthread_create(&z->workers[z->n_workers], NULL, h5x_worker, a) != 0) {
-            free(a);
-            break;
+    if (z->nthreads > 1) {
+        if (pthread_mutex_init(&z->mu, NULL) != 0) goto nomem;
+        if (pthread_cond_init(&z->cv_work, NULL) != 0) {
+            pthread_mutex_destroy(&z->mu);
+            goto nomem;
         }
-        z->n_workers++;
+        if (pthread_cond_init(&z->cv_done, NULL) != 0) {
+            pthread_cond_destroy(&z->cv_work);
+            pthread_mutex_destroy(&z->mu);
+            goto nomem;
+        }
+        z->pool_up = 1;
+        /* A thread that cannot be started only costs parallelism. */
+        for (int t = 1; t < z->nthreads; t++) {
+            h5x_worker_arg *a = malloc(sizeof *a);
+            if (!a) break;
+            a->z = z;
+            a->t = t;
+            if (pthread_create(&z->workers[z->n_workers], NULL, h5x_worker, a) != 0) {
+                free(a);
+                break;
+            }
+            z->n_workers++;
+        }
+    } else if (pthread_mutex_init(&z->mu, NULL) == 0) {
+        z->pool_up = 1; /* h5x_job_run takes chunks under mu */
+    } else {
+        goto nomem;
     }
     return AVT_OK;
 nomem:
@@ -652,28 +653,28 @@ nomem:
     return avt_err(err, AVT_NOMEM, "out of memory for %d compressors", z->nthreads);
 }
 
-/* Stops the pool (a chunk being compressed is finished first); jobs not stored are dropped. */
 void h5x_zctx_free(h5x_zctx *z)
 {
     if (z->pool_up) {
         pthread_mutex_lock(&z->mu);
         z->stop = 1;
-        pthread_cond_broadcast(&z->cv_work);
+        if (z->nthreads > 1) pthread_cond_broadcast(&z->cv_work);
         pthread_mutex_unlock(&z->mu);
         for (int i = 0; i < z->n_workers; i++) pthread_join(z->workers[i], NULL);
-        pthread_cond_destroy(&z->cv_done);
-        pthread_cond_destroy(&z->cv_work);
+        if (z->nthreads > 1) {
+            pthread_cond_destroy(&z->cv_done);
+            pthread_cond_destroy(&z->cv_work);
+        }
         pthread_mutex_destroy(&z->mu);
     }
     for (int t = 0; z->comp && t < z->nthreads; t++) libdeflate_free_compressor(z->comp[t]);
     for (int t = 0; z->shuf && t < z->nthreads; t++) free(z->shuf[t]);
-    for (size_t i = 0; i < H5X_QUEUE; i++) {
-        free(z->q[i].rows);
-        free(z->q[i].out);
-    }
+    for (size_t i = 0; z->out && i < 2 * z->batch_chunks; i++) free(z->out[i]);
     free(z->workers);
     free(z->comp);
     free(z->shuf);
+    free(z->out);
+    free(z->out_len);
     memset(z, 0, sizeof *z);
 }
 
@@ -707,8 +708,7 @@ int h5x_col_create(h5x_col *c, hid_t loc, const char *path, int kind, int rank, 
     size_t per_row = 1;
     for (int i = 1; i < rank; i++) per_row *= (size_t)dims[i];
     c->row_bytes = per_row * h5x_kind_size(kind);
-    c->stage_cap = c->stage_rows * c->row_bytes;
-    c->stage = malloc(c->stage_cap);
+    c->stage = malloc(c->stage_rows * c->row_bytes);
     if (!c->stage) {
         rc = avt_err(err, AVT_NOMEM, "%s: %s: out of memory for a %zu-row stage", file,
                      c->path, c->stage_rows);
@@ -810,71 +810,51 @@ static int h5x_col_write_raw(h5x_col *c, uint64_t start, size_t n, const unsigne
     return rc;
 }
 
-/* The direct path: the staged rows (chunk-aligned at start) go to the compression queue whole,
- * and the column takes the job's former buffer as its stage, the partial last chunk copied
- * into it. The pool's threads shuffle and deflate the chunks (the last one zero-padded; no
- * HDF5 call there: the Debian HDF5 build is not thread-safe) while the writer goes on; the
- * writer's thread stores them in queue order with H5Dwrite_chunk (filter mask 0 = every
- * declared filter applied): at a later flush once they are finished, and before returning
- * when async is 0 or there is no pool thread. */
-static int h5x_col_write_direct(h5x_col *c, uint64_t start, size_t n, int async, avt_error *err)
+/* async: the compressed chunks may stay pending in z until the next write or flush. */
+static int h5x_col_write_direct(h5x_col *c, uint64_t start, size_t n, const unsigned char *rows,
+                                int async, avt_error *err)
 {
     h5x_zctx *z = c->z;
-    const size_t full = n / c->chunk_rows * c->chunk_rows, chunk_bytes = c->chunk_rows * c->row_bytes;
+    size_t chunk_bytes = c->chunk_rows * c->row_bytes, esize = h5x_kind_size(c->kind);
+    size_t nchunks = (n + c->chunk_rows - 1) / c->chunk_rows;
+    if (z->filter == H5X_NONE) return h5x_col_write_raw(c, start, n, rows, err);
     int rc;
-    if (z->filter == H5X_NONE) {
-        if (!(rc = h5x_col_write_raw(c, start, n, c->stage, err)) && n > full && full)
-            memmove(c->stage, c->stage + full * c->row_bytes, (n - full) * c->row_bytes);
-        return rc;
-    }
     if (chunk_bytes > z->cap) {
-        /* The shuffle buffers move: everything queued is finished and stored first. */
-        if ((rc = h5x_zctx_store(z, 0, err))) return rc;
+        /* The buffers move: store what they hold first. */
+        if ((rc = h5x_zctx_drain(z, err))) return rc;
         if (h5x_zctx_reserve(z, chunk_bytes))
-            return avt_err(err, AVT_NOMEM, "%s: %s: out of memory for compression buffers", c->file, c->path);
+            return avt_err(err, AVT_NOMEM, "%s: %s: out of memory for compression buffers",
+                           c->file, c->path);
     }
     if ((rc = h5x_col_extend(c, start + n, err))) return rc;
-    if ((rc = h5x_zctx_store(z, H5X_QUEUE - 1, err))) return rc; /* a free slot */
-    /* Only this thread adds or removes jobs: the slot after the queue is free. */
-    h5x_job *j = &z->q[(z->head + z->count) % H5X_QUEUE];
-    const size_t nchunks = (n + c->chunk_rows - 1) / c->chunk_rows, slot = h5x_out_bound(z, chunk_bytes);
-    if (j->rows_cap < c->stage_cap) {
-        unsigned char *p = realloc(j->rows, c->stage_cap);
-        if (!p) return avt_err(err, AVT_NOMEM, "%s: %s: out of memory for a stage", c->file, c->path);
-        j->rows = p, j->rows_cap = c->stage_cap;
-    }
-    if (j->out_cap < nchunks * slot) {
-        unsigned char *p = realloc(j->out, nchunks * slot);
-        if (!p) return avt_err(err, AVT_NOMEM, "%s: %s: out of memory for compression buffers", c->file, c->path);
-        j->out = p, j->out_cap = nchunks * slot;
-    }
-    unsigned char *rows = c->stage;
-    const size_t cap = c->stage_cap;
-    c->stage = j->rows, c->stage_cap = j->rows_cap;
-    j->rows = rows, j->rows_cap = cap;
-    if (n > full) memcpy(c->stage, rows + full * c->row_bytes, (n - full) * c->row_bytes);
-    j->col = c;
-    j->start = start;
-    j->n = n;
-    j->nchunks = nchunks;
-    j->chunk_rows = c->chunk_rows;
-    j->row_bytes = c->row_bytes;
-    j->esize = h5x_kind_size(c->kind);
-    j->slot = slot;
-    j->next = j->done = 0;
-    j->failed = 0;
-    pthread_mutex_lock(&z->mu);
-    z->count++;
-    pthread_cond_broadcast(&z->cv_work);
-    pthread_mutex_unlock(&z->mu);
-    return h5x_zctx_store(z, async && z->n_workers > 0 ? H5X_QUEUE : 0, err);
+    z->job_rows = rows;
+    z->job_n = n;
+    z->job_nchunks = nchunks;
+    z->job_chunk_rows = c->chunk_rows;
+    z->job_row_bytes = c->row_bytes;
+    z->job_esize = esize;
+    z->job_set = z->pend_c ? !z->pend_set : 0;
+    /* The previous batch is stored while this one is compressed. */
+    h5x_job_start(z);
+    rc = h5x_zctx_drain(z, err);
+    int failed = h5x_job_finish(z);
+    if (rc) return rc;
+    if (failed)
+        return avt_err(err, AVT_HDF5, "%s: %s: libdeflate could not compress a chunk", c->file,
+                       c->path);
+    z->pend_c = c;
+    z->pend_set = z->job_set;
+    z->pend_start = start;
+    z->pend_nchunks = nchunks;
+    if (!async) return h5x_zctx_drain(z, err);
+    return AVT_OK;
 }
 
 /* Writes n rows at start, extending the dataset first. The one place rows reach the file. */
 static int h5x_col_write_block(h5x_col *c, uint64_t start, size_t n, const void *rows,
                                int async, avt_error *err)
 {
-    if (c->direct) return h5x_col_write_direct(c, start, n, async, err); /* rows: the stage */
+    if (c->direct) return h5x_col_write_direct(c, start, n, rows, async, err);
     int rc = AVT_OK;
     hid_t fspace = -1, mspace = -1;
     hsize_t dims[3], off[3] = {start, 0, 0}, cnt[3];
@@ -914,10 +894,10 @@ static int h5x_col_flush_rows(h5x_col *c, int async, avt_error *err)
     if (!c->staged) return AVT_OK;
     int rc = h5x_col_write_block(c, c->rows_written, c->staged, c->stage, async, err);
     if (rc == AVT_OK && c->direct) {
-        /* Keep a partial last chunk staged (h5x_col_write_direct left it at the stage's start):
-         * rows appended later complete it and it is written again whole, so chunks stay
-         * aligned. */
+        /* Keep a partial last chunk staged: rows appended later complete it and it is
+         * written again whole, so chunks stay aligned. */
         size_t full = c->staged / c->chunk_rows * c->chunk_rows, tail = c->staged - full;
+        if (tail && full) memmove(c->stage, c->stage + full * c->row_bytes, tail * c->row_bytes);
         c->rows_written += full;
         c->staged = tail;
         return AVT_OK;
@@ -930,7 +910,7 @@ static int h5x_col_flush_rows(h5x_col *c, int async, avt_error *err)
 
 int h5x_col_flush(h5x_col *c, avt_error *err)
 {
-    int rc = (c->z && c->direct) ? h5x_zctx_store(c->z, 0, err) : AVT_OK;
+    int rc = (c->z && c->direct) ? h5x_zctx_drain(c->z, err) : AVT_OK;
     return rc ? rc : h5x_col_flush_rows(c, 0, err);
 }
 
@@ -983,13 +963,8 @@ int h5x_col_append_str(h5x_col *c, const char *s, avt_error *err)
 
 void h5x_col_close(h5x_col *c)
 {
-    /* Closed without a flush (abort): its queued flushes are dropped (never stored). */
-    if (c->z && c->z->pool_up) {
-        pthread_mutex_lock(&c->z->mu);
-        for (size_t i = 0; i < c->z->count; i++)
-            if (c->z->q[(c->z->head + i) % H5X_QUEUE].col == c) c->z->q[(c->z->head + i) % H5X_QUEUE].col = NULL;
-        pthread_mutex_unlock(&c->z->mu);
-    }
+    /* Closed without a flush (abort): its pending chunks are dropped with the stage. */
+    if (c->z && c->z->pend_c == c) c->z->pend_c = NULL;
     h5x_col_free_strings(c);
     free(c->stage);
     c->stage = NULL;
