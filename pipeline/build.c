@@ -1015,7 +1015,8 @@ out:
     free(found.p);
     state_free(&st);
     if (rc) avt_build_summary_free(sum);
-    sum->seconds = avt_monotonic_s() - t0;
-    sum->stage_seconds[AVT_STAGE_FINISH] = avt_monotonic_s() - t_stage;
+    const double t_end = avt_monotonic_s();
+    sum->seconds = t_end - t0;
+    sum->stage_seconds[AVT_STAGE_FINISH] = t_end - t_stage;
     return rc;
 }
