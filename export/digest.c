@@ -4,10 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "export_private.h"
 
-#define DIGEST_BLOCK (1u << 20) /* bytes read per step: memory stays flat for any input */
+#define DIGEST_BLOCK ((size_t)1 << 20) /* bytes read per step at most: memory stays flat for any input */
 
 int avt_export_sha256_file(const char *path, char hex[65], uint64_t *size, avt_error *err)
 {
@@ -25,7 +26,13 @@ int avt_export_sha256_file(const char *path, char hex[65], uint64_t *size, avt_e
                      strerror(errno));
         goto out;
     }
-    buf = malloc(DIGEST_BLOCK);
+    /* a small file (a camera image) in one read into a buffer of its size: a 1 MiB one would
+     * be mapped and unmapped again for every image */
+    struct stat sb;
+    size_t block = DIGEST_BLOCK;
+    if (fstat(fileno(f), &sb) == 0 && sb.st_size >= 0 && (uint64_t)sb.st_size < DIGEST_BLOCK)
+        block = (size_t)sb.st_size + 1;
+    buf = malloc(block);
     ctx = EVP_MD_CTX_new();
     if (!buf || !ctx) {
         rc = avt_err(err, AVT_NOMEM, "%s: out of memory for hashing", path);
@@ -36,14 +43,14 @@ int avt_export_sha256_file(const char *path, char hex[65], uint64_t *size, avt_e
         goto out;
     }
     for (;;) {
-        size_t got = fread(buf, 1, DIGEST_BLOCK, f);
+        size_t got = fread(buf, 1, block, f);
         if (got && EVP_DigestUpdate(ctx, buf, got) != 1) {
             rc = avt_err(err, AVT_IO, "%s: EVP_DigestUpdate failed at byte %llu", path,
                          (unsigned long long)total);
             goto out;
         }
         total += got;
-        if (got < DIGEST_BLOCK) break;
+        if (got < block) break;
     }
     if (ferror(f)) {
         rc = avt_err(err, AVT_IO, "%s: read error at byte %llu: %s", path,

@@ -852,21 +852,40 @@ out:
 
 /* ---- inputs ----------------------------------------------------------------------------- */
 
-int avt_export_add_input(avt_export_writer *w, const char *rel_path, const char *abs_path,
-                         avt_error *err)
+int avt_export_digest_file(const char *path, avt_file_digest *d, avt_error *err)
+{
+    int rc = avt_export_sha256_file(path, d->sha256, &d->size, err);
+    d->ok = rc == AVT_OK;
+    return rc;
+}
+
+int avt_export_add_input_digest(avt_export_writer *w, const char *rel_path, const char *abs_path,
+                                const avt_file_digest *d, avt_error *err)
 {
     if (!w || !rel_path || !abs_path)
         return avt_err(err, AVT_INVAL, "avt_export_add_input: NULL argument");
     if (!utf8_valid(rel_path))
         return avt_err(err, AVT_INVAL, "%s: input path is not valid UTF-8", abs_path);
+    avt_file_digest taken;
+    int rc;
+    if (!d || !d->ok) {
+        if ((rc = avt_export_digest_file(abs_path, &taken, err))) return rc;
+        d = &taken;
+    }
     if (avt_grow((void **)&w->inputs, &w->cap_inputs, w->n_inputs + 1, sizeof *w->inputs))
         return avt_err(err, AVT_NOMEM, "%s: out of memory", abs_path);
     avt_export_input *in = &w->inputs[w->n_inputs];
-    int rc = avt_export_sha256_file(abs_path, in->sha256, &in->size, err);
-    if (rc) return rc;
+    memcpy(in->sha256, d->sha256, sizeof in->sha256);
+    in->size = d->size;
     if (!(in->path = dup_str(rel_path))) return avt_err(err, AVT_NOMEM, "%s: out of memory", abs_path);
     w->n_inputs++;
     return AVT_OK;
+}
+
+int avt_export_add_input(avt_export_writer *w, const char *rel_path, const char *abs_path,
+                         avt_error *err)
+{
+    return avt_export_add_input_digest(w, rel_path, abs_path, NULL, err);
 }
 
 /* ---- finish ----------------------------------------------------------------------------- */

@@ -120,6 +120,7 @@ typedef struct cam_work {
     uint16_t *ig_cls;
     size_t cap_ig;
     char abs_img[AVT_LOG_PATH_MAX]; /* the frame's image ("" unpaired), registered after the cameras */
+    avt_file_digest digest;         /* its SHA-256, taken in the cameras' parallel stage */
     avt_error err;                  /* the camera's error in this frame */
 } cam_work;
 
@@ -438,6 +439,7 @@ static int camera_stage(build_state *st, size_t c, const held_sweep *prev, const
     int rc;
     cam_work *cw = &st->cams[c];
     cw->abs_img[0] = '\0';
+    cw->digest.ok = 0;
     avt_camera_frame *cf = &st->cframes[c];
     const avt_camera *cam = &st->rig.cameras[c];
     const avt_sweep *sw = &cur->sw;
@@ -467,6 +469,8 @@ static int camera_stage(build_state *st, size_t c, const held_sweep *prev, const
     if (info.width != cam->width || info.height != cam->height)
         return avt_err(err, AVT_MISMATCH, "%s: image is %ux%u but calib.yaml says camera %s is %ux%u", abs_img,
                        info.width, info.height, cam->name, cam->width, cam->height);
+    avt_error e; /* for the provenance; one that fails is hashed again, and reported, when registered */
+    avt_export_digest_file(abs_img, &cw->digest, &e);
     avt_sync_stats_add(&cw->stats, t_img - t_cam);
     cf->timestamp_ns = t_img;
     cf->sync_delta_ns = t_img - t_cam;
@@ -580,7 +584,8 @@ static int process_frame(build_state *st, const held_sweep *prev, const held_swe
             rc = cw->err.code;
             goto out;
         }
-        if (cw->abs_img[0] && (rc = avt_export_add_input(st->writer, st->cframes[c].image_path, cw->abs_img, err)))
+        if (cw->abs_img[0] &&
+            (rc = avt_export_add_input_digest(st->writer, st->cframes[c].image_path, cw->abs_img, &cw->digest, err)))
             goto out;
         sum->boxes2d += st->cframes[c].n_boxes2d;
         sum->depth_samples += st->cframes[c].n_depth;
@@ -761,7 +766,6 @@ static void state_free(build_state *st)
     free(st->b3d), free(st->lboxes), free(st->counts);
     avt_label_index_free(&st->labels);
     build_validation_free(&st->val);
-    build_validation_free(&st->val);
     avt_poses_free(&st->poses);
     avt_rig_free(&st->rig);
 }
@@ -827,7 +831,22 @@ static int open_inputs(build_state *st, const avt_build_options *opt, avt_build_
         cw->cam_T_lidar = avt_tf_inv(&cam->lidar_T_cam);
         cw->axis_az_deg = avt_sync_camera_azimuth_deg(cam);
         if (avt_depth_grid_init(&cw->grid, cam->width, cam->height)) return avt_err(err, AVT_NOMEM, "out of memory");
-        if ((rc = avt_camera_stream_list(st->log.dir, cam->name, &cw->stream, err))) return rc;
+    }
+    /* each camera's images listed and checked, the cameras in parallel */
+#pragma omp parallel for schedule(dynamic, 1) if (nc > 1)
+    for (size_t c = 0; c < nc; c++) {
+        cam_work *cw = &st->cams[c];
+        cw->err.code = AVT_OK;
+        cw->err.msg[0] = '\0';
+        avt_camera_stream_list(st->log.dir, st->rig.cameras[c].name, &cw->stream, &cw->err);
+    }
+    for (size_t c = 0; c < nc; c++) {
+        cam_work *cw = &st->cams[c];
+        const avt_camera *cam = &st->rig.cameras[c];
+        if (cw->err.code) {
+            if (err) *err = cw->err;
+            return cw->err.code;
+        }
         if (opt->warn) {
             for (size_t w = 0; w < cw->stream.n_warnings; w++) opt->warn(cw->stream.warnings[w], opt->warn_ctx);
             if (cw->stream.warnings_total > cw->stream.n_warnings) {
@@ -913,12 +932,33 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     if ((rc = avt_drive_log_open(log_dir, &ov, &st.log, err))) goto out;
     if ((rc = parse_modes(opt, &st.modes, err))) goto out;
     if ((rc = open_inputs(&st, opt, sum, err))) goto out;
-    if ((rc = setup_sync(&st, opt, err))) goto out;
     st.lidar = avt_sweep_source_open(st.log.lidar, &st.log.lidar_cfg, err);
     if (!st.lidar) {
         rc = err ? err->code : AVT_IO;
         goto out;
     }
+    /* the log's own files (the capture among them) are hashed for the provenance while the
+     * sync pass reads the capture */
+    avt_log_input in[AVT_LOG_MAX_FIXED_INPUTS];
+    avt_file_digest in_digest[AVT_LOG_MAX_FIXED_INPUTS];
+    int in_used[AVT_LOG_MAX_FIXED_INPUTS];
+    const size_t n_in = avt_drive_log_inputs(&st.log, st.poses.n > 0, avt_sweep_source_capture(st.lidar), in);
+    struct stat csb;
+    for (size_t i = 0; i < n_in; i++) {
+        in_used[i] = !opt->n_calib || in[i].abs != st.log.calib_yaml || stat(in[i].abs, &csb) == 0;
+        in_digest[i].ok = 0;
+    }
+#pragma omp parallel sections
+    {
+#pragma omp section
+        rc = setup_sync(&st, opt, err);
+#pragma omp section
+        for (size_t i = 0; i < n_in; i++) {
+            avt_error e; /* one that fails is hashed again, and reported, when registered */
+            if (in_used[i]) avt_export_digest_file(in[i].abs, &in_digest[i], &e);
+        }
+    }
+    if (rc) goto out;
     avt_export_options eo;
     memset(&eo, 0, sizeof eo);
     eo.compression = opt->compression;
@@ -934,12 +974,8 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
         rc = err ? err->code : AVT_IO;
         goto out;
     }
-    avt_log_input in[AVT_LOG_MAX_FIXED_INPUTS];
-    const size_t n_in = avt_drive_log_inputs(&st.log, st.poses.n > 0, avt_sweep_source_capture(st.lidar), in);
-    struct stat csb;
     for (size_t i = 0; i < n_in; i++)
-        if ((!opt->n_calib || in[i].abs != st.log.calib_yaml || stat(in[i].abs, &csb) == 0) &&
-            (rc = avt_export_add_input(st.writer, in[i].rel, in[i].abs, err)))
+        if (in_used[i] && (rc = avt_export_add_input_digest(st.writer, in[i].rel, in[i].abs, &in_digest[i], err)))
             goto out;
     for (size_t i = 0; i < opt->n_calib; i++)
         if (stat(opt->calib_paths[i], &csb) == 0 && S_ISREG(csb.st_mode) &&

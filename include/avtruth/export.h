@@ -121,6 +121,19 @@ int avt_export_frame(avt_export_writer *w, const avt_frame_out *frame, avt_error
 int avt_export_add_input(avt_export_writer *w, const char *rel_path, const char *abs_path,
                          avt_error *err);
 
+/* An input file's SHA-256 (lowercase hex) and size, taken ahead of registering it (on another
+ * thread: avt_export_digest_file touches nothing shared). ok 0: it could not be read. */
+typedef struct avt_file_digest {
+    char sha256[65];
+    uint64_t size;
+    int ok;
+} avt_file_digest;
+int avt_export_digest_file(const char *path, avt_file_digest *d, avt_error *err);
+/* avt_export_add_input with the digest taken by avt_export_digest_file; one that is not ok is
+ * taken again here, so that its error names the file as avt_export_add_input's does. */
+int avt_export_add_input_digest(avt_export_writer *w, const char *rel_path, const char *abs_path,
+                                const avt_file_digest *d, avt_error *err);
+
 /* One camera's pairing summary: the one struct behind /sync (attributes and the /sync/cameras
  * table), the dataset card and the build's terminal summary. */
 typedef struct avt_sync_camera_summary {

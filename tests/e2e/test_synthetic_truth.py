@@ -7,6 +7,7 @@ between pixel centres, so pixel extremes alone can sit more than a pixel inside 
 For an object fully inside the image the projected box must contain every covered pixel centre and
 match the refined extent within 1 px (issue 2's criterion; we also require 0.25 px)."""
 import csv
+import hashlib
 import os
 import subprocess
 import sys
@@ -69,6 +70,20 @@ with h5py.File(out, "r") as f:
         c.check(o[0] == 0 and np.all(np.diff(o.astype(np.int64)) >= 0) and o[-1] == n, f"{off} is a CSR offset array")
     c.check(N > 10000, f"points decoded ({N})")
     c.check("provenance" in f and len(f["provenance/inputs/sha256"]) >= 3, "provenance inputs recorded")
+    # every input's digest and size against hashlib (the build hashes images and the log's files
+    # ahead, on other threads): all of them, each camera's images and the capture included
+    paths = f["provenance/inputs/path"].asstr()[:]
+    shas = f["provenance/inputs/sha256"].asstr()[:]
+    sizes = f["provenance/inputs/size_bytes"][:]
+    bad = []
+    for p, h, n in zip(paths, shas, sizes):
+        with open(os.path.join(log, p), "rb") as fi:
+            data = fi.read()
+        if hashlib.sha256(data).hexdigest() != h or len(data) != n:
+            bad.append(p)
+    c.check(not bad, f"provenance digests match hashlib for all {len(paths)} inputs; wrong: {bad[:3]}")
+    c.check(sum(p.startswith("cameras/") for p in paths) == len(images) and any(p.endswith(".pcap") for p in paths),
+            f"provenance lists the {len(images)} paired images and the capture")
     # the revision the tool was built from, found at build time (not when cmake configured)
     src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
     try:

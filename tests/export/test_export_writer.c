@@ -586,6 +586,13 @@ static void test_add_input_errors(void **state)
     assert_int_equal(avt_export_add_input(w, "x.pcap", "/tmp/avt_no_such_input.pcap", &err),
                      AVT_IO);
     assert_non_null(strstr(err.msg, "/tmp/avt_no_such_input.pcap"));
+    /* a digest taken ahead that failed is taken again, and the error names the file */
+    avt_file_digest d = {.ok = 0};
+    assert_int_equal(avt_export_digest_file("/tmp/avt_no_such_input.png", &d, &err), AVT_IO);
+    assert_int_equal(d.ok, 0);
+    err.msg[0] = '\0';
+    assert_int_equal(avt_export_add_input_digest(w, "y.png", "/tmp/avt_no_such_input.png", &d, &err), AVT_IO);
+    assert_non_null(strstr(err.msg, "/tmp/avt_no_such_input.png"));
     avt_export_abort(w);
     assert_int_equal(count_entries(t.dir), 0);
     tmp_remove(&t);
