@@ -27,17 +27,25 @@ int calib_yaml_numbers(yaml_document_t *doc, yaml_node_t *node, const char *path
 int calib_yaml_uint(yaml_node_t *n, const char *path, const char *key, unsigned *out, avt_error *err);
 int calib_copy_name(char *dst, size_t n, const char *s, const char *path, const char *key, avt_error *err);
 
+/* Largest translation of a calibration transform, in metres. Rigs measure metres; the bound
+ * keeps products and inverses of transforms finite (1.7e308 rotated by 45 degrees is inf). */
+#define CALIB_MAX_TRANSLATION_M 1e6
+
+/* AVT_OK when every element of t is finite and within +-CALIB_MAX_TRANSLATION_M; else an
+ * error naming path, key, the element and its value. */
+int calib_check_translation(const double t[3], const char *path, const char *key, avt_error *err);
+
 /* Builds a rigid transform from a row-major 3x3 rotation and a translation printed as text.
  * R must be finite with det > 0 and |R^T R - I| <= 1e-5 (7 printed digits give ~1e-7); it is
- * then re-orthonormalised so that rigid inverses are exact. Errors name path, key and the
- * deviation. */
+ * then re-orthonormalised so that rigid inverses are exact. t must pass
+ * calib_check_translation. Errors name path, key and the deviation or value. */
 int calib_rigid(const double R[9], const double t[3], const char *path, const char *key, avt_tf *out,
                 avt_error *err);
 
 /* A camera given by a 3x4 projection matrix P = K [I | t] (rectified KITTI cameras) applied to
  * coordinates of a reference frame ref: sets cam->K (K from P), and returns in cam_T_ref the
  * exact frame of that camera, [I | K^-1 p4] * ref_T_in. Requires P's left 3x3 upper
- * triangular with P[2][2] > 0. */
+ * triangular with P[2][2] > 0, finite K and K^-1 p4 passing calib_check_translation. */
 int calib_camera_from_P(const double P[12], const avt_tf *ref_T_in, const char *path, const char *key,
                         avt_camera *cam, avt_tf *cam_T_in, avt_error *err);
 

@@ -140,12 +140,21 @@ static double det3(const double R[9])
     return R[0] * (R[4] * R[8] - R[5] * R[7]) - R[1] * (R[3] * R[8] - R[5] * R[6]) + R[2] * (R[3] * R[7] - R[4] * R[6]);
 }
 
+int calib_check_translation(const double t[3], const char *path, const char *key, avt_error *err)
+{
+    for (int i = 0; i < 3; i++)
+        if (!(fabs(t[i]) <= CALIB_MAX_TRANSLATION_M))
+            return avt_err(err, AVT_FORMAT, "%s: %s: translation element %d is %g, expected finite metres within +-%g",
+                           path, key, i, t[i], CALIB_MAX_TRANSLATION_M);
+    return AVT_OK;
+}
+
 int calib_rigid(const double R[9], const double t[3], const char *path, const char *key, avt_tf *out, avt_error *err)
 {
     for (int i = 0; i < 9; i++)
         if (!isfinite(R[i])) return avt_err(err, AVT_FORMAT, "%s: %s: rotation element %d not finite", path, key, i);
-    for (int i = 0; i < 3; i++)
-        if (!isfinite(t[i])) return avt_err(err, AVT_FORMAT, "%s: %s: translation element %d not finite", path, key, i);
+    int rc = calib_check_translation(t, path, key, err);
+    if (rc) return rc;
     double dev = 0;
     for (int i = 0; i < 3; i++)
         for (int j = 0; j < 3; j++) {
@@ -189,11 +198,18 @@ int calib_camera_from_P(const double P[12], const avt_tf *ref_T_in, const char *
     double K[9] = {P[0] / s, P[1] / s, P[2] / s, 0, P[5] / s, P[6] / s, 0, 0, 1};
     if (!(K[0] > 0) || !(K[4] > 0))
         return avt_err(err, AVT_FORMAT, "%s: %s: focal lengths must be positive (fx=%g, fy=%g)", path, key, K[0], K[4]);
+    /* dividing by a tiny P[2][2] or focal length overflows */
+    for (int i = 0; i < 9; i++)
+        if (!isfinite(K[i]))
+            return avt_err(err, AVT_FORMAT, "%s: %s: K = P's left 3x3 / P[2][2] = %g is not finite (element %d)", path,
+                           key, K[i], i);
     double p4[3] = {P[3] / s, P[7] / s, P[11] / s};
     double t[3];
     t[2] = p4[2];
     t[1] = (p4[1] - K[5] * t[2]) / K[4];
     t[0] = (p4[0] - K[1] * t[1] - K[2] * t[2]) / K[0];
+    int rc = calib_check_translation(t, path, key, err);
+    if (rc) return rc;
     memcpy(cam->K, K, sizeof K);
     avt_tf shift = avt_tf_identity();
     shift.m[3] = t[0], shift.m[7] = t[1], shift.m[11] = t[2];
@@ -305,12 +321,14 @@ int calib_kv_parse(const char *text, size_t len, const char *path, calib_kv_file
     while (p < end) {
         const char *eol = memchr(p, '\n', (size_t)(end - p));
         if (!eol) eol = end;
+        /* the next line: not eol + 1 when eol == end (a pointer past the end is undefined) */
+        const char *next = eol < end ? eol + 1 : end;
         line++;
         const char *colon = memchr(p, ':', (size_t)(eol - p));
         const char *q = p;
         while (q < eol && (*q == ' ' || *q == '\t' || *q == '\r')) q++;
         if (q == eol) { /* blank line */
-            p = eol + 1;
+            p = next;
             continue;
         }
         if (!colon || colon == q || (size_t)(colon - q) >= sizeof out->e[0].key) {
@@ -344,7 +362,7 @@ int calib_kv_parse(const char *text, size_t len, const char *path, calib_kv_file
             }
             s = t;
         }
-        p = eol + 1;
+        p = next;
     }
     return AVT_OK;
 }

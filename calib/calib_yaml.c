@@ -144,6 +144,9 @@ out:
 
 static int check_tf(const avt_tf *t, const char *what, const char *key, avt_error *err)
 {
+    const double tr[3] = {t->m[3], t->m[7], t->m[11]};
+    int rc = calib_check_translation(tr, what, key, err);
+    if (rc) return rc;
     double e = avt_tf_rigid_error(t);
     if (!(e < 1e-6))
         return avt_err(err, AVT_FORMAT,

@@ -249,6 +249,15 @@ static void test_broken(void **state)
         {&KALIBR, "c.yaml", "kalibr", "camera_model: pinhole", "camera_model: omni", "'omni' is not supported"},
         {&KALIBR, "c.yaml", "kalibr", "[640, 480]", "[640.5, 480]", "cam0.resolution: 640.5 x 480"},
         {&KALIBR, "c.yaml", "kalibr", "-0.0015]", "-0.0015, 0.1]", "Kalibr radtan takes 4 coefficients, got 5"},
+        /* translations beyond 1e6 m: products and inverses of such transforms overflow to inf
+         * (found by fuzz_calib; regression inputs in tests/fuzz/corpus/fuzz_calib) */
+        {&KOBJ, "k.txt", "kitti-object", "-2.457729e-02", "1.7e308", "Tr_velo_to_cam: translation element 0 is 1.7e+308"},
+        {&KOBJ, "k.txt", "kitti-object", "P2: 7.070493e+02", "P2: 1e-300", "P2: translation element 0 is"},
+        {&KOBJ, "k.txt", "kitti-object", "0 0 1 4.981016e-03", "0 0 1e-307 4.981016e-03", "P2: K = P's left 3x3 / P[2][2] = inf"},
+        {&KALIBR, "c.yaml", "kalibr", "[0, -1, 0, 0.1]", "[0, -1, 0, 2e6]", "cam0.T_cam_imu: translation element 0 is 2e+06"},
+        {&OPENCV, "o.yaml", "opencv", "distortion_coefficients:",
+         "lidar_T_cam: [0.6, -0.8, 0, 1.7e308, 0.8, 0.6, 0, 1.7e308, 0, 0, 1, 0, 0, 0, 0, 1]\ndistortion_coefficients:",
+         "lidar_T_cam: translation element 0 is 1.7e+308"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char p[256];
@@ -267,6 +276,14 @@ static void test_broken(void **state)
     avt_rig rig;
     avt_error err = {0, ""};
     char p[256];
+    /* avt_kitti_rect_T_velo returned AVT_OK with R0_rect * Tr_velo_to_cam = inf (1.4 * 1.7e308) */
+    avt_tf rect_T_velo;
+    path_in(p, sizeof p, "huge_t.txt");
+    static const char huge_t[] = "R0_rect: 0.6 -0.8 0 0.8 0.6 0 0 0 1\nTr_velo_to_cam: 1 0 0 1.7e308 0 1 0 1.7e308 0 0 1 0\n";
+    write_text(p, huge_t, strlen(huge_t));
+    assert_int_not_equal(avt_kitti_rect_T_velo(p, &rect_T_velo, &err), 0);
+    if (!strstr(err.msg, p) || !strstr(err.msg, "Tr_velo_to_cam: translation element 0 is 1.7e+308"))
+        fail_msg("message '%s'", err.msg);
     path_in(p, sizeof p, "junk.txt");
     write_text(p, "hello: world\n", 13);
     assert_int_not_equal(avt_rig_load(p, "auto", &rig, &err), 0);

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Writes the hand-made seeds of corpus/fuzz_pointcloud and the link-layer seeds of
-corpus/fuzz_lidar_pcap (pcapng, Linux SLL2, 802.1Q VLAN). The Velodyne payloads are the first
+"""Writes the hand-made seeds of corpus/fuzz_pointcloud, corpus/fuzz_calib (one small valid file
+per calibration format and log.yaml) and the link-layer seeds of corpus/fuzz_lidar_pcap
+(pcapng, Linux SLL2, 802.1Q VLAN). The Velodyne payloads are the first
 two 1206-byte data packets (UDP port 2368) of ../shared/data/velodyne/vlp16_strongest_2014.pcap.
 Run from anywhere: python3 tests/fuzz/make_seeds.py"""
 import math
@@ -125,6 +126,177 @@ def capture_seeds():
     write(t, "vlp16_vlan.pcap", pcap(1, [(s, u, vlan + ipv4_udp(p, i)) for i, (s, u, p) in enumerate(pk)]))
 
 
+# ---- calibration files (calib/; formats in docs/calibration.md) ----
+
+# a camera looking along LiDAR +x: OpenCV axes x right, y down, z forward
+CAM_IN_LIDAR = "[0, 0, 1, 1.5, -1, 0, 0, 0.1, 0, -1, 0, -0.2, 0, 0, 0, 1]"
+
+
+def calib_seeds():
+    t = "fuzz_calib"
+    write(t, "avtruth.yaml", f"""version: 1
+lidar:
+  model: vlp16
+  lidar_T_ego: [1, 0, 0, -0.8, 0, 1, 0, 0, 0, 0, 1, -1.7, 0, 0, 0, 1]
+cameras:
+  - name: front
+    model: pinhole
+    width: 640
+    height: 480
+    K: [450, 0, 320, 0, 451, 240, 0, 0, 1]
+    distortion_model: radtan
+    distortion: [-0.3, 0.1, 0.001, -0.0015, -0.02]
+    lidar_T_cam: {CAM_IN_LIDAR}
+  - name: rear
+    model: fisheye
+    width: 320
+    height: 240
+    K: [200, 0, 160, 0, 200, 120, 0, 0, 1]
+    distortion_model: equidistant
+    distortion: [-0.02, 0.01, -0.003, 0.001]
+    lidar_T_cam: [0, 0, -1, -1, 1, 0, 0, 0, 0, -1, 0, 0, 0, 0, 0, 1]
+""".encode())
+    write(t, "kitti_object.txt", b"""P0: 700 0 600 0 0 700 180 0 0 0 1 0
+P1: 700 0 600 -380 0 700 180 0 0 0 1 0
+P2: 700 0 600 45 0 700 180 -0.3 0 0 1 0.005
+P3: 700 0 600 -340 0 700 180 2 0 0 1 0.003
+R0_rect: 1 0 0 0 1 0 0 0 1
+Tr_velo_to_cam: 0 -1 0 0 0 0 -1 -0.08 1 0 0 -0.27
+Tr_imu_to_velo: 1 0 0 -0.8 0 1 0 0.3 0 0 1 -0.8
+""")
+    # KITTI raw: the fuzz target gives calib_cam_to_cam.txt, calib_velo_to_cam.txt and
+    # calib_imu_to_velo.txt the same bytes, so one file holds the keys of all three
+    write(t, "kitti_raw.txt", b"""calib_time: 09-Jan-2012 13:57:47
+corner_dist: 9.950000e-02
+S_00: 1392 512
+K_00: 980 0 690 0 975 240 0 0 1
+D_00: -0.37 0.2 0.001 0.0013 -0.07
+R_00: 1 0 0 0 1 0 0 0 1
+T_00: 0 0 0
+S_rect_00: 1242 375
+R_rect_00: 1 0 0 0 1 0 0 0 1
+P_rect_00: 720 0 610 0 0 720 170 0 0 0 1 0
+S_02: 1392 512
+K_02: 960 0 700 0 960 220 0 0 1
+D_02: -0.37 0.2 0.001 0.0013 -0.07
+R_02: 0 -1 0 1 0 0 0 0 1
+T_02: 0.06 -0.001 0.004
+S_rect_02: 1242 375
+P_rect_02: 720 0 610 45 0 720 170 0.2 0 0 1 0.003
+R: 0 -1 0 0 0 -1 1 0 0
+T: -0.004 -0.076 -0.27
+delta_f: 0 0
+delta_c: 0 0
+""")
+    write(t, "ros.yaml", b"""image_width: 640
+image_height: 480
+camera_name: narrow
+camera_matrix:
+  rows: 3
+  cols: 3
+  data: [450, 0, 320, 0, 451, 240, 0, 0, 1]
+distortion_model: rational_polynomial
+distortion_coefficients:
+  rows: 1
+  cols: 8
+  data: [-0.3, 0.1, 0.001, -0.0015, -0.02, 0.05, -0.01, 0.002]
+rectification_matrix:
+  rows: 3
+  cols: 3
+  data: [1, 0, 0, 0, 1, 0, 0, 0, 1]
+projection_matrix:
+  rows: 3
+  cols: 4
+  data: [450, 0, 320, 0, 0, 451, 240, 0, 0, 0, 1, 0]
+""")
+    # the echoed sensor_msgs/CameraInfo message, fisheye
+    write(t, "ros_message.yaml", b"""width: 640
+height: 480
+distortion_model: equidistant
+D: [-0.02, 0.01, -0.003, 0.001]
+K: [300, 0, 320, 0, 300, 240, 0, 0, 1]
+R: [1, 0, 0, 0, 1, 0, 0, 0, 1]
+P: [300, 0, 320, 0, 0, 300, 240, 0, 0, 0, 1, 0]
+""")
+    write(t, "opencv.yaml", f"""%YAML:1.0
+---
+image_width: 640
+image_height: 480
+camera_name: left
+camera_matrix: !!opencv-matrix
+   rows: 3
+   cols: 3
+   dt: d
+   data: [ 450., 0., 320., 0., 451., 240., 0., 0., 1. ]
+distortion_coefficients: !!opencv-matrix
+   rows: 1
+   cols: 5
+   dt: d
+   data: [ -0.3, 0.1, 1.e-03, -1.5e-03, -2.e-02 ]
+lidar_T_cam: !!opencv-matrix
+   rows: 4
+   cols: 4
+   dt: d
+   data: {CAM_IN_LIDAR}
+avg_reprojection_error: 2.5e-01
+""".encode())
+    write(t, "opencv_fisheye.yaml", b"""%YAML:1.0
+---
+width: 320
+height: 240
+fisheye_model: 1
+cameraMatrix: !!opencv-matrix
+   rows: 3
+   cols: 3
+   dt: f
+   data: [ 200., 0., 160., 0., 200., 120., 0., 0., 1. ]
+D: !!opencv-matrix
+   rows: 4
+   cols: 1
+   dt: f
+   data: [ -0.02, 0.01, -0.003, 0.001 ]
+""")
+    write(t, "kalibr.yaml", b"""cam0:
+  T_cam_imu:
+  - [0, -1, 0, 0.1]
+  - [0, 0, -1, 0.2]
+  - [1, 0, 0, 0.3]
+  - [0, 0, 0, 1]
+  cam_overlaps: [1]
+  camera_model: pinhole
+  distortion_coeffs: [-0.3, 0.1, 0.001, -0.0015]
+  distortion_model: radtan
+  intrinsics: [450.0, 451.0, 320.0, 240.0]
+  resolution: [640, 480]
+  rostopic: /cam0/image_raw
+cam1:
+  T_cn_cnm1:
+  - [1, 0, 0, -0.11]
+  - [0, 1, 0, 0]
+  - [0, 0, 1, 0]
+  - [0, 0, 0, 1]
+  cam_overlaps: [0]
+  camera_model: pinhole
+  distortion_coeffs: [-0.02, 0.01, -0.003, 0.001]
+  distortion_model: equidistant
+  intrinsics: [300.0, 300.0, 320.0, 240.0]
+  resolution: [640, 480]
+  rostopic: /cam1/image_raw
+""")
+    write(t, "log.yaml", b"""log_id: drive_0001
+licence: CC BY-NC-SA 3.0
+schema: kitti
+lidar:
+  model: hdl64e
+  source: 192.168.1.201
+  data_port: 2368
+  position_port: 8308
+  calibration: lidar/db.xml
+  metadata: lidar/meta.json
+""")
+
+
 if __name__ == "__main__":
     pointcloud_seeds()
+    calib_seeds()
     capture_seeds()
