@@ -126,13 +126,16 @@ typedef struct cam_work {
 
 /* An owned copy of a sweep with its points deskewed to the sweep's reference time. Three are
  * held (previous, current, next), so that a camera whose view straddles the cut angle gets
- * the points of the neighbouring sweep on the far side of the cut (docs/pipeline.md). */
+ * the points of the neighbouring sweep on the far side of the cut (docs/pipeline.md), and a
+ * fourth is read ahead during the current frame's cameras. */
 typedef struct held_sweep {
     avt_sweep sw;         /* owned arrays */
     float *desk;          /* 3n, deskewed to sw.timestamp_ns */
     size_t cap;
     avt_tf world_T_lidar; /* at sw.timestamp_ns */
     avt_point_blocks blocks; /* of desk, for the cameras' culling */
+    int64_t half_period_ns;  /* half its duration if it is a complete sweep, else 0 */
+    char cloud[AVT_LOG_PATH_MAX]; /* its point-cloud file ("" for a capture) */
     int used;
 } held_sweep;
 
@@ -154,7 +157,7 @@ typedef struct build_state {
     avt_label_box *lboxes;
     uint32_t *counts;
     size_t cap_boxes;
-    held_sweep held[3];
+    held_sweep held[4];
     int64_t half_period_ns; /* half the last complete sweep's duration; 0 until one is seen */
     build_validation val;   /* the schema and the label validation (validation.h) */
 } build_state;
@@ -219,7 +222,7 @@ nomem:
     return avt_err(err, AVT_NOMEM, "out of memory for %zu boxes", nb);
 }
 
-/* Copies sweep sw into h and deskews it. */
+/* Copies sweep sw into h and deskews it (touches nothing of st but h). */
 static int held_fill(build_state *st, held_sweep *h, const avt_sweep *sw, avt_error *err)
 {
     const size_t n = sw->n ? sw->n : 1;
@@ -255,7 +258,7 @@ static int held_fill(build_state *st, held_sweep *h, const avt_sweep *sw, avt_er
     if (avt_point_blocks_build(&h->blocks, h->desk, o->n)) goto nomem;
     h->world_T_lidar = avt_tf_mul(&w_ref, &ego_T_lidar);
     h->used = 1;
-    if (o->complete && o->end_ns > o->start_ns) st->half_period_ns = (o->end_ns - o->start_ns) / 2;
+    h->half_period_ns = o->complete && o->end_ns > o->start_ns ? (o->end_ns - o->start_ns) / 2 : 0;
     return AVT_OK;
 nomem:
     return avt_err(err, AVT_NOMEM, "out of memory for a sweep of %zu points", n);
@@ -267,6 +270,44 @@ static void held_free(held_sweep *h)
     free(h->desk);
     avt_point_blocks_free(&h->blocks);
 }
+
+/* Reads the capture's next sweep into h: 1, or 0 at the end (h unused), or an error. Touches
+ * only h, the reader and the validation's sweep times, so it runs beside the cameras of the
+ * frame before (read_ahead); its file and period are taken into st by sweep_taken, in order.
+ * seconds: decoding, then copying and deskewing. */
+static int read_sweep(build_state *st, held_sweep *h, double seconds[2], avt_error *err)
+{
+    const avt_sweep *sw;
+    double t0 = avt_monotonic_s();
+    h->used = 0;
+    int r = avt_sweep_source_next(st->lidar, &sw, err);
+    double t1 = avt_monotonic_s();
+    seconds[0] += t1 - t0;
+    if (r <= 0) return r;
+    const char *cloud = avt_sweep_source_file(st->lidar);
+    if (snprintf(h->cloud, sizeof h->cloud, "%s", cloud ? cloud : "") >= (int)sizeof h->cloud)
+        return avt_err(err, AVT_INVAL, "%s: path too long", cloud);
+    int rc = held_fill(st, h, sw, err);
+    if (!rc) rc = build_validation_sweep(&st->val, sw, err);
+    seconds[1] += avt_monotonic_s() - t1;
+    return rc ? rc : 1;
+}
+
+/* The sweep read next, taken in stream order: its file into the provenance, its period for
+ * the cameras' windows. */
+static int sweep_taken(build_state *st, const held_sweep *h, avt_error *err)
+{
+    if (h->half_period_ns) st->half_period_ns = h->half_period_ns;
+    return h->cloud[0] ? avt_export_add_input(st->writer, avt_drive_log_rel(&st->log, h->cloud), h->cloud, err) : AVT_OK;
+}
+
+/* A sweep read during a frame's cameras (by whichever thread comes first). */
+typedef struct read_ahead {
+    held_sweep *h;
+    int r; /* read_sweep's result */
+    double seconds[2];
+    avt_error err;
+} read_ahead;
 
 /* Keeps valid only for the points inside the camera's window: one rotation centred on its
  * reference time t_cam (no window before a complete sweep gave the period). */
@@ -546,7 +587,8 @@ static int camera_stage(build_state *st, size_t c, const held_sweep *prev, const
 }
 
 static int process_frame(build_state *st, const held_sweep *prev, const held_sweep *cur, const held_sweep *next,
-                         const avt_build_options *opt, uint64_t frame_no, avt_build_summary *sum, avt_error *err)
+                         read_ahead *ahead, const avt_build_options *opt, uint64_t frame_no, avt_build_summary *sum,
+                         avt_error *err)
 {
     int rc;
     double t = avt_monotonic_s(), t_next;
@@ -567,15 +609,25 @@ static int process_frame(build_state *st, const held_sweep *prev, const held_swe
     avt_sync_rotation rot;
     sweep_rotation(sw, &st->modes, opt->cut_angle_deg, &rot);
     /* the cameras in parallel (each on its own buffers; nested regions run on one thread),
-     * then in camera order: the first error, the images' provenance and the counts */
+     * and beside them the next sweep read ahead (ahead, if any); then in camera order: the
+     * first error, the images' provenance and the counts */
     const int nc = (int)st->rig.n_cameras;
     sum->stage_seconds[AVT_STAGE_LABELS] += (t_next = avt_monotonic_s()) - t, t = t_next;
-#pragma omp parallel for schedule(dynamic, 1) if (nc > 1)
-    for (int c = 0; c < nc; c++) {
-        cam_work *cw = &st->cams[c];
-        cw->err.code = AVT_OK;
-        cw->err.msg[0] = '\0';
-        camera_stage(st, (size_t)c, prev, cur, next, &rot, &lf, &world_T_lidar_label, opt, frame_no, &cw->err);
+#pragma omp parallel if (nc > 1 || ahead)
+    {
+#pragma omp single nowait
+        if (ahead) {
+            ahead->err.code = AVT_OK;
+            ahead->err.msg[0] = '\0';
+            ahead->r = read_sweep(st, ahead->h, ahead->seconds, &ahead->err);
+        }
+#pragma omp for schedule(dynamic, 1) nowait
+        for (int c = 0; c < nc; c++) {
+            cam_work *cw = &st->cams[c];
+            cw->err.code = AVT_OK;
+            cw->err.msg[0] = '\0';
+            camera_stage(st, (size_t)c, prev, cur, next, &rot, &lf, &world_T_lidar_label, opt, frame_no, &cw->err);
+        }
     }
     for (int c = 0; c < nc; c++) {
         const cam_work *cw = &st->cams[c];
@@ -762,7 +814,7 @@ static void state_free(build_state *st)
     free(st->cams);
     free(st->cframes);
     free(st->tdelta), free(st->plabel), free(st->pinst);
-    for (int k = 0; k < 3; k++) held_free(&st->held[k]);
+    for (int k = 0; k < 4; k++) held_free(&st->held[k]);
     free(st->b3d), free(st->lboxes), free(st->counts);
     avt_label_index_free(&st->labels);
     build_validation_free(&st->val);
@@ -921,7 +973,7 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     memset(&st, 0, sizeof st);
     memset(sum, 0, sizeof *sum);
     const double t0 = avt_monotonic_s();
-    double t_stage = t0, t_next;
+    double t_stage = t0;
     const int64_t started = avt_now_ns();
     char *cfg_json = NULL;
     avt_sbuf found = {0}; /* the card's validation findings */
@@ -982,30 +1034,41 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
             (rc = avt_export_add_input(st.writer, opt->calib_paths[i], opt->calib_paths[i], err)))
             goto out;
 
-    /* Frames are built one sweep behind the reader: frame k sees sweeps k-1, k and k+1. */
-    const avt_sweep *sw;
+    /* Frames are built one sweep behind the reader: frame k sees sweeps k-1, k and k+1. With
+     * cameras, sweep k+2 is read during frame k's cameras (hq), else before frame k+1. */
     uint64_t frame_no = 0;
     int64_t first_ts = 0;
-    held_sweep *hp = &st.held[0], *hc = &st.held[1], *hn = &st.held[2];
+    held_sweep *hp = &st.held[0], *hc = &st.held[1], *hn = &st.held[2], *hq = &st.held[3];
+    read_ahead ahead = {0};
+    int have_ahead = 0;
     sum->stage_seconds[AVT_STAGE_SETUP] = (t_stage = avt_monotonic_s()) - t0;
     for (int ended = 0; !ended;) {
-        int r = avt_sweep_source_next(st.lidar, &sw, err);
-        sum->stage_seconds[AVT_STAGE_DECODE] += (t_next = avt_monotonic_s()) - t_stage, t_stage = t_next;
+        double read_s[2] = {0, 0};
+        int r;
+        if (have_ahead) {
+            held_sweep *t = hn;
+            hn = hq, hq = t;
+            r = ahead.r;
+            if (r < 0 && err) *err = ahead.err;
+            have_ahead = 0;
+        } else {
+            r = read_sweep(&st, hn, read_s, err);
+        }
+        sum->stage_seconds[AVT_STAGE_DECODE] += read_s[0];
+        t_stage = avt_monotonic_s();
         if (r < 0) {
             rc = r;
             goto out;
         }
-        hn->used = 0;
         if (r == 0) ended = 1;
-        else {
-            const char *cloud = avt_sweep_source_file(st.lidar);
-            if (cloud && (rc = avt_export_add_input(st.writer, avt_drive_log_rel(&st.log, cloud), cloud, err))) goto out;
-            if ((rc = held_fill(&st, hn, sw, err)) || (rc = build_validation_sweep(&st.val, sw, err))) goto out;
-            sum->stage_seconds[AVT_STAGE_DESKEW] += (t_next = avt_monotonic_s()) - t_stage, t_stage = t_next;
-        }
+        else if ((rc = sweep_taken(&st, hn, err))) goto out;
+        sum->stage_seconds[AVT_STAGE_DESKEW] += read_s[1] + avt_monotonic_s() - t_stage;
         if (hc->used) {
             if (frame_no == 0) first_ts = hc->sw.timestamp_ns;
-            if ((rc = process_frame(&st, hp->used ? hp : NULL, hc, hn->used ? hn : NULL, opt, frame_no, sum, err)))
+            have_ahead = !ended && st.rig.n_cameras > 0;
+            ahead.h = hq;
+            if ((rc = process_frame(&st, hp->used ? hp : NULL, hc, hn->used ? hn : NULL, have_ahead ? &ahead : NULL,
+                                    opt, frame_no, sum, err)))
                 goto out;
             frame_no++;
             if (opt->progress)
