@@ -136,6 +136,19 @@ typedef struct held_sweep {
     avt_point_blocks blocks; /* of desk, for the cameras' culling */
     int64_t half_period_ns;  /* half its duration if it is a complete sweep, else 0 */
     char cloud[AVT_LOG_PATH_MAX]; /* its point-cloud file ("" for a capture) */
+    int32_t *tdelta;              /* point time minus sw.timestamp_ns (/lidar/time_ns) */
+    avt_sync_rotation rot;        /* the head's rotation over it (sweep_rotation) */
+    /* its labels (held_labels): the nearest label file's boxes, moved to sw.timestamp_ns
+     * (lboxes), with each point's box (plabel, pinst) and each box's points (counts) */
+    long label;                   /* the label file's index in st->labels, -1: none */
+    avt_file_digest label_digest; /* for the provenance */
+    avt_label_frame lf;           /* the file's boxes as labelled (for the cameras' times) */
+    avt_tf world_T_lidar_label;   /* the LiDAR's pose at the file's time, else world_T_lidar */
+    avt_label_box *lboxes;
+    uint32_t *counts;
+    size_t cap_boxes;
+    uint16_t *plabel;
+    int32_t *pinst;
     int used;
 } held_sweep;
 
@@ -147,15 +160,10 @@ typedef struct build_state {
     avt_label_index labels;
     avt_sweep_source *lidar;
     avt_export_writer *writer;
+    const avt_build_options *opt;
     cam_work *cams;
     avt_camera_frame *cframes;
-    int32_t *tdelta;
-    uint16_t *plabel;
-    int32_t *pinst;
-    size_t cap_pts;
     avt_box3d *b3d;
-    avt_label_box *lboxes;
-    uint32_t *counts;
     size_t cap_boxes;
     held_sweep held[4];
     int64_t half_period_ns; /* half the last complete sweep's duration; 0 until one is seen */
@@ -164,12 +172,6 @@ typedef struct build_state {
 
 static int grow_frame_buffers(build_state *st, size_t n, size_t n_all, avt_error *err)
 {
-    size_t cap = st->cap_pts;
-    if (avt_grow((void **)&st->tdelta, &cap, n, sizeof(int32_t))) goto nomem;
-    cap = st->cap_pts;
-    if (avt_grow((void **)&st->plabel, &cap, n, sizeof(uint16_t))) goto nomem;
-    cap = st->cap_pts;
-    if (avt_grow((void **)&st->pinst, &cap, n, sizeof(int32_t))) goto nomem;
     for (size_t c = 0; c < st->rig.n_cameras; c++) {
         cam_work *cw = &st->cams[c];
         size_t cc = cw->cap_pts;
@@ -193,7 +195,6 @@ static int grow_frame_buffers(build_state *st, size_t n, size_t n_all, avt_error
         if (avt_grow((void **)&cw->nvalid, &ncap, nn, 1)) goto nomem;
         cw->cap_n = ncap;
     }
-    st->cap_pts = cap;
     return AVT_OK;
 nomem:
     return avt_err(err, AVT_NOMEM, "out of memory for a sweep of %zu points", n);
@@ -203,10 +204,6 @@ static int grow_box_buffers(build_state *st, size_t nb, avt_error *err)
 {
     size_t cap = st->cap_boxes;
     if (avt_grow((void **)&st->b3d, &cap, nb, sizeof *st->b3d)) goto nomem;
-    cap = st->cap_boxes;
-    if (avt_grow((void **)&st->lboxes, &cap, nb, sizeof *st->lboxes)) goto nomem;
-    cap = st->cap_boxes;
-    if (avt_grow((void **)&st->counts, &cap, nb, sizeof *st->counts)) goto nomem;
     for (size_t c = 0; c < st->rig.n_cameras; c++) {
         size_t cc = st->cams[c].cap_b2d;
         if (avt_grow((void **)&st->cams[c].b2d, &cc, nb, sizeof(avt_box2d))) goto nomem;
@@ -222,7 +219,17 @@ nomem:
     return avt_err(err, AVT_NOMEM, "out of memory for %zu boxes", nb);
 }
 
-/* Copies sweep sw into h and deskews it (touches nothing of st but h). */
+/* The head's rotation over a sweep, fitted once for all cameras (policy trigger only); a
+ * camera's reference time is avt_sync_rotation_time at its axis azimuth: the axis crossing
+ * (trigger) or the sweep time (nearest, approximate). */
+static void sweep_rotation(const avt_sweep *sw, const build_modes *m, double cut_angle_deg, avt_sync_rotation *rot)
+{
+    if (m->policy == AVT_SYNC_TRIGGER) avt_sync_rotation_fit(sw, cut_angle_deg, rot);
+    else *rot = (avt_sync_rotation){.fallback_ns = sw->timestamp_ns};
+}
+
+/* Copies sweep sw into h, deskews it, and takes its point times relative to its reference
+ * time and its rotation (touches nothing of st but h). */
 static int held_fill(build_state *st, held_sweep *h, const avt_sweep *sw, avt_error *err)
 {
     const size_t n = sw->n ? sw->n : 1;
@@ -239,6 +246,12 @@ static int held_fill(build_state *st, held_sweep *h, const avt_sweep *sw, avt_er
     if (avt_grow((void **)&o->t_ns, &c, n, sizeof(int64_t))) goto nomem;
     c = h->cap;
     if (avt_grow((void **)&o->return_type, &c, n, 1)) goto nomem;
+    c = h->cap;
+    if (avt_grow((void **)&h->tdelta, &c, n, sizeof(int32_t))) goto nomem;
+    c = h->cap;
+    if (avt_grow((void **)&h->plabel, &c, n, sizeof(uint16_t))) goto nomem;
+    c = h->cap;
+    if (avt_grow((void **)&h->pinst, &c, n, sizeof(int32_t))) goto nomem;
     h->cap = c;
     float *xyz = o->xyz, *in = o->intensity;
     uint16_t *ring = o->ring;
@@ -251,6 +264,22 @@ static int held_fill(build_state *st, held_sweep *h, const avt_sweep *sw, avt_er
     memcpy(o->ring, sw->ring, sw->n * sizeof(uint16_t));
     memcpy(o->t_ns, sw->t_ns, sw->n * sizeof(int64_t));
     memcpy(o->return_type, sw->return_type, sw->n);
+    /* point times as offsets (int32): the range checked over the sweep, in a loop that
+     * vectorizes, the first point out of range named */
+    int64_t lo = 0, hi = 0;
+    for (size_t i = 0; i < sw->n; i++) {
+        const int64_t d = sw->t_ns[i] - sw->timestamp_ns;
+        h->tdelta[i] = (int32_t)d;
+        lo = d < lo ? d : lo;
+        hi = d > hi ? d : hi;
+    }
+    for (size_t i = 0; (lo < INT32_MIN || hi > INT32_MAX) && i < sw->n; i++) {
+        const int64_t d = sw->t_ns[i] - sw->timestamp_ns;
+        if (d > INT32_MAX || d < INT32_MIN)
+            return avt_err(err, AVT_FORMAT, "%s: sweep %llu: point time %lld ns is %lld ns from the sweep time",
+                           st->log.lidar, (unsigned long long)sw->index, (long long)sw->t_ns[i], (long long)d);
+    }
+    sweep_rotation(o, &st->modes, st->opt->cut_angle_deg, &h->rot);
     avt_tf w_ref, ego_T_lidar = avt_tf_inv(&st->rig.lidar_T_ego);
     int rc = avt_poses_deskew(&st->poses, &st->rig.lidar_T_ego, o, h->desk, err);
     if (!rc) rc = avt_poses_at(&st->poses, o->timestamp_ns, &w_ref, err);
@@ -269,13 +298,52 @@ static void held_free(held_sweep *h)
     avt_sweep_free_arrays(&h->sw);
     free(h->desk);
     avt_point_blocks_free(&h->blocks);
+    free(h->tdelta), free(h->plabel), free(h->pinst), free(h->lboxes), free(h->counts);
+    avt_label_frame_free(&h->lf);
 }
 
-/* Reads the capture's next sweep into h: 1, or 0 at the end (h unused), or an error. Touches
- * only h, the reader and the validation's sweep times, so it runs beside the cameras of the
- * frame before (read_ahead); its file and period are taken into st by sweep_taken, in order.
- * seconds: decoding, then copying and deskewing. */
-static int read_sweep(build_state *st, held_sweep *h, double seconds[2], avt_error *err)
+/* The labels of sweep h (held_fill'ed): the label file nearest to it (within the label
+ * tolerance), its boxes moved to the sweep's reference time, the points labelled by box. The
+ * file is registered in the provenance with the frame (label_stage). */
+static int held_labels(build_state *st, held_sweep *h, avt_error *err)
+{
+    const avt_sweep *sw = &h->sw;
+    const avt_tf ego_T_lidar = avt_tf_inv(&st->rig.lidar_T_ego);
+    const avt_tf lidar_ref_T_world = avt_tf_inv(&h->world_T_lidar);
+    int rc;
+    avt_label_frame_free(&h->lf);
+    h->label = avt_label_index_find(&st->labels, sw->timestamp_ns, st->opt->label_tolerance_ns);
+    h->world_T_lidar_label = h->world_T_lidar;
+    h->label_digest.ok = 0;
+    if (h->label >= 0) {
+        const char *path = st->labels.paths[h->label];
+        avt_tf w_l;
+        avt_error e; /* a file that cannot be hashed now is hashed again, and reported, when registered */
+        if ((rc = avt_label_frame_read(path, &st->val.schema, &h->lf, err))) return rc;
+        if ((rc = avt_poses_at(&st->poses, h->lf.timestamp_ns, &w_l, err))) return avt_err_prefix(err, "%s", path);
+        h->world_T_lidar_label = avt_tf_mul(&w_l, &ego_T_lidar);
+        avt_export_digest_file(path, &h->label_digest, &e);
+    }
+    const size_t nb = h->lf.n ? h->lf.n : 1;
+    size_t c = h->cap_boxes;
+    if (avt_grow((void **)&h->lboxes, &c, nb, sizeof *h->lboxes)) goto nomem;
+    c = h->cap_boxes;
+    if (avt_grow((void **)&h->counts, &c, nb, sizeof *h->counts)) goto nomem;
+    h->cap_boxes = c;
+    for (size_t b = 0; b < h->lf.n; b++)
+        avt_label_box_move(&h->lf.boxes[b], &h->world_T_lidar_label, h->lf.timestamp_ns, &lidar_ref_T_world,
+                           sw->timestamp_ns, &h->lboxes[b]);
+    avt_label_points(h->desk, sw->n, &h->blocks, h->lboxes, h->lf.n, h->plabel, h->pinst, h->counts);
+    return AVT_OK;
+nomem:
+    return avt_err(err, AVT_NOMEM, "out of memory for %zu boxes", nb);
+}
+
+/* Reads the capture's next sweep into h with its labels: 1, or 0 at the end (h unused), or an
+ * error. Touches only h, the reader and the validation's sweep times, so it runs beside the
+ * cameras of the frame before (read_ahead); its file and period are taken into st by
+ * sweep_taken, in order. seconds: decoding, copying and deskewing, labelling. */
+static int read_sweep(build_state *st, held_sweep *h, double seconds[3], avt_error *err)
 {
     const avt_sweep *sw;
     double t0 = avt_monotonic_s();
@@ -289,7 +357,10 @@ static int read_sweep(build_state *st, held_sweep *h, double seconds[2], avt_err
         return avt_err(err, AVT_INVAL, "%s: path too long", cloud);
     int rc = held_fill(st, h, sw, err);
     if (!rc) rc = build_validation_sweep(&st->val, sw, err);
-    seconds[1] += avt_monotonic_s() - t1;
+    double t2 = avt_monotonic_s();
+    seconds[1] += t2 - t1;
+    if (!rc) rc = held_labels(st, h, err);
+    seconds[2] += avt_monotonic_s() - t2;
     return rc ? rc : 1;
 }
 
@@ -305,7 +376,7 @@ static int sweep_taken(build_state *st, const held_sweep *h, avt_error *err)
 typedef struct read_ahead {
     held_sweep *h;
     int r; /* read_sweep's result */
-    double seconds[2];
+    double seconds[3];
     avt_error err;
 } read_ahead;
 
@@ -331,14 +402,6 @@ static size_t next_valid(const uint8_t *valid, size_t from, size_t n)
     return i;
 }
 
-/* The head's rotation over a sweep, fitted once for all cameras (policy trigger only); a
- * camera's reference time is avt_sync_rotation_time at its axis azimuth: the axis crossing
- * (trigger) or the sweep time (nearest, approximate). */
-static void sweep_rotation(const avt_sweep *sw, const build_modes *m, double cut_angle_deg, avt_sync_rotation *rot)
-{
-    if (m->policy == AVT_SYNC_TRIGGER) avt_sync_rotation_fit(sw, cut_angle_deg, rot);
-    else *rot = (avt_sync_rotation){.fallback_ns = sw->timestamp_ns};
-}
 
 /* Policy approximate: ROS ApproximateTime over the sweeps' reference times (stream 0) and
  * every camera with images (streams 1..), fed in time order; each published set pairs its
@@ -400,36 +463,22 @@ static int approx_pairing(build_state *st, const avt_build_options *opt, const i
     return rc;
 }
 
-/* The boxes of a frame: the label file nearest to the sweep, its boxes moved to the sweep's
- * reference time, the points labelled by box, and the /boxes3d rows. lf keeps the label
- * file's boxes (for the cameras' times), world_T_lidar_label its ego pose. */
-static int label_stage(build_state *st, const held_sweep *cur, const avt_build_options *opt, avt_label_frame *lf,
-                       avt_tf *world_T_lidar_label, avt_build_summary *sum, avt_error *err)
+/* The boxes of a frame (the sweep's labels, held_labels): the label file into the provenance,
+ * and the /boxes3d rows. */
+static int label_stage(build_state *st, const held_sweep *cur, avt_build_summary *sum, avt_error *err)
 {
     int rc;
-    const avt_sweep *sw = &cur->sw;
-    const avt_tf ego_T_lidar = avt_tf_inv(&st->rig.lidar_T_ego);
-    const avt_tf lidar_ref_T_world = avt_tf_inv(&cur->world_T_lidar);
-    long li = avt_label_index_find(&st->labels, sw->timestamp_ns, opt->label_tolerance_ns);
-    *world_T_lidar_label = cur->world_T_lidar;
-    if (li >= 0) {
-        const char *path = st->labels.paths[li];
-        avt_tf w_l;
-        if ((rc = avt_label_frame_read(path, &st->val.schema, lf, err))) return rc;
-        if ((rc = grow_box_buffers(st, lf->n ? lf->n : 1, err))) return rc;
-        if ((rc = avt_poses_at(&st->poses, lf->timestamp_ns, &w_l, err))) return avt_err_prefix(err, "%s", path);
-        *world_T_lidar_label = avt_tf_mul(&w_l, &ego_T_lidar);
-        if ((rc = avt_export_add_input(st->writer, avt_drive_log_rel(&st->log, path), path, err))) return rc;
+    const size_t nb = cur->lf.n;
+    if ((rc = grow_box_buffers(st, nb ? nb : 1, err))) return rc;
+    if (cur->label >= 0) {
+        const char *path = st->labels.paths[cur->label];
+        if ((rc = avt_export_add_input_digest(st->writer, avt_drive_log_rel(&st->log, path), path, &cur->label_digest,
+                                              err)))
+            return rc;
         sum->label_files_used++;
-    } else if ((rc = grow_box_buffers(st, 1, err))) {
-        return rc;
     }
-    for (size_t b = 0; b < lf->n; b++)
-        avt_label_box_move(&lf->boxes[b], world_T_lidar_label, lf->timestamp_ns, &lidar_ref_T_world,
-                           sw->timestamp_ns, &st->lboxes[b]);
-    avt_label_points(cur->desk, sw->n, &cur->blocks, st->lboxes, lf->n, st->plabel, st->pinst, st->counts);
-    for (size_t b = 0; b < lf->n; b++) {
-        const avt_label_box *lb = &st->lboxes[b];
+    for (size_t b = 0; b < nb; b++) {
+        const avt_label_box *lb = &cur->lboxes[b];
         avt_box3d *o = &st->b3d[b];
         double q[4];
         avt_yaw_quaternion(lb->yaw, q);
@@ -442,7 +491,7 @@ static int label_stage(build_state *st, const held_sweep *cur, const avt_build_o
         for (int k = 0; k < 4; k++) o->rotation[k] = (float)q[k];
         o->class_id = (uint16_t)lb->class_id;
         o->track_id = lb->track_id;
-        o->num_lidar_points = st->counts[b];
+        o->num_lidar_points = cur->counts[b];
         o->attributes = lb->attributes;
     }
     return AVT_OK;
@@ -473,11 +522,10 @@ static int camera_extras(const avt_build_options *opt, const avt_camera *cam, co
  * around the camera's reference time at the image's time, fill the depth grid, count each
  * box's visible points and project the boxes. */
 static int camera_stage(build_state *st, size_t c, const held_sweep *prev, const held_sweep *cur,
-                        const held_sweep *next, const avt_sync_rotation *rot, const avt_label_frame *lf,
-                        const avt_tf *world_T_lidar_label, const avt_build_options *opt, uint64_t frame_no,
-                        avt_error *err)
+                        const held_sweep *next, const avt_build_options *opt, uint64_t frame_no, avt_error *err)
 {
     int rc;
+    const avt_label_frame *lf = &cur->lf;
     cam_work *cw = &st->cams[c];
     cw->abs_img[0] = '\0';
     cw->digest.ok = 0;
@@ -491,7 +539,7 @@ static int camera_stage(build_state *st, size_t c, const held_sweep *prev, const
     if ((rc = build_ignore_regions(lf, cam->name, &cw->ig_xyxy, &cw->ig_cls, &cw->cap_ig, &cf->n_ignore, err)))
         return rc;
     cf->ignore_xyxy = cw->ig_xyxy, cf->ignore_class = cw->ig_cls;
-    const int64_t t_cam = avt_sync_rotation_time(rot, cw->axis_az_deg);
+    const int64_t t_cam = avt_sync_rotation_time(&cur->rot, cw->axis_az_deg);
     avt_sync_match mt;
     if (cw->approx_pair) mt.image = frame_no < cw->approx_n ? cw->approx_pair[frame_no] : -1;
     else if ((rc = avt_sync_matcher_pair(cw->matcher, t_cam, &mt, err))) return rc;
@@ -559,13 +607,13 @@ static int camera_stage(build_state *st, size_t c, const held_sweep *prev, const
      * nearer in the same depth-grid cell */
     for (size_t b = 0; b < nb; b++) cw->box_in_img[b] = cw->box_vis[b] = 0;
     for (size_t i = next_valid(cw->valid, 0, n); i < n; i = next_valid(cw->valid, i + 1, n)) {
-        if (st->pinst[i] < 0) continue;
-        cw->box_in_img[st->pinst[i]]++;
-        cw->box_vis[st->pinst[i]] += (uint32_t)avt_depth_grid_visible(&cw->grid, &cw->uv[2 * i], cw->depth[i]);
+        if (cur->pinst[i] < 0) continue;
+        cw->box_in_img[cur->pinst[i]]++;
+        cw->box_vis[cur->pinst[i]] += (uint32_t)avt_depth_grid_visible(&cw->grid, &cw->uv[2 * i], cw->depth[i]);
     }
     size_t k2 = 0;
     for (size_t b = 0; b < nb; b++) {
-        const avt_tf world_T_box = avt_label_box_pose(&lf->boxes[b], world_T_lidar_label, lf->timestamp_ns, t_img);
+        const avt_tf world_T_box = avt_label_box_pose(&lf->boxes[b], &cur->world_T_lidar_label, lf->timestamp_ns, t_img);
         const avt_obox wb = avt_obox_from_tf(&world_T_box, lf->boxes[b].size);
         avt_box_projection bp;
         if (!avt_box_include(&cw->model, &cam_T_world, &wb, st->modes.box_visibility, &bp)) continue;
@@ -593,21 +641,10 @@ static int process_frame(build_state *st, const held_sweep *prev, const held_swe
     int rc;
     double t = avt_monotonic_s(), t_next;
     const avt_sweep *sw = &cur->sw;
-    const size_t n = sw->n;
-    avt_label_frame lf = {0};
+    const size_t n = sw->n, nb = cur->lf.n;
     const size_t n_all = n + (prev ? prev->sw.n : 0) + (next ? next->sw.n : 0);
     if ((rc = grow_frame_buffers(st, n ? n : 1, n_all ? n_all : 1, err))) return rc;
-    for (size_t i = 0; i < n; i++) {
-        int64_t d = sw->t_ns[i] - sw->timestamp_ns;
-        if (d > INT32_MAX || d < INT32_MIN)
-            return avt_err(err, AVT_FORMAT, "%s: sweep %llu: point time %lld ns is %lld ns from the sweep time",
-                           st->log.lidar, (unsigned long long)sw->index, (long long)sw->t_ns[i], (long long)d);
-        st->tdelta[i] = (int32_t)d;
-    }
-    avt_tf world_T_lidar_label;
-    if ((rc = label_stage(st, cur, opt, &lf, &world_T_lidar_label, sum, err))) goto out;
-    avt_sync_rotation rot;
-    sweep_rotation(sw, &st->modes, opt->cut_angle_deg, &rot);
+    if ((rc = label_stage(st, cur, sum, err))) return rc;
     /* the cameras in parallel (each on its own buffers; nested regions run on one thread),
      * and beside them the next sweep read ahead (ahead, if any); then in camera order: the
      * first error, the images' provenance and the counts */
@@ -626,19 +663,18 @@ static int process_frame(build_state *st, const held_sweep *prev, const held_swe
             cam_work *cw = &st->cams[c];
             cw->err.code = AVT_OK;
             cw->err.msg[0] = '\0';
-            camera_stage(st, (size_t)c, prev, cur, next, &rot, &lf, &world_T_lidar_label, opt, frame_no, &cw->err);
+            camera_stage(st, (size_t)c, prev, cur, next, opt, frame_no, &cw->err);
         }
     }
     for (int c = 0; c < nc; c++) {
         const cam_work *cw = &st->cams[c];
         if (cw->err.code) {
             if (err) *err = cw->err;
-            rc = cw->err.code;
-            goto out;
+            return cw->err.code;
         }
         if (cw->abs_img[0] &&
             (rc = avt_export_add_input_digest(st->writer, st->cframes[c].image_path, cw->abs_img, &cw->digest, err)))
-            goto out;
+            return rc;
         sum->boxes2d += st->cframes[c].n_boxes2d;
         sum->depth_samples += st->cframes[c].n_depth;
     }
@@ -657,21 +693,19 @@ static int process_frame(build_state *st, const held_sweep *prev, const held_swe
     fo.xyz = cur->desk;
     fo.intensity = sw->intensity;
     fo.ring = sw->ring;
-    fo.time_ns = st->tdelta;
+    fo.time_ns = cur->tdelta;
     fo.return_type = sw->return_type;
-    fo.label = st->plabel;
-    fo.instance = st->pinst;
-    fo.n_boxes = lf.n;
+    fo.label = cur->plabel;
+    fo.instance = cur->pinst;
+    fo.n_boxes = nb;
     fo.boxes = st->b3d;
     fo.cams = st->cframes;
-    if ((rc = avt_export_frame(st->writer, &fo, err))) goto out;
+    if ((rc = avt_export_frame(st->writer, &fo, err))) return rc;
     sum->stage_seconds[AVT_STAGE_EXPORT] += avt_monotonic_s() - t;
     sum->frames++;
     sum->points += n;
-    sum->boxes3d += lf.n;
-out:
-    avt_label_frame_free(&lf);
-    return rc;
+    sum->boxes3d += nb;
+    return AVT_OK;
 }
 
 /* Pass 1 over the capture: every camera's reference times through a clock tracker (offset
@@ -813,9 +847,8 @@ static void state_free(build_state *st)
         }
     free(st->cams);
     free(st->cframes);
-    free(st->tdelta), free(st->plabel), free(st->pinst);
     for (int k = 0; k < 4; k++) held_free(&st->held[k]);
-    free(st->b3d), free(st->lboxes), free(st->counts);
+    free(st->b3d);
     avt_label_index_free(&st->labels);
     build_validation_free(&st->val);
     avt_poses_free(&st->poses);
@@ -971,6 +1004,7 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
 {
     build_state st;
     memset(&st, 0, sizeof st);
+    st.opt = opt;
     memset(sum, 0, sizeof *sum);
     const double t0 = avt_monotonic_s();
     double t_stage = t0;
@@ -1043,7 +1077,7 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     int have_ahead = 0;
     sum->stage_seconds[AVT_STAGE_SETUP] = (t_stage = avt_monotonic_s()) - t0;
     for (int ended = 0; !ended;) {
-        double read_s[2] = {0, 0};
+        double read_s[3] = {0, 0, 0};
         int r;
         if (have_ahead) {
             held_sweep *t = hn;
@@ -1055,6 +1089,7 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
             r = read_sweep(&st, hn, read_s, err);
         }
         sum->stage_seconds[AVT_STAGE_DECODE] += read_s[0];
+        sum->stage_seconds[AVT_STAGE_LABELS] += read_s[2];
         t_stage = avt_monotonic_s();
         if (r < 0) {
             rc = r;
