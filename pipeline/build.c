@@ -902,7 +902,6 @@ static int open_inputs(build_state *st, const avt_build_options *opt, avt_build_
         return rc;
     if ((rc = avt_poses_load(st->log.poses_csv, &st->poses, err))) return rc;
     if ((rc = avt_label_index_open(st->log.dir, &st->labels, err))) return rc;
-    if ((rc = build_validation_begin(&st->val, st->log.dir, opt, &st->rig, &st->poses, &st->labels, err))) return rc;
     const size_t nc = st->rig.n_cameras;
     st->cams = calloc(nc ? nc : 1, sizeof *st->cams);
     st->cframes = calloc(nc ? nc : 1, sizeof *st->cframes);
@@ -1023,8 +1022,9 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
         rc = err ? err->code : AVT_IO;
         goto out;
     }
-    /* the log's own files (the capture among them) are hashed for the provenance while the
-     * sync pass reads the capture */
+    /* while the sync pass reads the capture: the labels' validation (its errors stop the build
+     * here, and come first), and the log's own files (the capture among them) hashed for the
+     * provenance */
     avt_log_input in[AVT_LOG_MAX_FIXED_INPUTS];
     avt_file_digest in_digest[AVT_LOG_MAX_FIXED_INPUTS];
     int in_used[AVT_LOG_MAX_FIXED_INPUTS];
@@ -1034,15 +1034,24 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
         in_used[i] = !opt->n_calib || in[i].abs != st.log.calib_yaml || stat(in[i].abs, &csb) == 0;
         in_digest[i].ok = 0;
     }
+    avt_error val_err = {0, ""};
+    int val_rc = AVT_OK;
 #pragma omp parallel sections
     {
 #pragma omp section
         rc = setup_sync(&st, opt, err);
 #pragma omp section
-        for (size_t i = 0; i < n_in; i++) {
-            avt_error e; /* one that fails is hashed again, and reported, when registered */
-            if (in_used[i]) avt_export_digest_file(in[i].abs, &in_digest[i], &e);
+        {
+            val_rc = build_validation_begin(&st.val, st.log.dir, opt, &st.rig, &st.poses, &st.labels, &val_err);
+            for (size_t i = 0; i < n_in; i++) {
+                avt_error e; /* one that fails is hashed again, and reported, when registered */
+                if (in_used[i]) avt_export_digest_file(in[i].abs, &in_digest[i], &e);
+            }
         }
+    }
+    if (val_rc) {
+        if (err) *err = val_err;
+        rc = val_rc;
     }
     if (rc) goto out;
     avt_export_options eo;
