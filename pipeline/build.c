@@ -380,13 +380,24 @@ typedef struct read_ahead {
     avt_error err;
 } read_ahead;
 
-/* Keeps valid only for the points inside the camera's window: one rotation centred on its
- * reference time t_cam (no window before a complete sweep gave the period). */
-static void window_mask(const build_state *st, const int64_t *t, size_t n, int64_t t_cam, uint8_t *valid)
+/* Keeps valid only for the points of sweep h inside the camera's window: one rotation centred
+ * on its reference time t_cam, t_cam - hp < t <= t_cam + hp (no window before a complete sweep
+ * gave the period hp). On the points' int32 offsets from the sweep's time, with the bounds
+ * clamped to their range, so that the loop vectorizes without 64-bit compares. */
+static void window_mask(const build_state *st, const held_sweep *h, int64_t t_cam, uint8_t *valid)
 {
-    const int64_t hp = st->half_period_ns;
+    const int64_t hp = st->half_period_ns, c = t_cam - h->sw.timestamp_ns;
+    const size_t n = h->sw.n;
     if (hp == 0) return;
-    for (size_t i = 0; i < n; i++) valid[i] &= (uint8_t)((t[i] - t_cam <= hp) & (t_cam - t[i] < hp));
+    const int64_t lo = c - hp + 1, hi = c + hp; /* lo <= offset <= hi */
+    if (lo > INT32_MAX || hi < INT32_MIN || lo > hi) {
+        memset(valid, 0, n);
+        return;
+    }
+    const int32_t lo32 = (int32_t)(lo < INT32_MIN ? INT32_MIN : lo), hi32 = (int32_t)(hi > INT32_MAX ? INT32_MAX : hi);
+    const int32_t *restrict d = h->tdelta;
+    uint8_t *restrict v = valid;
+    for (size_t i = 0; i < n; i++) v[i] &= (uint8_t)((d[i] >= lo32) & (d[i] <= hi32));
 }
 
 /* The next i >= from with valid[i] set, or n: eight flags at a time through the runs of
@@ -575,7 +586,7 @@ static int camera_stage(build_state *st, size_t c, const held_sweep *prev, const
     avt_cam_project_visible(&cw->model, &cam_T_lidar_ref, cur->desk, n, &cur->blocks, cw->uv, cw->depth, cw->valid);
     /* the camera sees one rotation centred on its reference time: points of this sweep
      * outside it are dropped, those of the neighbouring sweeps inside it added */
-    window_mask(st, sw->t_ns, n, t_cam, cw->valid);
+    window_mask(st, cur, t_cam, cw->valid);
     avt_depth_grid_clear(&cw->grid);
     size_t nd = 0;
     const held_sweep *nbr[3] = {cur, NULL, NULL};
@@ -589,7 +600,7 @@ static int camera_stage(build_state *st, size_t c, const held_sweep *prev, const
         if (h != cur) {
             avt_tf cam_T_h = avt_tf_mul(&cam_T_world, &h->world_T_lidar);
             avt_cam_project_visible(&cw->model, &cam_T_h, h->desk, h->sw.n, &h->blocks, cw->nuv, cw->ndepth, cw->nvalid);
-            window_mask(st, h->sw.t_ns, h->sw.n, t_cam, cw->nvalid);
+            window_mask(st, h, t_cam, cw->nvalid);
             puv = cw->nuv, pdepth = cw->ndepth, pvalid = cw->nvalid;
         }
         for (size_t i = next_valid(pvalid, 0, h->sw.n); i < h->sw.n; i = next_valid(pvalid, i + 1, h->sw.n)) {
