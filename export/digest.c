@@ -30,7 +30,7 @@ int avt_export_sha256_file(const char *path, char hex[65], uint64_t *size, avt_e
      * be mapped and unmapped again for every image */
     struct stat sb;
     size_t block = DIGEST_BLOCK;
-    if (fstat(fileno(f), &sb) == 0 && sb.st_size >= 0 && (uint64_t)sb.st_size < DIGEST_BLOCK)
+    if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size >= 0 && (uint64_t)sb.st_size < DIGEST_BLOCK)
         block = (size_t)sb.st_size + 1;
     buf = malloc(block);
     ctx = EVP_MD_CTX_new();

@@ -5,7 +5,8 @@
  * nearest label file and move its boxes to the sweep's time (labels/), label points by box,
  * pair every camera's image (sync/), move the boxes and points to the image's time, project
  * them and decide which boxes are seen (project/), and append the frame (export/). Buffers are
- * reused: memory is bounded by three sweeps plus per-camera buffers whatever the log's length. */
+ * reused: memory is bounded by four sweeps (three for a frame, one read ahead) plus per-camera
+ * buffers whatever the log's length. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -134,7 +135,7 @@ typedef struct held_sweep {
     size_t cap;
     avt_tf world_T_lidar; /* at sw.timestamp_ns */
     avt_point_blocks blocks; /* of desk, for the cameras' culling */
-    int64_t half_period_ns;  /* half its duration if it is a complete sweep, else 0 */
+    int64_t half_period_ns;  /* half its duration if it is a complete sweep, else -1 */
     char cloud[AVT_LOG_PATH_MAX]; /* its point-cloud file ("" for a capture) */
     int32_t *tdelta;              /* point time minus sw.timestamp_ns (/lidar/time_ns) */
     avt_sync_rotation rot;        /* the head's rotation over it (sweep_rotation) */
@@ -287,7 +288,7 @@ static int held_fill(build_state *st, held_sweep *h, const avt_sweep *sw, avt_er
     if (avt_point_blocks_build(&h->blocks, h->desk, o->n)) goto nomem;
     h->world_T_lidar = avt_tf_mul(&w_ref, &ego_T_lidar);
     h->used = 1;
-    h->half_period_ns = o->complete && o->end_ns > o->start_ns ? (o->end_ns - o->start_ns) / 2 : 0;
+    h->half_period_ns = o->complete && o->end_ns > o->start_ns ? (o->end_ns - o->start_ns) / 2 : -1;
     return AVT_OK;
 nomem:
     return avt_err(err, AVT_NOMEM, "out of memory for a sweep of %zu points", n);
@@ -318,11 +319,11 @@ static int held_labels(build_state *st, held_sweep *h, avt_error *err)
     if (h->label >= 0) {
         const char *path = st->labels.paths[h->label];
         avt_tf w_l;
-        avt_error e; /* a file that cannot be hashed now is hashed again, and reported, when registered */
         if ((rc = avt_label_frame_read(path, &st->val.schema, &h->lf, err))) return rc;
         if ((rc = avt_poses_at(&st->poses, h->lf.timestamp_ns, &w_l, err))) return avt_err_prefix(err, "%s", path);
         h->world_T_lidar_label = avt_tf_mul(&w_l, &ego_T_lidar);
-        avt_export_digest_file(path, &h->label_digest, &e);
+        /* a file that cannot be hashed now is hashed again, and reported, when registered */
+        avt_export_digest_file(path, &h->label_digest, NULL);
     }
     const size_t nb = h->lf.n ? h->lf.n : 1;
     size_t c = h->cap_boxes;
@@ -368,7 +369,7 @@ static int read_sweep(build_state *st, held_sweep *h, double seconds[3], avt_err
  * the cameras' windows. */
 static int sweep_taken(build_state *st, const held_sweep *h, avt_error *err)
 {
-    if (h->half_period_ns) st->half_period_ns = h->half_period_ns;
+    if (h->half_period_ns >= 0) st->half_period_ns = h->half_period_ns;
     return h->cloud[0] ? avt_export_add_input(st->writer, avt_drive_log_rel(&st->log, h->cloud), h->cloud, err) : AVT_OK;
 }
 
@@ -376,7 +377,6 @@ static int sweep_taken(build_state *st, const held_sweep *h, avt_error *err)
 typedef struct read_ahead {
     held_sweep *h;
     int r; /* read_sweep's result */
-    double seconds[3];
     avt_error err;
 } read_ahead;
 
@@ -384,12 +384,26 @@ typedef struct read_ahead {
  * on its reference time t_cam, t_cam - hp < t <= t_cam + hp (no window before a complete sweep
  * gave the period hp). On the points' int32 offsets from the sweep's time, with the bounds
  * clamped to their range, so that the loop vectorizes without 64-bit compares. */
+static int64_t sat_add(int64_t a, int64_t b)
+{
+    int64_t r;
+    return __builtin_add_overflow(a, b, &r) ? (b > 0 ? INT64_MAX : INT64_MIN) : r;
+}
+
+static int64_t sat_sub(int64_t a, int64_t b)
+{
+    int64_t r;
+    return __builtin_sub_overflow(a, b, &r) ? (b < 0 ? INT64_MAX : INT64_MIN) : r;
+}
+
 static void window_mask(const build_state *st, const held_sweep *h, int64_t t_cam, uint8_t *valid)
 {
-    const int64_t hp = st->half_period_ns, c = t_cam - h->sw.timestamp_ns;
+    const int64_t hp = st->half_period_ns, c = sat_sub(t_cam, h->sw.timestamp_ns);
     const size_t n = h->sw.n;
     if (hp == 0) return;
-    const int64_t lo = c - hp + 1, hi = c + hp; /* lo <= offset <= hi */
+    /* lo <= offset <= hi; saturated where the exact bound lies beyond int64, which decides the
+     * same for every int32 offset */
+    const int64_t lo = sat_add(sat_sub(c, hp), 1), hi = sat_add(c, hp);
     if (lo > INT32_MAX || hi < INT32_MIN || lo > hi) {
         memset(valid, 0, n);
         return;
@@ -569,8 +583,8 @@ static int camera_stage(build_state *st, size_t c, const held_sweep *prev, const
     if (info.width != cam->width || info.height != cam->height)
         return avt_err(err, AVT_MISMATCH, "%s: image is %ux%u but calib.yaml says camera %s is %ux%u", abs_img,
                        info.width, info.height, cam->name, cam->width, cam->height);
-    avt_error e; /* for the provenance; one that fails is hashed again, and reported, when registered */
-    avt_export_digest_file(abs_img, &cw->digest, &e);
+    /* for the provenance; one that fails is hashed again, and reported, when registered */
+    avt_export_digest_file(abs_img, &cw->digest, NULL);
     avt_sync_stats_add(&cw->stats, t_img - t_cam);
     cf->timestamp_ns = t_img;
     cf->sync_delta_ns = t_img - t_cam;
@@ -665,9 +679,10 @@ static int process_frame(build_state *st, const held_sweep *prev, const held_swe
     {
 #pragma omp single nowait
         if (ahead) {
+            double seconds[3] = {0, 0, 0}; /* counted under the cameras */
             ahead->err.code = AVT_OK;
             ahead->err.msg[0] = '\0';
-            ahead->r = read_sweep(st, ahead->h, ahead->seconds, &ahead->err);
+            ahead->r = read_sweep(st, ahead->h, seconds, &ahead->err);
         }
 #pragma omp for schedule(dynamic, 1) nowait
         for (int c = 0; c < nc; c++) {
@@ -1054,10 +1069,8 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
 #pragma omp section
         {
             val_rc = build_validation_begin(&st.val, st.log.dir, opt, &st.rig, &st.poses, &st.labels, &val_err);
-            for (size_t i = 0; i < n_in; i++) {
-                avt_error e; /* one that fails is hashed again, and reported, when registered */
-                if (in_used[i]) avt_export_digest_file(in[i].abs, &in_digest[i], &e);
-            }
+            for (size_t i = 0; i < n_in; i++) /* one that fails is hashed again, and reported, when registered */
+                if (in_used[i]) avt_export_digest_file(in[i].abs, &in_digest[i], NULL);
         }
     }
     if (val_rc) {
