@@ -5,7 +5,8 @@
 # For every length in SECONDS it synthesizes (once, kept in $WORK, default a temporary
 # directory) a VLP-32C log with 6 cameras of 640x400 and a VLS-128 log without cameras, builds
 # each with OMP_NUM_THREADS=THREADS, and prints wall and CPU time, peak RSS, times real time
-# (log seconds / wall seconds) and M points/s (points written / wall seconds), after a line
+# (log seconds / wall seconds) and M points/s (points written / wall seconds), and under each
+# build the wall seconds of its stages (its summary's time line), after a line
 # describing the machine and its load (other jobs slow a shared machine down: compare figures
 # of one run only, and rerun). The Python stack the issue compares with (velodyne_decoder ->
 # numpy -> h5py gzip) runs on the VLS-128 capture when `import velodyne_decoder` works, else
@@ -36,6 +37,8 @@ run() {
     read -r wall user sys rss <"$WORK/time"
     awk -v l="$1" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v sec="$3" -v p="$pts" 'BEGIN {
         printf "%-24s %8.2f %8.2f %9.1f %8.1f %10.2f %9d\n", l, w, u + s, r / 1024, sec / w, p / w / 1e6, p }'
+    # where the wall time went, the build's own stage timers
+    sed -n 's/^time  *[0-9.]* s (\(.*\))$/  stages: \1/p' "$WORK/build.out"
 }
 
 for secs in $LENGTHS; do
