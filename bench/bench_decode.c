@@ -23,14 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "avtruth/common.h"
 #include "avtruth/ingest.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* CPU time of the whole process: with more threads than free cores the wall time shows the
  * contention, this the work. */
@@ -69,7 +63,7 @@ static double floor_run(const char *path, uint64_t *records, uint64_t *bytes)
         fprintf(stderr, "%s: %s\n", path, eb);
         return -1;
     }
-    double t0 = now_s();
+    double t0 = avt_monotonic_s();
     *records = *bytes = 0;
     volatile unsigned sink = 0;
     while (pcap_next_ex(pc, &h, &d) == 1) {
@@ -77,7 +71,7 @@ static double floor_run(const char *path, uint64_t *records, uint64_t *bytes)
         *bytes += h->caplen;
         sink += d[h->caplen ? h->caplen - 1 : 0];
     }
-    double t = now_s() - t0;
+    double t = avt_monotonic_s() - t0;
     pcap_close(pc);
     return t;
 }
@@ -88,7 +82,7 @@ static double decode_run(const char *path, const avt_lidar_config *cfg, uint64_t
     avt_error err = {0};
     const avt_sweep *s;
     int rc;
-    double t0 = now_s();
+    double t0 = avt_monotonic_s();
     avt_lidar_reader *r = avt_lidar_open(path, cfg, &err);
     if (!r) {
         fprintf(stderr, "%s\n", err.msg);
@@ -99,7 +93,7 @@ static double decode_run(const char *path, const avt_lidar_config *cfg, uint64_t
         *points += s->n;
         (*sweeps)++;
     }
-    double t = now_s() - t0;
+    double t = avt_monotonic_s() - t0;
     avt_lidar_stats st;
     avt_lidar_stats_get(r, &st);
     snprintf(model, model_n, "%s", st.model);
@@ -134,9 +128,9 @@ static double parallel_run(const char *path, const avt_lidar_config *cfg, int np
     part_count *c = calloc((size_t)nparts, sizeof *c);
     if (!c) return -1;
     omp_set_num_threads(nthreads);
-    double t0 = now_s(), c0 = cpu_s();
+    double t0 = avt_monotonic_s(), c0 = cpu_s();
     int rc = avt_lidar_decode_parallel(path, cfg, nparts, count_sweep, c, &err);
-    double t = now_s() - t0;
+    double t = avt_monotonic_s() - t0;
     *cpu = cpu_s() - c0;
     *points = *sweeps = 0;
     for (int p = 0; p < nparts; p++) *points += c[p].points, *sweeps += c[p].sweeps;
@@ -152,9 +146,9 @@ static double split_run(const char *path, int nparts)
 {
     avt_error err = {0};
     avt_lidar_part *parts = calloc((size_t)nparts, sizeof *parts);
-    double t0 = now_s();
+    double t0 = avt_monotonic_s();
     int rc = parts ? avt_lidar_split(path, nparts, parts, &err) : -1;
-    double t = now_s() - t0;
+    double t = avt_monotonic_s() - t0;
     free(parts);
     if (rc != 0) fprintf(stderr, "%s\n", err.msg);
     return rc != 0 ? -1 : t;

@@ -23,9 +23,9 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "avtruth/common.h"
 #include "avtruth/export.h"
 
 static const char *const CLASSES[] = {"none", "car", "pedestrian", "cyclist"};
@@ -137,13 +137,6 @@ static void bench_rig(avt_rig *rig, avt_camera *cam)
     rig->n_cameras = 1;
 }
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 /* Bytes of one frame as the exporter's columns hold them. */
 static size_t frame_bytes(const frame_data *d)
 {
@@ -175,7 +168,7 @@ static int run_export(const char *path, const char *compression, int hdf5_path, 
         if (!frame_alloc(&sweeps[n_alloc], points)) goto out;
         frame_fill(&sweeps[n_alloc], (uint64_t)n_alloc);
     }
-    double t0 = now_s();
+    double t0 = avt_monotonic_s();
     avt_export_writer *w = avt_export_open(path, &rig, CLASSES, 4, &opt, &err);
     if (!w) goto out;
     for (uint64_t i = 0; i < frames; i++) {
@@ -205,7 +198,7 @@ static int run_export(const char *path, const char *compression, int hdf5_path, 
         }
     }
     rc = avt_export_finish(w, NULL, &err) ? 1 : 0;
-    if (!rc) rc = report_time(now_s() - t0);
+    if (!rc) rc = report_time(avt_monotonic_s() - t0);
 out:
     if (rc) fprintf(stderr, "bench_export: %s\n", err.msg);
     while (n_alloc > 0) frame_free(&sweeps[--n_alloc]);
@@ -221,7 +214,7 @@ static int run_plain(const char *path, uint64_t frames, size_t points)
         if (!frame_alloc(&sweeps[n_alloc], points)) goto out;
         frame_fill(&sweeps[n_alloc], (uint64_t)n_alloc);
     }
-    double t0 = now_s();
+    double t0 = avt_monotonic_s();
     fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) goto out;
     for (uint64_t i = 0; i < frames; i++) {
@@ -235,7 +228,7 @@ static int run_plain(const char *path, uint64_t frames, size_t points)
     }
     if (fsync(fd) != 0 || close(fd) != 0) goto out;
     fd = -1;
-    rc = report_time(now_s() - t0);
+    rc = report_time(avt_monotonic_s() - t0);
 out:
     if (fd >= 0) close(fd);
     while (n_alloc > 0) frame_free(&sweeps[--n_alloc]);

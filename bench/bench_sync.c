@@ -7,9 +7,9 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "avtruth/common.h"
 #include "avtruth/sync.h"
 
 typedef struct gen {
@@ -30,13 +30,6 @@ static int gen_next(void *ctx, int64_t *t)
     }
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 int main(void)
 {
     const int64_t hours = 24, t0 = 1700000000000000000LL, lidar_period = 100000000;
@@ -53,7 +46,7 @@ int main(void)
         m[c] = avt_sync_matcher_new(&cfg, gen_next, &g[c], NULL);
         if (!m[c]) return 1;
     }
-    double a = now_s();
+    double a = avt_monotonic_s();
     for (int64_t i = 0; i < n_sweeps; i++)
         for (int c = 0; c < NCAM; c++) {
             avt_sync_match r;
@@ -69,7 +62,7 @@ int main(void)
         if (k.max_window > win) win = k.max_window;
         avt_sync_matcher_free(m[c]);
     }
-    double b = now_s();
+    double b = avt_monotonic_s();
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     struct utsname u;

@@ -11,21 +11,14 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "avtruth/common.h"
 #include "avtruth/validate.h"
 
 #define T0 1732752000000000000LL
 #define DT 100000000LL
 #define BOXES 20
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static long rss_kb(void)
 {
@@ -74,31 +67,31 @@ int main(int argc, char **argv)
     if (argc > 2) snprintf(dir, sizeof dir, "%s", argv[2]);
     else snprintf(dir, sizeof dir, "/tmp/avt_bench_validate_%d", (int)getpid());
     if (n < 8) n = 8;
-    double t = now_s();
+    double t = avt_monotonic_s();
     generate(dir, n);
-    printf("generated %ld label files of %d boxes in %s (%.1f s)\n", n, BOXES, dir, now_s() - t);
+    printf("generated %ld label files of %d boxes in %s (%.1f s)\n", n, BOXES, dir, avt_monotonic_s() - t);
 
     avt_label_index idx;
     avt_error err = {0, ""};
-    t = now_s();
+    t = avt_monotonic_s();
     if (avt_label_index_open(dir, &idx, &err)) {
         fprintf(stderr, "%s\n", err.msg);
         return 2;
     }
-    printf("index: %.3f s\n", now_s() - t);
+    printf("index: %.3f s\n", avt_monotonic_s() - t);
     avt_schema s;
     if (avt_schema_default(&s)) return 2;
     double best_parse = 1e30, best_val = 1e30;
     long rss[4] = {0};
     for (int round = 0; round < 3; round++) {
-        t = now_s();
+        t = avt_monotonic_s();
         for (size_t i = 0; i < idx.n; i++) {
             json_error_t je;
             json_t *j = json_load_file(idx.paths[i], JSON_REJECT_DUPLICATES, &je);
             if (!j) return 2;
             json_decref(j);
         }
-        double tp = now_s() - t;
+        double tp = avt_monotonic_s() - t;
         best_parse = tp < best_parse ? tp : best_parse;
         size_t full = idx.n;
         avt_validate_config cfg = {.schema = &s};
@@ -116,11 +109,11 @@ int main(int argc, char **argv)
             if (q < 3) avt_validation_free(&rep);
         }
         idx.n = full;
-        t = now_s();
+        t = avt_monotonic_s();
         avt_validation_free(&rep);
         memset(&rep, 0, sizeof rep);
         if (avt_validate_labels(&idx, &cfg, &rep, &err)) return 2;
-        double tv = now_s() - t;
+        double tv = avt_monotonic_s() - t;
         best_val = tv < best_val ? tv : best_val;
         if (rep.errors + rep.warnings) {
             avt_validation_print(&rep, stderr);
