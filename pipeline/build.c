@@ -137,6 +137,7 @@ typedef struct held_sweep {
     avt_point_blocks blocks; /* of desk, for the cameras' culling */
     int64_t half_period_ns;  /* half its duration if it is a complete sweep, else -1 */
     char cloud[AVT_LOG_PATH_MAX]; /* its point-cloud file ("" for a capture) */
+    avt_file_digest cloud_digest; /* for the provenance */
     int32_t *tdelta;              /* point time minus sw.timestamp_ns (/lidar/time_ns) */
     avt_sync_rotation rot;        /* the head's rotation over it (sweep_rotation) */
     /* its labels (held_labels): the nearest label file's boxes, moved to sw.timestamp_ns
@@ -356,6 +357,9 @@ static int read_sweep(build_state *st, held_sweep *h, double seconds[3], avt_err
     const char *cloud = avt_sweep_source_file(st->lidar);
     if (snprintf(h->cloud, sizeof h->cloud, "%s", cloud ? cloud : "") >= (int)sizeof h->cloud)
         return avt_err(err, AVT_INVAL, "%s: path too long", cloud);
+    /* one that cannot be hashed now is hashed again, and reported, when registered */
+    h->cloud_digest.ok = 0;
+    if (h->cloud[0]) avt_export_digest_file(h->cloud, &h->cloud_digest, NULL);
     int rc = held_fill(st, h, sw, err);
     if (!rc) rc = build_validation_sweep(&st->val, sw, err);
     double t2 = avt_monotonic_s();
@@ -370,7 +374,9 @@ static int read_sweep(build_state *st, held_sweep *h, double seconds[3], avt_err
 static int sweep_taken(build_state *st, const held_sweep *h, avt_error *err)
 {
     if (h->half_period_ns >= 0) st->half_period_ns = h->half_period_ns;
-    return h->cloud[0] ? avt_export_add_input(st->writer, avt_drive_log_rel(&st->log, h->cloud), h->cloud, err) : AVT_OK;
+    return h->cloud[0] ? avt_export_add_input_digest(st->writer, avt_drive_log_rel(&st->log, h->cloud), h->cloud,
+                                                     &h->cloud_digest, err)
+                       : AVT_OK;
 }
 
 /* A sweep read during a frame's cameras (by whichever thread comes first). */
