@@ -94,6 +94,8 @@ typedef struct h5x_zctx {
     size_t next;                  /* next chunk to take, under mu */
     int job_failed;               /* under mu */
     int job_set;                  /* which half of out / out_len the job fills */
+    const signed char *job_known; /* the column's plane verdicts (h5x_chunk_deflate) ... */
+    signed char *job_found;       /* ... and those the job's first chunk finds */
     /* Compressed chunks not stored yet: written by the next flush while the pool compresses
      * the next batch (HDF5 calls stay on the writer's thread), by h5x_col_flush at the
      * latest. */
@@ -106,10 +108,13 @@ typedef struct h5x_zctx {
 /* The zlib stream (RFC 1950) that HDF5's shuffle + deflate filters would store for the
  * chunk whose shuffled bytes are in[0..nbytes) (esize-byte elements, so nbytes / esize-byte
  * planes), compressed by comp (libdeflate), into out; returns its length, 0 if out_cap is too
- * small. Thread-safe for distinct comp and out. */
+ * small. known and found (esize entries each, or NULL) are the column's per-plane verdicts,
+ * stored or not, to use and to record (h5x.c, h5x_plane_stored); they change only the
+ * stream's size, never the bytes it decodes to. Thread-safe for distinct comp, found and out. */
 struct libdeflate_compressor;
 size_t h5x_chunk_deflate(struct libdeflate_compressor *comp, const unsigned char *in,
-                         size_t nbytes, size_t esize, unsigned char *out, size_t out_cap);
+                         size_t nbytes, size_t esize, const signed char *known,
+                         signed char *found, unsigned char *out, size_t out_cap);
 
 /* Parses "none", "gzip", "gzip=N" (1..9), "blosc-zstd" into filter and level;
  * hdf5_path selects H5X_DEFLATE_HDF5 for gzip. Checks that a plugin filter is available and
@@ -140,6 +145,10 @@ struct h5x_col {
     uint64_t rows_written;/* rows before the stage (chunk-aligned on the direct path) */
     unsigned char *stage; /* stage_rows rows; for K_STR an array of owned char * */
     size_t staged;
+    /* Per byte plane, whether its chunks are stored undeflated (1) or not (0), -1 not known
+     * yet: found by each batch's first chunk, used by the next batch's other chunks
+     * (h5x_chunk_deflate). Planes of up to 8-byte elements. */
+    signed char verdict[8], verdict_found[8];
 };
 
 /* Creates path (intermediate groups too) with shape (0, d1[, d2]) for rank 1..3, filtered

@@ -330,14 +330,23 @@ static double h5x_entropy(const unsigned char *p, size_t n)
  * looks random byte by byte (7.95 bits) and deflates to a quarter through repeats kilobytes
  * apart (a 4 KiB slice misses them, 32 KiB decides the same at twice the cost); the low
  * mantissa bytes of LiDAR coordinates (7.3-7.7 bits) deflate by only 3-7 %.
- * docs/format-notes.md, "Compression". */
-static int h5x_plane_stored(struct libdeflate_compressor *comp, const unsigned char *p, size_t n)
+ * The slice's verdict is the column's, not the chunk's (what makes a plane's bytes random or
+ * repeating is what the column holds), and compressing the slice cost a third of the
+ * exporter's libdeflate time (a 16 KiB slice of a 16-48 KiB plane): *known >= 0 is a verdict
+ * taken on an earlier chunk of the column and is used instead; otherwise the slice is
+ * compressed and its verdict written to *found (if not NULL). docs/format-notes.md,
+ * "Compression". */
+static int h5x_plane_stored(struct libdeflate_compressor *comp, const unsigned char *p, size_t n,
+                            const signed char *known, signed char *found)
 {
     enum { SLICE = 16384 };
     unsigned char tmp[SLICE - SLICE / 7];
     if (h5x_entropy(p, n) <= 7.0) return 0;
+    if (known && *known >= 0) return *known;
     size_t m = n < SLICE ? n : SLICE;
-    return libdeflate_deflate_compress(comp, p + (n - m) / 2, m, tmp, m - m / 7) == 0;
+    int stored = libdeflate_deflate_compress(comp, p + (n - m) / 2, m, tmp, m - m / 7) == 0;
+    if (found) *found = (signed char)stored;
+    return stored;
 }
 
 /* A deflate bit stream (RFC 1951 3.1.1): bits fill bytes from the least significant end;
@@ -451,13 +460,14 @@ static void h5x_stored_blocks(h5x_bits *b, const unsigned char *p, size_t n, int
 /* A zlib stream (RFC 1950) of the shuffled chunk in[0..nbytes), byte planes of n = nbytes /
  * esize bytes. Leading planes made of long runs of one byte (at most one run per 64 bytes on
  * average: labels, instance ids, the high bytes of small integers) are written as run
- * blocks, leading planes deflate would shrink by less than a seventh (h5x_plane_stored) as
- * stored blocks,
- * the rest as one libdeflate raw deflate stream, then the Adler-32 of everything: the same
+ * blocks, leading planes deflate would shrink by less than a seventh (h5x_plane_stored,
+ * with known and found: per-plane verdicts of the column, esize entries each or NULL) as
+ * stored blocks, the rest as one libdeflate raw deflate stream, then the Adler-32 of everything: the same
  * bytes decode with any inflate (HDF5's deflate filter), and deflate spends no time on
  * incompressible bytes or on runs. Returns the length, 0 if out_cap is too small. */
 size_t h5x_chunk_deflate(struct libdeflate_compressor *comp, const unsigned char *in,
-                         size_t nbytes, size_t esize, unsigned char *out, size_t out_cap)
+                         size_t nbytes, size_t esize, const signed char *known,
+                         signed char *found, unsigned char *out, size_t out_cap)
 {
     size_t n = nbytes / esize, done = 0;
     h5x_bits b = {out, 0, out_cap, 0, 0};
@@ -466,7 +476,8 @@ size_t h5x_chunk_deflate(struct libdeflate_compressor *comp, const unsigned char
         const unsigned char *p = in + j * n;
         int final = j + 1 == esize;
         if (h5x_runs(p, n, n / 64) <= n / 64) h5x_runs_block(&b, p, n, final);
-        else if (h5x_plane_stored(comp, p, n)) h5x_stored_blocks(&b, p, n, final);
+        else if (h5x_plane_stored(comp, p, n, known ? known + j : NULL, found ? found + j : NULL))
+            h5x_stored_blocks(&b, p, n, final);
         else break;
     }
     if (done == 0) return libdeflate_zlib_compress(comp, in, nbytes, out, out_cap);
@@ -505,7 +516,10 @@ static int h5x_job_chunk(h5x_zctx *z, size_t k, int t)
     } else {
         memcpy(shuf, src, chunk_bytes);
     }
-    size_t len = h5x_chunk_deflate(z->comp[t], shuf, chunk_bytes, esize, dst, z->out_cap);
+    /* The job's first chunk tests its planes for the next job's chunks; the others take the
+     * verdicts the previous job's first chunk found. */
+    size_t len = h5x_chunk_deflate(z->comp[t], shuf, chunk_bytes, esize, k ? z->job_known : NULL,
+                                   k ? NULL : z->job_found, dst, z->out_cap);
     z->out_len[slot] = len;
     return len != 0;
 }
@@ -687,6 +701,7 @@ int h5x_col_create(h5x_col *c, hid_t loc, const char *path, int kind, int rank, 
     hid_t ftype = -1, space = -1, lcpl = -1, dcpl = -1, dapl = -1;
     int filter = z ? z->filter : H5X_NONE;
     memset(c, 0, sizeof *c);
+    memset(c->verdict, -1, sizeof c->verdict);
     c->dset = -1;
     c->mtype = -1;
     c->kind = kind;
@@ -834,10 +849,15 @@ static int h5x_col_write_direct(h5x_col *c, uint64_t start, size_t n, const unsi
     z->job_row_bytes = c->row_bytes;
     z->job_esize = esize;
     z->job_set = z->pend_c ? !z->pend_set : 0;
+    memset(c->verdict_found, -1, sizeof c->verdict_found);
+    z->job_known = esize <= sizeof c->verdict ? c->verdict : NULL;
+    z->job_found = esize <= sizeof c->verdict ? c->verdict_found : NULL;
     /* The previous batch is stored while this one is compressed. */
     h5x_job_start(z);
     rc = h5x_zctx_drain(z, err);
     int failed = h5x_job_finish(z);
+    for (size_t j = 0; j < sizeof c->verdict; j++)
+        if (c->verdict_found[j] >= 0) c->verdict[j] = c->verdict_found[j];
     if (rc) return rc;
     if (failed)
         return avt_err(err, AVT_HDF5, "%s: %s: libdeflate could not compress a chunk", c->file,

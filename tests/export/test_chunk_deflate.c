@@ -31,25 +31,33 @@ static void fill_plane(unsigned char *p, size_t n, int kind, unsigned char c)
         p[i] = kind == CONSTANT ? c : kind == RANDOM ? rnd8() : (unsigned char)(i / 97 % 7);
 }
 
-/* Encodes in[0..nbytes) and checks that inflate returns exactly it; returns the stream size. */
-static size_t roundtrip(struct libdeflate_compressor *comp, const unsigned char *in,
-                        size_t nbytes, size_t esize)
+/* Encodes in[0..nbytes) with the plane verdicts known and found (h5x_chunk_deflate) and
+ * checks that inflate returns exactly it; returns the stream size. */
+static size_t roundtrip_verdicts(struct libdeflate_compressor *comp, const unsigned char *in,
+                                 size_t nbytes, size_t esize, const signed char *known,
+                                 signed char *found)
 {
     size_t cap = libdeflate_zlib_compress_bound(comp, nbytes) + nbytes + 1024;
     unsigned char *out = malloc(cap), *back = malloc(nbytes + 1);
     assert_non_null(out);
     assert_non_null(back);
-    size_t len = h5x_chunk_deflate(comp, in, nbytes, esize, out, cap);
+    size_t len = h5x_chunk_deflate(comp, in, nbytes, esize, known, found, out, cap);
     assert_true(len > 0);
     uLongf back_len = nbytes + 1;
     assert_int_equal(uncompress(back, &back_len, out, len), Z_OK);
     assert_int_equal(back_len, nbytes);
     assert_memory_equal(back, in, nbytes);
     /* one byte less than the stream must be refused, never overrun */
-    assert_int_equal(h5x_chunk_deflate(comp, in, nbytes, esize, out, len - 1), 0);
+    assert_int_equal(h5x_chunk_deflate(comp, in, nbytes, esize, known, NULL, out, len - 1), 0);
     free(out);
     free(back);
     return len;
+}
+
+static size_t roundtrip(struct libdeflate_compressor *comp, const unsigned char *in,
+                        size_t nbytes, size_t esize)
+{
+    return roundtrip_verdicts(comp, in, nbytes, esize, NULL, NULL);
 }
 
 /* One level-1 compressor, the exporter's, shared by the tests. */
@@ -170,6 +178,45 @@ static void test_which_planes_are_stored(void **state)
     free(in);
 }
 
+/* The column's verdicts: a chunk that tests a plane records what it found (stored or not);
+ * one given a verdict follows it without testing, whatever its own slice would say, and
+ * decodes the same either way; a plane of few byte values (entropy at most 7 bits) is never
+ * stored, whatever the verdict. */
+static void test_plane_verdicts(void **state)
+{
+    struct libdeflate_compressor *comp = *state;
+    const size_t n = 49152, period = 6144;
+    unsigned char *in = malloc(2 * n);
+    assert_non_null(in);
+    fill_plane(in + n, n, CONSTANT, 3);
+    const size_t rest = roundtrip(comp, in + n, n, 1);
+    const size_t stored_max = n + 5 * (n / 65535 + 1) + rest + 16;
+    signed char found[2] = {-1, -1};
+    /* skewed random bytes (7.3 bits, as in test_which_planes_are_stored): found stored; told
+     * "not stored", deflated by about a tenth */
+    for (size_t i = 0; i < n; i++) in[i] = rnd8() < 160 ? rnd8() & 63 : rnd8();
+    size_t len = roundtrip_verdicts(comp, in, 2 * n, 2, NULL, found);
+    assert_int_equal(found[0], 1);
+    assert_int_equal(found[1], -1); /* the constant plane is a run block, never tested */
+    assert_true(len >= n && len <= stored_max);
+    const signed char deflate[2] = {0, -1}, store[2] = {1, -1};
+    assert_true(roundtrip_verdicts(comp, in, 2 * n, 2, deflate, NULL) < len - n / 20);
+    /* repeats 6 KiB apart: found not stored; told "stored", stored */
+    for (size_t i = 0; i < n; i++) in[i] = i < period ? rnd8() : in[i - period];
+    found[0] = -1;
+    len = roundtrip_verdicts(comp, in, 2 * n, 2, NULL, found);
+    assert_int_equal(found[0], 0);
+    assert_true(len < n / 2);
+    len = roundtrip_verdicts(comp, in, 2 * n, 2, store, NULL);
+    assert_true(len >= n && len <= stored_max);
+    /* 64 byte values (6 bits): deflated even when told "stored", and not tested */
+    for (size_t i = 0; i < n; i++) in[i] = rnd8() & 63;
+    found[0] = -1;
+    assert_true(roundtrip_verdicts(comp, in, 2 * n, 2, store, found) < n * 8 / 10);
+    assert_int_equal(found[0], -1);
+    free(in);
+}
+
 static void test_small_chunks_use_libdeflate(void **state)
 {
     struct libdeflate_compressor *comp = *state;
@@ -187,6 +234,7 @@ int main(void)
         cmocka_unit_test(test_run_lengths),
         cmocka_unit_test(test_runs_of_every_length),
         cmocka_unit_test(test_which_planes_are_stored),
+        cmocka_unit_test(test_plane_verdicts),
         cmocka_unit_test(test_small_chunks_use_libdeflate),
     };
     return cmocka_run_group_tests(tests, comp_setup, comp_teardown);
