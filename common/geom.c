@@ -38,12 +38,6 @@ avt_tf avt_tf_inv(const avt_tf *a)
     return r;
 }
 
-void avt_tf_apply(const avt_tf *t, const double p[3], double out[3])
-{
-    for (int i = 0; i < 3; i++)
-        out[i] = t->m[4 * i] * p[0] + t->m[4 * i + 1] * p[1] + t->m[4 * i + 2] * p[2] + t->m[4 * i + 3];
-}
-
 void avt_tf_rotate(const avt_tf *t, const double v[3], double out[3])
 {
     for (int i = 0; i < 3; i++)

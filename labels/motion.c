@@ -114,15 +114,16 @@ int avt_poses_deskew(const avt_poses *poses, const avt_tf *lidar_T_ego, const av
 #pragma omp for schedule(static)
         for (int64_t i = 0; i < n; i++) {
             const int64_t t = sw->t_ns[i];
-            int64_t k = nk ? (t - t_lo) / AVT_DESKEW_KNOT_NS : 0;
-            if (k >= nk - 1) k = nk - 2;
-            if (nk && !exact[k]) {
-                const double s = (double)(t - kt[k]) / (double)(kt[k + 1] - kt[k]);
-                const double *a = knot[k].m, *b = knot[k + 1].m;
-                for (int j = 0; j < 12; j++) M.m[j] = a[j] + s * (b[j] - a[j]);
-                last_t = INT64_MIN;
-            } else if (t != last_t) { /* pose changes little within one firing: once per time */
-                M = deskew_tf(poses, &lidar_ref_T_world, &ego_T_lidar, t, &cur);
+            if (t != last_t) { /* the transform depends on the time alone: once per firing */
+                int64_t k = nk ? (t - t_lo) / AVT_DESKEW_KNOT_NS : 0;
+                if (k >= nk - 1) k = nk - 2;
+                if (nk && !exact[k]) {
+                    const double s = (double)(t - kt[k]) / (double)(kt[k + 1] - kt[k]);
+                    const double *a = knot[k].m, *b = knot[k + 1].m;
+                    for (int j = 0; j < 12; j++) M.m[j] = a[j] + s * (b[j] - a[j]);
+                } else {
+                    M = deskew_tf(poses, &lidar_ref_T_world, &ego_T_lidar, t, &cur);
+                }
                 last_t = t;
             }
             double p[3] = {sw->xyz[3 * i], sw->xyz[3 * i + 1], sw->xyz[3 * i + 2]}, q[3];

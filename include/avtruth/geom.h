@@ -12,7 +12,13 @@ typedef struct avt_tf { double m[16]; } avt_tf; /* row-major, last row 0 0 0 1 *
 avt_tf avt_tf_identity(void);
 avt_tf avt_tf_mul(const avt_tf *a_T_b, const avt_tf *b_T_c);   /* a_T_c; both with last row 0 0 0 1 */
 avt_tf avt_tf_inv(const avt_tf *a_T_b);                         /* b_T_a (rigid inverse) */
-void avt_tf_apply(const avt_tf *a_T_b, const double p_b[3], double p_a[3]);
+/* p_a = a_T_b p_b; inline: per-point loops (deskew, labels, projection) call it millions of
+ * times a sweep. */
+static inline void avt_tf_apply(const avt_tf *a_T_b, const double p_b[3], double p_a[3])
+{
+    const double *m = a_T_b->m;
+    for (int i = 0; i < 3; i++) p_a[i] = m[4 * i] * p_b[0] + m[4 * i + 1] * p_b[1] + m[4 * i + 2] * p_b[2] + m[4 * i + 3];
+}
 void avt_tf_rotate(const avt_tf *a_T_b, const double v_b[3], double v_a[3]); /* no translation */
 /* From a unit quaternion [w,x,y,z] (normalised here) and a translation. */
 avt_tf avt_tf_from_qt(const double q[4], const double t[3]);
