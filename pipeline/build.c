@@ -130,7 +130,8 @@ typedef struct cam_work {
  * the points of the neighbouring sweep on the far side of the cut (docs/pipeline.md), and a
  * fourth is read ahead during the current frame's cameras. */
 typedef struct held_sweep {
-    avt_sweep sw;         /* owned arrays */
+    avt_sweep sw;         /* owned intensity, ring, return_type; no xyz or t_ns (NULL): desk
+                           * and tdelta are what the frame needs of them */
     float *desk;          /* 3n, deskewed to sw.timestamp_ns */
     size_t cap;
     avt_tf world_T_lidar; /* at sw.timestamp_ns */
@@ -230,22 +231,18 @@ static void sweep_rotation(const avt_sweep *sw, const build_modes *m, double cut
     else *rot = (avt_sync_rotation){.fallback_ns = sw->timestamp_ns};
 }
 
-/* Copies sweep sw into h, deskews it, and takes its point times relative to its reference
+/* Copies sweep sw (but its xyz and times) into h, deskews it, and takes its point times relative to its reference
  * time and its rotation (touches nothing of st but h). */
 static int held_fill(build_state *st, held_sweep *h, const avt_sweep *sw, avt_error *err)
 {
     const size_t n = sw->n ? sw->n : 1;
     size_t c = h->cap;
     avt_sweep *o = &h->sw;
-    if (avt_grow((void **)&o->xyz, &c, n, 3 * sizeof(float))) goto nomem;
-    c = h->cap;
     if (avt_grow((void **)&h->desk, &c, n, 3 * sizeof(float))) goto nomem;
     c = h->cap;
     if (avt_grow((void **)&o->intensity, &c, n, sizeof(float))) goto nomem;
     c = h->cap;
     if (avt_grow((void **)&o->ring, &c, n, sizeof(uint16_t))) goto nomem;
-    c = h->cap;
-    if (avt_grow((void **)&o->t_ns, &c, n, sizeof(int64_t))) goto nomem;
     c = h->cap;
     if (avt_grow((void **)&o->return_type, &c, n, 1)) goto nomem;
     c = h->cap;
@@ -255,16 +252,14 @@ static int held_fill(build_state *st, held_sweep *h, const avt_sweep *sw, avt_er
     c = h->cap;
     if (avt_grow((void **)&h->pinst, &c, n, sizeof(int32_t))) goto nomem;
     h->cap = c;
-    float *xyz = o->xyz, *in = o->intensity;
+    float *in = o->intensity;
     uint16_t *ring = o->ring;
-    int64_t *t = o->t_ns;
     uint8_t *rt = o->return_type;
     *o = *sw;
-    o->xyz = xyz, o->intensity = in, o->ring = ring, o->t_ns = t, o->return_type = rt;
-    memcpy(o->xyz, sw->xyz, sw->n * 3 * sizeof(float));
+    o->xyz = NULL, o->t_ns = NULL; /* the source's, valid only until its next sweep */
+    o->intensity = in, o->ring = ring, o->return_type = rt;
     memcpy(o->intensity, sw->intensity, sw->n * sizeof(float));
     memcpy(o->ring, sw->ring, sw->n * sizeof(uint16_t));
-    memcpy(o->t_ns, sw->t_ns, sw->n * sizeof(int64_t));
     memcpy(o->return_type, sw->return_type, sw->n);
     /* point times as offsets (int32): the range checked over the sweep, in a loop that
      * vectorizes, the first point out of range named */
@@ -281,9 +276,9 @@ static int held_fill(build_state *st, held_sweep *h, const avt_sweep *sw, avt_er
             return avt_err(err, AVT_FORMAT, "%s: sweep %llu: point time %lld ns is %lld ns from the sweep time",
                            st->log.lidar, (unsigned long long)sw->index, (long long)sw->t_ns[i], (long long)d);
     }
-    sweep_rotation(o, &st->modes, st->opt->cut_angle_deg, &h->rot);
+    sweep_rotation(sw, &st->modes, st->opt->cut_angle_deg, &h->rot);
     avt_tf w_ref, ego_T_lidar = avt_tf_inv(&st->rig.lidar_T_ego);
-    int rc = avt_poses_deskew(&st->poses, &st->rig.lidar_T_ego, o, h->desk, err);
+    int rc = avt_poses_deskew(&st->poses, &st->rig.lidar_T_ego, sw, h->desk, err);
     if (!rc) rc = avt_poses_at(&st->poses, o->timestamp_ns, &w_ref, err);
     if (rc) return avt_err_prefix(err, "%s: sweep %llu", st->log.lidar, (unsigned long long)o->index);
     if (avt_point_blocks_build(&h->blocks, h->desk, o->n)) goto nomem;
