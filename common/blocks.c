@@ -15,6 +15,9 @@ int avt_point_blocks_build(avt_point_blocks *bl, const float *xyz, size_t n)
     if (avt_grow((void **)&bl->frame, &cap, nb ? nb : 1, sizeof *bl->frame)) return -1;
     bl->cap = cap;
     bl->n_blocks = nb;
+    /* blocks are independent; inside another parallel region (the build's read ahead) this
+     * runs on the calling thread */
+#pragma omp parallel for schedule(static) if (nb >= 64)
     for (size_t j = 0; j < nb; j++) {
         const size_t b = j * AVT_POINT_BLOCK, k = n - b < AVT_POINT_BLOCK ? n - b : AVT_POINT_BLOCK;
         const float *mid = xyz + 3 * (b + k / 2);
