@@ -172,11 +172,13 @@ void avt_label_points(const float *xyz, size_t n, const avt_point_blocks *blocks
                 }
                 instance[i] = best;
                 label[i] = best >= 0 ? (uint16_t)boxes[best].class_id : 0;
+                if (best >= 0) {
+#pragma omp atomic
+                    counts[best]++;
+                }
             }
         }
         free(cand);
     }
     free(cs);
-    for (size_t i = 0; i < n; i++)
-        if (instance[i] >= 0) counts[instance[i]]++;
 }
