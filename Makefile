@@ -5,7 +5,7 @@
 # with the exact apt-get line and the make stops.
 
 PACKAGES := cmake make gcc pkg-config libpcap-dev libpng-dev libhdf5-dev hdf5-tools \
-            libyaml-dev libjansson-dev libssl-dev libcmocka-dev libdeflate-dev libturbojpeg0-dev \
+            libyaml-dev libjansson-dev libssl-dev libcmocka-dev libdeflate-dev libisal-dev libturbojpeg0-dev \
             libsqlite3-dev libzstd-dev liblz4-dev zlib1g-dev libgsl-dev zstd lz4 python3 python3-numpy python3-yaml \
             python3-h5py python3-opencv python3-torch tcpdump \
             hdf5-filter-plugin-blosc-serial openmpi-bin libopenmpi-dev slurm-wlm munge

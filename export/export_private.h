@@ -66,7 +66,25 @@ int h5x_dset_write(hid_t loc, const char *path, int kind, int rank, const hsize_
 enum h5x_filter { H5X_NONE, H5X_DEFLATE, H5X_DEFLATE_HDF5, H5X_BLOSC_ZSTD };
 #define H5X_FILTER_BLOSC 32001
 
-/* Per-writer compression state: one libdeflate compressor and shuffle buffer per thread,
+/* One thread's deflate coders (h5x_chunk_deflate): libdeflate at the chosen level, and
+ * ISA-L's igzip level 1, its stream state and working buffer (NULL unless the level is 1). */
+struct libdeflate_compressor;
+struct isal_zstream;
+typedef struct h5x_coder {
+    struct libdeflate_compressor *ld;
+    struct isal_zstream *igzip;
+    unsigned char *igzip_buf;
+} h5x_coder;
+/* libdeflate at level, igzip's buffer when level is 1 (igzip is only used for the default
+ * level); AVT_NOMEM if either cannot be allocated (free with h5x_coder_free all the same). */
+int h5x_coder_init(h5x_coder *cod, int level);
+void h5x_coder_free(h5x_coder *cod);
+/* How a byte plane that is not made of runs is coded (h5x.c, h5x_plane_verdict). */
+enum { H5X_LIBDEFLATE = 0, H5X_STORED = 1, H5X_IGZIP = 2 };
+/* A column's first chunk of every this many batches takes its verdicts afresh. */
+enum { H5X_VERDICT_BATCHES = 8 };
+
+/* Per-writer compression state: one pair of coders and shuffle buffer per thread,
  * one output buffer per chunk of a batch. The writer's thread (index 0) and nthreads - 1
  * persistent pool threads compress a batch together; idle pool threads sleep on a
  * condition variable (no spinning, no fork/join per flush). Everything but the job fields
@@ -75,7 +93,7 @@ typedef struct h5x_zctx {
     int filter, level;
     int nthreads;
     size_t batch_chunks;          /* chunks staged per column before a parallel flush */
-    struct libdeflate_compressor **comp;
+    h5x_coder *coder;             /* nthreads */
     unsigned char **shuf;         /* nthreads buffers of cap bytes */
     unsigned char **out;          /* 2 * batch_chunks buffers of out_cap bytes (two sets) */
     size_t *out_len;              /* 2 * batch_chunks */
@@ -107,14 +125,13 @@ typedef struct h5x_zctx {
 
 /* The zlib stream (RFC 1950) that HDF5's shuffle + deflate filters would store for the
  * chunk whose shuffled bytes are in[0..nbytes) (esize-byte elements, so nbytes / esize-byte
- * planes), compressed by comp (libdeflate), into out; returns its length, 0 if out_cap is too
- * small. known and found (esize entries each, or NULL) are the column's per-plane verdicts,
- * stored or not, to use and to record (h5x.c, h5x_plane_stored); they change only the
- * stream's size, never the bytes it decodes to. Thread-safe for distinct comp, found and out. */
-struct libdeflate_compressor;
-size_t h5x_chunk_deflate(struct libdeflate_compressor *comp, const unsigned char *in,
-                         size_t nbytes, size_t esize, const signed char *known,
-                         signed char *found, unsigned char *out, size_t out_cap);
+ * planes), compressed by cod, into out; returns its length, 0 if out_cap is too small. known
+ * and found (esize entries each, or NULL) are the column's per-plane verdicts, how a plane is
+ * coded, to use and to record (h5x.c, h5x_plane_verdict); they change only the stream's size,
+ * never the bytes it decodes to. Thread-safe for distinct cod, found and out. */
+size_t h5x_chunk_deflate(h5x_coder *cod, const unsigned char *in, size_t nbytes, size_t esize,
+                         const signed char *known, signed char *found, unsigned char *out,
+                         size_t out_cap);
 
 /* Parses "none", "gzip", "gzip=N" (1..9), "blosc-zstd" into filter and level;
  * hdf5_path selects H5X_DEFLATE_HDF5 for gzip. Checks that a plugin filter is available and
@@ -145,10 +162,11 @@ struct h5x_col {
     uint64_t rows_written;/* rows before the stage (chunk-aligned on the direct path) */
     unsigned char *stage; /* stage_rows rows; for K_STR an array of owned char * */
     size_t staged;
-    /* Per byte plane, whether its chunks are stored undeflated (1) or not (0), -1 not known
-     * yet: found by each batch's first chunk, used by the next batch's other chunks
-     * (h5x_chunk_deflate). Planes of up to 8-byte elements. */
+    /* Per byte plane, how its chunks are coded (h5x_plane_verdict), -1 not known yet: found
+     * by each batch's first chunk, used by the next batch's other chunks. Planes of up to
+     * 8-byte elements. */
     signed char verdict[8], verdict_found[8];
+    unsigned long batches; /* batches compressed: verdicts are taken every H5X_VERDICT_BATCHES */
 };
 
 /* Creates path (intermediate groups too) with shape (0, d1[, d2]) for rank 1..3, filtered

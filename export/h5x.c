@@ -1,6 +1,7 @@
 /* avtruth export: HDF5 helpers (error capture, attributes, staged extendible columns).
  * Follows the HDF5 1.10 C API reference (H5E, H5A, H5D, H5P, H5S, H5T). */
 #include <errno.h>
+#include <isa-l/igzip_lib.h>
 #include <libdeflate.h>
 #include <math.h>
 #include <omp.h>
@@ -258,7 +259,7 @@ static int h5x_zctx_reserve(h5x_zctx *z, size_t chunk_bytes)
     if (chunk_bytes <= z->cap) return AVT_OK;
     /* Room for a deflate stream plus stored blocks (5 header bytes per 65,535) and the zlib
      * header and trailer: see h5x_chunk_deflate. */
-    size_t out_cap = libdeflate_zlib_compress_bound(z->comp[0], chunk_bytes) + chunk_bytes +
+    size_t out_cap = libdeflate_zlib_compress_bound(z->coder[0].ld, chunk_bytes) + chunk_bytes +
                      5 * (chunk_bytes / 65535 + 2) + 16;
     for (int t = 0; t < z->nthreads; t++) {
         unsigned char *p = realloc(z->shuf[t], chunk_bytes);
@@ -322,31 +323,64 @@ static double h5x_entropy(const unsigned char *p, size_t n)
     return h;
 }
 
-/* Whether deflate should leave plane p[0..n) stored: its sampled bytes look random (above 7
- * bits a byte) and the chunk's compressor (libdeflate level 1 unless gzip=N asks for another)
- * shrinks a 16 KiB slice of it (from its middle) by less than a seventh. Such a plane is nearly
- * all literals, which inflate a byte at a time (about 4 ns a byte here, against a copy). Byte
- * entropy alone is not enough: the second byte of image coordinates sorted along the scan
- * looks random byte by byte (7.95 bits) and deflates to a quarter through repeats kilobytes
- * apart (a 4 KiB slice misses them, 32 KiB decides the same at twice the cost); the low
- * mantissa bytes of LiDAR coordinates (7.3-7.7 bits) deflate by only 3-7 %.
- * The slice's verdict is the column's, not the chunk's (what makes a plane's bytes random or
- * repeating is what the column holds), and compressing the slice cost a third of the
- * exporter's libdeflate time (a 16 KiB slice of a 16-48 KiB plane): *known >= 0 is a verdict
- * taken on an earlier chunk of the column and is used instead; otherwise the slice is
- * compressed and its verdict written to *found (if not NULL). docs/format-notes.md,
- * "Compression". */
-static int h5x_plane_stored(struct libdeflate_compressor *comp, const unsigned char *p, size_t n,
-                            const signed char *known, signed char *found)
+/* p[0..n) as raw deflate (RFC 1951) by ISA-L's igzip level 1 into out[0..cap): final, or
+ * else ending byte-aligned on a full flush so that more blocks can follow. Returns the
+ * length, 0 if cap is too small. */
+static size_t h5x_igzip(h5x_coder *cod, const unsigned char *p, size_t n, unsigned char *out,
+                        size_t cap, int final)
+{
+    struct isal_zstream *z = cod->igzip;
+    isal_deflate_stateless_init(z);
+    z->level = 1;
+    z->level_buf = cod->igzip_buf;
+    z->level_buf_size = ISAL_DEF_LVL1_DEFAULT;
+    z->next_in = (uint8_t *)p;
+    z->avail_in = (uint32_t)n;
+    z->next_out = out;
+    z->avail_out = cap > UINT32_MAX ? UINT32_MAX : (uint32_t)cap;
+    z->end_of_stream = final;
+    z->flush = final ? NO_FLUSH : FULL_FLUSH;
+    return isal_deflate_stateless(z) == COMP_OK ? z->total_out : 0;
+}
+
+/* Which coder a plane p[0..n) gets, measured on a 16 KiB slice from its middle:
+ * - stored, if its sampled bytes look random (above 7 bits a byte) and libdeflate (level 1
+ *   unless gzip=N asks for another) shrinks the slice by less than a seventh. Such a plane is
+ *   nearly all literals, which inflate a byte at a time (about 4 ns a byte here, against a
+ *   copy). Byte entropy alone is not enough: the second byte of image coordinates sorted along
+ *   the scan looks random byte by byte (7.95 bits) and deflates to a quarter through repeats
+ *   kilobytes apart (a 4 KiB slice misses them, 32 KiB decides the same at twice the cost);
+ *   the low mantissa bytes of LiDAR coordinates (7.3-7.7 bits) deflate by only 3-7 %.
+ * - ISA-L's igzip level 1 (only at the default level 1), if it leaves the slice at most
+ *   1/64 of its length longer than libdeflate does: it encodes 2.5-4 times faster (2.6 against
+ *   6.9 ns a byte on the third byte of coordinates, which both shrink to 0.85) but its small
+ *   hash table misses the repeats kilobytes apart (0.98 against 0.66 on image coordinates).
+ * - libdeflate otherwise.
+ * The verdict is the column's, not the chunk's (what makes a plane's bytes random, repeating
+ * or skewed is what the column holds), and the slices are costly (a 16 KiB slice of a 16-48
+ * KiB plane, by both coders): *known >= 0 is a verdict taken on an earlier chunk of the column
+ * (the first chunk of every H5X_VERDICT_BATCHES-th batch) and is used instead, but a plane of
+ * at most 7 bits a byte is never stored; otherwise the slices are compressed and the verdict
+ * written to *found (if not NULL). docs/format-notes.md, "Compression". */
+static int h5x_plane_verdict(h5x_coder *cod, const unsigned char *p, size_t n,
+                             const signed char *known, signed char *found)
 {
     enum { SLICE = 16384 };
-    unsigned char tmp[SLICE - SLICE / 7];
-    if (h5x_entropy(p, n) <= 7.0) return 0;
-    if (known && *known >= 0) return *known;
+    unsigned char tmp[SLICE + 1024];
+    int random = h5x_entropy(p, n) > 7.0;
+    if (known && *known >= 0) return *known == H5X_STORED && !random ? H5X_LIBDEFLATE : *known;
     size_t m = n < SLICE ? n : SLICE;
-    int stored = libdeflate_deflate_compress(comp, p + (n - m) / 2, m, tmp, m - m / 7) == 0;
-    if (found) *found = (signed char)stored;
-    return stored;
+    const unsigned char *s = p + (n - m) / 2;
+    size_t ld = libdeflate_deflate_compress(cod->ld, s, m, tmp, m - m / 7);
+    int v = H5X_LIBDEFLATE;
+    if (random && ld == 0) {
+        v = H5X_STORED;
+    } else if (cod->igzip) {
+        size_t ig = h5x_igzip(cod, s, m, tmp, sizeof tmp, 1);
+        if (ig && ig <= (ld ? ld : m) + m / 64) v = H5X_IGZIP;
+    }
+    if (found) *found = (signed char)v;
+    return v;
 }
 
 /* A deflate bit stream (RFC 1951 3.1.1): bits fill bytes from the least significant end;
@@ -457,33 +491,48 @@ static void h5x_stored_blocks(h5x_bits *b, const unsigned char *p, size_t n, int
     }
 }
 
+/* p[0..n) as raw deflate by igzip level 1, byte-aligned and not final (a full flush) unless
+ * final is set. The stream is byte-aligned here (after the header, run blocks or stored
+ * blocks). */
+static void h5x_igzip_blocks(h5x_bits *b, h5x_coder *cod, const unsigned char *p, size_t n,
+                             int final)
+{
+    size_t k = b->pos < b->cap ? h5x_igzip(cod, p, n, b->p + b->pos, b->cap - b->pos, final) : 0;
+    b->pos = k ? b->pos + k : b->cap + 1; /* too small: the caller returns 0 */
+}
+
 /* A zlib stream (RFC 1950) of the shuffled chunk in[0..nbytes), byte planes of n = nbytes /
- * esize bytes. Leading planes made of long runs of one byte (at most one run per 64 bytes on
- * average: labels, instance ids, the high bytes of small integers) are written as run
- * blocks, leading planes deflate would shrink by less than a seventh (h5x_plane_stored,
- * with known and found: per-plane verdicts of the column, esize entries each or NULL) as
- * stored blocks, the rest as one libdeflate raw deflate stream, then the Adler-32 of everything: the same
- * bytes decode with any inflate (HDF5's deflate filter), and deflate spends no time on
- * incompressible bytes or on runs. Returns the length, 0 if out_cap is too small. */
-size_t h5x_chunk_deflate(struct libdeflate_compressor *comp, const unsigned char *in,
-                         size_t nbytes, size_t esize, const signed char *known,
-                         signed char *found, unsigned char *out, size_t out_cap)
+ * esize bytes, plane by plane: planes made of long runs of one byte (at most one run per 64
+ * bytes on average: labels, instance ids, the high bytes of small integers) as run blocks,
+ * the others as h5x_plane_verdict says (known and found: per-plane verdicts of the column,
+ * esize entries each or NULL): stored blocks, igzip blocks, or, from the first plane for
+ * libdeflate on, the rest as one libdeflate raw deflate stream (it always ends the stream);
+ * then the Adler-32 of everything: the same bytes decode with any inflate (HDF5's deflate
+ * filter), and no time goes on incompressible bytes or on runs. Returns the length, 0 if
+ * out_cap is too small. */
+size_t h5x_chunk_deflate(h5x_coder *cod, const unsigned char *in, size_t nbytes, size_t esize,
+                         const signed char *known, signed char *found, unsigned char *out,
+                         size_t out_cap)
 {
     size_t n = nbytes / esize, done = 0;
     h5x_bits b = {out, 0, out_cap, 0, 0};
     h5x_bits_put(&b, 0x0178, 16); /* CM 8 (deflate), 32 KiB window, FLEVEL 0, FCHECK */
     for (size_t j = 0; j < esize && n >= 4096; j++, done += n) {
         const unsigned char *p = in + j * n;
-        int final = j + 1 == esize;
-        if (h5x_runs(p, n, n / 64) <= n / 64) h5x_runs_block(&b, p, n, final);
-        else if (h5x_plane_stored(comp, p, n, known ? known + j : NULL, found ? found + j : NULL))
-            h5x_stored_blocks(&b, p, n, final);
+        int final = j + 1 == esize, v;
+        if (h5x_runs(p, n, n / 64) <= n / 64) {
+            h5x_runs_block(&b, p, n, final);
+            continue;
+        }
+        v = h5x_plane_verdict(cod, p, n, known ? known + j : NULL, found ? found + j : NULL);
+        if (v == H5X_STORED) h5x_stored_blocks(&b, p, n, final);
+        else if (v == H5X_IGZIP) h5x_igzip_blocks(&b, cod, p, n, final);
         else break;
     }
-    if (done == 0) return libdeflate_zlib_compress(comp, in, nbytes, out, out_cap);
+    if (done == 0) return libdeflate_zlib_compress(cod->ld, in, nbytes, out, out_cap);
     if (done < nbytes) {
         if (b.pos + 4 >= out_cap) return 0;
-        size_t k = libdeflate_deflate_compress(comp, in + done, nbytes - done, out + b.pos,
+        size_t k = libdeflate_deflate_compress(cod->ld, in + done, nbytes - done, out + b.pos,
                                                out_cap - b.pos - 4);
         if (!k) return 0;
         b.pos += k;
@@ -491,6 +540,25 @@ size_t h5x_chunk_deflate(struct libdeflate_compressor *comp, const unsigned char
     uint32_t a = libdeflate_adler32(1, in, nbytes);
     h5x_bits_put(&b, (a >> 24) | (a >> 8 & 0xff00) | (a << 8 & 0xff0000) | a << 24, 32);
     return b.pos <= out_cap ? b.pos : 0;
+}
+
+int h5x_coder_init(h5x_coder *cod, int level)
+{
+    memset(cod, 0, sizeof *cod);
+    cod->ld = libdeflate_alloc_compressor(level);
+    if (level == 1) {
+        cod->igzip = malloc(sizeof *cod->igzip);
+        cod->igzip_buf = malloc(ISAL_DEF_LVL1_DEFAULT);
+    }
+    return cod->ld && (level != 1 || (cod->igzip && cod->igzip_buf)) ? AVT_OK : AVT_NOMEM;
+}
+
+void h5x_coder_free(h5x_coder *cod)
+{
+    if (cod->ld) libdeflate_free_compressor(cod->ld);
+    free(cod->igzip);
+    free(cod->igzip_buf);
+    memset(cod, 0, sizeof *cod);
 }
 
 /* ---- the compression pool ---------------------------------------------------------------- */
@@ -516,10 +584,11 @@ static int h5x_job_chunk(h5x_zctx *z, size_t k, int t)
     } else {
         memcpy(shuf, src, chunk_bytes);
     }
-    /* The job's first chunk tests its planes for the next job's chunks; the others take the
-     * verdicts the previous job's first chunk found. */
-    size_t len = h5x_chunk_deflate(z->comp[t], shuf, chunk_bytes, esize, k ? z->job_known : NULL,
-                                   k ? NULL : z->job_found, dst, z->out_cap);
+    /* A testing job's first chunk takes its planes' verdicts for the next jobs; the others,
+     * and every chunk of the jobs between, use the column's verdicts. */
+    const int tests = k == 0 && z->job_found;
+    size_t len = h5x_chunk_deflate(&z->coder[t], shuf, chunk_bytes, esize, tests ? NULL : z->job_known,
+                                   tests ? z->job_found : NULL, dst, z->out_cap);
     z->out_len[slot] = len;
     return len != 0;
 }
@@ -624,14 +693,14 @@ int h5x_zctx_init(h5x_zctx *z, int filter, int level, avt_error *err)
     /* Two chunks per thread keep the threads busy; at most 8 bound the stage memory. */
     z->batch_chunks = (size_t)(2 * z->nthreads);
     if (z->batch_chunks > 8) z->batch_chunks = 8;
-    z->comp = calloc((size_t)z->nthreads, sizeof *z->comp);
+    z->coder = calloc((size_t)z->nthreads, sizeof *z->coder);
     z->shuf = calloc((size_t)z->nthreads, sizeof *z->shuf);
     z->out = calloc(2 * z->batch_chunks, sizeof *z->out);
     z->out_len = calloc(2 * z->batch_chunks, sizeof *z->out_len);
     z->workers = calloc((size_t)z->nthreads, sizeof *z->workers);
-    if (!z->comp || !z->shuf || !z->out || !z->out_len || !z->workers) goto nomem;
+    if (!z->coder || !z->shuf || !z->out || !z->out_len || !z->workers) goto nomem;
     for (int t = 0; t < z->nthreads; t++)
-        if (!(z->comp[t] = libdeflate_alloc_compressor(level))) goto nomem;
+        if (h5x_coder_init(&z->coder[t], level)) goto nomem;
     if (z->nthreads > 1) {
         if (pthread_mutex_init(&z->mu, NULL) != 0) goto nomem;
         if (pthread_cond_init(&z->cv_work, NULL) != 0) {
@@ -681,11 +750,11 @@ void h5x_zctx_free(h5x_zctx *z)
         }
         pthread_mutex_destroy(&z->mu);
     }
-    for (int t = 0; z->comp && t < z->nthreads; t++) libdeflate_free_compressor(z->comp[t]);
+    for (int t = 0; z->coder && t < z->nthreads; t++) h5x_coder_free(&z->coder[t]);
     for (int t = 0; z->shuf && t < z->nthreads; t++) free(z->shuf[t]);
     for (size_t i = 0; z->out && i < 2 * z->batch_chunks; i++) free(z->out[i]);
     free(z->workers);
-    free(z->comp);
+    free(z->coder);
     free(z->shuf);
     free(z->out);
     free(z->out_len);
@@ -851,7 +920,8 @@ static int h5x_col_write_direct(h5x_col *c, uint64_t start, size_t n, const unsi
     z->job_set = z->pend_c ? !z->pend_set : 0;
     memset(c->verdict_found, -1, sizeof c->verdict_found);
     z->job_known = esize <= sizeof c->verdict ? c->verdict : NULL;
-    z->job_found = esize <= sizeof c->verdict ? c->verdict_found : NULL;
+    const int test = c->batches++ % H5X_VERDICT_BATCHES == 0;
+    z->job_found = z->job_known && test ? c->verdict_found : NULL;
     /* The previous batch is stored while this one is compressed. */
     h5x_job_start(z);
     rc = h5x_zctx_drain(z, err);

@@ -1,5 +1,5 @@
-/* The exporter's chunk encoder (h5x_chunk_deflate: run blocks, stored blocks and libdeflate
- * in one zlib stream) decoded by zlib's inflate, the library HDF5's deflate filter calls:
+/* The exporter's chunk encoder (h5x_chunk_deflate: run blocks, stored blocks, igzip blocks
+ * and libdeflate in one zlib stream) decoded by zlib's inflate, the library HDF5's deflate filter calls:
  * every mix of constant, random and compressible planes, planes of runs of every length,
  * every run length remainder (the length codes of RFC 1951 3.2.5), literals of both
  * fixed-code lengths, and an output buffer too small. */
@@ -33,11 +33,11 @@ static void fill_plane(unsigned char *p, size_t n, int kind, unsigned char c)
 
 /* Encodes in[0..nbytes) with the plane verdicts known and found (h5x_chunk_deflate) and
  * checks that inflate returns exactly it; returns the stream size. */
-static size_t roundtrip_verdicts(struct libdeflate_compressor *comp, const unsigned char *in,
+static size_t roundtrip_verdicts(h5x_coder *comp, const unsigned char *in,
                                  size_t nbytes, size_t esize, const signed char *known,
                                  signed char *found)
 {
-    size_t cap = libdeflate_zlib_compress_bound(comp, nbytes) + nbytes + 1024;
+    size_t cap = libdeflate_zlib_compress_bound(comp->ld, nbytes) + nbytes + 1024;
     unsigned char *out = malloc(cap), *back = malloc(nbytes + 1);
     assert_non_null(out);
     assert_non_null(back);
@@ -54,28 +54,29 @@ static size_t roundtrip_verdicts(struct libdeflate_compressor *comp, const unsig
     return len;
 }
 
-static size_t roundtrip(struct libdeflate_compressor *comp, const unsigned char *in,
+static size_t roundtrip(h5x_coder *comp, const unsigned char *in,
                         size_t nbytes, size_t esize)
 {
     return roundtrip_verdicts(comp, in, nbytes, esize, NULL, NULL);
 }
 
-/* One level-1 compressor, the exporter's, shared by the tests. */
+/* The exporter's coders at the default level 1 (libdeflate and igzip), shared by the tests. */
+static h5x_coder g_coder;
 static int comp_setup(void **state)
 {
-    *state = libdeflate_alloc_compressor(1);
-    return *state ? 0 : -1;
+    *state = &g_coder;
+    return h5x_coder_init(&g_coder, 1) ? -1 : 0;
 }
 
 static int comp_teardown(void **state)
 {
-    libdeflate_free_compressor(*state);
+    h5x_coder_free(*state);
     return 0;
 }
 
 static void test_plane_mixes(void **state)
 {
-    struct libdeflate_compressor *comp = *state;
+    h5x_coder *comp = *state;
     const size_t n = 65536;
     unsigned char *in = malloc(8 * n);
     assert_non_null(in);
@@ -100,7 +101,7 @@ static void test_plane_mixes(void **state)
 
 static void test_run_lengths(void **state)
 {
-    struct libdeflate_compressor *comp = *state;
+    h5x_coder *comp = *state;
     unsigned char *in = malloc(2 * 8192);
     assert_non_null(in);
     /* plane lengths 4096 + r cover every remainder after the 258-byte matches (0..257) */
@@ -118,7 +119,7 @@ static void test_run_lengths(void **state)
  * remainder of 1-2 bytes and 13 bits per match of up to 258 bytes. */
 static void test_runs_of_every_length(void **state)
 {
-    struct libdeflate_compressor *comp = *state;
+    h5x_coder *comp = *state;
     const size_t n = 65536;
     unsigned char *in = malloc(4 * n);
     assert_non_null(in);
@@ -153,7 +154,7 @@ static void test_runs_of_every_length(void **state)
  * a quarter is not. Each plane comes first (leading), the others follow as libdeflate's. */
 static void test_which_planes_are_stored(void **state)
 {
-    struct libdeflate_compressor *comp = *state;
+    h5x_coder *comp = *state;
     const size_t n = 49152, period = 6144;
     unsigned char *in = malloc(2 * n);
     assert_non_null(in);
@@ -178,13 +179,13 @@ static void test_which_planes_are_stored(void **state)
     free(in);
 }
 
-/* The column's verdicts: a chunk that tests a plane records what it found (stored or not);
- * one given a verdict follows it without testing, whatever its own slice would say, and
- * decodes the same either way; a plane of few byte values (entropy at most 7 bits) is never
- * stored, whatever the verdict. */
+/* The column's verdicts: a chunk that tests a plane records what it found (stored, igzip or
+ * libdeflate); one given a verdict follows it without testing, whatever its own slices would
+ * say, and decodes the same either way; a plane of few byte values (entropy at most 7 bits)
+ * is never stored, whatever the verdict; igzip only at level 1. */
 static void test_plane_verdicts(void **state)
 {
-    struct libdeflate_compressor *comp = *state;
+    h5x_coder *comp = *state;
     const size_t n = 49152, period = 6144;
     unsigned char *in = malloc(2 * n);
     assert_non_null(in);
@@ -193,33 +194,65 @@ static void test_plane_verdicts(void **state)
     const size_t stored_max = n + 5 * (n / 65535 + 1) + rest + 16;
     signed char found[2] = {-1, -1};
     /* skewed random bytes (7.3 bits, as in test_which_planes_are_stored): found stored; told
-     * "not stored", deflated by about a tenth */
+     * to deflate, either coder shrinks it by about a tenth */
     for (size_t i = 0; i < n; i++) in[i] = rnd8() < 160 ? rnd8() & 63 : rnd8();
     size_t len = roundtrip_verdicts(comp, in, 2 * n, 2, NULL, found);
-    assert_int_equal(found[0], 1);
+    assert_int_equal(found[0], H5X_STORED);
     assert_int_equal(found[1], -1); /* the constant plane is a run block, never tested */
     assert_true(len >= n && len <= stored_max);
-    const signed char deflate[2] = {0, -1}, store[2] = {1, -1};
-    assert_true(roundtrip_verdicts(comp, in, 2 * n, 2, deflate, NULL) < len - n / 20);
-    /* repeats 6 KiB apart: found not stored; told "stored", stored */
+    const signed char ld[2] = {H5X_LIBDEFLATE, -1}, store[2] = {H5X_STORED, -1},
+                      ig[2] = {H5X_IGZIP, -1};
+    assert_true(roundtrip_verdicts(comp, in, 2 * n, 2, ld, NULL) < len - n / 20);
+    assert_true(roundtrip_verdicts(comp, in, 2 * n, 2, ig, NULL) < len - n / 20);
+    /* repeats 6 KiB apart: found deflated; told "stored", stored */
     for (size_t i = 0; i < n; i++) in[i] = i < period ? rnd8() : in[i - period];
     found[0] = -1;
     len = roundtrip_verdicts(comp, in, 2 * n, 2, NULL, found);
-    assert_int_equal(found[0], 0);
+    assert_true(found[0] == H5X_LIBDEFLATE || found[0] == H5X_IGZIP);
     assert_true(len < n / 2);
     len = roundtrip_verdicts(comp, in, 2 * n, 2, store, NULL);
     assert_true(len >= n && len <= stored_max);
-    /* 64 byte values (6 bits): deflated even when told "stored", and not tested */
+    /* 64 byte values (6 bits): only Huffman codes shrink it, igzip as well as libdeflate, so
+     * igzip; deflated even when told "stored", and then not tested */
     for (size_t i = 0; i < n; i++) in[i] = rnd8() & 63;
+    found[0] = -1;
+    assert_true(roundtrip_verdicts(comp, in, 2 * n, 2, NULL, found) < n * 8 / 10);
+    assert_int_equal(found[0], H5X_IGZIP);
     found[0] = -1;
     assert_true(roundtrip_verdicts(comp, in, 2 * n, 2, store, found) < n * 8 / 10);
     assert_int_equal(found[0], -1);
+    /* at level 2 igzip is never chosen */
+    h5x_coder level2;
+    assert_int_equal(h5x_coder_init(&level2, 2), 0);
+    assert_null(level2.igzip);
+    assert_true(roundtrip_verdicts(&level2, in, 2 * n, 2, NULL, found) < n * 8 / 10);
+    assert_int_equal(found[0], H5X_LIBDEFLATE);
+    h5x_coder_free(&level2);
+    free(in);
+}
+
+/* Every verdict (or none) for each of four planes, of every kind: each mix of stored, igzip
+ * (final and not), run and libdeflate blocks decodes to the chunk. */
+static void test_forced_verdicts(void **state)
+{
+    h5x_coder *comp = *state;
+    const size_t n = 8192;
+    unsigned char *in = malloc(4 * n);
+    assert_non_null(in);
+    for (size_t k = 0; k < 4 * 4 * 4 * 4; k++) {
+        signed char known[4];
+        for (size_t j = 0, code = k; j < 4; j++, code /= 4) {
+            known[j] = (signed char)((int)(code % 4) - 1);
+            fill_plane(in + j * n, n, (int)((k + j) % 3), (unsigned char)k);
+        }
+        roundtrip_verdicts(comp, in, 4 * n, 4, known, NULL);
+    }
     free(in);
 }
 
 static void test_small_chunks_use_libdeflate(void **state)
 {
-    struct libdeflate_compressor *comp = *state;
+    h5x_coder *comp = *state;
     unsigned char in[4 * 100];
     fill_plane(in, sizeof in, CONSTANT, 7);
     roundtrip(comp, in, sizeof in, 4);
@@ -235,6 +268,7 @@ int main(void)
         cmocka_unit_test(test_runs_of_every_length),
         cmocka_unit_test(test_which_planes_are_stored),
         cmocka_unit_test(test_plane_verdicts),
+        cmocka_unit_test(test_forced_verdicts),
         cmocka_unit_test(test_small_chunks_use_libdeflate),
     };
     return cmocka_run_group_tests(tests, comp_setup, comp_teardown);
