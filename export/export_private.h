@@ -239,6 +239,7 @@ typedef struct avt_export_input {
     char *path;
     char sha256[65];
     uint64_t size;
+    int pending; /* registered, digest not set yet (avt_export_add_input_later) */
 } avt_export_input;
 
 struct avt_export_writer {

@@ -859,6 +859,39 @@ int avt_export_digest_file(const char *path, avt_file_digest *d, avt_error *err)
     return rc;
 }
 
+int avt_export_add_input_later(avt_export_writer *w, const char *rel_path, size_t *row,
+                               avt_error *err)
+{
+    if (!w || !rel_path || !row) return avt_err(err, AVT_INVAL, "avt_export_add_input: NULL argument");
+    if (!utf8_valid(rel_path)) return avt_err(err, AVT_INVAL, "%s: input path is not valid UTF-8", rel_path);
+    if (avt_grow((void **)&w->inputs, &w->cap_inputs, w->n_inputs + 1, sizeof *w->inputs))
+        return avt_err(err, AVT_NOMEM, "%s: out of memory", rel_path);
+    avt_export_input *in = &w->inputs[w->n_inputs];
+    memset(in, 0, sizeof *in);
+    if (!(in->path = dup_str(rel_path))) return avt_err(err, AVT_NOMEM, "%s: out of memory", rel_path);
+    in->pending = 1;
+    *row = w->n_inputs++;
+    return AVT_OK;
+}
+
+int avt_export_set_input_digest(avt_export_writer *w, size_t row, const char *abs_path,
+                                const avt_file_digest *d, avt_error *err)
+{
+    if (!w || !abs_path || row >= w->n_inputs)
+        return avt_err(err, AVT_INVAL, "avt_export_set_input_digest: bad argument");
+    avt_file_digest taken;
+    int rc;
+    if (!d || !d->ok) {
+        if ((rc = avt_export_digest_file(abs_path, &taken, err))) return rc;
+        d = &taken;
+    }
+    avt_export_input *in = &w->inputs[row];
+    memcpy(in->sha256, d->sha256, sizeof in->sha256);
+    in->size = d->size;
+    in->pending = 0;
+    return AVT_OK;
+}
+
 int avt_export_add_input_digest(avt_export_writer *w, const char *rel_path, const char *abs_path,
                                 const avt_file_digest *d, avt_error *err)
 {
@@ -868,18 +901,13 @@ int avt_export_add_input_digest(avt_export_writer *w, const char *rel_path, cons
         return avt_err(err, AVT_INVAL, "%s: input path is not valid UTF-8", abs_path);
     avt_file_digest taken;
     int rc;
-    if (!d || !d->ok) {
+    if (!d || !d->ok) { /* before the row exists: a file that cannot be read adds none */
         if ((rc = avt_export_digest_file(abs_path, &taken, err))) return rc;
         d = &taken;
     }
-    if (avt_grow((void **)&w->inputs, &w->cap_inputs, w->n_inputs + 1, sizeof *w->inputs))
-        return avt_err(err, AVT_NOMEM, "%s: out of memory", abs_path);
-    avt_export_input *in = &w->inputs[w->n_inputs];
-    memcpy(in->sha256, d->sha256, sizeof in->sha256);
-    in->size = d->size;
-    if (!(in->path = dup_str(rel_path))) return avt_err(err, AVT_NOMEM, "%s: out of memory", abs_path);
-    w->n_inputs++;
-    return AVT_OK;
+    size_t row;
+    if ((rc = avt_export_add_input_later(w, rel_path, &row, err))) return rc;
+    return avt_export_set_input_digest(w, row, abs_path, d, err);
 }
 
 int avt_export_add_input(avt_export_writer *w, const char *rel_path, const char *abs_path,
@@ -914,6 +942,11 @@ static int write_provenance(avt_export_writer *w, const avt_export_meta *m, avt_
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
+        if (w->inputs[i].pending) {
+            rc = avt_err(err, AVT_INVAL, "%s: provenance input %s was registered but never hashed",
+                         w->partial, w->inputs[i].path);
+            goto out;
+        }
         paths[i] = w->inputs[i].path;
         shas[i] = w->inputs[i].sha256;
         sizes[i] = w->inputs[i].size;

@@ -9,6 +9,7 @@
  * buffers whatever the log's length. */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +156,33 @@ typedef struct held_sweep {
     int used;
 } held_sweep;
 
+/* The log's own files (the capture among them) hashed for the provenance on a thread of their
+ * own, beside the whole build: a capture's hash was a tenth of a build without cameras, on
+ * its one thread before the first frame. Registered with the writer in their place, their
+ * digests set at the end. */
+typedef struct input_hashing {
+    avt_log_input in[AVT_LOG_MAX_FIXED_INPUTS];
+    avt_file_digest d[AVT_LOG_MAX_FIXED_INPUTS];
+    int used[AVT_LOG_MAX_FIXED_INPUTS];
+    size_t row[AVT_LOG_MAX_FIXED_INPUTS], n;
+    pthread_t th;
+    int started; /* th runs: join it (input_hashing_wait) */
+} input_hashing;
+
+static void *input_hashing_run(void *arg)
+{
+    input_hashing *h = arg;
+    for (size_t i = 0; i < h->n; i++) /* one that fails is hashed again, and reported, when set */
+        if (h->used[i]) avt_export_digest_file(h->in[i].abs, &h->d[i], NULL);
+    return NULL;
+}
+
+static void input_hashing_wait(input_hashing *h)
+{
+    if (h->started) pthread_join(h->th, NULL);
+    h->started = 0;
+}
+
 typedef struct build_state {
     avt_drive_log log;
     build_modes modes;
@@ -171,6 +199,7 @@ typedef struct build_state {
     held_sweep held[4];
     int64_t half_period_ns; /* half the last complete sweep's duration; 0 until one is seen */
     build_validation val;   /* the schema and the label validation (validation.h) */
+    input_hashing hashing;
 } build_state;
 
 static int grow_frame_buffers(build_state *st, size_t n, size_t n_all, avt_error *err)
@@ -860,6 +889,7 @@ static char *config_json(const char *log_dir, const avt_build_options *o)
 
 static void state_free(build_state *st)
 {
+    input_hashing_wait(&st->hashing); /* it reads paths of st->log */
     avt_sweep_source_close(st->lidar);
     if (st->cams)
         for (size_t c = 0; c < st->rig.n_cameras; c++) {
@@ -1049,18 +1079,17 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
         rc = err ? err->code : AVT_IO;
         goto out;
     }
-    /* while the sync pass reads the capture: the labels' validation (its errors stop the build
-     * here, and come first), and the log's own files (the capture among them) hashed for the
-     * provenance */
-    avt_log_input in[AVT_LOG_MAX_FIXED_INPUTS];
-    avt_file_digest in_digest[AVT_LOG_MAX_FIXED_INPUTS];
-    int in_used[AVT_LOG_MAX_FIXED_INPUTS];
-    const size_t n_in = avt_drive_log_inputs(&st.log, st.poses.n > 0, avt_sweep_source_capture(st.lidar), in);
+    input_hashing *ih = &st.hashing;
+    ih->n = avt_drive_log_inputs(&st.log, st.poses.n > 0, avt_sweep_source_capture(st.lidar), ih->in);
     struct stat csb;
-    for (size_t i = 0; i < n_in; i++) {
-        in_used[i] = !opt->n_calib || in[i].abs != st.log.calib_yaml || stat(in[i].abs, &csb) == 0;
-        in_digest[i].ok = 0;
+    for (size_t i = 0; i < ih->n; i++) {
+        ih->used[i] = !opt->n_calib || ih->in[i].abs != st.log.calib_yaml || stat(ih->in[i].abs, &csb) == 0;
+        ih->d[i].ok = 0;
     }
+    /* without a thread, each is hashed when its digest is set */
+    ih->started = pthread_create(&ih->th, NULL, input_hashing_run, ih) == 0;
+    /* while the sync pass reads the capture: the labels' validation (its errors stop the build
+     * here, and come first) */
     avt_error val_err = {0, ""};
     int val_rc = AVT_OK;
 #pragma omp parallel sections
@@ -1068,11 +1097,7 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
 #pragma omp section
         rc = setup_sync(&st, opt, err);
 #pragma omp section
-        {
-            val_rc = build_validation_begin(&st.val, st.log.dir, opt, &st.rig, &st.poses, &st.labels, &val_err);
-            for (size_t i = 0; i < n_in; i++) /* one that fails is hashed again, and reported, when registered */
-                if (in_used[i]) avt_export_digest_file(in[i].abs, &in_digest[i], NULL);
-        }
+        val_rc = build_validation_begin(&st.val, st.log.dir, opt, &st.rig, &st.poses, &st.labels, &val_err);
     }
     if (val_rc) {
         if (err) *err = val_err;
@@ -1094,9 +1119,8 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
         rc = err ? err->code : AVT_IO;
         goto out;
     }
-    for (size_t i = 0; i < n_in; i++)
-        if (in_used[i] && (rc = avt_export_add_input_digest(st.writer, in[i].rel, in[i].abs, &in_digest[i], err)))
-            goto out;
+    for (size_t i = 0; i < ih->n; i++)
+        if (ih->used[i] && (rc = avt_export_add_input_later(st.writer, ih->in[i].rel, &ih->row[i], err))) goto out;
     for (size_t i = 0; i < opt->n_calib; i++)
         if (stat(opt->calib_paths[i], &csb) == 0 && S_ISREG(csb.st_mode) &&
             (rc = avt_export_add_input(st.writer, opt->calib_paths[i], opt->calib_paths[i], err)))
@@ -1175,6 +1199,10 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     meta.calibration_source = st.rig.source;
     meta.licence = st.log.cfg.licence;
     meta.sync = sum->cam;
+    input_hashing_wait(ih);
+    for (size_t i = 0; i < ih->n; i++)
+        if (ih->used[i] && (rc = avt_export_set_input_digest(st.writer, ih->row[i], ih->in[i].abs, &ih->d[i], err)))
+            goto out;
     rc = avt_export_finish(st.writer, &meta, err);
     st.writer = NULL;
 out:

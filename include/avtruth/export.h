@@ -133,6 +133,15 @@ int avt_export_digest_file(const char *path, avt_file_digest *d, avt_error *err)
  * taken again here, so that its error names the file as avt_export_add_input's does. */
 int avt_export_add_input_digest(avt_export_writer *w, const char *rel_path, const char *abs_path,
                                 const avt_file_digest *d, avt_error *err);
+/* An input registered now and hashed later, its row kept in place in /provenance/inputs:
+ * *row receives the row for avt_export_set_input_digest, which must come before
+ * avt_export_finish (finish fails naming an input left without its digest). */
+int avt_export_add_input_later(avt_export_writer *w, const char *rel_path, size_t *row,
+                               avt_error *err);
+/* Sets row's digest: d as taken by avt_export_digest_file of abs_path; one that is NULL or
+ * not ok is taken again here, so that its error names the file. */
+int avt_export_set_input_digest(avt_export_writer *w, size_t row, const char *abs_path,
+                                const avt_file_digest *d, avt_error *err);
 
 /* One camera's pairing summary: the one struct behind /sync (attributes and the /sync/cameras
  * table), the dataset card and the build's terminal summary. */

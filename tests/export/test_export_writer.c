@@ -598,6 +598,73 @@ static void test_add_input_errors(void **state)
     tmp_remove(&t);
 }
 
+/* Reads the 1-D string dataset path of file into out[0..n) (strdup'ed). */
+static void read_strings(const char *file, const char *path, char **out, size_t n)
+{
+    hid_t f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_true(f >= 0);
+    hid_t d = H5Dopen2(f, path, H5P_DEFAULT), sp = H5Dget_space(d), st = H5Tcopy(H5T_C_S1);
+    assert_true(d >= 0 && sp >= 0 && st >= 0);
+    assert_int_equal(H5Sget_simple_extent_npoints(sp), (hssize_t)n);
+    assert_true(H5Tset_size(st, H5T_VARIABLE) >= 0);
+    char **raw = calloc(n, sizeof *raw);
+    assert_non_null(raw);
+    assert_true(H5Dread(d, st, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) >= 0);
+    for (size_t i = 0; i < n; i++) assert_non_null(out[i] = strdup(raw[i]));
+    H5Dvlen_reclaim(st, sp, H5P_DEFAULT, raw);
+    free(raw);
+    H5Tclose(st), H5Sclose(sp), H5Dclose(d), H5Fclose(f);
+}
+
+/* Inputs registered first and hashed later keep their rows in /provenance/inputs; a bad row
+ * is refused; a row left without its digest fails finish, naming the input, and leaves no
+ * output. The digest of "abc" is FIPS 180-2's first SHA-256 example. */
+static void test_inputs_hashed_later(void **state)
+{
+    (void)state;
+    tmpdir t;
+    tmp_make(&t, "later");
+    char abc[600];
+    snprintf(abc, sizeof abc, "%s/abc.txt", t.dir);
+    FILE *f = fopen(abc, "w");
+    assert_non_null(f);
+    fputs("abc", f);
+    fclose(f);
+    avt_error err = {0, ""};
+    avt_export_writer *w = open_fixture(t.h5, NULL, &err);
+    assert_non_null(w);
+    size_t row = 99;
+    assert_int_equal(avt_export_add_input_later(w, "first.txt", &row, &err), AVT_OK);
+    assert_int_equal(row, 0);
+    assert_int_equal(avt_export_add_input(w, "second.txt", abc, &err), AVT_OK);
+    assert_int_equal(avt_export_set_input_digest(w, 2, abc, NULL, &err), AVT_INVAL);
+    assert_int_equal(avt_export_set_input_digest(w, row, abc, NULL, &err), AVT_OK);
+    assert_int_equal(fixture_frames(w, 1, &err), AVT_OK);
+    avt_export_meta m = fixture_meta();
+    assert_int_equal(avt_export_finish(w, &m, &err), AVT_OK);
+    char *paths[2], *shas[2];
+    read_strings(t.h5, "provenance/inputs/path", paths, 2);
+    read_strings(t.h5, "provenance/inputs/sha256", shas, 2);
+    assert_string_equal(paths[0], "first.txt");
+    assert_string_equal(paths[1], "second.txt");
+    for (int i = 0; i < 2; i++) {
+        assert_string_equal(shas[i], "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        free(paths[i]), free(shas[i]);
+    }
+    assert_int_equal(unlink(t.h5), 0);
+    assert_int_equal(unlink(t.card), 0);
+    /* a row never given its digest */
+    w = open_fixture(t.h5, NULL, &err);
+    assert_non_null(w);
+    assert_int_equal(avt_export_add_input_later(w, "forgotten.pcap", &row, &err), AVT_OK);
+    assert_int_equal(fixture_frames(w, 1, &err), AVT_OK);
+    assert_int_equal(avt_export_finish(w, &m, &err), AVT_INVAL);
+    assert_non_null(strstr(err.msg, "forgotten.pcap"));
+    assert_int_equal(unlink(abc), 0);
+    assert_int_equal(count_entries(t.dir), 0);
+    tmp_remove(&t);
+}
+
 /* Every test must leave no HDF5 object open (files, datasets, types, ...). */
 static int no_open_ids(void **state)
 {
@@ -624,6 +691,7 @@ int main(void)
         cmocka_unit_test_teardown(test_inspect, no_open_ids),
         cmocka_unit_test_teardown(test_inspect_errors, no_open_ids),
         cmocka_unit_test_teardown(test_add_input_errors, no_open_ids),
+        cmocka_unit_test_teardown(test_inputs_hashed_later, no_open_ids),
         cmocka_unit_test_teardown(test_stitch_restores_error_printing, no_open_ids),
     };
     if (getenv("AVT_TEST_FILTER")) cmocka_set_test_filter(getenv("AVT_TEST_FILTER"));
