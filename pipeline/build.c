@@ -9,6 +9,7 @@
  * buffers whatever the log's length. */
 #include <errno.h>
 #include <math.h>
+#include <omp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,6 +169,15 @@ typedef struct input_hashing {
     pthread_t th;
     int started; /* th runs: join it (input_hashing_wait) */
 } input_hashing;
+
+/* The labels' validation (build_validation_begin) for a thread of its own. */
+typedef struct validation_run {
+    struct build_state *st;
+    const avt_build_options *opt;
+    avt_error err;
+    int rc;
+} validation_run;
+static void *validation_thread(void *arg);
 
 static void *input_hashing_run(void *arg)
 {
@@ -764,14 +774,83 @@ static int process_frame(build_state *st, const held_sweep *prev, const held_swe
     return AVT_OK;
 }
 
+static void *validation_thread(void *arg)
+{
+    validation_run *v = arg;
+    build_state *st = v->st;
+    v->rc = build_validation_begin(&st->val, st->log.dir, v->opt, &st->rig, &st->poses, &st->labels, &v->err);
+    return NULL;
+}
+
+/* A sweep's time and rotation, what the sync pass needs of it. */
+typedef struct sync_ref {
+    int64_t ts;
+    avt_sync_rotation rot;
+} sync_ref;
+typedef struct sync_refs {
+    sync_ref *r;
+    size_t n, cap;
+} sync_refs;
+
+static int sync_ref_add(sync_refs *l, const build_state *st, const avt_sweep *sw)
+{
+    if (avt_grow((void **)&l->r, &l->cap, l->n + 1, sizeof *l->r)) return AVT_NOMEM;
+    l->r[l->n].ts = sw->timestamp_ns;
+    sweep_rotation(sw, &st->modes, st->opt->cut_angle_deg, &l->r[l->n].rot);
+    l->n++;
+    return AVT_OK;
+}
+
+typedef struct sync_parts {
+    const build_state *st;
+    sync_refs *part;
+} sync_parts;
+
+static int sync_ref_part(void *ctx, int part, const avt_sweep *sw)
+{
+    sync_parts *c = ctx;
+    return sync_ref_add(&c->part[part], c->st, sw);
+}
+
+/* Every sweep's time and rotation, in order: a capture decoded in parts on the OpenMP threads
+ * (avt_lidar_decode_parallel: the same sweeps as one reader), point-cloud files one by one. */
+static int sync_references(const build_state *st, sync_refs *out, avt_error *err)
+{
+    int rc = AVT_OK;
+    const char *capture = avt_sweep_source_capture(st->lidar);
+    if (!capture) {
+        avt_sweep_source *rd = avt_sweep_source_open(st->log.lidar, &st->log.lidar_cfg, err);
+        if (!rd) return err ? err->code : AVT_IO;
+        const avt_sweep *sw;
+        int r;
+        while (rc == AVT_OK && (r = avt_sweep_source_next(rd, &sw, err)) != 0)
+            rc = r < 0 ? r : sync_ref_add(out, st, sw) ? avt_err(err, AVT_NOMEM, "out of memory") : AVT_OK;
+        avt_sweep_source_close(rd);
+        return rc;
+    }
+    const int np = omp_get_max_threads() < 1 ? 1 : omp_get_max_threads() > 16 ? 16 : omp_get_max_threads();
+    sync_parts c = {st, calloc((size_t)np, sizeof *c.part)};
+    if (!c.part) return avt_err(err, AVT_NOMEM, "out of memory");
+    rc = avt_lidar_decode_parallel(capture, &st->log.lidar_cfg, np, sync_ref_part, &c, err);
+    for (int p = 0; p < np; p++) {
+        for (size_t i = 0; rc == AVT_OK && i < c.part[p].n; i++) {
+            if (avt_grow((void **)&out->r, &out->cap, out->n + 1, sizeof *out->r)) rc = avt_err(err, AVT_NOMEM, "out of memory");
+            else out->r[out->n++] = c.part[p].r[i];
+        }
+        free(c.part[p].r);
+    }
+    free(c.part);
+    return rc;
+}
+
 /* Pass 1 over the capture: every camera's reference times through a clock tracker (offset
  * guess, pairing, robust fit); then the decision to correct, the matchers for pass 2 and the
- * statistics. Memory: the trackers' fixed samples. */
+ * statistics. Memory: the trackers' fixed samples and a time and rotation per sweep. */
 static int setup_sync(build_state *st, const avt_build_options *opt, avt_error *err)
 {
     int rc = AVT_OK;
     const size_t nc = st->rig.n_cameras;
-    avt_sweep_source *rd = NULL;
+    sync_refs refs = {0};
     avt_clock_tracker **trk = NULL;
     const int approximate = st->modes.policy == AVT_SYNC_APPROXIMATE;
     int64_t *sweep_ts = NULL;
@@ -793,31 +872,18 @@ static int setup_sync(build_state *st, const avt_build_options *opt, avt_error *
             goto out;
         }
     }
-    rd = avt_sweep_source_open(st->log.lidar, &st->log.lidar_cfg, err);
-    if (!rd) {
-        rc = err ? err->code : AVT_IO;
-        goto out;
-    }
-    const avt_sweep *sw;
-    for (;;) {
-        int r = avt_sweep_source_next(rd, &sw, err);
-        if (r < 0) {
-            rc = r;
-            goto out;
-        }
-        if (r == 0) break;
+    if ((rc = sync_references(st, &refs, err))) goto out;
+    for (size_t k = 0; k < refs.n; k++) {
         if (approximate) {
             if (avt_grow((void **)&sweep_ts, &cap_ts, n_sweeps + 1, sizeof *sweep_ts)) {
                 rc = avt_err(err, AVT_NOMEM, "out of memory");
                 goto out;
             }
-            sweep_ts[n_sweeps++] = sw->timestamp_ns;
+            sweep_ts[n_sweeps++] = refs.r[k].ts;
         }
-        avt_sync_rotation rot;
-        sweep_rotation(sw, &st->modes, opt->cut_angle_deg, &rot);
         for (size_t c = 0; c < nc; c++)
             if (st->cams[c].stream.n &&
-                (rc = avt_clock_tracker_add(trk[c], avt_sync_rotation_time(&rot, st->cams[c].axis_az_deg), err)))
+                (rc = avt_clock_tracker_add(trk[c], avt_sync_rotation_time(&refs.r[k].rot, st->cams[c].axis_az_deg), err)))
                 goto out;
     }
     for (size_t c = 0; c < nc; c++) {
@@ -860,7 +926,7 @@ static int setup_sync(build_state *st, const avt_build_options *opt, avt_error *
     if (approximate && (rc = approx_pairing(st, opt, sweep_ts, n_sweeps, err))) goto out;
 out:
     free(sweep_ts);
-    avt_sweep_source_close(rd);
+    free(refs.r);
     if (trk)
         for (size_t c = 0; c < nc; c++) avt_clock_tracker_free(trk[c]);
     free(trk);
@@ -1088,17 +1154,16 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     }
     /* without a thread, each is hashed when its digest is set */
     ih->started = pthread_create(&ih->th, NULL, input_hashing_run, ih) == 0;
-    /* while the sync pass reads the capture: the labels' validation (its errors stop the build
-     * here, and come first) */
-    avt_error val_err = {0, ""};
-    int val_rc = AVT_OK;
-#pragma omp parallel sections
-    {
-#pragma omp section
-        rc = setup_sync(&st, opt, err);
-#pragma omp section
-        val_rc = build_validation_begin(&st.val, st.log.dir, opt, &st.rig, &st.poses, &st.labels, &val_err);
-    }
+    /* while the sync pass decodes the capture on the OpenMP threads: the labels' validation on
+     * a thread of its own (its errors stop the build here, and come first) */
+    validation_run vr = {&st, opt, {0, ""}, AVT_OK};
+    pthread_t vth;
+    const int val_thread = pthread_create(&vth, NULL, validation_thread, &vr) == 0;
+    if (!val_thread) validation_thread(&vr);
+    rc = setup_sync(&st, opt, err);
+    if (val_thread) pthread_join(vth, NULL);
+    const int val_rc = vr.rc;
+    const avt_error val_err = vr.err;
     if (val_rc) {
         if (err) *err = val_err;
         rc = val_rc;
