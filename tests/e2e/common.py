@@ -1,6 +1,8 @@
 """Shared helpers of the end-to-end tests: run the CLI, make temporary logs."""
+import atexit
 import importlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -18,7 +20,13 @@ def run(*args, check=True, timeout=600):
 
 
 def tmpdir():
-    return tempfile.mkdtemp(prefix="avt-e2e-")
+    """A temporary directory, removed when the test exits (passed or failed: some hold a
+    20 s log and its outputs, 650 MB, and runs of the suite filled /tmp); AVT_KEEP_TMP=1
+    keeps it for a post-mortem."""
+    d = tempfile.mkdtemp(prefix="avt-e2e-")
+    if not os.environ.get("AVT_KEEP_TMP"):
+        atexit.register(shutil.rmtree, d, True)
+    return d
 
 
 def skip(msg):

@@ -325,11 +325,23 @@ static void test_point_labels_blocks(void **state)
     free(xyz), free(l1), free(l2), free(i1), free(i2);
 }
 
+/* The temporary files of write_tmp, whatever the tests left. */
+static int remove_tmp(void **state)
+{
+    (void)state;
+    const char *ext[2] = {"json", "csv"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "/tmp/avt_labels_%d.%s", (int)getpid(), ext[i]);
+        unlink(path);
+    }
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_label_file), cmocka_unit_test(test_poses),
                                        cmocka_unit_test(test_poses_cursor), cmocka_unit_test(test_deskew),
                                        cmocka_unit_test(test_point_labels), cmocka_unit_test(test_point_labels_blocks),
                                        cmocka_unit_test(test_box_motion)};
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, NULL, remove_tmp);
 }
