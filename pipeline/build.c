@@ -193,6 +193,16 @@ static void input_hashing_wait(input_hashing *h)
     h->started = 0;
 }
 
+/* A sweep's time and rotation, what the sync pass needs of it. */
+typedef struct sync_ref {
+    int64_t ts;
+    avt_sync_rotation rot;
+} sync_ref;
+typedef struct sync_refs {
+    sync_ref *r;
+    size_t n, cap;
+} sync_refs;
+
 typedef struct build_state {
     avt_drive_log log;
     build_modes modes;
@@ -210,6 +220,7 @@ typedef struct build_state {
     int64_t half_period_ns; /* half the last complete sweep's duration; 0 until one is seen */
     build_validation val;   /* the schema and the label validation (validation.h) */
     input_hashing hashing;
+    sync_refs refs; /* the sync pass's time and rotation of every sweep, by sweep index */
 } build_state;
 
 static int grow_frame_buffers(build_state *st, size_t n, size_t n_all, avt_error *err)
@@ -315,7 +326,9 @@ static int held_fill(build_state *st, held_sweep *h, const avt_sweep *sw, avt_er
             return avt_err(err, AVT_FORMAT, "%s: sweep %llu: point time %lld ns is %lld ns from the sweep time",
                            st->log.lidar, (unsigned long long)sw->index, (long long)sw->t_ns[i], (long long)d);
     }
-    sweep_rotation(sw, &st->modes, st->opt->cut_angle_deg, &h->rot);
+    /* the sync pass fitted the same sweep already (the same reader's sweeps, in order) */
+    if (sw->index < st->refs.n && st->refs.r[sw->index].ts == sw->timestamp_ns) h->rot = st->refs.r[sw->index].rot;
+    else sweep_rotation(sw, &st->modes, st->opt->cut_angle_deg, &h->rot);
     avt_tf w_ref, ego_T_lidar = avt_tf_inv(&st->rig.lidar_T_ego);
     int rc = avt_poses_deskew(&st->poses, &st->rig.lidar_T_ego, sw, h->desk, err);
     if (!rc) rc = avt_poses_at(&st->poses, o->timestamp_ns, &w_ref, err);
@@ -782,16 +795,6 @@ static void *validation_thread(void *arg)
     return NULL;
 }
 
-/* A sweep's time and rotation, what the sync pass needs of it. */
-typedef struct sync_ref {
-    int64_t ts;
-    avt_sync_rotation rot;
-} sync_ref;
-typedef struct sync_refs {
-    sync_ref *r;
-    size_t n, cap;
-} sync_refs;
-
 static int sync_ref_add(sync_refs *l, const build_state *st, const avt_sweep *sw)
 {
     if (avt_grow((void **)&l->r, &l->cap, l->n + 1, sizeof *l->r)) return AVT_NOMEM;
@@ -850,7 +853,7 @@ static int setup_sync(build_state *st, const avt_build_options *opt, avt_error *
 {
     int rc = AVT_OK;
     const size_t nc = st->rig.n_cameras;
-    sync_refs refs = {0};
+    sync_refs refs = {0}; /* kept in st->refs for the build's sweeps */
     avt_clock_tracker **trk = NULL;
     const int approximate = st->modes.policy == AVT_SYNC_APPROXIMATE;
     int64_t *sweep_ts = NULL;
@@ -926,7 +929,7 @@ static int setup_sync(build_state *st, const avt_build_options *opt, avt_error *
     if (approximate && (rc = approx_pairing(st, opt, sweep_ts, n_sweeps, err))) goto out;
 out:
     free(sweep_ts);
-    free(refs.r);
+    st->refs = refs;
     if (trk)
         for (size_t c = 0; c < nc; c++) avt_clock_tracker_free(trk[c]);
     free(trk);
@@ -956,6 +959,7 @@ static char *config_json(const char *log_dir, const avt_build_options *o)
 static void state_free(build_state *st)
 {
     input_hashing_wait(&st->hashing); /* it reads paths of st->log */
+    free(st->refs.r);
     avt_sweep_source_close(st->lidar);
     if (st->cams)
         for (size_t c = 0; c < st->rig.n_cameras; c++) {
