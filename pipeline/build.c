@@ -1156,8 +1156,6 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
         ih->used[i] = !opt->n_calib || ih->in[i].abs != st.log.calib_yaml || stat(ih->in[i].abs, &csb) == 0;
         ih->d[i].ok = 0;
     }
-    /* without a thread, each is hashed when its digest is set */
-    ih->started = pthread_create(&ih->th, NULL, input_hashing_run, ih) == 0;
     /* while the sync pass decodes the capture on the OpenMP threads: the labels' validation on
      * a thread of its own (its errors stop the build here, and come first) */
     validation_run vr = {&st, opt, {0, ""}, AVT_OK};
@@ -1168,6 +1166,9 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     if (val_thread) pthread_join(vth, NULL);
     const int val_rc = vr.rc;
     const avt_error val_err = vr.err;
+    /* after the setup's two threads are done with the capture (the frames leave gaps); without
+     * a thread, each is hashed when its digest is set */
+    if (!val_rc && !rc) ih->started = pthread_create(&ih->th, NULL, input_hashing_run, ih) == 0;
     if (val_rc) {
         if (err) *err = val_err;
         rc = val_rc;
