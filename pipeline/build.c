@@ -158,9 +158,9 @@ typedef struct held_sweep {
 } held_sweep;
 
 /* The log's own files (the capture among them) hashed for the provenance on a thread of their
- * own, beside the whole build: a capture's hash was a tenth of a build without cameras, on
- * its one thread before the first frame. Registered with the writer in their place, their
- * digests set at the end. */
+ * own, beside the frames: a capture's hash was a tenth of a build without cameras, on its one
+ * thread before the first frame. Registered with the writer in their place, their digests
+ * set at the end. */
 typedef struct input_hashing {
     avt_log_input in[AVT_LOG_MAX_FIXED_INPUTS];
     avt_file_digest d[AVT_LOG_MAX_FIXED_INPUTS];
@@ -281,8 +281,8 @@ static void sweep_rotation(const avt_sweep *sw, const build_modes *m, double cut
     else *rot = (avt_sync_rotation){.fallback_ns = sw->timestamp_ns};
 }
 
-/* Copies sweep sw (but its xyz and times) into h, deskews it, and takes its point times relative to its reference
- * time and its rotation (touches nothing of st but h). */
+/* Copies sweep sw (but for its xyz and times) into h, deskews it, and takes its point times
+ * relative to its reference time and its rotation (touches nothing of st but h). */
 static int held_fill(build_state *st, held_sweep *h, const avt_sweep *sw, avt_error *err)
 {
     const size_t n = sw->n ? sw->n : 1;
