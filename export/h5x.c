@@ -930,8 +930,10 @@ static int h5x_col_write_direct(h5x_col *c, uint64_t start, size_t n, const unsi
         if (c->verdict_found[j] >= 0) c->verdict[j] = c->verdict_found[j];
     if (rc) return rc;
     if (failed)
-        return avt_err(err, AVT_HDF5, "%s: %s: a chunk could not be compressed (libdeflate or igzip: output buffer too small)", c->file,
-                       c->path);
+        return avt_err(err, AVT_HDF5,
+                       "%s: %s: a chunk could not be compressed (libdeflate or igzip: output "
+                       "buffer too small)",
+                       c->file, c->path);
     z->pend_c = c;
     z->pend_set = z->job_set;
     z->pend_start = start;
