@@ -330,6 +330,7 @@ static size_t h5x_igzip(h5x_coder *cod, const unsigned char *p, size_t n, unsign
                         size_t cap, int final)
 {
     struct isal_zstream *z = cod->igzip;
+    if (n > UINT32_MAX) return 0; /* igzip counts in 32 bits (HDF5 chunks are under 4 GiB) */
     isal_deflate_stateless_init(z);
     z->level = 1;
     z->level_buf = cod->igzip_buf;
@@ -368,7 +369,9 @@ static int h5x_plane_verdict(h5x_coder *cod, const unsigned char *p, size_t n,
     enum { SLICE = 16384 };
     unsigned char tmp[SLICE + 1024];
     int random = h5x_entropy(p, n) > 7.0;
-    if (known && *known >= 0) return *known == H5X_STORED && !random ? H5X_LIBDEFLATE : *known;
+    if (known && *known >= 0)
+        return (*known == H5X_STORED && !random) || (*known == H5X_IGZIP && !cod->igzip) ? H5X_LIBDEFLATE
+                                                                                          : *known;
     size_t m = n < SLICE ? n : SLICE;
     const unsigned char *s = p + (n - m) / 2;
     size_t ld = libdeflate_deflate_compress(cod->ld, s, m, tmp, m - m / 7);
@@ -377,7 +380,8 @@ static int h5x_plane_verdict(h5x_coder *cod, const unsigned char *p, size_t n,
         v = H5X_STORED;
     } else if (cod->igzip) {
         size_t ig = h5x_igzip(cod, s, m, tmp, sizeof tmp, 1);
-        if (ig && ig <= (ld ? ld : m) + m / 64) v = H5X_IGZIP;
+        /* libdeflate's size, or the bound it did not get under */
+        if (ig && ig <= (ld ? ld : m - m / 7) + m / 64) v = H5X_IGZIP;
     }
     if (found) *found = (signed char)v;
     return v;

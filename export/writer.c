@@ -862,7 +862,7 @@ int avt_export_digest_file(const char *path, avt_file_digest *d, avt_error *err)
 int avt_export_add_input_later(avt_export_writer *w, const char *rel_path, size_t *row,
                                avt_error *err)
 {
-    if (!w || !rel_path || !row) return avt_err(err, AVT_INVAL, "avt_export_add_input: NULL argument");
+    if (!w || !rel_path || !row) return avt_err(err, AVT_INVAL, "avt_export_add_input_later: NULL argument");
     if (!utf8_valid(rel_path)) return avt_err(err, AVT_INVAL, "%s: input path is not valid UTF-8", rel_path);
     if (avt_grow((void **)&w->inputs, &w->cap_inputs, w->n_inputs + 1, sizeof *w->inputs))
         return avt_err(err, AVT_NOMEM, "%s: out of memory", rel_path);

@@ -1160,7 +1160,9 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
      * a thread of its own (its errors stop the build here, and come first) */
     validation_run vr = {&st, opt, {0, ""}, AVT_OK};
     pthread_t vth;
-    const int val_thread = pthread_create(&vth, NULL, validation_thread, &vr) == 0;
+    /* within the thread budget: one thread (OMP_NUM_THREADS=1, batch --threads 1) starts none */
+    const int threads = omp_get_max_threads() > 1;
+    const int val_thread = threads && pthread_create(&vth, NULL, validation_thread, &vr) == 0;
     if (!val_thread) validation_thread(&vr);
     rc = setup_sync(&st, opt, err);
     if (val_thread) pthread_join(vth, NULL);
@@ -1168,7 +1170,7 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     const avt_error val_err = vr.err;
     /* after the setup's two threads are done with the capture (the frames leave gaps); without
      * a thread, each is hashed when its digest is set */
-    if (!val_rc && !rc) ih->started = pthread_create(&ih->th, NULL, input_hashing_run, ih) == 0;
+    if (!val_rc && !rc && threads) ih->started = pthread_create(&ih->th, NULL, input_hashing_run, ih) == 0;
     if (val_rc) {
         if (err) *err = val_err;
         rc = val_rc;
