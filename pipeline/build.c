@@ -501,9 +501,9 @@ static void approx_publish(void *vctx, const avt_approx_set *set)
     }
 }
 
-static int approx_pairing(build_state *st, const avt_build_options *opt, const int64_t *sweep_ts, size_t n_sweeps,
-                          avt_error *err)
+static int approx_pairing(build_state *st, const avt_build_options *opt, const sync_refs *refs, avt_error *err)
 {
+    const size_t n_sweeps = refs->n;
     const size_t nc = st->rig.n_cameras;
     cam_work *streams[AVT_APPROX_MAX_STREAMS];
     size_t ns = 1, pos[AVT_APPROX_MAX_STREAMS] = {0};
@@ -529,7 +529,7 @@ static int approx_pairing(build_state *st, const avt_build_options *opt, const i
         for (size_t k = 0; k < ns; k++) {
             size_t len = k == 0 ? n_sweeps : streams[k]->stream.n;
             if (pos[k] >= len) continue;
-            int64_t t = k == 0 ? sweep_ts[pos[k]] : streams[k]->stream.images[pos[k]].t_ns;
+            int64_t t = k == 0 ? refs->r[pos[k]].ts : streams[k]->stream.images[pos[k]].t_ns;
             if (t < bt) bt = t, best = k;
         }
         if (best == SIZE_MAX) break;
@@ -835,11 +835,13 @@ static int sync_references(const build_state *st, sync_refs *out, avt_error *err
     sync_parts c = {st, calloc((size_t)np, sizeof *c.part)};
     if (!c.part) return avt_err(err, AVT_NOMEM, "out of memory");
     rc = avt_lidar_decode_parallel(capture, &st->log.lidar_cfg, np, sync_ref_part, &c, err);
-    for (int p = 0; p < np; p++) {
-        for (size_t i = 0; rc == AVT_OK && i < c.part[p].n; i++) {
-            if (avt_grow((void **)&out->r, &out->cap, out->n + 1, sizeof *out->r)) rc = avt_err(err, AVT_NOMEM, "out of memory");
-            else out->r[out->n++] = c.part[p].r[i];
-        }
+    size_t total = 0;
+    for (int p = 0; p < np; p++) total += c.part[p].n;
+    if (!rc && avt_grow((void **)&out->r, &out->cap, total ? total : 1, sizeof *out->r))
+        rc = avt_err(err, AVT_NOMEM, "out of memory");
+    for (int p = 0; p < np; p++) { /* the parts in order: the sweeps of one reader */
+        if (!rc && c.part[p].n) memcpy(out->r + out->n, c.part[p].r, c.part[p].n * sizeof *out->r);
+        if (!rc) out->n += c.part[p].n;
         free(c.part[p].r);
     }
     free(c.part);
@@ -856,8 +858,6 @@ static int setup_sync(build_state *st, const avt_build_options *opt, avt_error *
     sync_refs refs = {0}; /* kept in st->refs for the build's sweeps */
     avt_clock_tracker **trk = NULL;
     const int approximate = st->modes.policy == AVT_SYNC_APPROXIMATE;
-    int64_t *sweep_ts = NULL;
-    size_t n_sweeps = 0, cap_ts = 0;
     stream_cursor *cur = NULL;
     if (nc == 0) return AVT_OK;
     trk = calloc(nc, sizeof *trk);
@@ -876,19 +876,11 @@ static int setup_sync(build_state *st, const avt_build_options *opt, avt_error *
         }
     }
     if ((rc = sync_references(st, &refs, err))) goto out;
-    for (size_t k = 0; k < refs.n; k++) {
-        if (approximate) {
-            if (avt_grow((void **)&sweep_ts, &cap_ts, n_sweeps + 1, sizeof *sweep_ts)) {
-                rc = avt_err(err, AVT_NOMEM, "out of memory");
-                goto out;
-            }
-            sweep_ts[n_sweeps++] = refs.r[k].ts;
-        }
+    for (size_t k = 0; k < refs.n; k++)
         for (size_t c = 0; c < nc; c++)
             if (st->cams[c].stream.n &&
                 (rc = avt_clock_tracker_add(trk[c], avt_sync_rotation_time(&refs.r[k].rot, st->cams[c].axis_az_deg), err)))
                 goto out;
-    }
     for (size_t c = 0; c < nc; c++) {
         cam_work *cw = &st->cams[c];
         int64_t guess = 0;
@@ -926,9 +918,8 @@ static int setup_sync(build_state *st, const avt_build_options *opt, avt_error *
             goto out;
         }
     }
-    if (approximate && (rc = approx_pairing(st, opt, sweep_ts, n_sweeps, err))) goto out;
+    if (approximate && (rc = approx_pairing(st, opt, &refs, err))) goto out;
 out:
-    free(sweep_ts);
     st->refs = refs;
     if (trk)
         for (size_t c = 0; c < nc; c++) avt_clock_tracker_free(trk[c]);
