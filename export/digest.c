@@ -1,5 +1,6 @@
 /* avtruth export: SHA-256 of input files for /provenance/inputs (OpenSSL EVP, FIPS 180-4). */
 #include <errno.h>
+#include <stdatomic.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +11,7 @@
 
 #define DIGEST_BLOCK ((size_t)1 << 20) /* bytes read per step at most: memory stays flat for any input */
 
-int avt_export_sha256_file(const char *path, char hex[65], uint64_t *size, avt_error *err)
+int avt_export_sha256_file(const char *path, const atomic_int *stop, char hex[65], uint64_t *size, avt_error *err)
 {
     int rc = AVT_OK;
     FILE *f = NULL;
@@ -43,6 +44,11 @@ int avt_export_sha256_file(const char *path, char hex[65], uint64_t *size, avt_e
         goto out;
     }
     for (;;) {
+        if (stop && atomic_load_explicit(stop, memory_order_relaxed)) {
+            rc = avt_err(err, AVT_INVAL, "%s: hashing stopped at byte %llu (the build ended)", path,
+                         (unsigned long long)total);
+            goto out;
+        }
         size_t got = fread(buf, 1, block, f);
         if (got && EVP_DigestUpdate(ctx, buf, got) != 1) {
             rc = avt_err(err, AVT_IO, "%s: EVP_DigestUpdate failed at byte %llu", path,

@@ -275,8 +275,9 @@ struct avt_export_writer {
 
 /* The generated Markdown card (card.c). Returns a malloc'ed string or NULL (out of memory). */
 char *avt_export_card_make(const struct avt_export_writer *w, const avt_export_meta *meta);
-/* SHA-256 (lowercase hex) and size of a file, read in blocks of at most 1 MiB (digest.c). */
-int avt_export_sha256_file(const char *path, char hex[65], uint64_t *size, avt_error *err);
+/* SHA-256 (lowercase hex) and size of a file, read in blocks of at most 1 MiB (digest.c);
+ * stop (or NULL), once set, ends it between blocks with an error. */
+int avt_export_sha256_file(const char *path, const atomic_int *stop, char hex[65], uint64_t *size, avt_error *err);
 
 /* ---- the dataset as a whole (dataset.c, for stitch.c) --------------------------------- */
 

@@ -581,7 +581,7 @@ int avt_export_stitch(const char *dir, const char *out_path, const avt_stitch_op
             break;
         }
         if ((rc = avt_export_verify_structure(s->file, devnull, err)) ||
-            (rc = avt_export_sha256_file(s->file, s->sha256, &size, err)))
+            (rc = avt_export_sha256_file(s->file, NULL, s->sha256, &size, err)))
             break;
         f = H5Fopen(s->file, H5F_ACC_RDONLY, H5P_DEFAULT);
         hid_t a = f >= 0 ? H5Aopen(f, "log_id", H5P_DEFAULT) : -1;

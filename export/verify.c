@@ -406,7 +406,7 @@ static int check_inputs(vctx *v, const char *log_dir, FILE *out)
             goto out;
         }
         avt_error herr = {0, ""};
-        if (avt_export_sha256_file(abs, hex, &size, &herr)) {
+        if (avt_export_sha256_file(abs, NULL, hex, &size, &herr)) {
             rc = avt_err(v->err, AVT_MISMATCH, "%s: /provenance/inputs/path: row %llu: %s: %s",
                          v->path, (unsigned long long)i, rel, herr.msg);
             goto out;
@@ -448,7 +448,7 @@ static int check_sources(vctx *v, FILE *out)
         uint64_t size;
         avt_error herr = {0, ""};
         if (avt_path_join(abs, sizeof abs, dir, files[i] ? files[i] : "") ||
-            avt_export_sha256_file(abs, hex, &size, &herr)) {
+            avt_export_sha256_file(abs, NULL, hex, &size, &herr)) {
             rc = avt_err(v->err, AVT_MISMATCH, "%s: /logs/file: row %llu: source %s is missing "
                          "(%s)", v->path, (unsigned long long)i, files[i] ? files[i] : "", herr.msg);
             goto out;

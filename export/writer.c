@@ -854,7 +854,12 @@ out:
 
 int avt_export_digest_file(const char *path, avt_file_digest *d, avt_error *err)
 {
-    int rc = avt_export_sha256_file(path, d->sha256, &d->size, err);
+    return avt_export_digest_file_until(path, NULL, d, err);
+}
+
+int avt_export_digest_file_until(const char *path, const atomic_int *stop, avt_file_digest *d, avt_error *err)
+{
+    int rc = avt_export_sha256_file(path, stop, d->sha256, &d->size, err);
     d->ok = rc == AVT_OK;
     return rc;
 }

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <omp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,7 +168,8 @@ typedef struct input_hashing {
     int used[AVT_LOG_MAX_FIXED_INPUTS];
     size_t row[AVT_LOG_MAX_FIXED_INPUTS], n;
     pthread_t th;
-    int started; /* th runs: join it (input_hashing_wait) */
+    int started;     /* th runs: join it (input_hashing_wait) */
+    atomic_int stop; /* set on an error: the thread ends at its next block */
 } input_hashing;
 
 /* The labels' validation (build_validation_begin) for a thread of its own. */
@@ -183,7 +185,7 @@ static void *input_hashing_run(void *arg)
 {
     input_hashing *h = arg;
     for (size_t i = 0; i < h->n; i++) /* one that fails is hashed again, and reported, when set */
-        if (h->used[i]) avt_export_digest_file(h->in[i].abs, &h->d[i], NULL);
+        if (h->used[i]) avt_export_digest_file_until(h->in[i].abs, &h->stop, &h->d[i], NULL);
     return NULL;
 }
 
@@ -949,7 +951,9 @@ static char *config_json(const char *log_dir, const avt_build_options *o)
 
 static void state_free(build_state *st)
 {
-    input_hashing_wait(&st->hashing); /* it reads paths of st->log */
+    /* it reads paths of st->log; after an error its digests are not wanted */
+    atomic_store(&st->hashing.stop, 1);
+    input_hashing_wait(&st->hashing);
     free(st->refs.r);
     avt_sweep_source_close(st->lidar);
     if (st->cams)

@@ -5,6 +5,7 @@
 #ifndef AVTRUTH_EXPORT_H
 #define AVTRUTH_EXPORT_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -129,6 +130,9 @@ typedef struct avt_file_digest {
     int ok;
 } avt_file_digest;
 int avt_export_digest_file(const char *path, avt_file_digest *d, avt_error *err);
+/* The same, ended early (d not ok) once *stop is set: a build that fails does not wait for
+ * the hash of a large capture. */
+int avt_export_digest_file_until(const char *path, const atomic_int *stop, avt_file_digest *d, avt_error *err);
 /* avt_export_add_input with the digest taken by avt_export_digest_file; one that is not ok is
  * taken again here, so that its error names the file as avt_export_add_input's does. */
 int avt_export_add_input_digest(avt_export_writer *w, const char *rel_path, const char *abs_path,

@@ -639,6 +639,16 @@ static void test_inputs_hashed_later(void **state)
     assert_int_equal(avt_export_add_input(w, "second.txt", abc, &err), AVT_OK);
     assert_int_equal(avt_export_set_input_digest(w, 2, abc, NULL, &err), AVT_INVAL);
     assert_int_equal(avt_export_set_input_digest(w, row, abc, NULL, &err), AVT_OK);
+    /* a hash told to stop (the build failed) ends without a digest, naming the file */
+    atomic_int stop = 1;
+    avt_file_digest d = {.ok = 1};
+    assert_int_equal(avt_export_digest_file_until(abc, &stop, &d, &err), AVT_INVAL);
+    assert_int_equal(d.ok, 0);
+    assert_non_null(strstr(err.msg, "abc.txt"));
+    atomic_store(&stop, 0);
+    assert_int_equal(avt_export_digest_file_until(abc, &stop, &d, &err), AVT_OK);
+    assert_int_equal(d.ok, 1);
+    assert_string_equal(d.sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     assert_int_equal(fixture_frames(w, 1, &err), AVT_OK);
     avt_export_meta m = fixture_meta();
     assert_int_equal(avt_export_finish(w, &m, &err), AVT_OK);
