@@ -52,7 +52,7 @@ void avt_yaw_quaternion(double yaw_rad, double q[4])
  * resolution). A knot interval holding a pose sample (a kink of the interpolation) is
  * evaluated exactly per point, as is every point of a sweep spanning more than
  * AVT_DESKEW_MAX_KNOTS steps. */
-enum { AVT_DESKEW_KNOT_NS = 100000, AVT_DESKEW_MAX_KNOTS = 1 << 16 };
+enum { AVT_DESKEW_KNOT_NS = 100000, AVT_DESKEW_MAX_KNOTS = 1 << 16, AVT_DESKEW_BLOCK = 2048 };
 
 /* lidar_ref_T_world W(t) ego_T_lidar, for t covered by the poses. */
 static avt_tf deskew_tf(const avt_poses *poses, const avt_tf *lidar_ref_T_world, const avt_tf *ego_T_lidar,
@@ -63,6 +63,53 @@ static avt_tf deskew_tf(const avt_poses *poses, const avt_tf *lidar_ref_T_world,
     const avt_tf a = avt_tf_mul(&w_p, ego_T_lidar);
     return avt_tf_mul(lidar_ref_T_world, &a);
 }
+
+/* The points of one knot interval: each point's transform a + s (b - a), s = (t - t0) / len,
+ * applied as avt_tf_apply does, in the same operations (never contracted into fused
+ * multiply-adds: the AVX2 clone differs from the plain one in vector width only), so that the
+ * result is the same bit for bit on either path. Every t - t0 lies in [0, AVT_DESKEW_KNOT_NS]:
+ * 32 bits convert it exactly, and vectorize. */
+static inline __attribute__((always_inline)) void deskew_run_body(const double *restrict a, const double *restrict b,
+                                                                  int64_t t0, double len, const int64_t *restrict t,
+                                                                  const float *restrict xyz, float *restrict out,
+                                                                  size_t n)
+{
+    double d[12];
+    for (int j = 0; j < 12; j++) d[j] = b[j] - a[j];
+    for (size_t i = 0; i < n; i++) {
+        const double s = (double)(int32_t)(t[i] - t0) / len;
+        double m[12];
+        for (int j = 0; j < 12; j++) m[j] = a[j] + s * d[j];
+        const double x = xyz[3 * i], y = xyz[3 * i + 1], z = xyz[3 * i + 2];
+        for (int r = 0; r < 3; r++)
+            out[3 * i + r] = (float)(m[4 * r] * x + m[4 * r + 1] * y + m[4 * r + 2] * z + m[4 * r + 3]);
+    }
+}
+
+typedef void deskew_run_fn(const double *a, const double *b, int64_t t0, double len, const int64_t *t,
+                           const float *xyz, float *out, size_t n);
+
+static void deskew_run(const double *a, const double *b, int64_t t0, double len, const int64_t *t, const float *xyz,
+                       float *out, size_t n)
+{
+    deskew_run_body(a, b, t0, len, t, xyz, out, n);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2"))) static void deskew_run_avx2(const double *a, const double *b, int64_t t0, double len,
+                                                            const int64_t *t, const float *xyz, float *out, size_t n)
+{
+    deskew_run_body(a, b, t0, len, t, xyz, out, n);
+}
+
+static deskew_run_fn *deskew_run_best(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") ? deskew_run_avx2 : deskew_run;
+}
+#else
+static deskew_run_fn *deskew_run_best(void) { return deskew_run; }
+#endif
 
 int avt_poses_deskew(const avt_poses *poses, const avt_tf *lidar_T_ego, const avt_sweep *sw, float *out,
                      avt_error *err)
@@ -104,31 +151,37 @@ int avt_poses_deskew(const avt_poses *poses, const avt_tf *lidar_T_ego, const av
             if (k >= nk - 1) k = nk - 2;
             exact[k] |= ts > kt[k] && ts < kt[k + 1];
         }
+    deskew_run_fn *run = deskew_run_best();
+    const int64_t nblocks = (n + AVT_DESKEW_BLOCK - 1) / AVT_DESKEW_BLOCK;
 #pragma omp parallel if (n >= 4096)
     {
         avt_poses_cursor cur = {0};
 #pragma omp for schedule(static)
         for (int64_t k = 0; k < nk; k++) knot[k] = deskew_tf(poses, &lidar_ref_T_world, &ego_T_lidar, kt[k], &cur);
-        int64_t last_t = INT64_MIN;
-        avt_tf M = avt_tf_identity();
 #pragma omp for schedule(static)
-        for (int64_t i = 0; i < n; i++) {
-            const int64_t t = sw->t_ns[i];
-            if (t != last_t) { /* the transform depends on the time alone: once per firing */
+        for (int64_t blk = 0; blk < nblocks; blk++) {
+            const int64_t end = blk + 1 < nblocks ? (blk + 1) * AVT_DESKEW_BLOCK : n;
+            for (int64_t i = blk * AVT_DESKEW_BLOCK; i < end;) {
+                const int64_t t = sw->t_ns[i];
                 int64_t k = nk ? (t - t_lo) / AVT_DESKEW_KNOT_NS : 0;
                 if (k >= nk - 1) k = nk - 2;
-                if (nk && !exact[k]) {
-                    const double s = (double)(t - kt[k]) / (double)(kt[k + 1] - kt[k]);
-                    const double *a = knot[k].m, *b = knot[k + 1].m;
-                    for (int j = 0; j < 12; j++) M.m[j] = a[j] + s * (b[j] - a[j]);
-                } else {
-                    M = deskew_tf(poses, &lidar_ref_T_world, &ego_T_lidar, t, &cur);
+                if (nk && !exact[k]) { /* the run of points in knot interval k */
+                    const int64_t lo = kt[k], hi = k + 2 < nk ? kt[k + 1] : INT64_MAX;
+                    int64_t j = i + 1;
+                    while (j < end && sw->t_ns[j] >= lo && sw->t_ns[j] < hi) j++;
+                    run(knot[k].m, knot[k + 1].m, lo, (double)(kt[k + 1] - lo), sw->t_ns + i, sw->xyz + 3 * i,
+                         out + 3 * i, (size_t)(j - i));
+                    i = j;
+                    continue;
                 }
-                last_t = t;
+                /* exactly, once per firing time */
+                const avt_tf M = deskew_tf(poses, &lidar_ref_T_world, &ego_T_lidar, t, &cur);
+                for (; i < end && sw->t_ns[i] == t; i++) {
+                    double p[3] = {sw->xyz[3 * i], sw->xyz[3 * i + 1], sw->xyz[3 * i + 2]}, q[3];
+                    avt_tf_apply(&M, p, q);
+                    for (int c = 0; c < 3; c++) out[3 * i + c] = (float)q[c];
+                }
             }
-            double p[3] = {sw->xyz[3 * i], sw->xyz[3 * i + 1], sw->xyz[3 * i + 2]}, q[3];
-            avt_tf_apply(&M, p, q);
-            for (int c = 0; c < 3; c++) out[3 * i + c] = (float)q[c];
         }
     }
     free(knot);
