@@ -89,6 +89,16 @@ enum { H5X_VERDICT_BATCHES = 8 };
  * persistent pool threads compress a batch together; idle pool threads sleep on a
  * condition variable (no spinning, no fork/join per flush). Everything but the job fields
  * is only touched by the writer's thread. */
+/* One chunk of a compression job: rows of column c starting at row start, have bytes of
+ * them at src (a partial last chunk is padded with zeros); tests: it takes c's verdicts. */
+typedef struct h5x_item {
+    struct h5x_col *c;
+    const unsigned char *src;
+    size_t have;
+    uint64_t start;
+    int tests;
+} h5x_item;
+
 typedef struct h5x_zctx {
     int filter, level;
     int nthreads;
@@ -97,6 +107,7 @@ typedef struct h5x_zctx {
     unsigned char **shuf;         /* nthreads buffers of cap bytes */
     unsigned char **out;          /* 2 * batch_chunks buffers of out_cap bytes (two sets) */
     size_t *out_len;              /* 2 * batch_chunks */
+    h5x_item *items;              /* 2 * batch_chunks: the chunk of each buffer */
     size_t cap, out_cap;
     /* pool */
     int pool_up;                  /* mutex and condition variables initialised */
@@ -106,20 +117,16 @@ typedef struct h5x_zctx {
     pthread_cond_t cv_work, cv_done;
     unsigned long gen;            /* incremented per job */
     int stop, active;             /* under mu */
-    /* the current job (written before gen is incremented, read-only while it runs) */
-    const unsigned char *job_rows;
-    size_t job_n, job_nchunks, job_chunk_rows, job_row_bytes, job_esize;
+    /* the current job: items[job_set * batch_chunks ..][0 .. job_nchunks) (written before gen
+     * is incremented, read-only while it runs) */
+    size_t job_nchunks;
     size_t next;                  /* next chunk to take, under mu */
     int job_failed;               /* under mu */
-    int job_set;                  /* which half of out / out_len the job fills */
-    const signed char *job_known; /* the column's plane verdicts (h5x_chunk_deflate) ... */
-    signed char *job_found;       /* ... and those the job's first chunk finds */
-    /* Compressed chunks not stored yet: written by the next flush while the pool compresses
-     * the next batch (HDF5 calls stay on the writer's thread), by h5x_col_flush at the
-     * latest. */
-    struct h5x_col *pend_c;
+    int job_set;                  /* which half of out / out_len / items the job fills */
+    /* Compressed chunks not stored yet (pend_nchunks of set pend_set, 0: none): written by
+     * the next flush while the pool compresses the next batch (HDF5 calls stay on the
+     * writer's thread), by h5x_col_flush at the latest. */
     int pend_set;
-    uint64_t pend_start;
     size_t pend_nchunks;
 } h5x_zctx;
 
@@ -181,6 +188,8 @@ int h5x_col_fill(h5x_col *c, const void *value, size_t n, avt_error *err);
 int h5x_col_append_str(h5x_col *c, const char *s, avt_error *err);
 /* Writes every staged row and any compressed chunks still pending on c's writer. */
 int h5x_col_flush(h5x_col *c, avt_error *err);
+/* h5x_col_flush of n columns of one writer, the last chunks of several compressed together. */
+int h5x_cols_flush(h5x_col *const *cols, size_t n, avt_error *err);
 static inline uint64_t h5x_col_rows(const h5x_col *c) { return c->rows_written + c->staged; }
 /* Closes the dataset and frees the stage (staged rows are dropped). Safe on a zeroed col. */
 void h5x_col_close(h5x_col *c);

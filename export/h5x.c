@@ -570,12 +570,12 @@ void h5x_coder_free(h5x_coder *cod)
 /* Shuffles and deflates chunk k of the current job with thread t's buffers. 0 on failure. */
 static int h5x_job_chunk(h5x_zctx *z, size_t k, int t)
 {
-    size_t chunk_bytes = z->job_chunk_rows * z->job_row_bytes, esize = z->job_esize;
-    size_t left = z->job_n - k * z->job_chunk_rows;
-    size_t have = (left < z->job_chunk_rows ? left : z->job_chunk_rows) * z->job_row_bytes;
-    const unsigned char *src = z->job_rows + k * chunk_bytes;
+    const size_t slot = (size_t)z->job_set * z->batch_chunks + k;
+    const h5x_item *it = &z->items[slot];
+    h5x_col *c = it->c;
+    const size_t chunk_bytes = c->chunk_rows * c->row_bytes, esize = h5x_kind_size(c->kind), have = it->have;
+    const unsigned char *src = it->src;
     unsigned char *shuf = z->shuf[t];
-    size_t slot = (size_t)z->job_set * z->batch_chunks + k;
     unsigned char *dst = z->out[slot];
     /* The shuffle reads a full chunk: the tail of a partial one is zero. */
     if (have < chunk_bytes) {
@@ -588,11 +588,11 @@ static int h5x_job_chunk(h5x_zctx *z, size_t k, int t)
     } else {
         memcpy(shuf, src, chunk_bytes);
     }
-    /* A testing job's first chunk takes its planes' verdicts for the next jobs; the others,
-     * and every chunk of the jobs between, use the column's verdicts. */
-    const int tests = k == 0 && z->job_found;
-    size_t len = h5x_chunk_deflate(&z->coder[t], shuf, chunk_bytes, esize, tests ? NULL : z->job_known,
-                                   tests ? z->job_found : NULL, dst, z->out_cap);
+    /* A testing batch's first chunk takes its planes' verdicts for the next batches; the
+     * others, and every chunk of the batches between, use the column's verdicts. */
+    const signed char *known = esize <= sizeof c->verdict ? c->verdict : NULL;
+    size_t len = h5x_chunk_deflate(&z->coder[t], shuf, chunk_bytes, esize, it->tests ? NULL : known,
+                                   it->tests ? c->verdict_found : NULL, dst, z->out_cap);
     z->out_len[slot] = len;
     return len != 0;
 }
@@ -607,7 +607,7 @@ static void h5x_job_run(h5x_zctx *z, int t)
         if (k >= z->job_nchunks) return;
         if (!h5x_job_chunk(z, k, t)) {
             pthread_mutex_lock(&z->mu);
-            z->job_failed = 1;
+            if (!z->job_failed) z->job_failed = (int)k + 1;
             pthread_mutex_unlock(&z->mu);
         }
     }
@@ -655,8 +655,8 @@ static void h5x_job_start(h5x_zctx *z)
     pthread_mutex_unlock(&z->mu);
 }
 
-/* Compresses the rest of the job on the calling thread, waits for the pool; returns nonzero
- * if a chunk could not be compressed. */
+/* Compresses the rest of the job on the calling thread, waits for the pool; returns 0, or
+ * 1 + the job's first chunk that could not be compressed. */
 static int h5x_job_finish(h5x_zctx *z)
 {
     h5x_job_run(z, 0);
@@ -670,16 +670,53 @@ static int h5x_job_finish(h5x_zctx *z)
 /* Stores the pending compressed chunks, if any. */
 static int h5x_zctx_drain(h5x_zctx *z, avt_error *err)
 {
-    h5x_col *c = z ? z->pend_c : NULL;
-    if (!c) return AVT_OK;
-    z->pend_c = NULL;
-    size_t base = (size_t)z->pend_set * z->batch_chunks;
-    for (size_t k = 0; k < z->pend_nchunks; k++) {
-        hsize_t off[3] = {z->pend_start + k * c->chunk_rows, 0, 0};
-        if (H5Dwrite_chunk(c->dset, H5P_DEFAULT, 0, off, z->out_len[base + k],
-                           z->out[base + k]) < 0)
-            return h5x_fail(err, c->file, c->path, "H5Dwrite_chunk");
+    const size_t n = z ? z->pend_nchunks : 0, base = n ? (size_t)z->pend_set * z->batch_chunks : 0;
+    if (n) z->pend_nchunks = 0;
+    for (size_t k = 0; k < n; k++) {
+        const h5x_item *it = &z->items[base + k];
+        hsize_t off[3] = {it->start, 0, 0};
+        if (H5Dwrite_chunk(it->c->dset, H5P_DEFAULT, 0, off, z->out_len[base + k], z->out[base + k]) < 0)
+            return h5x_fail(err, it->c->file, it->c->path, "H5Dwrite_chunk");
     }
+    return AVT_OK;
+}
+
+/* The next job's first item, in the half of the buffers that holds no pending chunk. */
+static h5x_item *h5x_job_items(h5x_zctx *z)
+{
+    z->job_set = z->pend_nchunks ? !z->pend_set : 0;
+    return &z->items[(size_t)z->job_set * z->batch_chunks];
+}
+
+/* A column's next batch: its verdicts are taken afresh every H5X_VERDICT_BATCHES-th
+ * (planes of up to 8-byte elements), by the batch's first chunk. */
+static int h5x_col_batch_tests(h5x_col *c)
+{
+    const int test = c->batches++ % H5X_VERDICT_BATCHES == 0 && h5x_kind_size(c->kind) <= sizeof c->verdict;
+    if (test) memset(c->verdict_found, -1, sizeof c->verdict_found);
+    return test;
+}
+
+/* Compresses the n items set up by h5x_job_items while the pending chunks are stored; the
+ * job's chunks are pending then. */
+static int h5x_job_run_all(h5x_zctx *z, size_t n, avt_error *err)
+{
+    z->job_nchunks = n;
+    h5x_job_start(z);
+    int rc = h5x_zctx_drain(z, err);
+    const int failed = h5x_job_finish(z);
+    const h5x_item *items = &z->items[(size_t)z->job_set * z->batch_chunks];
+    for (size_t k = 0; k < n; k++)
+        for (size_t j = 0; items[k].tests && j < sizeof items[k].c->verdict; j++)
+            if (items[k].c->verdict_found[j] >= 0) items[k].c->verdict[j] = items[k].c->verdict_found[j];
+    if (rc) return rc;
+    if (failed)
+        return avt_err(err, AVT_HDF5,
+                       "%s: %s: a chunk could not be compressed (libdeflate or igzip: output "
+                       "buffer too small)",
+                       items[failed - 1].c->file, items[failed - 1].c->path);
+    z->pend_set = z->job_set;
+    z->pend_nchunks = n;
     return AVT_OK;
 }
 
@@ -701,8 +738,9 @@ int h5x_zctx_init(h5x_zctx *z, int filter, int level, avt_error *err)
     z->shuf = calloc((size_t)z->nthreads, sizeof *z->shuf);
     z->out = calloc(2 * z->batch_chunks, sizeof *z->out);
     z->out_len = calloc(2 * z->batch_chunks, sizeof *z->out_len);
+    z->items = calloc(2 * z->batch_chunks, sizeof *z->items);
     z->workers = calloc((size_t)z->nthreads, sizeof *z->workers);
-    if (!z->coder || !z->shuf || !z->out || !z->out_len || !z->workers) goto nomem;
+    if (!z->coder || !z->shuf || !z->out || !z->out_len || !z->items || !z->workers) goto nomem;
     for (int t = 0; t < z->nthreads; t++)
         if (h5x_coder_init(&z->coder[t], level)) goto nomem;
     if (z->nthreads > 1) {
@@ -762,6 +800,7 @@ void h5x_zctx_free(h5x_zctx *z)
     free(z->shuf);
     free(z->out);
     free(z->out_len);
+    free(z->items);
     memset(z, 0, sizeof *z);
 }
 
@@ -898,50 +937,40 @@ static int h5x_col_write_raw(h5x_col *c, uint64_t start, size_t n, const unsigne
     return rc;
 }
 
+/* Room in c's compression buffers for its chunks; they move, so what they hold is stored
+ * first. */
+static int h5x_col_reserve(h5x_col *c, avt_error *err)
+{
+    h5x_zctx *z = c->z;
+    const size_t chunk_bytes = c->chunk_rows * c->row_bytes;
+    if (chunk_bytes <= z->cap) return AVT_OK;
+    int rc = h5x_zctx_drain(z, err);
+    if (rc) return rc;
+    if (h5x_zctx_reserve(z, chunk_bytes))
+        return avt_err(err, AVT_NOMEM, "%s: %s: out of memory for compression buffers", c->file, c->path);
+    return AVT_OK;
+}
+
 /* async: the compressed chunks may stay pending in z until the next write or flush. */
 static int h5x_col_write_direct(h5x_col *c, uint64_t start, size_t n, const unsigned char *rows,
                                 int async, avt_error *err)
 {
     h5x_zctx *z = c->z;
-    size_t chunk_bytes = c->chunk_rows * c->row_bytes, esize = h5x_kind_size(c->kind);
+    size_t chunk_bytes = c->chunk_rows * c->row_bytes;
     size_t nchunks = (n + c->chunk_rows - 1) / c->chunk_rows;
     if (z->filter == H5X_NONE) return h5x_col_write_raw(c, start, n, rows, err);
     int rc;
-    if (chunk_bytes > z->cap) {
-        /* The buffers move: store what they hold first. */
-        if ((rc = h5x_zctx_drain(z, err))) return rc;
-        if (h5x_zctx_reserve(z, chunk_bytes))
-            return avt_err(err, AVT_NOMEM, "%s: %s: out of memory for compression buffers",
-                           c->file, c->path);
-    }
+    if ((rc = h5x_col_reserve(c, err))) return rc;
     if ((rc = h5x_col_extend(c, start + n, err))) return rc;
-    z->job_rows = rows;
-    z->job_n = n;
-    z->job_nchunks = nchunks;
-    z->job_chunk_rows = c->chunk_rows;
-    z->job_row_bytes = c->row_bytes;
-    z->job_esize = esize;
-    z->job_set = z->pend_c ? !z->pend_set : 0;
-    memset(c->verdict_found, -1, sizeof c->verdict_found);
-    z->job_known = esize <= sizeof c->verdict ? c->verdict : NULL;
-    const int test = c->batches++ % H5X_VERDICT_BATCHES == 0;
-    z->job_found = z->job_known && test ? c->verdict_found : NULL;
+    h5x_item *it = h5x_job_items(z);
+    const int test = h5x_col_batch_tests(c);
+    for (size_t k = 0; k < nchunks; k++) {
+        const size_t left = n - k * c->chunk_rows;
+        it[k] = (h5x_item){c, rows + k * chunk_bytes, (left < c->chunk_rows ? left : c->chunk_rows) * c->row_bytes,
+                           start + k * c->chunk_rows, test && k == 0};
+    }
     /* The previous batch is stored while this one is compressed. */
-    h5x_job_start(z);
-    rc = h5x_zctx_drain(z, err);
-    int failed = h5x_job_finish(z);
-    for (size_t j = 0; j < sizeof c->verdict; j++)
-        if (c->verdict_found[j] >= 0) c->verdict[j] = c->verdict_found[j];
-    if (rc) return rc;
-    if (failed)
-        return avt_err(err, AVT_HDF5,
-                       "%s: %s: a chunk could not be compressed (libdeflate or igzip: output "
-                       "buffer too small)",
-                       c->file, c->path);
-    z->pend_c = c;
-    z->pend_set = z->job_set;
-    z->pend_start = start;
-    z->pend_nchunks = nchunks;
+    if ((rc = h5x_job_run_all(z, nchunks, err))) return rc;
     if (!async) return h5x_zctx_drain(z, err);
     return AVT_OK;
 }
@@ -984,18 +1013,23 @@ static void h5x_col_free_strings(h5x_col *c)
     for (size_t i = 0; i < c->staged; i++) free(s[i]);
 }
 
+/* After the staged rows are written on the direct path: a partial last chunk stays staged
+ * (rows appended later complete it and it is written again whole, so chunks stay aligned). */
+static void h5x_col_staged_written(h5x_col *c)
+{
+    size_t full = c->staged / c->chunk_rows * c->chunk_rows, tail = c->staged - full;
+    if (tail && full) memmove(c->stage, c->stage + full * c->row_bytes, tail * c->row_bytes);
+    c->rows_written += full;
+    c->staged = tail;
+}
+
 /* async: called for a full stage while rows are appended (see h5x_col_write_direct). */
 static int h5x_col_flush_rows(h5x_col *c, int async, avt_error *err)
 {
     if (!c->staged) return AVT_OK;
     int rc = h5x_col_write_block(c, c->rows_written, c->staged, c->stage, async, err);
     if (rc == AVT_OK && c->direct) {
-        /* Keep a partial last chunk staged: rows appended later complete it and it is
-         * written again whole, so chunks stay aligned. */
-        size_t full = c->staged / c->chunk_rows * c->chunk_rows, tail = c->staged - full;
-        if (tail && full) memmove(c->stage, c->stage + full * c->row_bytes, tail * c->row_bytes);
-        c->rows_written += full;
-        c->staged = tail;
+        h5x_col_staged_written(c);
         return AVT_OK;
     }
     if (rc == AVT_OK) c->rows_written += c->staged;
@@ -1008,6 +1042,48 @@ int h5x_col_flush(h5x_col *c, avt_error *err)
 {
     int rc = (c->z && c->direct) ? h5x_zctx_drain(c->z, err) : AVT_OK;
     return rc ? rc : h5x_col_flush_rows(c, 0, err);
+}
+
+/* The staged chunks of the deflate columns go into shared jobs (a column's last chunk alone
+ * is a job of one chunk, which leaves the pool idle); the other columns are flushed alone. */
+int h5x_cols_flush(h5x_col *const *cols, size_t n, avt_error *err)
+{
+    int rc = AVT_OK;
+    h5x_zctx *z = NULL;
+    h5x_item *it = NULL;
+    size_t m = 0; /* items of the job being set up */
+    for (size_t i = 0; i < n && rc == AVT_OK; i++) {
+        h5x_col *c = cols[i];
+        if (!c->direct || !c->z || c->z->filter != H5X_DEFLATE || (z && c->z != z)) {
+            rc = h5x_col_flush(c, err);
+            continue;
+        }
+        if (!c->staged) continue;
+        z = c->z;
+        if (c->chunk_rows * c->row_bytes > z->cap) { /* the buffers move: the job so far first */
+            if (m && (rc = h5x_job_run_all(z, m, err))) break;
+            m = 0;
+            if ((rc = h5x_col_reserve(c, err))) break;
+        }
+        if ((rc = h5x_col_extend(c, c->rows_written + c->staged, err))) break;
+        const int test = h5x_col_batch_tests(c);
+        for (size_t k = 0; k * c->chunk_rows < c->staged && rc == AVT_OK; k++) {
+            if (m == z->batch_chunks) {
+                rc = h5x_job_run_all(z, m, err);
+                m = 0;
+            }
+            if (m == 0) it = h5x_job_items(z);
+            const size_t left = c->staged - k * c->chunk_rows;
+            it[m++] = (h5x_item){c, c->stage + k * c->chunk_rows * c->row_bytes,
+                                 (left < c->chunk_rows ? left : c->chunk_rows) * c->row_bytes,
+                                 c->rows_written + k * c->chunk_rows, test && k == 0};
+        }
+    }
+    if (rc == AVT_OK && m) rc = h5x_job_run_all(z, m, err);
+    if (rc == AVT_OK && z) rc = h5x_zctx_drain(z, err);
+    for (size_t i = 0; i < n && rc == AVT_OK; i++)
+        if (cols[i]->z == z && z && cols[i]->direct && cols[i]->staged) h5x_col_staged_written(cols[i]);
+    return rc;
 }
 
 int h5x_col_append(h5x_col *c, const void *rows, size_t n, avt_error *err)
@@ -1060,7 +1136,9 @@ int h5x_col_append_str(h5x_col *c, const char *s, avt_error *err)
 void h5x_col_close(h5x_col *c)
 {
     /* Closed without a flush (abort): its pending chunks are dropped with the stage. */
-    if (c->z && c->z->pend_c == c) c->z->pend_c = NULL;
+    /* chunks of c still pending are dropped (an error path: the file is discarded) */
+    for (size_t k = 0; c->z && k < c->z->pend_nchunks; k++)
+        if (c->z->items[(size_t)c->z->pend_set * c->z->batch_chunks + k].c == c) c->z->pend_nchunks = 0;
     h5x_col_free_strings(c);
     free(c->stage);
     c->stage = NULL;

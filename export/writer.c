@@ -1192,11 +1192,19 @@ int avt_export_finish(avt_export_writer *w, const avt_export_meta *meta, avt_err
         rc = avt_err(err, AVT_INVAL, "%s: an earlier write failed; file discarded", w->partial);
         goto out;
     }
-    for (int i = 0; i < COL_COUNT; i++)
-        if ((rc = h5x_col_flush(&w->cols[i], err))) goto out;
+    /* every column's last chunks, compressed together */
+    h5x_col **cols = malloc((COL_COUNT + w->n_cams * CCOL_COUNT) * sizeof *cols);
+    if (!cols) {
+        rc = avt_err(err, AVT_NOMEM, "%s: out of memory", w->partial);
+        goto out;
+    }
+    size_t nc = 0;
+    for (int i = 0; i < COL_COUNT; i++) cols[nc++] = &w->cols[i];
     for (size_t c = 0; c < w->n_cams; c++)
-        for (int i = 0; i < CCOL_COUNT; i++)
-            if ((rc = h5x_col_flush(&w->cams[c].cols[i], err))) goto out;
+        for (int i = 0; i < CCOL_COUNT; i++) cols[nc++] = &w->cams[c].cols[i];
+    rc = h5x_cols_flush(cols, nc, err);
+    free(cols);
+    if (rc) goto out;
     const char *source = (meta && meta->calibration_source) ? meta->calibration_source
                                                             : w->rig_source;
     if ((rc = check_str(source, "calibration source", w->partial, err)) ||
