@@ -115,14 +115,18 @@ typedef struct h5x_zctx {
     pthread_t *workers;
     pthread_mutex_t mu;
     pthread_cond_t cv_work, cv_done;
-    unsigned long gen;            /* incremented per job */
-    int stop, active;             /* under mu */
-    /* the current job: items[job_set * batch_chunks ..][0 .. job_nchunks) (written before gen
-     * is incremented, read-only while it runs) */
+    unsigned long gen;            /* incremented per job that wakes the pool */
+    int stop;                     /* under mu */
+    /* the current job, under mu: items[job_set * batch_chunks ..][0 .. job_nchunks), 0 chunks
+     * between jobs (the items are written before it starts, read-only while it runs) */
     size_t job_nchunks;
-    size_t next;                  /* next chunk to take, under mu */
-    int job_failed;               /* under mu */
+    size_t next, done;            /* the next chunk to take; chunks compressed */
+    int job_failed;               /* 1 + the first chunk that failed, 0 */
     int job_set;                  /* which half of out / out_len / items the job fills */
+    /* a task run beside the jobs by one pool thread (h5x_zctx_beside), under mu */
+    void (*side_fn)(void *);
+    void *side_arg;
+    int side_running;
     /* Compressed chunks not stored yet (pend_nchunks of set pend_set, 0: none): written by
      * the next flush while the pool compresses the next batch (HDF5 calls stay on the
      * writer's thread), by h5x_col_flush at the latest. */
@@ -144,8 +148,16 @@ size_t h5x_chunk_deflate(h5x_coder *cod, const unsigned char *in, size_t nbytes,
  * hdf5_path selects H5X_DEFLATE_HDF5 for gzip. Checks that a plugin filter is available and
  * otherwise names the Debian package to install. */
 int h5x_filter_parse(const char *spec, int hdf5_path, int *filter, int *level, avt_error *err);
-int h5x_zctx_init(h5x_zctx *z, int filter, int level, avt_error *err);
+/* beside: the pool also runs tasks beside the writer's work (h5x_zctx_beside), a thread of
+ * its own even without deflate. */
+int h5x_zctx_init(h5x_zctx *z, int filter, int level, int beside, avt_error *err);
 void h5x_zctx_free(h5x_zctx *z);
+/* Runs fn(arg) on a pool thread, which takes part in the compression jobs again once it
+ * returns (the writer's thread compresses alone meanwhile): 1, or 0 when the pool has no
+ * thread or is running such a task already (the caller then runs fn itself). */
+int h5x_zctx_beside(h5x_zctx *z, void (*fn)(void *), void *arg);
+/* Waits for the task h5x_zctx_beside started, if any. */
+void h5x_zctx_beside_wait(h5x_zctx *z);
 
 /* ---- staged extendible columns ---------------------------------------------------------- */
 

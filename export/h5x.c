@@ -567,10 +567,11 @@ void h5x_coder_free(h5x_coder *cod)
 
 /* ---- the compression pool ---------------------------------------------------------------- */
 
-/* Shuffles and deflates chunk k of the current job with thread t's buffers. 0 on failure. */
-static int h5x_job_chunk(h5x_zctx *z, size_t k, int t)
+/* Shuffles and deflates chunk k of the job in buffer half set with thread t's buffers. 0 on
+ * failure. */
+static int h5x_job_chunk(h5x_zctx *z, int set, size_t k, int t)
 {
-    const size_t slot = (size_t)z->job_set * z->batch_chunks + k;
+    const size_t slot = (size_t)set * z->batch_chunks + k;
     const h5x_item *it = &z->items[slot];
     h5x_col *c = it->c;
     const size_t chunk_bytes = c->chunk_rows * c->row_bytes, esize = h5x_kind_size(c->kind), have = it->have;
@@ -597,20 +598,22 @@ static int h5x_job_chunk(h5x_zctx *z, size_t k, int t)
     return len != 0;
 }
 
-/* Takes chunks of the current job until none is left. Called with mu unlocked. */
+/* Takes chunks of the current job until none is left. Called with mu unlocked. The job
+ * cannot end while a chunk taken is being compressed (h5x_job_finish waits for it), so its
+ * fields hold until the chunk is counted done. */
 static void h5x_job_run(h5x_zctx *z, int t)
 {
-    for (;;) {
-        pthread_mutex_lock(&z->mu);
-        size_t k = z->next < z->job_nchunks ? z->next++ : z->job_nchunks;
+    pthread_mutex_lock(&z->mu);
+    while (z->next < z->job_nchunks) {
+        const size_t k = z->next++, n = z->job_nchunks;
+        const int set = z->job_set;
         pthread_mutex_unlock(&z->mu);
-        if (k >= z->job_nchunks) return;
-        if (!h5x_job_chunk(z, k, t)) {
-            pthread_mutex_lock(&z->mu);
-            if (!z->job_failed) z->job_failed = (int)k + 1;
-            pthread_mutex_unlock(&z->mu);
-        }
+        const int ok = h5x_job_chunk(z, set, k, t);
+        pthread_mutex_lock(&z->mu);
+        if (!ok && !z->job_failed) z->job_failed = (int)k + 1;
+        if (++z->done == n) pthread_cond_broadcast(&z->cv_done);
     }
+    pthread_mutex_unlock(&z->mu);
 }
 
 typedef struct h5x_worker_arg {
@@ -625,44 +628,79 @@ static void *h5x_worker(void *arg)
     free(arg);
     pthread_mutex_lock(&z->mu);
     /* The gen the pool started with, not z->gen now: a job started before this thread first
-     * runs must still be seen as new (else its h5x_job_finish waits forever). */
+     * runs is still seen as new (the writer's thread would compress it alone otherwise). */
     unsigned long seen = 0;
     for (;;) {
-        while (!z->stop && z->gen == seen) pthread_cond_wait(&z->cv_work, &z->mu);
+        while (!z->stop && z->gen == seen && !z->side_fn) pthread_cond_wait(&z->cv_work, &z->mu);
         if (z->stop) break;
+        if (z->side_fn) { /* then the job that started meanwhile, if any is left */
+            void (*fn)(void *) = z->side_fn;
+            void *side_arg = z->side_arg;
+            z->side_fn = NULL;
+            z->side_running = 1;
+            pthread_mutex_unlock(&z->mu);
+            fn(side_arg);
+            pthread_mutex_lock(&z->mu);
+            z->side_running = 0;
+            pthread_cond_broadcast(&z->cv_done);
+            continue;
+        }
         seen = z->gen;
         pthread_mutex_unlock(&z->mu);
         h5x_job_run(z, t);
         pthread_mutex_lock(&z->mu);
-        if (--z->active == 0) pthread_cond_signal(&z->cv_done);
     }
     pthread_mutex_unlock(&z->mu);
     return NULL;
 }
 
-/* Starts the job set up in z's job fields: wakes the pool (unless one chunk is not worth a
- * wake-up). The writer's thread joins in with h5x_job_finish. */
-static void h5x_job_start(h5x_zctx *z)
+int h5x_zctx_beside(h5x_zctx *z, void (*fn)(void *), void *arg)
 {
-    z->next = 0;
-    z->job_failed = 0;
-    z->active = 0;
-    if (z->n_workers == 0 || z->job_nchunks < 2) return;
+    if (!z->pool_up || z->n_workers == 0) return 0;
     pthread_mutex_lock(&z->mu);
-    z->active = z->n_workers;
-    z->gen++;
-    pthread_cond_broadcast(&z->cv_work);
+    const int taken = z->side_fn || z->side_running;
+    if (!taken) {
+        z->side_fn = fn;
+        z->side_arg = arg;
+        pthread_cond_broadcast(&z->cv_work);
+    }
+    pthread_mutex_unlock(&z->mu);
+    return !taken;
+}
+
+void h5x_zctx_beside_wait(h5x_zctx *z)
+{
+    if (!z->pool_up) return;
+    pthread_mutex_lock(&z->mu);
+    while (z->side_fn || z->side_running) pthread_cond_wait(&z->cv_done, &z->mu);
     pthread_mutex_unlock(&z->mu);
 }
 
-/* Compresses the rest of the job on the calling thread, waits for the pool; returns 0, or
- * 1 + the job's first chunk that could not be compressed. */
+/* Starts the job of n items in buffer half set: wakes the pool (unless one chunk is not
+ * worth a wake-up). The writer's thread joins in with h5x_job_finish. */
+static void h5x_job_start(h5x_zctx *z, int set, size_t n)
+{
+    pthread_mutex_lock(&z->mu);
+    z->job_set = set;
+    z->job_nchunks = n;
+    z->next = z->done = 0;
+    z->job_failed = 0;
+    if (z->n_workers > 0 && n >= 2) {
+        z->gen++;
+        pthread_cond_broadcast(&z->cv_work);
+    }
+    pthread_mutex_unlock(&z->mu);
+}
+
+/* Compresses the rest of the job on the calling thread and waits for the chunks the pool
+ * took; returns 0, or 1 + the job's first chunk that could not be compressed. */
 static int h5x_job_finish(h5x_zctx *z)
 {
     h5x_job_run(z, 0);
     pthread_mutex_lock(&z->mu);
-    while (z->active > 0) pthread_cond_wait(&z->cv_done, &z->mu);
-    int failed = z->job_failed;
+    while (z->done < z->job_nchunks) pthread_cond_wait(&z->cv_done, &z->mu);
+    const int failed = z->job_failed;
+    z->job_nchunks = z->next = z->done = 0;
     pthread_mutex_unlock(&z->mu);
     return failed;
 }
@@ -684,8 +722,7 @@ static int h5x_zctx_drain(h5x_zctx *z, avt_error *err)
 /* The next job's first item, in the half of the buffers that holds no pending chunk. */
 static h5x_item *h5x_job_items(h5x_zctx *z)
 {
-    z->job_set = z->pend_nchunks ? !z->pend_set : 0;
-    return &z->items[(size_t)z->job_set * z->batch_chunks];
+    return &z->items[(size_t)(z->pend_nchunks ? !z->pend_set : 0) * z->batch_chunks];
 }
 
 /* A column's next batch: its verdicts are taken afresh every H5X_VERDICT_BATCHES-th
@@ -701,11 +738,11 @@ static int h5x_col_batch_tests(h5x_col *c)
  * job's chunks are pending then. */
 static int h5x_job_run_all(h5x_zctx *z, size_t n, avt_error *err)
 {
-    z->job_nchunks = n;
-    h5x_job_start(z);
+    const int set = z->pend_nchunks ? !z->pend_set : 0; /* as h5x_job_items */
+    h5x_job_start(z, set, n);
     int rc = h5x_zctx_drain(z, err);
     const int failed = h5x_job_finish(z);
-    const h5x_item *items = &z->items[(size_t)z->job_set * z->batch_chunks];
+    const h5x_item *items = &z->items[(size_t)set * z->batch_chunks];
     for (size_t k = 0; k < n; k++)
         for (size_t j = 0; items[k].tests && j < sizeof items[k].c->verdict; j++)
             if (items[k].c->verdict_found[j] >= 0) items[k].c->verdict[j] = items[k].c->verdict_found[j];
@@ -715,34 +752,39 @@ static int h5x_job_run_all(h5x_zctx *z, size_t n, avt_error *err)
                        "%s: %s: a chunk could not be compressed (libdeflate or igzip: output "
                        "buffer too small)",
                        items[failed - 1].c->file, items[failed - 1].c->path);
-    z->pend_set = z->job_set;
+    z->pend_set = set;
     z->pend_nchunks = n;
     return AVT_OK;
 }
 
-int h5x_zctx_init(h5x_zctx *z, int filter, int level, avt_error *err)
+int h5x_zctx_init(h5x_zctx *z, int filter, int level, int beside, avt_error *err)
 {
     memset(z, 0, sizeof *z);
     z->filter = filter;
     z->level = level;
     z->nthreads = 1;
     z->batch_chunks = 1;
-    if (filter != H5X_DEFLATE) return AVT_OK;
-    /* omp_get_max_threads honours OMP_NUM_THREADS (1 = no pool threads). */
+    const int deflate = filter == H5X_DEFLATE;
+    if (!deflate && !beside) return AVT_OK;
+    /* omp_get_max_threads honours OMP_NUM_THREADS (1 = no pool threads); without deflate the
+     * pool is one thread, for the tasks run beside. */
     int nt = omp_get_max_threads();
-    z->nthreads = nt < 1 ? 1 : nt > 64 ? 64 : nt;
-    /* Two chunks per thread keep the threads busy; at most 8 bound the stage memory. */
-    z->batch_chunks = (size_t)(2 * z->nthreads);
-    if (z->batch_chunks > 8) z->batch_chunks = 8;
-    z->coder = calloc((size_t)z->nthreads, sizeof *z->coder);
-    z->shuf = calloc((size_t)z->nthreads, sizeof *z->shuf);
-    z->out = calloc(2 * z->batch_chunks, sizeof *z->out);
-    z->out_len = calloc(2 * z->batch_chunks, sizeof *z->out_len);
-    z->items = calloc(2 * z->batch_chunks, sizeof *z->items);
+    z->nthreads = nt < 1 ? 1 : nt > 64 ? 64 : !deflate && nt > 2 ? 2 : nt;
     z->workers = calloc((size_t)z->nthreads, sizeof *z->workers);
-    if (!z->coder || !z->shuf || !z->out || !z->out_len || !z->items || !z->workers) goto nomem;
-    for (int t = 0; t < z->nthreads; t++)
-        if (h5x_coder_init(&z->coder[t], level)) goto nomem;
+    if (!z->workers) goto nomem;
+    if (deflate) {
+        /* Two chunks per thread keep the threads busy; at most 8 bound the stage memory. */
+        z->batch_chunks = (size_t)(2 * z->nthreads);
+        if (z->batch_chunks > 8) z->batch_chunks = 8;
+        z->coder = calloc((size_t)z->nthreads, sizeof *z->coder);
+        z->shuf = calloc((size_t)z->nthreads, sizeof *z->shuf);
+        z->out = calloc(2 * z->batch_chunks, sizeof *z->out);
+        z->out_len = calloc(2 * z->batch_chunks, sizeof *z->out_len);
+        z->items = calloc(2 * z->batch_chunks, sizeof *z->items);
+        if (!z->coder || !z->shuf || !z->out || !z->out_len || !z->items) goto nomem;
+        for (int t = 0; t < z->nthreads; t++)
+            if (h5x_coder_init(&z->coder[t], level)) goto nomem;
+    }
     if (z->nthreads > 1) {
         if (pthread_mutex_init(&z->mu, NULL) != 0) goto nomem;
         if (pthread_cond_init(&z->cv_work, NULL) != 0) {
@@ -781,6 +823,7 @@ nomem:
 void h5x_zctx_free(h5x_zctx *z)
 {
     if (z->pool_up) {
+        h5x_zctx_beside_wait(z); /* a task started beside runs to its end */
         pthread_mutex_lock(&z->mu);
         z->stop = 1;
         if (z->nthreads > 1) pthread_cond_broadcast(&z->cv_work);

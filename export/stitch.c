@@ -637,7 +637,7 @@ int avt_export_stitch(const char *dir, const char *out_path, const avt_stitch_op
     }
     memcpy(partial, out_path, olen);
     memcpy(partial + olen, ".partial", 9);
-    if ((rc = h5x_zctx_init(&z, H5X_DEFLATE, 1, err))) goto out;
+    if ((rc = h5x_zctx_init(&z, H5X_DEFLATE, 1, 0, err))) goto out;
     fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (fapl < 0 || H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_V110) < 0 ||
         (o = H5Fcreate(partial, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0) {

@@ -456,8 +456,8 @@ avt_export_writer *avt_export_open(const char *path, const avt_rig *rig,
         if (err) avt_err_prefix(err, "%s", path);
         goto out;
     }
-    if ((rc = h5x_zctx_init(&w->z, filter, level, err)) ||
-        (rc = h5x_zctx_init(&w->z_raw, H5X_NONE, 0, err)))
+    if ((rc = h5x_zctx_init(&w->z, filter, level, 1, err)) ||
+        (rc = h5x_zctx_init(&w->z_raw, H5X_NONE, 0, 0, err)))
         goto out;
     if (opt && opt->embed_images) {
         w->embed_images = 1;
@@ -813,6 +813,16 @@ static void start_writeback(avt_export_writer *w)
 #else
     (void)w;
 #endif
+}
+
+int avt_export_run_beside(avt_export_writer *w, void (*fn)(void *), void *arg)
+{
+    return w ? h5x_zctx_beside(&w->z, fn, arg) : 0;
+}
+
+void avt_export_wait_beside(avt_export_writer *w)
+{
+    if (w) h5x_zctx_beside_wait(&w->z);
 }
 
 int avt_export_frame(avt_export_writer *w, const avt_frame_out *f, avt_error *err)

@@ -131,7 +131,7 @@ typedef struct cam_work {
 /* An owned copy of a sweep with its points deskewed to the sweep's reference time. Three are
  * held (previous, current, next), so that a camera whose view straddles the cut angle gets
  * the points of the neighbouring sweep on the far side of the cut (docs/pipeline.md), and a
- * fourth is read ahead during the current frame's cameras. */
+ * fourth is read ahead beside the current frame's export. */
 typedef struct held_sweep {
     avt_sweep sw;         /* owned intensity, ring, return_type; no xyz or t_ns (NULL): desk
                            * and tdelta are what the frame needs of them */
@@ -392,7 +392,7 @@ nomem:
 
 /* Reads the capture's next sweep into h with its labels: 1, or 0 at the end (h unused), or an
  * error. Touches only h, the reader and the validation's sweep times, so it runs beside the
- * cameras of the frame before (read_ahead); its file and period are taken into st by
+ * export of the frame before (read_ahead); its file and period are taken into st by
  * sweep_taken, in order. seconds: decoding, copying and deskewing, labelling. */
 static int read_sweep(build_state *st, held_sweep *h, double seconds[3], avt_error *err)
 {
@@ -430,10 +430,28 @@ static int sweep_taken(build_state *st, const held_sweep *h, avt_error *err)
 
 /* A sweep read during a frame's cameras (by whichever thread comes first). */
 typedef struct read_ahead {
+    build_state *st;
     held_sweep *h;
     int r; /* read_sweep's result */
     avt_error err;
 } read_ahead;
+
+/* read_sweep for the sweep after next (its time counted under the export). */
+static void read_ahead_run(read_ahead *a)
+{
+    double seconds[3] = {0, 0, 0};
+    a->err.code = AVT_OK;
+    a->err.msg[0] = '\0';
+    a->r = read_sweep(a->st, a->h, seconds, &a->err);
+}
+
+/* The same on the writer's thread beside its export (avt_export_run_beside): its nested
+ * regions stay on that one thread, the export's thread having the other core. */
+static void read_ahead_beside(void *arg)
+{
+    omp_set_num_threads(1); /* this thread's own setting */
+    read_ahead_run(arg);
+}
 
 /* Keeps valid only for the points of sweep h inside the camera's window: one rotation centred
  * on its reference time t_cam, t_cam - hp < t <= t_cam + hp (no window before a complete sweep
@@ -725,27 +743,16 @@ static int process_frame(build_state *st, const held_sweep *prev, const held_swe
     const size_t n_all = n + (prev ? prev->sw.n : 0) + (next ? next->sw.n : 0);
     if ((rc = grow_frame_buffers(st, n ? n : 1, n_all ? n_all : 1, err))) return rc;
     if ((rc = label_stage(st, cur, sum, err))) return rc;
-    /* the cameras in parallel (each on its own buffers; nested regions run on one thread),
-     * and beside them the next sweep read ahead (ahead, if any); then in camera order: the
-     * first error, the images' provenance and the counts */
+    /* the cameras in parallel (each on its own buffers; nested regions run on one thread);
+     * then in camera order: the first error, the images' provenance and the counts */
     const int nc = (int)st->rig.n_cameras;
     sum->stage_seconds[AVT_STAGE_LABELS] += (t_next = avt_monotonic_s()) - t, t = t_next;
-#pragma omp parallel if (nc > 1 || ahead)
-    {
-#pragma omp single nowait
-        if (ahead) {
-            double seconds[3] = {0, 0, 0}; /* counted under the cameras */
-            ahead->err.code = AVT_OK;
-            ahead->err.msg[0] = '\0';
-            ahead->r = read_sweep(st, ahead->h, seconds, &ahead->err);
-        }
-#pragma omp for schedule(dynamic, 1) nowait
-        for (int c = 0; c < nc; c++) {
-            cam_work *cw = &st->cams[c];
-            cw->err.code = AVT_OK;
-            cw->err.msg[0] = '\0';
-            camera_stage(st, (size_t)c, prev, cur, next, opt, frame_no, &cw->err);
-        }
+#pragma omp parallel for schedule(dynamic, 1) if (nc > 1)
+    for (int c = 0; c < nc; c++) {
+        cam_work *cw = &st->cams[c];
+        cw->err.code = AVT_OK;
+        cw->err.msg[0] = '\0';
+        camera_stage(st, (size_t)c, prev, cur, next, opt, frame_no, &cw->err);
     }
     for (int c = 0; c < nc; c++) {
         const cam_work *cw = &st->cams[c];
@@ -781,7 +788,12 @@ static int process_frame(build_state *st, const held_sweep *prev, const held_swe
     fo.n_boxes = nb;
     fo.boxes = st->b3d;
     fo.cams = st->cframes;
-    if ((rc = avt_export_frame(st->writer, &fo, err))) return rc;
+    /* beside the export (which reads only this frame): the sweep after next read ahead */
+    const int beside = ahead && avt_export_run_beside(st->writer, read_ahead_beside, ahead);
+    if (ahead && !beside) read_ahead_run(ahead);
+    rc = avt_export_frame(st->writer, &fo, err);
+    if (beside) avt_export_wait_beside(st->writer);
+    if (rc) return rc;
     sum->stage_seconds[AVT_STAGE_EXPORT] += avt_monotonic_s() - t;
     sum->frames++;
     sum->points += n;
@@ -1193,12 +1205,12 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
             (rc = avt_export_add_input(st.writer, opt->calib_paths[i], opt->calib_paths[i], err)))
             goto out;
 
-    /* Frames are built one sweep behind the reader: frame k sees sweeps k-1, k and k+1. With
-     * cameras, sweep k+2 is read during frame k's cameras (hq), else before frame k+1. */
+    /* Frames are built one sweep behind the reader: frame k sees sweeps k-1, k and k+1; sweep
+     * k+2 is read beside frame k's export (hq), on the writer's thread when it has one. */
     uint64_t frame_no = 0;
     int64_t first_ts = 0;
     held_sweep *hp = &st.held[0], *hc = &st.held[1], *hn = &st.held[2], *hq = &st.held[3];
-    read_ahead ahead = {0};
+    read_ahead ahead = {.st = &st};
     int have_ahead = 0;
     sum->stage_seconds[AVT_STAGE_SETUP] = (t_stage = avt_monotonic_s()) - t0;
     for (int ended = 0; !ended;) {
@@ -1225,7 +1237,7 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
         sum->stage_seconds[AVT_STAGE_DESKEW] += read_s[1] + avt_monotonic_s() - t_stage;
         if (hc->used) {
             if (frame_no == 0) first_ts = hc->sw.timestamp_ns;
-            have_ahead = !ended && st.rig.n_cameras > 0;
+            have_ahead = !ended;
             ahead.h = hq;
             if ((rc = process_frame(&st, hp->used ? hp : NULL, hc, hn->used ? hn : NULL, have_ahead ? &ahead : NULL,
                                     opt, frame_no, sum, err)))

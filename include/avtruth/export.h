@@ -194,6 +194,13 @@ typedef struct avt_export_meta {
     uint64_t validation_errors, validation_warnings;
 } avt_export_meta;
 
+/* Runs fn(arg) on the writer's compression thread beside the writer's own work (the next
+ * frame's input, say, read while this one is written): 1, or 0 when the writer has no such
+ * thread (one thread, no deflate) or runs a task already; the caller then runs fn itself. fn
+ * must not call the writer. avt_export_wait_beside waits for it; finish and abort do too. */
+int avt_export_run_beside(avt_export_writer *w, void (*fn)(void *), void *arg);
+void avt_export_wait_beside(avt_export_writer *w);
+
 /* Writes metadata, closes the file, fsyncs, renames NAME.h5.partial -> NAME.h5.
  * On failure the partial file is removed. The writer is freed in all cases. */
 int avt_export_finish(avt_export_writer *w, const avt_export_meta *meta, avt_error *err);
