@@ -79,8 +79,8 @@ typedef struct avt_build_summary {
      * opening the log and the writer and the sync pass over the capture; decoding the sweeps;
      * copying and deskewing them; the labels and boxes; the cameras (one OpenMP region per
      * frame); the export (compression included); the file's last tables, fsync and rename.
-     * With cameras, each sweep after the second is decoded, deskewed and labelled inside the
-     * cameras region of the frame two before, and its time counts there. */
+     * Each sweep after the second is decoded, deskewed and labelled beside the export of the
+     * frame two before (on the writer's thread when it has one), and its time counts there. */
     double stage_seconds[AVT_BUILD_STAGES];
 } avt_build_summary;
 const char *avt_build_stage_name(int stage);
