@@ -69,25 +69,6 @@ void avt_depth_grid_clear(avt_depth_grid *g)
     for (size_t k = 0; k < (size_t)g->gw * g->gh; k++) g->cell_min[k] = INFINITY;
 }
 
-/* The cell of a valid pixel position (in [-0.5, W-0.5) x [-0.5, H-0.5) before the float
- * rounding of the stored position, hence the clamp). */
-static size_t cell_of(const avt_depth_grid *g, const float uv[2])
-{
-    size_t cu = (size_t)((uv[0] + 0.5f) / AVT_DEPTH_CELL), cv = (size_t)((uv[1] + 0.5f) / AVT_DEPTH_CELL);
-    return (cv < g->gh ? cv : g->gh - 1) * g->gw + (cu < g->gw ? cu : g->gw - 1);
-}
-
-void avt_depth_grid_add(avt_depth_grid *g, const float uv[2], float depth)
-{
-    float *c = &g->cell_min[cell_of(g, uv)];
-    if (depth < *c) *c = depth;
-}
-
-int avt_depth_grid_visible(const avt_depth_grid *g, const float uv[2], float depth)
-{
-    return depth <= g->cell_min[cell_of(g, uv)] + AVT_DEPTH_HIDE_M;
-}
-
 void avt_depth_grid_free(avt_depth_grid *g)
 {
     free(g->cell_min);

@@ -139,8 +139,23 @@ typedef struct avt_depth_grid {
 } avt_depth_grid;
 int avt_depth_grid_init(avt_depth_grid *g, unsigned width, unsigned height); /* AVT_NOMEM */
 void avt_depth_grid_clear(avt_depth_grid *g);
-void avt_depth_grid_add(avt_depth_grid *g, const float uv[2], float depth);
-int avt_depth_grid_visible(const avt_depth_grid *g, const float uv[2], float depth);
 void avt_depth_grid_free(avt_depth_grid *g);
+/* The cell of a valid pixel position (in [-0.5, W-0.5) x [-0.5, H-0.5) before the float
+ * rounding of the stored position, hence the clamp). Inline, with add and visible: the
+ * cameras call them for every depth sample. */
+static inline size_t avt_depth_grid_cell(const avt_depth_grid *g, const float uv[2])
+{
+    size_t cu = (size_t)((uv[0] + 0.5f) / AVT_DEPTH_CELL), cv = (size_t)((uv[1] + 0.5f) / AVT_DEPTH_CELL);
+    return (cv < g->gh ? cv : g->gh - 1) * g->gw + (cu < g->gw ? cu : g->gw - 1);
+}
+static inline void avt_depth_grid_add(avt_depth_grid *g, const float uv[2], float depth)
+{
+    float *c = &g->cell_min[avt_depth_grid_cell(g, uv)];
+    if (depth < *c) *c = depth;
+}
+static inline int avt_depth_grid_visible(const avt_depth_grid *g, const float uv[2], float depth)
+{
+    return depth <= g->cell_min[avt_depth_grid_cell(g, uv)] + AVT_DEPTH_HIDE_M;
+}
 
 #endif
