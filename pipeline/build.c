@@ -118,6 +118,8 @@ typedef struct cam_work {
     float *nuv, *ndepth; /* a neighbouring sweep's projection */
     uint8_t *nvalid;
     size_t cap_n;
+    uint8_t *block_on; /* a sweep's point blocks with a time in the camera's window */
+    size_t cap_block_on;
     long *approx_pair; /* policy approximate: image index per sweep (-1 none), from pass 1 */
     size_t approx_n;
     float *ig_xyxy; /* the frame's ignore regions in this camera (validation.h) */
@@ -143,6 +145,8 @@ typedef struct held_sweep {
     char cloud[AVT_LOG_PATH_MAX]; /* its point-cloud file ("" for a capture) */
     avt_file_digest cloud_digest; /* for the provenance */
     int32_t *tdelta;              /* point time minus sw.timestamp_ns (/lidar/time_ns) */
+    int32_t (*trange)[2];         /* per block of AVT_POINT_BLOCK points: its tdelta range */
+    size_t cap_trange;
     avt_sync_rotation rot;        /* the head's rotation over it (sweep_rotation) */
     /* its labels (held_labels): the nearest label file's boxes, moved to sw.timestamp_ns
      * (lboxes), with each point's box (plabel, pinst) and each box's points (counts) */
@@ -249,6 +253,7 @@ static int grow_frame_buffers(build_state *st, size_t n, size_t n_all, avt_error
         ncap = cw->cap_n;
         if (avt_grow((void **)&cw->nvalid, &ncap, nn, 1)) goto nomem;
         cw->cap_n = ncap;
+        if (avt_grow((void **)&cw->block_on, &cw->cap_block_on, n_all / AVT_POINT_BLOCK + 1, 1)) goto nomem;
     }
     return AVT_OK;
 nomem:
@@ -328,6 +333,18 @@ static int held_fill(build_state *st, held_sweep *h, const avt_sweep *sw, avt_er
             return avt_err(err, AVT_FORMAT, "%s: sweep %llu: point time %lld ns is %lld ns from the sweep time",
                            st->log.lidar, (unsigned long long)sw->index, (long long)sw->t_ns[i], (long long)d);
     }
+    /* each block's time range, for the cameras' windows (window_blocks) */
+    const size_t nblk = (sw->n + AVT_POINT_BLOCK - 1) / AVT_POINT_BLOCK;
+    if (avt_grow((void **)&h->trange, &h->cap_trange, nblk ? nblk : 1, sizeof *h->trange)) goto nomem;
+    for (size_t j = 0; j < nblk; j++) {
+        const size_t e = (j + 1) * AVT_POINT_BLOCK < sw->n ? (j + 1) * AVT_POINT_BLOCK : sw->n;
+        int32_t b0 = INT32_MAX, b1 = INT32_MIN;
+        for (size_t i = j * AVT_POINT_BLOCK; i < e; i++) {
+            b0 = h->tdelta[i] < b0 ? h->tdelta[i] : b0;
+            b1 = h->tdelta[i] > b1 ? h->tdelta[i] : b1;
+        }
+        h->trange[j][0] = b0, h->trange[j][1] = b1;
+    }
     /* the sync pass fitted the same sweep already (the same reader's sweeps, in order) */
     if (sw->index < st->refs.n && st->refs.r[sw->index].ts == sw->timestamp_ns) h->rot = st->refs.r[sw->index].rot;
     else sweep_rotation(sw, &st->modes, st->opt->cut_angle_deg, &h->rot);
@@ -349,7 +366,7 @@ static void held_free(held_sweep *h)
     avt_sweep_free_arrays(&h->sw);
     free(h->desk);
     avt_point_blocks_free(&h->blocks);
-    free(h->tdelta), free(h->plabel), free(h->pinst), free(h->lboxes), free(h->counts);
+    free(h->tdelta), free(h->trange), free(h->plabel), free(h->pinst), free(h->lboxes), free(h->counts);
     avt_label_frame_free(&h->lf);
 }
 
@@ -469,22 +486,44 @@ static int64_t sat_sub(int64_t a, int64_t b)
     return __builtin_sub_overflow(a, b, &r) ? (b < 0 ? INT64_MAX : INT64_MIN) : r;
 }
 
-static void window_mask(const build_state *st, const held_sweep *h, int64_t t_cam, uint8_t *valid)
+typedef struct cam_window {
+    int kind; /* 0: no window yet (every point in), 1: [lo, hi], -1: empty */
+    int32_t lo, hi;
+} cam_window;
+
+static cam_window window_of(const build_state *st, const held_sweep *h, int64_t t_cam)
 {
     const int64_t hp = st->half_period_ns, c = sat_sub(t_cam, h->sw.timestamp_ns);
-    const size_t n = h->sw.n;
-    if (hp == 0) return;
+    if (hp == 0) return (cam_window){0, 0, 0};
     /* lo <= offset <= hi; saturated where the exact bound lies beyond int64, which decides the
      * same for every int32 offset */
     const int64_t lo = sat_add(sat_sub(c, hp), 1), hi = sat_add(c, hp);
-    if (lo > INT32_MAX || hi < INT32_MIN || lo > hi) {
+    if (lo > INT32_MAX || hi < INT32_MIN || lo > hi) return (cam_window){-1, 0, 0};
+    return (cam_window){1, (int32_t)(lo < INT32_MIN ? INT32_MIN : lo), (int32_t)(hi > INT32_MAX ? INT32_MAX : hi)};
+}
+
+static void window_mask(const held_sweep *h, cam_window w, uint8_t *valid)
+{
+    const size_t n = h->sw.n;
+    if (w.kind == 0) return;
+    if (w.kind < 0) {
         memset(valid, 0, n);
         return;
     }
-    const int32_t lo32 = (int32_t)(lo < INT32_MIN ? INT32_MIN : lo), hi32 = (int32_t)(hi > INT32_MAX ? INT32_MAX : hi);
+    const int32_t lo32 = w.lo, hi32 = w.hi;
     const int32_t *restrict d = h->tdelta;
     uint8_t *restrict v = valid;
     for (size_t i = 0; i < n; i++) v[i] &= (uint8_t)((d[i] >= lo32) & (d[i] <= hi32));
+}
+
+/* The blocks of h with a point in window w (on[] filled), or NULL: every block. Those without
+ * one are not projected: window_mask would drop all their points. */
+static const uint8_t *window_blocks(const held_sweep *h, cam_window w, uint8_t *on)
+{
+    if (w.kind == 0) return NULL;
+    const size_t nblk = (h->sw.n + AVT_POINT_BLOCK - 1) / AVT_POINT_BLOCK;
+    for (size_t j = 0; j < nblk; j++) on[j] = w.kind > 0 && h->trange[j][1] >= w.lo && h->trange[j][0] <= w.hi;
+    return on;
 }
 
 /* The next i >= from with valid[i] set, or n: eight flags at a time through the runs of
@@ -670,10 +709,12 @@ static int camera_stage(build_state *st, size_t c, const held_sweep *prev, const
     const avt_tf cam_T_world = avt_tf_mul(&cw->cam_T_lidar, &lidar_img_T_world);
     const avt_tf cam_T_lidar_ref = avt_tf_mul(&cam_T_world, &cur->world_T_lidar);
 
-    avt_cam_project_visible(&cw->model, &cam_T_lidar_ref, cur->desk, n, &cur->blocks, cw->uv, cw->depth, cw->valid);
     /* the camera sees one rotation centred on its reference time: points of this sweep
      * outside it are dropped, those of the neighbouring sweeps inside it added */
-    window_mask(st, cur, t_cam, cw->valid);
+    const cam_window wc = window_of(st, cur, t_cam);
+    avt_cam_project_visible(&cw->model, &cam_T_lidar_ref, cur->desk, n, &cur->blocks,
+                            window_blocks(cur, wc, cw->block_on), cw->uv, cw->depth, cw->valid);
+    window_mask(cur, wc, cw->valid);
     avt_depth_grid_clear(&cw->grid);
     size_t nd = 0;
     const held_sweep *nbr[3] = {cur, NULL, NULL};
@@ -686,8 +727,10 @@ static int camera_stage(build_state *st, size_t c, const held_sweep *prev, const
         const uint8_t *pvalid = cw->valid;
         if (h != cur) {
             avt_tf cam_T_h = avt_tf_mul(&cam_T_world, &h->world_T_lidar);
-            avt_cam_project_visible(&cw->model, &cam_T_h, h->desk, h->sw.n, &h->blocks, cw->nuv, cw->ndepth, cw->nvalid);
-            window_mask(st, h, t_cam, cw->nvalid);
+            const cam_window wh = window_of(st, h, t_cam);
+            avt_cam_project_visible(&cw->model, &cam_T_h, h->desk, h->sw.n, &h->blocks,
+                                    window_blocks(h, wh, cw->block_on), cw->nuv, cw->ndepth, cw->nvalid);
+            window_mask(h, wh, cw->nvalid);
             puv = cw->nuv, pdepth = cw->ndepth, pvalid = cw->nvalid;
         }
         for (size_t i = next_valid(pvalid, 0, h->sw.n); i < h->sw.n; i = next_valid(pvalid, i + 1, h->sw.n)) {
@@ -977,7 +1020,7 @@ static void state_free(build_state *st)
             avt_depth_grid_free(&cw->grid);
             free(cw->uv), free(cw->depth), free(cw->valid), free(cw->dsamp_uv), free(cw->dsamp);
             free(cw->b2d), free(cw->box_in_img), free(cw->box_vis), free(cw->approx_pair);
-            free(cw->nuv), free(cw->ndepth), free(cw->nvalid), free(cw->ig_xyxy), free(cw->ig_cls);
+            free(cw->nuv), free(cw->ndepth), free(cw->nvalid), free(cw->block_on), free(cw->ig_xyxy), free(cw->ig_cls);
         }
     free(st->cams);
     free(st->cframes);

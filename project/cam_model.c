@@ -482,7 +482,7 @@ static void project_range(const avt_cam_model *m, const radtan5 *c, int avx2, co
 /* In blocks of AVT_POINT_BLOCK points, split between the threads; with boxes, the blocks
  * outside the view get valid = 0 and nothing else written. */
 static void project_points(const avt_cam_model *m, const avt_tf *T, const float *xyz, size_t n, float *uv,
-                           float *depth, uint8_t *valid, const avt_point_blocks *blocks)
+                           float *depth, uint8_t *valid, const avt_point_blocks *blocks, const uint8_t *block_on)
 {
     const radtan5 c5 = radtan5_make(m, T);
     const radtan5 *c = is_radtan5(m) ? &c5 : NULL;
@@ -495,7 +495,8 @@ static void project_points(const avt_cam_model *m, const avt_tf *T, const float 
         thread_chunk(nb, &j0, &j1);
         for (size_t j = j0; j < j1; j++) {
             const size_t b = j * AVT_POINT_BLOCK, k = n - b < AVT_POINT_BLOCK ? n - b : AVT_POINT_BLOCK;
-            if (blocks && avt_cam_hull_outside(m, T, (const double(*)[3])blocks->corner[j])) memset(valid + b, 0, k);
+            if ((block_on && !block_on[j]) || (blocks && avt_cam_hull_outside(m, T, (const double(*)[3])blocks->corner[j])))
+                memset(valid + b, 0, k);
             else project_range(m, c, avx2, T, xyz, b, k, uv, depth, valid);
         }
     }
@@ -504,13 +505,14 @@ static void project_points(const avt_cam_model *m, const avt_tf *T, const float 
 void avt_cam_project_points(const avt_cam_model *m, const avt_tf *T, const float *xyz, size_t n, float *uv,
                             float *depth, uint8_t *valid)
 {
-    project_points(m, T, xyz, n, uv, depth, valid, NULL);
+    project_points(m, T, xyz, n, uv, depth, valid, NULL, NULL);
 }
 
 void avt_cam_project_visible(const avt_cam_model *m, const avt_tf *T, const float *xyz, size_t n,
-                             const avt_point_blocks *blocks, float *uv, float *depth, uint8_t *valid)
+                             const avt_point_blocks *blocks, const uint8_t *block_on, float *uv, float *depth,
+                             uint8_t *valid)
 {
-    project_points(m, T, xyz, n, uv, depth, valid, blocks);
+    project_points(m, T, xyz, n, uv, depth, valid, blocks, block_on);
 }
 
 void avt_cam_project_points_soa(const avt_cam_model *m, const avt_tf *T, const float *x, const float *y,

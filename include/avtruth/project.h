@@ -63,9 +63,12 @@ int avt_cam_hull_outside(const avt_cam_model *m, const avt_tf *cam_T_src, const 
  * uv and depth are the same for every valid point and may be left unwritten for the others.
  * With blocks (of these xyz, or NULL), a block whose box lies wholly behind the camera or
  * beside the image's view bounds (avt_cam_model.view) is skipped: a LiDAR sweep, ordered by
- * azimuth, seen by a camera with a narrow field of view is mostly skipped. */
+ * azimuth, seen by a camera with a narrow field of view is mostly skipped. block_on (one flag
+ * per AVT_POINT_BLOCK points, or NULL): the blocks with a 0 are skipped too, their points
+ * invalid (the caller's own culling, e.g. by time). */
 void avt_cam_project_visible(const avt_cam_model *m, const avt_tf *cam_T_src, const float *xyz,
-                             size_t n, const avt_point_blocks *blocks, float *uv, float *depth, uint8_t *valid);
+                             size_t n, const avt_point_blocks *blocks, const uint8_t *block_on, float *uv,
+                             float *depth, uint8_t *valid);
 /* The same with structure-of-arrays inputs and outputs (x, y, z; u, v). Invalid points (behind
  * the camera or outside the monotonic region) get u = v = NaN. For pinhole cameras with at most
  * 5 coefficients both run a branch-free vectorised loop (instruction set m->simd); validity is

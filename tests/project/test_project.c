@@ -327,14 +327,31 @@ static void check_visible(const avt_cam_model *m, const avt_tf *T, const float *
         avt_cam_project_points(m, T, pts, (size_t)n, uv, d, v);
         avt_point_blocks blk = {0};
         assert_int_equal(avt_point_blocks_build(&blk, pts, (size_t)n), AVT_OK);
-        avt_cam_project_visible(m, T, pts, (size_t)n, &blk, uv2, d2, v2);
-        avt_point_blocks_free(&blk);
+        avt_cam_project_visible(m, T, pts, (size_t)n, &blk, NULL, uv2, d2, v2);
         assert_memory_equal(v, v2, (size_t)n);
         for (int i = 0; i < n; i++)
             if (v[i]) {
                 assert_memory_equal(&uv[2 * i], &uv2[2 * i], 8);
                 assert_memory_equal(&d[i], &d2[i], 4);
             }
+        /* the caller's own block flags: every other block skipped, with or without boxes */
+        const size_t nblk = ((size_t)n + AVT_POINT_BLOCK - 1) / AVT_POINT_BLOCK;
+        uint8_t *on = malloc(nblk);
+        assert_non_null(on);
+        for (size_t j = 0; j < nblk; j++) on[j] = (uint8_t)(j % 2);
+        for (int with_boxes = 0; with_boxes < 2; with_boxes++) {
+            memset(v2, 7, (size_t)n);
+            avt_cam_project_visible(m, T, pts, (size_t)n, with_boxes ? &blk : NULL, on, uv2, d2, v2);
+            for (int i = 0; i < n; i++) {
+                assert_int_equal(v2[i], on[(size_t)i / AVT_POINT_BLOCK] ? v[i] : 0);
+                if (v2[i]) {
+                    assert_memory_equal(&uv[2 * i], &uv2[2 * i], 8);
+                    assert_memory_equal(&d[i], &d2[i], 4);
+                }
+            }
+        }
+        free(on);
+        avt_point_blocks_free(&blk);
     }
     free(sorted), free(by_az), free(ap), free(uv), free(uv2), free(d), free(d2), free(v), free(v2);
 }
@@ -445,7 +462,7 @@ static void check_border_blocks(const avt_cam_model *m, const avt_tf *T)
     avt_point_blocks blk = {0};
     assert_int_equal(avt_point_blocks_build(&blk, xyz, n), AVT_OK);
     avt_cam_project_points(m, T, xyz, n, uv, d, v);
-    avt_cam_project_visible(m, T, xyz, n, &blk, uv2, d2, v2);
+    avt_cam_project_visible(m, T, xyz, n, &blk, NULL, uv2, d2, v2);
     assert_memory_equal(v, v2, n);
     for (size_t c = 0; c < nc; c++) {
         size_t any = 0;
