@@ -154,7 +154,7 @@ static inline size_t avt_depth_grid_cell(const avt_depth_grid *g, const float uv
 static inline void avt_depth_grid_add(avt_depth_grid *g, const float uv[2], float depth)
 {
     float *c = &g->cell_min[avt_depth_grid_cell(g, uv)];
-    if (depth < *c) *c = depth;
+    *c = depth < *c ? depth : *c; /* a select, not a branch: which way it goes is random */
 }
 static inline int avt_depth_grid_visible(const avt_depth_grid *g, const float uv[2], float depth)
 {
