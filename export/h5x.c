@@ -721,10 +721,11 @@ static int h5x_zctx_drain(h5x_zctx *z, avt_error *err)
     return AVT_OK;
 }
 
-/* The next job's first item, in the half of the buffers that holds no pending chunk. */
-static h5x_item *h5x_job_items(h5x_zctx *z)
+/* The next job's buffer half (*set: the one that holds no pending chunk) and first item. */
+static h5x_item *h5x_job_items(h5x_zctx *z, int *set)
 {
-    return &z->items[(size_t)(z->pend_nchunks ? !z->pend_set : 0) * z->batch_chunks];
+    *set = z->pend_nchunks ? !z->pend_set : 0;
+    return &z->items[(size_t)*set * z->batch_chunks];
 }
 
 /* A column's next batch: its verdicts are taken afresh every H5X_VERDICT_BATCHES-th
@@ -736,11 +737,10 @@ static int h5x_col_batch_tests(h5x_col *c)
     return test;
 }
 
-/* Compresses the n items set up by h5x_job_items while the pending chunks are stored; the
- * job's chunks are pending then. */
-static int h5x_job_run_all(h5x_zctx *z, size_t n, avt_error *err)
+/* Compresses the n items set up in half set (h5x_job_items) while the pending chunks are
+ * stored; the job's chunks are pending then. */
+static int h5x_job_run_all(h5x_zctx *z, int set, size_t n, avt_error *err)
 {
-    const int set = z->pend_nchunks ? !z->pend_set : 0; /* as h5x_job_items */
     h5x_job_start(z, set, n);
     int rc = h5x_zctx_drain(z, err);
     const int failed = h5x_job_finish(z);
@@ -787,18 +787,20 @@ int h5x_zctx_init(h5x_zctx *z, int filter, int level, int beside, avt_error *err
         for (int t = 0; t < z->nthreads; t++)
             if (h5x_coder_init(&z->coder[t], level)) goto nomem;
     }
+    /* the mutex and both condition variables even without pool threads (h5x_job_run takes
+     * chunks under mu and signals cv_done) */
+    if (pthread_mutex_init(&z->mu, NULL) != 0) goto nomem;
+    if (pthread_cond_init(&z->cv_work, NULL) != 0) {
+        pthread_mutex_destroy(&z->mu);
+        goto nomem;
+    }
+    if (pthread_cond_init(&z->cv_done, NULL) != 0) {
+        pthread_cond_destroy(&z->cv_work);
+        pthread_mutex_destroy(&z->mu);
+        goto nomem;
+    }
+    z->pool_up = 1;
     if (z->nthreads > 1) {
-        if (pthread_mutex_init(&z->mu, NULL) != 0) goto nomem;
-        if (pthread_cond_init(&z->cv_work, NULL) != 0) {
-            pthread_mutex_destroy(&z->mu);
-            goto nomem;
-        }
-        if (pthread_cond_init(&z->cv_done, NULL) != 0) {
-            pthread_cond_destroy(&z->cv_work);
-            pthread_mutex_destroy(&z->mu);
-            goto nomem;
-        }
-        z->pool_up = 1;
         /* A thread that cannot be started only costs parallelism. */
         for (int t = 1; t < z->nthreads; t++) {
             h5x_worker_arg *a = malloc(sizeof *a);
@@ -811,15 +813,12 @@ int h5x_zctx_init(h5x_zctx *z, int filter, int level, int beside, avt_error *err
             }
             z->n_workers++;
         }
-    } else if (pthread_mutex_init(&z->mu, NULL) == 0) {
-        z->pool_up = 1; /* h5x_job_run takes chunks under mu */
-    } else {
-        goto nomem;
     }
     return AVT_OK;
-nomem:
+nomem:;
+    const int want = z->nthreads; /* zeroed by the free */
     h5x_zctx_free(z);
-    return avt_err(err, AVT_NOMEM, "out of memory for %d compressors", z->nthreads);
+    return avt_err(err, AVT_NOMEM, "out of memory for %d compressors", want);
 }
 
 void h5x_zctx_free(h5x_zctx *z)
@@ -828,13 +827,11 @@ void h5x_zctx_free(h5x_zctx *z)
         h5x_zctx_beside_wait(z); /* a task started beside runs to its end */
         pthread_mutex_lock(&z->mu);
         z->stop = 1;
-        if (z->nthreads > 1) pthread_cond_broadcast(&z->cv_work);
+        pthread_cond_broadcast(&z->cv_work);
         pthread_mutex_unlock(&z->mu);
         for (int i = 0; i < z->n_workers; i++) pthread_join(z->workers[i], NULL);
-        if (z->nthreads > 1) {
-            pthread_cond_destroy(&z->cv_done);
-            pthread_cond_destroy(&z->cv_work);
-        }
+        pthread_cond_destroy(&z->cv_done);
+        pthread_cond_destroy(&z->cv_work);
         pthread_mutex_destroy(&z->mu);
     }
     for (int t = 0; z->coder && t < z->nthreads; t++) h5x_coder_free(&z->coder[t]);
@@ -1007,7 +1004,8 @@ static int h5x_col_write_direct(h5x_col *c, uint64_t start, size_t n, const unsi
     int rc;
     if ((rc = h5x_col_reserve(c, err))) return rc;
     if ((rc = h5x_col_extend(c, start + n, err))) return rc;
-    h5x_item *it = h5x_job_items(z);
+    int set;
+    h5x_item *it = h5x_job_items(z, &set);
     const int test = h5x_col_batch_tests(c);
     for (size_t k = 0; k < nchunks; k++) {
         const size_t left = n - k * c->chunk_rows;
@@ -1015,7 +1013,7 @@ static int h5x_col_write_direct(h5x_col *c, uint64_t start, size_t n, const unsi
                            start + k * c->chunk_rows, test && k == 0};
     }
     /* The previous batch is stored while this one is compressed. */
-    if ((rc = h5x_job_run_all(z, nchunks, err))) return rc;
+    if ((rc = h5x_job_run_all(z, set, nchunks, err))) return rc;
     if (!async) return h5x_zctx_drain(z, err);
     return AVT_OK;
 }
@@ -1093,8 +1091,8 @@ int h5x_col_flush(h5x_col *c, avt_error *err)
  * is a job of one chunk, which leaves the pool idle); the other columns are flushed alone. */
 int h5x_cols_flush(h5x_col *const *cols, size_t n, avt_error *err)
 {
-    int rc = AVT_OK;
-    h5x_zctx *z = NULL;
+    int rc = AVT_OK, set = 0;
+    h5x_zctx *z = NULL; /* the deflate columns' writer (the first one's; the others' alone) */
     h5x_item *it = NULL;
     size_t m = 0; /* items of the job being set up */
     for (size_t i = 0; i < n && rc == AVT_OK; i++) {
@@ -1103,28 +1101,28 @@ int h5x_cols_flush(h5x_col *const *cols, size_t n, avt_error *err)
             rc = h5x_col_flush(c, err);
             continue;
         }
+        z = c->z; /* drained below even if no column has staged rows */
         if (!c->staged) continue;
-        z = c->z;
         if (c->chunk_rows * c->row_bytes > z->cap) { /* the buffers move: the job so far first */
-            if (m && (rc = h5x_job_run_all(z, m, err))) break;
+            if (m && (rc = h5x_job_run_all(z, set, m, err))) break;
             m = 0;
             if ((rc = h5x_col_reserve(c, err))) break;
         }
         if ((rc = h5x_col_extend(c, c->rows_written + c->staged, err))) break;
         const int test = h5x_col_batch_tests(c);
-        for (size_t k = 0; k * c->chunk_rows < c->staged && rc == AVT_OK; k++) {
+        for (size_t k = 0; k * c->chunk_rows < c->staged; k++) {
             if (m == z->batch_chunks) {
-                rc = h5x_job_run_all(z, m, err);
+                if ((rc = h5x_job_run_all(z, set, m, err))) break;
                 m = 0;
             }
-            if (m == 0) it = h5x_job_items(z);
+            if (m == 0) it = h5x_job_items(z, &set);
             const size_t left = c->staged - k * c->chunk_rows;
             it[m++] = (h5x_item){c, c->stage + k * c->chunk_rows * c->row_bytes,
                                  (left < c->chunk_rows ? left : c->chunk_rows) * c->row_bytes,
                                  c->rows_written + k * c->chunk_rows, test && k == 0};
         }
     }
-    if (rc == AVT_OK && m) rc = h5x_job_run_all(z, m, err);
+    if (rc == AVT_OK && m) rc = h5x_job_run_all(z, set, m, err);
     if (rc == AVT_OK && z) rc = h5x_zctx_drain(z, err);
     for (size_t i = 0; i < n && rc == AVT_OK; i++)
         if (cols[i]->z == z && z && cols[i]->direct && cols[i]->staged) h5x_col_staged_written(cols[i]);
@@ -1180,8 +1178,7 @@ int h5x_col_append_str(h5x_col *c, const char *s, avt_error *err)
 
 void h5x_col_close(h5x_col *c)
 {
-    /* Closed without a flush (abort): its pending chunks are dropped with the stage. */
-    /* chunks of c still pending are dropped (an error path: the file is discarded) */
+    /* Closed without a flush (abort): the pending chunks are dropped with the stage. */
     for (size_t k = 0; c->z && k < c->z->pend_nchunks; k++)
         if (c->z->items[(size_t)c->z->pend_set * c->z->batch_chunks + k].c == c) c->z->pend_nchunks = 0;
     h5x_col_free_strings(c);

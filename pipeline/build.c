@@ -445,7 +445,7 @@ static int sweep_taken(build_state *st, const held_sweep *h, avt_error *err)
                        : AVT_OK;
 }
 
-/* A sweep read during a frame's cameras (by whichever thread comes first). */
+/* A sweep read ahead, beside a frame's export. */
 typedef struct read_ahead {
     build_state *st;
     held_sweep *h;
@@ -1180,6 +1180,7 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
 {
     build_state st;
     memset(&st, 0, sizeof st);
+    atomic_init(&st.hashing.stop, 0);
     st.opt = opt;
     memset(sum, 0, sizeof *sum);
     const double t0 = avt_monotonic_s();

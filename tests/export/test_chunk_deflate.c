@@ -12,6 +12,9 @@
 #include <libdeflate.h>
 #include <stdlib.h>
 #include <string.h>
+#include <omp.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "export_private.h"
@@ -260,9 +263,121 @@ static void test_small_chunks_use_libdeflate(void **state)
     roundtrip(comp, in, sizeof in, 4);
 }
 
+/* Columns flushed together (h5x_cols_flush) read back as appended, by HDF5's own filters:
+ * a column whose stage was just flushed (its chunks pending, nothing staged), columns with a
+ * partial stage split over shared jobs, a column whose chunks outgrow the buffers, and a
+ * column of another writer context; with 1 and 3 threads and with a task run beside. */
+static void side_task(void *arg) { ++*(int *)arg; }
+
+static void test_columns_flushed_together(void **state)
+{
+    (void)state;
+    enum { NCOL = 5 };
+    static const size_t rows[NCOL] = {16, 37, 3, 0, 90}, chunk[NCOL] = {4, 4, 8, 4, 2}, width[NCOL] = {1, 1, 1, 1, 64};
+    for (int threads = 1; threads <= 3; threads += 2) {
+        omp_set_num_threads(threads);
+        char path[] = "/tmp/avt_cols_flush_XXXXXX";
+        int fd = mkstemp(path);
+        assert_true(fd >= 0);
+        close(fd);
+        hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+        assert_true(f >= 0);
+        h5x_zctx z, z2;
+        avt_error err = {0, ""};
+        assert_int_equal(h5x_zctx_init(&z, H5X_DEFLATE, 1, 1, &err), AVT_OK);
+        assert_int_equal(h5x_zctx_init(&z2, H5X_DEFLATE, 1, 0, &err), AVT_OK);
+        int ran = 0;
+        const int beside = h5x_zctx_beside(&z, side_task, &ran);
+        h5x_col cols[NCOL];
+        h5x_col *ptr[NCOL];
+        for (int c = 0; c < NCOL; c++) {
+            char name[16];
+            snprintf(name, sizeof name, "c%d", c);
+            assert_int_equal(h5x_col_create(&cols[c], f, name, K_U32, width[c] > 1 ? 2 : 1, width[c], 0, chunk[c],
+                                            c == 2 ? &z2 : &z, path, &err),
+                             AVT_OK);
+            ptr[c] = &cols[c];
+            for (uint32_t i = 0; i < rows[c] * width[c]; i += (uint32_t)width[c]) {
+                uint32_t row[64];
+                for (size_t w = 0; w < width[c]; w++) row[w] = (uint32_t)(1000 * c) + i + (uint32_t)w % 3;
+                assert_int_equal(h5x_col_append(&cols[c], row, 1, &err), AVT_OK);
+            }
+        }
+        /* column 0: exactly its stage when threads = 1 (4 chunks of 4 rows), then nothing */
+        assert_int_equal(h5x_cols_flush(ptr, NCOL, &err), AVT_OK);
+        h5x_zctx_beside_wait(&z);
+        assert_int_equal(ran, beside);
+        for (int c = 0; c < NCOL; c++) h5x_col_close(&cols[c]);
+        h5x_zctx_free(&z);
+        h5x_zctx_free(&z2);
+        assert_true(H5Fclose(f) >= 0);
+        f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+        assert_true(f >= 0);
+        for (int c = 0; c < NCOL; c++) {
+            char name[16];
+            snprintf(name, sizeof name, "c%d", c);
+            hid_t d = H5Dopen2(f, name, H5P_DEFAULT), sp = H5Dget_space(d);
+            assert_true(d >= 0 && sp >= 0);
+            assert_int_equal(H5Sget_simple_extent_npoints(sp), (hssize_t)(rows[c] * width[c]));
+            uint32_t *got = malloc(rows[c] * width[c] * 4 + 4);
+            assert_non_null(got);
+            if (rows[c]) assert_true(H5Dread(d, H5T_NATIVE_UINT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, got) >= 0);
+            for (size_t i = 0; i < rows[c]; i++)
+                for (size_t w = 0; w < width[c]; w++)
+                    assert_int_equal(got[i * width[c] + w], (uint32_t)(1000 * c) + (uint32_t)(i * width[c]) + (uint32_t)w % 3);
+            free(got);
+            H5Sclose(sp);
+            H5Dclose(d);
+        }
+        H5Fclose(f);
+        unlink(path);
+    }
+}
+
+/* A column whose stage was just flushed: nothing staged, its last batch still pending in the
+ * writer context, which h5x_cols_flush must store. */
+static void test_flush_of_pending_only(void **state)
+{
+    (void)state;
+    for (int threads = 1; threads <= 2; threads++) {
+        omp_set_num_threads(threads);
+        char path[] = "/tmp/avt_pending_XXXXXX";
+        int fd = mkstemp(path);
+        assert_true(fd >= 0);
+        close(fd);
+        hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+        h5x_zctx z;
+        h5x_col col, *ptr = &col;
+        avt_error err = {0, ""};
+        assert_int_equal(h5x_zctx_init(&z, H5X_DEFLATE, 1, 1, &err), AVT_OK);
+        assert_int_equal(h5x_col_create(&col, f, "v", K_U32, 1, 0, 0, 4, &z, path, &err), AVT_OK);
+        const uint32_t n = (uint32_t)(2 * col.stage_rows);
+        for (uint32_t i = 0; i < n; i++) assert_int_equal(h5x_col_append(&col, &i, 1, &err), AVT_OK);
+        assert_int_equal(col.staged, 0);
+        assert_true(z.pend_nchunks > 0);
+        assert_int_equal(h5x_cols_flush(&ptr, 1, &err), AVT_OK);
+        assert_int_equal(z.pend_nchunks, 0);
+        h5x_col_close(&col);
+        h5x_zctx_free(&z);
+        H5Fclose(f);
+        f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+        hid_t d = H5Dopen2(f, "v", H5P_DEFAULT);
+        uint32_t *got = malloc(n * 4);
+        assert_true(f >= 0 && d >= 0 && got);
+        assert_true(H5Dread(d, H5T_NATIVE_UINT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, got) >= 0);
+        for (uint32_t i = 0; i < n; i++) assert_int_equal(got[i], i);
+        free(got);
+        H5Dclose(d);
+        H5Fclose(f);
+        unlink(path);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_columns_flushed_together),
+        cmocka_unit_test(test_flush_of_pending_only),
         cmocka_unit_test(test_plane_mixes),
         cmocka_unit_test(test_run_lengths),
         cmocka_unit_test(test_runs_of_every_length),
