@@ -269,6 +269,17 @@ static void test_small_chunks_use_libdeflate(void **state)
  * column of another writer context; with 1 and 3 threads and with a task run beside. */
 static void side_task(void *arg) { ++*(int *)arg; }
 
+/* A new HDF5 file at a fresh /tmp path (path: a mkstemp template, replaced). */
+static hid_t scratch_h5(char *path)
+{
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(f >= 0);
+    return f;
+}
+
 static void test_columns_flushed_together(void **state)
 {
     (void)state;
@@ -277,11 +288,7 @@ static void test_columns_flushed_together(void **state)
     for (int threads = 1; threads <= 3; threads += 2) {
         omp_set_num_threads(threads);
         char path[] = "/tmp/avt_cols_flush_XXXXXX";
-        int fd = mkstemp(path);
-        assert_true(fd >= 0);
-        close(fd);
-        hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-        assert_true(f >= 0);
+        hid_t f = scratch_h5(path);
         h5x_zctx z, z2;
         avt_error err = {0, ""};
         assert_int_equal(h5x_zctx_init(&z, H5X_DEFLATE, 1, 1, &err), AVT_OK);
@@ -342,10 +349,7 @@ static void test_flush_of_pending_only(void **state)
     for (int threads = 1; threads <= 2; threads++) {
         omp_set_num_threads(threads);
         char path[] = "/tmp/avt_pending_XXXXXX";
-        int fd = mkstemp(path);
-        assert_true(fd >= 0);
-        close(fd);
-        hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+        hid_t f = scratch_h5(path);
         h5x_zctx z;
         h5x_col col, *ptr = &col;
         avt_error err = {0, ""};
