@@ -1085,21 +1085,22 @@ static int open_inputs(build_state *st, const avt_build_options *opt, avt_build_
     sum->cam = calloc(nc ? nc : 1, sizeof *sum->cam);
     if (!st->cams || !st->cframes || !sum->cam) return avt_err(err, AVT_NOMEM, "out of memory");
     sum->n_cameras = (unsigned)nc;
-    for (size_t c = 0; c < nc; c++) {
-        cam_work *cw = &st->cams[c];
-        const avt_camera *cam = &st->rig.cameras[c];
-        if ((rc = avt_cam_model_init(&cw->model, cam, err))) return rc;
-        cw->cam_T_lidar = avt_tf_inv(&cam->lidar_T_cam);
-        cw->axis_az_deg = avt_sync_camera_azimuth_deg(cam);
-        if (avt_depth_grid_init(&cw->grid, cam->width, cam->height)) return avt_err(err, AVT_NOMEM, "out of memory");
-    }
-    /* each camera's images listed and checked, the cameras in parallel */
+    /* each camera's model (its view bounds: thousands of border pixels unprojected) and its
+     * images listed and checked, the cameras in parallel */
 #pragma omp parallel for schedule(dynamic, 1) if (nc > 1)
     for (size_t c = 0; c < nc; c++) {
         cam_work *cw = &st->cams[c];
+        const avt_camera *cam = &st->rig.cameras[c];
         cw->err.code = AVT_OK;
         cw->err.msg[0] = '\0';
-        avt_camera_stream_list(st->log.dir, st->rig.cameras[c].name, &cw->stream, &cw->err);
+        if (avt_cam_model_init(&cw->model, cam, &cw->err)) continue;
+        cw->cam_T_lidar = avt_tf_inv(&cam->lidar_T_cam);
+        cw->axis_az_deg = avt_sync_camera_azimuth_deg(cam);
+        if (avt_depth_grid_init(&cw->grid, cam->width, cam->height)) {
+            avt_err(&cw->err, AVT_NOMEM, "out of memory");
+            continue;
+        }
+        avt_camera_stream_list(st->log.dir, cam->name, &cw->stream, &cw->err);
     }
     for (size_t c = 0; c < nc; c++) {
         cam_work *cw = &st->cams[c];
