@@ -65,9 +65,9 @@ static avt_tf deskew_tf(const avt_poses *poses, const avt_tf *lidar_ref_T_world,
 }
 
 /* The points of one knot interval: each point's transform a + s (b - a), s = (t - t0) / len,
- * applied as avt_tf_apply does, in the same operations (never contracted into fused
- * multiply-adds: the AVX2 clone differs from the plain one in vector width only), so that the
- * result is the same bit for bit on either path. Every t - t0 lies in [0, AVT_DESKEW_KNOT_NS]:
+ * applied by avt_tf_apply as on the exact path (never contracted into fused multiply-adds:
+ * the AVX2 clone differs from the plain one in vector width only), so that the result is the
+ * same bit for bit on either path. Every t - t0 lies in [0, AVT_DESKEW_KNOT_NS]:
  * 32 bits convert it exactly, and vectorize. */
 static inline __attribute__((always_inline)) void deskew_run_body(const double *restrict a, const double *restrict b,
                                                                   int64_t t0, double len, const int64_t *restrict t,
@@ -78,11 +78,12 @@ static inline __attribute__((always_inline)) void deskew_run_body(const double *
     for (int j = 0; j < 12; j++) d[j] = b[j] - a[j];
     for (size_t i = 0; i < n; i++) {
         const double s = (double)(int32_t)(t[i] - t0) / len;
-        double m[12];
-        for (int j = 0; j < 12; j++) m[j] = a[j] + s * d[j];
-        const double x = xyz[3 * i], y = xyz[3 * i + 1], z = xyz[3 * i + 2];
-        for (int r = 0; r < 3; r++)
-            out[3 * i + r] = (float)(m[4 * r] * x + m[4 * r + 1] * y + m[4 * r + 2] * z + m[4 * r + 3]);
+        avt_tf M;
+        for (int j = 0; j < 12; j++) M.m[j] = a[j] + s * d[j];
+        const double p[3] = {xyz[3 * i], xyz[3 * i + 1], xyz[3 * i + 2]};
+        double q[3];
+        avt_tf_apply(&M, p, q);
+        for (int r = 0; r < 3; r++) out[3 * i + r] = (float)q[r];
     }
 }
 
