@@ -739,6 +739,16 @@ static int h5x_col_batch_tests(h5x_col *c)
     return test;
 }
 
+/* Chunk k of n rows of c at rows (row start there), as a job's item; tests: it takes the
+ * column's verdicts (the batch's first chunk, h5x_col_batch_tests). */
+static h5x_item h5x_col_item(h5x_col *c, const unsigned char *rows, size_t n, uint64_t start, size_t k, int tests)
+{
+    const size_t left = n - k * c->chunk_rows;
+    return (h5x_item){c, rows + k * c->chunk_rows * c->row_bytes,
+                      (left < c->chunk_rows ? left : c->chunk_rows) * c->row_bytes, start + k * c->chunk_rows,
+                      tests && k == 0};
+}
+
 /* Compresses the n items set up in half set (h5x_job_items) while the pending chunks are
  * stored; the job's chunks are pending then. */
 static int h5x_job_run_all(h5x_zctx *z, int set, size_t n, avt_error *err)
@@ -1000,7 +1010,6 @@ static int h5x_col_write_direct(h5x_col *c, uint64_t start, size_t n, const unsi
                                 int async, avt_error *err)
 {
     h5x_zctx *z = c->z;
-    size_t chunk_bytes = c->chunk_rows * c->row_bytes;
     size_t nchunks = (n + c->chunk_rows - 1) / c->chunk_rows;
     if (z->filter == H5X_NONE) return h5x_col_write_raw(c, start, n, rows, err);
     int rc;
@@ -1009,11 +1018,7 @@ static int h5x_col_write_direct(h5x_col *c, uint64_t start, size_t n, const unsi
     int set;
     h5x_item *it = h5x_job_items(z, &set);
     const int test = h5x_col_batch_tests(c);
-    for (size_t k = 0; k < nchunks; k++) {
-        const size_t left = n - k * c->chunk_rows;
-        it[k] = (h5x_item){c, rows + k * chunk_bytes, (left < c->chunk_rows ? left : c->chunk_rows) * c->row_bytes,
-                           start + k * c->chunk_rows, test && k == 0};
-    }
+    for (size_t k = 0; k < nchunks; k++) it[k] = h5x_col_item(c, rows, n, start, k, test);
     /* The previous batch is stored while this one is compressed. */
     if ((rc = h5x_job_run_all(z, set, nchunks, err))) return rc;
     if (!async) return h5x_zctx_drain(z, err);
@@ -1118,10 +1123,7 @@ int h5x_cols_flush(h5x_col *const *cols, size_t n, avt_error *err)
                 m = 0;
             }
             if (m == 0) it = h5x_job_items(z, &set);
-            const size_t left = c->staged - k * c->chunk_rows;
-            it[m++] = (h5x_item){c, c->stage + k * c->chunk_rows * c->row_bytes,
-                                 (left < c->chunk_rows ? left : c->chunk_rows) * c->row_bytes,
-                                 c->rows_written + k * c->chunk_rows, test && k == 0};
+            it[m++] = h5x_col_item(c, c->stage, c->staged, c->rows_written, k, test);
         }
     }
     if (rc == AVT_OK && m) rc = h5x_job_run_all(z, set, m, err);
