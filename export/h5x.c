@@ -332,6 +332,10 @@ static size_t h5x_igzip(h5x_coder *cod, const unsigned char *p, size_t n, unsign
     struct isal_zstream *z = cod->igzip;
     if (n > UINT32_MAX) return 0; /* igzip counts in 32 bits (HDF5 chunks are under 4 GiB) */
     isal_deflate_stateless_init(z);
+    /* stateless_init leaves the window size alone (ISA-L 2.30): 0 is the full 32 KiB; a
+     * value of 1..15 left in the memory shortens it (valgrind found this one read, and builds
+     * of the same log whose chunks differed by a byte or two) */
+    z->hist_bits = 0;
     z->level = 1;
     z->level_buf = cod->igzip_buf;
     z->level_buf_size = ISAL_DEF_LVL1_DEFAULT;
@@ -555,7 +559,7 @@ int h5x_coder_init(h5x_coder *cod, int level)
     memset(cod, 0, sizeof *cod);
     cod->ld = libdeflate_alloc_compressor(level);
     if (level == 1) {
-        cod->igzip = malloc(sizeof *cod->igzip);
+        cod->igzip = calloc(1, sizeof *cod->igzip);
         cod->igzip_buf = malloc(ISAL_DEF_LVL1_DEFAULT);
     }
     return cod->ld && (level != 1 || (cod->igzip && cod->igzip_buf)) ? AVT_OK : AVT_NOMEM;
