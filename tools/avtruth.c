@@ -35,23 +35,18 @@ static void usage(FILE *f)
 
 /* Between parallel regions libgomp's idle threads spin by default, burning a core each while
  * the main thread writes HDF5 or reads images; on a shared machine that spinning took 80 % of
- * a build's CPU time (docs/benchmarks.md). libgomp reads OMP_WAIT_POLICY once, in its
- * constructor, so the policy is set to passive (idle threads sleep) in the executable's
- * .preinit_array, which the dynamic loader runs before any shared library's constructor
- * (System V gABI, "Initialization and Termination Functions"). A policy the user set is kept.
- * (The CLI used to set it and start itself again: a second load of its 55 libraries, 5-10 ms
- * a command.) glibc gives main the environment it was started with, so the variable is not
- * seen there, nor passed on. */
-static void openmp_passive(int argc, char **argv, char **envp)
+ * a build's CPU time (docs/benchmarks.md). libgomp reads OMP_WAIT_POLICY once, when it loads,
+ * so the CLI sets it to passive (idle threads sleep) and starts itself again; a policy the
+ * user set is kept, and if the restart fails the command runs as it is. */
+static void openmp_passive(char **argv)
 {
-    (void)argc, (void)argv, (void)envp;
-    setenv("OMP_WAIT_POLICY", "passive", 0);
+    if (getenv("OMP_WAIT_POLICY") || setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
+    execv("/proc/self/exe", argv);
 }
-__attribute__((section(".preinit_array"), used)) static void (*const preinit_openmp_passive)(int, char **, char **) =
-    openmp_passive;
 
 int main(int argc, char **argv)
 {
+    openmp_passive(argv);
     if (argc < 2) {
         usage(stderr);
         return 2;

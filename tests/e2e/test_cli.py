@@ -2,27 +2,14 @@
 for every command listed by `avtruth help`, with usage, options, defaults and an example; a bad
 option value, an unknown option or a missing value exits 2 with a message naming the option
 and what it accepts; a bad LOG is an error of the work (exit 1)."""
-import os
 import re
-import subprocess
 
-from common import AVTRUTH, Checker, run, tmpdir
+from common import Checker, run, tmpdir
 
 ck = Checker()
 
 p = run("--version")
 ck.check(re.match(r"avtruth \d+\.\d+\.\d+ \(git [0-9a-f]+", p.stdout), f"--version: {p.stdout!r}")
-
-# libgomp's idle threads sleep (OMP_WAIT_POLICY passive, set before libgomp reads it), unless
-# the user chose a policy; libgomp prints what it read with OMP_DISPLAY_ENV
-for policy, seen in ((None, "PASSIVE"), ("active", "ACTIVE")):
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    env["OMP_DISPLAY_ENV"] = "true"
-    if policy:
-        env["OMP_WAIT_POLICY"] = policy
-    d = subprocess.run([AVTRUTH, "--version"], capture_output=True, text=True, env=env, timeout=60)
-    ck.check(f"OMP_WAIT_POLICY = '{seen}'" in d.stderr,
-             f"OpenMP wait policy {seen} with OMP_WAIT_POLICY={policy}: {d.stderr.strip()[:300]}")
 
 p = run("help")
 commands = re.findall(r"^  (\S+) ", p.stdout.split("commands:")[1], re.M)
