@@ -163,6 +163,21 @@ int h5x_attr_num(hid_t loc, const char *name, int kind, const void *value, const
     return h5x_attr_write(loc, name, kind, value, file, err);
 }
 
+/* H5Dwrite of n elements of kind from buf, with a type conversion buffer of their size: HDF5's
+ * default, 1 MiB and its background buffer zeroed on every write that converts (the strings),
+ * was most of the time of the small datasets written at the end (docs/benchmarks.md). */
+static herr_t h5x_write(hid_t dset, int kind, hid_t mtype, hid_t mspace, hid_t fspace, size_t n, const void *buf)
+{
+    size_t bytes = n * h5x_kind_size(kind);
+    bytes = bytes < 4096 ? 4096 : bytes > ((size_t)1 << 20) ? (size_t)1 << 20 : bytes;
+    hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
+    if (dxpl < 0) return -1;
+    herr_t r = H5Pset_buffer(dxpl, bytes, NULL, NULL);
+    if (r >= 0) r = H5Dwrite(dset, mtype, mspace, fspace, dxpl, buf);
+    H5Pclose(dxpl);
+    return r;
+}
+
 int h5x_dset_write(hid_t loc, const char *path, int kind, int rank, const hsize_t *dims,
                    const void *data, const char *file, avt_error *err)
 {
@@ -200,7 +215,7 @@ int h5x_dset_write(hid_t loc, const char *path, int kind, int rank, const hsize_
         for (hsize_t i = 0; i < n; i++) strs[i] = in[i] ? in[i] : "";
         buf = strs;
     }
-    if (H5Dwrite(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+    if (h5x_write(dset, kind, mtype, H5S_ALL, H5S_ALL, (size_t)n, buf) < 0) {
         rc = h5x_fail(err, file, path, "H5Dwrite");
         goto out;
     }
@@ -1050,7 +1065,7 @@ static int h5x_col_write_block(h5x_col *c, uint64_t start, size_t n, const void 
         rc = h5x_fail(err, c->file, c->path, "H5Sselect_hyperslab");
         goto out;
     }
-    if (H5Dwrite(c->dset, c->mtype, mspace, fspace, H5P_DEFAULT, rows) < 0) {
+    if (h5x_write(c->dset, c->kind, c->mtype, mspace, fspace, n * c->row_bytes / h5x_kind_size(c->kind), rows) < 0) {
         rc = h5x_fail(err, c->file, c->path, "H5Dwrite");
         goto out;
     }
