@@ -35,6 +35,8 @@ typedef struct cdr {
     int64_t count;     /* the last count or length read (-1: none), for messages */
 } cdr;
 
+/* Callers zero d first: GCC's -Wmaybe-uninitialized cannot see that d is not read after a
+ * failure here. */
 static int cdr_begin(cdr *d, const uint8_t *msg, size_t len, const char *type, avt_error *err)
 {
     if (len < 4)
@@ -137,7 +139,7 @@ static int cdr_end(cdr *d, avt_error *err)
 int avt_cdr_velodyne_scan(const uint8_t *msg, size_t len, avt_velodyne_scan *out, avt_error *err)
 {
     memset(out, 0, sizeof *out);
-    cdr d;
+    cdr d = {0};
     int rc = cdr_begin(&d, msg, len, "velodyne_msgs/msg/VelodyneScan", err);
     if (rc) return rc;
     get_header(&d, &out->header);
@@ -167,7 +169,7 @@ void avt_velodyne_scan_free(avt_velodyne_scan *s)
 
 int avt_cdr_bytes_msg(const uint8_t *msg, size_t len, const uint8_t **buf, size_t *n, avt_error *err)
 {
-    cdr d;
+    cdr d = {0};
     int rc = cdr_begin(&d, msg, len, "ouster_sensor_msgs/msg/PacketMsg", err);
     if (rc) return rc;
     d.field = "buf";
@@ -177,7 +179,7 @@ int avt_cdr_bytes_msg(const uint8_t *msg, size_t len, const uint8_t **buf, size_
 
 int avt_cdr_string_msg(const uint8_t *msg, size_t len, const char **s, size_t *n, avt_error *err)
 {
-    cdr d;
+    cdr d = {0};
     int rc = cdr_begin(&d, msg, len, "std_msgs/msg/String", err);
     if (rc) return rc;
     d.field = "data";
@@ -190,7 +192,7 @@ static const uint8_t FIELD_BYTES[9] = {0, 1, 1, 2, 2, 4, 4, 4, 8};
 int avt_cdr_pointcloud2(const uint8_t *msg, size_t len, avt_ros_pointcloud2 *out, avt_error *err)
 {
     memset(out, 0, sizeof *out);
-    cdr d;
+    cdr d = {0};
     int rc = cdr_begin(&d, msg, len, "sensor_msgs/msg/PointCloud2", err);
     if (rc) return rc;
     get_header(&d, &out->header);
@@ -237,7 +239,7 @@ int avt_cdr_pointcloud2(const uint8_t *msg, size_t len, avt_ros_pointcloud2 *out
 int avt_cdr_image(const uint8_t *msg, size_t len, avt_ros_image *out, avt_error *err)
 {
     memset(out, 0, sizeof *out);
-    cdr d;
+    cdr d = {0};
     int rc = cdr_begin(&d, msg, len, "sensor_msgs/msg/Image", err);
     if (rc) return rc;
     size_t n;
@@ -262,7 +264,7 @@ int avt_cdr_image(const uint8_t *msg, size_t len, avt_ros_image *out, avt_error 
 int avt_cdr_compressed_image(const uint8_t *msg, size_t len, avt_ros_compressed_image *out, avt_error *err)
 {
     memset(out, 0, sizeof *out);
-    cdr d;
+    cdr d = {0};
     int rc = cdr_begin(&d, msg, len, "sensor_msgs/msg/CompressedImage", err);
     if (rc) return rc;
     size_t n;
@@ -277,7 +279,7 @@ int avt_cdr_compressed_image(const uint8_t *msg, size_t len, avt_ros_compressed_
 int avt_cdr_camera_info(const uint8_t *msg, size_t len, avt_ros_camera_info *out, avt_error *err)
 {
     memset(out, 0, sizeof *out);
-    cdr d;
+    cdr d = {0};
     int rc = cdr_begin(&d, msg, len, "sensor_msgs/msg/CameraInfo", err);
     if (rc) return rc;
     size_t n;
@@ -310,7 +312,7 @@ int avt_cdr_camera_info(const uint8_t *msg, size_t len, avt_ros_camera_info *out
 int avt_cdr_tf(const uint8_t *msg, size_t len, avt_ros_tf *out, avt_error *err)
 {
     memset(out, 0, sizeof *out);
-    cdr d;
+    cdr d = {0};
     int rc = cdr_begin(&d, msg, len, "tf2_msgs/msg/TFMessage", err);
     if (rc) return rc;
     d.field = "transforms";

@@ -384,7 +384,7 @@ static void test_pcap(void **state)
     pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
     assert_non_null(p);
     assert_int_equal(pcap_datalink(p), DLT_EN10MB);
-    world w;
+    world w = {0}; /* world_load fills it; zeroed for -Wmaybe-uninitialized */
     world_load(&w);
 
     struct pcap_pkthdr *h;
