@@ -163,18 +163,22 @@ int h5x_attr_num(hid_t loc, const char *name, int kind, const void *value, const
     return h5x_attr_write(loc, name, kind, value, file, err);
 }
 
-/* H5Dwrite of n elements of kind from buf, with a type conversion buffer of their size: HDF5's
- * default, 1 MiB and its background buffer zeroed on every write that converts (the strings),
- * was most of the time of the small datasets written at the end (docs/benchmarks.md). */
+/* H5Dwrite of n elements of kind from buf, with a type conversion buffer of their size (in
+ * the larger of the memory and file types: a string is a pointer in memory, an hvl_t while
+ * converted): HDF5's default, 1 MiB with a background buffer of the same size, both zeroed on
+ * every write that converts (the strings), was most of the time of the small datasets written
+ * at the end (docs/benchmarks.md). A failed write's error stack is kept for h5x_fail. */
 static herr_t h5x_write(hid_t dset, int kind, hid_t mtype, hid_t mspace, hid_t fspace, size_t n, const void *buf)
 {
-    size_t bytes = n * h5x_kind_size(kind);
+    size_t bytes = n * (kind == K_STR ? sizeof(hvl_t) : h5x_kind_size(kind));
     bytes = bytes < 4096 ? 4096 : bytes > ((size_t)1 << 20) ? (size_t)1 << 20 : bytes;
     hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
     if (dxpl < 0) return -1;
     herr_t r = H5Pset_buffer(dxpl, bytes, NULL, NULL);
     if (r >= 0) r = H5Dwrite(dset, mtype, mspace, fspace, dxpl, buf);
+    const hid_t es = r < 0 ? H5Eget_current_stack() : -1; /* H5Pclose would clear it */
     H5Pclose(dxpl);
+    if (es >= 0) H5Eset_current_stack(es);
     return r;
 }
 
