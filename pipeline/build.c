@@ -133,7 +133,7 @@ typedef struct cam_work {
 /* An owned copy of a sweep with its points deskewed to the sweep's reference time. Three are
  * held (previous, current, next), so that a camera whose view straddles the cut angle gets
  * the points of the neighbouring sweep on the far side of the cut (docs/pipeline.md), and a
- * fourth is read ahead beside the current frame's export. */
+ * fourth is read ahead beside the current frame (read_ahead). */
 typedef struct held_sweep {
     avt_sweep sw;         /* owned intensity, ring, return_type; no xyz or t_ns (NULL): desk
                            * and tdelta are what the frame needs of them */
@@ -409,8 +409,8 @@ nomem:
 
 /* Reads the capture's next sweep into h with its labels: 1, or 0 at the end (h unused), or an
  * error. Touches only h, the reader and the validation's sweep times, so it runs beside the
- * export of the frame before (read_ahead); its file and period are taken into st by
- * sweep_taken, in order. seconds: decoding, copying and deskewing, labelling. */
+ * cameras or the export of the frame before (read_ahead); its file and period are taken into
+ * st by sweep_taken, in order. seconds: decoding, copying and deskewing, labelling. */
 static int read_sweep(build_state *st, held_sweep *h, double seconds[3], avt_error *err)
 {
     const avt_sweep *sw;
@@ -445,7 +445,8 @@ static int sweep_taken(build_state *st, const held_sweep *h, avt_error *err)
                        : AVT_OK;
 }
 
-/* A sweep read ahead, beside a frame's export. */
+/* The sweep after next, read beside a frame: an item of its cameras' loop, or without
+ * cameras beside its export. */
 typedef struct read_ahead {
     build_state *st;
     held_sweep *h;
@@ -453,7 +454,7 @@ typedef struct read_ahead {
     avt_error err;
 } read_ahead;
 
-/* read_sweep for the sweep after next (its time counted under the export). */
+/* read_sweep for the sweep after next (its time counted under the cameras or the export). */
 static void read_ahead_run(read_ahead *a)
 {
     double seconds[3] = {0, 0, 0};
@@ -786,16 +787,22 @@ static int process_frame(build_state *st, const held_sweep *prev, const held_swe
     const size_t n_all = n + (prev ? prev->sw.n : 0) + (next ? next->sw.n : 0);
     if ((rc = grow_frame_buffers(st, n ? n : 1, n_all ? n_all : 1, err))) return rc;
     if ((rc = label_stage(st, cur, sum, err))) return rc;
-    /* the cameras in parallel (each on its own buffers; nested regions run on one thread);
-     * then in camera order: the first error, the images' provenance and the counts */
-    const int nc = (int)st->rig.n_cameras;
+    /* the cameras in parallel (each on its own buffers; nested regions run on one thread),
+     * with the sweep after next read ahead as one more item, taken first (the longest): the
+     * export then has both threads for its compression. Then in camera order: the first
+     * error, the images' provenance and the counts. */
+    const int nc = (int)st->rig.n_cameras, ra = ahead && nc > 0, items = nc + ra;
     sum->stage_seconds[AVT_STAGE_LABELS] += (t_next = avt_monotonic_s()) - t, t = t_next;
-#pragma omp parallel for schedule(dynamic, 1) if (nc > 1)
-    for (int c = 0; c < nc; c++) {
-        cam_work *cw = &st->cams[c];
+#pragma omp parallel for schedule(dynamic, 1) if (items > 1)
+    for (int k = 0; k < items; k++) {
+        if (k < ra) {
+            read_ahead_run(ahead);
+            continue;
+        }
+        cam_work *cw = &st->cams[k - ra];
         cw->err.code = AVT_OK;
         cw->err.msg[0] = '\0';
-        camera_stage(st, (size_t)c, prev, cur, next, opt, frame_no, &cw->err);
+        camera_stage(st, (size_t)(k - ra), prev, cur, next, opt, frame_no, &cw->err);
     }
     for (int c = 0; c < nc; c++) {
         const cam_work *cw = &st->cams[c];
@@ -831,9 +838,10 @@ static int process_frame(build_state *st, const held_sweep *prev, const held_swe
     fo.n_boxes = nb;
     fo.boxes = st->b3d;
     fo.cams = st->cframes;
-    /* beside the export (which reads only this frame): the sweep after next read ahead */
-    const int beside = ahead && avt_export_run_beside(st->writer, read_ahead_beside, ahead);
-    if (ahead && !beside) read_ahead_run(ahead);
+    /* without cameras, the sweep after next is read ahead beside the export (which reads
+     * only this frame) */
+    const int beside = ahead && !ra && avt_export_run_beside(st->writer, read_ahead_beside, ahead);
+    if (ahead && !ra && !beside) read_ahead_run(ahead);
     rc = avt_export_frame(st->writer, &fo, err);
     if (beside) avt_export_wait_beside(st->writer);
     if (rc) return rc;
@@ -1251,7 +1259,8 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
             goto out;
 
     /* Frames are built one sweep behind the reader: frame k sees sweeps k-1, k and k+1; sweep
-     * k+2 is read beside frame k's export (hq), on the writer's thread when it has one. */
+     * k+2 is read beside frame k (hq): in its cameras' loop, or without cameras beside its
+     * export on the writer's thread when it has one. */
     uint64_t frame_no = 0;
     int64_t first_ts = 0;
     held_sweep *hp = &st.held[0], *hc = &st.held[1], *hn = &st.held[2], *hq = &st.held[3];
