@@ -3,7 +3,9 @@
  * 2D box in the camera (devkit_object readme, "Data Format Description"; the geometry is
  * labels/kitti.c's avt_kitti_object_from_box), and DIR/calib/<frame>.txt with P2 = K [I | 0],
  * R0_rect = I and Tr_velo_to_cam = cam_T_lidar, so that the locations (in that camera's
- * frame) project with P2 as KITTI's do. */
+ * frame) project with P2 as KITTI's do. A stitched index keeps each log's calibration under
+ * /logs/<k>/cameras/<name>/ (docs/format-notes.md, multi-log datasets), so there each frame's
+ * calib file is its log's, found through frames/log_index. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -48,15 +50,41 @@ static void calib_text(const double K[9], const avt_tf *cam_T_lidar, avt_sbuf *b
     avt_sbuf_printf(b, "\nTr_imu_to_velo: 1 0 0 0 0 1 0 0 0 0 1 0\n");
 }
 
+/* Camera cam's calibration under base ("" for a per-log file, "logs/<k>/" for log k of a
+ * stitched index): the KITTI calib text in *text (replaced) and cam_T_lidar. */
+static int read_calib(vctx *v, const char *base, const char *cam, avt_sbuf *text, avt_tf *cam_T_lidar)
+{
+    char tp[AVT_NAME_MAX + 64], kp[AVT_NAME_MAX + 64];
+    vcol tf = {0}, k = {0};
+    snprintf(tp, sizeof tp, "%scameras/%s/lidar_T_cam", base, cam);
+    snprintf(kp, sizeof kp, "%scameras/%s/K", base, cam);
+    int rc = vread(v, tp, H5T_NATIVE_DOUBLE, 0, &tf);
+    if (!rc) rc = vread(v, kp, H5T_NATIVE_DOUBLE, 0, &k);
+    if (!rc && (tf.rows != 4 || k.rows != 3))
+        rc = avt_err(v->err, AVT_MISMATCH, "%s: /%scameras/%s: calibration of the wrong shape (run avtruth verify)",
+                     v->path, base, cam);
+    if (!rc) {
+        avt_tf lidar_T_cam;
+        memcpy(lidar_T_cam.m, tf.data, sizeof lidar_T_cam.m);
+        *cam_T_lidar = avt_tf_inv(&lidar_T_cam);
+        text->len = 0;
+        if (text->p) text->p[0] = '\0';
+        calib_text(k.data, cam_T_lidar, text);
+    }
+    vcol_free(&tf);
+    vcol_free(&k);
+    return rc;
+}
+
 int avt_export_kitti(const char *path, const char *camera, const char *out_dir, FILE *out, avt_error *err)
 {
     h5x_quiet q;
     h5x_quiet_begin(&q);
-    enum { B_OFF, CENTER, SIZE, YAW, CLASS, L_T_C, KMAT, B2_OFF, B2_IDX, XYXY, TRUNC, VIS, IG_OFF, IG_XYXY, IG_CLASS,
+    enum { B_OFF, CENTER, SIZE, YAW, CLASS, B2_OFF, B2_IDX, XYXY, TRUNC, VIS, IG_OFF, IG_XYXY, IG_CLASS, LOG_INDEX,
            NCOL };
     vcol c[NCOL];
     memset(c, 0, sizeof c);
-    char **names = NULL, cam[AVT_NAME_MAX] = "", p[4096];
+    char **names = NULL, cam[AVT_NAME_MAX] = "", p[4096], base[32] = "";
     uint64_t n_names = 0, written = 0;
     avt_sbuf calib = {0}, b = {0};
     int rc = AVT_OK;
@@ -72,26 +100,27 @@ int avt_export_kitti(const char *path, const char *camera, const char *out_dir, 
         if (g >= 0) H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, NULL, first_camera, cam);
         if (g >= 0) H5Gclose(g);
     }
-    snprintf(p, sizeof p, "cameras/%s/lidar_T_cam", cam);
+    snprintf(p, sizeof p, "cameras/%s", cam);
     if (!cam[0] || H5Lexists(v.file, p, H5P_DEFAULT) <= 0) {
         rc = avt_err(err, AVT_NOTFOUND, "%s: no camera '%s' (KITTI labels are per camera)", path, cam[0] ? cam : "(none)");
         goto out;
     }
     const char *col[NCOL] = {"frames/box_offset", "boxes3d/center", "boxes3d/size", "boxes3d/yaw", "boxes3d/class_id",
-                             NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
-    char cp[10][AVT_NAME_MAX + 40];
-    static const char *const cam_col[10] = {"lidar_T_cam", "K", "boxes2d/offset", "boxes2d/box3d_index",
-                                            "boxes2d/xyxy", "boxes2d/truncation", "boxes2d/visibility",
-                                            "ignore/offset", "ignore/xyxy", "ignore/class_id"};
-    for (int i = 0; i < 10; i++) {
+                             NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "frames/log_index"};
+    char cp[8][AVT_NAME_MAX + 40];
+    static const char *const cam_col[8] = {"boxes2d/offset", "boxes2d/box3d_index", "boxes2d/xyxy",
+                                           "boxes2d/truncation", "boxes2d/visibility", "ignore/offset",
+                                           "ignore/xyxy", "ignore/class_id"};
+    for (int i = 0; i < 8; i++) {
         snprintf(cp[i], sizeof cp[i], "cameras/%s/%s", cam, cam_col[i]);
-        col[L_T_C + i] = cp[i];
+        col[B2_OFF + i] = cp[i];
     }
     const hid_t mt[NCOL] = {H5T_NATIVE_UINT64, H5T_NATIVE_FLOAT, H5T_NATIVE_FLOAT, H5T_NATIVE_FLOAT, H5T_NATIVE_UINT16,
-                            H5T_NATIVE_DOUBLE, H5T_NATIVE_DOUBLE, H5T_NATIVE_UINT64, H5T_NATIVE_UINT32,
-                            H5T_NATIVE_FLOAT, H5T_NATIVE_FLOAT, H5T_NATIVE_FLOAT, H5T_NATIVE_UINT64,
-                            H5T_NATIVE_FLOAT, H5T_NATIVE_UINT16};
-    /* ignore regions: in files written since the annotation schema only */
+                            H5T_NATIVE_UINT64, H5T_NATIVE_UINT32, H5T_NATIVE_FLOAT, H5T_NATIVE_FLOAT,
+                            H5T_NATIVE_FLOAT, H5T_NATIVE_UINT64, H5T_NATIVE_FLOAT, H5T_NATIVE_UINT16,
+                            H5T_NATIVE_UINT32};
+    /* ignore regions: in files written since the annotation schema only; frames/log_index: in
+     * stitched indexes only */
     for (int i = 0; i < NCOL && !rc; i++) rc = vread(&v, col[i], mt[i], i >= IG_OFF, &c[i]);
     if (rc || (rc = h5x_strs_read(v.file, "meta/class_names", &names, &n_names, v.path, v.err))) goto out;
     /* the structure is verify's business; here only what indexing needs */
@@ -104,21 +133,27 @@ int avt_export_kitti(const char *path, const char *camera, const char *out_dir, 
     const uint64_t *goff = c[IG_OFF].data;
     const float *gxy = c[IG_XYXY].data;
     const uint16_t *gcls = c[IG_CLASS].data;
-    if (c[B2_OFF].rows != frames + 1 || c[L_T_C].rows != 4 || c[KMAT].rows != 3 ||
-        (c[IG_OFF].present && c[IG_OFF].rows != frames + 1)) {
-        rc = avt_err(err, AVT_MISMATCH, "%s: camera %s: offsets or calibration of the wrong shape (run avtruth verify)",
-                     path, cam);
+    const uint32_t *log_index = c[LOG_INDEX].data;
+    if (c[B2_OFF].rows != frames + 1 || (c[IG_OFF].present && c[IG_OFF].rows != frames + 1) ||
+        (log_index && c[LOG_INDEX].rows != frames)) {
+        rc = avt_err(err, AVT_MISMATCH, "%s: camera %s: offsets of the wrong shape (run avtruth verify)", path, cam);
         goto out;
     }
-    avt_tf lidar_T_cam;
-    memcpy(lidar_T_cam.m, c[L_T_C].data, sizeof lidar_T_cam.m);
-    const avt_tf cam_T_lidar = avt_tf_inv(&lidar_T_cam);
-    calib_text(c[KMAT].data, &cam_T_lidar, &calib);
+    /* the calibration of frame 0's log; a stitched index's next logs' as their frames come */
+    uint32_t log = log_index && frames ? log_index[0] : 0;
+    if (log_index) snprintf(base, sizeof base, "logs/%u/", log);
+    avt_tf cam_T_lidar;
+    if ((rc = read_calib(&v, base, cam, &calib, &cam_T_lidar))) goto out;
     snprintf(p, sizeof p, "%s/label_2", out_dir);
     if ((rc = make_dir(out_dir, err)) || (rc = make_dir(p, err))) goto out;
     snprintf(p, sizeof p, "%s/calib", out_dir);
     if ((rc = make_dir(p, err))) goto out;
     for (uint64_t i = 0; i < frames && !rc; i++) {
+        if (log_index && log_index[i] != log) {
+            log = log_index[i];
+            snprintf(base, sizeof base, "logs/%u/", log);
+            if ((rc = read_calib(&v, base, cam, &calib, &cam_T_lidar))) break;
+        }
         b.len = 0;
         if (b.p) b.p[0] = '\0';
         for (uint64_t k = b2off[i]; k < b2off[i + 1] && !rc; k++) {

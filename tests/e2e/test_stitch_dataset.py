@@ -88,6 +88,28 @@ c.check(got == expected_splits(frames_of(three), {"train": .8, "val": .1, "test"
         f"three logs follow the stated rule: {got}")
 run("verify", idx)
 
+# export kitti of the index (it used to fail: "no camera 'front'", the index keeps each log's
+# calibration under /logs/<k>/): frame frame_offset[k] + i's files are those of frame i of log
+# k's own export, calib included (the synthetic logs are calibrated differently)
+def kitti_files(h5, out):
+    run("export", "kitti", h5, out)
+    names = sorted(os.listdir(os.path.join(out, "label_2")))
+    return [tuple(open(os.path.join(out, sub, n)).read() for sub in ("label_2", "calib")) for n in names]
+
+
+with h5py.File(idx) as f:
+    parts = list(f["logs/file"].asstr()[:])
+    frame_offset = [int(x) for x in f["logs/frame_offset"][:]]
+stitched = kitti_files(idx, os.path.join(work, "kitti_index"))
+c.check(len(stitched) == frame_offset[-1], f"one label file per frame of the index: {len(stitched)}, {frame_offset}")
+for k, rel in enumerate(parts):
+    own = kitti_files(os.path.join(three, rel), os.path.join(work, f"kitti_{k}"))
+    c.check(len(own) == frame_offset[k + 1] - frame_offset[k], f"log {k}: {len(own)} frames, index {frame_offset}")
+    c.check(own == stitched[frame_offset[k]:frame_offset[k] + len(own)], f"log {k} ({rel}): same label and calib files")
+    c.check(sum(l.count("\n") for l, _ in own) > 0, f"log {k}: some objects exported")
+c.check(len({stitched[o][1] for o in frame_offset[:-1]}) == len(parts),
+        "each log's calib file differs (else the per-log calibration goes untested)")
+
 # re-stitching into another path while DIR holds dataset.h5 (it used to fail: "built with
 # different cameras")
 other = os.path.join(work, "other.h5")
