@@ -17,6 +17,11 @@ int calib_yaml_load(const char *path, yaml_document_t *doc, avt_error *err);
 
 yaml_node_t *calib_yaml_get(yaml_document_t *doc, yaml_node_t *map, const char *key);
 const char *calib_yaml_scalar(yaml_node_t *n);
+/* AVT_OK when map is a mapping whose keys are all in known (NULL-terminated); else an error
+ * naming path, the line, where (e.g. "top level") and the key, and listing the known keys:
+ * a misspelt key would otherwise be ignored and its data silently dropped. */
+int calib_yaml_check_keys(yaml_document_t *doc, yaml_node_t *map, const char *const *known, const char *path,
+                          const char *where, avt_error *err);
 
 /* Reads between min_n and max_n numbers from a flow/block sequence, a sequence of sequences
  * (flattened row by row, Kalibr's 4x4 lists) or a matrix mapping {rows, cols, data} (ROS

@@ -58,6 +58,28 @@ const char *calib_yaml_scalar(yaml_node_t *n)
 
 static unsigned long line_of(yaml_node_t *n) { return n ? (unsigned long)n->start_mark.line + 1 : 0UL; }
 
+int calib_yaml_check_keys(yaml_document_t *doc, yaml_node_t *map, const char *const *known, const char *path,
+                          const char *where, avt_error *err)
+{
+    if (!map || map->type != YAML_MAPPING_NODE)
+        return avt_err(err, AVT_FORMAT, "%s: %s: expected a mapping", path, where);
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+        yaml_node_t *kn = yaml_document_get_node(doc, p->key);
+        const char *k = calib_yaml_scalar(kn);
+        int ok = 0;
+        for (const char *const *q = known; *q && k; q++) ok |= strcmp(*q, k) == 0;
+        if (ok) continue;
+        char list[256] = "";
+        for (const char *const *q = known; *q; q++) {
+            size_t used = strlen(list);
+            snprintf(list + used, sizeof list - used, "%s%s", q == known ? "" : ", ", *q);
+        }
+        return avt_err(err, AVT_FORMAT, "%s: line %lu: %s: unknown key '%s' (accepted: %s)", path, line_of(kn), where,
+                       k ? k : "(not a scalar)", list);
+    }
+    return AVT_OK;
+}
+
 /* Collects the scalar leaves of a sequence, descending one level into nested sequences. */
 static int collect(yaml_document_t *doc, yaml_node_t *seq, int depth, yaml_node_t **leaf, int cap, int *n)
 {

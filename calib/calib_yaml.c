@@ -1,5 +1,6 @@
 /* avtruth calibration: the project's calib.yaml (docs/drive-log.md), read with libyaml's
- * document API and validated; written with plain stdio in the same layout. */
+ * document API and validated; written with plain stdio in the same layout. Unknown keys are
+ * errors: a misspelt one (camras, distortion_modle) would drop its data without a word. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -9,13 +10,18 @@
 
 #include "calib_private.h"
 
+static const char *const TOP_KEYS[] = {"version", "lidar", "cameras", NULL};
+static const char *const LIDAR_KEYS[] = {"model", "lidar_T_ego", NULL};
+static const char *const CAMERA_KEYS[] = {"name", "model", "width", "height", "K", "distortion_model", "distortion",
+                                          "lidar_T_cam", NULL};
+
 static int read_camera(yaml_document_t *doc, yaml_node_t *node, const char *path, int idx,
                        avt_camera *cam, avt_error *err)
 {
     char key[96];
     int rc;
-    if (!node || node->type != YAML_MAPPING_NODE)
-        return avt_err(err, AVT_FORMAT, "%s: cameras[%d]: expected a mapping", path, idx);
+    snprintf(key, sizeof key, "cameras[%d]", idx);
+    if ((rc = calib_yaml_check_keys(doc, node, CAMERA_KEYS, path, key, err))) return rc;
     snprintf(key, sizeof key, "cameras[%d].name", idx);
     if ((rc = calib_copy_name(cam->name, sizeof cam->name, calib_yaml_scalar(calib_yaml_get(doc, node, "name")), path, key, err)))
         return rc;
@@ -94,11 +100,13 @@ int avt_rig_load_yaml(const char *path, avt_rig *rig, avt_error *err)
         rc = avt_err(err, AVT_UNSUPPORTED, "%s: version: expected 1, got '%s'", path, ver ? ver : "(missing)");
         goto out;
     }
+    if ((rc = calib_yaml_check_keys(&doc, root, TOP_KEYS, path, "top level", err))) goto out;
     yaml_node_t *lidar = calib_yaml_get(&doc, root, "lidar");
     if (!lidar) {
         rc = avt_err(err, AVT_FORMAT, "%s: missing key 'lidar'", path);
         goto out;
     }
+    if ((rc = calib_yaml_check_keys(&doc, lidar, LIDAR_KEYS, path, "lidar", err))) goto out;
     const char *model = calib_yaml_scalar(calib_yaml_get(&doc, lidar, "model"));
     if ((rc = calib_copy_name(rig->lidar_model, sizeof rig->lidar_model, model, path, "lidar.model", err))) goto out;
     if ((rc = calib_yaml_numbers(&doc, calib_yaml_get(&doc, lidar, "lidar_T_ego"), path, "lidar.lidar_T_ego",

@@ -16,23 +16,6 @@ static int copy_str(char *dst, size_t n, yaml_node_t *node, const char *path, co
     return AVT_OK;
 }
 
-static int check_keys(yaml_document_t *doc, yaml_node_t *map, const char *const *known, const char *path,
-                      const char *where, avt_error *err)
-{
-    if (!map || map->type != YAML_MAPPING_NODE)
-        return avt_err(err, AVT_FORMAT, "%s: %s: expected a mapping", path, where);
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-        const char *k = calib_yaml_scalar(yaml_document_get_node(doc, p->key));
-        int ok = 0;
-        for (const char *const *q = known; *q && k; q++) ok |= strcmp(*q, k) == 0;
-        if (!ok)
-            return avt_err(err, AVT_FORMAT, "%s: line %lu: %s: unknown key '%s'", path,
-                           (unsigned long)yaml_document_get_node(doc, p->key)->start_mark.line + 1, where,
-                           k ? k : "(not a scalar)");
-    }
-    return AVT_OK;
-}
-
 int avt_log_config_load(const char *path, avt_log_config *cfg, avt_error *err)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -44,7 +27,7 @@ int avt_log_config_load(const char *path, avt_log_config *cfg, avt_error *err)
     yaml_node_t *root = yaml_document_get_root_node(&doc), *n;
     static const char *const top[] = {"log_id", "licence", "license", "lidar", "schema", NULL};
     static const char *const lid[] = {"model", "data_port", "position_port", "source", "metadata", "calibration", NULL};
-    if ((rc = check_keys(&doc, root, top, path, "top level", err))) goto out;
+    if ((rc = calib_yaml_check_keys(&doc, root, top, path, "top level", err))) goto out;
     if ((n = calib_yaml_get(&doc, root, "log_id")) && (rc = copy_str(cfg->log_id, sizeof cfg->log_id, n, path, "log_id", err)))
         goto out;
     if (!(n = calib_yaml_get(&doc, root, "licence"))) n = calib_yaml_get(&doc, root, "license");
@@ -53,7 +36,7 @@ int avt_log_config_load(const char *path, avt_log_config *cfg, avt_error *err)
         goto out;
     yaml_node_t *l = calib_yaml_get(&doc, root, "lidar");
     if (l) {
-        if ((rc = check_keys(&doc, l, lid, path, "lidar", err))) goto out;
+        if ((rc = calib_yaml_check_keys(&doc, l, lid, path, "lidar", err))) goto out;
         if ((n = calib_yaml_get(&doc, l, "model")) &&
             (rc = copy_str(cfg->lidar_model, sizeof cfg->lidar_model, n, path, "lidar.model", err)))
             goto out;

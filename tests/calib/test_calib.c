@@ -92,6 +92,13 @@ static void test_broken_files(void **state)
         {"    K:", "   K: [:\n    K:", "YAML error"},
         {"  model: vlp16\n", "", "lidar.model"},
         {"model: pinhole", "model: fisheye", "model 'fisheye' with distortion_model 'radtan'"},
+        /* misspelt keys: each dropped its data without a word (no cameras, no distortion) */
+        {"cameras:\n", "camras:\n", "line 5: top level: unknown key 'camras' (accepted: version, lidar, cameras)"},
+        {"  lidar_T_ego:", "  lidar_T_ego: [1,0,0,0, 0,1,0,0, 0,0,1,0, 0,0,0,1]\n  lidar_T_egp:",
+         "line 5: lidar: unknown key 'lidar_T_egp' (accepted: model, lidar_T_ego)"},
+        {"distortion_model:", "distortion_modle:",
+         "line 11: cameras[0]: unknown key 'distortion_modle' (accepted: name, model, width, height, K, "
+         "distortion_model, distortion, lidar_T_cam)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *text = mutate(cases[i].from, cases[i].to);

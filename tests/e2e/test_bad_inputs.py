@@ -63,6 +63,16 @@ def missing_calib(d):
     os.remove(os.path.join(d, "calib.yaml"))
 
 
+def misspelt_calib_key(d):
+    """'camras:' for 'cameras:' (the build used to succeed without any camera)."""
+    p = os.path.join(d, "calib.yaml")
+    lines = open(p).read().split("\n")
+    at = lines.index("cameras:")
+    lines[at] = "camras:"
+    open(p, "w").write("\n".join(lines))
+    return at + 1
+
+
 def bad_label(d):
     lab = sorted(glob.glob(os.path.join(d, "labels", "*.json")))[0]
     open(lab, "w").write('{"timestamp_ns": 1, "boxes": [ {"class": "car"')
@@ -75,6 +85,17 @@ expect_fail("hole_in_pcap", hole_pcap, "vlp16.pcap", "record ")
 expect_fail("bad_rotation", bad_rotation, "calib.yaml", "lidar_T_ego", "rigid")
 expect_fail("missing_calib", missing_calib, "calib.yaml")
 expect_fail("bad_label", bad_label, ".json", "line")
+
+# a misspelt calib.yaml key: status 1 like every calibration error, the file, line, key and the
+# accepted keys named, no output
+line = []
+d = variant("misspelt_calib_key", lambda d: line.append(misspelt_calib_key(d)))
+out = os.path.join(base, "misspelt_calib_key.h5")
+p = run("build", d, "-o", out, check=False)
+c.check(p.returncode == 1, f"misspelt calib key: exit status {p.returncode}, expected 1")
+c.check(f"calib.yaml: line {line[0]}: top level: unknown key 'camras' (accepted: version, lidar, cameras)" in p.stderr,
+        f"misspelt calib key: message {p.stderr.strip()!r}")
+c.check(not os.path.exists(out) and not os.path.exists(out + ".partial"), "misspelt calib key: output left behind")
 
 # a pre-existing output is left untouched by a failed build
 d = variant("keep_old", empty_pcap)
