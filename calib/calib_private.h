@@ -17,9 +17,10 @@ int calib_yaml_load(const char *path, yaml_document_t *doc, avt_error *err);
 
 yaml_node_t *calib_yaml_get(yaml_document_t *doc, yaml_node_t *map, const char *key);
 const char *calib_yaml_scalar(yaml_node_t *n);
-/* AVT_OK when map is a mapping whose keys are all in known (NULL-terminated); else an error
- * naming path, the line, where (e.g. "top level") and the key, and listing the known keys:
- * a misspelt key would otherwise be ignored and its data silently dropped. */
+/* AVT_OK when map is a mapping whose keys are all in known (NULL-terminated), each once; else
+ * an error naming path, the line, where (e.g. "top level") and the key, and listing the known
+ * keys: a misspelt key would otherwise be ignored and its data silently dropped, a repeated
+ * one silently overridden by the first. */
 int calib_yaml_check_keys(yaml_document_t *doc, yaml_node_t *map, const char *const *known, const char *path,
                           const char *where, avt_error *err);
 

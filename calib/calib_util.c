@@ -68,6 +68,14 @@ int calib_yaml_check_keys(yaml_document_t *doc, yaml_node_t *map, const char *co
         const char *k = calib_yaml_scalar(kn);
         int ok = 0;
         for (const char *const *q = known; *q && k; q++) ok |= strcmp(*q, k) == 0;
+        /* libyaml keeps both of a key given twice, and a lookup finds the first */
+        for (yaml_node_pair_t *e = map->data.mapping.pairs.start; ok && e < p; e++) {
+            yaml_node_t *en = yaml_document_get_node(doc, e->key);
+            const char *ek = calib_yaml_scalar(en);
+            if (ek && strcmp(ek, k) == 0)
+                return avt_err(err, AVT_FORMAT, "%s: line %lu: %s: key '%s' given twice (first on line %lu)", path,
+                               line_of(kn), where, k, line_of(en));
+        }
         if (ok) continue;
         char list[256] = "";
         for (const char *const *q = known; *q; q++) {

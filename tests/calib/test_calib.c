@@ -99,6 +99,9 @@ static void test_broken_files(void **state)
         {"distortion_model:", "distortion_modle:",
          "line 11: cameras[0]: unknown key 'distortion_modle' (accepted: name, model, width, height, K, "
          "distortion_model, distortion, lidar_T_cam)"},
+        /* a key given twice: the lookup took the first, the second's value was dropped */
+        {"    width: 640\n", "    width: 640\n    width: 1280\n", "line 9: cameras[0]: key 'width' given twice (first on line 8)"},
+        {"version: 1\n", "version: 1\nversion: 1\n", "line 2: top level: key 'version' given twice (first on line 1)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *text = mutate(cases[i].from, cases[i].to);
