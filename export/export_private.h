@@ -27,6 +27,11 @@ enum h5x_kind { K_U8, K_U16, K_U32, K_U64, K_I32, K_I64, K_F32, K_F64, K_STR };
  * call clears the stack. obj may be NULL. */
 int h5x_fail(avt_error *err, const char *file, const char *obj, const char *call);
 
+/* The innermost entry of the current HDF5 error stack, "function: description" on one line
+ * (a damaged chunk: "H5Z__filter_deflate: inflate() failed"), into out; returns out. Call right
+ * after the failing call, like h5x_fail. */
+const char *h5x_cause(char *out, size_t n);
+
 /* Variable-length UTF-8 string type (h5py reads attributes of it as str, datasets as bytes
  * or, through .asstr(), as str). Caller closes with H5Tclose. */
 hid_t h5x_str_type(void);

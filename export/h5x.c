@@ -56,6 +56,27 @@ int h5x_fail(avt_error *err, const char *file, const char *obj, const char *call
     return avt_err(err, AVT_HDF5, "%s: %s failed: %s", file, call, wk.text);
 }
 
+static herr_t h5x_cause_cb(unsigned n, const H5E_error2_t *e, void *data)
+{
+    (void)n;
+    h5x_walk *wk = data;
+    snprintf(wk->text, sizeof wk->text, "%s: %s", (e && e->func_name) ? e->func_name : "?",
+             (e && e->desc) ? e->desc : "");
+    wk->count++;
+    return 0;
+}
+
+const char *h5x_cause(char *out, size_t n)
+{
+    h5x_walk wk;
+    memset(&wk, 0, sizeof wk);
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, h5x_cause_cb, &wk);
+    snprintf(out, n, "%s", wk.count ? wk.text : "no HDF5 error detail");
+    for (char *c = out; *c; c++)
+        if (*c == '\n' || *c == '\r' || *c == '\t') *c = ' ';
+    return out;
+}
+
 /* ---- types ------------------------------------------------------------------------------ */
 
 hid_t h5x_str_type(void)

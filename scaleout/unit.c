@@ -31,7 +31,7 @@ int avt_scaleout_unit(const char *log, const char *dir, const avt_build_options 
     FILE *devnull = fopen("/dev/null", "w");
     struct stat sb;
     r->skipped = stat(r->out, &sb) == 0 && devnull &&
-                 avt_export_verify(r->out, log, devnull, &verr) == AVT_OK;
+                 avt_export_verify_inputs(r->out, log, devnull, &verr) == AVT_OK;
     if (devnull) fclose(devnull);
     if (r->skipped) return AVT_OK;
     avt_build_summary s;

@@ -37,6 +37,7 @@ const cli_cmd avt_cmd_inspect = {"inspect", "FILE", "Print a human summary of an
 
 const cli_cmd avt_cmd_verify = {
     "verify", "FILE [LOG]",
-    "Re-check every offset array, cross-reference and time of an output file, and re-hash its inputs (under LOG, "
-    "or the recorded log directory); names the first inconsistency.",
+    "Read every chunk of an output file back through HDF5's filters, re-check every offset array, "
+    "cross-reference and time, and re-hash its inputs (under LOG, or the recorded log directory); names the "
+    "first inconsistency.",
     "  avtruth verify /tmp/log.h5 /tmp/log\n", verify};

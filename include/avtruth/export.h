@@ -217,16 +217,23 @@ int avt_preview_draw(const char *image_path, const avt_camera_frame *cf, const c
 #include <stdio.h>
 int avt_export_inspect(const char *path, FILE *out, avt_error *err);
 
-/* Re-checks a ground-truth file (avtruth verify): every offset array (starts at 0, never
- * decreases, ends at its columns' length), every cross-reference (boxes3d/frame_index,
- * lidar/instance within its frame's boxes or -1, lidar/label equal to its instance's class,
- * boxes2d/box3d_index within the frame), frame times (increasing, start <= end, every point
- * time inside its sweep), then re-hashes /provenance/inputs under log_dir (NULL: the log_dir
- * recorded in /provenance config; skipped if none). Progress lines go to out. Returns AVT_OK,
- * or AVT_MISMATCH with the FIRST inconsistency (dataset, row, value) in err; AVT_NOTFOUND /
- * AVT_FORMAT for a missing or foreign file. Not thread-safe (HDF5). */
+/* Re-checks a ground-truth file (avtruth verify): reads every dataset whole, one chunk per
+ * read through HDF5's filters (a chunk whose stored bytes changed fails to inflate or fails
+ * its Adler-32; contiguous and virtual datasets in blocks of at most 4 MiB), then every offset
+ * array (starts at 0, never decreases, ends at its columns' length), every cross-reference
+ * (boxes3d/frame_index, lidar/instance within its frame's boxes or -1, lidar/label equal to its
+ * instance's class, boxes2d/box3d_index within the frame), frame times (increasing, start <=
+ * end, every point time inside its sweep), then re-hashes /provenance/inputs under log_dir
+ * (NULL: the log_dir recorded in /provenance config; skipped if none). Progress lines go to
+ * out. Returns AVT_OK, or AVT_MISMATCH with the FIRST inconsistency (dataset, row or chunk,
+ * value) in err; AVT_NOTFOUND / AVT_FORMAT for a missing or foreign file. Not thread-safe
+ * (HDF5). */
 int avt_export_verify(const char *path, const char *log_dir, FILE *out, avt_error *err);
-/* The same checks without re-hashing inputs. */
+/* The same checks without reading every chunk: batch's skip check of a finished output (it
+ * was renamed into place only once written whole; reading it all again would cost about
+ * 5 ms per MB on every rerun, docs/scale-out.md). */
+int avt_export_verify_inputs(const char *path, const char *log_dir, FILE *out, avt_error *err);
+/* The same checks without reading every chunk or re-hashing inputs. */
 int avt_export_verify_structure(const char *path, FILE *out, avt_error *err);
 
 /* What `avtruth stitch` takes besides DIR and the index path. */

@@ -25,8 +25,9 @@ typedef struct avt_scaleout_result {
 } avt_scaleout_result;
 
 /* The per-log unit: skips log if DIR/<log>.h5 verifies against log's current inputs
- * (avt_export_verify), else builds it (avt_build with o). AVT_OK built or skipped; else the
- * build's error, prefixed with the log. Not thread-safe (HDF5). */
+ * (avt_export_verify_inputs: the chunks are not read again), else builds it (avt_build with
+ * o). AVT_OK built or skipped; else the build's error, prefixed with the log. Not
+ * thread-safe (HDF5). */
 int avt_scaleout_unit(const char *log, const char *dir, const avt_build_options *o,
                       avt_scaleout_result *r, avt_error *err);
 /* The unit's one-line report: "OUT: up to date (inputs unchanged), skipped" or

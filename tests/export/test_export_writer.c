@@ -1,5 +1,6 @@
 /* avtruth export tests: argument checks, crash safety (abort, unwritable directory, disk
- * full, failed finish, pre-existing output), frame validation, bounded memory, inspect. */
+ * full, failed finish, pre-existing output), frame validation, bounded memory, inspect,
+ * verify reading every chunk. */
 #include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -675,6 +676,134 @@ static void test_inputs_hashed_later(void **state)
     tmp_remove(&t);
 }
 
+/* ---- verify: every chunk is read ------------------------------------------------------ */
+
+/* The stored chunk of dataset path that holds row `row`: its file offset and size, and the
+ * name verify is to give it, "/lidar/xyz: chunk [65536, 0] (rows 65536..70014)", all from
+ * HDF5's own chunk index and the dataset's shape (not from the code under test). */
+typedef struct stored_chunk {
+    haddr_t addr;
+    hsize_t size;
+    char name[200];
+} stored_chunk;
+
+static void chunk_at(const char *file, const char *path, hsize_t row, stored_chunk *c)
+{
+    hid_t f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t d = f >= 0 ? H5Dopen2(f, path, H5P_DEFAULT) : -1;
+    hid_t dcpl = d >= 0 ? H5Dget_create_plist(d) : -1, sp = d >= 0 ? H5Dget_space(d) : -1;
+    assert_true(dcpl >= 0 && sp >= 0);
+    hsize_t cdims[4], dims[4], n = 0, off[4];
+    int rank = H5Sget_simple_extent_dims(sp, dims, NULL);
+    assert_true(rank >= 1 && H5Pget_chunk(dcpl, 4, cdims) == rank);
+    assert_true(H5Dget_num_chunks(d, sp, &n) >= 0);
+    int found = 0;
+    for (hsize_t i = 0; i < n && !found; i++) {
+        unsigned mask;
+        assert_true(H5Dget_chunk_info(d, sp, i, off, &mask, &c->addr, &c->size) >= 0);
+        found = off[0] <= row && row < off[0] + cdims[0];
+    }
+    if (!found) fail_msg("%s: no chunk holds row %llu", path, (unsigned long long)row);
+    hsize_t last = off[0] + cdims[0] < dims[0] ? off[0] + cdims[0] - 1 : dims[0] - 1;
+    int k = snprintf(c->name, sizeof c->name, "/%s: chunk [%llu", path, (unsigned long long)off[0]);
+    for (int i = 1; i < rank; i++) k += snprintf(c->name + k, sizeof c->name - (size_t)k, ", 0");
+    snprintf(c->name + k, sizeof c->name - (size_t)k, "] (rows %llu..%llu)",
+             (unsigned long long)off[0], (unsigned long long)last);
+    H5Sclose(sp), H5Pclose(dcpl), H5Dclose(d), H5Fclose(f);
+}
+
+static void copy_file(const char *from, const char *to)
+{
+    size_t len = 0;
+    char *data = NULL;
+    avt_error err = {0, ""};
+    assert_int_equal(avt_read_file(from, 64 << 20, &data, &len, &err), AVT_OK);
+    FILE *f = fopen(to, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+    free(data);
+}
+
+/* Complements 64 bytes in the middle of the stored chunk (all of it if it is shorter), as the
+ * review did to copies of a build's output. */
+static void damage(const char *file, haddr_t addr, hsize_t size)
+{
+    unsigned char b[64];
+    size_t n = size < sizeof b ? (size_t)size : sizeof b;
+    off_t at = (off_t)(addr + (size - n) / 2);
+    FILE *f = fopen(file, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseeko(f, at, SEEK_SET), 0);
+    assert_int_equal(fread(b, 1, n, f), n);
+    for (size_t i = 0; i < n; i++) b[i] ^= 0xff;
+    assert_int_equal(fseeko(f, at, SEEK_SET), 0);
+    assert_int_equal(fwrite(b, 1, n, f), n);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Runs avt_export_verify with stderr sent to a file; returns its status, the bytes HDF5 (or
+ * anything else) printed on stderr go to *stderr_bytes. */
+static int verify_quietly(const char *h5, avt_error *err, long *stderr_bytes)
+{
+    FILE *cap = tmpfile(), *out = fopen("/dev/null", "w");
+    assert_non_null(cap);
+    assert_non_null(out);
+    fflush(stderr);
+    int saved = dup(2);
+    assert_true(saved >= 0 && dup2(fileno(cap), 2) >= 0);
+    int rc = avt_export_verify(h5, NULL, out, err);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    fseek(cap, 0, SEEK_END);
+    *stderr_bytes = ftell(cap);
+    fclose(cap), fclose(out);
+    return rc;
+}
+
+/* A chunk whose stored bytes changed fails verify, which names the file, the dataset and the
+ * chunk's first row, quietly (HDF5's error stack is not printed); the untouched file passes.
+ * Datasets the structure checks read (timestamp_ns) and ones they do not (the rest). */
+static void test_verify_reads_every_chunk(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *path;
+        hsize_t row;
+    } cases[] = {
+        {"lidar/xyz", 65536}, /* the last, partial chunk */
+        {"lidar/intensity", 20000},
+        {"frames/ego_pose", 0},
+        {"frames/timestamp_ns", 0},
+        {"boxes3d/center", 0},
+        {"cameras/left/depth/uv", 0},
+    };
+    tmpdir t;
+    tmp_make(&t, "good");
+    char bad[600];
+    snprintf(bad, sizeof bad, "%s/bad.h5", t.dir);
+    avt_error err = {0, ""};
+    assert_int_equal(fixture_write(t.h5, NULL, "gzip", &err), AVT_OK);
+    long printed = 0;
+    if (verify_quietly(t.h5, &err, &printed) != AVT_OK) fail_msg("untouched file: %s", err.msg);
+    assert_int_equal(printed, 0);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        stored_chunk c;
+        chunk_at(t.h5, cases[i].path, cases[i].row, &c);
+        copy_file(t.h5, bad);
+        damage(bad, c.addr, c.size);
+        err.msg[0] = '\0';
+        int rc = verify_quietly(bad, &err, &printed);
+        if (rc != AVT_MISMATCH || !strstr(err.msg, bad) || !strstr(err.msg, c.name) ||
+            strchr(err.msg, '\n'))
+            fail_msg("%s: status %d, want \"%s\" in one line: %s", cases[i].path, rc, c.name,
+                     err.msg);
+        if (printed) fail_msg("%s: %ld bytes printed on stderr", cases[i].path, printed);
+    }
+    tmp_remove(&t);
+}
+
 /* Every test must leave no HDF5 object open (files, datasets, types, ...). */
 static int no_open_ids(void **state)
 {
@@ -703,6 +832,7 @@ int main(void)
         cmocka_unit_test_teardown(test_add_input_errors, no_open_ids),
         cmocka_unit_test_teardown(test_inputs_hashed_later, no_open_ids),
         cmocka_unit_test_teardown(test_stitch_restores_error_printing, no_open_ids),
+        cmocka_unit_test_teardown(test_verify_reads_every_chunk, no_open_ids),
     };
     if (getenv("AVT_TEST_FILTER")) cmocka_set_test_filter(getenv("AVT_TEST_FILTER"));
     return cmocka_run_group_tests(tests, NULL, NULL);

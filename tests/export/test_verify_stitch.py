@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """avtruth export, end to end through the CLI: parallel gzip reads back byte-for-byte equal
 to an unfiltered file and declares the standard filters; compression options; `verify`
-catches corruption made with h5py and names the first inconsistency; `batch` skips
-up-to-date logs; `stitch` reads frame-for-frame like the per-log files, also after the
-folder is moved; the examples' Dataset class reads it.
+catches corruption made with h5py (values, and stored bytes of a chunk) and names the first
+inconsistency; `batch` skips up-to-date logs; `stitch` reads frame-for-frame like the
+per-log files, also after the folder is moved; the examples' Dataset class reads it.
 
 Usage: test_verify_stitch.py WORK_DIR   (AVTRUTH = the CLI)
 """
@@ -182,6 +182,26 @@ def main():
         g = f["cameras/front/boxes2d/box3d_index"]
         g[0] = 10**6
     corrupt("box3d_index", bad_b2d, "/cameras/front/boxes2d/box3d_index: row 0: value 1000000")
+
+    # damaged stored bytes: 64 bytes complemented inside a compressed chunk (found with h5py's
+    # chunk index) fail verify, which names the chunk in one line and exits 1
+    def damage_chunk(path, name, k):
+        with h5py.File(path) as f:
+            info = f[name].id.get_chunk_info(k)
+        with open(path, "r+b") as fh:
+            fh.seek(info.byte_offset + info.size // 2 - 32)
+            b = bytes(x ^ 0xFF for x in fh.read(64))
+            fh.seek(info.byte_offset + info.size // 2 - 32)
+            fh.write(b)
+        return info.chunk_offset[0]
+    for name in ("lidar/xyz", "cameras/front/depth/depth"):
+        c = os.path.join(work, "corrupt_chunk.h5")
+        shutil.copy(gz, c)
+        row = damage_chunk(c, name, 0)
+        p = run("verify", c, logs[0], ok=False)
+        check(p.returncode == 1 and f"/{name}: chunk [{row}" in p.stderr and "inflate" in p.stderr
+              and p.stderr.count("\n") == 1 and "HDF5-DIAG" not in p.stderr,
+              f"damaged chunk of {name}: one line naming it: {p.stderr.strip()}")
 
     # a changed input: the copy of a log with one byte appended to calib.yaml
     moved = os.path.join(work, "log_changed")
