@@ -255,16 +255,18 @@ static void test_box_motion(void **state)
 static void test_point_labels(void **state)
 {
     (void)state;
-    avt_label_box boxes[2];
+    avt_label_box boxes[3];
     memset(boxes, 0, sizeof boxes);
-    /* a large car box and a small pedestrian box inside it: the smaller one wins */
+    /* a large car box and a small pedestrian box inside it: the smaller one wins; a third box
+     * of the pedestrian's volume, unrotated, over it: a tie, which the lower row wins */
     boxes[0] = (avt_label_box){{0, 0, 0}, {4, 2, 2}, 0, {NAN, NAN, NAN}, 1, 10, 0, NAN, -1, NAN};
     boxes[1] = (avt_label_box){{1, 0, 0}, {0.5, 0.5, 1}, M_PI / 4, {NAN, NAN, NAN}, 2, 11, 0, NAN, -1, NAN};
+    boxes[2] = (avt_label_box){{1, 0, 0}, {0.5, 0.5, 1}, 0, {NAN, NAN, NAN}, 3, 12, 0, NAN, -1, NAN};
     const float xyz[] = {0, 0, 0, 1, 0, 0, 1.9f, 0, 0, 2.1f, 0, 0, 1.3f, 0.0f, 0};
     uint16_t lab[5];
     int32_t inst[5];
-    uint32_t cnt[2];
-    avt_label_points(xyz, 5, NULL, boxes, 2, lab, inst, cnt);
+    uint32_t cnt[3];
+    avt_label_points(xyz, 5, NULL, boxes, 3, lab, inst, cnt);
     assert_int_equal(inst[0], 0);
     assert_int_equal(inst[1], 1);
     assert_int_equal(lab[1], 2);
@@ -276,11 +278,31 @@ static void test_point_labels(void **state)
     assert_int_equal(inst[4], 1);
     assert_int_equal(cnt[0], 2);
     assert_int_equal(cnt[1], 2);
+    assert_int_equal(cnt[2], 0);
+}
+
+/* The definition, point by point: the box (in its frame: rotated by -yaw about its centre)
+ * holding the point, the smallest by volume, the lowest row of equal ones. */
+static int32_t reference_instance(const float *p, const avt_label_box *boxes, size_t nb)
+{
+    int32_t best = -1;
+    for (size_t b = 0; b < nb; b++) {
+        const avt_label_box *bx = &boxes[b];
+        const double c = cos(bx->yaw), s = sin(bx->yaw);
+        const double dx = p[0] - bx->center[0], dy = p[1] - bx->center[1], dz = p[2] - bx->center[2];
+        const double lx = c * dx + s * dy, ly = -s * dx + c * dy;
+        if (!(fabs(lx) <= 0.5 * bx->size[0] && fabs(ly) <= 0.5 * bx->size[1] && fabs(dz) <= 0.5 * bx->size[2]))
+            continue;
+        const double v = bx->size[0] * bx->size[1] * bx->size[2];
+        if (best < 0 || v < boxes[best].size[0] * boxes[best].size[1] * boxes[best].size[2]) best = (int32_t)b;
+    }
+    return best;
 }
 
 /* With the cloud's blocks (avt_point_blocks), a sweep-ordered cloud (azimuth by azimuth, near
  * to far, some points on and just off box faces, NaN points) among 60 boxes of every yaw and
- * height gets the labels, instances and counts of the test of every box. */
+ * height gets the labels, instances and counts of the test of every box, and each point the
+ * box of the definition (reference_instance). */
 static void test_point_labels_blocks(void **state)
 {
     (void)state;
@@ -318,6 +340,11 @@ static void test_point_labels_blocks(void **state)
     assert_memory_equal(l1, l2, N * 2);
     assert_memory_equal(i1, i2, N * 4);
     assert_memory_equal(c1, c2, sizeof c1);
+    for (int i = 0; i < N; i++) {
+        const int32_t r = reference_instance(&xyz[3 * i], boxes, NB);
+        if (i1[i] != r || l1[i] != (r >= 0 ? boxes[r].class_id : 0))
+            fail_msg("point %d: box %d, label %u; the definition: box %d", i, i1[i], l1[i], r);
+    }
     uint32_t labelled = 0;
     for (int b = 0; b < NB; b++) labelled += c1[b];
     if (labelled < 300) fail_msg("only %u points in boxes", labelled); /* the test has something to compare */
