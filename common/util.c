@@ -9,18 +9,38 @@
 
 #include "avtruth/common.h"
 
+/* The capacity for need elements of elem bytes (doubling from *cap, or 64) and its bytes. */
+static int grow_to(size_t cap, size_t need, size_t elem, size_t *ncap, size_t *bytes)
+{
+    size_t c = cap ? cap : 64;
+    while (c < need) {
+        if (c > SIZE_MAX / 2) return AVT_NOMEM;
+        c *= 2;
+    }
+    *ncap = c;
+    return avt_mul_size(c, elem, bytes) ? AVT_OK : AVT_NOMEM;
+}
+
 int avt_grow(void **buf, size_t *cap, size_t need, size_t elem)
 {
+    size_t ncap, bytes;
     if (need <= *cap) return AVT_OK;
-    size_t ncap = *cap ? *cap : 64;
-    while (ncap < need) {
-        if (ncap > SIZE_MAX / 2) return AVT_NOMEM;
-        ncap *= 2;
-    }
-    size_t bytes;
-    if (!avt_mul_size(ncap, elem, &bytes)) return AVT_NOMEM;
+    if (grow_to(*cap, need, elem, &ncap, &bytes)) return AVT_NOMEM;
     void *p = realloc(*buf, bytes);
     if (!p) return AVT_NOMEM;
+    *buf = p;
+    *cap = ncap;
+    return AVT_OK;
+}
+
+int avt_grow_scratch(void **buf, size_t *cap, size_t need, size_t elem)
+{
+    size_t ncap, bytes;
+    if (need <= *cap) return AVT_OK;
+    if (grow_to(*cap, need, elem, &ncap, &bytes)) return AVT_NOMEM;
+    void *p = malloc(bytes);
+    if (!p) return AVT_NOMEM;
+    free(*buf);
     *buf = p;
     *cap = ncap;
     return AVT_OK;

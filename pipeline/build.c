@@ -229,31 +229,33 @@ typedef struct build_state {
     sync_refs refs; /* the sync pass's time and rotation of every sweep, by sweep index */
 } build_state;
 
+/* The cameras' buffers for a frame of n points (n_all with the neighbouring sweeps): scratch,
+ * written afresh by every frame, so a larger one replaces a buffer without copying it. */
 static int grow_frame_buffers(build_state *st, size_t n, size_t n_all, avt_error *err)
 {
     for (size_t c = 0; c < st->rig.n_cameras; c++) {
         cam_work *cw = &st->cams[c];
         size_t cc = cw->cap_pts;
-        if (avt_grow((void **)&cw->uv, &cc, n, 2 * sizeof(float))) goto nomem;
+        if (avt_grow_scratch((void **)&cw->uv, &cc, n, 2 * sizeof(float))) goto nomem;
         cc = cw->cap_pts;
-        if (avt_grow((void **)&cw->depth, &cc, n, sizeof(float))) goto nomem;
+        if (avt_grow_scratch((void **)&cw->depth, &cc, n, sizeof(float))) goto nomem;
         cc = cw->cap_pts;
-        if (avt_grow((void **)&cw->valid, &cc, n, 1)) goto nomem;
+        if (avt_grow_scratch((void **)&cw->valid, &cc, n, 1)) goto nomem;
         cw->cap_pts = cc;
         /* depth samples may come from three sweeps */
         size_t dn = n_all, dc = cw->cap_d;
-        if (avt_grow((void **)&cw->dsamp_uv, &dc, dn, 2 * sizeof(float))) goto nomem;
+        if (avt_grow_scratch((void **)&cw->dsamp_uv, &dc, dn, 2 * sizeof(float))) goto nomem;
         dc = cw->cap_d;
-        if (avt_grow((void **)&cw->dsamp, &dc, dn, sizeof(float))) goto nomem;
+        if (avt_grow_scratch((void **)&cw->dsamp, &dc, dn, sizeof(float))) goto nomem;
         cw->cap_d = dc;
         size_t nn = n_all, ncap = cw->cap_n;
-        if (avt_grow((void **)&cw->nuv, &ncap, nn, 2 * sizeof(float))) goto nomem;
+        if (avt_grow_scratch((void **)&cw->nuv, &ncap, nn, 2 * sizeof(float))) goto nomem;
         ncap = cw->cap_n;
-        if (avt_grow((void **)&cw->ndepth, &ncap, nn, sizeof(float))) goto nomem;
+        if (avt_grow_scratch((void **)&cw->ndepth, &ncap, nn, sizeof(float))) goto nomem;
         ncap = cw->cap_n;
-        if (avt_grow((void **)&cw->nvalid, &ncap, nn, 1)) goto nomem;
+        if (avt_grow_scratch((void **)&cw->nvalid, &ncap, nn, 1)) goto nomem;
         cw->cap_n = ncap;
-        if (avt_grow((void **)&cw->block_on, &cw->cap_block_on, n_all / AVT_POINT_BLOCK + 1, 1)) goto nomem;
+        if (avt_grow_scratch((void **)&cw->block_on, &cw->cap_block_on, n_all / AVT_POINT_BLOCK + 1, 1)) goto nomem;
     }
     return AVT_OK;
 nomem:
@@ -289,25 +291,26 @@ static void sweep_rotation(const avt_sweep *sw, const build_modes *m, double cut
 }
 
 /* Copies sweep sw (but for its xyz and times) into h, deskews it, and takes its point times
- * relative to its reference time and its rotation (touches nothing of st but h). */
+ * relative to its reference time and its rotation (touches nothing of st but h). h's arrays
+ * are rewritten whole: scratch buffers. */
 static int held_fill(build_state *st, held_sweep *h, const avt_sweep *sw, avt_error *err)
 {
     const size_t n = sw->n ? sw->n : 1;
     size_t c = h->cap;
     avt_sweep *o = &h->sw;
-    if (avt_grow((void **)&h->desk, &c, n, 3 * sizeof(float))) goto nomem;
+    if (avt_grow_scratch((void **)&h->desk, &c, n, 3 * sizeof(float))) goto nomem;
     c = h->cap;
-    if (avt_grow((void **)&o->intensity, &c, n, sizeof(float))) goto nomem;
+    if (avt_grow_scratch((void **)&o->intensity, &c, n, sizeof(float))) goto nomem;
     c = h->cap;
-    if (avt_grow((void **)&o->ring, &c, n, sizeof(uint16_t))) goto nomem;
+    if (avt_grow_scratch((void **)&o->ring, &c, n, sizeof(uint16_t))) goto nomem;
     c = h->cap;
-    if (avt_grow((void **)&o->return_type, &c, n, 1)) goto nomem;
+    if (avt_grow_scratch((void **)&o->return_type, &c, n, 1)) goto nomem;
     c = h->cap;
-    if (avt_grow((void **)&h->tdelta, &c, n, sizeof(int32_t))) goto nomem;
+    if (avt_grow_scratch((void **)&h->tdelta, &c, n, sizeof(int32_t))) goto nomem;
     c = h->cap;
-    if (avt_grow((void **)&h->plabel, &c, n, sizeof(uint16_t))) goto nomem;
+    if (avt_grow_scratch((void **)&h->plabel, &c, n, sizeof(uint16_t))) goto nomem;
     c = h->cap;
-    if (avt_grow((void **)&h->pinst, &c, n, sizeof(int32_t))) goto nomem;
+    if (avt_grow_scratch((void **)&h->pinst, &c, n, sizeof(int32_t))) goto nomem;
     h->cap = c;
     float *in = o->intensity;
     uint16_t *ring = o->ring;
@@ -335,7 +338,7 @@ static int held_fill(build_state *st, held_sweep *h, const avt_sweep *sw, avt_er
     }
     /* each block's time range, for the cameras' windows (window_blocks) */
     const size_t nblk = (sw->n + AVT_POINT_BLOCK - 1) / AVT_POINT_BLOCK;
-    if (avt_grow((void **)&h->trange, &h->cap_trange, nblk ? nblk : 1, sizeof *h->trange)) goto nomem;
+    if (avt_grow_scratch((void **)&h->trange, &h->cap_trange, nblk ? nblk : 1, sizeof *h->trange)) goto nomem;
     for (size_t j = 0; j < nblk; j++) {
         const size_t e = (j + 1) * AVT_POINT_BLOCK < sw->n ? (j + 1) * AVT_POINT_BLOCK : sw->n;
         int32_t b0 = INT32_MAX, b1 = INT32_MIN;

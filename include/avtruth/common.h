@@ -131,6 +131,10 @@ static inline int avt_mul_size(size_t a, size_t b, size_t *out)
 /* Grows *buf (element size elem) so that it holds at least need elements; *cap is updated.
  * Returns AVT_OK or AVT_NOMEM (buffer left unchanged). */
 int avt_grow(void **buf, size_t *cap, size_t need, size_t elem);
+/* The same for a scratch buffer, whose contents need not survive: a larger one replaces it
+ * without the copy (which would touch, and fault in, the whole old size in new memory).
+ * Returns AVT_OK or AVT_NOMEM (buffer left unchanged). */
+int avt_grow_scratch(void **buf, size_t *cap, size_t need, size_t elem);
 
 /* A growable NUL-terminated string: start with {0}; append with avt_sbuf_printf; on out of
  * memory `oom` is set and later appends do nothing; free p. */
