@@ -222,8 +222,7 @@ int ds_source_read(hid_t f, const char *file, ds_source *d, avt_error *err)
     int rc = AVT_OK;
     char **strs = NULL;
     uint64_t ns = 0;
-    uint16_t *cls = NULL;
-    hid_t ds = -1;
+    vcol cls = {0};
     memset(d, 0, sizeof *d);
     h5x_attr_get_str(f, ".", "format_version", d->format_version, sizeof d->format_version);
     /* the annotation schema (empty or absent: the built-in classes) and the class names */
@@ -237,21 +236,17 @@ int ds_source_read(hid_t f, const char *file, ds_source *d, avt_error *err)
     if ((rc = h5x_strs_read(f, "meta/class_names", &d->class_names, &d->n_classes, file, err)))
         goto out;
     d->hist = calloc(d->n_classes + 1, sizeof *d->hist);
-    hsize_t nb = 0;
-    ds = H5Dopen2(f, "boxes3d/class_id", H5P_DEFAULT);
-    hid_t sp = ds >= 0 ? H5Dget_space(ds) : -1;
-    if (sp >= 0) H5Sget_simple_extent_dims(sp, &nb, NULL), H5Sclose(sp);
-    cls = malloc(nb ? nb * sizeof *cls : 1);
-    if (!d->schema || !d->hist || !cls) {
+    if (!d->schema || !d->hist) {
         rc = avt_err(err, AVT_NOMEM, "%s: out of memory", file);
         goto out;
     }
-    if (ds < 0 || (nb && H5Dread(ds, H5T_NATIVE_UINT16, H5S_ALL, H5S_ALL, H5P_DEFAULT, cls) < 0)) {
-        rc = h5x_fail(err, file, "boxes3d/class_id", "H5Dread");
+    vctx v = {f, file, err, NULL};
+    if ((rc = vread(&v, "boxes3d/class_id", H5T_NATIVE_UINT16, 0, &cls)) ||
+        (rc = vexpect(&v, "boxes3d/class_id", &cls, 1, VANY, 0, 0)))
         goto out;
-    }
-    for (hsize_t i = 0; i < nb; i++) d->hist[cls[i] < d->n_classes ? cls[i] : d->n_classes]++;
-    d->boxes = nb;
+    const uint16_t *id = cls.data;
+    for (uint64_t i = 0; i < cls.rows; i++) d->hist[id[i] < d->n_classes ? id[i] : d->n_classes]++;
+    d->boxes = cls.rows;
     /* sensors, licence and findings as the per-log card states them */
     if ((rc = h5x_strs_read(f, "dataset_card", &strs, &ns, file, err))) goto out;
     const char *card = ns && strs[0] ? strs[0] : "";
@@ -267,8 +262,7 @@ int ds_source_read(hid_t f, const char *file, ds_source *d, avt_error *err)
         rc = avt_err(err, AVT_NOMEM, "%s: out of memory", file);
 out:
     h5x_strs_free(strs, ns);
-    free(cls);
-    if (ds >= 0) H5Dclose(ds);
+    vcol_free(&cls);
     return rc;
 }
 

@@ -21,15 +21,9 @@ static uint64_t attr_u64(hid_t loc, const char *name)
 /* Length of the first dimension of a dataset; 0 if it does not exist. */
 static uint64_t dset_len(hid_t loc, const char *path)
 {
-    hsize_t dims[4] = {0};
-    if (H5Lexists(loc, path, H5P_DEFAULT) <= 0) return 0;
-    hid_t d = H5Dopen2(loc, path, H5P_DEFAULT);
-    hid_t s = d >= 0 ? H5Dget_space(d) : -1;
-    if (s >= 0 && H5Sget_simple_extent_ndims(s) >= 1 && H5Sget_simple_extent_ndims(s) <= 4)
-        H5Sget_simple_extent_dims(s, dims, NULL);
-    if (s >= 0) H5Sclose(s);
-    if (d >= 0) H5Dclose(d);
-    return dims[0];
+    vctx v = {loc, "", NULL, NULL};
+    vcol c;
+    return vshape(&v, path, 1, &c) ? 0 : c.rows;
 }
 
 /* Reads rows [start, start + n) of a 1-D int64 dataset into out. */
@@ -46,11 +40,18 @@ static int read_i64(hid_t d, uint64_t start, size_t n, int64_t *out)
     return ok;
 }
 
-/* Counts entries != INT64_MIN (paired images), a block at a time. */
-static int count_paired(hid_t file, const char *path, uint64_t *paired)
+/* A dataset of times read a block at a time: the shape is checked first, FORMAT.md's (N,). */
+static int times_shape(vctx *v, const char *path, vcol *c)
+{
+    int rc = vshape(v, path, 1, c);
+    return rc ? rc : vexpect(v, path, c, 1, VANY, 0, 0);
+}
+
+/* Counts entries != INT64_MIN (paired images), a block at a time (n rows). */
+static int count_paired(hid_t file, const char *path, uint64_t n, uint64_t *paired)
 {
     int64_t buf[AVT_TABLE_CHUNK_ROWS];
-    uint64_t n = dset_len(file, path), k = 0;
+    uint64_t k = 0;
     *paired = 0;
     if (!n) return 1;
     hid_t d = H5Dopen2(file, path, H5P_DEFAULT);
@@ -85,19 +86,23 @@ static herr_t collect_cam(hid_t g, const char *name, const H5L_info_t *info, voi
     return 0;
 }
 
-static void print_cameras(hid_t file, FILE *out, uint64_t frames)
+static int print_cameras(vctx *v, FILE *out, uint64_t frames)
 {
+    hid_t file = v->file;
     cam_list l = {NULL, 0, 0, 0};
-    if (H5Lexists(file, "cameras", H5P_DEFAULT) <= 0) return;
+    int rc = AVT_OK;
+    if (H5Lexists(file, "cameras", H5P_DEFAULT) <= 0) return AVT_OK;
     hid_t g = H5Gopen2(file, "cameras", H5P_DEFAULT);
-    if (g < 0) return;
+    if (g < 0) return AVT_OK;
     H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, NULL, collect_cam, &l);
     H5Gclose(g);
-    for (size_t i = 0; i < l.n; i++) {
+    for (size_t i = 0; i < l.n && !rc; i++) {
         char p[AVT_NAME_MAX + 64], model[32];
         uint64_t paired = 0;
+        vcol ts;
         snprintf(p, sizeof p, "cameras/%s/timestamp_ns", l.names[i]);
-        int ok = count_paired(file, p, &paired);
+        if ((rc = times_shape(v, p, &ts))) break;
+        int ok = count_paired(file, p, ts.rows, &paired);
         snprintf(p, sizeof p, "cameras/%s", l.names[i]);
         h5x_attr_get_str(file, p, "model", model, sizeof model);
         snprintf(p, sizeof p, "cameras/%s/boxes2d/box3d_index", l.names[i]);
@@ -113,6 +118,7 @@ static void print_cameras(hid_t file, FILE *out, uint64_t frames)
             fprintf(out, "  %-12s (unreadable timestamp_ns)\n", l.names[i]);
     }
     free(l.names);
+    return rc;
 }
 
 int avt_export_inspect(const char *path, FILE *out, avt_error *err)
@@ -153,7 +159,10 @@ int avt_export_inspect(const char *path, FILE *out, avt_error *err)
     root = H5Gopen2(file, "/", H5P_DEFAULT);
     uint64_t frames = root >= 0 ? attr_u64(root, "num_frames") : 0;
     uint64_t ncam = root >= 0 ? attr_u64(root, "num_cameras") : 0;
-    uint64_t rows = dset_len(file, "frames/timestamp_ns");
+    vctx v = {file, path, err, " (run avtruth verify)"};
+    vcol ts;
+    if ((rc = times_shape(&v, "frames/timestamp_ns", &ts))) goto out;
+    uint64_t rows = ts.rows;
 
     fprintf(out, "%s\n", path);
     fprintf(out, "format:        %s %s\n", format, version);
@@ -178,7 +187,7 @@ int avt_export_inspect(const char *path, FILE *out, avt_error *err)
     fprintf(out, "3D boxes:      %llu\n", (unsigned long long)dset_len(file, "boxes3d/class_id"));
     fprintf(out, "classes:       %llu\n", (unsigned long long)dset_len(file, "meta/class_names"));
     fprintf(out, "cameras:       %llu\n", (unsigned long long)ncam);
-    print_cameras(file, out, frames);
+    if ((rc = print_cameras(&v, out, frames))) goto out;
     char tool[128], sha[128], started[64], finished[64], *cmd = malloc(4096);
     h5x_attr_get_str(file, "provenance", "tool_version", tool, sizeof tool);
     h5x_attr_get_str(file, "provenance", "git_sha", sha, sizeof sha);

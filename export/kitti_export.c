@@ -59,10 +59,9 @@ static int read_calib(vctx *v, const char *base, const char *cam, avt_sbuf *text
     snprintf(tp, sizeof tp, "%scameras/%s/lidar_T_cam", base, cam);
     snprintf(kp, sizeof kp, "%scameras/%s/K", base, cam);
     int rc = vread(v, tp, H5T_NATIVE_DOUBLE, 0, &tf);
+    if (!rc) rc = vexpect(v, tp, &tf, 2, 4, 4, 0);
     if (!rc) rc = vread(v, kp, H5T_NATIVE_DOUBLE, 0, &k);
-    if (!rc && (tf.rows != 4 || k.rows != 3))
-        rc = avt_err(v->err, AVT_MISMATCH, "%s: /%scameras/%s: calibration of the wrong shape (run avtruth verify)",
-                     v->path, base, cam);
+    if (!rc) rc = vexpect(v, kp, &k, 2, 3, 3, 0);
     if (!rc) {
         avt_tf lidar_T_cam;
         memcpy(lidar_T_cam.m, tf.data, sizeof lidar_T_cam.m);
@@ -88,7 +87,7 @@ int avt_export_kitti(const char *path, const char *camera, const char *out_dir, 
     uint64_t n_names = 0, written = 0;
     avt_sbuf calib = {0}, b = {0};
     int rc = AVT_OK;
-    vctx v = {H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), path, err};
+    vctx v = {H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), path, err, " (run avtruth verify)"};
     if (v.file < 0) {
         rc = avt_err(err, AVT_NOTFOUND, "%s: cannot open as HDF5", path);
         goto out;
@@ -123,8 +122,30 @@ int avt_export_kitti(const char *path, const char *camera, const char *out_dir, 
      * stitched indexes only */
     for (int i = 0; i < NCOL && !rc; i++) rc = vread(&v, col[i], mt[i], i >= IG_OFF, &c[i]);
     if (rc || (rc = h5x_strs_read(v.file, "meta/class_names", &names, &n_names, v.path, v.err))) goto out;
-    /* the structure is verify's business; here only what indexing needs */
+    /* the structure is verify's business; here only what indexing needs: FORMAT.md's shapes,
+     * the columns of a table with the same rows, and the offsets and indices in range below */
     const uint64_t frames = c[B_OFF].rows ? c[B_OFF].rows - 1 : 0, n_boxes = c[CENTER].rows;
+    const uint64_t n_b2 = c[B2_IDX].rows, n_ig = c[IG_XYXY].rows;
+    if ((rc = vexpect(&v, col[B_OFF], &c[B_OFF], 1, VANY, 0, 0)) ||
+        (rc = vexpect(&v, col[CENTER], &c[CENTER], 2, VANY, 3, 0)) ||
+        (rc = vexpect(&v, col[SIZE], &c[SIZE], 2, n_boxes, 3, 0)) ||
+        (rc = vexpect(&v, col[YAW], &c[YAW], 1, n_boxes, 0, 0)) ||
+        (rc = vexpect(&v, col[CLASS], &c[CLASS], 1, n_boxes, 0, 0)) ||
+        (rc = vexpect(&v, col[B2_OFF], &c[B2_OFF], 1, frames + 1, 0, 0)) ||
+        (rc = vexpect(&v, col[B2_IDX], &c[B2_IDX], 1, VANY, 0, 0)) ||
+        (rc = vexpect(&v, col[XYXY], &c[XYXY], 2, n_b2, 4, 0)) ||
+        (rc = vexpect(&v, col[TRUNC], &c[TRUNC], 1, n_b2, 0, 0)) ||
+        (rc = vexpect(&v, col[VIS], &c[VIS], 1, n_b2, 0, 0)) ||
+        (rc = vexpect(&v, col[IG_OFF], &c[IG_OFF], 1, frames + 1, 0, 0)) ||
+        (rc = vexpect(&v, col[IG_XYXY], &c[IG_XYXY], 2, VANY, 4, 0)) ||
+        (rc = vexpect(&v, col[IG_CLASS], &c[IG_CLASS], 1, n_ig, 0, 0)) ||
+        (rc = vexpect(&v, col[LOG_INDEX], &c[LOG_INDEX], 1, frames, 0, 0)))
+        goto out;
+    if (c[IG_OFF].present != c[IG_XYXY].present || c[IG_OFF].present != c[IG_CLASS].present) {
+        rc = avt_err(err, AVT_MISMATCH, "%s: /cameras/%s/ignore: offset, xyxy and class_id come together (run "
+                     "avtruth verify)", path, cam);
+        goto out;
+    }
     const uint64_t *boff = c[B_OFF].data, *b2off = c[B2_OFF].data;
     const uint32_t *idx = c[B2_IDX].data;
     const uint16_t *cls = c[CLASS].data;
@@ -134,11 +155,6 @@ int avt_export_kitti(const char *path, const char *camera, const char *out_dir, 
     const float *gxy = c[IG_XYXY].data;
     const uint16_t *gcls = c[IG_CLASS].data;
     const uint32_t *log_index = c[LOG_INDEX].data;
-    if (c[B2_OFF].rows != frames + 1 || (c[IG_OFF].present && c[IG_OFF].rows != frames + 1) ||
-        (log_index && c[LOG_INDEX].rows != frames)) {
-        rc = avt_err(err, AVT_MISMATCH, "%s: camera %s: offsets of the wrong shape (run avtruth verify)", path, cam);
-        goto out;
-    }
     /* the calibration of frame 0's log; a stitched index's next logs' as their frames come */
     uint32_t log = log_index && frames ? log_index[0] : 0;
     if (log_index) snprintf(base, sizeof base, "logs/%u/", log);
@@ -157,8 +173,8 @@ int avt_export_kitti(const char *path, const char *camera, const char *out_dir, 
         b.len = 0;
         if (b.p) b.p[0] = '\0';
         for (uint64_t k = b2off[i]; k < b2off[i + 1] && !rc; k++) {
-            uint32_t j = k < c[B2_IDX].rows ? idx[k] : UINT32_MAX;
-            if (j < boff[i] || j >= boff[i + 1] || j >= n_boxes || cls[j] >= n_names || k >= c[XYXY].rows) {
+            uint32_t j = k < n_b2 ? idx[k] : UINT32_MAX;
+            if (j < boff[i] || j >= boff[i + 1] || j >= n_boxes || cls[j] >= n_names) {
                 rc = avt_err(err, AVT_MISMATCH, "%s: camera %s: boxes2d row %llu: box %u outside frame %llu (run avtruth verify)",
                              path, cam, (unsigned long long)k, j, (unsigned long long)i);
                 break;
@@ -177,7 +193,7 @@ int avt_export_kitti(const char *path, const char *camera, const char *out_dir, 
             written++;
         }
         for (uint64_t k = goff ? goff[i] : 0; goff && k < goff[i + 1] && !rc; k++) {
-            if (k >= c[IG_XYXY].rows || k >= c[IG_CLASS].rows || gcls[k] >= n_names) {
+            if (k >= n_ig || gcls[k] >= n_names) {
                 rc = avt_err(err, AVT_MISMATCH, "%s: camera %s: ignore row %llu out of range (run avtruth verify)", path,
                              cam, (unsigned long long)k);
                 break;

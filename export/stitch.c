@@ -63,15 +63,12 @@ static int relpath(const char *base, const char *target, char *out, size_t n)
     return (k < 0 || (size_t)k >= n - used) ? -1 : 0;
 }
 
-static uint64_t rows_of(hid_t f, const char *path)
+/* The rows of a dataset of source file f, after verify: UINT64_MAX if missing. */
+static uint64_t rows_of(hid_t f, const char *file, const char *path)
 {
-    hsize_t dims[4] = {0};
-    if (H5Lexists(f, path, H5P_DEFAULT) <= 0) return UINT64_MAX;
-    hid_t d = H5Dopen2(f, path, H5P_DEFAULT), s = d >= 0 ? H5Dget_space(d) : -1;
-    int r = s >= 0 ? H5Sget_simple_extent_dims(s, dims, NULL) : -1;
-    if (s >= 0) H5Sclose(s);
-    if (d >= 0) H5Dclose(d);
-    return r >= 1 ? dims[0] : UINT64_MAX;
+    vctx v = {f, file, NULL, NULL};
+    vcol c;
+    return vshape(&v, path, 0, &c) ? UINT64_MAX : c.rows;
 }
 
 typedef struct list_ctx {
@@ -135,50 +132,36 @@ static int copy_column(hid_t out, const scol *c, src_log *logs, size_t n, const 
     h5x_col col;
     memset(&col, 0, sizeof col);
     col.dset = -1;
-    hid_t f = -1, d = -1, sp = -1, t = -1;
+    hid_t f = -1, d = -1;
     void *buf = NULL;
     char **strs = NULL;
-    hsize_t dims[4] = {0};
-    /* type and shape from the first source */
-    f = H5Fopen(logs[0].file, H5F_ACC_RDONLY, H5P_DEFAULT);
-    d = f >= 0 ? H5Dopen2(f, c->path, H5P_DEFAULT) : -1;
-    sp = d >= 0 ? H5Dget_space(d) : -1;
-    t = d >= 0 ? H5Dget_type(d) : -1;
-    int rank = sp >= 0 ? H5Sget_simple_extent_dims(sp, dims, NULL) : -1;
-    if (rank < 1 || rank > 3 || t < 0) {
-        rc = h5x_fail(err, logs[0].file, c->path, "H5Dopen2");
-        goto out;
-    }
-    int kind = K_STR;
-    if (!c->is_str) {
-        size_t sz = H5Tget_size(t);
-        int sign = H5Tget_class(t) == H5T_INTEGER ? H5Tget_sign(t) : -1;
-        kind = H5Tget_class(t) == H5T_FLOAT ? (sz == 4 ? K_F32 : K_F64)
-             : sign == H5T_SGN_2 ? (sz == 4 ? K_I32 : K_I64)
-             : sz == 1 ? K_U8 : sz == 2 ? K_U16 : sz == 4 ? K_U32 : K_U64;
-    }
-    H5Tclose(t), t = -1;
-    H5Sclose(sp), sp = -1;
-    H5Dclose(d), d = -1;
-    H5Fclose(f), f = -1;
+    /* FORMAT.md's types: the rebasing below reads offsets as uint64 and rows of another table
+     * as 32-bit integers, whatever type a source has */
+    const int kind = c->is_str ? K_STR
+                   : c->rebase == REB_OFFSET ? K_U64
+                   : strcmp(c->path, "lidar/instance") == 0 ? K_I32 : K_U32;
     int big = strncmp(c->path, "lidar/", 6) == 0 || strstr(c->path, "depth/") != NULL;
-    if ((rc = h5x_col_create(&col, out, c->path, kind, rank, rank > 1 ? dims[1] : 0,
-                             rank > 2 ? dims[2] : 0,
+    if ((rc = h5x_col_create(&col, out, c->path, kind, 1, 0, 0,
                              big ? AVT_POINT_CHUNK_ROWS : AVT_TABLE_CHUNK_ROWS, z, file, err)))
         goto out;
     uint64_t running = 0;
     for (size_t k = 0; k < n; k++) {
+        /* offsets, row indices and strings are columns, (N,) */
         f = H5Fopen(logs[k].file, H5F_ACC_RDONLY, H5P_DEFAULT);
-        d = f >= 0 ? H5Dopen2(f, c->path, H5P_DEFAULT) : -1;
-        sp = d >= 0 ? H5Dget_space(d) : -1;
-        hsize_t sd[4] = {0};
-        if (sp < 0 || H5Sget_simple_extent_dims(sp, sd, NULL) != rank ||
-            (rank > 1 && sd[1] != dims[1]) || (rank > 2 && sd[2] != dims[2])) {
-            rc = avt_err(err, AVT_MISMATCH, "%s: /%s: missing or of another shape than in %s",
-                         logs[k].file, c->path, logs[0].file);
+        vctx src = {f, logs[k].file, err, NULL};
+        vcol shape;
+        if (f < 0) {
+            rc = h5x_fail(err, logs[k].file, NULL, "H5Fopen");
             goto out;
         }
-        size_t rows = (size_t)sd[0];
+        if ((rc = vshape(&src, c->path, 0, &shape)) || (rc = vexpect(&src, c->path, &shape, 1, VANY, 0, 0)))
+            goto out;
+        d = H5Dopen2(f, c->path, H5P_DEFAULT);
+        size_t rows = (size_t)shape.rows, bytes;
+        if (d < 0) {
+            rc = h5x_fail(err, logs[k].file, c->path, "H5Dopen2");
+            goto out;
+        }
         if (c->is_str) {
             hid_t st = h5x_str_type();
             strs = calloc(rows ? rows : 1, sizeof *strs);
@@ -194,8 +177,7 @@ static int copy_column(hid_t out, const scol *c, src_log *logs, size_t n, const 
             strs = NULL;
             if (rc) goto out;
         } else {
-            buf = malloc(rows ? rows * col.row_bytes : 1);
-            if (!buf) {
+            if (!avt_mul_size(rows, col.row_bytes, &bytes) || !(buf = malloc(bytes ? bytes : 1))) {
                 rc = avt_err(err, AVT_NOMEM, "%s: /%s: out of memory", logs[k].file, c->path);
                 goto out;
             }
@@ -227,7 +209,6 @@ static int copy_column(hid_t out, const scol *c, src_log *logs, size_t n, const 
             free(buf);
             buf = NULL;
         }
-        H5Sclose(sp), sp = -1;
         H5Dclose(d), d = -1;
         H5Fclose(f), f = -1;
     }
@@ -235,8 +216,6 @@ static int copy_column(hid_t out, const scol *c, src_log *logs, size_t n, const 
 out:
     free(buf);
     free(strs);
-    if (t >= 0) H5Tclose(t);
-    if (sp >= 0) H5Sclose(sp);
     if (d >= 0) H5Dclose(d);
     if (f >= 0) H5Fclose(f);
     h5x_col_close(&col);
@@ -249,34 +228,35 @@ static int virtual_column(hid_t out, const scol *c, const src_log *logs, size_t 
 {
     int rc = AVT_OK;
     hid_t f = -1, d = -1, t = -1, vspace = -1, sspace = -1, dcpl = -1, lcpl = -1, vd = -1;
-    hsize_t dims[4] = {0}, total = 0;
+    hsize_t total = 0;
+    vcol first = {0}, sk;
     uint64_t *rows = calloc(n, sizeof *rows);
     if (!rows) return avt_err(err, AVT_NOMEM, "out of memory");
-    int rank = -1;
     for (size_t k = 0; k < n; k++) {
         f = H5Fopen(logs[k].file, H5F_ACC_RDONLY, H5P_DEFAULT);
-        d = f >= 0 ? H5Dopen2(f, c->path, H5P_DEFAULT) : -1;
-        hid_t s = d >= 0 ? H5Dget_space(d) : -1;
-        hsize_t sd[4] = {0};
-        int r = s >= 0 ? H5Sget_simple_extent_dims(s, sd, NULL) : -1;
-        if (s >= 0) H5Sclose(s);
-        if (k == 0 && r >= 1) {
-            rank = r;
-            memcpy(dims, sd, sizeof dims);
-            t = H5Dget_type(d);
+        vctx src = {f, logs[k].file, NULL, NULL};
+        int ok = f >= 0 && vshape(&src, c->path, 0, &sk) == AVT_OK && sk.rank >= 1;
+        if (ok && k == 0) {
+            first = sk;
+            d = H5Dopen2(f, c->path, H5P_DEFAULT);
+            t = d >= 0 ? H5Dget_type(d) : -1;
+            ok = t >= 0;
         }
-        if (r != rank || (r > 1 && sd[1] != dims[1]) || (r > 2 && sd[2] != dims[2])) {
+        ok = ok && sk.rank == first.rank;
+        for (int i = 1; ok && i < sk.rank; i++) ok = sk.dims[i] == first.dims[i];
+        if (!ok) {
             rc = avt_err(err, AVT_MISMATCH, "%s: /%s: missing or of another shape than in %s",
                          logs[k].file, c->path, logs[0].file);
             goto out;
         }
-        rows[k] = sd[0];
-        total += sd[0];
-        H5Dclose(d), d = -1;
+        rows[k] = sk.rows;
+        total += sk.rows;
+        if (d >= 0) H5Dclose(d), d = -1;
         H5Fclose(f), f = -1;
     }
-    hsize_t vdims[4];
-    memcpy(vdims, dims, sizeof vdims);
+    const int rank = first.rank;
+    hsize_t vdims[H5S_MAX_RANK];
+    memcpy(vdims, first.dims, sizeof vdims);
     vdims[0] = total;
     vspace = H5Screate_simple(rank, vdims, NULL);
     dcpl = H5Pcreate(H5P_DATASET_CREATE);
@@ -288,8 +268,8 @@ static int virtual_column(hid_t out, const scol *c, const src_log *logs, size_t 
     hsize_t start = 0;
     for (size_t k = 0; k < n; k++) {
         if (!rows[k]) continue;
-        hsize_t off[4] = {start, 0, 0, 0}, cnt[4];
-        memcpy(cnt, dims, sizeof cnt);
+        hsize_t off[H5S_MAX_RANK] = {start}, cnt[H5S_MAX_RANK];
+        memcpy(cnt, first.dims, sizeof cnt);
         cnt[0] = rows[k];
         sspace = H5Screate_simple(rank, cnt, NULL);
         if (sspace < 0 || H5Sselect_hyperslab(vspace, H5S_SELECT_SET, off, NULL, cnt, NULL) < 0 ||
@@ -593,8 +573,8 @@ int avt_export_stitch(const char *dir, const char *out_path, const avt_stitch_op
         }
         if (st >= 0) H5Tclose(st);
         if (a >= 0) H5Aclose(a);
-        s->frames = rows_of(f, "frames/timestamp_ns");
-        s->boxes = rows_of(f, "boxes3d/class_id");
+        s->frames = rows_of(f, s->file, "frames/timestamp_ns");
+        s->boxes = rows_of(f, s->file, "boxes3d/class_id");
         if ((rc = ds_source_read(f, s->file, &s->ds, err)) ||
             (k > 0 && (rc = ds_compatible(&logs[0].ds, logs[0].file, &s->ds, s->file, err))))
             break;

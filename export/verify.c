@@ -17,7 +17,7 @@ void vcol_free(vcol *c)
     memset(c, 0, sizeof *c);
 }
 
-int vread(vctx *v, const char *name, hid_t mtype, int optional, vcol *out)
+int vshape(vctx *v, const char *name, int optional, vcol *out)
 {
     int rc = AVT_OK;
     hid_t d = -1, sp = -1;
@@ -29,41 +29,93 @@ int vread(vctx *v, const char *name, hid_t mtype, int optional, vcol *out)
     }
     d = H5Dopen2(v->file, name, H5P_DEFAULT);
     sp = d >= 0 ? H5Dget_space(d) : -1;
-    hsize_t dims[4] = {0, 1, 1, 1};
-    int rank = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
-    if (rank < 1 || rank > 4 || H5Sget_simple_extent_dims(sp, dims, NULL) < 0) {
-        rc = avt_err(v->err, AVT_MISMATCH, "%s: /%s: not an array dataset", v->path, name);
+    /* dims holds H5S_MAX_RANK: HDF5 writes as many as the file declares */
+    int rank = sp >= 0 ? H5Sget_simple_extent_dims(sp, out->dims, NULL) : -1;
+    if (rank < 0) {
+        rc = avt_err(v->err, AVT_MISMATCH, "%s: /%s: not a dataset with a shape", v->path, name);
         goto out;
     }
-    uint64_t elems = 1;
-    for (int i = 0; i < rank; i++) elems *= dims[i];
-    out->rows = dims[0];
+    out->rank = rank;
+    out->rows = rank ? out->dims[0] : 0;
     out->present = 1;
-    out->data = malloc(elems ? elems * H5Tget_size(mtype) : 1);
-    if (!out->data) {
+out:
+    if (sp >= 0) H5Sclose(sp);
+    if (d >= 0) H5Dclose(d);
+    return rc;
+}
+
+int vread(vctx *v, const char *name, hid_t mtype, int optional, vcol *out)
+{
+    int rc = vshape(v, name, optional, out);
+    hid_t d = -1;
+    if (rc || !out->present) return rc;
+    size_t elems = 1, bytes;
+    for (int i = 0; i < out->rank; i++)
+        if (!avt_mul_size(elems, out->dims[i], &elems)) elems = SIZE_MAX;
+    if (!avt_mul_size(elems, H5Tget_size(mtype), &bytes) || !(out->data = malloc(bytes ? bytes : 1))) {
         rc = avt_err(v->err, AVT_NOMEM, "%s: /%s: out of memory", v->path, name);
         goto out;
     }
-    if (elems && H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, out->data) < 0) {
+    d = H5Dopen2(v->file, name, H5P_DEFAULT);
+    if (d < 0 || (elems && H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, out->data) < 0)) {
         rc = h5x_fail(v->err, v->path, name, "H5Dread");
         goto out;
     }
 out:
-    if (sp >= 0) H5Sclose(sp);
     if (d >= 0) H5Dclose(d);
     if (rc) vcol_free(out);
     return rc;
 }
 
-/* A CSR offset array of F+1 entries: starts at 0, non-decreasing, ends at `len` rows of
- * every column it indexes (cols, NULL-terminated names for messages). */
-static int check_offsets(vctx *v, const char *name, const vcol *off, uint64_t frames,
-                         const char *const *cols, const uint64_t *lens)
+/* "(3, 1)", "(11,)" (as numpy prints a shape), "N" for VANY. */
+static void shape_text(char *out, size_t n, int rank, const uint64_t *dims)
 {
+    size_t k = (size_t)snprintf(out, n, "(");
+    for (int i = 0; i < rank && k < n; i++) {
+        if (dims[i] == VANY) k += (size_t)snprintf(out + k, n - k, "%sN", i ? ", " : "");
+        else k += (size_t)snprintf(out + k, n - k, "%s%llu", i ? ", " : "", (unsigned long long)dims[i]);
+    }
+    if (k < n) snprintf(out + k, n - k, "%s)", rank == 1 ? "," : "");
+}
+
+int vexpect(vctx *v, const char *name, const vcol *c, int rank, uint64_t d0, uint64_t d1, uint64_t d2)
+{
+    const uint64_t want[3] = {d0, d1, d2};
+    if (!c->present) return AVT_OK;
+    int ok = c->rank == rank;
+    for (int i = 0; ok && i < rank && i < 3; i++) ok = want[i] == VANY || c->dims[i] == want[i];
+    if (ok) return AVT_OK;
+    uint64_t found[H5S_MAX_RANK];
+    for (int i = 0; i < c->rank; i++) found[i] = c->dims[i];
+    char a[256], b[64];
+    shape_text(a, sizeof a, c->rank, found);
+    shape_text(b, sizeof b, rank, want);
+    return avt_err(v->err, AVT_MISMATCH, "%s: /%s: shape %s, expected %s%s", v->path, name, a, b,
+                   v->hint ? v->hint : "");
+}
+
+/* A column of a table as FORMAT.md gives it: its name (under the table's group) and rank, and
+ * the sizes of its dimensions after the first. */
+typedef struct vspec {
+    const char *name;
+    int rank;
+    uint64_t d1, d2;
+} vspec;
+
+/* "base/name", or name when base is NULL. */
+static void col_path(char *out, size_t n, const char *base, const char *name)
+{
+    snprintf(out, n, "%s%s%s", base ? base : "", base ? "/" : "", name);
+}
+
+/* A CSR offset array of F+1 entries: starts at 0, non-decreasing, ends at `len` rows of
+ * every column it indexes (cols under base, lens their rows). */
+static int check_offsets(vctx *v, const char *name, const vcol *off, uint64_t frames, const char *base,
+                         const vspec *cols, const uint64_t *lens)
+{
+    int rc;
     const uint64_t *o = off->data;
-    if (off->rows != frames + 1)
-        return avt_err(v->err, AVT_MISMATCH, "%s: /%s: %llu entries, expected num_frames + 1 = %llu",
-                       v->path, name, (unsigned long long)off->rows, (unsigned long long)frames + 1);
+    if ((rc = vexpect(v, name, off, 1, frames + 1, 0, 0))) return rc;
     if (o[0] != 0)
         return avt_err(v->err, AVT_MISMATCH, "%s: /%s: row 0: value %llu, offsets start at 0",
                        v->path, name, (unsigned long long)o[0]);
@@ -74,44 +126,52 @@ static int check_offsets(vctx *v, const char *name, const vcol *off, uint64_t fr
                            "must not decrease)",
                            v->path, name, (unsigned long long)i, (unsigned long long)o[i],
                            (unsigned long long)o[i - 1]);
-    for (size_t k = 0; cols[k]; k++)
-        if (lens[k] != o[frames])
+    for (size_t k = 0; cols[k].name; k++)
+        if (lens[k] != o[frames]) {
+            char p[512];
+            col_path(p, sizeof p, base, cols[k].name);
             return avt_err(v->err, AVT_MISMATCH,
                            "%s: /%s: row %llu: value %llu, but /%s has %llu rows", v->path, name,
-                           (unsigned long long)frames, (unsigned long long)o[frames], cols[k],
+                           (unsigned long long)frames, (unsigned long long)o[frames], p,
                            (unsigned long long)lens[k]);
+        }
     return AVT_OK;
 }
 
-/* Row count of a dataset, or UINT64_MAX if missing. */
-static uint64_t vrows(hid_t file, const char *name)
-{
-    hsize_t dims[4] = {0};
-    if (H5Lexists(file, name, H5P_DEFAULT) <= 0) return UINT64_MAX;
-    hid_t d = H5Dopen2(file, name, H5P_DEFAULT);
-    hid_t s = d >= 0 ? H5Dget_space(d) : -1;
-    int r = s >= 0 ? H5Sget_simple_extent_dims(s, dims, NULL) : -1;
-    if (s >= 0) H5Sclose(s);
-    if (d >= 0) H5Dclose(d);
-    return r >= 1 ? (uint64_t)dims[0] : UINT64_MAX;
-}
-
-/* Columns of one table (names relative to base, or to the root when base is NULL) all have
- * `rows` rows (UINT64_MAX: any); their lengths go to lens. */
-static int check_lengths(vctx *v, const char *base, const char *const *cols, uint64_t rows,
-                         uint64_t *lens)
+/* Columns of one table (names under base, or under the root when base is NULL) all exist and
+ * have their FORMAT.md shape with `rows` rows (VANY: any); their rows go to lens. */
+static int check_lengths(vctx *v, const char *base, const vspec *cols, uint64_t rows, uint64_t *lens)
 {
     char p[512];
-    for (size_t k = 0; cols[k]; k++) {
-        snprintf(p, sizeof p, "%s%s%s", base ? base : "", base ? "/" : "", cols[k]);
-        lens[k] = vrows(v->file, p);
-        if (lens[k] == UINT64_MAX)
-            return avt_err(v->err, AVT_MISMATCH, "%s: /%s: missing dataset", v->path, p);
-        if (rows != UINT64_MAX && lens[k] != rows)
-            return avt_err(v->err, AVT_MISMATCH, "%s: /%s: %llu rows, expected %llu", v->path, p,
-                           (unsigned long long)lens[k], (unsigned long long)rows);
+    vcol c;
+    int rc;
+    for (size_t k = 0; cols[k].name; k++) {
+        col_path(p, sizeof p, base, cols[k].name);
+        if ((rc = vshape(v, p, 0, &c)) || (rc = vexpect(v, p, &c, cols[k].rank, rows, cols[k].d1, cols[k].d2)))
+            return rc;
+        lens[k] = c.rows;
     }
     return AVT_OK;
+}
+
+/* A ragged table: its columns (under base) and its offset array `offset` into off, checked
+ * against each other. optional: the table may be absent, offsets and columns together. */
+static int check_table(vctx *v, const char *offset, const char *base, const vspec *cols, uint64_t frames,
+                       int optional, vcol *off)
+{
+    uint64_t lens[16];
+    int rc = vread(v, offset, H5T_NATIVE_UINT64, optional, off);
+    if (rc || !off->present) return rc;
+    if ((rc = check_lengths(v, base, cols, VANY, lens))) return rc;
+    return check_offsets(v, offset, off, frames, base, cols, lens);
+}
+
+/* A dataset of a fixed shape (rank 1..2, rank 1: d1 ignored), when present. */
+static int check_fixed(vctx *v, const char *name, int rank, uint64_t d0, uint64_t d1)
+{
+    vcol c;
+    int rc = vshape(v, name, 1, &c);
+    return rc ? rc : vexpect(v, name, &c, rank, d0, d1, 0);
 }
 
 static int check_frames(vctx *v, uint64_t frames, uint64_t n_classes, FILE *out)
@@ -119,25 +179,21 @@ static int check_frames(vctx *v, uint64_t frames, uint64_t n_classes, FILE *out)
     int rc;
     vcol ts = {0}, st = {0}, en = {0}, poff = {0}, boff = {0}, fidx = {0}, cls = {0};
     vcol inst = {0}, label = {0}, tns = {0}, lstart = {0};
-    static const char *const fcols[] = {"timestamp_ns", "start_ns", "end_ns", "ego_pose",
-                                        "packets", "packets_lost", NULL};
-    static const char *const pcols[] = {"lidar/xyz", "lidar/intensity", "lidar/ring",
-                                        "lidar/time_ns", "lidar/return_type", "lidar/label",
-                                        "lidar/instance", NULL};
-    static const char *const bcols[] = {"boxes3d/center", "boxes3d/size", "boxes3d/yaw",
-                                        "boxes3d/rotation", "boxes3d/velocity",
-                                        "boxes3d/class_id", "boxes3d/track_id",
-                                        "boxes3d/num_lidar_points", "boxes3d/attributes",
-                                        "boxes3d/frame_index", NULL};
+    /* FORMAT.md's columns of the frame, point and box tables: name, rank, sizes after the first */
+    static const vspec fcols[] = {{"timestamp_ns", 1, 0, 0}, {"start_ns", 1, 0, 0}, {"end_ns", 1, 0, 0},
+                                  {"ego_pose", 3, 4, 4}, {"packets", 1, 0, 0}, {"packets_lost", 1, 0, 0},
+                                  {NULL, 0, 0, 0}};
+    static const vspec pcols[] = {{"xyz", 2, 3, 0}, {"intensity", 1, 0, 0}, {"ring", 1, 0, 0},
+                                  {"time_ns", 1, 0, 0}, {"return_type", 1, 0, 0}, {"label", 1, 0, 0},
+                                  {"instance", 1, 0, 0}, {NULL, 0, 0, 0}};
+    static const vspec bcols[] = {{"center", 2, 3, 0}, {"size", 2, 3, 0}, {"yaw", 1, 0, 0},
+                                  {"rotation", 2, 4, 0}, {"velocity", 2, 3, 0}, {"class_id", 1, 0, 0},
+                                  {"track_id", 1, 0, 0}, {"num_lidar_points", 1, 0, 0},
+                                  {"attributes", 1, 0, 0}, {"frame_index", 1, 0, 0}, {NULL, 0, 0, 0}};
     uint64_t lens[16];
-    if ((rc = check_lengths(v, "frames", fcols, frames, lens))) goto out;
-    if ((rc = vread(v, "frames/point_offset", H5T_NATIVE_UINT64, 0, &poff))) goto out;
-    if ((rc = check_lengths(v, NULL, pcols, UINT64_MAX, lens)) ||
-        (rc = check_offsets(v, "frames/point_offset", &poff, frames, pcols, lens)))
-        goto out;
-    if ((rc = check_lengths(v, NULL, bcols, UINT64_MAX, lens)) ||
-        (rc = vread(v, "frames/box_offset", H5T_NATIVE_UINT64, 0, &boff)) ||
-        (rc = check_offsets(v, "frames/box_offset", &boff, frames, bcols, lens)))
+    if ((rc = check_lengths(v, "frames", fcols, frames, lens)) ||
+        (rc = check_table(v, "frames/point_offset", "lidar", pcols, frames, 0, &poff)) ||
+        (rc = check_table(v, "frames/box_offset", "boxes3d", bcols, frames, 0, &boff)))
         goto out;
     if ((rc = vread(v, "frames/timestamp_ns", H5T_NATIVE_INT64, 0, &ts)) ||
         (rc = vread(v, "frames/start_ns", H5T_NATIVE_INT64, 0, &st)) ||
@@ -147,7 +203,8 @@ static int check_frames(vctx *v, uint64_t frames, uint64_t n_classes, FILE *out)
         (rc = vread(v, "lidar/instance", H5T_NATIVE_INT32, 0, &inst)) ||
         (rc = vread(v, "lidar/label", H5T_NATIVE_UINT16, 0, &label)) ||
         (rc = vread(v, "lidar/time_ns", H5T_NATIVE_INT32, 0, &tns)) ||
-        (rc = vread(v, "logs/frame_offset", H5T_NATIVE_UINT64, 1, &lstart)))
+        (rc = vread(v, "logs/frame_offset", H5T_NATIVE_UINT64, 1, &lstart)) ||
+        (rc = vexpect(v, "logs/frame_offset", &lstart, 1, VANY, 0, 0)))
         goto out;
     /* A stitched index: times increase within each log, not across logs. */
     const uint64_t *ls = lstart.data;
@@ -237,65 +294,72 @@ out:
 typedef struct cam_walk {
     vctx *v;
     uint64_t frames;
+    uint64_t logs; /* sources of a stitched index (/logs/file), 0 for a per-log file */
     vcol boff; /* /frames/box_offset */
     FILE *out;
     int rc;
 } cam_walk;
 
+/* Camera cam's calibration under prefix ("", or "logs/<k>/" of a stitched index): FORMAT.md's
+ * shapes where present. */
+static int check_calibration(vctx *v, const char *prefix, const char *cam)
+{
+    char p[512];
+    int rc;
+    snprintf(p, sizeof p, "%scameras/%s/K", prefix, cam);
+    if ((rc = check_fixed(v, p, 2, 3, 3))) return rc;
+    snprintf(p, sizeof p, "%scameras/%s/lidar_T_cam", prefix, cam);
+    if ((rc = check_fixed(v, p, 2, 4, 4))) return rc;
+    snprintf(p, sizeof p, "%scameras/%s/distortion", prefix, cam);
+    return check_fixed(v, p, 1, VANY, 0);
+}
+
 static int check_camera(cam_walk *cw, const char *name)
 {
     vctx *v = cw->v;
     int rc;
-    char base[300], p[400];
+    char base[300], p[400], prefix[48];
     vcol off = {0}, idx = {0}, doff = {0}, ts = {0}, ioff = {0}, goff = {0};
     uint64_t lens[8];
     snprintf(base, sizeof base, "cameras/%s", name);
-    static const char *const fcols[] = {"timestamp_ns", "sync_delta_ns", "image_path", NULL};
-    static const char *const bcols[] = {"boxes2d/box3d_index", "boxes2d/xyxy",
-                                        "boxes2d/truncation", "boxes2d/visibility",
-                                        "boxes2d/corners", "boxes2d/num_lidar_points", NULL};
-    static const char *const dcols[] = {"depth/uv", "depth/depth", NULL};
-    static const char *const icols[] = {"image_png", NULL};
-    char bnames[6][400], dnames[2][400], inames[1][400];
-    const char *bn[7], *dn[3], *in[2];
-    for (int i = 0; i < 6; i++) snprintf(bnames[i], sizeof bnames[i], "%s/%s", base, bcols[i]), bn[i] = bnames[i];
-    bn[6] = NULL;
-    for (int i = 0; i < 2; i++) snprintf(dnames[i], sizeof dnames[i], "%s/%s", base, dcols[i]), dn[i] = dnames[i];
-    dn[2] = NULL;
-    snprintf(inames[0], sizeof inames[0], "%s/%s", base, icols[0]);
-    in[0] = inames[0];
-    in[1] = NULL;
-    if ((rc = check_lengths(v, base, fcols, cw->frames, lens))) goto out;
-    snprintf(p, sizeof p, "%s/boxes2d/offset", base);
-    if ((rc = check_lengths(v, NULL, bn, UINT64_MAX, lens)) ||
-        (rc = vread(v, p, H5T_NATIVE_UINT64, 0, &off)) ||
-        (rc = check_offsets(v, p, &off, cw->frames, bn, lens)))
-        goto out;
-    snprintf(p, sizeof p, "%s/depth/offset", base);
-    if ((rc = check_lengths(v, NULL, dn, UINT64_MAX, lens)) ||
-        (rc = vread(v, p, H5T_NATIVE_UINT64, 0, &doff)) ||
-        (rc = check_offsets(v, p, &doff, cw->frames, dn, lens)))
-        goto out;
-    /* ignore regions (files written since the annotation schema; docs/schema.md) */
-    char gnames[2][400];
-    const char *gn[3] = {gnames[0], gnames[1], NULL};
-    snprintf(gnames[0], sizeof gnames[0], "%s/ignore/xyxy", base);
-    snprintf(gnames[1], sizeof gnames[1], "%s/ignore/class_id", base);
-    snprintf(p, sizeof p, "%s/ignore/offset", base);
-    if ((rc = vread(v, p, H5T_NATIVE_UINT64, 1, &goff)) ||
-        (goff.present && ((rc = check_lengths(v, NULL, gn, UINT64_MAX, lens)) ||
-                          (rc = check_offsets(v, p, &goff, cw->frames, gn, lens)))))
-        goto out;
-    snprintf(p, sizeof p, "%s/image_offset", base);
-    if ((rc = vread(v, p, H5T_NATIVE_UINT64, 1, &ioff))) goto out;
-    /* image_png and image_offset come together (embedded images) or not at all */
-    if (!ioff.present && vrows(v->file, inames[0]) != UINT64_MAX) {
-        rc = avt_err(v->err, AVT_MISMATCH, "%s: /%s: present without /%s", v->path, inames[0], p);
-        goto out;
+    static const vspec fcols[] = {{"timestamp_ns", 1, 0, 0}, {"sync_delta_ns", 1, 0, 0},
+                                  {"image_path", 1, 0, 0}, {NULL, 0, 0, 0}};
+    static const vspec bcols[] = {{"box3d_index", 1, 0, 0}, {"xyxy", 2, 4, 0}, {"truncation", 1, 0, 0},
+                                  {"visibility", 1, 0, 0}, {"corners", 3, 8, 2},
+                                  {"num_lidar_points", 1, 0, 0}, {NULL, 0, 0, 0}};
+    static const vspec dcols[] = {{"uv", 2, 2, 0}, {"depth", 1, 0, 0}, {NULL, 0, 0, 0}};
+    static const vspec gcols[] = {{"xyxy", 2, 4, 0}, {"class_id", 1, 0, 0}, {NULL, 0, 0, 0}};
+    static const vspec icols[] = {{"image_png", 1, 0, 0}, {NULL, 0, 0, 0}};
+    char b2[320], dp[320], ig[320];
+    snprintf(b2, sizeof b2, "%s/boxes2d", base);
+    snprintf(dp, sizeof dp, "%s/depth", base);
+    snprintf(ig, sizeof ig, "%s/ignore", base);
+    if ((rc = check_calibration(v, "", name))) goto out;
+    for (uint64_t k = 0; k < cw->logs; k++) {
+        snprintf(prefix, sizeof prefix, "logs/%llu/", (unsigned long long)k);
+        if ((rc = check_calibration(v, prefix, name))) goto out;
     }
-    if (ioff.present && ((rc = check_lengths(v, NULL, in, UINT64_MAX, lens)) ||
-                         (rc = check_offsets(v, p, &ioff, cw->frames, in, lens))))
-        goto out;
+    if ((rc = check_lengths(v, base, fcols, cw->frames, lens))) goto out;
+    snprintf(p, sizeof p, "%s/offset", b2);
+    if ((rc = check_table(v, p, b2, bcols, cw->frames, 0, &off))) goto out;
+    snprintf(p, sizeof p, "%s/offset", dp);
+    if ((rc = check_table(v, p, dp, dcols, cw->frames, 0, &doff))) goto out;
+    /* ignore regions (files written since the annotation schema; docs/schema.md) */
+    snprintf(p, sizeof p, "%s/offset", ig);
+    if ((rc = check_table(v, p, ig, gcols, cw->frames, 1, &goff))) goto out;
+    /* image_png and image_offset come together (embedded images) or not at all */
+    snprintf(p, sizeof p, "%s/image_offset", base);
+    if ((rc = check_table(v, p, base, icols, cw->frames, 1, &ioff))) goto out;
+    if (!ioff.present) {
+        char png_path[320];
+        vcol png;
+        snprintf(png_path, sizeof png_path, "%s/image_png", base);
+        if ((rc = vshape(v, png_path, 1, &png))) goto out;
+        if (png.present) {
+            rc = avt_err(v->err, AVT_MISMATCH, "%s: /%s: present without /%s", v->path, png_path, p);
+            goto out;
+        }
+    }
     snprintf(p, sizeof p, "%s/boxes2d/box3d_index", base);
     if ((rc = vread(v, p, H5T_NATIVE_UINT32, 0, &idx))) goto out;
     snprintf(p, sizeof p, "%s/timestamp_ns", base);
@@ -389,7 +453,8 @@ static int check_inputs(vctx *v, const char *log_dir, FILE *out)
     vcol sizes = {0};
     if ((rc = read_strs(v, "provenance/inputs/path", &paths, &np)) ||
         (rc = read_strs(v, "provenance/inputs/sha256", &shas, &ns)) ||
-        (rc = vread(v, "provenance/inputs/size_bytes", H5T_NATIVE_UINT64, 0, &sizes)))
+        (rc = vread(v, "provenance/inputs/size_bytes", H5T_NATIVE_UINT64, 0, &sizes)) ||
+        (rc = vexpect(v, "provenance/inputs/size_bytes", &sizes, 1, VANY, 0, 0)))
         goto out;
     if (ns != np || sizes.rows != np) {
         rc = avt_err(v->err, AVT_MISMATCH,
@@ -646,7 +711,7 @@ static int verify_impl(const char *path, const char *log_dir, int what, FILE *ou
     int rc = AVT_OK;
     h5x_quiet q;
     h5x_quiet_begin(&q);
-    vctx v = {-1, path, err};
+    vctx v = {-1, path, err, NULL};
     cam_walk cw;
     memset(&cw, 0, sizeof cw);
     hid_t g = -1, a = -1;
@@ -670,10 +735,21 @@ static int verify_impl(const char *path, const char *log_dir, int what, FILE *ou
         rc = avt_err(err, AVT_FORMAT, "%s: no num_frames attribute: not an avtruth file", path);
         goto out;
     }
-    uint64_t n_classes = vrows(v.file, "meta/class_names");
-    if (n_classes == UINT64_MAX) {
-        rc = avt_err(err, AVT_MISMATCH, "%s: /meta/class_names: missing dataset", path);
+    if (frames == UINT64_MAX) { /* the offset arrays have num_frames + 1 rows */
+        rc = avt_err(err, AVT_MISMATCH, "%s: num_frames attribute: value %llu", path, (unsigned long long)frames);
         goto out;
+    }
+    vcol names, files;
+    if ((rc = vshape(&v, "meta/class_names", 0, &names)) ||
+        (rc = vexpect(&v, "meta/class_names", &names, 1, VANY, 0, 0)) ||
+        (rc = vshape(&v, "logs/file", 1, &files)) || (rc = vexpect(&v, "logs/file", &files, 1, VANY, 0, 0)) ||
+        (rc = check_fixed(&v, "calibration/lidar_T_ego", 2, 4, 4)))
+        goto out;
+    uint64_t n_classes = names.rows;
+    for (uint64_t k = 0; k < files.rows; k++) {
+        char p[64];
+        snprintf(p, sizeof p, "logs/%llu/calibration/lidar_T_ego", (unsigned long long)k);
+        if ((rc = check_fixed(&v, p, 2, 4, 4))) goto out;
     }
     int stitched = H5Lexists(v.file, "logs", H5P_DEFAULT) > 0;
     if (stitched && (what & V_INPUTS) && (rc = check_sources(&v, out))) goto out;
@@ -684,7 +760,10 @@ static int verify_impl(const char *path, const char *log_dir, int what, FILE *ou
     cw.v = &v;
     cw.frames = frames;
     cw.out = out;
-    if ((rc = vread(&v, "frames/box_offset", H5T_NATIVE_UINT64, 0, &cw.boff))) goto out;
+    cw.logs = files.rows;
+    if ((rc = vread(&v, "frames/box_offset", H5T_NATIVE_UINT64, 0, &cw.boff)) ||
+        (rc = vexpect(&v, "frames/box_offset", &cw.boff, 1, frames + 1, 0, 0)))
+        goto out;
     if (H5Lexists(v.file, "cameras", H5P_DEFAULT) > 0) {
         g = H5Gopen2(v.file, "cameras", H5P_DEFAULT);
         if (g < 0 || H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, NULL, camera_cb, &cw) < 0) {

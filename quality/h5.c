@@ -23,7 +23,16 @@ static int read_col(hid_t f, const char *file, const char *name, size_t cols, do
     int rc = AVT_OK;
     if (rank < 1 || rank > 2 || H5Sget_simple_extent_dims(sp, dims, NULL) < 0 ||
         (rank == 2 ? dims[1] != cols : cols != 1)) {
-        rc = avt_err(err, AVT_FORMAT, "%s: /%s: rank %d, expected (rows, %zu)", file, name, rank, cols);
+        /* worded as export's readers word it (export/verify.c, vexpect) */
+        char found[64], want[32];
+        if (rank == 1) snprintf(found, sizeof found, "shape (%llu,)", (unsigned long long)dims[0]);
+        else if (rank == 2)
+            snprintf(found, sizeof found, "shape (%llu, %llu)", (unsigned long long)dims[0],
+                     (unsigned long long)dims[1]);
+        else snprintf(found, sizeof found, "rank %d", rank);
+        if (cols == 1) snprintf(want, sizeof want, "(N,)");
+        else snprintf(want, sizeof want, "(N, %zu)", cols);
+        rc = avt_err(err, AVT_FORMAT, "%s: /%s: %s, expected %s", file, name, found, want);
         goto out;
     }
     *rows = (size_t)dims[0];
@@ -55,7 +64,8 @@ static int check_offsets(const double *off, size_t nf, size_t rows, const char *
         return avt_err(err, AVT_FORMAT, "%s: /%s: runs from %g to %g, the columns have %zu rows", file, name, off[0],
                        off[nf], rows);
     for (size_t i = 0; i < nf; i++)
-        if (off[i + 1] < off[i]) return avt_err(err, AVT_FORMAT, "%s: /%s[%zu]: decreases", file, name, i + 1);
+        if (!(off[i + 1] >= off[i])) /* NaN too: the offsets index the columns */
+            return avt_err(err, AVT_FORMAT, "%s: /%s[%zu]: decreases", file, name, i + 1);
     return AVT_OK;
 }
 
