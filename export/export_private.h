@@ -47,6 +47,10 @@ int h5x_attr_str(hid_t loc, const char *name, const char *value, const char *fil
                  avt_error *err);
 int h5x_attr_num(hid_t loc, const char *name, int kind, const void *value, const char *file,
                  avt_error *err);
+/* Reads attribute a into buf as mtype if it holds one value (a scalar, or an array of one):
+ * a read into one variable must not receive more (an attribute of N values writes N). 0, or
+ * -1 if it holds another number of values or HDF5 fails. */
+int h5x_attr_read1(hid_t a, hid_t mtype, void *buf);
 /* Reads the scalar string attribute name of object obj (relative to loc, "." for loc itself),
  * variable or fixed length, into out; "" if absent. Returns 1 if present and read, else 0. */
 int h5x_attr_get_str(hid_t loc, const char *obj, const char *name, char *out, size_t n);

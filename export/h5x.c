@@ -1245,6 +1245,14 @@ int avt_export_compression_check(const char *spec, avt_error *err)
     return h5x_filter_parse(spec, 0, &filter, &level, err);
 }
 
+int h5x_attr_read1(hid_t a, hid_t mtype, void *buf)
+{
+    hid_t sp = H5Aget_space(a);
+    hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+    if (sp >= 0) H5Sclose(sp);
+    return n == 1 && H5Aread(a, mtype, buf) >= 0 ? 0 : -1;
+}
+
 /* Reads a scalar string attribute (variable or fixed length) into out; "" if absent.
  * Returns 1 if present and read, 0 if absent or not a string. */
 int h5x_attr_get_str(hid_t loc, const char *obj, const char *name, char *out, size_t n)
@@ -1259,7 +1267,7 @@ int h5x_attr_get_str(hid_t loc, const char *obj, const char *name, char *out, si
     if (H5Tis_variable_str(t) > 0) {
         char *s = NULL;
         mt = h5x_str_type();
-        if (mt < 0 || H5Aread(a, mt, &s) < 0) goto out;
+        if (mt < 0 || h5x_attr_read1(a, mt, &s) < 0) goto out;
         snprintf(out, n, "%s", s ? s : "");
         H5free_memory(s);
         ok = 1;
@@ -1267,7 +1275,7 @@ int h5x_attr_get_str(hid_t loc, const char *obj, const char *name, char *out, si
         size_t sz = H5Tget_size(t);
         char *buf = calloc(sz + 1, 1);
         mt = H5Tcopy(t);
-        if (buf && mt >= 0 && H5Aread(a, mt, buf) >= 0) {
+        if (buf && mt >= 0 && h5x_attr_read1(a, mt, buf) >= 0) {
             snprintf(out, n, "%s", buf);
             ok = 1;
         }

@@ -12,7 +12,7 @@ static uint64_t attr_u64(hid_t loc, const char *name)
     if (H5Aexists(loc, name) <= 0) return 0;
     hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
     if (a >= 0) {
-        if (H5Aread(a, H5T_NATIVE_UINT64, &v) < 0) v = 0;
+        if (h5x_attr_read1(a, H5T_NATIVE_UINT64, &v) < 0) v = 0;
         H5Aclose(a);
     }
     return v;

@@ -339,13 +339,13 @@ static herr_t calib_camera_cb(hid_t g, const char *name, const H5L_info_t *info,
     for (int i = 0; i < 2 && !cc->rc; i++) {
         uint32_t v;
         hid_t a = H5Aexists(sg, nums[i]) > 0 ? H5Aopen(sg, nums[i], H5P_DEFAULT) : -1;
-        if (a >= 0 && H5Aread(a, H5T_NATIVE_UINT32, &v) >= 0)
+        if (a >= 0 && h5x_attr_read1(a, H5T_NATIVE_UINT32, &v) >= 0)
             cc->rc = h5x_attr_num(dg, nums[i], K_U32, &v, cc->file, cc->err);
         if (a >= 0) H5Aclose(a);
     }
     for (int i = 0; i < 2 && !cc->rc; i++) {
         hid_t a = H5Aexists(sg, strs[i]) > 0 ? H5Aopen(sg, strs[i], H5P_DEFAULT) : -1;
-        if (a >= 0 && H5Aread(a, st, &str) >= 0)
+        if (a >= 0 && h5x_attr_read1(a, st, &str) >= 0)
             cc->rc = h5x_attr_str(dg, strs[i], str, cc->file, cc->err);
         if (str) H5free_memory(str);
         str = NULL;
@@ -567,7 +567,7 @@ int avt_export_stitch(const char *dir, const char *out_path, const avt_stitch_op
         hid_t a = f >= 0 ? H5Aopen(f, "log_id", H5P_DEFAULT) : -1;
         hid_t st = h5x_str_type();
         char *id = NULL;
-        if (a >= 0 && st >= 0 && H5Aread(a, st, &id) >= 0 && id) {
+        if (a >= 0 && st >= 0 && h5x_attr_read1(a, st, &id) >= 0 && id) {
             snprintf(s->log_id, sizeof s->log_id, "%s", id);
             H5free_memory(id);
         }

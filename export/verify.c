@@ -429,7 +429,7 @@ static int recorded_log_dir(hid_t file, char *out, size_t n)
     g = H5Gopen2(file, "provenance", H5P_DEFAULT);
     if (g < 0 || H5Aexists(g, "config") <= 0) goto out;
     a = H5Aopen(g, "config", H5P_DEFAULT);
-    if (a < 0 || t < 0 || H5Aread(a, t, &s) < 0 || !s) goto out;
+    if (a < 0 || t < 0 || h5x_attr_read1(a, t, &s) < 0 || !s) goto out;
     j = json_loads(s, 0, NULL);
     const char *dir = j ? json_string_value(json_object_get(j, "log_dir")) : NULL;
     if (dir && strlen(dir) < n) {
@@ -731,8 +731,9 @@ static int verify_impl(const char *path, const char *log_dir, int what, FILE *ou
     }
     uint64_t frames = 0;
     if (H5Aexists(v.file, "num_frames") <= 0 || (a = H5Aopen(v.file, "num_frames", H5P_DEFAULT)) < 0 ||
-        H5Aread(a, H5T_NATIVE_UINT64, &frames) < 0) {
-        rc = avt_err(err, AVT_FORMAT, "%s: no num_frames attribute: not an avtruth file", path);
+        h5x_attr_read1(a, H5T_NATIVE_UINT64, &frames) < 0) {
+        rc = avt_err(err, AVT_FORMAT, "%s: no num_frames attribute holding one integer: not an avtruth file",
+                     path);
         goto out;
     }
     if (frames == UINT64_MAX) { /* the offset arrays have num_frames + 1 rows */

@@ -230,7 +230,13 @@ int quality_h5_schema_text(const char *path, char **text, size_t *len, avt_error
     int rc = f < 0 ? AVT_FORMAT : AVT_OK;
     if (f >= 0 && H5Lexists(f, "meta", H5P_DEFAULT) > 0 && H5Lexists(f, "meta/schema", H5P_DEFAULT) > 0 &&
         (d = H5Dopen2(f, "meta/schema", H5P_DEFAULT)) >= 0 && (t = H5Dget_type(d)) >= 0 && H5Tget_class(t) == H5T_STRING) {
-        if (H5Tis_variable_str(t) > 0) {
+        /* read into one string: the dataset must hold one (FORMAT.md: a scalar string) */
+        hid_t sp = H5Dget_space(d);
+        hssize_t np = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+        if (sp >= 0) H5Sclose(sp);
+        if (np != 1) {
+            rc = avt_err(err, AVT_FORMAT, "%s: /meta/schema: %lld strings, expected one", path, (long long)np);
+        } else if (H5Tis_variable_str(t) > 0) {
             char *s = NULL;
             mt = H5Tcopy(H5T_C_S1);
             if (mt >= 0 && H5Tset_size(mt, H5T_VARIABLE) >= 0 && H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, &s) >= 0 && s) {

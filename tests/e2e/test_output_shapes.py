@@ -1,7 +1,8 @@
 """Readers of an output (verify, export kitti, inspect, stitch, eval) on copies of a valid file
 where one dataset has the wrong shape (FORMAT.md's rank and dimensions, made with h5py): each
 exits 1 with one message naming the file, the dataset, the shape found and the shape expected,
-and never reads past the end of a buffer (run under AddressSanitizer by the sanitizer build)."""
+and never reads past the end of a buffer (run under AddressSanitizer by the sanitizer build).
+Also attributes read into one variable that hold several values."""
 import os
 import re
 import shutil
@@ -105,5 +106,49 @@ for name, shape, expected in (("logs/0/cameras/front/K", (3, 1), "(3, 3)"),
         want = f"{bad}: /{name}: shape {shape}, expected {expected}"
         c.check(sanitizer_clean(p) and p.returncode == 1 and want in p.stderr,
                 f"index {name}: {args[0]}: exit {p.returncode}, want {want!r}: {p.stderr.strip()[-600:]}")
+
+# attributes read into one variable, and /meta/schema read into one string, holding several
+# values: HDF5 would write them all (a stack overflow before); refused or ignored, never a crash
+def num_frames(f):
+    f.attrs["num_frames"] = np.array([F] * 4, dtype="u8")
+
+
+def format_attr(f):
+    f.attrs["format"] = np.array(["avtruth-gt"] * 4, dtype=h5py.string_dtype())
+
+
+def width(f):
+    f["cameras/front"].attrs["width"] = np.array([640] * 4, dtype="u4")
+
+
+def schema(f):
+    text = f["meta/schema"][()]
+    del f["meta/schema"]
+    f.create_dataset("meta/schema", data=[text, text], dtype=h5py.string_dtype())
+
+
+ATTRS = [  # mutation, command, expected exit status, text the message names
+    (num_frames, "verify", 1, "num_frames attribute"),
+    (num_frames, "stitch", 1, "num_frames attribute"),
+    (num_frames, "inspect", 0, ""),  # a summary: reads it as absent (frames: 0)
+    (format_attr, "inspect", 1, "root attribute format"),
+    (width, "stitch", 0, ""),  # a camera attribute it cannot read is not copied
+    (schema, "eval", 1, "/meta/schema: 2 strings, expected one"),
+]
+for i, (mutate, cmd, status, text) in enumerate(ATTRS):
+    d = os.path.join(base, f"attr{i}")
+    os.makedirs(d)
+    bad = os.path.join(d, "bad.h5")
+    shutil.copy(good, bad)
+    with h5py.File(bad, "r+") as f:
+        mutate(f)
+    args = {"verify": ("verify", bad), "inspect": ("inspect", bad),
+            "stitch": ("stitch", d, "-o", os.path.join(base, f"attr{i}_index.h5")),
+            "eval": ("eval", "--gt", bad, "--pred", good)}[cmd]
+    p = run(*args, check=False)
+    what = f"{mutate.__name__}: {cmd}"
+    c.check(sanitizer_clean(p), f"{what}: sanitizer report:\n{p.stderr[-3000:]}")
+    c.check(p.returncode == status and (not text or (bad in p.stderr and text in p.stderr)),
+            f"{what}: exit {p.returncode} (want {status}), want {text!r}: {p.stderr.strip()[-600:]}")
 
 c.finish()
