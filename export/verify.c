@@ -167,10 +167,10 @@ static int check_table(vctx *v, const char *offset, const char *base, const vspe
 }
 
 /* A dataset of a fixed shape (rank 1..2, rank 1: d1 ignored), when present. */
-static int check_fixed(vctx *v, const char *name, int rank, uint64_t d0, uint64_t d1)
+static int check_fixed(vctx *v, const char *name, int optional, int rank, uint64_t d0, uint64_t d1)
 {
     vcol c;
-    int rc = vshape(v, name, 1, &c);
+    int rc = vshape(v, name, optional, &c);
     return rc ? rc : vexpect(v, name, &c, rank, d0, d1, 0);
 }
 
@@ -300,18 +300,19 @@ typedef struct cam_walk {
     int rc;
 } cam_walk;
 
-/* Camera cam's calibration under prefix ("", or "logs/<k>/" of a stitched index): FORMAT.md's
- * shapes where present. */
-static int check_calibration(vctx *v, const char *prefix, const char *cam)
+/* Camera cam's calibration under prefix ("", or "logs/<k>/" of a stitched index) in
+ * FORMAT.md's shapes: required where the file keeps it (a per-log file's /cameras, each log's
+ * of an index), checked where present otherwise. */
+static int check_calibration(vctx *v, const char *prefix, const char *cam, int optional)
 {
     char p[512];
     int rc;
     snprintf(p, sizeof p, "%scameras/%s/K", prefix, cam);
-    if ((rc = check_fixed(v, p, 2, 3, 3))) return rc;
+    if ((rc = check_fixed(v, p, optional, 2, 3, 3))) return rc;
     snprintf(p, sizeof p, "%scameras/%s/lidar_T_cam", prefix, cam);
-    if ((rc = check_fixed(v, p, 2, 4, 4))) return rc;
+    if ((rc = check_fixed(v, p, optional, 2, 4, 4))) return rc;
     snprintf(p, sizeof p, "%scameras/%s/distortion", prefix, cam);
-    return check_fixed(v, p, 1, VANY, 0);
+    return check_fixed(v, p, optional, 1, VANY, 0);
 }
 
 static int check_camera(cam_walk *cw, const char *name)
@@ -334,10 +335,10 @@ static int check_camera(cam_walk *cw, const char *name)
     snprintf(b2, sizeof b2, "%s/boxes2d", base);
     snprintf(dp, sizeof dp, "%s/depth", base);
     snprintf(ig, sizeof ig, "%s/ignore", base);
-    if ((rc = check_calibration(v, "", name))) goto out;
+    if ((rc = check_calibration(v, "", name, cw->logs > 0))) goto out;
     for (uint64_t k = 0; k < cw->logs; k++) {
         snprintf(prefix, sizeof prefix, "logs/%llu/", (unsigned long long)k);
-        if ((rc = check_calibration(v, prefix, name))) goto out;
+        if ((rc = check_calibration(v, prefix, name, 0))) goto out;
     }
     if ((rc = check_lengths(v, base, fcols, cw->frames, lens))) goto out;
     snprintf(p, sizeof p, "%s/offset", b2);
@@ -744,13 +745,13 @@ static int verify_impl(const char *path, const char *log_dir, int what, FILE *ou
     if ((rc = vshape(&v, "meta/class_names", 0, &names)) ||
         (rc = vexpect(&v, "meta/class_names", &names, 1, VANY, 0, 0)) ||
         (rc = vshape(&v, "logs/file", 1, &files)) || (rc = vexpect(&v, "logs/file", &files, 1, VANY, 0, 0)) ||
-        (rc = check_fixed(&v, "calibration/lidar_T_ego", 2, 4, 4)))
+        (rc = check_fixed(&v, "calibration/lidar_T_ego", files.rows > 0, 2, 4, 4)))
         goto out;
     uint64_t n_classes = names.rows;
     for (uint64_t k = 0; k < files.rows; k++) {
         char p[64];
         snprintf(p, sizeof p, "logs/%llu/calibration/lidar_T_ego", (unsigned long long)k);
-        if ((rc = check_fixed(&v, p, 2, 4, 4))) goto out;
+        if ((rc = check_fixed(&v, p, 0, 2, 4, 4))) goto out;
     }
     int stitched = H5Lexists(v.file, "logs", H5P_DEFAULT) > 0;
     if (stitched && (what & V_INPUTS) && (rc = check_sources(&v, out))) goto out;

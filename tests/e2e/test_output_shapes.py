@@ -107,6 +107,19 @@ for name, shape, expected in (("logs/0/cameras/front/K", (3, 1), "(3, 3)"),
         c.check(sanitizer_clean(p) and p.returncode == 1 and want in p.stderr,
                 f"index {name}: {args[0]}: exit {p.returncode}, want {want!r}: {p.stderr.strip()[-600:]}")
 
+# the calibration FORMAT.md requires, deleted: verify names it (a per-log file keeps it under
+# /cameras and /calibration, an index under each /logs/<k>/; the index's own root has none)
+for name, src_file in (("cameras/front/K", good), ("cameras/front/distortion", good),
+                       ("calibration/lidar_T_ego", good), ("logs/0/cameras/front/lidar_T_cam", index)):
+    bad = os.path.join(base, "missing_" + name.replace("/", "_") + ".h5")
+    shutil.copy(src_file, bad)
+    with h5py.File(bad, "r+") as f:
+        del f[name]
+    p = run("verify", bad, check=False)
+    want = f"{bad}: /{name}: missing dataset"
+    c.check(p.returncode == 1 and want in p.stderr,
+            f"missing {name}: verify: exit {p.returncode}, want {want!r}: {p.stderr.strip()[-600:]}")
+
 # attributes read into one variable, and /meta/schema read into one string, holding several
 # values: HDF5 would write them all (a stack overflow before); refused or ignored, never a crash
 def num_frames(f):
