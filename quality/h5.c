@@ -36,8 +36,10 @@ static int read_col(hid_t f, const char *file, const char *name, size_t cols, do
         goto out;
     }
     *rows = (size_t)dims[0];
-    *out = malloc((*rows * cols > 0 ? *rows * cols : 1) * sizeof **out);
-    if (!*out) rc = avt_err(err, AVT_NOMEM, "%s: /%s: out of memory", file, name);
+    size_t bytes; /* the extent is the file's: rows * cols * 8 may not fit */
+    if (!avt_mul_size(*rows, cols * sizeof **out, &bytes) || !(*out = malloc(bytes ? bytes : 1)))
+        rc = avt_err(err, AVT_NOMEM, "%s: /%s: out of memory for %llu rows", file, name,
+                     (unsigned long long)dims[0]);
     else if (*rows && H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out) < 0)
         rc = avt_err(err, AVT_HDF5, "%s: /%s: read failed", file, name);
 out:

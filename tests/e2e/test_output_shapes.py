@@ -88,6 +88,22 @@ for name, shape, expected, commands in CASES:
             want = re.escape(f"{bad}: /{off}: row {F}: value {rows}, but /{name} has {rows - 1} rows")
         c.check(re.search(want, msg) and msg.count("\n") == 0, f"{what}: one line matching {want!r}: {msg!r}")
 
+# a column whose declared extent is far beyond what is stored (2^61 rows, no chunk written):
+# eval refuses it (it allocated rows * 8 bytes, which wrapped to 0, and HDF5 wrote the rows
+# past the end: a segmentation fault)
+HUGE = 2**61
+bad = os.path.join(base, "huge", "bad.h5")
+os.makedirs(os.path.dirname(bad))
+shutil.copy(good, bad)
+with h5py.File(bad, "r+") as f:
+    dtype = f["boxes3d/yaw"].dtype
+    del f["boxes3d/yaw"]
+    f.create_dataset("boxes3d/yaw", shape=(HUGE,), chunks=(1024,), dtype=dtype)
+p = run("eval", "--gt", bad, "--pred", good, check=False, timeout=60)
+want = f"{bad}: /boxes3d/yaw: out of memory for {HUGE} rows"
+c.check(sanitizer_clean(p) and p.returncode == 1 and want in p.stderr,
+        f"huge extent: eval: exit {p.returncode}, want {want!r}: {p.stderr.strip()[-600:]}")
+
 # a stitched index keeps each log's calibration under /logs/<k>/: export kitti reads it there
 src = os.path.join(base, "one")
 os.makedirs(src)
