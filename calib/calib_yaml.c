@@ -95,12 +95,15 @@ int avt_rig_load_yaml(const char *path, avt_rig *rig, avt_error *err)
         rc = avt_err(err, AVT_FORMAT, "%s: expected a mapping at the top level", path);
         goto out;
     }
+    /* another version first (its keys may differ); then the keys, which name a misspelt
+     * 'version' better than "missing" would */
     const char *ver = calib_yaml_scalar(calib_yaml_get(&doc, root, "version"));
-    if (!ver || strcmp(ver, "1") != 0) {
+    const int other = ver && strcmp(ver, "1") != 0;
+    if (!other && (rc = calib_yaml_check_keys(&doc, root, TOP_KEYS, path, "top level", err))) goto out;
+    if (!ver || other) {
         rc = avt_err(err, AVT_UNSUPPORTED, "%s: version: expected 1, got '%s'", path, ver ? ver : "(missing)");
         goto out;
     }
-    if ((rc = calib_yaml_check_keys(&doc, root, TOP_KEYS, path, "top level", err))) goto out;
     yaml_node_t *lidar = calib_yaml_get(&doc, root, "lidar");
     if (!lidar) {
         rc = avt_err(err, AVT_FORMAT, "%s: missing key 'lidar'", path);

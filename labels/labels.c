@@ -133,7 +133,8 @@ static int block_may_hold(const double *f, const avt_label_box *bx, double r2)
  * below the smallest of the boxes it was found in so far (vol[k]), so that over the boxes in
  * index order a point ends in its smallest box, the first of equal ones. Box by box, so that
  * the point loop vectorizes; the same arithmetic on either path (AVX2 has no fused
- * multiply-add: only the vector width differs). */
+ * multiply-add, and the file is built with -ffp-contract=off: only the vector width
+ * differs). */
 static inline __attribute__((always_inline)) void label_span_body(const float *restrict xyz, size_t m,
                                                                   const avt_label_box *bx, int32_t b,
                                                                   int32_t *restrict inst, double *restrict vol)

@@ -102,6 +102,8 @@ static void test_broken_files(void **state)
         /* a key given twice: the lookup took the first, the second's value was dropped */
         {"    width: 640\n", "    width: 640\n    width: 1280\n", "line 9: cameras[0]: key 'width' given twice (first on line 8)"},
         {"version: 1\n", "version: 1\nversion: 1\n", "line 2: top level: key 'version' given twice (first on line 1)"},
+        {"version: 1\n", "verison: 1\n", "line 1: top level: unknown key 'verison' (accepted: version, lidar, cameras)"},
+        {"version: 1\n", "", "version: expected 1, got '(missing)'"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *text = mutate(cases[i].from, cases[i].to);
