@@ -544,6 +544,12 @@ out:
  * is not chunked (contiguous, compact, a stitched index's virtual columns) is read in blocks of
  * at most this many bytes. */
 enum { VREAD_BLOCK_BYTES = 4 << 20 };
+/* Nor can a dataset stored in this file hold more than its bytes expanded by the largest ratio
+ * of its filters: deflate's is about 1032:1 (a 258-byte match in 2 bits; RFC 1951), and no
+ * avtruth column comes near it under blosc-zstd either. A larger extent is of chunks never
+ * written, which would read as fill values (and a declared 2^61 rows would take years to
+ * read); a stitched index's virtual columns are bounded by their sources instead. */
+enum { VREAD_MAX_RATIO = 1032 };
 
 typedef struct chunk_walk {
     vctx *v;
@@ -604,6 +610,15 @@ static int read_every_chunk(chunk_walk *cw, const char *name)
     const int vlen = H5Tis_variable_str(mt) > 0 || H5Tdetect_class(mt, H5T_VLEN) > 0;
     const H5D_layout_t layout = H5Pget_layout(dcpl);
     const int chunked = layout == H5D_CHUNKED;
+    hsize_t file_bytes = 0;
+    if (layout != H5D_VIRTUAL && H5Fget_filesize(v->file, &file_bytes) >= 0 &&
+        (double)n * (double)esize > ((double)file_bytes + VREAD_BLOCK_BYTES) * VREAD_MAX_RATIO) {
+        rc = avt_err(v->err, AVT_MISMATCH,
+                     "%s: /%s: %lld elements of %zu bytes declared, more than a file of %llu bytes can "
+                     "hold (chunks never written)",
+                     v->path, name, (long long)n, esize, (unsigned long long)file_bytes);
+        goto out;
+    }
     if (chunked && H5Pget_chunk(dcpl, rank, block) != rank) {
         rc = unreadable(v, name, "chunk shape");
         goto out;

@@ -103,6 +103,11 @@ p = run("eval", "--gt", bad, "--pred", good, check=False, timeout=60)
 want = f"{bad}: /boxes3d/yaw: out of memory for {HUGE} rows"
 c.check(sanitizer_clean(p) and p.returncode == 1 and want in p.stderr,
         f"huge extent: eval: exit {p.returncode}, want {want!r}: {p.stderr.strip()[-600:]}")
+# verify, which reads every chunk, would have read 2^51 chunks of fill values (it did not end)
+p = run("verify", bad, check=False, timeout=60)
+want = f"{bad}: /boxes3d/yaw: {HUGE} elements of 4 bytes declared, more than a file of"
+c.check(sanitizer_clean(p) and p.returncode == 1 and want in p.stderr,
+        f"huge extent: verify: exit {p.returncode}, want {want!r}: {p.stderr.strip()[-600:]}")
 
 # a stitched index keeps each log's calibration under /logs/<k>/: export kitti reads it there
 src = os.path.join(base, "one")
