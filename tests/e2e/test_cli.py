@@ -16,15 +16,31 @@ ck.check(re.match(r"avtruth \d+\.\d+\.\d+ \(git [0-9a-f]+", p.stdout), f"--versi
 # libgomp's idle threads sleep (the CLI sets OMP_WAIT_POLICY passive before libgomp reads it)
 # unless the user chose a policy. libgomp prints what it read with OMP_DISPLAY_ENV=verbose, the
 # policy as PASSIVE also when none was set: the spin count tells them apart (0 only if passive).
-for policy, passive in ((None, True), ("active", False)):
+# The avtruth command sets it and starts avtruth-core (beside it) once: libgomp, and the 55
+# libraries with it, are loaded once (the core run directly sets it and starts itself again).
+CORE = os.path.join(os.path.dirname(AVTRUTH), "avtruth-core")
+for exe, policy, passive, loads in ((AVTRUTH, None, True, 1), (AVTRUTH, "active", False, 1),
+                                    (CORE, None, True, 2), (CORE, "active", False, 1)):
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
     env["OMP_DISPLAY_ENV"] = "verbose"
     if policy:
         env["OMP_WAIT_POLICY"] = policy
-    d = subprocess.run([AVTRUTH, "--version"], capture_output=True, text=True, env=env, timeout=60)
+    d = subprocess.run([exe, "--version"], capture_output=True, text=True, env=env, timeout=60)
     seen = re.findall(r"GOMP_SPINCOUNT = ('\d+')", d.stderr)
+    what = f"{os.path.basename(exe)} with OMP_WAIT_POLICY={policy}"
+    ck.check(d.returncode == 0 and d.stdout.startswith("avtruth "), f"{what}: --version: {d.stdout!r}")
     ck.check(seen and (seen[-1] == "'0'") == passive,
-             f"OpenMP spin count {'0' if passive else 'not 0'} with OMP_WAIT_POLICY={policy}: {seen}")
+             f"{what}: OpenMP spin count {'0' if passive else 'not 0'}: {seen}")
+    ck.check(len(seen) == loads, f"{what}: libgomp loaded {len(seen)} times, expected {loads}")
+
+# the command without its core beside it: a clear error, exit 127 (as a shell's "not found")
+lone = os.path.join(tmpdir(), "avtruth")
+with open(AVTRUTH, "rb") as src, open(lone, "wb") as dst:
+    dst.write(src.read())
+os.chmod(lone, 0o755)
+d = subprocess.run([lone, "--version"], capture_output=True, text=True, timeout=60)
+ck.check(d.returncode == 127 and "cannot start" in d.stderr and "avtruth-core" in d.stderr,
+         f"a lone launcher: exit {d.returncode}: {d.stderr.strip()!r}")
 
 p = run("help")
 commands = re.findall(r"^  (\S+) ", p.stdout.split("commands:")[1], re.M)
