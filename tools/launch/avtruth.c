@@ -6,7 +6,8 @@
  * OMP_WAIT_POLICY once, when it is loaded, so it must be in the environment before the
  * program that links it starts. avtruth-core used to set it and start itself again, loading
  * its 55 libraries twice (6.5 ms each); this program links only libc. A policy the user set
- * is kept. */
+ * is kept. Its own directory comes from /proc/self/exe, else from argv[0]; without either
+ * (no /proc, started through PATH) avtruth-core is looked up in PATH. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -14,21 +15,29 @@
 #include <string.h>
 #include <unistd.h>
 
+static const char CORE[] = "avtruth-core";
+
+/* dir/avtruth-core into out (n bytes), dir being the part of path[0..len) before its last
+ * '/'; 0 if there is none or it does not fit. */
+static int beside(const char *path, size_t len, char *out, size_t n)
+{
+    const char *slash = memrchr(path, '/', len);
+    size_t d = slash ? (size_t)(slash - path) + 1 : 0;
+    if (!slash || d + sizeof CORE > n) return 0;
+    memcpy(out, path, d);
+    memcpy(out + d, CORE, sizeof CORE);
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
-    (void)argc;
-    static const char core[] = "avtruth-core";
-    char path[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", path, sizeof path - sizeof core - 1);
-    char *slash = n > 0 ? memrchr(path, '/', (size_t)n) : NULL;
-    if (!slash) {
-        fprintf(stderr, "avtruth: cannot find its own directory (/proc/self/exe): %s\n",
-                n < 0 ? strerror(errno) : "no '/'");
-        return 127;
-    }
-    memcpy(slash + 1, core, sizeof core);
+    char self[PATH_MAX], core[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self);
+    int found = n > 0 && (size_t)n < sizeof self && beside(self, (size_t)n, core, sizeof core);
+    if (!found && argc > 0 && argv[0]) found = beside(argv[0], strlen(argv[0]), core, sizeof core);
     if (!getenv("OMP_WAIT_POLICY")) setenv("OMP_WAIT_POLICY", "passive", 1);
-    execv(path, argv);
-    fprintf(stderr, "avtruth: cannot start %s: %s\n", path, strerror(errno));
+    if (found) execv(core, argv);
+    else execvp(CORE, argv);
+    fprintf(stderr, "avtruth: cannot start %s: %s\n", found ? core : CORE, strerror(errno));
     return 127;
 }
