@@ -222,7 +222,7 @@ int ds_source_read(hid_t f, const char *file, ds_source *d, avt_error *err)
     int rc = AVT_OK;
     char **strs = NULL;
     uint64_t ns = 0;
-    vcol cls = {0};
+    avt_h5col cls = {0};
     memset(d, 0, sizeof *d);
     h5x_attr_get_str(f, ".", "format_version", d->format_version, sizeof d->format_version);
     /* the annotation schema (empty or absent: the built-in classes) and the class names */
@@ -240,9 +240,9 @@ int ds_source_read(hid_t f, const char *file, ds_source *d, avt_error *err)
         rc = avt_err(err, AVT_NOMEM, "%s: out of memory", file);
         goto out;
     }
-    vctx v = {f, file, err, NULL};
-    if ((rc = vread(&v, "boxes3d/class_id", H5T_NATIVE_UINT16, 0, &cls)) ||
-        (rc = vexpect(&v, "boxes3d/class_id", &cls, 1, VANY, 0, 0)))
+    avt_h5ctx v = {f, file, err, NULL};
+    if ((rc = avt_h5_read(&v, "boxes3d/class_id", H5T_NATIVE_UINT16, 0, &cls)) ||
+        (rc = avt_h5_expect(&v, "boxes3d/class_id", &cls, 1, AVT_H5_ANY, 0, 0)))
         goto out;
     const uint16_t *id = cls.data;
     for (uint64_t i = 0; i < cls.rows; i++) d->hist[id[i] < d->n_classes ? id[i] : d->n_classes]++;
@@ -262,7 +262,7 @@ int ds_source_read(hid_t f, const char *file, ds_source *d, avt_error *err)
         rc = avt_err(err, AVT_NOMEM, "%s: out of memory", file);
 out:
     h5x_strs_free(strs, ns);
-    vcol_free(&cls);
+    avt_h5col_free(&cls);
     return rc;
 }
 

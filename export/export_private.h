@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "avtruth/export.h"
+#include "avtruth/h5read.h"
 #include "avtruth/h5quiet.h"
 
 /* Row counts of one chunk (FORMAT.md): per-point (and depth) columns and per-frame/per-box
@@ -214,37 +215,6 @@ int h5x_cols_flush(h5x_col *const *cols, size_t n, avt_error *err);
 static inline uint64_t h5x_col_rows(const h5x_col *c) { return c->rows_written + c->staged; }
 /* Closes the dataset and frees the stage (staged rows are dropped). Safe on a zeroed col. */
 void h5x_col_close(h5x_col *c);
-
-/* ---- reading an output back (verify.c; used by verify, inspect, stitch, the KITTI export) -- */
-
-/* A dataset's shape and, read with vread, its whole contents as a native type. Whoever
- * indexes data checks the shape first with vexpect: the file may have been written by anyone. */
-typedef struct vcol {
-    void *data;                  /* vread only */
-    uint64_t rows;               /* dims[0]; 0 for a scalar */
-    int rank;                    /* 0 for a scalar */
-    hsize_t dims[H5S_MAX_RANK];
-    int present;
-} vcol;
-typedef struct vctx {
-    hid_t file;
-    const char *path; /* the .h5 file, for messages */
-    avt_error *err;
-    const char *hint; /* appended to vexpect's messages, e.g. " (run avtruth verify)"; or NULL */
-} vctx;
-void vcol_free(vcol *c);
-/* The shape of v->file's dataset name (which must exist unless optional) into out, no data. */
-int vshape(vctx *v, const char *name, int optional, vcol *out);
-/* vshape, and the whole dataset converted to mtype into out->data (malloc'ed). */
-int vread(vctx *v, const char *name, hid_t mtype, int optional, vcol *out);
-/* A dimension vexpect accepts at any size (FORMAT.md's N, M, K, ...). */
-#define VANY UINT64_MAX
-/* AVT_OK if c, read from name, has rank `rank` (1..3) and the sizes d0, d1, d2 (as many as
- * the rank; VANY: any), or is an optional dataset that is absent; else AVT_MISMATCH with a
- * message naming the file, the dataset and both shapes, then v->hint: "out.h5:
- * /cameras/front/K: shape (3, 1), expected (3, 3)". The one shape check of every reader of an
- * output. */
-int vexpect(vctx *v, const char *name, const vcol *c, int rank, uint64_t d0, uint64_t d1, uint64_t d2);
 
 /* ---- writer state ----------------------------------------------------------------------- */
 

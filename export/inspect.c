@@ -21,9 +21,9 @@ static uint64_t attr_u64(hid_t loc, const char *name)
 /* Length of the first dimension of a dataset; 0 if it does not exist. */
 static uint64_t dset_len(hid_t loc, const char *path)
 {
-    vctx v = {loc, "", NULL, NULL};
-    vcol c;
-    return vshape(&v, path, 1, &c) ? 0 : c.rows;
+    avt_h5ctx v = {loc, "", NULL, NULL};
+    avt_h5col c;
+    return avt_h5_shape(&v, path, 1, &c) ? 0 : c.rows;
 }
 
 /* Reads rows [start, start + n) of a 1-D int64 dataset into out. */
@@ -41,10 +41,10 @@ static int read_i64(hid_t d, uint64_t start, size_t n, int64_t *out)
 }
 
 /* A dataset of times read a block at a time: the shape is checked first, FORMAT.md's (N,). */
-static int times_shape(vctx *v, const char *path, vcol *c)
+static int times_shape(avt_h5ctx *v, const char *path, avt_h5col *c)
 {
-    int rc = vshape(v, path, 1, c);
-    return rc ? rc : vexpect(v, path, c, 1, VANY, 0, 0);
+    int rc = avt_h5_shape(v, path, 1, c);
+    return rc ? rc : avt_h5_expect(v, path, c, 1, AVT_H5_ANY, 0, 0);
 }
 
 /* Counts entries != INT64_MIN (paired images), a block at a time (n rows). */
@@ -86,7 +86,7 @@ static herr_t collect_cam(hid_t g, const char *name, const H5L_info_t *info, voi
     return 0;
 }
 
-static int print_cameras(vctx *v, FILE *out, uint64_t frames)
+static int print_cameras(avt_h5ctx *v, FILE *out, uint64_t frames)
 {
     hid_t file = v->file;
     cam_list l = {NULL, 0, 0, 0};
@@ -99,7 +99,7 @@ static int print_cameras(vctx *v, FILE *out, uint64_t frames)
     for (size_t i = 0; i < l.n && !rc; i++) {
         char p[AVT_NAME_MAX + 64], model[32];
         uint64_t paired = 0;
-        vcol ts;
+        avt_h5col ts;
         snprintf(p, sizeof p, "cameras/%s/timestamp_ns", l.names[i]);
         if ((rc = times_shape(v, p, &ts))) break;
         int ok = count_paired(file, p, ts.rows, &paired);
@@ -159,8 +159,8 @@ int avt_export_inspect(const char *path, FILE *out, avt_error *err)
     root = H5Gopen2(file, "/", H5P_DEFAULT);
     uint64_t frames = root >= 0 ? attr_u64(root, "num_frames") : 0;
     uint64_t ncam = root >= 0 ? attr_u64(root, "num_cameras") : 0;
-    vctx v = {file, path, err, " (run avtruth verify)"};
-    vcol ts;
+    avt_h5ctx v = {file, path, err, " (run avtruth verify)"};
+    avt_h5col ts;
     if ((rc = times_shape(&v, "frames/timestamp_ns", &ts))) goto out;
     uint64_t rows = ts.rows;
 

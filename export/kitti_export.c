@@ -52,16 +52,16 @@ static void calib_text(const double K[9], const avt_tf *cam_T_lidar, avt_sbuf *b
 
 /* Camera cam's calibration under base ("" for a per-log file, "logs/<k>/" for log k of a
  * stitched index): the KITTI calib text in *text (replaced) and cam_T_lidar. */
-static int read_calib(vctx *v, const char *base, const char *cam, avt_sbuf *text, avt_tf *cam_T_lidar)
+static int read_calib(avt_h5ctx *v, const char *base, const char *cam, avt_sbuf *text, avt_tf *cam_T_lidar)
 {
     char tp[AVT_NAME_MAX + 64], kp[AVT_NAME_MAX + 64];
-    vcol tf = {0}, k = {0};
+    avt_h5col tf = {0}, k = {0};
     snprintf(tp, sizeof tp, "%scameras/%s/lidar_T_cam", base, cam);
     snprintf(kp, sizeof kp, "%scameras/%s/K", base, cam);
-    int rc = vread(v, tp, H5T_NATIVE_DOUBLE, 0, &tf);
-    if (!rc) rc = vexpect(v, tp, &tf, 2, 4, 4, 0);
-    if (!rc) rc = vread(v, kp, H5T_NATIVE_DOUBLE, 0, &k);
-    if (!rc) rc = vexpect(v, kp, &k, 2, 3, 3, 0);
+    int rc = avt_h5_read(v, tp, H5T_NATIVE_DOUBLE, 0, &tf);
+    if (!rc) rc = avt_h5_expect(v, tp, &tf, 2, 4, 4, 0);
+    if (!rc) rc = avt_h5_read(v, kp, H5T_NATIVE_DOUBLE, 0, &k);
+    if (!rc) rc = avt_h5_expect(v, kp, &k, 2, 3, 3, 0);
     if (!rc) {
         avt_tf lidar_T_cam;
         memcpy(lidar_T_cam.m, tf.data, sizeof lidar_T_cam.m);
@@ -70,8 +70,8 @@ static int read_calib(vctx *v, const char *base, const char *cam, avt_sbuf *text
         if (text->p) text->p[0] = '\0';
         calib_text(k.data, cam_T_lidar, text);
     }
-    vcol_free(&tf);
-    vcol_free(&k);
+    avt_h5col_free(&tf);
+    avt_h5col_free(&k);
     return rc;
 }
 
@@ -81,13 +81,13 @@ int avt_export_kitti(const char *path, const char *camera, const char *out_dir, 
     h5x_quiet_begin(&q);
     enum { B_OFF, CENTER, SIZE, YAW, CLASS, B2_OFF, B2_IDX, XYXY, TRUNC, VIS, IG_OFF, IG_XYXY, IG_CLASS, LOG_INDEX,
            NCOL };
-    vcol c[NCOL];
+    avt_h5col c[NCOL];
     memset(c, 0, sizeof c);
     char **names = NULL, cam[AVT_NAME_MAX] = "", p[4096], base[32] = "";
     uint64_t n_names = 0, written = 0;
     avt_sbuf calib = {0}, b = {0};
     int rc = AVT_OK;
-    vctx v = {H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), path, err, " (run avtruth verify)"};
+    avt_h5ctx v = {H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), path, err, " (run avtruth verify)"};
     if (v.file < 0) {
         rc = avt_err(err, AVT_NOTFOUND, "%s: cannot open as HDF5", path);
         goto out;
@@ -120,26 +120,26 @@ int avt_export_kitti(const char *path, const char *camera, const char *out_dir, 
                             H5T_NATIVE_UINT32};
     /* ignore regions: in files written since the annotation schema only; frames/log_index: in
      * stitched indexes only */
-    for (int i = 0; i < NCOL && !rc; i++) rc = vread(&v, col[i], mt[i], i >= IG_OFF, &c[i]);
+    for (int i = 0; i < NCOL && !rc; i++) rc = avt_h5_read(&v, col[i], mt[i], i >= IG_OFF, &c[i]);
     if (rc || (rc = h5x_strs_read(v.file, "meta/class_names", &names, &n_names, v.path, v.err))) goto out;
     /* the structure is verify's business; here only what indexing needs: FORMAT.md's shapes,
      * the columns of a table with the same rows, and the offsets and indices in range below */
     const uint64_t frames = c[B_OFF].rows ? c[B_OFF].rows - 1 : 0, n_boxes = c[CENTER].rows;
     const uint64_t n_b2 = c[B2_IDX].rows, n_ig = c[IG_XYXY].rows;
-    if ((rc = vexpect(&v, col[B_OFF], &c[B_OFF], 1, VANY, 0, 0)) ||
-        (rc = vexpect(&v, col[CENTER], &c[CENTER], 2, VANY, 3, 0)) ||
-        (rc = vexpect(&v, col[SIZE], &c[SIZE], 2, n_boxes, 3, 0)) ||
-        (rc = vexpect(&v, col[YAW], &c[YAW], 1, n_boxes, 0, 0)) ||
-        (rc = vexpect(&v, col[CLASS], &c[CLASS], 1, n_boxes, 0, 0)) ||
-        (rc = vexpect(&v, col[B2_OFF], &c[B2_OFF], 1, frames + 1, 0, 0)) ||
-        (rc = vexpect(&v, col[B2_IDX], &c[B2_IDX], 1, VANY, 0, 0)) ||
-        (rc = vexpect(&v, col[XYXY], &c[XYXY], 2, n_b2, 4, 0)) ||
-        (rc = vexpect(&v, col[TRUNC], &c[TRUNC], 1, n_b2, 0, 0)) ||
-        (rc = vexpect(&v, col[VIS], &c[VIS], 1, n_b2, 0, 0)) ||
-        (rc = vexpect(&v, col[IG_OFF], &c[IG_OFF], 1, frames + 1, 0, 0)) ||
-        (rc = vexpect(&v, col[IG_XYXY], &c[IG_XYXY], 2, VANY, 4, 0)) ||
-        (rc = vexpect(&v, col[IG_CLASS], &c[IG_CLASS], 1, n_ig, 0, 0)) ||
-        (rc = vexpect(&v, col[LOG_INDEX], &c[LOG_INDEX], 1, frames, 0, 0)))
+    if ((rc = avt_h5_expect(&v, col[B_OFF], &c[B_OFF], 1, AVT_H5_ANY, 0, 0)) ||
+        (rc = avt_h5_expect(&v, col[CENTER], &c[CENTER], 2, AVT_H5_ANY, 3, 0)) ||
+        (rc = avt_h5_expect(&v, col[SIZE], &c[SIZE], 2, n_boxes, 3, 0)) ||
+        (rc = avt_h5_expect(&v, col[YAW], &c[YAW], 1, n_boxes, 0, 0)) ||
+        (rc = avt_h5_expect(&v, col[CLASS], &c[CLASS], 1, n_boxes, 0, 0)) ||
+        (rc = avt_h5_expect(&v, col[B2_OFF], &c[B2_OFF], 1, frames + 1, 0, 0)) ||
+        (rc = avt_h5_expect(&v, col[B2_IDX], &c[B2_IDX], 1, AVT_H5_ANY, 0, 0)) ||
+        (rc = avt_h5_expect(&v, col[XYXY], &c[XYXY], 2, n_b2, 4, 0)) ||
+        (rc = avt_h5_expect(&v, col[TRUNC], &c[TRUNC], 1, n_b2, 0, 0)) ||
+        (rc = avt_h5_expect(&v, col[VIS], &c[VIS], 1, n_b2, 0, 0)) ||
+        (rc = avt_h5_expect(&v, col[IG_OFF], &c[IG_OFF], 1, frames + 1, 0, 0)) ||
+        (rc = avt_h5_expect(&v, col[IG_XYXY], &c[IG_XYXY], 2, AVT_H5_ANY, 4, 0)) ||
+        (rc = avt_h5_expect(&v, col[IG_CLASS], &c[IG_CLASS], 1, n_ig, 0, 0)) ||
+        (rc = avt_h5_expect(&v, col[LOG_INDEX], &c[LOG_INDEX], 1, frames, 0, 0)))
         goto out;
     if (c[IG_OFF].present != c[IG_XYXY].present || c[IG_OFF].present != c[IG_CLASS].present) {
         rc = avt_err(err, AVT_MISMATCH, "%s: /cameras/%s/ignore: offset, xyxy and class_id come together (run "
@@ -219,7 +219,7 @@ int avt_export_kitti(const char *path, const char *camera, const char *out_dir, 
         fprintf(out, "%s: %llu frames, %llu objects of camera %s -> %s/label_2, %s/calib\n", path,
                 (unsigned long long)frames, (unsigned long long)written, cam, out_dir, out_dir);
 out:
-    for (int i = 0; i < NCOL; i++) vcol_free(&c[i]);
+    for (int i = 0; i < NCOL; i++) avt_h5col_free(&c[i]);
     h5x_strs_free(names, n_names);
     free(calib.p);
     free(b.p);

@@ -66,9 +66,9 @@ static int relpath(const char *base, const char *target, char *out, size_t n)
 /* The rows of a dataset of source file f, after verify: UINT64_MAX if missing. */
 static uint64_t rows_of(hid_t f, const char *file, const char *path)
 {
-    vctx v = {f, file, NULL, NULL};
-    vcol c;
-    return vshape(&v, path, 0, &c) ? UINT64_MAX : c.rows;
+    avt_h5ctx v = {f, file, NULL, NULL};
+    avt_h5col c;
+    return avt_h5_shape(&v, path, 0, &c) ? UINT64_MAX : c.rows;
 }
 
 typedef struct list_ctx {
@@ -148,13 +148,13 @@ static int copy_column(hid_t out, const scol *c, src_log *logs, size_t n, const 
     for (size_t k = 0; k < n; k++) {
         /* offsets, row indices and strings are columns, (N,) */
         f = H5Fopen(logs[k].file, H5F_ACC_RDONLY, H5P_DEFAULT);
-        vctx src = {f, logs[k].file, err, NULL};
-        vcol shape;
+        avt_h5ctx src = {f, logs[k].file, err, NULL};
+        avt_h5col shape;
         if (f < 0) {
             rc = h5x_fail(err, logs[k].file, NULL, "H5Fopen");
             goto out;
         }
-        if ((rc = vshape(&src, c->path, 0, &shape)) || (rc = vexpect(&src, c->path, &shape, 1, VANY, 0, 0)))
+        if ((rc = avt_h5_shape(&src, c->path, 0, &shape)) || (rc = avt_h5_expect(&src, c->path, &shape, 1, AVT_H5_ANY, 0, 0)))
             goto out;
         d = H5Dopen2(f, c->path, H5P_DEFAULT);
         size_t rows = (size_t)shape.rows, bytes;
@@ -229,13 +229,13 @@ static int virtual_column(hid_t out, const scol *c, const src_log *logs, size_t 
     int rc = AVT_OK;
     hid_t f = -1, d = -1, t = -1, vspace = -1, sspace = -1, dcpl = -1, lcpl = -1, vd = -1;
     hsize_t total = 0;
-    vcol first = {0}, sk;
+    avt_h5col first = {0}, sk;
     uint64_t *rows = calloc(n, sizeof *rows);
     if (!rows) return avt_err(err, AVT_NOMEM, "out of memory");
     for (size_t k = 0; k < n; k++) {
         f = H5Fopen(logs[k].file, H5F_ACC_RDONLY, H5P_DEFAULT);
-        vctx src = {f, logs[k].file, NULL, NULL};
-        int ok = f >= 0 && vshape(&src, c->path, 0, &sk) == AVT_OK && sk.rank >= 1;
+        avt_h5ctx src = {f, logs[k].file, NULL, NULL};
+        int ok = f >= 0 && avt_h5_shape(&src, c->path, 0, &sk) == AVT_OK && sk.rank >= 1;
         if (ok && k == 0) {
             first = sk;
             d = H5Dopen2(f, c->path, H5P_DEFAULT);

@@ -11,89 +11,6 @@
 
 #include "export_private.h"
 
-void vcol_free(vcol *c)
-{
-    free(c->data);
-    memset(c, 0, sizeof *c);
-}
-
-int vshape(vctx *v, const char *name, int optional, vcol *out)
-{
-    int rc = AVT_OK;
-    hid_t d = -1, sp = -1;
-    memset(out, 0, sizeof *out);
-    htri_t ex = H5Lexists(v->file, name, H5P_DEFAULT);
-    if (ex <= 0) {
-        if (optional) return AVT_OK;
-        return avt_err(v->err, AVT_MISMATCH, "%s: /%s: missing dataset", v->path, name);
-    }
-    d = H5Dopen2(v->file, name, H5P_DEFAULT);
-    sp = d >= 0 ? H5Dget_space(d) : -1;
-    /* dims holds H5S_MAX_RANK: HDF5 writes as many as the file declares */
-    int rank = sp >= 0 ? H5Sget_simple_extent_dims(sp, out->dims, NULL) : -1;
-    if (rank < 0) {
-        rc = avt_err(v->err, AVT_MISMATCH, "%s: /%s: not a dataset with a shape", v->path, name);
-        goto out;
-    }
-    out->rank = rank;
-    out->rows = rank ? out->dims[0] : 0;
-    out->present = 1;
-out:
-    if (sp >= 0) H5Sclose(sp);
-    if (d >= 0) H5Dclose(d);
-    return rc;
-}
-
-int vread(vctx *v, const char *name, hid_t mtype, int optional, vcol *out)
-{
-    int rc = vshape(v, name, optional, out);
-    hid_t d = -1;
-    if (rc || !out->present) return rc;
-    size_t elems = 1, bytes;
-    for (int i = 0; i < out->rank; i++)
-        if (!avt_mul_size(elems, out->dims[i], &elems)) elems = SIZE_MAX;
-    if (!avt_mul_size(elems, H5Tget_size(mtype), &bytes) || !(out->data = malloc(bytes ? bytes : 1))) {
-        rc = avt_err(v->err, AVT_NOMEM, "%s: /%s: out of memory", v->path, name);
-        goto out;
-    }
-    d = H5Dopen2(v->file, name, H5P_DEFAULT);
-    if (d < 0 || (elems && H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, out->data) < 0)) {
-        rc = h5x_fail(v->err, v->path, name, "H5Dread");
-        goto out;
-    }
-out:
-    if (d >= 0) H5Dclose(d);
-    if (rc) vcol_free(out);
-    return rc;
-}
-
-/* "(3, 1)", "(11,)" (as numpy prints a shape), "N" for VANY. */
-static void shape_text(char *out, size_t n, int rank, const uint64_t *dims)
-{
-    size_t k = (size_t)snprintf(out, n, "(");
-    for (int i = 0; i < rank && k < n; i++) {
-        if (dims[i] == VANY) k += (size_t)snprintf(out + k, n - k, "%sN", i ? ", " : "");
-        else k += (size_t)snprintf(out + k, n - k, "%s%llu", i ? ", " : "", (unsigned long long)dims[i]);
-    }
-    if (k < n) snprintf(out + k, n - k, "%s)", rank == 1 ? "," : "");
-}
-
-int vexpect(vctx *v, const char *name, const vcol *c, int rank, uint64_t d0, uint64_t d1, uint64_t d2)
-{
-    const uint64_t want[3] = {d0, d1, d2};
-    if (!c->present) return AVT_OK;
-    int ok = c->rank == rank;
-    for (int i = 0; ok && i < rank && i < 3; i++) ok = want[i] == VANY || c->dims[i] == want[i];
-    if (ok) return AVT_OK;
-    uint64_t found[H5S_MAX_RANK];
-    for (int i = 0; i < c->rank; i++) found[i] = c->dims[i];
-    char a[256], b[64];
-    shape_text(a, sizeof a, c->rank, found);
-    shape_text(b, sizeof b, rank, want);
-    return avt_err(v->err, AVT_MISMATCH, "%s: /%s: shape %s, expected %s%s", v->path, name, a, b,
-                   v->hint ? v->hint : "");
-}
-
 /* A column of a table as FORMAT.md gives it: its name (under the table's group) and rank, and
  * the sizes of its dimensions after the first. */
 typedef struct vspec {
@@ -110,12 +27,12 @@ static void col_path(char *out, size_t n, const char *base, const char *name)
 
 /* A CSR offset array of F+1 entries: starts at 0, non-decreasing, ends at `len` rows of
  * every column it indexes (cols under base, lens their rows). */
-static int check_offsets(vctx *v, const char *name, const vcol *off, uint64_t frames, const char *base,
+static int check_offsets(avt_h5ctx *v, const char *name, const avt_h5col *off, uint64_t frames, const char *base,
                          const vspec *cols, const uint64_t *lens)
 {
     int rc;
     const uint64_t *o = off->data;
-    if ((rc = vexpect(v, name, off, 1, frames + 1, 0, 0))) return rc;
+    if ((rc = avt_h5_expect(v, name, off, 1, frames + 1, 0, 0))) return rc;
     if (o[0] != 0)
         return avt_err(v->err, AVT_MISMATCH, "%s: /%s: row 0: value %llu, offsets start at 0",
                        v->path, name, (unsigned long long)o[0]);
@@ -139,15 +56,15 @@ static int check_offsets(vctx *v, const char *name, const vcol *off, uint64_t fr
 }
 
 /* Columns of one table (names under base, or under the root when base is NULL) all exist and
- * have their FORMAT.md shape with `rows` rows (VANY: any); their rows go to lens. */
-static int check_lengths(vctx *v, const char *base, const vspec *cols, uint64_t rows, uint64_t *lens)
+ * have their FORMAT.md shape with `rows` rows (AVT_H5_ANY: any); their rows go to lens. */
+static int check_lengths(avt_h5ctx *v, const char *base, const vspec *cols, uint64_t rows, uint64_t *lens)
 {
     char p[512];
-    vcol c;
+    avt_h5col c;
     int rc;
     for (size_t k = 0; cols[k].name; k++) {
         col_path(p, sizeof p, base, cols[k].name);
-        if ((rc = vshape(v, p, 0, &c)) || (rc = vexpect(v, p, &c, cols[k].rank, rows, cols[k].d1, cols[k].d2)))
+        if ((rc = avt_h5_shape(v, p, 0, &c)) || (rc = avt_h5_expect(v, p, &c, cols[k].rank, rows, cols[k].d1, cols[k].d2)))
             return rc;
         lens[k] = c.rows;
     }
@@ -156,29 +73,29 @@ static int check_lengths(vctx *v, const char *base, const vspec *cols, uint64_t 
 
 /* A ragged table: its columns (under base) and its offset array `offset` into off, checked
  * against each other. optional: the table may be absent, offsets and columns together. */
-static int check_table(vctx *v, const char *offset, const char *base, const vspec *cols, uint64_t frames,
-                       int optional, vcol *off)
+static int check_table(avt_h5ctx *v, const char *offset, const char *base, const vspec *cols, uint64_t frames,
+                       int optional, avt_h5col *off)
 {
     uint64_t lens[16];
-    int rc = vread(v, offset, H5T_NATIVE_UINT64, optional, off);
+    int rc = avt_h5_read(v, offset, H5T_NATIVE_UINT64, optional, off);
     if (rc || !off->present) return rc;
-    if ((rc = check_lengths(v, base, cols, VANY, lens))) return rc;
+    if ((rc = check_lengths(v, base, cols, AVT_H5_ANY, lens))) return rc;
     return check_offsets(v, offset, off, frames, base, cols, lens);
 }
 
 /* A dataset of a fixed shape (rank 1..2, rank 1: d1 ignored), when present. */
-static int check_fixed(vctx *v, const char *name, int optional, int rank, uint64_t d0, uint64_t d1)
+static int check_fixed(avt_h5ctx *v, const char *name, int optional, int rank, uint64_t d0, uint64_t d1)
 {
-    vcol c;
-    int rc = vshape(v, name, optional, &c);
-    return rc ? rc : vexpect(v, name, &c, rank, d0, d1, 0);
+    avt_h5col c;
+    int rc = avt_h5_shape(v, name, optional, &c);
+    return rc ? rc : avt_h5_expect(v, name, &c, rank, d0, d1, 0);
 }
 
-static int check_frames(vctx *v, uint64_t frames, uint64_t n_classes, FILE *out)
+static int check_frames(avt_h5ctx *v, uint64_t frames, uint64_t n_classes, FILE *out)
 {
     int rc;
-    vcol ts = {0}, st = {0}, en = {0}, poff = {0}, boff = {0}, fidx = {0}, cls = {0};
-    vcol inst = {0}, label = {0}, tns = {0}, lstart = {0};
+    avt_h5col ts = {0}, st = {0}, en = {0}, poff = {0}, boff = {0}, fidx = {0}, cls = {0};
+    avt_h5col inst = {0}, label = {0}, tns = {0}, lstart = {0};
     /* FORMAT.md's columns of the frame, point and box tables: name, rank, sizes after the first */
     static const vspec fcols[] = {{"timestamp_ns", 1, 0, 0}, {"start_ns", 1, 0, 0}, {"end_ns", 1, 0, 0},
                                   {"ego_pose", 3, 4, 4}, {"packets", 1, 0, 0}, {"packets_lost", 1, 0, 0},
@@ -195,16 +112,16 @@ static int check_frames(vctx *v, uint64_t frames, uint64_t n_classes, FILE *out)
         (rc = check_table(v, "frames/point_offset", "lidar", pcols, frames, 0, &poff)) ||
         (rc = check_table(v, "frames/box_offset", "boxes3d", bcols, frames, 0, &boff)))
         goto out;
-    if ((rc = vread(v, "frames/timestamp_ns", H5T_NATIVE_INT64, 0, &ts)) ||
-        (rc = vread(v, "frames/start_ns", H5T_NATIVE_INT64, 0, &st)) ||
-        (rc = vread(v, "frames/end_ns", H5T_NATIVE_INT64, 0, &en)) ||
-        (rc = vread(v, "boxes3d/frame_index", H5T_NATIVE_UINT32, 0, &fidx)) ||
-        (rc = vread(v, "boxes3d/class_id", H5T_NATIVE_UINT16, 0, &cls)) ||
-        (rc = vread(v, "lidar/instance", H5T_NATIVE_INT32, 0, &inst)) ||
-        (rc = vread(v, "lidar/label", H5T_NATIVE_UINT16, 0, &label)) ||
-        (rc = vread(v, "lidar/time_ns", H5T_NATIVE_INT32, 0, &tns)) ||
-        (rc = vread(v, "logs/frame_offset", H5T_NATIVE_UINT64, 1, &lstart)) ||
-        (rc = vexpect(v, "logs/frame_offset", &lstart, 1, VANY, 0, 0)))
+    if ((rc = avt_h5_read(v, "frames/timestamp_ns", H5T_NATIVE_INT64, 0, &ts)) ||
+        (rc = avt_h5_read(v, "frames/start_ns", H5T_NATIVE_INT64, 0, &st)) ||
+        (rc = avt_h5_read(v, "frames/end_ns", H5T_NATIVE_INT64, 0, &en)) ||
+        (rc = avt_h5_read(v, "boxes3d/frame_index", H5T_NATIVE_UINT32, 0, &fidx)) ||
+        (rc = avt_h5_read(v, "boxes3d/class_id", H5T_NATIVE_UINT16, 0, &cls)) ||
+        (rc = avt_h5_read(v, "lidar/instance", H5T_NATIVE_INT32, 0, &inst)) ||
+        (rc = avt_h5_read(v, "lidar/label", H5T_NATIVE_UINT16, 0, &label)) ||
+        (rc = avt_h5_read(v, "lidar/time_ns", H5T_NATIVE_INT32, 0, &tns)) ||
+        (rc = avt_h5_read(v, "logs/frame_offset", H5T_NATIVE_UINT64, 1, &lstart)) ||
+        (rc = avt_h5_expect(v, "logs/frame_offset", &lstart, 1, AVT_H5_ANY, 0, 0)))
         goto out;
     /* A stitched index: times increase within each log, not across logs. */
     const uint64_t *ls = lstart.data;
@@ -285,17 +202,17 @@ static int check_frames(vctx *v, uint64_t frames, uint64_t n_classes, FILE *out)
             (unsigned long long)frames, (unsigned long long)po[frames],
             (unsigned long long)bo[frames]);
 out:
-    vcol_free(&ts), vcol_free(&st), vcol_free(&en), vcol_free(&poff), vcol_free(&boff);
-    vcol_free(&fidx), vcol_free(&cls), vcol_free(&inst), vcol_free(&label), vcol_free(&tns);
-    vcol_free(&lstart);
+    avt_h5col_free(&ts), avt_h5col_free(&st), avt_h5col_free(&en), avt_h5col_free(&poff), avt_h5col_free(&boff);
+    avt_h5col_free(&fidx), avt_h5col_free(&cls), avt_h5col_free(&inst), avt_h5col_free(&label), avt_h5col_free(&tns);
+    avt_h5col_free(&lstart);
     return rc;
 }
 
 typedef struct cam_walk {
-    vctx *v;
+    avt_h5ctx *v;
     uint64_t frames;
     uint64_t logs; /* sources of a stitched index (/logs/file), 0 for a per-log file */
-    vcol boff; /* /frames/box_offset */
+    avt_h5col boff; /* /frames/box_offset */
     FILE *out;
     int rc;
 } cam_walk;
@@ -303,7 +220,7 @@ typedef struct cam_walk {
 /* Camera cam's calibration under prefix ("", or "logs/<k>/" of a stitched index) in
  * FORMAT.md's shapes: required where the file keeps it (a per-log file's /cameras, each log's
  * of an index), checked where present otherwise. */
-static int check_calibration(vctx *v, const char *prefix, const char *cam, int optional)
+static int check_calibration(avt_h5ctx *v, const char *prefix, const char *cam, int optional)
 {
     char p[512];
     int rc;
@@ -312,15 +229,15 @@ static int check_calibration(vctx *v, const char *prefix, const char *cam, int o
     snprintf(p, sizeof p, "%scameras/%s/lidar_T_cam", prefix, cam);
     if ((rc = check_fixed(v, p, optional, 2, 4, 4))) return rc;
     snprintf(p, sizeof p, "%scameras/%s/distortion", prefix, cam);
-    return check_fixed(v, p, optional, 1, VANY, 0);
+    return check_fixed(v, p, optional, 1, AVT_H5_ANY, 0);
 }
 
 static int check_camera(cam_walk *cw, const char *name)
 {
-    vctx *v = cw->v;
+    avt_h5ctx *v = cw->v;
     int rc;
     char base[300], p[400], prefix[48];
-    vcol off = {0}, idx = {0}, doff = {0}, ts = {0}, ioff = {0}, goff = {0};
+    avt_h5col off = {0}, idx = {0}, doff = {0}, ts = {0}, ioff = {0}, goff = {0};
     uint64_t lens[8];
     snprintf(base, sizeof base, "cameras/%s", name);
     static const vspec fcols[] = {{"timestamp_ns", 1, 0, 0}, {"sync_delta_ns", 1, 0, 0},
@@ -353,18 +270,18 @@ static int check_camera(cam_walk *cw, const char *name)
     if ((rc = check_table(v, p, base, icols, cw->frames, 1, &ioff))) goto out;
     if (!ioff.present) {
         char png_path[320];
-        vcol png;
+        avt_h5col png;
         snprintf(png_path, sizeof png_path, "%s/image_png", base);
-        if ((rc = vshape(v, png_path, 1, &png))) goto out;
+        if ((rc = avt_h5_shape(v, png_path, 1, &png))) goto out;
         if (png.present) {
             rc = avt_err(v->err, AVT_MISMATCH, "%s: /%s: present without /%s", v->path, png_path, p);
             goto out;
         }
     }
     snprintf(p, sizeof p, "%s/boxes2d/box3d_index", base);
-    if ((rc = vread(v, p, H5T_NATIVE_UINT32, 0, &idx))) goto out;
+    if ((rc = avt_h5_read(v, p, H5T_NATIVE_UINT32, 0, &idx))) goto out;
     snprintf(p, sizeof p, "%s/timestamp_ns", base);
-    if ((rc = vread(v, p, H5T_NATIVE_INT64, 0, &ts))) goto out;
+    if ((rc = avt_h5_read(v, p, H5T_NATIVE_INT64, 0, &ts))) goto out;
     const uint64_t *o = off.data, *bo = cw->boff.data;
     const uint32_t *bi = idx.data;
     for (uint64_t f = 0; f < cw->frames; f++) {
@@ -400,7 +317,7 @@ static int check_camera(cam_walk *cw, const char *name)
             (unsigned long long)((const uint64_t *)doff.data)[cw->frames],
             ioff.present ? ", embedded images" : "");
 out:
-    vcol_free(&off), vcol_free(&idx), vcol_free(&doff), vcol_free(&ts), vcol_free(&ioff), vcol_free(&goff);
+    avt_h5col_free(&off), avt_h5col_free(&idx), avt_h5col_free(&doff), avt_h5col_free(&ts), avt_h5col_free(&ioff), avt_h5col_free(&goff);
     return rc;
 }
 
@@ -413,7 +330,7 @@ static herr_t camera_cb(hid_t g, const char *name, const H5L_info_t *info, void 
 }
 
 /* Reads a 1-D variable-length string dataset; caller frees with h5x_strs_free. */
-static int read_strs(vctx *v, const char *name, char ***out, uint64_t *n)
+static int read_strs(avt_h5ctx *v, const char *name, char ***out, uint64_t *n)
 {
     return h5x_strs_read(v->file, name, out, n, v->path, v->err);
 }
@@ -446,16 +363,16 @@ out:
     return ok;
 }
 
-static int check_inputs(vctx *v, const char *log_dir, FILE *out)
+static int check_inputs(avt_h5ctx *v, const char *log_dir, FILE *out)
 {
     int rc;
     char **paths = NULL, **shas = NULL;
     uint64_t np = 0, ns = 0;
-    vcol sizes = {0};
+    avt_h5col sizes = {0};
     if ((rc = read_strs(v, "provenance/inputs/path", &paths, &np)) ||
         (rc = read_strs(v, "provenance/inputs/sha256", &shas, &ns)) ||
-        (rc = vread(v, "provenance/inputs/size_bytes", H5T_NATIVE_UINT64, 0, &sizes)) ||
-        (rc = vexpect(v, "provenance/inputs/size_bytes", &sizes, 1, VANY, 0, 0)))
+        (rc = avt_h5_read(v, "provenance/inputs/size_bytes", H5T_NATIVE_UINT64, 0, &sizes)) ||
+        (rc = avt_h5_expect(v, "provenance/inputs/size_bytes", &sizes, 1, AVT_H5_ANY, 0, 0)))
         goto out;
     if (ns != np || sizes.rows != np) {
         rc = avt_err(v->err, AVT_MISMATCH,
@@ -493,13 +410,13 @@ static int check_inputs(vctx *v, const char *log_dir, FILE *out)
 out:
     h5x_strs_free(paths, np);
     h5x_strs_free(shas, ns);
-    vcol_free(&sizes);
+    avt_h5col_free(&sizes);
     return rc;
 }
 
 /* A stitched index (/logs): every source file exists next to the index as recorded and
  * still has the recorded SHA-256; a VDS reads a missing source as zeros. */
-static int check_sources(vctx *v, FILE *out)
+static int check_sources(avt_h5ctx *v, FILE *out)
 {
     int rc;
     char **files = NULL, **shas = NULL;
@@ -552,14 +469,14 @@ enum { VREAD_BLOCK_BYTES = 4 << 20 };
 enum { VREAD_MAX_RATIO = 1032 };
 
 typedef struct chunk_walk {
-    vctx *v;
+    avt_h5ctx *v;
     uint64_t datasets, reads;
     int rc;
 } chunk_walk;
 
 /* A read that failed: "file: /name: where: cannot be read: <HDF5's innermost cause>". Must be
  * called right after the failing call, like h5x_fail. */
-static int unreadable(vctx *v, const char *name, const char *where)
+static int unreadable(avt_h5ctx *v, const char *name, const char *where)
 {
     char cause[AVT_ERROR_MAX / 2];
     h5x_cause(cause, sizeof cause);
@@ -584,7 +501,7 @@ static void block_name(char *out, size_t n, H5D_layout_t layout, int rank, const
 /* Reads dataset name whole, one chunk (or block) per H5Dread, into a buffer of one chunk. */
 static int read_every_chunk(chunk_walk *cw, const char *name)
 {
-    vctx *v = cw->v;
+    avt_h5ctx *v = cw->v;
     int rc = AVT_OK;
     hid_t d = -1, ft = -1, mt = -1, dcpl = -1, fs = -1, ms = -1;
     void *buf = NULL;
@@ -689,7 +606,7 @@ static herr_t chunk_cb(hid_t obj, const char *name, const H5O_info_t *info, void
 }
 
 /* Every dataset of the file, in every group, read whole. */
-static int check_chunks(vctx *v, FILE *out)
+static int check_chunks(avt_h5ctx *v, FILE *out)
 {
     chunk_walk cw = {v, 0, 0, AVT_OK};
     if (H5Ovisit2(v->file, H5_INDEX_NAME, H5_ITER_INC, chunk_cb, &cw, H5O_INFO_BASIC) < 0 && !cw.rc)
@@ -727,7 +644,7 @@ static int verify_impl(const char *path, const char *log_dir, int what, FILE *ou
     int rc = AVT_OK;
     h5x_quiet q;
     h5x_quiet_begin(&q);
-    vctx v = {-1, path, err, NULL};
+    avt_h5ctx v = {-1, path, err, NULL};
     cam_walk cw;
     memset(&cw, 0, sizeof cw);
     hid_t g = -1, a = -1;
@@ -756,10 +673,10 @@ static int verify_impl(const char *path, const char *log_dir, int what, FILE *ou
         rc = avt_err(err, AVT_MISMATCH, "%s: num_frames attribute: value %llu", path, (unsigned long long)frames);
         goto out;
     }
-    vcol names, files;
-    if ((rc = vshape(&v, "meta/class_names", 0, &names)) ||
-        (rc = vexpect(&v, "meta/class_names", &names, 1, VANY, 0, 0)) ||
-        (rc = vshape(&v, "logs/file", 1, &files)) || (rc = vexpect(&v, "logs/file", &files, 1, VANY, 0, 0)) ||
+    avt_h5col names, files;
+    if ((rc = avt_h5_shape(&v, "meta/class_names", 0, &names)) ||
+        (rc = avt_h5_expect(&v, "meta/class_names", &names, 1, AVT_H5_ANY, 0, 0)) ||
+        (rc = avt_h5_shape(&v, "logs/file", 1, &files)) || (rc = avt_h5_expect(&v, "logs/file", &files, 1, AVT_H5_ANY, 0, 0)) ||
         (rc = check_fixed(&v, "calibration/lidar_T_ego", files.rows > 0, 2, 4, 4)))
         goto out;
     uint64_t n_classes = names.rows;
@@ -778,8 +695,8 @@ static int verify_impl(const char *path, const char *log_dir, int what, FILE *ou
     cw.frames = frames;
     cw.out = out;
     cw.logs = files.rows;
-    if ((rc = vread(&v, "frames/box_offset", H5T_NATIVE_UINT64, 0, &cw.boff)) ||
-        (rc = vexpect(&v, "frames/box_offset", &cw.boff, 1, frames + 1, 0, 0)))
+    if ((rc = avt_h5_read(&v, "frames/box_offset", H5T_NATIVE_UINT64, 0, &cw.boff)) ||
+        (rc = avt_h5_expect(&v, "frames/box_offset", &cw.boff, 1, frames + 1, 0, 0)))
         goto out;
     if (H5Lexists(v.file, "cameras", H5P_DEFAULT) > 0) {
         g = H5Gopen2(v.file, "cameras", H5P_DEFAULT);
@@ -806,7 +723,7 @@ static int verify_impl(const char *path, const char *log_dir, int what, FILE *ou
     }
     fprintf(out, "verified: %s\n", path);
 out:
-    vcol_free(&cw.boff);
+    avt_h5col_free(&cw.boff);
     if (a >= 0) H5Aclose(a);
     if (g >= 0) H5Gclose(g);
     if (v.file >= 0) H5Fclose(v.file);

@@ -7,48 +7,22 @@
 #include <string.h>
 
 #include "avtruth/h5quiet.h"
+#include "avtruth/h5read.h"
 #include "quality_private.h"
 
 /* Reads a whole numeric dataset converted to double; its shape must be (rows, cols) (cols 1:
- * rank 1). *out is malloc'ed. */
+ * rank 1), checked as every reader of an output checks it (avtruth/h5read.h). *out is
+ * malloc'ed. */
 static int read_col(hid_t f, const char *file, const char *name, size_t cols, double **out, size_t *rows,
                     avt_error *err)
 {
-    *out = NULL;
-    hid_t d = H5Lexists(f, name, H5P_DEFAULT) > 0 ? H5Dopen2(f, name, H5P_DEFAULT) : -1;
-    if (d < 0) return avt_err(err, AVT_FORMAT, "%s: no dataset /%s: not an avtruth output file", file, name);
-    hid_t sp = H5Dget_space(d);
-    hsize_t dims[3] = {0, 0, 0};
-    int rank = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
-    int rc = AVT_OK;
-    if (rank < 1 || rank > 2 || H5Sget_simple_extent_dims(sp, dims, NULL) < 0 ||
-        (rank == 2 ? dims[1] != cols : cols != 1)) {
-        /* worded as export's readers word it (export/verify.c, vexpect) */
-        char found[64], want[32];
-        if (rank == 1) snprintf(found, sizeof found, "shape (%llu,)", (unsigned long long)dims[0]);
-        else if (rank == 2)
-            snprintf(found, sizeof found, "shape (%llu, %llu)", (unsigned long long)dims[0],
-                     (unsigned long long)dims[1]);
-        else snprintf(found, sizeof found, "rank %d", rank);
-        if (cols == 1) snprintf(want, sizeof want, "(N,)");
-        else snprintf(want, sizeof want, "(N, %zu)", cols);
-        rc = avt_err(err, AVT_FORMAT, "%s: /%s: %s, expected %s", file, name, found, want);
-        goto out;
-    }
-    *rows = (size_t)dims[0];
-    size_t bytes; /* the extent is the file's: rows * cols * 8 may not fit */
-    if (!avt_mul_size(*rows, cols * sizeof **out, &bytes) || !(*out = malloc(bytes ? bytes : 1)))
-        rc = avt_err(err, AVT_NOMEM, "%s: /%s: out of memory for %llu rows", file, name,
-                     (unsigned long long)dims[0]);
-    else if (*rows && H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out) < 0)
-        rc = avt_err(err, AVT_HDF5, "%s: /%s: read failed", file, name);
-out:
-    if (sp >= 0) H5Sclose(sp);
-    H5Dclose(d);
-    if (rc) {
-        free(*out);
-        *out = NULL;
-    }
+    avt_h5ctx v = {f, file, err, " (not an avtruth output file?)"};
+    avt_h5col c;
+    int rc = avt_h5_shape(&v, name, 0, &c);
+    if (!rc) rc = avt_h5_expect(&v, name, &c, cols == 1 ? 1 : 2, AVT_H5_ANY, cols, 0);
+    if (!rc) rc = avt_h5_read(&v, name, H5T_NATIVE_DOUBLE, 0, &c);
+    *out = rc ? NULL : c.data;
+    *rows = rc ? 0 : (size_t)c.rows;
     return rc;
 }
 
