@@ -17,6 +17,7 @@ typedef struct h5x_walk {
     char text[AVT_ERROR_MAX / 2];
     size_t len;
     unsigned count;
+    int innermost; /* keep the last entry only */
 } h5x_walk;
 
 static herr_t h5x_walk_cb(unsigned n, const H5E_error2_t *e, void *data)
@@ -24,26 +25,34 @@ static herr_t h5x_walk_cb(unsigned n, const H5E_error2_t *e, void *data)
     h5x_walk *wk = data;
     const char *desc = (e && e->desc) ? e->desc : "";
     const char *func = (e && e->func_name) ? e->func_name : "?";
+    if (wk->innermost) wk->len = 0;
     if (wk->len + 1 >= sizeof wk->text) return 0;
     int k = snprintf(wk->text + wk->len, sizeof wk->text - wk->len, "%s%s: %s",
-                     n ? " <- " : "", func, desc);
+                     n && !wk->innermost ? " <- " : "", func, desc);
     if (k > 0) wk->len += (size_t)k < sizeof wk->text - wk->len ? (size_t)k
                                                                  : sizeof wk->text - wk->len - 1;
     wk->count++;
     return 0;
 }
 
+/* The current HDF5 error stack on one line in wk: downward, the API call first and the
+ * innermost cause (often "errno = 28, error message = 'No space left on device'") last, or
+ * that cause alone. */
+static void h5x_walk_stack(h5x_walk *wk, int innermost)
+{
+    memset(wk, 0, sizeof *wk);
+    wk->innermost = innermost;
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, h5x_walk_cb, wk);
+    if (!wk->count) snprintf(wk->text, sizeof wk->text, "no HDF5 error detail");
+    for (char *c = wk->text; *c; c++) /* ctime() in HDF5's I/O messages ends in a newline */
+        if (*c == '\n' || *c == '\r' || *c == '\t') *c = ' ';
+}
+
 int h5x_fail(avt_error *err, const char *file, const char *obj, const char *call)
 {
     const int saved_errno = errno; /* the failed write's, when HDF5 leaves no detail (H5Fclose) */
     h5x_walk wk;
-    memset(&wk, 0, sizeof wk);
-    /* Downward: the API call first, the innermost cause (often "errno = 28, error message
-     * = 'No space left on device'") last. */
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, h5x_walk_cb, &wk);
-    if (!wk.count) snprintf(wk.text, sizeof wk.text, "no HDF5 error detail");
-    for (char *c = wk.text; *c; c++) /* ctime() in HDF5's I/O messages ends in a newline */
-        if (*c == '\n' || *c == '\r' || *c == '\t') *c = ' ';
+    h5x_walk_stack(&wk, 0);
     /* out of space (a full disk, a quota, a file-size limit): said first, in plain words */
     const char *en = strstr(wk.text, "errno = ");
     const long no = en ? strtol(en + 8, NULL, 10) : wk.count ? 0 : saved_errno;
@@ -56,24 +65,11 @@ int h5x_fail(avt_error *err, const char *file, const char *obj, const char *call
     return avt_err(err, AVT_HDF5, "%s: %s failed: %s", file, call, wk.text);
 }
 
-static herr_t h5x_cause_cb(unsigned n, const H5E_error2_t *e, void *data)
-{
-    (void)n;
-    h5x_walk *wk = data;
-    snprintf(wk->text, sizeof wk->text, "%s: %s", (e && e->func_name) ? e->func_name : "?",
-             (e && e->desc) ? e->desc : "");
-    wk->count++;
-    return 0;
-}
-
 const char *h5x_cause(char *out, size_t n)
 {
     h5x_walk wk;
-    memset(&wk, 0, sizeof wk);
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, h5x_cause_cb, &wk);
-    snprintf(out, n, "%s", wk.count ? wk.text : "no HDF5 error detail");
-    for (char *c = out; *c; c++)
-        if (*c == '\n' || *c == '\r' || *c == '\t') *c = ' ';
+    h5x_walk_stack(&wk, 1);
+    snprintf(out, n, "%s", wk.text);
     return out;
 }
 
