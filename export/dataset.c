@@ -241,9 +241,7 @@ int ds_source_read(hid_t f, const char *file, ds_source *d, avt_error *err)
         goto out;
     }
     avt_h5ctx v = {f, file, err, NULL};
-    if ((rc = avt_h5_read(&v, "boxes3d/class_id", H5T_NATIVE_UINT16, 0, &cls)) ||
-        (rc = avt_h5_expect(&v, "boxes3d/class_id", &cls, 1, AVT_H5_ANY, 0, 0)))
-        goto out;
+    if ((rc = avt_h5_read_as(&v, "boxes3d/class_id", H5T_NATIVE_UINT16, 0, 1, AVT_H5_ANY, 0, 0, &cls))) goto out;
     const uint16_t *id = cls.data;
     for (uint64_t i = 0; i < cls.rows; i++) d->hist[id[i] < d->n_classes ? id[i] : d->n_classes]++;
     d->boxes = cls.rows;

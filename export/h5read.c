@@ -39,11 +39,18 @@ out:
     return rc;
 }
 
-int avt_h5_read(avt_h5ctx *v, const char *name, hid_t mtype, int optional, avt_h5col *out)
+int avt_h5_shape_as(avt_h5ctx *v, const char *name, int optional, int rank, uint64_t d0, uint64_t d1, uint64_t d2,
+                    avt_h5col *out)
 {
     int rc = avt_h5_shape(v, name, optional, out);
+    return rc ? rc : avt_h5_expect(v, name, out, rank, d0, d1, d2);
+}
+
+/* The whole dataset of shape out (avt_h5_shape) as mtype into out->data. */
+static int read_data(avt_h5ctx *v, const char *name, hid_t mtype, avt_h5col *out)
+{
+    int rc = AVT_OK;
     hid_t d = -1;
-    if (rc || !out->present) return rc;
     size_t elems = 1, bytes;
     for (int i = 0; i < out->rank; i++)
         if (!avt_mul_size(elems, out->dims[i], &elems)) elems = SIZE_MAX;
@@ -61,6 +68,19 @@ out:
     if (d >= 0) H5Dclose(d);
     if (rc) avt_h5col_free(out);
     return rc;
+}
+
+int avt_h5_read(avt_h5ctx *v, const char *name, hid_t mtype, int optional, avt_h5col *out)
+{
+    int rc = avt_h5_shape(v, name, optional, out);
+    return rc || !out->present ? rc : read_data(v, name, mtype, out);
+}
+
+int avt_h5_read_as(avt_h5ctx *v, const char *name, hid_t mtype, int optional, int rank, uint64_t d0, uint64_t d1,
+                   uint64_t d2, avt_h5col *out)
+{
+    int rc = avt_h5_shape_as(v, name, optional, rank, d0, d1, d2, out);
+    return rc || !out->present ? rc : read_data(v, name, mtype, out);
 }
 
 /* "(3, 1)", "(11,)" (as numpy prints a shape), "N" for AVT_H5_ANY. */

@@ -40,13 +40,6 @@ static int read_i64(hid_t d, uint64_t start, size_t n, int64_t *out)
     return ok;
 }
 
-/* A dataset of times read a block at a time: the shape is checked first, FORMAT.md's (N,). */
-static int times_shape(avt_h5ctx *v, const char *path, avt_h5col *c)
-{
-    int rc = avt_h5_shape(v, path, 1, c);
-    return rc ? rc : avt_h5_expect(v, path, c, 1, AVT_H5_ANY, 0, 0);
-}
-
 /* Counts entries != INT64_MIN (paired images), a block at a time (n rows). */
 static int count_paired(hid_t file, const char *path, uint64_t n, uint64_t *paired)
 {
@@ -101,7 +94,8 @@ static int print_cameras(avt_h5ctx *v, FILE *out, uint64_t frames)
         uint64_t paired = 0;
         avt_h5col ts;
         snprintf(p, sizeof p, "cameras/%s/timestamp_ns", l.names[i]);
-        if ((rc = times_shape(v, p, &ts))) break;
+        /* read a block at a time: FORMAT.md's (N,) checked first */
+        if ((rc = avt_h5_shape_as(v, p, 1, 1, AVT_H5_ANY, 0, 0, &ts))) break;
         int ok = count_paired(file, p, ts.rows, &paired);
         snprintf(p, sizeof p, "cameras/%s", l.names[i]);
         h5x_attr_get_str(file, p, "model", model, sizeof model);
@@ -161,7 +155,7 @@ int avt_export_inspect(const char *path, FILE *out, avt_error *err)
     uint64_t ncam = root >= 0 ? attr_u64(root, "num_cameras") : 0;
     avt_h5ctx v = {file, path, err, " (run avtruth verify)"};
     avt_h5col ts;
-    if ((rc = times_shape(&v, "frames/timestamp_ns", &ts))) goto out;
+    if ((rc = avt_h5_shape_as(&v, "frames/timestamp_ns", 1, 1, AVT_H5_ANY, 0, 0, &ts))) goto out;
     uint64_t rows = ts.rows;
 
     fprintf(out, "%s\n", path);

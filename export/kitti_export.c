@@ -58,10 +58,8 @@ static int read_calib(avt_h5ctx *v, const char *base, const char *cam, avt_sbuf 
     avt_h5col tf = {0}, k = {0};
     snprintf(tp, sizeof tp, "%scameras/%s/lidar_T_cam", base, cam);
     snprintf(kp, sizeof kp, "%scameras/%s/K", base, cam);
-    int rc = avt_h5_read(v, tp, H5T_NATIVE_DOUBLE, 0, &tf);
-    if (!rc) rc = avt_h5_expect(v, tp, &tf, 2, 4, 4, 0);
-    if (!rc) rc = avt_h5_read(v, kp, H5T_NATIVE_DOUBLE, 0, &k);
-    if (!rc) rc = avt_h5_expect(v, kp, &k, 2, 3, 3, 0);
+    int rc = avt_h5_read_as(v, tp, H5T_NATIVE_DOUBLE, 0, 2, 4, 4, 0, &tf);
+    if (!rc) rc = avt_h5_read_as(v, kp, H5T_NATIVE_DOUBLE, 0, 2, 3, 3, 0, &k);
     if (!rc) {
         avt_tf lidar_T_cam;
         memcpy(lidar_T_cam.m, tf.data, sizeof lidar_T_cam.m);

@@ -154,8 +154,7 @@ static int copy_column(hid_t out, const scol *c, src_log *logs, size_t n, const 
             rc = h5x_fail(err, logs[k].file, NULL, "H5Fopen");
             goto out;
         }
-        if ((rc = avt_h5_shape(&src, c->path, 0, &shape)) || (rc = avt_h5_expect(&src, c->path, &shape, 1, AVT_H5_ANY, 0, 0)))
-            goto out;
+        if ((rc = avt_h5_shape_as(&src, c->path, 0, 1, AVT_H5_ANY, 0, 0, &shape))) goto out;
         d = H5Dopen2(f, c->path, H5P_DEFAULT);
         size_t rows = (size_t)shape.rows, bytes;
         if (d < 0) {

@@ -25,14 +25,13 @@ static void col_path(char *out, size_t n, const char *base, const char *name)
     snprintf(out, n, "%s%s%s", base ? base : "", base ? "/" : "", name);
 }
 
-/* A CSR offset array of F+1 entries: starts at 0, non-decreasing, ends at `len` rows of
- * every column it indexes (cols under base, lens their rows). */
+/* A CSR offset array of F+1 entries (its shape checked when read): starts at 0,
+ * non-decreasing, ends at `len` rows of every column it indexes (cols under base, lens their
+ * rows). */
 static int check_offsets(avt_h5ctx *v, const char *name, const avt_h5col *off, uint64_t frames, const char *base,
                          const vspec *cols, const uint64_t *lens)
 {
-    int rc;
     const uint64_t *o = off->data;
-    if ((rc = avt_h5_expect(v, name, off, 1, frames + 1, 0, 0))) return rc;
     if (o[0] != 0)
         return avt_err(v->err, AVT_MISMATCH, "%s: /%s: row 0: value %llu, offsets start at 0",
                        v->path, name, (unsigned long long)o[0]);
@@ -64,8 +63,7 @@ static int check_lengths(avt_h5ctx *v, const char *base, const vspec *cols, uint
     int rc;
     for (size_t k = 0; cols[k].name; k++) {
         col_path(p, sizeof p, base, cols[k].name);
-        if ((rc = avt_h5_shape(v, p, 0, &c)) || (rc = avt_h5_expect(v, p, &c, cols[k].rank, rows, cols[k].d1, cols[k].d2)))
-            return rc;
+        if ((rc = avt_h5_shape_as(v, p, 0, cols[k].rank, rows, cols[k].d1, cols[k].d2, &c))) return rc;
         lens[k] = c.rows;
     }
     return AVT_OK;
@@ -77,7 +75,7 @@ static int check_table(avt_h5ctx *v, const char *offset, const char *base, const
                        int optional, avt_h5col *off)
 {
     uint64_t lens[16];
-    int rc = avt_h5_read(v, offset, H5T_NATIVE_UINT64, optional, off);
+    int rc = avt_h5_read_as(v, offset, H5T_NATIVE_UINT64, optional, 1, frames + 1, 0, 0, off);
     if (rc || !off->present) return rc;
     if ((rc = check_lengths(v, base, cols, AVT_H5_ANY, lens))) return rc;
     return check_offsets(v, offset, off, frames, base, cols, lens);
@@ -87,8 +85,7 @@ static int check_table(avt_h5ctx *v, const char *offset, const char *base, const
 static int check_fixed(avt_h5ctx *v, const char *name, int optional, int rank, uint64_t d0, uint64_t d1)
 {
     avt_h5col c;
-    int rc = avt_h5_shape(v, name, optional, &c);
-    return rc ? rc : avt_h5_expect(v, name, &c, rank, d0, d1, 0);
+    return avt_h5_shape_as(v, name, optional, rank, d0, d1, 0, &c);
 }
 
 static int check_frames(avt_h5ctx *v, uint64_t frames, uint64_t n_classes, FILE *out)
@@ -120,8 +117,7 @@ static int check_frames(avt_h5ctx *v, uint64_t frames, uint64_t n_classes, FILE 
         (rc = avt_h5_read(v, "lidar/instance", H5T_NATIVE_INT32, 0, &inst)) ||
         (rc = avt_h5_read(v, "lidar/label", H5T_NATIVE_UINT16, 0, &label)) ||
         (rc = avt_h5_read(v, "lidar/time_ns", H5T_NATIVE_INT32, 0, &tns)) ||
-        (rc = avt_h5_read(v, "logs/frame_offset", H5T_NATIVE_UINT64, 1, &lstart)) ||
-        (rc = avt_h5_expect(v, "logs/frame_offset", &lstart, 1, AVT_H5_ANY, 0, 0)))
+        (rc = avt_h5_read_as(v, "logs/frame_offset", H5T_NATIVE_UINT64, 1, 1, AVT_H5_ANY, 0, 0, &lstart)))
         goto out;
     /* A stitched index: times increase within each log, not across logs. */
     const uint64_t *ls = lstart.data;
@@ -371,8 +367,7 @@ static int check_inputs(avt_h5ctx *v, const char *log_dir, FILE *out)
     avt_h5col sizes = {0};
     if ((rc = read_strs(v, "provenance/inputs/path", &paths, &np)) ||
         (rc = read_strs(v, "provenance/inputs/sha256", &shas, &ns)) ||
-        (rc = avt_h5_read(v, "provenance/inputs/size_bytes", H5T_NATIVE_UINT64, 0, &sizes)) ||
-        (rc = avt_h5_expect(v, "provenance/inputs/size_bytes", &sizes, 1, AVT_H5_ANY, 0, 0)))
+        (rc = avt_h5_read_as(v, "provenance/inputs/size_bytes", H5T_NATIVE_UINT64, 0, 1, AVT_H5_ANY, 0, 0, &sizes)))
         goto out;
     if (ns != np || sizes.rows != np) {
         rc = avt_err(v->err, AVT_MISMATCH,
@@ -674,9 +669,8 @@ static int verify_impl(const char *path, const char *log_dir, int what, FILE *ou
         goto out;
     }
     avt_h5col names, files;
-    if ((rc = avt_h5_shape(&v, "meta/class_names", 0, &names)) ||
-        (rc = avt_h5_expect(&v, "meta/class_names", &names, 1, AVT_H5_ANY, 0, 0)) ||
-        (rc = avt_h5_shape(&v, "logs/file", 1, &files)) || (rc = avt_h5_expect(&v, "logs/file", &files, 1, AVT_H5_ANY, 0, 0)) ||
+    if ((rc = avt_h5_shape_as(&v, "meta/class_names", 0, 1, AVT_H5_ANY, 0, 0, &names)) ||
+        (rc = avt_h5_shape_as(&v, "logs/file", 1, 1, AVT_H5_ANY, 0, 0, &files)) ||
         (rc = check_fixed(&v, "calibration/lidar_T_ego", files.rows > 0, 2, 4, 4)))
         goto out;
     uint64_t n_classes = names.rows;
@@ -695,8 +689,7 @@ static int verify_impl(const char *path, const char *log_dir, int what, FILE *ou
     cw.frames = frames;
     cw.out = out;
     cw.logs = files.rows;
-    if ((rc = avt_h5_read(&v, "frames/box_offset", H5T_NATIVE_UINT64, 0, &cw.boff)) ||
-        (rc = avt_h5_expect(&v, "frames/box_offset", &cw.boff, 1, frames + 1, 0, 0)))
+    if ((rc = avt_h5_read_as(&v, "frames/box_offset", H5T_NATIVE_UINT64, 0, 1, frames + 1, 0, 0, &cw.boff)))
         goto out;
     if (H5Lexists(v.file, "cameras", H5P_DEFAULT) > 0) {
         g = H5Gopen2(v.file, "cameras", H5P_DEFAULT);

@@ -18,9 +18,7 @@ static int read_col(hid_t f, const char *file, const char *name, size_t cols, do
 {
     avt_h5ctx v = {f, file, err, " (not an avtruth output file?)"};
     avt_h5col c;
-    int rc = avt_h5_shape(&v, name, 0, &c);
-    if (!rc) rc = avt_h5_expect(&v, name, &c, cols == 1 ? 1 : 2, AVT_H5_ANY, cols, 0);
-    if (!rc) rc = avt_h5_read(&v, name, H5T_NATIVE_DOUBLE, 0, &c);
+    int rc = avt_h5_read_as(&v, name, H5T_NATIVE_DOUBLE, 0, cols == 1 ? 1 : 2, AVT_H5_ANY, cols, 0, &c);
     *out = rc ? NULL : c.data;
     *rows = rc ? 0 : (size_t)c.rows;
     return rc;

@@ -38,5 +38,12 @@ int avt_h5_read(avt_h5ctx *v, const char *name, hid_t mtype, int optional, avt_h
  * output. */
 int avt_h5_expect(avt_h5ctx *v, const char *name, const avt_h5col *c, int rank, uint64_t d0, uint64_t d1,
                   uint64_t d2);
+/* avt_h5_shape, then avt_h5_expect of that shape. */
+int avt_h5_shape_as(avt_h5ctx *v, const char *name, int optional, int rank, uint64_t d0, uint64_t d1, uint64_t d2,
+                    avt_h5col *out);
+/* avt_h5_shape_as, then (the shape right) avt_h5_read's contents: nothing is read from a
+ * dataset of another shape. */
+int avt_h5_read_as(avt_h5ctx *v, const char *name, hid_t mtype, int optional, int rank, uint64_t d0, uint64_t d1,
+                   uint64_t d2, avt_h5col *out);
 
 #endif
