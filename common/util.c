@@ -9,6 +9,16 @@
 
 #include "avtruth/common.h"
 
+int avt_cpu_avx2(void)
+{
+#if AVT_HAVE_AVX2_PATH
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") != 0;
+#else
+    return 0;
+#endif
+}
+
 /* The capacity for need elements of elem bytes (doubling from *cap, or 64) and its bytes. */
 static int grow_to(size_t cap, size_t need, size_t elem, size_t *ncap, size_t *bytes)
 {

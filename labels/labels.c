@@ -161,28 +161,18 @@ static void label_span(const float *xyz, size_t m, const avt_label_box *bx, int3
     label_span_body(xyz, m, bx, b, inst, vol);
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx2"))) static void label_span_avx2(const float *xyz, size_t m, const avt_label_box *bx,
-                                                            int32_t b, int32_t *inst, double *vol)
+static AVT_TARGET_AVX2 void label_span_avx2(const float *xyz, size_t m, const avt_label_box *bx, int32_t b,
+                                             int32_t *inst, double *vol)
 {
     label_span_body(xyz, m, bx, b, inst, vol);
 }
-
-static label_span_fn *label_span_best(void)
-{
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") ? label_span_avx2 : label_span;
-}
-#else
-static label_span_fn *label_span_best(void) { return label_span; }
-#endif
 
 void avt_label_points(const float *xyz, size_t n, const avt_point_blocks *blocks, const avt_label_box *boxes,
                       size_t nb, uint16_t *label, int32_t *instance, uint32_t *counts)
 {
     for (size_t b = 0; b < nb; b++) counts[b] = 0;
     if (blocks && blocks->n_blocks != (n + AVT_POINT_BLOCK - 1) / AVT_POINT_BLOCK) blocks = NULL;
-    label_span_fn *span_fn = label_span_best();
+    label_span_fn *span_fn = avt_cpu_avx2() ? label_span_avx2 : label_span;
     const size_t nblk = (n + AVT_POINT_BLOCK - 1) / AVT_POINT_BLOCK;
     /* block by block, the boxes that may hold one of its points (all of them without blocks) */
 #pragma omp parallel for schedule(static) if (n >= 4096)

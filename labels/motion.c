@@ -96,21 +96,11 @@ static void deskew_run(const double *a, const double *b, int64_t t0, double len,
     deskew_run_body(a, b, t0, len, t, xyz, out, n);
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx2"))) static void deskew_run_avx2(const double *a, const double *b, int64_t t0, double len,
-                                                            const int64_t *t, const float *xyz, float *out, size_t n)
+static AVT_TARGET_AVX2 void deskew_run_avx2(const double *a, const double *b, int64_t t0, double len,
+                                             const int64_t *t, const float *xyz, float *out, size_t n)
 {
     deskew_run_body(a, b, t0, len, t, xyz, out, n);
 }
-
-static deskew_run_fn *deskew_run_best(void)
-{
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") ? deskew_run_avx2 : deskew_run;
-}
-#else
-static deskew_run_fn *deskew_run_best(void) { return deskew_run; }
-#endif
 
 int avt_poses_deskew(const avt_poses *poses, const avt_tf *lidar_T_ego, const avt_sweep *sw, float *out,
                      avt_error *err)
@@ -152,7 +142,7 @@ int avt_poses_deskew(const avt_poses *poses, const avt_tf *lidar_T_ego, const av
             if (k >= nk - 1) k = nk - 2;
             exact[k] |= ts > kt[k] && ts < kt[k + 1];
         }
-    deskew_run_fn *run = deskew_run_best();
+    deskew_run_fn *run = avt_cpu_avx2() ? deskew_run_avx2 : deskew_run;
     const int64_t nblocks = (n + AVT_DESKEW_BLOCK - 1) / AVT_DESKEW_BLOCK;
 #pragma omp parallel if (n >= 4096)
     {

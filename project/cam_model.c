@@ -291,23 +291,7 @@ static int is_radtan5(const avt_cam_model *m)
            m->s[2] == 0 && m->s[3] == 0;
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#define AVT_HAVE_AVX2_PATH 1
-#define AVT_TARGET_AVX2 __attribute__((target("avx2")))
-#else
-#define AVT_HAVE_AVX2_PATH 0
-#define AVT_TARGET_AVX2
-#endif
-
-int avt_cam_simd_best(void)
-{
-#if AVT_HAVE_AVX2_PATH
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") ? AVT_SIMD_AVX2 : AVT_SIMD_BASELINE;
-#else
-    return AVT_SIMD_BASELINE;
-#endif
-}
+int avt_cam_simd_best(void) { return avt_cpu_avx2() ? AVT_SIMD_AVX2 : AVT_SIMD_BASELINE; }
 
 typedef struct radtan5 {
     double t[12], fx, fy, cx, cy, skew, k1, k2, k3, p1, p2, r2_max;

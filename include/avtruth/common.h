@@ -128,6 +128,20 @@ static inline int avt_mul_size(size_t a, size_t b, size_t *out)
     return 1;
 }
 
+/* AVX2 clones of hot loops (the deskew, the point labels, the camera kernels): a function
+ * marked AVT_TARGET_AVX2 is compiled for AVX2 where GCC's target attribute exists (else it is
+ * a plain twin), and is called only if avt_cpu_avx2(). AVX2 has no fused multiply-add: built
+ * without FP contraction, a clone rounds as the plain code does. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define AVT_HAVE_AVX2_PATH 1
+#define AVT_TARGET_AVX2 __attribute__((target("avx2")))
+#else
+#define AVT_HAVE_AVX2_PATH 0
+#define AVT_TARGET_AVX2
+#endif
+/* 1 if AVT_TARGET_AVX2 code runs here (this CPU has AVX2 and the build has the clones). */
+int avt_cpu_avx2(void);
+
 /* Grows *buf (element size elem) so that it holds at least need elements; *cap is updated.
  * Returns AVT_OK or AVT_NOMEM (buffer left unchanged). */
 int avt_grow(void **buf, size_t *cap, size_t need, size_t elem);
