@@ -354,8 +354,13 @@ static int read_file(sink *k, const avt_schema *s, const avt_validate_config *cf
     char v[128];
     json_error_t je;
     memset(out, 0, sizeof *out);
+    /* the file read whole, then parsed: json_load_file takes it a locked getc at a time. A
+     * file that cannot be read is left to json_load_file, whose message names the cause. */
+    char *whole = NULL;
+    if (!text && avt_read_file(k->path, (size_t)1 << 30, &whole, &len, NULL) == AVT_OK) text = whole;
     json_t *root = text ? json_loadb(text, len, JSON_REJECT_DUPLICATES, &je)
                         : json_load_file(k->path, JSON_REJECT_DUPLICATES, &je);
+    free(whole);
     if (!root) {
         /* JSON has no NaN or infinity: a writer's NaN token or an overflowing number is a
          * non-finite number, anything else a parse error */
