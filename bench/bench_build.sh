@@ -10,8 +10,9 @@
 # once before it is timed), after a line
 # describing the machine and its load (other jobs slow a shared machine down: compare figures
 # of one run only, and rerun). The Python stack the issue compares with (velodyne_decoder ->
-# numpy -> h5py gzip) runs on the VLS-128 capture when `import velodyne_decoder` works, else
-# its line says why it is skipped.
+# numpy -> h5py gzip) runs on the VLS-128 capture when `import velodyne_decoder` works (set
+# PYTHONPATH to where it is built), right after avtruth's build of the same capture, and its
+# line gives its wall time over avtruth's; else the line says why it is skipped.
 set -eu
 
 BUILD=${1:-build}
@@ -41,6 +42,7 @@ run() {
         { echo "$1: build failed:"; tail -3 "$WORK/build.out"; return 1; }
     pts=$(awk '/^lidar points/ {print $3}' "$WORK/build.out")
     read -r wall user sys rss <"$WORK/time"
+    last_wall=$wall
     awk -v l="$1" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v sec="$3" -v p="$pts" 'BEGIN {
         printf "%-24s %8.2f %8.2f %9.1f %8.1f %10.2f %9d\n", l, w, u + s, r / 1024, sec / w, p / w / 1e6, p }'
     # where the wall time went, the build's own stage timers
@@ -57,9 +59,18 @@ for secs in $LENGTHS; do
     if "$PY" -c "import velodyne_decoder" 2>/dev/null; then
         cap=$(ls "$h"/lidar/*.pcap | head -1)
         warm "$h"
-        /usr/bin/time -o "$WORK/time" -f "%e %U %S %M" "$PY" "$(dirname "$0")/python_stack.py" "$cap" "$WORK/py.h5" \
-            >"$WORK/py.out" 2>&1 && read -r wall user sys rss <"$WORK/time" &&
-            echo "python stack vls128 ${secs}s: wall $wall s, CPU $(echo "$user + $sys" | bc) s"
+        rm -f "$WORK/py.h5"
+        if /usr/bin/time -o "$WORK/time" -f "%e %U %S %M" "$PY" "$(dirname "$0")/python_stack.py" "$cap" \
+            "$WORK/py.h5" >"$WORK/py.out" 2>&1; then
+            read -r wall user sys rss <"$WORK/time"
+            awk -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v a="$last_wall" -v sec="$secs" \
+                -v what="$(tail -1 "$WORK/py.out")" 'BEGIN {
+                printf "python stack vls128 %ss: wall %.2f s, CPU %.2f s, %.1f MB (%s): %.1fx avtruth'"'"'s wall\n",
+                    sec, w, u + s, r / 1024, what, w / a }'
+        else
+            echo "python stack vls128 ${secs}s: failed:"
+            tail -3 "$WORK/py.out"
+        fi
     else
         echo "python stack vls128 ${secs}s: skipped: velodyne_decoder is not importable by $PY" \
              "(it is on PyPI only, not a Debian package; this machine reaches no PyPI)"

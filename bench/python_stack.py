@@ -5,9 +5,10 @@ usage: bench/python_stack.py CAPTURE.pcap OUT.h5
 
 velodyne_decoder's Python API decodes the capture sweep by sweep (read_pcap, as in its
 README), numpy concatenates the points and h5py writes them with gzip level 1: LiDAR columns
-only, no deskew, no labels, no cameras. Not run on the machine where bench_build.sh was
-written (velodyne_decoder is a PyPI package, unreachable there); bench_build.sh only calls it
-when `import velodyne_decoder` works.
+only, no deskew, no labels, no cameras. bench_build.sh only calls it when `import
+velodyne_decoder` works (a PyPI package; docs/benchmarks.md says how it was run here). Its
+read_pcap yields (stamp, points); from version 3.0 the stamp is a TimePair (host, device) and
+the sweep's host (capture) time is the one kept, as before 3.0.
 """
 import sys
 
@@ -22,7 +23,7 @@ def main():
     clouds, stamps = [], []
     for item in vd.read_pcap(cap, config):
         stamp, points = item[0], item[1]
-        stamps.append(float(stamp))
+        stamps.append(float(getattr(stamp, "host", stamp)))
         clouds.append(np.asarray(points, dtype=np.float32))
     pts = np.concatenate(clouds) if clouds else np.zeros((0, 8), np.float32)
     offsets = np.cumsum([0] + [len(c) for c in clouds]).astype(np.uint64)
