@@ -1,11 +1,12 @@
 #!/bin/sh
 # bench_build.sh: `avtruth build` end to end on fixed synthetic logs.
 #
-# usage: bench/bench_build.sh [BUILD_DIR [THREADS [SECONDS...]]]   (defaults: build 2 "20 120")
+# usage: [ROUNDS=N] bench/bench_build.sh [BUILD_DIR [THREADS [SECONDS...]]]   (defaults: build 2 "20 120")
 # For every length in SECONDS it synthesizes (once, kept in $WORK, default a temporary
 # directory) a VLP-32C log with 6 cameras of 640x400 and a VLS-128 log without cameras, builds
 # each with OMP_NUM_THREADS=THREADS, and prints wall and CPU time, peak RSS, times real time
-# (log seconds / wall seconds) and M points/s (points written / wall seconds), and under each
+# (log seconds / wall seconds) and M points/s (points written / wall seconds) of the build of
+# median wall time among ROUNDS builds of the log (default 1), and under each
 # build the wall seconds of its stages (its summary's time line; each log's files are read
 # once before it is timed), after a line
 # describing the machine and its load (other jobs slow a shared machine down: compare figures
@@ -18,6 +19,7 @@ set -eu
 BUILD=${1:-build}
 THREADS=${2:-2}
 LENGTHS=${3:-"20 120"}
+ROUNDS=${ROUNDS:-1}
 AVTRUTH=$BUILD/avtruth
 PY=${PYTHON:-/usr/bin/python3}
 [ -x "$AVTRUTH" ] || { echo "bench_build.sh: $AVTRUTH missing (cmake --build $BUILD --target avtruth)" >&2; exit 2; }
@@ -33,20 +35,29 @@ printf '%-24s %8s %8s %9s %8s %10s %9s\n' log "wall s" "CPU s" "RSS MB" "x real"
 # log's capture fresh from disk made its setup three times slower)
 warm() { find "$1" -type f -exec cat {} + >/dev/null; }
 
-# one build: label, log dir, log seconds
+# one log's builds (ROUNDS of them): label, log dir, log seconds. The figures are those of the
+# build of median wall time; with ROUNDS > 1 a line gives every build's wall time.
 run() {
-    rm -f "$WORK/out.h5"
     warm "$2"
-    OMP_NUM_THREADS=$THREADS /usr/bin/time -o "$WORK/time" -f "%e %U %S %M" \
-        "$AVTRUTH" build "$2" -o "$WORK/out.h5" >"$WORK/build.out" 2>&1 ||
-        { echo "$1: build failed:"; tail -3 "$WORK/build.out"; return 1; }
+    : >"$WORK/rounds"
+    for r in $(seq "$ROUNDS"); do
+        rm -f "$WORK/out.h5"
+        OMP_NUM_THREADS=$THREADS /usr/bin/time -o "$WORK/time" -f "%e %U %S %M" \
+            "$AVTRUTH" build "$2" -o "$WORK/out.h5" >"$WORK/build.out" 2>&1 ||
+            { echo "$1: build failed:"; tail -3 "$WORK/build.out"; return 1; }
+        # wall user sys rss, then the build's own stage timers (where the wall time went)
+        printf '%s %s\n' "$(cat "$WORK/time")" \
+            "$(sed -n 's/^time  *[0-9.]* s (\(.*\))$/\1/p' "$WORK/build.out" | tr ' ' '_')" >>"$WORK/rounds"
+    done
     pts=$(awk '/^lidar points/ {print $3}' "$WORK/build.out")
-    read -r wall user sys rss <"$WORK/time"
+    sort -n "$WORK/rounds" >"$WORK/rounds.sorted"
+    sed -n "$(((ROUNDS + 1) / 2))p" "$WORK/rounds.sorted" >"$WORK/median"
+    read -r wall user sys rss stages <"$WORK/median"
     last_wall=$wall
     awk -v l="$1" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v sec="$3" -v p="$pts" 'BEGIN {
         printf "%-24s %8.2f %8.2f %9.1f %8.1f %10.2f %9d\n", l, w, u + s, r / 1024, sec / w, p / w / 1e6, p }'
-    # where the wall time went, the build's own stage timers
-    sed -n 's/^time  *[0-9.]* s (\(.*\))$/  stages: \1/p' "$WORK/build.out"
+    echo "  stages: $stages" | tr '_' ' '
+    [ "$ROUNDS" -eq 1 ] || echo "  $ROUNDS builds, wall s: $(cut -d' ' -f1 "$WORK/rounds.sorted" | tr '\n' ' ')"
 }
 
 for secs in $LENGTHS; do
@@ -73,6 +84,6 @@ for secs in $LENGTHS; do
         fi
     else
         echo "python stack vls128 ${secs}s: skipped: velodyne_decoder is not importable by $PY" \
-             "(it is on PyPI only, not a Debian package; this machine reaches no PyPI)"
+             "(a PyPI package, not in Debian: install it, or set PYTHONPATH to a build of it, docs/benchmarks.md)"
     fi
 done
