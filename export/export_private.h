@@ -94,13 +94,13 @@ enum { H5X_LIBDEFLATE = 0, H5X_STORED = 1, H5X_IGZIP = 2 };
 /* A column's first chunk of every this many batches takes its verdicts afresh. */
 enum { H5X_VERDICT_BATCHES = 8 };
 
-/* Per-writer compression state: one pair of coders and shuffle buffer per thread,
- * one output buffer per chunk of a batch. The writer's thread (index 0) and nthreads - 1
- * persistent pool threads compress a batch together; idle pool threads sleep on a
- * condition variable (no spinning, no fork/join per flush). Everything but the job fields
- * is only touched by the writer's thread. */
-/* One chunk of a compression job: rows of column c starting at row start, have bytes of
- * them at src (a partial last chunk is padded with zeros); tests: it takes c's verdicts. */
+/* Per-writer compression state: one pair of coders and shuffle buffer per thread, one output
+ * buffer per slot of the chunk ring. The writer's thread (index 0) queues chunks and
+ * nthreads - 1 persistent pool threads compress them, the writer's thread too whenever it
+ * waits for a slot; idle pool threads sleep on a condition variable (no spinning, no
+ * fork/join per flush). */
+/* One queued chunk: rows of column c starting at row start, have bytes of them at src (a
+ * partial last chunk is padded with zeros); tests: it takes c's verdicts. */
 typedef struct h5x_item {
     struct h5x_col *c;
     const unsigned char *src;
@@ -112,12 +112,12 @@ typedef struct h5x_item {
 typedef struct h5x_zctx {
     int filter, level;
     int nthreads;
-    size_t batch_chunks;          /* chunks staged per column before a parallel flush */
+    size_t batch_chunks;          /* chunks staged per column before they are queued */
     h5x_coder *coder;             /* nthreads */
     unsigned char **shuf;         /* nthreads buffers of cap bytes */
-    unsigned char **out;          /* 2 * batch_chunks buffers of out_cap bytes (two sets) */
-    size_t *out_len;              /* 2 * batch_chunks */
-    h5x_item *items;              /* 2 * batch_chunks: the chunk of each buffer */
+    unsigned char **out;          /* per slot (2 * batch_chunks), out_cap bytes */
+    size_t *out_len;              /* per slot */
+    h5x_item *items;              /* per slot: its chunk */
     size_t cap, out_cap;
     /* pool */
     int pool_up;                  /* mutex and condition variables initialised */
@@ -125,24 +125,20 @@ typedef struct h5x_zctx {
     pthread_t *workers;
     pthread_mutex_t mu;
     pthread_cond_t cv_work, cv_done;
-    unsigned long gen;            /* incremented per job that wakes the pool */
     int stop;                     /* under mu */
-    /* the current job, under mu: items[job_set * batch_chunks ..][0 .. job_nchunks), 0 chunks
-     * between jobs (the items are written before it starts, read-only while it runs) */
-    size_t job_nchunks;
-    size_t next, done;            /* the next chunk to take; chunks compressed */
-    int job_failed;               /* 1 + the first chunk that failed, 0 */
-    int job_set;                  /* which half of out / out_len / items the job fills */
-    /* a task run beside the jobs by one pool thread (h5x_zctx_beside), under mu */
+    /* The ring of chunk slots (h5x.c, "the compression pool"): head queued, take taken, store
+     * stored, counters that only grow; head and store are the writer's thread's, the rest
+     * under mu. */
+    size_t head, take, store;     /* head written under mu too */
+    unsigned char *done;          /* per slot: compressed */
+    size_t busy;                  /* chunks being compressed */
+    size_t failed;                /* 1 + the first chunk that could not be compressed, 0 */
+    /* a task run beside the chunks by one pool thread (h5x_zctx_beside), under mu */
     void (*side_fn)(void *);
     void *side_arg;
     int side_running;
-    /* Compressed chunks not stored yet (pend_nchunks of set pend_set, 0: none): written by
-     * the next flush while the pool compresses the next batch (HDF5 calls stay on the
-     * writer's thread), by h5x_col_flush at the latest. */
-    int pend_set;
-    size_t pend_nchunks;
 } h5x_zctx;
+#define H5X_SLOTS(z) (2 * (z)->batch_chunks) /* the ring's size */
 
 /* The zlib stream (RFC 1950) that HDF5's shuffle + deflate filters would store for the
  * chunk whose shuffled bytes are in[0..nbytes) (esize-byte elements, so nbytes / esize-byte
@@ -162,12 +158,16 @@ int h5x_filter_parse(const char *spec, int hdf5_path, int *filter, int *level, a
  * its own even without deflate. */
 int h5x_zctx_init(h5x_zctx *z, int filter, int level, int beside, avt_error *err);
 void h5x_zctx_free(h5x_zctx *z);
-/* Runs fn(arg) on a pool thread, which takes part in the compression jobs again once it
- * returns (the writer's thread compresses alone meanwhile): 1, or 0 when the pool has no
+/* Runs fn(arg) on a pool thread, which takes queued chunks again once it returns (the
+ * writer's thread compresses alone meanwhile): 1, or 0 when the pool has no
  * thread or is running such a task already (the caller then runs fn itself). */
 int h5x_zctx_beside(h5x_zctx *z, void (*fn)(void *), void *arg);
 /* Waits for the task h5x_zctx_beside started, if any. */
 void h5x_zctx_beside_wait(h5x_zctx *z);
+/* The writer's thread compresses every queued chunk the pool has not taken (at the end of a
+ * frame: the pool's last chunks then run beside what the build does next, and none is left
+ * waiting for the pool thread while the build's other threads hold the cores). */
+void h5x_zctx_help(h5x_zctx *z);
 
 /* ---- staged extendible columns ---------------------------------------------------------- */
 
@@ -190,12 +190,15 @@ struct h5x_col {
     size_t stage_rows;    /* capacity of the stage, a multiple of chunk_rows */
     uint64_t rows_written;/* rows before the stage (chunk-aligned on the direct path) */
     unsigned char *stage; /* stage_rows rows; for K_STR an array of owned char * */
+    unsigned char *stage_alt; /* the other stage, while a job in flight reads this one (direct) */
     size_t staged;
     /* Per byte plane, how its chunks are coded (h5x_plane_verdict), -1 not known yet: found
      * by each batch's first chunk, used by the next batch's other chunks. Planes of up to
      * 8-byte elements. */
     signed char verdict[8], verdict_found[8];
     unsigned long batches; /* batches compressed: verdicts are taken every H5X_VERDICT_BATCHES */
+    int verdict_taking;    /* the last batch queued takes the verdicts (h5x_col_settle) */
+    size_t queued_upto;    /* the pool's head after its last chunk queued */
 };
 
 /* Creates path (intermediate groups too) with shape (0, d1[, d2]) for rank 1..3, filtered

@@ -302,7 +302,7 @@ static int h5x_zctx_reserve(h5x_zctx *z, size_t chunk_bytes)
         if (!p) return AVT_NOMEM;
         z->shuf[t] = p;
     }
-    for (size_t i = 0; i < 2 * z->batch_chunks; i++) {
+    for (size_t i = 0; i < H5X_SLOTS(z); i++) {
         unsigned char *p = realloc(z->out[i], out_cap);
         if (!p) return AVT_NOMEM;
         z->out[i] = p;
@@ -611,11 +611,16 @@ void h5x_coder_free(h5x_coder *cod)
 
 /* ---- the compression pool ---------------------------------------------------------------- */
 
-/* Shuffles and deflates chunk k of the job in buffer half set with thread t's buffers. 0 on
+/* The pool is a ring of H5X_SLOTS(z) chunk slots, filled in order by the writer's thread
+ * (head), compressed by whichever thread takes the next one (take), stored in order by the
+ * writer's thread once compressed (store): head - store slots are in use. Counters only
+ * grow; a chunk's slot is its sequence number modulo the ring's size. */
+
+/* Shuffles and deflates the chunk of sequence number seq with thread t's buffers. 0 on
  * failure. */
-static int h5x_job_chunk(h5x_zctx *z, int set, size_t k, int t)
+static int h5x_slot_compress(h5x_zctx *z, size_t seq, int t)
 {
-    const size_t slot = (size_t)set * z->batch_chunks + k;
+    const size_t slot = seq % H5X_SLOTS(z);
     const h5x_item *it = &z->items[slot];
     h5x_col *c = it->c;
     const size_t chunk_bytes = c->chunk_rows * c->row_bytes, esize = h5x_kind_size(c->kind), have = it->have;
@@ -642,22 +647,21 @@ static int h5x_job_chunk(h5x_zctx *z, int set, size_t k, int t)
     return len != 0;
 }
 
-/* Takes chunks of the current job until none is left. Called with mu unlocked. The job
- * cannot end while a chunk taken is being compressed (h5x_job_finish waits for it), so its
- * fields hold until the chunk is counted done. */
-static void h5x_job_run(h5x_zctx *z, int t)
+/* Takes the next chunk not taken yet, if any, and compresses it on thread t; 1 if one was
+ * taken. Called with mu locked; returns with it locked. */
+static int h5x_take_one(h5x_zctx *z, int t)
 {
-    pthread_mutex_lock(&z->mu);
-    while (z->next < z->job_nchunks) {
-        const size_t k = z->next++, n = z->job_nchunks;
-        const int set = z->job_set;
-        pthread_mutex_unlock(&z->mu);
-        const int ok = h5x_job_chunk(z, set, k, t);
-        pthread_mutex_lock(&z->mu);
-        if (!ok && !z->job_failed) z->job_failed = (int)k + 1;
-        if (++z->done == n) pthread_cond_broadcast(&z->cv_done);
-    }
+    if (z->take == z->head) return 0;
+    const size_t seq = z->take++;
+    z->busy++;
     pthread_mutex_unlock(&z->mu);
+    const int ok = h5x_slot_compress(z, seq, t);
+    pthread_mutex_lock(&z->mu);
+    z->busy--;
+    if (!ok && !z->failed) z->failed = seq + 1;
+    z->done[seq % H5X_SLOTS(z)] = 1;
+    pthread_cond_broadcast(&z->cv_done);
+    return 1;
 }
 
 typedef struct h5x_worker_arg {
@@ -671,13 +675,10 @@ static void *h5x_worker(void *arg)
     int t = ((h5x_worker_arg *)arg)->t;
     free(arg);
     pthread_mutex_lock(&z->mu);
-    /* The gen the pool started with, not z->gen now: a job started before this thread first
-     * runs is still seen as new (the writer's thread would compress it alone otherwise). */
-    unsigned long seen = 0;
     for (;;) {
-        while (!z->stop && z->gen == seen && !z->side_fn) pthread_cond_wait(&z->cv_work, &z->mu);
+        while (!z->stop && z->take == z->head && !z->side_fn) pthread_cond_wait(&z->cv_work, &z->mu);
         if (z->stop) break;
-        if (z->side_fn) { /* then the job that started meanwhile, if any is left */
+        if (z->side_fn) { /* then the chunks queued meanwhile, if any is left */
             void (*fn)(void *) = z->side_fn;
             void *side_arg = z->side_arg;
             z->side_fn = NULL;
@@ -689,10 +690,7 @@ static void *h5x_worker(void *arg)
             pthread_cond_broadcast(&z->cv_done);
             continue;
         }
-        seen = z->gen;
-        pthread_mutex_unlock(&z->mu);
-        h5x_job_run(z, t);
-        pthread_mutex_lock(&z->mu);
+        h5x_take_one(z, t);
     }
     pthread_mutex_unlock(&z->mu);
     return NULL;
@@ -720,54 +718,84 @@ void h5x_zctx_beside_wait(h5x_zctx *z)
     pthread_mutex_unlock(&z->mu);
 }
 
-/* Starts the job of n items in buffer half set: wakes the pool (unless one chunk is not
- * worth a wake-up). The writer's thread joins in with h5x_job_finish. */
-static void h5x_job_start(h5x_zctx *z, int set, size_t n)
+/* Stores chunks in order until the store counter reaches upto (at most head): each once it
+ * is compressed, the writer's thread compressing the chunks not taken yet meanwhile (HDF5
+ * calls stay on this thread). A chunk that could not be compressed fails the store. */
+static int h5x_store_until(h5x_zctx *z, size_t upto, avt_error *err)
 {
-    pthread_mutex_lock(&z->mu);
-    z->job_set = set;
-    z->job_nchunks = n;
-    z->next = z->done = 0;
-    z->job_failed = 0;
-    if (z->n_workers > 0 && n >= 2) {
-        z->gen++;
-        pthread_cond_broadcast(&z->cv_work);
-    }
-    pthread_mutex_unlock(&z->mu);
-}
-
-/* Compresses the rest of the job on the calling thread and waits for the chunks the pool
- * took; returns 0, or 1 + the job's first chunk that could not be compressed. */
-static int h5x_job_finish(h5x_zctx *z)
-{
-    h5x_job_run(z, 0);
-    pthread_mutex_lock(&z->mu);
-    while (z->done < z->job_nchunks) pthread_cond_wait(&z->cv_done, &z->mu);
-    const int failed = z->job_failed;
-    z->job_nchunks = z->next = z->done = 0;
-    pthread_mutex_unlock(&z->mu);
-    return failed;
-}
-
-/* Stores the pending compressed chunks, if any. */
-static int h5x_zctx_drain(h5x_zctx *z, avt_error *err)
-{
-    const size_t n = z ? z->pend_nchunks : 0, base = n ? (size_t)z->pend_set * z->batch_chunks : 0;
-    if (n) z->pend_nchunks = 0;
-    for (size_t k = 0; k < n; k++) {
-        const h5x_item *it = &z->items[base + k];
+    while (z->store < upto) {
+        const size_t slot = z->store % H5X_SLOTS(z);
+        pthread_mutex_lock(&z->mu);
+        while (!z->done[slot])
+            if (!h5x_take_one(z, 0)) pthread_cond_wait(&z->cv_done, &z->mu);
+        const size_t failed = z->failed;
+        pthread_mutex_unlock(&z->mu);
+        const h5x_item *it = &z->items[slot];
+        if (failed)
+            return avt_err(err, AVT_HDF5,
+                           "%s: %s: a chunk could not be compressed (libdeflate or igzip: output "
+                           "buffer too small)",
+                           z->items[(failed - 1) % H5X_SLOTS(z)].c->file,
+                           z->items[(failed - 1) % H5X_SLOTS(z)].c->path);
         hsize_t off[3] = {it->start, 0, 0};
-        if (H5Dwrite_chunk(it->c->dset, H5P_DEFAULT, 0, off, z->out_len[base + k], z->out[base + k]) < 0)
+        if (H5Dwrite_chunk(it->c->dset, H5P_DEFAULT, 0, off, z->out_len[slot], z->out[slot]) < 0)
             return h5x_fail(err, it->c->file, it->c->path, "H5Dwrite_chunk");
+        z->store++;
     }
     return AVT_OK;
 }
 
-/* The next job's buffer half (*set: the one that holds no pending chunk) and first item. */
-static h5x_item *h5x_job_items(h5x_zctx *z, int *set)
+/* Stores every queued chunk. */
+static int h5x_zctx_drain(h5x_zctx *z, avt_error *err)
 {
-    *set = z->pend_nchunks ? !z->pend_set : 0;
-    return &z->items[(size_t)*set * z->batch_chunks];
+    return z ? h5x_store_until(z, z->head, err) : AVT_OK;
+}
+
+/* Drops the queued chunks (an abort), once none is being compressed. */
+static void h5x_zctx_quiesce(h5x_zctx *z)
+{
+    if (!z->pool_up) return;
+    pthread_mutex_lock(&z->mu);
+    z->take = z->head;
+    while (z->busy) pthread_cond_wait(&z->cv_done, &z->mu);
+    pthread_mutex_unlock(&z->mu);
+    z->store = z->head;
+}
+
+/* Queues a chunk (a slot is freed first by storing the oldest) and wakes the pool. */
+static int h5x_enqueue(h5x_zctx *z, h5x_item item, avt_error *err)
+{
+    int rc = z->head - z->store == H5X_SLOTS(z) ? h5x_store_until(z, z->store + 1, err) : AVT_OK;
+    if (rc) return rc;
+    const size_t slot = z->head % H5X_SLOTS(z);
+    z->items[slot] = item;
+    pthread_mutex_lock(&z->mu);
+    z->done[slot] = 0;
+    z->head++;
+    if (z->n_workers > 0) pthread_cond_signal(&z->cv_work);
+    pthread_mutex_unlock(&z->mu);
+    return AVT_OK;
+}
+
+void h5x_zctx_help(h5x_zctx *z)
+{
+    if (!z->pool_up) return;
+    pthread_mutex_lock(&z->mu);
+    while (h5x_take_one(z, 0)) {
+    }
+    pthread_mutex_unlock(&z->mu);
+}
+
+/* Before column c's next batch: its previous batch stored (its chunks read c's other stage and
+ * its verdicts), then the verdicts that batch's first chunk found taken. */
+static int h5x_col_settle(h5x_col *c, avt_error *err)
+{
+    int rc = h5x_store_until(c->z, c->queued_upto, err);
+    if (rc) return rc;
+    for (size_t j = 0; c->verdict_taking && j < sizeof c->verdict; j++)
+        if (c->verdict_found[j] >= 0) c->verdict[j] = c->verdict_found[j];
+    c->verdict_taking = 0;
+    return AVT_OK;
 }
 
 /* A column's next batch: its verdicts are taken afresh every H5X_VERDICT_BATCHES-th
@@ -776,39 +804,26 @@ static int h5x_col_batch_tests(h5x_col *c)
 {
     const int test = c->batches++ % H5X_VERDICT_BATCHES == 0 && h5x_kind_size(c->kind) <= sizeof c->verdict;
     if (test) memset(c->verdict_found, -1, sizeof c->verdict_found);
+    c->verdict_taking = test;
     return test;
 }
 
-/* Chunk k of n rows of c at rows (row start there), as a job's item; tests: it takes the
- * column's verdicts (the batch's first chunk, h5x_col_batch_tests). */
-static h5x_item h5x_col_item(h5x_col *c, const unsigned char *rows, size_t n, uint64_t start, size_t k, int tests)
+/* Queues the chunks of n rows of c at rows (row start there), one batch. */
+static int h5x_col_enqueue(h5x_col *c, const unsigned char *rows, size_t n, uint64_t start, avt_error *err)
 {
-    const size_t left = n - k * c->chunk_rows;
-    return (h5x_item){c, rows + k * c->chunk_rows * c->row_bytes,
-                      (left < c->chunk_rows ? left : c->chunk_rows) * c->row_bytes, start + k * c->chunk_rows,
-                      tests && k == 0};
-}
-
-/* Compresses the n items set up in half set (h5x_job_items) while the pending chunks are
- * stored; the job's chunks are pending then. */
-static int h5x_job_run_all(h5x_zctx *z, int set, size_t n, avt_error *err)
-{
-    h5x_job_start(z, set, n);
-    int rc = h5x_zctx_drain(z, err);
-    const int failed = h5x_job_finish(z);
-    const h5x_item *items = &z->items[(size_t)set * z->batch_chunks];
-    for (size_t k = 0; k < n; k++)
-        for (size_t j = 0; items[k].tests && j < sizeof items[k].c->verdict; j++)
-            if (items[k].c->verdict_found[j] >= 0) items[k].c->verdict[j] = items[k].c->verdict_found[j];
+    int rc = h5x_col_settle(c, err);
     if (rc) return rc;
-    if (failed)
-        return avt_err(err, AVT_HDF5,
-                       "%s: %s: a chunk could not be compressed (libdeflate or igzip: output "
-                       "buffer too small)",
-                       items[failed - 1].c->file, items[failed - 1].c->path);
-    z->pend_set = set;
-    z->pend_nchunks = n;
-    return AVT_OK;
+    const int tests = h5x_col_batch_tests(c);
+    for (size_t k = 0; rc == AVT_OK && k * c->chunk_rows < n; k++) {
+        const size_t left = n - k * c->chunk_rows;
+        rc = h5x_enqueue(c->z,
+                         (h5x_item){c, rows + k * c->chunk_rows * c->row_bytes,
+                                    (left < c->chunk_rows ? left : c->chunk_rows) * c->row_bytes,
+                                    start + k * c->chunk_rows, tests && k == 0},
+                         err);
+    }
+    c->queued_upto = c->z->head;
+    return rc;
 }
 
 int h5x_zctx_init(h5x_zctx *z, int filter, int level, int beside, avt_error *err)
@@ -832,14 +847,15 @@ int h5x_zctx_init(h5x_zctx *z, int filter, int level, int beside, avt_error *err
         if (z->batch_chunks > 8) z->batch_chunks = 8;
         z->coder = calloc((size_t)z->nthreads, sizeof *z->coder);
         z->shuf = calloc((size_t)z->nthreads, sizeof *z->shuf);
-        z->out = calloc(2 * z->batch_chunks, sizeof *z->out);
-        z->out_len = calloc(2 * z->batch_chunks, sizeof *z->out_len);
-        z->items = calloc(2 * z->batch_chunks, sizeof *z->items);
-        if (!z->coder || !z->shuf || !z->out || !z->out_len || !z->items) goto nomem;
+        z->out = calloc(H5X_SLOTS(z), sizeof *z->out);
+        z->out_len = calloc(H5X_SLOTS(z), sizeof *z->out_len);
+        z->items = calloc(H5X_SLOTS(z), sizeof *z->items);
+        z->done = calloc(H5X_SLOTS(z), sizeof *z->done);
+        if (!z->coder || !z->shuf || !z->out || !z->out_len || !z->items || !z->done) goto nomem;
         for (int t = 0; t < z->nthreads; t++)
             if (h5x_coder_init(&z->coder[t], level)) goto nomem;
     }
-    /* the mutex and both condition variables even without pool threads (h5x_job_run takes
+    /* the mutex and both condition variables even without pool threads (h5x_take_one takes
      * chunks under mu and signals cv_done) */
     if (pthread_mutex_init(&z->mu, NULL) != 0) goto nomem;
     if (pthread_cond_init(&z->cv_work, NULL) != 0) {
@@ -876,6 +892,7 @@ nomem:;
 void h5x_zctx_free(h5x_zctx *z)
 {
     if (z->pool_up) {
+        h5x_zctx_quiesce(z);
         h5x_zctx_beside_wait(z); /* a task started beside runs to its end */
         pthread_mutex_lock(&z->mu);
         z->stop = 1;
@@ -888,13 +905,14 @@ void h5x_zctx_free(h5x_zctx *z)
     }
     for (int t = 0; z->coder && t < z->nthreads; t++) h5x_coder_free(&z->coder[t]);
     for (int t = 0; z->shuf && t < z->nthreads; t++) free(z->shuf[t]);
-    for (size_t i = 0; z->out && i < 2 * z->batch_chunks; i++) free(z->out[i]);
+    for (size_t i = 0; z->out && i < H5X_SLOTS(z); i++) free(z->out[i]);
     free(z->workers);
     free(z->coder);
     free(z->shuf);
     free(z->out);
     free(z->out_len);
     free(z->items);
+    free(z->done);
     memset(z, 0, sizeof *z);
 }
 
@@ -1045,24 +1063,18 @@ static int h5x_col_reserve(h5x_col *c, avt_error *err)
     return AVT_OK;
 }
 
-/* async: the compressed chunks may stay pending in z until the next write or flush. */
+/* async: the chunks may stay queued in z (compressed by the pool, stored in order) until the
+ * next write or flush. */
 static int h5x_col_write_direct(h5x_col *c, uint64_t start, size_t n, const unsigned char *rows,
                                 int async, avt_error *err)
 {
     h5x_zctx *z = c->z;
-    size_t nchunks = (n + c->chunk_rows - 1) / c->chunk_rows;
     if (z->filter == H5X_NONE) return h5x_col_write_raw(c, start, n, rows, err);
     int rc;
     if ((rc = h5x_col_reserve(c, err))) return rc;
     if ((rc = h5x_col_extend(c, start + n, err))) return rc;
-    int set;
-    h5x_item *it = h5x_job_items(z, &set);
-    const int test = h5x_col_batch_tests(c);
-    for (size_t k = 0; k < nchunks; k++) it[k] = h5x_col_item(c, rows, n, start, k, test);
-    /* The previous batch is stored while this one is compressed. */
-    if ((rc = h5x_job_run_all(z, set, nchunks, err))) return rc;
-    if (!async) return h5x_zctx_drain(z, err);
-    return AVT_OK;
+    if ((rc = h5x_col_enqueue(c, rows, n, start, err))) return rc;
+    return async ? AVT_OK : h5x_zctx_drain(z, err);
 }
 
 /* Writes n rows at start, extending the dataset first. The one place rows reach the file. */
@@ -1104,13 +1116,27 @@ static void h5x_col_free_strings(h5x_col *c)
 }
 
 /* After the staged rows are written on the direct path: a partial last chunk stays staged
- * (rows appended later complete it and it is written again whole, so chunks stay aligned). */
-static void h5x_col_staged_written(h5x_col *c)
+ * (rows appended later complete it and it is written again whole, so chunks stay aligned).
+ * While the job in flight still reads the stage, the rows go on in the column's other stage
+ * (allocated at the first such flush; without memory, the job is waited for instead). */
+static int h5x_col_staged_written(h5x_col *c, avt_error *err)
 {
     size_t full = c->staged / c->chunk_rows * c->chunk_rows, tail = c->staged - full;
-    if (tail && full) memmove(c->stage, c->stage + full * c->row_bytes, tail * c->row_bytes);
+    const int queued = c->queued_upto > c->z->store; /* its chunks still read the stage */
+    if (queued && !c->stage_alt) c->stage_alt = malloc(c->stage_rows * c->row_bytes);
+    if (queued && c->stage_alt) {
+        unsigned char *to = c->stage_alt;
+        c->stage_alt = c->stage;
+        c->stage = to;
+        if (tail) memcpy(to, c->stage_alt + full * c->row_bytes, tail * c->row_bytes);
+    } else {
+        int rc = queued ? h5x_store_until(c->z, c->queued_upto, err) : AVT_OK;
+        if (rc) return rc;
+        if (tail && full) memmove(c->stage, c->stage + full * c->row_bytes, tail * c->row_bytes);
+    }
     c->rows_written += full;
     c->staged = tail;
+    return AVT_OK;
 }
 
 /* async: called for a full stage while rows are appended (see h5x_col_write_direct). */
@@ -1118,10 +1144,7 @@ static int h5x_col_flush_rows(h5x_col *c, int async, avt_error *err)
 {
     if (!c->staged) return AVT_OK;
     int rc = h5x_col_write_block(c, c->rows_written, c->staged, c->stage, async, err);
-    if (rc == AVT_OK && c->direct) {
-        h5x_col_staged_written(c);
-        return AVT_OK;
-    }
+    if (rc == AVT_OK && c->direct) return h5x_col_staged_written(c, err);
     if (rc == AVT_OK) c->rows_written += c->staged;
     h5x_col_free_strings(c);
     c->staged = 0;
@@ -1134,14 +1157,13 @@ int h5x_col_flush(h5x_col *c, avt_error *err)
     return rc ? rc : h5x_col_flush_rows(c, 0, err);
 }
 
-/* The staged chunks of the deflate columns go into shared jobs (a column's last chunk alone
- * is a job of one chunk, which leaves the pool idle); the other columns are flushed alone. */
+/* The staged chunks of the deflate columns are queued together (the pool compresses one
+ * column's last chunk beside the next column's), then stored; the other columns are flushed
+ * alone. */
 int h5x_cols_flush(h5x_col *const *cols, size_t n, avt_error *err)
 {
-    int rc = AVT_OK, set = 0;
+    int rc = AVT_OK;
     h5x_zctx *z = NULL; /* the deflate columns' writer (the first one's; the others' alone) */
-    h5x_item *it = NULL;
-    size_t m = 0; /* items of the job being set up */
     for (size_t i = 0; i < n && rc == AVT_OK; i++) {
         h5x_col *c = cols[i];
         if (!c->direct || !c->z || c->z->filter != H5X_DEFLATE || (z && c->z != z)) {
@@ -1150,26 +1172,13 @@ int h5x_cols_flush(h5x_col *const *cols, size_t n, avt_error *err)
         }
         z = c->z; /* drained below even if no column has staged rows */
         if (!c->staged) continue;
-        if (c->chunk_rows * c->row_bytes > z->cap) { /* the buffers move: the job so far first */
-            if (m && (rc = h5x_job_run_all(z, set, m, err))) break;
-            m = 0;
-            if ((rc = h5x_col_reserve(c, err))) break;
-        }
-        if ((rc = h5x_col_extend(c, c->rows_written + c->staged, err))) break;
-        const int test = h5x_col_batch_tests(c);
-        for (size_t k = 0; k * c->chunk_rows < c->staged; k++) {
-            if (m == z->batch_chunks) {
-                if ((rc = h5x_job_run_all(z, set, m, err))) break;
-                m = 0;
-            }
-            if (m == 0) it = h5x_job_items(z, &set);
-            it[m++] = h5x_col_item(c, c->stage, c->staged, c->rows_written, k, test);
-        }
+        if ((rc = h5x_col_reserve(c, err)) || (rc = h5x_col_extend(c, c->rows_written + c->staged, err)))
+            break;
+        rc = h5x_col_enqueue(c, c->stage, c->staged, c->rows_written, err);
     }
-    if (rc == AVT_OK && m) rc = h5x_job_run_all(z, set, m, err);
     if (rc == AVT_OK && z) rc = h5x_zctx_drain(z, err);
     for (size_t i = 0; i < n && rc == AVT_OK; i++)
-        if (cols[i]->z == z && z && cols[i]->direct && cols[i]->staged) h5x_col_staged_written(cols[i]);
+        if (cols[i]->z == z && z && cols[i]->direct && cols[i]->staged) rc = h5x_col_staged_written(cols[i], err);
     return rc;
 }
 
@@ -1222,12 +1231,12 @@ int h5x_col_append_str(h5x_col *c, const char *s, avt_error *err)
 
 void h5x_col_close(h5x_col *c)
 {
-    /* Closed without a flush (abort): the pending chunks are dropped with the stage. */
-    for (size_t k = 0; c->z && k < c->z->pend_nchunks; k++)
-        if (c->z->items[(size_t)c->z->pend_set * c->z->batch_chunks + k].c == c) c->z->pend_nchunks = 0;
+    /* Closed without a flush (abort): the queued chunks are dropped with the stage. */
+    if (c->z && c->queued_upto > c->z->store) h5x_zctx_quiesce(c->z);
     h5x_col_free_strings(c);
     free(c->stage);
-    c->stage = NULL;
+    free(c->stage_alt);
+    c->stage = c->stage_alt = NULL;
     c->staged = 0;
     if (c->dset > 0) H5Dclose(c->dset);
     c->dset = -1;

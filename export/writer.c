@@ -854,6 +854,7 @@ int avt_export_frame(avt_export_writer *w, const avt_frame_out *f, avt_error *er
         (rc = h5x_col_append(&col[COL_BOFF], &w->n_boxes, 1, err)))
         goto out;
     start_writeback(w);
+    h5x_zctx_help(&w->z);
 out:
     if (rc) w->failed = 1;
     h5x_quiet_end(&q);

@@ -369,8 +369,8 @@ static void test_columns_flushed_together(void **state)
     }
 }
 
-/* A column whose stage was just flushed: nothing staged, its last batch still pending in the
- * writer context, which h5x_cols_flush must store. */
+/* A column whose stage was just flushed: nothing staged, its last batch still queued in the
+ * writer context (compressed or not), which h5x_cols_flush must store. */
 static void test_flush_of_pending_only(void **state)
 {
     (void)state;
@@ -386,9 +386,9 @@ static void test_flush_of_pending_only(void **state)
         const uint32_t n = (uint32_t)(2 * col.stage_rows);
         for (uint32_t i = 0; i < n; i++) assert_int_equal(h5x_col_append(&col, &i, 1, &err), AVT_OK);
         assert_int_equal(col.staged, 0);
-        assert_true(z.pend_nchunks > 0);
+        assert_true(z.head > z.store);
         assert_int_equal(h5x_cols_flush(&ptr, 1, &err), AVT_OK);
-        assert_int_equal(z.pend_nchunks, 0);
+        assert_int_equal(z.head, z.store);
         h5x_col_close(&col);
         h5x_zctx_free(&z);
         H5Fclose(f);
