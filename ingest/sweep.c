@@ -1095,6 +1095,22 @@ int avt_lidar_next(avt_lidar_reader *r, const avt_sweep **sweep, avt_error *err)
     return rc;
 }
 
+int avt_lidar_decode_part(const char *path, const avt_lidar_config *cfg, const avt_lidar_part *part, int p,
+                          avt_sweep_fn fn, void *ctx, avt_error *err)
+{
+    const avt_sweep *s;
+    int rc = AVT_OK, r;
+    avt_lidar_reader *rd = avt_lidar_open_part(path, cfg, part, err);
+    if (!rd) return err ? err->code : AVT_IO;
+    while (rc == AVT_OK && (r = avt_lidar_next(rd, &s, err)) != 0) {
+        if (r < 0) rc = r;
+        else if ((rc = fn(ctx, p, s)) != AVT_OK)
+            avt_err(err, rc, "%s: part %d: stopped by the sweep callback (%s)", path, p, avt_status_name(rc));
+    }
+    avt_lidar_close(rd);
+    return rc;
+}
+
 int avt_lidar_decode_parallel(const char *path, const avt_lidar_config *cfg, int nparts,
                               avt_sweep_fn fn, void *ctx, avt_error *err)
 {
@@ -1114,19 +1130,7 @@ int avt_lidar_decode_parallel(const char *path, const avt_lidar_config *cfg, int
     rc = avt_lidar_split(path, nparts, parts, err);
     if (rc != AVT_OK) goto out;
 #pragma omp parallel for schedule(dynamic, 1)
-    for (int p = 0; p < nparts; p++) {
-        const avt_sweep *s;
-        avt_lidar_reader *r = avt_lidar_open_part(path, cfg, &parts[p], &perr[p]);
-        while (r && avt_lidar_next(r, &s, &perr[p]) == 1) {
-            int frc = fn(ctx, p, s);
-            if (frc != AVT_OK) {
-                avt_err(&perr[p], frc, "%s: part %d: stopped by the sweep callback (%s)", path,
-                        p, avt_status_name(frc));
-                break;
-            }
-        }
-        avt_lidar_close(r);
-    }
+    for (int p = 0; p < nparts; p++) avt_lidar_decode_part(path, cfg, &parts[p], p, fn, ctx, &perr[p]);
     for (int p = 0; p < nparts && rc == AVT_OK; p++) {
         if (perr[p].code == AVT_OK) continue;
         rc = perr[p].code;

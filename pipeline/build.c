@@ -883,36 +883,78 @@ static int sync_ref_part(void *ctx, int part, const avt_sweep *sw)
     return sync_ref_add(&c->part[part], c->st, sw);
 }
 
-/* Every sweep's time and rotation, in order: a capture decoded in parts on the OpenMP threads
- * (avt_lidar_decode_parallel: the same sweeps as one reader), point-cloud files one by one. */
-static int sync_references(const build_state *st, sync_refs *out, avt_error *err)
+/* Every sweep's time and rotation from point-cloud files, one by one. */
+static int cloud_references(const build_state *st, sync_refs *out, avt_error *err)
 {
-    int rc = AVT_OK;
-    const char *capture = avt_sweep_source_capture(st->lidar);
-    if (!capture) {
-        avt_sweep_source *rd = avt_sweep_source_open(st->log.lidar, &st->log.lidar_cfg, err);
-        if (!rd) return err ? err->code : AVT_IO;
-        const avt_sweep *sw;
-        int r;
-        while (rc == AVT_OK && (r = avt_sweep_source_next(rd, &sw, err)) != 0)
-            rc = r < 0 ? r : sync_ref_add(out, st, sw) ? avt_err(err, AVT_NOMEM, "out of memory") : AVT_OK;
-        avt_sweep_source_close(rd);
-        return rc;
+    int rc = AVT_OK, r;
+    avt_sweep_source *rd = avt_sweep_source_open(st->log.lidar, &st->log.lidar_cfg, err);
+    if (!rd) return err ? err->code : AVT_IO;
+    const avt_sweep *sw;
+    while (rc == AVT_OK && (r = avt_sweep_source_next(rd, &sw, err)) != 0)
+        rc = r < 0 ? r : sync_ref_add(out, st, sw) ? avt_err(err, AVT_NOMEM, "out of memory") : AVT_OK;
+    avt_sweep_source_close(rd);
+    return rc;
+}
+
+/* Camera c's model (its view bounds: thousands of border pixels unprojected), depth grid and
+ * image list; failures in its cam_work's err. */
+static void camera_open(build_state *st, size_t c)
+{
+    cam_work *cw = &st->cams[c];
+    const avt_camera *cam = &st->rig.cameras[c];
+    cw->err.code = AVT_OK;
+    cw->err.msg[0] = '\0';
+    if (avt_cam_model_init(&cw->model, cam, &cw->err)) return;
+    cw->cam_T_lidar = avt_tf_inv(&cam->lidar_T_cam);
+    cw->axis_az_deg = avt_sync_camera_azimuth_deg(cam);
+    if (avt_depth_grid_init(&cw->grid, cam->width, cam->height)) {
+        avt_err(&cw->err, AVT_NOMEM, "out of memory");
+        return;
     }
-    const int np = omp_get_max_threads() < 1 ? 1 : omp_get_max_threads() > 16 ? 16 : omp_get_max_threads();
-    sync_parts c = {st, calloc((size_t)np, sizeof *c.part)};
-    if (!c.part) return avt_err(err, AVT_NOMEM, "out of memory");
-    rc = avt_lidar_decode_parallel(capture, &st->log.lidar_cfg, np, sync_ref_part, &c, err);
+    avt_camera_stream_list(st->log.dir, cam->name, &cw->stream, &cw->err);
+}
+
+/* The sync pass's references (every sweep's time and rotation, in order: a capture decoded in
+ * parts, avt_lidar_decode_part, the same sweeps as one reader; point-cloud files one by one)
+ * into st->refs, and every camera opened (camera_open), as one set of items on the OpenMP
+ * threads, the capture's parts first (the longest). Returns the sync pass's error; the
+ * cameras' are in their cam_work. */
+static int refs_and_cameras(build_state *st, avt_error *err)
+{
+    const char *capture = avt_sweep_source_capture(st->lidar);
+    const int nt = omp_get_max_threads() < 1 ? 1 : omp_get_max_threads() > 16 ? 16 : omp_get_max_threads();
+    const int nc = (int)st->rig.n_cameras, np = nc == 0 ? 0 : capture ? nt : 1; /* no camera: no pass */
+    sync_parts c = {st, calloc(np ? (size_t)np : 1, sizeof *c.part)};
+    avt_lidar_part *parts = calloc(np ? (size_t)np : 1, sizeof *parts);
+    avt_error *perr = calloc(np ? (size_t)np : 1, sizeof *perr);
+    int rc = !c.part || !parts || !perr ? avt_err(err, AVT_NOMEM, "out of memory") : AVT_OK;
+    if (!rc && capture && np) rc = avt_lidar_split(capture, np, parts, err);
+    const int items = rc ? nc : np + nc, first = rc ? np : 0; /* the cameras at least */
+#pragma omp parallel for schedule(dynamic, 1) if (items > 1)
+    for (int k = first; k < first + items; k++) {
+        if (k >= np) camera_open(st, (size_t)(k - np));
+        else if (capture) avt_lidar_decode_part(capture, &st->log.lidar_cfg, &parts[k], k, sync_ref_part, &c, &perr[k]);
+        else perr[0].code = cloud_references(st, &c.part[0], &perr[0]);
+    }
     size_t total = 0;
-    for (int p = 0; p < np; p++) total += c.part[p].n;
+    for (int p = 0; !rc && p < np; p++) {
+        total += c.part[p].n;
+        if (perr[p].code) {
+            rc = perr[p].code;
+            if (err) *err = perr[p];
+        }
+    }
+    sync_refs *out = &st->refs;
     if (!rc && avt_grow((void **)&out->r, &out->cap, total ? total : 1, sizeof *out->r))
         rc = avt_err(err, AVT_NOMEM, "out of memory");
-    for (int p = 0; p < np; p++) { /* the parts in order: the sweeps of one reader */
+    for (int p = 0; c.part && p < np; p++) { /* the parts in order: the sweeps of one reader */
         if (!rc && c.part[p].n) memcpy(out->r + out->n, c.part[p].r, c.part[p].n * sizeof *out->r);
         if (!rc) out->n += c.part[p].n;
         free(c.part[p].r);
     }
     free(c.part);
+    free(parts);
+    free(perr);
     return rc;
 }
 
@@ -923,7 +965,7 @@ static int setup_sync(build_state *st, const avt_build_options *opt, avt_error *
 {
     int rc = AVT_OK;
     const size_t nc = st->rig.n_cameras;
-    sync_refs refs = {0}; /* kept in st->refs for the build's sweeps */
+    const sync_refs refs = st->refs; /* filled by refs_and_cameras, kept for the build's sweeps */
     avt_clock_tracker **trk = NULL;
     const int approximate = st->modes.policy == AVT_SYNC_APPROXIMATE;
     stream_cursor *cur = NULL;
@@ -943,7 +985,6 @@ static int setup_sync(build_state *st, const avt_build_options *opt, avt_error *
             goto out;
         }
     }
-    if ((rc = sync_references(st, &refs, err))) goto out;
     for (size_t k = 0; k < refs.n; k++)
         for (size_t c = 0; c < nc; c++)
             if (st->cams[c].stream.n &&
@@ -988,7 +1029,6 @@ static int setup_sync(build_state *st, const avt_build_options *opt, avt_error *
     }
     if (approximate && (rc = approx_pairing(st, opt, &refs, err))) goto out;
 out:
-    st->refs = refs;
     if (trk)
         for (size_t c = 0; c < nc; c++) avt_clock_tracker_free(trk[c]);
     free(trk);
@@ -1079,7 +1119,7 @@ static void findings(const avt_build_summary *sum, avt_sbuf *b)
                             sum->cam[c].damaged_files);
 }
 
-/* The rig, poses, labels and camera streams of the log, and every camera's buffers. */
+/* The rig, poses and labels of the log, and every camera's place (opened by camera_open). */
 static int open_inputs(build_state *st, const avt_build_options *opt, avt_build_summary *sum, avt_error *err)
 {
     int rc;
@@ -1096,24 +1136,13 @@ static int open_inputs(build_state *st, const avt_build_options *opt, avt_build_
     sum->cam = calloc(nc ? nc : 1, sizeof *sum->cam);
     if (!st->cams || !st->cframes || !sum->cam) return avt_err(err, AVT_NOMEM, "out of memory");
     sum->n_cameras = (unsigned)nc;
-    /* each camera's model (its view bounds: thousands of border pixels unprojected) and its
-     * images listed and checked, the cameras in parallel */
-#pragma omp parallel for schedule(dynamic, 1) if (nc > 1)
-    for (size_t c = 0; c < nc; c++) {
-        cam_work *cw = &st->cams[c];
-        const avt_camera *cam = &st->rig.cameras[c];
-        cw->err.code = AVT_OK;
-        cw->err.msg[0] = '\0';
-        if (avt_cam_model_init(&cw->model, cam, &cw->err)) continue;
-        cw->cam_T_lidar = avt_tf_inv(&cam->lidar_T_cam);
-        cw->axis_az_deg = avt_sync_camera_azimuth_deg(cam);
-        if (avt_depth_grid_init(&cw->grid, cam->width, cam->height)) {
-            avt_err(&cw->err, AVT_NOMEM, "out of memory");
-            continue;
-        }
-        avt_camera_stream_list(st->log.dir, cam->name, &cw->stream, &cw->err);
-    }
-    for (size_t c = 0; c < nc; c++) {
+    return AVT_OK;
+}
+
+/* After camera_open: the first camera's error, or each camera's warnings and counts. */
+static int cameras_opened(build_state *st, const avt_build_options *opt, avt_build_summary *sum, avt_error *err)
+{
+    for (size_t c = 0; c < st->rig.n_cameras; c++) {
         cam_work *cw = &st->cams[c];
         const avt_camera *cam = &st->rig.cameras[c];
         if (cw->err.code) {
@@ -1219,26 +1248,32 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
         ih->used[i] = !opt->n_calib || ih->in[i].abs != st.log.calib_yaml || stat(ih->in[i].abs, &csb) == 0;
         ih->d[i].ok = 0;
     }
-    /* while the sync pass decodes the capture on the OpenMP threads: the labels' validation on
-     * a thread of its own (its errors stop the build here, and come first) */
+    /* while the OpenMP threads decode the capture for the sync pass and open the cameras: the
+     * labels' validation on a thread of its own. The errors come in the order of the steps:
+     * the cameras', the validation's, the sync pass's. */
     validation_run vr = {&st, opt, {0, ""}, AVT_OK};
     pthread_t vth;
     /* within the thread budget: one thread (OMP_NUM_THREADS=1, batch --threads 1) starts none */
     const int threads = omp_get_max_threads() > 1;
     const int val_thread = threads && pthread_create(&vth, NULL, validation_thread, &vr) == 0;
     if (!val_thread) validation_thread(&vr);
-    rc = setup_sync(&st, opt, err);
+    avt_error sync_err = {AVT_OK, ""};
+    int sync_rc = refs_and_cameras(&st, &sync_err);
+    rc = cameras_opened(&st, opt, sum, err);
+    if (!rc && !sync_rc) sync_rc = setup_sync(&st, opt, &sync_err);
     if (val_thread) pthread_join(vth, NULL);
-    const int val_rc = vr.rc;
-    const avt_error val_err = vr.err;
-    /* after the setup's two threads are done with the capture (the frames leave gaps); without
-     * a thread, each is hashed when its digest is set */
-    if (!val_rc && !rc && threads) ih->started = pthread_create(&ih->th, NULL, input_hashing_run, ih) == 0;
-    if (val_rc) {
-        if (err) *err = val_err;
-        rc = val_rc;
+    if (!rc && vr.rc) {
+        if (err) *err = vr.err;
+        rc = vr.rc;
+    }
+    if (!rc && sync_rc) {
+        if (err) *err = sync_err;
+        rc = sync_rc;
     }
     if (rc) goto out;
+    /* after the setup's threads are done with the capture (the frames leave gaps); without a
+     * thread, each is hashed when its digest is set */
+    if (threads) ih->started = pthread_create(&ih->th, NULL, input_hashing_run, ih) == 0;
     avt_export_options eo;
     memset(&eo, 0, sizeof eo);
     eo.compression = opt->compression;

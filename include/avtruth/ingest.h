@@ -177,6 +177,11 @@ avt_lidar_reader *avt_lidar_open_part_mem(const void *data, size_t len, const ch
  * status) stops that part and is returned by avt_lidar_decode_parallel. */
 typedef int (*avt_sweep_fn)(void *ctx, int part, const avt_sweep *sweep);
 
+/* Decodes part p of avt_lidar_split's parts of the capture, calling fn for each of its sweeps
+ * on this thread: AVT_OK, the reader's error, or fn's nonzero return (named in err). */
+int avt_lidar_decode_part(const char *path, const avt_lidar_config *cfg, const avt_lidar_part *part, int p,
+                          avt_sweep_fn fn, void *ctx, avt_error *err);
+
 /* Splits the capture into nparts parts and decodes them on the OpenMP threads (the default
  * team size, omp_set_num_threads), one reader per part (memory: one sweep per thread). fn is
  * called on the decoding thread: in sweep order within a part, concurrently across parts, so
