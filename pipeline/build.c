@@ -182,6 +182,12 @@ typedef struct validation_run {
     const avt_build_options *opt;
     avt_error err;
     int rc;
+    /* then, if the labels pass, the writer opened into st->writer (open_rc, open_err) */
+    const char *out_path;
+    avt_export_options eo;
+    int threads; /* the build's thread budget (the writer's pool) */
+    avt_error open_err;
+    int open_rc;
 } validation_run;
 static void *validation_thread(void *arg);
 
@@ -855,11 +861,21 @@ static int process_frame(build_state *st, const held_sweep *prev, const held_swe
     return AVT_OK;
 }
 
+/* The labels' validation, then the writer's file and datasets (they need the schema): on a
+ * thread of its own while the main thread is in the sync pass, which makes no HDF5 call. */
 static void *validation_thread(void *arg)
 {
     validation_run *v = arg;
     build_state *st = v->st;
     v->rc = build_validation_begin(&st->val, st->log.dir, v->opt, &st->rig, &st->poses, &st->labels, &v->err);
+    if (v->rc) return NULL;
+    omp_set_num_threads(v->threads); /* this thread's own setting, read by the writer's pool */
+    v->eo.attribute_names = st->val.schema.attribute_names;
+    v->eo.n_attribute_names = st->val.schema.n_attributes;
+    v->eo.schema = st->val.schema.text;
+    st->writer = avt_export_open(v->out_path, &st->rig, st->val.schema.class_names, st->val.schema.n_class_names,
+                                 &v->eo, &v->open_err);
+    if (!st->writer) v->open_rc = v->open_err.code ? v->open_err.code : AVT_IO;
     return NULL;
 }
 
@@ -1249,9 +1265,15 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
         ih->d[i].ok = 0;
     }
     /* while the OpenMP threads decode the capture for the sync pass and open the cameras: the
-     * labels' validation on a thread of its own. The errors come in the order of the steps:
-     * the cameras', the validation's, the sync pass's. */
-    validation_run vr = {&st, opt, {0, ""}, AVT_OK};
+     * labels' validation and the writer's opening on a thread of its own. The errors come in
+     * the order of the steps: the cameras', the validation's, the sync pass's, the writer's (a
+     * writer opened for nothing is aborted below, its partial file removed). */
+    validation_run vr = {.st = &st, .opt = opt, .out_path = out_path, .threads = omp_get_max_threads()};
+    vr.eo.compression = opt->compression;
+    vr.eo.point_chunk_rows = opt->point_chunk_rows;
+    vr.eo.embed_images = opt->embed_images;
+    vr.eo.log_dir = log_dir;
+    vr.eo.log_id = st.log.log_id;
     pthread_t vth;
     /* within the thread budget: one thread (OMP_NUM_THREADS=1, batch --threads 1) starts none */
     const int threads = omp_get_max_threads() > 1;
@@ -1270,25 +1292,14 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
         if (err) *err = sync_err;
         rc = sync_rc;
     }
+    if (!rc && vr.open_rc) {
+        if (err) *err = vr.open_err;
+        rc = vr.open_rc;
+    }
     if (rc) goto out;
     /* after the setup's threads are done with the capture (the frames leave gaps); without a
      * thread, each is hashed when its digest is set */
     if (threads) ih->started = pthread_create(&ih->th, NULL, input_hashing_run, ih) == 0;
-    avt_export_options eo;
-    memset(&eo, 0, sizeof eo);
-    eo.compression = opt->compression;
-    eo.point_chunk_rows = opt->point_chunk_rows;
-    eo.embed_images = opt->embed_images;
-    eo.log_dir = log_dir;
-    eo.log_id = st.log.log_id;
-    eo.attribute_names = st.val.schema.attribute_names;
-    eo.n_attribute_names = st.val.schema.n_attributes;
-    eo.schema = st.val.schema.text;
-    st.writer = avt_export_open(out_path, &st.rig, st.val.schema.class_names, st.val.schema.n_class_names, &eo, err);
-    if (!st.writer) {
-        rc = err ? err->code : AVT_IO;
-        goto out;
-    }
     for (size_t i = 0; i < ih->n; i++)
         if (ih->used[i] && (rc = avt_export_add_input_later(st.writer, ih->in[i].rel, &ih->row[i], err))) goto out;
     for (size_t i = 0; i < opt->n_calib; i++)
