@@ -1229,6 +1229,21 @@ int h5x_col_append_str(h5x_col *c, const char *s, avt_error *err)
     return AVT_OK;
 }
 
+void h5x_col_release(h5x_col *c)
+{
+    if (c->kind == K_STR) return; /* flushed: nothing staged; its stage is an array of strings */
+    free(c->stage);
+    free(c->stage_alt);
+    c->stage = c->stage_alt = NULL;
+}
+
+void h5x_zctx_release(h5x_zctx *z)
+{
+    for (int t = 0; z->shuf && t < z->nthreads; t++) free(z->shuf[t]), z->shuf[t] = NULL;
+    for (size_t i = 0; z->out && i < H5X_SLOTS(z); i++) free(z->out[i]), z->out[i] = NULL;
+    z->cap = z->out_cap = 0;
+}
+
 void h5x_col_close(h5x_col *c)
 {
     /* Closed without a flush (abort): the queued chunks are dropped with the stage. */

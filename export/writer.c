@@ -1214,6 +1214,10 @@ int avt_export_finish(avt_export_writer *w, const avt_export_meta *meta, avt_err
     for (size_t c = 0; c < w->n_cams; c++)
         for (int i = 0; i < CCOL_COUNT; i++) cols[nc++] = &w->cams[c].cols[i];
     rc = h5x_cols_flush(cols, nc, err);
+    /* the columns are complete: their stages and the compression buffers go before the tables
+     * are written (peak memory: a long log's provenance and sync tables come on top) */
+    for (size_t i = 0; rc == AVT_OK && i < nc; i++) h5x_col_release(cols[i]);
+    if (rc == AVT_OK) h5x_zctx_release(&w->z);
     free(cols);
     if (rc) goto out;
     const char *source = (meta && meta->calibration_source) ? meta->calibration_source
