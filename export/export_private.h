@@ -190,7 +190,7 @@ struct h5x_col {
     size_t stage_rows;    /* capacity of the stage, a multiple of chunk_rows */
     uint64_t rows_written;/* rows before the stage (chunk-aligned on the direct path) */
     unsigned char *stage; /* stage_rows rows; for K_STR an array of owned char * */
-    unsigned char *stage_alt; /* the other stage, while a job in flight reads this one (direct) */
+    unsigned char *stage_alt; /* the other stage, while queued chunks read this one (direct) */
     size_t staged;
     /* Per byte plane, how its chunks are coded (h5x_plane_verdict), -1 not known yet: found
      * by each batch's first chunk, used by the next batch's other chunks. Planes of up to

@@ -1117,8 +1117,8 @@ static void h5x_col_free_strings(h5x_col *c)
 
 /* After the staged rows are written on the direct path: a partial last chunk stays staged
  * (rows appended later complete it and it is written again whole, so chunks stay aligned).
- * While the job in flight still reads the stage, the rows go on in the column's other stage
- * (allocated at the first such flush; without memory, the job is waited for instead). */
+ * While queued chunks still read the stage, the rows go on in the column's other stage
+ * (allocated at the first such flush; without memory, they are stored first). */
 static int h5x_col_staged_written(h5x_col *c, avt_error *err)
 {
     size_t full = c->staged / c->chunk_rows * c->chunk_rows, tail = c->staged - full;
