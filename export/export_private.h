@@ -174,7 +174,8 @@ void h5x_zctx_help(h5x_zctx *z);
 /* One chunked dataset with an unlimited first dimension. Rows are staged in a buffer of
  * whole chunks (z->batch_chunks for the direct deflate path, one otherwise) and written
  * chunk-aligned when it is full, so every chunk is written once, whole and aligned; only the
- * last partial chunk is rewritten if rows follow a flush. Memory: one batch per column. */
+ * last partial chunk is rewritten if rows follow a flush. Memory: one batch per column, two
+ * on the direct path once its chunks are queued while rows go on (stage_alt). */
 typedef struct h5x_col h5x_col;
 struct h5x_col {
     hid_t dset;
@@ -221,7 +222,8 @@ static inline uint64_t h5x_col_rows(const h5x_col *c) { return c->rows_written +
 void h5x_col_release(h5x_col *c);
 /* After the last drain: frees the shuffle and output buffers (grown again if needed). */
 void h5x_zctx_release(h5x_zctx *z);
-/* Closes the dataset and frees the stage (staged rows are dropped). Safe on a zeroed col. */
+/* Closes the dataset and frees the stage (staged rows are dropped). Safe on a zeroed col.
+ * Before a flush it is an abort: every chunk queued on c's writer is dropped, any column's. */
 void h5x_col_close(h5x_col *c);
 
 /* ---- writer state ----------------------------------------------------------------------- */

@@ -233,6 +233,7 @@ typedef struct build_state {
     build_validation val;   /* the schema and the label validation (validation.h) */
     input_hashing hashing;
     sync_refs refs; /* the sync pass's time and rotation of every sweep, by sweep index */
+    atomic_int camera_failed; /* set by camera_open: the setup's other work stops early */
 } build_state;
 
 /* The cameras' buffers for a frame of n points (n_all with the neighbouring sweeps): scratch,
@@ -868,7 +869,7 @@ static void *validation_thread(void *arg)
     validation_run *v = arg;
     build_state *st = v->st;
     v->rc = build_validation_begin(&st->val, st->log.dir, v->opt, &st->rig, &st->poses, &st->labels, &v->err);
-    if (v->rc) return NULL;
+    if (v->rc || atomic_load(&st->camera_failed)) return NULL; /* no writer for a build that stops */
     omp_set_num_threads(v->threads); /* this thread's own setting, read by the writer's pool */
     v->eo.attribute_names = st->val.schema.attribute_names;
     v->eo.n_attribute_names = st->val.schema.n_attributes;
@@ -896,6 +897,8 @@ typedef struct sync_parts {
 static int sync_ref_part(void *ctx, int part, const avt_sweep *sw)
 {
     sync_parts *c = ctx;
+    /* a camera failed: the build stops with its error (which comes first) */
+    if (atomic_load(&c->st->camera_failed)) return AVT_INVAL;
     return sync_ref_add(&c->part[part], c->st, sw);
 }
 
@@ -920,14 +923,13 @@ static void camera_open(build_state *st, size_t c)
     const avt_camera *cam = &st->rig.cameras[c];
     cw->err.code = AVT_OK;
     cw->err.msg[0] = '\0';
-    if (avt_cam_model_init(&cw->model, cam, &cw->err)) return;
-    cw->cam_T_lidar = avt_tf_inv(&cam->lidar_T_cam);
-    cw->axis_az_deg = avt_sync_camera_azimuth_deg(cam);
-    if (avt_depth_grid_init(&cw->grid, cam->width, cam->height)) {
-        avt_err(&cw->err, AVT_NOMEM, "out of memory");
-        return;
+    if (avt_cam_model_init(&cw->model, cam, &cw->err) == AVT_OK) {
+        cw->cam_T_lidar = avt_tf_inv(&cam->lidar_T_cam);
+        cw->axis_az_deg = avt_sync_camera_azimuth_deg(cam);
+        if (avt_depth_grid_init(&cw->grid, cam->width, cam->height)) avt_err(&cw->err, AVT_NOMEM, "out of memory");
+        else avt_camera_stream_list(st->log.dir, cam->name, &cw->stream, &cw->err);
     }
-    avt_camera_stream_list(st->log.dir, cam->name, &cw->stream, &cw->err);
+    if (cw->err.code) atomic_store(&st->camera_failed, 1);
 }
 
 /* The sync pass's references (every sweep's time and rotation, in order: a capture decoded in
@@ -1238,6 +1240,7 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     build_state st;
     memset(&st, 0, sizeof st);
     atomic_init(&st.hashing.stop, 0);
+    atomic_init(&st.camera_failed, 0);
     st.opt = opt;
     memset(sum, 0, sizeof *sum);
     const double t0 = avt_monotonic_s();
@@ -1253,8 +1256,13 @@ int avt_build(const char *log_dir, const char *out_path, const avt_build_options
     if ((rc = parse_modes(opt, &st.modes, err))) goto out;
     if ((rc = open_inputs(&st, opt, sum, err))) goto out;
     st.lidar = avt_sweep_source_open(st.log.lidar, &st.log.lidar_cfg, err);
-    if (!st.lidar) {
-        rc = err ? err->code : AVT_IO;
+    if (!st.lidar) { /* a camera's error comes first, as the steps go */
+        const avt_error lidar_err = err ? *err : (avt_error){AVT_IO, ""};
+        for (size_t c = 0; c < st.rig.n_cameras; c++) camera_open(&st, c);
+        if (!(rc = cameras_opened(&st, opt, sum, err))) {
+            rc = lidar_err.code ? lidar_err.code : AVT_IO;
+            if (err) *err = lidar_err;
+        }
         goto out;
     }
     input_hashing *ih = &st.hashing;
