@@ -217,10 +217,11 @@ int h5x_col_flush(h5x_col *c, avt_error *err);
 /* h5x_col_flush of n columns of one writer, the last chunks of several compressed together. */
 int h5x_cols_flush(h5x_col *const *cols, size_t n, avt_error *err);
 static inline uint64_t h5x_col_rows(const h5x_col *c) { return c->rows_written + c->staged; }
-/* After the last flush: frees a direct column's stages (its row count stays); no more rows
- * may be appended. */
+/* After the last flush: frees the column's stages (its row count stays); no more rows may be
+ * appended. h5x_col_close ends with it. */
 void h5x_col_release(h5x_col *c);
-/* After the last drain: frees the shuffle and output buffers (grown again if needed). */
+/* After the last drain: frees the shuffle and output buffers (grown again if needed);
+ * h5x_zctx_free ends with it. */
 void h5x_zctx_release(h5x_zctx *z);
 /* Closes the dataset and frees the stage (staged rows are dropped). Safe on a zeroed col.
  * Before a flush it is an abort: every chunk queued on c's writer is dropped, any column's. */

@@ -904,8 +904,7 @@ void h5x_zctx_free(h5x_zctx *z)
         pthread_mutex_destroy(&z->mu);
     }
     for (int t = 0; z->coder && t < z->nthreads; t++) h5x_coder_free(&z->coder[t]);
-    for (int t = 0; z->shuf && t < z->nthreads; t++) free(z->shuf[t]);
-    for (size_t i = 0; z->out && i < H5X_SLOTS(z); i++) free(z->out[i]);
+    h5x_zctx_release(z);
     free(z->workers);
     free(z->coder);
     free(z->shuf);
@@ -1231,7 +1230,7 @@ int h5x_col_append_str(h5x_col *c, const char *s, avt_error *err)
 
 void h5x_col_release(h5x_col *c)
 {
-    if (c->kind == K_STR) return; /* flushed: nothing staged; its stage is an array of strings */
+    h5x_col_free_strings(c); /* a string column's stage owns its strings (none after a flush) */
     free(c->stage);
     free(c->stage_alt);
     c->stage = c->stage_alt = NULL;
@@ -1248,10 +1247,7 @@ void h5x_col_close(h5x_col *c)
 {
     /* Closed without a flush (abort): the queued chunks are dropped with the stage. */
     if (c->z && c->queued_upto > c->z->store) h5x_zctx_quiesce(c->z);
-    h5x_col_free_strings(c);
-    free(c->stage);
-    free(c->stage_alt);
-    c->stage = c->stage_alt = NULL;
+    h5x_col_release(c);
     c->staged = 0;
     if (c->dset > 0) H5Dclose(c->dset);
     c->dset = -1;
