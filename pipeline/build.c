@@ -82,26 +82,11 @@ static int parse_modes(const avt_build_options *opt, build_modes *m, avt_error *
     return AVT_OK;
 }
 
-/* The matcher's image source: a cursor over a camera stream (already in memory). */
-typedef struct stream_cursor {
-    const avt_camera_stream *s;
-    size_t next;
-} stream_cursor;
-
-static int cursor_next(void *ctx, int64_t *t)
-{
-    stream_cursor *c = ctx;
-    if (c->next >= c->s->n) return 0;
-    *t = c->s->images[c->next++].t_ns;
-    return 1;
-}
-
 /* Reusable per-camera buffers. */
 typedef struct cam_work {
     avt_cam_model model;
     avt_tf cam_T_lidar;
     avt_camera_stream stream;
-    double axis_az_deg;
     float *uv, *depth, *dsamp_uv, *dsamp;
     uint8_t *valid;
     size_t cap_pts, cap_d;
@@ -109,19 +94,11 @@ typedef struct cam_work {
     uint32_t *box_in_img, *box_vis; /* per box: LiDAR points in the image, and not hidden */
     size_t cap_b2d;
     avt_depth_grid grid; /* visibility */
-    avt_sync_stats stats;
-    stream_cursor cursor;
-    avt_sync_matcher *matcher;
-    avt_clock_model clock; /* fitted model (valid = 0: none) */
-    int corrected;         /* image times are moved to the LiDAR clock with `clock` */
-    uint64_t unpaired_frames;
     float *nuv, *ndepth; /* a neighbouring sweep's projection */
     uint8_t *nvalid;
     size_t cap_n;
     uint8_t *block_on; /* a sweep's point blocks with a time in the camera's window */
     size_t cap_block_on;
-    long *approx_pair; /* policy approximate: image index per sweep (-1 none), from pass 1 */
-    size_t approx_n;
     float *ig_xyxy; /* the frame's ignore regions in this camera (validation.h) */
     uint16_t *ig_cls;
     size_t cap_ig;
@@ -205,13 +182,9 @@ static void input_hashing_wait(input_hashing *h)
     h->started = 0;
 }
 
-/* A sweep's time and rotation, what the sync pass needs of it. */
-typedef struct sync_ref {
-    int64_t ts;
-    avt_sync_rotation rot;
-} sync_ref;
+/* Every sweep's time and rotation, what the sync pass needs of them. */
 typedef struct sync_refs {
-    sync_ref *r;
+    avt_sync_ref *r;
     size_t n, cap;
 } sync_refs;
 
@@ -233,6 +206,7 @@ typedef struct build_state {
     build_validation val;   /* the schema and the label validation (validation.h) */
     input_hashing hashing;
     sync_refs refs; /* the sync pass's time and rotation of every sweep, by sweep index */
+    avt_sync_plan *plan; /* the cameras' pairing (setup_sync) */
     atomic_int camera_failed; /* set by camera_open: the setup's other work stops early */
 } build_state;
 
@@ -551,66 +525,6 @@ static size_t next_valid(const uint8_t *valid, size_t from, size_t n)
 }
 
 
-/* Policy approximate: ROS ApproximateTime over the sweeps' reference times (stream 0) and
- * every camera with images (streams 1..), fed in time order; each published set pairs its
- * sweep with its images. Offline, so the pending sets are flushed at the end. The table costs
- * one index per sweep and camera. */
-typedef struct approx_ctx {
-    cam_work **cams; /* camera of each stream 1.. */
-    size_t n_streams;
-    int failed;
-} approx_ctx;
-
-static void approx_publish(void *vctx, const avt_approx_set *set)
-{
-    approx_ctx *a = vctx;
-    uint64_t sweep = set->seq[0];
-    for (size_t k = 1; k < a->n_streams; k++) {
-        cam_work *cw = a->cams[k];
-        if (sweep < cw->approx_n) cw->approx_pair[sweep] = (long)set->seq[k];
-    }
-}
-
-static int approx_pairing(build_state *st, const avt_build_options *opt, const sync_refs *refs, avt_error *err)
-{
-    const size_t n_sweeps = refs->n;
-    const size_t nc = st->rig.n_cameras;
-    cam_work *streams[AVT_APPROX_MAX_STREAMS];
-    size_t ns = 1, pos[AVT_APPROX_MAX_STREAMS] = {0};
-    int rc = AVT_OK;
-    for (size_t c = 0; c < nc; c++) {
-        cam_work *cw = &st->cams[c];
-        cw->approx_pair = malloc((n_sweeps ? n_sweeps : 1) * sizeof *cw->approx_pair);
-        if (!cw->approx_pair) return avt_err(err, AVT_NOMEM, "out of memory");
-        cw->approx_n = n_sweeps;
-        for (size_t i = 0; i < n_sweeps; i++) cw->approx_pair[i] = -1;
-        if (cw->stream.n == 0) continue; /* a set needs every stream: leave empty cameras out */
-        if (ns == AVT_APPROX_MAX_STREAMS)
-            return avt_err(err, AVT_UNSUPPORTED, "policy approximate: more than %d cameras", AVT_APPROX_MAX_STREAMS - 1);
-        streams[ns++] = cw;
-    }
-    if (ns < 2) return AVT_OK;
-    approx_ctx ctx = {streams, ns, 0};
-    avt_approx *a = avt_approx_new(ns, opt->sync_tolerance_ns, 16, approx_publish, &ctx, err);
-    if (!a) return err ? err->code : AVT_NOMEM;
-    for (;;) { /* merge the streams by time */
-        size_t best = SIZE_MAX;
-        int64_t bt = INT64_MAX;
-        for (size_t k = 0; k < ns; k++) {
-            size_t len = k == 0 ? n_sweeps : streams[k]->stream.n;
-            if (pos[k] >= len) continue;
-            int64_t t = k == 0 ? refs->r[pos[k]].ts : streams[k]->stream.images[pos[k]].t_ns;
-            if (t < bt) bt = t, best = k;
-        }
-        if (best == SIZE_MAX) break;
-        if ((rc = avt_approx_add(a, best, bt, err))) break;
-        pos[best]++;
-    }
-    if (!rc) avt_approx_flush(a);
-    avt_approx_free(a);
-    return rc;
-}
-
 /* The boxes of a frame (the sweep's labels, held_labels): the label file into the provenance,
  * and the /boxes3d rows. */
 static int label_stage(build_state *st, const held_sweep *cur, avt_build_summary *sum, avt_error *err)
@@ -687,17 +601,12 @@ static int camera_stage(build_state *st, size_t c, const held_sweep *prev, const
     if ((rc = build_ignore_regions(lf, cam->name, &cw->ig_xyxy, &cw->ig_cls, &cw->cap_ig, &cf->n_ignore, err)))
         return rc;
     cf->ignore_xyxy = cw->ig_xyxy, cf->ignore_class = cw->ig_cls;
-    const int64_t t_cam = avt_sync_rotation_time(&cur->rot, cw->axis_az_deg);
-    avt_sync_match mt;
-    if (cw->approx_pair) mt.image = frame_no < cw->approx_n ? cw->approx_pair[frame_no] : -1;
-    else if ((rc = avt_sync_matcher_pair(cw->matcher, t_cam, &mt, err))) return rc;
-    if (mt.image < 0) {
-        cw->unpaired_frames++;
-        return AVT_OK;
-    }
-    const avt_image_ref *ir = &cw->stream.images[mt.image];
+    avt_sync_pairing pr;
+    if ((rc = avt_sync_plan_pair(st->plan, c, frame_no, &cur->rot, &pr, err))) return rc;
+    if (pr.image < 0) return AVT_OK;
+    const avt_image_ref *ir = &cw->stream.images[pr.image];
     /* the image's time in the LiDAR clock: everything is projected at that instant */
-    const int64_t t_img = cw->corrected ? avt_clock_camera_to_lidar(&cw->clock, ir->t_ns) : ir->t_ns;
+    const int64_t t_cam = pr.t_ref_ns, t_img = pr.t_img_ns;
     char *abs_img = cw->abs_img;
     avt_png_info info;
     if ((rc = avt_drive_log_path(&st->log, ir->path, abs_img, sizeof cw->abs_img, err))) return rc;
@@ -708,7 +617,6 @@ static int camera_stage(build_state *st, size_t c, const held_sweep *prev, const
                        info.width, info.height, cam->name, cam->width, cam->height);
     /* for the provenance; one that fails is hashed again, and reported, when registered */
     avt_export_digest_file(abs_img, &cw->digest, NULL);
-    avt_sync_stats_add(&cw->stats, t_img - t_cam);
     cf->timestamp_ns = t_img;
     cf->sync_delta_ns = t_img - t_cam;
     cf->image_path = ir->path;
@@ -925,7 +833,6 @@ static void camera_open(build_state *st, size_t c)
     cw->err.msg[0] = '\0';
     if (avt_cam_model_init(&cw->model, cam, &cw->err) == AVT_OK) {
         cw->cam_T_lidar = avt_tf_inv(&cam->lidar_T_cam);
-        cw->axis_az_deg = avt_sync_camera_azimuth_deg(cam);
         if (avt_depth_grid_init(&cw->grid, cam->width, cam->height)) avt_err(&cw->err, AVT_NOMEM, "out of memory");
         else avt_camera_stream_list(st->log.dir, cam->name, &cw->stream, &cw->err);
     }
@@ -976,82 +883,20 @@ static int refs_and_cameras(build_state *st, avt_error *err)
     return rc;
 }
 
-/* Pass 1 over the capture: every camera's reference times through a clock tracker (offset
- * guess, pairing, robust fit); then the decision to correct, the matchers for pass 2 and the
- * statistics. Memory: the trackers' fixed samples and a time and rotation per sweep. */
+/* Pass 1 over the capture: the cameras' pairing plan from the sweeps' references
+ * (avt_sync_plan_new), which are kept for the build's sweeps. */
 static int setup_sync(build_state *st, const avt_build_options *opt, avt_error *err)
 {
-    int rc = AVT_OK;
     const size_t nc = st->rig.n_cameras;
-    const sync_refs refs = st->refs; /* filled by refs_and_cameras, kept for the build's sweeps */
-    avt_clock_tracker **trk = NULL;
-    const int approximate = st->modes.policy == AVT_SYNC_APPROXIMATE;
-    stream_cursor *cur = NULL;
     if (nc == 0) return AVT_OK;
-    trk = calloc(nc, sizeof *trk);
-    cur = calloc(nc, sizeof *cur);
-    if (!trk || !cur) {
-        rc = avt_err(err, AVT_NOMEM, "out of memory");
-        goto out;
-    }
-    for (size_t c = 0; c < nc; c++) {
-        cur[c].s = &st->cams[c].stream;
-        trk[c] = avt_clock_tracker_new(opt->have_clock_offset_hint ? &opt->clock_offset_hint_ns : NULL,
-                                       opt->sync_tolerance_ns, cursor_next, &cur[c], err);
-        if (!trk[c]) {
-            rc = err ? err->code : AVT_NOMEM;
-            goto out;
-        }
-    }
-    for (size_t k = 0; k < refs.n; k++)
-        for (size_t c = 0; c < nc; c++)
-            if (st->cams[c].stream.n &&
-                (rc = avt_clock_tracker_add(trk[c], avt_sync_rotation_time(&refs.r[k].rot, st->cams[c].axis_az_deg), err)))
-                goto out;
-    for (size_t c = 0; c < nc; c++) {
-        cam_work *cw = &st->cams[c];
-        int64_t guess = 0;
-        if (cw->stream.n && (rc = avt_clock_tracker_fit(trk[c], &cw->clock, &guess, err))) goto out;
-        avt_sync_matcher_config mc;
-        memset(&mc, 0, sizeof mc);
-        mc.tolerance_ns = opt->sync_tolerance_ns;
-        /* pairing follows the fitted clock; without a fit, the first guess */
-        if (cw->clock.valid) mc.clock = cw->clock;
-        else {
-            mc.clock.valid = guess != 0;
-            mc.clock.offset_ns = (double)guess;
-        }
-        /* auto corrects only under the trigger policy: with nearest/approximate the reference is
-         * the sweep time, so a camera's constant trigger phase would look like a clock offset */
-        const build_modes *m = &st->modes;
-        cw->corrected = cw->clock.valid &&
-                        (m->clock_correct == AVT_CLOCK_ON ||
-                         (m->clock_correct == AVT_CLOCK_AUTO && m->policy == AVT_SYNC_TRIGGER &&
-                          avt_clock_evidence_strong(&cw->clock)));
-        /* a repeated frame arrives within a quarter period of the original */
-        if (cw->stream.n > 2) {
-            int64_t span = cw->stream.images[cw->stream.n - 1].t_ns - cw->stream.images[0].t_ns;
-            mc.duplicate_ns = span / (int64_t)(cw->stream.n - 1) / 4;
-        }
-        cw->cursor.s = &cw->stream;
-        cw->matcher = avt_sync_matcher_new(&mc, cursor_next, &cw->cursor, err);
-        if (!cw->matcher) {
-            rc = err ? err->code : AVT_NOMEM;
-            goto out;
-        }
-        int64_t range = opt->sync_tolerance_ns + (int64_t)llabs((long long)llround(mc.clock.offset_ns)) + 1000000;
-        if (avt_sync_stats_init(&cw->stats, range)) {
-            rc = avt_err(err, AVT_NOMEM, "out of memory");
-            goto out;
-        }
-    }
-    if (approximate && (rc = approx_pairing(st, opt, &refs, err))) goto out;
-out:
-    if (trk)
-        for (size_t c = 0; c < nc; c++) avt_clock_tracker_free(trk[c]);
-    free(trk);
-    free(cur);
-    return rc;
+    const avt_camera_stream **streams = malloc(nc * sizeof *streams);
+    if (!streams) return avt_err(err, AVT_NOMEM, "out of memory");
+    for (size_t c = 0; c < nc; c++) streams[c] = &st->cams[c].stream;
+    const avt_sync_plan_options po = {st->modes.policy, st->modes.clock_correct, opt->sync_tolerance_ns,
+                                      opt->have_clock_offset_hint ? &opt->clock_offset_hint_ns : NULL};
+    st->plan = avt_sync_plan_new(&po, st->rig.cameras, streams, nc, st->refs.r, st->refs.n, err);
+    free(streams);
+    return st->plan ? AVT_OK : err ? err->code : AVT_NOMEM;
 }
 
 /* The effective configuration as JSON (jansson escapes paths and names correctly). Strings that
@@ -1079,16 +924,15 @@ static void state_free(build_state *st)
     atomic_store(&st->hashing.stop, 1);
     input_hashing_wait(&st->hashing);
     free(st->refs.r);
+    avt_sync_plan_free(st->plan);
     avt_sweep_source_close(st->lidar);
     if (st->cams)
         for (size_t c = 0; c < st->rig.n_cameras; c++) {
             cam_work *cw = &st->cams[c];
             avt_camera_stream_free(&cw->stream);
-            avt_sync_stats_free(&cw->stats);
-            avt_sync_matcher_free(cw->matcher);
             avt_depth_grid_free(&cw->grid);
             free(cw->uv), free(cw->depth), free(cw->valid), free(cw->dsamp_uv), free(cw->dsamp);
-            free(cw->b2d), free(cw->box_in_img), free(cw->box_vis), free(cw->approx_pair);
+            free(cw->b2d), free(cw->box_in_img), free(cw->box_vis);
             free(cw->nuv), free(cw->ndepth), free(cw->nvalid), free(cw->block_on), free(cw->ig_xyxy), free(cw->ig_cls);
         }
     free(st->cams);
@@ -1193,42 +1037,13 @@ static int sync_summary(build_state *st, const avt_build_options *opt, int64_t f
 {
     int rc;
     for (size_t c = 0; c < st->rig.n_cameras; c++) {
-        cam_work *cw = &st->cams[c];
-        const avt_clock_model *k = &cw->clock;
-        avt_sync_camera_summary *s = &sum->cam[c];
-        avt_sync_counts n;
-        if ((rc = avt_sync_matcher_finish(cw->matcher, err))) return rc;
-        avt_sync_matcher_counts(cw->matcher, &n);
-        if (cw->approx_pair) { /* the matcher only counted the images */
-            n.paired = 0;
-            for (size_t i = 0; i < cw->approx_n; i++) n.paired += cw->approx_pair[i] >= 0;
-            n.unpaired_images = cw->stream.n - n.paired;
-        }
-        s->policy = avt_sync_policy_name(st->modes.policy);
-        s->tolerance_ns = opt->sync_tolerance_ns;
-        s->paired = n.paired;
-        s->unpaired_frames = cw->unpaired_frames;
-        s->unpaired_images = n.unpaired_images;
-        s->duplicates = n.duplicates;
-        s->dropped = n.dropped;
-        avt_sync_stats_summary(&cw->stats, &s->delta_min_ns, &s->delta_median_ns, &s->delta_p95_ns, &s->delta_max_ns);
-        s->delta_max_abs_ns = llabs(s->delta_min_ns) > llabs(s->delta_max_ns) ? llabs(s->delta_min_ns)
-                                                                              : llabs(s->delta_max_ns);
-        const double dt_ref = (double)(first_ts - k->t_ref_ns);
-        s->clock_valid = k->valid;
-        s->clock_corrected = cw->corrected;
-        s->clock_t_ref_ns = first_ts;
-        s->clock_offset_ns = k->valid ? (int64_t)llround(k->offset_ns + k->drift * dt_ref) : 0;
-        s->clock_drift_ppm = k->valid ? k->drift * 1e6 : 0;
-        s->clock_offset_sd_ns = sqrt(k->offset_sd_ns * k->offset_sd_ns + pow(dt_ref * k->drift_sd, 2));
-        s->clock_drift_sd_ppm = k->drift_sd * 1e6;
-        s->jitter_ns = k->residual_sd_ns;
+        if ((rc = avt_sync_plan_summary(st->plan, c, first_ts, &sum->cam[c], err))) return rc;
         if (opt->sync_report_dir) {
             char png[4096];
             if (snprintf(png, sizeof png, "%s/sync_%s.png", opt->sync_report_dir, st->rig.cameras[c].name) >=
                 (int)sizeof png)
                 return avt_err(err, AVT_INVAL, "%s: path too long", opt->sync_report_dir);
-            if ((rc = avt_sync_stats_write_png(&cw->stats, png, 400, 200, err))) return rc;
+            if ((rc = avt_sync_plan_histogram_png(st->plan, c, png, err))) return rc;
         }
     }
     return AVT_OK;

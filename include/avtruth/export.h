@@ -11,6 +11,7 @@
 
 #include "avtruth/calib.h"
 #include "avtruth/common.h"
+#include "avtruth/sync.h"
 
 #define AVT_FORMAT_VERSION "1.0"
 
@@ -146,31 +147,6 @@ int avt_export_add_input_later(avt_export_writer *w, const char *rel_path, size_
  * not ok is taken again here, so that its error names the file. */
 int avt_export_set_input_digest(avt_export_writer *w, size_t row, const char *abs_path,
                                 const avt_file_digest *d, avt_error *err);
-
-/* One camera's pairing summary: the one struct behind /sync (attributes and the /sync/cameras
- * table), the dataset card and the build's terminal summary. */
-typedef struct avt_sync_camera_summary {
-    char name[64];
-    const char *policy;          /* "trigger", "nearest", "approximate" (static) */
-    int64_t tolerance_ns;
-    int64_t clock_offset_ns;     /* estimated, camera clock - LiDAR clock, at clock_t_ref_ns */
-    double clock_drift_ppm;
-    uint64_t images;             /* images listed with usable times */
-    uint64_t paired, unpaired_frames, unpaired_images, duplicates, dropped;
-    int64_t delta_min_ns, delta_median_ns, delta_p95_ns, delta_max_ns;
-    int64_t delta_max_abs_ns;    /* max(|delta_min_ns|, |delta_max_ns|) */
-    double clock_offset_sd_ns;   /* standard deviations of the clock estimate */
-    double clock_drift_sd_ppm;
-    int clock_valid;             /* 1: a clock model was fitted */
-    int clock_corrected;         /* 1: image times were moved to the LiDAR clock */
-    int64_t clock_t_ref_ns;      /* LiDAR time at which clock_offset_ns holds */
-    double jitter_ns;            /* residual sd of image times around the clock model */
-    uint64_t bad_times;          /* images with unusable, duplicate or backward times */
-    /* images left out as truncated or corrupt (avt_camera_stream.damaged, damaged_files): in
-     * the build's summary and the card's findings, not in /sync */
-    uint64_t damaged_images;
-    char damaged_files[512];
-} avt_sync_camera_summary;
 
 /* One label validation finding (a row of /meta/validation; docs/schema.md). */
 typedef struct avt_export_finding {

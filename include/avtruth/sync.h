@@ -196,4 +196,74 @@ void avt_approx_flush(avt_approx *a);
 uint64_t avt_approx_dropped(const avt_approx *a, size_t stream);
 void avt_approx_free(avt_approx *a);
 
+/* ---- a build's pairing plan: the policies above over a whole log ---- */
+
+/* One camera's pairing summary: the one struct behind /sync (attributes and the /sync/cameras
+ * table), the dataset card and the build's terminal summary. */
+typedef struct avt_sync_camera_summary {
+    char name[64];
+    const char *policy;          /* "trigger", "nearest", "approximate" (static) */
+    int64_t tolerance_ns;
+    int64_t clock_offset_ns;     /* estimated, camera clock - LiDAR clock, at clock_t_ref_ns */
+    double clock_drift_ppm;
+    uint64_t images;             /* images listed with usable times */
+    uint64_t paired, unpaired_frames, unpaired_images, duplicates, dropped;
+    int64_t delta_min_ns, delta_median_ns, delta_p95_ns, delta_max_ns;
+    int64_t delta_max_abs_ns;    /* max(|delta_min_ns|, |delta_max_ns|) */
+    double clock_offset_sd_ns;   /* standard deviations of the clock estimate */
+    double clock_drift_sd_ppm;
+    int clock_valid;             /* 1: a clock model was fitted */
+    int clock_corrected;         /* 1: image times were moved to the LiDAR clock */
+    int64_t clock_t_ref_ns;      /* LiDAR time at which clock_offset_ns holds */
+    double jitter_ns;            /* residual sd of image times around the clock model */
+    uint64_t bad_times;          /* images with unusable, duplicate or backward times */
+    /* images left out as truncated or corrupt (avt_camera_stream.damaged, damaged_files): in
+     * the build's summary and the card's findings, not in /sync */
+    uint64_t damaged_images;
+    char damaged_files[512];
+} avt_sync_camera_summary;
+
+/* A sweep's reference for the pairing: its time and the head's rotation over it. */
+typedef struct avt_sync_ref {
+    int64_t ts;
+    avt_sync_rotation rot;
+} avt_sync_ref;
+
+typedef struct avt_sync_plan_options {
+    enum avt_sync_policy policy;
+    enum avt_clock_correct clock_correct;
+    int64_t tolerance_ns;
+    const int64_t *clock_offset_hint_ns; /* a first guess of every camera's offset; NULL: estimated */
+} avt_sync_plan_options;
+
+/* Pass 1 (avt_sync_plan_new): every camera's reference times over all the sweeps (refs, in
+ * order) through a clock tracker (offset guess, pairing, robust fit); then the decision to
+ * correct (avt_clock_evidence_strong under auto), each camera's matcher and, under the
+ * approximate policy, the whole log's sets at once. Pass 2 (avt_sync_plan_pair): sweep by
+ * sweep. Memory: the trackers' fixed samples, under approximate an image index per sweep and
+ * camera. The streams must outlive the plan. */
+typedef struct avt_sync_plan avt_sync_plan;
+avt_sync_plan *avt_sync_plan_new(const avt_sync_plan_options *o, const avt_camera *cams,
+                                 const avt_camera_stream *const *streams, size_t n_cams, const avt_sync_ref *refs,
+                                 size_t n_refs, avt_error *err);
+
+/* Camera c's image for the frame_no-th sweep (rotation rot): image -1 if none; t_ref_ns is the
+ * camera's reference time in the sweep, t_img_ns the image's time in the LiDAR clock (moved
+ * there if the camera is corrected). Counts the pairing in the camera's statistics. One
+ * camera's calls in sweep order; different cameras may be paired on different threads. */
+typedef struct avt_sync_pairing {
+    long image;
+    int64_t t_ref_ns, t_img_ns;
+} avt_sync_pairing;
+int avt_sync_plan_pair(avt_sync_plan *p, size_t c, uint64_t frame_no, const avt_sync_rotation *rot,
+                       avt_sync_pairing *out, avt_error *err);
+
+/* After the last sweep: camera c's pairing counts, time differences and clock (its offset at
+ * the first frame's reference time first_ts) into s (the other fields are left as they are). */
+int avt_sync_plan_summary(avt_sync_plan *p, size_t c, int64_t first_ts, avt_sync_camera_summary *s,
+                          avt_error *err);
+/* Camera c's histogram of image-minus-reference times as a PNG (avt_sync_stats_write_png). */
+int avt_sync_plan_histogram_png(const avt_sync_plan *p, size_t c, const char *path, avt_error *err);
+void avt_sync_plan_free(avt_sync_plan *p);
+
 #endif

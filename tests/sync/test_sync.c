@@ -1,6 +1,6 @@
 /* Unit tests of sync/ and the camera part of ingest/: the approximate policy against sets
  * worked out by hand, the nearest matcher, the clock estimator on series with outliers and
- * drops, KITTI raw timestamps, timestamp files with bad lines, PNG decoding checks. */
+ * drops, the pairing plan on a planted clock, KITTI raw timestamps, timestamp files with bad lines, PNG decoding checks. */
 #include <math.h>
 #include <png.h>
 #include <setjmp.h>
@@ -236,6 +236,95 @@ static void test_clock_tracker(void **st)
     int64_t t = t0 + 1800 * 1000 * MS;
     assert_true(llabs(avt_clock_camera_to_lidar(&m, avt_clock_lidar_to_camera(&m, t)) - t) <= 1);
     avt_clock_tracker_free(k);
+}
+
+/* ---- the pairing plan: a planted clock over a whole log ---- */
+
+/* 300 sweeps at 10 Hz; camera 0 images 30 ms late with 20 ppm drift and 0.5 ms jitter, one
+ * every sweep but every 50th missing; camera 1 without images. Every reference is the
+ * sweep's own time (no rotation fitted), so the expected pairs are known: sweep i with the
+ * image made for it. */
+#define PLAN_N 300
+static void plan_log(avt_sync_ref *refs, avt_image_ref *imgs, size_t *n_img, int64_t t0)
+{
+    uint64_t seed = 7;
+    *n_img = 0;
+    for (size_t i = 0; i < PLAN_N; i++) {
+        const int64_t ts = t0 + (int64_t)i * 100 * MS;
+        refs[i] = (avt_sync_ref){ts, {.fallback_ns = ts}};
+        const int64_t t = ts + 30 * MS + (int64_t)llround(20e-6 * (double)(ts - t0) + gauss(&seed) * 0.5e6);
+        if (i % 50 != 49) imgs[(*n_img)++] = (avt_image_ref){NULL, t};
+    }
+}
+
+static void test_sync_plan(void **st)
+{
+    (void)st;
+    const int64_t t0 = 1700000000000000000LL;
+    static avt_sync_ref refs[PLAN_N];
+    static avt_image_ref imgs[PLAN_N];
+    size_t n_img;
+    plan_log(refs, imgs, &n_img, t0);
+    avt_camera cams[2];
+    memset(cams, 0, sizeof cams);
+    cams[0].lidar_T_cam = cams[1].lidar_T_cam = avt_tf_identity();
+    avt_camera_stream s0 = {0}, s1 = {0};
+    s0.images = imgs, s0.n = n_img;
+    const avt_camera_stream *streams[2] = {&s0, &s1};
+    const struct {
+        enum avt_sync_policy policy;
+        enum avt_clock_correct correct;
+        int corrected; /* expected */
+    } cases[] = {{AVT_SYNC_TRIGGER, AVT_CLOCK_AUTO, 1},
+                 {AVT_SYNC_NEAREST, AVT_CLOCK_AUTO, 0}, /* auto corrects only under trigger */
+                 {AVT_SYNC_NEAREST, AVT_CLOCK_ON, 1},
+                 {AVT_SYNC_TRIGGER, AVT_CLOCK_OFF, 0},
+                 {AVT_SYNC_APPROXIMATE, AVT_CLOCK_AUTO, 0}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const avt_sync_plan_options o = {cases[k].policy, cases[k].correct, 50 * MS, NULL};
+        avt_error e = {0, ""};
+        avt_sync_plan *p = avt_sync_plan_new(&o, cams, streams, 2, refs, PLAN_N, &e);
+        assert_non_null(p);
+        size_t next_img = 0;
+        for (size_t i = 0; i < PLAN_N; i++) {
+            avt_sync_pairing a, b;
+            assert_int_equal(avt_sync_plan_pair(p, 0, i, &refs[i].rot, &a, &e), AVT_OK);
+            assert_int_equal(avt_sync_plan_pair(p, 1, i, &refs[i].rot, &b, &e), AVT_OK);
+            assert_int_equal(b.image, -1);
+            assert_int_equal(a.t_ref_ns, refs[i].ts);
+            if (i % 50 == 49) { /* its image is missing: none of the others is within 50 ms */
+                assert_int_equal(a.image, -1);
+                continue;
+            }
+            assert_int_equal(a.image, (long)next_img);
+            const int64_t raw = imgs[next_img++].t_ns, d = a.t_img_ns - a.t_ref_ns;
+            if (cases[k].corrected) /* in the LiDAR clock: only the jitter is left */
+                assert_true(llabs(d) < 3 * MS);
+            else
+                assert_int_equal(a.t_img_ns, raw);
+        }
+        avt_sync_camera_summary sm0, sm1;
+        memset(&sm0, 0, sizeof sm0), memset(&sm1, 0, sizeof sm1);
+        assert_int_equal(avt_sync_plan_summary(p, 0, t0, &sm0, &e), AVT_OK);
+        assert_int_equal(avt_sync_plan_summary(p, 1, t0, &sm1, &e), AVT_OK);
+        assert_string_equal(sm0.policy, avt_sync_policy_name(cases[k].policy));
+        assert_int_equal(sm0.paired, n_img);
+        assert_int_equal(sm0.unpaired_frames, PLAN_N - n_img);
+        assert_int_equal(sm0.unpaired_images, 0);
+        assert_int_equal(sm0.clock_corrected, cases[k].corrected);
+        assert_true(sm0.clock_valid);
+        assert_true(llabs(sm0.clock_offset_ns - 30 * MS) < MS / 5);
+        assert_true(fabs(sm0.clock_drift_ppm - 20) < 2);
+        assert_true(sm0.jitter_ns > 0.3e6 && sm0.jitter_ns < 0.7e6);
+        /* the image-minus-reference times counted: about the jitter once corrected, else the
+         * 30 ms offset plus 0 .. 0.6 ms of drift */
+        if (cases[k].corrected) assert_true(llabs(sm0.delta_median_ns) < MS / 5 && sm0.delta_max_abs_ns < 3 * MS);
+        else assert_true(sm0.delta_median_ns > 30 * MS && sm0.delta_median_ns < 31 * MS);
+        assert_int_equal(sm1.paired, 0);
+        assert_int_equal(sm1.unpaired_frames, PLAN_N);
+        assert_false(sm1.clock_valid);
+        avt_sync_plan_free(p);
+    }
 }
 
 /* ---- KITTI raw: velodyne trigger times against four cameras ---- */
@@ -551,6 +640,7 @@ int main(void)
         cmocka_unit_test(test_clock_tracker),       cmocka_unit_test(test_kitti),
         cmocka_unit_test(test_kitti_parse),         cmocka_unit_test(test_stream_bad_times),
         cmocka_unit_test(test_png_verify),          cmocka_unit_test(test_stats),
+        cmocka_unit_test(test_sync_plan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
