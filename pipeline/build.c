@@ -317,7 +317,7 @@ static int held_fill(build_state *st, held_sweep *h, const avt_sweep *sw, avt_er
             return avt_err(err, AVT_FORMAT, "%s: sweep %llu: point time %lld ns is %lld ns from the sweep time",
                            st->log.lidar, (unsigned long long)sw->index, (long long)sw->t_ns[i], (long long)d);
     }
-    /* each block's time range, for the cameras' windows (window_blocks) */
+    /* each block's time range, for the cameras' windows (avt_time_window_blocks) */
     const size_t nblk = (sw->n + AVT_POINT_BLOCK - 1) / AVT_POINT_BLOCK;
     if (avt_grow_scratch((void **)&h->trange, &h->cap_trange, nblk ? nblk : 1, sizeof *h->trange)) goto nomem;
     for (size_t j = 0; j < nblk; j++) {
@@ -455,76 +455,6 @@ static void read_ahead_beside(void *arg)
     read_ahead_run(arg);
 }
 
-/* Keeps valid only for the points of sweep h inside the camera's window: one rotation centred
- * on its reference time t_cam, t_cam - hp < t <= t_cam + hp (no window before a complete sweep
- * gave the period hp). On the points' int32 offsets from the sweep's time, with the bounds
- * clamped to their range, so that the loop vectorizes without 64-bit compares. */
-static int64_t sat_add(int64_t a, int64_t b)
-{
-    int64_t r;
-    return __builtin_add_overflow(a, b, &r) ? (b > 0 ? INT64_MAX : INT64_MIN) : r;
-}
-
-static int64_t sat_sub(int64_t a, int64_t b)
-{
-    int64_t r;
-    return __builtin_sub_overflow(a, b, &r) ? (b < 0 ? INT64_MAX : INT64_MIN) : r;
-}
-
-typedef struct cam_window {
-    int kind; /* 0: no window yet (every point in), 1: [lo, hi], -1: empty */
-    int32_t lo, hi;
-} cam_window;
-
-static cam_window window_of(const build_state *st, const held_sweep *h, int64_t t_cam)
-{
-    const int64_t hp = st->half_period_ns, c = sat_sub(t_cam, h->sw.timestamp_ns);
-    if (hp == 0) return (cam_window){0, 0, 0};
-    /* lo <= offset <= hi; saturated where the exact bound lies beyond int64, which decides the
-     * same for every int32 offset */
-    const int64_t lo = sat_add(sat_sub(c, hp), 1), hi = sat_add(c, hp);
-    if (lo > INT32_MAX || hi < INT32_MIN || lo > hi) return (cam_window){-1, 0, 0};
-    return (cam_window){1, (int32_t)(lo < INT32_MIN ? INT32_MIN : lo), (int32_t)(hi > INT32_MAX ? INT32_MAX : hi)};
-}
-
-static void window_mask(const held_sweep *h, cam_window w, uint8_t *valid)
-{
-    const size_t n = h->sw.n;
-    if (w.kind == 0) return;
-    if (w.kind < 0) {
-        memset(valid, 0, n);
-        return;
-    }
-    const int32_t lo32 = w.lo, hi32 = w.hi;
-    const int32_t *restrict d = h->tdelta;
-    uint8_t *restrict v = valid;
-    for (size_t i = 0; i < n; i++) v[i] &= (uint8_t)((d[i] >= lo32) & (d[i] <= hi32));
-}
-
-/* The blocks of h with a point in window w (on[] filled), or NULL: every block. Those without
- * one are not projected: window_mask would drop all their points. */
-static const uint8_t *window_blocks(const held_sweep *h, cam_window w, uint8_t *on)
-{
-    if (w.kind == 0) return NULL;
-    const size_t nblk = (h->sw.n + AVT_POINT_BLOCK - 1) / AVT_POINT_BLOCK;
-    for (size_t j = 0; j < nblk; j++) on[j] = w.kind > 0 && h->trange[j][1] >= w.lo && h->trange[j][0] <= w.hi;
-    return on;
-}
-
-/* The next i >= from with valid[i] set, or n: eight flags at a time through the runs of
- * invalid points (most of a sweep is outside any one camera's view). */
-static size_t next_valid(const uint8_t *valid, size_t from, size_t n)
-{
-    size_t i = from;
-    for (uint64_t w; i + 8 <= n; i += 8) {
-        memcpy(&w, valid + i, 8);
-        if (w) break;
-    }
-    while (i < n && !valid[i]) i++;
-    return i;
-}
-
-
 /* The boxes of a frame (the sweep's labels, held_labels): the label file into the provenance,
  * and the /boxes3d rows. */
 static int label_stage(build_state *st, const held_sweep *cur, avt_build_summary *sum, avt_error *err)
@@ -630,10 +560,10 @@ static int camera_stage(build_state *st, size_t c, const held_sweep *prev, const
 
     /* the camera sees one rotation centred on its reference time: points of this sweep
      * outside it are dropped, those of the neighbouring sweeps inside it added */
-    const cam_window wc = window_of(st, cur, t_cam);
+    const avt_time_window wc = avt_time_window_of(st->half_period_ns, sw->timestamp_ns, t_cam);
     avt_cam_project_visible(&cw->model, &cam_T_lidar_ref, cur->desk, n, &cur->blocks,
-                            window_blocks(cur, wc, cw->block_on), cw->uv, cw->depth, cw->valid);
-    window_mask(cur, wc, cw->valid);
+                            avt_time_window_blocks(wc, cur->trange, n, cw->block_on), cw->uv, cw->depth, cw->valid);
+    avt_time_window_mask(wc, cur->tdelta, n, cw->valid);
     avt_depth_grid_clear(&cw->grid);
     size_t nd = 0;
     const held_sweep *nbr[3] = {cur, NULL, NULL};
@@ -646,18 +576,14 @@ static int camera_stage(build_state *st, size_t c, const held_sweep *prev, const
         const uint8_t *pvalid = cw->valid;
         if (h != cur) {
             avt_tf cam_T_h = avt_tf_mul(&cam_T_world, &h->world_T_lidar);
-            const cam_window wh = window_of(st, h, t_cam);
+            const avt_time_window wh = avt_time_window_of(st->half_period_ns, h->sw.timestamp_ns, t_cam);
             avt_cam_project_visible(&cw->model, &cam_T_h, h->desk, h->sw.n, &h->blocks,
-                                    window_blocks(h, wh, cw->block_on), cw->nuv, cw->ndepth, cw->nvalid);
-            window_mask(h, wh, cw->nvalid);
+                                    avt_time_window_blocks(wh, h->trange, h->sw.n, cw->block_on), cw->nuv,
+                                    cw->ndepth, cw->nvalid);
+            avt_time_window_mask(wh, h->tdelta, h->sw.n, cw->nvalid);
             puv = cw->nuv, pdepth = cw->ndepth, pvalid = cw->nvalid;
         }
-        for (size_t i = next_valid(pvalid, 0, h->sw.n); i < h->sw.n; i = next_valid(pvalid, i + 1, h->sw.n)) {
-            cw->dsamp_uv[2 * nd] = puv[2 * i];
-            cw->dsamp_uv[2 * nd + 1] = puv[2 * i + 1];
-            cw->dsamp[nd++] = pdepth[i];
-            avt_depth_grid_add(&cw->grid, &puv[2 * i], pdepth[i]);
-        }
+        nd = avt_depth_samples_add(&cw->grid, puv, pdepth, pvalid, h->sw.n, cw->dsamp_uv, cw->dsamp, nd);
     }
     cf->n_depth = nd;
     cf->depth_uv = cw->dsamp_uv;
@@ -665,12 +591,7 @@ static int camera_stage(build_state *st, size_t c, const held_sweep *prev, const
 
     /* visibility: box points in the image not hidden by a point more than AVT_DEPTH_HIDE_M
      * nearer in the same depth-grid cell */
-    for (size_t b = 0; b < nb; b++) cw->box_in_img[b] = cw->box_vis[b] = 0;
-    for (size_t i = next_valid(cw->valid, 0, n); i < n; i = next_valid(cw->valid, i + 1, n)) {
-        if (cur->pinst[i] < 0) continue;
-        cw->box_in_img[cur->pinst[i]]++;
-        cw->box_vis[cur->pinst[i]] += (uint32_t)avt_depth_grid_visible(&cw->grid, &cw->uv[2 * i], cw->depth[i]);
-    }
+    avt_depth_box_points(&cw->grid, cw->uv, cw->depth, cw->valid, cur->pinst, n, nb, cw->box_in_img, cw->box_vis);
     size_t k2 = 0;
     for (size_t b = 0; b < nb; b++) {
         const avt_tf world_T_box = avt_label_box_pose(&lf->boxes[b], &cur->world_T_lidar_label, lf->timestamp_ns, t_img);

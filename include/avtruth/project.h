@@ -161,4 +161,36 @@ static inline int avt_depth_grid_visible(const avt_depth_grid *g, const float uv
     return depth <= g->cell_min[avt_depth_grid_cell(g, uv)] + AVT_DEPTH_HIDE_M;
 }
 
+/* ---- a camera's view of a frame (project/view.c) ---- */
+
+/* The points of a sweep a camera sees: one rotation centred on the camera's reference time
+ * t_cam, t_cam - hp < t <= t_cam + hp for a rotation period of 2 hp, on the points' int32
+ * offsets from their sweep's time sweep_ts (bounds clamped to that range, so that the masks
+ * vectorize without 64-bit compares). kind 0: no window (hp = 0, the period is not known
+ * before a complete sweep): every point; -1: no point. */
+typedef struct avt_time_window {
+    int kind; /* 0: every point, 1: offsets in [lo, hi], -1: none */
+    int32_t lo, hi;
+} avt_time_window;
+avt_time_window avt_time_window_of(int64_t half_period_ns, int64_t sweep_ts, int64_t t_cam);
+/* Clears valid[i] (i < n) for the points whose offset tdelta[i] is outside w. */
+void avt_time_window_mask(avt_time_window w, const int32_t *tdelta, size_t n, uint8_t *valid);
+/* The blocks (AVT_POINT_BLOCK points of n, trange[j] their offsets' range) with a point in w:
+ * on[] filled and returned (the block_on of avt_cam_project_visible), or NULL for every block. */
+const uint8_t *avt_time_window_blocks(avt_time_window w, const int32_t (*trange)[2], size_t n, uint8_t *on);
+
+/* The next i >= from with valid[i] set, or n: eight flags at a time through the runs of
+ * invalid points (most of a sweep is outside any one camera's view). */
+size_t avt_valid_next(const uint8_t *valid, size_t from, size_t n);
+
+/* The valid points of a projection (uv, depth, valid of n points) as depth samples: appended
+ * to out_uv / out_depth after the nd already there, and added to the grid. Returns the new
+ * count. */
+size_t avt_depth_samples_add(avt_depth_grid *g, const float *uv, const float *depth, const uint8_t *valid, size_t n,
+                             float *out_uv, float *out_depth, size_t nd);
+/* Each box's points in the image: for b < nb, in_img[b] valid points with box[i] == b (box[i]
+ * < 0: none), vis[b] of them not hidden in the grid (avt_depth_grid_visible). */
+void avt_depth_box_points(const avt_depth_grid *g, const float *uv, const float *depth, const uint8_t *valid,
+                          const int32_t *box, size_t n, size_t nb, uint32_t *in_img, uint32_t *vis);
+
 #endif

@@ -496,6 +496,95 @@ static void test_batch_matches_single(void **state)
 
 /* The depth grid by hand: a 10 x 7 image in 4-pixel cells is 3 x 2 cells; a pixel's cell is
  * (u + 0.5) / 4, (v + 0.5) / 4, the last row and column clamped. */
+/* The time window: offsets t with t_cam - hp < sweep_ts + t <= t_cam + hp, checked point by
+ * point in 64 bits (no saturation needed there) against the window's int32 bounds and mask,
+ * near the int32 limits and far beyond them; and the blocks kept are those with such a point. */
+static void test_time_window(void **state)
+{
+    (void)state;
+    avt_time_window w = avt_time_window_of(0, 5, 7);
+    assert_int_equal(w.kind, 0); /* no period yet: every point */
+    const int64_t ts = 1700000000000000000LL, hp = 50000000;
+    const int64_t cams[] = {ts, ts + 30000000, ts - 2147483648LL - hp, ts + 2147483647LL + hp - 1,
+                            ts + 2147483647LL + hp, ts + 4000000000000LL, ts - 4000000000000LL, INT64_MAX, INT64_MIN};
+    enum { N = 4 * AVT_POINT_BLOCK + 17 };
+    static int32_t t[N];
+    static uint8_t valid[N], on[N / AVT_POINT_BLOCK + 1];
+    static int32_t trange[N / AVT_POINT_BLOCK + 1][2];
+    uint64_t seed = 11;
+    for (size_t i = 0; i < N; i++) { /* offsets all over the int32 range, and near the bounds */
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        t[i] = i % 3 == 0 ? (int32_t)(seed >> 32) : (int32_t)((int64_t)(seed >> 40) % 200000000 - 100000000);
+        if (i == 5) t[i] = INT32_MIN;
+        if (i == 6) t[i] = INT32_MAX;
+        if (i == 7) t[i] = 30000000 + (int32_t)hp; /* on the upper bound: in */
+        if (i == 8) t[i] = 30000000 - (int32_t)hp; /* on the lower bound: out */
+    }
+    for (size_t j = 0; j * AVT_POINT_BLOCK < N; j++) {
+        trange[j][0] = INT32_MAX, trange[j][1] = INT32_MIN;
+        for (size_t i = j * AVT_POINT_BLOCK; i < N && i < (j + 1) * AVT_POINT_BLOCK; i++) {
+            trange[j][0] = t[i] < trange[j][0] ? t[i] : trange[j][0];
+            trange[j][1] = t[i] > trange[j][1] ? t[i] : trange[j][1];
+        }
+    }
+    for (size_t k = 0; k < sizeof cams / sizeof cams[0]; k++) {
+        w = avt_time_window_of(hp, ts, cams[k]);
+        memset(valid, 1, sizeof valid);
+        avt_time_window_mask(w, t, N, valid);
+        const uint8_t *blk = avt_time_window_blocks(w, trange, N, on);
+        assert_non_null(blk);
+        size_t in = 0;
+        for (size_t i = 0; i < N; i++) {
+            /* in 128 bits: cams[k] may be INT64_MIN or INT64_MAX */
+            const __int128 abs_t = (__int128)ts + t[i], c = cams[k];
+            const int want = abs_t > c - hp && abs_t <= c + hp;
+            assert_int_equal(valid[i], want);
+            in += (size_t)want;
+            if (want) assert_true(blk[i / AVT_POINT_BLOCK]);
+        }
+        if (k == 1) assert_true(valid[7] && !valid[8] && in > 0);
+    }
+    /* avt_valid_next walks exactly the set flags */
+    memset(valid, 0, sizeof valid);
+    const size_t set[] = {0, 9, 10, 63, 64, 65, N - 1};
+    for (size_t k = 0; k < 7; k++) valid[set[k]] = 1;
+    size_t k = 0;
+    for (size_t i = avt_valid_next(valid, 0, N); i < N; i = avt_valid_next(valid, i + 1, N)) assert_int_equal(i, set[k++]);
+    assert_int_equal(k, 7);
+}
+
+/* Depth samples and each box's visible points against a direct count: points of box 0 behind
+ * a nearer point of no box in the same cell are hidden; a point 0.5 m behind is not. */
+static void test_depth_samples_boxes(void **state)
+{
+    (void)state;
+    avt_depth_grid g;
+    assert_int_equal(avt_depth_grid_init(&g, 64, 32), AVT_OK);
+    avt_depth_grid_clear(&g);
+    /* cell (0,0): a wall at 5 m (no box), box 0 at 5.5 m (visible: not more than 0.5 m
+     * behind) and 6 m (hidden); cell (5,2): box 1 alone at 20 m; one invalid point of box 1 */
+    const float uv[] = {1, 1, 2, 2, 3, 1, 21, 9, 22, 10, 30, 30};
+    const float depth[] = {5, 5.5f, 6, 20, 20, 1};
+    const uint8_t valid[] = {1, 1, 1, 1, 1, 0};
+    const int32_t box[] = {-1, 0, 0, 1, 1, 1};
+    float suv[12], sd[6];
+    size_t nd = avt_depth_samples_add(&g, uv, depth, valid, 6, suv, sd, 0);
+    assert_int_equal(nd, 5);
+    for (size_t i = 0; i < nd; i++) {
+        assert_true(sd[i] == depth[i] && suv[2 * i] == uv[2 * i] && suv[2 * i + 1] == uv[2 * i + 1]);
+    }
+    uint32_t in_img[2] = {99, 99}, vis[2] = {99, 99};
+    avt_depth_box_points(&g, uv, depth, valid, box, 6, 2, in_img, vis);
+    assert_int_equal(in_img[0], 2);
+    assert_int_equal(vis[0], 1);
+    assert_int_equal(in_img[1], 2);
+    assert_int_equal(vis[1], 2);
+    /* appended after the samples already there */
+    assert_int_equal(avt_depth_samples_add(&g, uv, depth, valid, 2, suv, sd, 3), 5);
+    assert_true(sd[3] == 5 && sd[4] == 5.5f);
+    avt_depth_grid_free(&g);
+}
+
 static void test_depth_grid(void **state)
 {
     (void)state;
@@ -520,7 +609,7 @@ static void test_depth_grid(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_depth_grid),
+        cmocka_unit_test(test_depth_grid), cmocka_unit_test(test_time_window), cmocka_unit_test(test_depth_samples_boxes),
         cmocka_unit_test(test_batch_matches_single),  cmocka_unit_test(test_pinhole_formula),       cmocka_unit_test(test_unproject_roundtrip),
         cmocka_unit_test(test_monotonic_region),      cmocka_unit_test(test_box_inside_distorted),
         cmocka_unit_test(test_box_crossing_near_plane), cmocka_unit_test(test_box_not_visible),
