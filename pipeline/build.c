@@ -302,33 +302,14 @@ static int held_fill(build_state *st, held_sweep *h, const avt_sweep *sw, avt_er
     memcpy(o->intensity, sw->intensity, sw->n * sizeof(float));
     memcpy(o->ring, sw->ring, sw->n * sizeof(uint16_t));
     memcpy(o->return_type, sw->return_type, sw->n);
-    /* point times as offsets (int32): the range checked over the sweep, in a loop that
-     * vectorizes, the first point out of range named */
-    int64_t lo = 0, hi = 0;
-    for (size_t i = 0; i < sw->n; i++) {
-        const int64_t d = sw->t_ns[i] - sw->timestamp_ns;
-        h->tdelta[i] = (int32_t)d;
-        lo = d < lo ? d : lo;
-        hi = d > hi ? d : hi;
-    }
-    for (size_t i = 0; (lo < INT32_MIN || hi > INT32_MAX) && i < sw->n; i++) {
-        const int64_t d = sw->t_ns[i] - sw->timestamp_ns;
-        if (d > INT32_MAX || d < INT32_MIN)
-            return avt_err(err, AVT_FORMAT, "%s: sweep %llu: point time %lld ns is %lld ns from the sweep time",
-                           st->log.lidar, (unsigned long long)sw->index, (long long)sw->t_ns[i], (long long)d);
-    }
-    /* each block's time range, for the cameras' windows (avt_time_window_blocks) */
+    /* point times as int32 offsets, and each block's range of them, for the cameras' windows */
     const size_t nblk = (sw->n + AVT_POINT_BLOCK - 1) / AVT_POINT_BLOCK;
     if (avt_grow_scratch((void **)&h->trange, &h->cap_trange, nblk ? nblk : 1, sizeof *h->trange)) goto nomem;
-    for (size_t j = 0; j < nblk; j++) {
-        const size_t e = (j + 1) * AVT_POINT_BLOCK < sw->n ? (j + 1) * AVT_POINT_BLOCK : sw->n;
-        int32_t b0 = INT32_MAX, b1 = INT32_MIN;
-        for (size_t i = j * AVT_POINT_BLOCK; i < e; i++) {
-            b0 = h->tdelta[i] < b0 ? h->tdelta[i] : b0;
-            b1 = h->tdelta[i] > b1 ? h->tdelta[i] : b1;
-        }
-        h->trange[j][0] = b0, h->trange[j][1] = b1;
-    }
+    const size_t bad = avt_time_offsets(sw->t_ns, sw->n, sw->timestamp_ns, h->tdelta, h->trange);
+    if (bad < sw->n)
+        return avt_err(err, AVT_FORMAT, "%s: sweep %llu: point time %lld ns is %lld ns from the sweep time",
+                       st->log.lidar, (unsigned long long)sw->index, (long long)sw->t_ns[bad],
+                       (long long)(sw->t_ns[bad] - sw->timestamp_ns));
     /* the sync pass fitted the same sweep already (the same reader's sweeps, in order) */
     if (sw->index < st->refs.n && st->refs.r[sw->index].ts == sw->timestamp_ns) h->rot = st->refs.r[sw->index].rot;
     else sweep_rotation(sw, &st->modes, st->opt->cut_angle_deg, &h->rot);

@@ -1,6 +1,7 @@
 /* avtruth project: one camera's view of a frame (docs/pipeline.md, "Projection"). The camera
  * sees one rotation of the head centred on its reference time: avt_time_window_* keep the
- * points of a sweep inside it (on the points' int32 time offsets from their sweep's time);
+ * points of a sweep inside it (on the points' int32 time offsets from their sweep's time,
+ * avt_time_offsets);
  * avt_depth_samples_add and avt_depth_box_points turn the projected points into the depth
  * samples, the coarse depth grid and each box's visible points. */
 #include <string.h>
@@ -17,6 +18,33 @@ static int64_t sat_sub(int64_t a, int64_t b)
 {
     int64_t r;
     return __builtin_sub_overflow(a, b, &r) ? (b < 0 ? INT64_MAX : INT64_MIN) : r;
+}
+
+size_t avt_time_offsets(const int64_t *t_ns, size_t n, int64_t ref_ns, int32_t *tdelta, int32_t (*trange)[2])
+{
+    /* the range checked over the sweep, in a loop that vectorizes, the first point out of
+     * range found only if there is one */
+    int64_t lo = 0, hi = 0;
+    for (size_t i = 0; i < n; i++) {
+        const int64_t d = t_ns[i] - ref_ns;
+        tdelta[i] = (int32_t)d;
+        lo = d < lo ? d : lo;
+        hi = d > hi ? d : hi;
+    }
+    for (size_t i = 0; (lo < INT32_MIN || hi > INT32_MAX) && i < n; i++) {
+        const int64_t d = t_ns[i] - ref_ns;
+        if (d > INT32_MAX || d < INT32_MIN) return i;
+    }
+    for (size_t j = 0; j * AVT_POINT_BLOCK < n; j++) {
+        const size_t e = (j + 1) * AVT_POINT_BLOCK < n ? (j + 1) * AVT_POINT_BLOCK : n;
+        int32_t b0 = INT32_MAX, b1 = INT32_MIN;
+        for (size_t i = j * AVT_POINT_BLOCK; i < e; i++) {
+            b0 = tdelta[i] < b0 ? tdelta[i] : b0;
+            b1 = tdelta[i] > b1 ? tdelta[i] : b1;
+        }
+        trange[j][0] = b0, trange[j][1] = b1;
+    }
+    return n;
 }
 
 avt_time_window avt_time_window_of(int64_t half_period_ns, int64_t sweep_ts, int64_t t_cam)

@@ -173,6 +173,11 @@ typedef struct avt_time_window {
     int32_t lo, hi;
 } avt_time_window;
 avt_time_window avt_time_window_of(int64_t half_period_ns, int64_t sweep_ts, int64_t t_cam);
+/* The windows' inputs: the points' times t_ns as int32 offsets from their sweep's time ref_ns
+ * (tdelta, n) and each block's range of them (trange, one per AVT_POINT_BLOCK points).
+ * Returns n, or the index of the first point whose offset does not fit in int32 (trange is
+ * then not written). */
+size_t avt_time_offsets(const int64_t *t_ns, size_t n, int64_t ref_ns, int32_t *tdelta, int32_t (*trange)[2]);
 /* Clears valid[i] (i < n) for the points whose offset tdelta[i] is outside w. */
 void avt_time_window_mask(avt_time_window w, const int32_t *tdelta, size_t n, uint8_t *valid);
 /* The blocks (AVT_POINT_BLOCK points of n, trange[j] their offsets' range) with a point in w:

@@ -553,6 +553,33 @@ static void test_time_window(void **state)
     assert_int_equal(k, 7);
 }
 
+/* The offsets and block ranges against a direct computation; a point 2^31 ns away is found. */
+static void test_time_offsets(void **state)
+{
+    (void)state;
+    enum { N = 3 * AVT_POINT_BLOCK + 5 };
+    static int64_t t[N];
+    static int32_t d[N], r[4][2];
+    const int64_t ref = 1700000000000000000LL;
+    for (size_t i = 0; i < N; i++) t[i] = ref - 50000000 + (int64_t)((i * 7919) % N) * 1000;
+    assert_int_equal(avt_time_offsets(t, N, ref, d, r), N);
+    for (size_t j = 0; j < 4; j++) {
+        int64_t lo = INT64_MAX, hi = INT64_MIN;
+        for (size_t i = j * AVT_POINT_BLOCK; i < N && i < (j + 1) * AVT_POINT_BLOCK; i++) {
+            assert_int_equal(d[i], t[i] - ref);
+            lo = t[i] - ref < lo ? t[i] - ref : lo;
+            hi = t[i] - ref > hi ? t[i] - ref : hi;
+        }
+        assert_int_equal(r[j][0], lo);
+        assert_int_equal(r[j][1], hi);
+    }
+    t[N - 2] = ref + 2147483647LL; /* still fits */
+    assert_int_equal(avt_time_offsets(t, N, ref, d, r), N);
+    t[N - 3] = ref - 2147483649LL;
+    t[N - 1] = ref + 2147483648LL;
+    assert_int_equal(avt_time_offsets(t, N, ref, d, r), N - 3);
+}
+
 /* Depth samples and each box's visible points against a direct count: points of box 0 behind
  * a nearer point of no box in the same cell are hidden; a point 0.5 m behind is not. */
 static void test_depth_samples_boxes(void **state)
@@ -609,7 +636,7 @@ static void test_depth_grid(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_depth_grid), cmocka_unit_test(test_time_window), cmocka_unit_test(test_depth_samples_boxes),
+        cmocka_unit_test(test_depth_grid), cmocka_unit_test(test_time_window), cmocka_unit_test(test_time_offsets), cmocka_unit_test(test_depth_samples_boxes),
         cmocka_unit_test(test_batch_matches_single),  cmocka_unit_test(test_pinhole_formula),       cmocka_unit_test(test_unproject_roundtrip),
         cmocka_unit_test(test_monotonic_region),      cmocka_unit_test(test_box_inside_distorted),
         cmocka_unit_test(test_box_crossing_near_plane), cmocka_unit_test(test_box_not_visible),
