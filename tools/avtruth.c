@@ -36,7 +36,7 @@ static void usage(FILE *f)
 /* Between parallel regions libgomp's idle threads spin by default, burning a core each while
  * the main thread writes HDF5 or reads images; on a shared machine that spinning took 80 % of
  * a build's CPU time (docs/benchmarks.md). libgomp reads OMP_WAIT_POLICY once, when it loads:
- * the avtruth command (tools/launch/avtruth.c) sets it before starting this program; run
+ * the avtruth command (tools/launch/launcher.c) sets it before starting this program; run
  * directly without it, this program sets it to passive (idle threads sleep) and starts itself
  * again. A policy the user set is kept, and if the restart fails the command runs as it is. */
 static void openmp_passive(char **argv)
