@@ -124,7 +124,7 @@ typedef struct held_sweep {
     int32_t *tdelta;              /* point time minus sw.timestamp_ns (/lidar/time_ns) */
     int32_t (*trange)[2];         /* per block of AVT_POINT_BLOCK points: its tdelta range */
     size_t cap_trange;
-    avt_sync_rotation rot;        /* the head's rotation over it (sweep_rotation) */
+    avt_sync_rotation rot;        /* the head's rotation over it (avt_sync_reference) */
     /* its labels (held_labels): the nearest label file's boxes, moved to sw.timestamp_ns
      * (lboxes), with each point's box (plabel, pinst) and each box's points (counts) */
     long label;                   /* the label file's index in st->labels, -1: none */
@@ -262,14 +262,6 @@ nomem:
     return avt_err(err, AVT_NOMEM, "out of memory for %zu boxes", nb);
 }
 
-/* The head's rotation over a sweep, fitted once for all cameras (policy trigger only); a
- * camera's reference time is avt_sync_rotation_time at its axis azimuth: the axis crossing
- * (trigger) or the sweep time (nearest, approximate). */
-static void sweep_rotation(const avt_sweep *sw, const build_modes *m, double cut_angle_deg, avt_sync_rotation *rot)
-{
-    if (m->policy == AVT_SYNC_TRIGGER) avt_sync_rotation_fit(sw, cut_angle_deg, rot);
-    else *rot = (avt_sync_rotation){.fallback_ns = sw->timestamp_ns};
-}
 
 /* Copies sweep sw (but for its xyz and times) into h, deskews it, and takes its point times
  * relative to its reference time and its rotation (touches nothing of st but h). h's arrays
@@ -312,7 +304,7 @@ static int held_fill(build_state *st, held_sweep *h, const avt_sweep *sw, avt_er
                        (long long)(sw->t_ns[bad] - sw->timestamp_ns));
     /* the sync pass fitted the same sweep already (the same reader's sweeps, in order) */
     if (sw->index < st->refs.n && st->refs.r[sw->index].ts == sw->timestamp_ns) h->rot = st->refs.r[sw->index].rot;
-    else sweep_rotation(sw, &st->modes, st->opt->cut_angle_deg, &h->rot);
+    else h->rot = avt_sync_reference(sw, st->modes.policy, st->opt->cut_angle_deg).rot;
     avt_tf w_ref, ego_T_lidar = avt_tf_inv(&st->rig.lidar_T_ego);
     int rc = avt_poses_deskew(&st->poses, &st->rig.lidar_T_ego, sw, h->desk, err);
     if (!rc) rc = avt_poses_at(&st->poses, o->timestamp_ns, &w_ref, err);
@@ -693,9 +685,7 @@ static void *validation_thread(void *arg)
 static int sync_ref_add(sync_refs *l, const build_state *st, const avt_sweep *sw)
 {
     if (avt_grow((void **)&l->r, &l->cap, l->n + 1, sizeof *l->r)) return AVT_NOMEM;
-    l->r[l->n].ts = sw->timestamp_ns;
-    sweep_rotation(sw, &st->modes, st->opt->cut_angle_deg, &l->r[l->n].rot);
-    l->n++;
+    l->r[l->n++] = avt_sync_reference(sw, st->modes.policy, st->opt->cut_angle_deg);
     return AVT_OK;
 }
 

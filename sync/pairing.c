@@ -40,6 +40,13 @@ struct avt_sync_plan {
     plan_cam *cam;
 };
 
+avt_sync_ref avt_sync_reference(const avt_sweep *sw, enum avt_sync_policy policy, double cut_deg)
+{
+    avt_sync_ref r = {sw->timestamp_ns, {.fallback_ns = sw->timestamp_ns}};
+    if (policy == AVT_SYNC_TRIGGER) avt_sync_rotation_fit(sw, cut_deg, &r.rot);
+    return r;
+}
+
 /* Policy approximate: ROS ApproximateTime over the sweeps' reference times (stream 0) and
  * every camera with images (streams 1..), fed in time order; each published set pairs its
  * sweep with its images. Offline, so the pending sets are flushed at the end. */

@@ -228,6 +228,10 @@ typedef struct avt_sync_ref {
     int64_t ts;
     avt_sync_rotation rot;
 } avt_sync_ref;
+/* A sweep's reference under a policy: the head's rotation fitted (avt_sync_rotation_fit,
+ * cut at cut_deg) under trigger, so that a camera's reference time is its axis crossing;
+ * under nearest and approximate no rotation, every camera's reference time the sweep's. */
+avt_sync_ref avt_sync_reference(const avt_sweep *sw, enum avt_sync_policy policy, double cut_deg);
 
 typedef struct avt_sync_plan_options {
     enum avt_sync_policy policy;

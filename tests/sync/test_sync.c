@@ -240,6 +240,41 @@ static void test_clock_tracker(void **st)
 
 /* ---- the pairing plan: a planted clock over a whole log ---- */
 
+/* A sweep's reference per policy: a head turning clockwise (the Velodyne convention) from the
+ * cut at 180 deg through 360 deg in 100 ms; under trigger an axis at azimuth az is crossed
+ * (az - 180) / 360 of the way, under nearest and approximate every camera takes the sweep's
+ * time. */
+static void test_sync_reference(void **st)
+{
+    (void)st;
+    enum { N = 9000 };
+    static float xyz[3 * N];
+    static int64_t t[N];
+    const int64_t t0 = 1700000000000000000LL;
+    for (size_t i = 0; i < N; i++) {
+        const double az = 180.0 + 360.0 * ((double)i + 0.5) / N, a = az * M_PI / 180;
+        xyz[3 * i] = (float)(10 * cos(a)), xyz[3 * i + 1] = (float)(-10 * sin(a)), xyz[3 * i + 2] = 0;
+        t[i] = t0 + (int64_t)llround(100e6 * ((double)i + 0.5) / N);
+    }
+    avt_sweep sw = {0};
+    sw.n = N, sw.xyz = xyz, sw.t_ns = t, sw.start_ns = t[0], sw.end_ns = t[N - 1];
+    sw.timestamp_ns = t0 + 50 * MS;
+    avt_sync_ref r = avt_sync_reference(&sw, AVT_SYNC_TRIGGER, 180.0);
+    assert_int_equal(r.ts, sw.timestamp_ns);
+    assert_true(r.rot.ok);
+    const double axes[] = {0, 90, 200, 270, 359};
+    for (size_t k = 0; k < 5; k++) {
+        const double frac = fmod(axes[k] - 180.0 + 360.0, 360.0) / 360.0;
+        assert_true(llabs(avt_sync_rotation_time(&r.rot, axes[k]) - (t0 + (int64_t)llround(frac * 100e6))) < 20000);
+    }
+    for (int p = AVT_SYNC_NEAREST; p <= AVT_SYNC_APPROXIMATE; p++) {
+        r = avt_sync_reference(&sw, (enum avt_sync_policy)p, 180.0);
+        assert_false(r.rot.ok);
+        assert_int_equal(avt_sync_rotation_time(&r.rot, 90), sw.timestamp_ns);
+    }
+}
+
+
 /* 300 sweeps at 10 Hz; camera 0 images 30 ms late with 20 ppm drift and 0.5 ms jitter, one
  * every sweep but every 50th missing; camera 1 without images. Every reference is the
  * sweep's own time (no rotation fitted), so the expected pairs are known: sweep i with the
@@ -640,7 +675,7 @@ int main(void)
         cmocka_unit_test(test_clock_tracker),       cmocka_unit_test(test_kitti),
         cmocka_unit_test(test_kitti_parse),         cmocka_unit_test(test_stream_bad_times),
         cmocka_unit_test(test_png_verify),          cmocka_unit_test(test_stats),
-        cmocka_unit_test(test_sync_plan),
+        cmocka_unit_test(test_sync_reference),      cmocka_unit_test(test_sync_plan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
