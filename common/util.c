@@ -1,11 +1,13 @@
 /* avtruth common: growable buffers and strings, strict number parsing, whole-file reads, paths, clocks. */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "avtruth/common.h"
 
@@ -135,6 +137,20 @@ out:
     free(buf);
     fclose(f);
     return rc;
+}
+
+void avt_files_read_ahead(size_t i, size_t n, const char *(*path)(void *ctx, size_t j, char *buf, size_t cap),
+                          void *ctx)
+{
+    enum { AHEAD = 32 };
+    for (size_t j = i == 0 ? 0 : i + AHEAD; j <= i + AHEAD && j < n; j++) {
+        char buf[4096];
+        const char *p = path(ctx, j, buf, sizeof buf);
+        const int fd = p ? open(p, O_RDONLY | O_CLOEXEC) : -1;
+        if (fd < 0) continue; /* the loop's own open reports it */
+        (void)posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
+        close(fd);
+    }
 }
 
 int avt_path_join(char *out, size_t n, const char *dir, const char *name)

@@ -226,10 +226,23 @@ out:
 /* Leaves out the images whose file fails the cheap structural check (avt_image_check: a
  * truncated or corrupt PNG or JPEG), each with a warning giving the reason; they are counted
  * and named in out->damaged_files. */
+typedef struct stream_files {
+    const avt_camera_stream *s;
+    const char *log_dir;
+} stream_files;
+
+static const char *image_path(void *ctx, size_t j, char *buf, size_t cap)
+{
+    const stream_files *f = ctx;
+    return avt_path_join(buf, cap, f->log_dir, f->s->images[j].path) ? NULL : buf;
+}
+
 static int drop_damaged(avt_camera_stream *out, const char *log_dir, avt_error *err)
 {
     size_t k = 0;
+    stream_files files = {out, log_dir};
     for (size_t i = 0; i < out->n; i++) {
+        avt_files_read_ahead(i, out->n, image_path, &files); /* images[i..] are not moved yet */
         char abs[4096];
         avt_error e = {0};
         if (avt_path_join(abs, sizeof abs, log_dir, out->images[i].path))

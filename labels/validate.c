@@ -675,6 +675,12 @@ int avt_validate_times(const avt_label_index *idx, const avt_validate_config *cf
     return AVT_OK;
 }
 
+static const char *label_path(void *ctx, size_t j, char *buf, size_t cap)
+{
+    (void)buf, (void)cap;
+    return ((const avt_label_index *)ctx)->paths[j];
+}
+
 int avt_validate_labels(const avt_label_index *idx, const avt_validate_config *cfg, avt_validation *rep,
                         avt_error *err)
 {
@@ -688,6 +694,7 @@ int avt_validate_labels(const avt_label_index *idx, const avt_validate_config *c
              "label files are named <t_ns>.json (integer nanoseconds); this one is never read by build");
     }
     for (size_t i = 0; i < idx->n && !rc; i++) {
+        avt_files_read_ahead(i, idx->n, label_path, (void *)idx);
         sink k = {idx->paths[i], rep, err, 0};
         avt_label_frame f;
         uint8_t *ok = NULL;

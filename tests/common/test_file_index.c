@@ -1,5 +1,5 @@
 /* The one indexer of a log's timed files (common/file_index.c): which names it takes, the
- * <t_ns><ext> rule, name order, then time order with qsort. */
+ * <t_ns><ext> rule, name order, then time order with qsort; the files' read-ahead window. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -115,6 +115,39 @@ static void test_name_lookup(void **state)
     assert_int_equal(avt_name_lookup(N, 2, "none"), -1);
 }
 
+/* avt_files_read_ahead: every file of the loop is asked for once, before its iteration and at
+ * most 32 ahead; a missing file or a NULL path is skipped. */
+typedef struct ahead_log {
+    int asked[100];
+    size_t at; /* the loop's iteration */
+} ahead_log;
+
+static const char *ahead_path(void *ctx, size_t j, char *buf, size_t cap)
+{
+    ahead_log *l = ctx;
+    assert_true(j < 100);
+    assert_true(j >= l->at && j <= l->at + 32);
+    l->asked[j]++;
+    if (j % 7 == 3) return NULL;
+    snprintf(buf, cap, "%s/%s", dir, j % 5 == 0 ? "3.json" : "no-such-file");
+    return buf;
+}
+
+static void test_files_read_ahead(void **state)
+{
+    (void)state;
+    const size_t counts[] = {0, 1, 20, 33, 34, 100};
+    for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+        ahead_log l;
+        memset(&l, 0, sizeof l);
+        for (l.at = 0; l.at < counts[c]; l.at++) {
+            avt_files_read_ahead(l.at, counts[c], ahead_path, &l);
+            assert_int_equal(l.asked[l.at], 1); /* before the loop reads it */
+        }
+        for (size_t j = 0; j < 100; j++) assert_int_equal(l.asked[j], j < counts[c] ? 1 : 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -122,6 +155,7 @@ int main(void)
         cmocka_unit_test(test_cloud_rule),
         cmocka_unit_test(test_custom_time_and_missing_dir),
         cmocka_unit_test(test_name_lookup),
+        cmocka_unit_test(test_files_read_ahead),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
