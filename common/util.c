@@ -148,7 +148,9 @@ void avt_files_read_ahead(size_t i, size_t n, const char *(*path)(void *ctx, siz
         const char *p = path(ctx, j, buf, sizeof buf);
         const int fd = p ? open(p, O_RDONLY | O_CLOEXEC) : -1;
         if (fd < 0) continue; /* the loop's own open reports it */
-        (void)posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
+        /* the start only: a loop that reads on sequentially gets the kernel's own read-ahead,
+         * and one that reads only headers (a JPEG's check) is not made to read whole files */
+        (void)posix_fadvise(fd, 0, 128 << 10, POSIX_FADV_WILLNEED);
         close(fd);
     }
 }

@@ -678,7 +678,8 @@ int avt_validate_times(const avt_label_index *idx, const avt_validate_config *cf
 static const char *label_path(void *ctx, size_t j, char *buf, size_t cap)
 {
     (void)buf, (void)cap;
-    return ((const avt_label_index *)ctx)->paths[j];
+    const avt_label_index *const *idx = ctx;
+    return (*idx)->paths[j];
 }
 
 int avt_validate_labels(const avt_label_index *idx, const avt_validate_config *cfg, avt_validation *rep,
@@ -694,7 +695,7 @@ int avt_validate_labels(const avt_label_index *idx, const avt_validate_config *c
              "label files are named <t_ns>.json (integer nanoseconds); this one is never read by build");
     }
     for (size_t i = 0; i < idx->n && !rc; i++) {
-        avt_files_read_ahead(i, idx->n, label_path, (void *)idx);
+        avt_files_read_ahead(i, idx->n, label_path, &idx);
         sink k = {idx->paths[i], rep, err, 0};
         avt_label_frame f;
         uint8_t *ok = NULL;

@@ -35,7 +35,8 @@ typedef struct plan_cam {
 } plan_cam;
 
 struct avt_sync_plan {
-    avt_sync_plan_options o;
+    avt_sync_plan_options o; /* its hint pointing at hint below, or NULL */
+    int64_t hint;
     size_t n;
     plan_cam *cam;
 };
@@ -157,6 +158,7 @@ avt_sync_plan *avt_sync_plan_new(const avt_sync_plan_options *o, const avt_camer
         return NULL;
     }
     p->o = *o;
+    if (o->clock_offset_hint_ns) p->hint = *o->clock_offset_hint_ns, p->o.clock_offset_hint_ns = &p->hint;
     p->n = n_cams;
     int rc = AVT_OK;
     for (size_t c = 0; c < n_cams; c++) {

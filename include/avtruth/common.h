@@ -174,10 +174,11 @@ int avt_name_lookup(const char *const *names, size_t n, const char *name);
 int avt_read_file(const char *path, size_t max_bytes, char **data, size_t *len, avt_error *err);
 
 /* For a loop that reads files one after another, called at the top of iteration i of n: asks
- * the kernel to start reading the files up to 32 ahead into the page cache (posix_fadvise
- * POSIX_FADV_WILLNEED; all of 0..32 at i = 0, then i + 32), so that the files of a log that
- * is not in the cache arrive together instead of one disk round trip each (measured: a
- * camera's listing check, docs/benchmarks.md). path(ctx, j, buf, cap) gives file j's path,
+ * the kernel to start reading the first 128 KiB of the files 32 ahead into the page cache
+ * (posix_fadvise POSIX_FADV_WILLNEED; files 0..32 at i = 0, then i + 32), so that the files
+ * of a log that is not in the cache arrive together instead of one disk round trip each
+ * (measured: a camera's listing check, docs/benchmarks.md); reading on from there, the loop
+ * gets the kernel's own sequential read-ahead. path(ctx, j, buf, cap) gives file j's path,
  * in buf or not, or NULL to skip it. Best effort: errors are left to the loop's own reads. */
 void avt_files_read_ahead(size_t i, size_t n, const char *(*path)(void *ctx, size_t j, char *buf, size_t cap),
                           void *ctx);

@@ -115,19 +115,20 @@ static void test_name_lookup(void **state)
     assert_int_equal(avt_name_lookup(N, 2, "none"), -1);
 }
 
-/* avt_files_read_ahead: every file of the loop is asked for once, before its iteration and at
- * most 32 ahead; a missing file or a NULL path is skipped. */
+/* avt_files_read_ahead: every file of the loop is asked for once, 32 iterations ahead (the
+ * first 33 at the first); a missing file or a NULL path is skipped. */
 typedef struct ahead_log {
     int asked[100];
-    size_t at; /* the loop's iteration */
+    size_t when[100]; /* the iteration that asked for it */
+    size_t at;        /* the loop's iteration */
 } ahead_log;
 
 static const char *ahead_path(void *ctx, size_t j, char *buf, size_t cap)
 {
     ahead_log *l = ctx;
     assert_true(j < 100);
-    assert_true(j >= l->at && j <= l->at + 32);
     l->asked[j]++;
+    l->when[j] = l->at;
     if (j % 7 == 3) return NULL;
     snprintf(buf, cap, "%s/%s", dir, j % 5 == 0 ? "3.json" : "no-such-file");
     return buf;
@@ -144,7 +145,10 @@ static void test_files_read_ahead(void **state)
             avt_files_read_ahead(l.at, counts[c], ahead_path, &l);
             assert_int_equal(l.asked[l.at], 1); /* before the loop reads it */
         }
-        for (size_t j = 0; j < 100; j++) assert_int_equal(l.asked[j], j < counts[c] ? 1 : 0);
+        for (size_t j = 0; j < 100; j++) {
+            assert_int_equal(l.asked[j], j < counts[c] ? 1 : 0);
+            if (j < counts[c]) assert_int_equal(l.when[j], j <= 32 ? 0 : j - 32); /* 32 ahead */
+        }
     }
 }
 

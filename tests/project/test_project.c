@@ -494,8 +494,6 @@ static void test_batch_matches_single(void **state)
     check_batch(d8, 8); /* generic path */
 }
 
-/* The depth grid by hand: a 10 x 7 image in 4-pixel cells is 3 x 2 cells; a pixel's cell is
- * (u + 0.5) / 4, (v + 0.5) / 4, the last row and column clamped. */
 /* The time window: offsets t with t_cam - hp < sweep_ts + t <= t_cam + hp, checked point by
  * point in 64 bits (no saturation needed there) against the window's int32 bounds and mask,
  * near the int32 limits and far beyond them; and the blocks kept are those with such a point. */
@@ -503,7 +501,14 @@ static void test_time_window(void **state)
 {
     (void)state;
     avt_time_window w = avt_time_window_of(0, 5, 7);
-    assert_int_equal(w.kind, 0); /* no period yet: every point */
+    assert_int_equal(w.kind, 0); /* no period yet: every point, every block */
+    {
+        uint8_t v[3] = {1, 0, 1}, o[1] = {9};
+        const int32_t d[3] = {INT32_MIN, 0, INT32_MAX}, r[1][2] = {{INT32_MIN, INT32_MAX}};
+        avt_time_window_mask(w, d, 3, v);
+        assert_true(v[0] == 1 && v[1] == 0 && v[2] == 1);
+        assert_null(avt_time_window_blocks(w, r, 3, o));
+    }
     const int64_t ts = 1700000000000000000LL, hp = 50000000;
     const int64_t cams[] = {ts, ts + 30000000, ts - 2147483648LL - hp, ts + 2147483647LL + hp - 1,
                             ts + 2147483647LL + hp, ts + 4000000000000LL, ts - 4000000000000LL, INT64_MAX, INT64_MIN};
@@ -531,18 +536,26 @@ static void test_time_window(void **state)
         w = avt_time_window_of(hp, ts, cams[k]);
         memset(valid, 1, sizeof valid);
         avt_time_window_mask(w, t, N, valid);
+        memset(on, 7, sizeof on);
         const uint8_t *blk = avt_time_window_blocks(w, trange, N, on);
-        assert_non_null(blk);
+        assert_ptr_equal(blk, on);
         size_t in = 0;
+        /* in 128 bits: cams[k] may be INT64_MIN or INT64_MAX */
+        const __int128 c = cams[k];
         for (size_t i = 0; i < N; i++) {
-            /* in 128 bits: cams[k] may be INT64_MIN or INT64_MAX */
-            const __int128 abs_t = (__int128)ts + t[i], c = cams[k];
+            const __int128 abs_t = (__int128)ts + t[i];
             const int want = abs_t > c - hp && abs_t <= c + hp;
             assert_int_equal(valid[i], want);
             in += (size_t)want;
-            if (want) assert_true(blk[i / AVT_POINT_BLOCK]);
         }
+        /* a block is on exactly when its range of offsets meets the window */
+        for (size_t j = 0; j * AVT_POINT_BLOCK < N; j++)
+            assert_int_equal(blk[j], (__int128)ts + trange[j][1] > c - hp && (__int128)ts + trange[j][0] <= c + hp);
         if (k == 1) assert_true(valid[7] && !valid[8] && in > 0);
+        if (k >= 5) { /* thousands of seconds away: nothing, and no block */
+            assert_int_equal(w.kind, -1);
+            assert_int_equal(in, 0);
+        }
     }
     /* avt_valid_next walks exactly the set flags */
     memset(valid, 0, sizeof valid);
@@ -612,6 +625,8 @@ static void test_depth_samples_boxes(void **state)
     avt_depth_grid_free(&g);
 }
 
+/* The depth grid by hand: a 10 x 7 image in 4-pixel cells is 3 x 2 cells; a pixel's cell is
+ * (u + 0.5) / 4, (v + 0.5) / 4, the last row and column clamped. */
 static void test_depth_grid(void **state)
 {
     (void)state;
@@ -636,7 +651,10 @@ static void test_depth_grid(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_depth_grid), cmocka_unit_test(test_time_window), cmocka_unit_test(test_time_offsets), cmocka_unit_test(test_depth_samples_boxes),
+        cmocka_unit_test(test_depth_grid),
+        cmocka_unit_test(test_time_window),
+        cmocka_unit_test(test_time_offsets),
+        cmocka_unit_test(test_depth_samples_boxes),
         cmocka_unit_test(test_batch_matches_single),  cmocka_unit_test(test_pinhole_formula),       cmocka_unit_test(test_unproject_roundtrip),
         cmocka_unit_test(test_monotonic_region),      cmocka_unit_test(test_box_inside_distorted),
         cmocka_unit_test(test_box_crossing_near_plane), cmocka_unit_test(test_box_not_visible),

@@ -267,6 +267,28 @@ static void test_sync_reference(void **st)
         const double frac = fmod(axes[k] - 180.0 + 360.0, 360.0) / 360.0;
         assert_true(llabs(avt_sync_rotation_time(&r.rot, axes[k]) - (t0 + (int64_t)llround(frac * 100e6))) < 20000);
     }
+    /* through a plan: cameras looking along +x (azimuth 0) and -y (90, clockwise from above)
+     * are crossed half-way and three quarters of the way through the sweep */
+    avt_camera cams[2];
+    memset(cams, 0, sizeof cams);
+    const double R0[9] = {0, 0, 1, 1, 0, 0, 0, 1, 0}, R90[9] = {1, 0, 0, 0, 0, -1, 0, 1, 0}; /* z = axis */
+    cams[0].lidar_T_cam = cams[1].lidar_T_cam = avt_tf_identity();
+    for (int q = 0; q < 9; q++) {
+        cams[0].lidar_T_cam.m[4 * (q / 3) + q % 3] = R0[q];
+        cams[1].lidar_T_cam.m[4 * (q / 3) + q % 3] = R90[q];
+    }
+    avt_camera_stream none = {0};
+    const avt_camera_stream *streams[2] = {&none, &none};
+    const avt_sync_plan_options o = {AVT_SYNC_TRIGGER, AVT_CLOCK_AUTO, 50 * MS, NULL};
+    avt_sync_plan *plan = avt_sync_plan_new(&o, cams, streams, 2, &r, 1, NULL);
+    assert_non_null(plan);
+    for (size_t c = 0; c < 2; c++) {
+        avt_sync_pairing pr;
+        assert_int_equal(avt_sync_plan_pair(plan, c, 0, &r.rot, &pr, NULL), AVT_OK);
+        assert_int_equal(pr.image, -1);
+        assert_true(llabs(pr.t_ref_ns - (t0 + (c ? 75 : 50) * MS)) < 20000);
+    }
+    avt_sync_plan_free(plan);
     for (int p = AVT_SYNC_NEAREST; p <= AVT_SYNC_APPROXIMATE; p++) {
         r = avt_sync_reference(&sw, (enum avt_sync_policy)p, 180.0);
         assert_false(r.rot.ok);
@@ -360,6 +382,90 @@ static void test_sync_plan(void **st)
         assert_false(sm1.clock_valid);
         avt_sync_plan_free(p);
     }
+}
+
+/* A clock 70 ms late at 10 Hz is 30 ms early to the next sweep: without a first guess the
+ * plan pairs every image one sweep late (and says the offset is -30 ms); with a guess of
+ * 68 ms (--clock-offset-ms) it pairs each sweep with its own image and fits 70 ms. An image
+ * repeated 2 ms after the 11th is a duplicate, never paired. */
+static void test_sync_plan_hint(void **st)
+{
+    (void)st;
+    const int64_t t0 = 1700000000000000000LL;
+    static avt_sync_ref refs[PLAN_N];
+    static avt_image_ref imgs[PLAN_N + 1];
+    size_t n_img = 0;
+    for (size_t i = 0; i < PLAN_N; i++) {
+        const int64_t ts = t0 + (int64_t)i * 100 * MS;
+        refs[i] = (avt_sync_ref){ts, {.fallback_ns = ts}};
+        imgs[n_img++] = (avt_image_ref){NULL, ts + 70 * MS};
+        if (i == 10) imgs[n_img++] = (avt_image_ref){NULL, ts + 72 * MS};
+    }
+    avt_camera cam;
+    memset(&cam, 0, sizeof cam);
+    cam.lidar_T_cam = avt_tf_identity();
+    avt_camera_stream s = {0};
+    s.images = imgs, s.n = n_img;
+    const avt_camera_stream *streams[1] = {&s};
+    for (int with_hint = 0; with_hint < 2; with_hint++) {
+        int64_t hint = 68 * MS;
+        const avt_sync_plan_options o = {AVT_SYNC_TRIGGER, AVT_CLOCK_AUTO, 50 * MS, with_hint ? &hint : NULL};
+        avt_sync_plan *p = avt_sync_plan_new(&o, &cam, streams, 1, refs, PLAN_N, NULL);
+        assert_non_null(p);
+        hint = 0; /* the plan keeps its own copy */
+        for (size_t i = 0; i < PLAN_N; i++) {
+            avt_sync_pairing a;
+            assert_int_equal(avt_sync_plan_pair(p, 0, i, &refs[i].rot, &a, NULL), AVT_OK);
+            /* image k of sweep k is at index k, or k + 1 after the duplicate */
+            const long own = (long)i + (i > 10), late = i == 0 ? -1 : (long)(i - 1) + (i - 1 > 10);
+            assert_int_equal(a.image, with_hint ? own : late);
+            if (a.image >= 0) assert_true(llabs(a.t_img_ns - a.t_ref_ns) < 1000);
+        }
+        avt_sync_camera_summary sm;
+        memset(&sm, 0, sizeof sm);
+        assert_int_equal(avt_sync_plan_summary(p, 0, t0, &sm, NULL), AVT_OK);
+        assert_int_equal(sm.duplicates, 1);
+        assert_int_equal(sm.paired, with_hint ? PLAN_N : PLAN_N - 1);
+        assert_int_equal(sm.unpaired_images, with_hint ? 1 : 2);
+        assert_true(llabs(sm.clock_offset_ns - (with_hint ? 70 : -30) * MS) < 10000);
+        avt_sync_plan_free(p);
+    }
+}
+
+/* A clock drifting 1800 ppm from 2 ms ends 54 ms late, beyond the 50 ms tolerance around a
+ * constant offset: only the fitted drift keeps each sweep paired with its own image. */
+static void test_sync_plan_drift(void **st)
+{
+    (void)st;
+    const int64_t t0 = 1700000000000000000LL;
+    static avt_sync_ref refs[PLAN_N];
+    static avt_image_ref imgs[PLAN_N];
+    for (size_t i = 0; i < PLAN_N; i++) {
+        const int64_t ts = t0 + (int64_t)i * 100 * MS;
+        refs[i] = (avt_sync_ref){ts, {.fallback_ns = ts}};
+        imgs[i] = (avt_image_ref){NULL, ts + 2 * MS + (int64_t)llround(1800e-6 * (double)(ts - t0))};
+    }
+    avt_camera cam;
+    memset(&cam, 0, sizeof cam);
+    cam.lidar_T_cam = avt_tf_identity();
+    avt_camera_stream s = {0};
+    s.images = imgs, s.n = PLAN_N;
+    const avt_camera_stream *streams[1] = {&s};
+    const avt_sync_plan_options o = {AVT_SYNC_TRIGGER, AVT_CLOCK_AUTO, 50 * MS, NULL};
+    avt_sync_plan *p = avt_sync_plan_new(&o, &cam, streams, 1, refs, PLAN_N, NULL);
+    assert_non_null(p);
+    for (size_t i = 0; i < PLAN_N; i++) {
+        avt_sync_pairing a;
+        assert_int_equal(avt_sync_plan_pair(p, 0, i, &refs[i].rot, &a, NULL), AVT_OK);
+        assert_int_equal(a.image, (long)i);
+        assert_true(llabs(a.t_img_ns - a.t_ref_ns) < 1000);
+    }
+    avt_sync_camera_summary sm;
+    memset(&sm, 0, sizeof sm);
+    assert_int_equal(avt_sync_plan_summary(p, 0, t0, &sm, NULL), AVT_OK);
+    assert_true(fabs(sm.clock_drift_ppm - 1800) < 1);
+    assert_true(llabs(sm.clock_offset_ns - 2 * MS) < 10000);
+    avt_sync_plan_free(p);
 }
 
 /* ---- KITTI raw: velodyne trigger times against four cameras ---- */
@@ -676,6 +782,8 @@ int main(void)
         cmocka_unit_test(test_kitti_parse),         cmocka_unit_test(test_stream_bad_times),
         cmocka_unit_test(test_png_verify),          cmocka_unit_test(test_stats),
         cmocka_unit_test(test_sync_reference),      cmocka_unit_test(test_sync_plan),
+        cmocka_unit_test(test_sync_plan_hint),
+        cmocka_unit_test(test_sync_plan_drift),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
