@@ -384,6 +384,24 @@ static void test_sync_plan(void **st)
     }
 }
 
+/* A plan for one camera (along the LiDAR's z) with images imgs[0..n) in *s (which the plan
+ * keeps), policy trigger, auto correction, 50 ms tolerance, and the first guess hint (NULL:
+ * none). */
+static avt_sync_plan *one_camera_plan(avt_camera_stream *s, avt_image_ref *imgs, size_t n, const avt_sync_ref *refs,
+                                      const int64_t *hint)
+{
+    avt_camera cam;
+    memset(&cam, 0, sizeof cam);
+    cam.lidar_T_cam = avt_tf_identity();
+    memset(s, 0, sizeof *s);
+    s->images = imgs, s->n = n;
+    const avt_camera_stream *streams[1] = {s};
+    const avt_sync_plan_options o = {AVT_SYNC_TRIGGER, AVT_CLOCK_AUTO, 50 * MS, hint};
+    avt_sync_plan *p = avt_sync_plan_new(&o, &cam, streams, 1, refs, PLAN_N, NULL);
+    assert_non_null(p);
+    return p;
+}
+
 /* A clock 70 ms late at 10 Hz is 30 ms early to the next sweep: without a first guess the
  * plan pairs every image one sweep late (and says the offset is -30 ms); with a guess of
  * 68 ms (--clock-offset-ms) it pairs each sweep with its own image and fits 70 ms. An image
@@ -401,17 +419,10 @@ static void test_sync_plan_hint(void **st)
         imgs[n_img++] = (avt_image_ref){NULL, ts + 70 * MS};
         if (i == 10) imgs[n_img++] = (avt_image_ref){NULL, ts + 72 * MS};
     }
-    avt_camera cam;
-    memset(&cam, 0, sizeof cam);
-    cam.lidar_T_cam = avt_tf_identity();
-    avt_camera_stream s = {0};
-    s.images = imgs, s.n = n_img;
-    const avt_camera_stream *streams[1] = {&s};
     for (int with_hint = 0; with_hint < 2; with_hint++) {
         int64_t hint = 68 * MS;
-        const avt_sync_plan_options o = {AVT_SYNC_TRIGGER, AVT_CLOCK_AUTO, 50 * MS, with_hint ? &hint : NULL};
-        avt_sync_plan *p = avt_sync_plan_new(&o, &cam, streams, 1, refs, PLAN_N, NULL);
-        assert_non_null(p);
+        avt_camera_stream cs;
+        avt_sync_plan *p = one_camera_plan(&cs, imgs, n_img, refs, with_hint ? &hint : NULL);
         hint = 0; /* the plan keeps its own copy */
         for (size_t i = 0; i < PLAN_N; i++) {
             avt_sync_pairing a;
@@ -445,15 +456,8 @@ static void test_sync_plan_drift(void **st)
         refs[i] = (avt_sync_ref){ts, {.fallback_ns = ts}};
         imgs[i] = (avt_image_ref){NULL, ts + 2 * MS + (int64_t)llround(1800e-6 * (double)(ts - t0))};
     }
-    avt_camera cam;
-    memset(&cam, 0, sizeof cam);
-    cam.lidar_T_cam = avt_tf_identity();
-    avt_camera_stream s = {0};
-    s.images = imgs, s.n = PLAN_N;
-    const avt_camera_stream *streams[1] = {&s};
-    const avt_sync_plan_options o = {AVT_SYNC_TRIGGER, AVT_CLOCK_AUTO, 50 * MS, NULL};
-    avt_sync_plan *p = avt_sync_plan_new(&o, &cam, streams, 1, refs, PLAN_N, NULL);
-    assert_non_null(p);
+    avt_camera_stream cs;
+    avt_sync_plan *p = one_camera_plan(&cs, imgs, PLAN_N, refs, NULL);
     for (size_t i = 0; i < PLAN_N; i++) {
         avt_sync_pairing a;
         assert_int_equal(avt_sync_plan_pair(p, 0, i, &refs[i].rot, &a, NULL), AVT_OK);
