@@ -55,3 +55,13 @@ int avt_err_prefix(avt_error *err, const char *fmt, ...)
     err->msg[n] = '\0';
     return err->code;
 }
+
+int avt_err_first(const avt_error *errs, size_t n, avt_error *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if (errs[i].code != AVT_OK) {
+            if (err) *err = errs[i];
+            return errs[i].code;
+        }
+    return AVT_OK;
+}

@@ -223,9 +223,7 @@ out:
     return rc;
 }
 
-/* Leaves out the images whose file fails the cheap structural check (avt_image_check: a
- * truncated or corrupt PNG or JPEG), each with a warning giving the reason; they are counted
- * and named in out->damaged_files. */
+/* A stream's image files for avt_files_read_ahead. */
 typedef struct stream_files {
     const avt_camera_stream *s;
     const char *log_dir;
@@ -237,6 +235,9 @@ static const char *image_path(void *ctx, size_t j, char *buf, size_t cap)
     return avt_path_join(buf, cap, f->log_dir, f->s->images[j].path) ? NULL : buf;
 }
 
+/* Leaves out the images whose file fails the cheap structural check (avt_image_check: a
+ * truncated or corrupt PNG or JPEG), each with a warning giving the reason; they are counted
+ * and named in out->damaged_files. */
 static int drop_damaged(avt_camera_stream *out, const char *log_dir, avt_error *err)
 {
     size_t k = 0;

@@ -1131,11 +1131,7 @@ int avt_lidar_decode_parallel(const char *path, const avt_lidar_config *cfg, int
     if (rc != AVT_OK) goto out;
 #pragma omp parallel for schedule(dynamic, 1)
     for (int p = 0; p < nparts; p++) avt_lidar_decode_part(path, cfg, &parts[p], p, fn, ctx, &perr[p]);
-    for (int p = 0; p < nparts && rc == AVT_OK; p++) {
-        if (perr[p].code == AVT_OK) continue;
-        rc = perr[p].code;
-        if (err) *err = perr[p];
-    }
+    rc = avt_err_first(perr, (size_t)nparts, err);
 out:
     free(parts);
     free(perr);

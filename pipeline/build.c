@@ -753,14 +753,9 @@ static int refs_and_cameras(build_state *st, avt_error *err)
         else if (capture) avt_lidar_decode_part(capture, &st->log.lidar_cfg, &parts[k], k, sync_ref_part, &c, &perr[k]);
         else perr[0].code = cloud_references(st, &c.part[0], &perr[0]);
     }
+    if (!rc) rc = avt_err_first(perr, (size_t)np, err);
     size_t total = 0;
-    for (int p = 0; !rc && p < np; p++) {
-        total += c.part[p].n;
-        if (perr[p].code) {
-            rc = perr[p].code;
-            if (err) *err = perr[p];
-        }
-    }
+    for (int p = 0; !rc && p < np; p++) total += c.part[p].n;
     sync_refs *out = &st->refs;
     if (!rc && avt_grow((void **)&out->r, &out->cap, total ? total : 1, sizeof *out->r))
         rc = avt_err(err, AVT_NOMEM, "out of memory");

@@ -53,6 +53,10 @@ int avt_err_prefix(avt_error *err, const char *fmt, ...)
 #endif
     ;
 
+/* The first failing one of errs[0..n) (work done in parts, each with its own error): its code,
+ * copied into err (if not NULL), or AVT_OK when none failed. */
+int avt_err_first(const avt_error *errs, size_t n, avt_error *err);
+
 /* Bounded reader over untrusted bytes with explicit-endian getters. A read past the end
  * sets `bad` and returns 0, so parsers check `cur.bad` once after a group of reads. */
 typedef struct avt_cursor {
