@@ -140,6 +140,9 @@ typedef struct h5x_zctx {
 } h5x_zctx;
 #define H5X_SLOTS(z) (2 * (z)->batch_chunks) /* the ring's size */
 
+/* HDF5's shuffle filter: byte j of element i of src[0..n * esize) to dst[j * n + i]. */
+void h5x_shuffle(unsigned char *dst, const unsigned char *src, size_t n, size_t esize);
+
 /* The zlib stream (RFC 1950) that HDF5's shuffle + deflate filters would store for the
  * chunk whose shuffled bytes are in[0..nbytes) (esize-byte elements, so nbytes / esize-byte
  * planes), compressed by cod, into out; returns its length, 0 if out_cap is too small. known

@@ -314,7 +314,7 @@ static int h5x_zctx_reserve(h5x_zctx *z, size_t chunk_bytes)
 
 /* HDF5's shuffle filter (H5Zshuffle.c): byte j of element i goes to j * n + i, for n whole
  * elements; trailing bytes (never here: chunks hold whole elements) would be copied. */
-static void h5x_shuffle(unsigned char *dst, const unsigned char *src, size_t n, size_t esize)
+void h5x_shuffle(unsigned char *dst, const unsigned char *src, size_t n, size_t esize)
 {
     /* One sequential pass over src for the common sizes (the strided loop below reads src
      * esize times and was 15 % of an export's time). */

@@ -78,6 +78,33 @@ static int comp_teardown(void **state)
     return 0;
 }
 
+/* The shuffle against the filter's definition (HDF5's H5Zshuffle.c: byte j of element i at
+ * j * n + i), for the element sizes of its one-pass loops and others, and counts around
+ * vector widths. */
+static void test_shuffle(void **state)
+{
+    (void)state;
+    const size_t sizes[] = {1, 2, 3, 4, 8, 16}, counts[] = {0, 1, 7, 31, 32, 33, 63, 64, 65, 96, 1000, 4099};
+    for (size_t a = 0; a < sizeof sizes / sizeof *sizes; a++)
+        for (size_t b = 0; b < sizeof counts / sizeof *counts; b++) {
+            const size_t es = sizes[a], n = counts[b], nb = es * n;
+            unsigned char *src = malloc(nb + 1), *want = malloc(nb + 1), *got = malloc(nb + 1);
+            assert_non_null(src);
+            assert_non_null(want);
+            assert_non_null(got);
+            for (size_t k = 0; k < nb; k++) src[k] = rnd8();
+            for (size_t e = 0; e < n; e++)
+                for (size_t j = 0; j < es; j++) want[j * n + e] = src[e * es + j];
+            memset(got, 0xa5, nb + 1);
+            h5x_shuffle(got, src, n, es);
+            assert_memory_equal(got, want, nb);
+            assert_int_equal(got[nb], 0xa5); /* nothing written past the chunk */
+            free(src);
+            free(want);
+            free(got);
+        }
+}
+
 static void test_plane_mixes(void **state)
 {
     h5x_coder *comp = *state;
@@ -410,6 +437,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_columns_flushed_together),
         cmocka_unit_test(test_flush_of_pending_only),
+        cmocka_unit_test(test_shuffle),
         cmocka_unit_test(test_plane_mixes),
         cmocka_unit_test(test_run_lengths),
         cmocka_unit_test(test_runs_of_every_length),
