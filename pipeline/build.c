@@ -536,7 +536,7 @@ static int camera_stage(build_state *st, size_t c, const held_sweep *prev, const
     const avt_time_window wc = avt_time_window_of(st->half_period_ns, sw->timestamp_ns, t_cam);
     avt_cam_project_visible(&cw->model, &cam_T_lidar_ref, cur->desk, n, &cur->blocks,
                             avt_time_window_blocks(wc, cur->trange, n, cw->block_on), cw->uv, cw->depth, cw->valid);
-    avt_time_window_mask(wc, cur->tdelta, n, cw->valid);
+    avt_time_window_mask(wc, cur->tdelta, cur->trange, n, cw->valid);
     avt_depth_grid_clear(&cw->grid);
     size_t nd = 0;
     const held_sweep *nbr[3] = {cur, NULL, NULL};
@@ -553,7 +553,7 @@ static int camera_stage(build_state *st, size_t c, const held_sweep *prev, const
             avt_cam_project_visible(&cw->model, &cam_T_h, h->desk, h->sw.n, &h->blocks,
                                     avt_time_window_blocks(wh, h->trange, h->sw.n, cw->block_on), cw->nuv,
                                     cw->ndepth, cw->nvalid);
-            avt_time_window_mask(wh, h->tdelta, h->sw.n, cw->nvalid);
+            avt_time_window_mask(wh, h->tdelta, h->trange, h->sw.n, cw->nvalid);
             puv = cw->nuv, pdepth = cw->ndepth, pvalid = cw->nvalid;
         }
         nd = avt_depth_samples_add(&cw->grid, puv, pdepth, pvalid, h->sw.n, cw->dsamp_uv, cw->dsamp, nd);

@@ -59,7 +59,8 @@ avt_time_window avt_time_window_of(int64_t half_period_ns, int64_t sweep_ts, int
                              (int32_t)(hi > INT32_MAX ? INT32_MAX : hi)};
 }
 
-void avt_time_window_mask(avt_time_window w, const int32_t *tdelta, size_t n, uint8_t *valid)
+void avt_time_window_mask(avt_time_window w, const int32_t *tdelta, const int32_t (*trange)[2], size_t n,
+                          uint8_t *valid)
 {
     if (w.kind == 0) return;
     if (w.kind < 0) {
@@ -69,7 +70,17 @@ void avt_time_window_mask(avt_time_window w, const int32_t *tdelta, size_t n, ui
     const int32_t lo32 = w.lo, hi32 = w.hi;
     const int32_t *restrict d = tdelta;
     uint8_t *restrict v = valid;
-    for (size_t i = 0; i < n; i++) v[i] &= (uint8_t)((d[i] >= lo32) & (d[i] <= hi32)); /* vectorizes */
+    /* point by point only in the blocks the window's bounds cross (its edges): the others are
+     * wholly in (kept) or wholly out (cleared) */
+    for (size_t j = 0; j * AVT_POINT_BLOCK < n; j++) {
+        const size_t b = j * AVT_POINT_BLOCK, e = b + AVT_POINT_BLOCK < n ? b + AVT_POINT_BLOCK : n;
+        if (trange[j][0] >= lo32 && trange[j][1] <= hi32) continue;
+        if (trange[j][1] < lo32 || trange[j][0] > hi32) {
+            memset(v + b, 0, e - b);
+            continue;
+        }
+        for (size_t i = b; i < e; i++) v[i] &= (uint8_t)((d[i] >= lo32) & (d[i] <= hi32)); /* vectorizes */
+    }
 }
 
 const uint8_t *avt_time_window_blocks(avt_time_window w, const int32_t (*trange)[2], size_t n, uint8_t *on)

@@ -178,8 +178,11 @@ avt_time_window avt_time_window_of(int64_t half_period_ns, int64_t sweep_ts, int
  * Returns n, or the index of the first point whose offset does not fit in int32 (trange is
  * then not written). */
 size_t avt_time_offsets(const int64_t *t_ns, size_t n, int64_t ref_ns, int32_t *tdelta, int32_t (*trange)[2]);
-/* Clears valid[i] (i < n) for the points whose offset tdelta[i] is outside w. */
-void avt_time_window_mask(avt_time_window w, const int32_t *tdelta, size_t n, uint8_t *valid);
+/* Clears valid[i] (i < n) for the points whose offset tdelta[i] is outside w (trange: each
+ * block's range of tdelta, as avt_time_offsets gives it; only blocks that cross a bound of w
+ * are read point by point). */
+void avt_time_window_mask(avt_time_window w, const int32_t *tdelta, const int32_t (*trange)[2], size_t n,
+                          uint8_t *valid);
 /* The blocks (AVT_POINT_BLOCK points of n, trange[j] their offsets' range) with a point in w:
  * on[] filled and returned (the block_on of avt_cam_project_visible), or NULL for every block. */
 const uint8_t *avt_time_window_blocks(avt_time_window w, const int32_t (*trange)[2], size_t n, uint8_t *on);

@@ -505,7 +505,7 @@ static void test_time_window(void **state)
     {
         uint8_t v[3] = {1, 0, 1}, o[1] = {9};
         const int32_t d[3] = {INT32_MIN, 0, INT32_MAX}, r[1][2] = {{INT32_MIN, INT32_MAX}};
-        avt_time_window_mask(w, d, 3, v);
+        avt_time_window_mask(w, d, r, 3, v);
         assert_true(v[0] == 1 && v[1] == 0 && v[2] == 1);
         assert_null(avt_time_window_blocks(w, r, 3, o));
     }
@@ -535,7 +535,7 @@ static void test_time_window(void **state)
     for (size_t k = 0; k < sizeof cams / sizeof cams[0]; k++) {
         w = avt_time_window_of(hp, ts, cams[k]);
         memset(valid, 1, sizeof valid);
-        avt_time_window_mask(w, t, N, valid);
+        avt_time_window_mask(w, t, trange, N, valid);
         memset(on, 7, sizeof on);
         const uint8_t *blk = avt_time_window_blocks(w, trange, N, on);
         assert_ptr_equal(blk, on);
@@ -557,6 +557,33 @@ static void test_time_window(void **state)
             assert_int_equal(in, 0);
         }
     }
+    /* offsets in time order, as a sweep's are (50 us apart, -50 ms on): blocks wholly in the
+     * window, wholly out and crossed by a bound, and points already invalid stay so */
+    const int64_t cams2[] = {ts, ts + 30000000, ts - 60000000};
+    for (size_t i = 0; i < N; i++) t[i] = (int32_t)((int64_t)i * 50000 - 50000000);
+    for (size_t j = 0; j * AVT_POINT_BLOCK < N; j++) {
+        const size_t e = (j + 1) * AVT_POINT_BLOCK < N ? (j + 1) * AVT_POINT_BLOCK : N;
+        trange[j][0] = t[j * AVT_POINT_BLOCK], trange[j][1] = t[e - 1];
+    }
+    int kinds[3] = {0, 0, 0}; /* blocks wholly in, wholly out, crossed */
+    for (size_t k = 0; k < 3; k++) {
+        w = avt_time_window_of(hp, ts, cams2[k]);
+        for (size_t i = 0; i < N; i++) valid[i] = i % 5 != 0;
+        avt_time_window_mask(w, t, trange, N, valid);
+        size_t in_blk[N / AVT_POINT_BLOCK + 1] = {0};
+        for (size_t i = 0; i < N; i++) {
+            const int64_t abs_t = ts + t[i];
+            const int in = abs_t > cams2[k] - hp && abs_t <= cams2[k] + hp;
+            assert_int_equal(valid[i], i % 5 != 0 && in);
+            in_blk[i / AVT_POINT_BLOCK] += (size_t)in;
+        }
+        for (size_t j = 0; j * AVT_POINT_BLOCK < N; j++) {
+            const size_t len = (j + 1) * AVT_POINT_BLOCK < N ? AVT_POINT_BLOCK : N - j * AVT_POINT_BLOCK;
+            kinds[in_blk[j] == len ? 0 : in_blk[j] == 0 ? 1 : 2]++;
+        }
+    }
+    assert_true(kinds[0] > 0 && kinds[1] > 0 && kinds[2] > 0);
+
     /* avt_valid_next walks exactly the set flags */
     memset(valid, 0, sizeof valid);
     const size_t set[] = {0, 9, 10, 63, 64, 65, N - 1};
