@@ -558,23 +558,25 @@ static void test_time_window(void **state)
         }
     }
     /* offsets in time order, as a sweep's are (50 us apart, -50 ms on): blocks wholly in the
-     * window, wholly out and crossed by a bound, and points already invalid stay so */
-    const int64_t cams2[] = {ts, ts + 30000000, ts - 60000000};
+     * window, wholly out and crossed by a bound (the last two windows put a block's first
+     * offset one below the window and another's last one above it), and points already
+     * invalid stay so (none of them on a bound) */
+    const int64_t cams2[] = {ts, ts + 30000000, ts - 60000000, ts + 25600000, ts - 74450001};
     for (size_t i = 0; i < N; i++) t[i] = (int32_t)((int64_t)i * 50000 - 50000000);
     for (size_t j = 0; j * AVT_POINT_BLOCK < N; j++) {
         const size_t e = (j + 1) * AVT_POINT_BLOCK < N ? (j + 1) * AVT_POINT_BLOCK : N;
         trange[j][0] = t[j * AVT_POINT_BLOCK], trange[j][1] = t[e - 1];
     }
     int kinds[3] = {0, 0, 0}; /* blocks wholly in, wholly out, crossed */
-    for (size_t k = 0; k < 3; k++) {
+    for (size_t k = 0; k < sizeof cams2 / sizeof *cams2; k++) {
         w = avt_time_window_of(hp, ts, cams2[k]);
-        for (size_t i = 0; i < N; i++) valid[i] = i % 5 != 0;
+        for (size_t i = 0; i < N; i++) valid[i] = i % 7 != 3;
         avt_time_window_mask(w, t, trange, N, valid);
         size_t in_blk[N / AVT_POINT_BLOCK + 1] = {0};
         for (size_t i = 0; i < N; i++) {
             const int64_t abs_t = ts + t[i];
             const int in = abs_t > cams2[k] - hp && abs_t <= cams2[k] + hp;
-            assert_int_equal(valid[i], i % 5 != 0 && in);
+            assert_int_equal(valid[i], i % 7 != 3 && in);
             in_blk[i / AVT_POINT_BLOCK] += (size_t)in;
         }
         for (size_t j = 0; j * AVT_POINT_BLOCK < N; j++) {
