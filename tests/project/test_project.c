@@ -494,6 +494,19 @@ static void test_batch_matches_single(void **state)
     check_batch(d8, 8); /* generic path */
 }
 
+/* Each block's range of the offsets t[0..n), computed directly (the windows' input that
+ * avt_time_offsets gives the build). */
+static void block_ranges(const int32_t *t, size_t n, int32_t (*r)[2])
+{
+    for (size_t j = 0; j * AVT_POINT_BLOCK < n; j++) {
+        r[j][0] = INT32_MAX, r[j][1] = INT32_MIN;
+        for (size_t i = j * AVT_POINT_BLOCK; i < n && i < (j + 1) * AVT_POINT_BLOCK; i++) {
+            r[j][0] = t[i] < r[j][0] ? t[i] : r[j][0];
+            r[j][1] = t[i] > r[j][1] ? t[i] : r[j][1];
+        }
+    }
+}
+
 /* The time window: offsets t with t_cam - hp < sweep_ts + t <= t_cam + hp, checked point by
  * point in 64 bits (no saturation needed there) against the window's int32 bounds and mask,
  * near the int32 limits and far beyond them; and the blocks kept are those with such a point. */
@@ -525,13 +538,7 @@ static void test_time_window(void **state)
         if (i == 7) t[i] = 30000000 + (int32_t)hp; /* on the upper bound: in */
         if (i == 8) t[i] = 30000000 - (int32_t)hp; /* on the lower bound: out */
     }
-    for (size_t j = 0; j * AVT_POINT_BLOCK < N; j++) {
-        trange[j][0] = INT32_MAX, trange[j][1] = INT32_MIN;
-        for (size_t i = j * AVT_POINT_BLOCK; i < N && i < (j + 1) * AVT_POINT_BLOCK; i++) {
-            trange[j][0] = t[i] < trange[j][0] ? t[i] : trange[j][0];
-            trange[j][1] = t[i] > trange[j][1] ? t[i] : trange[j][1];
-        }
-    }
+    block_ranges(t, N, trange);
     for (size_t k = 0; k < sizeof cams / sizeof cams[0]; k++) {
         w = avt_time_window_of(hp, ts, cams[k]);
         memset(valid, 1, sizeof valid);
@@ -563,10 +570,7 @@ static void test_time_window(void **state)
      * invalid stay so (none of them on a bound) */
     const int64_t cams2[] = {ts, ts + 30000000, ts - 60000000, ts + 25600000, ts - 74450001};
     for (size_t i = 0; i < N; i++) t[i] = (int32_t)((int64_t)i * 50000 - 50000000);
-    for (size_t j = 0; j * AVT_POINT_BLOCK < N; j++) {
-        const size_t e = (j + 1) * AVT_POINT_BLOCK < N ? (j + 1) * AVT_POINT_BLOCK : N;
-        trange[j][0] = t[j * AVT_POINT_BLOCK], trange[j][1] = t[e - 1];
-    }
+    block_ranges(t, N, trange);
     int kinds[3] = {0, 0, 0}; /* blocks wholly in, wholly out, crossed */
     for (size_t k = 0; k < sizeof cams2 / sizeof *cams2; k++) {
         w = avt_time_window_of(hp, ts, cams2[k]);
